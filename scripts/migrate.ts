@@ -1,0 +1,21 @@
+import 'dotenv/config';
+import { describeDatabase, loadSettings } from '../src/config/settings';
+import { openDatabase } from '../src/db/database';
+
+// `npm run db:migrate`: applies pending migrations to the configured database, PostgreSQL or
+// embedded, through the same path the server takes at start.
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const database = await openDatabase(settings.database);
+  try {
+    await database.migrate();
+    process.stdout.write(`migrations applied to ${describeDatabase(settings.database)}\n`);
+  } finally {
+    await database.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`agentmem: cannot migrate: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Settings } from './config/settings';
+import { openDatabase, type Database } from './db/database';
+import { seedDemoData } from './demo/seed';
+import { assertPortFree } from './http/port';
+import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
+import type { Logger } from './logger';
+
+export interface RunningApp {
+  url: string;
+  database: Database;
+  /** Stops accepting requests, lets in-flight ones finish, then closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Opens and migrates the database, then serves GraphQL. Nothing listens before that is done. */
+export async function startApp(settings: Settings, logger: Logger): Promise<RunningApp> {
+  if (settings.port !== 0) await assertPortFree(settings.host, settings.port);
+
+  const database = await openDatabase(settings.database);
+  let server: http.Server | undefined;
+  try {
+    if (settings.migrateOnStart) await database.migrate();
+    if (database.kind === 'pglite' && settings.demoData && (await database.prisma.organization.count()) === 0) {
+      const demo = await seedDemoData(database.prisma);
+      logger.info(demo, 'created demo data');
+    }
+    const handler = createGraphqlHandler(database, logger);
+    server = http.createServer(handler);
+    await new Promise<void>((resolve, reject) => {
+      server?.once('error', reject);
+      server?.listen(settings.port, settings.host, resolve);
+    });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  const listening = server;
+  const { port } = listening.address() as AddressInfo;
+  const host = settings.host === '0.0.0.0' || settings.host === '::' ? 'localhost' : settings.host;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}`,
+    database,
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+        listening.closeIdleConnections();
+        const deadline = setTimeout(() => listening.closeAllConnections(), settings.shutdownTimeoutMs);
+        await closed;
+        clearTimeout(deadline);
+        await database.close();
+      })();
+      return stopping;
+    },
+  };
+}

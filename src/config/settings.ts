@@ -1,0 +1,91 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting the server reads, parsed once from the environment. `.env.example` documents
+ * each one; nothing else in `src/` reads `process.env`.
+ */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+const postgresUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'expected postgresql://user:password@host:5432/database');
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const environmentSchema = z.object({
+  PORT: integer(0, 65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: integer(1, 1000).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(5000),
+  PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  DEMO_DATA: z.enum(['true', 'false']).default('true'),
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+});
+
+export type DatabaseSettings =
+  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number }
+  | { kind: 'pglite'; dataDir: string };
+
+export interface Settings {
+  port: number;
+  host: string;
+  database: DatabaseSettings;
+  demoData: boolean;
+  migrateOnStart: boolean;
+  logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  shutdownTimeoutMs: number;
+}
+
+/** Empty variables count as unset, as they do in most twelve-factor tools. */
+function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = environmentSchema.safeParse(withoutEmptyValues(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new SettingsError(`invalid setting ${name}: ${issue?.message ?? 'not valid'}; change ${name} (see .env.example)`);
+  }
+  const values = parsed.data;
+  const database: DatabaseSettings = values.DATABASE_URL
+    ? {
+        kind: 'postgres',
+        url: values.DATABASE_URL,
+        poolSize: values.DATABASE_POOL_SIZE,
+        connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS,
+      }
+    : { kind: 'pglite', dataDir: path.resolve(values.PGLITE_DATA_DIR) };
+  return {
+    port: values.PORT,
+    host: values.HOST,
+    database,
+    demoData: values.DEMO_DATA === 'true',
+    migrateOnStart: values.MIGRATE_ON_START === 'true',
+    logLevel: values.LOG_LEVEL,
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** Where a person should look when the database cannot be opened. */
+export function describeDatabase(database: DatabaseSettings): string {
+  if (database.kind === 'pglite') return `embedded PGlite in ${database.dataDir} (PGLITE_DATA_DIR)`;
+  const url = new URL(database.url);
+  return `PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname} (DATABASE_URL)`;
+}

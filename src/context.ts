@@ -1,0 +1,23 @@
+import type { YogaInitialContext } from 'graphql-yoga';
+import type { PrismaClient } from './generated/prisma/client';
+
+/** Who is asking. Until API keys land (issue 4) every request acts as the demo user. */
+export interface Caller {
+  userId: string;
+  organizationId: string;
+}
+
+export interface Context extends YogaInitialContext {
+  prisma: PrismaClient;
+  caller: Caller | null;
+}
+
+/** The stand-in caller until keys land: the earliest active user. */
+export async function findDefaultCaller(prisma: PrismaClient): Promise<Caller | null> {
+  const user = await prisma.user.findFirst({
+    where: { isDeleted: false, organization: { isDeleted: false } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    select: { id: true, organizationId: true },
+  });
+  return user ? { userId: user.id, organizationId: user.organizationId } : null;
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { openDatabase, type Database } from '../../src/db/database';
+import { compareCatalogs, readCatalog, splitStatements } from '../support/catalog';
+import { cloneMigratedDatabase, createEmptyDatabase } from '../support/test-databases';
+
+const vendoredSpec = path.join(__dirname, '..', 'fixtures', 'agentmem-schema.sql');
+const sharedSpec = path.resolve(__dirname, '..', '..', '..', 'shared', 'spec', 'schema.sql');
+
+/** The names listed in the README's "Differences from the schema document" table. */
+function documentedDifferences(): Set<string> {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Differences from the schema document'));
+  if (!section) throw new Error('README.md has no "Differences from the schema document" section');
+  // A row: | `name` | a reason that is not empty |
+  const names = [...section.matchAll(/^\|[ \t]*`([^`]+)`[ \t]*\|[ \t]*[^|\s][^|\n]*\|[ \t]*$/gm)].map((match) => match[1] as string);
+  return new Set(names);
+}
+
+describe('schema fidelity: migrations versus the schema document', () => {
+  const opened: Array<{ database: Database; drop(): Promise<void> }> = [];
+  afterAll(async () => {
+    for (const { database, drop } of opened) {
+      await database.close();
+      await drop();
+    }
+  });
+
+  it('keeps the vendored DDL identical to ../shared/spec/schema.sql when that is present', () => {
+    if (!fs.existsSync(sharedSpec)) return;
+    expect(fs.readFileSync(vendoredSpec, 'utf8')).toBe(fs.readFileSync(sharedSpec, 'utf8'));
+  });
+
+  it('differs from the DDL only where the README says so, and says so only where it differs', async () => {
+    const migratedCopy = await cloneMigratedDatabase('fidelity_migrated');
+    const migrated = await openDatabase(migratedCopy.settings);
+    opened.push({ database: migrated, drop: migratedCopy.drop });
+
+    const specCopy = await createEmptyDatabase('fidelity_spec');
+    const spec = await openDatabase(specCopy.settings);
+    opened.push({ database: spec, drop: specCopy.drop });
+    for (const statement of splitStatements(fs.readFileSync(vendoredSpec, 'utf8'))) {
+      await spec.prisma.$executeRawUnsafe(statement);
+    }
+
+    const differences = compareCatalogs(await readCatalog(spec.prisma), await readCatalog(migrated.prisma));
+    const documented = documentedDifferences();
+
+    // Nothing of the DDL may be missing or changed; additions must be documented.
+    expect(differences.filter((difference) => difference.change !== 'extra')).toEqual([]);
+    const undocumented = differences.filter(
+      (difference) => !documented.has(difference.entry.name) && !documented.has(difference.entry.table),
+    );
+    expect(undocumented).toEqual([]);
+
+    const extraNames = new Set(differences.flatMap((difference) => [difference.entry.name, difference.entry.table]));
+    expect([...documented].filter((name) => !extraNames.has(name))).toEqual([]);
+  });
+});

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { openPglite } from '../../src/db/pglite';
+
+const projectRoot = path.resolve(__dirname, '..', '..');
+const tsxCli = require.resolve('tsx/cli');
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `src/server.ts` the way `npm start` does, with only the given settings. */
+function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, [tsxCli, 'src/server.ts'], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  const ready = async (): Promise<string> => {
+    for (let waited = 0; waited < 90_000; waited += 200) {
+      const match = /GraphiQL at (\S+)"/.exec(stdout);
+      if (match?.[1]) return match[1];
+      if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error('server did not become ready');
+  };
+  return { child, exited, ready };
+}
+
+function temporaryDataDir(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-start-')), 'pglite');
+}
+
+function expectOneLineFailure(exit: Exit, pattern: RegExp): void {
+  expect(exit.code).toBe(1);
+  const lines = exit.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^agentmem: cannot start: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(exit.stderr).not.toMatch(/\bat .+:\d+:\d+/); // no stack frames
+}
+
+describe('server start-up', () => {
+  it('refuses a DATABASE_URL that is not a PostgreSQL URL, naming the setting', async () => {
+    const exit = await startServer({ DATABASE_URL: 'mysql://root@localhost/db' }).exited;
+    expectOneLineFailure(exit, /DATABASE_URL/);
+  });
+
+  it('refuses a malformed PORT, naming the setting', async () => {
+    const exit = await startServer({ PORT: 'eighty' }).exited;
+    expectOneLineFailure(exit, /PORT/);
+  });
+
+  it('fails fast when PostgreSQL cannot be reached', async () => {
+    const exit = await startServer({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/agentmem', DATABASE_CONNECT_TIMEOUT_MS: '2000' }).exited;
+    expectOneLineFailure(exit, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/agentmem \(DATABASE_URL\): connection refused/);
+  });
+
+  it('fails fast when the port is taken, before creating the embedded database', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as net.AddressInfo;
+    const dataDir = temporaryDataDir();
+    try {
+      const exit = await startServer({ PORT: String(port), PGLITE_DATA_DIR: dataDir }).exited;
+      expectOneLineFailure(exit, new RegExp(`port ${port} .*in use; set PORT`));
+      expect(fs.existsSync(dataDir)).toBe(false);
+    } finally {
+      blocker.close();
+      fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    }
+  });
+
+  it('fails fast when another process holds the embedded database', async () => {
+    const dataDir = temporaryDataDir();
+    const holder = await openPglite(dataDir);
+    try {
+      const exit = await startServer({ PORT: '0', PGLITE_DATA_DIR: dataDir }).exited;
+      expectOneLineFailure(exit, /in use by another process.*PGLITE_DATA_DIR/);
+    } finally {
+      await holder.close();
+      fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    }
+  });
+
+  it('starts on a new embedded database with demo data, and stops cleanly on SIGTERM', async () => {
+    const dataDir = temporaryDataDir();
+    try {
+      const server = startServer({ PORT: '0', PGLITE_DATA_DIR: dataDir });
+      const url = await server.ready();
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ agents { name blocks { label } tools { name } } }' }),
+      });
+      const body = (await response.json()) as { data: { agents: Array<{ name: string; blocks: unknown[]; tools: unknown[] }> } };
+      expect(body.data.agents).toEqual([expect.objectContaining({ name: 'Demo Assistant' })]);
+      expect(body.data.agents[0]?.blocks).toHaveLength(2);
+      expect(body.data.agents[0]?.tools).toHaveLength(2);
+
+      server.child.kill('SIGTERM');
+      const exit = await server.exited;
+      expect(exit.code).toBe(0);
+      // The embedded database was closed and its lock released.
+      expect(await lockfile.check(dataDir, { realpath: false, lockfilePath: `${dataDir}.lock` })).toBe(false);
+    } finally {
+      fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    }
+  });
+});
