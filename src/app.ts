@@ -4,6 +4,7 @@ import type { Settings } from './config/settings';
 import { openDatabase, type Database } from './db/database';
 import { seedDemoData } from './demo/seed';
 import { assertPortFree } from './http/port';
+import { withRequestId } from './http/request-id';
 import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
 import type { Logger } from './logger';
 
@@ -27,7 +28,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
       logger.info(demo, 'created demo data');
     }
     const handler = createGraphqlHandler(database, logger);
-    server = http.createServer(handler);
+    server = http.createServer(withRequestId(handler));
     await new Promise<void>((resolve, reject) => {
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);

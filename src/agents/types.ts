@@ -1,68 +1,375 @@
-import { BlockType } from '../blocks/types';
-import { MessageType } from '../messages/types';
+import { z } from 'zod';
+import { BlockType, createBlockSchema, CreateBlockInput, prepareBlock } from '../blocks/types';
+import type { Context } from '../context';
+import { BlockLimitExceededError, ConflictError, NotFoundError, ValidationError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { newId } from '../ids';
+import { MemoryType } from '../memories/types';
+import { conversationOrder, MessageType } from '../messages/types';
 import { builder } from '../schema/builder';
-import { liveRowsOf } from '../schema/tenancy';
+import { commonMutationErrors } from '../schema/errors';
+import { addLifecycleMutations } from '../schema/lifecycle';
+import { SortDirection } from '../schema/ordering';
+import { assertPageSize, connectionOptions, MAX_PAGE_SIZE } from '../schema/pagination';
+import { json, longText, text } from '../schema/rules';
+import { createdBy, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
 import { ToolType } from '../tools/types';
 
 const live = { isDeleted: false } as const;
+const DEFAULT_RECENT_MESSAGES = 10;
 
 export const AgentType = builder.prismaObject('Agent', {
   description: 'An AI agent with its configuration and core memory.',
   fields: (t) => ({
     id: t.exposeID('id'),
+    organizationId: t.exposeID('organizationId'),
     name: t.exposeString('name', { nullable: true }),
     agentType: t.exposeString('agentType', { nullable: true }),
     description: t.exposeString('description', { nullable: true }),
-    system: t.exposeString('system', { nullable: true }),
-    topic: t.exposeString('topic', { nullable: true }),
+    system: t.exposeString('system', { nullable: true, description: 'The system prompt.' }),
+    topic: t.exposeString('topic', { nullable: true, description: 'The current conversation topic.' }),
+    messageIds: t.expose('messageIds', { type: 'JSON', nullable: true, description: 'In-context message ids.' }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     llmConfig: t.expose('llmConfig', { type: 'JSON', nullable: true }),
     embeddingConfig: t.expose('embeddingConfig', { type: 'JSON', nullable: true }),
+    toolRules: t.expose('toolRules', { type: 'JSON', nullable: true }),
+    mcpTools: t.expose('mcpTools', { type: 'JSON', nullable: true, description: 'MCP server names.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+
+    // Batched: one statement for all the agents of a request (src/agents/loaders.ts).
     blocks: t.field({
       type: [BlockType],
-      description: 'The core-memory blocks attached to this agent.',
-      select: (_args, _context, nestedSelection) => ({
-        blockLinks: {
-          where: { block: live },
-          orderBy: [{ blockLabel: 'asc' }, { blockId: 'asc' }],
-          select: { block: nestedSelection(true) },
-        },
-      }),
-      resolve: (agent) => agent.blockLinks.map((link) => link.block),
+      description: 'The core-memory blocks attached to this agent, by label.',
+      args: { label: t.arg.string() },
+      resolve: async (agent, args, context) => {
+        const blocks = await context.loaders.agents.blocks.load(agent.id);
+        return args.label == null ? blocks : blocks.filter((block) => block.label === args.label);
+      },
     }),
     tools: t.field({
       type: [ToolType],
       description: 'The tools this agent may call.',
-      select: (_args, _context, nestedSelection) => ({
-        toolLinks: {
-          where: { tool: live },
-          orderBy: { toolId: 'asc' },
-          select: { tool: nestedSelection(true) },
-        },
-      }),
-      resolve: (agent) => agent.toolLinks.map((link) => link.tool),
+      resolve: (agent, _args, context) => context.loaders.agents.tools.load(agent.id),
     }),
-    messages: t.relation('messages', {
-      type: MessageType,
-      description: 'The conversation, oldest first.',
-      query: { where: live, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+    recentMessages: t.field({
+      type: [MessageType],
+      description: `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, at most ${MAX_PAGE_SIZE}).`,
+      args: { limit: t.arg.int({ defaultValue: DEFAULT_RECENT_MESSAGES }) },
+      resolve: (agent, args, context) => {
+        const limit = args.limit ?? DEFAULT_RECENT_MESSAGES;
+        if (limit < 1 || limit > MAX_PAGE_SIZE) {
+          throw new ValidationError(`limit must be between 1 and ${MAX_PAGE_SIZE} (got ${limit})`, ['limit']);
+        }
+        return context.loaders.agents.recentMessages.load({ agentId: agent.id, limit });
+      },
     }),
+
+    messages: t.relatedConnection('messages', {
+      ...connectionOptions,
+      description: 'The whole conversation, oldest first.',
+      totalCount: true,
+      query: (args) => {
+        assertPageSize(args);
+        return { where: live, orderBy: conversationOrder };
+      },
+    }),
+    memories: t.relatedConnection('memories', {
+      ...connectionOptions,
+      description: 'Long-term memories, newest first.',
+      totalCount: true,
+      query: (args) => {
+        assertPageSize(args);
+        return { where: live, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] };
+      },
+    }),
+    messageCount: t.relationCount('messages', { where: live }),
+    memoryCount: t.relationCount('memories', { where: live }),
   }),
 });
 
-builder.queryFields((t) => ({
-  agents: t.prismaField({
+// The other side of the agent relations lives here, next to the agent.
+builder.prismaObjectFields(BlockType, (t) => ({
+  agents: t.field({
     type: [AgentType],
-    description: "The caller's organization's agents, oldest first.",
-    resolve: (query, _root, _args, context) =>
-      context.prisma.agent.findMany({ ...query, where: liveRowsOf(context), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+    description: 'The agents this block is attached to.',
+    select: (_args, _context, nestedSelection) => ({
+      agentLinks: { where: { agent: live }, orderBy: { agentId: 'asc' }, select: { agent: nestedSelection(true) } },
+    }),
+    resolve: (block) => block.agentLinks.map((link) => link.agent),
+  }),
+}));
+builder.prismaObjectFields(ToolType, (t) => ({
+  agents: t.field({
+    type: [AgentType],
+    description: 'The agents that may call this tool.',
+    select: (_args, _context, nestedSelection) => ({
+      agentLinks: { where: { agent: live }, orderBy: { agentId: 'asc' }, select: { agent: nestedSelection(true) } },
+    }),
+    resolve: (tool) => tool.agentLinks.map((link) => link.agent),
+  }),
+}));
+builder.prismaObjectField(MessageType, 'agent', (t) => t.relation('agent'));
+builder.prismaObjectField(MemoryType, 'agent', (t) => t.relation('agent'));
+
+const AgentFilter = builder.inputType('AgentFilter', {
+  fields: (t) => ({
+    nameContains: t.string({ description: 'Case-insensitive.' }),
+    agentType: t.string(),
+  }),
+});
+
+const AgentOrderField = builder.enumType('AgentOrderField', {
+  values: { CREATED_AT: { value: 'createdAt' }, UPDATED_AT: { value: 'updatedAt' }, NAME: { value: 'name' } } as const,
+});
+
+const AgentOrder = builder.inputType('AgentOrder', {
+  fields: (t) => ({
+    field: t.field({ type: AgentOrderField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: 'asc' }),
+  }),
+});
+
+function agentWhere(context: Context, filter: typeof AgentFilter.$inferInput | null | undefined): Prisma.AgentWhereInput {
+  return {
+    ...liveRowsOf(context),
+    ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
+    ...(filter?.agentType != null && { agentType: filter.agentType }),
+  };
+}
+
+function agentOrder(order: typeof AgentOrder.$inferInput | null | undefined): Prisma.AgentOrderByWithRelationInput[] {
+  const direction = order?.direction ?? 'asc';
+  // The id breaks ties, so that cursors are stable.
+  return [{ [order?.field ?? 'createdAt']: direction }, { id: direction }];
+}
+
+builder.queryFields((t) => ({
+  agents: t.prismaConnection({
+    type: AgentType,
+    ...connectionOptions,
+    description: "The organization's agents (oldest first unless ordered otherwise).",
+    args: { filter: t.arg({ type: AgentFilter }), orderBy: t.arg({ type: AgentOrder }) },
+    totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter) }),
+    resolve: (query, _root, args, context) => {
+      assertPageSize(args);
+      return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter), orderBy: agentOrder(args.orderBy) });
+    },
   }),
   agent: t.prismaField({
     type: AgentType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) =>
-      context.prisma.agent.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
+    resolve: (query, _root, args, context) => context.prisma.agent.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
   }),
 }));
+
+const agentFields = {
+  name: text(255).nullable(),
+  agentType: text(100).nullable(),
+  description: longText.nullable(),
+  system: longText.nullable(),
+  topic: longText.nullable(),
+  messageIds: z.array(z.string()).nullable(),
+  metadata: json,
+  llmConfig: json,
+  embeddingConfig: json,
+  toolRules: json,
+  mcpTools: json,
+};
+
+const AgentFieldsInput = (name: string, withRelations: boolean) =>
+  builder.inputType(name, {
+    fields: (t) => ({
+      name: t.string(),
+      agentType: t.string(),
+      description: t.string(),
+      system: t.string({ description: 'The system prompt.' }),
+      topic: t.string(),
+      messageIds: t.stringList(),
+      metadata: t.field({ type: 'JSON' }),
+      llmConfig: t.field({ type: 'JSON' }),
+      embeddingConfig: t.field({ type: 'JSON' }),
+      toolRules: t.field({ type: 'JSON' }),
+      mcpTools: t.field({ type: 'JSON' }),
+      ...(withRelations && {
+        blocks: t.field({ type: [CreateBlockInput], description: 'New blocks to create and attach.' }),
+        blockIds: t.idList({ description: 'Existing blocks to attach.' }),
+        toolIds: t.idList({ description: 'Existing tools to attach.' }),
+      }),
+    }),
+  });
+
+const CreateAgentInput = AgentFieldsInput('CreateAgentInput', true);
+const UpdateAgentInput = AgentFieldsInput('UpdateAgentInput', false);
+
+const createAgentSchema = z
+  .object({ ...agentFields, blocks: z.array(createBlockSchema).max(50), blockIds: z.array(z.string()).max(50), toolIds: z.array(z.string()).max(200) })
+  .partial();
+const updateAgentSchema = z.object(agentFields).partial();
+
+type AgentColumns = z.infer<typeof updateAgentSchema>;
+
+function agentData(input: AgentColumns) {
+  const jsonColumns = ['messageIds', 'metadata', 'llmConfig', 'embeddingConfig', 'toolRules', 'mcpTools'] as const;
+  const data: Record<string, unknown> = { ...input };
+  for (const column of jsonColumns) if (data[column] === undefined) delete data[column];
+  return data as Omit<Prisma.AgentUncheckedUpdateInput, 'id'>;
+}
+
+/** An agent may not hold two live blocks with one label: the label names a core-memory section. */
+async function assertLabelFree(tx: Prisma.TransactionClient, agentId: string, blockId: string, label: string, field: string[]) {
+  const taken = await tx.blockAgent.findFirst({
+    where: { agentId, blockLabel: label, blockId: { not: blockId }, block: live },
+    select: { blockId: true },
+  });
+  if (taken) throw new ConflictError(`the agent already has a ${JSON.stringify(label)} block (${taken.blockId})`, field);
+}
+
+async function findLiveAgent(context: Context, tx: Prisma.TransactionClient, id: string, field: string[]) {
+  const agent = await tx.agent.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true } });
+  if (!agent) throw new NotFoundError('Agent', id, field);
+  return agent;
+}
+
+const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
+  fields: (t) => ({
+    agent: t.prismaField({
+      type: AgentType,
+      resolve: (query, payload, _args, context) => context.prisma.agent.findUniqueOrThrow({ ...query, where: { id: payload.agentId } }),
+    }),
+  }),
+});
+
+const agentErrors = [...commonMutationErrors, BlockLimitExceededError];
+
+builder.mutationFields((t) => ({
+  createAgent: t.field({
+    type: AgentPayload,
+    description: 'Creates an agent with its new blocks, and attaches existing blocks and tools: all in one transaction.',
+    errors: { types: agentErrors },
+    args: { input: t.arg({ type: CreateAgentInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const { blocks = [], blockIds = [], toolIds = [], ...columns } = parseInput(createAgentSchema, args.input, ['input']);
+      const agentId = newId('agent');
+      await context.prisma.$transaction(async (tx) => {
+        const newBlocks = [];
+        for (const [index, block] of blocks.entries()) newBlocks.push(await prepareBlock(context, tx, block, ['input', 'blocks', String(index)]));
+        const existing = await tx.block.findMany({ where: { id: { in: blockIds }, ...liveRowsOf(context) }, select: { id: true, label: true } });
+        blockIds.forEach((id, index) => {
+          if (!existing.some((block) => block.id === id)) throw new NotFoundError('Block', id, ['input', 'blockIds', String(index)]);
+        });
+        const tools = await tx.tool.findMany({ where: { id: { in: toolIds }, ...liveRowsOf(context) }, select: { id: true } });
+        toolIds.forEach((id, index) => {
+          if (!tools.some((tool) => tool.id === id)) throw new NotFoundError('Tool', id, ['input', 'toolIds', String(index)]);
+        });
+        const links = [...newBlocks.map((block) => ({ id: block.id!, label: block.label })), ...existing];
+        const labels = new Set<string>();
+        for (const link of links) {
+          if (labels.has(link.label)) throw new ConflictError(`two blocks are labelled ${JSON.stringify(link.label)}`, ['input', 'blocks']);
+          labels.add(link.label);
+        }
+
+        await tx.agent.create({
+          data: { id: agentId, organizationId: liveRowsOf(context).organizationId, ...agentData(columns), ...createdBy(context) } as Prisma.AgentUncheckedCreateInput,
+        });
+        if (newBlocks.length > 0) await tx.block.createMany({ data: newBlocks });
+        if (links.length > 0) await tx.blockAgent.createMany({ data: links.map((block) => ({ blockId: block.id, blockLabel: block.label, agentId })) });
+        if (toolIds.length > 0) await tx.toolAgent.createMany({ data: [...new Set(toolIds)].map((toolId) => ({ toolId, agentId })) });
+      });
+      return { agentId };
+    },
+  }),
+  updateAgent: t.field({
+    type: AgentPayload,
+    errors: { types: agentErrors },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateAgentInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(updateAgentSchema, args.input, ['input']);
+      const id = String(args.id);
+      const { count } = await context.prisma.agent.updateMany({ where: { id, ...liveRowsOf(context) }, data: { ...agentData(input), ...updatedBy(context) } as Prisma.AgentUpdateManyMutationInput });
+      if (count === 0) throw new NotFoundError('Agent', id, ['id']);
+      return { agentId: id };
+    },
+  }),
+  attachBlock: t.field({
+    type: AgentPayload,
+    description: "Attaches a block to an agent (the link takes the block's label). Attaching twice changes nothing.",
+    errors: { types: agentErrors },
+    args: { agentId: t.arg.id({ required: true }), blockId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const agentId = String(args.agentId);
+      const blockId = String(args.blockId);
+      await context.prisma.$transaction(async (tx) => {
+        await findLiveAgent(context, tx, agentId, ['agentId']);
+        const block = await tx.block.findFirst({ where: { id: blockId, ...liveRowsOf(context) }, select: { id: true, label: true } });
+        if (!block) throw new NotFoundError('Block', blockId, ['blockId']);
+        await assertLabelFree(tx, agentId, blockId, block.label, ['blockId']);
+        await tx.blockAgent.createMany({ data: [{ blockId, blockLabel: block.label, agentId }], skipDuplicates: true });
+        await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
+      });
+      return { agentId };
+    },
+  }),
+  detachBlock: t.field({
+    type: AgentPayload,
+    description: 'Detaches a block from an agent; the block itself stays. Detaching a detached block changes nothing.',
+    errors: { types: agentErrors },
+    args: { agentId: t.arg.id({ required: true }), blockId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const agentId = String(args.agentId);
+      const blockId = String(args.blockId);
+      await context.prisma.$transaction(async (tx) => {
+        await findLiveAgent(context, tx, agentId, ['agentId']);
+        if (!(await tx.block.findFirst({ where: { id: blockId, ...liveRowsOf(context) }, select: { id: true } }))) {
+          throw new NotFoundError('Block', blockId, ['blockId']);
+        }
+        await tx.blockAgent.deleteMany({ where: { agentId, blockId } });
+        await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
+      });
+      return { agentId };
+    },
+  }),
+  attachTool: t.field({
+    type: AgentPayload,
+    description: 'Lets an agent call a tool. Attaching twice changes nothing.',
+    errors: { types: agentErrors },
+    args: { agentId: t.arg.id({ required: true }), toolId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const agentId = String(args.agentId);
+      const toolId = String(args.toolId);
+      await context.prisma.$transaction(async (tx) => {
+        await findLiveAgent(context, tx, agentId, ['agentId']);
+        if (!(await tx.tool.findFirst({ where: { id: toolId, ...liveRowsOf(context) }, select: { id: true } }))) {
+          throw new NotFoundError('Tool', toolId, ['toolId']);
+        }
+        await tx.toolAgent.createMany({ data: [{ toolId, agentId }], skipDuplicates: true });
+        await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
+      });
+      return { agentId };
+    },
+  }),
+  detachTool: t.field({
+    type: AgentPayload,
+    errors: { types: agentErrors },
+    args: { agentId: t.arg.id({ required: true }), toolId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const agentId = String(args.agentId);
+      const toolId = String(args.toolId);
+      await context.prisma.$transaction(async (tx) => {
+        await findLiveAgent(context, tx, agentId, ['agentId']);
+        if (!(await tx.tool.findFirst({ where: { id: toolId, ...liveRowsOf(context) }, select: { id: true } }))) {
+          throw new NotFoundError('Tool', toolId, ['toolId']);
+        }
+        await tx.toolAgent.deleteMany({ where: { agentId, toolId } });
+        await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
+      });
+      return { agentId };
+    },
+  }),
+}));
+
+addLifecycleMutations({ entity: 'Agent', table: (prisma) => prisma.agent });

@@ -1,21 +1,200 @@
+import { z } from 'zod';
+import { BlockLimitExceededError, NotFoundError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { commonMutationErrors } from '../schema/errors';
+import { addLifecycleMutations } from '../schema/lifecycle';
+import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { characterCount, json, label, longText, text } from '../schema/rules';
+import { createdBy, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
+import type { Context } from '../context';
+
 
 export const BlockType = builder.prismaObject('Block', {
   description: 'A core-memory block (persona, human, system, or a label of your own).',
   fields: (t) => ({
     id: t.exposeID('id'),
+    organizationId: t.exposeID('organizationId'),
+    userId: t.exposeID('userId'),
     label: t.exposeString('label'),
     value: t.exposeString('value'),
     limit: t.int({
-      description: 'The most characters `value` may hold.',
+      description: 'The most characters (Unicode code points) `value` may hold.',
       resolve: (block) => Number(block.limit),
     }),
     description: t.exposeString('description', { nullable: true }),
     templateName: t.exposeString('templateName', { nullable: true }),
     isTemplate: t.exposeBoolean('isTemplate'),
-    userId: t.exposeString('userId'),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    user: t.relation('user'),
   }),
 });
+
+const BlockFilter = builder.inputType('BlockFilter', {
+  fields: (t) => ({
+    label: t.string(),
+    userId: t.id(),
+    isTemplate: t.boolean(),
+    templateName: t.string({ description: 'The blocks of one template.' }),
+  }),
+});
+
+function blockWhere(context: Context, filter: typeof BlockFilter.$inferInput | null | undefined): Prisma.BlockWhereInput {
+  return {
+    ...liveRowsOf(context),
+    ...(filter?.label != null && { label: filter.label }),
+    ...(filter?.userId != null && { userId: String(filter.userId) }),
+    ...(filter?.isTemplate != null && { isTemplate: filter.isTemplate }),
+    ...(filter?.templateName != null && { templateName: filter.templateName }),
+  };
+}
+
+builder.queryFields((t) => ({
+  blocks: t.prismaConnection({
+    type: BlockType,
+    ...connectionOptions,
+    args: { filter: t.arg({ type: BlockFilter }) },
+    totalCount: (_root, args, context) => context.prisma.block.count({ where: blockWhere(context, args.filter) }),
+    resolve: (query, _root, args, context) => {
+      assertPageSize(args);
+      return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+  }),
+  block: t.prismaField({
+    type: BlockType,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) =>
+      context.prisma.block.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
+  }),
+}));
+
+export const CreateBlockInput = builder.inputType('CreateBlockInput', {
+  fields: (t) => ({
+    label: t.string({ required: true, description: 'persona, human, system, or a label of your own (1–50 characters).' }),
+    value: t.string({ required: true }),
+    limit: t.int({ description: 'The most characters `value` may hold. Default 2000.' }),
+    description: t.string(),
+    templateName: t.string(),
+    isTemplate: t.boolean(),
+    metadata: t.field({ type: 'JSON' }),
+    userId: t.id({ description: 'The owner; default: the caller.' }),
+  }),
+});
+
+const UpdateBlockInput = builder.inputType('UpdateBlockInput', {
+  description: 'The label is part of the block\'s key and cannot change.',
+  fields: (t) => ({
+    value: t.string(),
+    limit: t.int(),
+    description: t.string(),
+    templateName: t.string(),
+    isTemplate: t.boolean(),
+    metadata: t.field({ type: 'JSON' }),
+  }),
+});
+
+const limit = z.number().int().min(1, 'must be at least 1');
+const blockFields = {
+  value: longText,
+  limit,
+  description: longText.nullable(),
+  templateName: text(255).nullable(),
+  isTemplate: z.boolean(),
+  metadata: json,
+};
+export const createBlockSchema = z.object({ label, userId: z.string().optional().nullable(), ...blockFields }).partial({
+  limit: true,
+  description: true,
+  templateName: true,
+  isTemplate: true,
+  metadata: true,
+});
+const updateBlockSchema = z.object(blockFields).partial();
+
+export const DEFAULT_BLOCK_LIMIT = 2000;
+
+/** A value may not be longer than its block's limit, on create, on update and when lowering the limit. */
+export function assertWithinLimit(value: string, blockLimit: number, field: string[]): void {
+  const length = characterCount(value);
+  if (length > blockLimit) throw new BlockLimitExceededError(length, blockLimit, field);
+}
+
+/** The data to create one block in the caller's organization, after validation. */
+export async function prepareBlock(
+  context: Context,
+  prisma: Prisma.TransactionClient,
+  input: z.infer<typeof createBlockSchema>,
+  path: string[],
+): Promise<Prisma.BlockUncheckedCreateInput> {
+  const blockLimit = input.limit ?? DEFAULT_BLOCK_LIMIT;
+  assertWithinLimit(input.value, blockLimit, [...path, 'value']);
+  const caller = requireCaller(context);
+  const userId = input.userId ?? caller.userId;
+  if (input.userId && !(await prisma.user.findFirst({ where: { id: userId, ...liveRowsOf(context) }, select: { id: true } }))) {
+    throw new NotFoundError('User', userId, [...path, 'userId']);
+  }
+  const { userId: _owner, limit: _limit, metadata, ...columns } = input;
+  return {
+    id: newId('block'),
+    organizationId: caller.organizationId,
+    userId,
+    ...columns,
+    limit: blockLimit,
+    metadata: metadata as Prisma.InputJsonValue | undefined,
+    ...createdBy(context),
+  };
+}
+
+const BlockPayload = builder.objectRef<{ blockId: string }>('BlockPayload').implement({
+  fields: (t) => ({
+    block: t.prismaField({
+      type: BlockType,
+      resolve: (query, payload, _args, context) => context.prisma.block.findUniqueOrThrow({ ...query, where: { id: payload.blockId } }),
+    }),
+  }),
+});
+
+const blockErrors = [...commonMutationErrors, BlockLimitExceededError];
+
+builder.mutationFields((t) => ({
+  createBlock: t.field({
+    type: BlockPayload,
+    errors: { types: blockErrors },
+    args: { input: t.arg({ type: CreateBlockInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(createBlockSchema, args.input, ['input']);
+      const block = await context.prisma.$transaction(async (tx) => tx.block.create({ data: await prepareBlock(context, tx, input, ['input']) }));
+      return { blockId: block.id };
+    },
+  }),
+  updateBlock: t.field({
+    type: BlockPayload,
+    errors: { types: blockErrors },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateBlockInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(updateBlockSchema, args.input, ['input']);
+      const id = String(args.id);
+      await context.prisma.$transaction(async (tx) => {
+        const block = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) } });
+        if (!block) throw new NotFoundError('Block', id, ['id']);
+        const field = input.value !== undefined ? ['input', 'value'] : ['input', 'limit'];
+        assertWithinLimit(input.value ?? block.value, input.limit ?? Number(block.limit), field);
+        const { metadata, ...columns } = input;
+        await tx.block.update({
+          where: { id },
+          data: { ...columns, ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
+        });
+      });
+      return { blockId: id };
+    },
+  }),
+}));
+
+addLifecycleMutations({ entity: 'Block', table: (prisma) => prisma.block });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { describeDatabase, type DatabaseSettings } from '../config/settings';
 import { PrismaClient } from '../generated/prisma/client';
@@ -17,7 +18,26 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** Applies pending committed migrations (`prisma migrate deploy`). */
   migrate(): Promise<void>;
+  /** Calls `listener` with every SQL statement Prisma sends, until the returned function is called. */
+  onStatement(listener: (sql: string) => void): () => void;
   close(): Promise<void>;
+}
+
+type DatabaseParts = Omit<Database, 'prisma' | 'onStatement'>;
+
+/** The one place that builds the PrismaClient, over whichever adapter was opened. */
+function withPrismaClient(adapter: SqlDriverAdapterFactory, parts: (prisma: PrismaClient) => DatabaseParts): Database {
+  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  const listeners = new Set<(sql: string) => void>();
+  prisma.$on('query', (event) => listeners.forEach((listener) => listener(event.query)));
+  return {
+    prisma,
+    onStatement(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    ...parts(prisma),
+  };
 }
 
 async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgres' }>): Promise<Database> {
@@ -28,16 +48,14 @@ async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgre
     await pool.end();
     throw new DatabaseUnavailableError(`cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`);
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  return {
+  return withPrismaClient(new PrismaPg(pool), (prisma) => ({
     kind: 'postgres',
-    prisma,
     migrate: () => migrateDeploy(settings.url),
     async close() {
       await prisma.$disconnect();
       await pool.end();
     },
-  };
+  }));
 }
 
 async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite' }>): Promise<Database> {
@@ -52,16 +70,14 @@ async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite'
     }
     throw error;
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(opened.pglite) });
-  return {
+  return withPrismaClient(new PrismaPGlite(opened.pglite), (prisma) => ({
     kind: 'pglite',
-    prisma,
     migrate: () => migrateDeployPglite(opened.pglite),
     async close() {
       await prisma.$disconnect();
       await opened.close();
     },
-  };
+  }));
 }
 
 export function openDatabase(settings: DatabaseSettings): Promise<Database> {

@@ -1,9 +1,10 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { createContext } from '../context';
 import type { Database } from '../db/database';
-import { findDefaultCaller } from '../context';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
+import { createErrorMasker } from './errors';
 
 export const GRAPHQL_PATH = '/graphql';
 export const LIVENESS_PATH = '/health';
@@ -19,7 +20,8 @@ export function createGraphqlHandler(database: Database, logger: Logger) {
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
     landingPage: false,
-    context: async () => ({ prisma: database.prisma, caller: await findDefaultCaller(database.prisma) }),
+    maskedErrors: { maskError: createErrorMasker(logger) },
+    context: (initial) => createContext(database.prisma, initial),
     plugins: [
       useReadinessCheck({
         endpoint: READINESS_PATH,

@@ -1,18 +1,208 @@
+import { z } from 'zod';
+import type { Context } from '../context';
+import { NotFoundError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { commonMutationErrors } from '../schema/errors';
+import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { json, longText, text } from '../schema/rules';
+import { createdBy, liveRowsOf, requireCaller } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
+
+export const MessageRole = builder.enumType('MessageRole', {
+  values: {
+    USER: { value: 'user' },
+    ASSISTANT: { value: 'assistant' },
+    SYSTEM: { value: 'system' },
+    TOOL: { value: 'tool' },
+  } as const,
+});
 
 export const MessageType = builder.prismaObject('Message', {
   description: 'One message of a conversation between a user and an agent.',
   fields: (t) => ({
     id: t.exposeID('id'),
-    role: t.exposeString('role'),
+    organizationId: t.exposeID('organizationId'),
+    userId: t.exposeID('userId'),
+    agentId: t.exposeID('agentId'),
+    role: t.field({ type: MessageRole, resolve: (message) => message.role as typeof MessageRole.$inferType }),
     text: t.exposeString('text', { nullable: true }),
-    content: t.expose('content', { type: 'JSON', nullable: true }),
+    content: t.expose('content', { type: 'JSON', nullable: true, description: 'Content parts.' }),
     model: t.exposeString('model', { nullable: true }),
     name: t.exposeString('name', { nullable: true }),
-    toolCalls: t.expose('toolCalls', { type: 'JSON', nullable: true }),
+    toolCalls: t.expose('toolCalls', { type: 'JSON', nullable: true, description: 'A list of {id, type, function: {name, arguments}}.' }),
     toolCallId: t.exposeString('toolCallId', { nullable: true }),
-    userId: t.exposeString('userId'),
-    agentId: t.exposeString('agentId'),
+    stepId: t.exposeString('stepId', { nullable: true }),
+    otid: t.exposeString('otid', { nullable: true, description: 'Offline threading id.' }),
+    toolReturns: t.expose('toolReturns', { type: 'JSON', nullable: true }),
+    groupId: t.exposeString('groupId', { nullable: true }),
+    senderId: t.exposeString('senderId', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    user: t.relation('user'),
   }),
 });
+
+/** Messages the caller may read: live, of its organization, of a live agent. */
+export function visibleMessages(context: Context): Prisma.MessageWhereInput {
+  return { ...liveRowsOf(context), agent: { isDeleted: false } };
+}
+
+export const conversationOrder = [{ createdAt: 'asc' }, { id: 'asc' }] satisfies Prisma.MessageOrderByWithRelationInput[];
+
+builder.queryFields((t) => ({
+  messages: t.prismaConnection({
+    type: MessageType,
+    ...connectionOptions,
+    description: "An agent's conversation, oldest first. Cursors stay valid while messages are appended.",
+    args: {
+      agentId: t.arg.id({ required: true }),
+      roles: t.arg({ type: [MessageRole] }),
+      since: t.arg({ type: 'DateTime', description: 'Messages created at or after this instant.' }),
+      until: t.arg({ type: 'DateTime', description: 'Messages created before this instant.' }),
+    },
+    totalCount: (_root, args, context) => context.prisma.message.count({ where: messageWhere(context, args) }),
+    resolve: (query, _root, args, context) => {
+      assertPageSize(args);
+      return context.prisma.message.findMany({ ...query, where: messageWhere(context, args), orderBy: conversationOrder });
+    },
+  }),
+}));
+
+function messageWhere(
+  context: Context,
+  args: { agentId: string | number; roles?: string[] | null; since?: Date | null; until?: Date | null },
+): Prisma.MessageWhereInput {
+  return {
+    ...visibleMessages(context),
+    agentId: String(args.agentId),
+    ...(args.roles && { role: { in: args.roles } }),
+    ...((args.since || args.until) && { createdAt: { ...(args.since && { gte: args.since }), ...(args.until && { lt: args.until }) } }),
+  };
+}
+
+const MessageInput = builder.inputType('MessageInput', {
+  fields: (t) => ({
+    role: t.field({ type: MessageRole, required: true }),
+    text: t.string(),
+    content: t.field({ type: 'JSON', description: 'Content parts, e.g. [{"type": "text", "text": "Hi"}].' }),
+    model: t.string(),
+    name: t.string(),
+    toolCalls: t.field({ type: 'JSON', description: 'A list of {id, type, function: {name, arguments}}; arguments is a JSON string.' }),
+    toolCallId: t.string({ description: 'Required on TOOL messages: the call this message answers.' }),
+    stepId: t.string(),
+    otid: t.string(),
+    toolReturns: t.field({ type: 'JSON' }),
+    groupId: t.string(),
+    senderId: t.string(),
+    userId: t.id({ description: 'The user of the conversation; default: the caller.' }),
+  }),
+});
+
+const toolCall = z.object({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  function: z.object({ name: z.string().min(1), arguments: z.string() }),
+});
+
+function isEmptyContent(content: unknown): boolean {
+  return content == null || content === '' || (Array.isArray(content) && content.length === 0);
+}
+
+const messageSchema = z
+  .object({
+    role: z.enum(['user', 'assistant', 'system', 'tool']),
+    text: longText.nullish(),
+    content: json,
+    model: text(255).nullish(),
+    name: text(255).nullish(),
+    toolCalls: z.array(toolCall, 'must be a list of {id, type, function: {name, arguments}}').nullish(),
+    toolCallId: text(255).nullish(),
+    stepId: text(255).nullish(),
+    otid: text(255).nullish(),
+    toolReturns: json,
+    groupId: text(255).nullish(),
+    senderId: text(255).nullish(),
+    userId: z.string().nullish(),
+  })
+  .superRefine((message, issues) => {
+    if (message.role === 'tool' && !message.toolCallId) {
+      issues.addIssue({ code: 'custom', path: ['toolCallId'], message: 'TOOL messages must carry toolCallId' });
+    }
+    // An assistant turn that only calls tools has neither text nor content, and that is fine.
+    const hasToolCalls = (message.toolCalls?.length ?? 0) > 0;
+    if (!message.text && isEmptyContent(message.content) && !hasToolCalls) {
+      issues.addIssue({ code: 'custom', path: ['text'], message: 'a message needs text or content' });
+    }
+  });
+
+export const MAX_MESSAGES_PER_APPEND = 500;
+const appendSchema = z.array(messageSchema).min(1, 'must hold at least one message').max(MAX_MESSAGES_PER_APPEND);
+
+const MessagesPayload = builder.objectRef<{ messageIds: string[] }>('MessagesPayload').implement({
+  fields: (t) => ({
+    messages: t.prismaField({
+      type: [MessageType],
+      description: 'The appended messages, in the order given.',
+      resolve: (query, payload, _args, context) =>
+        context.prisma.message.findMany({ ...query, where: { id: { in: payload.messageIds } }, orderBy: conversationOrder }),
+    }),
+  }),
+});
+
+builder.mutationField('appendMessages', (t) =>
+  t.field({
+    type: MessagesPayload,
+    description: `Appends up to ${MAX_MESSAGES_PER_APPEND} messages to a conversation, in order, all or none.`,
+    errors: { types: commonMutationErrors },
+    args: {
+      agentId: t.arg.id({ required: true }),
+      messages: t.arg({ type: [MessageInput], required: true }),
+    },
+    resolve: async (_root, args, context) => {
+      const messages = parseInput(appendSchema, args.messages, ['messages']);
+      const agentId = String(args.agentId);
+      const messageIds = await context.prisma.$transaction(async (tx) => {
+        if (!(await tx.agent.findFirst({ where: { id: agentId, ...liveRowsOf(context) }, select: { id: true } }))) {
+          throw new NotFoundError('Agent', agentId, ['agentId']);
+        }
+        // Appends to one agent take turns, so that the order of one append never interleaves
+        // with another's: each message gets its own instant after the conversation's last.
+        await tx.$queryRaw`SELECT id FROM agents WHERE id = ${agentId} FOR UPDATE`;
+        const last = await tx.message.findFirst({ where: { agentId }, orderBy: { createdAt: 'desc' }, select: { createdAt: true } });
+        const start = Math.max(Date.now(), (last?.createdAt.getTime() ?? 0) + 1);
+
+        const userIds = [...new Set(messages.flatMap((message) => (message.userId ? [message.userId] : [])))];
+        const known = await tx.user.findMany({ where: { id: { in: userIds }, ...liveRowsOf(context) }, select: { id: true } });
+        const knownIds = new Set(known.map((user) => user.id));
+        messages.forEach((message, index) => {
+          if (message.userId && !knownIds.has(message.userId)) {
+            throw new NotFoundError('User', message.userId, ['messages', String(index), 'userId']);
+          }
+        });
+
+        const rows = messages.map((message, index) => {
+          const { userId, content, toolCalls, toolReturns, ...columns } = message;
+          return {
+            ...columns,
+            id: newId('message'),
+            organizationId: liveRowsOf(context).organizationId,
+            agentId,
+            userId: userId ?? requireCaller(context).userId,
+            content: content as Prisma.InputJsonValue | undefined,
+            toolCalls: toolCalls ?? undefined,
+            toolReturns: toolReturns as Prisma.InputJsonValue | undefined,
+            createdAt: new Date(start + index),
+            ...createdBy(context),
+          };
+        });
+        await tx.message.createMany({ data: rows });
+        return rows.map((row) => row.id);
+      });
+      return { messageIds };
+    },
+  }),
+);

@@ -1,8 +1,12 @@
 import { builder } from './builder';
-// Each domain registers its types and fields on the builder when imported.
+// Each domain registers its types, queries and mutations on the builder when imported.
+import './errors';
 import '../agents/types';
 import '../blocks/types';
+import '../memories/types';
 import '../messages/types';
+import '../organizations/types';
 import '../tools/types';
+import '../users/types';
 
 export const schema = builder.toSchema({ sortSchema: true });

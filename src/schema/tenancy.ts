@@ -2,8 +2,8 @@ import { GraphQLError } from 'graphql';
 import type { Caller, Context } from '../context';
 
 /**
- * The one tenancy filter: every read of a tenant table goes through it, so a caller only ever
- * sees live rows of its own organization.
+ * The one tenancy filter: every read and write of a tenant table goes through it, so a caller
+ * only ever sees and changes live rows of its own organization.
  */
 export function requireCaller(context: Context): Caller {
   if (!context.caller) {
@@ -14,4 +14,20 @@ export function requireCaller(context: Context): Caller {
 
 export function liveRowsOf(context: Context): { organizationId: string; isDeleted: false } {
   return { organizationId: requireCaller(context).organizationId, isDeleted: false };
+}
+
+/** Rows of the caller's organization whatever their deletion state: for restore and purge. */
+export function allRowsOf(context: Context): { organizationId: string } {
+  return { organizationId: requireCaller(context).organizationId };
+}
+
+/** created_by_id / last_updated_by_id of a new row. */
+export function createdBy(context: Context): { createdById: string; lastUpdatedById: string } {
+  const { userId } = requireCaller(context);
+  return { createdById: userId, lastUpdatedById: userId };
+}
+
+/** last_updated_by_id of a changed row (updated_at is set by Prisma's @updatedAt). */
+export function updatedBy(context: Context): { lastUpdatedById: string } {
+  return { lastUpdatedById: requireCaller(context).userId };
 }

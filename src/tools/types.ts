@@ -1,17 +1,137 @@
+import { z } from 'zod';
+import type { Context } from '../context';
+import { NotFoundError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { commonMutationErrors } from '../schema/errors';
+import { addLifecycleMutations } from '../schema/lifecycle';
+import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { json, label, longText, name, text } from '../schema/rules';
+import { createdBy, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
 
 export const ToolType = builder.prismaObject('Tool', {
   description: 'A tool an agent may call.',
   fields: (t) => ({
     id: t.exposeID('id'),
+    organizationId: t.exposeID('organizationId'),
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
     jsonSchema: t.expose('jsonSchema', { type: 'JSON', nullable: true }),
     sourceType: t.exposeString('sourceType', { nullable: true }),
     sourceCode: t.exposeString('sourceCode', { nullable: true }),
-    tags: t.expose('tags', { type: 'JSON', nullable: true }),
+    tags: t.expose('tags', { type: 'JSON', nullable: true, description: 'A list of strings.' }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
   }),
 });
+
+const ToolFilter = builder.inputType('ToolFilter', {
+  fields: (t) => ({
+    nameContains: t.string({ description: 'Case-insensitive.' }),
+    tag: t.string({ description: 'Tools whose tags include this one.' }),
+  }),
+});
+
+function toolWhere(context: Context, filter: typeof ToolFilter.$inferInput | null | undefined): Prisma.ToolWhereInput {
+  return {
+    ...liveRowsOf(context),
+    ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
+    ...(filter?.tag != null && { tags: { array_contains: [filter.tag] } }),
+  };
+}
+
+builder.queryFields((t) => ({
+  tools: t.prismaConnection({
+    type: ToolType,
+    ...connectionOptions,
+    args: { filter: t.arg({ type: ToolFilter }) },
+    totalCount: (_root, args, context) => context.prisma.tool.count({ where: toolWhere(context, args.filter) }),
+    resolve: (query, _root, args, context) => {
+      assertPageSize(args);
+      return context.prisma.tool.findMany({ ...query, where: toolWhere(context, args.filter), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+  }),
+  tool: t.prismaField({
+    type: ToolType,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) => context.prisma.tool.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
+  }),
+}));
+
+const ToolInput = builder.inputType('ToolInput', {
+  fields: (t) => ({
+    name: t.string(),
+    description: t.string(),
+    jsonSchema: t.field({ type: 'JSON', description: "The tool's parameters, as a JSON Schema object." }),
+    sourceType: t.string(),
+    sourceCode: t.string(),
+    tags: t.stringList(),
+    metadata: t.field({ type: 'JSON' }),
+  }),
+});
+
+const toolFields = z.object({
+  name,
+  description: longText.nullable(),
+  jsonSchema: z.record(z.string(), z.unknown(), 'must be a JSON object').nullable(),
+  sourceType: text(100).nullable(),
+  sourceCode: longText.nullable(),
+  tags: z.array(label).max(100).nullable(),
+  metadata: json,
+});
+const createToolSchema = toolFields.partial().required({ name: true });
+const updateToolSchema = toolFields.partial();
+
+function toolData(input: z.infer<typeof updateToolSchema>) {
+  const { jsonSchema, tags, metadata, ...columns } = input;
+  return {
+    ...columns,
+    ...(jsonSchema !== undefined && { jsonSchema: jsonSchema as Prisma.InputJsonValue }),
+    ...(tags !== undefined && { tags: tags as Prisma.InputJsonValue }),
+    ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }),
+  };
+}
+
+const ToolPayload = builder.objectRef<{ toolId: string }>('ToolPayload').implement({
+  fields: (t) => ({
+    tool: t.prismaField({
+      type: ToolType,
+      resolve: (query, payload, _args, context) => context.prisma.tool.findUniqueOrThrow({ ...query, where: { id: payload.toolId } }),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createTool: t.field({
+    type: ToolPayload,
+    errors: { types: commonMutationErrors },
+    args: { input: t.arg({ type: ToolInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(createToolSchema, args.input, ['input']);
+      const tool = await context.prisma.tool.create({
+        data: { id: newId('tool'), organizationId: liveRowsOf(context).organizationId, name: input.name, ...toolData(input), ...createdBy(context) },
+      });
+      return { toolId: tool.id };
+    },
+  }),
+  updateTool: t.field({
+    type: ToolPayload,
+    errors: { types: commonMutationErrors },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: ToolInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(updateToolSchema, args.input, ['input']);
+      const id = String(args.id);
+      const { count } = await context.prisma.tool.updateMany({ where: { id, ...liveRowsOf(context) }, data: { ...toolData(input), ...updatedBy(context) } });
+      if (count === 0) throw new NotFoundError('Tool', id, ['id']);
+      return { toolId: id };
+    },
+  }),
+}));
+
+addLifecycleMutations({ entity: 'Tool', table: (prisma) => prisma.tool });

@@ -1,55 +1,103 @@
 import { seedDemoData } from '../../src/demo/seed';
 import { startTestApp, type TestApp } from '../support/test-app';
 
-interface AgentsQuery {
-  agents: Array<{
-    id: string;
-    name: string;
-    blocks: Array<{ label: string; value: string; limit: number }>;
-    tools: Array<{ name: string }>;
-    messages: Array<{ role: string; text: string }>;
-  }>;
+interface DemoAgents {
+  agents: {
+    totalCount: number;
+    nodes: Array<{
+      id: string;
+      name: string;
+      blocks: Array<{ label: string; value: string; limit: number }>;
+      tools: Array<{ name: string }>;
+      recentMessages: Array<{ role: string; text: string }>;
+      messageCount: number;
+    }>;
+  };
 }
 
-describe('the demo query over HTTP', () => {
+describe('agents over HTTP', () => {
   let app: TestApp;
+  let agentId: string;
   beforeAll(async () => {
     app = await startTestApp('agents');
+    ({ agentId } = await seedDemoData(app.database.prisma));
   });
   afterAll(async () => {
     await app?.close();
   });
 
-  it('returns the demo agent with its blocks, tools and conversation', async () => {
-    const { agentId } = await seedDemoData(app.database.prisma);
-
-    const response = await app.graphql<AgentsQuery>(`{
-      agents { id name blocks { label value limit } tools { name } messages { role text } }
+  it('lists the demo agent with its blocks, tools and conversation', async () => {
+    const response = await app.graphql<DemoAgents>(`{
+      agents { totalCount nodes { id name blocks { label value limit } tools { name } recentMessages { role text } messageCount } }
     }`);
-
     expect(response.status).toBe(200);
     expect(response.errors).toBeUndefined();
-    expect(response.data?.agents).toHaveLength(1);
-    const agent = response.data!.agents[0]!;
+    expect(response.data?.agents.totalCount).toBe(1);
+    const agent = response.data!.agents.nodes[0]!;
     expect(agent.id).toBe(agentId);
     expect(agent.name).toBe('Demo Assistant');
     expect(agent.blocks.map((block) => block.label)).toEqual(['human', 'persona']);
     expect(agent.blocks.every((block) => block.limit === 2000 && block.value.length > 0)).toBe(true);
     expect(agent.tools.map((tool) => tool.name).sort()).toEqual(['archival_memory_search', 'current_time']);
-    expect(agent.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+    expect(agent.recentMessages.map((message) => message.role)).toEqual(['USER', 'ASSISTANT', 'USER', 'ASSISTANT']);
+    expect(agent.messageCount).toBe(4);
   });
 
-  it('finds one agent by id, and answers null for an id that does not exist', async () => {
-    const [existing] = (await app.graphql<AgentsQuery>('{ agents { id } }')).data!.agents;
-    const found = await app.graphql<{ agent: { id: string } | null }>('query ($id: ID!) { agent(id: $id) { id } }', { id: existing!.id });
-    expect(found.data?.agent?.id).toBe(existing!.id);
+  it('filters blocks by label and finds one agent by id; an unknown id is null', async () => {
+    const found = await app.graphql<{ agent: { id: string; blocks: Array<{ label: string }> } | null }>(
+      'query ($id: ID!) { agent(id: $id) { id blocks(label: "persona") { label } } }',
+      { id: agentId },
+    );
+    expect(found.data?.agent).toEqual({ id: agentId, blocks: [{ label: 'persona' }] });
     const missing = await app.graphql<{ agent: null }>('query ($id: ID!) { agent(id: $id) { id } }', { id: 'agent-missing' });
     expect(missing.data?.agent).toBeNull();
   });
 
-  it('answers liveness and readiness', async () => {
+  it('creates an agent with new blocks and existing tools in one mutation', async () => {
+    const tools = await app.graphql<{ tools: { nodes: Array<{ id: string }> } }>('{ tools { nodes { id } } }');
+    const toolIds = tools.data!.tools.nodes.map((tool) => tool.id);
+    const created = await app.graphql<{ createAgent: { __typename: string; agent?: { id: string; name: string; blocks: Array<{ label: string }>; tools: Array<{ id: string }> } } }>(
+      `mutation ($input: CreateAgentInput!) {
+        createAgent(input: $input) {
+          __typename
+          ... on AgentPayload { agent { id name blocks { label } tools { id } } }
+          ... on Error { code message field }
+        }
+      }`,
+      { input: { name: 'Scribe', system: 'Take notes.', blocks: [{ label: 'persona', value: 'I take notes.' }, { label: 'human', value: 'Ada' }], toolIds } },
+    );
+    expect(created.data?.createAgent.__typename).toBe('AgentPayload');
+    const agent = created.data!.createAgent.agent!;
+    expect(agent.id).toMatch(/^agent-[0-9a-f-]{36}$/);
+    expect(agent.blocks.map((block) => block.label)).toEqual(['human', 'persona']);
+    expect(agent.tools.map((tool) => tool.id).sort()).toEqual([...toolIds].sort());
+  });
+
+  it('rolls a failed createAgent back entirely', async () => {
+    const before = await app.database.prisma.block.count();
+    const agentsBefore = await app.database.prisma.agent.count();
+    const result = await app.graphql<{ createAgent: { __typename: string; code?: string; field?: string[] } }>(
+      `mutation ($input: CreateAgentInput!) {
+        createAgent(input: $input) { __typename ... on Error { code field } }
+      }`,
+      { input: { name: 'Broken', blocks: [{ label: 'persona', value: 'ok' }], toolIds: ['tool-that-does-not-exist'] } },
+    );
+    expect(result.data?.createAgent).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND', field: ['input', 'toolIds', '0'] });
+    expect(await app.database.prisma.block.count()).toBe(before);
+    expect(await app.database.prisma.agent.count()).toBe(agentsBefore);
+  });
+
+  it('refuses a page larger than 100 with a validation error, not a silent cut', async () => {
+    const response = await app.graphql('{ agents(first: 101) { nodes { id } } }');
+    expect(response.data).toBeNull();
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['first'] });
+  });
+
+  it('answers liveness and readiness, and echoes a request id', async () => {
     const base = new URL(app.url);
     expect((await fetch(new URL('/health', base))).status).toBe(200);
-    expect((await fetch(new URL('/ready', base))).status).toBe(200);
+    const ready = await fetch(new URL('/ready', base), { headers: { 'x-request-id': 'trace-123' } });
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('x-request-id')).toBe('trace-123');
   });
 });

@@ -102,12 +102,13 @@ describe('server start-up', () => {
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ agents { name blocks { label } tools { name } } }' }),
+        body: JSON.stringify({ query: '{ agents { nodes { name blocks { label } tools { name } } } }' }),
       });
-      const body = (await response.json()) as { data: { agents: Array<{ name: string; blocks: unknown[]; tools: unknown[] }> } };
-      expect(body.data.agents).toEqual([expect.objectContaining({ name: 'Demo Assistant' })]);
-      expect(body.data.agents[0]?.blocks).toHaveLength(2);
-      expect(body.data.agents[0]?.tools).toHaveLength(2);
+      const body = (await response.json()) as { data: { agents: { nodes: Array<{ name: string; blocks: unknown[]; tools: unknown[] }> } } };
+      const agents = body.data.agents.nodes;
+      expect(agents).toEqual([expect.objectContaining({ name: 'Demo Assistant' })]);
+      expect(agents[0]?.blocks).toHaveLength(2);
+      expect(agents[0]?.tools).toHaveLength(2);
 
       server.child.kill('SIGTERM');
       const exit = await server.exited;

@@ -6,6 +6,8 @@ import { cloneMigratedDatabase } from './test-databases';
 export interface TestApp extends RunningApp {
   /** POSTs a GraphQL document to the running server, as a client would. */
   graphql<TData = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphqlResponse<TData>>;
+  /** The SQL statements issued while `run` ran. */
+  countStatements<T>(run: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,15 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
       });
       const body = (await response.json()) as Omit<GraphqlResponse<never>, 'status'>;
       return { status: response.status, ...body };
+    },
+    async countStatements(run) {
+      const statements: string[] = [];
+      const stop = app.database.onStatement((sql) => statements.push(sql));
+      try {
+        return { result: await run(), statements };
+      } finally {
+        stop();
+      }
     },
     async close() {
       await app.stop();

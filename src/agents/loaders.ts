@@ -1,0 +1,63 @@
+import DataLoader from 'dataloader';
+import type { Block, Message, PrismaClient, Tool } from '../generated/prisma/client';
+
+const live = { isDeleted: false } as const;
+const newestFirst = [{ createdAt: 'desc' }, { id: 'desc' }] as const;
+
+/**
+ * Per-request loaders for an agent's relations. Each batch is ONE SQL statement for all the
+ * agents of a request (a LATERAL join through Prisma's relationJoins), so a list of 50 agents
+ * costs the same few statements as a list of 5. The agents passed in are already visible to
+ * the caller; these only drop deleted rows on the other side of the relation.
+ */
+export function createAgentLoaders(prisma: PrismaClient) {
+  const blocks = new DataLoader<string, Block[]>(async (agentIds) => {
+    const agents = await prisma.agent.findMany({
+      relationLoadStrategy: 'join',
+      where: { id: { in: [...agentIds] } },
+      select: {
+        id: true,
+        blockLinks: {
+          where: { block: live },
+          orderBy: [{ blockLabel: 'asc' }, { blockId: 'asc' }],
+          select: { block: true },
+        },
+      },
+    });
+    const byAgent = new Map(agents.map((agent) => [agent.id, agent.blockLinks.map((link) => link.block)]));
+    return agentIds.map((id) => byAgent.get(id) ?? []);
+  });
+
+  const tools = new DataLoader<string, Tool[]>(async (agentIds) => {
+    const agents = await prisma.agent.findMany({
+      relationLoadStrategy: 'join',
+      where: { id: { in: [...agentIds] } },
+      select: { id: true, toolLinks: { where: { tool: live }, orderBy: { toolId: 'asc' }, select: { tool: true } } },
+    });
+    const byAgent = new Map(agents.map((agent) => [agent.id, agent.toolLinks.map((link) => link.tool)]));
+    return agentIds.map((id) => byAgent.get(id) ?? []);
+  });
+
+  // Keyed by agent and page size: one statement per distinct size in a request.
+  const recentMessages = new DataLoader<{ agentId: string; limit: number }, Message[], string>(
+    async (keys) => {
+      const byLimit = new Map<number, string[]>();
+      for (const { agentId, limit } of keys) byLimit.set(limit, [...(byLimit.get(limit) ?? []), agentId]);
+      const loaded = new Map<string, Message[]>();
+      for (const [limit, agentIds] of byLimit) {
+        const agents = await prisma.agent.findMany({
+          relationLoadStrategy: 'join',
+          where: { id: { in: agentIds } },
+          select: { id: true, messages: { where: live, orderBy: [...newestFirst], take: limit } },
+        });
+        for (const agent of agents) loaded.set(`${agent.id}:${limit}`, agent.messages.reverse());
+      }
+      return keys.map(({ agentId, limit }) => loaded.get(`${agentId}:${limit}`) ?? []);
+    },
+    { cacheKeyFn: ({ agentId, limit }) => `${agentId}:${limit}` },
+  );
+
+  return { blocks, tools, recentMessages };
+}
+
+export type AgentLoaders = ReturnType<typeof createAgentLoaders>;

@@ -1,0 +1,49 @@
+/**
+ * The one error model. Every error a caller may act on is one of these: mutations declare them
+ * as typed results (`... on ValidationError { field message }`); anywhere else they reach the
+ * client as a GraphQL error with `extensions.code` and `extensions.field`. Anything else is a
+ * bug and is masked (src/http/errors.ts).
+ */
+export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'BLOCK_LIMIT_EXCEEDED' | 'CONFLICT';
+
+export abstract class AppError extends Error {
+  abstract readonly code: ErrorCode;
+  constructor(
+    message: string,
+    /** The input path the error is about, e.g. ["input", "blocks", "0", "value"]. */
+    readonly field: string[] | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'NOT_FOUND';
+  override name = 'NotFoundError';
+  constructor(entity: string, id: string, field: string[] | null = null) {
+    // The same words whether the id never existed, was deleted, or belongs to someone else.
+    super(`${entity} ${JSON.stringify(id)} was not found`, field);
+  }
+}
+
+export class ValidationError extends AppError {
+  readonly code = 'VALIDATION';
+  override name = 'ValidationError';
+}
+
+export class ConflictError extends AppError {
+  readonly code = 'CONFLICT';
+  override name = 'ConflictError';
+}
+
+export class BlockLimitExceededError extends AppError {
+  readonly code = 'BLOCK_LIMIT_EXCEEDED';
+  override name = 'BlockLimitExceededError';
+  constructor(
+    readonly length: number,
+    readonly limit: number,
+    field: string[] | null,
+  ) {
+    super(`the value is ${length} characters long, more than the block's limit of ${limit}`, field);
+  }
+}

@@ -1,0 +1,45 @@
+import { PothosValidationError } from '@pothos/core';
+import { GraphQLError } from 'graphql';
+import { AppError, ValidationError } from '../errors';
+import type { Logger } from '../logger';
+import { currentRequestId } from './request-id';
+
+function findAppError(error: unknown): AppError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth += 1) {
+    if (current instanceof AppError) return current;
+    // Pothos refuses malformed connection arguments (a cursor that is not ours, first: -1)
+    // before any resolver runs: that is the caller's input, not a bug.
+    if (current instanceof PothosValidationError) return new ValidationError(current.message);
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
+/**
+ * What a client may see of an error: the errors of the error model as they are (code, field,
+ * message); GraphQL's own parse and validation errors as they are; anything else, a bug or a
+ * database failure, only as "Unexpected error" with the request id that the server log carries.
+ * No SQL, stack or Prisma message reaches a client.
+ */
+export function createErrorMasker(logger: Logger) {
+  return (error: unknown): Error => {
+    const graphqlError = error instanceof GraphQLError ? error : undefined;
+    const appError = findAppError(error);
+    if (appError) {
+      return new GraphQLError(appError.message, {
+        nodes: graphqlError?.nodes,
+        path: graphqlError?.path,
+        extensions: { code: appError.code, field: appError.field },
+      });
+    }
+    if (graphqlError && !graphqlError.originalError) return graphqlError;
+    const requestId = currentRequestId() ?? 'unknown';
+    logger.error({ err: graphqlError?.originalError ?? error, requestId, path: graphqlError?.path }, 'unexpected error');
+    return new GraphQLError(`Unexpected error (request ${requestId})`, {
+      nodes: graphqlError?.nodes,
+      path: graphqlError?.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+    });
+  };
+}

@@ -1,0 +1,245 @@
+import { z } from 'zod';
+import type { Context } from '../context';
+import { NotFoundError, ValidationError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { newId } from '../ids';
+import { builder } from '../schema/builder';
+import { commonMutationErrors } from '../schema/errors';
+import { addLifecycleMutations } from '../schema/lifecycle';
+import { SortDirection } from '../schema/ordering';
+import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { label, longText, text } from '../schema/rules';
+import { createdBy, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
+
+export const MemoryTypeEnum = builder.enumType('MemoryType', {
+  values: {
+    FACTUAL: { value: 'factual' },
+    EPISODIC: { value: 'episodic' },
+    PROCEDURAL: { value: 'procedural' },
+    SEMANTIC: { value: 'semantic' },
+    WORKING: { value: 'working' },
+  } as const,
+});
+
+export const MemoryType = builder.prismaObject('Memory', {
+  description: 'A long-term memory of an agent about a user.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    organizationId: t.exposeID('organizationId'),
+    userId: t.exposeID('userId'),
+    agentId: t.exposeID('agentId'),
+    content: t.exposeString('content'),
+    hash: t.exposeString('hash', { nullable: true }),
+    metadata: t.expose('metadata', { type: 'JSON' }),
+    score: t.exposeFloat('score', { nullable: true }),
+    memoryType: t.field({ type: MemoryTypeEnum, resolve: (memory) => memory.memoryType as typeof MemoryTypeEnum.$inferType }),
+    scope: t.exposeString('scope'),
+    level: t.exposeString('level'),
+    importance: t.exposeFloat('importance'),
+    accessCount: t.int({ resolve: (memory) => Number(memory.accessCount) }),
+    lastAccessed: t.expose('lastAccessed', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    user: t.relation('user'),
+  }),
+});
+
+/** Memories the caller may read: live, of its organization, of a live agent. */
+export function visibleMemories(context: Context): Prisma.MemoryWhereInput {
+  return { ...liveRowsOf(context), agent: { isDeleted: false } };
+}
+
+const MemoryFilter = builder.inputType('MemoryFilter', {
+  fields: (t) => ({
+    agentId: t.id(),
+    userId: t.id(),
+    memoryType: t.field({ type: MemoryTypeEnum }),
+    scope: t.string(),
+    level: t.string(),
+  }),
+});
+
+const MemoryOrderField = builder.enumType('MemoryOrderField', {
+  values: { IMPORTANCE: { value: 'importance' }, CREATED_AT: { value: 'createdAt' }, LAST_ACCESSED: { value: 'lastAccessed' } } as const,
+});
+
+const MemoryOrder = builder.inputType('MemoryOrder', {
+  fields: (t) => ({
+    field: t.field({ type: MemoryOrderField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: 'desc' }),
+  }),
+});
+
+function memoryWhere(context: Context, filter: typeof MemoryFilter.$inferInput | null | undefined): Prisma.MemoryWhereInput {
+  return {
+    ...visibleMemories(context),
+    ...(filter?.agentId != null && { agentId: String(filter.agentId) }),
+    ...(filter?.userId != null && { userId: String(filter.userId) }),
+    ...(filter?.memoryType != null && { memoryType: filter.memoryType }),
+    ...(filter?.scope != null && { scope: filter.scope }),
+    ...(filter?.level != null && { level: filter.level }),
+  };
+}
+
+function memoryOrder(order: typeof MemoryOrder.$inferInput | null | undefined): Prisma.MemoryOrderByWithRelationInput[] {
+  const direction = order?.direction ?? 'desc';
+  if (!order) return [{ createdAt: 'asc' }, { id: 'asc' }];
+  // Never-accessed memories come last whichever the direction.
+  const primary = order.field === 'lastAccessed' ? { lastAccessed: { sort: direction, nulls: 'last' as const } } : { [order.field]: direction };
+  return [primary, { id: direction }];
+}
+
+builder.queryFields((t) => ({
+  memories: t.prismaConnection({
+    type: MemoryType,
+    ...connectionOptions,
+    description: 'Memories by agent, user, type, scope and level; the most important or most recently accessed first.',
+    args: { filter: t.arg({ type: MemoryFilter }), orderBy: t.arg({ type: MemoryOrder }) },
+    totalCount: (_root, args, context) => context.prisma.memory.count({ where: memoryWhere(context, args.filter) }),
+    resolve: (query, _root, args, context) => {
+      assertPageSize(args);
+      return context.prisma.memory.findMany({ ...query, where: memoryWhere(context, args.filter), orderBy: memoryOrder(args.orderBy) });
+    },
+  }),
+  memory: t.prismaField({
+    type: MemoryType,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) => context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } }),
+  }),
+}));
+
+const MemoryInput = builder.inputType('MemoryInput', {
+  fields: (t) => ({
+    agentId: t.id({ description: 'Required on create; a memory cannot move to another agent.' }),
+    userId: t.id({ description: 'Default: the caller.' }),
+    content: t.string(),
+    hash: t.string(),
+    metadata: t.field({ type: 'JSON' }),
+    score: t.float(),
+    memoryType: t.field({ type: MemoryTypeEnum }),
+    scope: t.string(),
+    level: t.string(),
+    importance: t.float(),
+  }),
+});
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const memoryFields = z.object({
+  content: longText.refine((value) => value.trim() !== '', 'must not be empty'),
+  hash: text(64).nullable(),
+  metadata: z.record(z.string(), z.unknown(), 'must be a JSON object'),
+  score: finite.nullable(),
+  memoryType: z.enum(['factual', 'episodic', 'procedural', 'semantic', 'working']),
+  scope: label,
+  level: label,
+  importance: finite,
+  userId: z.string().nullish(),
+});
+const createMemorySchema = memoryFields
+  .extend({ agentId: z.string('is required') })
+  .partial({ hash: true, metadata: true, score: true, importance: true, userId: true });
+const updateMemorySchema = memoryFields.omit({ userId: true }).partial().extend({ agentId: z.undefined('cannot change').nullish() });
+
+export const MAX_MEMORIES_PER_BATCH = 500;
+
+/** Validates a batch and checks its agents and users in one query each. */
+async function prepareMemories(
+  context: Context,
+  tx: Prisma.TransactionClient,
+  inputs: Array<z.infer<typeof createMemorySchema>>,
+  path: (index: number) => string[],
+): Promise<Prisma.MemoryCreateManyInput[]> {
+  const caller = requireCaller(context);
+  const agentIds = new Set((await tx.agent.findMany({ where: { id: { in: inputs.map((input) => input.agentId) }, ...liveRowsOf(context) }, select: { id: true } })).map((agent) => agent.id));
+  const wantedUsers = inputs.flatMap((input) => (input.userId ? [input.userId] : []));
+  const userIds = new Set((await tx.user.findMany({ where: { id: { in: wantedUsers }, ...liveRowsOf(context) }, select: { id: true } })).map((user) => user.id));
+  return inputs.map((input, index) => {
+    if (!agentIds.has(input.agentId)) throw new NotFoundError('Agent', input.agentId, [...path(index), 'agentId']);
+    if (input.userId && !userIds.has(input.userId)) throw new NotFoundError('User', input.userId, [...path(index), 'userId']);
+    const { metadata, ...columns } = input;
+    return {
+      ...columns,
+      id: newId('memory'),
+      organizationId: caller.organizationId,
+      userId: input.userId ?? caller.userId,
+      metadata: (metadata ?? {}) as Prisma.InputJsonValue,
+      ...createdBy(context),
+    };
+  });
+}
+
+const MemoriesPayload = builder.objectRef<{ memoryIds: string[] }>('MemoriesPayload').implement({
+  fields: (t) => ({
+    memories: t.prismaField({
+      type: [MemoryType],
+      description: 'In the order given.',
+      resolve: async (query, payload, _args, context) => {
+        const rows = await context.prisma.memory.findMany({ ...query, where: { id: { in: payload.memoryIds } } });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return payload.memoryIds.flatMap((id) => byId.get(id) ?? []);
+      },
+    }),
+  }),
+});
+
+const MemoryPayload = builder.objectRef<{ memoryId: string }>('MemoryPayload').implement({
+  fields: (t) => ({
+    memory: t.prismaField({
+      type: MemoryType,
+      resolve: (query, payload, _args, context) => context.prisma.memory.findUniqueOrThrow({ ...query, where: { id: payload.memoryId } }),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createMemory: t.field({
+    type: MemoryPayload,
+    errors: { types: commonMutationErrors },
+    args: { input: t.arg({ type: MemoryInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(createMemorySchema, args.input, ['input']);
+      const memoryId = await context.prisma.$transaction(async (tx) => {
+        const [row] = await prepareMemories(context, tx, [input], () => ['input']);
+        return (await tx.memory.create({ data: row! })).id;
+      });
+      return { memoryId };
+    },
+  }),
+  createMemories: t.field({
+    type: MemoriesPayload,
+    description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none.`,
+    errors: { types: commonMutationErrors },
+    args: { inputs: t.arg({ type: [MemoryInput], required: true }) },
+    resolve: async (_root, args, context) => {
+      const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
+      const memoryIds = await context.prisma.$transaction(async (tx) => {
+        const rows = await prepareMemories(context, tx, inputs, (index) => ['inputs', String(index)]);
+        await tx.memory.createMany({ data: rows });
+        return rows.map((row) => row.id);
+      });
+      return { memoryIds };
+    },
+  }),
+  updateMemory: t.field({
+    type: MemoryPayload,
+    errors: { types: commonMutationErrors },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: MemoryInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      if (args.input.userId != null) throw new ValidationError('a memory cannot change its user', ['input', 'userId']);
+      const { agentId: _agent, metadata, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
+      const id = String(args.id);
+      const { count } = await context.prisma.memory.updateMany({
+        where: { id, ...visibleMemories(context) },
+        data: { ...input, ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
+      });
+      if (count === 0) throw new NotFoundError('Memory', id, ['id']);
+      return { memoryId: id };
+    },
+  }),
+}));
+
+addLifecycleMutations({ entity: 'Memory', table: (prisma) => prisma.memory });

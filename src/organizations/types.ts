@@ -1,0 +1,42 @@
+import { builder } from '../schema/builder';
+import { requireCaller } from '../schema/tenancy';
+import { UserType } from '../users/types';
+
+const live = { isDeleted: false } as const;
+
+export const OrganizationType = builder.prismaObject('Organization', {
+  description: 'A tenant: every other row belongs to exactly one organization.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    userCount: t.relationCount('users', { where: live }),
+    agentCount: t.relationCount('agents', { where: live }),
+  }),
+});
+
+const Me = builder.objectRef<{ userId: string; organizationId: string }>('Me').implement({
+  description: 'The caller: its user and organization.',
+  fields: (t) => ({
+    user: t.prismaField({
+      type: UserType,
+      resolve: (query, me, _args, context) => context.prisma.user.findUniqueOrThrow({ ...query, where: { id: me.userId } }),
+    }),
+    organization: t.prismaField({
+      type: OrganizationType,
+      resolve: (query, me, _args, context) =>
+        context.prisma.organization.findUniqueOrThrow({ ...query, where: { id: me.organizationId } }),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  me: t.field({ type: Me, resolve: (_root, _args, context) => requireCaller(context) }),
+  organization: t.prismaField({
+    type: OrganizationType,
+    description: "The caller's organization.",
+    resolve: (query, _root, _args, context) =>
+      context.prisma.organization.findUniqueOrThrow({ ...query, where: { id: requireCaller(context).organizationId } }),
+  }),
+}));

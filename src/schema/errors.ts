@@ -1,0 +1,35 @@
+import { AppError, BlockLimitExceededError, ConflictError, NotFoundError, ValidationError, type ErrorCode } from '../errors';
+import { builder } from './builder';
+
+const codes: Record<ErrorCode, { description: string }> = {
+  NOT_FOUND: { description: 'No such row in your organization (deleted rows included).' },
+  VALIDATION: { description: 'The input breaks a rule; `field` says where.' },
+  BLOCK_LIMIT_EXCEEDED: { description: "A block's value would be longer than its limit." },
+  CONFLICT: { description: 'The change conflicts with the current state, e.g. a duplicate.' },
+};
+
+export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });
+
+export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
+  description: 'An error the caller can act on. Mutations return these as typed results.',
+  fields: (t) => ({
+    code: t.field({ type: ErrorCodeEnum, resolve: (error) => error.code }),
+    message: t.exposeString('message'),
+    field: t.exposeStringList('field', { nullable: true, description: 'The input path the error is about.' }),
+  }),
+});
+
+builder.objectType(NotFoundError, { name: 'NotFoundError', interfaces: [ErrorInterface] });
+builder.objectType(ValidationError, { name: 'ValidationError', interfaces: [ErrorInterface] });
+builder.objectType(ConflictError, { name: 'ConflictError', interfaces: [ErrorInterface] });
+builder.objectType(BlockLimitExceededError, {
+  name: 'BlockLimitExceededError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    length: t.exposeInt('length', { description: 'Characters (Unicode code points) in the value.' }),
+    limit: t.exposeInt('limit'),
+  }),
+});
+
+/** The errors every mutation may return. */
+export const commonMutationErrors = [NotFoundError, ValidationError, ConflictError];

@@ -1,0 +1,69 @@
+import type { PrismaClient } from '../generated/prisma/client';
+import { NotFoundError } from '../errors';
+import { builder } from './builder';
+import { commonMutationErrors } from './errors';
+import { allRowsOf, requireCaller } from './tenancy';
+
+/** The part of a Prisma delegate that soft delete, restore and purge need. */
+interface TenantTable {
+  updateMany(args: {
+    where: { id: string; organizationId: string; isDeleted: boolean };
+    data: { isDeleted: boolean; lastUpdatedById: string };
+  }): Promise<{ count: number }>;
+  deleteMany(args: { where: { id: string; organizationId: string } }): Promise<{ count: number }>;
+}
+
+export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload').implement({
+  description: 'The id of the row the mutation deleted or restored.',
+  fields: (t) => ({ id: t.exposeID('id') }),
+});
+
+/**
+ * delete<Entity> (soft: the row stays, every read hides it), restore<Entity> and
+ * purge<Entity> (hard delete, cascading) for one tenant table. The same three on every entity,
+ * so they are defined once. Restore and purge become admin-only when API keys land.
+ */
+export function addLifecycleMutations(options: {
+  entity: 'Agent' | 'Block' | 'Memory' | 'Tool' | 'User';
+  table: (prisma: PrismaClient) => TenantTable;
+}): void {
+  const { entity, table } = options;
+
+  const changeDeletion = (isDeleted: boolean) =>
+    builder.mutationField(`${isDeleted ? 'delete' : 'restore'}${entity}`, (t) =>
+      t.field({
+        type: DeletedPayload,
+        description: isDeleted
+          ? `Soft-deletes a ${entity.toLowerCase()}: it disappears from every read, relation and count.`
+          : `Brings back a soft-deleted ${entity.toLowerCase()}.`,
+        errors: { types: commonMutationErrors },
+        args: { id: t.arg.id({ required: true }) },
+        resolve: async (_root, args, context) => {
+          const id = String(args.id);
+          const { count } = await table(context.prisma).updateMany({
+            where: { id, ...allRowsOf(context), isDeleted: !isDeleted },
+            data: { isDeleted, lastUpdatedById: requireCaller(context).userId },
+          });
+          if (count === 0) throw new NotFoundError(entity, id, ['id']);
+          return { id };
+        },
+      }),
+    );
+  changeDeletion(true);
+  changeDeletion(false);
+
+  builder.mutationField(`purge${entity}`, (t) =>
+    t.field({
+      type: DeletedPayload,
+      description: `Deletes a ${entity.toLowerCase()} for good, with every row that depends on it.`,
+      errors: { types: commonMutationErrors },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, args, context) => {
+        const id = String(args.id);
+        const { count } = await table(context.prisma).deleteMany({ where: { id, ...allRowsOf(context) } });
+        if (count === 0) throw new NotFoundError(entity, id, ['id']);
+        return { id };
+      },
+    }),
+  );
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { NotFoundError } from '../errors';
+import { newId } from '../ids';
+import { builder } from '../schema/builder';
+import { commonMutationErrors } from '../schema/errors';
+import { addLifecycleMutations } from '../schema/lifecycle';
+import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { parseInput } from '../schema/validation';
+import { createdBy, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { label, name, text } from '../schema/rules';
+
+export const UserType = builder.prismaObject('User', {
+  description: 'A person who talks to agents, within one organization.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    organizationId: t.exposeID('organizationId'),
+    name: t.exposeString('name'),
+    status: t.exposeString('status'),
+    timezone: t.exposeString('timezone'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    organization: t.relation('organization'),
+  }),
+});
+
+builder.queryFields((t) => ({
+  users: t.prismaConnection({
+    type: UserType,
+    ...connectionOptions,
+    description: "The organization's users, oldest first.",
+    totalCount: (_root, _args, context) => context.prisma.user.count({ where: liveRowsOf(context) }),
+    resolve: (query, _root, args, context) => {
+      assertPageSize(args);
+      return context.prisma.user.findMany({ ...query, where: liveRowsOf(context), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+  }),
+  user: t.prismaField({
+    type: UserType,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) =>
+      context.prisma.user.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
+  }),
+}));
+
+const UserInput = builder.inputType('UserInput', {
+  fields: (t) => ({
+    name: t.string(),
+    status: t.string({ description: 'Free text, e.g. active (the default).' }),
+    timezone: t.string({ description: 'An IANA time zone, e.g. Europe/Paris. Default UTC.' }),
+  }),
+});
+
+const timezone = z.string().refine((zone) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not an IANA time zone');
+
+const userFields = z.object({ name, status: label, timezone: timezone.pipe(text(100)) });
+const createUserSchema = userFields.partial({ status: true, timezone: true });
+const updateUserSchema = userFields.partial();
+
+const UserPayload = builder.objectRef<{ userId: string }>('UserPayload').implement({
+  fields: (t) => ({
+    user: t.prismaField({
+      type: UserType,
+      resolve: (query, payload, _args, context) => context.prisma.user.findUniqueOrThrow({ ...query, where: { id: payload.userId } }),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createUser: t.field({
+    type: UserPayload,
+    errors: { types: commonMutationErrors },
+    args: { input: t.arg({ type: UserInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(createUserSchema, args.input, ['input']);
+      const user = await context.prisma.user.create({
+        data: { id: newId('user'), organizationId: liveRowsOf(context).organizationId, ...input, ...createdBy(context) },
+      });
+      return { userId: user.id };
+    },
+  }),
+  updateUser: t.field({
+    type: UserPayload,
+    errors: { types: commonMutationErrors },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UserInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(updateUserSchema, args.input, ['input']);
+      const id = String(args.id);
+      const { count } = await context.prisma.user.updateMany({ where: { id, ...liveRowsOf(context) }, data: { ...input, ...updatedBy(context) } });
+      if (count === 0) throw new NotFoundError('User', id, ['id']);
+      return { userId: id };
+    },
+  }),
+}));
+
+addLifecycleMutations({ entity: 'User', table: (prisma) => prisma.user });

@@ -1,0 +1,81 @@
+import { seedDemoData } from '../../src/demo/seed';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+const NESTED_AGENTS = `query ($first: Int!) {
+  agents(first: $first) {
+    nodes {
+      id
+      blocks { id label value }
+      tools { id name }
+      recentMessages(limit: 10) { id text createdAt }
+    }
+  }
+}`;
+
+interface NestedAgents {
+  agents: { nodes: Array<{ id: string; blocks: Array<{ label: string }>; tools: Array<{ name: string }>; recentMessages: Array<{ text: string; createdAt: string }> }> };
+}
+
+describe('batched relations', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp('batching');
+    const { organizationId } = await seedDemoData(app.database.prisma);
+    const prisma = app.database.prisma;
+    const user = await prisma.user.findFirstOrThrow({ where: { organizationId } });
+    const tools = await prisma.tool.findMany({ where: { organizationId } });
+    const start = Date.now() - 60_000;
+    // 60 agents with 2 blocks, 2 tools and 12 messages each, written directly to keep setup quick.
+    for (let index = 0; index < 60; index += 1) {
+      const agentId = `agent-batch-${String(index).padStart(3, '0')}`;
+      await prisma.agent.create({ data: { id: agentId, organizationId, name: `Agent ${index}`, createdAt: new Date(start + index) } });
+      for (const label of ['persona', 'human']) {
+        const blockId = `block-batch-${index}-${label}`;
+        await prisma.block.create({ data: { id: blockId, organizationId, userId: user.id, label, value: `${label} of ${index}` } });
+        await prisma.blockAgent.create({ data: { blockId, blockLabel: label, agentId } });
+      }
+      await prisma.toolAgent.createMany({ data: tools.map((tool) => ({ toolId: tool.id, agentId })) });
+      await prisma.message.createMany({
+        data: Array.from({ length: 12 }, (_, n) => ({
+          id: `message-batch-${index}-${String(n).padStart(2, '0')}`,
+          organizationId,
+          userId: user.id,
+          agentId,
+          role: n % 2 === 0 ? 'user' : 'assistant',
+          text: `message ${n}`,
+          createdAt: new Date(start + n * 1000),
+        })),
+      });
+    }
+  }, 240_000);
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('answers 50 agents with blocks, tools and 10 recent messages in the same few statements as 5', async () => {
+    const run = (first: number) => app.countStatements(() => app.graphql<NestedAgents>(NESTED_AGENTS, { first }));
+
+    const five = await run(5);
+    const fifty = await run(50);
+
+    expect(five.result.errors).toBeUndefined();
+    expect(fifty.result.errors).toBeUndefined();
+    expect(five.result.data?.agents.nodes).toHaveLength(5);
+    expect(fifty.result.data?.agents.nodes).toHaveLength(50);
+    // The caller, the agents, their blocks, their tools, their recent messages.
+    expect(fifty.statements.length).toBeLessThanOrEqual(5);
+    expect(fifty.statements.length).toBe(five.statements.length);
+
+    const batchAgent = fifty.result.data!.agents.nodes.find((agent) => agent.id === 'agent-batch-007')!;
+    expect(batchAgent.blocks.map((block) => block.label)).toEqual(['human', 'persona']);
+    expect(batchAgent.tools).toHaveLength(2);
+    expect(batchAgent.recentMessages.map((message) => message.text)).toEqual(
+      Array.from({ length: 10 }, (_, n) => `message ${n + 2}`), // the last ten, newest last
+    );
+  });
+
+  it('refuses recentMessages beyond 100', async () => {
+    const response = await app.graphql('{ agents(first: 1) { nodes { recentMessages(limit: 101) { id } } } }');
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['limit'] });
+  });
+});

@@ -1,0 +1,26 @@
+import { seedDemoData } from '../../src/demo/seed';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+describe('me and organization', () => {
+  let app: TestApp;
+  let organizationId: string;
+  beforeAll(async () => {
+    app = await startTestApp('organizations');
+    ({ organizationId } = await seedDemoData(app.database.prisma));
+    await seedDemoData(app.database.prisma); // another tenant, never visible
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it("answers the caller's user and organization, with live counts", async () => {
+    const response = await app.graphql<{ me: { user: { name: string; organizationId: string }; organization: { id: string } }; organization: { id: string; name: string; agentCount: number; userCount: number } }>(
+      '{ me { user { name organizationId } organization { id } } organization { id name agentCount userCount } }',
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({
+      me: { user: { name: 'Demo User', organizationId }, organization: { id: organizationId } },
+      organization: { id: organizationId, name: 'Demo Organization', agentCount: 1, userCount: 1 },
+    });
+  });
+});
