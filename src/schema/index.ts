@@ -1,6 +1,7 @@
 import { builder } from './builder';
 // Each domain registers its types, queries and mutations on the builder when imported.
 import './errors';
+import '../api-keys/types';
 import '../agents/types';
 import '../blocks/types';
 import '../memories/types';

@@ -1,19 +1,43 @@
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
-interface DemoAgents {
-  agents: {
-    totalCount: number;
-    nodes: Array<{
-      id: string;
-      name: string;
-      blocks: Array<{ label: string; value: string; limit: number }>;
-      tools: Array<{ name: string }>;
-      recentMessages: Array<{ role: string; text: string }>;
-      messageCount: number;
-    }>;
-  };
-}
+const DemoAgents = graphql(`
+  query DemoAgents {
+    agents {
+      totalCount
+      nodes { id name blocks { label value limit } tools { name } recentMessages { role text } messageCount }
+    }
+  }
+`);
+
+const AgentById = graphql(`
+  query AgentById($id: ID!) {
+    agent(id: $id) { id blocks(label: "persona") { label } }
+  }
+`);
+
+const ToolIds = graphql(`
+  query ToolIds {
+    tools { nodes { id } }
+  }
+`);
+
+const CreateAgent = graphql(`
+  mutation CreateAgent($input: CreateAgentInput!) {
+    createAgent(input: $input) {
+      __typename
+      ... on AgentPayload { agent { id name blocks { label } tools { id } } }
+      ... on Error { code message field }
+    }
+  }
+`);
+
+const TooLargePage = graphql(`
+  query TooLargePage {
+    agents(first: 101) { nodes { id } }
+  }
+`);
 
 describe('agents over HTTP', () => {
   let app: TestApp;
@@ -27,9 +51,7 @@ describe('agents over HTTP', () => {
   });
 
   it('lists the demo agent with its blocks, tools and conversation', async () => {
-    const response = await app.graphql<DemoAgents>(`{
-      agents { totalCount nodes { id name blocks { label value limit } tools { name } recentMessages { role text } messageCount } }
-    }`);
+    const response = await app.graphql(DemoAgents);
     expect(response.status).toBe(200);
     expect(response.errors).toBeUndefined();
     expect(response.data?.agents.totalCount).toBe(1);
@@ -44,51 +66,37 @@ describe('agents over HTTP', () => {
   });
 
   it('filters blocks by label and finds one agent by id; an unknown id is null', async () => {
-    const found = await app.graphql<{ agent: { id: string; blocks: Array<{ label: string }> } | null }>(
-      'query ($id: ID!) { agent(id: $id) { id blocks(label: "persona") { label } } }',
-      { id: agentId },
-    );
+    const found = await app.graphql(AgentById, { id: agentId });
     expect(found.data?.agent).toEqual({ id: agentId, blocks: [{ label: 'persona' }] });
-    const missing = await app.graphql<{ agent: null }>('query ($id: ID!) { agent(id: $id) { id } }', { id: 'agent-missing' });
+    const missing = await app.graphql(AgentById, { id: 'agent-missing' });
     expect(missing.data?.agent).toBeNull();
   });
 
   it('creates an agent with new blocks and existing tools in one mutation', async () => {
-    const tools = await app.graphql<{ tools: { nodes: Array<{ id: string }> } }>('{ tools { nodes { id } } }');
-    const toolIds = tools.data!.tools.nodes.map((tool) => tool.id);
-    const created = await app.graphql<{ createAgent: { __typename: string; agent?: { id: string; name: string; blocks: Array<{ label: string }>; tools: Array<{ id: string }> } } }>(
-      `mutation ($input: CreateAgentInput!) {
-        createAgent(input: $input) {
-          __typename
-          ... on AgentPayload { agent { id name blocks { label } tools { id } } }
-          ... on Error { code message field }
-        }
-      }`,
-      { input: { name: 'Scribe', system: 'Take notes.', blocks: [{ label: 'persona', value: 'I take notes.' }, { label: 'human', value: 'Ada' }], toolIds } },
-    );
-    expect(created.data?.createAgent.__typename).toBe('AgentPayload');
-    const agent = created.data!.createAgent.agent!;
-    expect(agent.id).toMatch(/^agent-[0-9a-f-]{36}$/);
-    expect(agent.blocks.map((block) => block.label)).toEqual(['human', 'persona']);
-    expect(agent.tools.map((tool) => tool.id).sort()).toEqual([...toolIds].sort());
+    const toolIds = (await app.graphql(ToolIds)).data!.tools.nodes.map((tool) => tool.id);
+    const created = await app.graphql(CreateAgent, {
+      input: { name: 'Scribe', system: 'Take notes.', blocks: [{ label: 'persona', value: 'I take notes.' }, { label: 'human', value: 'Ada' }], toolIds },
+    });
+    const result = created.data!.createAgent;
+    if (result.__typename !== 'AgentPayload') throw new Error(`expected AgentPayload, got ${result.__typename}`);
+    expect(result.agent.id).toMatch(/^agent-[0-9a-f-]{36}$/);
+    expect(result.agent.blocks.map((block) => block.label)).toEqual(['human', 'persona']);
+    expect(result.agent.tools.map((tool) => tool.id).sort()).toEqual([...toolIds].sort());
   });
 
   it('rolls a failed createAgent back entirely', async () => {
-    const before = await app.database.prisma.block.count();
+    const blocksBefore = await app.database.prisma.block.count();
     const agentsBefore = await app.database.prisma.agent.count();
-    const result = await app.graphql<{ createAgent: { __typename: string; code?: string; field?: string[] } }>(
-      `mutation ($input: CreateAgentInput!) {
-        createAgent(input: $input) { __typename ... on Error { code field } }
-      }`,
-      { input: { name: 'Broken', blocks: [{ label: 'persona', value: 'ok' }], toolIds: ['tool-that-does-not-exist'] } },
-    );
-    expect(result.data?.createAgent).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND', field: ['input', 'toolIds', '0'] });
-    expect(await app.database.prisma.block.count()).toBe(before);
+    const result = await app.graphql(CreateAgent, {
+      input: { name: 'Broken', blocks: [{ label: 'persona', value: 'ok' }], toolIds: ['tool-that-does-not-exist'] },
+    });
+    expect(result.data?.createAgent).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND', field: ['input', 'toolIds', '0'] });
+    expect(await app.database.prisma.block.count()).toBe(blocksBefore);
     expect(await app.database.prisma.agent.count()).toBe(agentsBefore);
   });
 
   it('refuses a page larger than 100 with a validation error, not a silent cut', async () => {
-    const response = await app.graphql('{ agents(first: 101) { nodes { id } } }');
+    const response = await app.graphql(TooLargePage);
     expect(response.data).toBeNull();
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['first'] });
   });

@@ -1,20 +1,25 @@
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
-const NESTED_AGENTS = `query ($first: Int!) {
-  agents(first: $first) {
-    nodes {
-      id
-      blocks { id label value }
-      tools { id name }
-      recentMessages(limit: 10) { id text createdAt }
+const NestedAgents = graphql(`
+  query NestedAgents($first: Int!) {
+    agents(first: $first) {
+      nodes {
+        id
+        blocks { id label value }
+        tools { id name }
+        recentMessages(limit: 10) { id text createdAt }
+      }
     }
   }
-}`;
+`);
 
-interface NestedAgents {
-  agents: { nodes: Array<{ id: string; blocks: Array<{ label: string }>; tools: Array<{ name: string }>; recentMessages: Array<{ text: string; createdAt: string }> }> };
-}
+const TooManyRecentMessages = graphql(`
+  query TooManyRecentMessages {
+    agents(first: 1) { nodes { recentMessages(limit: 101) { id } } }
+  }
+`);
 
 describe('batched relations', () => {
   let app: TestApp;
@@ -53,7 +58,7 @@ describe('batched relations', () => {
   });
 
   it('answers 50 agents with blocks, tools and 10 recent messages in the same few statements as 5', async () => {
-    const run = (first: number) => app.countStatements(() => app.graphql<NestedAgents>(NESTED_AGENTS, { first }));
+    const run = (first: number) => app.countStatements(() => app.graphql(NestedAgents, { first }));
 
     const five = await run(5);
     const fifty = await run(50);
@@ -75,7 +80,7 @@ describe('batched relations', () => {
   });
 
   it('refuses recentMessages beyond 100', async () => {
-    const response = await app.graphql('{ agents(first: 1) { nodes { recentMessages(limit: 101) { id } } } }');
+    const response = await app.graphql(TooManyRecentMessages);
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['limit'] });
   });
 });

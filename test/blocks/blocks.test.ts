@@ -1,21 +1,95 @@
-import { startTestApp, type TestApp } from '../support/test-app';
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
+import type { CreateBlockInput, UpdateBlockInput } from '../generated/graphql';
+import { startTestApp, type TestApp } from '../support/test-app';
 
-interface Outcome {
-  __typename: string;
-  code?: string;
-  field?: string[];
-  length?: number;
-  limit?: number;
-  block?: { id: string; value: string; limit: number };
-  agent?: { id: string; blocks: Array<{ id: string; label: string }> };
-  id?: string;
-}
+const CreateBlock = graphql(`
+  mutation CreateBlock($input: CreateBlockInput!) {
+    createBlock(input: $input) {
+      __typename
+      ... on Error { code field message }
+      ... on BlockLimitExceededError { length limit }
+      ... on BlockPayload { block { id value limit } }
+    }
+  }
+`);
 
-const ERRORS = '__typename ... on Error { code field message }';
-const BLOCK_OUTCOME = `${ERRORS} ... on BlockLimitExceededError { length limit } ... on BlockPayload { block { id value limit } }`;
-const AGENT_OUTCOME = `${ERRORS} ... on AgentPayload { agent { id blocks { id label } } }`;
-const DELETED_OUTCOME = `${ERRORS} ... on DeletedPayload { id }`;
+const UpdateBlock = graphql(`
+  mutation UpdateBlock($id: ID!, $input: UpdateBlockInput!) {
+    updateBlock(id: $id, input: $input) {
+      __typename
+      ... on Error { code field message }
+      ... on BlockLimitExceededError { length limit }
+      ... on BlockPayload { block { id value limit } }
+    }
+  }
+`);
+
+const AttachBlock = graphql(`
+  mutation AttachBlock($agentId: ID!, $blockId: ID!) {
+    attachBlock(agentId: $agentId, blockId: $blockId) {
+      __typename
+      ... on Error { code field message }
+      ... on AgentPayload { agent { id blocks { id label } } }
+    }
+  }
+`);
+
+const DetachBlock = graphql(`
+  mutation DetachBlock($agentId: ID!, $blockId: ID!) {
+    detachBlock(agentId: $agentId, blockId: $blockId) {
+      __typename
+      ... on Error { code field message }
+      ... on AgentPayload { agent { id blocks { id label } } }
+    }
+  }
+`);
+
+const DeleteBlock = graphql(`
+  mutation DeleteBlock($id: ID!) { deleteBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
+`);
+const RestoreBlock = graphql(`
+  mutation RestoreBlock($id: ID!) { restoreBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
+`);
+const PurgeBlock = graphql(`
+  mutation PurgeBlock($id: ID!) { purgeBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
+`);
+const DeleteAgent = graphql(`
+  mutation DeleteAgent($id: ID!) { deleteAgent(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
+`);
+
+const DiaryReads = graphql(`
+  query DiaryReads($id: ID!, $agentId: ID!) {
+    block(id: $id) { id }
+    blocks(filter: { label: "diary" }) { totalCount nodes { id } }
+    agent(id: $agentId) { blocks { id } }
+  }
+`);
+
+const CreateEphemeral = graphql(`
+  mutation CreateEphemeral {
+    createAgent(input: { name: "Ephemeral", blocks: [{ label: "persona", value: "brief" }] }) {
+      __typename
+      ... on AgentPayload { agent { id blocks { id } } }
+    }
+  }
+`);
+
+const SayHello = graphql(`
+  mutation SayHello($id: ID!) { appendMessages(agentId: $id, messages: [{ role: USER, text: "hello" }]) { __typename } }
+`);
+
+const AfterAgentDeleted = graphql(`
+  query AfterAgentDeleted($id: ID!, $block: ID!) {
+    agent(id: $id) { id }
+    messages(agentId: $id) { totalCount }
+    block(id: $block) { agents { id } }
+  }
+`);
+
+const FilterBlocks = graphql(`
+  query FilterBlocks($filter: BlockFilter) { blocks(filter: $filter) { totalCount nodes { id label templateName } } }
+`);
 
 describe('blocks', () => {
   let app: TestApp;
@@ -28,18 +102,15 @@ describe('blocks', () => {
     await app?.close();
   });
 
-  async function mutate(field: string, document: string, variables: Record<string, unknown>): Promise<Outcome> {
-    const response = await app.graphql<Record<string, Outcome>>(document, variables);
-    expect(response.errors).toBeUndefined();
-    return response.data![field]!;
-  }
-  const createBlock = (input: Record<string, unknown>) =>
-    mutate('createBlock', `mutation ($input: CreateBlockInput!) { createBlock(input: $input) { ${BLOCK_OUTCOME} } }`, { input });
-  const updateBlock = (id: string, input: Record<string, unknown>) =>
-    mutate('updateBlock', `mutation ($id: ID!, $input: UpdateBlockInput!) { updateBlock(id: $id, input: $input) { ${BLOCK_OUTCOME} } }`, { id, input });
-  const onBlock = (name: string, variables: Record<string, unknown>) =>
-    mutate(name, `mutation ($agentId: ID!, $blockId: ID!) { ${name}(agentId: $agentId, blockId: $blockId) { ${AGENT_OUTCOME} } }`, variables);
-  const lifecycle = (name: string, id: string) => mutate(name, `mutation ($id: ID!) { ${name}(id: $id) { ${DELETED_OUTCOME} } }`, { id });
+  const createBlock = async (input: CreateBlockInput) => (await app.graphql(CreateBlock, { input })).data!.createBlock;
+  const updateBlock = async (id: string, input: UpdateBlockInput) => (await app.graphql(UpdateBlock, { id, input })).data!.updateBlock;
+  const attach = async (variables: { agentId: string; blockId: string }) => (await app.graphql(AttachBlock, variables)).data!.attachBlock;
+  const newBlockId = async (input: CreateBlockInput) => {
+    const created = await createBlock(input);
+    if (created.__typename !== 'BlockPayload') throw new Error(`createBlock returned ${created.__typename}`);
+    return created.block.id;
+  };
+  const labelsOf = (result: Awaited<ReturnType<typeof attach>>) => (result.__typename === 'AgentPayload' ? result.agent.blocks.map((block) => block.label) : result.__typename);
 
   it('refuses a value longer than the limit, in characters, writing nothing', async () => {
     const before = await app.database.prisma.block.count();
@@ -51,8 +122,7 @@ describe('blocks', () => {
   });
 
   it('refuses an update past the limit, and lowering the limit below the value', async () => {
-    const created = await createBlock({ label: 'scratch', value: 'twelve chars', limit: 20 });
-    const id = created.block!.id;
+    const id = await newBlockId({ label: 'scratch', value: 'twelve chars', limit: 20 });
     expect(await updateBlock(id, { value: 'x'.repeat(21) })).toMatchObject({ __typename: 'BlockLimitExceededError', length: 21, limit: 20, field: ['input', 'value'] });
     expect(await updateBlock(id, { limit: 11 })).toMatchObject({ __typename: 'BlockLimitExceededError', length: 12, limit: 11, field: ['input', 'limit'] });
     expect(await updateBlock(id, { limit: 12 })).toMatchObject({ __typename: 'BlockPayload', block: { value: 'twelve chars', limit: 12 } });
@@ -62,6 +132,17 @@ describe('blocks', () => {
     expect(stored.updatedAt.getTime()).toBeGreaterThan(stored.createdAt.getTime());
   });
 
+  it('lists blocks by label, user, template flag and template name', async () => {
+    const template = await newBlockId({ label: 'persona', value: 'template persona', isTemplate: true, templateName: 'friendly' });
+    const ofTemplate = await newBlockId({ label: 'human', value: 'template human', isTemplate: true, templateName: 'friendly' });
+    const filter = async (filter: Record<string, unknown>) => (await app.graphql(FilterBlocks, { filter })).data!.blocks;
+    expect((await filter({ templateName: 'friendly' })).nodes.map((block) => block.id).sort()).toEqual([template, ofTemplate].sort());
+    expect((await filter({ isTemplate: true, label: 'human' })).nodes.map((block) => block.id)).toEqual([ofTemplate]);
+    const owner = (await app.database.prisma.block.findUniqueOrThrow({ where: { id: template } })).userId;
+    expect((await filter({ userId: owner })).totalCount).toBeGreaterThanOrEqual(4);
+    expect((await filter({ userId: 'user-nobody' })).totalCount).toBe(0);
+  });
+
   it('validates labels and limits', async () => {
     expect(await createBlock({ label: '', value: 'v' })).toMatchObject({ code: 'VALIDATION', field: ['input', 'label'] });
     expect(await createBlock({ label: 'x'.repeat(51), value: 'v' })).toMatchObject({ code: 'VALIDATION', field: ['input', 'label'] });
@@ -69,63 +150,49 @@ describe('blocks', () => {
   });
 
   it('attaches and detaches, takes the label from the block, and refuses a second block of one label', async () => {
-    const notes = (await createBlock({ label: 'notes2', value: 'n' })).block!;
-    const attached = await onBlock('attachBlock', { agentId, blockId: notes.id });
-    expect(attached.agent!.blocks.map((block) => block.label)).toEqual(['human', 'notes2', 'persona']);
-    expect((await onBlock('attachBlock', { agentId, blockId: notes.id })).__typename).toBe('AgentPayload'); // idempotent
+    const notes = await newBlockId({ label: 'notes2', value: 'n' });
+    expect(labelsOf(await attach({ agentId, blockId: notes }))).toEqual(['human', 'notes2', 'persona']);
+    expect(labelsOf(await attach({ agentId, blockId: notes }))).toEqual(['human', 'notes2', 'persona']); // idempotent
 
-    const secondPersona = (await createBlock({ label: 'persona', value: 'another persona' })).block!;
-    expect(await onBlock('attachBlock', { agentId, blockId: secondPersona.id })).toMatchObject({ __typename: 'ConflictError', field: ['blockId'] });
+    const secondPersona = await newBlockId({ label: 'persona', value: 'another persona' });
+    expect(await attach({ agentId, blockId: secondPersona })).toMatchObject({ __typename: 'ConflictError', field: ['blockId'] });
 
-    const detached = await onBlock('detachBlock', { agentId, blockId: notes.id });
-    expect(detached.agent!.blocks.map((block) => block.label)).toEqual(['human', 'persona']);
-    expect(await onBlock('attachBlock', { agentId: 'agent-nope', blockId: notes.id })).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
+    const detached = (await app.graphql(DetachBlock, { agentId, blockId: notes })).data!.detachBlock;
+    expect(labelsOf(detached)).toEqual(['human', 'persona']);
+    expect(await attach({ agentId: 'agent-nope', blockId: notes })).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
   });
 
   it('hides a soft-deleted block from every read and relation, restores it, and purges it', async () => {
-    const block = (await createBlock({ label: 'diary', value: 'dear diary' })).block!;
-    await onBlock('attachBlock', { agentId, blockId: block.id });
-    const read = () =>
-      app.graphql<{ block: { id: string } | null; blocks: { totalCount: number; nodes: Array<{ id: string }> }; agent: { blocks: Array<{ id: string }> } }>(
-        `query ($id: ID!, $agentId: ID!) {
-          block(id: $id) { id }
-          blocks(filter: { label: "diary" }) { totalCount nodes { id } }
-          agent(id: $agentId) { blocks { id } }
-        }`,
-        { id: block.id, agentId },
-      );
+    const id = await newBlockId({ label: 'diary', value: 'dear diary' });
+    await attach({ agentId, blockId: id });
+    const read = async () => (await app.graphql(DiaryReads, { id, agentId })).data!;
 
-    expect((await lifecycle('deleteBlock', block.id)).id).toBe(block.id);
-    let seen = (await read()).data!;
+    expect((await app.graphql(DeleteBlock, { id })).data!.deleteBlock).toEqual({ __typename: 'DeletedPayload', id });
+    let seen = await read();
     expect(seen.block).toBeNull();
     expect(seen.blocks).toEqual({ totalCount: 0, nodes: [] });
-    expect(seen.agent.blocks.map((b) => b.id)).not.toContain(block.id);
-    expect((await lifecycle('deleteBlock', block.id)).__typename).toBe('NotFoundError'); // already deleted
+    expect(seen.agent!.blocks.map((block) => block.id)).not.toContain(id);
+    expect((await app.graphql(DeleteBlock, { id })).data!.deleteBlock.__typename).toBe('NotFoundError'); // already deleted
 
-    expect((await lifecycle('restoreBlock', block.id)).__typename).toBe('DeletedPayload');
-    seen = (await read()).data!;
-    expect(seen.block?.id).toBe(block.id);
-    expect(seen.agent.blocks.map((b) => b.id)).toContain(block.id);
+    expect((await app.graphql(RestoreBlock, { id })).data!.restoreBlock.__typename).toBe('DeletedPayload');
+    seen = await read();
+    expect(seen.block?.id).toBe(id);
+    expect(seen.agent!.blocks.map((block) => block.id)).toContain(id);
 
-    expect((await lifecycle('purgeBlock', block.id)).__typename).toBe('DeletedPayload');
-    expect(await app.database.prisma.block.findUnique({ where: { id: block.id } })).toBeNull();
-    expect(await app.database.prisma.blockAgent.count({ where: { blockId: block.id } })).toBe(0);
+    expect((await app.graphql(PurgeBlock, { id })).data!.purgeBlock.__typename).toBe('DeletedPayload');
+    expect(await app.database.prisma.block.findUnique({ where: { id } })).toBeNull();
+    expect(await app.database.prisma.blockAgent.count({ where: { blockId: id } })).toBe(0);
   });
 
-  it("hides a soft-deleted agent's messages and links, and counts only live rows", async () => {
-    const created = await app.graphql<{ createAgent: { agent: { id: string } } }>(
-      'mutation { createAgent(input: { name: "Ephemeral", blocks: [{ label: "persona", value: "brief" }] }) { ... on AgentPayload { agent { id } } } }',
-    );
-    const ephemeral = created.data!.createAgent.agent.id;
-    await app.graphql('mutation ($id: ID!) { appendMessages(agentId: $id, messages: [{ role: USER, text: "hello" }]) { __typename } }', { id: ephemeral });
-    const persona = await app.graphql<{ agent: { blocks: Array<{ id: string }> } }>('query ($id: ID!) { agent(id: $id) { blocks { id } } }', { id: ephemeral });
-    const personaId = persona.data!.agent.blocks[0]!.id;
+  it("hides a soft-deleted agent's messages and links", async () => {
+    const created = (await app.graphql(CreateEphemeral)).data!.createAgent;
+    if (created.__typename !== 'AgentPayload') throw new Error('createAgent failed');
+    const ephemeral = created.agent.id;
+    const personaId = created.agent.blocks[0]!.id;
+    await app.graphql(SayHello, { id: ephemeral });
 
-    expect((await lifecycle('deleteAgent', ephemeral)).__typename).toBe('DeletedPayload');
-    const after = await app.graphql<{ agent: null; messages: { totalCount: number }; block: { agents: Array<{ id: string }> } }>(
-      'query ($id: ID!, $block: ID!) { agent(id: $id) { id } messages(agentId: $id) { totalCount } block(id: $block) { agents { id } } }',
-      { id: ephemeral, block: personaId },
-    );
+    expect((await app.graphql(DeleteAgent, { id: ephemeral })).data!.deleteAgent.__typename).toBe('DeletedPayload');
+    const after = await app.graphql(AfterAgentDeleted, { id: ephemeral, block: personaId });
     expect(after.data).toEqual({ agent: null, messages: { totalCount: 0 }, block: { agents: [] } });
   });
 });

@@ -1,5 +1,16 @@
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
+
+const ForeignCursor = graphql(`
+  query ForeignCursor { agents(first: 2, after: "garbage") { nodes { id } } }
+`);
+const NegativePage = graphql(`
+  query NegativePage { agents(first: -1) { nodes { id } } }
+`);
+const OrganizationName = graphql(`
+  query OrganizationName { organization { id name } }
+`);
 
 describe('the error model over HTTP', () => {
   let app: TestApp;
@@ -12,8 +23,8 @@ describe('the error model over HTTP', () => {
   });
 
   it('reports malformed connection arguments as validation errors', async () => {
-    for (const query of ['{ agents(first: 2, after: "garbage") { nodes { id } } }', '{ agents(first: -1) { nodes { id } } }']) {
-      const response = await app.graphql(query);
+    for (const document of [ForeignCursor, NegativePage]) {
+      const response = await app.graphql(document);
       expect(response.errors?.[0]?.extensions?.code).toBe('VALIDATION');
     }
   });
@@ -26,7 +37,7 @@ describe('the error model over HTTP', () => {
       const response = await fetch(app.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-request-id': 'req-mask-1' },
-        body: JSON.stringify({ query: '{ organization { id name } }' }),
+        body: JSON.stringify({ query: OrganizationName.toString() }),
       });
       const body = (await response.json()) as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
       const text = JSON.stringify(body);
@@ -39,7 +50,7 @@ describe('the error model over HTTP', () => {
   });
 
   it('keeps GraphQL parse and validation errors as they are', async () => {
-    const response = await app.graphql('{ agents { nodes { notAField } } }');
+    const response = await app.graphqlUntyped('{ agents { nodes { notAField } } }');
     expect(response.status).toBe(400);
     expect(response.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });

@@ -1,9 +1,41 @@
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
+import type { MemoryInput, MemoryType } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
 
-const CREATE_MEMORIES = `mutation ($inputs: [MemoryInput!]!) {
-  createMemories(inputs: $inputs) { __typename ... on Error { code field } ... on MemoriesPayload { memories { id content memoryType importance } } }
-}`;
+const CreateMemories = graphql(`
+  mutation CreateMemories($inputs: [MemoryInput!]!) {
+    createMemories(inputs: $inputs) {
+      __typename
+      ... on Error { code field }
+      ... on MemoriesPayload { memories { id content memoryType importance } }
+    }
+  }
+`);
+const CreateMemory = graphql(`
+  mutation CreateMemory($input: MemoryInput!) {
+    createMemory(input: $input) { __typename ... on Error { code field } ... on MemoryPayload { memory { id agent { id } user { id } } } }
+  }
+`);
+const MemoriesByImportance = graphql(`
+  query MemoriesByImportance($agentId: ID!) {
+    memories(filter: { agentId: $agentId, memoryType: FACTUAL }, orderBy: { field: IMPORTANCE }) { totalCount nodes { content } }
+  }
+`);
+const AgentMemoryCounts = graphql(`
+  query AgentMemoryCounts($id: ID!) { agent(id: $id) { memoryCount memories { totalCount } } }
+`);
+const UpdateMemory = graphql(`
+  mutation UpdateMemory($id: ID!, $input: MemoryInput!) {
+    updateMemory(id: $id, input: $input) { __typename ... on Error { code field } ... on MemoryPayload { memory { importance content } } }
+  }
+`);
+const DeleteMemory = graphql(`
+  mutation DeleteMemory($id: ID!) { deleteMemory(id: $id) { __typename } }
+`);
+const MemoryById = graphql(`
+  query MemoryById($id: ID!) { memory(id: $id) { id } }
+`);
 
 describe('memories', () => {
   let app: TestApp;
@@ -16,50 +48,51 @@ describe('memories', () => {
     await app?.close();
   });
 
-  const memory = (content: string, importance: number, memoryType = 'FACTUAL') => ({ agentId, content, importance, memoryType, scope: 'user', level: 'core' });
+  const memory = (content: string, importance: number, memoryType: MemoryType = 'FACTUAL'): MemoryInput => ({
+    agentId,
+    content,
+    importance,
+    memoryType,
+    scope: 'user',
+    level: 'core',
+  });
+  const createMemories = async (inputs: MemoryInput[]) => (await app.graphql(CreateMemories, { inputs })).data!.createMemories;
 
   it('creates a batch in order, then lists by importance, type and scope', async () => {
-    const created = await app.graphql<{ createMemories: { memories: Array<{ content: string; memoryType: string }> } }>(CREATE_MEMORIES, {
-      inputs: [memory('Ada likes tea', 0.4), memory('Ada is learning GraphQL', 0.9), memory('Met Ada on Monday', 0.2, 'EPISODIC')],
+    const created = await createMemories([memory('Ada likes tea', 0.4), memory('Ada is learning GraphQL', 0.9), memory('Met Ada on Monday', 0.2, 'EPISODIC')]);
+    if (created.__typename !== 'MemoriesPayload') throw new Error(`createMemories returned ${created.__typename}`);
+    expect(created.memories.map((m) => m.content)).toEqual(['Ada likes tea', 'Ada is learning GraphQL', 'Met Ada on Monday']);
+
+    expect((await app.graphql(MemoriesByImportance, { agentId })).data!.memories).toEqual({
+      totalCount: 2,
+      nodes: [{ content: 'Ada is learning GraphQL' }, { content: 'Ada likes tea' }],
     });
-    expect(created.data!.createMemories.memories.map((m) => m.content)).toEqual(['Ada likes tea', 'Ada is learning GraphQL', 'Met Ada on Monday']);
+    expect((await app.graphql(AgentMemoryCounts, { id: agentId })).data!.agent).toEqual({ memoryCount: 3, memories: { totalCount: 3 } });
 
-    const important = await app.graphql<{ memories: { totalCount: number; nodes: Array<{ content: string }> } }>(
-      'query ($agentId: ID!) { memories(filter: { agentId: $agentId, memoryType: FACTUAL }, orderBy: { field: IMPORTANCE }) { totalCount nodes { content } } }',
-      { agentId },
-    );
-    expect(important.data!.memories).toEqual({ totalCount: 2, nodes: [{ content: 'Ada is learning GraphQL' }, { content: 'Ada likes tea' }] });
-
-    const agent = await app.graphql<{ agent: { memoryCount: number; memories: { totalCount: number } } }>(
-      'query ($id: ID!) { agent(id: $id) { memoryCount memories { totalCount } } }',
-      { id: agentId },
-    );
-    expect(agent.data!.agent).toEqual({ memoryCount: 3, memories: { totalCount: 3 } });
+    const single = (await app.graphql(CreateMemory, { input: memory('one more', 0.5) })).data!.createMemory;
+    expect(single).toMatchObject({ __typename: 'MemoryPayload', memory: { agent: { id: agentId } } });
   });
 
   it('refuses the whole batch when one memory is bad', async () => {
     const before = await app.database.prisma.memory.count();
-    const result = await app.graphql<{ createMemories: { code: string; field: string[] } }>(CREATE_MEMORIES, {
-      inputs: [memory('fine', 0.5), { ...memory('', 0.5) }],
+    expect(await createMemories([memory('fine', 0.5), memory('', 0.5)])).toMatchObject({ code: 'VALIDATION', field: ['inputs', '1', 'content'] });
+    expect(await createMemories([memory('fine', 0.5), { ...memory('also fine', 0.5), agentId: 'agent-nope' }])).toMatchObject({
+      code: 'NOT_FOUND',
+      field: ['inputs', '1', 'agentId'],
     });
-    expect(result.data!.createMemories).toMatchObject({ code: 'VALIDATION', field: ['inputs', '1', 'content'] });
-    const unknownAgent = await app.graphql<{ createMemories: { code: string; field: string[] } }>(CREATE_MEMORIES, {
-      inputs: [memory('fine', 0.5), { ...memory('also fine', 0.5), agentId: 'agent-nope' }],
-    });
-    expect(unknownAgent.data!.createMemories).toMatchObject({ code: 'NOT_FOUND', field: ['inputs', '1', 'agentId'] });
     expect(await app.database.prisma.memory.count()).toBe(before);
   });
 
   it('updates and soft-deletes a memory', async () => {
-    const created = await app.graphql<{ createMemories: { memories: Array<{ id: string }> } }>(CREATE_MEMORIES, { inputs: [memory('temporary', 0.1)] });
-    const id = created.data!.createMemories.memories[0]!.id;
-    const updated = await app.graphql<{ updateMemory: { memory: { importance: number; content: string } } }>(
-      'mutation ($id: ID!) { updateMemory(id: $id, input: { importance: 0.75 }) { ... on MemoryPayload { memory { importance content } } } }',
-      { id },
-    );
-    expect(updated.data!.updateMemory.memory).toEqual({ importance: 0.75, content: 'temporary' });
-    await app.graphql('mutation ($id: ID!) { deleteMemory(id: $id) { __typename } }', { id });
-    const read = await app.graphql<{ memory: null }>('query ($id: ID!) { memory(id: $id) { id } }', { id });
-    expect(read.data!.memory).toBeNull();
+    const created = await createMemories([memory('temporary', 0.1)]);
+    if (created.__typename !== 'MemoriesPayload') throw new Error('createMemories failed');
+    const id = created.memories[0]!.id;
+    expect((await app.graphql(UpdateMemory, { id, input: { importance: 0.75 } })).data!.updateMemory).toEqual({
+      __typename: 'MemoryPayload',
+      memory: { importance: 0.75, content: 'temporary' },
+    });
+    expect((await app.graphql(UpdateMemory, { id, input: { agentId } })).data!.updateMemory).toMatchObject({ code: 'VALIDATION' });
+    await app.graphql(DeleteMemory, { id });
+    expect((await app.graphql(MemoryById, { id })).data!.memory).toBeNull();
   });
 });

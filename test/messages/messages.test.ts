@@ -1,29 +1,33 @@
 import { seedDemoData } from '../../src/demo/seed';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { graphql } from '../generated';
+import type { MessageInput, MessagePageQuery } from '../generated/graphql';
+import { startTestApp, type GraphqlResponse, type TestApp } from '../support/test-app';
 
-const APPEND = `mutation ($agentId: ID!, $messages: [MessageInput!]!) {
-  appendMessages(agentId: $agentId, messages: $messages) {
-    __typename
-    ... on MessagesPayload { messages { id role text toolCallId createdAt } }
-    ... on Error { code field message }
+const AppendMessages = graphql(`
+  mutation AppendMessages($agentId: ID!, $messages: [MessageInput!]!) {
+    appendMessages(agentId: $agentId, messages: $messages) {
+      __typename
+      ... on MessagesPayload { messages { id role text toolCallId createdAt } }
+      ... on Error { code field message }
+    }
   }
-}`;
+`);
 
-interface AppendResult {
-  appendMessages: { __typename: string; code?: string; field?: string[]; messages?: Array<{ id: string; role: string; text: string | null }> };
-}
-
-interface Page {
-  messages: { totalCount: number; nodes: Array<{ id: string; text: string }>; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null } };
-}
-
-const PAGE = `query ($agentId: ID!, $first: Int, $after: String, $last: Int, $before: String) {
-  messages(agentId: $agentId, first: $first, after: $after, last: $last, before: $before) {
-    totalCount
-    nodes { id text }
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+const MessagePage = graphql(`
+  query MessagePage($agentId: ID!, $first: Int, $after: String, $last: Int, $before: String, $roles: [MessageRole!], $since: DateTime) {
+    messages(agentId: $agentId, first: $first, after: $after, last: $last, before: $before, roles: $roles, since: $since) {
+      totalCount
+      nodes { id text role createdAt }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
   }
-}`;
+`);
+
+const CreateWalker = graphql(`
+  mutation CreateWalker($name: String!) {
+    createAgent(input: { name: $name }) { __typename ... on AgentPayload { agent { id } } }
+  }
+`);
 
 describe('messages', () => {
   let app: TestApp;
@@ -45,20 +49,20 @@ describe('messages', () => {
     ['a NUL character', [{ role: 'USER', text: 'a\u0000b' }], ['messages', '0', 'text']],
     ['a bad message after good ones', [{ role: 'USER', text: 'ok' }, { role: 'USER', text: 'fine' }, { role: 'TOOL', text: 'no id' }], ['messages', '2', 'toolCallId']],
     ['no messages at all', [], ['messages']],
-  ])('refuses %s, writing nothing', async (_case, messages, field) => {
+  ] as Array<[string, MessageInput[], string[]]>)('refuses %s, writing nothing', async (_case, messages, field) => {
     const before = await messageCount();
-    const result = await app.graphql<AppendResult>(APPEND, { agentId, messages });
+    const result = await app.graphql(AppendMessages, { agentId, messages });
     expect(result.data?.appendMessages).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION', field });
     expect(await messageCount()).toBe(before);
   });
 
   it('refuses an agent that does not exist', async () => {
-    const result = await app.graphql<AppendResult>(APPEND, { agentId: 'agent-nope', messages: [{ role: 'USER', text: 'hi' }] });
+    const result = await app.graphql(AppendMessages, { agentId: 'agent-nope', messages: [{ role: 'USER', text: 'hi' }] });
     expect(result.data?.appendMessages).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
   });
 
   it('appends a tool exchange in order and atomically', async () => {
-    const result = await app.graphql<AppendResult>(APPEND, {
+    const result = await app.graphql(AppendMessages, {
       agentId,
       messages: [
         { role: 'ASSISTANT', toolCalls: [{ id: 'call-1', type: 'function', function: { name: 'current_time', arguments: '{}' } }] },
@@ -66,38 +70,48 @@ describe('messages', () => {
         { role: 'ASSISTANT', text: 'It is noon.' },
       ],
     });
-    expect(result.data?.appendMessages.__typename).toBe('MessagesPayload');
-    expect(result.data?.appendMessages.messages?.map((message) => message.role)).toEqual(['ASSISTANT', 'TOOL', 'ASSISTANT']);
+    const appended = result.data!.appendMessages;
+    if (appended.__typename !== 'MessagesPayload') throw new Error(`expected MessagesPayload, got ${appended.__typename}`);
+    expect(appended.messages.map((message) => message.role)).toEqual(['ASSISTANT', 'TOOL', 'ASSISTANT']);
+
+    const tools = await app.graphql(MessagePage, { agentId, roles: ['TOOL'] });
+    expect(tools.data!.messages.nodes.map((message) => message.text)).toEqual(['12:00']);
+    const since = await app.graphql(MessagePage, { agentId, since: appended.messages[1]!.createdAt });
+    expect(since.data!.messages.nodes.map((message) => message.text)).toEqual(['12:00', 'It is noon.']);
   });
 
   it('walks 250 messages forward then backward with cursors, each exactly once and in order', async () => {
-    const created = await app.graphql<{ createAgent: { agent: { id: string } } }>(
-      'mutation { createAgent(input: { name: "Walker" }) { ... on AgentPayload { agent { id } } } }',
-    );
-    const walkAgent = created.data!.createAgent.agent.id;
+    const created = (await app.graphql(CreateWalker, { name: 'Walker' })).data!.createAgent;
+    if (created.__typename !== 'AgentPayload') throw new Error('createAgent failed');
+    const walkAgent = created.agent.id;
     const texts = Array.from({ length: 250 }, (_, index) => `walk ${String(index).padStart(3, '0')}`);
     for (let start = 0; start < texts.length; start += 100) {
-      const batch = texts.slice(start, start + 100).map((text) => ({ role: 'USER', text }));
-      const appended = await app.graphql<AppendResult>(APPEND, { agentId: walkAgent, messages: batch });
+      const batch = texts.slice(start, start + 100).map((text) => ({ role: 'USER' as const, text }));
+      const appended = await app.graphql(AppendMessages, { agentId: walkAgent, messages: batch });
       expect(appended.data?.appendMessages.__typename).toBe('MessagesPayload');
     }
-    const expected = texts;
+    const lateTexts = ['late 1', 'late 2', 'late 3'];
+    const expected = [...texts, ...lateTexts];
 
-    const forward: string[] = [];
-    let after: string | null = null;
+    const forward: Array<string | null | undefined> = [];
+    let after: string | null | undefined = null;
     for (;;) {
-      const page: { data?: Page } = await app.graphql<Page>(PAGE, { agentId: walkAgent, first: 37, after });
+      const page: GraphqlResponse<MessagePageQuery> = await app.graphql(MessagePage, { agentId: walkAgent, first: 37, after });
       forward.push(...page.data!.messages.nodes.map((node) => node.text));
-      expect(page.data!.messages.totalCount).toBe(250);
+      if (forward.length === 37) {
+        // New messages arrive while a client pages: cursors already handed out stay valid.
+        const late = await app.graphql(AppendMessages, { agentId: walkAgent, messages: lateTexts.map((text) => ({ role: 'USER' as const, text })) });
+        expect(late.data?.appendMessages.__typename).toBe('MessagesPayload');
+      }
       if (!page.data!.messages.pageInfo.hasNextPage) break;
       after = page.data!.messages.pageInfo.endCursor;
     }
     expect(forward).toEqual(expected);
 
-    const backward: string[] = [];
-    let before: string | null = null;
+    const backward: Array<string | null | undefined> = [];
+    let before: string | null | undefined = null;
     for (;;) {
-      const page: { data?: Page } = await app.graphql<Page>(PAGE, { agentId: walkAgent, last: 41, before });
+      const page: GraphqlResponse<MessagePageQuery> = await app.graphql(MessagePage, { agentId: walkAgent, last: 41, before });
       backward.unshift(...page.data!.messages.nodes.map((node) => node.text));
       if (!page.data!.messages.pageInfo.hasPreviousPage) break;
       before = page.data!.messages.pageInfo.startCursor;

@@ -1,5 +1,13 @@
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
+
+const MeAndOrganization = graphql(`
+  query MeAndOrganization {
+    me { user { name organizationId } organization { id } }
+    organization { id name agentCount userCount }
+  }
+`);
 
 describe('me and organization', () => {
   let app: TestApp;
@@ -14,9 +22,7 @@ describe('me and organization', () => {
   });
 
   it("answers the caller's user and organization, with live counts", async () => {
-    const response = await app.graphql<{ me: { user: { name: string; organizationId: string }; organization: { id: string } }; organization: { id: string; name: string; agentCount: number; userCount: number } }>(
-      '{ me { user { name organizationId } organization { id } } organization { id name agentCount userCount } }',
-    );
+    const response = await app.graphql(MeAndOrganization);
     expect(response.errors).toBeUndefined();
     expect(response.data).toEqual({
       me: { user: { name: 'Demo User', organizationId }, organization: { id: organizationId } },

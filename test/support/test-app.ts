@@ -1,11 +1,19 @@
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { startApp, type RunningApp } from '../../src/app';
 import type { Settings } from '../../src/config/settings';
 import { createLogger } from '../../src/logger';
 import { cloneMigratedDatabase } from './test-databases';
 
+/** A document from `graphql(...)` (test/generated): its result and variables are typed. */
+export interface TypedDocument<TData, TVariables> extends DocumentTypeDecoration<TData, TVariables> {
+  toString(): string;
+}
+
 export interface TestApp extends RunningApp {
   /** POSTs a GraphQL document to the running server, as a client would. */
-  graphql<TData = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphqlResponse<TData>>;
+  graphql<TData, TVariables>(document: TypedDocument<TData, TVariables>, variables?: TVariables): Promise<GraphqlResponse<TData>>;
+  /** For documents codegen cannot type: deliberately invalid ones. */
+  graphqlUntyped(query: string, variables?: Record<string, unknown>): Promise<GraphqlResponse<Record<string, unknown>>>;
   /** The SQL statements issued while `run` ran. */
   countStatements<T>(run: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   close(): Promise<void>;
@@ -15,6 +23,16 @@ export interface GraphqlResponse<TData> {
   status: number;
   data?: TData;
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
+}
+
+async function post<TData>(url: string, query: string, variables: unknown): Promise<GraphqlResponse<TData>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphqlResponse<TData>, 'status'>;
+  return { status: response.status, ...body };
 }
 
 /** The real server, on its own copy of the migrated database, listening on a free port. */
@@ -33,15 +51,8 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
   const app = await startApp(settings, createLogger(settings.logLevel));
   return {
     ...app,
-    async graphql(query, variables) {
-      const response = await fetch(app.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as Omit<GraphqlResponse<never>, 'status'>;
-      return { status: response.status, ...body };
-    },
+    graphql: (document, variables) => post(app.url, document.toString(), variables),
+    graphqlUntyped: (query, variables) => post(app.url, query, variables),
     async countStatements(run) {
       const statements: string[] = [];
       const stop = app.database.onStatement((sql) => statements.push(sql));

@@ -1,7 +1,46 @@
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
+import type { ToolInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
 
-const TOOL_OUTCOME = '__typename ... on Error { code field } ... on ToolPayload { tool { id name tags jsonSchema agents { id } } }';
+const CreateTool = graphql(`
+  mutation CreateTool($input: ToolInput!) {
+    createTool(input: $input) { __typename ... on Error { code field } ... on ToolPayload { tool { id name tags jsonSchema } } }
+  }
+`);
+const UpdateTool = graphql(`
+  mutation UpdateTool($id: ID!, $input: ToolInput!) {
+    updateTool(id: $id, input: $input) { __typename ... on Error { code field } ... on ToolPayload { tool { id description } } }
+  }
+`);
+const FilterTools = graphql(`
+  query FilterTools($filter: ToolFilter) { tools(filter: $filter) { totalCount nodes { id } } }
+`);
+const AttachTool = graphql(`
+  mutation AttachTool($agentId: ID!, $toolId: ID!) {
+    attachTool(agentId: $agentId, toolId: $toolId) { __typename ... on AgentPayload { agent { tools { id } } } }
+  }
+`);
+const DetachTool = graphql(`
+  mutation DetachTool($agentId: ID!, $toolId: ID!) {
+    detachTool(agentId: $agentId, toolId: $toolId) { __typename ... on AgentPayload { agent { tools { id } } } }
+  }
+`);
+const ToolAgents = graphql(`
+  query ToolAgents($id: ID!) { tool(id: $id) { agents { id } } }
+`);
+const AgentTools = graphql(`
+  query AgentTools($id: ID!) { agent(id: $id) { tools { id } } }
+`);
+const DeleteTool = graphql(`
+  mutation DeleteTool($id: ID!) { deleteTool(id: $id) { __typename } }
+`);
+const RestoreTool = graphql(`
+  mutation RestoreTool($id: ID!) { restoreTool(id: $id) { __typename } }
+`);
+const PurgeTool = graphql(`
+  mutation PurgeTool($id: ID!) { purgeTool(id: $id) { __typename } }
+`);
 
 describe('tools', () => {
   let app: TestApp;
@@ -14,43 +53,41 @@ describe('tools', () => {
     await app?.close();
   });
 
-  it('creates, filters, attaches, detaches and soft-deletes tools', async () => {
-    const created = await app.graphql<{ createTool: { tool: { id: string; tags: string[] } } }>(
-      `mutation { createTool(input: { name: "Web_Search", tags: ["web", "search"], jsonSchema: { type: "object" } }) { ${TOOL_OUTCOME} } }`,
-    );
-    const toolId = created.data!.createTool.tool.id;
-    expect(created.data!.createTool.tool.tags).toEqual(['web', 'search']);
+  const createTool = async (input: ToolInput) => (await app.graphql(CreateTool, { input })).data!.createTool;
+  const agentToolIds = async () => (await app.graphql(AgentTools, { id: agentId })).data!.agent!.tools.map((tool) => tool.id);
 
-    const byName = await app.graphql<{ tools: { nodes: Array<{ id: string }> } }>('{ tools(filter: { nameContains: "web_s" }) { nodes { id } } }');
-    expect(byName.data!.tools.nodes.map((tool) => tool.id)).toEqual([toolId]);
-    const byTag = await app.graphql<{ tools: { totalCount: number } }>('{ tools(filter: { tag: "memory" }) { totalCount } }');
-    expect(byTag.data!.tools.totalCount).toBe(1);
+  it('creates, updates, filters, attaches, detaches, soft-deletes, restores and purges tools', async () => {
+    const created = await createTool({ name: 'Web_Search', tags: ['web', 'search'], jsonSchema: { type: 'object' } });
+    if (created.__typename !== 'ToolPayload') throw new Error(`createTool returned ${created.__typename}`);
+    const toolId = created.tool.id;
+    expect(created.tool.tags).toEqual(['web', 'search']);
+    expect((await app.graphql(UpdateTool, { id: toolId, input: { description: 'Searches the web.' } })).data!.updateTool).toMatchObject({
+      tool: { description: 'Searches the web.' },
+    });
 
-    const attach = await app.graphql<{ attachTool: { agent: { tools: Array<{ id: string }> } } }>(
-      'mutation ($agentId: ID!, $toolId: ID!) { attachTool(agentId: $agentId, toolId: $toolId) { ... on AgentPayload { agent { tools { id } } } } }',
-      { agentId, toolId },
-    );
-    expect(attach.data!.attachTool.agent.tools.map((tool) => tool.id)).toContain(toolId);
-    const tool = await app.graphql<{ tool: { agents: Array<{ id: string }> } }>('query ($id: ID!) { tool(id: $id) { agents { id } } }', { id: toolId });
-    expect(tool.data!.tool.agents).toEqual([{ id: agentId }]);
+    expect((await app.graphql(FilterTools, { filter: { nameContains: 'web_s' } })).data!.tools.nodes).toEqual([{ id: toolId }]);
+    expect((await app.graphql(FilterTools, { filter: { tag: 'memory' } })).data!.tools.totalCount).toBe(1);
 
-    await app.graphql('mutation ($id: ID!) { deleteTool(id: $id) { __typename } }', { id: toolId });
-    const agent = await app.graphql<{ agent: { tools: Array<{ id: string }> } }>('query ($id: ID!) { agent(id: $id) { tools { id } } }', { id: agentId });
-    expect(agent.data!.agent.tools.map((t) => t.id)).not.toContain(toolId);
+    expect((await app.graphql(AttachTool, { agentId, toolId })).data!.attachTool.__typename).toBe('AgentPayload');
+    expect(await agentToolIds()).toContain(toolId);
+    expect((await app.graphql(ToolAgents, { id: toolId })).data!.tool!.agents).toEqual([{ id: agentId }]);
 
-    await app.graphql('mutation ($id: ID!) { restoreTool(id: $id) { __typename } }', { id: toolId });
-    const detach = await app.graphql<{ detachTool: { agent: { tools: Array<{ id: string }> } } }>(
-      'mutation ($agentId: ID!, $toolId: ID!) { detachTool(agentId: $agentId, toolId: $toolId) { ... on AgentPayload { agent { tools { id } } } } }',
-      { agentId, toolId },
-    );
-    expect(detach.data!.detachTool.agent.tools.map((t) => t.id)).not.toContain(toolId);
+    await app.graphql(DeleteTool, { id: toolId });
+    expect(await agentToolIds()).not.toContain(toolId);
+    await app.graphql(RestoreTool, { id: toolId });
+    expect(await agentToolIds()).toContain(toolId);
+
+    expect((await app.graphql(DetachTool, { agentId, toolId })).data!.detachTool.__typename).toBe('AgentPayload');
+    expect(await agentToolIds()).not.toContain(toolId);
+    expect((await app.graphql(PurgeTool, { id: toolId })).data!.purgeTool.__typename).toBe('DeletedPayload');
+    expect(await app.database.prisma.tool.findUnique({ where: { id: toolId } })).toBeNull();
   });
 
   it('refuses bad tool input, writing nothing', async () => {
     const before = await app.database.prisma.tool.count();
-    for (const input of ['{ name: "" }', '{ name: "x", jsonSchema: [1, 2] }', '{ name: "x", tags: [""] }']) {
-      const result = await app.graphql<{ createTool: { code: string } }>(`mutation { createTool(input: ${input}) { ${TOOL_OUTCOME} } }`);
-      expect(result.data!.createTool.code).toBe('VALIDATION');
+    const inputs: ToolInput[] = [{ name: '' }, { name: 'x', jsonSchema: [1, 2] }, { name: 'x', tags: [''] }, { description: 'no name' }];
+    for (const input of inputs) {
+      expect(await createTool(input)).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION' });
     }
     expect(await app.database.prisma.tool.count()).toBe(before);
   });

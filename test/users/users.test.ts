@@ -1,7 +1,33 @@
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
+import type { UserInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
 
-const USER_OUTCOME = '__typename ... on Error { code field } ... on UserPayload { user { id name status timezone createdById } }';
+const CreateUser = graphql(`
+  mutation CreateUser($input: UserInput!) {
+    createUser(input: $input) { __typename ... on Error { code field } ... on UserPayload { user { id name status timezone createdById } } }
+  }
+`);
+const UpdateUser = graphql(`
+  mutation UpdateUser($id: ID!, $input: UserInput!) {
+    updateUser(id: $id, input: $input) { __typename ... on Error { code field } ... on UserPayload { user { id name } } }
+  }
+`);
+const DeleteUser = graphql(`
+  mutation DeleteUser($id: ID!) { deleteUser(id: $id) { __typename } }
+`);
+const RestoreUser = graphql(`
+  mutation RestoreUser($id: ID!) { restoreUser(id: $id) { __typename } }
+`);
+const PurgeUser = graphql(`
+  mutation PurgeUser($id: ID!) { purgeUser(id: $id) { __typename } }
+`);
+const Users = graphql(`
+  query Users { users { totalCount nodes { id } } }
+`);
+const UserById = graphql(`
+  query UserById($id: ID!) { user(id: $id) { id organization { id } } }
+`);
 
 describe('users', () => {
   let app: TestApp;
@@ -16,47 +42,39 @@ describe('users', () => {
     await app?.close();
   });
 
-  it('creates, updates, lists, soft-deletes and restores users, with the audit trail', async () => {
-    const created = await app.graphql<{ createUser: { __typename: string; user: { id: string; status: string; timezone: string; createdById: string } } }>(
-      `mutation { createUser(input: { name: "Grace", timezone: "Europe/Paris" }) { ${USER_OUTCOME} } }`,
-    );
-    const user = created.data!.createUser.user;
+  const createUser = async (input: UserInput) => (await app.graphql(CreateUser, { input })).data!.createUser;
+  const listedIds = async () => (await app.graphql(Users)).data!.users.nodes.map((node) => node.id);
+
+  it('creates, updates, lists, soft-deletes, restores and purges users, with the audit trail', async () => {
+    const created = await createUser({ name: 'Grace', timezone: 'Europe/Paris' });
+    if (created.__typename !== 'UserPayload') throw new Error(`createUser returned ${created.__typename}`);
+    const user = created.user;
     expect(user).toMatchObject({ status: 'active', timezone: 'Europe/Paris' });
     expect(user.id).toMatch(/^user-/);
     expect(user.createdById).toMatch(/^user-/);
 
-    const updated = await app.graphql<{ updateUser: { user: { name: string } } }>(
-      `mutation ($id: ID!) { updateUser(id: $id, input: { name: "Grace H." }) { ${USER_OUTCOME} } }`,
-      { id: user.id },
-    );
-    expect(updated.data!.updateUser.user.name).toBe('Grace H.');
+    const updated = (await app.graphql(UpdateUser, { id: user.id, input: { name: 'Grace H.' } })).data!.updateUser;
+    expect(updated).toMatchObject({ __typename: 'UserPayload', user: { name: 'Grace H.' } });
+    expect((await app.graphql(Users)).data!.users.totalCount).toBe(2);
 
-    const list = () => app.graphql<{ users: { totalCount: number; nodes: Array<{ id: string }> } }>('{ users { totalCount nodes { id } } }');
-    expect((await list()).data!.users.totalCount).toBe(2);
-    await app.graphql('mutation ($id: ID!) { deleteUser(id: $id) { __typename } }', { id: user.id });
-    expect((await list()).data!.users.nodes.map((node) => node.id)).not.toContain(user.id);
-    await app.graphql('mutation ($id: ID!) { restoreUser(id: $id) { __typename } }', { id: user.id });
-    expect((await list()).data!.users.nodes.map((node) => node.id)).toContain(user.id);
+    await app.graphql(DeleteUser, { id: user.id });
+    expect(await listedIds()).not.toContain(user.id);
+    expect((await app.graphql(UserById, { id: user.id })).data!.user).toBeNull();
+    await app.graphql(RestoreUser, { id: user.id });
+    expect(await listedIds()).toContain(user.id);
+    expect((await app.graphql(PurgeUser, { id: user.id })).data!.purgeUser.__typename).toBe('DeletedPayload');
+    expect(await app.database.prisma.user.findUnique({ where: { id: user.id } })).toBeNull();
   });
 
-  it('refuses bad input and other organizations\' users', async () => {
-    const badZone = await app.graphql<{ createUser: { code: string; field: string[] } }>(
-      `mutation { createUser(input: { name: "X", timezone: "Mars/Olympus" }) { ${USER_OUTCOME} } }`,
-    );
-    expect(badZone.data!.createUser).toMatchObject({ code: 'VALIDATION', field: ['input', 'timezone'] });
-    const blank = await app.graphql<{ createUser: { code: string; field: string[] } }>(`mutation { createUser(input: { name: "  " }) { ${USER_OUTCOME} } }`);
-    expect(blank.data!.createUser).toMatchObject({ code: 'VALIDATION', field: ['input', 'name'] });
+  it("refuses bad input and another organization's users, changing nothing", async () => {
+    expect(await createUser({ name: 'X', timezone: 'Mars/Olympus' })).toMatchObject({ code: 'VALIDATION', field: ['input', 'timezone'] });
+    expect(await createUser({ name: '  ' })).toMatchObject({ code: 'VALIDATION', field: ['input', 'name'] });
 
-    const foreign = await app.graphql<{ user: null; updateUser: { __typename: string } }>(
-      `query ($id: ID!) { user(id: $id) { id } }`,
-      { id: otherOrganizationUser },
-    );
-    expect(foreign.data!.user).toBeNull();
-    const change = await app.graphql<{ updateUser: { __typename: string } }>(
-      `mutation ($id: ID!) { updateUser(id: $id, input: { name: "Hijacked" }) { ${USER_OUTCOME} } }`,
-      { id: otherOrganizationUser },
-    );
-    expect(change.data!.updateUser.__typename).toBe('NotFoundError');
-    expect((await app.database.prisma.user.findUniqueOrThrow({ where: { id: otherOrganizationUser } })).name).toBe('Demo User');
+    expect((await app.graphql(UserById, { id: otherOrganizationUser })).data!.user).toBeNull();
+    const change = (await app.graphql(UpdateUser, { id: otherOrganizationUser, input: { name: 'Hijacked' } })).data!.updateUser;
+    expect(change.__typename).toBe('NotFoundError');
+    expect((await app.graphql(DeleteUser, { id: otherOrganizationUser })).data!.deleteUser.__typename).toBe('NotFoundError');
+    const stored = await app.database.prisma.user.findUniqueOrThrow({ where: { id: otherOrganizationUser } });
+    expect(stored).toMatchObject({ name: 'Demo User', isDeleted: false });
   });
 });
