@@ -24,8 +24,10 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
   try {
     if (settings.migrateOnStart) await database.migrate();
     if (database.kind === 'pglite' && settings.demoData && (await database.prisma.organization.count()) === 0) {
-      const demo = await seedDemoData(database.prisma);
+      const { key, ...demo } = await seedDemoData(database.prisma);
       logger.info(demo, 'created demo data');
+      // The one time this key can be shown: GraphiQL needs it as a header.
+      process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
     }
     const handler = createGraphqlHandler(database, logger);
     server = http.createServer(withRequestId(handler));

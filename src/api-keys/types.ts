@@ -1,6 +1,12 @@
+import { z } from 'zod';
+import { issueApiKey, SCOPES } from '../auth/keys';
+import { NotFoundError } from '../errors';
 import { builder } from '../schema/builder';
+import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
-import { liveRowsOf } from '../schema/tenancy';
+import { name } from '../schema/rules';
+import { liveRowsOf, requireCaller } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
 
 export const ApiKeyType = builder.prismaObject('ApiKey', {
   description: 'An API key: its metadata only. The secret is shown once, at creation; only its SHA-256 is stored, and never exposed.',
@@ -27,6 +33,82 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
       return context.prisma.apiKey.findMany({ ...query, where: liveRowsOf(context), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+  }),
+}));
+
+const ScopeEnum = builder.enumType('Scope', {
+  values: {
+    READ: { value: 'read', description: 'Read every entity of the organization.' },
+    WRITE: { value: 'write', description: 'Create, change and soft-delete.' },
+    ADMIN: { value: 'admin', description: 'Users, keys, restore and purge.' },
+  } as const,
+});
+
+const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    scopes: t.field({ type: [ScopeEnum], required: true }),
+    expiresAt: t.field({ type: 'DateTime', description: 'Default: never.' }),
+    userId: t.id({ description: 'Whose key it is; default: the caller.' }),
+  }),
+});
+
+const createApiKeySchema = z.object({
+  name,
+  scopes: z.array(z.enum(SCOPES)).min(1, 'must grant at least one scope'),
+  expiresAt: z.date().refine((date) => date.getTime() > Date.now(), 'must be in the future').nullish(),
+  userId: z.string().nullish(),
+});
+
+const CreatedApiKey = builder.objectRef<{ apiKeyId: string; key: string }>('CreatedApiKey').implement({
+  description: 'A new key. `key` is the secret: it is shown here once and never again.',
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    apiKey: t.prismaField({
+      type: ApiKeyType,
+      resolve: (query, created, _args, context) => context.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: created.apiKeyId } }),
+    }),
+  }),
+});
+
+const RevokedApiKey = builder.objectRef<{ apiKeyId: string }>('RevokedApiKey').implement({
+  fields: (t) => ({
+    apiKey: t.prismaField({
+      type: ApiKeyType,
+      resolve: (query, revoked, _args, context) => context.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: revoked.apiKeyId } }),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createApiKey: t.field({
+    type: CreatedApiKey,
+    errors: { types: commonMutationErrors },
+    args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(createApiKeySchema, args.input, ['input']);
+      const caller = requireCaller(context);
+      const userId = input.userId ?? caller.userId;
+      return context.prisma.$transaction(async (tx) => {
+        if (!(await tx.user.findFirst({ where: { id: userId, ...liveRowsOf(context) }, select: { id: true } }))) {
+          throw new NotFoundError('User', userId, ['input', 'userId']);
+        }
+        const { id, key } = await issueApiKey(tx, { organizationId: caller.organizationId, userId }, input);
+        return { apiKeyId: id, key };
+      });
+    },
+  }),
+  revokeApiKey: t.field({
+    type: RevokedApiKey,
+    description: 'Revokes a key at once: requests with it get UNAUTHENTICATED from then on.',
+    errors: { types: commonMutationErrors },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const id = String(args.id);
+      const { count } = await context.prisma.apiKey.updateMany({ where: { id, ...liveRowsOf(context) }, data: { isActive: false } });
+      if (count === 0) throw new NotFoundError('ApiKey', id, ['id']);
+      return { apiKeyId: id };
     },
   }),
 }));

@@ -1,14 +1,30 @@
-import { createHash, randomBytes } from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client';
+import { createOrganizationWithAdmin } from '../auth/bootstrap';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { newId } from '../ids';
 
+export interface DemoData {
+  organizationId: string;
+  userId: string;
+  agentId: string;
+  /** The demo user's API key (all scopes): shown once. */
+  key: string;
+}
+
 /**
- * A first-run organization to explore in GraphiQL: a user, an agent with `persona` and `human`
- * blocks, two tools, a short conversation and an API key row. One transaction: all or nothing.
+ * A first-run organization to explore in GraphiQL: an admin user with an API key (the same
+ * bootstrap as `npm run bootstrap`), an agent with `persona` and `human` blocks, two tools and
+ * a short conversation.
  */
-export async function seedDemoData(prisma: PrismaClient): Promise<{ organizationId: string; agentId: string }> {
-  const organizationId = newId('organization');
-  const userId = newId('user');
+export function seedDemoData(prisma: PrismaClient): Promise<DemoData> {
+  return prisma.$transaction((tx) => seedDemoOrganization(tx));
+}
+
+async function seedDemoOrganization(prisma: Prisma.TransactionClient): Promise<DemoData> {
+  const { organizationId, userId, key } = await createOrganizationWithAdmin(prisma, {
+    organizationName: 'Demo Organization',
+    userName: 'Demo User',
+    keyName: 'demo',
+  });
   const agentId = newId('agent');
   const personaId = newId('block');
   const humanId = newId('block');
@@ -22,9 +38,8 @@ export async function seedDemoData(prisma: PrismaClient): Promise<{ organization
     { role: 'assistant', text: 'Your name is Ada and you are learning GraphQL.' },
   ];
 
-  await prisma.$transaction([
-    prisma.organization.create({ data: { id: organizationId, name: 'Demo Organization' } }),
-    prisma.user.create({ data: { id: userId, organizationId, name: 'Demo User', ...audit } }),
+  // Prisma's promises run when awaited: one after the other, inside the transaction.
+  const writes = [
     prisma.agent.create({
       data: {
         id: agentId,
@@ -79,17 +94,7 @@ export async function seedDemoData(prisma: PrismaClient): Promise<{ organization
         },
       }),
     ),
-    prisma.apiKey.create({
-      data: {
-        id: newId('apiKey'),
-        organizationId,
-        userId,
-        name: 'demo',
-        // Keys are enforced from issue 4 on; the secret itself is not kept anywhere.
-        keyHash: createHash('sha256').update(randomBytes(32)).digest('hex'),
-        scopes: ['read', 'write', 'admin'],
-      },
-    }),
-  ]);
-  return { organizationId, agentId };
+  ];
+  for (const write of writes) await write;
+  return { organizationId, userId, agentId, key };
 }

@@ -1,5 +1,6 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { createAuthenticator } from '../auth/authenticate';
 import { createContext } from '../context';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
@@ -11,6 +12,7 @@ export const LIVENESS_PATH = '/health';
 export const READINESS_PATH = '/ready';
 
 export function createGraphqlHandler(database: Database, logger: Logger) {
+  const authenticate = createAuthenticator(database.prisma);
   return createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -21,7 +23,8 @@ export function createGraphqlHandler(database: Database, logger: Logger) {
     logging: logger.child({ component: 'yoga' }),
     landingPage: false,
     maskedErrors: { maskError: createErrorMasker(logger) },
-    context: (initial) => createContext(database.prisma, initial),
+    // Every GraphQL request needs a key; GraphiQL's page and the health endpoints do not.
+    context: (initial) => createContext(database.prisma, authenticate, initial),
     plugins: [
       useReadinessCheck({
         endpoint: READINESS_PATH,

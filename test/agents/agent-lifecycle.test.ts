@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import type { AgentsPageQueryVariables } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -68,7 +67,7 @@ describe('agent lifecycle, filters and ordering', () => {
   let demoAgent: string;
   beforeAll(async () => {
     app = await startTestApp('agent_lifecycle');
-    ({ agentId: demoAgent } = await seedDemoData(app.database.prisma));
+    ({ agentId: demoAgent } = await app.seedDemo());
   });
   afterAll(async () => {
     await app?.close();

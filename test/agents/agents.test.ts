@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -44,7 +43,7 @@ describe('agents over HTTP', () => {
   let agentId: string;
   beforeAll(async () => {
     app = await startTestApp('agents');
-    ({ agentId } = await seedDemoData(app.database.prisma));
+    ({ agentId } = await app.seedDemo());
   });
   afterAll(async () => {
     await app?.close();

@@ -1,5 +1,4 @@
 import { getIntrospectionQuery, type IntrospectionQuery } from 'graphql';
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -11,7 +10,7 @@ describe('api keys', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp('api_keys');
-    await seedDemoData(app.database.prisma);
+    await app.seedDemo();
   });
   afterAll(async () => {
     await app?.close();

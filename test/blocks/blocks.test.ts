@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import type { CreateBlockInput, UpdateBlockInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -96,7 +95,7 @@ describe('blocks', () => {
   let agentId: string;
   beforeAll(async () => {
     app = await startTestApp('blocks');
-    ({ agentId } = await seedDemoData(app.database.prisma));
+    ({ agentId } = await app.seedDemo());
   });
   afterAll(async () => {
     await app?.close();

@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -8,15 +7,16 @@ const ForeignCursor = graphql(`
 const NegativePage = graphql(`
   query NegativePage { agents(first: -1) { nodes { id } } }
 `);
-const OrganizationName = graphql(`
-  query OrganizationName { organization { id name } }
+const AgentNames = graphql(`
+  query AgentNames { agents { nodes { name } } }
 `);
 
 describe('the error model over HTTP', () => {
   let app: TestApp;
+  let key: string;
   beforeAll(async () => {
     app = await startTestApp('errors');
-    await seedDemoData(app.database.prisma);
+    ({ key } = await app.seedDemo());
   });
   afterAll(async () => {
     await app?.close();
@@ -30,22 +30,21 @@ describe('the error model over HTTP', () => {
   });
 
   it('masks an unexpected failure: no SQL, stack or driver message, and a request id the log can find', async () => {
-    // A database failure the API does not expect: the organization row disappears under a
-    // request that needs it.
-    await app.database.prisma.$executeRawUnsafe('ALTER TABLE organizations RENAME TO organizations_away');
+    // A database failure the API does not expect: a table disappears under a request.
+    await app.database.prisma.$executeRawUnsafe('ALTER TABLE agents RENAME TO agents_away');
     try {
       const response = await fetch(app.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': 'req-mask-1' },
-        body: JSON.stringify({ query: OrganizationName.toString() }),
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-mask-1', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: AgentNames.toString() }),
       });
       const body = (await response.json()) as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
       const text = JSON.stringify(body);
       expect(body.errors[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: 'req-mask-1' });
       expect(body.errors[0]?.message).toBe('Unexpected error (request req-mask-1)');
-      expect(text).not.toMatch(/organizations|SELECT|prisma|at .+\.ts|relation/i);
+      expect(text).not.toMatch(/agents_away|SELECT|prisma|at .+\.ts|relation/i);
     } finally {
-      await app.database.prisma.$executeRawUnsafe('ALTER TABLE organizations_away RENAME TO organizations');
+      await app.database.prisma.$executeRawUnsafe('ALTER TABLE agents_away RENAME TO agents');
     }
   });
 

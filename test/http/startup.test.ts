@@ -35,7 +35,7 @@ function startServer(env: Record<string, string>) {
     }
     throw new Error('server did not become ready');
   };
-  return { child, exited, ready };
+  return { child, exited, ready, output: () => stdout };
 }
 
 function temporaryDataDir(): string {
@@ -99,9 +99,11 @@ describe('server start-up', () => {
     try {
       const server = startServer({ PORT: '0', PGLITE_DATA_DIR: dataDir });
       const url = await server.ready();
+      const key = /Demo API key \(shown once\): (amk_\S+)/.exec(server.output())?.[1];
+      expect(key).toBeDefined();
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
         body: JSON.stringify({ query: '{ agents { nodes { name blocks { label } tools { name } } } }' }),
       });
       const body = (await response.json()) as { data: { agents: { nodes: Array<{ name: string; blocks: unknown[]; tools: unknown[] }> } } };

@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import type { MemoryInput, MemoryType } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -42,7 +41,7 @@ describe('memories', () => {
   let agentId: string;
   beforeAll(async () => {
     app = await startTestApp('memories');
-    ({ agentId } = await seedDemoData(app.database.prisma));
+    ({ agentId } = await app.seedDemo());
   });
   afterAll(async () => {
     await app?.close();

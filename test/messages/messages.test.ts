@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import type { MessageInput, MessagePageQuery } from '../generated/graphql';
 import { startTestApp, type GraphqlResponse, type TestApp } from '../support/test-app';
@@ -34,7 +33,7 @@ describe('messages', () => {
   let agentId: string;
   beforeAll(async () => {
     app = await startTestApp('messages');
-    ({ agentId } = await seedDemoData(app.database.prisma));
+    ({ agentId } = await app.seedDemo());
   });
   afterAll(async () => {
     await app?.close();

@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -14,8 +13,8 @@ describe('me and organization', () => {
   let organizationId: string;
   beforeAll(async () => {
     app = await startTestApp('organizations');
-    ({ organizationId } = await seedDemoData(app.database.prisma));
-    await seedDemoData(app.database.prisma); // another tenant, never visible
+    ({ organizationId } = await app.seedDemo());
+    await app.seedDemo(); // another tenant, never visible
   });
   afterAll(async () => {
     await app?.close();

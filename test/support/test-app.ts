@@ -1,6 +1,7 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { startApp, type RunningApp } from '../../src/app';
 import type { Settings } from '../../src/config/settings';
+import { seedDemoData, type DemoData } from '../../src/demo/seed';
 import { createLogger } from '../../src/logger';
 import { cloneMigratedDatabase } from './test-databases';
 
@@ -14,6 +15,13 @@ export interface TestApp extends RunningApp {
   graphql<TData, TVariables>(document: TypedDocument<TData, TVariables>, variables?: TVariables): Promise<GraphqlResponse<TData>>;
   /** For documents codegen cannot type: deliberately invalid ones. */
   graphqlUntyped(query: string, variables?: Record<string, unknown>): Promise<GraphqlResponse<Record<string, unknown>>>;
+  /**
+   * Seeds a demo organization. The first one seeded is the caller: its key is sent with every
+   * request from then on; later ones are other tenants.
+   */
+  seedDemo(): Promise<DemoData>;
+  /** The key sent as `Authorization: Bearer`, or null to send none. */
+  useKey(key: string | null): void;
   /** The SQL statements issued while `run` ran. */
   countStatements<T>(run: () => Promise<T>): Promise<{ result: T; statements: string[] }>;
   close(): Promise<void>;
@@ -25,10 +33,14 @@ export interface GraphqlResponse<TData> {
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
 }
 
-async function post<TData>(url: string, query: string, variables: unknown): Promise<GraphqlResponse<TData>> {
+async function post<TData>(url: string, key: string | null, query: string, variables: unknown): Promise<GraphqlResponse<TData>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(key && { authorization: `Bearer ${key}` }),
+    },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as Omit<GraphqlResponse<TData>, 'status'>;
@@ -49,10 +61,19 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
     ...overrides,
   };
   const app = await startApp(settings, createLogger(settings.logLevel));
+  let key: string | null = null;
   return {
     ...app,
-    graphql: (document, variables) => post(app.url, document.toString(), variables),
-    graphqlUntyped: (query, variables) => post(app.url, query, variables),
+    graphql: (document, variables) => post(app.url, key, document.toString(), variables),
+    graphqlUntyped: (query, variables) => post(app.url, key, query, variables),
+    async seedDemo() {
+      const demo = await seedDemoData(app.database.prisma);
+      key ??= demo.key;
+      return demo;
+    },
+    useKey(next) {
+      key = next;
+    },
     async countStatements(run) {
       const statements: string[] = [];
       const stop = app.database.onStatement((sql) => statements.push(sql));

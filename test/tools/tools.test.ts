@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import type { ToolInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -47,7 +46,7 @@ describe('tools', () => {
   let agentId: string;
   beforeAll(async () => {
     app = await startTestApp('tools');
-    ({ agentId } = await seedDemoData(app.database.prisma));
+    ({ agentId } = await app.seedDemo());
   });
   afterAll(async () => {
     await app?.close();

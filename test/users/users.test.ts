@@ -1,4 +1,3 @@
-import { seedDemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import type { UserInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -34,8 +33,8 @@ describe('users', () => {
   let otherOrganizationUser: string;
   beforeAll(async () => {
     app = await startTestApp('users');
-    await seedDemoData(app.database.prisma);
-    const other = await seedDemoData(app.database.prisma);
+    await app.seedDemo();
+    const other = await app.seedDemo();
     otherOrganizationUser = (await app.database.prisma.user.findFirstOrThrow({ where: { organizationId: other.organizationId } })).id;
   });
   afterAll(async () => {

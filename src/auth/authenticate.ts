@@ -1,0 +1,61 @@
+import { GraphQLError } from 'graphql';
+import type { Caller } from '../context';
+import type { PrismaClient } from '../generated/prisma/client';
+import { hashApiKey, looksLikeApiKey, SCOPES, type Scope } from './keys';
+
+/** How often, at most, a key's last_used_at is written: not a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * One answer for every way a key can fail (missing, malformed, unknown, expired, revoked, its
+ * user or organization deleted), so that the answer tells an attacker nothing.
+ */
+export function unauthenticated(): GraphQLError {
+  return new GraphQLError('a valid API key is required: send Authorization: Bearer <key>', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
+  });
+}
+
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get('authorization');
+  const match = header ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
+  return match?.[1] ?? null;
+}
+
+export function createAuthenticator(prisma: PrismaClient) {
+  const lastUsedWrites = new Map<string, number>();
+
+  async function recordUse(keyId: string, now: Date): Promise<void> {
+    const previous = lastUsedWrites.get(keyId) ?? 0;
+    if (now.getTime() - previous < LAST_USED_RESOLUTION_MS) return;
+    lastUsedWrites.set(keyId, now.getTime());
+    await prisma.apiKey.updateMany({
+      where: { id: keyId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }] },
+      data: { lastUsedAt: now },
+    });
+  }
+
+  /** The caller behind a request's bearer key; throws `unauthenticated()` otherwise. */
+  return async function authenticate(request: Request): Promise<Caller> {
+    const token = bearerToken(request);
+    if (!token || !looksLikeApiKey(token)) throw unauthenticated();
+    const now = new Date();
+    const key = await prisma.apiKey.findFirst({
+      where: {
+        keyHash: hashApiKey(token),
+        isActive: true,
+        isDeleted: false,
+        OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+        user: { isDeleted: false },
+        organization: { isDeleted: false },
+      },
+      select: { id: true, userId: true, organizationId: true, scopes: true },
+    });
+    if (!key) throw unauthenticated();
+    await recordUse(key.id, now);
+    const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
+    return { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
+  };
+}
+
+export type Authenticate = ReturnType<typeof createAuthenticator>;

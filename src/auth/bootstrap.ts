@@ -1,0 +1,32 @@
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { newId } from '../ids';
+import { issueApiKey, SCOPES } from './keys';
+
+export interface BootstrappedOrganization {
+  organizationId: string;
+  userId: string;
+  apiKeyId: string;
+  /** The secret: shown once, never stored. */
+  key: string;
+}
+
+export interface BootstrapOptions {
+  organizationName: string;
+  userName: string;
+  keyName?: string;
+}
+
+/** A new organization with its first user, an admin, and that user's first key, inside `tx`. */
+export async function createOrganizationWithAdmin(tx: Prisma.TransactionClient, options: BootstrapOptions): Promise<BootstrappedOrganization> {
+  const organizationId = newId('organization');
+  const userId = newId('user');
+  await tx.organization.create({ data: { id: organizationId, name: options.organizationName } });
+  await tx.user.create({ data: { id: userId, organizationId, name: options.userName, createdById: userId, lastUpdatedById: userId } });
+  const { id: apiKeyId, key } = await issueApiKey(tx, { organizationId, userId }, { name: options.keyName ?? 'bootstrap', scopes: SCOPES });
+  return { organizationId, userId, apiKeyId, key };
+}
+
+/** The same, in a transaction of its own: all or nothing. */
+export function bootstrapOrganization(prisma: PrismaClient, options: BootstrapOptions): Promise<BootstrappedOrganization> {
+  return prisma.$transaction((tx) => createOrganizationWithAdmin(tx, options));
+}

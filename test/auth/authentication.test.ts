@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { hashApiKey } from '../../src/auth/keys';
+import { openDatabase } from '../../src/db/database';
+import { graphql } from '../generated';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+const Organization = graphql(`
+  query WhoAmI { organization { id } }
+`);
+const CreateAgentNamed = graphql(`
+  mutation CreateAgentNamed($name: String!) { createAgent(input: { name: $name }) { __typename } }
+`);
+const CreateApiKey = graphql(`
+  mutation CreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) {
+      __typename
+      ... on CreatedApiKey { key apiKey { id name scopes expiresAt isActive } }
+      ... on Error { code field }
+    }
+  }
+`);
+const RevokeApiKey = graphql(`
+  mutation RevokeApiKey($id: ID!) { revokeApiKey(id: $id) { __typename ... on RevokedApiKey { apiKey { isActive } } } }
+`);
+
+describe('authentication with API keys', () => {
+  let app: TestApp;
+  let organizationId: string;
+  let key: string;
+  beforeAll(async () => {
+    app = await startTestApp('auth');
+    ({ organizationId, key } = await app.seedDemo());
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  /** A request with exactly this Authorization header (or none). */
+  async function ask(authorization: string | null) {
+    const response = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization !== null && { authorization }) },
+      body: JSON.stringify({ query: CreateAgentNamed.toString(), variables: { name: 'should not exist' } }),
+    });
+    return { status: response.status, body: await response.text(), authenticate: response.headers.get('www-authenticate') };
+  }
+
+  it('answers every kind of bad key with the same 401 UNAUTHENTICATED, executing nothing', async () => {
+    const agentsBefore = await app.database.prisma.agent.count();
+    const expired = await app.graphql(CreateApiKey, { input: { name: 'soon expired', scopes: ['READ'], expiresAt: new Date(Date.now() + 1500).toISOString() } });
+    const expiredKey = expired.data!.createApiKey.__typename === 'CreatedApiKey' ? expired.data!.createApiKey.key : '';
+    const revoked = await app.graphql(CreateApiKey, { input: { name: 'revoked', scopes: ['READ'] } });
+    if (revoked.data!.createApiKey.__typename !== 'CreatedApiKey') throw new Error('createApiKey failed');
+    await app.graphql(RevokeApiKey, { id: revoked.data!.createApiKey.apiKey.id });
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+
+    const answers = await Promise.all([
+      ask(null),
+      ask('Basic dXNlcjpwYXNz'),
+      ask('Bearer not-a-key'),
+      ask(`Bearer amk_${'A'.repeat(43)}`), // well-formed, unknown
+      ask(`Bearer ${expiredKey}`),
+      ask(`Bearer ${revoked.data!.createApiKey.key}`),
+    ]);
+    for (const answer of answers) {
+      expect(answer.status).toBe(401);
+      expect(answer.authenticate).toBe('Bearer');
+      expect(answer.body).toBe(answers[0]!.body);
+    }
+    expect(JSON.parse(answers[0]!.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(await app.database.prisma.agent.count()).toBe(agentsBefore);
+  });
+
+  it('shows a new key once, stores only its hash, and accepts it until it is revoked', async () => {
+    const created = (await app.graphql(CreateApiKey, { input: { name: 'ci', scopes: ['READ', 'WRITE'] } })).data!.createApiKey;
+    if (created.__typename !== 'CreatedApiKey') throw new Error(`createApiKey returned ${created.__typename}`);
+    expect(created.key).toMatch(/^amk_[A-Za-z0-9_-]{43}$/);
+    expect(created.apiKey).toMatchObject({ name: 'ci', scopes: ['read', 'write'], isActive: true, expiresAt: null });
+    const row = await app.database.prisma.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } });
+    expect(row.keyHash).toBe(hashApiKey(created.key));
+    expect(JSON.stringify(row)).not.toContain(created.key);
+
+    app.useKey(created.key);
+    expect((await app.graphql(Organization)).data?.organization.id).toBe(organizationId);
+    app.useKey(key);
+    await app.graphql(RevokeApiKey, { id: created.apiKey.id });
+    expect((await ask(`Bearer ${created.key}`)).status).toBe(401);
+  });
+
+  it('refuses keys without scopes, in the past, or for an unknown user', async () => {
+    const noScope = (await app.graphql(CreateApiKey, { input: { name: 'none', scopes: [] } })).data!.createApiKey;
+    expect(noScope).toMatchObject({ code: 'VALIDATION', field: ['input', 'scopes'] });
+    const past = (await app.graphql(CreateApiKey, { input: { name: 'past', scopes: ['READ'], expiresAt: '2000-01-01T00:00:00Z' } })).data!.createApiKey;
+    expect(past).toMatchObject({ code: 'VALIDATION', field: ['input', 'expiresAt'] });
+    const stranger = (await app.graphql(CreateApiKey, { input: { name: 'x', scopes: ['READ'], userId: 'user-nobody' } })).data!.createApiKey;
+    expect(stranger).toMatchObject({ code: 'NOT_FOUND', field: ['input', 'userId'] });
+  });
+
+  it('writes last_used_at at most about once a minute, not per request', async () => {
+    const created = (await app.graphql(CreateApiKey, { input: { name: 'busy', scopes: ['READ'] } })).data!.createApiKey;
+    if (created.__typename !== 'CreatedApiKey') throw new Error('createApiKey failed');
+    const lastUsed = async () => (await app.database.prisma.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } })).lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+
+    app.useKey(created.key);
+    try {
+      const first = await app.countStatements(() => app.graphql(Organization));
+      const used = await lastUsed();
+      expect(used).not.toBeNull();
+      const later = await app.countStatements(async () => {
+        for (let request = 0; request < 5; request += 1) await app.graphql(Organization);
+      });
+      expect(await lastUsed()).toEqual(used);
+      expect(first.statements.filter((sql) => /^UPDATE/i.test(sql.trim()))).toHaveLength(1);
+      expect(later.statements.filter((sql) => /^UPDATE/i.test(sql.trim()))).toHaveLength(0);
+    } finally {
+      app.useKey(key);
+    }
+  });
+});
+
+describe('npm run bootstrap', () => {
+  it('creates an organization, its admin and a working key on the configured database', async () => {
+    const projectRoot = path.resolve(__dirname, '..', '..');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-bootstrap-'));
+    const dataDir = path.join(root, 'pglite');
+    // The embedded database always: the command is the same on PostgreSQL, only slower to set up here.
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PGLITE_DATA_DIR: dataDir };
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [require.resolve('tsx/cli'), 'scripts/bootstrap.ts', '--organization', 'Acme', '--user', 'Ada'], {
+        cwd: projectRoot,
+        env,
+        encoding: 'utf8',
+      });
+      const key = /API key \(shown once, keep it safe\): (amk_\S+)/.exec(stdout)?.[1];
+      expect(key).toBeDefined();
+      const database = await openDatabase({ kind: 'pglite', dataDir });
+      try {
+        const row = await database.prisma.apiKey.findUniqueOrThrow({ where: { keyHash: hashApiKey(key!) }, include: { user: true, organization: true } });
+        expect(row).toMatchObject({ scopes: ['read', 'write', 'admin'], user: { name: 'Ada' }, organization: { name: 'Acme' } });
+      } finally {
+        await database.close();
+      }
+      const refused = await promisify(execFile)(process.execPath, [require.resolve('tsx/cli'), 'scripts/bootstrap.ts'], { cwd: projectRoot, env }).catch(
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/^agentmem: cannot bootstrap: usage: /) });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
