@@ -235,6 +235,32 @@ async function findLiveAgent(context: Context, tx: Prisma.TransactionClient, id:
   return agent;
 }
 
+async function findLiveBlock(context: Context, tx: Prisma.TransactionClient, id: string) {
+  const block = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true, label: true } });
+  if (!block) throw new NotFoundError('Block', id, ['blockId']);
+  return block;
+}
+
+async function findLiveToolId(context: Context, tx: Prisma.TransactionClient, id: string): Promise<string> {
+  const tool = await tx.tool.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true } });
+  if (!tool) throw new NotFoundError('Tool', id, ['toolId']);
+  return tool.id;
+}
+
+/** One transaction for a change of an agent's links: the agent must be live, and it is marked updated. */
+async function changeAgentLinks(
+  context: Context,
+  agentId: string,
+  change: (tx: Prisma.TransactionClient, agentId: string) => Promise<void>,
+): Promise<{ agentId: string }> {
+  await context.prisma.$transaction(async (tx) => {
+    await findLiveAgent(context, tx, agentId, ['agentId']);
+    await change(tx, agentId);
+    await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
+  });
+  return { agentId };
+}
+
 const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
   fields: (t) => ({
     agent: t.prismaField({
@@ -300,75 +326,45 @@ builder.mutationFields((t) => ({
     description: "Attaches a block to an agent (the link takes the block's label). Attaching twice changes nothing.",
     errors: { types: agentErrors },
     args: { agentId: t.arg.id({ required: true }), blockId: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => {
-      const agentId = String(args.agentId);
-      const blockId = String(args.blockId);
-      await context.prisma.$transaction(async (tx) => {
-        await findLiveAgent(context, tx, agentId, ['agentId']);
-        const block = await tx.block.findFirst({ where: { id: blockId, ...liveRowsOf(context) }, select: { id: true, label: true } });
-        if (!block) throw new NotFoundError('Block', blockId, ['blockId']);
-        await assertLabelFree(tx, agentId, blockId, block.label, ['blockId']);
-        await tx.blockAgent.createMany({ data: [{ blockId, blockLabel: block.label, agentId }], skipDuplicates: true });
-        await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
-      });
-      return { agentId };
-    },
+    resolve: (_root, args, context) =>
+      changeAgentLinks(context, String(args.agentId), async (tx, agentId) => {
+        const block = await findLiveBlock(context, tx, String(args.blockId));
+        await assertLabelFree(tx, agentId, block.id, block.label, ['blockId']);
+        await tx.blockAgent.createMany({ data: [{ blockId: block.id, blockLabel: block.label, agentId }], skipDuplicates: true });
+      }),
   }),
   detachBlock: t.field({
     type: AgentPayload,
     description: 'Detaches a block from an agent; the block itself stays. Detaching a detached block changes nothing.',
     errors: { types: agentErrors },
     args: { agentId: t.arg.id({ required: true }), blockId: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => {
-      const agentId = String(args.agentId);
-      const blockId = String(args.blockId);
-      await context.prisma.$transaction(async (tx) => {
-        await findLiveAgent(context, tx, agentId, ['agentId']);
-        if (!(await tx.block.findFirst({ where: { id: blockId, ...liveRowsOf(context) }, select: { id: true } }))) {
-          throw new NotFoundError('Block', blockId, ['blockId']);
-        }
-        await tx.blockAgent.deleteMany({ where: { agentId, blockId } });
-        await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
-      });
-      return { agentId };
-    },
+    resolve: (_root, args, context) =>
+      changeAgentLinks(context, String(args.agentId), async (tx, agentId) => {
+        const block = await findLiveBlock(context, tx, String(args.blockId));
+        await tx.blockAgent.deleteMany({ where: { agentId, blockId: block.id } });
+      }),
   }),
   attachTool: t.field({
     type: AgentPayload,
     description: 'Lets an agent call a tool. Attaching twice changes nothing.',
     errors: { types: agentErrors },
     args: { agentId: t.arg.id({ required: true }), toolId: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => {
-      const agentId = String(args.agentId);
-      const toolId = String(args.toolId);
-      await context.prisma.$transaction(async (tx) => {
-        await findLiveAgent(context, tx, agentId, ['agentId']);
-        if (!(await tx.tool.findFirst({ where: { id: toolId, ...liveRowsOf(context) }, select: { id: true } }))) {
-          throw new NotFoundError('Tool', toolId, ['toolId']);
-        }
+    resolve: (_root, args, context) =>
+      changeAgentLinks(context, String(args.agentId), async (tx, agentId) => {
+        const toolId = await findLiveToolId(context, tx, String(args.toolId));
         await tx.toolAgent.createMany({ data: [{ toolId, agentId }], skipDuplicates: true });
-        await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
-      });
-      return { agentId };
-    },
+      }),
   }),
   detachTool: t.field({
     type: AgentPayload,
+    description: 'Stops an agent from calling a tool; the tool itself stays.',
     errors: { types: agentErrors },
     args: { agentId: t.arg.id({ required: true }), toolId: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => {
-      const agentId = String(args.agentId);
-      const toolId = String(args.toolId);
-      await context.prisma.$transaction(async (tx) => {
-        await findLiveAgent(context, tx, agentId, ['agentId']);
-        if (!(await tx.tool.findFirst({ where: { id: toolId, ...liveRowsOf(context) }, select: { id: true } }))) {
-          throw new NotFoundError('Tool', toolId, ['toolId']);
-        }
+    resolve: (_root, args, context) =>
+      changeAgentLinks(context, String(args.agentId), async (tx, agentId) => {
+        const toolId = await findLiveToolId(context, tx, String(args.toolId));
         await tx.toolAgent.deleteMany({ where: { agentId, toolId } });
-        await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
-      });
-      return { agentId };
-    },
+      }),
   }),
 }));
 
