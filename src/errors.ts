@@ -4,7 +4,7 @@
  * client as a GraphQL error with `extensions.code` and `extensions.field`. Anything else is a
  * bug and is masked (src/http/errors.ts).
  */
-export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'BLOCK_LIMIT_EXCEEDED' | 'CONFLICT';
+export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'BLOCK_LIMIT_EXCEEDED' | 'CONFLICT' | 'FORBIDDEN';
 
 export abstract class AppError extends Error {
   abstract readonly code: ErrorCode;
@@ -45,5 +45,13 @@ export class BlockLimitExceededError extends AppError {
     field: string[] | null,
   ) {
     super(`the value is ${length} characters long, more than the block's limit of ${limit}`, field);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly code = 'FORBIDDEN';
+  override name = 'ForbiddenError';
+  constructor() {
+    super("this API key's scopes do not allow this: it needs read for queries, write for changes, admin for users, keys, restore and purge");
   }
 }

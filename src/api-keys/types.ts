@@ -27,6 +27,7 @@ export const ApiKeyType = builder.prismaObject('ApiKey', {
 builder.queryFields((t) => ({
   apiKeys: t.prismaConnection({
     type: ApiKeyType,
+    authScopes: { admin: true },
     ...connectionOptions,
     description: "The organization's API keys (metadata only), oldest first.",
     totalCount: (_root, _args, context) => context.prisma.apiKey.count({ where: liveRowsOf(context) }),
@@ -84,6 +85,7 @@ const RevokedApiKey = builder.objectRef<{ apiKeyId: string }>('RevokedApiKey').i
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
+    authScopes: { admin: true },
     errors: { types: commonMutationErrors },
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     resolve: async (_root, args, context) => {
@@ -101,6 +103,7 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.field({
     type: RevokedApiKey,
+    authScopes: { admin: true },
     description: 'Revokes a key at once: requests with it get UNAUTHENTICATED from then on.',
     errors: { types: commonMutationErrors },
     args: { id: t.arg.id({ required: true }) },

@@ -2,6 +2,9 @@ import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { grantedScopes } from '../auth/scopes';
+import { ForbiddenError } from '../errors';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Context } from '../context';
 import type PrismaTypes from '../generated/pothos-prisma-types';
@@ -16,10 +19,15 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
   };
   Connection: { totalCount: number };
+  AuthScopes: { read: boolean; write: boolean; admin: boolean };
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    authScopes: (context) => grantedScopes(context.caller.scopes),
+    unauthorizedError: () => new ForbiddenError(),
+  },
   defaultFieldNullability: false,
   prisma: {
     client: (context) => context.prisma,
@@ -46,5 +54,6 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
 
-builder.queryType({});
-builder.mutationType({});
+// Every query needs `read`, every mutation `write`; admin fields add `authScopes: { admin: true }`.
+builder.queryType({ authScopes: { read: true } });
+builder.mutationType({ authScopes: { write: true } });

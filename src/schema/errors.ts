@@ -6,6 +6,7 @@ const codes: Record<ErrorCode, { description: string }> = {
   VALIDATION: { description: 'The input breaks a rule; `field` says where.' },
   BLOCK_LIMIT_EXCEEDED: { description: "A block's value would be longer than its limit." },
   CONFLICT: { description: 'The change conflicts with the current state, e.g. a duplicate.' },
+  FORBIDDEN: { description: "The API key's scopes do not allow this field." },
 };
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });

@@ -21,13 +21,15 @@ export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload'
 /**
  * delete<Entity> (soft: the row stays, every read hides it), restore<Entity> and
  * purge<Entity> (hard delete, cascading) for one tenant table. The same three on every entity,
- * so they are defined once. Restore and purge become admin-only when API keys land.
+ * so they are defined once. Restore and purge need the admin scope.
  */
 export function addLifecycleMutations(options: {
   entity: 'Agent' | 'Block' | 'Memory' | 'Tool' | 'User';
   table: (prisma: PrismaClient) => TenantTable;
+  /** The scope a soft delete needs: write, or admin where the rows are users. */
+  deleteScope?: 'write' | 'admin';
 }): void {
-  const { entity, table } = options;
+  const { entity, table, deleteScope = 'write' } = options;
 
   const changeDeletion = (isDeleted: boolean) =>
     builder.mutationField(`${isDeleted ? 'delete' : 'restore'}${entity}`, (t) =>
@@ -37,6 +39,8 @@ export function addLifecycleMutations(options: {
           ? `Soft-deletes a ${entity.toLowerCase()}: it disappears from every read, relation and count.`
           : `Brings back a soft-deleted ${entity.toLowerCase()}.`,
         errors: { types: commonMutationErrors },
+        // Soft delete is an ordinary change; bringing rows back is an administrator's call.
+        authScopes: isDeleted ? { [deleteScope]: true } : { admin: true },
         args: { id: t.arg.id({ required: true }) },
         resolve: async (_root, args, context) => {
           const id = String(args.id);
@@ -57,6 +61,7 @@ export function addLifecycleMutations(options: {
       type: DeletedPayload,
       description: `Deletes a ${entity.toLowerCase()} for good, with every row that depends on it.`,
       errors: { types: commonMutationErrors },
+      authScopes: { admin: true },
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const id = String(args.id);

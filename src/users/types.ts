@@ -78,6 +78,7 @@ const UserPayload = builder.objectRef<{ userId: string }>('UserPayload').impleme
 builder.mutationFields((t) => ({
   createUser: t.field({
     type: UserPayload,
+    authScopes: { admin: true },
     errors: { types: commonMutationErrors },
     args: { input: t.arg({ type: UserInput, required: true }) },
     resolve: async (_root, args, context) => {
@@ -90,6 +91,7 @@ builder.mutationFields((t) => ({
   }),
   updateUser: t.field({
     type: UserPayload,
+    authScopes: { admin: true },
     errors: { types: commonMutationErrors },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UserInput, required: true }) },
     resolve: async (_root, args, context) => {
@@ -102,4 +104,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'User', table: (prisma) => prisma.user });
+addLifecycleMutations({ entity: 'User', table: (prisma) => prisma.user, deleteScope: 'admin' });
