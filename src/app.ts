@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Settings } from './config/settings';
 import { openDatabase, type Database } from './db/database';
 import { seedDemoData } from './demo/seed';
+import { withBodyLimit } from './http/body-limit';
 import { assertPortFree } from './http/port';
 import { withRequestId } from './http/request-id';
 import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
@@ -30,7 +31,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
       process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
     }
     const handler = createGraphqlHandler(database, logger);
-    server = http.createServer(withRequestId(handler));
+    server = http.createServer(withRequestId(withBodyLimit(handler, settings.maxRequestBytes)));
     await new Promise<void>((resolve, reject) => {
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);

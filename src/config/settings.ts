@@ -33,6 +33,7 @@ const environmentSchema = z.object({
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  MAX_REQUEST_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),
 });
 
 export type DatabaseSettings =
@@ -47,6 +48,7 @@ export interface Settings {
   migrateOnStart: boolean;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  maxRequestBytes: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -80,6 +82,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     migrateOnStart: values.MIGRATE_ON_START === 'true',
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    maxRequestBytes: values.MAX_REQUEST_BYTES,
   };
 }
 

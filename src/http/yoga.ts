@@ -6,6 +6,7 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
 import { createErrorMasker } from './errors';
+import { useStorableInput } from './input-guard';
 
 export const GRAPHQL_PATH = '/graphql';
 export const LIVENESS_PATH = '/health';
@@ -26,6 +27,7 @@ export function createGraphqlHandler(database: Database, logger: Logger) {
     // Every GraphQL request needs a key; GraphiQL's page and the health endpoints do not.
     context: (initial) => createContext(database.prisma, authenticate, initial),
     plugins: [
+      useStorableInput(),
       useReadinessCheck({
         endpoint: READINESS_PATH,
         check: async () => {

@@ -8,7 +8,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
-import { label, longText, text } from '../schema/rules';
+import { label, longText, real, text } from '../schema/rules';
 import { createdBy, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
@@ -127,16 +127,15 @@ const MemoryInput = builder.inputType('MemoryInput', {
   }),
 });
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const memoryFields = z.object({
   content: longText.refine((value) => value.trim() !== '', 'must not be empty'),
   hash: text(64).nullable(),
   metadata: z.record(z.string(), z.unknown(), 'must be a JSON object'),
-  score: finite.nullable(),
+  score: real.nullable(),
   memoryType: z.enum(['factual', 'episodic', 'procedural', 'semantic', 'working']),
   scope: label,
   level: label,
-  importance: finite,
+  importance: real,
   userId: z.string().nullish(),
 });
 const createMemorySchema = memoryFields

@@ -79,6 +79,10 @@ describe('memories', () => {
       code: 'NOT_FOUND',
       field: ['inputs', '1', 'agentId'],
     });
+    // Found by the generated-input test: GraphQL's Float is 8 bytes, the column's REAL 4.
+    for (const importance of [-5e-324, 1e39]) {
+      expect(await createMemories([{ ...memory('tiny', 0.5), importance }])).toMatchObject({ code: 'VALIDATION', field: ['inputs', '0', 'importance'] });
+    }
     expect(await app.database.prisma.memory.count()).toBe(before);
   });
 

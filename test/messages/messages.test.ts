@@ -45,7 +45,6 @@ describe('messages', () => {
     ['a TOOL message without toolCallId', [{ role: 'TOOL', text: '42' }], ['messages', '0', 'toolCallId']],
     ['toolCalls that are not {id, type, function}', [{ role: 'ASSISTANT', text: 'x', toolCalls: [{ name: 'f' }] }], ['messages', '0', 'toolCalls', '0', 'id']],
     ['neither text nor content', [{ role: 'USER', text: '', content: [] }], ['messages', '0', 'text']],
-    ['a NUL character', [{ role: 'USER', text: 'a\u0000b' }], ['messages', '0', 'text']],
     ['a bad message after good ones', [{ role: 'USER', text: 'ok' }, { role: 'USER', text: 'fine' }, { role: 'TOOL', text: 'no id' }], ['messages', '2', 'toolCallId']],
     ['no messages at all', [], ['messages']],
   ] as Array<[string, MessageInput[], string[]]>)('refuses %s, writing nothing', async (_case, messages, field) => {

@@ -58,6 +58,7 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
     migrateOnStart: false,
     logLevel: 'silent',
     shutdownTimeoutMs: 2000,
+    maxRequestBytes: 1024 * 1024,
     ...overrides,
   };
   const app = await startApp(settings, createLogger(settings.logLevel));
