@@ -30,7 +30,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
       // The one time this key can be shown: GraphiQL needs it as a header.
       process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
     }
-    const handler = createGraphqlHandler(database, logger);
+    const handler = createGraphqlHandler(database, settings, logger);
     server = http.createServer(withRequestId(withBodyLimit(handler, settings.maxRequestBytes)));
     await new Promise<void>((resolve, reject) => {
       server?.once('error', reject);

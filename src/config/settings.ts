@@ -34,6 +34,13 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   MAX_REQUEST_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),
+  MAX_QUERY_DEPTH: integer(1, 100).default(10),
+  MAX_ALIASES: integer(0, 1000).default(15),
+  MAX_TOKENS: integer(10, 100_000).default(2000),
+  MAX_QUERY_COST: integer(10, 10_000_000).default(5000),
+  CORS_ORIGINS: z.string().default(''),
+  INTROSPECTION: z.enum(['auto', 'on', 'off']).default('auto'),
+  NODE_ENV: z.string().default('development'),
 });
 
 export type DatabaseSettings =
@@ -49,6 +56,10 @@ export interface Settings {
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   maxRequestBytes: number;
+  limits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number };
+  /** Browser origins allowed to call the API; empty: none (same-origin only). */
+  corsOrigins: string[];
+  introspection: boolean;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -83,6 +94,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     maxRequestBytes: values.MAX_REQUEST_BYTES,
+    limits: {
+      maxDepth: values.MAX_QUERY_DEPTH,
+      maxAliases: values.MAX_ALIASES,
+      maxTokens: values.MAX_TOKENS,
+      maxCost: values.MAX_QUERY_COST,
+    },
+    corsOrigins: values.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
+    introspection: values.INTROSPECTION === 'auto' ? values.NODE_ENV !== 'production' : values.INTROSPECTION === 'on',
   };
 }
 

@@ -33,7 +33,16 @@ export function createErrorMasker(logger: Logger) {
         extensions: { code: appError.code, field: appError.field },
       });
     }
-    if (graphqlError && !graphqlError.originalError) return graphqlError;
+    if (graphqlError && !graphqlError.originalError) {
+      // GraphQL's own parse and validation errors, and the request limits' refusals; the
+      // latter come without a code, and every error a client sees has one.
+      if (graphqlError.extensions.code) return graphqlError;
+      return new GraphQLError(graphqlError.message, {
+        nodes: graphqlError.nodes,
+        path: graphqlError.path,
+        extensions: { ...graphqlError.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+      });
+    }
     const requestId = currentRequestId() ?? 'unknown';
     logger.error({ err: graphqlError?.originalError ?? error, requestId, path: graphqlError?.path }, 'unexpected error');
     return new GraphQLError(`Unexpected error (request ${requestId})`, {

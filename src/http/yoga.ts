@@ -7,12 +7,14 @@ import type { Logger } from '../logger';
 import { schema } from '../schema';
 import { createErrorMasker } from './errors';
 import { useStorableInput } from './input-guard';
+import { requestLimitPlugins } from './limits';
+import type { Settings } from '../config/settings';
 
 export const GRAPHQL_PATH = '/graphql';
 export const LIVENESS_PATH = '/health';
 export const READINESS_PATH = '/ready';
 
-export function createGraphqlHandler(database: Database, logger: Logger) {
+export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger) {
   const authenticate = createAuthenticator(database.prisma);
   return createYoga({
     schema,
@@ -23,11 +25,14 @@ export function createGraphqlHandler(database: Database, logger: Logger) {
     renderGraphiQL,
     logging: logger.child({ component: 'yoga' }),
     landingPage: false,
+    // No CORS headers unless origins are configured: browsers then only call same-origin.
+    cors: settings.corsOrigins.length > 0 ? { origin: settings.corsOrigins, credentials: false } : false,
     maskedErrors: { maskError: createErrorMasker(logger) },
     // Every GraphQL request needs a key; GraphiQL's page and the health endpoints do not.
     context: (initial) => createContext(database.prisma, authenticate, initial),
     plugins: [
       useStorableInput(),
+      ...requestLimitPlugins(settings),
       useReadinessCheck({
         endpoint: READINESS_PATH,
         check: async () => {

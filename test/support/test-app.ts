@@ -59,6 +59,9 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
     logLevel: 'silent',
     shutdownTimeoutMs: 2000,
     maxRequestBytes: 1024 * 1024,
+    limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 5000 },
+    corsOrigins: [],
+    introspection: true,
     ...overrides,
   };
   const app = await startApp(settings, createLogger(settings.logLevel));

@@ -1,0 +1,70 @@
+import { getIntrospectionQuery } from 'graphql';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+describe('request limits, CSRF, CORS and introspection', () => {
+  let app: TestApp;
+  let locked: TestApp;
+  let key: string;
+  beforeAll(async () => {
+    app = await startTestApp('limits', { corsOrigins: ['https://app.example'] });
+    ({ key } = await app.seedDemo());
+    locked = await startTestApp('limits_locked', { introspection: false, limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 50 } });
+    await locked.seedDemo();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await locked?.close();
+  });
+
+  /** The refusal's message; every refusal also carries the validation code. */
+  const codeOf = (response: { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }) => {
+    expect(response.errors?.[0]?.extensions?.code).toMatch(/^GRAPHQL_(VALIDATION|PARSE)_FAILED$/);
+    return response.errors?.[0]?.message ?? '';
+  };
+
+  it('refuses documents that are too deep, too aliased or too long, before running them', async () => {
+    const deep = await app.graphqlUntyped('{ agents { nodes { blocks { agents { tools { agents { blocks { agents { tools { agents { id } } } } } } } } } } }');
+    expect(deep.data).toBeUndefined();
+    expect(codeOf(deep)).toMatch(/depth/i);
+
+    const aliases = Array.from({ length: 16 }, (_, index) => `a${index}: organization { id }`).join(' ');
+    expect(codeOf(await app.graphqlUntyped(`{ ${aliases} }`))).toMatch(/alias/i);
+
+    const tokens = Array.from({ length: 2100 }, () => 'id').join(' ');
+    expect(codeOf(await app.graphqlUntyped(`{ organization { ${tokens} } }`))).toMatch(/token/i);
+  });
+
+  it('refuses a document that costs more than the limit, and allows the ordinary nested query', async () => {
+    const nested = '{ agents(first: 50) { nodes { id blocks { id label value } tools { id name } recentMessages(limit: 10) { id text } } } }';
+    expect((await app.graphqlUntyped(nested)).errors).toBeUndefined();
+    expect(codeOf(await locked.graphqlUntyped(nested))).toMatch(/cost/i);
+  });
+
+  it('allows introspection where it is enabled, and refuses it where it is not', async () => {
+    expect((await app.graphqlUntyped(getIntrospectionQuery())).errors).toBeUndefined();
+    const refused = await locked.graphqlUntyped('{ __schema { types { name } } }');
+    expect(refused.errors?.[0]?.message).toMatch(/introspection/i);
+  });
+
+  it('refuses a simple cross-site request (CSRF) and serves GraphiQL to a browser', async () => {
+    const simple = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: '{ organization { id } }' }),
+    });
+    expect(simple.status).toBe(403);
+    const page = await fetch(app.url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>AgentMem</title>');
+  });
+
+  it('sends CORS headers to configured origins only', async () => {
+    const preflight = (origin: string) =>
+      fetch(app.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } });
+    expect((await preflight('https://app.example')).headers.get('access-control-allow-origin')).toBe('https://app.example');
+    // The allowed origin, never the asking one: a browser on evil.example refuses the answer.
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+    const closed = await fetch(locked.url, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    expect(closed.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
