@@ -12,7 +12,7 @@ import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, MAX_PAGE_SIZE } from '../schema/pagination';
 import { json, longText, text } from '../schema/rules';
-import { createdBy, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { createdBy, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { ToolType } from '../tools/types';
 
@@ -229,12 +229,6 @@ async function assertLabelFree(tx: Prisma.TransactionClient, agentId: string, bl
   if (taken) throw new ConflictError(`the agent already has a ${JSON.stringify(label)} block (${taken.blockId})`, field);
 }
 
-async function findLiveAgent(context: Context, tx: Prisma.TransactionClient, id: string, field: string[]) {
-  const agent = await tx.agent.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true } });
-  if (!agent) throw new NotFoundError('Agent', id, field);
-  return agent;
-}
-
 async function findLiveBlock(context: Context, tx: Prisma.TransactionClient, id: string) {
   const block = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true, label: true } });
   if (!block) throw new NotFoundError('Block', id, ['blockId']);
@@ -254,7 +248,7 @@ async function changeAgentLinks(
   change: (tx: Prisma.TransactionClient, agentId: string) => Promise<void>,
 ): Promise<{ agentId: string }> {
   await context.prisma.$transaction(async (tx) => {
-    await findLiveAgent(context, tx, agentId, ['agentId']);
+    await requireLiveAgent(context, tx, agentId, ['agentId']);
     await change(tx, agentId);
     await tx.agent.update({ where: { id: agentId }, data: updatedBy(context) });
   });

@@ -5,7 +5,7 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { name } from '../schema/rules';
-import { liveRowsOf, requireCaller } from '../schema/tenancy';
+import { liveRowsOf, requireCaller, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 export const ApiKeyType = builder.prismaObject('ApiKey', {
@@ -93,9 +93,7 @@ builder.mutationFields((t) => ({
       const caller = requireCaller(context);
       const userId = input.userId ?? caller.userId;
       return context.prisma.$transaction(async (tx) => {
-        if (!(await tx.user.findFirst({ where: { id: userId, ...liveRowsOf(context) }, select: { id: true } }))) {
-          throw new NotFoundError('User', userId, ['input', 'userId']);
-        }
+        await requireLiveUser(context, tx, userId, ['input', 'userId']);
         const { id, key } = await issueApiKey(tx, { organizationId: caller.organizationId, userId }, input);
         return { apiKeyId: id, key };
       });

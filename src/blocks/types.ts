@@ -7,7 +7,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount, json, label, longText, text } from '../schema/rules';
-import { createdBy, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { createdBy, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import type { Context } from '../context';
 
@@ -137,9 +137,7 @@ export async function prepareBlock(
   assertWithinLimit(input.value, blockLimit, [...path, 'value']);
   const caller = requireCaller(context);
   const userId = input.userId ?? caller.userId;
-  if (input.userId && !(await prisma.user.findFirst({ where: { id: userId, ...liveRowsOf(context) }, select: { id: true } }))) {
-    throw new NotFoundError('User', userId, [...path, 'userId']);
-  }
+  if (input.userId) await requireLiveUser(context, prisma, userId, [...path, 'userId']);
   const { userId: _owner, limit: _limit, metadata, ...columns } = input;
   return {
     id: newId('block'),

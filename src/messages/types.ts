@@ -7,7 +7,7 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, longText, text } from '../schema/rules';
-import { createdBy, liveRowsOf, requireCaller } from '../schema/tenancy';
+import { createdBy, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 export const MessageRole = builder.enumType('MessageRole', {
@@ -166,9 +166,7 @@ builder.mutationField('appendMessages', (t) =>
       const messages = parseInput(appendSchema, args.messages, ['messages']);
       const agentId = String(args.agentId);
       const messageIds = await context.prisma.$transaction(async (tx) => {
-        if (!(await tx.agent.findFirst({ where: { id: agentId, ...liveRowsOf(context) }, select: { id: true } }))) {
-          throw new NotFoundError('Agent', agentId, ['agentId']);
-        }
+        await requireLiveAgent(context, tx, agentId, ['agentId']);
         // Appends to one agent take turns, so that the order of one append never interleaves
         // with another's: each message gets its own instant after the conversation's last.
         await tx.$queryRaw`SELECT id FROM agents WHERE id = ${agentId} FOR UPDATE`;

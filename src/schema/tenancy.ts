@@ -1,4 +1,6 @@
 import type { Caller, Context } from '../context';
+import { NotFoundError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
 
 /**
  * The one tenancy filter: every read and write of a tenant table goes through it, so a caller
@@ -26,4 +28,18 @@ export function createdBy(context: Context): { createdById: string; lastUpdatedB
 /** last_updated_by_id of a changed row (updated_at is set by Prisma's @updatedAt). */
 export function updatedBy(context: Context): { lastUpdatedById: string } {
   return { lastUpdatedById: requireCaller(context).userId };
+}
+
+/** The caller's live agent `id`, or NOT_FOUND on `field` (the same for another tenant's id). */
+export async function requireLiveAgent(context: Context, tx: Prisma.TransactionClient, id: string, field: string[]): Promise<void> {
+  if (!(await tx.agent.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true } }))) {
+    throw new NotFoundError('Agent', id, field);
+  }
+}
+
+/** The caller's live user `id`, or NOT_FOUND on `field`. */
+export async function requireLiveUser(context: Context, tx: Prisma.TransactionClient, id: string, field: string[]): Promise<void> {
+  if (!(await tx.user.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true } }))) {
+    throw new NotFoundError('User', id, field);
+  }
 }
