@@ -1,6 +1,6 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { startApp, type RunningApp } from '../../src/app';
-import type { Settings } from '../../src/config/settings';
+import { loadSettings, type Settings } from '../../src/config/settings';
 import { seedDemoData, type DemoData } from '../../src/demo/seed';
 import { createLogger } from '../../src/logger';
 import { cloneMigratedDatabase } from './test-databases';
@@ -50,20 +50,15 @@ async function post<TData>(url: string, key: string | null, query: string, varia
 /** The real server, on its own copy of the migrated database, listening on a free port. */
 export async function startTestApp(purpose: string, overrides: Partial<Settings> = {}): Promise<TestApp> {
   const database = await cloneMigratedDatabase(purpose);
-  const settings: Settings = {
-    port: 0,
-    host: '127.0.0.1',
-    database: database.settings,
-    demoData: false,
-    migrateOnStart: false,
-    logLevel: 'silent',
-    shutdownTimeoutMs: 2000,
-    maxRequestBytes: 1024 * 1024,
-    limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 5000 },
-    corsOrigins: [],
-    introspection: true,
-    ...overrides,
-  };
+  // The server's own defaults (limits, body size, …), from an environment of only these.
+  const defaults = loadSettings({
+    PORT: '0',
+    DEMO_DATA: 'false',
+    MIGRATE_ON_START: 'false',
+    LOG_LEVEL: 'silent',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+  });
+  const settings: Settings = { ...defaults, database: database.settings, ...overrides };
   const app = await startApp(settings, createLogger(settings.logLevel));
   let key: string | null = null;
   return {
