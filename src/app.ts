@@ -24,7 +24,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
   let server: http.Server | undefined;
   try {
     if (settings.migrateOnStart) await database.migrate();
-    if (database.kind === 'pglite' && settings.demoData && (await database.prisma.organization.count()) === 0) {
+    if (database.kind === 'pglite' && settings.demoData && (await database.owner.organization.count()) === 0) {
       const { key, ...demo } = await seedDemoData(database.prisma);
       logger.info(demo, 'created demo data');
       // The one time this key can be shown: GraphiQL needs it as a header.

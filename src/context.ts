@@ -1,7 +1,8 @@
-import type { YogaInitialContext } from 'graphql-yoga';
+import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import { createAgentLoaders, type AgentLoaders } from './agents/loaders';
 import type { Authenticate } from './auth/authenticate';
 import type { Scope } from './auth/keys';
+import { withOrganization } from './db/row-level-security';
 import type { PrismaClient } from './generated/prisma/client';
 
 /** Who is asking: the user and organization behind the request's API key. */
@@ -22,4 +23,17 @@ export interface Context extends YogaInitialContext {
 export async function createContext(prisma: PrismaClient, authenticate: Authenticate, initial: YogaInitialContext): Promise<Context> {
   const caller = await authenticate(initial.request);
   return { ...initial, prisma, caller, loaders: { agents: createAgentLoaders(prisma) } };
+}
+
+/**
+ * Executes each operation inside the caller's organization scope, so that every statement its
+ * resolvers and loaders issue is held to that organization by row-level security too.
+ */
+export function useCallerRowScope(): Plugin<Context> {
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      const { organizationId } = args.contextValue.caller;
+      setExecuteFn((executionArgs) => withOrganization(organizationId, () => executeFn(executionArgs)));
+    },
+  };
 }

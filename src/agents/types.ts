@@ -259,7 +259,7 @@ const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').impl
   fields: (t) => ({
     agent: t.prismaField({
       type: AgentType,
-      resolve: (query, payload, _args, context) => context.prisma.agent.findUniqueOrThrow({ ...query, where: { id: payload.agentId } }),
+      resolve: (query, payload, _args, context) => context.prisma.agent.findFirstOrThrow({ ...query, where: { id: payload.agentId } }),
     }),
   }),
 });

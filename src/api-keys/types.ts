@@ -68,7 +68,7 @@ const CreatedApiKey = builder.objectRef<{ apiKeyId: string; key: string }>('Crea
     key: t.exposeString('key'),
     apiKey: t.prismaField({
       type: ApiKeyType,
-      resolve: (query, created, _args, context) => context.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: created.apiKeyId } }),
+      resolve: (query, created, _args, context) => context.prisma.apiKey.findFirstOrThrow({ ...query, where: { id: created.apiKeyId } }),
     }),
   }),
 });
@@ -77,7 +77,7 @@ const RevokedApiKey = builder.objectRef<{ apiKeyId: string }>('RevokedApiKey').i
   fields: (t) => ({
     apiKey: t.prismaField({
       type: ApiKeyType,
-      resolve: (query, revoked, _args, context) => context.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: revoked.apiKeyId } }),
+      resolve: (query, revoked, _args, context) => context.prisma.apiKey.findFirstOrThrow({ ...query, where: { id: revoked.apiKeyId } }),
     }),
   }),
 });

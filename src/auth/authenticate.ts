@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { Caller } from '../context';
+import { withOrganization, withPresentedApiKey } from '../db/row-level-security';
 import type { PrismaClient } from '../generated/prisma/client';
 import { hashApiKey, looksLikeApiKey, SCOPES, type Scope } from './keys';
 
@@ -39,22 +40,31 @@ export function createAuthenticator(prisma: PrismaClient) {
   return async function authenticate(request: Request): Promise<Caller> {
     const token = bearerToken(request);
     if (!token || !looksLikeApiKey(token)) throw unauthenticated();
-    const now = new Date();
-    const key = await prisma.apiKey.findFirst({
-      where: {
-        keyHash: hashApiKey(token),
-        isActive: true,
-        isDeleted: false,
-        OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
-        user: { isDeleted: false },
-        organization: { isDeleted: false },
-      },
-      select: { id: true, userId: true, organizationId: true, scopes: true },
+    const keyHash = hashApiKey(token);
+    // Row-level security lets this first read see the presented key alone, whatever its state:
+    // only then is the organization known whose rows say whether the key is good.
+    const presented = await withPresentedApiKey(keyHash, () =>
+      prisma.apiKey.findFirst({ where: { keyHash }, select: { organizationId: true } }),
+    );
+    if (!presented) throw unauthenticated();
+    return withOrganization(presented.organizationId, async () => {
+      const now = new Date();
+      const key = await prisma.apiKey.findFirst({
+        where: {
+          keyHash,
+          isActive: true,
+          isDeleted: false,
+          OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+          user: { isDeleted: false },
+          organization: { isDeleted: false },
+        },
+        select: { id: true, userId: true, organizationId: true, scopes: true },
+      });
+      if (!key) throw unauthenticated();
+      await recordUse(key.id, now);
+      const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
+      return { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
     });
-    if (!key) throw unauthenticated();
-    await recordUse(key.id, now);
-    const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
-    return { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
   };
 }
 

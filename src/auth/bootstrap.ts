@@ -1,3 +1,4 @@
+import { withOrganization } from '../db/row-level-security';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { issueApiKey, SCOPES } from './keys';
@@ -16,9 +17,15 @@ export interface BootstrapOptions {
   keyName?: string;
 }
 
-/** A new organization with its first user, an admin, and that user's first key, inside `tx`. */
-export async function createOrganizationWithAdmin(tx: Prisma.TransactionClient, options: BootstrapOptions): Promise<BootstrappedOrganization> {
-  const organizationId = newId('organization');
+/**
+ * A new organization with its first user, an admin, and that user's first key, inside `tx`, which
+ * must run in the new organization's scope (`withNewOrganization`).
+ */
+export async function createOrganizationWithAdmin(
+  tx: Prisma.TransactionClient,
+  organizationId: string,
+  options: BootstrapOptions,
+): Promise<BootstrappedOrganization> {
   const userId = newId('user');
   await tx.organization.create({ data: { id: organizationId, name: options.organizationName } });
   await tx.user.create({ data: { id: userId, organizationId, name: options.userName, createdById: userId, lastUpdatedById: userId } });
@@ -26,7 +33,16 @@ export async function createOrganizationWithAdmin(tx: Prisma.TransactionClient, 
   return { organizationId, userId, apiKeyId, key };
 }
 
-/** The same, in a transaction of its own: all or nothing. */
+/**
+ * Runs `work` with a fresh organization id as the row-level security scope: row-level security
+ * lets a transaction create only the organization it is scoped to.
+ */
+export function withNewOrganization<T>(work: (organizationId: string) => Promise<T>): Promise<T> {
+  const organizationId = newId('organization');
+  return withOrganization(organizationId, () => work(organizationId));
+}
+
+/** `createOrganizationWithAdmin` in a transaction of its own: all or nothing. */
 export function bootstrapOrganization(prisma: PrismaClient, options: BootstrapOptions): Promise<BootstrappedOrganization> {
-  return prisma.$transaction((tx) => createOrganizationWithAdmin(tx, options));
+  return withNewOrganization((organizationId) => prisma.$transaction((tx) => createOrganizationWithAdmin(tx, organizationId, options)));
 }

@@ -154,7 +154,7 @@ const BlockPayload = builder.objectRef<{ blockId: string }>('BlockPayload').impl
   fields: (t) => ({
     block: t.prismaField({
       type: BlockType,
-      resolve: (query, payload, _args, context) => context.prisma.block.findUniqueOrThrow({ ...query, where: { id: payload.blockId } }),
+      resolve: (query, payload, _args, context) => context.prisma.block.findFirstOrThrow({ ...query, where: { id: payload.blockId } }),
     }),
   }),
 });

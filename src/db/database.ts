@@ -7,6 +7,7 @@ import { PrismaClient } from '../generated/prisma/client';
 import { migrateDeploy, migrateDeployPglite } from './migrate';
 import { openPglite } from './pglite';
 import { createPostgresPool, describeConnectionFailure } from './postgres';
+import { withRowLevelSecurity } from './row-level-security';
 
 export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError';
@@ -15,7 +16,17 @@ export class DatabaseUnavailableError extends Error {
 /** The opened database: the rest of the code sees a PrismaClient and does not know which. */
 export interface Database {
   readonly kind: DatabaseSettings['kind'];
+  /**
+   * The application's client: every statement runs as the application role under row-level
+   * security, seeing the rows of the organization set by `withOrganization` and no others.
+   */
   readonly prisma: PrismaClient;
+  /**
+   * The connection's login role as it is, for operators' commands and tests that must see every
+   * organization (it bypasses row-level security only when that login is a superuser, as on
+   * PGlite). Never handed to a request. Built on first use.
+   */
+  readonly owner: PrismaClient;
   /** Applies pending committed migrations (`prisma migrate deploy`). */
   migrate(): Promise<void>;
   /** Calls `listener` with every SQL statement Prisma sends, until the returned function is called. */
@@ -23,39 +34,56 @@ export interface Database {
   close(): Promise<void>;
 }
 
-type DatabaseParts = Omit<Database, 'prisma' | 'onStatement'>;
+type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'close'>;
 
-/** The one place that builds the PrismaClient, over whichever adapter was opened. */
-function withPrismaClient(adapter: SqlDriverAdapterFactory, parts: (prisma: PrismaClient) => DatabaseParts): Database {
-  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+/**
+ * The one place that builds PrismaClients: the application's over `scoped`, whose statements are
+ * all subject to row-level security, and the owner's over `unscoped`.
+ */
+function withPrismaClients(scoped: SqlDriverAdapterFactory, unscoped: SqlDriverAdapterFactory, parts: DatabaseParts): Database {
+  const prisma = new PrismaClient({ adapter: scoped, log: [{ emit: 'event', level: 'query' }] });
+  let owner: PrismaClient | undefined;
   const listeners = new Set<(sql: string) => void>();
   prisma.$on('query', (event) => listeners.forEach((listener) => listener(event.query)));
   return {
+    ...parts,
     prisma,
+    get owner() {
+      owner ??= new PrismaClient({ adapter: unscoped });
+      return owner;
+    },
     onStatement(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    ...parts(prisma),
+    async close() {
+      await prisma.$disconnect();
+      await owner?.$disconnect();
+      await parts.close();
+    },
   };
 }
 
 async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgres' }>): Promise<Database> {
-  const pool = createPostgresPool(settings);
+  // Two pools: the application's, whose connections take the request's scope at each checkout,
+  // and the owner's (also for this check, which may precede the migrations that create the
+  // application role). Pools connect lazily: the owner's opens nothing unless it is used.
+  const ownerPool = createPostgresPool(settings);
   try {
-    await pool.query('SELECT 1');
+    await ownerPool.query('SELECT 1');
   } catch (error) {
-    await pool.end();
+    await ownerPool.end();
     throw new DatabaseUnavailableError(`cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`);
   }
-  return withPrismaClient(new PrismaPg(pool), (prisma) => ({
+  const pool = createPostgresPool(settings, { rowScoped: true });
+  return withPrismaClients(new PrismaPg(pool), new PrismaPg(ownerPool), {
     kind: 'postgres',
     migrate: () => migrateDeploy(settings.url),
     async close() {
-      await prisma.$disconnect();
       await pool.end();
+      await ownerPool.end();
     },
-  }));
+  });
 }
 
 async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite' }>): Promise<Database> {
@@ -70,14 +98,11 @@ async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite'
     }
     throw error;
   }
-  return withPrismaClient(new PrismaPGlite(opened.pglite), (prisma) => ({
+  return withPrismaClients(withRowLevelSecurity(new PrismaPGlite(opened.pglite)), new PrismaPGlite(opened.pglite), {
     kind: 'pglite',
     migrate: () => migrateDeployPglite(opened.pglite),
-    async close() {
-      await prisma.$disconnect();
-      await opened.close();
-    },
-  }));
+    close: () => opened.close(),
+  });
 }
 
 export function openDatabase(settings: DatabaseSettings): Promise<Database> {

@@ -5,15 +5,56 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { DatabaseSettings } from '../config/settings';
 import { CatalogTextClient } from './catalog-text-client';
+import { currentScopeStatement } from './row-level-security';
 
 export type PostgresSettings = Extract<DatabaseSettings, { kind: 'postgres' }>;
 
-/** The one pg pool factory, for the server and for the Prisma CLI (prisma.config.ts). */
-export function createPostgresPool(settings: PostgresSettings): pg.Pool {
+type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/**
+ * PostgreSQL's side of row-level security (src/db/row-level-security.ts): every connection checked
+ * out of this pool, for one statement or for a whole transaction, first takes the scope current at
+ * checkout as session settings. Each checkout replaces them, so nothing of one use survives into
+ * the next, and it costs one round trip where a transaction around each statement costs three.
+ * pg-pool's own `query` checks out through `connect` too.
+ */
+class RowScopedPool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
+    // Read now, in the caller's async context: the checkout may complete in another's.
+    const scope = currentScopeStatement('session');
+    const scoped = this.checkOutWith(scope.sql, scope.args);
+    if (!callback) return scoped;
+    scoped.then(
+      (client) => callback(undefined, client, (release) => client.release(release as Error | boolean | undefined)),
+      (error: Error) => callback(error, undefined, () => undefined),
+    );
+  }
+
+  private async checkOutWith(sql: string, args: unknown[]): Promise<pg.PoolClient> {
+    const client = await super.connect();
+    try {
+      await client.query(sql, args);
+    } catch (error) {
+      // A connection whose scope is unknown is not handed out, nor back to the pool.
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    }
+    return client;
+  }
+}
+
+/**
+ * The one pg pool factory: for the server (`rowScoped`, the application's connections) and for the
+ * Prisma CLI (prisma.config.ts) and the owner's client (src/db/database.ts), which are not.
+ */
+export function createPostgresPool(settings: PostgresSettings, options: { rowScoped?: boolean } = {}): pg.Pool {
   // Separate fields rather than `connectionString`: adapter-pg derives the shadow database of
   // `migrate dev` by overriding `database`, which a connection string would silently win over.
   const { host, port, user, password, database, ssl } = parseConnectionString(settings.url);
-  return new pg.Pool({
+  const Pool = options.rowScoped ? RowScopedPool : pg.Pool;
+  return new Pool({
     host: host ?? undefined,
     port: port ? Number(port) : undefined,
     user,
@@ -54,9 +95,23 @@ function withDatabase(url: string, database: string): string {
 }
 
 /**
- * The adapter factory of the Prisma CLI. It differs from plain PrismaPg in one thing: the shadow
- * database of `migrate diff --from-migrations` / `migrate dev` is dropped after its pool has
- * ended (adapter-pg 6.19 drops it first and fails with "being accessed by other users").
+ * adapter-pg 6.19 runs a migration script by splitting it on every `;`, which breaks `DO $$ … $$`
+ * bodies and any comment with a semicolon. A statement without parameters goes over the simple
+ * query protocol instead (node-postgres chooses it when `values` is empty), which takes the whole
+ * script and runs it as one implicit transaction: a migration applies completely or not at all.
+ */
+function runningWholeScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
+  adapter.executeScript = async (script) => {
+    await adapter.executeRaw({ sql: script, args: [], argTypes: [] });
+  };
+  return adapter;
+}
+
+/**
+ * The adapter factory of the Prisma CLI. It differs from plain PrismaPg in two things: scripts run
+ * whole (above), and the shadow database of `migrate diff --from-migrations` / `migrate dev` is
+ * dropped after its pool has ended (adapter-pg 6.19 drops it first and fails with "being accessed
+ * by other users").
  */
 export class PostgresMigrationAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = 'postgres';
@@ -64,8 +119,8 @@ export class PostgresMigrationAdapterFactory implements SqlMigrationAwareDriverA
 
   constructor(private readonly settings: PostgresSettings) {}
 
-  connect(): Promise<SqlDriverAdapter> {
-    return new PrismaPg(createPostgresPool(this.settings)).connect();
+  async connect(): Promise<SqlDriverAdapter> {
+    return runningWholeScripts(await new PrismaPg(createPostgresPool(this.settings)).connect());
   }
 
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
@@ -73,7 +128,7 @@ export class PostgresMigrationAdapterFactory implements SqlMigrationAwareDriverA
     const name = `prisma_shadow_${randomUUID().replaceAll('-', '')}`;
     await admin.query(`CREATE DATABASE "${name}"`);
     const shadowPool = createPostgresPool({ ...this.settings, url: withDatabase(this.settings.url, name) });
-    const adapter = await new PrismaPg(shadowPool).connect();
+    const adapter = runningWholeScripts(await new PrismaPg(shadowPool).connect());
     const dispose = adapter.dispose.bind(adapter);
     adapter.dispose = async () => {
       await dispose();

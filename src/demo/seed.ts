@@ -1,4 +1,4 @@
-import { createOrganizationWithAdmin } from '../auth/bootstrap';
+import { createOrganizationWithAdmin, withNewOrganization } from '../auth/bootstrap';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { newId } from '../ids';
 
@@ -16,11 +16,11 @@ export interface DemoData {
  * a short conversation.
  */
 export function seedDemoData(prisma: PrismaClient): Promise<DemoData> {
-  return prisma.$transaction((tx) => seedDemoOrganization(tx));
+  return withNewOrganization((organizationId) => prisma.$transaction((tx) => seedDemoOrganization(tx, organizationId)));
 }
 
-async function seedDemoOrganization(prisma: Prisma.TransactionClient): Promise<DemoData> {
-  const { organizationId, userId, key } = await createOrganizationWithAdmin(prisma, {
+async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganizationId: string): Promise<DemoData> {
+  const { organizationId, userId, key } = await createOrganizationWithAdmin(prisma, newOrganizationId, {
     organizationName: 'Demo Organization',
     userName: 'Demo User',
     keyName: 'demo',

@@ -1,7 +1,7 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
-import { createContext } from '../context';
+import { createContext, useCallerRowScope } from '../context';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
@@ -31,6 +31,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     // Every GraphQL request needs a key; GraphiQL's page and the health endpoints do not.
     context: (initial) => createContext(database.prisma, authenticate, initial),
     plugins: [
+      useCallerRowScope(),
       useStorableInput(),
       ...requestLimitPlugins(settings),
       useReadinessCheck({

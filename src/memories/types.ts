@@ -189,7 +189,7 @@ const MemoryPayload = builder.objectRef<{ memoryId: string }>('MemoryPayload').i
   fields: (t) => ({
     memory: t.prismaField({
       type: MemoryType,
-      resolve: (query, payload, _args, context) => context.prisma.memory.findUniqueOrThrow({ ...query, where: { id: payload.memoryId } }),
+      resolve: (query, payload, _args, context) => context.prisma.memory.findFirstOrThrow({ ...query, where: { id: payload.memoryId } }),
     }),
   }),
 });

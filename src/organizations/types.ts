@@ -21,12 +21,12 @@ const Me = builder.objectRef<{ userId: string; organizationId: string }>('Me').i
   fields: (t) => ({
     user: t.prismaField({
       type: UserType,
-      resolve: (query, me, _args, context) => context.prisma.user.findUniqueOrThrow({ ...query, where: { id: me.userId } }),
+      resolve: (query, me, _args, context) => context.prisma.user.findFirstOrThrow({ ...query, where: { id: me.userId } }),
     }),
     organization: t.prismaField({
       type: OrganizationType,
       resolve: (query, me, _args, context) =>
-        context.prisma.organization.findUniqueOrThrow({ ...query, where: { id: me.organizationId } }),
+        context.prisma.organization.findFirstOrThrow({ ...query, where: { id: me.organizationId } }),
     }),
   }),
 });
@@ -37,6 +37,6 @@ builder.queryFields((t) => ({
     type: OrganizationType,
     description: "The caller's organization.",
     resolve: (query, _root, _args, context) =>
-      context.prisma.organization.findUniqueOrThrow({ ...query, where: { id: requireCaller(context).organizationId } }),
+      context.prisma.organization.findFirstOrThrow({ ...query, where: { id: requireCaller(context).organizationId } }),
   }),
 }));

@@ -102,7 +102,7 @@ const ToolPayload = builder.objectRef<{ toolId: string }>('ToolPayload').impleme
   fields: (t) => ({
     tool: t.prismaField({
       type: ToolType,
-      resolve: (query, payload, _args, context) => context.prisma.tool.findUniqueOrThrow({ ...query, where: { id: payload.toolId } }),
+      resolve: (query, payload, _args, context) => context.prisma.tool.findFirstOrThrow({ ...query, where: { id: payload.toolId } }),
     }),
   }),
 });

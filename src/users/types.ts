@@ -70,7 +70,7 @@ const UserPayload = builder.objectRef<{ userId: string }>('UserPayload').impleme
   fields: (t) => ({
     user: t.prismaField({
       type: UserType,
-      resolve: (query, payload, _args, context) => context.prisma.user.findUniqueOrThrow({ ...query, where: { id: payload.userId } }),
+      resolve: (query, payload, _args, context) => context.prisma.user.findFirstOrThrow({ ...query, where: { id: payload.userId } }),
     }),
   }),
 });

@@ -117,15 +117,15 @@ describe('agent lifecycle, filters and ordering', () => {
 
   it('restores a deleted agent with its conversation, and purges it with everything that depends on it', async () => {
     const id = await createAgent('Phoenix');
-    await app.database.prisma.message.create({
-      data: { id: 'message-phoenix', organizationId: (await app.database.prisma.agent.findUniqueOrThrow({ where: { id } })).organizationId, userId: (await app.database.prisma.user.findFirstOrThrow()).id, agentId: id, role: 'user', text: 'rise' },
+    await app.database.owner.message.create({
+      data: { id: 'message-phoenix', organizationId: (await app.database.owner.agent.findUniqueOrThrow({ where: { id } })).organizationId, userId: (await app.database.owner.user.findFirstOrThrow()).id, agentId: id, role: 'user', text: 'rise' },
     });
     await app.graphql(DeleteAgentById, { id });
     expect((await app.graphql(AgentName, { id })).data!.agent).toBeNull();
     expect((await app.graphql(RestoreAgent, { id })).data!.restoreAgent.__typename).toBe('DeletedPayload');
     expect((await app.graphql(AgentName, { id })).data!.agent?.name).toBe('Phoenix');
     expect((await app.graphql(PurgeAgent, { id })).data!.purgeAgent.__typename).toBe('DeletedPayload');
-    expect(await app.database.prisma.message.count({ where: { agentId: id } })).toBe(0);
+    expect(await app.database.owner.message.count({ where: { agentId: id } })).toBe(0);
     expect((await app.graphql(PurgeAgent, { id })).data!.purgeAgent.__typename).toBe('NotFoundError');
   });
 
@@ -135,8 +135,8 @@ describe('agent lifecycle, filters and ordering', () => {
     })).data!.createMemories;
     if (created.__typename !== 'MemoriesPayload') throw new Error('createMemories failed');
     const [old, never, recent] = created.memories.map((memory) => memory.id);
-    await app.database.prisma.memory.update({ where: { id: old! }, data: { lastAccessed: new Date(Date.now() - 86_400_000), accessCount: 3 } });
-    await app.database.prisma.memory.update({ where: { id: recent! }, data: { lastAccessed: new Date(), accessCount: 1 } });
+    await app.database.owner.memory.update({ where: { id: old! }, data: { lastAccessed: new Date(Date.now() - 86_400_000), accessCount: 3 } });
+    await app.database.owner.memory.update({ where: { id: recent! }, data: { lastAccessed: new Date(), accessCount: 1 } });
     const contents = async (direction: 'ASC' | 'DESC') => (await app.graphql(MemoriesByAccess, { agentId: demoAgent, direction })).data!.memories.nodes.map((node) => node.content);
     expect(await contents('DESC')).toEqual(['seen just now', 'seen long ago', 'never seen']);
     expect(await contents('ASC')).toEqual(['seen long ago', 'seen just now', 'never seen']);
@@ -146,6 +146,6 @@ describe('agent lifecycle, filters and ordering', () => {
     expect((await app.graphql(RestoreMemory, { id: never! })).data!.restoreMemory.__typename).toBe('DeletedPayload');
     expect(await contents('DESC')).toContain('never seen');
     expect((await app.graphql(PurgeMemory, { id: never! })).data!.purgeMemory.__typename).toBe('DeletedPayload');
-    expect(await app.database.prisma.memory.findUnique({ where: { id: never! } })).toBeNull();
+    expect(await app.database.owner.memory.findUnique({ where: { id: never! } })).toBeNull();
   });
 });

@@ -84,14 +84,14 @@ describe('agents over HTTP', () => {
   });
 
   it('rolls a failed createAgent back entirely', async () => {
-    const blocksBefore = await app.database.prisma.block.count();
-    const agentsBefore = await app.database.prisma.agent.count();
+    const blocksBefore = await app.database.owner.block.count();
+    const agentsBefore = await app.database.owner.agent.count();
     const result = await app.graphql(CreateAgent, {
       input: { name: 'Broken', blocks: [{ label: 'persona', value: 'ok' }], toolIds: ['tool-that-does-not-exist'] },
     });
     expect(result.data?.createAgent).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND', field: ['input', 'toolIds', '0'] });
-    expect(await app.database.prisma.block.count()).toBe(blocksBefore);
-    expect(await app.database.prisma.agent.count()).toBe(agentsBefore);
+    expect(await app.database.owner.block.count()).toBe(blocksBefore);
+    expect(await app.database.owner.agent.count()).toBe(agentsBefore);
   });
 
   it('refuses a page larger than 100 with a validation error, not a silent cut', async () => {

@@ -50,7 +50,7 @@ describe('authentication with API keys', () => {
   }
 
   it('answers every kind of bad key with the same 401 UNAUTHENTICATED, executing nothing', async () => {
-    const agentsBefore = await app.database.prisma.agent.count();
+    const agentsBefore = await app.database.owner.agent.count();
     const expired = await app.graphql(CreateApiKey, { input: { name: 'soon expired', scopes: ['READ'], expiresAt: new Date(Date.now() + 1500).toISOString() } });
     const expiredKey = expired.data!.createApiKey.__typename === 'CreatedApiKey' ? expired.data!.createApiKey.key : '';
     const revoked = await app.graphql(CreateApiKey, { input: { name: 'revoked', scopes: ['READ'] } });
@@ -72,7 +72,7 @@ describe('authentication with API keys', () => {
       expect(answer.body).toBe(answers[0]!.body);
     }
     expect(JSON.parse(answers[0]!.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
-    expect(await app.database.prisma.agent.count()).toBe(agentsBefore);
+    expect(await app.database.owner.agent.count()).toBe(agentsBefore);
   });
 
   it('shows a new key once, stores only its hash, and accepts it until it is revoked', async () => {
@@ -80,7 +80,7 @@ describe('authentication with API keys', () => {
     if (created.__typename !== 'CreatedApiKey') throw new Error(`createApiKey returned ${created.__typename}`);
     expect(created.key).toMatch(/^amk_[A-Za-z0-9_-]{43}$/);
     expect(created.apiKey).toMatchObject({ name: 'ci', scopes: ['read', 'write'], isActive: true, expiresAt: null });
-    const row = await app.database.prisma.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } });
+    const row = await app.database.owner.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } });
     expect(row.keyHash).toBe(hashApiKey(created.key));
     expect(JSON.stringify(row)).not.toContain(created.key);
 
@@ -103,7 +103,7 @@ describe('authentication with API keys', () => {
   it('writes last_used_at at most about once a minute, not per request', async () => {
     const created = (await app.graphql(CreateApiKey, { input: { name: 'busy', scopes: ['READ'] } })).data!.createApiKey;
     if (created.__typename !== 'CreatedApiKey') throw new Error('createApiKey failed');
-    const lastUsed = async () => (await app.database.prisma.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } })).lastUsedAt;
+    const lastUsed = async () => (await app.database.owner.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } })).lastUsedAt;
     expect(await lastUsed()).toBeNull();
 
     app.useKey(created.key);
@@ -140,7 +140,7 @@ describe('npm run bootstrap', () => {
       expect(key).toBeDefined();
       const database = await openDatabase({ kind: 'pglite', dataDir });
       try {
-        const row = await database.prisma.apiKey.findUniqueOrThrow({ where: { keyHash: hashApiKey(key!) }, include: { user: true, organization: true } });
+        const row = await database.owner.apiKey.findUniqueOrThrow({ where: { keyHash: hashApiKey(key!) }, include: { user: true, organization: true } });
         expect(row).toMatchObject({ scopes: ['read', 'write', 'admin'], user: { name: 'Ada' }, organization: { name: 'Acme' } });
       } finally {
         await database.close();

@@ -58,14 +58,14 @@ describe('scopes', () => {
   }
 
   it('lets a read key read, and nothing else', async () => {
-    const agentsBefore = await app.database.prisma.agent.count();
+    const agentsBefore = await app.database.owner.agent.count();
     await as(keys.READ!, async () => {
       expect((await app.graphql(ListAgents)).data?.agents.totalCount).toBe(agentsBefore);
       const attempt = await app.graphql(MakeAgent);
       expect(forbidden(attempt)).toBe(true);
       expect(attempt.data).toBeNull();
     });
-    expect(await app.database.prisma.agent.count()).toBe(agentsBefore);
+    expect(await app.database.owner.agent.count()).toBe(agentsBefore);
   });
 
   it('lets a write key change and soft-delete, but not restore, purge, or manage users and keys', async () => {
@@ -79,9 +79,9 @@ describe('scopes', () => {
       expect(forbidden(await app.graphql(AddUser))).toBe(true);
       expect(forbidden(await app.graphql(ListKeys))).toBe(true);
       expect(forbidden(await app.graphql(IssueKey, { scopes: ['ADMIN'] }))).toBe(true);
-      expect(await app.database.prisma.agent.findUnique({ where: { id } })).toMatchObject({ isDeleted: true });
+      expect(await app.database.owner.agent.findUnique({ where: { id } })).toMatchObject({ isDeleted: true });
     });
-    expect(await app.database.prisma.apiKey.count()).toBe(3);
+    expect(await app.database.owner.apiKey.count()).toBe(3);
   });
 
   it('lets an admin key do everything', async () => {

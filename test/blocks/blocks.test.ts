@@ -112,12 +112,12 @@ describe('blocks', () => {
   const labelsOf = (result: Awaited<ReturnType<typeof attach>>) => (result.__typename === 'AgentPayload' ? result.agent.blocks.map((block) => block.label) : result.__typename);
 
   it('refuses a value longer than the limit, in characters, writing nothing', async () => {
-    const before = await app.database.prisma.block.count();
+    const before = await app.database.owner.block.count();
     // Five code points, ten UTF-16 units: the limit counts characters.
     expect((await createBlock({ label: 'notes', value: '😀😀😀😀😀', limit: 5 })).__typename).toBe('BlockPayload');
     const refused = await createBlock({ label: 'notes', value: 'x'.repeat(11), limit: 10 });
     expect(refused).toMatchObject({ __typename: 'BlockLimitExceededError', code: 'BLOCK_LIMIT_EXCEEDED', length: 11, limit: 10, field: ['input', 'value'] });
-    expect(await app.database.prisma.block.count()).toBe(before + 1);
+    expect(await app.database.owner.block.count()).toBe(before + 1);
   });
 
   it('refuses an update past the limit, and lowering the limit below the value', async () => {
@@ -125,7 +125,7 @@ describe('blocks', () => {
     expect(await updateBlock(id, { value: 'x'.repeat(21) })).toMatchObject({ __typename: 'BlockLimitExceededError', length: 21, limit: 20, field: ['input', 'value'] });
     expect(await updateBlock(id, { limit: 11 })).toMatchObject({ __typename: 'BlockLimitExceededError', length: 12, limit: 11, field: ['input', 'limit'] });
     expect(await updateBlock(id, { limit: 12 })).toMatchObject({ __typename: 'BlockPayload', block: { value: 'twelve chars', limit: 12 } });
-    const stored = await app.database.prisma.block.findUniqueOrThrow({ where: { id } });
+    const stored = await app.database.owner.block.findUniqueOrThrow({ where: { id } });
     expect(stored.value).toBe('twelve chars');
     expect(stored.lastUpdatedById).not.toBeNull();
     expect(stored.updatedAt.getTime()).toBeGreaterThan(stored.createdAt.getTime());
@@ -137,7 +137,7 @@ describe('blocks', () => {
     const filter = async (filter: Record<string, unknown>) => (await app.graphql(FilterBlocks, { filter })).data!.blocks;
     expect((await filter({ templateName: 'friendly' })).nodes.map((block) => block.id).sort()).toEqual([template, ofTemplate].sort());
     expect((await filter({ isTemplate: true, label: 'human' })).nodes.map((block) => block.id)).toEqual([ofTemplate]);
-    const owner = (await app.database.prisma.block.findUniqueOrThrow({ where: { id: template } })).userId;
+    const owner = (await app.database.owner.block.findUniqueOrThrow({ where: { id: template } })).userId;
     expect((await filter({ userId: owner })).totalCount).toBeGreaterThanOrEqual(4);
     expect((await filter({ userId: 'user-nobody' })).totalCount).toBe(0);
   });
@@ -179,8 +179,8 @@ describe('blocks', () => {
     expect(seen.agent!.blocks.map((block) => block.id)).toContain(id);
 
     expect((await app.graphql(PurgeBlock, { id })).data!.purgeBlock.__typename).toBe('DeletedPayload');
-    expect(await app.database.prisma.block.findUnique({ where: { id } })).toBeNull();
-    expect(await app.database.prisma.blockAgent.count({ where: { blockId: id } })).toBe(0);
+    expect(await app.database.owner.block.findUnique({ where: { id } })).toBeNull();
+    expect(await app.database.owner.blockAgent.count({ where: { blockId: id } })).toBe(0);
   });
 
   it("hides a soft-deleted agent's messages and links", async () => {

@@ -17,8 +17,8 @@ describe('constraints of the AgentMem schema', () => {
 
   it('blocks_agents refuses a (block_id, block_label) pair that does not exist', async () => {
     const { agentId } = await seedDemoData(database.prisma);
-    const persona = await database.prisma.block.findFirstOrThrow({ where: { label: 'persona', agentLinks: { some: { agentId } } } });
-    const otherAgent = await database.prisma.agent.create({
+    const persona = await database.owner.block.findFirstOrThrow({ where: { label: 'persona', agentLinks: { some: { agentId } } } });
+    const otherAgent = await database.owner.agent.create({
       data: { id: `agent-constraint-${Date.now()}`, organizationId: persona.organizationId },
     });
 
@@ -26,21 +26,21 @@ describe('constraints of the AgentMem schema', () => {
     // reports it as Prisma's P2003, PGlite's adapter as the driver's error: both name the key.)
     const compositeKey = /blocks_agents_block_id_block_label_fkey/;
     await expect(
-      database.prisma.blockAgent.create({ data: { blockId: persona.id, blockLabel: 'human', agentId: otherAgent.id } }),
+      database.owner.blockAgent.create({ data: { blockId: persona.id, blockLabel: 'human', agentId: otherAgent.id } }),
     ).rejects.toThrow(compositeKey);
     await expect(
-      database.prisma.blockAgent.create({ data: { blockId: 'block-missing', blockLabel: 'persona', agentId: otherAgent.id } }),
+      database.owner.blockAgent.create({ data: { blockId: 'block-missing', blockLabel: 'persona', agentId: otherAgent.id } }),
     ).rejects.toThrow(compositeKey);
-    expect(await database.prisma.blockAgent.count({ where: { agentId: otherAgent.id } })).toBe(0);
+    expect(await database.owner.blockAgent.count({ where: { agentId: otherAgent.id } })).toBe(0);
 
-    await database.prisma.blockAgent.create({ data: { blockId: persona.id, blockLabel: 'persona', agentId: otherAgent.id } });
-    expect(await database.prisma.blockAgent.count({ where: { agentId: otherAgent.id } })).toBe(1);
+    await database.owner.blockAgent.create({ data: { blockId: persona.id, blockLabel: 'persona', agentId: otherAgent.id } });
+    expect(await database.owner.blockAgent.count({ where: { agentId: otherAgent.id } })).toBe(1);
   });
 
   it('deleting an organization removes all of its rows and nothing of another organization', async () => {
     const doomed = await seedDemoData(database.prisma);
     const kept = await seedDemoData(database.prisma);
-    const prisma = database.prisma;
+    const prisma = database.owner;
 
     const countRows = async (organizationId: string) => ({
       users: await prisma.user.count({ where: { organizationId } }),

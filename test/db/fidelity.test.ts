@@ -40,10 +40,10 @@ describe('schema fidelity: migrations versus the schema document', () => {
     const spec = await openDatabase(specCopy.settings);
     opened.push({ database: spec, drop: specCopy.drop });
     for (const statement of splitStatements(fs.readFileSync(vendoredSpec, 'utf8'))) {
-      await spec.prisma.$executeRawUnsafe(statement);
+      await spec.owner.$executeRawUnsafe(statement);
     }
 
-    const differences = compareCatalogs(await readCatalog(spec.prisma), await readCatalog(migrated.prisma));
+    const differences = compareCatalogs(await readCatalog(spec.owner), await readCatalog(migrated.owner));
     const documented = documentedDifferences();
 
     // Nothing of the DDL may be missing or changed; additions must be documented.

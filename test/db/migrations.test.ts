@@ -16,15 +16,15 @@ describe('prisma migrate deploy', () => {
   });
 
   const appliedMigrations = () =>
-    database.prisma.$queryRawUnsafe<Array<{ migration_name: string; finished: boolean }>>(
+    database.owner.$queryRawUnsafe<Array<{ migration_name: string; finished: boolean }>>(
       'SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations ORDER BY migration_name',
     );
 
   it('creates the whole schema on an empty database, then re-running it changes nothing', async () => {
-    expect((await readCatalog(database.prisma)).size).toBe(0);
+    expect((await readCatalog(database.owner)).size).toBe(0);
 
     await database.migrate();
-    const first = await readCatalog(database.prisma);
+    const first = await readCatalog(database.owner);
     const applied = await appliedMigrations();
     expect(applied.length).toBeGreaterThan(0);
     expect(applied.every((migration) => migration.finished)).toBe(true);
@@ -35,6 +35,6 @@ describe('prisma migrate deploy', () => {
 
     await database.migrate();
     expect(await appliedMigrations()).toEqual(applied);
-    expect(await readCatalog(database.prisma)).toEqual(first);
+    expect(await readCatalog(database.owner)).toEqual(first);
   });
 });

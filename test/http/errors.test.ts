@@ -31,7 +31,7 @@ describe('the error model over HTTP', () => {
 
   it('masks an unexpected failure: no SQL, stack or driver message, and a request id the log can find', async () => {
     // A database failure the API does not expect: a table disappears under a request.
-    await app.database.prisma.$executeRawUnsafe('ALTER TABLE agents RENAME TO agents_away');
+    await app.database.owner.$executeRawUnsafe('ALTER TABLE agents RENAME TO agents_away');
     try {
       const response = await fetch(app.url, {
         method: 'POST',
@@ -44,7 +44,7 @@ describe('the error model over HTTP', () => {
       expect(body.errors[0]?.message).toBe('Unexpected error (request req-mask-1)');
       expect(text).not.toMatch(/agents_away|SELECT|prisma|at .+\.ts|relation/i);
     } finally {
-      await app.database.prisma.$executeRawUnsafe('ALTER TABLE agents_away RENAME TO agents');
+      await app.database.owner.$executeRawUnsafe('ALTER TABLE agents_away RENAME TO agents');
     }
   });
 

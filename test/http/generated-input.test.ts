@@ -24,7 +24,7 @@ describe('generated hostile requests', () => {
     app = await startTestApp('generated_input');
     own = await app.seedDemo();
     other = await app.seedDemo(); // another tenant: its rows must never change or show
-    otherBlockId = (await app.database.prisma.block.findFirstOrThrow({ where: { organizationId: other.organizationId } })).id;
+    otherBlockId = (await app.database.owner.block.findFirstOrThrow({ where: { organizationId: other.organizationId } })).id;
   });
   afterAll(async () => {
     await app?.close();
@@ -32,7 +32,7 @@ describe('generated hostile requests', () => {
 
   const otherTenantRows = async () => {
     const where = { organizationId: other.organizationId };
-    const prisma = app.database.prisma;
+    const prisma = app.database.owner;
     return Promise.all([prisma.agent.findMany({ where }), prisma.block.findMany({ where }), prisma.tool.findMany({ where }), prisma.message.count({ where }), prisma.memory.count({ where }), prisma.user.findMany({ where })]);
   };
 

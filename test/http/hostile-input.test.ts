@@ -2,7 +2,7 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 /** Row counts of every tenant table: hostile input must leave them as they were. */
 async function rowCounts(app: TestApp) {
-  const prisma = app.database.prisma;
+  const prisma = app.database.owner;
   return Promise.all([prisma.agent.count(), prisma.block.count(), prisma.tool.count(), prisma.message.count(), prisma.memory.count(), prisma.user.count()]);
 }
 
@@ -93,6 +93,6 @@ describe('hostile input', () => {
   it('answers an id of the wrong type as not found', async () => {
     const answer = await request('mutation ($id: ID!) { deleteTool(id: $id) { __typename ... on Error { code } } }', { id: agentId });
     expect(answer.json).toEqual({ data: { deleteTool: { __typename: 'NotFoundError', code: 'NOT_FOUND' } } });
-    expect(await app.database.prisma.agent.findUniqueOrThrow({ where: { id: agentId } })).toMatchObject({ isDeleted: false });
+    expect(await app.database.owner.agent.findUniqueOrThrow({ where: { id: agentId } })).toMatchObject({ isDeleted: false });
   });
 });

@@ -73,7 +73,7 @@ describe('memories', () => {
   });
 
   it('refuses the whole batch when one memory is bad', async () => {
-    const before = await app.database.prisma.memory.count();
+    const before = await app.database.owner.memory.count();
     expect(await createMemories([memory('fine', 0.5), memory('', 0.5)])).toMatchObject({ code: 'VALIDATION', field: ['inputs', '1', 'content'] });
     expect(await createMemories([memory('fine', 0.5), { ...memory('also fine', 0.5), agentId: 'agent-nope' }])).toMatchObject({
       code: 'NOT_FOUND',
@@ -83,7 +83,7 @@ describe('memories', () => {
     for (const importance of [-5e-324, 1e39]) {
       expect(await createMemories([{ ...memory('tiny', 0.5), importance }])).toMatchObject({ code: 'VALIDATION', field: ['inputs', '0', 'importance'] });
     }
-    expect(await app.database.prisma.memory.count()).toBe(before);
+    expect(await app.database.owner.memory.count()).toBe(before);
   });
 
   it('updates and soft-deletes a memory', async () => {

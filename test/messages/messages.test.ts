@@ -39,7 +39,7 @@ describe('messages', () => {
     await app?.close();
   });
 
-  const messageCount = () => app.database.prisma.message.count({ where: { agentId } });
+  const messageCount = () => app.database.owner.message.count({ where: { agentId } });
 
   it.each([
     ['a TOOL message without toolCallId', [{ role: 'TOOL', text: '42' }], ['messages', '0', 'toolCallId']],

@@ -13,6 +13,8 @@ export interface TypedDocument<TData, TVariables> extends DocumentTypeDecoration
 export interface TestApp extends RunningApp {
   /** POSTs a GraphQL document to the running server, as a client would. */
   graphql<TData, TVariables>(document: TypedDocument<TData, TVariables>, variables?: TVariables): Promise<GraphqlResponse<TData>>;
+  /** The same with an explicit key, independent of `useKey`: for concurrent callers. */
+  graphqlAs<TData, TVariables>(key: string | null, document: TypedDocument<TData, TVariables>, variables?: TVariables): Promise<GraphqlResponse<TData>>;
   /** For documents codegen cannot type: deliberately invalid ones. */
   graphqlUntyped(query: string, variables?: Record<string, unknown>): Promise<GraphqlResponse<Record<string, unknown>>>;
   /**
@@ -64,6 +66,7 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
   return {
     ...app,
     graphql: (document, variables) => post(app.url, key, document.toString(), variables),
+    graphqlAs: (as, document, variables) => post(app.url, as, document.toString(), variables),
     graphqlUntyped: (query, variables) => post(app.url, key, query, variables),
     async seedDemo() {
       const demo = await seedDemoData(app.database.prisma);

@@ -79,15 +79,15 @@ describe('tools', () => {
     expect((await app.graphql(DetachTool, { agentId, toolId })).data!.detachTool.__typename).toBe('AgentPayload');
     expect(await agentToolIds()).not.toContain(toolId);
     expect((await app.graphql(PurgeTool, { id: toolId })).data!.purgeTool.__typename).toBe('DeletedPayload');
-    expect(await app.database.prisma.tool.findUnique({ where: { id: toolId } })).toBeNull();
+    expect(await app.database.owner.tool.findUnique({ where: { id: toolId } })).toBeNull();
   });
 
   it('refuses bad tool input, writing nothing', async () => {
-    const before = await app.database.prisma.tool.count();
+    const before = await app.database.owner.tool.count();
     const inputs: ToolInput[] = [{ name: '' }, { name: 'x', jsonSchema: [1, 2] }, { name: 'x', tags: [''] }, { description: 'no name' }];
     for (const input of inputs) {
       expect(await createTool(input)).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION' });
     }
-    expect(await app.database.prisma.tool.count()).toBe(before);
+    expect(await app.database.owner.tool.count()).toBe(before);
   });
 });

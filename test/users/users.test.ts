@@ -35,7 +35,7 @@ describe('users', () => {
     app = await startTestApp('users');
     await app.seedDemo();
     const other = await app.seedDemo();
-    otherOrganizationUser = (await app.database.prisma.user.findFirstOrThrow({ where: { organizationId: other.organizationId } })).id;
+    otherOrganizationUser = (await app.database.owner.user.findFirstOrThrow({ where: { organizationId: other.organizationId } })).id;
   });
   afterAll(async () => {
     await app?.close();
@@ -62,7 +62,7 @@ describe('users', () => {
     await app.graphql(RestoreUser, { id: user.id });
     expect(await listedIds()).toContain(user.id);
     expect((await app.graphql(PurgeUser, { id: user.id })).data!.purgeUser.__typename).toBe('DeletedPayload');
-    expect(await app.database.prisma.user.findUnique({ where: { id: user.id } })).toBeNull();
+    expect(await app.database.owner.user.findUnique({ where: { id: user.id } })).toBeNull();
   });
 
   it("refuses bad input and another organization's users, changing nothing", async () => {
@@ -73,7 +73,7 @@ describe('users', () => {
     const change = (await app.graphql(UpdateUser, { id: otherOrganizationUser, input: { name: 'Hijacked' } })).data!.updateUser;
     expect(change.__typename).toBe('NotFoundError');
     expect((await app.graphql(DeleteUser, { id: otherOrganizationUser })).data!.deleteUser.__typename).toBe('NotFoundError');
-    const stored = await app.database.prisma.user.findUniqueOrThrow({ where: { id: otherOrganizationUser } });
+    const stored = await app.database.owner.user.findUniqueOrThrow({ where: { id: otherOrganizationUser } });
     expect(stored).toMatchObject({ name: 'Demo User', isDeleted: false });
   });
 });

@@ -1,0 +1,148 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type {
+  ConnectionInfo,
+  IsolationLevel,
+  SqlDriverAdapter,
+  SqlDriverAdapterFactory,
+  SqlQuery,
+  SqlResultSet,
+  Transaction,
+} from '@prisma/driver-adapter-utils';
+
+/**
+ * The role the application's statements run as (made by the row_level_security migration). It
+ * owns no table and cannot bypass row-level security, whatever role the connection logged in as.
+ */
+export const APPLICATION_ROLE = 'agentmem_app';
+
+/**
+ * Which rows the statements of a unit of work may touch: one organization's, or, while a request
+ * is being authenticated and its organization is not known yet, only the API key it presented.
+ */
+export type RowScope = { organizationId: string } | { apiKeyHash: string };
+
+// Carried by the async context rather than passed along, because it must reach statements that
+// Prisma, DataLoader batches and raw SQL issue without any code of ours in between.
+const currentScope = new AsyncLocalStorage<RowScope>();
+
+// `work` is awaited inside the scope: Prisma's promises are lazy, and a query starts only when
+// awaited, so a promise returned unawaited would run outside it.
+function inScope<T>(scope: RowScope, work: () => Promise<T>): Promise<T> {
+  return currentScope.run(scope, async () => await work());
+}
+
+/** Runs `work` with the rows of one organization visible to every statement it issues. */
+export function withOrganization<T>(organizationId: string, work: () => Promise<T>): Promise<T> {
+  return inScope({ organizationId }, work);
+}
+
+/** Runs `work` with only the API key whose hash is `apiKeyHash` visible: for authentication. */
+export function withPresentedApiKey<T>(apiKeyHash: string, work: () => Promise<T>): Promise<T> {
+  return inScope({ apiKeyHash }, work);
+}
+
+/**
+ * The statement that applies the current scope to a connection: for the length of a transaction
+ * (`transaction`), or until it is next replaced (`session`, for a connection that is re-scoped
+ * every time it is checked out of a pool). Outside any scope both settings are empty, and the
+ * policies match no row.
+ */
+export function currentScopeStatement(extent: 'transaction' | 'session'): SqlQuery {
+  const scope = currentScope.getStore();
+  const organizationId = scope && 'organizationId' in scope ? scope.organizationId : '';
+  const apiKeyHash = scope && 'apiKeyHash' in scope ? scope.apiKeyHash : '';
+  const local = extent === 'transaction';
+  return {
+    sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1, ${local}), set_config('app.api_key_hash', $2, ${local})`,
+    args: [organizationId, apiKeyHash],
+    argTypes: [
+      { scalarType: 'string', arity: 'scalar' },
+      { scalarType: 'string', arity: 'scalar' },
+    ],
+  };
+}
+
+const noArguments = { args: [], argTypes: [] };
+
+/**
+ * Ends a transaction the way Prisma's engine does: adapters whose driver manages transactions
+ * itself (PGlite's) use "phantom" COMMIT/ROLLBACK statements, the others expect them sent.
+ */
+async function endTransaction(transaction: Transaction, outcome: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+  try {
+    if (!transaction.options.usePhantomQuery) await transaction.executeRaw({ sql: outcome, ...noArguments });
+  } finally {
+    await (outcome === 'COMMIT' ? transaction.commit() : transaction.rollback());
+  }
+}
+
+/**
+ * A driver adapter that runs every statement in a transaction scoped by `currentScopeStatement`:
+ * Prisma's own transactions get the scope as their first statement, and a statement outside any
+ * gets a transaction of its own. Nothing the application sends escapes the policies. For PGlite,
+ * whose one session every request shares; PostgreSQL scopes pooled connections instead
+ * (`RowScopedPool`, src/db/postgres.ts), which costs one round trip per statement, not three.
+ */
+class RowLevelSecurityAdapter implements SqlDriverAdapter {
+  readonly provider: SqlDriverAdapter['provider'];
+  readonly adapterName: string;
+
+  constructor(private readonly driver: SqlDriverAdapter) {
+    this.provider = driver.provider;
+    this.adapterName = driver.adapterName;
+  }
+
+  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+    return this.inOwnTransaction((transaction) => transaction.queryRaw(query));
+  }
+
+  executeRaw(query: SqlQuery): Promise<number> {
+    return this.inOwnTransaction((transaction) => transaction.executeRaw(query));
+  }
+
+  async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    const transaction = await this.driver.startTransaction(isolationLevel);
+    try {
+      await transaction.queryRaw(currentScopeStatement('transaction'));
+    } catch (error) {
+      await endTransaction(transaction, 'ROLLBACK');
+      throw error;
+    }
+    return transaction;
+  }
+
+  executeScript(): Promise<void> {
+    // Scripts are migrations: they run through the Prisma CLI as the owner, never through here.
+    return Promise.reject(new Error('the application connection does not run scripts'));
+  }
+
+  getConnectionInfo(): ConnectionInfo {
+    return this.driver.getConnectionInfo?.() ?? { supportsRelationJoins: false };
+  }
+
+  dispose(): Promise<void> {
+    return this.driver.dispose();
+  }
+
+  private async inOwnTransaction<T>(statement: (transaction: Transaction) => Promise<T>): Promise<T> {
+    const transaction = await this.startTransaction();
+    let result: T;
+    try {
+      result = await statement(transaction);
+    } catch (error) {
+      await endTransaction(transaction, 'ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    await endTransaction(transaction, 'COMMIT');
+    return result;
+  }
+}
+
+/** `factory`'s connections, with every statement subject to row-level security. */
+export function withRowLevelSecurity(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => new RowLevelSecurityAdapter(await factory.connect()),
+  };
+}

@@ -1,0 +1,148 @@
+import type { DemoData } from '../../src/demo/seed';
+import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
+import { graphql } from '../generated';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+/** Every table the application may touch, with how a row names its organization. */
+const TENANT_TABLES = {
+  organizations: 'id',
+  users: 'organization_id',
+  agents: 'organization_id',
+  messages: 'organization_id',
+  blocks: 'organization_id',
+  tools: 'organization_id',
+  memories: 'organization_id',
+  api_keys: 'organization_id',
+  blocks_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
+  tools_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
+} as const;
+
+type TenantTable = keyof typeof TENANT_TABLES;
+
+const AgentsWithRelations = graphql(`
+  query IsolatedAgents {
+    me { organization { id } }
+    agents(first: 100) { nodes { id blocks { id } tools { id } recentMessages(limit: 10) { id } } }
+  }
+`);
+
+describe('row-level security', () => {
+  let app: TestApp;
+  let own: DemoData;
+  let other: DemoData;
+
+  /** The organizations whose rows `table` shows: read through the application's own connection. */
+  async function organizationsSeenIn(table: TenantTable): Promise<string[]> {
+    // Deliberately unfiltered: no WHERE, as a resolver with a forgotten filter would send it.
+    const rows = await app.database.prisma.$queryRawUnsafe<Array<{ organization: string }>>(
+      `SELECT ${TENANT_TABLES[table]} AS organization FROM ${table}`,
+    );
+    return [...new Set(rows.map((row) => row.organization))];
+  }
+
+  async function ownerCount(table: TenantTable, organizationId: string): Promise<number> {
+    const rows = await app.database.owner.$queryRawUnsafe<Array<{ count: number }>>(
+      `SELECT count(*)::int AS count FROM ${table} WHERE ${TENANT_TABLES[table]} = $1`,
+      organizationId,
+    );
+    return rows[0]!.count;
+  }
+
+  beforeAll(async () => {
+    app = await startTestApp('row_level_security');
+    own = await app.seedDemo();
+    other = await app.seedDemo();
+    // The demo has no long-term memories: one each, so that every table has rows of both.
+    for (const { organizationId, userId, agentId } of [own, other]) {
+      await app.database.owner.memory.create({
+        data: { id: `memory-rls-${organizationId}`, organizationId, userId, agentId, content: 'likes tea', memoryType: 'factual', scope: 'user', level: 'long_term' },
+      });
+    }
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('gives a query without any tenant filter only the rows of the organization in scope', async () => {
+    for (const table of Object.keys(TENANT_TABLES) as TenantTable[]) {
+      expect(await ownerCount(table, other.organizationId)).toBeGreaterThan(0);
+      const seen = await withOrganization(own.organizationId, () => organizationsSeenIn(table));
+      expect({ table, seen }).toEqual({ table, seen: [own.organizationId] });
+    }
+    // Prisma's own queries, unfiltered, are held the same way.
+    const agents = await withOrganization(own.organizationId, () => app.database.prisma.agent.findMany());
+    expect(agents.map((agent) => agent.id)).toEqual([own.agentId]);
+  });
+
+  it('shows no row at all to a statement outside any organization', async () => {
+    for (const table of Object.keys(TENANT_TABLES) as TenantTable[]) {
+      expect({ table, seen: await organizationsSeenIn(table) }).toEqual({ table, seen: [] });
+    }
+  });
+
+  it('refuses rows written into another organization, or naming its users, agents, blocks and tools', async () => {
+    const prisma = app.database.prisma;
+    const [otherUser, otherBlock, otherTool] = await Promise.all([
+      app.database.owner.user.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
+      app.database.owner.block.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
+      app.database.owner.tool.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
+    ]);
+    const attempts: Array<() => Promise<unknown>> = [
+      () => prisma.agent.create({ data: { id: 'agent-smuggled', organizationId: other.organizationId, name: 'smuggled' } }),
+      () => prisma.message.create({ data: { id: 'message-smuggled', organizationId: own.organizationId, userId: otherUser.id, agentId: own.agentId, role: 'user', text: 'hi' } }),
+      () => prisma.blockAgent.create({ data: { blockId: otherBlock.id, blockLabel: otherBlock.label, agentId: own.agentId } }),
+      () => prisma.toolAgent.create({ data: { toolId: otherTool.id, agentId: own.agentId } }),
+    ];
+    for (const attempt of attempts) {
+      await expect(withOrganization(own.organizationId, attempt)).rejects.toThrow();
+    }
+
+    const before = await app.database.owner.agent.findUniqueOrThrow({ where: { id: other.agentId } });
+    const changed = await withOrganization(own.organizationId, async () => [
+      (await prisma.agent.updateMany({ where: { id: other.agentId }, data: { name: 'taken over' } })).count,
+      (await prisma.message.deleteMany({ where: { agentId: other.agentId } })).count,
+      (await prisma.organization.updateMany({ where: { id: other.organizationId }, data: { name: 'taken over' } })).count,
+    ]);
+    expect(changed).toEqual([0, 0, 0]);
+    expect(await app.database.owner.agent.findUniqueOrThrow({ where: { id: other.agentId } })).toEqual(before);
+    expect(await ownerCount('messages', other.organizationId)).toBeGreaterThan(0);
+  });
+
+  it('runs the application as a role that owns no table and cannot bypass the policies', async () => {
+    const [role] = await withOrganization(own.organizationId, () =>
+      app.database.prisma.$queryRaw<Array<{ name: string; superuser: boolean; bypass: boolean }>>`
+        SELECT current_user::text AS name, rolsuper AS superuser, rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`,
+    );
+    expect(role).toEqual({ name: APPLICATION_ROLE, superuser: false, bypass: false });
+
+    // Every table, including any a later migration adds, is covered: enabled, forced, with a policy.
+    const tables = await app.database.owner.$queryRaw<Array<{ table: string; enabled: boolean; forced: boolean; policies: number; owner: string }>>`
+      SELECT c.relname::text AS "table", c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
+             (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies, pg_get_userbyid(c.relowner)::text AS owner
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> '_prisma_migrations'
+      ORDER BY 1`;
+    expect(tables.map((table) => table.table).sort()).toEqual(Object.keys(TENANT_TABLES).sort());
+    for (const table of tables) {
+      expect(table).toMatchObject({ enabled: true, forced: true });
+      expect(table.policies).toBeGreaterThan(0);
+      expect(table.owner).not.toBe(APPLICATION_ROLE);
+    }
+    await expect(
+      withOrganization(own.organizationId, () => app.database.prisma.$queryRawUnsafe('SELECT count(*) FROM _prisma_migrations')),
+    ).rejects.toThrow();
+  });
+
+  it('keeps concurrent requests of two organizations apart, through loaders and batching', async () => {
+    const callers = Array.from({ length: 40 }, (_, index) => (index % 2 === 0 ? own : other));
+    const responses = await Promise.all(callers.map((caller) => app.graphqlAs(caller.key, AgentsWithRelations)));
+    responses.forEach((response, index) => {
+      const caller = callers[index]!;
+      expect(response.errors).toBeUndefined();
+      expect(response.data?.me.organization.id).toBe(caller.organizationId);
+      expect(response.data?.agents.nodes.map((agent) => agent.id)).toEqual([caller.agentId]);
+      expect(response.data?.agents.nodes[0]?.blocks).toHaveLength(2);
+      expect(response.data?.agents.nodes[0]?.recentMessages.length).toBeGreaterThan(0);
+    });
+  });
+});
