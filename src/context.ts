@@ -2,6 +2,7 @@ import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import { createAgentLoaders, type AgentLoaders } from './agents/loaders';
 import type { Authenticate } from './auth/authenticate';
 import type { Scope } from './auth/keys';
+import type { LimitRate } from './auth/rate-limit';
 import { withOrganization } from './db/row-level-security';
 import type { PrismaClient } from './generated/prisma/client';
 
@@ -20,8 +21,14 @@ export interface Context extends YogaInitialContext {
   loaders: { agents: AgentLoaders };
 }
 
-export async function createContext(prisma: PrismaClient, authenticate: Authenticate, initial: YogaInitialContext): Promise<Context> {
+export async function createContext(
+  prisma: PrismaClient,
+  authenticate: Authenticate,
+  limitRate: LimitRate,
+  initial: YogaInitialContext,
+): Promise<Context> {
   const caller = await authenticate(initial.request);
+  await limitRate(caller);
   return { ...initial, prisma, caller, loaders: { agents: createAgentLoaders(prisma) } };
 }
 

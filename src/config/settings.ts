@@ -40,6 +40,8 @@ const environmentSchema = z.object({
   MAX_QUERY_COST: integer(10, 10_000_000).default(5000),
   CORS_ORIGINS: z.string().default(''),
   INTROSPECTION: z.enum(['auto', 'on', 'off']).default('auto'),
+  RATE_LIMIT_REQUESTS: integer(0, 10_000_000).default(600),
+  RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -60,6 +62,8 @@ export interface Settings {
   /** Browser origins allowed to call the API; empty: none (same-origin only). */
   corsOrigins: string[];
   introspection: boolean;
+  /** GraphQL requests one API key may make per window; 0: no limit. */
+  rateLimit: { requests: number; windowSeconds: number };
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -102,6 +106,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     corsOrigins: values.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
     introspection: values.INTROSPECTION === 'auto' ? values.NODE_ENV !== 'production' : values.INTROSPECTION === 'on',
+    rateLimit: { requests: values.RATE_LIMIT_REQUESTS, windowSeconds: values.RATE_LIMIT_WINDOW_SECONDS },
   };
 }
 

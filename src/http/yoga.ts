@@ -1,6 +1,7 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
+import { createRateLimiter } from '../auth/rate-limit';
 import { createContext, useCallerRowScope } from '../context';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
@@ -16,6 +17,7 @@ export const READINESS_PATH = '/ready';
 
 export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger) {
   const authenticate = createAuthenticator(database.prisma);
+  const limitRate = createRateLimiter(settings.rateLimit);
   return createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -28,8 +30,9 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     // No CORS headers unless origins are configured: browsers then only call same-origin.
     cors: settings.corsOrigins.length > 0 ? { origin: settings.corsOrigins, credentials: false } : false,
     maskedErrors: { maskError: createErrorMasker(logger) },
-    // Every GraphQL request needs a key; GraphiQL's page and the health endpoints do not.
-    context: (initial) => createContext(database.prisma, authenticate, initial),
+    // Every GraphQL request needs a key, and counts against its rate limit; GraphiQL's page and
+    // the health endpoints do not.
+    context: (initial) => createContext(database.prisma, authenticate, limitRate, initial),
     plugins: [
       useCallerRowScope(),
       useStorableInput(),

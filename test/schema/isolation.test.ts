@@ -268,7 +268,7 @@ describe('isolation, walking the whole schema', () => {
   }
 
   beforeAll(async () => {
-    app = await startTestApp('isolation');
+    app = await startTestApp('isolation', { rateLimit: { requests: 0, windowSeconds: 60 } });
     a = await organization();
     b = await organization();
     await markTextsOf(b.organizationId);
