@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadSettings, type DatabaseSettings } from '../src/config/settings';
 import { openDatabase, type Database } from '../src/db/database';
+import { addAgentFleet } from '../src/demo/agent-fleet';
 import { seedDemoData } from '../src/demo/seed';
 import { createGraphqlHandler } from '../src/http/yoga';
 import { createLogger } from '../src/logger';
@@ -58,33 +59,11 @@ async function scratchDatabase(): Promise<ScratchDatabase> {
   return { settings: { ...configured, url: url.toString() }, drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
 }
 
-/** 50 agents, each with 2 blocks, 2 tools and 12 messages, in a demo organization. */
+/** A demo organization with 50 agents, each with 2 blocks, 2 tools and 12 messages; its key. */
 async function seedFiftyAgents(database: Database): Promise<string> {
   const { organizationId, userId, key } = await seedDemoData(database.prisma);
   const prisma = database.owner;
-  const tools = await prisma.tool.findMany({ where: { organizationId } });
-  const start = Date.now() - 3_600_000;
-  for (let index = 0; index < 50; index += 1) {
-    const agentId = `agent-bench-${String(index).padStart(2, '0')}`;
-    await prisma.agent.create({ data: { id: agentId, organizationId, name: `Agent ${index}`, createdAt: new Date(start + index) } });
-    for (const label of ['persona', 'human']) {
-      const blockId = `block-bench-${index}-${label}`;
-      await prisma.block.create({ data: { id: blockId, organizationId, userId, label, value: `${label} of agent ${index}` } });
-      await prisma.blockAgent.create({ data: { blockId, blockLabel: label, agentId } });
-    }
-    await prisma.toolAgent.createMany({ data: tools.map((tool) => ({ toolId: tool.id, agentId })) });
-    await prisma.message.createMany({
-      data: Array.from({ length: 12 }, (_, n) => ({
-        id: `message-bench-${index}-${n}`,
-        organizationId,
-        userId,
-        agentId,
-        role: n % 2 === 0 ? 'user' : 'assistant',
-        text: `message ${n} of agent ${index}`,
-        createdAt: new Date(start + index * 100_000 + n * 1000),
-      })),
-    });
-  }
+  await addAgentFleet(prisma, { organizationId, userId }, 50);
   // Planner statistics, as autovacuum would gather them on a live server (PGlite has no
   // autovacuum): without them the policies' organization filters can steer plans to poor indexes.
   await prisma.$executeRawUnsafe('ANALYZE');
@@ -142,14 +121,11 @@ async function main(): Promise<void> {
         await timeRequest(scoped.url, key);
         await timeRequest(unscoped.url, key);
       }
-      // Interleaved rounds, alternating which goes first, so that drift in the machine's speed
-      // falls on both alike.
-      for (let round = 0; round < rounds; round += 1) {
-        const order = round % 2 === 0 ? (['scoped', 'unscoped'] as const) : (['unscoped', 'scoped'] as const);
-        for (const variant of order) {
-          const url = variant === 'scoped' ? scoped.url : unscoped.url;
-          for (let request = 0; request < perRound; request += 1) samples[variant].push(await timeRequest(url, key));
-        }
+      // Request by request, alternating which of the two goes first, so that drift in the
+      // machine's speed falls on both alike.
+      for (let request = 0; request < rounds * perRound; request += 1) {
+        const order = request % 2 === 0 ? ([scoped, unscoped] as const) : ([unscoped, scoped] as const);
+        for (const server of order) (server === scoped ? samples.scoped : samples.unscoped).push(await timeRequest(server.url, key));
       }
     } finally {
       await scoped.close();

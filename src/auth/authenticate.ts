@@ -41,15 +41,11 @@ export function createAuthenticator(prisma: PrismaClient) {
     const token = bearerToken(request);
     if (!token || !looksLikeApiKey(token)) throw unauthenticated();
     const keyHash = hashApiKey(token);
-    // Row-level security lets this first read see the presented key alone, whatever its state:
-    // only then is the organization known whose rows say whether the key is good.
-    const presented = await withPresentedApiKey(keyHash, () =>
-      prisma.apiKey.findFirst({ where: { keyHash }, select: { organizationId: true } }),
-    );
-    if (!presented) throw unauthenticated();
-    return withOrganization(presented.organizationId, async () => {
-      const now = new Date();
-      const key = await prisma.apiKey.findFirst({
+    const now = new Date();
+    // Row-level security lets this read see the presented key, its user and its organization,
+    // and nothing else: the organization is not known yet.
+    const key = await withPresentedApiKey(keyHash, () =>
+      prisma.apiKey.findFirst({
         where: {
           keyHash,
           isActive: true,
@@ -59,12 +55,12 @@ export function createAuthenticator(prisma: PrismaClient) {
           organization: { isDeleted: false },
         },
         select: { id: true, userId: true, organizationId: true, scopes: true },
-      });
-      if (!key) throw unauthenticated();
-      await recordUse(key.id, now);
-      const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
-      return { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
-    });
+      }),
+    );
+    if (!key) throw unauthenticated();
+    await withOrganization(key.organizationId, () => recordUse(key.id, now));
+    const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
+    return { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
   };
 }
 

@@ -5,17 +5,25 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { DatabaseSettings } from '../config/settings';
 import { CatalogTextClient } from './catalog-text-client';
-import { currentScopeStatement } from './row-level-security';
+import { APPLICATION_ROLE, currentScopeStatement } from './row-level-security';
 
 export type PostgresSettings = Extract<DatabaseSettings, { kind: 'postgres' }>;
 
 type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
 
+// The application role is taken once per connection, and waited for: from then on nothing sent on
+// the connection gets past the policies. Scopes change at every checkout.
+const connectionsInRole = new WeakSet<pg.PoolClient>();
+
+const CLEARED_SCOPE = `SELECT set_config('app.organization_id', '', false), set_config('app.api_key_hash', '', false)`;
+
 /**
  * PostgreSQL's side of row-level security (src/db/row-level-security.ts): every connection checked
  * out of this pool, for one statement or for a whole transaction, first takes the scope current at
- * checkout as session settings. Each checkout replaces them, so nothing of one use survives into
- * the next, and it costs one round trip where a transaction around each statement costs three.
+ * checkout as session settings, and has it cleared again before it goes back to the pool. The
+ * connections pipeline (node-postgres `pipeline`), so the scope goes out in the same flight as
+ * the caller's first statement instead of costing a round trip of its own; should it fail, the
+ * connection still holds the cleared scope, under which the policies show no row.
  * pg-pool's own `query` checks out through `connect` too.
  */
 class RowScopedPool extends pg.Pool {
@@ -34,13 +42,29 @@ class RowScopedPool extends pg.Pool {
 
   private async checkOutWith(sql: string, args: unknown[]): Promise<pg.PoolClient> {
     const client = await super.connect();
-    try {
-      await client.query(sql, args);
-    } catch (error) {
-      // A connection whose scope is unknown is not handed out, nor back to the pool.
-      client.release(error instanceof Error ? error : true);
-      throw error;
+    if (!connectionsInRole.has(client)) {
+      try {
+        await client.query(`SET ROLE ${APPLICATION_ROLE}`);
+      } catch (error) {
+        client.release(error instanceof Error ? error : true);
+        throw error;
+      }
+      connectionsInRole.add(client);
     }
+    let scoped = true;
+    // Named, so PostgreSQL parses it once per connection; not waited for (see above).
+    client.query({ name: 'agentmem_row_scope', text: sql, values: args }).catch(() => {
+      scoped = false;
+    });
+    const release = client.release;
+    client.release = (error?: Error | boolean) => {
+      // A connection whose scope failed is not trusted again: it is closed.
+      if (error || !scoped) return release(error || true);
+      client.query(CLEARED_SCOPE).then(
+        () => release(),
+        (failure: Error) => release(failure),
+      );
+    };
     return client;
   }
 }
@@ -55,6 +79,7 @@ export function createPostgresPool(settings: PostgresSettings, options: { rowSco
   const { host, port, user, password, database, ssl } = parseConnectionString(settings.url);
   const Pool = options.rowScoped ? RowScopedPool : pg.Pool;
   return new Pool({
+    pipeline: options.rowScoped === true,
     host: host ?? undefined,
     port: port ? Number(port) : undefined,
     user,

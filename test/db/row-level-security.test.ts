@@ -1,5 +1,6 @@
 import type { DemoData } from '../../src/demo/seed';
-import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
+import { hashApiKey } from '../../src/auth/keys';
+import { APPLICATION_ROLE, withOrganization, withPresentedApiKey } from '../../src/db/row-level-security';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -78,6 +79,17 @@ describe('row-level security', () => {
     for (const table of Object.keys(TENANT_TABLES) as TenantTable[]) {
       expect({ table, seen: await organizationsSeenIn(table) }).toEqual({ table, seen: [] });
     }
+  });
+
+  it('shows authentication the presented key, its user and its organization, and nothing else', async () => {
+    const seen = await withPresentedApiKey(hashApiKey(own.key), async () => ({
+      keys: (await app.database.prisma.apiKey.findMany()).map((key) => key.userId),
+      users: (await app.database.prisma.user.findMany()).map((user) => user.id),
+      organizations: (await app.database.prisma.organization.findMany()).map((organization) => organization.id),
+      agents: await organizationsSeenIn('agents'),
+      blocks: await organizationsSeenIn('blocks'),
+    }));
+    expect(seen).toEqual({ keys: [own.userId], users: [own.userId], organizations: [own.organizationId], agents: [], blocks: [] });
   });
 
   it('refuses rows written into another organization, or naming its users, agents, blocks and tools', async () => {
