@@ -32,6 +32,11 @@ export async function createContext(
   return { ...initial, prisma, caller, loaders: { agents: createAgentLoaders(prisma) } };
 }
 
+/** Whether yoga's context has been built into ours: for plugins typed with yoga's own context. */
+export function isCallerContext(context: YogaInitialContext): context is Context {
+  return 'caller' in context;
+}
+
 /**
  * Executes each operation inside the caller's organization scope, so that every statement its
  * resolvers and loaders issue is held to that organization by row-level security too.

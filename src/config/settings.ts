@@ -61,7 +61,8 @@ export interface Settings {
   limits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number };
   /** Browser origins allowed to call the API; empty: none (same-origin only). */
   corsOrigins: string[];
-  introspection: boolean;
+  /** Who may introspect the schema: every key, keys with the admin scope, or no one. */
+  introspection: 'everyone' | 'admin' | 'nobody';
   /** GraphQL requests one API key may make per window; 0: no limit. */
   rateLimit: { requests: number; windowSeconds: number };
 }
@@ -105,9 +106,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxCost: values.MAX_QUERY_COST,
     },
     corsOrigins: values.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
-    introspection: values.INTROSPECTION === 'auto' ? values.NODE_ENV !== 'production' : values.INTROSPECTION === 'on',
+    introspection: introspectionFor(values.INTROSPECTION, values.NODE_ENV),
     rateLimit: { requests: values.RATE_LIMIT_REQUESTS, windowSeconds: values.RATE_LIMIT_WINDOW_SECONDS },
   };
+}
+
+/** `auto`: everyone in development; in production, admin keys only (it maps the whole API). */
+function introspectionFor(setting: 'auto' | 'on' | 'off', nodeEnv: string): Settings['introspection'] {
+  if (setting === 'on') return 'everyone';
+  if (setting === 'off') return 'nobody';
+  return nodeEnv === 'production' ? 'admin' : 'everyone';
 }
 
 /** Where a person should look when the database cannot be opened. */

@@ -4,14 +4,17 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { grantedScopes } from '../auth/scopes';
 import type { Settings } from '../config/settings';
+import { isCallerContext } from '../context';
 
 /**
  * What one request may ask for, checked while the document is validated, before anything runs:
  * depth, aliases, tokens and an estimated cost (graphql-armor). Every limit is a setting.
  * Plus CSRF prevention for browsers (a request must not be a "simple" cross-site one) and
- * introspection only where it is enabled.
+ * introspection only for whom it is enabled.
  */
 export function requestLimitPlugins(settings: Settings): Plugin[] {
   const plugins: Plugin[] = [
@@ -22,6 +25,26 @@ export function requestLimitPlugins(settings: Settings): Plugin[] {
     // A request without a JSON body (a form post, a bare GET) needs the x-graphql-yoga-csrf header.
     useCSRFPrevention(),
   ];
-  if (!settings.introspection) plugins.push(useDisableIntrospection());
+  if (settings.introspection === 'nobody') plugins.push(useDisableIntrospection());
+  if (settings.introspection === 'admin') plugins.push(useIntrospectionForAdmins());
   return plugins;
+}
+
+/**
+ * Introspection for keys with the admin scope only. The key is known once the context is built,
+ * after validation, so the check runs as execution starts: anyone else asking for `__schema` or
+ * `__type` gets FORBIDDEN, and nothing runs.
+ */
+function useIntrospectionForAdmins(): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const context = args.contextValue;
+      if (isCallerContext(context) && grantedScopes(context.caller.scopes).admin) return;
+      const refusals = validate(args.schema, args.document, [NoSchemaIntrospectionCustomRule]);
+      if (refusals.length === 0) return;
+      setResultAndStopExecution({
+        errors: refusals.map((refusal) => new GraphQLError(refusal.message, { nodes: refusal.nodes, extensions: { code: 'FORBIDDEN' } })),
+      });
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import type { Context } from '../context';
 import { NotFoundError, ValidationError } from '../errors';
@@ -7,10 +8,11 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
-import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { assertPageSize, connectionOptions, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, longText, real, text } from '../schema/rules';
 import { createdBy, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
+import { findMatchingMemories } from './search';
 
 export const MemoryTypeEnum = builder.enumType('MemoryType', {
   values: {
@@ -111,6 +113,61 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, context) => context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } }),
   }),
 }));
+
+/** A search hit: the memory, and how well it matched. */
+interface MemorySearchHitShape {
+  memory: Prisma.MemoryGetPayload<object>;
+  rank: number;
+}
+
+const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit').implement({
+  description: 'A memory that matched a search.',
+  fields: (t) => ({
+    memory: t.field({ type: MemoryType, resolve: (hit) => hit.memory }),
+    rank: t.exposeFloat('rank', { description: 'How well it matched (ts_rank): higher is better, comparable within one search.' }),
+  }),
+});
+
+const searchText = z.string().trim().min(1, 'must not be empty').pipe(text(1000));
+
+builder.queryField('searchMemories', (t) =>
+  t.field({
+    type: [MemorySearchHit],
+    description:
+      'Full-text search of memory content (English stemming; web-search syntax: words, "quoted phrases", or, -excluded), best matches first.',
+    args: {
+      query: t.arg.string({ required: true }),
+      filter: t.arg({ type: MemoryFilter }),
+      limit: t.arg.int({ defaultValue: 10, description: `At most ${MAX_PAGE_SIZE}.` }),
+    },
+    resolve: async (_root, args, context, info) => {
+      const query = parseInput(searchText, args.query, ['query']);
+      const limit = args.limit ?? 10;
+      if (limit < 1 || limit > MAX_PAGE_SIZE) throw new ValidationError(`limit must be between 1 and ${MAX_PAGE_SIZE} (got ${limit})`, ['limit']);
+      const { filter } = args;
+      const matches = await findMatchingMemories(context.prisma, {
+        organizationId: requireCaller(context).organizationId,
+        query,
+        limit,
+        ...(filter?.agentId != null && { agentId: String(filter.agentId) }),
+        ...(filter?.userId != null && { userId: String(filter.userId) }),
+        ...(filter?.memoryType != null && { memoryType: filter.memoryType }),
+        ...(filter?.scope != null && { scope: filter.scope }),
+        ...(filter?.level != null && { level: filter.level }),
+      });
+      // Loaded with what the selection under `memory` needs, so its relations cost no more queries.
+      const memories = await context.prisma.memory.findMany({
+        ...queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] }),
+        where: { ...visibleMemories(context), id: { in: matches.map((match) => match.id) } },
+      });
+      const byId = new Map(memories.map((memory) => [memory.id, memory]));
+      return matches.flatMap((match) => {
+        const memory = byId.get(match.id);
+        return memory ? [{ memory, rank: match.rank }] : [];
+      });
+    },
+  }),
+);
 
 const MemoryInput = builder.inputType('MemoryInput', {
   fields: (t) => ({

@@ -4,16 +4,21 @@ import { startTestApp, type TestApp } from '../support/test-app';
 describe('request limits, CSRF, CORS and introspection', () => {
   let app: TestApp;
   let locked: TestApp;
+  let adminsOnly: TestApp;
   let key: string;
   beforeAll(async () => {
     app = await startTestApp('limits', { corsOrigins: ['https://app.example'] });
     ({ key } = await app.seedDemo());
-    locked = await startTestApp('limits_locked', { introspection: false, limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 50 } });
+    locked = await startTestApp('limits_locked', { introspection: 'nobody', limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 50 } });
     await locked.seedDemo();
+    // As in production by default (INTROSPECTION=auto, NODE_ENV=production).
+    adminsOnly = await startTestApp('limits_admins', { introspection: 'admin' });
+    await adminsOnly.seedDemo();
   });
   afterAll(async () => {
     await app?.close();
     await locked?.close();
+    await adminsOnly?.close();
   });
 
   /** The refusal's message; every refusal also carries the validation code. */
@@ -44,6 +49,17 @@ describe('request limits, CSRF, CORS and introspection', () => {
     expect((await app.graphqlUntyped(getIntrospectionQuery())).errors).toBeUndefined();
     const refused = await locked.graphqlUntyped('{ __schema { types { name } } }');
     expect(refused.errors?.[0]?.message).toMatch(/introspection/i);
+  });
+
+  it('lets only admin keys introspect where introspection is for admins', async () => {
+    expect((await adminsOnly.graphqlUntyped(getIntrospectionQuery())).errors).toBeUndefined();
+    const issued = await adminsOnly.graphqlUntyped('mutation { createApiKey(input: { name: "reader", scopes: [READ] }) { ... on CreatedApiKey { key } } }');
+    adminsOnly.useKey((issued.data as { createApiKey: { key: string } }).createApiKey.key);
+    const refused = await adminsOnly.graphqlUntyped('{ organization { id } __type(name: "Agent") { name } }');
+    expect(refused.data).toBeUndefined();
+    expect(refused.errors?.[0]).toMatchObject({ message: expect.stringMatching(/introspection/i), extensions: { code: 'FORBIDDEN' } });
+    // Everything else, __typename included, stays open to the read key.
+    expect((await adminsOnly.graphqlUntyped('{ organization { __typename id } }')).errors).toBeUndefined();
   });
 
   it('refuses a simple cross-site request (CSRF) and serves GraphiQL to a browser', async () => {
