@@ -13,7 +13,7 @@ export interface DemoData {
 /**
  * A first-run organization to explore in GraphiQL: an admin user with an API key (the same
  * bootstrap as `npm run bootstrap`), an agent with `persona` and `human` blocks, two tools and
- * a short conversation.
+ * a short conversation and a long-term memory to search.
  */
 export function seedDemoData(prisma: PrismaClient): Promise<DemoData> {
   return withNewOrganization((organizationId) => prisma.$transaction((tx) => seedDemoOrganization(tx, organizationId)));
@@ -94,6 +94,20 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
         },
       }),
     ),
+    prisma.memory.create({
+      data: {
+        id: newId('memory'),
+        organizationId,
+        userId,
+        agentId,
+        content: 'Ada is learning GraphQL and likes concise answers.',
+        memoryType: 'factual',
+        scope: 'user',
+        level: 'archival',
+        importance: 0.8,
+        ...audit,
+      },
+    }),
   ];
   for (const write of writes) await write;
   return { organizationId, userId, agentId, key };

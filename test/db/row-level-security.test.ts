@@ -53,12 +53,6 @@ describe('row-level security', () => {
     app = await startTestApp('row_level_security');
     own = await app.seedDemo();
     other = await app.seedDemo();
-    // The demo has no long-term memories: one each, so that every table has rows of both.
-    for (const { organizationId, userId, agentId } of [own, other]) {
-      await app.database.owner.memory.create({
-        data: { id: `memory-rls-${organizationId}`, organizationId, userId, agentId, content: 'likes tea', memoryType: 'factual', scope: 'user', level: 'long_term' },
-      });
-    }
   });
   afterAll(async () => {
     await app?.close();

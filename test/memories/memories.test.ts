@@ -41,7 +41,9 @@ describe('memories', () => {
   let agentId: string;
   beforeAll(async () => {
     app = await startTestApp('memories');
-    ({ agentId } = await app.seedDemo());
+    const { organizationId } = await app.seedDemo();
+    // An agent of its own: the demo agent comes with a memory.
+    agentId = (await app.database.owner.agent.create({ data: { id: 'agent-memories', organizationId, name: 'Rememberer' } })).id;
   });
   afterAll(async () => {
     await app?.close();

@@ -66,7 +66,8 @@ describe('memory search', () => {
 
     expect(await contents('"green tea"')).toEqual(['Ada drinks green tea every morning. Tea helps her think.']);
     expect(await contents('tea -kyoto -coffee')).toEqual(['Ada drinks green tea every morning. Tea helps her think.']);
-    expect(await contents('graphql or kyoto')).toHaveLength(2);
+    // The demo memory is about GraphQL too.
+    expect(await contents('graphql or kyoto')).toHaveLength(3);
     expect(await contents('tea', { filter: { agentId: otherAgentId } })).toEqual(['The second agent knows Ada prefers coffee to tea.']);
     expect(await contents('tea', { limit: 1 })).toHaveLength(1);
     expect(await contents('organization')).toEqual([]);
@@ -78,7 +79,7 @@ describe('memory search', () => {
       expect({ hostile, errors: response.errors }).toEqual({ hostile, errors: undefined });
     }
     expect(await contents("tea'; DROP TABLE memories; --")).toEqual([]);
-    expect(await app.database.owner.memory.count({ where: { organizationId: own.organizationId } })).toBe(4);
+    expect(await app.database.owner.memory.count({ where: { organizationId: own.organizationId } })).toBe(5);
   });
 
   it('refuses an empty or overlong query and a limit out of range, as VALIDATION errors', async () => {
