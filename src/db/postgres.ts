@@ -5,7 +5,7 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { DatabaseSettings } from '../config/settings';
 import { CatalogTextClient } from './catalog-text-client';
-import { APPLICATION_ROLE, currentScopeStatement } from './row-level-security';
+import { APPLICATION_ROLE, currentScopeStatement, scopeStatement } from './row-level-security';
 
 export type PostgresSettings = Extract<DatabaseSettings, { kind: 'postgres' }>;
 
@@ -15,7 +15,7 @@ type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefi
 // the connection gets past the policies. Scopes change at every checkout.
 const connectionsInRole = new WeakSet<pg.PoolClient>();
 
-const CLEARED_SCOPE = `SELECT set_config('app.organization_id', '', false), set_config('app.api_key_hash', '', false)`;
+const clearedScope = scopeStatement(undefined, 'session');
 
 /**
  * PostgreSQL's side of row-level security (src/db/row-level-security.ts): every connection checked
@@ -60,7 +60,7 @@ class RowScopedPool extends pg.Pool {
     client.release = (error?: Error | boolean) => {
       // A connection whose scope failed is not trusted again: it is closed.
       if (error || !scoped) return release(error || true);
-      client.query(CLEARED_SCOPE).then(
+      client.query(clearedScope.sql, clearedScope.args).then(
         () => release(),
         (failure: Error) => release(failure),
       );

@@ -42,13 +42,12 @@ export function withPresentedApiKey<T>(apiKeyHash: string, work: () => Promise<T
 }
 
 /**
- * The statement that applies the current scope to a connection: for the length of a transaction
+ * The statement that applies `scope` to a connection: for the length of a transaction
  * (`transaction`), or until it is next replaced (`session`, for a connection that is re-scoped
- * every time it is checked out of a pool). Outside any scope both settings are empty, and the
+ * every time it is checked out of a pool). With no scope both settings are empty, and the
  * policies match no row.
  */
-export function currentScopeStatement(extent: 'transaction' | 'session'): SqlQuery {
-  const scope = currentScope.getStore();
+export function scopeStatement(scope: RowScope | undefined, extent: 'transaction' | 'session'): SqlQuery {
   const organizationId = scope && 'organizationId' in scope ? scope.organizationId : '';
   const apiKeyHash = scope && 'apiKeyHash' in scope ? scope.apiKeyHash : '';
   const local = extent === 'transaction';
@@ -60,6 +59,11 @@ export function currentScopeStatement(extent: 'transaction' | 'session'): SqlQue
       { scalarType: 'string', arity: 'scalar' },
     ],
   };
+}
+
+/** `scopeStatement` for the scope of the code running now. */
+export function currentScopeStatement(extent: 'transaction' | 'session'): SqlQuery {
+  return scopeStatement(currentScope.getStore(), extent);
 }
 
 const noArguments = { args: [], argTypes: [] };
@@ -80,8 +84,8 @@ async function endTransaction(transaction: Transaction, outcome: 'COMMIT' | 'ROL
  * A driver adapter that runs every statement in a transaction scoped by `currentScopeStatement`:
  * Prisma's own transactions get the scope as their first statement, and a statement outside any
  * gets a transaction of its own. Nothing the application sends escapes the policies. For PGlite,
- * whose one session every request shares; PostgreSQL scopes pooled connections instead
- * (`RowScopedPool`, src/db/postgres.ts), which costs one round trip per statement, not three.
+ * whose one session every request shares; PostgreSQL scopes pooled connections at checkout
+ * instead (`RowScopedPool`, src/db/postgres.ts), which spares the transaction round trips.
  */
 class RowLevelSecurityAdapter implements SqlDriverAdapter {
   readonly provider: SqlDriverAdapter['provider'];
