@@ -41,6 +41,9 @@ export async function openPglite(dataDir: string): Promise<OpenedPglite> {
   }
   try {
     const pglite = await PGlite.create(dataDir);
+    // PGlite runs no autovacuum, so nothing else ever gathers planner statistics; without them
+    // the row-level security policies' organization filters can steer plans to poor indexes.
+    await pglite.exec('ANALYZE');
     return {
       pglite,
       async close() {
