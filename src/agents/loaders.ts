@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Block, Message, PrismaClient, Tool } from '../generated/prisma/client';
+import { live } from '../schema/tenancy';
 
-const live = { isDeleted: false } as const;
 const newestFirst = [{ createdAt: 'desc' }, { id: 'desc' }] as const;
 
 /**

@@ -12,11 +12,10 @@ import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, MAX_PAGE_SIZE } from '../schema/pagination';
 import { json, longText, text } from '../schema/rules';
-import { createdBy, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
+import { createdBy, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { ToolType } from '../tools/types';
 
-const live = { isDeleted: false } as const;
 const DEFAULT_RECENT_MESSAGES = 10;
 
 export const AgentType = builder.prismaObject('Agent', {

@@ -10,7 +10,7 @@ import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, longText, real, text } from '../schema/rules';
-import { createdBy, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { createdBy, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { findMatchingMemories } from './search';
 
@@ -51,7 +51,7 @@ export const MemoryType = builder.prismaObject('Memory', {
 
 /** Memories the caller may read: live, of its organization, of a live agent. */
 export function visibleMemories(context: Context): Prisma.MemoryWhereInput {
-  return { ...liveRowsOf(context), agent: { isDeleted: false } };
+  return { ...liveRowsOf(context), agent: live };
 }
 
 const MemoryFilter = builder.inputType('MemoryFilter', {

@@ -7,7 +7,7 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, longText, text } from '../schema/rules';
-import { createdBy, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
+import { createdBy, live, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 export const MessageRole = builder.enumType('MessageRole', {
@@ -48,7 +48,7 @@ export const MessageType = builder.prismaObject('Message', {
 
 /** Messages the caller may read: live, of its organization, of a live agent. */
 export function visibleMessages(context: Context): Prisma.MessageWhereInput {
-  return { ...liveRowsOf(context), agent: { isDeleted: false } };
+  return { ...liveRowsOf(context), agent: live };
 }
 
 export const conversationOrder = [{ createdAt: 'asc' }, { id: 'asc' }] satisfies Prisma.MessageOrderByWithRelationInput[];

@@ -1,8 +1,7 @@
 import { builder } from '../schema/builder';
-import { requireCaller } from '../schema/tenancy';
+import { live, requireCaller } from '../schema/tenancy';
 import { UserType } from '../users/types';
 
-const live = { isDeleted: false } as const;
 
 export const OrganizationType = builder.prismaObject('Organization', {
   description: 'A tenant: every other row belongs to exactly one organization.',

@@ -10,8 +10,11 @@ export function requireCaller(context: Context): Caller {
   return context.caller;
 }
 
+/** Rows not soft-deleted: for relations, whose other side is already the caller's. */
+export const live = { isDeleted: false } as const;
+
 export function liveRowsOf(context: Context): { organizationId: string; isDeleted: false } {
-  return { organizationId: requireCaller(context).organizationId, isDeleted: false };
+  return { organizationId: requireCaller(context).organizationId, ...live };
 }
 
 /** Rows of the caller's organization whatever their deletion state: for restore and purge. */
