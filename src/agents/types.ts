@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BlockType, createBlockSchema, CreateBlockInput, prepareBlock } from '../blocks/types';
 import type { Context } from '../context';
-import { BlockLimitExceededError, ConflictError, NotFoundError, ValidationError } from '../errors';
+import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { MemoryType } from '../memories/types';
@@ -10,7 +10,7 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
-import { assertPageSize, connectionOptions, MAX_PAGE_SIZE } from '../schema/pagination';
+import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { json, longText, text } from '../schema/rules';
 import { createdBy, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
@@ -58,13 +58,8 @@ export const AgentType = builder.prismaObject('Agent', {
       type: [MessageType],
       description: `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, at most ${MAX_PAGE_SIZE}).`,
       args: { limit: t.arg.int({ defaultValue: DEFAULT_RECENT_MESSAGES }) },
-      resolve: (agent, args, context) => {
-        const limit = args.limit ?? DEFAULT_RECENT_MESSAGES;
-        if (limit < 1 || limit > MAX_PAGE_SIZE) {
-          throw new ValidationError(`limit must be between 1 and ${MAX_PAGE_SIZE} (got ${limit})`, ['limit']);
-        }
-        return context.loaders.agents.recentMessages.load({ agentId: agent.id, limit });
-      },
+      resolve: (agent, args, context) =>
+        context.loaders.agents.recentMessages.load({ agentId: agent.id, limit: listLimit(args.limit, DEFAULT_RECENT_MESSAGES) }),
     }),
 
     messages: t.relatedConnection('messages', {

@@ -8,7 +8,7 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
-import { assertPageSize, connectionOptions, MAX_PAGE_SIZE } from '../schema/pagination';
+import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, longText, real, text } from '../schema/rules';
 import { createdBy, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
@@ -128,6 +128,8 @@ const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit
   }),
 });
 
+const DEFAULT_SEARCH_RESULTS = 10;
+
 const searchText = z.string().trim().min(1, 'must not be empty').pipe(text(1000));
 
 builder.queryField('searchMemories', (t) =>
@@ -138,12 +140,11 @@ builder.queryField('searchMemories', (t) =>
     args: {
       query: t.arg.string({ required: true }),
       filter: t.arg({ type: MemoryFilter }),
-      limit: t.arg.int({ defaultValue: 10, description: `At most ${MAX_PAGE_SIZE}.` }),
+      limit: t.arg.int({ defaultValue: DEFAULT_SEARCH_RESULTS, description: `At most ${MAX_PAGE_SIZE}.` }),
     },
     resolve: async (_root, args, context, info) => {
       const query = parseInput(searchText, args.query, ['query']);
-      const limit = args.limit ?? 10;
-      if (limit < 1 || limit > MAX_PAGE_SIZE) throw new ValidationError(`limit must be between 1 and ${MAX_PAGE_SIZE} (got ${limit})`, ['limit']);
+      const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
       const { filter } = args;
       const matches = await findMatchingMemories(context.prisma, {
         organizationId: requireCaller(context).organizationId,

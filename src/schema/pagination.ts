@@ -28,4 +28,14 @@ export function assertPageSize(args: PageArguments): void {
   }
 }
 
+/**
+ * A list's `limit` argument (a list, not a connection: no cursors), between 1 and
+ * MAX_PAGE_SIZE, refused beyond rather than cut.
+ */
+export function listLimit(limit: number | null | undefined, defaultLimit: number): number {
+  const size = limit ?? defaultLimit;
+  if (size < 1 || size > MAX_PAGE_SIZE) throw new ValidationError(`limit must be between 1 and ${MAX_PAGE_SIZE} (got ${size})`, ['limit']);
+  return size;
+}
+
 export const connectionOptions = { cursor: 'id', defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE } as const;
