@@ -1,14 +1,18 @@
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 
-export interface MemorySearch {
-  organizationId: string;
-  /** What the caller typed, in web-search syntax: words, "quoted phrases", or, -excluded. */
-  query: string;
+/** The columns a MemoryFilter narrows, for Prisma's `where` and for the search's SQL alike. */
+export interface MemoryColumns {
   agentId?: string;
   userId?: string;
   memoryType?: string;
   scope?: string;
   level?: string;
+}
+
+export interface MemorySearch extends MemoryColumns {
+  organizationId: string;
+  /** What the caller typed, in web-search syntax: words, "quoted phrases", or, -excluded. */
+  query: string;
   limit: number;
 }
 

@@ -12,7 +12,7 @@ import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../
 import { label, longText, real, text } from '../schema/rules';
 import { createdBy, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
-import { findMatchingMemories } from './search';
+import { findMatchingMemories, type MemoryColumns } from './search';
 
 export const MemoryTypeEnum = builder.enumType('MemoryType', {
   values: {
@@ -75,15 +75,18 @@ const MemoryOrder = builder.inputType('MemoryOrder', {
   }),
 });
 
-function memoryWhere(context: Context, filter: typeof MemoryFilter.$inferInput | null | undefined): Prisma.MemoryWhereInput {
+function filteredColumns(filter: typeof MemoryFilter.$inferInput | null | undefined): MemoryColumns {
   return {
-    ...visibleMemories(context),
     ...(filter?.agentId != null && { agentId: String(filter.agentId) }),
     ...(filter?.userId != null && { userId: String(filter.userId) }),
     ...(filter?.memoryType != null && { memoryType: filter.memoryType }),
     ...(filter?.scope != null && { scope: filter.scope }),
     ...(filter?.level != null && { level: filter.level }),
   };
+}
+
+function memoryWhere(context: Context, filter: typeof MemoryFilter.$inferInput | null | undefined): Prisma.MemoryWhereInput {
+  return { ...visibleMemories(context), ...filteredColumns(filter) };
 }
 
 function memoryOrder(order: typeof MemoryOrder.$inferInput | null | undefined): Prisma.MemoryOrderByWithRelationInput[] {
@@ -145,16 +148,11 @@ builder.queryField('searchMemories', (t) =>
     resolve: async (_root, args, context, info) => {
       const query = parseInput(searchText, args.query, ['query']);
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
-      const { filter } = args;
       const matches = await findMatchingMemories(context.prisma, {
         organizationId: requireCaller(context).organizationId,
         query,
         limit,
-        ...(filter?.agentId != null && { agentId: String(filter.agentId) }),
-        ...(filter?.userId != null && { userId: String(filter.userId) }),
-        ...(filter?.memoryType != null && { memoryType: filter.memoryType }),
-        ...(filter?.scope != null && { scope: filter.scope }),
-        ...(filter?.level != null && { level: filter.level }),
+        ...filteredColumns(args.filter),
       });
       // Loaded with what the selection under `memory` needs, so its relations cost no more queries.
       const memories = await context.prisma.memory.findMany({
