@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { DemoData } from '../../src/demo/seed';
+import { rowsOfOrganization } from '../support/tenant-rows';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /** Strings a careless client or an attacker might send: any code point, and the known troublemakers. */
@@ -30,11 +31,7 @@ describe('generated hostile requests', () => {
     await app?.close();
   });
 
-  const otherTenantRows = async () => {
-    const where = { organizationId: other.organizationId };
-    const prisma = app.database.owner;
-    return Promise.all([prisma.agent.findMany({ where }), prisma.block.findMany({ where }), prisma.tool.findMany({ where }), prisma.message.count({ where }), prisma.memory.count({ where }), prisma.user.findMany({ where })]);
-  };
+  const otherTenantRows = () => rowsOfOrganization(app.database.owner, other.organizationId);
 
   it('never answers with a server error or an untyped error, and never touches another tenant', async () => {
     const agentIds = () => fc.constantFrom(own.agentId, other.agentId, 'agent-unknown', '');

@@ -22,6 +22,7 @@ import {
 } from 'graphql';
 import type { DemoData } from '../../src/demo/seed';
 import { idPrefixes, type EntityType } from '../../src/ids';
+import { rowsOfOrganization } from '../support/tenant-rows';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -213,25 +214,7 @@ describe('isolation, walking the whole schema', () => {
   let b: Organization;
   const secret = `tenant-b-secret-${randomBytes(6).toString('hex')}`;
 
-  /** Every row of B, as the owner sees it. */
-  async function rowsOfB() {
-    const owner = app.database.owner;
-    const organizationId = b.organizationId;
-    const where = { organizationId };
-    const byAgents = { agent: { organizationId } };
-    return Promise.all([
-      owner.organization.findMany({ where: { id: organizationId } }),
-      owner.user.findMany({ where, orderBy: { id: 'asc' } }),
-      owner.agent.findMany({ where, orderBy: { id: 'asc' } }),
-      owner.block.findMany({ where, orderBy: { id: 'asc' } }),
-      owner.tool.findMany({ where, orderBy: { id: 'asc' } }),
-      owner.message.findMany({ where, orderBy: { id: 'asc' } }),
-      owner.memory.findMany({ where, orderBy: { id: 'asc' } }),
-      owner.apiKey.findMany({ where, orderBy: { id: 'asc' } }),
-      owner.blockAgent.findMany({ where: byAgents, orderBy: [{ blockId: 'asc' }, { agentId: 'asc' }] }),
-      owner.toolAgent.findMany({ where: byAgents, orderBy: [{ toolId: 'asc' }, { agentId: 'asc' }] }),
-    ]);
-  }
+  const rowsOfB = () => rowsOfOrganization(app.database.owner, b.organizationId);
 
   async function organization(): Promise<Organization> {
     const demo = await app.seedDemo();
