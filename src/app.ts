@@ -20,7 +20,7 @@ export interface RunningApp {
 export async function startApp(settings: Settings, logger: Logger): Promise<RunningApp> {
   if (settings.port !== 0) await assertPortFree(settings.host, settings.port);
 
-  const database = await openDatabase(settings.database);
+  const database = await openDatabase(settings.database, logger);
   let server: http.Server | undefined;
   try {
     if (settings.migrateOnStart) await database.migrate();

@@ -4,13 +4,17 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { describeDatabase, type DatabaseSettings } from '../config/settings';
 import { PrismaClient } from '../generated/prisma/client';
+import type { Logger } from '../logger';
+import { outageLog } from './availability';
 import { migrateDeploy, migrateDeployPglite } from './migrate';
 import { openPglite } from './pglite';
-import { createPostgresPool, describeConnectionFailure } from './postgres';
+import { createPostgresPool, describeConnectionFailure, poolAnswers } from './postgres';
+import { retryingReads, retryingTransactions, type RetryPolicy } from './retries';
 import { withRowLevelSecurity } from './row-level-security';
 
-export class DatabaseUnavailableError extends Error {
-  override name = 'DatabaseUnavailableError';
+/** The database cannot be opened at start-up: the start fails with this one line. */
+export class DatabaseUnreachableError extends Error {
+  override name = 'DatabaseUnreachableError';
 }
 
 /** The opened database: the rest of the code sees a PrismaClient and does not know which. */
@@ -29,22 +33,37 @@ export interface Database {
   readonly owner: PrismaClient;
   /** Applies pending committed migrations (`prisma migrate deploy`). */
   migrate(): Promise<void>;
+  /** Whether the application's connections answer now (one `SELECT 1`, no retries): for /ready. */
+  answers(): Promise<boolean>;
   /** Calls `listener` with every SQL statement Prisma sends, until the returned function is called. */
   onStatement(listener: (sql: string) => void): () => void;
   close(): Promise<void>;
 }
 
-type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'close'>;
+type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'answers' | 'close'>;
 
 /**
  * The one place that builds PrismaClients: the application's over `scoped`, whose statements are
- * all subject to row-level security, and the owner's over `unscoped`.
+ * all subject to row-level security, and the owner's over `unscoped`. With `retries` (PostgreSQL),
+ * the application's transient failures are retried where that is safe (src/db/retries.ts).
  */
-function withPrismaClients(scoped: SqlDriverAdapterFactory, unscoped: SqlDriverAdapterFactory, parts: DatabaseParts): Database {
-  const prisma = new PrismaClient({ adapter: scoped, log: [{ emit: 'event', level: 'query' }] });
+function withPrismaClients(
+  scoped: SqlDriverAdapterFactory,
+  unscoped: SqlDriverAdapterFactory,
+  parts: DatabaseParts,
+  retries?: RetryPolicy,
+): Database {
+  const base = new PrismaClient({
+    adapter: retries ? retryingReads(scoped, retries) : scoped,
+    log: [{ emit: 'event', level: 'query' }],
+    // A transaction's connection may wait for the database up to the retry limit: Prisma must not
+    // give up on it first (its default is 2 s).
+    ...(retries && { transactionOptions: { maxWait: retries.waitLimitMs + 1000 } }),
+  });
   let owner: PrismaClient | undefined;
   const listeners = new Set<(sql: string) => void>();
-  prisma.$on('query', (event) => listeners.forEach((listener) => listener(event.query)));
+  base.$on('query', (event) => listeners.forEach((listener) => listener(event.query)));
+  const prisma = retries ? retryingTransactions(base, retries) : base;
   return {
     ...parts,
     prisma,
@@ -64,7 +83,7 @@ function withPrismaClients(scoped: SqlDriverAdapterFactory, unscoped: SqlDriverA
   };
 }
 
-async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgres' }>): Promise<Database> {
+async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgres' }>, logger: Logger | undefined): Promise<Database> {
   // Two pools: the application's, whose connections take the request's scope at each checkout,
   // and the owner's (also for this check, which may precede the migrations that create the
   // application role). Pools connect lazily: the owner's opens nothing unless it is used.
@@ -73,17 +92,19 @@ async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgre
     await ownerPool.query('SELECT 1');
   } catch (error) {
     await ownerPool.end();
-    throw new DatabaseUnavailableError(`cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`);
+    throw new DatabaseUnreachableError(`cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`);
   }
-  const pool = createPostgresPool(settings, { rowScoped: true });
-  return withPrismaClients(new PrismaPg(pool), new PrismaPg(ownerPool), {
+  const pool = createPostgresPool(settings, { rowScoped: true, events: outageLog(logger) });
+  const parts: DatabaseParts = {
     kind: 'postgres',
     migrate: () => migrateDeploy(settings.url),
+    answers: () => poolAnswers(pool),
     async close() {
       await pool.end();
       await ownerPool.end();
     },
-  });
+  };
+  return withPrismaClients(new PrismaPg(pool), new PrismaPg(ownerPool), parts, { waitLimitMs: settings.connectTimeoutMs });
 }
 
 async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite' }>): Promise<Database> {
@@ -101,10 +122,13 @@ async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite'
   return withPrismaClients(withRowLevelSecurity(new PrismaPGlite(opened.pglite)), new PrismaPGlite(opened.pglite), {
     kind: 'pglite',
     migrate: () => migrateDeployPglite(opened.pglite),
+    // In this process: it answers as long as the process runs.
+    answers: () => opened.pglite.query('SELECT 1').then(() => true, () => false),
     close: () => opened.close(),
   });
 }
 
-export function openDatabase(settings: DatabaseSettings): Promise<Database> {
-  return settings.kind === 'postgres' ? openPostgres(settings) : openEmbedded(settings);
+/** Opens the configured database; `logger` hears of outages of a PostgreSQL server. */
+export function openDatabase(settings: DatabaseSettings, logger?: Logger): Promise<Database> {
+  return settings.kind === 'postgres' ? openPostgres(settings, logger) : openEmbedded(settings);
 }

@@ -5,17 +5,33 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { DatabaseSettings } from '../config/settings';
 import { CatalogTextClient } from './catalog-text-client';
+import { ConnectionUnavailableError, isDatabaseUnavailable } from './connection-failures';
+import { retryPause, sleep } from './retries';
 import { APPLICATION_ROLE, currentScopeStatement, scopeStatement } from './row-level-security';
 
 export type PostgresSettings = Extract<DatabaseSettings, { kind: 'postgres' }>;
 
 type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
 
+/** What a pool tells about its connections, for the log of outages (src/db/availability.ts). */
+export interface ConnectionEvents {
+  /** A connection broke, or none could be made. */
+  failed(error: unknown): void;
+  /** A new connection was made. */
+  connected(): void;
+}
+
 // The application role is taken once per connection, and waited for: from then on nothing sent on
 // the connection gets past the policies. Scopes change at every checkout.
 const connectionsInRole = new WeakSet<pg.PoolClient>();
 
 const clearedScope = scopeStatement(undefined, 'session');
+
+/** node-postgres fails some connection attempts without a code; they are given SQLSTATE 08001. */
+function asCheckoutFailure(error: unknown): unknown {
+  if (typeof (error as { code?: unknown }).code === 'string') return error;
+  return new ConnectionUnavailableError(error instanceof Error ? error.message : String(error), error);
+}
 
 /**
  * PostgreSQL's side of row-level security (src/db/row-level-security.ts): every connection checked
@@ -25,8 +41,24 @@ const clearedScope = scopeStatement(undefined, 'session');
  * the caller's first statement instead of costing a round trip of its own; should it fail, the
  * connection still holds the cleared scope, under which the policies show no row.
  * pg-pool's own `query` checks out through `connect` too.
+ *
+ * It also rides out a database that is briefly away, and never keeps a broken connection:
+ * - a checkout waits, retrying with backoff, while the database refuses connections, is starting
+ *   up or is full, for `waitLimitMs` in all (DATABASE_CONNECT_TIMEOUT_MS); nothing of the caller's
+ *   has been sent by then, so this is safe for every statement (see src/db/retries.ts);
+ * - a checked-out connection that breaks goes back to the pool at once, which closes it, whoever
+ *   holds it and whether or not they ever release it (releasing it again does nothing);
+ * - a connection is only reused when it is outside any transaction.
  */
 class RowScopedPool extends pg.Pool {
+  constructor(
+    config: pg.PoolConfig,
+    private readonly waitLimitMs: number,
+    private readonly events: ConnectionEvents | undefined,
+  ) {
+    super(config);
+  }
+
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
@@ -40,26 +72,97 @@ class RowScopedPool extends pg.Pool {
     );
   }
 
-  private async checkOutWith(sql: string, args: unknown[]): Promise<pg.PoolClient> {
-    const client = await super.connect();
-    if (!connectionsInRole.has(client)) {
+  /** Whether a connection can be had and answers, tried once: for the readiness probe. */
+  async answers(): Promise<boolean> {
+    try {
+      const client = await this.connectBefore(Date.now() + this.waitLimitMs);
       try {
-        await client.query(`SET ROLE ${APPLICATION_ROLE}`);
+        await client.query('SELECT 1');
       } catch (error) {
         client.release(error instanceof Error ? error : true);
-        throw error;
+        return false;
       }
-      connectionsInRole.add(client);
+      client.release();
+      return true;
+    } catch {
+      return false;
     }
+  }
+
+  private async checkOutWith(sql: string, args: unknown[]): Promise<pg.PoolClient> {
+    const deadline = Date.now() + this.waitLimitMs;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return this.scoped(await this.connectionInRole(deadline), sql, args);
+      } catch (error) {
+        this.events?.failed(error);
+        const pause = retryPause(attempt);
+        if (!isDatabaseUnavailable(error) || Date.now() + pause >= deadline) throw error;
+        await sleep(pause);
+      }
+    }
+  }
+
+  private async connectionInRole(deadline: number): Promise<pg.PoolClient> {
+    const client = await this.connectBefore(deadline);
+    if (connectionsInRole.has(client)) return client;
+    try {
+      await client.query(`SET ROLE ${APPLICATION_ROLE}`);
+    } catch (error) {
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    }
+    connectionsInRole.add(client);
+    return client;
+  }
+
+  /** pg-pool's checkout, given up at `deadline`: a connection that comes later goes back unused. */
+  private connectBefore(deadline: number): Promise<pg.PoolClient> {
+    return new Promise((resolve, reject) => {
+      let waiting = true;
+      const timer = setTimeout(() => {
+        waiting = false;
+        reject(new ConnectionUnavailableError(`none was free or could be made within ${this.waitLimitMs} ms`));
+      }, Math.max(0, deadline - Date.now()));
+      super.connect().then(
+        (client) => {
+          if (!waiting) return client.release();
+          waiting = false;
+          clearTimeout(timer);
+          resolve(client);
+        },
+        (error: unknown) => {
+          if (!waiting) return;
+          waiting = false;
+          clearTimeout(timer);
+          reject(asCheckoutFailure(error));
+        },
+      );
+    });
+  }
+
+  private scoped(client: pg.PoolClient, sql: string, args: unknown[]): pg.PoolClient {
     let scoped = true;
     // Named, so PostgreSQL parses it once per connection; not waited for (see above).
     client.query({ name: 'agentmem_row_scope', text: sql, values: args }).catch(() => {
       scoped = false;
     });
     const release = client.release;
+    let released = false;
+    const lost = (error: Error) => {
+      this.events?.failed(error);
+      if (released) return;
+      released = true;
+      release(error);
+    };
+    client.once('error', lost);
     client.release = (error?: Error | boolean) => {
-      // A connection whose scope failed is not trusted again: it is closed.
-      if (error || !scoped) return release(error || true);
+      if (released) return;
+      released = true;
+      client.removeListener('error', lost);
+      // A connection whose scope failed, or that is left inside a transaction, is not trusted
+      // again: it is closed.
+      if (error || !scoped || client.getTransactionStatus() !== 'I') return release(error || true);
       client.query(clearedScope.sql, clearedScope.args).then(
         () => release(),
         (failure: Error) => release(failure),
@@ -72,13 +175,14 @@ class RowScopedPool extends pg.Pool {
 /**
  * The one pg pool factory: for the server (`rowScoped`, the application's connections) and for the
  * Prisma CLI (prisma.config.ts) and the owner's client (src/db/database.ts), which are not.
+ * Every pool listens for its connections' failures (`events`, or nothing): pg-pool emits an idle
+ * connection's failure on the pool, and an event nobody listens to would end the process.
  */
-export function createPostgresPool(settings: PostgresSettings, options: { rowScoped?: boolean } = {}): pg.Pool {
+export function createPostgresPool(settings: PostgresSettings, options: { rowScoped?: boolean; events?: ConnectionEvents } = {}): pg.Pool {
   // Separate fields rather than `connectionString`: adapter-pg derives the shadow database of
   // `migrate dev` by overriding `database`, which a connection string would silently win over.
   const { host, port, user, password, database, ssl } = parseConnectionString(settings.url);
-  const Pool = options.rowScoped ? RowScopedPool : pg.Pool;
-  return new Pool({
+  const config: pg.PoolConfig = {
     pipeline: options.rowScoped === true,
     host: host ?? undefined,
     port: port ? Number(port) : undefined,
@@ -91,7 +195,20 @@ export function createPostgresPool(settings: PostgresSettings, options: { rowSco
     Client: CatalogTextClient,
     // The Prisma CLI never ends its pool: idle connections must not keep it running.
     allowExitOnIdle: true,
-  });
+  };
+  const pool = options.rowScoped ? new RowScopedPool(config, settings.connectTimeoutMs, options.events) : new pg.Pool(config);
+  pool.on('error', (error) => options.events?.failed(error));
+  pool.on('connect', () => options.events?.connected());
+  return pool;
+}
+
+/** Whether the application's pool can give a connection that answers, tried once (for /ready). */
+export function poolAnswers(pool: pg.Pool): Promise<boolean> {
+  if (pool instanceof RowScopedPool) return pool.answers();
+  return pool.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
 }
 
 const reasons: Record<string, string> = {

@@ -1,0 +1,136 @@
+/**
+ * What a database failure means for the caller: the database cannot be reached right now
+ * (`isDatabaseUnavailable`: the request gets 503 DATABASE_UNAVAILABLE), or the statement lost a
+ * race it may win when run again (`isTransientFailure`, which includes the first). Failures reach
+ * the code in several shapes, so every shape is read:
+ * - node-postgres: a PostgreSQL error with its SQLSTATE `code`, a socket error with a Node `code`,
+ *   or one of `ConnectionLostError`/`ConnectionUnavailableError` below, which replace
+ *   node-postgres's errors that carry no code (`CatalogTextClient`, `RowScopedPool`);
+ * - @prisma/adapter-pg: a `DriverAdapterError` whose `cause` has a `kind` and, for PostgreSQL's
+ *   own errors, the SQLSTATE as `code`/`originalCode`;
+ * - Prisma 6.19's client: a `PrismaClientKnownRequestError` with a P-code (P1001 "can't reach",
+ *   P1017 "server closed the connection", …) and the adapter's error as `meta.driverAdapterError`,
+ *   or the driver's error passed on with its `code`;
+ * - GraphQL: the resolver's error as `originalError`.
+ */
+
+/** SQLSTATE 08006 connection_failure: the connection broke while it was in use. */
+export class ConnectionLostError extends Error {
+  override name = 'ConnectionLostError';
+  // The fields of a PostgreSQL error, so that @prisma/adapter-pg passes the code on.
+  readonly code = '08006';
+  readonly severity = 'FATAL';
+  constructor(cause: unknown) {
+    super('the connection to the database was lost', { cause });
+  }
+}
+
+/** SQLSTATE 08001 sqlclient_unable_to_establish_sqlconnection: no connection could be had in time. */
+export class ConnectionUnavailableError extends Error {
+  override name = 'ConnectionUnavailableError';
+  readonly code = '08001';
+  readonly severity = 'FATAL';
+  constructor(reason: string, cause?: unknown) {
+    super(`no database connection: ${reason}`, { cause });
+  }
+}
+
+// SQLSTATEs of a database that is gone, going, not there yet or full.
+const unavailableStates = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend, or a fast/smart shutdown
+  '57P02', // crash_shutdown: another backend crashed, or an immediate shutdown
+  '57P03', // cannot_connect_now: starting up, shutting down, in recovery
+  '57P05', // idle_session_timeout
+  '53300', // too_many_connections
+]);
+const unavailableStateClasses = ['08']; // connection_exception
+
+// Lost races that a second run may win; only where running again is safe (see retries.ts).
+const conflictStates = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+
+const unreachableSocketCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+]);
+
+// @prisma/adapter-pg's kinds and Prisma's codes for the same.
+const unavailableAdapterKinds = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const unavailablePrismaCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
+const conflictPrismaCodes = new Set(['P2034']);
+
+type Verdict = 'unavailable' | 'conflict' | undefined;
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function codeVerdict(code: unknown): Verdict {
+  if (typeof code !== 'string') return undefined;
+  if (unavailableStates.has(code) || unreachableSocketCodes.has(code) || unavailablePrismaCodes.has(code)) return 'unavailable';
+  if (/^[0-9A-Z]{5}$/.test(code) && unavailableStateClasses.includes(code.slice(0, 2))) return 'unavailable';
+  if (conflictStates.has(code) || conflictPrismaCodes.has(code)) return 'conflict';
+  return undefined;
+}
+
+function verdictOf(node: unknown): Verdict {
+  const kind = field(node, 'kind');
+  if (typeof kind === 'string' && unavailableAdapterKinds.has(kind)) return 'unavailable';
+  if (kind === 'TransactionWriteConflict') return 'conflict';
+  return codeVerdict(field(node, 'code')) ?? codeVerdict(field(node, 'originalCode'));
+}
+
+/** The error and what it wraps, breadth first, a few levels deep. */
+function* chainOf(error: unknown): Generator<unknown> {
+  const queue: unknown[] = [error];
+  const seen = new Set<unknown>();
+  while (queue.length > 0 && seen.size < 20) {
+    const node = queue.shift();
+    if (node === null || node === undefined || seen.has(node)) continue;
+    seen.add(node);
+    yield node;
+    queue.push(field(node, 'originalError'), field(node, 'cause'), field(field(node, 'meta'), 'driverAdapterError'));
+    const inner = field(node, 'errors');
+    if (Array.isArray(inner)) queue.push(...inner);
+  }
+}
+
+function verdict(error: unknown): Verdict {
+  let found: Verdict;
+  for (const node of chainOf(error)) {
+    const here = verdictOf(node);
+    if (here === 'unavailable') return here;
+    found ??= here;
+  }
+  return found;
+}
+
+/** The database cannot be reached, or not now: the request should get 503 and come back. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return verdict(error) === 'unavailable';
+}
+
+/**
+ * Worth running again, where that is safe: the database was briefly unavailable, or the statement
+ * lost a serialization or deadlock race.
+ */
+export function isTransientFailure(error: unknown): boolean {
+  return verdict(error) !== undefined;
+}
+
+/** A short, secret-free reason, for logs: the SQLSTATE or error code, never a host or SQL. */
+export function describeFailure(error: unknown): string {
+  for (const node of chainOf(error)) {
+    if (verdictOf(node) === undefined) continue;
+    const code = field(node, 'originalCode') ?? field(node, 'code') ?? field(node, 'kind');
+    if (typeof code === 'string') return code;
+  }
+  return error instanceof Error ? error.name : 'unknown';
+}
