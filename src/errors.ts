@@ -4,7 +4,7 @@
  * client as a GraphQL error with `extensions.code` and `extensions.field`. Anything else is a
  * bug and is masked (src/http/errors.ts).
  */
-export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'BLOCK_LIMIT_EXCEEDED' | 'CONFLICT' | 'FORBIDDEN';
+export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'BLOCK_LIMIT_EXCEEDED' | 'CONFLICT' | 'FORBIDDEN' | 'DATABASE_UNAVAILABLE';
 
 export abstract class AppError extends Error {
   abstract readonly code: ErrorCode;
@@ -53,5 +53,21 @@ export class ForbiddenError extends AppError {
   override name = 'ForbiddenError';
   constructor() {
     super("this API key's scopes do not allow this: it needs read for queries, write for changes, admin for users, keys, restore and purge");
+  }
+}
+
+/**
+ * The database cannot be reached for now (down, restarting, refusing connections, full): nothing
+ * was done, or, for a write whose connection broke while it committed, the client cannot know.
+ * HTTP 503 with `Retry-After` (src/http/errors.ts); a client retries, with the same
+ * Idempotency-Key for a mutation. Database failures are recognised by src/db/connection-failures.ts.
+ */
+export class DatabaseUnavailableError extends AppError {
+  readonly code = 'DATABASE_UNAVAILABLE';
+  override name = 'DatabaseUnavailableError';
+  /** When to try again; short, because most outages are restarts and failovers. */
+  readonly retryAfterSeconds = 1;
+  constructor() {
+    super('the database is unavailable for now: retry in 1 s (a mutation may have been applied: retry it with the same Idempotency-Key)');
   }
 }

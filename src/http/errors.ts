@@ -1,6 +1,8 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import { AppError, ValidationError } from '../errors';
+import type { YogaLogger } from 'graphql-yoga';
+import { describeFailure, isDatabaseUnavailable } from '../db/connection-failures';
+import { AppError, DatabaseUnavailableError, ValidationError } from '../errors';
 import type { Logger } from '../logger';
 import { currentRequestId } from './request-id';
 
@@ -16,15 +18,36 @@ function findAppError(error: unknown): AppError | undefined {
   return undefined;
 }
 
+/** 503 with Retry-After: what every request gets that the database could not serve. */
+function databaseUnavailable(graphqlError: GraphQLError | undefined): GraphQLError {
+  const unavailable = new DatabaseUnavailableError();
+  const retryAfter = String(unavailable.retryAfterSeconds);
+  return new GraphQLError(unavailable.message, {
+    nodes: graphqlError?.nodes,
+    path: graphqlError?.path,
+    extensions: {
+      code: unavailable.code,
+      retryAfterSeconds: unavailable.retryAfterSeconds,
+      http: { status: 503, headers: { 'retry-after': retryAfter } },
+    },
+  });
+}
+
 /**
  * What a client may see of an error: the errors of the error model as they are (code, field,
- * message); GraphQL's own parse and validation errors as they are; anything else, a bug or a
- * database failure, only as "Unexpected error" with the request id that the server log carries.
- * No SQL, stack or Prisma message reaches a client.
+ * message); a database that cannot be reached as 503 DATABASE_UNAVAILABLE with Retry-After,
+ * wherever it fails (authentication included); GraphQL's own parse and validation errors as they
+ * are; anything else, a bug, only as "Unexpected error" with the request id that the server log
+ * carries. No SQL, stack, host or Prisma message reaches a client.
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     const graphqlError = error instanceof GraphQLError ? error : undefined;
+    if (isDatabaseUnavailable(error)) {
+      // The outage itself is logged once (src/db/availability.ts); each request, in one line.
+      logger.warn({ requestId: currentRequestId(), reason: describeFailure(error), path: graphqlError?.path }, 'database unavailable: answered 503');
+      return databaseUnavailable(graphqlError);
+    }
     const appError = findAppError(error);
     if (appError) {
       return new GraphQLError(appError.message, {
@@ -51,4 +74,18 @@ export function createErrorMasker(logger: Logger) {
       extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
     });
   };
+}
+
+/**
+ * yoga's logger: yoga logs every error the masker replaced, with its stack; an unavailable
+ * database is already logged by the masker in one line, so yoga's copy is left out.
+ */
+export function createYogaLogger(logger: Logger): YogaLogger {
+  const forward =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]): void => {
+      if (level === 'error' && isDatabaseUnavailable(args[0])) return;
+      Reflect.apply(logger[level], logger, args);
+    };
+  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
 }

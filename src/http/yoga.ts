@@ -6,9 +6,10 @@ import { createContext, useCallerRowScope } from '../context';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
-import { createErrorMasker } from './errors';
+import { createErrorMasker, createYogaLogger } from './errors';
 import { useStorableInput } from './input-guard';
 import { requestLimitPlugins } from './limits';
+import { readinessCheck } from './readiness';
 import type { Settings } from '../config/settings';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -25,7 +26,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     graphiql: { title: 'AgentMem' },
     // GraphiQL's assets are served from this package rather than a CDN: it works offline.
     renderGraphiQL,
-    logging: logger.child({ component: 'yoga' }),
+    logging: createYogaLogger(logger.child({ component: 'yoga' })),
     landingPage: false,
     // No CORS headers unless origins are configured: browsers then only call same-origin.
     cors: settings.corsOrigins.length > 0 ? { origin: settings.corsOrigins, credentials: false } : false,
@@ -37,12 +38,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       useCallerRowScope(),
       useStorableInput(),
       ...requestLimitPlugins(settings),
-      useReadinessCheck({
-        endpoint: READINESS_PATH,
-        check: async () => {
-          await database.prisma.$queryRaw`SELECT 1`;
-        },
-      }),
+      useReadinessCheck({ endpoint: READINESS_PATH, check: readinessCheck(database) }),
     ],
   });
 }

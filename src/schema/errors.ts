@@ -7,6 +7,7 @@ const codes: Record<ErrorCode, { description: string }> = {
   BLOCK_LIMIT_EXCEEDED: { description: "A block's value would be longer than its limit." },
   CONFLICT: { description: 'The change conflicts with the current state, e.g. a duplicate.' },
   FORBIDDEN: { description: "The API key's scopes do not allow this field." },
+  DATABASE_UNAVAILABLE: { description: 'The database cannot be reached for now: HTTP 503, retry after `Retry-After` seconds.' },
 };
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });
