@@ -46,6 +46,8 @@ const environmentSchema = z.object({
 });
 
 export type DatabaseSettings =
+  // connectTimeoutMs: how long a statement waits for a connection, retries included, before the
+  // request gets 503 DATABASE_UNAVAILABLE (src/db/retries.ts).
   | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number }
   | { kind: 'pglite'; dataDir: string };
 
