@@ -56,6 +56,9 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** When to try again after a database outage; short, because most are restarts and failovers. */
+export const DATABASE_RETRY_AFTER_SECONDS = 1;
+
 /**
  * The database cannot be reached for now (down, restarting, refusing connections, full): nothing
  * was done, or, for a write whose connection broke while it committed, the client cannot know.
@@ -65,9 +68,10 @@ export class ForbiddenError extends AppError {
 export class DatabaseUnavailableError extends AppError {
   readonly code = 'DATABASE_UNAVAILABLE';
   override name = 'DatabaseUnavailableError';
-  /** When to try again; short, because most outages are restarts and failovers. */
-  readonly retryAfterSeconds = 1;
+  readonly retryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS;
   constructor() {
-    super('the database is unavailable for now: retry in 1 s (a mutation may have been applied: retry it with the same Idempotency-Key)');
+    super(
+      `the database is unavailable for now: retry in ${DATABASE_RETRY_AFTER_SECONDS} s (a mutation may have been applied: retry it with the same Idempotency-Key)`,
+    );
   }
 }

@@ -43,12 +43,12 @@ function databaseUnavailable(graphqlError: GraphQLError | undefined): GraphQLErr
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     const graphqlError = error instanceof GraphQLError ? error : undefined;
-    if (isDatabaseUnavailable(error)) {
+    const appError = findAppError(error);
+    if (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error)) {
       // The outage itself is logged once (src/db/availability.ts); each request, in one line.
       logger.warn({ requestId: currentRequestId(), reason: describeFailure(error), path: graphqlError?.path }, 'database unavailable: answered 503');
       return databaseUnavailable(graphqlError);
     }
-    const appError = findAppError(error);
     if (appError) {
       return new GraphQLError(appError.message, {
         nodes: graphqlError?.nodes,

@@ -1,6 +1,5 @@
 import type { Database } from '../db/database';
-
-const RETRY_AFTER_SECONDS = 1;
+import { DATABASE_RETRY_AFTER_SECONDS } from '../errors';
 
 /**
  * `/ready`: 200 while the database answers, 503 with a short reason otherwise. It answers
@@ -18,7 +17,7 @@ export function readinessCheck(database: Pick<Database, 'answers'>) {
     if (ready) return new fetchAPI.Response(JSON.stringify({ status: 'ready' }), { status: 200, headers });
     return new fetchAPI.Response(JSON.stringify({ status: 'unavailable', reason: 'the database is unavailable' }), {
       status: 503,
-      headers: { ...headers, 'retry-after': String(RETRY_AFTER_SECONDS) },
+      headers: { ...headers, 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
     });
   };
 }
