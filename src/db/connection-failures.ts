@@ -9,8 +9,9 @@
  * - @prisma/adapter-pg: a `DriverAdapterError` whose `cause` has a `kind` and, for PostgreSQL's
  *   own errors, the SQLSTATE as `code`/`originalCode`;
  * - Prisma 6.19's client: a `PrismaClientKnownRequestError` with a P-code (P1001 "can't reach",
- *   P1017 "server closed the connection", …) and the adapter's error as `meta.driverAdapterError`,
- *   or the driver's error passed on with its `code`;
+ *   P1017 "server closed the connection", P2028 "unable to start a transaction in the given
+ *   time", …) and the adapter's error as `meta.driverAdapterError`, or the driver's error passed
+ *   on with its `code`;
  * - GraphQL: the resolver's error as `originalError`.
  */
 
@@ -80,7 +81,13 @@ function codeVerdict(code: unknown): Verdict {
   return undefined;
 }
 
+// Prisma's own give-up when a transaction's connection did not come within its `maxWait`: the
+// same as a pool that gave none in time. (P2028 also names misuses of the transaction API.)
+const transactionStartTimeout = /Unable to start a transaction in the given time/;
+
 function verdictOf(node: unknown): Verdict {
+  const message = field(node, 'message');
+  if (field(node, 'code') === 'P2028' && typeof message === 'string' && transactionStartTimeout.test(message)) return 'unavailable';
   const kind = field(node, 'kind');
   if (typeof kind === 'string' && unavailableAdapterKinds.has(kind)) return 'unavailable';
   if (kind === 'TransactionWriteConflict') return 'conflict';
