@@ -6,8 +6,8 @@ import { describeDatabase, type DatabaseSettings } from '../config/settings';
 import { PrismaClient } from '../generated/prisma/client';
 import { migrateDeploy, migrateDeployPglite } from './migrate';
 import { openPglite } from './pglite';
-import { createPostgresPool, describeConnectionFailure } from './postgres';
-import { withRowLevelSecurity } from './row-level-security';
+import { createPostgresPool, describeConnectionFailure, scopedSqlOver } from './postgres';
+import { scopedSqlOverPglite, withRowLevelSecurity, type ScopedSql, type StatementReporter } from './row-level-security';
 
 export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError';
@@ -22,6 +22,11 @@ export interface Database {
    */
   readonly prisma: PrismaClient;
   /**
+   * Raw SQL under the same row-level security as `prisma`, for the hot reads that skip Prisma's
+   * runtime (src/agents/page.ts, src/auth/authenticate.ts).
+   */
+  readonly sql: ScopedSql;
+  /**
    * The connection's login role as it is, for operators' commands and tests that must see every
    * organization (it bypasses row-level security only when that login is a superuser, as on
    * PGlite). Never handed to a request. Built on first use.
@@ -29,22 +34,35 @@ export interface Database {
   readonly owner: PrismaClient;
   /** Applies pending committed migrations (`prisma migrate deploy`). */
   migrate(): Promise<void>;
-  /** Calls `listener` with every SQL statement Prisma sends, until the returned function is called. */
+  /**
+   * Calls `listener` with every SQL statement the application's connections send (Prisma's, raw
+   * SQL and the row-level security scoping alike), until the returned function is called.
+   */
   onStatement(listener: (sql: string) => void): () => void;
   close(): Promise<void>;
 }
 
-type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'close'>;
+type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'close' | 'sql'>;
+
+/** Where the application's connections report the statements they send, for `onStatement`. */
+class StatementListeners {
+  private readonly listeners = new Set<(sql: string) => void>();
+  readonly report: StatementReporter = (sql) => {
+    if (this.listeners.size > 0) for (const listener of this.listeners) listener(sql);
+  };
+  add(listener: (sql: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
 
 /**
  * The one place that builds PrismaClients: the application's over `scoped`, whose statements are
  * all subject to row-level security, and the owner's over `unscoped`.
  */
-function withPrismaClients(scoped: SqlDriverAdapterFactory, unscoped: SqlDriverAdapterFactory, parts: DatabaseParts): Database {
-  const prisma = new PrismaClient({ adapter: scoped, log: [{ emit: 'event', level: 'query' }] });
+function withPrismaClients(scoped: SqlDriverAdapterFactory, unscoped: SqlDriverAdapterFactory, listeners: StatementListeners, parts: DatabaseParts): Database {
+  const prisma = new PrismaClient({ adapter: scoped });
   let owner: PrismaClient | undefined;
-  const listeners = new Set<(sql: string) => void>();
-  prisma.$on('query', (event) => listeners.forEach((listener) => listener(event.query)));
   return {
     ...parts,
     prisma,
@@ -52,10 +70,7 @@ function withPrismaClients(scoped: SqlDriverAdapterFactory, unscoped: SqlDriverA
       owner ??= new PrismaClient({ adapter: unscoped });
       return owner;
     },
-    onStatement(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onStatement: (listener) => listeners.add(listener),
     async close() {
       await prisma.$disconnect();
       await owner?.$disconnect();
@@ -75,9 +90,11 @@ async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgre
     await ownerPool.end();
     throw new DatabaseUnavailableError(`cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`);
   }
-  const pool = createPostgresPool(settings, { rowScoped: true });
-  return withPrismaClients(new PrismaPg(pool), new PrismaPg(ownerPool), {
+  const listeners = new StatementListeners();
+  const pool = createPostgresPool(settings, { rowScoped: true, report: listeners.report });
+  return withPrismaClients(new PrismaPg(pool), new PrismaPg(ownerPool), listeners, {
     kind: 'postgres',
+    sql: scopedSqlOver(pool),
     migrate: () => migrateDeploy(settings.url),
     async close() {
       await pool.end();
@@ -98,8 +115,10 @@ async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite'
     }
     throw error;
   }
-  return withPrismaClients(withRowLevelSecurity(new PrismaPGlite(opened.pglite)), new PrismaPGlite(opened.pglite), {
+  const listeners = new StatementListeners();
+  return withPrismaClients(withRowLevelSecurity(new PrismaPGlite(opened.pglite), listeners.report), new PrismaPGlite(opened.pglite), listeners, {
     kind: 'pglite',
+    sql: scopedSqlOverPglite(opened.pglite, listeners.report),
     migrate: () => migrateDeployPglite(opened.pglite),
     close: () => opened.close(),
   });

@@ -1,3 +1,4 @@
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
@@ -16,7 +17,7 @@ export const LIVENESS_PATH = '/health';
 export const READINESS_PATH = '/ready';
 
 export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger) {
-  const authenticate = createAuthenticator(database.prisma);
+  const authenticate = createAuthenticator(database);
   const limitRate = createRateLimiter(settings.rateLimit);
   return createYoga({
     schema,
@@ -32,8 +33,12 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     maskedErrors: { maskError: createErrorMasker(logger) },
     // Every GraphQL request needs a key, and counts against its rate limit; GraphiQL's page and
     // the health endpoints do not.
-    context: (initial) => createContext(database.prisma, authenticate, limitRate, initial),
+    context: (initial) => createContext(database, settings.readPath === 'fast', authenticate, limitRate, initial),
     plugins: [
+      // The compiled executor first: the row scope below wraps whatever executor is set before
+      // it, and one set after it would run outside the caller's scope and see no rows
+      // (test/http/executor.test.ts guards the order).
+      ...(settings.graphqlJit ? [useGraphQlJit()] : []),
       useCallerRowScope(),
       useStorableInput(),
       ...requestLimitPlugins(settings),
