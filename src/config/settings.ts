@@ -43,7 +43,7 @@ const environmentSchema = z.object({
   RATE_LIMIT_REQUESTS: integer(0, 10_000_000).default(600),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
   READ_PATH: z.enum(['fast', 'general']).default('fast'),
-  GRAPHQL_JIT: z.enum(['true', 'false']).default('false'),
+  GRAPHQL_JIT: z.enum(['true', 'false']).default('true'),
   NODE_ENV: z.string().default('development'),
 });
 

@@ -17,6 +17,20 @@ function findAppError(error: unknown): AppError | undefined {
 }
 
 /**
+ * graphql-jit's errors carry source positions instead of nodes (src/http/executor.ts): the
+ * masked error keeps them, so that it points at the same place in the query.
+ */
+function withLocationsOf(original: GraphQLError | undefined, masked: GraphQLError): GraphQLError {
+  if (!original || masked.locations || !original.source || !original.positions) return masked;
+  return new GraphQLError(masked.message, { source: original.source, positions: original.positions, path: masked.path, extensions: masked.extensions });
+}
+
+/** graphql-js's errors, and graphql-jit's, which have their shape but a class of their own. */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError || (error instanceof Error && error.name === 'GraphQLError' && 'path' in error);
+}
+
+/**
  * What a client may see of an error: the errors of the error model as they are (code, field,
  * message); GraphQL's own parse and validation errors as they are; anything else, a bug or a
  * database failure, only as "Unexpected error" with the request id that the server log carries.
@@ -24,14 +38,17 @@ function findAppError(error: unknown): AppError | undefined {
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
-    const graphqlError = error instanceof GraphQLError ? error : undefined;
+    const graphqlError = isGraphQLError(error) ? error : undefined;
     const appError = findAppError(error);
     if (appError) {
-      return new GraphQLError(appError.message, {
-        nodes: graphqlError?.nodes,
-        path: graphqlError?.path,
-        extensions: { code: appError.code, field: appError.field },
-      });
+      return withLocationsOf(
+        graphqlError,
+        new GraphQLError(appError.message, {
+          nodes: graphqlError?.nodes,
+          path: graphqlError?.path,
+          extensions: { code: appError.code, field: appError.field },
+        }),
+      );
     }
     if (graphqlError && !graphqlError.originalError) {
       // GraphQL's own parse and validation errors, and the request limits' refusals; the
@@ -45,10 +62,13 @@ export function createErrorMasker(logger: Logger) {
     }
     const requestId = currentRequestId() ?? 'unknown';
     logger.error({ err: graphqlError?.originalError ?? error, requestId, path: graphqlError?.path }, 'unexpected error');
-    return new GraphQLError(`Unexpected error (request ${requestId})`, {
-      nodes: graphqlError?.nodes,
-      path: graphqlError?.path,
-      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
-    });
+    return withLocationsOf(
+      graphqlError,
+      new GraphQLError(`Unexpected error (request ${requestId})`, {
+        nodes: graphqlError?.nodes,
+        path: graphqlError?.path,
+        extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+      }),
+    );
   };
 }

@@ -1,4 +1,3 @@
-import { useGraphQlJit } from '@envelop/graphql-jit';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
@@ -8,6 +7,7 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
 import { createErrorMasker } from './errors';
+import { executorPlugins } from './executor';
 import { useStorableInput } from './input-guard';
 import { requestLimitPlugins } from './limits';
 import type { Settings } from '../config/settings';
@@ -38,7 +38,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       // The compiled executor first: the row scope below wraps whatever executor is set before
       // it, and one set after it would run outside the caller's scope and see no rows
       // (test/http/executor.test.ts guards the order).
-      ...(settings.graphqlJit ? [useGraphQlJit()] : []),
+      ...executorPlugins(settings.graphqlJit),
       useCallerRowScope(),
       useStorableInput(),
       ...requestLimitPlugins(settings),
