@@ -22,16 +22,26 @@ export interface MemoryMatch {
 }
 
 /**
- * The caller's live memories (of live agents) whose content matches `query`, best first.
+ * The view the search reads: the live memories of the organization in scope (migration
+ * 20261125100000_memory_search_view). Through it, unlike through the policies of `memories`, the
+ * search's `@@` can be an index condition: see the migration for why, and for where it cannot.
+ */
+export const SEARCH_VIEW = 'live_memories_in_scope';
+
+/**
+ * The one statement `searchMemories` sends: the caller's live memories (of live agents) whose
+ * content matches `search.query`, best first. Exported so that a test can EXPLAIN exactly it.
  *
  * `to_tsvector('english', content)` is written exactly as the expression of the GIN index
  * `idx_memories_content_fts`, so that PostgreSQL can use it. `websearch_to_tsquery` accepts any
- * text without a syntax error, and every value reaches PostgreSQL as a bound parameter.
+ * text without a syntax error, and every value reaches PostgreSQL as a bound parameter. The view
+ * holds no deleted memory. The organization is filtered twice: by the view (the scope's, as the
+ * policies would) and by the caller's own id, so that a statement whose two disagreed would find
+ * nothing. Agents are read through their policy, as everywhere else.
  */
-export function findMatchingMemories(prisma: PrismaClient, search: MemorySearch): Promise<MemoryMatch[]> {
+export function memorySearchStatement(search: MemorySearch): Prisma.Sql {
   const conditions = [
     Prisma.sql`m.organization_id = ${search.organizationId}`,
-    Prisma.sql`NOT m.is_deleted`,
     Prisma.sql`NOT a.is_deleted`,
     Prisma.sql`to_tsvector('english', m.content) @@ q.query`,
     ...(search.agentId !== undefined ? [Prisma.sql`m.agent_id = ${search.agentId}`] : []),
@@ -40,12 +50,17 @@ export function findMatchingMemories(prisma: PrismaClient, search: MemorySearch)
     ...(search.scope !== undefined ? [Prisma.sql`m.scope = ${search.scope}`] : []),
     ...(search.level !== undefined ? [Prisma.sql`m.level = ${search.level}`] : []),
   ];
-  return prisma.$queryRaw<MemoryMatch[]>`
+  return Prisma.sql`
     SELECT m.id, ts_rank(to_tsvector('english', m.content), q.query) AS rank
-    FROM memories m
+    FROM ${Prisma.raw(SEARCH_VIEW)} m
     JOIN agents a ON a.id = m.agent_id
     CROSS JOIN websearch_to_tsquery('english', ${search.query}) AS q(query)
     WHERE ${Prisma.join(conditions, ' AND ')}
     ORDER BY rank DESC, m.created_at DESC, m.id DESC
     LIMIT ${search.limit}`;
+}
+
+/** Runs `memorySearchStatement`: the ids and ranks of the best matches. */
+export function findMatchingMemories(prisma: PrismaClient, search: MemorySearch): Promise<MemoryMatch[]> {
+  return prisma.$queryRaw<MemoryMatch[]>(memorySearchStatement(search));
 }

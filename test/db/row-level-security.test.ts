@@ -20,6 +20,18 @@ const TENANT_TABLES = {
 
 type TenantTable = keyof typeof TENANT_TABLES;
 
+/**
+ * Every view the application may read. A view reads its tables with its owner's rights, which
+ * may bypass the policies (memory search's does, to reach its index), so each must show only the
+ * scope's rows by its own condition.
+ */
+const TENANT_VIEWS = {
+  live_memories_in_scope: 'organization_id',
+} as const;
+
+type TenantView = keyof typeof TENANT_VIEWS;
+const TENANT_RELATIONS = { ...TENANT_TABLES, ...TENANT_VIEWS };
+
 const AgentsWithRelations = graphql(`
   query IsolatedAgents {
     me { organization { id } }
@@ -33,10 +45,10 @@ describe('row-level security', () => {
   let other: DemoData;
 
   /** The organizations whose rows `table` shows: read through the application's own connection. */
-  async function organizationsSeenIn(table: TenantTable): Promise<string[]> {
+  async function organizationsSeenIn(table: TenantTable | TenantView): Promise<string[]> {
     // Deliberately unfiltered: no WHERE, as a resolver with a forgotten filter would send it.
     const rows = await app.database.prisma.$queryRawUnsafe<Array<{ organization: string }>>(
-      `SELECT ${TENANT_TABLES[table]} AS organization FROM ${table}`,
+      `SELECT ${TENANT_RELATIONS[table]} AS organization FROM ${table}`,
     );
     return [...new Set(rows.map((row) => row.organization))];
   }
@@ -64,13 +76,17 @@ describe('row-level security', () => {
       const seen = await withOrganization(own.organizationId, () => organizationsSeenIn(table));
       expect({ table, seen }).toEqual({ table, seen: [own.organizationId] });
     }
+    for (const view of Object.keys(TENANT_VIEWS) as TenantView[]) {
+      const seen = await withOrganization(own.organizationId, () => organizationsSeenIn(view));
+      expect({ view, seen }).toEqual({ view, seen: [own.organizationId] });
+    }
     // Prisma's own queries, unfiltered, are held the same way.
     const agents = await withOrganization(own.organizationId, () => app.database.prisma.agent.findMany());
     expect(agents.map((agent) => agent.id)).toEqual([own.agentId]);
   });
 
   it('shows no row at all to a statement outside any organization', async () => {
-    for (const table of Object.keys(TENANT_TABLES) as TenantTable[]) {
+    for (const table of Object.keys(TENANT_RELATIONS) as Array<TenantTable | TenantView>) {
       expect({ table, seen: await organizationsSeenIn(table) }).toEqual({ table, seen: [] });
     }
   });
@@ -137,6 +153,16 @@ describe('row-level security', () => {
     await expect(
       withOrganization(own.organizationId, () => app.database.prisma.$queryRawUnsafe('SELECT count(*) FROM _prisma_migrations')),
     ).rejects.toThrow();
+
+    // Every view the application may read, including any a later migration adds, is one the
+    // tests above hold to the scope; and it may only read them.
+    const views = await app.database.owner.$queryRaw<Array<{ view: string; writable: boolean }>>`
+      SELECT c.relname::text AS view,
+             has_table_privilege(${APPLICATION_ROLE}, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') AS writable
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm') AND has_table_privilege(${APPLICATION_ROLE}, c.oid, 'SELECT')
+      ORDER BY 1`;
+    expect(views).toEqual(Object.keys(TENANT_VIEWS).sort().map((view) => ({ view, writable: false })));
   });
 
   it('keeps concurrent requests of two organizations apart, through loaders and batching', async () => {
