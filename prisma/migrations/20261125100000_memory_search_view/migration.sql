@@ -11,7 +11,7 @@
 --   self-hosted servers), the policies do not apply beneath it, and the search uses the index;
 -- - owned by an ordinary login (managed PostgreSQL), FORCE ROW LEVEL SECURITY still applies the
 --   policies of memories beneath it: the same rows, read without the index.
--- The server says at start-up which of the two it has (src/memories/search-path.ts).
+-- The server says at start-up which of the two it has (src/memories/search-index.ts).
 --
 -- Why this holds the tenancy:
 -- - it shows the rows the policy would (the scope's organization; none without a scope), and
