@@ -1,11 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
-import { createLogger } from '../../src/logger';
-import { createGraphqlHandler } from '../../src/http/yoga';
-import { loadSettings } from '../../src/config/settings';
+import { startGeneralPathServer, type GeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -63,16 +59,9 @@ const page = fc
   // Mostly pages the arguments allow; now and then one they refuse, which both paths must refuse alike.
   .map((args) => (args.cursor === 'before' && args.size.startsWith('first') && args.size !== 'first: 0' ? { ...args, size: 'last: 3' } : args));
 
-async function listen(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/graphql`, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 describe('the fast read path of agents', () => {
   let app: TestApp;
-  let general: { url: string; close(): Promise<void> };
+  let general: GeneralPathServer;
   let demo: DemoData;
   const cursors: Record<string, string> = {};
 
@@ -93,8 +82,7 @@ describe('the fast read path of agents', () => {
     await owner.$executeRawUnsafe(`UPDATE messages SET tool_calls = '[{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]', role = 'tool' WHERE id = 'message-fleet-1-10'`);
     await owner.$executeRawUnsafe(`ANALYZE`);
 
-    const settings = { ...loadSettings({ PORT: '0', LOG_LEVEL: 'silent' }), readPath: 'general' as const, graphqlJit: false, rateLimit: { requests: 0, windowSeconds: 60 } };
-    general = await listen(createGraphqlHandler(app.database, settings, createLogger('silent')));
+    general = await startGeneralPathServer(app);
 
     const ids = await app.graphqlUntyped('{ agents(first: 30) { edges { cursor node { id } } } }');
     const edges = (ids.data as { agents: { edges: Array<{ cursor: string; node: { id: string } }> } }).agents.edges;
@@ -109,15 +97,7 @@ describe('the fast read path of agents', () => {
     await app?.close();
   });
 
-  async function both(query: string, variables: Record<string, unknown>): Promise<[string, string]> {
-    const send = (url: string) =>
-      fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${demo.key}` },
-        body: JSON.stringify({ query, variables }),
-      }).then(async (response) => `${response.status} ${await response.text()}`);
-    return [await send(app.url), await send(general.url)];
-  }
+  const both = (query: string, variables: Record<string, unknown>) => general.both(demo.key, query, variables);
 
   it('answers generated selections of agents(...) byte for byte as the general path does', async () => {
     let fastServed = 0;

@@ -120,12 +120,12 @@ describe('memory search under row-level security: the plan and the rows', () => 
   });
 
   it('cannot be made to read another organization: not by its arguments, not outside a scope, not by writing', async () => {
-    const prisma = app.database.prisma;
+    const { prisma, sql } = app.database;
     // The caller's id for another organization's: the view still shows only the scope's.
-    expect(await withOrganization(own.organizationId, () => findMatchingMemories(prisma, searchOf(other)))).toEqual([]);
-    expect(await withOrganization(own.organizationId, () => findMatchingMemories(prisma, searchOf(own, { agentId: other.agentId })))).toEqual([]);
+    expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(other)))).toEqual([]);
+    expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(own, { agentId: other.agentId })))).toEqual([]);
     // No scope: nothing at all.
-    expect(await findMatchingMemories(prisma, searchOf(own))).toEqual([]);
+    expect(await findMatchingMemories(sql, searchOf(own))).toEqual([]);
 
     const organizationsInView = () =>
       prisma.$queryRawUnsafe<Array<{ organization: string }>>(`SELECT DISTINCT organization_id AS organization FROM ${SEARCH_VIEW}`);
@@ -169,7 +169,7 @@ describe('memory search under row-level security: the plan and the rows', () => 
       expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, viewOwner: plainRole, msg: expect.stringContaining('BYPASSRLS') });
 
       expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(await expectedMatches(own.organizationId, QUERY, 100));
-      expect(await withOrganization(own.organizationId, () => findMatchingMemories(app.database.prisma, searchOf(other)))).toEqual([]);
+      expect(await withOrganization(own.organizationId, () => findMatchingMemories(app.database.sql, searchOf(other)))).toEqual([]);
       expect(await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own)))).not.toContain('idx_memories_content_fts');
     } finally {
       await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${viewOwner}"`);
