@@ -5,7 +5,8 @@ import type { Scope } from './auth/keys';
 import type { LimitRate } from './auth/rate-limit';
 import type { Database } from './db/database';
 import { withOrganization, type ScopedSql } from './db/row-level-security';
-import type { PrismaClient } from './generated/prisma/client';
+import { transactionBoundClient, transactionBoundSql } from './db/transaction-client';
+import type { Prisma, PrismaClient } from './generated/prisma/client';
 
 /** Who is asking: the user and organization behind the request's API key. */
 export interface Caller {
@@ -37,6 +38,17 @@ export async function createContext(
   await limitRate(caller);
   const { prisma, sql } = database;
   return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma) } };
+}
+
+/**
+ * The request's context with every statement it causes sent into `tx`, one open transaction: an
+ * idempotent mutation runs whole in it (src/http/idempotency.ts). Prisma, the loaders and raw SQL
+ * all go there. Reads take the general path: the one-statement reads are written for the pg
+ * driver's values, and a mutation's payload does not need them.
+ */
+export function inTransaction(context: Context, tx: Prisma.TransactionClient): Context {
+  const prisma = transactionBoundClient(tx);
+  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: { agents: createAgentLoaders(prisma) } };
 }
 
 /** Whether yoga's context has been built into ours: for plugins typed with yoga's own context. */

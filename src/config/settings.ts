@@ -44,6 +44,7 @@ const environmentSchema = z.object({
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
   READ_PATH: z.enum(['fast', 'general']).default('fast'),
   GRAPHQL_JIT: z.enum(['true', 'false']).default('true'),
+  IDEMPOTENCY_TTL_HOURS: integer(1, 8760).default(24),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -75,6 +76,8 @@ export interface Settings {
   readPath: 'fast' | 'general';
   /** Execute operations with graphql-jit's compiled queries instead of graphql-js's interpreter. */
   graphqlJit: boolean;
+  /** How long the outcome of a mutation sent with an Idempotency-Key is kept for its retries. */
+  idempotencyTtlHours: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -120,6 +123,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     rateLimit: { requests: values.RATE_LIMIT_REQUESTS, windowSeconds: values.RATE_LIMIT_WINDOW_SECONDS },
     readPath: values.READ_PATH,
     graphqlJit: values.GRAPHQL_JIT === 'true',
+    idempotencyTtlHours: values.IDEMPOTENCY_TTL_HOURS,
   };
 }
 

@@ -72,3 +72,14 @@ export function createErrorMasker(logger: Logger) {
     );
   };
 }
+
+/**
+ * Whether an error, as a client sees it (masked), is the server's fault rather than the
+ * request's: a bug, or a database that is unavailable. Such an outcome says nothing about the
+ * request, so it is never kept for an idempotency key's retries.
+ */
+export function isServerFault(error: GraphQLError): boolean {
+  const { code, http } = error.extensions as { code?: unknown; http?: { status?: unknown } };
+  const status = http?.status;
+  return code === 'INTERNAL_SERVER_ERROR' || code === 'DATABASE_UNAVAILABLE' || (typeof status === 'number' && status >= 500);
+}

@@ -14,6 +14,7 @@ const TENANT_TABLES = {
   tools: 'organization_id',
   memories: 'organization_id',
   api_keys: 'organization_id',
+  idempotency_keys: 'organization_id',
   blocks_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
   tools_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
 } as const;
@@ -31,6 +32,10 @@ const TENANT_VIEWS = {
 
 type TenantView = keyof typeof TENANT_VIEWS;
 const TENANT_RELATIONS = { ...TENANT_TABLES, ...TENANT_VIEWS };
+
+const KeptToolCreation = graphql(`
+  mutation RowLevelSecurityKeptTool { createTool(input: { name: "kept" }) { __typename } }
+`);
 
 const AgentsWithRelations = graphql(`
   query IsolatedAgents {
@@ -65,6 +70,15 @@ describe('row-level security', () => {
     app = await startTestApp('row_level_security');
     own = await app.seedDemo();
     other = await app.seedDemo();
+    // A mutation with an Idempotency-Key per organization, so that idempotency_keys has rows of both.
+    for (const caller of [own, other]) {
+      const response = await fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${caller.key}`, 'idempotency-key': 'row-level-security' },
+        body: JSON.stringify({ query: KeptToolCreation.toString() }),
+      });
+      expect(response.status).toBe(200);
+    }
   });
   afterAll(async () => {
     await app?.close();
@@ -102,18 +116,23 @@ describe('row-level security', () => {
     expect(seen).toEqual({ keys: [own.userId], users: [own.userId], organizations: [own.organizationId], agents: [], blocks: [] });
   });
 
-  it('refuses rows written into another organization, or naming its users, agents, blocks and tools', async () => {
+  it('refuses rows written into another organization, or naming its users, agents, blocks, tools and API keys', async () => {
     const prisma = app.database.prisma;
-    const [otherUser, otherBlock, otherTool] = await Promise.all([
+    const [otherUser, otherBlock, otherTool, otherKey] = await Promise.all([
       app.database.owner.user.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
       app.database.owner.block.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
       app.database.owner.tool.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
+      app.database.owner.apiKey.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
     ]);
+    const expiresAt = new Date(Date.now() + 60_000);
+    const kept = { key: 'smuggled', requestHash: '0'.repeat(64), responseStatus: 200, responseBody: '{}', expiresAt };
     const attempts: Array<() => Promise<unknown>> = [
       () => prisma.agent.create({ data: { id: 'agent-smuggled', organizationId: other.organizationId, name: 'smuggled' } }),
       () => prisma.message.create({ data: { id: 'message-smuggled', organizationId: own.organizationId, userId: otherUser.id, agentId: own.agentId, role: 'user', text: 'hi' } }),
       () => prisma.blockAgent.create({ data: { blockId: otherBlock.id, blockLabel: otherBlock.label, agentId: own.agentId } }),
       () => prisma.toolAgent.create({ data: { toolId: otherTool.id, agentId: own.agentId } }),
+      () => prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: own.organizationId } }),
+      () => prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: other.organizationId } }),
     ];
     for (const attempt of attempts) {
       await expect(withOrganization(own.organizationId, attempt)).rejects.toThrow();
