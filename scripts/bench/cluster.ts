@@ -132,15 +132,21 @@ export async function startCluster(cleanup: Cleanup): Promise<Cluster> {
   return { port, url, withClient, directory, version };
 }
 
-/** Every statement PostgreSQL has completed in `database` so far (pg_stat_statements' calls). */
-export function statementsSoFar(cluster: Cluster, database: string): Promise<number> {
+/** One statement's entry of pg_stat_statements: its normalized text and how often it completed. */
+export interface StatementCalls {
+  query: string;
+  calls: number;
+}
+
+/** Every statement PostgreSQL has completed in `database` so far, by statement (pg_stat_statements). */
+export function statementsOf(cluster: Cluster, database: string): Promise<Map<string, StatementCalls>> {
   return cluster.withClient('postgres', async (client) => {
-    const result = await client.query<{ calls: string }>(
-      `SELECT coalesce(sum(s.calls), 0)::text AS calls
+    const result = await client.query<{ id: string; query: string; calls: string }>(
+      `SELECT s.userid::text || ':' || s.queryid::text || ':' || s.toplevel::text AS id, s.query, s.calls::text AS calls
        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
        WHERE d.datname = $1`,
       [database],
     );
-    return Number(result.rows[0]!.calls);
+    return new Map(result.rows.map((row) => [row.id, { query: row.query, calls: Number(row.calls) }]));
   });
 }

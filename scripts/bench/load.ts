@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { statementsSoFar, type Cluster } from './cluster';
+import { statementsOf, type Cluster, type StatementCalls } from './cluster';
 import { sampleProcess, type ProcessSample } from './processes';
 import type { BenchServer } from './servers';
 import type { Participant } from './shapes';
@@ -19,6 +19,8 @@ export interface Measurement {
   p50Ms: number;
   p99Ms: number;
   statementsPerRequest: number;
+  /** The statements of one request, most frequent first: what statementsPerRequest sums. */
+  statements: StatementCalls[];
   cpuMsPerRequest: number;
   rssMb: number;
 }
@@ -90,27 +92,32 @@ async function drive(server: BenchServer, participant: Participant, settings: Lo
   return { requests: latenciesMs.length, seconds: (end.at - start.at) / 1000, latenciesMs, cpu: { before: start.cpu, after: end.cpu } };
 }
 
+const totalCalls = (statements: ReadonlyMap<string, StatementCalls>) => [...statements.values()].reduce((sum, entry) => sum + entry.calls, 0);
+
 /**
- * The statement count of `database` once nothing runs there any more: statements a server sends
- * after answering (a connection's scope cleared on release, say) still belong to that request.
+ * The statements of `database` once nothing runs there any more: statements a server sends after
+ * answering (a connection's scope cleared on release, say) still belong to that request.
  */
-async function settledStatements(cluster: Cluster, database: string): Promise<number> {
-  let previous = await statementsSoFar(cluster, database);
+async function settledStatements(cluster: Cluster, database: string): Promise<Map<string, StatementCalls>> {
+  let previous = await statementsOf(cluster, database);
   const deadline = Date.now() + 10_000;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 150));
-    const current = await statementsSoFar(cluster, database);
-    if (current === previous || Date.now() > deadline) return current;
+    const current = await statementsOf(cluster, database);
+    if (totalCalls(current) === totalCalls(previous) || Date.now() > deadline) return current;
     previous = current;
   }
 }
 
 /** Statements per request, exactly: a few requests one at a time, between two quiet moments. */
-async function countStatements(cluster: Cluster, server: BenchServer, participant: Participant): Promise<number> {
+async function countStatements(cluster: Cluster, server: BenchServer, participant: Participant): Promise<StatementCalls[]> {
   const before = await settledStatements(cluster, server.database);
   for (let sent = 0; sent < COUNTED_REQUESTS; sent += 1) await answerOf(participant, new Map([[server.id, server]]));
   const after = await settledStatements(cluster, server.database);
-  return (after - before) / COUNTED_REQUESTS;
+  return [...after.entries()]
+    .map(([id, entry]) => ({ query: entry.query, calls: (entry.calls - (before.get(id)?.calls ?? 0)) / COUNTED_REQUESTS }))
+    .filter((entry) => entry.calls > 0)
+    .sort((a, b) => b.calls - a.calls);
 }
 
 /**
@@ -120,12 +127,14 @@ async function countStatements(cluster: Cluster, server: BenchServer, participan
 export async function measure(cluster: Cluster, server: BenchServer, participant: Participant, settings: LoadSettings): Promise<Measurement> {
   const window = await drive(server, participant, settings);
   const sorted = [...window.latenciesMs].sort((a, b) => a - b);
+  const statements = await countStatements(cluster, server, participant);
   return {
     requests: window.requests,
     requestsPerSecond: window.requests / window.seconds,
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
-    statementsPerRequest: await countStatements(cluster, server, participant),
+    statementsPerRequest: statements.reduce((sum, entry) => sum + entry.calls, 0),
+    statements,
     cpuMsPerRequest: (window.cpu.after.cpuMs - window.cpu.before.cpuMs) / window.requests,
     rssMb: window.cpu.after.rssMb,
   };

@@ -40,6 +40,11 @@ async function runShapes(shapes: Shape[], servers: Map<ServerId, BenchServer>, o
           `  round ${round + 1}/${options.rounds} ${shape.title} · ${server.name}: ${measurement.requestsPerSecond.toFixed(1)} req/s, ` +
             `p99 ${measurement.p99Ms.toFixed(0)} ms, ${measurement.statementsPerRequest.toFixed(1)} statements/request`,
         );
+        if (options.showStatements && round === 0) {
+          for (const statement of measurement.statements) {
+            progress(`      ${statement.calls.toFixed(2).padStart(6)} × ${statement.query.replace(/\s+/g, ' ').slice(0, 160)}`);
+          }
+        }
       }
     }
     results.push({ shape, rounds });

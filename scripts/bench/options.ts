@@ -8,6 +8,8 @@ export interface BenchOptions {
   rounds: number;
   /** Ids of the shapes to run; empty: all. */
   shapes: string[];
+  /** List each server's statements per request (first round), to see where a count comes from. */
+  showStatements: boolean;
 }
 
 export const USAGE = `usage: npm run bench [-- options]
@@ -19,6 +21,7 @@ export const USAGE = `usage: npm run bench [-- options]
   --connections N      concurrent connections (default 10)                         env BENCH_CONNECTIONS
   --shapes a,b         only these shapes: ${SHAPE_IDS.join(', ')}
                                                                                    env BENCH_SHAPES
+  --statements         list the SQL statements of one request (first round)        env BENCH_STATEMENTS=1
   BENCH_QUICK=1 is --quick. PostGraphile is installed once into ~/.cache/agentmem-bench
   ($XDG_CACHE_HOME/agentmem-bench if set, or $AGENTMEM_BENCH_CACHE).`;
 
@@ -49,6 +52,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       warmup: { type: 'string' },
       connections: { type: 'string' },
       shapes: { type: 'string' },
+      statements: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -60,6 +64,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     warmupSeconds: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, base.warmupSeconds, true),
     connections: integer('--connections', values.connections ?? env.BENCH_CONNECTIONS, base.connections),
     shapes: shapeList(values.shapes ?? env.BENCH_SHAPES ?? ''),
+    showStatements: values.statements === true || env.BENCH_STATEMENTS === '1',
   };
 }
 

@@ -16,7 +16,7 @@ export interface ShapeResults {
 }
 
 /** The medians of one server's rounds on one shape. */
-type Figures = Omit<Measurement, 'requests'>;
+type Figures = Omit<Measurement, 'requests' | 'statements'>;
 
 interface Row extends Figures {
   shape: string;
