@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import { API_KEY_PREFIX, hashApiKey, SCOPES } from '../../src/auth/keys';
 import { migrateDeploy } from '../../src/db/migrate';
@@ -7,8 +8,11 @@ import { newId } from '../../src/ids';
 import type { Cluster } from './cluster';
 import { fillDataset, readDatasetFacts, type DatasetFacts } from './dataset';
 
-/** The schema document's DDL: PostGraphile's database is made from it. */
-const SCHEMA_DOCUMENT = '/work/shared/spec/schema.sql';
+/**
+ * The schema document's DDL (../shared/spec/schema.sql), as vendored in the repository and kept
+ * identical to it by test/db/fidelity.test.ts: PostGraphile's database is made from it.
+ */
+const SCHEMA_DOCUMENT = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'agentmem-schema.sql');
 
 export const AGENTMEM_DATABASE = 'bench_agentmem';
 export const POSTGRAPHILE_DATABASE = 'bench_postgraphile';
