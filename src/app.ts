@@ -8,6 +8,7 @@ import { assertPortFree } from './http/port';
 import { withRequestId } from './http/request-id';
 import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
 import type { Logger } from './logger';
+import { warnIfSearchCannotUseIndex } from './memories/search-index';
 
 export interface RunningApp {
   url: string;
@@ -24,6 +25,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
   let server: http.Server | undefined;
   try {
     if (settings.migrateOnStart) await database.migrate();
+    await warnIfSearchCannotUseIndex(database.prisma, logger);
     if (database.kind === 'pglite' && settings.demoData && (await database.owner.organization.count()) === 0) {
       const { key, ...demo } = await seedDemoData(database.prisma);
       logger.info(demo, 'created demo data');

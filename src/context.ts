@@ -3,8 +3,10 @@ import { createAgentLoaders, type AgentLoaders } from './agents/loaders';
 import type { Authenticate } from './auth/authenticate';
 import type { Scope } from './auth/keys';
 import type { LimitRate } from './auth/rate-limit';
-import { withOrganization } from './db/row-level-security';
-import type { PrismaClient } from './generated/prisma/client';
+import type { Database } from './db/database';
+import { withOrganization, type ScopedSql } from './db/row-level-security';
+import { transactionBoundClient, transactionBoundSql } from './db/transaction-client';
+import type { Prisma, PrismaClient } from './generated/prisma/client';
 
 /** Who is asking: the user and organization behind the request's API key. */
 export interface Caller {
@@ -16,20 +18,37 @@ export interface Caller {
 
 export interface Context extends YogaInitialContext {
   prisma: PrismaClient;
+  /** Raw SQL under the same row-level security, for the hot reads (src/agents/page.ts). */
+  sql: ScopedSql;
+  /** Whether those hot reads take their one-statement path (the READ_PATH setting). */
+  fastReads: boolean;
   caller: Caller;
   /** Fresh per request: batching and caching never cross requests (or callers). */
   loaders: { agents: AgentLoaders };
 }
 
 export async function createContext(
-  prisma: PrismaClient,
+  database: Database,
+  fastReads: boolean,
   authenticate: Authenticate,
   limitRate: LimitRate,
   initial: YogaInitialContext,
 ): Promise<Context> {
   const caller = await authenticate(initial.request);
   await limitRate(caller);
-  return { ...initial, prisma, caller, loaders: { agents: createAgentLoaders(prisma) } };
+  const { prisma, sql } = database;
+  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma) } };
+}
+
+/**
+ * The request's context with every statement it causes sent into `tx`, one open transaction: an
+ * idempotent mutation runs whole in it (src/http/idempotency.ts). Prisma, the loaders and raw SQL
+ * all go there. Reads take the general path: the one-statement reads are written for the pg
+ * driver's values, and a mutation's payload does not need them.
+ */
+export function inTransaction(context: Context, tx: Prisma.TransactionClient): Context {
+  const prisma = transactionBoundClient(tx);
+  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: { agents: createAgentLoaders(prisma) } };
 }
 
 /** Whether yoga's context has been built into ours: for plugins typed with yoga's own context. */

@@ -1,14 +1,24 @@
 import DataLoader from 'dataloader';
-import type { Block, Message, PrismaClient, Tool } from '../generated/prisma/client';
+import type { Agent, Block, Message, PrismaClient, Tool } from '../generated/prisma/client';
 import { live } from '../schema/tenancy';
 
 const newestFirst = [{ createdAt: 'desc' }, { id: 'desc' }] as const;
 
+/** An agent's relations as the statement that read it brought them (src/agents/page.ts). */
+export interface AgentRelations {
+  blocks?: Block[];
+  tools?: Tool[];
+  /** The last `limit` messages, newest last: enough for any smaller limit too. */
+  recentMessages?: { limit: number; messages: Message[] };
+}
+
 /**
  * Per-request loaders for an agent's relations. Each batch is ONE SQL statement for all the
  * agents of a request (a LATERAL join through Prisma's relationJoins), so a list of 50 agents
- * costs the same few statements as a list of 5. The agents passed in are already visible to
- * the caller; these only drop deleted rows on the other side of the relation.
+ * costs the same few statements as a list of 5. Where the agents were read together with their
+ * relations (src/agents/page.ts), that statement was the batch, and it primes these with the
+ * rows. The agents passed in are already visible to the caller; these only drop deleted rows on
+ * the other side of the relation.
  */
 export function createAgentLoaders(prisma: PrismaClient) {
   const blocks = new DataLoader<string, Block[]>(async (agentIds) => {
@@ -57,7 +67,20 @@ export function createAgentLoaders(prisma: PrismaClient) {
     { cacheKeyFn: ({ agentId, limit }) => `${agentId}:${limit}` },
   );
 
-  return { blocks, tools, recentMessages };
+  // Keyed by the row itself, not its id: the same agent read elsewhere in the request with
+  // other columns is another row.
+  const preloaded = new WeakMap<Agent, AgentRelations>();
+
+  return {
+    preload: (agent: Agent, relations: AgentRelations) => void preloaded.set(agent, relations),
+    blocksOf: (agent: Agent) => preloaded.get(agent)?.blocks ?? blocks.load(agent.id),
+    toolsOf: (agent: Agent) => preloaded.get(agent)?.tools ?? tools.load(agent.id),
+    async recentMessagesOf(agent: Agent, limit: number): Promise<Message[]> {
+      const read = preloaded.get(agent)?.recentMessages;
+      if (read && read.limit >= limit) return read.messages.slice(-limit);
+      return recentMessages.load({ agentId: agent.id, limit });
+    },
+  };
 }
 
 export type AgentLoaders = ReturnType<typeof createAgentLoaders>;

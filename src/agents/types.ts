@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import { BlockType, createBlockSchema, CreateBlockInput, prepareBlock } from '../blocks/types';
 import type { Context } from '../context';
@@ -14,7 +15,9 @@ import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../
 import { json, longText, text } from '../schema/rules';
 import { createdBy, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
+import { connectionNodeSelection, selectionOf, type Selection } from '../schema/selection';
 import { ToolType } from '../tools/types';
+import { loadAgentRows, planAgentRead, type AgentReadPlan, type AgentRowsQuery } from './page';
 
 const DEFAULT_RECENT_MESSAGES = 10;
 
@@ -45,21 +48,20 @@ export const AgentType = builder.prismaObject('Agent', {
       description: 'The core-memory blocks attached to this agent, by label.',
       args: { label: t.arg.string() },
       resolve: async (agent, args, context) => {
-        const blocks = await context.loaders.agents.blocks.load(agent.id);
+        const blocks = await context.loaders.agents.blocksOf(agent);
         return args.label == null ? blocks : blocks.filter((block) => block.label === args.label);
       },
     }),
     tools: t.field({
       type: [ToolType],
       description: 'The tools this agent may call.',
-      resolve: (agent, _args, context) => context.loaders.agents.tools.load(agent.id),
+      resolve: (agent, _args, context) => context.loaders.agents.toolsOf(agent),
     }),
     recentMessages: t.field({
       type: [MessageType],
       description: `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, at most ${MAX_PAGE_SIZE}).`,
       args: { limit: t.arg.int({ defaultValue: DEFAULT_RECENT_MESSAGES }) },
-      resolve: (agent, args, context) =>
-        context.loaders.agents.recentMessages.load({ agentId: agent.id, limit: listLimit(args.limit, DEFAULT_RECENT_MESSAGES) }),
+      resolve: (agent, args, context) => context.loaders.agents.recentMessagesOf(agent, listLimit(args.limit, DEFAULT_RECENT_MESSAGES)),
     }),
 
     messages: t.relatedConnection('messages', {
@@ -141,6 +143,25 @@ function agentOrder(order: typeof AgentOrder.$inferInput | null | undefined): Pr
   return [{ [order?.field ?? 'createdAt']: direction }, { id: direction }];
 }
 
+/**
+ * The one-statement read of src/agents/page.ts, where it serves this request: the fast path is
+ * on, the selection is one it reads, and the filters and order are ones it knows. Otherwise
+ * undefined, and Prisma serves the request.
+ */
+function fastAgentRead(context: Context, info: GraphQLResolveInfo, selection: Selection): AgentReadPlan | undefined {
+  return context.fastReads ? planAgentRead(selection, info) : undefined;
+}
+
+function fastAgentsQuery(args: { filter?: typeof AgentFilter.$inferInput | null; orderBy?: typeof AgentOrder.$inferInput | null }, page: Pick<AgentRowsQuery, 'take' | 'skip' | 'cursor'>): AgentRowsQuery | undefined {
+  const field = args.orderBy?.field ?? 'createdAt';
+  if (args.filter?.nameContains != null || field === 'name') return undefined;
+  return {
+    ...page,
+    ...(args.filter?.agentType != null && { agentType: args.filter.agentType }),
+    order: { field, direction: args.orderBy?.direction ?? 'asc' },
+  };
+}
+
 builder.queryFields((t) => ({
   agents: t.prismaConnection({
     type: AgentType,
@@ -148,8 +169,11 @@ builder.queryFields((t) => ({
     description: "The organization's agents (oldest first unless ordered otherwise).",
     args: { filter: t.arg({ type: AgentFilter }), orderBy: t.arg({ type: AgentOrder }) },
     totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter) }),
-    resolve: (query, _root, args, context) => {
+    resolve: (query, _root, args, context, info) => {
       assertPageSize(args);
+      const plan = fastAgentRead(context, info, connectionNodeSelection(info, 'Agent', 'QueryAgentsConnection', 'QueryAgentsConnectionEdge'));
+      const rows = plan && fastAgentsQuery(args, query);
+      if (plan && rows) return loadAgentRows(context, plan, rows);
       return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter), orderBy: agentOrder(args.orderBy) });
     },
   }),
@@ -157,7 +181,11 @@ builder.queryFields((t) => ({
     type: AgentType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) => context.prisma.agent.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
+    resolve: async (query, _root, args, context, info) => {
+      const plan = fastAgentRead(context, info, selectionOf(info.fieldNodes, 'Agent', info));
+      if (plan) return (await loadAgentRows(context, plan, { id: String(args.id) }))[0] ?? null;
+      return context.prisma.agent.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } });
+    },
   }),
 }));
 

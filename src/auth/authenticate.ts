@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { Caller } from '../context';
 import { withOrganization, withPresentedApiKey } from '../db/row-level-security';
-import type { PrismaClient } from '../generated/prisma/client';
+import type { Database } from '../db/database';
 import { hashApiKey, looksLikeApiKey, SCOPES, type Scope } from './keys';
 
 /** How often, at most, a key's last_used_at is written: not a write per request. */
@@ -23,7 +23,23 @@ export function bearerToken(request: Request): string | null {
   return match?.[1] ?? null;
 }
 
-export function createAuthenticator(prisma: PrismaClient) {
+interface PresentedKey {
+  id: string;
+  userId: string;
+  organizationId: string;
+  scopes: string[] | null;
+}
+
+// Every request runs this, so it is plain SQL rather than a Prisma query (compiled and mapped
+// per call). Row-level security lets it see the presented key, its user and its organization.
+const findPresentedKey = `
+  SELECT k.id, k.user_id AS "userId", k.organization_id AS "organizationId", k.scopes
+  FROM api_keys k
+  JOIN users u ON u.id = k.user_id AND NOT u.is_deleted
+  JOIN organizations o ON o.id = k.organization_id AND NOT o.is_deleted
+  WHERE k.key_hash = $1 AND k.is_active AND NOT k.is_deleted AND (k.expires_at IS NULL OR k.expires_at > $2)`;
+
+export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
   const lastUsedWrites = new Map<string, number>();
 
   async function recordUse(keyId: string, now: Date): Promise<void> {
@@ -44,19 +60,7 @@ export function createAuthenticator(prisma: PrismaClient) {
     const now = new Date();
     // Row-level security lets this read see the presented key, its user and its organization,
     // and nothing else: the organization is not known yet.
-    const key = await withPresentedApiKey(keyHash, () =>
-      prisma.apiKey.findFirst({
-        where: {
-          keyHash,
-          isActive: true,
-          isDeleted: false,
-          OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
-          user: { isDeleted: false },
-          organization: { isDeleted: false },
-        },
-        select: { id: true, userId: true, organizationId: true, scopes: true },
-      }),
-    );
+    const [key] = await withPresentedApiKey(keyHash, () => sql.query<PresentedKey>(findPresentedKey, [keyHash, now.toISOString()]));
     if (!key) throw unauthenticated();
     await withOrganization(key.organizationId, () => recordUse(key.id, now));
     const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));

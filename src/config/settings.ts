@@ -42,6 +42,9 @@ const environmentSchema = z.object({
   INTROSPECTION: z.enum(['auto', 'on', 'off']).default('auto'),
   RATE_LIMIT_REQUESTS: integer(0, 10_000_000).default(600),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+  READ_PATH: z.enum(['fast', 'general']).default('fast'),
+  GRAPHQL_JIT: z.enum(['true', 'false']).default('true'),
+  IDEMPOTENCY_TTL_HOURS: integer(1, 8760).default(24),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -67,6 +70,16 @@ export interface Settings {
   introspection: 'everyone' | 'admin' | 'nobody';
   /** GraphQL requests one API key may make per window; 0: no limit. */
   rateLimit: { requests: number; windowSeconds: number };
+  /**
+   * `fast`: the hot reads (agents with their blocks, tools and recent messages) are one SQL
+   * statement each (src/agents/page.ts); `general`: everything through Prisma, as a comparison
+   * and an escape hatch. Both give the same answers.
+   */
+  readPath: 'fast' | 'general';
+  /** Execute operations with graphql-jit's compiled queries instead of graphql-js's interpreter. */
+  graphqlJit: boolean;
+  /** How long the outcome of a mutation sent with an Idempotency-Key is kept for its retries. */
+  idempotencyTtlHours: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -110,6 +123,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     corsOrigins: values.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
     introspection: introspectionFor(values.INTROSPECTION, values.NODE_ENV),
     rateLimit: { requests: values.RATE_LIMIT_REQUESTS, windowSeconds: values.RATE_LIMIT_WINDOW_SECONDS },
+    readPath: values.READ_PATH,
+    graphqlJit: values.GRAPHQL_JIT === 'true',
+    idempotencyTtlHours: values.IDEMPOTENCY_TTL_HOURS,
   };
 }
 

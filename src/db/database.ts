@@ -8,9 +8,9 @@ import type { Logger } from '../logger';
 import { outageLog } from './availability';
 import { migrateDeploy, migrateDeployPglite } from './migrate';
 import { openPglite } from './pglite';
-import { createPostgresPool, describeConnectionFailure, poolAnswers } from './postgres';
-import { retryingReads, retryingTransactions, type RetryPolicy } from './retries';
-import { withRowLevelSecurity } from './row-level-security';
+import { createPostgresPool, describeConnectionFailure, poolAnswers, scopedSqlOver } from './postgres';
+import { retryingReads, retryingScopedReads, retryingTransactions, type RetryPolicy } from './retries';
+import { scopedSqlOverPglite, withRowLevelSecurity, type ScopedSql, type StatementReporter } from './row-level-security';
 
 /** The database cannot be opened at start-up: the start fails with this one line. */
 export class DatabaseUnreachableError extends Error {
@@ -26,6 +26,11 @@ export interface Database {
    */
   readonly prisma: PrismaClient;
   /**
+   * Raw SQL under the same row-level security as `prisma`, for the hot reads that skip Prisma's
+   * runtime (src/agents/page.ts, src/auth/authenticate.ts).
+   */
+  readonly sql: ScopedSql;
+  /**
    * The connection's login role as it is, for operators' commands and tests that must see every
    * organization (it bypasses row-level security only when that login is a superuser, as on
    * PGlite). Never handed to a request. Built on first use.
@@ -35,12 +40,27 @@ export interface Database {
   migrate(): Promise<void>;
   /** Whether the application's connections answer now (one `SELECT 1`, no retries): for /ready. */
   answers(): Promise<boolean>;
-  /** Calls `listener` with every SQL statement Prisma sends, until the returned function is called. */
+  /**
+   * Calls `listener` with every SQL statement the application's connections send (Prisma's, raw
+   * SQL and the row-level security scoping alike), until the returned function is called.
+   */
   onStatement(listener: (sql: string) => void): () => void;
   close(): Promise<void>;
 }
 
-type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'answers' | 'close'>;
+type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'answers' | 'close' | 'sql'>;
+
+/** Where the application's connections report the statements they send, for `onStatement`. */
+class StatementListeners {
+  private readonly listeners = new Set<(sql: string) => void>();
+  readonly report: StatementReporter = (sql) => {
+    if (this.listeners.size > 0) for (const listener of this.listeners) listener(sql);
+  };
+  add(listener: (sql: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
 
 /**
  * The one place that builds PrismaClients: the application's over `scoped`, whose statements are
@@ -50,20 +70,18 @@ type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'answers' | 'close'>;
 function withPrismaClients(
   scoped: SqlDriverAdapterFactory,
   unscoped: SqlDriverAdapterFactory,
+  listeners: StatementListeners,
   parts: DatabaseParts,
   retries?: RetryPolicy,
 ): Database {
   const base = new PrismaClient({
     adapter: retries ? retryingReads(scoped, retries) : scoped,
-    log: [{ emit: 'event', level: 'query' }],
     // A transaction's connection may wait for the database up to the retry limit: Prisma must not
     // give up on it first (its default is 2 s).
     ...(retries && { transactionOptions: { maxWait: retries.waitLimitMs + 1000 } }),
   });
-  let owner: PrismaClient | undefined;
-  const listeners = new Set<(sql: string) => void>();
-  base.$on('query', (event) => listeners.forEach((listener) => listener(event.query)));
   const prisma = retries ? retryingTransactions(base, retries) : base;
+  let owner: PrismaClient | undefined;
   return {
     ...parts,
     prisma,
@@ -71,10 +89,7 @@ function withPrismaClients(
       owner ??= new PrismaClient({ adapter: unscoped });
       return owner;
     },
-    onStatement(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onStatement: (listener) => listeners.add(listener),
     async close() {
       await prisma.$disconnect();
       await owner?.$disconnect();
@@ -94,9 +109,12 @@ async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgre
     await ownerPool.end();
     throw new DatabaseUnreachableError(`cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`);
   }
-  const pool = createPostgresPool(settings, { rowScoped: true, events: outageLog(logger) });
+  const listeners = new StatementListeners();
+  const pool = createPostgresPool(settings, { rowScoped: true, report: listeners.report, events: outageLog(logger) });
+  const retries: RetryPolicy = { waitLimitMs: settings.connectTimeoutMs };
   const parts: DatabaseParts = {
     kind: 'postgres',
+    sql: retryingScopedReads(scopedSqlOver(pool), retries),
     migrate: () => migrateDeploy(settings.url),
     answers: () => poolAnswers(pool),
     async close() {
@@ -104,7 +122,7 @@ async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgre
       await ownerPool.end();
     },
   };
-  return withPrismaClients(new PrismaPg(pool), new PrismaPg(ownerPool), parts, { waitLimitMs: settings.connectTimeoutMs });
+  return withPrismaClients(new PrismaPg(pool), new PrismaPg(ownerPool), listeners, parts, retries);
 }
 
 async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite' }>): Promise<Database> {
@@ -119,8 +137,10 @@ async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite'
     }
     throw error;
   }
-  return withPrismaClients(withRowLevelSecurity(new PrismaPGlite(opened.pglite)), new PrismaPGlite(opened.pglite), {
+  const listeners = new StatementListeners();
+  return withPrismaClients(withRowLevelSecurity(new PrismaPGlite(opened.pglite), listeners.report), new PrismaPGlite(opened.pglite), listeners, {
     kind: 'pglite',
+    sql: scopedSqlOverPglite(opened.pglite, listeners.report),
     migrate: () => migrateDeployPglite(opened.pglite),
     // In this process: it answers as long as the process runs.
     answers: () => opened.pglite.query('SELECT 1').then(() => true, () => false),

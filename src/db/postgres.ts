@@ -7,7 +7,7 @@ import type { DatabaseSettings } from '../config/settings';
 import { CatalogTextClient } from './catalog-text-client';
 import { ConnectionUnavailableError, isDatabaseUnavailable } from './connection-failures';
 import { retryPause, sleep } from './retries';
-import { APPLICATION_ROLE, currentScopeStatement, scopeStatement } from './row-level-security';
+import { APPLICATION_ROLE, currentScopeStatement, type ScopedSql, type StatementReporter } from './row-level-security';
 
 export type PostgresSettings = Extract<DatabaseSettings, { kind: 'postgres' }>;
 
@@ -25,7 +25,9 @@ export interface ConnectionEvents {
 // the connection gets past the policies. Scopes change at every checkout.
 const connectionsInRole = new WeakSet<pg.PoolClient>();
 
-const clearedScope = scopeStatement(undefined, 'session');
+// Written out rather than bound: it has no values, and it reads apart from the scoping at
+// checkout wherever statements are listed (src/db/database.ts `onStatement`).
+const clearedScope = `SELECT set_config('role', '${APPLICATION_ROLE}', false), set_config('app.organization_id', '', false), set_config('app.api_key_hash', '', false)`;
 
 /** node-postgres fails some connection attempts without a code; they are given SQLSTATE 08001. */
 function asCheckoutFailure(error: unknown): unknown {
@@ -163,7 +165,7 @@ class RowScopedPool extends pg.Pool {
       // A connection whose scope failed, or that is left inside a transaction, is not trusted
       // again: it is closed.
       if (error || !scoped || client.getTransactionStatus() !== 'I') return release(error || true);
-      client.query(clearedScope.sql, clearedScope.args).then(
+      client.query(clearedScope).then(
         () => release(),
         (failure: Error) => release(failure),
       );
@@ -173,12 +175,41 @@ class RowScopedPool extends pg.Pool {
 }
 
 /**
+ * A client class that tells `report` of every statement it sends, the scoping ones included: what
+ * a request costs in statements is counted where they leave, not where they are asked for.
+ */
+function clientReportingTo(report: StatementReporter): typeof CatalogTextClient {
+  class StatementReportingClient extends CatalogTextClient {}
+  const sendQuery = CatalogTextClient.prototype.query as (...args: unknown[]) => unknown;
+  // Assigned rather than overridden, for the reason given in catalog-text-client.ts.
+  StatementReportingClient.prototype.query = function reportingQuery(this: pg.Client, ...args: unknown[]) {
+    const [query] = args;
+    report(typeof query === 'string' ? query : (query as { text?: string }).text ?? '');
+    return Reflect.apply(sendQuery, this, args);
+  } as pg.Client['query'];
+  return StatementReportingClient;
+}
+
+/** Raw SQL over the application's pool: each query takes the current scope at checkout. */
+export function scopedSqlOver(pool: pg.Pool): ScopedSql {
+  return {
+    async query<Row>(text: string, values: readonly unknown[]): Promise<Row[]> {
+      const result = await pool.query(text, values as unknown[]);
+      return result.rows as Row[];
+    },
+  };
+}
+
+/**
  * The one pg pool factory: for the server (`rowScoped`, the application's connections) and for the
  * Prisma CLI (prisma.config.ts) and the owner's client (src/db/database.ts), which are not.
  * Every pool listens for its connections' failures (`events`, or nothing): pg-pool emits an idle
  * connection's failure on the pool, and an event nobody listens to would end the process.
  */
-export function createPostgresPool(settings: PostgresSettings, options: { rowScoped?: boolean; events?: ConnectionEvents } = {}): pg.Pool {
+export function createPostgresPool(
+  settings: PostgresSettings,
+  options: { rowScoped?: boolean; report?: StatementReporter; events?: ConnectionEvents } = {},
+): pg.Pool {
   // Separate fields rather than `connectionString`: adapter-pg derives the shadow database of
   // `migrate dev` by overriding `database`, which a connection string would silently win over.
   const { host, port, user, password, database, ssl } = parseConnectionString(settings.url);
@@ -192,7 +223,7 @@ export function createPostgresPool(settings: PostgresSettings, options: { rowSco
     ssl: ssl === null ? undefined : (ssl as pg.PoolConfig['ssl']),
     max: settings.poolSize,
     connectionTimeoutMillis: settings.connectTimeoutMs,
-    Client: CatalogTextClient,
+    Client: options.report ? clientReportingTo(options.report) : CatalogTextClient,
     // The Prisma CLI never ends its pool: idle connections must not keep it running.
     allowExitOnIdle: true,
   };

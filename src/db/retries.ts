@@ -10,14 +10,16 @@ import type {
 } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/prisma/client';
 import { isDatabaseUnavailable, isTransientFailure } from './connection-failures';
+import type { ScopedSql } from './row-level-security';
 
 /**
  * Transient failures are run again where that cannot write twice, at three layers (PostgreSQL only):
  *
  * 1. Taking a connection (`RowScopedPool`): nothing of the caller's has been sent yet, so any
  *    statement may wait there for the database to come back, until `waitLimitMs`.
- * 2. A read outside a transaction (`retryingReads`, below): a SELECT changes nothing, so it is
- *    sent again when its connection broke under it or it lost a race.
+ * 2. A read outside a transaction (`retryingReads` for Prisma's, `retryingScopedReads` for the
+ *    raw SQL of `Database.sql`): a SELECT changes nothing, so it is sent again when its connection
+ *    broke under it or it lost a race.
  * 3. A transaction (`retryingTransactions`): the whole callback runs again when its attempt
  *    certainly did not commit, that is when it failed before its COMMIT was sent, or when the
  *    server answered the COMMIT with an error (which rolls it back). A connection lost while
@@ -162,6 +164,16 @@ export function retryingReads(factory: SqlDriverAdapterFactory, policy: RetryPol
     provider: factory.provider,
     adapterName: factory.adapterName,
     connect: async () => new RetryingAdapter(await factory.connect(), policy),
+  };
+}
+
+/** `sql`, with its SELECTs retried as Prisma's are (see above). */
+export function retryingScopedReads(sql: ScopedSql, policy: RetryPolicy): ScopedSql {
+  return {
+    query<Row>(text: string, values: readonly unknown[]): Promise<Row[]> {
+      if (!readStatement.test(text)) return sql.query<Row>(text, values);
+      return withRetries(policy, () => sql.query<Row>(text, values), isTransientFailure);
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import type {
   SqlResultSet,
   Transaction,
 } from '@prisma/driver-adapter-utils';
+import type { PGlite } from '@electric-sql/pglite';
 
 /**
  * The role the application's statements run as (made by the row_level_security migration). It
@@ -61,6 +62,14 @@ export function scopeStatement(scope: RowScope | undefined, extent: 'transaction
   };
 }
 
+/** Told of every statement an application connection sends (src/db/database.ts `onStatement`). */
+export type StatementReporter = (sql: string) => void;
+
+/** Raw SQL with the scope of the code running now, on either database. */
+export interface ScopedSql {
+  query<Row>(text: string, values: readonly unknown[]): Promise<Row[]>;
+}
+
 /** `scopeStatement` for the scope of the code running now. */
 export function currentScopeStatement(extent: 'transaction' | 'session'): SqlQuery {
   return scopeStatement(currentScope.getStore(), extent);
@@ -91,7 +100,10 @@ class RowLevelSecurityAdapter implements SqlDriverAdapter {
   readonly provider: SqlDriverAdapter['provider'];
   readonly adapterName: string;
 
-  constructor(private readonly driver: SqlDriverAdapter) {
+  constructor(
+    private readonly driver: SqlDriverAdapter,
+    private readonly report: StatementReporter,
+  ) {
     this.provider = driver.provider;
     this.adapterName = driver.adapterName;
   }
@@ -105,7 +117,9 @@ class RowLevelSecurityAdapter implements SqlDriverAdapter {
   }
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
-    const transaction = await this.driver.startTransaction(isolationLevel);
+    // PGlite's driver sends BEGIN itself, and every statement of the transaction passes here.
+    this.report('BEGIN');
+    const transaction = reportingStatements(await this.driver.startTransaction(isolationLevel), this.report);
     try {
       await transaction.queryRaw(currentScopeStatement('transaction'));
     } catch (error) {
@@ -142,11 +156,43 @@ class RowLevelSecurityAdapter implements SqlDriverAdapter {
   }
 }
 
+/** `transaction`, telling `report` of each statement it runs and of its end. */
+function reportingStatements(transaction: Transaction, report: StatementReporter): Transaction {
+  const { queryRaw, executeRaw, commit, rollback } = transaction;
+  return Object.assign(transaction, {
+    queryRaw: (query: SqlQuery) => (report(query.sql), queryRaw.call(transaction, query)),
+    executeRaw: (query: SqlQuery) => (report(query.sql), executeRaw.call(transaction, query)),
+    commit: () => (report('COMMIT'), commit.call(transaction)),
+    rollback: () => (report('ROLLBACK'), rollback.call(transaction)),
+  });
+}
+
 /** `factory`'s connections, with every statement subject to row-level security. */
-export function withRowLevelSecurity(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+export function withRowLevelSecurity(factory: SqlDriverAdapterFactory, report: StatementReporter): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
-    connect: async () => new RowLevelSecurityAdapter(await factory.connect()),
+    connect: async () => new RowLevelSecurityAdapter(await factory.connect(), report),
+  };
+}
+
+/**
+ * Raw SQL on PGlite: like Prisma's statements there (above), each query runs in a transaction
+ * that begins with the current scope, since every request shares PGlite's one session.
+ */
+export function scopedSqlOverPglite(pglite: PGlite, report: StatementReporter): ScopedSql {
+  return {
+    query<Row>(text: string, values: readonly unknown[]): Promise<Row[]> {
+      const scope = currentScopeStatement('transaction');
+      report('BEGIN');
+      return pglite.transaction(async (transaction) => {
+        report(scope.sql);
+        await transaction.query(scope.sql, scope.args);
+        report(text);
+        const result = await transaction.query<Row>(text, values as unknown[]);
+        report('COMMIT');
+        return result.rows;
+      });
+    },
   };
 }

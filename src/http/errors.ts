@@ -34,6 +34,20 @@ function databaseUnavailable(graphqlError: GraphQLError | undefined): GraphQLErr
 }
 
 /**
+ * graphql-jit's errors carry source positions instead of nodes (src/http/executor.ts): the
+ * masked error keeps them, so that it points at the same place in the query.
+ */
+function withLocationsOf(original: GraphQLError | undefined, masked: GraphQLError): GraphQLError {
+  if (!original || masked.locations || !original.source || !original.positions) return masked;
+  return new GraphQLError(masked.message, { source: original.source, positions: original.positions, path: masked.path, extensions: masked.extensions });
+}
+
+/** graphql-js's errors, and graphql-jit's, which have their shape but a class of their own. */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError || (error instanceof Error && error.name === 'GraphQLError' && 'path' in error);
+}
+
+/**
  * What a client may see of an error: the errors of the error model as they are (code, field,
  * message); a database that cannot be reached as 503 DATABASE_UNAVAILABLE with Retry-After,
  * wherever it fails (authentication included); GraphQL's own parse and validation errors as they
@@ -42,19 +56,22 @@ function databaseUnavailable(graphqlError: GraphQLError | undefined): GraphQLErr
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
-    const graphqlError = error instanceof GraphQLError ? error : undefined;
+    const graphqlError = isGraphQLError(error) ? error : undefined;
     const appError = findAppError(error);
     if (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error)) {
       // The outage itself is logged once (src/db/availability.ts); each request, in one line.
       logger.warn({ requestId: currentRequestId(), reason: describeFailure(error), path: graphqlError?.path }, 'database unavailable: answered 503');
-      return databaseUnavailable(graphqlError);
+      return withLocationsOf(graphqlError, databaseUnavailable(graphqlError));
     }
     if (appError) {
-      return new GraphQLError(appError.message, {
-        nodes: graphqlError?.nodes,
-        path: graphqlError?.path,
-        extensions: { code: appError.code, field: appError.field },
-      });
+      return withLocationsOf(
+        graphqlError,
+        new GraphQLError(appError.message, {
+          nodes: graphqlError?.nodes,
+          path: graphqlError?.path,
+          extensions: { code: appError.code, field: appError.field },
+        }),
+      );
     }
     if (graphqlError && !graphqlError.originalError) {
       // GraphQL's own parse and validation errors, and the request limits' refusals; the
@@ -68,11 +85,14 @@ export function createErrorMasker(logger: Logger) {
     }
     const requestId = currentRequestId() ?? 'unknown';
     logger.error({ err: graphqlError?.originalError ?? error, requestId, path: graphqlError?.path }, 'unexpected error');
-    return new GraphQLError(`Unexpected error (request ${requestId})`, {
-      nodes: graphqlError?.nodes,
-      path: graphqlError?.path,
-      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
-    });
+    return withLocationsOf(
+      graphqlError,
+      new GraphQLError(`Unexpected error (request ${requestId})`, {
+        nodes: graphqlError?.nodes,
+        path: graphqlError?.path,
+        extensions: { code: 'INTERNAL_SERVER_ERROR', requestId },
+      }),
+    );
   };
 }
 
@@ -88,4 +108,15 @@ export function createYogaLogger(logger: Logger): YogaLogger {
       Reflect.apply(logger[level], logger, args);
     };
   return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
+}
+
+/**
+ * Whether an error, as a client sees it (masked), is the server's fault rather than the
+ * request's: a bug, or a database that is unavailable. Such an outcome says nothing about the
+ * request, so it is never kept for an idempotency key's retries.
+ */
+export function isServerFault(error: GraphQLError): boolean {
+  const { code, http } = error.extensions as { code?: unknown; http?: { status?: unknown } };
+  const status = http?.status;
+  return code === 'INTERNAL_SERVER_ERROR' || code === 'DATABASE_UNAVAILABLE' || (typeof status === 'number' && status >= 500);
 }

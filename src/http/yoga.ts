@@ -7,6 +7,8 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
 import { createErrorMasker, createYogaLogger } from './errors';
+import { executorPlugins } from './executor';
+import { useIdempotentMutations } from './idempotency';
 import { useStorableInput } from './input-guard';
 import { requestLimitPlugins } from './limits';
 import { readinessCheck } from './readiness';
@@ -17,8 +19,9 @@ export const LIVENESS_PATH = '/health';
 export const READINESS_PATH = '/ready';
 
 export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger) {
-  const authenticate = createAuthenticator(database.prisma);
+  const authenticate = createAuthenticator(database);
   const limitRate = createRateLimiter(settings.rateLimit);
+  const maskError = createErrorMasker(logger);
   return createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -30,11 +33,18 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     landingPage: false,
     // No CORS headers unless origins are configured: browsers then only call same-origin.
     cors: settings.corsOrigins.length > 0 ? { origin: settings.corsOrigins, credentials: false } : false,
-    maskedErrors: { maskError: createErrorMasker(logger) },
+    maskedErrors: { maskError },
     // Every GraphQL request needs a key, and counts against its rate limit; GraphiQL's page and
     // the health endpoints do not.
-    context: (initial) => createContext(database.prisma, authenticate, limitRate, initial),
+    context: (initial) => createContext(database, settings.readPath === 'fast', authenticate, limitRate, initial),
     plugins: [
+      // The compiled executor first: the row scope below wraps whatever executor is set before
+      // it, and one set after it would run outside the caller's scope and see no rows
+      // (test/http/executor.test.ts guards the order).
+      ...executorPlugins(settings.graphqlJit),
+      // A plugin's execute wraps those of the plugins before it: useCallerRowScope's wraps the
+      // idempotent transaction, which thus runs inside the caller's organization scope.
+      useIdempotentMutations({ prisma: database.prisma, maskError, ttlHours: settings.idempotencyTtlHours }),
       useCallerRowScope(),
       useStorableInput(),
       ...requestLimitPlugins(settings),

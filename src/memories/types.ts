@@ -12,6 +12,8 @@ import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../
 import { label, longText, real, text } from '../schema/rules';
 import { createdBy, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
+import { selectedColumns, selectionOf } from '../schema/selection';
+import { memoryColumns } from './columns';
 import { findMatchingMemories, type MemoryColumns } from './search';
 
 export const MemoryTypeEnum = builder.enumType('MemoryType', {
@@ -148,20 +150,24 @@ builder.queryField('searchMemories', (t) =>
     resolve: async (_root, args, context, info) => {
       const query = parseInput(searchText, args.query, ['query']);
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
-      const matches = await findMatchingMemories(context.prisma, {
-        organizationId: requireCaller(context).organizationId,
-        query,
-        limit,
-        ...filteredColumns(args.filter),
-      });
+      const search = { organizationId: requireCaller(context).organizationId, query, limit, ...filteredColumns(args.filter) };
+      // One statement when the selection under `memory` is made of its columns: the matches and
+      // the memories together (src/memories/search.ts).
+      const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);
+      const columns = context.fastReads ? selectedColumns(selectionOf(hit.get('memory') ?? [], 'Memory', info), memoryColumns) : undefined;
+      if (columns) {
+        const rows = await findMatchingMemories(context.sql, search, columns);
+        return rows.map((row) => ({ memory: row as unknown as MemorySearchHitShape['memory'], rank: row.rank }));
+      }
+      const matches = await findMatchingMemories(context.sql, search);
       // Loaded with what the selection under `memory` needs, so its relations cost no more queries.
       const memories = await context.prisma.memory.findMany({
         ...queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] }),
-        where: { ...visibleMemories(context), id: { in: matches.map((match) => match.id) } },
+        where: { ...visibleMemories(context), id: { in: matches.map((match) => String(match.id)) } },
       });
       const byId = new Map(memories.map((memory) => [memory.id, memory]));
       return matches.flatMap((match) => {
-        const memory = byId.get(match.id);
+        const memory = byId.get(String(match.id));
         return memory ? [{ memory, rank: match.rank }] : [];
       });
     },

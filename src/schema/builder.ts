@@ -5,6 +5,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { grantedScopes } from '../auth/scopes';
 import { ForbiddenError } from '../errors';
+import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Context } from '../context';
 import type PrismaTypes from '../generated/pothos-prisma-types';
@@ -15,7 +16,7 @@ export const builder = new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
   DefaultFieldNullability: false;
   Scalars: {
-    DateTime: { Input: Date; Output: Date };
+    DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
   };
   Connection: { totalCount: number };
@@ -51,7 +52,15 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-builder.addScalarType('DateTime', DateTimeResolver);
+// graphql-scalars' DateTime, except that ISO text is passed through as it is: the hot reads
+// (src/agents/page.ts) have PostgreSQL print timestamps exactly as this scalar prints a Date.
+builder.addScalarType(
+  'DateTime',
+  new GraphQLScalarType({
+    ...DateTimeResolver.toConfig(),
+    serialize: (value) => (typeof value === 'string' ? value : DateTimeResolver.serialize(value)),
+  }),
+);
 builder.addScalarType('JSON', JSONResolver);
 
 // Every query needs `read`, every mutation `write`; admin fields add `authScopes: { admin: true }`.

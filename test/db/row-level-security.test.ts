@@ -14,11 +14,28 @@ const TENANT_TABLES = {
   tools: 'organization_id',
   memories: 'organization_id',
   api_keys: 'organization_id',
+  idempotency_keys: 'organization_id',
   blocks_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
   tools_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
 } as const;
 
 type TenantTable = keyof typeof TENANT_TABLES;
+
+/**
+ * Every view the application may read. A view reads its tables with its owner's rights, which
+ * may bypass the policies (memory search's does, to reach its index), so each must show only the
+ * scope's rows by its own condition.
+ */
+const TENANT_VIEWS = {
+  live_memories_in_scope: 'organization_id',
+} as const;
+
+type TenantView = keyof typeof TENANT_VIEWS;
+const TENANT_RELATIONS = { ...TENANT_TABLES, ...TENANT_VIEWS };
+
+const KeptToolCreation = graphql(`
+  mutation RowLevelSecurityKeptTool { createTool(input: { name: "kept" }) { __typename } }
+`);
 
 const AgentsWithRelations = graphql(`
   query IsolatedAgents {
@@ -33,10 +50,10 @@ describe('row-level security', () => {
   let other: DemoData;
 
   /** The organizations whose rows `table` shows: read through the application's own connection. */
-  async function organizationsSeenIn(table: TenantTable): Promise<string[]> {
+  async function organizationsSeenIn(table: TenantTable | TenantView): Promise<string[]> {
     // Deliberately unfiltered: no WHERE, as a resolver with a forgotten filter would send it.
     const rows = await app.database.prisma.$queryRawUnsafe<Array<{ organization: string }>>(
-      `SELECT ${TENANT_TABLES[table]} AS organization FROM ${table}`,
+      `SELECT ${TENANT_RELATIONS[table]} AS organization FROM ${table}`,
     );
     return [...new Set(rows.map((row) => row.organization))];
   }
@@ -53,6 +70,15 @@ describe('row-level security', () => {
     app = await startTestApp('row_level_security');
     own = await app.seedDemo();
     other = await app.seedDemo();
+    // A mutation with an Idempotency-Key per organization, so that idempotency_keys has rows of both.
+    for (const caller of [own, other]) {
+      const response = await fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${caller.key}`, 'idempotency-key': 'row-level-security' },
+        body: JSON.stringify({ query: KeptToolCreation.toString() }),
+      });
+      expect(response.status).toBe(200);
+    }
   });
   afterAll(async () => {
     await app?.close();
@@ -64,13 +90,17 @@ describe('row-level security', () => {
       const seen = await withOrganization(own.organizationId, () => organizationsSeenIn(table));
       expect({ table, seen }).toEqual({ table, seen: [own.organizationId] });
     }
+    for (const view of Object.keys(TENANT_VIEWS) as TenantView[]) {
+      const seen = await withOrganization(own.organizationId, () => organizationsSeenIn(view));
+      expect({ view, seen }).toEqual({ view, seen: [own.organizationId] });
+    }
     // Prisma's own queries, unfiltered, are held the same way.
     const agents = await withOrganization(own.organizationId, () => app.database.prisma.agent.findMany());
     expect(agents.map((agent) => agent.id)).toEqual([own.agentId]);
   });
 
   it('shows no row at all to a statement outside any organization', async () => {
-    for (const table of Object.keys(TENANT_TABLES) as TenantTable[]) {
+    for (const table of Object.keys(TENANT_RELATIONS) as Array<TenantTable | TenantView>) {
       expect({ table, seen: await organizationsSeenIn(table) }).toEqual({ table, seen: [] });
     }
   });
@@ -86,18 +116,23 @@ describe('row-level security', () => {
     expect(seen).toEqual({ keys: [own.userId], users: [own.userId], organizations: [own.organizationId], agents: [], blocks: [] });
   });
 
-  it('refuses rows written into another organization, or naming its users, agents, blocks and tools', async () => {
+  it('refuses rows written into another organization, or naming its users, agents, blocks, tools and API keys', async () => {
     const prisma = app.database.prisma;
-    const [otherUser, otherBlock, otherTool] = await Promise.all([
+    const [otherUser, otherBlock, otherTool, otherKey] = await Promise.all([
       app.database.owner.user.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
       app.database.owner.block.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
       app.database.owner.tool.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
+      app.database.owner.apiKey.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
     ]);
+    const expiresAt = new Date(Date.now() + 60_000);
+    const kept = { key: 'smuggled', requestHash: '0'.repeat(64), responseStatus: 200, responseBody: '{}', expiresAt };
     const attempts: Array<() => Promise<unknown>> = [
       () => prisma.agent.create({ data: { id: 'agent-smuggled', organizationId: other.organizationId, name: 'smuggled' } }),
       () => prisma.message.create({ data: { id: 'message-smuggled', organizationId: own.organizationId, userId: otherUser.id, agentId: own.agentId, role: 'user', text: 'hi' } }),
       () => prisma.blockAgent.create({ data: { blockId: otherBlock.id, blockLabel: otherBlock.label, agentId: own.agentId } }),
       () => prisma.toolAgent.create({ data: { toolId: otherTool.id, agentId: own.agentId } }),
+      () => prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: own.organizationId } }),
+      () => prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: other.organizationId } }),
     ];
     for (const attempt of attempts) {
       await expect(withOrganization(own.organizationId, attempt)).rejects.toThrow();
@@ -137,6 +172,16 @@ describe('row-level security', () => {
     await expect(
       withOrganization(own.organizationId, () => app.database.prisma.$queryRawUnsafe('SELECT count(*) FROM _prisma_migrations')),
     ).rejects.toThrow();
+
+    // Every view the application may read, including any a later migration adds, is one the
+    // tests above hold to the scope; and it may only read them.
+    const views = await app.database.owner.$queryRaw<Array<{ view: string; writable: boolean }>>`
+      SELECT c.relname::text AS view,
+             has_table_privilege(${APPLICATION_ROLE}, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') AS writable
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm') AND has_table_privilege(${APPLICATION_ROLE}, c.oid, 'SELECT')
+      ORDER BY 1`;
+    expect(views).toEqual(Object.keys(TENANT_VIEWS).sort().map((view) => ({ view, writable: false })));
   });
 
   it('keeps concurrent requests of two organizations apart, through loaders and batching', async () => {

@@ -2,7 +2,7 @@ import type { PrismaClient } from '../../src/generated/prisma/client';
 
 /** One object of a database's public schema, as PostgreSQL's catalogs describe it. */
 export interface CatalogEntry {
-  kind: 'table' | 'column' | 'constraint' | 'index';
+  kind: 'table' | 'view' | 'column' | 'constraint' | 'index';
   table: string;
   name: string;
   definition: string;
@@ -13,6 +13,10 @@ const queries: Record<CatalogEntry['kind'], string> = {
     SELECT c.relname::text AS "table", c.relname::text AS name, ''::text AS definition
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind = 'r'`,
+  view: `
+    SELECT c.relname::text AS "table", c.relname::text AS name, pg_get_viewdef(c.oid) AS definition
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')`,
   column: `
     SELECT c.relname::text AS "table", a.attname::text AS name,
            format_type(a.atttypid, a.atttypmod)

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { API_KEY_PREFIX, hashApiKey, SCOPES } from '../../src/auth/keys';
+import { migrateDeploy } from '../../src/db/migrate';
+import { newId } from '../../src/ids';
+import type { Cluster } from './cluster';
+import { fillDataset, readDatasetFacts, type DatasetFacts } from './dataset';
+
+/**
+ * The schema document's DDL (../shared/spec/schema.sql), as vendored in the repository and kept
+ * identical to it by test/db/fidelity.test.ts: PostGraphile's database is made from it.
+ */
+const SCHEMA_DOCUMENT = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'agentmem-schema.sql');
+
+export const AGENTMEM_DATABASE = 'bench_agentmem';
+export const POSTGRAPHILE_DATABASE = 'bench_postgraphile';
+
+export interface Databases {
+  facts: DatasetFacts;
+  /** Organization 1's key (read, write, admin): the reads. */
+  agentmemKey: string;
+  /** Organization 2's key: the appends, which leave organization 1's rows as they are. */
+  agentmemAppendKey: string;
+  /** Indexes of AgentMem's migrations added to PostGraphile's database. */
+  copiedIndexes: string[];
+  /** Indexes of AgentMem's migrations that PostGraphile's database could not take. */
+  skippedIndexes: string[];
+}
+
+async function issueKey(client: pg.Client, organizationId: string, userId: string, name: string): Promise<string> {
+  const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  await client.query('INSERT INTO api_keys (id, key_hash, name, user_id, organization_id, scopes) VALUES ($1, $2, $3, $4, $5, $6)', [
+    newId('apiKey'),
+    hashApiKey(key),
+    name,
+    userId,
+    organizationId,
+    [...SCOPES],
+  ]);
+  return key;
+}
+
+/** AgentMem's database: migrated by `prisma migrate deploy`, filled, with a key per organization. */
+async function prepareAgentMem(cluster: Cluster): Promise<{ facts: DatasetFacts; key: string; appendKey: string }> {
+  await migrateDeploy(cluster.url(AGENTMEM_DATABASE));
+  return cluster.withClient(AGENTMEM_DATABASE, async (client) => {
+    await fillDataset(client);
+    const facts = await readDatasetFacts(client);
+    const key = await issueKey(client, facts.organizationId, facts.userId, 'bench reads');
+    const appendKey = await issueKey(client, facts.otherOrganizationId, facts.otherUserId, 'bench appends');
+    return { facts, key, appendKey };
+  });
+}
+
+/** PostGraphile's database: the schema document's DDL, filled with the same rows. */
+async function preparePostGraphile(cluster: Cluster): Promise<DatasetFacts> {
+  return cluster.withClient(POSTGRAPHILE_DATABASE, async (client) => {
+    await client.query(fs.readFileSync(SCHEMA_DOCUMENT, 'utf8'));
+    await fillDataset(client);
+    return readDatasetFacts(client);
+  });
+}
+
+interface IndexDefinition {
+  name: string;
+  table: string;
+  definition: string;
+}
+
+async function indexesOf(client: pg.Client): Promise<IndexDefinition[]> {
+  const { rows } = await client.query<IndexDefinition>(
+    `SELECT indexname AS name, tablename AS table, indexdef AS definition FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`,
+  );
+  return rows;
+}
+
+/** An index's definition without its name, to recognise the same index under another name. */
+function shape(index: IndexDefinition): string {
+  return index.definition.replace(` INDEX ${index.name} ON `, ' INDEX ON ');
+}
+
+/**
+ * Adds to PostGraphile's database every index AgentMem's migrations created on the tables both
+ * share, whatever later migrations add: both servers read through the same indexes.
+ */
+async function copyIndexes(cluster: Cluster): Promise<{ copied: string[]; skipped: string[] }> {
+  const source = await cluster.withClient(AGENTMEM_DATABASE, indexesOf);
+  return cluster.withClient(POSTGRAPHILE_DATABASE, async (client) => {
+    const present = await indexesOf(client);
+    const tables = new Set(present.map((index) => index.table));
+    const names = new Set(present.map((index) => index.name));
+    const shapes = new Set(present.map(shape));
+    const copied: string[] = [];
+    const skipped: string[] = [];
+    for (const index of source) {
+      if (!tables.has(index.table) || names.has(index.name) || shapes.has(shape(index))) continue;
+      try {
+        await client.query(index.definition);
+        copied.push(index.name);
+      } catch (error) {
+        skipped.push(`${index.name} (${error instanceof Error ? error.message : String(error)})`);
+      }
+    }
+    return { copied, skipped };
+  });
+}
+
+/**
+ * Both databases, built side by side: AgentMem's by its migrations, PostGraphile's from the
+ * schema document; the same rows in each, the same indexes, statistics gathered.
+ */
+export async function prepareDatabases(cluster: Cluster): Promise<Databases> {
+  await cluster.withClient('postgres', async (client) => {
+    await client.query(`CREATE DATABASE ${AGENTMEM_DATABASE}`);
+    await client.query(`CREATE DATABASE ${POSTGRAPHILE_DATABASE}`);
+  });
+  const [agentmem, postgraphileFacts] = await Promise.all([prepareAgentMem(cluster), preparePostGraphile(cluster)]);
+  if (JSON.stringify(postgraphileFacts) !== JSON.stringify(agentmem.facts)) {
+    throw new Error('the two databases do not hold the same rows (dataset facts differ)');
+  }
+  const { copied, skipped } = await copyIndexes(cluster);
+  // VACUUM as well as ANALYZE: the visibility map lets both use index-only scans alike, as on a
+  // server where autovacuum has run.
+  for (const database of [AGENTMEM_DATABASE, POSTGRAPHILE_DATABASE]) {
+    await cluster.withClient(database, (client) => client.query('VACUUM ANALYZE'));
+  }
+  return { facts: agentmem.facts, agentmemKey: agentmem.key, agentmemAppendKey: agentmem.appendKey, copiedIndexes: copied, skippedIndexes: skipped };
+}

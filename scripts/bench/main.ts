@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import { Cleanup } from './cleanup';
+import { startCluster, type Cluster } from './cluster';
+import { AGENTMEM_DATABASE, POSTGRAPHILE_DATABASE, prepareDatabases } from './databases';
+import { EXPECTED_ROWS } from './dataset';
+import { measure, type Measurement } from './load';
+import { parseOptions, USAGE, type BenchOptions } from './options';
+import { ensurePostGraphile } from './postgraphile';
+import { resultsTable, runDescription, type ShapeResults } from './report';
+import { startAgentMem, startPostGraphile, startReference, type BenchServer } from './servers';
+import { allShapes, SERVER_NAMES, type ServerId, type Shape } from './shapes';
+import { verifyShapes } from './verify';
+
+// `npm run bench`: AgentMem beside PostGraphile v5 and two plain-statement servers, on the same
+// data, over loopback (issue 8). See README.md, "Performance", for what it does and prints.
+
+const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+function selectShapes(shapes: Shape[], wanted: string[]): Shape[] {
+  return wanted.length === 0 ? shapes : shapes.filter((shape) => wanted.includes(shape.id));
+}
+
+/** Round r starts with the r-th server, so that no server always runs first or last. */
+function turnOrder<T>(items: readonly T[], round: number): T[] {
+  const start = round % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
+/** Each shape in turn; within a shape, the rounds; within a round, each server once. */
+async function runShapes(shapes: Shape[], servers: Map<ServerId, BenchServer>, options: BenchOptions, cluster: Cluster): Promise<ShapeResults[]> {
+  const results: ShapeResults[] = [];
+  for (const shape of shapes) {
+    const rounds = new Map<ServerId, Measurement[]>();
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (const participant of turnOrder(shape.participants, round)) {
+        const server = servers.get(participant.server)!;
+        const measurement = await measure(cluster, server, participant, options);
+        rounds.set(participant.server, [...(rounds.get(participant.server) ?? []), measurement]);
+        progress(
+          `  round ${round + 1}/${options.rounds} ${shape.title} · ${server.name}: ${measurement.requestsPerSecond.toFixed(1)} req/s, ` +
+            `p99 ${measurement.p99Ms.toFixed(0)} ms, ${measurement.statementsPerRequest.toFixed(1)} statements/request`,
+        );
+        if (options.showStatements && round === 0) {
+          for (const statement of measurement.statements) {
+            progress(`      ${statement.calls.toFixed(2).padStart(6)} × ${statement.query.replace(/\s+/g, ' ').slice(0, 160)}`);
+          }
+        }
+      }
+    }
+    results.push({ shape, rounds });
+  }
+  return results;
+}
+
+async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
+  const startedAt = new Date();
+  const install = ensurePostGraphile(progress);
+  progress(`PostGraphile ${install.postgraphileVersion} on Node ${install.nodeVersion}, from ${install.directory}`);
+
+  const cluster = await startCluster(cleanup);
+  progress(`throwaway PostgreSQL ${cluster.version} on port ${cluster.port}, in ${cluster.directory}`);
+  const rows = Object.entries(EXPECTED_ROWS)
+    .map(([table, count]) => `${count} ${table}`)
+    .join(', ');
+  progress(`building the dataset in ${AGENTMEM_DATABASE} (prisma migrate deploy) and ${POSTGRAPHILE_DATABASE} (schema.sql): ${rows}`);
+  const databases = await prepareDatabases(cluster);
+  progress(`indexes of AgentMem's migrations added to ${POSTGRAPHILE_DATABASE}: ${databases.copiedIndexes.join(', ') || 'none'}`);
+  if (databases.skippedIndexes.length) progress(`WARNING: indexes PostGraphile's database could not take: ${databases.skippedIndexes.join('; ')}`);
+
+  const shapes = selectShapes(
+    allShapes({ facts: databases.facts, agentmemKey: databases.agentmemKey, agentmemAppendKey: databases.agentmemAppendKey }),
+    options.shapes,
+  );
+  const needed = new Set(shapes.flatMap((shape) => shape.participants.map((participant) => participant.server)));
+  progress(`starting ${[...needed].map((id) => SERVER_NAMES[id]).join(', ')}`);
+  const starters: Record<ServerId, () => Promise<BenchServer>> = {
+    agentmem: () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE),
+    postgraphile: () => startPostGraphile(cluster, cleanup, POSTGRAPHILE_DATABASE, install),
+    'json-agg': () => startReference(cluster, cleanup, 'json-agg', POSTGRAPHILE_DATABASE, databases.facts.organizationId),
+    // On AgentMem's database, as a superuser: the same memories, without row-level security.
+    'full-text': () => startReference(cluster, cleanup, 'full-text', AGENTMEM_DATABASE, databases.facts.organizationId),
+  };
+  const servers = new Map((await Promise.all([...needed].map((id) => starters[id]()))).map((server) => [server.id, server]));
+
+  progress('checking that the servers give the same answers');
+  for (const line of await verifyShapes(shapes, servers)) progress(`  ${line}`);
+
+  const turns = shapes.reduce((sum, shape) => sum + shape.participants.length, 0) * options.rounds;
+  const minutes = (turns * (options.warmupSeconds + options.durationSeconds + 2)) / 60;
+  progress(`timing: ${turns} turns, about ${minutes.toFixed(1)} min`);
+  const results = await runShapes(shapes, servers, options, cluster);
+
+  const autocannonVersion = (JSON.parse(fs.readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }).version;
+  const description = runDescription({
+    startedAt,
+    agentmemNode: process.version,
+    postgraphileNode: install.nodeVersion,
+    postgraphileVersion: install.postgraphileVersion,
+    autocannonVersion,
+    postgresVersion: cluster.version,
+    ...options,
+  });
+  process.stdout.write(`\n${description}\n\n${resultsTable(results)}\n\n`);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  try {
+    await bench(options, cleanup);
+  } catch (error) {
+    if (cleanup.interrupted) return;
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    if (!cleanup.interrupted) {
+      progress('stopping the servers and removing the cluster');
+      await cleanup.run();
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { SHAPE_IDS } from './shapes';
+
+export interface BenchOptions {
+  connections: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  rounds: number;
+  /** Ids of the shapes to run; empty: all. */
+  shapes: string[];
+  /** List each server's statements per request (first round), to see where a count comes from. */
+  showStatements: boolean;
+}
+
+export const USAGE = `usage: npm run bench [-- options]
+
+  --quick              1 round, 1 s warm-up, 3 s measured (a check that everything works, not figures)
+  --rounds N           rounds, the servers taking turns in each (default 3)        env BENCH_ROUNDS
+  --duration S         measured seconds per turn (default 10)                      env BENCH_DURATION
+  --warmup S           warm-up seconds before each measured turn (default 3)       env BENCH_WARMUP
+  --connections N      concurrent connections (default 10)                         env BENCH_CONNECTIONS
+  --shapes a,b         only these shapes: ${SHAPE_IDS.join(', ')}
+                                                                                   env BENCH_SHAPES
+  --statements         list the SQL statements of one request (first round)        env BENCH_STATEMENTS=1
+  BENCH_QUICK=1 is --quick. PostGraphile is installed once into ~/.cache/agentmem-bench
+  ($XDG_CACHE_HOME/agentmem-bench if set, or $AGENTMEM_BENCH_CACHE).`;
+
+const DEFAULTS = { connections: 10, warmupSeconds: 3, durationSeconds: 10, rounds: 3 };
+const QUICK = { connections: 10, warmupSeconds: 1, durationSeconds: 3, rounds: 1 };
+
+function positive(name: string, value: string | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || (!allowZero && parsed === 0)) throw new Error(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not "${value}"\n${USAGE}`);
+  return parsed;
+}
+
+function integer(name: string, value: string | undefined, fallback: number): number {
+  const parsed = positive(name, value, fallback);
+  if (!Number.isInteger(parsed)) throw new Error(`${name} must be a whole number, not "${value}"\n${USAGE}`);
+  return parsed;
+}
+
+/** Flags first, then the BENCH_* environment, then --quick's or the full run's defaults. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      shapes: { type: 'string' },
+      statements: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const base = values.quick || env.BENCH_QUICK === '1' ? QUICK : DEFAULTS;
+  return {
+    rounds: integer('--rounds', values.rounds ?? env.BENCH_ROUNDS, base.rounds),
+    durationSeconds: positive('--duration', values.duration ?? env.BENCH_DURATION, base.durationSeconds),
+    warmupSeconds: positive('--warmup', values.warmup ?? env.BENCH_WARMUP, base.warmupSeconds, true),
+    connections: integer('--connections', values.connections ?? env.BENCH_CONNECTIONS, base.connections),
+    shapes: shapeList(values.shapes ?? env.BENCH_SHAPES ?? ''),
+    showStatements: values.statements === true || env.BENCH_STATEMENTS === '1',
+  };
+}
+
+function shapeList(value: string): string[] {
+  const shapes = value
+    .split(',')
+    .map((shape) => shape.trim())
+    .filter(Boolean);
+  const unknown = shapes.filter((shape) => !(SHAPE_IDS as readonly string[]).includes(shape));
+  if (unknown.length) throw new Error(`unknown shape ${unknown.join(', ')}\n${USAGE}`);
+  return shapes;
+}

@@ -1,0 +1,267 @@
+import { z } from 'zod';
+import type { DatasetFacts } from './dataset';
+
+// The requests the benchmark times, as each server is asked for them, and how each server's answer
+// is read back into one common form, so that the answers can be compared before anything is timed.
+
+export type ServerId = 'agentmem' | 'postgraphile' | 'json-agg' | 'full-text';
+
+export const SERVER_NAMES: Record<ServerId, string> = {
+  agentmem: 'AgentMem',
+  postgraphile: 'PostGraphile',
+  'json-agg': 'plain json_agg statement',
+  'full-text': 'plain full-text statement',
+};
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** One server's part in a shape: what it is sent, and its answer in the common form. */
+export interface Participant {
+  server: ServerId;
+  /** Called for every request: appends send a different message each time. */
+  request(): HttpRequest;
+  /** The answer in the common form; throws when it is not the expected shape (an error, say). */
+  read(body: unknown): unknown;
+}
+
+export interface Shape {
+  id: string;
+  title: string;
+  participants: Participant[];
+  /** Whose req/s the others are divided by in the table; none: no peer to compare with. */
+  peer?: ServerId;
+  /** Whether the participants' answers must be identical (in the common form) before timing. */
+  compared: boolean;
+  /** How many rows (agents, hits) a right answer has. */
+  expectedRows: number;
+}
+
+// ---- the common forms --------------------------------------------------------------------------
+
+const iso = (value: string) => new Date(value).toISOString();
+
+const commonAgent = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  blocks: z.array(z.object({ id: z.string(), label: z.string(), value: z.string() })),
+  tools: z.array(z.object({ id: z.string(), name: z.string() })),
+  recentMessages: z.array(z.object({ id: z.string(), role: z.string(), text: z.string().nullable(), createdAt: z.string() })),
+});
+type CommonAgent = z.infer<typeof commonAgent>;
+
+/** Roles are enums in AgentMem (USER), text elsewhere (user); instants compared as instants. */
+function normalized(agent: CommonAgent): CommonAgent {
+  return {
+    ...agent,
+    recentMessages: agent.recentMessages.map((message) => ({ ...message, role: message.role.toLowerCase(), createdAt: iso(message.createdAt) })),
+  };
+}
+
+const graphqlErrors = z.array(z.object({ message: z.string() }).loose()).optional();
+
+/** `data` of a GraphQL answer, or an error naming the first GraphQL error. */
+function dataOf<T extends z.ZodType>(body: unknown, data: T): z.infer<T> {
+  const answer = z.object({ data: data.nullish(), errors: graphqlErrors }).parse(body);
+  if (answer.errors?.length) throw new Error(`GraphQL error: ${answer.errors[0]!.message}`);
+  if (answer.data == null) throw new Error('no data in the answer');
+  return answer.data;
+}
+
+// ---- AgentMem ----------------------------------------------------------------------------------
+
+const AGENT_SELECTION = 'id name blocks { id label value } tools { id name } recentMessages(limit: 10) { id role text createdAt }';
+
+function graphqlRequest(key: string | undefined, query: string, variables: Record<string, unknown>): HttpRequest {
+  return {
+    method: 'POST',
+    path: '/graphql',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...(key && { authorization: `Bearer ${key}` }) },
+    body: JSON.stringify({ query, variables }),
+  };
+}
+
+// ---- PostGraphile ------------------------------------------------------------------------------
+
+// The same selection over the schema document's tables as PostGraphile v5 (Amber preset) exposes
+// them: columns named `id` become `rowId`; blocks and tools are reached through the junction
+// tables; the 10 most recent live messages are `last: 10` in conversation order.
+const POSTGRAPHILE_AGENT_FRAGMENT = `fragment AgentWithRelations on Agent {
+  rowId name
+  blocksAgentsByAgentId(orderBy: [BLOCK_LABEL_ASC, BLOCK_ID_ASC]) { nodes { blockByBlockIdAndBlockLabel { rowId label value } } }
+  toolsAgentsByAgentId(orderBy: TOOL_ID_ASC) { nodes { toolByToolId { rowId name } } }
+  messagesByAgentId(last: 10, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { isDeleted: false }) { nodes { rowId role text createdAt } }
+}`;
+
+const postgraphileAgent = z.object({
+  rowId: z.string(),
+  name: z.string().nullable(),
+  blocksAgentsByAgentId: z.object({ nodes: z.array(z.object({ blockByBlockIdAndBlockLabel: z.object({ rowId: z.string(), label: z.string(), value: z.string() }) })) }),
+  toolsAgentsByAgentId: z.object({ nodes: z.array(z.object({ toolByToolId: z.object({ rowId: z.string(), name: z.string() }) })) }),
+  messagesByAgentId: z.object({
+    nodes: z.array(z.object({ rowId: z.string(), role: z.string(), text: z.string().nullable(), createdAt: z.string() })),
+  }),
+});
+
+function fromPostGraphile(agent: z.infer<typeof postgraphileAgent>): CommonAgent {
+  return normalized({
+    id: agent.rowId,
+    name: agent.name,
+    blocks: agent.blocksAgentsByAgentId.nodes.map(({ blockByBlockIdAndBlockLabel: block }) => ({ id: block.rowId, label: block.label, value: block.value })),
+    tools: agent.toolsAgentsByAgentId.nodes.map(({ toolByToolId: tool }) => ({ id: tool.rowId, name: tool.name })),
+    recentMessages: agent.messagesByAgentId.nodes.map((message) => ({ id: message.rowId, role: message.role, text: message.text, createdAt: message.createdAt })),
+  });
+}
+
+// ---- search ------------------------------------------------------------------------------------
+
+export const SEARCH_QUERY = 'project deadline';
+export const SEARCH_LIMIT = 20;
+
+const searchHits = z.array(z.object({ rank: z.number(), memory: z.object({ id: z.string(), content: z.string() }) }));
+
+/**
+ * ts_rank is a float4, which reaches JSON as float4 text (PostgreSQL's json) or widened to a
+ * float8 (a driver): rounded to the nearest float4, both are the same number again.
+ */
+function readSearchHits(body: unknown): unknown {
+  return dataOf(body, z.object({ searchMemories: searchHits })).searchMemories.map((hit) => ({ ...hit, rank: Math.fround(hit.rank) }));
+}
+
+// ---- the shapes --------------------------------------------------------------------------------
+
+export interface ShapeContext {
+  facts: DatasetFacts;
+  agentmemKey: string;
+  agentmemAppendKey: string;
+}
+
+function nestedAgents(context: ShapeContext, first: number): Shape {
+  const agentmem = graphqlRequest(
+    context.agentmemKey,
+    `query NestedAgents($first: Int!) { agents(first: $first) { nodes { ${AGENT_SELECTION} } } }`,
+    { first },
+  );
+  const postgraphile = graphqlRequest(
+    undefined,
+    `query NestedAgents($first: Int!, $organizationId: String!) {
+  allAgents(first: $first, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { organizationId: $organizationId, isDeleted: false }) {
+    nodes { ...AgentWithRelations }
+  }
+}
+${POSTGRAPHILE_AGENT_FRAGMENT}`,
+    { first, organizationId: context.facts.organizationId },
+  );
+  const reference: HttpRequest = { method: 'GET', path: `/agents?first=${first}`, headers: {} };
+  const agents = z.object({ agents: z.object({ nodes: z.array(commonAgent) }) });
+  return {
+    id: `agents-${first}`,
+    title: `agents(first: ${first}) nested`,
+    peer: 'postgraphile',
+    compared: true,
+    expectedRows: first,
+    participants: [
+      { server: 'agentmem', request: () => agentmem, read: (body) => dataOf(body, agents).agents.nodes.map(normalized) },
+      {
+        server: 'postgraphile',
+        request: () => postgraphile,
+        read: (body) => dataOf(body, z.object({ allAgents: z.object({ nodes: z.array(postgraphileAgent) }) })).allAgents.nodes.map(fromPostGraphile),
+      },
+      { server: 'json-agg', request: () => reference, read: (body) => dataOf(body, agents).agents.nodes.map(normalized) },
+    ],
+  };
+}
+
+function oneAgent(context: ShapeContext): Shape {
+  const id = context.facts.agentId;
+  const agentmem = graphqlRequest(context.agentmemKey, `query OneAgent($id: ID!) { agent(id: $id) { ${AGENT_SELECTION} } }`, { id });
+  const postgraphile = graphqlRequest(undefined, `query OneAgent($id: String!) { agentByRowId(rowId: $id) { ...AgentWithRelations } }\n${POSTGRAPHILE_AGENT_FRAGMENT}`, {
+    id,
+  });
+  return {
+    id: 'agent-by-id',
+    title: 'agent(id) nested',
+    peer: 'postgraphile',
+    compared: true,
+    expectedRows: 1,
+    participants: [
+      { server: 'agentmem', request: () => agentmem, read: (body) => [normalized(dataOf(body, z.object({ agent: commonAgent })).agent)] },
+      {
+        server: 'postgraphile',
+        request: () => postgraphile,
+        read: (body) => [fromPostGraphile(dataOf(body, z.object({ agentByRowId: postgraphileAgent })).agentByRowId)],
+      },
+    ],
+  };
+}
+
+function searchMemories(context: ShapeContext): Shape {
+  const agentmem = graphqlRequest(
+    context.agentmemKey,
+    `query Search($query: String!, $limit: Int!) { searchMemories(query: $query, limit: $limit) { rank memory { id content } } }`,
+    { query: SEARCH_QUERY, limit: SEARCH_LIMIT },
+  );
+  const reference: HttpRequest = { method: 'GET', path: `/search?query=${encodeURIComponent(SEARCH_QUERY)}&limit=${SEARCH_LIMIT}`, headers: {} };
+  return {
+    id: 'search',
+    title: `searchMemories("${SEARCH_QUERY}", ${SEARCH_LIMIT})`,
+    peer: 'full-text',
+    compared: true,
+    expectedRows: SEARCH_LIMIT,
+    participants: [
+      { server: 'agentmem', request: () => agentmem, read: readSearchHits },
+      { server: 'full-text', request: () => reference, read: readSearchHits },
+    ],
+  };
+}
+
+/** One message per request, to organization 2's agents in turn (organization 1's rows stay as they are). */
+function appendMessages(context: ShapeContext): Shape {
+  const agents = context.facts.otherAgentIds;
+  let sent = 0;
+  const query = `mutation Append($agentId: ID!, $messages: [MessageInput!]!) {
+  appendMessages(agentId: $agentId, messages: $messages) {
+    __typename
+    ... on MessagesPayload { messages { id } }
+    ... on Error { code message }
+  }
+}`;
+  const appended = z.object({
+    appendMessages: z.object({ __typename: z.string(), messages: z.array(z.object({ id: z.string() })).optional(), message: z.string().optional() }),
+  });
+  return {
+    id: 'append',
+    title: 'appendMessages (1 message)',
+    compared: false,
+    expectedRows: 1,
+    participants: [
+      {
+        server: 'agentmem',
+        request: () => {
+          sent += 1;
+          return graphqlRequest(context.agentmemAppendKey, query, {
+            agentId: agents[sent % agents.length],
+            messages: [{ role: 'USER', text: `Benchmark message ${sent}: please move the review to Thursday afternoon.` }],
+          });
+        },
+        read: (body) => {
+          const result = dataOf(body, appended).appendMessages;
+          if (result.__typename !== 'MessagesPayload' || result.messages?.length !== 1) {
+            throw new Error(`appendMessages answered ${result.__typename}${result.message ? `: ${result.message}` : ''}`);
+          }
+          return result.messages;
+        },
+      },
+    ],
+  };
+}
+
+export const SHAPE_IDS = ['agents-50', 'agents-100', 'agent-by-id', 'search', 'append'] as const;
+
+export function allShapes(context: ShapeContext): Shape[] {
+  return [nestedAgents(context, 50), nestedAgents(context, 100), oneAgent(context), searchMemories(context), appendMessages(context)];
+}

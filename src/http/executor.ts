@@ -1,0 +1,82 @@
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import { GraphQLError, Kind, visit, type DocumentNode, type Source, type SourceLocation } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+/**
+ * graphql-jit answers a selection's fields first, then its fragment spreads, then its inline
+ * fragments, where graphql-js keeps the document's order. The two agree when, in every selection
+ * set, the fields come first and the fragments that follow are all of one kind; other documents
+ * are executed by graphql-js, so that an answer's bytes never depend on the executor.
+ */
+function keepsOrderCompiled(document: DocumentNode): boolean {
+  let agree = true;
+  visit(document, {
+    SelectionSet(node) {
+      let fragmentKind: Kind | undefined;
+      for (const { kind } of node.selections) {
+        if (kind === Kind.FIELD ? fragmentKind !== undefined : fragmentKind !== undefined && fragmentKind !== kind) agree = false;
+        if (kind !== Kind.FIELD) fragmentKind = kind;
+      }
+    },
+  });
+  return agree;
+}
+
+const compilable = new WeakMap<DocumentNode, boolean>();
+
+function isCompilable(document: DocumentNode): boolean {
+  let verdict = compilable.get(document);
+  if (verdict === undefined) {
+    verdict = keepsOrderCompiled(document);
+    compilable.set(document, verdict);
+  }
+  return verdict;
+}
+
+/** The offset of a line and column in `source`, as graphql-js counts them. */
+function positionIn(source: Source, { line, column }: SourceLocation): number {
+  const lineBreak = /\r\n|[\n\r]/g;
+  let start = 0;
+  for (let current = 1; current < line && lineBreak.exec(source.body); current += 1) start = lineBreak.lastIndex;
+  return start + column - 1;
+}
+
+/**
+ * A compiled query keeps no AST, so its errors carry locations but no nodes, and yoga, which
+ * rebuilds every error from its nodes or source positions, would drop them: they are given
+ * source positions instead.
+ */
+function withSourcePositions(error: GraphQLError, source: Source | undefined): GraphQLError {
+  if (!source || error.nodes || error.positions || !error.locations) return error;
+  return new GraphQLError(error.message, {
+    source,
+    positions: error.locations.map((location) => positionIn(source, location)),
+    path: error.path,
+    originalError: error.originalError,
+    extensions: error.extensions,
+  });
+}
+
+/**
+ * graphql-js's interpreter or graphql-jit's compiled queries (the GRAPHQL_JIT setting). A compiled
+ * query is built once per document (yoga's parser cache hands the same document back) and runs
+ * its resolvers without the interpreter's per-field work. graphql-jit's result puts `data` before
+ * `errors`: it is rebuilt in graphql-js's order. These plugins must come before the row scope in
+ * the plugin list (src/http/yoga.ts).
+ */
+export function executorPlugins(graphqlJit: boolean): Plugin[] {
+  if (!graphqlJit) return [];
+  return [
+    useGraphQlJit({}, { enableIf: (args) => isCompilable(args.document) }) as Plugin,
+    {
+      onExecute: ({ args }) => ({
+        onExecuteDone({ result, setResult }) {
+          if (!('errors' in result) || !result.errors) return;
+          const errors = result.errors.map((error) => withSourcePositions(error, args.document.loc?.source));
+          const { data, extensions } = result;
+          setResult(extensions === undefined ? { errors, data } : { errors, data, extensions });
+        },
+      }),
+    },
+  ];
+}

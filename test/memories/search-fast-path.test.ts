@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import type { DemoData } from '../../src/demo/seed';
+import { startGeneralPathServer, type GeneralPathServer } from '../support/read-paths';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+/**
+ * searchMemories answers in one statement when the selection under `memory` is made of its
+ * columns (src/memories/search.ts): it must answer exactly as the general path (Prisma) does.
+ */
+
+const memoryScalars = ['id', 'organizationId', 'userId', 'agentId', 'content', 'hash', 'metadata', 'score', 'memoryType', 'scope', 'level', 'importance', 'accessCount', 'lastAccessed', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
+
+let aliases = 0;
+const memorySelection = fc
+  .tuple(
+    fc.array(fc.tuple(fc.boolean(), fc.constantFrom(...memoryScalars)), { minLength: 1, maxLength: 6 }),
+    fc.constantFrom('', '', '', '', 'user { id name }'),
+  )
+  .map(([picked, relation]) => [...picked.map(([aliased, name]) => (aliased ? `m${(aliases += 1)}: ${name}` : name)), relation].join(' '));
+
+const search = fc.record({
+  query: fc.constantFrom('tea', 'project deadline', '"green tea"', 'tea -green', 'kyoto or tea', 'nothing-matches-this'),
+  limit: fc.constantFrom('', 'limit: 1', 'limit: 3', 'limit: 50'),
+  filter: fc.constantFrom('', 'filter: { memoryType: FACTUAL }', 'filter: { scope: "user" }', 'filter: { level: "long_term", memoryType: EPISODIC }'),
+});
+
+describe('the one-statement memory search', () => {
+  let app: TestApp;
+  let general: GeneralPathServer;
+  let demo: DemoData;
+
+  beforeAll(async () => {
+    app = await startTestApp('search_fast_path');
+    demo = await app.seedDemo();
+    // Ties in rank, sub-millisecond times, JSON of several kinds, nulls, a deleted memory.
+    await app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, metadata, score, memory_type, scope, level, importance, access_count, last_accessed, hash, created_at, is_deleted)
+      SELECT 'memory-generated-' || i, ${demo.organizationId}, ${demo.userId}, ${demo.agentId},
+             (ARRAY['green tea in kyoto', 'the project deadline is friday', 'black tea', 'a project without a deadline', 'tea'])[1 + i % 5] || ' ' || i,
+             (ARRAY['{}', '{"a": [1, 2.5, null]}', '{"z": "é", "b": {"c": true}}'])[1 + i % 3]::jsonb,
+             CASE WHEN i % 4 = 0 THEN NULL ELSE i / 7.0 END,
+             (ARRAY['factual', 'episodic', 'semantic'])[1 + i % 3], (ARRAY['user', 'agent'])[1 + i % 2], 'long_term',
+             i % 3 / 3.0, i * 1000, CASE WHEN i % 2 = 0 THEN now() - i * interval '1 hour 1 microsecond' END,
+             CASE WHEN i % 5 = 0 THEN md5(i::text) END,
+             now() - (i % 7) * interval '1 day' + interval '123 microseconds', i % 17 = 0
+      FROM generate_series(1, 80) AS i`;
+    general = await startGeneralPathServer(app);
+  }, 240_000);
+
+  afterAll(async () => {
+    await general?.close();
+    await app?.close();
+  });
+
+  it('answers generated searches and selections byte for byte as the general path does', async () => {
+    let oneStatement = 0;
+    await fc.assert(
+      fc.asyncProperty(memorySelection, search, async (selection, { query, limit, filter }) => {
+        const args = [`query: ${JSON.stringify(query)}`, limit, filter].filter((part) => part !== '').join(', ');
+        const document = `{ searchMemories(${args}) { rank memory { ${selection} } } }`;
+        const { result: [fast, slow], statements } = await app.countStatements(() => general.both(demo.key, document, {}));
+        expect({ document, answer: fast }).toEqual({ document, answer: slow });
+        if (statements.some((sql) => sql.includes('SELECT s.rank') && !/"memory"\."id" IN/.test(sql)) && !selection.includes('user')) oneStatement += 1;
+      }),
+      { numRuns: 80 },
+    );
+    expect(oneStatement).toBeGreaterThan(20);
+  });
+});

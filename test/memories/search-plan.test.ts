@@ -1,0 +1,181 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { DemoData } from '../../src/demo/seed';
+import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
+import { Prisma } from '../../src/generated/prisma/client';
+import { findMatchingMemories, memorySearchStatement, SEARCH_VIEW, type MemorySearch } from '../../src/memories/search';
+import { inspectSearchIndexUse, warnIfSearchCannotUseIndex } from '../../src/memories/search-index';
+import { graphql } from '../generated';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+const SearchPlanMemories = graphql(`
+  query SearchPlanMemories($query: String!, $filter: MemoryFilter, $limit: Int) {
+    searchMemories(query: $query, filter: $filter, limit: $limit) { rank memory { id } }
+  }
+`);
+
+/** Memories per organization: enough that reading all of them costs more than the index. */
+const MEMORIES = 6000;
+const QUERY = 'project deadline';
+const WORDS = ['project', 'deadline', 'tea', 'coffee', 'meeting', 'graphql', 'prisma', 'kyoto', 'budget', 'launch', 'review', 'design', 'customer', 'invoice', 'holiday', 'report'];
+
+describe('memory search under row-level security: the plan and the rows', () => {
+  let app: TestApp;
+  let own: DemoData;
+  let other: DemoData;
+  let deletedAgentId: string;
+
+  /**
+   * `MEMORIES` memories for `owner`, three words each chosen by the digits of the row's number
+   * in base 16, so that about 2% of them match QUERY. `deletedAgentId` gets every tenth, and
+   * every fiftieth is soft-deleted.
+   */
+  async function fill(owner: DemoData, deletedAgent: string | null): Promise<void> {
+    await app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, is_deleted)
+      SELECT 'memory-' || md5(${owner.organizationId} || i), ${owner.organizationId}, ${owner.userId},
+             CASE WHEN i % 10 = 0 AND ${deletedAgent}::text IS NOT NULL THEN ${deletedAgent} ELSE ${owner.agentId} END,
+             w[1 + i % 16] || ' ' || w[1 + i / 16 % 16] || ' note ' || i || ' ' || w[1 + i / 256 % 16] || ' and what came of it',
+             (ARRAY['factual', 'episodic', 'procedural', 'semantic', 'working'])[1 + i % 5], 'user', 'long_term', i % 50 = 1
+      FROM generate_series(1, ${MEMORIES}) AS i, (SELECT ${WORDS}::text[] AS w) AS words`;
+  }
+
+  /** What the search must answer for `organizationId`, computed by the owner from the table itself. */
+  async function expectedMatches(organizationId: string, query: string, limit: number): Promise<string[]> {
+    const rows = await app.database.owner.$queryRaw<Array<{ id: string }>>`
+      SELECT m.id FROM memories m JOIN agents a ON a.id = m.agent_id,
+             websearch_to_tsquery('english', ${query}) AS q(query)
+      WHERE m.organization_id = ${organizationId} AND NOT m.is_deleted AND NOT a.is_deleted
+        AND to_tsvector('english', m.content) @@ q.query
+      ORDER BY ts_rank(to_tsvector('english', m.content), q.query) DESC, m.created_at DESC, m.id DESC
+      LIMIT ${limit}`;
+    return rows.map((row) => row.id);
+  }
+
+  /** EXPLAIN of `statement` as the application sends it: its role, inside `organizationId`'s scope. */
+  async function planAsApplication(organizationId: string, statement: Prisma.Sql): Promise<string> {
+    return withOrganization(organizationId, async () => {
+      const [role] = await app.database.prisma.$queryRaw<Array<{ role: string }>>`SELECT current_user::text AS role`;
+      expect(role?.role).toBe(APPLICATION_ROLE);
+      const plan = await app.database.prisma.$queryRaw<Array<{ 'QUERY PLAN': string }>>(Prisma.sql`EXPLAIN ${statement}`);
+      return plan.map((line) => line['QUERY PLAN']).join('\n');
+    });
+  }
+
+  const searchOf = (owner: DemoData, extra: Partial<MemorySearch> = {}): MemorySearch => ({
+    organizationId: owner.organizationId,
+    query: QUERY,
+    limit: 20,
+    ...extra,
+  });
+
+  const searchedIds = async (variables: { query: string; limit?: number; filter?: { agentId?: string } }) => {
+    const response = await app.graphql(SearchPlanMemories, variables);
+    expect(response.errors).toBeUndefined();
+    return response.data!.searchMemories.map((hit) => hit.memory.id);
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp('search_plan');
+    own = await app.seedDemo();
+    other = await app.seedDemo();
+    deletedAgentId = `agent-${randomUUID()}`;
+    await app.database.owner.agent.create({ data: { id: deletedAgentId, organizationId: own.organizationId, name: 'Gone', isDeleted: true } });
+    await fill(own, deletedAgentId);
+    await fill(other, null);
+    await app.database.owner.$executeRawUnsafe('ANALYZE');
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('EXPLAINs exactly the statement the resolver sends, as the application role in scope: it reads the GIN index', async () => {
+    const { statements } = await app.countStatements(() => searchedIds({ query: QUERY, limit: 20 }));
+    const statement = memorySearchStatement(searchOf(own));
+    expect(statements).toContain(statement.text);
+
+    expect(await planAsApplication(own.organizationId, statement)).toContain('idx_memories_content_fts');
+    // With the filters that have no index of their own. (agentId and userId do: by them the
+    // planner may rightly prefer idx_memories_agent_id or idx_memories_user_id, by their counts.)
+    const filtered = memorySearchStatement(searchOf(own, { memoryType: 'factual', scope: 'user', level: 'long_term' }));
+    expect(await planAsApplication(own.organizationId, filtered)).toContain('idx_memories_content_fts');
+  });
+
+  it('finds what the table holds for the caller, and nothing of another organization, deleted memories or deleted agents', async () => {
+    const ownExpected = await expectedMatches(own.organizationId, QUERY, 100);
+    const otherExpected = await expectedMatches(other.organizationId, QUERY, 100);
+    // Both organizations have matches, so that a leak would show.
+    expect(ownExpected.length).toBeGreaterThan(20);
+    expect(otherExpected.length).toBeGreaterThan(20);
+
+    expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(ownExpected);
+    expect(await searchedIds({ query: QUERY, limit: 100, filter: { agentId: deletedAgentId } })).toEqual([]);
+    expect(await searchedIds({ query: QUERY, limit: 100, filter: { agentId: other.agentId } })).toEqual([]);
+    app.useKey(other.key);
+    try {
+      expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(otherExpected);
+    } finally {
+      app.useKey(own.key);
+    }
+  });
+
+  it('cannot be made to read another organization: not by its arguments, not outside a scope, not by writing', async () => {
+    const { prisma, sql } = app.database;
+    // The caller's id for another organization's: the view still shows only the scope's.
+    expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(other)))).toEqual([]);
+    expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(own, { agentId: other.agentId })))).toEqual([]);
+    // No scope: nothing at all.
+    expect(await findMatchingMemories(sql, searchOf(own))).toEqual([]);
+
+    const organizationsInView = () =>
+      prisma.$queryRawUnsafe<Array<{ organization: string }>>(`SELECT DISTINCT organization_id AS organization FROM ${SEARCH_VIEW}`);
+    expect(await withOrganization(own.organizationId, organizationsInView)).toEqual([{ organization: own.organizationId }]);
+    expect(await organizationsInView()).toEqual([]);
+
+    // A view owned by a superuser would skip the policies' WITH CHECK: the application may only read it.
+    const writes = [
+      `DELETE FROM ${SEARCH_VIEW}`,
+      `UPDATE ${SEARCH_VIEW} SET content = 'taken over'`,
+      `INSERT INTO ${SEARCH_VIEW} (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
+         SELECT 'memory-smuggled', organization_id, user_id, agent_id, 'smuggled', memory_type, scope, level FROM ${SEARCH_VIEW} LIMIT 1`,
+    ];
+    for (const write of writes) {
+      await expect(withOrganization(own.organizationId, () => prisma.$executeRawUnsafe(write))).rejects.toThrow();
+    }
+    const grants = await app.database.owner.$queryRaw<Array<{ grantee: string; privilege: string }>>`
+      SELECT grantee::text, privilege_type::text AS privilege FROM information_schema.role_table_grants
+      WHERE table_name = ${SEARCH_VIEW} AND grantee <> (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass(${SEARCH_VIEW}::text))`;
+    expect(grants).toEqual([{ grantee: APPLICATION_ROLE, privilege: 'SELECT' }]);
+  });
+
+  it('with a view owner that cannot bypass the policies: the same rows without the index, and one warning at start-up', async () => {
+    expect(await inspectSearchIndexUse(app.database.prisma)).toMatchObject({ usesIndex: true });
+
+    const owner = app.database.owner;
+    const [view] = await owner.$queryRaw<Array<{ owner: string }>>`
+      SELECT pg_get_userbyid(relowner)::text AS owner FROM pg_class WHERE oid = to_regclass(${SEARCH_VIEW}::text)`;
+    const viewOwner = view!.owner;
+    // Roles belong to the whole server: a name of this run's own.
+    const plainRole = `agentmem_test_view_owner_${randomBytes(4).toString('hex')}`;
+    await owner.$executeRawUnsafe(`CREATE ROLE "${plainRole}" NOLOGIN NOSUPERUSER NOBYPASSRLS`);
+    try {
+      await owner.$executeRawUnsafe(`GRANT SELECT ON memories TO "${plainRole}"`);
+      await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${plainRole}"`);
+
+      expect(await inspectSearchIndexUse(app.database.prisma)).toEqual({ usesIndex: false, viewOwner: plainRole });
+      const lines: string[] = [];
+      await warnIfSearchCannotUseIndex(app.database.prisma, pino({ level: 'info', base: undefined }, { write: (line: string) => lines.push(line) }));
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, viewOwner: plainRole, msg: expect.stringContaining('BYPASSRLS') });
+
+      expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(await expectedMatches(own.organizationId, QUERY, 100));
+      expect(await withOrganization(own.organizationId, () => findMatchingMemories(app.database.sql, searchOf(other)))).toEqual([]);
+      expect(await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own)))).not.toContain('idx_memories_content_fts');
+    } finally {
+      await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${viewOwner}"`);
+      await owner.$executeRawUnsafe(`DROP OWNED BY "${plainRole}"`);
+      await owner.$executeRawUnsafe(`DROP ROLE "${plainRole}"`);
+    }
+    expect(await inspectSearchIndexUse(app.database.prisma)).toEqual({ usesIndex: true, viewOwner });
+  });
+});
