@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
@@ -190,11 +190,32 @@ function clientReportingTo(report: StatementReporter): typeof CatalogTextClient 
   return StatementReportingClient;
 }
 
-/** Raw SQL over the application's pool: each query takes the current scope at checkout. */
+/**
+ * How many distinct statements the raw SQL path prepares: each connection keeps every statement
+ * it prepared until it closes, and a statement's text varies with the selection it serves, so a
+ * client sending ever new selections must not grow them without end. Beyond this, statements are
+ * planned at every run, as unnamed ones are.
+ */
+const MAX_PREPARED_STATEMENTS = 200;
+
+/**
+ * Raw SQL over the application's pool: each query takes the current scope at checkout. The
+ * statements are prepared (named after a hash of their text), so that PostgreSQL plans each once
+ * per connection rather than at every request.
+ */
 export function scopedSqlOver(pool: pg.Pool): ScopedSql {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_PREPARED_STATEMENTS) {
+      name = `agentmem_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
   return {
     async query<Row>(text: string, values: readonly unknown[]): Promise<Row[]> {
-      const result = await pool.query(text, values as unknown[]);
+      const result = await pool.query({ name: nameOf(text), text, values: values as unknown[] });
       return result.rows as Row[];
     },
   };
