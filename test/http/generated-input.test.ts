@@ -41,7 +41,7 @@ describe('generated hostile requests', () => {
         variables: { input },
       })),
       fc.record({ name: nastyString, tags: fc.array(nastyString, { maxLength: 3 }), metadata: nastyJson, jsonSchema: nastyJson }).map((input) => ({
-        query: 'mutation ($input: ToolInput!) { createTool(input: $input) { __typename } }',
+        query: 'mutation ($input: CreateToolInput!) { createTool(input: $input) { __typename } }',
         variables: { input },
       })),
       fc
@@ -65,7 +65,7 @@ describe('generated hostile requests', () => {
       fc
         .record({ agentId: agentIds(), content: nastyString, scope: nastyString, level: nastyString, importance: fc.double({ noNaN: true, noDefaultInfinity: true }), metadata: nastyJson })
         .map((memory) => ({
-          query: 'mutation ($inputs: [MemoryInput!]!) { createMemories(inputs: $inputs) { __typename } }',
+          query: 'mutation ($inputs: [CreateMemoryInput!]!) { createMemories(inputs: $inputs) { __typename } }',
           variables: { inputs: [{ ...memory, memoryType: 'FACTUAL' }] },
         })),
       fc.record({ agentId: agentIds(), blockId: fc.constantFrom(otherBlockId, 'block-unknown') }).map((variables) => ({

@@ -30,7 +30,7 @@ describe('hostile input', () => {
   }
   const request = (query: string, variables: Record<string, unknown> = {}) => send(JSON.stringify({ query, variables }));
 
-  const CREATE_TOOL = 'mutation ($input: ToolInput!) { createTool(input: $input) { __typename ... on Error { code field } } }';
+  const CREATE_TOOL = 'mutation ($input: CreateToolInput!) { createTool(input: $input) { __typename ... on Error { code field } } }';
 
   it.each([
     ['a NUL in a JSON value', CREATE_TOOL, { input: { name: 't', metadata: { note: 'a\u0000b' } } }, ['$input', 'metadata', 'note']],
@@ -72,7 +72,7 @@ describe('hostile input', () => {
     const sql = `'; DROP TABLE agents; -- " OR 1=1`;
     const filtered = await request('query ($n: String) { tools(filter: { nameContains: $n }) { totalCount } agents(filter: { nameContains: $n }) { totalCount } }', { n: sql });
     expect(filtered.json).toEqual({ data: { tools: { totalCount: 0 }, agents: { totalCount: 0 } } });
-    const created = await request('mutation ($input: ToolInput!) { createTool(input: $input) { ... on ToolPayload { tool { name } } } }', { input: { name: sql } });
+    const created = await request('mutation ($input: CreateToolInput!) { createTool(input: $input) { ... on ToolPayload { tool { name } } } }', { input: { name: sql } });
     expect(created.json).toEqual({ data: { createTool: { tool: { name: sql } } } });
     const counts = await rowCounts(app);
     expect(counts[2]).toBe(before[2] + 1);
