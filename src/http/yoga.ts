@@ -8,6 +8,8 @@ import type { Logger } from '../logger';
 import { schema } from '../schema';
 import { createErrorMasker } from './errors';
 import { useStorableInput } from './input-guard';
+import { useTypedInputValues } from './input-values';
+import { useStrictRequestParsing } from './request-parsing';
 import { requestLimitPlugins } from './limits';
 import type { Settings } from '../config/settings';
 
@@ -35,7 +37,9 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     context: (initial) => createContext(database.prisma, authenticate, limitRate, initial),
     plugins: [
       useCallerRowScope(),
+      useStrictRequestParsing(),
       useStorableInput(),
+      useTypedInputValues(),
       ...requestLimitPlugins(settings),
       useReadinessCheck({
         endpoint: READINESS_PATH,
