@@ -6,7 +6,7 @@ import { createContext, useCallerRowScope } from '../context';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
-import { createErrorMasker } from './errors';
+import { createErrorMasker, useClientErrorLog, yogaLogger } from './errors';
 import { useStorableInput } from './input-guard';
 import { useTypedInputValues } from './input-values';
 import { useStrictRequestParsing } from './request-parsing';
@@ -27,7 +27,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     graphiql: { title: 'AgentMem' },
     // GraphiQL's assets are served from this package rather than a CDN: it works offline.
     renderGraphiQL,
-    logging: logger.child({ component: 'yoga' }),
+    logging: yogaLogger(logger),
     landingPage: false,
     // No CORS headers unless origins are configured: browsers then only call same-origin.
     cors: settings.corsOrigins.length > 0 ? { origin: settings.corsOrigins, credentials: false } : false,
@@ -37,6 +37,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     context: (initial) => createContext(database.prisma, authenticate, limitRate, initial),
     plugins: [
       useCallerRowScope(),
+      useClientErrorLog(logger),
       useStrictRequestParsing(),
       useStorableInput(),
       useTypedInputValues(),
