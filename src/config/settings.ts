@@ -42,6 +42,9 @@ const environmentSchema = z.object({
   INTROSPECTION: z.enum(['auto', 'on', 'off']).default('auto'),
   RATE_LIMIT_REQUESTS: integer(0, 10_000_000).default(600),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+  AUTH_FAILURE_LIMIT: integer(0, 10_000_000).default(30),
+  AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(60),
+  TRUSTED_PROXIES: integer(0, 100).default(0),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -65,6 +68,10 @@ export interface Settings {
   introspection: 'everyone' | 'admin' | 'nobody';
   /** GraphQL requests one API key may make per window; 0: no limit. */
   rateLimit: { requests: number; windowSeconds: number };
+  /** Failed authentications one client address may make per window before it is refused; 0: no limit. */
+  authFailureLimit: { failures: number; windowSeconds: number };
+  /** Reverse proxies in front of the server: how many X-Forwarded-For entries, from the right, to trust. */
+  trustedProxies: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -108,6 +115,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     corsOrigins: values.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
     introspection: introspectionFor(values.INTROSPECTION, values.NODE_ENV),
     rateLimit: { requests: values.RATE_LIMIT_REQUESTS, windowSeconds: values.RATE_LIMIT_WINDOW_SECONDS },
+    authFailureLimit: { failures: values.AUTH_FAILURE_LIMIT, windowSeconds: values.AUTH_FAILURE_WINDOW_SECONDS },
+    trustedProxies: values.TRUSTED_PROXIES,
   };
 }
 

@@ -1,7 +1,7 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
-import { createRateLimiter } from '../auth/rate-limit';
+import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
 import { createContext, useCallerRowScope } from '../context';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
@@ -18,7 +18,7 @@ export const LIVENESS_PATH = '/health';
 export const READINESS_PATH = '/ready';
 
 export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger) {
-  const authenticate = createAuthenticator(database.prisma);
+  const authenticate = throttleFailedAuthentications(createAuthenticator(database.prisma), settings.authFailureLimit);
   const limitRate = createRateLimiter(settings.rateLimit);
   return createYoga({
     schema,
