@@ -33,7 +33,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
       process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
     }
     const handler = createGraphqlHandler(database, settings, logger);
-    server = http.createServer(withRequestId(withBodyLimit(handler, settings.maxRequestBytes)));
+    server = http.createServer(withRequestId(withBodyLimit(handler, settings.maxRequestBytes), settings.trustedProxies));
     await new Promise<void>((resolve, reject) => {
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);

@@ -6,7 +6,7 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
-import { characterCount, json, label, longText, text } from '../schema/rules';
+import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
 import { createdBy, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import type { Context } from '../context';
@@ -100,7 +100,8 @@ const UpdateBlockInput = builder.inputType('UpdateBlockInput', {
   }),
 });
 
-const limit = z.number().int().min(1, 'must be at least 1');
+// A value holds at most MAX_LONG_TEXT characters, so no limit needs to be higher.
+const limit = z.number().int().min(1, 'must be at least 1').max(MAX_LONG_TEXT, `must be at most ${MAX_LONG_TEXT}`);
 const blockFields = {
   value: longText,
   limit,

@@ -45,6 +45,9 @@ const environmentSchema = z.object({
   READ_PATH: z.enum(['fast', 'general']).default('fast'),
   GRAPHQL_JIT: z.enum(['true', 'false']).default('true'),
   IDEMPOTENCY_TTL_HOURS: integer(1, 8760).default(24),
+  AUTH_FAILURE_LIMIT: integer(0, 10_000_000).default(30),
+  AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(60),
+  TRUSTED_PROXIES: integer(0, 100).default(0),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -80,6 +83,10 @@ export interface Settings {
   graphqlJit: boolean;
   /** How long the outcome of a mutation sent with an Idempotency-Key is kept for its retries. */
   idempotencyTtlHours: number;
+  /** Failed authentications one client address may make per window before it is refused; 0: no limit. */
+  authFailureLimit: { failures: number; windowSeconds: number };
+  /** Reverse proxies in front of the server: how many X-Forwarded-For entries, from the right, to trust. */
+  trustedProxies: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -126,6 +133,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     readPath: values.READ_PATH,
     graphqlJit: values.GRAPHQL_JIT === 'true',
     idempotencyTtlHours: values.IDEMPOTENCY_TTL_HOURS,
+    authFailureLimit: { failures: values.AUTH_FAILURE_LIMIT, windowSeconds: values.AUTH_FAILURE_WINDOW_SECONDS },
+    trustedProxies: values.TRUSTED_PROXIES,
   };
 }
 

@@ -1,6 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
-import type { YogaLogger } from 'graphql-yoga';
+import type { Plugin, YogaLogger } from 'graphql-yoga';
 import { describeFailure, isDatabaseUnavailable } from '../db/connection-failures';
 import { AppError, DatabaseUnavailableError, ValidationError } from '../errors';
 import type { Logger } from '../logger';
@@ -83,6 +83,7 @@ export function createErrorMasker(logger: Logger) {
         extensions: { ...graphqlError.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
       });
     }
+    // A fault of the server: logged here, once, with the stack and the request id.
     const requestId = currentRequestId() ?? 'unknown';
     logger.error({ err: graphqlError?.originalError ?? error, requestId, path: graphqlError?.path }, 'unexpected error');
     return withLocationsOf(
@@ -97,20 +98,6 @@ export function createErrorMasker(logger: Logger) {
 }
 
 /**
- * yoga's logger: yoga logs every error the masker replaced, with its stack; an unavailable
- * database is already logged by the masker in one line, so yoga's copy is left out.
- */
-export function createYogaLogger(logger: Logger): YogaLogger {
-  const forward =
-    (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (...args: unknown[]): void => {
-      if (level === 'error' && isDatabaseUnavailable(args[0])) return;
-      Reflect.apply(logger[level], logger, args);
-    };
-  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
-}
-
-/**
  * Whether an error, as a client sees it (masked), is the server's fault rather than the
  * request's: a bug, or a database that is unavailable. Such an outcome says nothing about the
  * request, so it is never kept for an idempotency key's retries.
@@ -119,4 +106,42 @@ export function isServerFault(error: GraphQLError): boolean {
   const { code, http } = error.extensions as { code?: unknown; http?: { status?: unknown } };
   const status = http?.status;
   return code === 'INTERNAL_SERVER_ERROR' || code === 'DATABASE_UNAVAILABLE' || (typeof status === 'number' && status >= 500);
+}
+
+/**
+ * Logs what the client got wrong, once per error, at info and without a stack: the code, the
+ * field and the message it was told, under its request id. Faults of the server (an
+ * INTERNAL_SERVER_ERROR, or an error with a 5xx status) were logged at error where they were
+ * classified, and are left alone here. Every response passes here, whichever stage refused it.
+ */
+export function useClientErrorLog(logger: Logger): Plugin {
+  return {
+    onResultProcess({ result }) {
+      const results = Array.isArray(result) ? result : [result];
+      for (const single of results) {
+        if (!('errors' in single) || !single.errors) continue;
+        for (const error of single.errors) {
+          if (isServerFault(error)) continue;
+          const extensions = error.extensions ?? {};
+          logger.info({ requestId: currentRequestId(), code: extensions.code, field: extensions.field, message: error.message }, 'client error');
+        }
+      }
+    },
+  };
+}
+
+/**
+ * yoga's own log, in ours. yoga logs at error, with the stack, every error that the masker
+ * rewrote: client mistakes among them, and faults that the masker has logged already. Those go
+ * to debug as a message only, so that each error is logged once, at the level it deserves.
+ */
+export function yogaLogger(logger: Logger): YogaLogger {
+  const yoga = logger.child({ component: 'yoga' });
+  const at = (level: 'debug' | 'info' | 'warn') => (...args: unknown[]) => yoga[level](...(args as Parameters<Logger['debug']>));
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: (error: unknown) => yoga.debug({ message: error instanceof Error ? error.message : String(error) }, 'error passed to the masker'),
+  };
 }

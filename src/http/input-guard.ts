@@ -1,17 +1,12 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, type ASTNode, type ASTVisitor, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { unstorable } from '../schema/rules';
+import { forEachLiteral } from './literals';
 
 /** Deeper JSON than this is refused: no AgentMem value needs it, and it costs every layer. */
 export const MAX_INPUT_DEPTH = 64;
 
 type Finding = { path: string[]; problem: string };
-
-/** Why PostgreSQL could not store this string as it is, if it could not. */
-function unstorable(text: string): string | null {
-  if (text.includes('\u0000')) return 'contains a NUL character, which PostgreSQL cannot store';
-  if (!text.isWellFormed()) return 'contains a lone UTF-16 surrogate, which is not valid Unicode';
-  return null;
-}
 
 /** Walks a JSON value without recursion, so that depth cannot overflow the stack. */
 function inspectVariables(variables: unknown): Finding | null {
@@ -36,25 +31,57 @@ function inspectVariables(variables: unknown): Finding | null {
 }
 
 /**
- * Refuses, before parsing and execution, text that PostgreSQL cannot store (NUL, lone
- * surrogates) and absurdly deep JSON, anywhere in a request: a VALIDATION error naming where,
+ * Input refused at the edge, before anything executes: a VALIDATION error naming the input path,
+ * with status 400 whatever the response's media type (`spec: false` keeps yoga from answering
+ * 200 to plain JSON clients, as GraphQL over HTTP allows for its own validation errors).
+ */
+export function invalidInput(field: string[], message: string, node?: ASTNode): GraphQLError {
+  return new GraphQLError(message, { nodes: node, extensions: { code: 'VALIDATION', field, http: { status: 400, spec: false } } });
+}
+
+function refusal(field: string[], problem: string, node?: ASTNode): GraphQLError {
+  return invalidInput(field, `${field.join('.')} ${problem}`, node);
+}
+
+/**
+ * The same for values written inline in the query text, where `"agent-\u{0}"`, `"\u0000"` or a
+ * block string are NULs too, and JSON literals may nest as deep as variables: checked while the
+ * document is validated, on the parsed values. `field` is the input path from the argument.
+ */
+export function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
+  return {
+    Document(document) {
+      let refused = false;
+      forEachLiteral(document, (node, path) => {
+        if (refused) return false;
+        const problem = path.length > MAX_INPUT_DEPTH ? `is nested deeper than ${MAX_INPUT_DEPTH} levels` : node.kind === Kind.STRING ? unstorable(node.value) : null;
+        if (!problem) return true;
+        context.reportError(refusal(path.length > MAX_INPUT_DEPTH ? path.slice(0, 3) : path, problem, node));
+        refused = true;
+        return false;
+      });
+    },
+  };
+}
+
+/**
+ * Refuses, before execution, text that PostgreSQL cannot store (NUL, lone surrogates) and
+ * absurdly deep JSON, anywhere in a request: in variables and the raw query text before
+ * parsing, in inline values while the document is validated. A VALIDATION error naming where,
  * instead of a database error deep inside a resolver. Nothing runs, so nothing is written.
  */
 export function useStorableInput(): Plugin {
   return {
     onParams({ params, setResult }) {
-      const inQuery = typeof params.query === 'string' && (unstorable(params.query) ?? (/\\u0000/i.test(params.query) ? 'contains a NUL character' : null));
+      const inQuery = typeof params.query === 'string' ? unstorable(params.query) : null;
       const finding: Finding | null = inQuery ? { path: ['query'], problem: inQuery } : inspectVariables(params.variables ?? {});
       if (!finding) return;
       const [variable, ...rest] = finding.path;
       const field = finding.path[0] === 'query' ? ['query'] : [`$${variable ?? ''}`, ...rest];
-      setResult({
-        errors: [
-          new GraphQLError(`${field.join('.')} ${finding.problem}`, {
-            extensions: { code: 'VALIDATION', field, http: { status: 400 } },
-          }),
-        ],
-      });
+      setResult({ errors: [refusal(field, finding.problem)] });
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(StorableLiteralsRule);
     },
   };
 }

@@ -22,12 +22,31 @@ export function requestLimitPlugins(settings: Settings): Plugin[] {
     maxAliasesPlugin({ n: settings.limits.maxAliases, exposeLimits: true }),
     maxTokensPlugin({ n: settings.limits.maxTokens, exposeLimits: true }),
     costLimitPlugin({ maxCost: settings.limits.maxCost, exposeLimits: true, ignoreIntrospection: true }),
-    // A request without a JSON body (a form post, a bare GET) needs the x-graphql-yoga-csrf header.
-    useCSRFPrevention(),
+    useCsrfPrevention(),
   ];
   if (settings.introspection === 'nobody') plugins.push(useDisableIntrospection());
   if (settings.introspection === 'admin') plugins.push(useIntrospectionForAdmins());
   return plugins;
+}
+
+/**
+ * A request without a JSON body (a form post, a bare GET) needs the x-graphql-yoga-csrf header:
+ * yoga's CSRF prevention, whose 403 gets a code of its own and says what to send.
+ */
+function useCsrfPrevention(): Plugin {
+  const prevention = useCSRFPrevention();
+  return {
+    onRequestParse(payload) {
+      try {
+        return prevention.onRequestParse?.(payload);
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        throw new GraphQLError(`${error.message}: send a JSON body (content-type application/json) or the x-graphql-yoga-csrf header`, {
+          extensions: { code: 'CSRF_HEADER_REQUIRED', http: { status: 403 } },
+        });
+      }
+    },
+  };
 }
 
 /**

@@ -1,15 +1,17 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
-import { createRateLimiter } from '../auth/rate-limit';
+import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
 import { createContext, useCallerRowScope } from '../context';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
-import { createErrorMasker, createYogaLogger } from './errors';
+import { createErrorMasker, useClientErrorLog, yogaLogger } from './errors';
 import { executorPlugins } from './executor';
 import { useIdempotentMutations } from './idempotency';
 import { useStorableInput } from './input-guard';
+import { useTypedInputValues } from './input-values';
+import { useStrictRequestParsing } from './request-parsing';
 import { requestLimitPlugins } from './limits';
 import { readinessCheck } from './readiness';
 import type { Settings } from '../config/settings';
@@ -19,7 +21,7 @@ export const LIVENESS_PATH = '/health';
 export const READINESS_PATH = '/ready';
 
 export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger) {
-  const authenticate = createAuthenticator(database);
+  const authenticate = throttleFailedAuthentications(createAuthenticator(database), settings.authFailureLimit);
   const limitRate = createRateLimiter(settings.rateLimit);
   const maskError = createErrorMasker(logger);
   return createYoga({
@@ -29,7 +31,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     graphiql: { title: 'AgentMem' },
     // GraphiQL's assets are served from this package rather than a CDN: it works offline.
     renderGraphiQL,
-    logging: createYogaLogger(logger.child({ component: 'yoga' })),
+    logging: yogaLogger(logger),
     landingPage: false,
     // No CORS headers unless origins are configured: browsers then only call same-origin.
     cors: settings.corsOrigins.length > 0 ? { origin: settings.corsOrigins, credentials: false } : false,
@@ -46,7 +48,10 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       // idempotent transaction, which thus runs inside the caller's organization scope.
       useIdempotentMutations({ prisma: database.prisma, maskError, ttlHours: settings.idempotencyTtlHours }),
       useCallerRowScope(),
+      useClientErrorLog(logger),
+      useStrictRequestParsing(),
       useStorableInput(),
+      useTypedInputValues(),
       ...requestLimitPlugins(settings),
       useReadinessCheck({ endpoint: READINESS_PATH, check: readinessCheck(database) }),
     ],

@@ -1,7 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import type { Context } from '../context';
-import { NotFoundError, ValidationError } from '../errors';
+import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
@@ -9,22 +9,22 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
-import { label, longText, real, text } from '../schema/rules';
+import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
 import { createdBy, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectedColumns, selectionOf } from '../schema/selection';
 import { memoryColumns } from './columns';
 import { findMatchingMemories, type MemoryColumns } from './search';
 
-export const MemoryTypeEnum = builder.enumType('MemoryType', {
-  values: {
-    FACTUAL: { value: 'factual' },
-    EPISODIC: { value: 'episodic' },
-    PROCEDURAL: { value: 'procedural' },
-    SEMANTIC: { value: 'semantic' },
-    WORKING: { value: 'working' },
-  } as const,
-});
+const memoryTypes = {
+  FACTUAL: { value: 'factual' },
+  EPISODIC: { value: 'episodic' },
+  PROCEDURAL: { value: 'procedural' },
+  SEMANTIC: { value: 'semantic' },
+  WORKING: { value: 'working' },
+} as const;
+
+export const MemoryTypeEnum = builder.enumType('MemoryType', { values: memoryTypes });
 
 export const MemoryType = builder.prismaObject('Memory', {
   description: 'A long-term memory of an agent about a user.',
@@ -174,10 +174,25 @@ builder.queryField('searchMemories', (t) =>
   }),
 );
 
-const MemoryInput = builder.inputType('MemoryInput', {
+// What creation requires is non-null here; a memory's agent and user never change.
+const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
   fields: (t) => ({
-    agentId: t.id({ description: 'Required on create; a memory cannot move to another agent.' }),
+    agentId: t.id({ required: true }),
     userId: t.id({ description: 'Default: the caller.' }),
+    content: t.string({ required: true, description: `1 to ${MAX_MEMORY_CONTENT} characters.` }),
+    hash: t.string(),
+    metadata: t.field({ type: 'JSON', description: 'A JSON object; default {}.' }),
+    score: t.float(),
+    memoryType: t.field({ type: MemoryTypeEnum, required: true }),
+    scope: t.string({ required: true, description: '1 to 50 characters, e.g. user.' }),
+    level: t.string({ required: true, description: '1 to 50 characters, e.g. core.' }),
+    importance: t.float({ description: 'Default 0.' }),
+  }),
+});
+
+const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
+  description: 'The fields to change. A memory cannot move to another agent or user.',
+  fields: (t) => ({
     content: t.string(),
     hash: t.string(),
     metadata: t.field({ type: 'JSON' }),
@@ -190,20 +205,19 @@ const MemoryInput = builder.inputType('MemoryInput', {
 });
 
 const memoryFields = z.object({
-  content: longText.refine((value) => value.trim() !== '', 'must not be empty'),
+  content: text(MAX_MEMORY_CONTENT).refine((value) => value.trim() !== '', 'must not be empty'),
   hash: text(64).nullable(),
   metadata: z.record(z.string(), z.unknown(), 'must be a JSON object'),
   score: real.nullable(),
-  memoryType: z.enum(['factual', 'episodic', 'procedural', 'semantic', 'working']),
+  memoryType: storedEnum(memoryTypes),
   scope: label,
   level: label,
   importance: real,
-  userId: z.string().nullish(),
 });
 const createMemorySchema = memoryFields
-  .extend({ agentId: z.string('is required') })
-  .partial({ hash: true, metadata: true, score: true, importance: true, userId: true });
-const updateMemorySchema = memoryFields.omit({ userId: true }).partial().extend({ agentId: z.undefined('cannot change').nullish() });
+  .extend({ agentId: z.string(), userId: z.string().nullish() })
+  .partial({ hash: true, metadata: true, score: true, importance: true });
+const updateMemorySchema = memoryFields.partial();
 
 export const MAX_MEMORIES_PER_BATCH = 500;
 
@@ -260,7 +274,7 @@ builder.mutationFields((t) => ({
   createMemory: t.field({
     type: MemoryPayload,
     errors: { types: commonMutationErrors },
-    args: { input: t.arg({ type: MemoryInput, required: true }) },
+    args: { input: t.arg({ type: CreateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createMemorySchema, args.input, ['input']);
       const memoryId = await context.prisma.$transaction(async (tx) => {
@@ -274,7 +288,7 @@ builder.mutationFields((t) => ({
     type: MemoriesPayload,
     description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none.`,
     errors: { types: commonMutationErrors },
-    args: { inputs: t.arg({ type: [MemoryInput], required: true }) },
+    args: { inputs: t.arg({ type: [CreateMemoryInput], required: true }) },
     resolve: async (_root, args, context) => {
       const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
       const memoryIds = await context.prisma.$transaction(async (tx) => {
@@ -288,10 +302,9 @@ builder.mutationFields((t) => ({
   updateMemory: t.field({
     type: MemoryPayload,
     errors: { types: commonMutationErrors },
-    args: { id: t.arg.id({ required: true }), input: t.arg({ type: MemoryInput, required: true }) },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
-      if (args.input.userId != null) throw new ValidationError('a memory cannot change its user', ['input', 'userId']);
-      const { agentId: _agent, metadata, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
+      const { metadata, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
       const id = String(args.id);
       const { count } = await context.prisma.memory.updateMany({
         where: { id, ...visibleMemories(context) },

@@ -6,18 +6,18 @@ import { newId } from '../ids';
 import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
-import { json, longText, text } from '../schema/rules';
+import { json, longText, storedEnum, text } from '../schema/rules';
 import { createdBy, live, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
-export const MessageRole = builder.enumType('MessageRole', {
-  values: {
-    USER: { value: 'user' },
-    ASSISTANT: { value: 'assistant' },
-    SYSTEM: { value: 'system' },
-    TOOL: { value: 'tool' },
-  } as const,
-});
+const messageRoles = {
+  USER: { value: 'user' },
+  ASSISTANT: { value: 'assistant' },
+  SYSTEM: { value: 'system' },
+  TOOL: { value: 'tool' },
+} as const;
+
+export const MessageRole = builder.enumType('MessageRole', { values: messageRoles });
 
 export const MessageType = builder.prismaObject('Message', {
   description: 'One message of a conversation between a user and an agent.',
@@ -114,7 +114,7 @@ function isEmptyContent(content: unknown): boolean {
 
 const messageSchema = z
   .object({
-    role: z.enum(['user', 'assistant', 'system', 'tool']),
+    role: storedEnum(messageRoles),
     text: longText.nullish(),
     content: json,
     model: text(255).nullish(),

@@ -5,8 +5,8 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { grantedScopes } from '../auth/scopes';
 import { ForbiddenError } from '../errors';
-import { GraphQLScalarType } from 'graphql';
-import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { JSONResolver } from 'graphql-scalars';
+import { DateTime } from './date-time';
 import type { Context } from '../context';
 import type PrismaTypes from '../generated/pothos-prisma-types';
 import { getDatamodel } from '../generated/pothos-prisma-types';
@@ -52,15 +52,7 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-// graphql-scalars' DateTime, except that ISO text is passed through as it is: the hot reads
-// (src/agents/page.ts) have PostgreSQL print timestamps exactly as this scalar prints a Date.
-builder.addScalarType(
-  'DateTime',
-  new GraphQLScalarType({
-    ...DateTimeResolver.toConfig(),
-    serialize: (value) => (typeof value === 'string' ? value : DateTimeResolver.serialize(value)),
-  }),
-);
+builder.addScalarType('DateTime', DateTime);
 builder.addScalarType('JSON', JSONResolver);
 
 // Every query needs `read`, every mutation `write`; admin fields add `authScopes: { admin: true }`.

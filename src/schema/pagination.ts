@@ -1,4 +1,6 @@
+import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { ValidationError } from '../errors';
+import { unstorable } from './rules';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -27,6 +29,35 @@ export function assertPageSize(args: PageArguments): void {
     throw new ValidationError('pass either first or last, not both', ['last']);
   }
 }
+
+/**
+ * A cursor this API issued: a row id, base64-encoded by Pothos. Anything else is refused here,
+ * before it could reach the database as an id of another type or with unstorable text.
+ */
+function assertCursor(cursor: string | null | undefined, name: 'after' | 'before'): void {
+  if (cursor === null || cursor === undefined) return;
+  let id: unknown;
+  try {
+    id = parsePrismaCursor(cursor);
+  } catch {
+    id = undefined;
+  }
+  if (typeof id !== 'string' || unstorable(id)) throw new ValidationError(`${name} is not a cursor of this API`, [name]);
+}
+
+/**
+ * Every check of a connection's page arguments. They are made before the operation executes,
+ * for every connection in it, whatever is selected below (src/http/input-values.ts): Pothos
+ * does not call a connection's resolver when only `totalCount` is selected.
+ */
+export function assertPageArguments(args: PageArguments): void {
+  assertPageSize(args);
+  assertCursor(args.after, 'after');
+  assertCursor(args.before, 'before');
+}
+
+/** The arguments that make a field a connection. */
+export const PAGE_ARGUMENTS = ['first', 'last', 'after', 'before'] as const;
 
 /**
  * A list's `limit` argument (a list, not a connection: no cursors), between 1 and

@@ -5,18 +5,51 @@ import { z } from 'zod';
  * the database never has to refuse what validation let through.
  */
 
-// Text PostgreSQL cannot store (NUL, lone surrogates) never gets this far: the HTTP layer
-// refuses it for the whole request (src/http/input-guard.ts).
+/**
+ * Why PostgreSQL could not store this string as it is, if it could not. Such text never reaches
+ * a resolver: the HTTP layer refuses it anywhere in a request (src/http/input-guard.ts).
+ */
+export function unstorable(text: string): string | null {
+  if (text.includes('\u0000')) return 'contains a NUL character, which PostgreSQL cannot store';
+  if (!text.isWellFormed()) return 'contains a lone UTF-16 surrogate, which is not valid Unicode';
+  return null;
+}
 
 /** A string of at most `max` characters (Unicode code points, as PostgreSQL counts them). */
-export const text = (max: number) => z.string().refine((value) => [...value].length <= max, `must be at most ${max} characters`);
+export const text = (max: number) =>
+  // A string has at least as many UTF-16 units as code points: most values need no count.
+  z.string().refine((value) => value.length <= max || characterCount(value) <= max, `must be at most ${max} characters`);
 
 export const name = z.string().trim().min(1, 'must not be empty').pipe(text(255));
 
 /** Block labels, memory scope and level: caller-defined words of 1 to 50 characters. */
 export const label = z.string().trim().min(1, 'must not be empty').pipe(text(50));
 
-export const longText = z.string();
+/**
+ * The most characters of a TEXT column (agent descriptions and system prompts, block values,
+ * tool source code, message text): far beyond any real prompt or message, and a bound that
+ * holds whatever MAX_REQUEST_BYTES allows.
+ */
+export const MAX_LONG_TEXT = 1_000_000;
+
+export const longText = text(MAX_LONG_TEXT);
+
+/**
+ * The most characters of a memory's content. Content is indexed for full-text search, and
+ * PostgreSQL's tsvector holds at most 1 MB (1,048,575 bytes) of lexemes and positions: the
+ * densest text measured (distinct 4-byte characters between spaces) makes about 6 bytes of
+ * tsvector per character, so 100,000 characters need about 600 KB.
+ */
+export const MAX_MEMORY_CONTENT = 100_000;
+
+/**
+ * The stored value of a GraphQL enum (MemoryType.FACTUAL is stored as 'factual'), from the
+ * enum's own values. Its error names the GraphQL values: they are what a client writes.
+ */
+export function storedEnum<const Values extends Record<string, { value: string }>>(values: Values) {
+  const stored = Object.fromEntries(Object.entries(values).map(([graphqlName, { value }]) => [graphqlName, value]));
+  return z.enum(stored as { [Name in keyof Values]: Values[Name]['value'] }, `must be one of ${Object.keys(values).join(', ')}`);
+}
 
 /** Any JSON value (the JSON scalar has parsed it already). */
 export const json = z.unknown().optional();

@@ -64,17 +64,22 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const ToolInput = builder.inputType('ToolInput', {
-  fields: (t) => ({
-    name: t.string(),
-    description: t.string(),
-    jsonSchema: t.field({ type: 'JSON', description: "The tool's parameters, as a JSON Schema object." }),
-    sourceType: t.string(),
-    sourceCode: t.string(),
-    tags: t.stringList(),
-    metadata: t.field({ type: 'JSON' }),
-  }),
-});
+/** The tool's fields; `name` is required on create (non-null in CreateToolInput). */
+const ToolFieldsInput = (inputName: string, nameRequired: boolean) =>
+  builder.inputType(inputName, {
+    fields: (t) => ({
+      name: t.string({ required: nameRequired, description: '1 to 255 characters.' }),
+      description: t.string(),
+      jsonSchema: t.field({ type: 'JSON', description: "The tool's parameters, as a JSON Schema object." }),
+      sourceType: t.string(),
+      sourceCode: t.string(),
+      tags: t.stringList(),
+      metadata: t.field({ type: 'JSON' }),
+    }),
+  });
+
+const CreateToolInput = ToolFieldsInput('CreateToolInput', true);
+const UpdateToolInput = ToolFieldsInput('UpdateToolInput', false);
 
 const toolFields = z.object({
   name,
@@ -111,7 +116,7 @@ builder.mutationFields((t) => ({
   createTool: t.field({
     type: ToolPayload,
     errors: { types: commonMutationErrors },
-    args: { input: t.arg({ type: ToolInput, required: true }) },
+    args: { input: t.arg({ type: CreateToolInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createToolSchema, args.input, ['input']);
       const tool = await context.prisma.tool.create({
@@ -123,7 +128,7 @@ builder.mutationFields((t) => ({
   updateTool: t.field({
     type: ToolPayload,
     errors: { types: commonMutationErrors },
-    args: { id: t.arg.id({ required: true }), input: t.arg({ type: ToolInput, required: true }) },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateToolInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(updateToolSchema, args.input, ['input']);
       const id = String(args.id);

@@ -45,13 +45,18 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const UserInput = builder.inputType('UserInput', {
-  fields: (t) => ({
-    name: t.string(),
-    status: t.string({ description: 'Free text, e.g. active (the default).' }),
-    timezone: t.string({ description: 'An IANA time zone, e.g. Europe/Paris. Default UTC.' }),
-  }),
-});
+/** The user's fields; `name` is required on create (non-null in CreateUserInput). */
+const UserFieldsInput = (inputName: string, nameRequired: boolean) =>
+  builder.inputType(inputName, {
+    fields: (t) => ({
+      name: t.string({ required: nameRequired, description: '1 to 255 characters.' }),
+      status: t.string({ description: 'Free text, e.g. active (the default).' }),
+      timezone: t.string({ description: 'An IANA time zone, e.g. Europe/Paris. Default UTC.' }),
+    }),
+  });
+
+const CreateUserInput = UserFieldsInput('CreateUserInput', true);
+const UpdateUserInput = UserFieldsInput('UpdateUserInput', false);
 
 const timezone = z.string().refine((zone) => {
   try {
@@ -80,7 +85,7 @@ builder.mutationFields((t) => ({
     type: UserPayload,
     authScopes: { admin: true },
     errors: { types: commonMutationErrors },
-    args: { input: t.arg({ type: UserInput, required: true }) },
+    args: { input: t.arg({ type: CreateUserInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createUserSchema, args.input, ['input']);
       const user = await context.prisma.user.create({
@@ -93,7 +98,7 @@ builder.mutationFields((t) => ({
     type: UserPayload,
     authScopes: { admin: true },
     errors: { types: commonMutationErrors },
-    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UserInput, required: true }) },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateUserInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(updateUserSchema, args.input, ['input']);
       const id = String(args.id);

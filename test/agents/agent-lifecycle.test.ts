@@ -43,7 +43,7 @@ const AgentName = graphql(`
   query AgentName($id: ID!) { agent(id: $id) { name } }
 `);
 const AddMemories = graphql(`
-  mutation AddMemories($inputs: [MemoryInput!]!) {
+  mutation AddMemories($inputs: [CreateMemoryInput!]!) {
     createMemories(inputs: $inputs) { __typename ... on MemoriesPayload { memories { id } } }
   }
 `);

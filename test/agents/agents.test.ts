@@ -96,7 +96,9 @@ describe('agents over HTTP', () => {
 
   it('refuses a page larger than 100 with a validation error, not a silent cut', async () => {
     const response = await app.graphql(TooLargePage);
-    expect(response.data).toBeNull();
+    // Refused before execution: no data at all.
+    expect(response.status).toBe(400);
+    expect(response.data).toBeUndefined();
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['first'] });
   });
 

@@ -56,3 +56,51 @@ describe('per-key rate limit', () => {
     expect(other.data?.createAgent.__typename).toBe('AgentPayload');
   });
 });
+
+const WhoAmI = graphql(`
+  query ThrottledWhoAmI { me { user { id } } }
+`);
+
+describe('failed authentications, per client address', () => {
+  const failures = 3;
+  let app: TestApp;
+  let key: string;
+  beforeAll(async () => {
+    // One reverse proxy in front: the client's address is the X-Forwarded-For entry it appended.
+    app = await startTestApp('auth_throttle', { authFailureLimit: { failures, windowSeconds: 3600 }, trustedProxies: 1 });
+    ({ key } = await app.seedDemo());
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const fromAddress = (address: string, bearer: string) =>
+    fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, 'x-forwarded-for': `198.51.100.1, ${address}` },
+      body: JSON.stringify({ query: WhoAmI.toString() }),
+    });
+  const unknownKey = (index: number) => `amk_${String(index).padStart(43, 'A')}`;
+
+  it('answers an address over its failures with 429 and Retry-After before any lookup, and leaves other addresses alone', async () => {
+    for (let attempt = 0; attempt < failures; attempt += 1) {
+      expect((await fromAddress('203.0.113.7', unknownKey(attempt))).status).toBe(401);
+    }
+
+    const { result: refused, statements } = await app.countStatements(() => fromAddress('203.0.113.7', unknownKey(failures)));
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(3500);
+    const body = (await refused.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
+    expect(body.errors[0]?.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: retryAfter });
+    // The key was not looked up: refusing costs the database nothing.
+    expect(statements).toEqual([]);
+    // A valid key from that address waits too: the address is throttled, not the keys it tries.
+    expect((await fromAddress('203.0.113.7', key)).status).toBe(429);
+
+    // Another client behind the same proxy is not affected.
+    const other = await fromAddress('203.0.113.8', key);
+    expect(other.status).toBe(200);
+    expect(((await other.json()) as { data: { me: { user: { id: string } } } }).data.me.user.id).toMatch(/^user-/);
+  });
+});

@@ -19,18 +19,18 @@ describe('hostile input', () => {
   });
 
   /** Sends a raw body, as an attacker would: no client library in the way. */
-  async function send(body: string) {
+  async function send(body: string | Buffer, headers: Record<string, string> = {}) {
     const response = await fetch(app.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
+      body: typeof body === 'string' ? body : Uint8Array.from(body),
     });
     const text = await response.text();
     return { status: response.status, text, json: JSON.parse(text) as { data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } };
   }
   const request = (query: string, variables: Record<string, unknown> = {}) => send(JSON.stringify({ query, variables }));
 
-  const CREATE_TOOL = 'mutation ($input: ToolInput!) { createTool(input: $input) { __typename ... on Error { code field } } }';
+  const CREATE_TOOL = 'mutation ($input: CreateToolInput!) { createTool(input: $input) { __typename ... on Error { code field } } }';
 
   it.each([
     ['a NUL in a JSON value', CREATE_TOOL, { input: { name: 't', metadata: { note: 'a\u0000b' } } }, ['$input', 'metadata', 'note']],
@@ -46,10 +46,103 @@ describe('hostile input', () => {
     expect(await rowCounts(app)).toEqual(before);
   });
 
-  it('refuses a NUL written as an escape inside the query text', async () => {
-    const answer = await send(JSON.stringify({ query: '{ tools(filter: { nameContains: "a\\u0000" }) { totalCount } }' }));
+  // GraphQL's own escapes (\u0000, \u{0}) are NULs once parsed: the raw text shows none.
+  it.each([
+    ['an id', '{ agent(id: "agent-\\u{0}") { id } }', ['id']],
+    ["a tool's name", 'mutation { createTool(input: { name: "tool\\u0000" }) { __typename } }', ['input', 'name']],
+    ['a filter', '{ agents(filter: { nameContains: "a\\u{0000}" }) { totalCount } }', ['filter', 'nameContains']],
+    ['inline JSON', 'mutation { createTool(input: { name: "t", metadata: { note: ["ok", "a\\u0000"] } }) { __typename } }', ['input', 'metadata', 'note', '1']],
+    ['a search', '{ searchMemories(query: "tea\\u{0}") { rank } }', ['query']],
+    ["a variable's default", 'query ($n: String = "a\\u{0}") { tools(filter: { nameContains: $n }) { totalCount } }', ['$n']],
+    ['a block string, raw', '{ searchMemories(query: """tea\u0000""") { rank } }', ['query']],
+  ])('refuses a NUL written in the query text in %s, writing nothing', async (_case, query, field) => {
+    const before = await rowCounts(app);
+    const answer = await request(query);
     expect(answer.status).toBe(400);
-    expect(answer.json.errors?.[0]?.extensions?.code).toBe('VALIDATION');
+    expect(answer.json.errors).toHaveLength(1);
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field });
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
+  it('refuses JSON written inline deeper than 64 levels', async () => {
+    const before = await rowCounts(app);
+    // Prisma's own recursion limit, an internal error, is at 127.
+    const deep = `${'{ a: '.repeat(130)}1${' }'.repeat(130)}`;
+    const answer = await request(`mutation { createTool(input: { name: "deep", metadata: ${deep} }) { __typename } }`);
+    expect(answer.status).toBe(400);
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field: ['input', 'metadata', 'a'] });
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
+  const APPEND = 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { appendMessages(agentId: $agentId, messages: $messages) { __typename } }';
+  it.each([
+    ['a stored value for an enum', APPEND, () => ({ agentId, messages: [{ role: 'user', text: 'hi' }] }), ['$messages', '0', 'role'], /"USER"/],
+    ['a word for an Int', 'query ($first: Int) { agents(first: $first) { totalCount } }', () => ({ first: 'abc' }), ['$first'], /Int/],
+    ['a number beyond Int', 'query ($first: Int) { agents(first: $first) { totalCount } }', () => ({ first: 2 ** 31 }), ['$first'], /Int/],
+    ['a word for a DateTime', 'query ($a: ID!, $since: DateTime) { messages(agentId: $a, since: $since) { totalCount } }', () => ({ a: agentId, since: 'yesterday' }), ['$since'], /DateTime/],
+    ['an unknown order field', 'query ($orderBy: AgentOrder) { agents(orderBy: $orderBy) { totalCount } }', () => ({ orderBy: { field: 'SIZE' } }), ['$orderBy', 'field'], /AgentOrderField/],
+    ['a missing required field', 'mutation ($input: CreateToolInput!) { createTool(input: $input) { __typename } }', () => ({ input: { description: 'no name' } }), ['$input', 'name'], /String!/],
+    ['an unknown input field', 'mutation ($input: CreateToolInput!) { createTool(input: $input) { __typename } }', () => ({ input: { name: 't', owner: 'me' } }), ['$input', 'owner'], /owner/],
+    ['a null for a required id', 'query ($id: ID!) { agent(id: $id) { id } }', () => ({ id: null }), ['$id'], /null/],
+  ])('refuses a variable of the wrong type (%s) with 400 VALIDATION naming it, executing nothing', async (_case, query, variables, field, message) => {
+    const before = await rowCounts(app);
+    const answer = await request(query, variables());
+    expect(answer.status).toBe(400);
+    expect(answer.json.data).toBeUndefined();
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field });
+    expect(answer.json.errors?.[0]?.message).toMatch(message);
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
+  it.each([
+    ['inline', '{ messages(agentId: "agent-x", since: "0000-01-01T00:00:00Z") { totalCount } }', {}, ['since']],
+    ['in a variable', 'query ($until: DateTime) { messages(agentId: "agent-x", until: $until) { totalCount } }', { until: '9999-12-31T23:00:00-05:00' }, ['$until']],
+    ['an expiry', 'mutation { createApiKey(input: { name: "k", scopes: [READ], expiresAt: "0001-01-01T00:00:00+01:00" }) { __typename } }', {}, ['input', 'expiresAt']],
+  ])('refuses a date PostgreSQL cannot store (%s)', async (_case, query, variables, field) => {
+    const answer = await request(query, variables);
+    expect(answer.status).toBe(400);
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field });
+    expect(answer.json.errors?.[0]?.message).toContain('0001-01-01T00:00:00Z');
+  });
+
+  it("refuses text beyond a column's documented maximum", async () => {
+    const before = await rowCounts(app);
+    // 1,000,000 characters of distinct words: more than a tsvector (1 MB) can index.
+    const words = Array.from({ length: 200_000 }, (_, index) => `w${index.toString(36)}`).join(' ').slice(0, 1_000_000);
+    const memory = await request(
+      'mutation ($input: CreateMemoryInput!) { createMemory(input: $input) { __typename ... on Error { code field message } } }',
+      { input: { agentId, content: words, memoryType: 'FACTUAL', scope: 'user', level: 'core' } },
+    );
+    expect(memory.json).toEqual({ data: { createMemory: { __typename: 'ValidationError', code: 'VALIDATION', field: ['input', 'content'], message: 'input.content: must be at most 100000 characters' } } });
+    const agent = await request('mutation ($system: String) { createAgent(input: { system: $system }) { __typename ... on Error { code field } } }', { system: 'x'.repeat(1_000_001) });
+    expect(agent.json).toEqual({ data: { createAgent: { __typename: 'ValidationError', code: 'VALIDATION', field: ['input', 'system'] } } });
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
+  it('refuses a body that is not UTF-8 instead of storing U+FFFD', async () => {
+    const before = await rowCounts(app);
+    const body = Buffer.from(JSON.stringify({ query: CREATE_TOOL, variables: { input: { name: 'bad-@@' } } }));
+    const at = body.indexOf('@@');
+    body[at] = 0xff;
+    body[at + 1] = 0xfe;
+    const answer = await send(body);
+    expect(answer.status).toBe(400);
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
+  it('refuses a form post without the CSRF header with a code of its own', async () => {
+    const answer = await send('query=mutation%7BcreateTool(input%3A%7Bname%3A%22csrf%22%7D)%7B__typename%7D%7D', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(answer.status).toBe(403);
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'CSRF_HEADER_REQUIRED' });
+  });
+
+  it('names the GraphQL values of an enum, not the stored ones', async () => {
+    const memoryId = (await app.database.owner.memory.findFirstOrThrow()).id;
+    const answer = await request('mutation ($id: ID!) { updateMemory(id: $id, input: { memoryType: null }) { ... on Error { code field message } } }', { id: memoryId });
+    expect(answer.json).toEqual({
+      data: { updateMemory: { code: 'VALIDATION', field: ['input', 'memoryType'], message: 'input.memoryType: must be one of FACTUAL, EPISODIC, PROCEDURAL, SEMANTIC, WORKING' } },
+    });
   });
 
   it('refuses JSON nested 10,000 deep without effort', async () => {
@@ -72,22 +165,32 @@ describe('hostile input', () => {
     const sql = `'; DROP TABLE agents; -- " OR 1=1`;
     const filtered = await request('query ($n: String) { tools(filter: { nameContains: $n }) { totalCount } agents(filter: { nameContains: $n }) { totalCount } }', { n: sql });
     expect(filtered.json).toEqual({ data: { tools: { totalCount: 0 }, agents: { totalCount: 0 } } });
-    const created = await request('mutation ($input: ToolInput!) { createTool(input: $input) { ... on ToolPayload { tool { name } } } }', { input: { name: sql } });
+    const created = await request('mutation ($input: CreateToolInput!) { createTool(input: $input) { ... on ToolPayload { tool { name } } } }', { input: { name: sql } });
     expect(created.json).toEqual({ data: { createTool: { tool: { name: sql } } } });
     const counts = await rowCounts(app);
     expect(counts[2]).toBe(before[2] + 1);
   });
 
   it.each([
-    ['a page size beyond Int', '{ agents(first: 2147483648) { totalCount } }'],
-    ['a negative page size', '{ agents(first: -5) { totalCount } }'],
-    ['an unknown enum value', '{ memories(filter: { memoryType: GOSSIP }) { totalCount } }'],
-    ['a block limit beyond Int', 'mutation { createBlock(input: { label: "x", value: "v", limit: 99999999999 }) { __typename } }'],
-  ])('answers %s with a typed error, never a 500', async (_case, query) => {
+    ['a page size beyond the cap, with only the count selected', '{ agents(first: 101) { totalCount } }', ['first']],
+    ['a negative page size', '{ agents(first: -5) { totalCount } }', ['first']],
+    ['a negative page size further down', '{ agents { nodes { messages(last: -1) { totalCount } } } }', ['last']],
+    ['a cursor that is no id', `{ agents(after: "${Buffer.from('GPC:N:5').toString('base64')}") { totalCount } }`, ['after']],
+    ['an unknown enum value', '{ memories(filter: { memoryType: GOSSIP }) { totalCount } }', ['filter', 'memoryType']],
+    ['a block limit beyond Int', 'mutation { createBlock(input: { label: "x", value: "v", limit: 99999999999 }) { __typename } }', ['input', 'limit']],
+  ])('answers %s with 400 VALIDATION naming the field', async (_case, query, field) => {
     const answer = await request(query);
-    // 200 or 400 as GraphQL over HTTP has it for a plain JSON client; never a server error.
+    expect(answer.status).toBe(400);
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field });
+  });
+
+  it.each([
+    ['a lone surrogate as an escape', '{ agent(id: "\\uD800") { id } }', 'GRAPHQL_PARSE_FAILED'],
+    ['an unknown field', '{ agents { nodes { size } } }', 'GRAPHQL_VALIDATION_FAILED'],
+  ])('answers %s with a typed error about the document, never a 500', async (_case, query, code) => {
+    const answer = await request(query);
     expect(answer.status).toBeLessThan(500);
-    expect(answer.json.errors?.[0]?.extensions?.code).toMatch(/^(VALIDATION|GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT)$/);
+    expect(answer.json.errors?.[0]?.extensions?.code).toBe(code);
   });
 
   it('answers an id of the wrong type as not found', async () => {

@@ -1,9 +1,9 @@
 import { graphql } from '../generated';
-import type { MemoryInput, MemoryType } from '../generated/graphql';
+import type { CreateMemoryInput, MemoryType } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const CreateMemories = graphql(`
-  mutation CreateMemories($inputs: [MemoryInput!]!) {
+  mutation CreateMemories($inputs: [CreateMemoryInput!]!) {
     createMemories(inputs: $inputs) {
       __typename
       ... on Error { code field }
@@ -12,7 +12,7 @@ const CreateMemories = graphql(`
   }
 `);
 const CreateMemory = graphql(`
-  mutation CreateMemory($input: MemoryInput!) {
+  mutation CreateMemory($input: CreateMemoryInput!) {
     createMemory(input: $input) { __typename ... on Error { code field } ... on MemoryPayload { memory { id agent { id } user { id } } } }
   }
 `);
@@ -25,7 +25,7 @@ const AgentMemoryCounts = graphql(`
   query AgentMemoryCounts($id: ID!) { agent(id: $id) { memoryCount memories { totalCount } } }
 `);
 const UpdateMemory = graphql(`
-  mutation UpdateMemory($id: ID!, $input: MemoryInput!) {
+  mutation UpdateMemory($id: ID!, $input: UpdateMemoryInput!) {
     updateMemory(id: $id, input: $input) { __typename ... on Error { code field } ... on MemoryPayload { memory { importance content } } }
   }
 `);
@@ -49,7 +49,7 @@ describe('memories', () => {
     await app?.close();
   });
 
-  const memory = (content: string, importance: number, memoryType: MemoryType = 'FACTUAL'): MemoryInput => ({
+  const memory = (content: string, importance: number, memoryType: MemoryType = 'FACTUAL'): CreateMemoryInput => ({
     agentId,
     content,
     importance,
@@ -57,7 +57,7 @@ describe('memories', () => {
     scope: 'user',
     level: 'core',
   });
-  const createMemories = async (inputs: MemoryInput[]) => (await app.graphql(CreateMemories, { inputs })).data!.createMemories;
+  const createMemories = async (inputs: CreateMemoryInput[]) => (await app.graphql(CreateMemories, { inputs })).data!.createMemories;
 
   it('creates a batch in order, then lists by importance, type and scope', async () => {
     const created = await createMemories([memory('Ada likes tea', 0.4), memory('Ada is learning GraphQL', 0.9), memory('Met Ada on Monday', 0.2, 'EPISODIC')]);
@@ -96,7 +96,9 @@ describe('memories', () => {
       __typename: 'MemoryPayload',
       memory: { importance: 0.75, content: 'temporary' },
     });
-    expect((await app.graphql(UpdateMemory, { id, input: { agentId } })).data!.updateMemory).toMatchObject({ code: 'VALIDATION' });
+    // A memory cannot move: UpdateMemoryInput has no agentId, and sending one is refused before anything runs.
+    const moved = await app.graphqlUntyped(UpdateMemory.toString(), { id, input: { agentId } });
+    expect(moved.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field: ['$input', 'agentId'] });
     await app.graphql(DeleteMemory, { id });
     expect((await app.graphql(MemoryById, { id })).data!.memory).toBeNull();
   });

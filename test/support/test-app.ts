@@ -2,7 +2,7 @@ import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { startApp, type RunningApp } from '../../src/app';
 import { loadSettings, type Settings } from '../../src/config/settings';
 import { seedDemoData, type DemoData } from '../../src/demo/seed';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { cloneMigratedDatabase } from './test-databases';
 
 /** A document from `graphql(...)` (test/generated): its result and variables are typed. */
@@ -49,8 +49,11 @@ async function post<TData>(url: string, key: string | null, query: string, varia
   return { status: response.status, ...body };
 }
 
-/** The real server, on its own copy of the migrated database, listening on a free port. */
-export async function startTestApp(purpose: string, overrides: Partial<Settings> = {}): Promise<TestApp> {
+/**
+ * The real server, on its own copy of the migrated database, listening on a free port. It logs
+ * nowhere unless given a `logger` (at the level the logger has).
+ */
+export async function startTestApp(purpose: string, overrides: Partial<Settings> = {}, logger?: Logger): Promise<TestApp> {
   const database = await cloneMigratedDatabase(purpose);
   // The server's own defaults (limits, body size, …), from an environment of only these.
   const defaults = loadSettings({
@@ -61,7 +64,7 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
     SHUTDOWN_TIMEOUT_MS: '2000',
   });
   const settings: Settings = { ...defaults, database: database.settings, ...overrides };
-  const app = await startApp(settings, createLogger(settings.logLevel));
+  const app = await startApp(settings, logger ?? createLogger(settings.logLevel));
   let key: string | null = null;
   return {
     ...app,

@@ -1,14 +1,14 @@
 import { graphql } from '../generated';
-import type { ToolInput } from '../generated/graphql';
+import type { CreateToolInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const CreateTool = graphql(`
-  mutation CreateTool($input: ToolInput!) {
+  mutation CreateTool($input: CreateToolInput!) {
     createTool(input: $input) { __typename ... on Error { code field } ... on ToolPayload { tool { id name tags jsonSchema } } }
   }
 `);
 const UpdateTool = graphql(`
-  mutation UpdateTool($id: ID!, $input: ToolInput!) {
+  mutation UpdateTool($id: ID!, $input: UpdateToolInput!) {
     updateTool(id: $id, input: $input) { __typename ... on Error { code field } ... on ToolPayload { tool { id description } } }
   }
 `);
@@ -52,7 +52,7 @@ describe('tools', () => {
     await app?.close();
   });
 
-  const createTool = async (input: ToolInput) => (await app.graphql(CreateTool, { input })).data!.createTool;
+  const createTool = async (input: CreateToolInput) => (await app.graphql(CreateTool, { input })).data!.createTool;
   const agentToolIds = async () => (await app.graphql(AgentTools, { id: agentId })).data!.agent!.tools.map((tool) => tool.id);
 
   it('creates, updates, filters, attaches, detaches, soft-deletes, restores and purges tools', async () => {
@@ -84,10 +84,13 @@ describe('tools', () => {
 
   it('refuses bad tool input, writing nothing', async () => {
     const before = await app.database.owner.tool.count();
-    const inputs: ToolInput[] = [{ name: '' }, { name: 'x', jsonSchema: [1, 2] }, { name: 'x', tags: [''] }, { description: 'no name' }];
+    const inputs: CreateToolInput[] = [{ name: '' }, { name: 'x', jsonSchema: [1, 2] }, { name: 'x', tags: [''] }];
     for (const input of inputs) {
       expect(await createTool(input)).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION' });
     }
+    // The schema says a name is required (CreateToolInput.name: String!), and it is refused as a VALIDATION error.
+    const nameless = await app.graphqlUntyped(CreateTool.toString(), { input: { description: 'no name' } });
+    expect(nameless.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field: ['$input', 'name'] });
     expect(await app.database.owner.tool.count()).toBe(before);
   });
 });

@@ -1,14 +1,14 @@
 import { graphql } from '../generated';
-import type { UserInput } from '../generated/graphql';
+import type { CreateUserInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const CreateUser = graphql(`
-  mutation CreateUser($input: UserInput!) {
+  mutation CreateUser($input: CreateUserInput!) {
     createUser(input: $input) { __typename ... on Error { code field } ... on UserPayload { user { id name status timezone createdById } } }
   }
 `);
 const UpdateUser = graphql(`
-  mutation UpdateUser($id: ID!, $input: UserInput!) {
+  mutation UpdateUser($id: ID!, $input: UpdateUserInput!) {
     updateUser(id: $id, input: $input) { __typename ... on Error { code field } ... on UserPayload { user { id name } } }
   }
 `);
@@ -41,7 +41,7 @@ describe('users', () => {
     await app?.close();
   });
 
-  const createUser = async (input: UserInput) => (await app.graphql(CreateUser, { input })).data!.createUser;
+  const createUser = async (input: CreateUserInput) => (await app.graphql(CreateUser, { input })).data!.createUser;
   const listedIds = async () => (await app.graphql(Users)).data!.users.nodes.map((node) => node.id);
 
   it('creates, updates, lists, soft-deletes, restores and purges users, with the audit trail', async () => {

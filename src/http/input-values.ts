@@ -1,0 +1,155 @@
+import {
+  coerceInputValue,
+  getArgumentValues,
+  getOperationAST,
+  GraphQLError,
+  isInputType,
+  isNonNullType,
+  Kind,
+  typeFromAST,
+  TypeInfo,
+  valueFromAST,
+  visit,
+  visitWithTypeInfo,
+  type ASTNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { ValidationError } from '../errors';
+import { assertPageArguments, PAGE_ARGUMENTS, type PageArguments } from '../schema/pagination';
+import { forEachLiteral } from './literals';
+import { invalidInput, MAX_INPUT_DEPTH } from './input-guard';
+
+/** Enough to fix a request; a list of hundreds of bad items helps no one. */
+const MAX_REPORTED = 20;
+
+/**
+ * For an input field that is missing or unknown, graphql-js reports the object that should or
+ * should not hold it; its message names the field (`Field "name" of required type "String!" was
+ * not provided.`, `Field "AgentOrder.field" of …`, `Field "extra" is not defined by type …`), and
+ * the path goes on to it.
+ */
+function withFieldNamedIn(path: string[], message: string): string[] {
+  const named = /^Field "(?:\w+\.)?(\w+)" (?:of required type|is not defined by type)/.exec(message);
+  return named ? [...path, named[1]!] : path;
+}
+
+/**
+ * Coerces the operation's variables to their declared types, as execution would, and reports
+ * every value that does not fit with its path: `$role` for a bad enum value, `$input.memoryType`
+ * inside an input object. Done here rather than left to the executor, so that the answer does
+ * not depend on which executor runs the operation.
+ */
+export function coerceVariables(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  inputs: Record<string, unknown>,
+): { coerced: Record<string, unknown> } | { errors: GraphQLError[] } {
+  const coerced: Record<string, unknown> = {};
+  const errors: GraphQLError[] = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    const type = typeFromAST(schema, definition.type);
+    // An unknown or output type is a validation error already.
+    if (!type || !isInputType(type)) continue;
+    const field = [`$${name}`];
+    if (!Object.hasOwn(inputs, name)) {
+      if (definition.defaultValue) coerced[name] = valueFromAST(definition.defaultValue, type);
+      else if (isNonNullType(type)) errors.push(invalidInput(field, `$${name}: a value of type ${String(type)} is required`, definition));
+      continue;
+    }
+    const value = inputs[name];
+    if (value === null && isNonNullType(type)) {
+      errors.push(invalidInput(field, `$${name}: must not be null (${String(type)})`, definition));
+      continue;
+    }
+    coerced[name] = coerceInputValue(value, type, (path, _invalid, error) => {
+      const at = withFieldNamedIn([...field, ...path.map(String)], error.message);
+      errors.push(invalidInput(at, `${at.join('.')}: ${error.message}`, definition));
+    });
+  }
+  return errors.length > 0 ? { errors: errors.slice(0, MAX_REPORTED) } : { coerced };
+}
+
+/**
+ * The page arguments of every connection the operation reaches (through fragments too),
+ * checked with the variables' values (src/schema/pagination.ts).
+ */
+function pageArgumentRefusals(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): GraphQLError[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const reached: Array<OperationDefinitionNode | FragmentDefinitionNode> = [operation];
+  const errors: GraphQLError[] = [];
+  const typeInfo = new TypeInfo(schema);
+  const visitor = visitWithTypeInfo(typeInfo, {
+    FragmentSpread(node) {
+      const fragment = fragments.get(node.name.value);
+      if (fragment && !reached.includes(fragment)) reached.push(fragment);
+    },
+    Field(node) {
+      const field = typeInfo.getFieldDef();
+      if (!field || !PAGE_ARGUMENTS.every((name) => field.args.some((argument) => argument.name === name))) return;
+      try {
+        assertPageArguments(getArgumentValues(field, node, variables) as PageArguments);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        errors.push(invalidInput(error.field ?? [], error.message, node));
+      }
+    },
+  });
+  for (let index = 0; index < reached.length; index += 1) visit(reached[index]!, visitor);
+  return errors.slice(0, MAX_REPORTED);
+}
+
+/**
+ * GraphQL's own validation refuses a bad value written inline (`first: "abc"`, `memoryType:
+ * GOSSIP`, an unknown input field, a missing required one) without saying where in the input it
+ * is. Those errors become VALIDATION errors with the input path, like the same values sent as
+ * variables. Errors about the document itself (unknown fields, arguments, variables) stay
+ * GraphQL validation errors.
+ */
+function withInputPaths(document: DocumentNode, errors: readonly Error[]): Error[] {
+  const paths = new Map<ASTNode, string[]>();
+  forEachLiteral(document, (node, path) => {
+    paths.set(node, path);
+    return path.length <= MAX_INPUT_DEPTH;
+  });
+  return errors.map((error) => {
+    if (!(error instanceof GraphQLError)) return error;
+    const node = error.nodes?.[0];
+    const path = node && paths.get(node);
+    if (!path || error.extensions.code || node.kind === Kind.VARIABLE) return error;
+    const field = node.kind === Kind.OBJECT ? withFieldNamedIn(path, error.message) : path;
+    return invalidInput(field, `${field.join('.')}: ${error.message}`, node);
+  });
+}
+
+/**
+ * Values of the wrong type, inline or in variables, are VALIDATION errors with the input path,
+ * answered with 400 before anything executes; so are page arguments beyond the caps, whatever
+ * the selection under the connection (`agents(first: 101) { totalCount }` included).
+ */
+export function useTypedInputValues(): Plugin {
+  return {
+    onValidate({ params }) {
+      return ({ valid, result, setResult }) => {
+        if (!valid) setResult(withInputPaths(params.documentAST, result));
+      };
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      if (!operation) return;
+      const variables = coerceVariables(args.schema, operation, (args.variableValues ?? {}) as Record<string, unknown>);
+      const errors = 'errors' in variables ? variables.errors : pageArgumentRefusals(args.schema, args.document, operation, variables.coerced);
+      if (errors.length > 0) setResultAndStopExecution({ errors });
+    },
+  };
+}
