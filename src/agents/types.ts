@@ -171,7 +171,7 @@ builder.queryFields((t) => ({
     totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter) }),
     resolve: (query, _root, args, context, info) => {
       assertPageSize(args);
-      const plan = fastAgentRead(context, info, connectionNodeSelection(info, 'Agent', 'QueryAgentsConnection', 'QueryAgentsConnectionEdge'));
+      const plan = fastAgentRead(context, info, connectionNodeSelection(info));
       const rows = plan && fastAgentsQuery(args, query);
       if (plan && rows) return loadAgentRows(context, plan, rows);
       return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter), orderBy: agentOrder(args.orderBy) });
