@@ -17,11 +17,6 @@ export interface MemorySearch extends MemoryColumns {
   limit: number;
 }
 
-export interface MemoryMatch {
-  id: string;
-  rank: number;
-}
-
 /**
  * The view the search reads: the live memories of the organization in scope (migration
  * 20261125100000_memory_search_view). Through it, unlike through the policies of `memories`, the
