@@ -13,7 +13,7 @@ import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { json, longText, text } from '../schema/rules';
-import { createdBy, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
+import { createdBy, deletedByUser, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { connectionNodeSelection, selectionOf, type Selection } from '../schema/selection';
 import { ToolType } from '../tools/types';
@@ -41,6 +41,14 @@ export const AgentType = builder.prismaObject('Agent', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
+    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
+    deletedBy: t.prismaField({
+      type: 'User',
+      nullable: true,
+      description: 'Who soft-deleted it (deleted users included); null while it is live.',
+      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
+    }),
 
     // Batched: one statement for all the agents of a request (src/agents/loaders.ts).
     blocks: t.field({
@@ -129,9 +137,9 @@ const AgentOrder = builder.inputType('AgentOrder', {
   }),
 });
 
-function agentWhere(context: Context, filter: typeof AgentFilter.$inferInput | null | undefined): Prisma.AgentWhereInput {
+function agentWhere(context: Context, filter: typeof AgentFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.AgentWhereInput {
   return {
-    ...liveRowsOf(context),
+    ...listedRowsOf(context, deleted),
     ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
     ...(filter?.agentType != null && { agentType: filter.agentType }),
   };
@@ -167,14 +175,15 @@ builder.queryFields((t) => ({
     type: AgentType,
     ...connectionOptions,
     description: "The organization's agents (oldest first unless ordered otherwise).",
-    args: { filter: t.arg({ type: AgentFilter }), orderBy: t.arg({ type: AgentOrder }) },
-    totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter) }),
+    args: { filter: t.arg({ type: AgentFilter }), orderBy: t.arg({ type: AgentOrder }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter, args.deleted) }),
     resolve: (query, _root, args, context, info) => {
       assertPageSize(args);
-      const plan = fastAgentRead(context, info, connectionNodeSelection(info));
+      // The trash is rare and for admins: the general path serves it, the fast path stays as it was.
+      const plan = args.deleted ? undefined : fastAgentRead(context, info, connectionNodeSelection(info));
       const rows = plan && fastAgentsQuery(args, query);
       if (plan && rows) return loadAgentRows(context, plan, rows);
-      return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter), orderBy: agentOrder(args.orderBy) });
+      return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter, args.deleted), orderBy: agentOrder(args.orderBy) });
     },
   }),
   agent: t.prismaField({
@@ -384,4 +393,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Agent', table: (prisma) => prisma.agent });
+addLifecycleMutations({ entity: 'Agent', table: (prisma) => prisma.agent, payload: AgentPayload, toPayload: (id) => ({ agentId: id }) });

@@ -7,7 +7,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
-import { createdBy, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
+import { createdBy, deletedByUser, listedRowsOf, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import type { Context } from '../context';
 
@@ -32,6 +32,14 @@ export const BlockType = builder.prismaObject('Block', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
+    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
+    deletedBy: t.prismaField({
+      type: 'User',
+      nullable: true,
+      description: 'Who soft-deleted it (deleted users included); null while it is live.',
+      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
+    }),
     user: t.relation('user'),
   }),
 });
@@ -45,9 +53,9 @@ const BlockFilter = builder.inputType('BlockFilter', {
   }),
 });
 
-function blockWhere(context: Context, filter: typeof BlockFilter.$inferInput | null | undefined): Prisma.BlockWhereInput {
+function blockWhere(context: Context, filter: typeof BlockFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.BlockWhereInput {
   return {
-    ...liveRowsOf(context),
+    ...listedRowsOf(context, deleted),
     ...(filter?.label != null && { label: filter.label }),
     ...(filter?.userId != null && { userId: String(filter.userId) }),
     ...(filter?.isTemplate != null && { isTemplate: filter.isTemplate }),
@@ -59,11 +67,11 @@ builder.queryFields((t) => ({
   blocks: t.prismaConnection({
     type: BlockType,
     ...connectionOptions,
-    args: { filter: t.arg({ type: BlockFilter }) },
-    totalCount: (_root, args, context) => context.prisma.block.count({ where: blockWhere(context, args.filter) }),
+    args: { filter: t.arg({ type: BlockFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.block.count({ where: blockWhere(context, args.filter, args.deleted) }),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
   }),
   block: t.prismaField({
@@ -196,4 +204,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Block', table: (prisma) => prisma.block });
+addLifecycleMutations({ entity: 'Block', table: (prisma) => prisma.block, payload: BlockPayload, toPayload: (id) => ({ blockId: id }) });

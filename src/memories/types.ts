@@ -10,7 +10,7 @@ import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
-import { createdBy, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { createdBy, deletedByUser, listedRowsOf, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectedColumns, selectionOf } from '../schema/selection';
 import { memoryColumns } from './columns';
@@ -47,6 +47,14 @@ export const MemoryType = builder.prismaObject('Memory', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
+    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
+    deletedBy: t.prismaField({
+      type: 'User',
+      nullable: true,
+      description: 'Who soft-deleted it (deleted users included); null while it is live.',
+      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
+    }),
     user: t.relation('user'),
   }),
 });
@@ -87,8 +95,9 @@ function filteredColumns(filter: typeof MemoryFilter.$inferInput | null | undefi
   };
 }
 
-function memoryWhere(context: Context, filter: typeof MemoryFilter.$inferInput | null | undefined): Prisma.MemoryWhereInput {
-  return { ...visibleMemories(context), ...filteredColumns(filter) };
+function memoryWhere(context: Context, filter: typeof MemoryFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.MemoryWhereInput {
+  // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
+  return { ...(deleted ? listedRowsOf(context, deleted) : visibleMemories(context)), ...filteredColumns(filter) };
 }
 
 function memoryOrder(order: typeof MemoryOrder.$inferInput | null | undefined): Prisma.MemoryOrderByWithRelationInput[] {
@@ -104,11 +113,11 @@ builder.queryFields((t) => ({
     type: MemoryType,
     ...connectionOptions,
     description: 'Memories by agent, user, type, scope and level; the most important or most recently accessed first.',
-    args: { filter: t.arg({ type: MemoryFilter }), orderBy: t.arg({ type: MemoryOrder }) },
-    totalCount: (_root, args, context) => context.prisma.memory.count({ where: memoryWhere(context, args.filter) }),
+    args: { filter: t.arg({ type: MemoryFilter }), orderBy: t.arg({ type: MemoryOrder }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.memory.count({ where: memoryWhere(context, args.filter, args.deleted) }),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.memory.findMany({ ...query, where: memoryWhere(context, args.filter), orderBy: memoryOrder(args.orderBy) });
+      return context.prisma.memory.findMany({ ...query, where: memoryWhere(context, args.filter, args.deleted), orderBy: memoryOrder(args.orderBy) });
     },
   }),
   memory: t.prismaField({
@@ -316,4 +325,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Memory', table: (prisma) => prisma.memory });
+addLifecycleMutations({ entity: 'Memory', table: (prisma) => prisma.memory, payload: MemoryPayload, toPayload: (id) => ({ memoryId: id }) });

@@ -8,7 +8,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, label, longText, name, text } from '../schema/rules';
-import { createdBy, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { createdBy, deletedByUser, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 export const ToolType = builder.prismaObject('Tool', {
@@ -27,6 +27,14 @@ export const ToolType = builder.prismaObject('Tool', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
+    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
+    deletedBy: t.prismaField({
+      type: 'User',
+      nullable: true,
+      description: 'Who soft-deleted it (deleted users included); null while it is live.',
+      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
+    }),
   }),
 });
 
@@ -37,9 +45,9 @@ const ToolFilter = builder.inputType('ToolFilter', {
   }),
 });
 
-function toolWhere(context: Context, filter: typeof ToolFilter.$inferInput | null | undefined): Prisma.ToolWhereInput {
+function toolWhere(context: Context, filter: typeof ToolFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.ToolWhereInput {
   return {
-    ...liveRowsOf(context),
+    ...listedRowsOf(context, deleted),
     ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
     ...(filter?.tag != null && { tags: { array_contains: [filter.tag] } }),
   };
@@ -49,11 +57,11 @@ builder.queryFields((t) => ({
   tools: t.prismaConnection({
     type: ToolType,
     ...connectionOptions,
-    args: { filter: t.arg({ type: ToolFilter }) },
-    totalCount: (_root, args, context) => context.prisma.tool.count({ where: toolWhere(context, args.filter) }),
+    args: { filter: t.arg({ type: ToolFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.tool.count({ where: toolWhere(context, args.filter, args.deleted) }),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.tool.findMany({ ...query, where: toolWhere(context, args.filter), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.tool.findMany({ ...query, where: toolWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
   }),
   tool: t.prismaField({
@@ -139,4 +147,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Tool', table: (prisma) => prisma.tool });
+addLifecycleMutations({ entity: 'Tool', table: (prisma) => prisma.tool, payload: ToolPayload, toPayload: (id) => ({ toolId: id }) });

@@ -6,7 +6,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { parseInput } from '../schema/validation';
-import { createdBy, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { createdBy, deletedByUser, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { label, name, text } from '../schema/rules';
 
 export const UserType = builder.prismaObject('User', {
@@ -21,6 +21,14 @@ export const UserType = builder.prismaObject('User', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
+    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
+    deletedBy: t.prismaField({
+      type: 'User',
+      nullable: true,
+      description: 'Who soft-deleted it (deleted users included); null while it is live.',
+      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
+    }),
     organization: t.relation('organization'),
   }),
 });
@@ -30,10 +38,11 @@ builder.queryFields((t) => ({
     type: UserType,
     ...connectionOptions,
     description: "The organization's users, oldest first.",
-    totalCount: (_root, _args, context) => context.prisma.user.count({ where: liveRowsOf(context) }),
+    args: { deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.user.count({ where: listedRowsOf(context, args.deleted) }),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.user.findMany({ ...query, where: liveRowsOf(context), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.user.findMany({ ...query, where: listedRowsOf(context, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
   }),
   user: t.prismaField({
@@ -109,4 +118,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'User', table: (prisma) => prisma.user, deleteScope: 'admin' });
+addLifecycleMutations({ entity: 'User', table: (prisma) => prisma.user, payload: UserPayload, toPayload: (id) => ({ userId: id }), deleteScope: 'admin' });
