@@ -286,7 +286,7 @@ async function changeAgentLinks(
   return { agentId };
 }
 
-const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
+export const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
   fields: (t) => ({
     agent: t.prismaField({
       type: AgentType,

@@ -151,3 +151,27 @@ export function describeDatabase(database: DatabaseSettings): string {
   const url = new URL(database.url);
   return `PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname} (DATABASE_URL)`;
 }
+
+/**
+ * What `npm run agent:export` and `npm run agent:import` (scripts/agent-file.ts) read: they are
+ * clients of a running server, so they need its GraphQL endpoint and an API key, not a database.
+ */
+const agentFileClientSchema = z.object({
+  AGENTMEM_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port/graphql' }).default('http://127.0.0.1:4000/graphql'),
+  AGENTMEM_API_KEY: z.string({ error: 'required: an API key of the organization to export from or import into (amk_…)' }).min(1),
+});
+
+export interface AgentFileClientSettings {
+  url: string;
+  apiKey: string;
+}
+
+export function loadAgentFileClientSettings(env: NodeJS.ProcessEnv = process.env): AgentFileClientSettings {
+  const parsed = agentFileClientSchema.safeParse(withoutEmptyValues(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new SettingsError(`invalid setting ${name}: ${issue?.message ?? 'not valid'}; change ${name} (see .env.example)`);
+  }
+  return { url: parsed.data.AGENTMEM_URL, apiKey: parsed.data.AGENTMEM_API_KEY };
+}
