@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BlockLimitExceededError, NotFoundError } from '../errors';
+import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
@@ -204,4 +204,25 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Block', table: (prisma) => prisma.block, payload: BlockPayload, toPayload: (id) => ({ blockId: id }) });
+/**
+ * A restored block comes back attached to the agents it was attached to; an agent that took
+ * another block with its label meanwhile would then hold two: a CONFLICT naming the label.
+ */
+async function assertLabelsFreeOnRestore(_context: Context, tx: Prisma.TransactionClient, id: string): Promise<void> {
+  const links = await tx.blockAgent.findMany({ where: { blockId: id, agent: { isDeleted: false } }, select: { agentId: true, blockLabel: true } });
+  for (const link of links) {
+    const taken = await tx.blockAgent.findFirst({
+      where: { agentId: link.agentId, blockLabel: link.blockLabel, blockId: { not: id }, block: { isDeleted: false } },
+      select: { blockId: true },
+    });
+    if (taken) throw new ConflictError(`agent ${link.agentId} holds another ${JSON.stringify(link.blockLabel)} block now (${taken.blockId})`, ['id']);
+  }
+}
+
+addLifecycleMutations({
+  entity: 'Block',
+  table: (prisma) => prisma.block,
+  payload: BlockPayload,
+  toPayload: (id) => ({ blockId: id }),
+  assertRestorable: assertLabelsFreeOnRestore,
+});

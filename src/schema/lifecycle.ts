@@ -1,5 +1,6 @@
 import type { ObjectRef } from '@pothos/core';
-import type { PrismaClient } from '../generated/prisma/client';
+import type { Context } from '../context';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { ConflictError, NotFoundError } from '../errors';
 import { builder } from './builder';
 import { commonMutationErrors } from './errors';
@@ -38,14 +39,16 @@ type EntityPayload = Record<string, string | string[]>;
 
 export function addLifecycleMutations(options: {
   entity: 'Agent' | 'Block' | 'Memory' | 'Message' | 'Tool' | 'User';
-  table: (prisma: PrismaClient) => TenantTable;
+  table: (prisma: PrismaClient | Prisma.TransactionClient) => TenantTable;
   /** The entity's payload type (AgentPayload, …), which restore returns. */
   payload: ObjectRef<BuilderTypes, EntityPayload>;
   toPayload: (id: string) => EntityPayload;
   /** The scope a soft delete needs: write, or admin where the rows are users. */
   deleteScope?: 'write' | 'admin';
+  /** What must hold before a deleted row comes back (in the restore's transaction), e.g. a free label. */
+  assertRestorable?: (context: Context, tx: Prisma.TransactionClient, id: string) => Promise<void>;
 }): void {
-  const { entity, table, payload, toPayload, deleteScope = 'write' } = options;
+  const { entity, table, payload, toPayload, deleteScope = 'write', assertRestorable } = options;
   const noun = entity.toLowerCase();
 
   builder.mutationField(`delete${entity}`, (t) =>
@@ -78,18 +81,22 @@ export function addLifecycleMutations(options: {
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const id = String(args.id);
-        const rows = table(context.prisma);
-        const { count } = await rows.updateMany({
-          where: { id, ...allRowsOf(context), isDeleted: true },
-          data: { isDeleted: false, deletedAt: null, deletedById: null, lastUpdatedById: requireCaller(context).userId },
-        });
-        if (count === 0) {
-          // Another organization's id reads as missing here too (same statements, same answer).
-          if ((await rows.count({ where: { id, ...allRowsOf(context) } })) > 0) {
-            throw new ConflictError(`${entity} ${JSON.stringify(id)} is not deleted`, ['id']);
+        await context.prisma.$transaction(async (tx) => {
+          const rows = table(tx);
+          const { count } = await rows.updateMany({
+            where: { id, ...allRowsOf(context), isDeleted: true },
+            data: { isDeleted: false, deletedAt: null, deletedById: null, lastUpdatedById: requireCaller(context).userId },
+          });
+          if (count === 0) {
+            // Another organization's id reads as missing here too (same statements, same answer).
+            if ((await rows.count({ where: { id, ...allRowsOf(context) } })) > 0) {
+              throw new ConflictError(`${entity} ${JSON.stringify(id)} is not deleted`, ['id']);
+            }
+            throw new NotFoundError(entity, id, ['id']);
           }
-          throw new NotFoundError(entity, id, ['id']);
-        }
+          // Checked after the row is back, so that the check sees it live; a refusal rolls it back.
+          await assertRestorable?.(context, tx, id);
+        });
         return toPayload(id);
       },
     }),

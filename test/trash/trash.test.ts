@@ -59,6 +59,18 @@ const TrashCount = graphql(`
 const RestoreOneAgent = graphql(`
   mutation RestoreOneAgent($id: ID!) { restoreAgent(id: $id) { __typename ... on Error { code field message } } }
 `);
+const ReplacePersona = graphql(`
+  mutation ReplacePersona($old: ID!) {
+    deleteBlock(id: $old) { __typename }
+    createBlock(input: { label: "persona", value: "the new persona" }) { __typename ... on BlockPayload { block { id } } }
+  }
+`);
+const AttachAndRestore = graphql(`
+  mutation AttachAndRestore($agentId: ID!, $new: ID!, $old: ID!) {
+    attachBlock(agentId: $agentId, blockId: $new) { __typename ... on Error { code } }
+    restoreBlock(id: $old) { __typename ... on Error { code field message } }
+  }
+`);
 const DeleteOneAgent = graphql(`
   mutation DeleteOneAgent($id: ID!) { deleteAgent(id: $id) { __typename } }
 `);
@@ -158,6 +170,17 @@ describe('the trash: deleted rows listed, restored, refused', () => {
     const allowed = await app.graphqlAs(issued.key, TrashCount, { deleted: false });
     expect(allowed.errors).toBeUndefined();
     expect(allowed.data!.agents.totalCount).toBeGreaterThan(0);
+  });
+
+  it('refuses to restore a block whose label its agent has given to another block meanwhile', async () => {
+    const persona = await app.database.owner.blockAgent.findFirstOrThrow({ where: { agentId: demo.agentId, blockLabel: 'persona' } });
+    const replaced = (await app.graphql(ReplacePersona, { old: persona.blockId })).data!;
+    if (replaced.createBlock.__typename !== 'BlockPayload') throw new Error('could not create the new persona');
+    const result = (await app.graphql(AttachAndRestore, { agentId: demo.agentId, new: replaced.createBlock.block.id, old: persona.blockId })).data!;
+    expect(result.attachBlock.__typename).toBe('AgentPayload');
+    expect(result.restoreBlock).toMatchObject({ __typename: 'ConflictError', field: ['id'] });
+    expect((result.restoreBlock as { message: string }).message).toContain('"persona"');
+    expect(await app.database.owner.block.findUniqueOrThrow({ where: { id: persona.blockId } })).toMatchObject({ isDeleted: true, deletedById: demo.userId });
   });
 
   it("never shows or restores another organization's deleted rows", async () => {
