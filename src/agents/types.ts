@@ -8,12 +8,13 @@ import { newId } from '../ids';
 import { MemoryType } from '../memories/types';
 import { conversationOrder, MessageType } from '../messages/types';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { json, longText, text } from '../schema/rules';
-import { createdBy, deletedByUser, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { connectionNodeSelection, selectionOf, type Selection } from '../schema/selection';
 import { ToolType } from '../tools/types';
@@ -41,14 +42,6 @@ export const AgentType = builder.prismaObject('Agent', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
-    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
-    deletedBy: t.prismaField({
-      type: 'User',
-      nullable: true,
-      description: 'Who soft-deleted it (deleted users included); null while it is live.',
-      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
-    }),
 
     // Batched: one statement for all the agents of a request (src/agents/loaders.ts).
     blocks: t.field({
@@ -94,6 +87,7 @@ export const AgentType = builder.prismaObject('Agent', {
     memoryCount: t.relationCount('memories', { where: live }),
   }),
 });
+addDeletionFields('Agent');
 
 // The other side of the agent relations lives here, next to the agent.
 builder.prismaObjectFields(BlockType, (t) => ({

@@ -3,11 +3,12 @@ import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
-import { createdBy, deletedByUser, listedRowsOf, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import type { Context } from '../context';
 
@@ -32,17 +33,10 @@ export const BlockType = builder.prismaObject('Block', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
-    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
-    deletedBy: t.prismaField({
-      type: 'User',
-      nullable: true,
-      description: 'Who soft-deleted it (deleted users included); null while it is live.',
-      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
-    }),
     user: t.relation('user'),
   }),
 });
+addDeletionFields('Block');
 
 const BlockFilter = builder.inputType('BlockFilter', {
   fields: (t) => ({

@@ -96,14 +96,19 @@ function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
   );
 }
 
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const parsed = environmentSchema.safeParse(withoutEmptyValues(env));
+/** The environment read by `schema`, or the first wrong setting, named. */
+function parseEnvironment<Schema extends z.ZodType>(schema: Schema, env: NodeJS.ProcessEnv): z.infer<Schema> {
+  const parsed = schema.safeParse(withoutEmptyValues(env));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
     throw new SettingsError(`invalid setting ${name}: ${issue?.message ?? 'not valid'}; change ${name} (see .env.example)`);
   }
-  const values = parsed.data;
+  return parsed.data;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const values = parseEnvironment(environmentSchema, env);
   const database: DatabaseSettings = values.DATABASE_URL
     ? {
         kind: 'postgres',
@@ -167,11 +172,6 @@ export interface AgentFileClientSettings {
 }
 
 export function loadAgentFileClientSettings(env: NodeJS.ProcessEnv = process.env): AgentFileClientSettings {
-  const parsed = agentFileClientSchema.safeParse(withoutEmptyValues(env));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = String(issue?.path[0] ?? 'environment');
-    throw new SettingsError(`invalid setting ${name}: ${issue?.message ?? 'not valid'}; change ${name} (see .env.example)`);
-  }
-  return { url: parsed.data.AGENTMEM_URL, apiKey: parsed.data.AGENTMEM_API_KEY };
+  const values = parseEnvironment(agentFileClientSchema, env);
+  return { url: values.AGENTMEM_URL, apiKey: values.AGENTMEM_API_KEY };
 }

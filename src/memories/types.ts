@@ -5,12 +5,13 @@ import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
-import { createdBy, deletedByUser, listedRowsOf, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectedColumns, selectionOf } from '../schema/selection';
 import { memoryColumns } from './columns';
@@ -47,17 +48,10 @@ export const MemoryType = builder.prismaObject('Memory', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
-    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
-    deletedBy: t.prismaField({
-      type: 'User',
-      nullable: true,
-      description: 'Who soft-deleted it (deleted users included); null while it is live.',
-      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
-    }),
     user: t.relation('user'),
   }),
 });
+addDeletionFields('Memory');
 
 /** Memories the caller may read: live, of its organization, of a live agent. */
 export function visibleMemories(context: Context): Prisma.MemoryWhereInput {

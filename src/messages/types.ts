@@ -4,11 +4,12 @@ import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, longText, storedEnum, text } from '../schema/rules';
-import { createdBy, deletedByUser, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
+import { createdBy, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 const messageRoles = {
@@ -43,17 +44,10 @@ export const MessageType = builder.prismaObject('Message', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
-    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
-    deletedBy: t.prismaField({
-      type: 'User',
-      nullable: true,
-      description: 'Who soft-deleted it (deleted users included); null while it is live.',
-      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
-    }),
     user: t.relation('user'),
   }),
 });
+addDeletionFields('Message');
 
 /** Messages the caller may read: live, of its organization, of a live agent. */
 export function visibleMessages(context: Context): Prisma.MessageWhereInput {

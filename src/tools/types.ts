@@ -4,11 +4,12 @@ import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, label, longText, name, text } from '../schema/rules';
-import { createdBy, deletedByUser, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 export const ToolType = builder.prismaObject('Tool', {
@@ -27,16 +28,9 @@ export const ToolType = builder.prismaObject('Tool', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
-    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
-    deletedBy: t.prismaField({
-      type: 'User',
-      nullable: true,
-      description: 'Who soft-deleted it (deleted users included); null while it is live.',
-      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
-    }),
   }),
 });
+addDeletionFields('Tool');
 
 const ToolFilter = builder.inputType('ToolFilter', {
   fields: (t) => ({

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { NotFoundError } from '../errors';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { parseInput } from '../schema/validation';
-import { createdBy, deletedByUser, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { label, name, text } from '../schema/rules';
 
 export const UserType = builder.prismaObject('User', {
@@ -21,17 +22,10 @@ export const UserType = builder.prismaObject('User', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true, description: 'When it was soft-deleted; null while it is live.' }),
-    deletedById: t.exposeID('deletedById', { nullable: true, description: 'Who soft-deleted it; null while it is live.' }),
-    deletedBy: t.prismaField({
-      type: 'User',
-      nullable: true,
-      description: 'Who soft-deleted it (deleted users included); null while it is live.',
-      resolve: (query, row, _args, context) => deletedByUser(context, query, row.deletedById),
-    }),
     organization: t.relation('organization'),
   }),
 });
+addDeletionFields('User');
 
 builder.queryFields((t) => ({
   users: t.prismaConnection({
