@@ -55,7 +55,7 @@ export async function requireLiveUser(context: Context, tx: Prisma.TransactionCl
  */
 export function listedRowsOf(context: Context, deleted: boolean | null | undefined): { organizationId: string; isDeleted: boolean } {
   if (!deleted) return liveRowsOf(context);
-  if (!grantedScopes(requireCaller(context).scopes).admin) throw new ForbiddenError();
+  if (!grantedScopes(requireCaller(context).scopes).admin) throw new ForbiddenError(['deleted']);
   return { ...allRowsOf(context), isDeleted: true };
 }
 

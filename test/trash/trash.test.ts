@@ -165,7 +165,7 @@ describe('the trash: deleted rows listed, restored, refused', () => {
     const issued = (await app.graphql(IssueTrashWriterKey)).data!.createApiKey;
     if (issued.__typename !== 'CreatedApiKey') throw new Error(`createApiKey returned ${issued.__typename}`);
     const refused = await app.graphqlAs(issued.key, TrashCount, { deleted: true });
-    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: ['deleted'] });
     expect(refused.data ?? null).toBeNull();
     const allowed = await app.graphqlAs(issued.key, TrashCount, { deleted: false });
     expect(allowed.errors).toBeUndefined();
