@@ -51,8 +51,8 @@ export class BlockLimitExceededError extends AppError {
 export class ForbiddenError extends AppError {
   readonly code = 'FORBIDDEN';
   override name = 'ForbiddenError';
-  constructor() {
-    super("this API key's scopes do not allow this: it needs read for queries, write for changes, admin for users, keys, restore and purge");
+  constructor(field: string[] | null = null) {
+    super("this API key's scopes do not allow this: it needs read for queries, write for changes, admin for users, keys, the trash, restore and purge", field);
   }
 }
 

@@ -8,12 +8,13 @@ import { newId } from '../ids';
 import { MemoryType } from '../memories/types';
 import { conversationOrder, MessageType } from '../messages/types';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { json, longText, text } from '../schema/rules';
-import { createdBy, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { connectionNodeSelection, selectionOf, type Selection } from '../schema/selection';
 import { ToolType } from '../tools/types';
@@ -86,6 +87,7 @@ export const AgentType = builder.prismaObject('Agent', {
     memoryCount: t.relationCount('memories', { where: live }),
   }),
 });
+addDeletionFields('Agent');
 
 // The other side of the agent relations lives here, next to the agent.
 builder.prismaObjectFields(BlockType, (t) => ({
@@ -129,9 +131,9 @@ const AgentOrder = builder.inputType('AgentOrder', {
   }),
 });
 
-function agentWhere(context: Context, filter: typeof AgentFilter.$inferInput | null | undefined): Prisma.AgentWhereInput {
+function agentWhere(context: Context, filter: typeof AgentFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.AgentWhereInput {
   return {
-    ...liveRowsOf(context),
+    ...listedRowsOf(context, deleted),
     ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
     ...(filter?.agentType != null && { agentType: filter.agentType }),
   };
@@ -167,14 +169,15 @@ builder.queryFields((t) => ({
     type: AgentType,
     ...connectionOptions,
     description: "The organization's agents (oldest first unless ordered otherwise).",
-    args: { filter: t.arg({ type: AgentFilter }), orderBy: t.arg({ type: AgentOrder }) },
-    totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter) }),
+    args: { filter: t.arg({ type: AgentFilter }), orderBy: t.arg({ type: AgentOrder }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter, args.deleted) }),
     resolve: (query, _root, args, context, info) => {
       assertPageSize(args);
-      const plan = fastAgentRead(context, info, connectionNodeSelection(info));
+      // The trash is rare and for admins: the general path serves it, the fast path stays as it was.
+      const plan = args.deleted ? undefined : fastAgentRead(context, info, connectionNodeSelection(info));
       const rows = plan && fastAgentsQuery(args, query);
       if (plan && rows) return loadAgentRows(context, plan, rows);
-      return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter), orderBy: agentOrder(args.orderBy) });
+      return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter, args.deleted), orderBy: agentOrder(args.orderBy) });
     },
   }),
   agent: t.prismaField({
@@ -277,7 +280,7 @@ async function changeAgentLinks(
   return { agentId };
 }
 
-const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
+export const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
   fields: (t) => ({
     agent: t.prismaField({
       type: AgentType,
@@ -384,4 +387,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Agent', table: (prisma) => prisma.agent });
+addLifecycleMutations({ entity: 'Agent', table: (prisma) => prisma.agent, payload: AgentPayload, toPayload: (id) => ({ agentId: id }) });

@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { BlockLimitExceededError, NotFoundError } from '../errors';
+import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
-import { createdBy, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import type { Context } from '../context';
 
@@ -35,6 +36,7 @@ export const BlockType = builder.prismaObject('Block', {
     user: t.relation('user'),
   }),
 });
+addDeletionFields('Block');
 
 const BlockFilter = builder.inputType('BlockFilter', {
   fields: (t) => ({
@@ -45,9 +47,9 @@ const BlockFilter = builder.inputType('BlockFilter', {
   }),
 });
 
-function blockWhere(context: Context, filter: typeof BlockFilter.$inferInput | null | undefined): Prisma.BlockWhereInput {
+function blockWhere(context: Context, filter: typeof BlockFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.BlockWhereInput {
   return {
-    ...liveRowsOf(context),
+    ...listedRowsOf(context, deleted),
     ...(filter?.label != null && { label: filter.label }),
     ...(filter?.userId != null && { userId: String(filter.userId) }),
     ...(filter?.isTemplate != null && { isTemplate: filter.isTemplate }),
@@ -59,11 +61,11 @@ builder.queryFields((t) => ({
   blocks: t.prismaConnection({
     type: BlockType,
     ...connectionOptions,
-    args: { filter: t.arg({ type: BlockFilter }) },
-    totalCount: (_root, args, context) => context.prisma.block.count({ where: blockWhere(context, args.filter) }),
+    args: { filter: t.arg({ type: BlockFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.block.count({ where: blockWhere(context, args.filter, args.deleted) }),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
   }),
   block: t.prismaField({
@@ -196,4 +198,25 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Block', table: (prisma) => prisma.block });
+/**
+ * A restored block comes back attached to the agents it was attached to; an agent that took
+ * another block with its label meanwhile would then hold two: a CONFLICT naming the label.
+ */
+async function assertLabelsFreeOnRestore(_context: Context, tx: Prisma.TransactionClient, id: string): Promise<void> {
+  const links = await tx.blockAgent.findMany({ where: { blockId: id, agent: { isDeleted: false } }, select: { agentId: true, blockLabel: true } });
+  for (const link of links) {
+    const taken = await tx.blockAgent.findFirst({
+      where: { agentId: link.agentId, blockLabel: link.blockLabel, blockId: { not: id }, block: { isDeleted: false } },
+      select: { blockId: true },
+    });
+    if (taken) throw new ConflictError(`agent ${link.agentId} holds another ${JSON.stringify(link.blockLabel)} block now (${taken.blockId})`, ['id']);
+  }
+}
+
+addLifecycleMutations({
+  entity: 'Block',
+  table: (prisma) => prisma.block,
+  payload: BlockPayload,
+  toPayload: (id) => ({ blockId: id }),
+  assertRestorable: assertLabelsFreeOnRestore,
+});

@@ -96,14 +96,19 @@ function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
   );
 }
 
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const parsed = environmentSchema.safeParse(withoutEmptyValues(env));
+/** The environment read by `schema`, or the first wrong setting, named. */
+function parseEnvironment<Schema extends z.ZodType>(schema: Schema, env: NodeJS.ProcessEnv): z.infer<Schema> {
+  const parsed = schema.safeParse(withoutEmptyValues(env));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
     throw new SettingsError(`invalid setting ${name}: ${issue?.message ?? 'not valid'}; change ${name} (see .env.example)`);
   }
-  const values = parsed.data;
+  return parsed.data;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const values = parseEnvironment(environmentSchema, env);
   const database: DatabaseSettings = values.DATABASE_URL
     ? {
         kind: 'postgres',
@@ -150,4 +155,23 @@ export function describeDatabase(database: DatabaseSettings): string {
   if (database.kind === 'pglite') return `embedded PGlite in ${database.dataDir} (PGLITE_DATA_DIR)`;
   const url = new URL(database.url);
   return `PostgreSQL at ${url.hostname}:${url.port || 5432}${url.pathname} (DATABASE_URL)`;
+}
+
+/**
+ * What `npm run agent:export` and `npm run agent:import` (scripts/agent-file.ts) read: they are
+ * clients of a running server, so they need its GraphQL endpoint and an API key, not a database.
+ */
+const agentFileClientSchema = z.object({
+  AGENTMEM_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port/graphql' }).default('http://127.0.0.1:4000/graphql'),
+  AGENTMEM_API_KEY: z.string({ error: 'required: an API key of the organization to export from or import into (amk_…)' }).min(1),
+});
+
+export interface AgentFileClientSettings {
+  url: string;
+  apiKey: string;
+}
+
+export function loadAgentFileClientSettings(env: NodeJS.ProcessEnv = process.env): AgentFileClientSettings {
+  const values = parseEnvironment(agentFileClientSchema, env);
+  return { url: values.AGENTMEM_URL, apiKey: values.AGENTMEM_API_KEY };
 }

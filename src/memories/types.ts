@@ -5,12 +5,13 @@ import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
-import { createdBy, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectedColumns, selectionOf } from '../schema/selection';
 import { memoryColumns } from './columns';
@@ -50,6 +51,7 @@ export const MemoryType = builder.prismaObject('Memory', {
     user: t.relation('user'),
   }),
 });
+addDeletionFields('Memory');
 
 /** Memories the caller may read: live, of its organization, of a live agent. */
 export function visibleMemories(context: Context): Prisma.MemoryWhereInput {
@@ -87,8 +89,9 @@ function filteredColumns(filter: typeof MemoryFilter.$inferInput | null | undefi
   };
 }
 
-function memoryWhere(context: Context, filter: typeof MemoryFilter.$inferInput | null | undefined): Prisma.MemoryWhereInput {
-  return { ...visibleMemories(context), ...filteredColumns(filter) };
+function memoryWhere(context: Context, filter: typeof MemoryFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.MemoryWhereInput {
+  // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
+  return { ...(deleted ? listedRowsOf(context, deleted) : visibleMemories(context)), ...filteredColumns(filter) };
 }
 
 function memoryOrder(order: typeof MemoryOrder.$inferInput | null | undefined): Prisma.MemoryOrderByWithRelationInput[] {
@@ -104,11 +107,11 @@ builder.queryFields((t) => ({
     type: MemoryType,
     ...connectionOptions,
     description: 'Memories by agent, user, type, scope and level; the most important or most recently accessed first.',
-    args: { filter: t.arg({ type: MemoryFilter }), orderBy: t.arg({ type: MemoryOrder }) },
-    totalCount: (_root, args, context) => context.prisma.memory.count({ where: memoryWhere(context, args.filter) }),
+    args: { filter: t.arg({ type: MemoryFilter }), orderBy: t.arg({ type: MemoryOrder }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.memory.count({ where: memoryWhere(context, args.filter, args.deleted) }),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.memory.findMany({ ...query, where: memoryWhere(context, args.filter), orderBy: memoryOrder(args.orderBy) });
+      return context.prisma.memory.findMany({ ...query, where: memoryWhere(context, args.filter, args.deleted), orderBy: memoryOrder(args.orderBy) });
     },
   }),
   memory: t.prismaField({
@@ -316,4 +319,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Memory', table: (prisma) => prisma.memory });
+addLifecycleMutations({ entity: 'Memory', table: (prisma) => prisma.memory, payload: MemoryPayload, toPayload: (id) => ({ memoryId: id }) });

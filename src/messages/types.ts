@@ -4,10 +4,12 @@ import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
+import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, longText, storedEnum, text } from '../schema/rules';
-import { createdBy, live, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
+import { createdBy, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 const messageRoles = {
@@ -45,6 +47,7 @@ export const MessageType = builder.prismaObject('Message', {
     user: t.relation('user'),
   }),
 });
+addDeletionFields('Message');
 
 /** Messages the caller may read: live, of its organization, of a live agent. */
 export function visibleMessages(context: Context): Prisma.MessageWhereInput {
@@ -63,6 +66,7 @@ builder.queryFields((t) => ({
       roles: t.arg({ type: [MessageRole] }),
       since: t.arg({ type: 'DateTime', description: 'Messages created at or after this instant.' }),
       until: t.arg({ type: 'DateTime', description: 'Messages created before this instant.' }),
+      deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }),
     },
     totalCount: (_root, args, context) => context.prisma.message.count({ where: messageWhere(context, args) }),
     resolve: (query, _root, args, context) => {
@@ -74,10 +78,11 @@ builder.queryFields((t) => ({
 
 function messageWhere(
   context: Context,
-  args: { agentId: string | number; roles?: string[] | null; since?: Date | null; until?: Date | null },
+  args: { agentId: string | number; roles?: string[] | null; since?: Date | null; until?: Date | null; deleted?: boolean | null },
 ): Prisma.MessageWhereInput {
   return {
-    ...visibleMessages(context),
+    // The trash holds the messages deleted one by one; those of a deleted agent come back with it.
+    ...(args.deleted ? listedRowsOf(context, args.deleted) : visibleMessages(context)),
     agentId: String(args.agentId),
     ...(args.roles && { role: { in: args.roles } }),
     ...((args.since || args.until) && { createdAt: { ...(args.since && { gte: args.since }), ...(args.until && { lt: args.until }) } }),
@@ -204,3 +209,7 @@ builder.mutationField('appendMessages', (t) =>
     },
   }),
 );
+
+// Messages are appended, never edited, but one may be taken out of a conversation (and restored:
+// the restored message comes back in the payload of appendMessages).
+addLifecycleMutations({ entity: 'Message', table: (prisma) => prisma.message, payload: MessagesPayload, toPayload: (id) => ({ messageIds: [id] }) });

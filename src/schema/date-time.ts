@@ -11,9 +11,13 @@ const latest = Date.parse(LATEST);
  * ISO strings, and PostgreSQL reads neither year 0 nor a six-digit year (`+010000-…`), so
  * `0000-01-01T00:00:00Z`, or `0001-01-01T00:00:00+01:00`, would otherwise fail in the database.
  */
-function storable(date: Date, node?: ValueNode): Date {
+export function isStorableInstant(date: Date): boolean {
   const time = date.getTime();
-  if (time < earliest || time > latest) {
+  return time >= earliest && time <= latest;
+}
+
+function storable(date: Date, node?: ValueNode): Date {
+  if (!isStorableInstant(date)) {
     throw new GraphQLError(`DateTime must be between ${EARLIEST} and ${LATEST}, got ${date.toISOString()}`, { nodes: node });
   }
   return date;

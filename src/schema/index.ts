@@ -3,6 +3,7 @@ import { builder } from './builder';
 import './errors';
 import '../api-keys/types';
 import '../agents/types';
+import '../agent-files/types';
 import '../blocks/types';
 import '../memories/types';
 import '../messages/types';

@@ -1,65 +1,111 @@
-import type { PrismaClient } from '../generated/prisma/client';
-import { NotFoundError } from '../errors';
+import type { ObjectRef } from '@pothos/core';
+import type { Context } from '../context';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { ConflictError, NotFoundError } from '../errors';
 import { builder } from './builder';
 import { commonMutationErrors } from './errors';
 import { allRowsOf, requireCaller } from './tenancy';
 
+type BuilderTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;
+
+/** What a soft delete writes, and what a restore clears (the trash: issue 11). */
+interface DeletionColumns {
+  isDeleted: boolean;
+  deletedAt: Date | null;
+  deletedById: string | null;
+  lastUpdatedById: string;
+}
+
 /** The part of a Prisma delegate that soft delete, restore and purge need. */
 interface TenantTable {
-  updateMany(args: {
-    where: { id: string; organizationId: string; isDeleted: boolean };
-    data: { isDeleted: boolean; lastUpdatedById: string };
-  }): Promise<{ count: number }>;
+  updateMany(args: { where: { id: string; organizationId: string; isDeleted: boolean }; data: DeletionColumns }): Promise<{ count: number }>;
+  count(args: { where: { id: string; organizationId: string } }): Promise<number>;
   deleteMany(args: { where: { id: string; organizationId: string } }): Promise<{ count: number }>;
 }
 
 export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload').implement({
-  description: 'The id of the row the mutation deleted or restored.',
+  description: 'The id of the row the mutation deleted or purged.',
   fields: (t) => ({ id: t.exposeID('id') }),
 });
 
 /**
- * delete<Entity> (soft: the row stays, every read hides it), restore<Entity> and
- * purge<Entity> (hard delete, cascading) for one tenant table. The same three on every entity,
- * so they are defined once. Restore and purge need the admin scope.
+ * delete<Entity> (soft: the row stays, every read hides it, and it is marked with when and by
+ * whom), restore<Entity> (returns the entity's own payload) and purge<Entity> (hard delete,
+ * cascading) for one tenant table. The same three on every entity, so they are defined once.
+ * Restore and purge need the admin scope.
  */
+/** An entity's payload: its id under the entity's own name (`{ agentId }`, `{ messageIds }`, …). */
+type EntityPayload = Record<string, string | string[]>;
+
 export function addLifecycleMutations(options: {
-  entity: 'Agent' | 'Block' | 'Memory' | 'Tool' | 'User';
-  table: (prisma: PrismaClient) => TenantTable;
+  entity: 'Agent' | 'Block' | 'Memory' | 'Message' | 'Tool' | 'User';
+  table: (prisma: PrismaClient | Prisma.TransactionClient) => TenantTable;
+  /** The entity's payload type (AgentPayload, …), which restore returns. */
+  payload: ObjectRef<BuilderTypes, EntityPayload>;
+  toPayload: (id: string) => EntityPayload;
   /** The scope a soft delete needs: write, or admin where the rows are users. */
   deleteScope?: 'write' | 'admin';
+  /** What must hold before a deleted row comes back (in the restore's transaction), e.g. a free label. */
+  assertRestorable?: (context: Context, tx: Prisma.TransactionClient, id: string) => Promise<void>;
 }): void {
-  const { entity, table, deleteScope = 'write' } = options;
+  const { entity, table, payload, toPayload, deleteScope = 'write', assertRestorable } = options;
+  const noun = entity.toLowerCase();
 
-  const changeDeletion = (isDeleted: boolean) =>
-    builder.mutationField(`${isDeleted ? 'delete' : 'restore'}${entity}`, (t) =>
-      t.field({
-        type: DeletedPayload,
-        description: isDeleted
-          ? `Soft-deletes a ${entity.toLowerCase()}: it disappears from every read, relation and count.`
-          : `Brings back a soft-deleted ${entity.toLowerCase()}.`,
-        errors: { types: commonMutationErrors },
-        // Soft delete is an ordinary change; bringing rows back is an administrator's call.
-        authScopes: isDeleted ? { [deleteScope]: true } : { admin: true },
-        args: { id: t.arg.id({ required: true }) },
-        resolve: async (_root, args, context) => {
-          const id = String(args.id);
-          const { count } = await table(context.prisma).updateMany({
-            where: { id, ...allRowsOf(context), isDeleted: !isDeleted },
-            data: { isDeleted, lastUpdatedById: requireCaller(context).userId },
+  builder.mutationField(`delete${entity}`, (t) =>
+    t.field({
+      type: DeletedPayload,
+      description: `Soft-deletes a ${noun}: it disappears from every read, relation and count, and waits in the trash (\`deleted: true\` lists) until restored or purged.`,
+      errors: { types: commonMutationErrors },
+      authScopes: { [deleteScope]: true },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, args, context) => {
+        const id = String(args.id);
+        const { userId } = requireCaller(context);
+        const { count } = await table(context.prisma).updateMany({
+          where: { id, ...allRowsOf(context), isDeleted: false },
+          data: { isDeleted: true, deletedAt: new Date(), deletedById: userId, lastUpdatedById: userId },
+        });
+        if (count === 0) throw new NotFoundError(entity, id, ['id']);
+        return { id };
+      },
+    }),
+  );
+
+  builder.mutationField(`restore${entity}`, (t) =>
+    t.field({
+      type: payload,
+      description: `Brings back a soft-deleted ${noun} and returns it. A ${noun} that is not deleted is a CONFLICT.`,
+      errors: { types: commonMutationErrors },
+      // Bringing rows back is an administrator's call.
+      authScopes: { admin: true },
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, args, context) => {
+        const id = String(args.id);
+        await context.prisma.$transaction(async (tx) => {
+          const rows = table(tx);
+          const { count } = await rows.updateMany({
+            where: { id, ...allRowsOf(context), isDeleted: true },
+            data: { isDeleted: false, deletedAt: null, deletedById: null, lastUpdatedById: requireCaller(context).userId },
           });
-          if (count === 0) throw new NotFoundError(entity, id, ['id']);
-          return { id };
-        },
-      }),
-    );
-  changeDeletion(true);
-  changeDeletion(false);
+          if (count === 0) {
+            // Another organization's id reads as missing here too (same statements, same answer).
+            if ((await rows.count({ where: { id, ...allRowsOf(context) } })) > 0) {
+              throw new ConflictError(`${entity} ${JSON.stringify(id)} is not deleted`, ['id']);
+            }
+            throw new NotFoundError(entity, id, ['id']);
+          }
+          // Checked after the row is back, so that the check sees it live; a refusal rolls it back.
+          await assertRestorable?.(context, tx, id);
+        });
+        return toPayload(id);
+      },
+    }),
+  );
 
   builder.mutationField(`purge${entity}`, (t) =>
     t.field({
       type: DeletedPayload,
-      description: `Deletes a ${entity.toLowerCase()} for good, with every row that depends on it.`,
+      description: `Deletes a ${noun} for good, with every row that depends on it.`,
       errors: { types: commonMutationErrors },
       authScopes: { admin: true },
       args: { id: t.arg.id({ required: true }) },

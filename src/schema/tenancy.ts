@@ -1,5 +1,6 @@
 import type { Caller, Context } from '../context';
-import { NotFoundError } from '../errors';
+import { grantedScopes } from '../auth/scopes';
+import { ForbiddenError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 
 /**
@@ -45,4 +46,20 @@ export async function requireLiveUser(context: Context, tx: Prisma.TransactionCl
   if (!(await tx.user.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true } }))) {
     throw new NotFoundError('User', id, field);
   }
+}
+
+/**
+ * The rows a list shows: the live rows of the caller's organization, or, with `deleted: true`,
+ * only its soft-deleted ones (the trash), which only admin keys may see (FORBIDDEN otherwise),
+ * since only they may restore or purge them.
+ */
+export function listedRowsOf(context: Context, deleted: boolean | null | undefined): { organizationId: string; isDeleted: boolean } {
+  if (!deleted) return liveRowsOf(context);
+  if (!grantedScopes(requireCaller(context).scopes).admin) throw new ForbiddenError(['deleted']);
+  return { ...allRowsOf(context), isDeleted: true };
+}
+
+/** Who soft-deleted a row: a user of the caller's organization, deleted or not, or null. */
+export function deletedByUser<Query extends object>(context: Context, query: Query, deletedById: string | null) {
+  return deletedById === null ? null : context.prisma.user.findFirst({ ...query, where: { id: deletedById, ...allRowsOf(context) } });
 }

@@ -4,11 +4,12 @@ import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, label, longText, name, text } from '../schema/rules';
-import { createdBy, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 export const ToolType = builder.prismaObject('Tool', {
@@ -29,6 +30,7 @@ export const ToolType = builder.prismaObject('Tool', {
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
   }),
 });
+addDeletionFields('Tool');
 
 const ToolFilter = builder.inputType('ToolFilter', {
   fields: (t) => ({
@@ -37,9 +39,9 @@ const ToolFilter = builder.inputType('ToolFilter', {
   }),
 });
 
-function toolWhere(context: Context, filter: typeof ToolFilter.$inferInput | null | undefined): Prisma.ToolWhereInput {
+function toolWhere(context: Context, filter: typeof ToolFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.ToolWhereInput {
   return {
-    ...liveRowsOf(context),
+    ...listedRowsOf(context, deleted),
     ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
     ...(filter?.tag != null && { tags: { array_contains: [filter.tag] } }),
   };
@@ -49,11 +51,11 @@ builder.queryFields((t) => ({
   tools: t.prismaConnection({
     type: ToolType,
     ...connectionOptions,
-    args: { filter: t.arg({ type: ToolFilter }) },
-    totalCount: (_root, args, context) => context.prisma.tool.count({ where: toolWhere(context, args.filter) }),
+    args: { filter: t.arg({ type: ToolFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.tool.count({ where: toolWhere(context, args.filter, args.deleted) }),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.tool.findMany({ ...query, where: toolWhere(context, args.filter), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.tool.findMany({ ...query, where: toolWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
   }),
   tool: t.prismaField({
@@ -139,4 +141,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Tool', table: (prisma) => prisma.tool });
+addLifecycleMutations({ entity: 'Tool', table: (prisma) => prisma.tool, payload: ToolPayload, toPayload: (id) => ({ toolId: id }) });

@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { NotFoundError } from '../errors';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
+import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { parseInput } from '../schema/validation';
-import { createdBy, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { label, name, text } from '../schema/rules';
 
 export const UserType = builder.prismaObject('User', {
@@ -24,16 +25,18 @@ export const UserType = builder.prismaObject('User', {
     organization: t.relation('organization'),
   }),
 });
+addDeletionFields('User');
 
 builder.queryFields((t) => ({
   users: t.prismaConnection({
     type: UserType,
     ...connectionOptions,
     description: "The organization's users, oldest first.",
-    totalCount: (_root, _args, context) => context.prisma.user.count({ where: liveRowsOf(context) }),
+    args: { deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    totalCount: (_root, args, context) => context.prisma.user.count({ where: listedRowsOf(context, args.deleted) }),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.user.findMany({ ...query, where: liveRowsOf(context), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.user.findMany({ ...query, where: listedRowsOf(context, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
   }),
   user: t.prismaField({
@@ -109,4 +112,4 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'User', table: (prisma) => prisma.user, deleteScope: 'admin' });
+addLifecycleMutations({ entity: 'User', table: (prisma) => prisma.user, payload: UserPayload, toPayload: (id) => ({ userId: id }), deleteScope: 'admin' });

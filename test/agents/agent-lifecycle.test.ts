@@ -122,7 +122,7 @@ describe('agent lifecycle, filters and ordering', () => {
     });
     await app.graphql(DeleteAgentById, { id });
     expect((await app.graphql(AgentName, { id })).data!.agent).toBeNull();
-    expect((await app.graphql(RestoreAgent, { id })).data!.restoreAgent.__typename).toBe('DeletedPayload');
+    expect((await app.graphql(RestoreAgent, { id })).data!.restoreAgent.__typename).toBe('AgentPayload');
     expect((await app.graphql(AgentName, { id })).data!.agent?.name).toBe('Phoenix');
     expect((await app.graphql(PurgeAgent, { id })).data!.purgeAgent.__typename).toBe('DeletedPayload');
     expect(await app.database.owner.message.count({ where: { agentId: id } })).toBe(0);
@@ -148,7 +148,7 @@ describe('agent lifecycle, filters and ordering', () => {
 
     await app.graphql(DeleteMemoryById, { id: never! });
     expect(await contents('DESC')).not.toContain('never seen');
-    expect((await app.graphql(RestoreMemory, { id: never! })).data!.restoreMemory.__typename).toBe('DeletedPayload');
+    expect((await app.graphql(RestoreMemory, { id: never! })).data!.restoreMemory.__typename).toBe('MemoryPayload');
     expect(await contents('DESC')).toContain('never seen');
     expect((await app.graphql(PurgeMemory, { id: never! })).data!.purgeMemory.__typename).toBe('DeletedPayload');
     expect(await app.database.owner.memory.findUnique({ where: { id: never! } })).toBeNull();

@@ -89,7 +89,7 @@ describe('scopes', () => {
     if (made.__typename !== 'AgentPayload') throw new Error(`createAgent returned ${made.__typename}`);
     const id = made.agent.id;
     await app.graphql(SoftDeleteAgent, { id });
-    expect((await app.graphql(BringBackAgent, { id })).data?.restoreAgent.__typename).toBe('DeletedPayload');
+    expect((await app.graphql(BringBackAgent, { id })).data?.restoreAgent.__typename).toBe('AgentPayload');
     expect((await app.graphql(EraseAgent, { id })).data?.purgeAgent.__typename).toBe('DeletedPayload');
     expect((await app.graphql(AddUser)).data?.createUser.__typename).toBe('UserPayload');
     expect((await app.graphql(ListKeys)).data?.apiKeys.totalCount).toBe(3);

@@ -48,7 +48,7 @@ const DeleteBlock = graphql(`
   mutation DeleteBlock($id: ID!) { deleteBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
 `);
 const RestoreBlock = graphql(`
-  mutation RestoreBlock($id: ID!) { restoreBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
+  mutation RestoreBlock($id: ID!) { restoreBlock(id: $id) { __typename ... on BlockPayload { block { id } } ... on Error { code } } }
 `);
 const PurgeBlock = graphql(`
   mutation PurgeBlock($id: ID!) { purgeBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
@@ -173,7 +173,7 @@ describe('blocks', () => {
     expect(seen.agent!.blocks.map((block) => block.id)).not.toContain(id);
     expect((await app.graphql(DeleteBlock, { id })).data!.deleteBlock.__typename).toBe('NotFoundError'); // already deleted
 
-    expect((await app.graphql(RestoreBlock, { id })).data!.restoreBlock.__typename).toBe('DeletedPayload');
+    expect((await app.graphql(RestoreBlock, { id })).data!.restoreBlock.__typename).toBe('BlockPayload');
     seen = await read();
     expect(seen.block?.id).toBe(id);
     expect(seen.agent!.blocks.map((block) => block.id)).toContain(id);

@@ -165,7 +165,7 @@ describe('Idempotency-Key on mutations', () => {
     const first = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'to a deleted agent' }, key);
     expect(first.body.data?.appendMessages).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
 
-    expect((await send(demo.key, RestoreAgent, { id: demo.agentId })).body.data?.restoreAgent).toMatchObject({ __typename: 'DeletedPayload' });
+    expect((await send(demo.key, RestoreAgent, { id: demo.agentId })).body.data?.restoreAgent).toMatchObject({ __typename: 'AgentPayload' });
     const retry = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'to a deleted agent' }, key);
     expect(retry.text).toBe(first.text);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
