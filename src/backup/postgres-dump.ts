@@ -85,7 +85,11 @@ export async function backupPostgres(settings: PostgresSettings, file: string, t
 const applicationRoleStatements = `
 DO $$
 BEGIN
-    CREATE ROLE ${APPLICATION_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS;
+    -- Looked up first: CREATE ROLE checks the privilege to make roles before whether the role
+    -- exists, and a login without CREATEROLE may restore where the role is already there.
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${APPLICATION_ROLE}') THEN
+        CREATE ROLE ${APPLICATION_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS;
+    END IF;
 EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
 END
