@@ -35,7 +35,8 @@ export async function backup(settings: Settings, options: BackupOptions): Promis
   return { kind: 'database', tables: await backupPglite(database.dataDir, options.out, options.force) };
 }
 
-export async function restore(settings: Settings, options: { in: string; force: boolean }): Promise<TableDigest[]> {
+/** The restored tables' rows and checksums, or undefined where the login cannot count past row-level security. */
+export async function restore(settings: Settings, options: { in: string; force: boolean }): Promise<TableDigest[] | undefined> {
   const database = settings.database;
   if (database.kind === 'postgres') return restorePostgres(database, options.in, { binDir: settings.postgresBinDir }, options.force);
   return restorePglite(database.dataDir, options.in, options.force);

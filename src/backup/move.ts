@@ -3,7 +3,7 @@ import { migrateDeploy } from '../db/migrate';
 import { createPostgresPool, type PostgresSettings } from '../db/postgres';
 import { BackupError } from './errors';
 import { openExistingPglite } from './pglite-dump';
-import { appliedMigrations, countSchemaObjects, dataTables, digestTable, quoteName, readTables, type Table, type TableDigest } from './table-catalog';
+import { appliedMigrations, countSchemaObjects, dataTables, digestTable, MIGRATIONS_TABLE, quoteName, readTables, type Table, type TableDigest } from './table-catalog';
 import { pgliteSession, postgresSession, seeEveryRow, useCanonicalText, type SqlSession } from './sql-session';
 
 /** Rows read from the embedded database and written to PostgreSQL per statement. */
@@ -22,7 +22,7 @@ export interface MovedTable {
 async function assertEmptyTarget(session: SqlSession): Promise<void> {
   if ((await countSchemaObjects(session)) === 0) return;
   const tables = await readTables(session);
-  if (!tables.some((table) => table.name === '_prisma_migrations')) {
+  if (!tables.some((table) => table.name === MIGRATIONS_TABLE)) {
     throw new BackupError('the target database holds tables that are not AgentMem\'s; move into a new, empty database');
   }
   for (const table of dataTables(tables)) {
@@ -68,7 +68,7 @@ export async function moveToPostgres(dataDir: string, target: PostgresSettings, 
     await useCanonicalText(source);
     await seeEveryRow(source);
     const sourceTables = await readTables(source);
-    if (!sourceTables.some((table) => table.name === '_prisma_migrations')) {
+    if (!sourceTables.some((table) => table.name === MIGRATIONS_TABLE)) {
       throw new BackupError(`the embedded database in ${dataDir} has never been migrated: there is nothing to move`);
     }
     client = await pool.connect().catch((error: unknown) => {
