@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { DataDirectoryInUseError, lockDataDirectory, openLockedPglite, openPglite, type OpenedPglite } from '../db/pglite';
 import { assertWritable, backupFileKind, writeWhole, wrongKindOfBackup } from './backup-file';
 import { BackupError } from './errors';
@@ -78,6 +79,15 @@ export async function backupPglite(dataDir: string, file: string, force: boolean
 export async function restorePglite(dataDir: string, file: string, force: boolean): Promise<TableDigest[]> {
   const kind = backupFileKind(file);
   if (kind !== 'pglite') throw wrongKindOfBackup(file, kind, 'pglite');
+  // Unpacked here, where a damaged file is an error to catch: PGlite's own gunzip (through
+  // DecompressionStream) leaves the failure unhandled, which ends the process half-way through.
+  // gzip's checksum and length vouch for the tar inside.
+  let tar: Buffer;
+  try {
+    tar = zlib.gunzipSync(fs.readFileSync(file));
+  } catch (error) {
+    throw new BackupError(`${file} could not be restored: it is damaged (${error instanceof Error ? error.message : String(error)}); nothing was changed`);
+  }
   return withLock(dataDir, async () => {
     const replacing = holdsDatabase(dataDir);
     if (replacing && !force) {
@@ -88,7 +98,7 @@ export async function restorePglite(dataDir: string, file: string, force: boolea
     else fs.rmSync(dataDir, { recursive: true, force: true });
     let digests: TableDigest[];
     try {
-      const opened = await openLockedPglite(dataDir, { loadDataDir: new Blob([fs.readFileSync(file)]) });
+      const opened = await openLockedPglite(dataDir, { loadDataDir: new Blob([new Uint8Array(tar)]) });
       try {
         digests = await digestAll(opened);
       } finally {

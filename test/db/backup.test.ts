@@ -262,6 +262,13 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       const refused = await npmRun('restore', ['--in', dump], { DATABASE_URL: restoredUrl });
       expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('the database is not empty') });
       await cluster.query('restored', `UPDATE organizations SET name = 'changed since the backup'`);
+      const changed = await everyPostgresRow(restoredUrl);
+      // A damaged file fails the restore as a whole: even with --force, nothing was dropped.
+      const damaged = path.join(work, 'damaged.dump');
+      fs.writeFileSync(damaged, fs.readFileSync(dump).subarray(0, Math.floor(fs.statSync(dump).size * 0.8)));
+      const failed = await npmRun('restore', ['--in', damaged, '--force'], { DATABASE_URL: restoredUrl });
+      expect({ code: failed.code, stderr: failed.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^agentmem: cannot restore: pg_restore failed: /) });
+      expect(await everyPostgresRow(restoredUrl)).toEqual(changed);
       await npmRunOk('restore', ['--in', dump, '--force'], { DATABASE_URL: restoredUrl });
       expect(await everyPostgresRow(restoredUrl)).toEqual(before);
 
@@ -373,6 +380,23 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       }
       expect(fs.existsSync(path.join(work, 'while-serving.tar.gz'))).toBe(false);
       await server.stop();
+
+      const changing = await openPglite(restoredDir);
+      try {
+        await changing.pglite.query(`UPDATE organizations SET name = 'changed since the backup'`);
+      } finally {
+        await changing.close();
+      }
+      const changed = await everyPgliteRow(restoredDir);
+      expect(changed).not.toEqual(before);
+
+      // A damaged file fails the restore, and the directory it was to replace is put back.
+      const damaged = path.join(work, 'damaged.tar.gz');
+      fs.writeFileSync(damaged, fs.readFileSync(dump).subarray(0, Math.floor(fs.statSync(dump).size / 2)));
+      const failed = await npmRun('restore', ['--in', damaged, '--force'], { PGLITE_DATA_DIR: restoredDir });
+      expect({ code: failed.code, stderr: failed.stderr }).toEqual({ code: 1, stderr: expect.stringContaining(`${damaged} could not be restored`) });
+      expect(fs.readdirSync(work).filter((name) => name.includes('before-restore'))).toEqual([]);
+      expect(await everyPgliteRow(restoredDir)).toEqual(changed);
 
       // --force replaces a directory that holds a database.
       await npmRunOk('restore', ['--in', dump, '--force'], { PGLITE_DATA_DIR: restoredDir });
