@@ -29,6 +29,7 @@ const environmentSchema = z.object({
   DATABASE_POOL_SIZE: integer(1, 1000).default(10),
   DATABASE_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(5000),
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  PG_BIN_DIR: z.string().min(1).optional(),
   DEMO_DATA: z.enum(['true', 'false']).default('true'),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -87,6 +88,8 @@ export interface Settings {
   authFailureLimit: { failures: number; windowSeconds: number };
   /** Reverse proxies in front of the server: how many X-Forwarded-For entries, from the right, to trust. */
   trustedProxies: number;
+  /** Where pg_dump, pg_restore and psql are, for backup and restore; undefined: found on PATH. */
+  postgresBinDir: string | undefined;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -140,6 +143,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     idempotencyTtlHours: values.IDEMPOTENCY_TTL_HOURS,
     authFailureLimit: { failures: values.AUTH_FAILURE_LIMIT, windowSeconds: values.AUTH_FAILURE_WINDOW_SECONDS },
     trustedProxies: values.TRUSTED_PROXIES,
+    postgresBinDir: values.PG_BIN_DIR === undefined ? undefined : path.resolve(values.PG_BIN_DIR),
   };
 }
 

@@ -29,25 +29,31 @@ export interface OpenedPglite {
   close(): Promise<void>;
 }
 
-/** Opens (and on first use initialises) an embedded database directory, holding its lock. */
-export async function openPglite(dataDir: string): Promise<OpenedPglite> {
+/** Takes the lock of a data directory for this process; the returned function gives it back. */
+export async function lockDataDirectory(dataDir: string): Promise<() => Promise<void>> {
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-  let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(dataDir, lockOptions(dataDir));
+    return await lockfile.lock(dataDir, lockOptions(dataDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirectoryInUseError(dataDir);
     throw error;
   }
+}
+
+export interface OpenOptions {
+  /** A dump of a data directory (PGlite's `dumpDataDir`) to create a new directory from. */
+  loadDataDir?: Blob;
+}
+
+/** Opens (and on first use initialises) an embedded database directory, holding its lock. */
+export async function openPglite(dataDir: string, options: OpenOptions = {}): Promise<OpenedPglite> {
+  const release = await lockDataDirectory(dataDir);
   try {
-    const pglite = await PGlite.create(dataDir);
-    // PGlite runs no autovacuum, so nothing else ever gathers planner statistics; without them
-    // the row-level security policies' organization filters can steer plans to poor indexes.
-    await pglite.exec('ANALYZE');
+    const opened = await openLockedPglite(dataDir, options);
     return {
-      pglite,
+      pglite: opened.pglite,
       async close() {
-        await pglite.close();
+        await opened.close();
         await release();
       },
     };
@@ -55,4 +61,18 @@ export async function openPglite(dataDir: string): Promise<OpenedPglite> {
     await release();
     throw error;
   }
+}
+
+/** Opens a directory whose lock the caller holds (`lockDataDirectory`) and keeps after `close`. */
+export async function openLockedPglite(dataDir: string, options: OpenOptions = {}): Promise<OpenedPglite> {
+  const pglite = await PGlite.create(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
+  try {
+    // PGlite runs no autovacuum, so nothing else ever gathers planner statistics; without them
+    // the row-level security policies' organization filters can steer plans to poor indexes.
+    await pglite.exec('ANALYZE');
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+  return { pglite, close: () => pglite.close() };
 }

@@ -1,13 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { openDatabase } from '../../src/db/database';
 import { seedDemoData, type DemoData } from '../../src/demo/seed';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { testDatabaseKind } from '../support/test-databases';
 import { createThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres';
-
-const projectRoot = path.resolve(__dirname, '..', '..');
-const tsxCli = require.resolve('tsx/cli');
 
 // The faults are done to a PostgreSQL server (terminated sessions, restarts, a stop); the embedded
 // database lives inside the process and has no server to fault: on PGlite this test is reported
@@ -30,52 +26,22 @@ interface Refusal {
   requestId: string | null;
 }
 
-interface Server {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  output(): string;
-  exits: Array<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 /** `src/server.ts` as `npm start` runs it, in a process of its own: its death is observable. */
-async function startServer(databaseUrl: string): Promise<Server> {
-  const child = spawn(process.execPath, [tsxCli, 'src/server.ts'], {
-    cwd: projectRoot,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      DATABASE_URL: databaseUrl,
-      DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
-      PORT: '0',
-      MIGRATE_ON_START: 'true',
-      RATE_LIMIT_REQUESTS: '0',
-      LOG_LEVEL: 'info',
-    },
+function startServer(databaseUrl: string): Promise<ServerProcess> {
+  return startServerProcess({
+    DATABASE_URL: databaseUrl,
+    DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+    MIGRATE_ON_START: 'true',
+    RATE_LIMIT_REQUESTS: '0',
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exits: Server['exits'] = [];
-  child.on('exit', (code, signal) => exits.push({ code, signal }));
-  for (let waited = 0; waited < 90_000; waited += 200) {
-    const url = /GraphiQL at (\S+)"/.exec(output)?.[1];
-    if (url) return { child, url, output: () => output, exits };
-    if (exits.length > 0) throw new Error(`the server exited while starting:\n${output}`);
-    await sleep(200);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`the server did not start:\n${output}`);
 }
 
 describe('PostgreSQL failing under steady writes', () => {
   let cluster: ThrowawayPostgres | undefined;
-  let server: Server | undefined;
+  let server: ServerProcess | undefined;
 
   afterAll(async () => {
-    if (server && server.exits.length === 0) {
-      server.child.kill('SIGTERM');
-      await new Promise((resolve) => server?.child.once('exit', resolve));
-    }
+    await server?.stop();
     await cluster?.remove();
   });
 
