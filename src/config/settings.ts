@@ -20,6 +20,17 @@ const postgresUrl = z
     }
   }, 'expected postgresql://user:password@host:5432/database');
 
+const redisUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'expected redis://[:password@]host:6379[/db] (or rediss:// for TLS)');
+
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const environmentSchema = z.object({
@@ -48,6 +59,7 @@ const environmentSchema = z.object({
   AUTH_FAILURE_LIMIT: integer(0, 10_000_000).default(30),
   AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(60),
   TRUSTED_PROXIES: integer(0, 100).default(0),
+  REDIS_URL: redisUrl.optional(),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -87,6 +99,11 @@ export interface Settings {
   authFailureLimit: { failures: number; windowSeconds: number };
   /** Reverse proxies in front of the server: how many X-Forwarded-For entries, from the right, to trust. */
   trustedProxies: number;
+  /**
+   * Redis that replicas share: live updates' events (pub/sub) and the rate limits' counts. Unset:
+   * both stay in this process's memory.
+   */
+  redisUrl: string | undefined;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -135,6 +152,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     idempotencyTtlHours: values.IDEMPOTENCY_TTL_HOURS,
     authFailureLimit: { failures: values.AUTH_FAILURE_LIMIT, windowSeconds: values.AUTH_FAILURE_WINDOW_SECONDS },
     trustedProxies: values.TRUSTED_PROXIES,
+    redisUrl: values.REDIS_URL,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Context } from '../context';
 import type { PrismaClient } from '../generated/prisma/client';
 import { NotFoundError } from '../errors';
 import { builder } from './builder';
@@ -28,8 +29,13 @@ export function addLifecycleMutations(options: {
   table: (prisma: PrismaClient) => TenantTable;
   /** The scope a soft delete needs: write, or admin where the rows are users. */
   deleteScope?: 'write' | 'admin';
+  /**
+   * Called before each change, while the row is still there to be read (a purge removes it):
+   * returns what to do once the change is done, e.g. publish a live update.
+   */
+  beforeChange?: (context: Context, change: 'deleted' | 'restored' | 'purged', id: string) => Promise<() => void>;
 }): void {
-  const { entity, table, deleteScope = 'write' } = options;
+  const { entity, table, deleteScope = 'write', beforeChange = async () => () => undefined } = options;
 
   const changeDeletion = (isDeleted: boolean) =>
     builder.mutationField(`${isDeleted ? 'delete' : 'restore'}${entity}`, (t) =>
@@ -44,11 +50,13 @@ export function addLifecycleMutations(options: {
         args: { id: t.arg.id({ required: true }) },
         resolve: async (_root, args, context) => {
           const id = String(args.id);
+          const changed = await beforeChange(context, isDeleted ? 'deleted' : 'restored', id);
           const { count } = await table(context.prisma).updateMany({
             where: { id, ...allRowsOf(context), isDeleted: !isDeleted },
             data: { isDeleted, lastUpdatedById: requireCaller(context).userId },
           });
           if (count === 0) throw new NotFoundError(entity, id, ['id']);
+          changed();
           return { id };
         },
       }),
@@ -65,8 +73,10 @@ export function addLifecycleMutations(options: {
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const id = String(args.id);
+        const changed = await beforeChange(context, 'purged', id);
         const { count } = await table(context.prisma).deleteMany({ where: { id, ...allRowsOf(context) } });
         if (count === 0) throw new NotFoundError(entity, id, ['id']);
+        changed();
         return { id };
       },
     }),
