@@ -65,10 +65,14 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
         listening.closeIdleConnections();
-        // Open subscriptions would hold their connections until the deadline: they complete now.
+        // Open subscriptions would hold their connections until the deadline: they complete now,
+        // and their connections, idle once the stream has ended, are closed as they turn idle
+        // (close() closes only those idle at the time).
         await live.close();
+        const idleSweep = setInterval(() => listening.closeIdleConnections(), 50);
         const deadline = setTimeout(() => listening.closeAllConnections(), settings.shutdownTimeoutMs);
         await closed;
+        clearInterval(idleSweep);
         clearTimeout(deadline);
         await redis?.close();
         await database.close();

@@ -203,3 +203,26 @@ describe('subscriptions in one process', () => {
     next.close();
   });
 });
+
+describe('subscriptions at shutdown', () => {
+  it('complete when the server stops, rather than being cut off at the shutdown deadline', async () => {
+    const app = await startTestApp('live_shutdown', { shutdownTimeoutMs: 60_000 });
+    try {
+      const demo = await app.seedDemo();
+      const live = await subscribe(app.url, demo.key, MessageAdded, { agentId: demo.agentId });
+      expect(live.status).toBe(200);
+      // Well within the 60 s deadline, and within the 4-5 s after which the client or the server
+      // would drop the idle keep-alive connection that the completed stream leaves: the server
+      // closes it itself (it takes about 0.1 s).
+      const stopping = await Promise.race([
+        app.stop().then(() => 'stopped'),
+        new Promise((resolve) => setTimeout(resolve, 3_000, 'still waiting for open connections')),
+      ]);
+      expect(stopping).toBe('stopped');
+      expect(await live.rest()).toEqual([]);
+      expect(live.completed).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -19,6 +19,8 @@ export interface LiveSubscription<TData> {
   /** Every result until the stream completes. */
   rest(timeoutMs?: number): Promise<Array<LiveResult<TData>>>;
   close(): void;
+  /** Whether the server ended the stream with a `complete` event (not a dropped connection). */
+  readonly completed: boolean;
 }
 
 export async function subscribe<TData, TVariables>(
@@ -37,6 +39,7 @@ export async function subscribe<TData, TVariables>(
   const results: Array<LiveResult<TData> | undefined> = [];
   const waiting: Array<() => void> = [];
   let ended = false;
+  let completed = false;
   const wake = () => waiting.splice(0).forEach((resolve) => resolve());
 
   // Reads `event:`/`data:` blocks separated by a blank line; comments (`:` pings) are skipped.
@@ -53,7 +56,10 @@ export async function subscribe<TData, TVariables>(
           const lines = block.split('\n');
           const event = lines.find((line) => line.startsWith('event:'))?.slice(6).trim();
           const data = lines.filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
-          if (event === 'complete') return;
+          if (event === 'complete') {
+            completed = true;
+            return;
+          }
           if (data) {
             results.push(JSON.parse(data) as LiveResult<TData>);
             wake();
@@ -93,5 +99,8 @@ export async function subscribe<TData, TVariables>(
       return all;
     },
     close: () => abort.abort(),
+    get completed() {
+      return completed;
+    },
   };
 }
