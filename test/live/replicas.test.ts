@@ -212,4 +212,15 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     // Neither replica stopped at any point.
     expect([first.exits, second.exits]).toEqual([[], []]);
   });
+
+  it('stops cleanly (exit code 0) while Redis is away, with subscriptions open', async () => {
+    const key = await newKey('stop');
+    const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
+    expect(live.status).toBe(200);
+    await redis.kill();
+    expect((await live.rest(10_000))[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
+    await first.stop();
+    expect(first.exits).toEqual([{ code: 0, signal: null }]);
+    expect(first.output()).not.toMatch(/Unhandled|unhandled/);
+  });
 });
