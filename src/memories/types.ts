@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { Context } from '../context';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
-import { withOrganization } from '../db/row-level-security';
 import { newId } from '../ids';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
@@ -384,10 +383,9 @@ builder.subscriptionField('memoryChanged', (t) =>
       const query = queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] });
       return rowsOf(events, async ({ change, memoryIds }): Promise<MemoryChangeShape[]> => {
         if (change === 'purged') return memoryIds.map((memoryId) => ({ change, memoryId, memory: null }));
-        // Read by the subscriber, under its own scope; deleted ones too (their change is the news).
-        const memories = await withOrganization(organizationId, () =>
-          context.prisma.memory.findMany({ ...query, where: { ...allRowsOf(context), agentId, id: { in: memoryIds } } }),
-        );
+        // Read by the subscriber, under its own scope (as messageAdded's); deleted ones too (their
+        // change is the news).
+        const memories = await context.prisma.memory.findMany({ ...query, where: { ...allRowsOf(context), agentId, id: { in: memoryIds } } });
         const byId = new Map(memories.map((memory) => [memory.id, memory]));
         // A memory purged since its change is not there any more: its PURGED event follows.
         return memoryIds.flatMap((memoryId) => {

@@ -1,7 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import type { Context } from '../context';
-import { withOrganization } from '../db/row-level-security';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
@@ -222,15 +221,14 @@ builder.subscriptionField('messageAdded', (t) =>
       const { organizationId } = requireCaller(context);
       const events = await context.live.listen('messageAdded', organizationId, agentId);
       const query = queryFromInfo({ context, info, typeName: 'Message' });
-      // Read by the subscriber, under its own scope, with what its selection needs.
+      // Read by the subscriber, with what its selection needs, under its own scope: the stream's
+      // steps run in it (useCallerRowScope, src/context.ts), as the subscribe call does.
       return rowsOf(events, (event) =>
-        withOrganization(organizationId, () =>
-          context.prisma.message.findMany({
-            ...query,
-            where: { ...visibleMessages(context), agentId, id: { in: event.messageIds } },
-            orderBy: conversationOrder,
-          }),
-        ),
+        context.prisma.message.findMany({
+          ...query,
+          where: { ...visibleMessages(context), agentId, id: { in: event.messageIds } },
+          orderBy: conversationOrder,
+        }),
       );
     },
     resolve: (message) => message,
