@@ -315,8 +315,9 @@ builder.mutationFields((t) => ({
         data: { ...input, ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
       });
       if (count === 0) throw new NotFoundError('Memory', id, ['id']);
-      const { agentId } = await context.prisma.memory.findFirstOrThrow({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
-      announceChanges(context, 'updated', [{ id, agentId }]);
+      // Purged since by someone else: its PURGED event tells the subscribers.
+      const updated = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+      if (updated) announceChanges(context, 'updated', [{ id, agentId: updated.agentId }]);
       return { memoryId: id };
     },
   }),
