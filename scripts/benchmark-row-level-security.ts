@@ -11,6 +11,7 @@ import { loadSettings, type DatabaseSettings } from '../src/config/settings';
 import { openDatabase, type Database } from '../src/db/database';
 import { addAgentFleet } from '../src/demo/agent-fleet';
 import { seedDemoData } from '../src/demo/seed';
+import { createLiveBus } from '../src/live/bus';
 import { createGraphqlHandler } from '../src/http/yoga';
 import { createLogger } from '../src/logger';
 
@@ -72,7 +73,8 @@ async function seedFiftyAgents(database: Database): Promise<string> {
 
 async function serve(database: Database): Promise<{ url: string; close(): Promise<void> }> {
   const settings = loadSettings({ LOG_LEVEL: 'silent' });
-  const server = http.createServer(createGraphqlHandler(database, settings, createLogger('silent')));
+  const logger = createLogger('silent');
+  const server = http.createServer(createGraphqlHandler(database, settings, logger, { live: createLiveBus(undefined, logger), redis: undefined }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -7,12 +7,16 @@ import { withBodyLimit } from './http/body-limit';
 import { assertPortFree } from './http/port';
 import { withRequestId } from './http/request-id';
 import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
+import { createLiveBus, type LiveBus } from './live/bus';
+import { connectRedis } from './redis/connections';
 import type { Logger } from './logger';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
 
 export interface RunningApp {
   url: string;
   database: Database;
+  /** The live updates' bus: for tests that publish what no mutation would. */
+  live: LiveBus;
   /** Stops accepting requests, lets in-flight ones finish, then closes the database. */
   stop(): Promise<void>;
 }
@@ -22,6 +26,10 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
   if (settings.port !== 0) await assertPortFree(settings.host, settings.port);
 
   const database = await openDatabase(settings.database, logger);
+  // Redis is not waited for: the server starts and serves queries while it is away (see
+  // src/live/bus.ts and src/auth/rate-limit.ts for what works meanwhile).
+  const redis = settings.redisUrl ? connectRedis(settings.redisUrl, logger) : undefined;
+  const live = createLiveBus(redis, logger);
   let server: http.Server | undefined;
   try {
     if (settings.migrateOnStart) await database.migrate();
@@ -32,13 +40,14 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
       // The one time this key can be shown: GraphiQL needs it as a header.
       process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
     }
-    const handler = createGraphqlHandler(database, settings, logger);
+    const handler = createGraphqlHandler(database, settings, logger, { live, redis });
     server = http.createServer(withRequestId(withBodyLimit(handler, settings.maxRequestBytes), settings.trustedProxies));
     await new Promise<void>((resolve, reject) => {
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);
     });
   } catch (error) {
+    await redis?.close();
     await database.close();
     throw error;
   }
@@ -51,13 +60,21 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}`,
     database,
+    live,
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
         listening.closeIdleConnections();
+        // Open subscriptions would hold their connections until the deadline: they complete now,
+        // and their connections, idle once the stream has ended, are closed as they turn idle
+        // (close() closes only those idle at the time).
+        await live.close();
+        const idleSweep = setInterval(() => listening.closeIdleConnections(), 50);
         const deadline = setTimeout(() => listening.closeAllConnections(), settings.shutdownTimeoutMs);
         await closed;
+        clearInterval(idleSweep);
         clearTimeout(deadline);
+        await redis?.close();
         await database.close();
       })();
       return stopping;

@@ -1,4 +1,4 @@
-import type { Plugin, YogaInitialContext } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { createAgentLoaders, type AgentLoaders } from './agents/loaders';
 import type { Authenticate } from './auth/authenticate';
 import type { Scope } from './auth/keys';
@@ -7,6 +7,8 @@ import type { Database } from './db/database';
 import { withOrganization, type ScopedSql } from './db/row-level-security';
 import { transactionBoundClient, transactionBoundSql } from './db/transaction-client';
 import type { Prisma, PrismaClient } from './generated/prisma/client';
+import type { LiveBus } from './live/bus';
+import type { LiveEvent } from './live/events';
 
 /** Who is asking: the user and organization behind the request's API key. */
 export interface Caller {
@@ -25,6 +27,11 @@ export interface Context extends YogaInitialContext {
   caller: Caller;
   /** Fresh per request: batching and caching never cross requests (or callers). */
   loaders: { agents: AgentLoaders };
+  /**
+   * Live updates: `publish` after a write has committed; within an idempotent mutation's
+   * transaction it waits for that transaction's commit (`inTransaction`).
+   */
+  live: LiveBus;
 }
 
 export async function createContext(
@@ -32,23 +39,26 @@ export async function createContext(
   fastReads: boolean,
   authenticate: Authenticate,
   limitRate: LimitRate,
+  live: LiveBus,
   initial: YogaInitialContext,
 ): Promise<Context> {
   const caller = await authenticate(initial.request);
   await limitRate(caller);
   const { prisma, sql } = database;
-  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma) } };
+  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma) }, live };
 }
 
 /**
  * The request's context with every statement it causes sent into `tx`, one open transaction: an
  * idempotent mutation runs whole in it (src/http/idempotency.ts). Prisma, the loaders and raw SQL
  * all go there. Reads take the general path: the one-statement reads are written for the pg
- * driver's values, and a mutation's payload does not need them.
+ * driver's values, and a mutation's payload does not need them. Live updates go to `uncommitted`,
+ * for the caller to publish once `tx` has committed, or to drop with it.
  */
-export function inTransaction(context: Context, tx: Prisma.TransactionClient): Context {
+export function inTransaction(context: Context, tx: Prisma.TransactionClient, uncommitted: LiveEvent[]): Context {
   const prisma = transactionBoundClient(tx);
-  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: { agents: createAgentLoaders(prisma) } };
+  const live = { ...context.live, publish: (event: LiveEvent) => void uncommitted.push(event) };
+  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: { agents: createAgentLoaders(prisma) }, live };
 }
 
 /** Whether yoga's context has been built into ours: for plugins typed with yoga's own context. */
@@ -57,14 +67,39 @@ export function isCallerContext(context: YogaInitialContext): context is Context
 }
 
 /**
+ * `events` with each of its steps run inside the organization's scope. A subscription's events
+ * are resolved whenever its consumer (the response stream) pulls the next one, outside the
+ * subscribe call: without this, the resolvers of every event after the first would run outside
+ * any scope, and see no rows.
+ */
+function inScopeEachStep<T>(organizationId: string, events: AsyncIterable<T>): AsyncIterableIterator<T> {
+  const iterator = events[Symbol.asyncIterator]();
+  const scoped: AsyncIterableIterator<T> = {
+    next: () => withOrganization(organizationId, () => iterator.next()),
+    return: (value?: unknown) => withOrganization(organizationId, async () => (await iterator.return?.(value)) ?? { done: true, value: undefined }),
+    throw: (error?: unknown) => withOrganization(organizationId, async () => (iterator.throw ? iterator.throw(error) : Promise.reject(error))),
+    [Symbol.asyncIterator]: () => scoped,
+  };
+  return scoped;
+}
+
+/**
  * Executes each operation inside the caller's organization scope, so that every statement its
- * resolvers and loaders issue is held to that organization by row-level security too.
+ * resolvers and loaders issue is held to that organization by row-level security too:
+ * subscriptions as well, their subscribe call and the resolution of each of their events.
  */
 export function useCallerRowScope(): Plugin<Context> {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
       const { organizationId } = args.contextValue.caller;
       setExecuteFn((executionArgs) => withOrganization(organizationId, () => executeFn(executionArgs)));
+    },
+    onSubscribe({ args, subscribeFn, setSubscribeFn }) {
+      const { organizationId } = args.contextValue.caller;
+      setSubscribeFn(async (subscribeArgs) => {
+        const result = await withOrganization(organizationId, async () => subscribeFn(subscribeArgs));
+        return isAsyncIterable(result) ? inScopeEachStep(organizationId, result) : result;
+      });
     },
   };
 }

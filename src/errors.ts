@@ -4,7 +4,14 @@
  * client as a GraphQL error with `extensions.code` and `extensions.field`. Anything else is a
  * bug and is masked (src/http/errors.ts).
  */
-export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'BLOCK_LIMIT_EXCEEDED' | 'CONFLICT' | 'FORBIDDEN' | 'DATABASE_UNAVAILABLE';
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'VALIDATION'
+  | 'BLOCK_LIMIT_EXCEEDED'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'DATABASE_UNAVAILABLE'
+  | 'LIVE_UPDATES_UNAVAILABLE';
 
 export abstract class AppError extends Error {
   abstract readonly code: ErrorCode;
@@ -73,5 +80,18 @@ export class DatabaseUnavailableError extends AppError {
     super(
       `the database is unavailable for now: retry in ${DATABASE_RETRY_AFTER_SECONDS} s (a mutation may have been applied: retry it with the same Idempotency-Key)`,
     );
+  }
+}
+
+/**
+ * Live updates cannot be delivered: the event bus that replicas share (Redis, REDIS_URL) is out
+ * of reach. A subscription open when it went away ends with this error; a new one is refused with
+ * it until the bus is back. Queries and mutations are not affected. A client subscribes again.
+ */
+export class LiveUpdatesUnavailableError extends AppError {
+  readonly code = 'LIVE_UPDATES_UNAVAILABLE';
+  override name = 'LiveUpdatesUnavailableError';
+  constructor(reason = 'the event bus (Redis) is out of reach') {
+    super(`live updates are unavailable for now: ${reason}; subscribe again in a few seconds`);
   }
 }

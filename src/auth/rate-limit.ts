@@ -1,9 +1,24 @@
 import { GraphQLError } from 'graphql';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Settings } from '../config/settings';
 import type { Caller } from '../context';
 import { currentClientAddress } from '../http/request-id';
 import type { Authenticate } from './authenticate';
+
+/**
+ * Counts of `points` per `duration` seconds: in Redis when the replicas share one (REDIS_URL), so
+ * that they enforce one budget between them; otherwise in this process's memory. While Redis is
+ * out of reach, the counts go on in memory (rate-limiter-flexible's insurance limiter), with the
+ * same budget per process: requests are neither refused nor let through unlimited because Redis
+ * is away. Counts made in memory meanwhile are not carried back into Redis.
+ */
+function createCounter(options: { points: number; duration: number; keyPrefix: string }, redis: Redis | undefined): RateLimiterAbstract {
+  const memory = new RateLimiterMemory(options);
+  if (!redis) return memory;
+  // Not ready (connecting, away): straight to memory rather than wait for a command that fails.
+  return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory });
+}
 
 export function rateLimited(retryAfterSeconds: number, what = 'too many requests for this API key'): GraphQLError {
   return new GraphQLError(`${what}: retry in ${retryAfterSeconds} s`, {
@@ -18,13 +33,13 @@ export function rateLimited(retryAfterSeconds: number, what = 'too many requests
 const secondsUntil = (milliseconds: number) => Math.max(1, Math.ceil(milliseconds / 1000));
 
 /**
- * Counts each API key's GraphQL requests in fixed windows (rate-limiter-flexible, in this
- * process's memory) and refuses those over `RATE_LIMIT_REQUESTS` with `rateLimited()`, before
+ * Counts each API key's GraphQL requests in fixed windows (rate-limiter-flexible; shared through
+ * Redis when there is one, see `createCounter`) and refuses those over `RATE_LIMIT_REQUESTS` with `rateLimited()`, before
  * anything executes. Keys, not organizations, are counted: one runaway agent does not stop the
  * others of its organization.
  */
-export function createRateLimiter({ requests, windowSeconds }: Settings['rateLimit']) {
-  const limiter = requests > 0 ? new RateLimiterMemory({ points: requests, duration: windowSeconds }) : null;
+export function createRateLimiter({ requests, windowSeconds }: Settings['rateLimit'], redis?: Redis) {
+  const limiter = requests > 0 ? createCounter({ points: requests, duration: windowSeconds, keyPrefix: 'agentmem:rate:key' }, redis) : null;
 
   return async function limitRate(caller: Caller): Promise<void> {
     if (!limiter) return;
@@ -48,9 +63,15 @@ const isUnauthenticated = (error: unknown) => error instanceof GraphQLError && e
  * revoked one, costs no database lookups then. A success does not clear the count, or a caller
  * with one valid key could keep guessing others between its own requests.
  */
-export function throttleFailedAuthentications(authenticate: Authenticate, { failures, windowSeconds }: Settings['authFailureLimit']): Authenticate {
+export function throttleFailedAuthentications(
+  authenticate: Authenticate,
+  { failures, windowSeconds }: Settings['authFailureLimit'],
+  redis?: Redis,
+): Authenticate {
   if (failures === 0) return authenticate;
-  const counts = new RateLimiterMemory({ points: failures, duration: windowSeconds });
+  // Shared like the per-key limit: a guesser spreading its attempts over the replicas behind a
+  // load balancer gets one budget, not one per replica.
+  const counts = createCounter({ points: failures, duration: windowSeconds, keyPrefix: 'agentmem:rate:auth-failures' }, redis);
   return async (request) => {
     const address = currentClientAddress() ?? 'unknown';
     const counted = await counts.get(address);

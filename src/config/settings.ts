@@ -20,6 +20,17 @@ const postgresUrl = z
     }
   }, 'expected postgresql://user:password@host:5432/database');
 
+const redisUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'expected redis://[:password@]host:6379[/db] (or rediss:// for TLS)');
+
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const environmentSchema = z.object({
@@ -49,6 +60,7 @@ const environmentSchema = z.object({
   AUTH_FAILURE_LIMIT: integer(0, 10_000_000).default(30),
   AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(60),
   TRUSTED_PROXIES: integer(0, 100).default(0),
+  REDIS_URL: redisUrl.optional(),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -90,6 +102,11 @@ export interface Settings {
   trustedProxies: number;
   /** Where pg_dump, pg_restore and psql are, for backup and restore; undefined: found on PATH. */
   postgresBinDir: string | undefined;
+  /**
+   * Redis that replicas share: live updates' events (pub/sub) and the rate limits' counts. Unset:
+   * both stay in this process's memory.
+   */
+  redisUrl: string | undefined;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -144,6 +161,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     authFailureLimit: { failures: values.AUTH_FAILURE_LIMIT, windowSeconds: values.AUTH_FAILURE_WINDOW_SECONDS },
     trustedProxies: values.TRUSTED_PROXIES,
     postgresBinDir: values.PG_BIN_DIR === undefined ? undefined : path.resolve(values.PG_BIN_DIR),
+    redisUrl: values.REDIS_URL,
   };
 }
 

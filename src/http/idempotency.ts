@@ -5,6 +5,7 @@ import type { ErrorCode } from '../errors';
 import type { PrismaClient } from '../generated/prisma/client';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, requestFingerprint } from '../idempotency/key';
 import { claimKey, createExpiredKeySweeper, findKeptOutcome, keepOutcome, type KeptOutcome } from '../idempotency/records';
+import type { LiveEvent } from '../live/events';
 import { isServerFault } from './errors';
 
 /** Marks a response that is a kept outcome, sent again, rather than a new execution. */
@@ -98,8 +99,9 @@ export function useIdempotentMutations(options: { prisma: PrismaClient; maskErro
     const requestHash = requestFingerprint(context.params);
     const now = new Date();
     await sweepExpiredKeys(caller.organizationId, now);
+    const uncommitted: LiveEvent[] = [];
     try {
-      return await options.prisma.$transaction(async (tx) => {
+      const outcome = await options.prisma.$transaction(async (tx) => {
         if (!(await claimKey(tx, id))) throw inFlight();
         const kept = await findKeptOutcome(tx, id, now);
         if (kept) {
@@ -108,7 +110,7 @@ export function useIdempotentMutations(options: { prisma: PrismaClient; maskErro
           // Stands in for the kept response, which replaces yoga's in `onResponse`.
           return { data: null };
         }
-        const executed = await execute({ ...args, contextValue: inTransaction(context, tx) });
+        const executed = await execute({ ...args, contextValue: inTransaction(context, tx, uncommitted) });
         if (isAsyncIterable(executed)) throw new Error('incremental delivery (@defer, @stream) is not served');
         const result = masked(executed as ExecutionResult);
         if (result.errors?.some(isServerFault)) throw new ServerFaultOutcome(result);
@@ -116,6 +118,9 @@ export function useIdempotentMutations(options: { prisma: PrismaClient; maskErro
         await keepOutcome(tx, { ...id, organizationId: caller.organizationId, expiresAt }, await responseOf(result, requestHash));
         return result;
       }, TRANSACTION_LIMITS);
+      // Committed: now, and only now, subscribers may hear of the writes.
+      for (const event of uncommitted) context.live.publish(event);
+      return outcome;
     } catch (error) {
       // Rolled back: data a part of the operation returned was never committed, so none is shown.
       if (error instanceof ServerFaultOutcome) return { data: null, errors: error.result.errors };

@@ -4,7 +4,9 @@ import { createAuthenticator } from '../auth/authenticate';
 import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
 import { createContext, useCallerRowScope } from '../context';
 import type { Database } from '../db/database';
+import type { LiveBus } from '../live/bus';
 import type { Logger } from '../logger';
+import type { RedisConnections } from '../redis/connections';
 import { schema } from '../schema';
 import { createErrorMasker, useClientErrorLog, yogaLogger } from './errors';
 import { executorPlugins } from './executor';
@@ -20,9 +22,15 @@ export const GRAPHQL_PATH = '/graphql';
 export const LIVENESS_PATH = '/health';
 export const READINESS_PATH = '/ready';
 
-export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger) {
-  const authenticate = throttleFailedAuthentications(createAuthenticator(database), settings.authFailureLimit);
-  const limitRate = createRateLimiter(settings.rateLimit);
+/** What the replicas may share: Redis (REDIS_URL) and, over it or in memory, live updates. */
+export interface SharedState {
+  live: LiveBus;
+  redis: RedisConnections | undefined;
+}
+
+export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger, { live, redis }: SharedState) {
+  const authenticate = throttleFailedAuthentications(createAuthenticator(database), settings.authFailureLimit, redis?.commands);
+  const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
   const maskError = createErrorMasker(logger);
   return createYoga({
     schema,
@@ -36,9 +44,9 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     // No CORS headers unless origins are configured: browsers then only call same-origin.
     cors: settings.corsOrigins.length > 0 ? { origin: settings.corsOrigins, credentials: false } : false,
     maskedErrors: { maskError },
-    // Every GraphQL request needs a key, and counts against its rate limit; GraphiQL's page and
-    // the health endpoints do not.
-    context: (initial) => createContext(database, settings.readPath === 'fast', authenticate, limitRate, initial),
+    // Every GraphQL request needs a key, and counts against its rate limit (a subscription counts
+    // once, when it starts); GraphiQL's page and the health endpoints do not.
+    context: (initial) => createContext(database, settings.readPath === 'fast', authenticate, limitRate, live, initial),
     plugins: [
       // The compiled executor first: the row scope below wraps whatever executor is set before
       // it, and one set after it would run outside the caller's scope and see no rows

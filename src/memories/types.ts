@@ -4,6 +4,8 @@ import type { Context } from '../context';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
+import type { MemoryChange } from '../live/events';
+import { rowsOf } from '../live/rows';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
@@ -11,7 +13,7 @@ import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
-import { createdBy, listedRowsOf, live, liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { allRowsOf, createdBy, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectedColumns, selectionOf } from '../schema/selection';
 import { memoryColumns } from './columns';
@@ -284,6 +286,7 @@ builder.mutationFields((t) => ({
         const [row] = await prepareMemories(context, tx, [input], () => ['input']);
         return (await tx.memory.create({ data: row! })).id;
       });
+      announceChanges(context, 'created', [{ id: memoryId, agentId: input.agentId }]);
       return { memoryId };
     },
   }),
@@ -299,6 +302,7 @@ builder.mutationFields((t) => ({
         await tx.memory.createMany({ data: rows });
         return rows.map((row) => row.id);
       });
+      announceChanges(context, 'created', memoryIds.map((id, index) => ({ id, agentId: inputs[index]!.agentId })));
       return { memoryIds };
     },
   }),
@@ -314,9 +318,88 @@ builder.mutationFields((t) => ({
         data: { ...input, ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
       });
       if (count === 0) throw new NotFoundError('Memory', id, ['id']);
+      // Purged since by someone else: its PURGED event tells the subscribers.
+      const updated = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+      if (updated) announceChanges(context, 'updated', [{ id, agentId: updated.agentId }]);
       return { memoryId: id };
     },
   }),
 }));
 
-addLifecycleMutations({ entity: 'Memory', table: (prisma) => prisma.memory, payload: MemoryPayload, toPayload: (id) => ({ memoryId: id }) });
+addLifecycleMutations({
+  entity: 'Memory',
+  table: (prisma) => prisma.memory,
+  payload: MemoryPayload,
+  toPayload: (id) => ({ memoryId: id }),
+  beforeChange: async (context, change, id) => {
+    const memory = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+    return () => memory && announceChanges(context, change, [{ id, agentId: memory.agentId }]);
+  },
+});
+
+/** Tells the subscribers of each memory's agent (one event per agent, in the given order). */
+function announceChanges(context: Context, change: MemoryChange, memories: Array<{ id: string; agentId: string }>): void {
+  const { organizationId } = requireCaller(context);
+  const byAgent = new Map<string, string[]>();
+  for (const { id, agentId } of memories) byAgent.set(agentId, [...(byAgent.get(agentId) ?? []), id]);
+  for (const [agentId, memoryIds] of byAgent) context.live.publish({ kind: 'memoryChanged', change, organizationId, agentId, memoryIds });
+}
+
+const MemoryChangeKind = builder.enumType('MemoryChangeKind', {
+  values: {
+    CREATED: { value: 'created' },
+    UPDATED: { value: 'updated' },
+    DELETED: { value: 'deleted', description: 'Soft-deleted: hidden from every read, but restorable.' },
+    RESTORED: { value: 'restored' },
+    PURGED: { value: 'purged', description: 'Deleted for good: `memory` is null.' },
+  } as const satisfies Record<string, { value: MemoryChange; description?: string }>,
+});
+
+interface MemoryChangeShape {
+  change: MemoryChange;
+  memoryId: string;
+  memory: Prisma.MemoryGetPayload<object> | null;
+}
+
+const MemoryChangeType = builder.objectRef<MemoryChangeShape>('MemoryChange').implement({
+  description: "A change to one of an agent's memories.",
+  fields: (t) => ({
+    kind: t.field({ type: MemoryChangeKind, resolve: (event) => event.change }),
+    memoryId: t.exposeID('memoryId'),
+    memory: t.field({
+      type: MemoryType,
+      nullable: true,
+      description: 'The memory as it is after the change (after DELETED too, soft-deleted); null after PURGED.',
+      resolve: (event) => event.memory,
+    }),
+  }),
+});
+
+builder.subscriptionField('memoryChanged', (t) =>
+  t.field({
+    type: MemoryChangeType,
+    description:
+      "Each change to the agent's memories from now on: created, updated, deleted, restored, purged (over Server-Sent Events: POST with Accept: text/event-stream).",
+    args: { agentId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, context, info) => {
+      const agentId = String(args.agentId);
+      await requireLiveAgent(context, context.prisma, agentId, ['agentId']);
+      const { organizationId } = requireCaller(context);
+      const events = await context.live.listen('memoryChanged', organizationId, agentId);
+      const query = queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] });
+      return rowsOf(events, async ({ change, memoryIds }): Promise<MemoryChangeShape[]> => {
+        if (change === 'purged') return memoryIds.map((memoryId) => ({ change, memoryId, memory: null }));
+        // Read by the subscriber, under its own scope (as messageAdded's); deleted ones too (their
+        // change is the news).
+        const memories = await context.prisma.memory.findMany({ ...query, where: { ...allRowsOf(context), agentId, id: { in: memoryIds } } });
+        const byId = new Map(memories.map((memory) => [memory.id, memory]));
+        // A memory purged since its change is not there any more: its PURGED event follows.
+        return memoryIds.flatMap((memoryId) => {
+          const memory = byId.get(memoryId);
+          return memory ? [{ change, memoryId, memory }] : [];
+        });
+      });
+    },
+    resolve: (event) => event,
+  }),
+);

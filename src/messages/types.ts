@@ -1,8 +1,10 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import type { Context } from '../context';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
+import { rowsOf } from '../live/rows';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
@@ -205,6 +207,7 @@ builder.mutationField('appendMessages', (t) =>
         await tx.message.createMany({ data: rows });
         return rows.map((row) => row.id);
       });
+      context.live.publish({ kind: 'messageAdded', organizationId: requireCaller(context).organizationId, agentId, messageIds });
       return { messageIds };
     },
   }),
@@ -213,3 +216,30 @@ builder.mutationField('appendMessages', (t) =>
 // Messages are appended, never edited, but one may be taken out of a conversation (and restored:
 // the restored message comes back in the payload of appendMessages).
 addLifecycleMutations({ entity: 'Message', table: (prisma) => prisma.message, payload: MessagesPayload, toPayload: (id) => ({ messageIds: [id] }) });
+
+builder.subscriptionField('messageAdded', (t) =>
+  t.field({
+    type: MessageType,
+    description:
+      "Each message appended to the agent's conversation from now on, in conversation order (over Server-Sent Events: POST with Accept: text/event-stream).",
+    args: { agentId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, context, info) => {
+      const agentId = String(args.agentId);
+      // Checked like the query: another organization's agent is NOT_FOUND, as a missing one is.
+      await requireLiveAgent(context, context.prisma, agentId, ['agentId']);
+      const { organizationId } = requireCaller(context);
+      const events = await context.live.listen('messageAdded', organizationId, agentId);
+      const query = queryFromInfo({ context, info, typeName: 'Message' });
+      // Read by the subscriber, with what its selection needs, under its own scope: the stream's
+      // steps run in it (useCallerRowScope, src/context.ts), as the subscribe call does.
+      return rowsOf(events, (event) =>
+        context.prisma.message.findMany({
+          ...query,
+          where: { ...visibleMessages(context), agentId, id: { in: event.messageIds } },
+          orderBy: conversationOrder,
+        }),
+      );
+    },
+    resolve: (message) => message,
+  }),
+);

@@ -28,6 +28,8 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authScopes: (context) => grantedScopes(context.caller.scopes),
     unauthorizedError: () => new ForbiddenError(),
+    // A subscription is refused when it starts, as a query would be, rather than at each event.
+    authorizeOnSubscribe: true,
   },
   defaultFieldNullability: false,
   prisma: {
@@ -55,6 +57,8 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType('DateTime', DateTime);
 builder.addScalarType('JSON', JSONResolver);
 
-// Every query needs `read`, every mutation `write`; admin fields add `authScopes: { admin: true }`.
+// Every query and subscription needs `read`, every mutation `write`; admin fields add `authScopes: { admin: true }`.
 builder.queryType({ authScopes: { read: true } });
 builder.mutationType({ authScopes: { write: true } });
+// Subscriptions read, as queries do.
+builder.subscriptionType({ authScopes: { read: true } });

@@ -47,8 +47,13 @@ export function addLifecycleMutations(options: {
   deleteScope?: 'write' | 'admin';
   /** What must hold before a deleted row comes back (in the restore's transaction), e.g. a free label. */
   assertRestorable?: (context: Context, tx: Prisma.TransactionClient, id: string) => Promise<void>;
+  /**
+   * Called before each change, while the row is still there to be read (a purge removes it):
+   * returns what to do once the change is committed, e.g. publish a live update.
+   */
+  beforeChange?: (context: Context, change: 'deleted' | 'restored' | 'purged', id: string) => Promise<() => void>;
 }): void {
-  const { entity, table, payload, toPayload, deleteScope = 'write', assertRestorable } = options;
+  const { entity, table, payload, toPayload, deleteScope = 'write', assertRestorable, beforeChange = async () => () => undefined } = options;
   const noun = entity.toLowerCase();
 
   builder.mutationField(`delete${entity}`, (t) =>
@@ -61,11 +66,13 @@ export function addLifecycleMutations(options: {
       resolve: async (_root, args, context) => {
         const id = String(args.id);
         const { userId } = requireCaller(context);
+        const changed = await beforeChange(context, 'deleted', id);
         const { count } = await table(context.prisma).updateMany({
           where: { id, ...allRowsOf(context), isDeleted: false },
           data: { isDeleted: true, deletedAt: new Date(), deletedById: userId, lastUpdatedById: userId },
         });
         if (count === 0) throw new NotFoundError(entity, id, ['id']);
+        changed();
         return { id };
       },
     }),
@@ -81,6 +88,7 @@ export function addLifecycleMutations(options: {
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const id = String(args.id);
+        const changed = await beforeChange(context, 'restored', id);
         await context.prisma.$transaction(async (tx) => {
           const rows = table(tx);
           const { count } = await rows.updateMany({
@@ -97,6 +105,7 @@ export function addLifecycleMutations(options: {
           // Checked after the row is back, so that the check sees it live; a refusal rolls it back.
           await assertRestorable?.(context, tx, id);
         });
+        changed();
         return toPayload(id);
       },
     }),
@@ -111,8 +120,10 @@ export function addLifecycleMutations(options: {
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const id = String(args.id);
+        const changed = await beforeChange(context, 'purged', id);
         const { count } = await table(context.prisma).deleteMany({ where: { id, ...allRowsOf(context) } });
         if (count === 0) throw new NotFoundError(entity, id, ['id']);
+        changed();
         return { id };
       },
     }),

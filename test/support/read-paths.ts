@@ -26,7 +26,7 @@ async function send(url: string, key: string, query: string, variables: Record<s
 
 export async function startGeneralPathServer(app: TestApp): Promise<GeneralPathServer> {
   const settings = { ...loadSettings({ PORT: '0', LOG_LEVEL: 'silent' }), readPath: 'general' as const, graphqlJit: false, rateLimit: { requests: 0, windowSeconds: 60 } };
-  const server = http.createServer(createGraphqlHandler(app.database, settings, createLogger('silent')));
+  const server = http.createServer(createGraphqlHandler(app.database, settings, createLogger('silent'), { live: app.live, redis: undefined }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
   return {

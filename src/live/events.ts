@@ -1,0 +1,36 @@
+/**
+ * What live updates carry between the writer and the subscribers: ids only. A subscriber reads
+ * the rows itself, under its own organization's row scope (src/live/subscriptions.ts), so an
+ * event never carries data that the writer could read and the subscriber could not, and nothing
+ * but ids ever crosses Redis.
+ */
+export interface MessagesAdded {
+  kind: 'messageAdded';
+  organizationId: string;
+  agentId: string;
+  /** In conversation order: one append's messages. */
+  messageIds: string[];
+}
+
+export const MEMORY_CHANGES = ['created', 'updated', 'deleted', 'restored', 'purged'] as const;
+export type MemoryChange = (typeof MEMORY_CHANGES)[number];
+
+export interface MemoriesChanged {
+  kind: 'memoryChanged';
+  change: MemoryChange;
+  organizationId: string;
+  agentId: string;
+  memoryIds: string[];
+}
+
+export type LiveEvent = MessagesAdded | MemoriesChanged;
+export type LiveEventKind = LiveEvent['kind'];
+export type LiveEventOf<K extends LiveEventKind> = Extract<LiveEvent, { kind: K }>;
+
+/**
+ * The channel of one agent's events of one kind. The organization is part of it: a subscriber
+ * listens only on its own organization's channels, whatever agent id it names.
+ */
+export function liveTopic(kind: LiveEventKind, organizationId: string, agentId: string): string {
+  return `agentmem:${kind}:${organizationId}:${agentId}`;
+}
