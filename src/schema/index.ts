@@ -4,6 +4,7 @@ import './errors';
 import '../api-keys/types';
 import '../agents/types';
 import '../blocks/types';
+import '../blocks/history';
 import '../memories/types';
 import '../messages/types';
 import '../organizations/types';
