@@ -64,15 +64,13 @@ export async function recordNewBlocks(context: Context, tx: Prisma.TransactionCl
 /** What a change writes; `version` and the audit columns are added by `changeBlock`. */
 export type BlockChange = Omit<Prisma.BlockUpdateManyMutationInput, 'version' | 'lastUpdatedById' | 'updatedAt'>;
 
-/** How many times a write without `expectedVersion` reads again when another write got in between. */
-const ATTEMPTS = 5;
-
 /**
  * Changes the caller's live block `id` as a new version, in `tx`: `change` gets the block as it
- * is (to check the change against it; it throws to refuse) and returns the columns to write. With
- * `expectedVersion`, a block at another version is a VersionConflictError and nothing changes.
- * Without it, the change applies to the newest version: a write that another one overtook between
- * the read and the UPDATE is checked again against the block as that one left it.
+ * is (to check the change against it; it throws to refuse) and returns the columns to write.
+ * With `expectedVersion`, the UPDATE is conditional on that version: a block at another one, or
+ * one that another writer changes first, is a VersionConflictError and nothing changes. Without
+ * it, the change applies to the newest version: the row is locked before it is read, so nothing
+ * can come between the read that `change` checks and the write.
  */
 export async function changeBlock(
   context: Context,
@@ -81,28 +79,26 @@ export async function changeBlock(
   expectedVersion: number | undefined,
   change: (block: Block) => BlockChange | Promise<BlockChange>,
 ): Promise<Block> {
-  for (let attempt = 1; ; attempt += 1) {
-    const block = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) } });
-    if (!block) throw new NotFoundError('Block', id, ['id']);
-    if (expectedVersion !== undefined && block.version !== expectedVersion) throw new VersionConflictError(block.version, expectedVersion);
-    const columns = await change(block);
-    const [changed] = await tx.block.updateManyAndReturn({
-      where: { id, version: block.version, ...liveRowsOf(context) },
-      data: { ...columns, version: block.version + 1, ...updatedBy(context) },
-    });
-    if (changed) {
-      // The version it replaced too, for blocks written before history was kept or by a path that
-      // does not record it (the demo data, bulk loads): its author is unknown, its time is known.
-      await tx.blockVersion.createMany({
-        data: [versionRow(block, { changedById: null, apiKeyId: null, createdAt: block.updatedAt }), versionRow(changed, byCaller(context))],
-        skipDuplicates: true,
-      });
-      return changed;
-    }
-    if (expectedVersion !== undefined || attempt === ATTEMPTS) {
-      const current = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) }, select: { version: true } });
-      if (!current) throw new NotFoundError('Block', id, ['id']);
-      throw new VersionConflictError(current.version, expectedVersion ?? block.version, expectedVersion === undefined ? ['id'] : ['expectedVersion']);
-    }
+  if (expectedVersion === undefined) await tx.$queryRaw`SELECT id FROM blocks WHERE id = ${id} FOR UPDATE`;
+  const block = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) } });
+  if (!block) throw new NotFoundError('Block', id, ['id']);
+  if (expectedVersion !== undefined && block.version !== expectedVersion) throw new VersionConflictError(block.version, expectedVersion);
+  const columns = await change(block);
+  const [changed] = await tx.block.updateManyAndReturn({
+    where: { id, version: block.version, ...liveRowsOf(context) },
+    data: { ...columns, version: block.version + 1, ...updatedBy(context) },
+  });
+  if (!changed) {
+    // Another writer changed (or deleted) the block between this read and this UPDATE.
+    const current = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) }, select: { version: true } });
+    if (!current) throw new NotFoundError('Block', id, ['id']);
+    throw new VersionConflictError(current.version, block.version);
   }
+  // The version it replaced too, for blocks written before history was kept or by a path that
+  // does not record it (bulk loads): its author is unknown, its time is known.
+  await tx.blockVersion.createMany({
+    data: [versionRow(block, { changedById: null, apiKeyId: null, createdAt: block.updatedAt }), versionRow(changed, byCaller(context))],
+    skipDuplicates: true,
+  });
+  return changed;
 }

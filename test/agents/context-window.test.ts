@@ -56,8 +56,8 @@ describe('the context window', () => {
     ids = await append(demo.agentId, ['zero', 'one', 'two', 'three']);
     const second = await app.graphqlUntyped('mutation { createAgent(input: { name: "Second" }) { ... on AgentPayload { agent { id } } } }');
     const secondId = (second.data as { createAgent: { agent: { id: string } } }).createAgent.agent.id;
-    [otherAgentsMessage] = await append(secondId, ['not yours']);
-    [otherOrganizationsMessage] = await append(other.agentId, ['another tenant'], other.key);
+    otherAgentsMessage = (await append(secondId, ['not yours']))[0]!;
+    otherOrganizationsMessage = (await append(other.agentId, ['another tenant'], other.key))[0]!;
   }, 60_000);
   afterAll(async () => {
     await app?.close();

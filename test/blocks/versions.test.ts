@@ -45,6 +45,18 @@ const BlockHistory = graphql(`
   }
 `);
 
+const CreateHistoryUser = graphql(`
+  mutation CreateHistoryUser { createUser(input: { name: "Colleague" }) { __typename ... on UserPayload { user { id } } } }
+`);
+const CreateHistoryKey = graphql(`
+  mutation CreateHistoryKey($userId: ID!) {
+    createApiKey(input: { name: "colleague", scopes: [WRITE], userId: $userId }) { __typename ... on CreatedApiKey { key apiKey { id } } }
+  }
+`);
+const PurgeHistoryUser = graphql(`
+  mutation PurgeHistoryUser($id: ID!) { purgeUser(id: $id) { __typename } }
+`);
+
 describe('block versions and history', () => {
   let app: TestApp;
   let demo: DemoData;
@@ -192,6 +204,22 @@ describe('block versions and history', () => {
     expect(await stored(id)).toEqual(limited);
     expect(limited.value).toBe(before.value);
     expect(await app.database.owner.blockVersion.count({ where: { blockId: id } })).toBe(5);
+  });
+
+  it('keeps the versions of a user purged since, without their author', async () => {
+    const id = await newBlock('by the demo user');
+    const user = (await app.graphql(CreateHistoryUser)).data!.createUser;
+    if (user.__typename !== 'UserPayload') throw new Error(`createUser returned ${user.__typename}`);
+    const created = (await app.graphql(CreateHistoryKey, { userId: user.user.id })).data!.createApiKey;
+    if (created.__typename !== 'CreatedApiKey') throw new Error(`createApiKey returned ${created.__typename}`);
+    expect(await update(id, 'by a colleague', 1, created.key)).toMatchObject({ __typename: 'BlockPayload', version: 2 });
+    expect((await historyRows(id))[1]).toMatchObject({ changedById: user.user.id, apiKeyId: created.apiKey.id });
+
+    expect((await app.graphql(PurgeHistoryUser, { id: user.user.id })).data!.purgeUser.__typename).toBe('DeletedPayload');
+    expect((await historyRows(id)).map((row) => [row.version, row.value, row.changedById, row.apiKeyId])).toEqual([
+      [1, 'by the demo user', demo.userId, apiKeyId],
+      [2, 'by a colleague', null, null],
+    ]);
   });
 
   it("keeps another organization out of a block's history and versions", async () => {
