@@ -285,7 +285,7 @@ async function changeAgentLinks(
   return { agentId };
 }
 
-export /**
+/**
  * Changes an agent's columns; a new context window (messageIds) is checked against the agent's
  * messages in the same transaction, on the agent's row as the UPDATE holds it.
  */
@@ -307,7 +307,7 @@ async function updateAgentColumns(context: Context, id: string, input: AgentColu
 /** A template's name, as instantiateTemplate takes it: exactly as stored, not trimmed. */
 const templateName = z.string().min(1, 'must not be empty').pipe(text(255));
 
-const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
+export const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
   fields: (t) => ({
     agent: t.prismaField({
       type: AgentType,

@@ -70,6 +70,10 @@ describe('the context window', () => {
       agent: { id: demo.agentId, messageIds: window, contextMessages: [{ id: ids[3], text: 'three' }, { id: ids[0], text: 'zero' }, { id: ids[2], text: 'two' }] },
     });
     expect((await app.graphql(Window, { id: demo.agentId })).data!.agent!.contextMessages.map((message) => message.text)).toEqual(['three', 'zero', 'two']);
+    // The same through an agent reached from one of its blocks.
+    const persona = await app.database.owner.block.findFirstOrThrow({ where: { organizationId: demo.organizationId, label: 'persona' } });
+    const throughBlock = await app.graphqlUntyped(`{ block(id: "${persona.id}") { agents { contextMessages { text } } } }`);
+    expect(throughBlock.data).toEqual({ block: { agents: [{ contextMessages: [{ text: 'three' }, { text: 'zero' }, { text: 'two' }] }] } });
   });
 
   it('refuses an id that is not a live message of the agent, naming the first, and changes nothing', async () => {
