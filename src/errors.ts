@@ -43,6 +43,23 @@ export class ConflictError extends AppError {
   override name = 'ConflictError';
 }
 
+/**
+ * A write that named the version it last read (`expectedVersion`) when the row has moved on:
+ * someone else changed it in between. Nothing was written; the caller reads `currentVersion`
+ * again, merges, and retries with it.
+ */
+export class VersionConflictError extends AppError {
+  readonly code = 'CONFLICT';
+  override name = 'VersionConflictError';
+  constructor(
+    readonly currentVersion: number,
+    expectedVersion: number,
+    field: string[] | null = ['expectedVersion'],
+  ) {
+    super(`the block is at version ${currentVersion}, not ${expectedVersion}: it changed since it was read`, field);
+  }
+}
+
 export class BlockLimitExceededError extends AppError {
   readonly code = 'BLOCK_LIMIT_EXCEEDED';
   override name = 'BlockLimitExceededError';

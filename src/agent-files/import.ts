@@ -1,6 +1,7 @@
 import type { Context } from '../context';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
+import { recordNewBlocks } from '../blocks/versions';
 import { createdBy, liveRowsOf, requireCaller } from '../schema/tenancy';
 import { documentDate, parseAgentFile } from './document';
 
@@ -80,22 +81,23 @@ export async function importAgent(context: Context, document: unknown): Promise<
     });
     if (newTools.length > 0) await tx.tool.createMany({ data: newTools });
     if (file.blocks.length > 0) {
-      await tx.block.createMany({
-        data: file.blocks.map((block, index) => ({
-          id: blockIds.get(block.id)!,
-          organizationId,
-          userId,
-          label: block.label,
-          value: block.value,
-          limit: block.limit ?? undefined,
-          description: block.description ?? null,
-          templateName: block.templateName ?? null,
-          isTemplate: block.isTemplate ?? false,
-          metadata: jsonColumn(block.metadata),
-          createdAt: documentDate(block.createdAt, ['blocks', index, 'createdAt']),
-          ...audit,
-        })),
-      });
+      const blocks = file.blocks.map((block, index): Prisma.BlockUncheckedCreateInput => ({
+        id: blockIds.get(block.id)!,
+        organizationId,
+        userId,
+        label: block.label,
+        value: block.value,
+        limit: block.limit ?? undefined,
+        description: block.description ?? null,
+        templateName: block.templateName ?? null,
+        isTemplate: block.isTemplate ?? false,
+        metadata: jsonColumn(block.metadata),
+        createdAt: documentDate(block.createdAt, ['blocks', index, 'createdAt']),
+        ...audit,
+        }));
+      await tx.block.createMany({ data: blocks });
+      // An imported block starts a history of its own, at version 1, as a created one does.
+      await recordNewBlocks(context, tx, blocks);
     }
     if (file.messages.length > 0) {
       await tx.message.createMany({

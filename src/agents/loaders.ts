@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Agent, Block, Message, PrismaClient, Tool } from '../generated/prisma/client';
 import { live } from '../schema/tenancy';
+import { contextWindowOf } from './context-window';
 
 const newestFirst = [{ createdAt: 'desc' }, { id: 'desc' }] as const;
 
@@ -67,6 +68,25 @@ export function createAgentLoaders(prisma: PrismaClient) {
     { cacheKeyFn: ({ agentId, limit }) => `${agentId}:${limit}` },
   );
 
+  // An agent's window is its own row's message_ids: the messages of every window of the request
+  // in one statement, each put back in its window's order. Ids that are no longer a live message
+  // of the agent (deleted since, or written into message_ids outside the API) are left out.
+  const contextMessages = new DataLoader<{ agentId: string; window: string[] }, Message[], string>(
+    async (keys) => {
+      const ids = [...new Set(keys.flatMap((key) => key.window))];
+      const messages =
+        ids.length === 0 ? [] : await prisma.message.findMany({ where: { id: { in: ids }, agentId: { in: keys.map((key) => key.agentId) }, ...live } });
+      const byId = new Map(messages.map((message) => [message.id, message]));
+      return keys.map(({ agentId, window }) =>
+        window.flatMap((id) => {
+          const message = byId.get(id);
+          return message && message.agentId === agentId ? [message] : [];
+        }),
+      );
+    },
+    { cacheKeyFn: ({ agentId, window }) => `${agentId}:${window.join(',')}` },
+  );
+
   // Keyed by the row itself, not its id: the same agent read elsewhere in the request with
   // other columns is another row.
   const preloaded = new WeakMap<Agent, AgentRelations>();
@@ -75,6 +95,8 @@ export function createAgentLoaders(prisma: PrismaClient) {
     preload: (agent: Agent, relations: AgentRelations) => void preloaded.set(agent, relations),
     blocksOf: (agent: Agent) => preloaded.get(agent)?.blocks ?? blocks.load(agent.id),
     toolsOf: (agent: Agent) => preloaded.get(agent)?.tools ?? tools.load(agent.id),
+    /** Agents here are whole rows (the one-statement read never serves contextMessages). */
+    contextMessagesOf: (agent: Agent) => contextMessages.load({ agentId: agent.id, window: contextWindowOf(agent.messageIds) }),
     async recentMessagesOf(agent: Agent, limit: number): Promise<Message[]> {
       const read = preloaded.get(agent)?.recentMessages;
       if (read && read.limit >= limit) return read.messages.slice(-limit);

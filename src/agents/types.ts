@@ -1,6 +1,8 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
+import { instantiateTemplate } from '../blocks/templates';
 import { BlockType, createBlockSchema, CreateBlockInput, prepareBlock } from '../blocks/types';
+import { recordNewBlocks } from '../blocks/versions';
 import type { Context } from '../context';
 import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
@@ -18,6 +20,7 @@ import { createdBy, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy 
 import { parseInput } from '../schema/validation';
 import { connectionNodeSelection, selectionOf, type Selection } from '../schema/selection';
 import { ToolType } from '../tools/types';
+import { assertContextWindow, MAX_CONTEXT_WINDOW } from './context-window';
 import { loadAgentRows, planAgentRead, type AgentReadPlan, type AgentRowsQuery } from './page';
 
 const DEFAULT_RECENT_MESSAGES = 10;
@@ -32,7 +35,7 @@ export const AgentType = builder.prismaObject('Agent', {
     description: t.exposeString('description', { nullable: true }),
     system: t.exposeString('system', { nullable: true, description: 'The system prompt.' }),
     topic: t.exposeString('topic', { nullable: true, description: 'The current conversation topic.' }),
-    messageIds: t.expose('messageIds', { type: 'JSON', nullable: true, description: 'In-context message ids.' }),
+    messageIds: t.expose('messageIds', { type: 'JSON', nullable: true, description: 'In-context message ids (the context window: see setContextWindow).' }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     llmConfig: t.expose('llmConfig', { type: 'JSON', nullable: true }),
     embeddingConfig: t.expose('embeddingConfig', { type: 'JSON', nullable: true }),
@@ -63,6 +66,11 @@ export const AgentType = builder.prismaObject('Agent', {
       description: `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, at most ${MAX_PAGE_SIZE}).`,
       args: { limit: t.arg.int({ defaultValue: DEFAULT_RECENT_MESSAGES }) },
       resolve: (agent, args, context) => context.loaders.agents.recentMessagesOf(agent, listLimit(args.limit, DEFAULT_RECENT_MESSAGES)),
+    }),
+    contextMessages: t.field({
+      type: [MessageType],
+      description: 'The context window: the messages of messageIds, in that order (see setContextWindow). A message deleted since it was put there is left out.',
+      resolve: (agent, _args, context) => context.loaders.agents.contextMessagesOf(agent),
     }),
 
     messages: t.relatedConnection('messages', {
@@ -198,7 +206,7 @@ const agentFields = {
   description: longText.nullable(),
   system: longText.nullable(),
   topic: longText.nullable(),
-  messageIds: z.array(z.string()).nullable(),
+  messageIds: z.array(z.string()).max(MAX_CONTEXT_WINDOW, `must hold at most ${MAX_CONTEXT_WINDOW} ids`).nullable(),
   metadata: json,
   llmConfig: json,
   embeddingConfig: json,
@@ -214,7 +222,7 @@ const AgentFieldsInput = (name: string, withRelations: boolean) =>
       description: t.string(),
       system: t.string({ description: 'The system prompt.' }),
       topic: t.string(),
-      messageIds: t.stringList(),
+      messageIds: t.stringList({ description: 'The context window: live messages of this agent, each once (as setContextWindow).' }),
       metadata: t.field({ type: 'JSON' }),
       llmConfig: t.field({ type: 'JSON' }),
       embeddingConfig: t.field({ type: 'JSON' }),
@@ -280,6 +288,28 @@ async function changeAgentLinks(
   return { agentId };
 }
 
+/**
+ * Changes an agent's columns; a new context window (messageIds) is checked against the agent's
+ * messages in the same transaction, on the agent's row as the UPDATE holds it.
+ */
+async function updateAgentColumns(context: Context, id: string, input: AgentColumns, fields: { id: string[]; window: string[] }): Promise<{ agentId: string }> {
+  const update = (prisma: Prisma.TransactionClient) =>
+    prisma.agent.updateMany({ where: { id, ...liveRowsOf(context) }, data: { ...agentData(input), ...updatedBy(context) } as Prisma.AgentUpdateManyMutationInput });
+  const { messageIds } = input;
+  const { count } = messageIds
+    ? await context.prisma.$transaction(async (tx) => {
+        const updated = await update(tx);
+        if (updated.count > 0) await assertContextWindow(context, tx, id, messageIds, fields.window);
+        return updated;
+      })
+    : await update(context.prisma);
+  if (count === 0) throw new NotFoundError('Agent', id, fields.id);
+  return { agentId: id };
+}
+
+/** A template's name, as instantiateTemplate takes it: exactly as stored, not trimmed. */
+const templateName = z.string().min(1, 'must not be empty').pipe(text(255));
+
 export const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload').implement({
   fields: (t) => ({
     agent: t.prismaField({
@@ -318,10 +348,13 @@ builder.mutationFields((t) => ({
           labels.add(link.label);
         }
 
+        // A new agent has no messages yet: any id in its window is refused.
+        if (columns.messageIds) await assertContextWindow(context, tx, agentId, columns.messageIds, ['input', 'messageIds']);
         await tx.agent.create({
           data: { id: agentId, organizationId: liveRowsOf(context).organizationId, ...agentData(columns), ...createdBy(context) } as Prisma.AgentUncheckedCreateInput,
         });
         if (newBlocks.length > 0) await tx.block.createMany({ data: newBlocks });
+        await recordNewBlocks(context, tx, newBlocks);
         if (links.length > 0) await tx.blockAgent.createMany({ data: links.map((block) => ({ blockId: block.id, blockLabel: block.label, agentId })) });
         if (toolIds.length > 0) await tx.toolAgent.createMany({ data: [...new Set(toolIds)].map((toolId) => ({ toolId, agentId })) });
       });
@@ -334,10 +367,27 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateAgentInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(updateAgentSchema, args.input, ['input']);
-      const id = String(args.id);
-      const { count } = await context.prisma.agent.updateMany({ where: { id, ...liveRowsOf(context) }, data: { ...agentData(input), ...updatedBy(context) } as Prisma.AgentUpdateManyMutationInput });
-      if (count === 0) throw new NotFoundError('Agent', id, ['id']);
-      return { agentId: id };
+      return updateAgentColumns(context, String(args.id), input, { id: ['id'], window: ['input', 'messageIds'] });
+    },
+  }),
+  setContextWindow: t.field({
+    type: AgentPayload,
+    description: `Sets the agent's context window (messageIds): live messages of this agent, each once, in order, at most ${MAX_CONTEXT_WINDOW}. An empty list empties it.`,
+    errors: { types: agentErrors },
+    args: { agentId: t.arg.id({ required: true }), messageIds: t.arg.idList({ required: true }) },
+    resolve: (_root, args, context) => updateAgentColumns(context, String(args.agentId), { messageIds: args.messageIds.map(String) }, { id: ['agentId'], window: ['messageIds'] }),
+  }),
+  instantiateTemplate: t.field({
+    type: AgentPayload,
+    description:
+      'Copies the blocks of a template (the template blocks with this templateName) to the agent and attaches them, in one transaction. The copies are not templates; they keep the templateName.',
+    errors: { types: agentErrors },
+    args: { name: t.arg.string({ required: true, description: 'The templateName of the template blocks.' }), agentId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const name = parseInput(templateName, args.name, ['name']);
+      const agentId = String(args.agentId);
+      await context.prisma.$transaction((tx) => instantiateTemplate(context, tx, name, agentId));
+      return { agentId };
     },
   }),
   attachBlock: t.field({

@@ -16,4 +16,5 @@ export const blockColumns: ColumnMap = {
   updatedAt: isoTimestamp('b.updated_at'),
   createdById: 'b.created_by_id',
   lastUpdatedById: 'b.last_updated_by_id',
+  version: 'b.version',
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors';
-import type { Prisma } from '../generated/prisma/client';
+import { BlockLimitExceededError, ConflictError, VersionConflictError } from '../errors';
+import { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
@@ -8,9 +8,10 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
-import { createdBy, listedRowsOf, liveRowsOf, requireCaller, requireLiveUser, updatedBy } from '../schema/tenancy';
+import { createdBy, listedRowsOf, liveRowsOf, requireCaller, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import type { Context } from '../context';
+import { changeBlock, recordNewBlocks } from './versions';
 
 
 export const BlockType = builder.prismaObject('Block', {
@@ -33,6 +34,9 @@ export const BlockType = builder.prismaObject('Block', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    version: t.exposeInt('version', {
+      description: 'Starts at 1; every change makes the next. Pass it to updateBlock as expectedVersion so that no other change is overwritten.',
+    }),
     user: t.relation('user'),
   }),
 });
@@ -42,8 +46,8 @@ const BlockFilter = builder.inputType('BlockFilter', {
   fields: (t) => ({
     label: t.string(),
     userId: t.id(),
-    isTemplate: t.boolean(),
-    templateName: t.string({ description: 'The blocks of one template.' }),
+    isTemplate: t.boolean({ description: 'true: only template blocks; false or unset: only blocks that are not templates (templates are listed by blockTemplates).' }),
+    templateName: t.string({ description: 'Blocks made from one template by instantiateTemplate (with isTemplate: true, the template itself).' }),
   }),
 });
 
@@ -52,9 +56,14 @@ function blockWhere(context: Context, filter: typeof BlockFilter.$inferInput | n
     ...listedRowsOf(context, deleted),
     ...(filter?.label != null && { label: filter.label }),
     ...(filter?.userId != null && { userId: String(filter.userId) }),
-    ...(filter?.isTemplate != null && { isTemplate: filter.isTemplate }),
+    // Templates are not core memory of any agent: listed apart unless asked for.
+    isTemplate: filter?.isTemplate ?? false,
     ...(filter?.templateName != null && { templateName: filter.templateName }),
   };
+}
+
+function templateWhere(context: Context, name: string | null | undefined): Prisma.BlockWhereInput {
+  return { ...liveRowsOf(context), isTemplate: true, ...(name != null && { templateName: name }) };
 }
 
 builder.queryFields((t) => ({
@@ -66,6 +75,21 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
       return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+  }),
+  blockTemplates: t.prismaConnection({
+    type: BlockType,
+    ...connectionOptions,
+    description: 'Template blocks (isTemplate), by template name and label: what instantiateTemplate copies to an agent.',
+    args: { name: t.arg.string({ description: 'The blocks of this template only.' }) },
+    totalCount: (_root, args, context) => context.prisma.block.count({ where: templateWhere(context, args.name) }),
+    resolve: (query, _root, args, context) => {
+      assertPageSize(args);
+      return context.prisma.block.findMany({
+        ...query,
+        where: templateWhere(context, args.name),
+        orderBy: [{ templateName: { sort: 'asc', nulls: 'last' } }, { label: 'asc' }, { id: 'asc' }],
+      });
     },
   }),
   block: t.prismaField({
@@ -123,6 +147,9 @@ const updateBlockSchema = z.object(blockFields).partial();
 
 export const DEFAULT_BLOCK_LIMIT = 2000;
 
+/** A block version number, as updateBlock and revertBlock take it. */
+export const versionNumber = z.number().int().min(1, 'must be at least 1');
+
 /** A value may not be longer than its block's limit, on create, on update and when lowering the limit. */
 export function assertWithinLimit(value: string, blockLimit: number, field: string[]): void {
   const length = characterCount(value);
@@ -153,8 +180,11 @@ export async function prepareBlock(
   };
 }
 
-const BlockPayload = builder.objectRef<{ blockId: string }>('BlockPayload').implement({
+export const BlockPayload = builder.objectRef<{ blockId: string; version: number }>('BlockPayload').implement({
   fields: (t) => ({
+    version: t.exposeInt('version', {
+      description: 'The version this mutation made. `block` is read after it, so another change may already have followed.',
+    }),
     block: t.prismaField({
       type: BlockType,
       resolve: (query, payload, _args, context) => context.prisma.block.findFirstOrThrow({ ...query, where: { id: payload.blockId } }),
@@ -162,7 +192,11 @@ const BlockPayload = builder.objectRef<{ blockId: string }>('BlockPayload').impl
   }),
 });
 
-const blockErrors = [...commonMutationErrors, BlockLimitExceededError];
+export const blockErrors = [...commonMutationErrors, BlockLimitExceededError, VersionConflictError];
+
+/** updateBlock's and revertBlock's argument: the version the caller last read. */
+export const expectedVersionDescription =
+  'The version this change is based on: when the block is at another one, the change is refused with VersionConflictError and nothing changes. Unset: the change applies to whatever version is current.';
 
 builder.mutationFields((t) => ({
   createBlock: t.field({
@@ -171,29 +205,37 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateBlockInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createBlockSchema, args.input, ['input']);
-      const block = await context.prisma.$transaction(async (tx) => tx.block.create({ data: await prepareBlock(context, tx, input, ['input']) }));
-      return { blockId: block.id };
+      const blockId = await context.prisma.$transaction(async (tx) => {
+        const data = await prepareBlock(context, tx, input, ['input']);
+        await tx.block.create({ data });
+        await recordNewBlocks(context, tx, [data]);
+        return data.id!;
+      });
+      return { blockId, version: 1 };
     },
   }),
   updateBlock: t.field({
     type: BlockPayload,
     errors: { types: blockErrors },
-    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateBlockInput, required: true }) },
+    description: 'Changes a block as a new version (kept in its history).',
+    args: {
+      id: t.arg.id({ required: true }),
+      input: t.arg({ type: UpdateBlockInput, required: true }),
+      expectedVersion: t.arg.int({ description: expectedVersionDescription }),
+    },
     resolve: async (_root, args, context) => {
       const input = parseInput(updateBlockSchema, args.input, ['input']);
+      const expectedVersion = parseInput(versionNumber.optional().nullable(), args.expectedVersion, ['expectedVersion']) ?? undefined;
       const id = String(args.id);
-      await context.prisma.$transaction(async (tx) => {
-        const block = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) } });
-        if (!block) throw new NotFoundError('Block', id, ['id']);
-        const field = input.value !== undefined ? ['input', 'value'] : ['input', 'limit'];
-        assertWithinLimit(input.value ?? block.value, input.limit ?? Number(block.limit), field);
-        const { metadata, ...columns } = input;
-        await tx.block.update({
-          where: { id },
-          data: { ...columns, ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
-        });
-      });
-      return { blockId: id };
+      const changed = await context.prisma.$transaction((tx) =>
+        changeBlock(context, tx, id, expectedVersion, (block) => {
+          const field = input.value !== undefined ? ['input', 'value'] : ['input', 'limit'];
+          assertWithinLimit(input.value ?? block.value, input.limit ?? Number(block.limit), field);
+          const { metadata, ...columns } = input;
+          return { ...columns, ...(metadata !== undefined && { metadata: metadata === null ? Prisma.DbNull : (metadata as Prisma.InputJsonValue) }) };
+        }),
+      );
+      return { blockId: id, version: changed.version };
     },
   }),
 }));
@@ -217,6 +259,7 @@ addLifecycleMutations({
   entity: 'Block',
   table: (prisma) => prisma.block,
   payload: BlockPayload,
-  toPayload: (id) => ({ blockId: id }),
+  // A restore changes no content, so the block keeps its version.
+  toPayload: async (id, tx) => ({ blockId: id, version: (await tx.block.findFirstOrThrow({ where: { id }, select: { version: true } })).version }),
   assertRestorable: assertLabelsFreeOnRestore,
 });

@@ -1,5 +1,6 @@
 import { createOrganizationWithAdmin, withNewOrganization } from '../auth/bootstrap';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { versionId } from '../blocks/versions';
 import { newId } from '../ids';
 
 export interface DemoData {
@@ -31,6 +32,8 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
   const searchToolId = newId('tool');
   const clockToolId = newId('tool');
   const audit = { createdById: userId, lastUpdatedById: userId };
+  const persona = 'I am a friendly, concise assistant.';
+  const human = 'Name: Ada. Learning GraphQL.';
   const conversation = [
     { role: 'user', text: 'Hi! I am Ada. I am learning GraphQL.' },
     { role: 'assistant', text: 'Nice to meet you, Ada. I will remember that you are learning GraphQL.' },
@@ -54,10 +57,17 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
       },
     }),
     prisma.block.create({
-      data: { id: personaId, organizationId, userId, label: 'persona', value: 'I am a friendly, concise assistant.', ...audit },
+      data: { id: personaId, organizationId, userId, label: 'persona', value: persona, ...audit },
     }),
     prisma.block.create({
-      data: { id: humanId, organizationId, userId, label: 'human', value: 'Name: Ada. Learning GraphQL.', ...audit },
+      data: { id: humanId, organizationId, userId, label: 'human', value: human, ...audit },
+    }),
+    // Their first versions, as createBlock records them (src/blocks/versions.ts).
+    prisma.blockVersion.createMany({
+      data: [
+        { id: versionId(personaId, 1), organizationId, blockId: personaId, version: 1, value: persona, limit: 2000, changedById: userId },
+        { id: versionId(humanId, 1), organizationId, blockId: humanId, version: 1, value: human, limit: 2000, changedById: userId },
+      ],
     }),
     prisma.blockAgent.createMany({
       data: [

@@ -1,4 +1,4 @@
-import { AppError, BlockLimitExceededError, ConflictError, NotFoundError, ValidationError, type ErrorCode } from '../errors';
+import { AppError, BlockLimitExceededError, ConflictError, NotFoundError, ValidationError, VersionConflictError, type ErrorCode } from '../errors';
 import { builder } from './builder';
 
 const codes: Record<ErrorCode, { description: string }> = {
@@ -25,6 +25,14 @@ export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement(
 builder.objectType(NotFoundError, { name: 'NotFoundError', interfaces: [ErrorInterface] });
 builder.objectType(ValidationError, { name: 'ValidationError', interfaces: [ErrorInterface] });
 builder.objectType(ConflictError, { name: 'ConflictError', interfaces: [ErrorInterface] });
+builder.objectType(VersionConflictError, {
+  name: 'VersionConflictError',
+  interfaces: [ErrorInterface],
+  description: 'CONFLICT: the row changed since the version the write expected. Read it again and retry with `currentVersion`.',
+  fields: (t) => ({
+    currentVersion: t.exposeInt('currentVersion'),
+  }),
+});
 builder.objectType(BlockLimitExceededError, {
   name: 'BlockLimitExceededError',
   interfaces: [ErrorInterface],

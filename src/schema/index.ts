@@ -5,6 +5,7 @@ import '../api-keys/types';
 import '../agents/types';
 import '../agent-files/types';
 import '../blocks/types';
+import '../blocks/history';
 import '../memories/types';
 import '../messages/types';
 import '../organizations/types';

@@ -34,15 +34,16 @@ export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload'
  * cascading) for one tenant table. The same three on every entity, so they are defined once.
  * Restore and purge need the admin scope.
  */
-/** An entity's payload: its id under the entity's own name (`{ agentId }`, `{ messageIds }`, …). */
-type EntityPayload = Record<string, string | string[]>;
+/** An entity's payload: its id under the entity's own name (`{ agentId }`, `{ messageIds }`, `{ blockId, version }`). */
+type EntityPayload = Record<string, string | string[] | number>;
 
 export function addLifecycleMutations(options: {
   entity: 'Agent' | 'Block' | 'Memory' | 'Message' | 'Tool' | 'User';
   table: (prisma: PrismaClient | Prisma.TransactionClient) => TenantTable;
   /** The entity's payload type (AgentPayload, …), which restore returns. */
   payload: ObjectRef<BuilderTypes, EntityPayload>;
-  toPayload: (id: string) => EntityPayload;
+  /** The restored row's payload, made in the restore's transaction. */
+  toPayload: (id: string, tx: Prisma.TransactionClient) => EntityPayload | Promise<EntityPayload>;
   /** The scope a soft delete needs: write, or admin where the rows are users. */
   deleteScope?: 'write' | 'admin';
   /** What must hold before a deleted row comes back (in the restore's transaction), e.g. a free label. */
@@ -89,7 +90,7 @@ export function addLifecycleMutations(options: {
       resolve: async (_root, args, context) => {
         const id = String(args.id);
         const changed = await beforeChange(context, 'restored', id);
-        await context.prisma.$transaction(async (tx) => {
+        const restored = await context.prisma.$transaction(async (tx) => {
           const rows = table(tx);
           const { count } = await rows.updateMany({
             where: { id, ...allRowsOf(context), isDeleted: true },
@@ -104,9 +105,10 @@ export function addLifecycleMutations(options: {
           }
           // Checked after the row is back, so that the check sees it live; a refusal rolls it back.
           await assertRestorable?.(context, tx, id);
+          return toPayload(id, tx);
         });
         changed();
-        return toPayload(id);
+        return restored;
       },
     }),
   );

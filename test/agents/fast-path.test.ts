@@ -11,7 +11,7 @@ import { startTestApp, type TestApp } from '../support/test-app';
  */
 
 const agentScalars = ['id', 'organizationId', 'name', 'agentType', 'description', 'system', 'topic', 'messageIds', 'metadata', 'llmConfig', 'embeddingConfig', 'toolRules', 'mcpTools', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
-const blockScalars = ['id', 'organizationId', 'userId', 'label', 'value', 'limit', 'description', 'templateName', 'isTemplate', 'metadata', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
+const blockScalars = ['id', 'organizationId', 'userId', 'label', 'value', 'limit', 'description', 'templateName', 'isTemplate', 'metadata', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById', 'version'];
 const toolScalars = ['id', 'organizationId', 'name', 'description', 'jsonSchema', 'sourceType', 'sourceCode', 'tags', 'metadata', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
 const messageScalars = ['id', 'organizationId', 'userId', 'agentId', 'role', 'text', 'content', 'model', 'name', 'toolCalls', 'toolCallId', 'stepId', 'otid', 'toolReturns', 'groupId', 'senderId', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
 
@@ -28,7 +28,7 @@ const relation = fc.oneof(
   { weight: 3, arbitrary: fc.tuple(alias, fc.option(fc.constantFrom('persona', 'human', 'none'), { nil: undefined }), blockSelection).map(([as, label, selection]) => `${as ? `${as}: ` : ''}blocks${label ? `(label: "${label}")` : ''} { ${selection} }`) },
   { weight: 3, arbitrary: fc.tuple(alias, fields(toolScalars)).map(([as, selection]) => `${as ? `${as}: ` : ''}tools { ${selection} }`) },
   { weight: 3, arbitrary: fc.tuple(alias, fc.option(fc.integer({ min: 1, max: 14 }), { nil: undefined }), fields(messageScalars)).map(([as, limit, selection]) => `${as ? `${as}: ` : ''}recentMessages${limit ? `(limit: ${limit})` : ''} { ${selection} }`) },
-  { weight: 1, arbitrary: fc.constantFrom('messageCount', 'memories(first: 2) { nodes { id } }') },
+  { weight: 1, arbitrary: fc.constantFrom('messageCount', 'memories(first: 2) { nodes { id } }', 'contextMessages { id text }', 'blocks { id history(first: 1) { nodes { version } } }') },
 );
 
 /** An Agent selection: columns, relations, fragments and directives. */
@@ -76,6 +76,8 @@ describe('the fast read path of agents', () => {
     await owner.$executeRawUnsafe(`UPDATE agents SET created_at = (SELECT min(created_at) FROM agents WHERE id LIKE 'agent-fleet-%'), agent_type = 'fleet' WHERE id IN ('agent-fleet-003', 'agent-fleet-004', 'agent-fleet-005')`);
     await owner.$executeRawUnsafe(`UPDATE agents SET metadata_ = '{"b": [1, 2.50, null], "a": {"nested": "é\\u00e9"}, "n": 1e3}', llm_config = 'null', message_ids = '["x", "y"]', name = NULL WHERE id = 'agent-fleet-006'`);
     await owner.$executeRawUnsafe(`UPDATE agents SET is_deleted = true WHERE id = 'agent-fleet-010'`);
+    // A context window of live and deleted messages, newest first: contextMessages is generated too.
+    await owner.$executeRawUnsafe(`UPDATE agents SET message_ids = (SELECT jsonb_agg(id ORDER BY created_at DESC, id) FROM messages WHERE agent_id = 'agent-fleet-001') WHERE id = 'agent-fleet-001'`);
     await owner.$executeRawUnsafe(`UPDATE blocks SET is_deleted = true WHERE id = 'block-fleet-2-human'`);
     await owner.$executeRawUnsafe(`UPDATE blocks SET metadata_ = '{"k": true}', description = 'a "quoted" description' WHERE id = 'block-fleet-1-persona'`);
     await owner.$executeRawUnsafe(`UPDATE messages SET is_deleted = true WHERE id = 'message-fleet-1-11'`);

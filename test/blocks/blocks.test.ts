@@ -135,10 +135,13 @@ describe('blocks', () => {
     const template = await newBlockId({ label: 'persona', value: 'template persona', isTemplate: true, templateName: 'friendly' });
     const ofTemplate = await newBlockId({ label: 'human', value: 'template human', isTemplate: true, templateName: 'friendly' });
     const filter = async (filter: Record<string, unknown>) => (await app.graphql(FilterBlocks, { filter })).data!.blocks;
-    expect((await filter({ templateName: 'friendly' })).nodes.map((block) => block.id).sort()).toEqual([template, ofTemplate].sort());
+    // Templates are listed apart: only when asked for.
+    expect((await filter({ templateName: 'friendly' })).nodes).toEqual([]);
+    expect((await filter({ templateName: 'friendly', isTemplate: true })).nodes.map((block) => block.id).sort()).toEqual([template, ofTemplate].sort());
     expect((await filter({ isTemplate: true, label: 'human' })).nodes.map((block) => block.id)).toEqual([ofTemplate]);
     const owner = (await app.database.owner.block.findUniqueOrThrow({ where: { id: template } })).userId;
     expect((await filter({ userId: owner })).totalCount).toBeGreaterThanOrEqual(4);
+    expect((await filter({ userId: owner })).nodes.map((block) => block.id)).not.toContain(template);
     expect((await filter({ userId: 'user-nobody' })).totalCount).toBe(0);
   });
 

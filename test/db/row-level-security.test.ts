@@ -15,6 +15,7 @@ const TENANT_TABLES = {
   memories: 'organization_id',
   api_keys: 'organization_id',
   idempotency_keys: 'organization_id',
+  block_history: 'organization_id',
   blocks_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
   tools_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
 } as const;
@@ -118,7 +119,8 @@ describe('row-level security', () => {
 
   it('refuses rows written into another organization, or naming its users, agents, blocks, tools and API keys', async () => {
     const prisma = app.database.prisma;
-    const [otherUser, otherBlock, otherTool, otherKey] = await Promise.all([
+    const [ownBlock, otherUser, otherBlock, otherTool, otherKey] = await Promise.all([
+      app.database.owner.block.findFirstOrThrow({ where: { organizationId: own.organizationId } }),
       app.database.owner.user.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
       app.database.owner.block.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
       app.database.owner.tool.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
@@ -133,6 +135,10 @@ describe('row-level security', () => {
       () => prisma.toolAgent.create({ data: { toolId: otherTool.id, agentId: own.agentId } }),
       () => prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: own.organizationId } }),
       () => prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: other.organizationId } }),
+      // A version of another organization's block, or one of its own naming another's user or key.
+      () => prisma.blockVersion.create({ data: { id: `${otherBlock.id}:v9`, organizationId: own.organizationId, blockId: otherBlock.id, version: 9, value: 'x', limit: 10 } }),
+      () => prisma.blockVersion.create({ data: { id: `${ownBlock.id}:v9`, organizationId: own.organizationId, blockId: ownBlock.id, version: 9, value: 'x', limit: 10, changedById: otherUser.id } }),
+      () => prisma.blockVersion.create({ data: { id: `${ownBlock.id}:v9`, organizationId: own.organizationId, blockId: ownBlock.id, version: 9, value: 'x', limit: 10, apiKeyId: otherKey.id } }),
     ];
     for (const attempt of attempts) {
       await expect(withOrganization(own.organizationId, attempt)).rejects.toThrow();

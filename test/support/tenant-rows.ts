@@ -18,6 +18,7 @@ export function rowsOfOrganization(owner: PrismaClient, organizationId: string) 
     owner.memory.findMany({ where, orderBy: { id: 'asc' } }),
     owner.apiKey.findMany({ where, orderBy: { id: 'asc' } }),
     owner.idempotencyKey.findMany({ where, orderBy: [{ apiKeyId: 'asc' }, { key: 'asc' }] }),
+    owner.blockVersion.findMany({ where, orderBy: { id: 'asc' } }),
     owner.blockAgent.findMany({ where: byAgents, orderBy: [{ blockId: 'asc' }, { agentId: 'asc' }] }),
     owner.toolAgent.findMany({ where: byAgents, orderBy: [{ toolId: 'asc' }, { agentId: 'asc' }] }),
   ]);
