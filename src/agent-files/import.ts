@@ -94,7 +94,7 @@ export async function importAgent(context: Context, document: unknown): Promise<
         metadata: jsonColumn(block.metadata),
         createdAt: documentDate(block.createdAt, ['blocks', index, 'createdAt']),
         ...audit,
-        }));
+      }));
       await tx.block.createMany({ data: blocks });
       // An imported block starts a history of its own, at version 1, as a created one does.
       await recordNewBlocks(context, tx, blocks);
