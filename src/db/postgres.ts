@@ -184,8 +184,21 @@ function clientReportingTo(report: StatementReporter): typeof CatalogTextClient 
   // Assigned rather than overridden, for the reason given in catalog-text-client.ts.
   StatementReportingClient.prototype.query = function reportingQuery(this: pg.Client, ...args: unknown[]) {
     const [query] = args;
-    report(typeof query === 'string' ? query : (query as { text?: string }).text ?? '');
-    return Reflect.apply(sendQuery, this, args);
+    const end = report(typeof query === 'string' ? query : (query as { text?: string }).text ?? '');
+    if (!end) return Reflect.apply(sendQuery, this, args);
+    // pg answers through a callback (pg-pool's `query` passes one) or a promise.
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (error: Error | undefined, ...rest: unknown[]) => {
+        end(error ?? undefined);
+        return Reflect.apply(callback, undefined, [error, ...rest]);
+      };
+      return Reflect.apply(sendQuery, this, args);
+    }
+    const answer: unknown = Reflect.apply(sendQuery, this, args);
+    if (answer instanceof Promise) answer.then(() => end(), end);
+    else end();
+    return answer;
   } as pg.Client['query'];
   return StatementReportingClient;
 }
