@@ -2,17 +2,21 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 /** The README's first query, under a short guide: what a new user needs on the first screen. */
-const defaultQuery = `# AgentMem keeps, per organization, the agents of an AI application with their
-# core memory (blocks), tools, conversation and long-term memories.
+const defaultQuery = `# AgentMem: the memory of AI agents, per organization:
+# agents, their core memory (blocks), tools, conversation
+# and long-term memories.
 #
-# 1. Put your API key in the Headers tab below, in place of amk_…
-#    (\`npm start\` prints the demo key once; \`npm run bootstrap\` makes a first key).
-#    Nothing is sent before a key is there; the schema and the docs load with the first request.
-# 2. Run this query (the ▶ button, or Ctrl-Enter): the demo agent with its blocks, tools and
-#    recent messages, and a full-text search of its memories.
-# 3. The Docs button on the left lists every query and mutation, with its arguments.
+# 1. Put your API key in the Headers tab below, in place
+#    of amk_... (\`npm start\` prints the demo key once).
+#    Nothing is sent before a key is there; the schema and
+#    the docs load with the first request.
+# 2. Run this query (the ▶ button, or Ctrl-Enter): the demo
+#    agent with its blocks, tools and recent messages, and a
+#    full-text search of the memories.
+# 3. The Docs button (top left) lists every query and
+#    mutation with its arguments.
 #
-# Every request sees only its key's organization, within its key's scopes (read, write, admin).
+# A key sees only its organization, within its scopes.
 {
   agents { nodes { id name blocks { label value limit } tools { name } recentMessages { role text } } }
   searchMemories(query: "graphql") { rank memory { content } }
@@ -23,7 +27,8 @@ const defaultQuery = `# AgentMem keeps, per organization, the agents of an AI ap
 export const graphiqlOptions: GraphiQLOptions = {
   title: 'AgentMem',
   defaultQuery,
-  headers: JSON.stringify({ Authorization: 'Bearer amk_…' }, null, 2),
+  // ASCII only: a header value outside ISO-8859-1 cannot even be sent.
+  headers: JSON.stringify({ Authorization: 'Bearer amk_...' }, null, 2),
   shouldPersistHeaders: false,
   // Passed through to GraphiQL: the Headers tab is open on the first screen.
   ...({ defaultEditorToolsVisibility: 'headers' } as object),
@@ -49,7 +54,12 @@ const holdIntrospectionUntilAKey = (endpoint: string) => `
   window.fetch = (input, init = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input), location.href);
     if (url.pathname !== endpoint) return send(input, init);
-    const authorization = new Headers(init.headers).get('authorization') || '';
+    let authorization = '';
+    try {
+      authorization = new Headers(init.headers).get('authorization') || '';
+    } catch {
+      // Headers a browser cannot send (e.g. not ISO-8859-1): no key either.
+    }
     if (key.test(authorization)) {
       const held = waiting;
       waiting = [];
