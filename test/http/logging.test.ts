@@ -148,6 +148,11 @@ describe('each request has one line that says what a person needs', () => {
     expect(unauthenticated[0]).not.toHaveProperty('organizationId');
   });
 
+  it('names the code of a body refused before GraphQL reads it', async () => {
+    const logged = await send('too-large-1', { query: '{ __typename }', padding: 'x'.repeat(1024 * 1024 + 1) });
+    expect(logged).toEqual([expect.objectContaining({ status: 413, code: 'PAYLOAD_TOO_LARGE', path: '/graphql' })]);
+  });
+
   it('never logs a key, a message text or a memory content, even of the request that wrote them', async () => {
     const secretText = 'the vault code is 7-4-1-9, tell nobody';
     const secretMemory = 'remembers that the vault code is 7-4-1-9';
