@@ -11,18 +11,29 @@ import { createLiveBus, type LiveBus } from './live/bus';
 import { connectRedis } from './redis/connections';
 import type { Logger } from './logger';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
+import { Metrics } from './observability/metrics';
+import { observeStatements, observingRequests } from './observability/requests';
+import { createTracing } from './observability/tracing';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export interface RunningApp {
   url: string;
   database: Database;
   /** The live updates' bus: for tests that publish what no mutation would. */
   live: LiveBus;
+  /** The Prometheus metrics, when METRICS_TOKEN is set. */
+  metrics: Metrics | undefined;
   /** Stops accepting requests, lets in-flight ones finish, then closes the database. */
   stop(): Promise<void>;
 }
 
+export interface AppOptions {
+  /** Where spans go instead of the OTLP collector (tests use the SDK's in-memory exporter). */
+  spanExporter?: SpanExporter;
+}
+
 /** Opens and migrates the database, then serves GraphQL. Nothing listens before that is done. */
-export async function startApp(settings: Settings, logger: Logger): Promise<RunningApp> {
+export async function startApp(settings: Settings, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {
   if (settings.port !== 0) await assertPortFree(settings.host, settings.port);
 
   const database = await openDatabase(settings.database, logger);
@@ -31,6 +42,9 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
   const redis = settings.redisUrl ? connectRedis(settings.redisUrl, logger) : undefined;
   const live = createLiveBus(redis, logger);
   let server: http.Server | undefined;
+  const metrics = settings.metricsToken ? new Metrics(database) : undefined;
+  const tracing = createTracing(settings.tracing, options.spanExporter);
+  observeStatements(database, tracing);
   try {
     if (settings.migrateOnStart) await database.migrate();
     await warnIfSearchCannotUseIndex(database.prisma, logger);
@@ -40,8 +54,9 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
       // The one time this key can be shown: GraphiQL needs it as a header.
       process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
     }
-    const handler = createGraphqlHandler(database, settings, logger, { live, redis });
-    server = http.createServer(withRequestId(withBodyLimit(handler, settings.maxRequestBytes), settings.trustedProxies));
+    const handler = createGraphqlHandler(database, settings, logger, { live, redis }, metrics);
+    const observed = observingRequests({ logger, metrics, metricsToken: settings.metricsToken, tracing }, withBodyLimit(handler, settings.maxRequestBytes));
+    server = http.createServer(withRequestId(observed, settings.trustedProxies));
     await new Promise<void>((resolve, reject) => {
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);
@@ -49,6 +64,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
   } catch (error) {
     await redis?.close();
     await database.close();
+    await tracing?.shutdown();
     throw error;
   }
 
@@ -61,6 +77,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}`,
     database,
     live,
+    metrics,
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
@@ -76,6 +93,7 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
         clearTimeout(deadline);
         await redis?.close();
         await database.close();
+        await tracing?.shutdown();
       })();
       return stopping;
     },

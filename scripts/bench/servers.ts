@@ -72,6 +72,8 @@ export async function startAgentMem(cluster: Cluster, cleanup: Cleanup, database
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
         RATE_LIMIT_REQUESTS: '0',
+        // Metrics on, as a deployment that is watched runs (nobody scrapes them during the bench).
+        METRICS_TOKEN: 'bench-metrics-token-not-secret',
         DATABASE_URL: cluster.url(database),
         DATABASE_POOL_SIZE: String(POOL_SIZE),
         MIGRATE_ON_START: 'false',

@@ -61,6 +61,10 @@ const environmentSchema = z.object({
   AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(60),
   TRUSTED_PROXIES: integer(0, 100).default(0),
   REDIS_URL: redisUrl.optional(),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters: it guards /metrics').regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of an OTLP collector, e.g. http://127.0.0.1:4318' }).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  OTEL_SERVICE_NAME: z.string().min(1).default('agentmem'),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -107,6 +111,13 @@ export interface Settings {
    * both stay in this process's memory.
    */
   redisUrl: string | undefined;
+  /** The bearer token `/metrics` asks for; undefined: no metrics are kept and `/metrics` is 404. */
+  metricsToken: string | undefined;
+  /**
+   * OpenTelemetry traces: where spans go (an OTLP/HTTP collector's base URL, `/v1/traces` is
+   * appended), which share of operations is traced, and the service's name. Undefined: off.
+   */
+  tracing: { endpoint: string; sampleRatio: number; serviceName: string } | undefined;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -162,6 +173,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     trustedProxies: values.TRUSTED_PROXIES,
     postgresBinDir: values.PG_BIN_DIR === undefined ? undefined : path.resolve(values.PG_BIN_DIR),
     redisUrl: values.REDIS_URL,
+    metricsToken: values.METRICS_TOKEN,
+    tracing: values.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: values.OTEL_TRACES_SAMPLER_ARG, serviceName: values.OTEL_SERVICE_NAME }
+      : undefined,
   };
 }
 

@@ -10,7 +10,7 @@ import { migrateDeploy, migrateDeployPglite } from './migrate';
 import { openPglite } from './pglite';
 import { createPostgresPool, describeConnectionFailure, poolAnswers, scopedSqlOver } from './postgres';
 import { retryingReads, retryingScopedReads, retryingTransactions, type RetryPolicy } from './retries';
-import { scopedSqlOverPglite, withRowLevelSecurity, type ScopedSql, type StatementReporter } from './row-level-security';
+import { scopedSqlOverPglite, withRowLevelSecurity, type ScopedSql, type StatementEnd, type StatementReporter } from './row-level-security';
 
 /** The database cannot be opened at start-up: the start fails with this one line. */
 export class DatabaseUnreachableError extends Error {
@@ -44,19 +44,37 @@ export interface Database {
    * Calls `listener` with every SQL statement the application's connections send (Prisma's, raw
    * SQL and the row-level security scoping alike), until the returned function is called.
    */
-  onStatement(listener: (sql: string) => void): () => void;
+  onStatement(listener: StatementListener): () => void;
+  /**
+   * The application's pool of PostgreSQL connections as it is now: open, idle, and requests
+   * waiting for one. Undefined on PGlite, which has one in-process session and no pool.
+   */
+  pool(): { total: number; idle: number; waiting: number } | undefined;
   close(): Promise<void>;
 }
 
-type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'answers' | 'close' | 'sql'>;
+type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'answers' | 'close' | 'sql' | 'pool'>;
+
+/** Told of a statement as it is sent; a function it returns is called when the statement ends. */
+export type StatementListener = (sql: string) => StatementEnd | unknown;
 
 /** Where the application's connections report the statements they send, for `onStatement`. */
 class StatementListeners {
-  private readonly listeners = new Set<(sql: string) => void>();
+  private readonly listeners = new Set<StatementListener>();
   readonly report: StatementReporter = (sql) => {
-    if (this.listeners.size > 0) for (const listener of this.listeners) listener(sql);
+    if (this.listeners.size === 0) return undefined;
+    let ends: StatementEnd[] | undefined;
+    for (const listener of this.listeners) {
+      const end = listener(sql);
+      if (typeof end === 'function') (ends ??= []).push(end as StatementEnd);
+    }
+    if (!ends) return undefined;
+    const all = ends;
+    return (error) => {
+      for (const end of all) end(error);
+    };
   };
-  add(listener: (sql: string) => void): () => void {
+  add(listener: StatementListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -117,6 +135,7 @@ async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgre
     sql: retryingScopedReads(scopedSqlOver(pool), retries),
     migrate: () => migrateDeploy(settings.url),
     answers: () => poolAnswers(pool),
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await pool.end();
       await ownerPool.end();
@@ -144,6 +163,7 @@ async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite'
     migrate: () => migrateDeployPglite(opened.pglite),
     // In this process: it answers as long as the process runs.
     answers: () => opened.pglite.query('SELECT 1').then(() => true, () => false),
+    pool: () => undefined,
     close: () => opened.close(),
   });
 }

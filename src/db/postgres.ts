@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
@@ -144,6 +145,10 @@ class RowScopedPool extends pg.Pool {
   }
 
   private scoped(client: pg.PoolClient, sql: string, args: unknown[]): pg.PoolClient {
+    // pg-pool's own `query` releases from the driver's callback, in the socket's async context:
+    // the clearing statement is sent in the checkout's, so that it counts (and is traced) as
+    // the request's that it belongs to (src/observability/requests.ts).
+    const inCheckoutContext = AsyncLocalStorage.snapshot();
     let scoped = true;
     // Named, so PostgreSQL parses it once per connection; not waited for (see above).
     client.query({ name: 'agentmem_row_scope', text: sql, values: args }).catch(() => {
@@ -165,9 +170,11 @@ class RowScopedPool extends pg.Pool {
       // A connection whose scope failed, or that is left inside a transaction, is not trusted
       // again: it is closed.
       if (error || !scoped || client.getTransactionStatus() !== 'I') return release(error || true);
-      client.query(clearedScope).then(
-        () => release(),
-        (failure: Error) => release(failure),
+      inCheckoutContext(() =>
+        client.query(clearedScope).then(
+          () => release(),
+          (failure: Error) => release(failure),
+        ),
       );
     };
     return client;
@@ -184,8 +191,21 @@ function clientReportingTo(report: StatementReporter): typeof CatalogTextClient 
   // Assigned rather than overridden, for the reason given in catalog-text-client.ts.
   StatementReportingClient.prototype.query = function reportingQuery(this: pg.Client, ...args: unknown[]) {
     const [query] = args;
-    report(typeof query === 'string' ? query : (query as { text?: string }).text ?? '');
-    return Reflect.apply(sendQuery, this, args);
+    const end = report(typeof query === 'string' ? query : (query as { text?: string }).text ?? '');
+    if (!end) return Reflect.apply(sendQuery, this, args);
+    // pg answers through a callback (pg-pool's `query` passes one) or a promise.
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (error: Error | undefined, ...rest: unknown[]) => {
+        end(error ?? undefined);
+        return Reflect.apply(callback, undefined, [error, ...rest]);
+      };
+      return Reflect.apply(sendQuery, this, args);
+    }
+    const answer: unknown = Reflect.apply(sendQuery, this, args);
+    if (answer instanceof Promise) answer.then(() => end(), end);
+    else end();
+    return answer;
   } as pg.Client['query'];
   return StatementReportingClient;
 }

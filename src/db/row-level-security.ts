@@ -62,8 +62,20 @@ export function scopeStatement(scope: RowScope | undefined, extent: 'transaction
   };
 }
 
-/** Told of every statement an application connection sends (src/db/database.ts `onStatement`). */
-export type StatementReporter = (sql: string) => void;
+/** Called when a reported statement has its answer, or its failure. */
+export type StatementEnd = (error?: unknown) => void;
+
+/**
+ * Told of every statement an application connection sends (src/db/database.ts `onStatement`),
+ * as it is sent; what it returns, if anything, is called when the statement ends (for traces).
+ */
+export type StatementReporter = (sql: string) => StatementEnd | undefined;
+
+/** `answer`, with `end` (a reporter's, if any) called when it settles. */
+export function endingWith<T>(end: StatementEnd | undefined, answer: Promise<T>): Promise<T> {
+  if (end) answer.then(() => end(), end);
+  return answer;
+}
 
 /** Raw SQL with the scope of the code running now, on either database. */
 export interface ScopedSql {
@@ -118,7 +130,7 @@ class RowLevelSecurityAdapter implements SqlDriverAdapter {
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
     // PGlite's driver sends BEGIN itself, and every statement of the transaction passes here.
-    this.report('BEGIN');
+    this.report('BEGIN')?.();
     const transaction = reportingStatements(await this.driver.startTransaction(isolationLevel), this.report);
     try {
       await transaction.queryRaw(currentScopeStatement('transaction'));
@@ -160,10 +172,10 @@ class RowLevelSecurityAdapter implements SqlDriverAdapter {
 function reportingStatements(transaction: Transaction, report: StatementReporter): Transaction {
   const { queryRaw, executeRaw, commit, rollback } = transaction;
   return Object.assign(transaction, {
-    queryRaw: (query: SqlQuery) => (report(query.sql), queryRaw.call(transaction, query)),
-    executeRaw: (query: SqlQuery) => (report(query.sql), executeRaw.call(transaction, query)),
-    commit: () => (report('COMMIT'), commit.call(transaction)),
-    rollback: () => (report('ROLLBACK'), rollback.call(transaction)),
+    queryRaw: (query: SqlQuery) => endingWith(report(query.sql), queryRaw.call(transaction, query)),
+    executeRaw: (query: SqlQuery) => endingWith(report(query.sql), executeRaw.call(transaction, query)),
+    commit: () => endingWith(report('COMMIT'), commit.call(transaction)),
+    rollback: () => endingWith(report('ROLLBACK'), rollback.call(transaction)),
   });
 }
 
@@ -184,13 +196,12 @@ export function scopedSqlOverPglite(pglite: PGlite, report: StatementReporter): 
   return {
     query<Row>(text: string, values: readonly unknown[]): Promise<Row[]> {
       const scope = currentScopeStatement('transaction');
-      report('BEGIN');
+      // PGlite's driver sends BEGIN and COMMIT itself: they are reported, and end, as it does.
+      report('BEGIN')?.();
       return pglite.transaction(async (transaction) => {
-        report(scope.sql);
-        await transaction.query(scope.sql, scope.args);
-        report(text);
-        const result = await transaction.query<Row>(text, values as unknown[]);
-        report('COMMIT');
+        await endingWith(report(scope.sql), transaction.query(scope.sql, scope.args));
+        const result = await endingWith(report(text), transaction.query<Row>(text, values as unknown[]));
+        report('COMMIT')?.();
         return result.rows;
       });
     },

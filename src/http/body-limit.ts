@@ -1,6 +1,9 @@
 import type http from 'node:http';
+import { currentRequestFacts } from './request-id';
 
 function refuse(response: http.ServerResponse, status: number, message: string, code: string): void {
+  // For the request's log line and metrics (src/observability/requests.ts), as yoga's refusals are.
+  currentRequestFacts()?.errorCodes.push(code);
   response.writeHead(status, { 'content-type': 'application/graphql-response+json; charset=utf-8', connection: 'close' });
   response.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }

@@ -1,4 +1,3 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
 import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
@@ -17,6 +16,9 @@ import { useStrictRequestParsing } from './request-parsing';
 import { requestLimitPlugins } from './limits';
 import { readinessCheck } from './readiness';
 import type { Settings } from '../config/settings';
+import type { Metrics } from '../observability/metrics';
+import { notingOrganization, useRequestFacts } from '../observability/requests';
+import { graphiqlOptions, renderAgentMemGraphiQL } from './graphiql';
 
 export const GRAPHQL_PATH = '/graphql';
 export const LIVENESS_PATH = '/health';
@@ -28,17 +30,18 @@ export interface SharedState {
   redis: RedisConnections | undefined;
 }
 
-export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger, { live, redis }: SharedState) {
-  const authenticate = throttleFailedAuthentications(createAuthenticator(database), settings.authFailureLimit, redis?.commands);
+export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger, { live, redis }: SharedState, metrics?: Metrics) {
+  const authenticate = notingOrganization(throttleFailedAuthentications(createAuthenticator(database), settings.authFailureLimit, redis?.commands));
   const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
   const maskError = createErrorMasker(logger);
   return createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: LIVENESS_PATH,
-    graphiql: { title: 'AgentMem' },
-    // GraphiQL's assets are served from this package rather than a CDN: it works offline.
-    renderGraphiQL,
+    // Ready to use: the README's first query, an Authorization template, no request before a key
+    // (src/http/graphiql.ts). Its assets are served from this package, not a CDN: it works offline.
+    graphiql: graphiqlOptions,
+    renderGraphiQL: (options) => renderAgentMemGraphiQL(options, GRAPHQL_PATH),
     logging: yogaLogger(logger),
     landingPage: false,
     // No CORS headers unless origins are configured: browsers then only call same-origin.
@@ -57,6 +60,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       useIdempotentMutations({ prisma: database.prisma, maskError, ttlHours: settings.idempotencyTtlHours }),
       useCallerRowScope(),
       useClientErrorLog(logger),
+      useRequestFacts(metrics),
       useStrictRequestParsing(),
       useStorableInput(),
       useTypedInputValues(),

@@ -9,6 +9,7 @@ interface LogLine {
   requestId?: string;
   code?: string;
   err?: { stack?: string };
+  [field: string]: unknown;
 }
 
 const INFO = 30;
@@ -63,7 +64,9 @@ describe('the log tells faults from mistakes', () => {
     const before = lines.length;
     const { status, lines: about, all } = await logged(`mistake-${code}-${before}`, init);
     expect(status).toBeLessThan(500);
-    expect(about).toEqual([expect.objectContaining({ level: INFO, msg: 'client error', code })]);
+    expect(about.filter((line) => line.msg === 'client error')).toEqual([expect.objectContaining({ level: INFO, code })]);
+    // …and its request line names the code too.
+    expect(about.filter((line) => line.msg === 'request')).toEqual([expect.objectContaining({ level: INFO, code })]);
     const since = all.slice(before);
     expect(since.filter((line) => line.level >= WARN)).toEqual([]);
     expect(since.filter((line) => line.err?.stack !== undefined)).toEqual([]);
@@ -83,5 +86,91 @@ describe('the log tells faults from mistakes', () => {
     } finally {
       await app.database.owner.$executeRawUnsafe('ALTER TABLE agents_gone RENAME TO agents');
     }
+  });
+});
+
+describe('each request has one line that says what a person needs', () => {
+  let app: TestApp;
+  let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
+  const text: string[] = [];
+  const lines = () => text.map((line) => JSON.parse(line) as LogLine);
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text.push(...chunk.toString('utf8').split('\n').filter((line) => line.trim() !== ''));
+        done();
+      },
+    });
+    app = await startTestApp('request-log', {}, pino({ level: 'debug', base: undefined }, sink));
+    demo = await app.seedDemo();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  async function send(requestId: string, body: unknown, authorization = `Bearer ${demo.key}`) {
+    const response = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': requestId, authorization },
+      body: JSON.stringify(body),
+    });
+    await response.text();
+    await new Promise((resolve) => setImmediate(resolve));
+    return lines().filter((line) => line.requestId === requestId && line.msg === 'request');
+  }
+
+  it('names the request, its operation, organization, duration, statements and status', async () => {
+    const { result: logged, statements } = await app.countStatements(() => send('named-1', { query: 'query DemoAgents { agents { nodes { name } } }' }));
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: INFO,
+        requestId: 'named-1',
+        method: 'POST',
+        path: '/graphql',
+        status: 200,
+        operation: 'DemoAgents',
+        operationType: 'query',
+        organizationId: demo.organizationId,
+        durationMs: expect.any(Number),
+        // As many as the database saw for the same request.
+        statements: statements.length,
+      }),
+    ]);
+    expect(logged[0]).not.toHaveProperty('code');
+    expect(statements.length).toBeGreaterThan(0);
+  });
+
+  it('names the error code of a refused request, with the operation the document names', async () => {
+    const logged = await send('refused-1', { query: 'query Page { agents(first: 101) { totalCount } }' });
+    expect(logged).toEqual([expect.objectContaining({ status: 400, operation: 'Page', code: 'VALIDATION', organizationId: demo.organizationId })]);
+    const unauthenticated = await send('refused-2', { query: 'mutation Forget { __typename }' }, 'Bearer amk_not-a-key');
+    expect(unauthenticated).toEqual([expect.objectContaining({ status: 401, operation: 'Forget', operationType: 'mutation', code: 'UNAUTHENTICATED' })]);
+    expect(unauthenticated[0]).not.toHaveProperty('organizationId');
+  });
+
+  it('names the code of a body refused before GraphQL reads it', async () => {
+    const logged = await send('too-large-1', { query: '{ __typename }', padding: 'x'.repeat(1024 * 1024 + 1) });
+    expect(logged).toEqual([expect.objectContaining({ status: 413, code: 'PAYLOAD_TOO_LARGE', path: '/graphql' })]);
+  });
+
+  it('never logs a key, a message text or a memory content, even of the request that wrote them', async () => {
+    const secretText = 'the vault code is 7-4-1-9, tell nobody';
+    const secretMemory = 'remembers that the vault code is 7-4-1-9';
+    const write = await send('writes-1', {
+      query: `mutation Remember($agentId: ID!, $text: String!, $content: String!) {
+        appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename }
+        createMemory(input: { agentId: $agentId, content: $content, level: "core", scope: "user", memoryType: FACTUAL }) { __typename }
+      }`,
+      variables: { agentId: demo.agentId, text: secretText, content: secretMemory },
+    });
+    expect(write).toEqual([expect.objectContaining({ operation: 'Remember', operationType: 'mutation', status: 200 })]);
+    expect(write[0]).not.toHaveProperty('code');
+    await send('reads-1', { query: '{ agents { nodes { recentMessages { text } memories { nodes { content } } } } }' });
+    await send('bad-key-1', { query: '{ __typename }' }, `Bearer ${demo.key.slice(0, -2)}xx`);
+    const log = text.join('\n');
+    expect(log).not.toContain(demo.key);
+    expect(log).not.toContain(demo.key.slice(4, 24));
+    expect(log).not.toContain('7-4-1-9');
+    expect(log).not.toContain('learning GraphQL');
   });
 });

@@ -1,5 +1,5 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-import { startApp, type RunningApp } from '../../src/app';
+import { startApp, type AppOptions, type RunningApp } from '../../src/app';
 import { loadSettings, type Settings } from '../../src/config/settings';
 import { seedDemoData, type DemoData } from '../../src/demo/seed';
 import { createLogger, type Logger } from '../../src/logger';
@@ -53,7 +53,7 @@ async function post<TData>(url: string, key: string | null, query: string, varia
  * The real server, on its own copy of the migrated database, listening on a free port. It logs
  * nowhere unless given a `logger` (at the level the logger has).
  */
-export async function startTestApp(purpose: string, overrides: Partial<Settings> = {}, logger?: Logger): Promise<TestApp> {
+export async function startTestApp(purpose: string, overrides: Partial<Settings> = {}, logger?: Logger, options: AppOptions = {}): Promise<TestApp> {
   const database = await cloneMigratedDatabase(purpose);
   // The server's own defaults (limits, body size, …), from an environment of only these.
   const defaults = loadSettings({
@@ -64,7 +64,7 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
     SHUTDOWN_TIMEOUT_MS: '2000',
   });
   const settings: Settings = { ...defaults, database: database.settings, ...overrides };
-  const app = await startApp(settings, logger ?? createLogger(settings.logLevel));
+  const app = await startApp(settings, logger ?? createLogger(settings.logLevel), options);
   let key: string | null = null;
   return {
     ...app,
