@@ -1,6 +1,9 @@
 import { createOrganizationWithAdmin, withNewOrganization } from '../auth/bootstrap';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { newId } from '../ids';
+import { contentHash } from '../memories/content-hash';
+
+const demoMemory = 'Ada is learning GraphQL and likes concise answers.';
 
 export interface DemoData {
   organizationId: string;
@@ -100,7 +103,8 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
         organizationId,
         userId,
         agentId,
-        content: 'Ada is learning GraphQL and likes concise answers.',
+        content: demoMemory,
+        hash: contentHash(demoMemory),
         memoryType: 'factual',
         scope: 'user',
         level: 'archival',

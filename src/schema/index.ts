@@ -5,6 +5,8 @@ import '../api-keys/types';
 import '../agents/types';
 import '../blocks/types';
 import '../memories/types';
+import '../memories/history-types';
+import '../memories/prune';
 import '../messages/types';
 import '../organizations/types';
 import '../tools/types';

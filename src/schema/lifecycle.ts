@@ -1,4 +1,5 @@
-import type { PrismaClient } from '../generated/prisma/client';
+import type { Context } from '../context';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { NotFoundError } from '../errors';
 import { builder } from './builder';
 import { commonMutationErrors } from './errors';
@@ -25,11 +26,16 @@ export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload'
  */
 export function addLifecycleMutations(options: {
   entity: 'Agent' | 'Block' | 'Memory' | 'Tool' | 'User';
-  table: (prisma: PrismaClient) => TenantTable;
+  table: (prisma: PrismaClient | Prisma.TransactionClient) => TenantTable;
+  /**
+   * Wraps a soft delete or restore (`change`, which says how many rows it changed) in one
+   * transaction, for an entity that keeps a history of its changes (memories).
+   */
+  recordChange?: (context: Context, tx: Prisma.TransactionClient, id: string, isDeleted: boolean, change: () => Promise<number>) => Promise<number>;
   /** The scope a soft delete needs: write, or admin where the rows are users. */
   deleteScope?: 'write' | 'admin';
 }): void {
-  const { entity, table, deleteScope = 'write' } = options;
+  const { entity, table, deleteScope = 'write', recordChange } = options;
 
   const changeDeletion = (isDeleted: boolean) =>
     builder.mutationField(`${isDeleted ? 'delete' : 'restore'}${entity}`, (t) =>
@@ -44,10 +50,16 @@ export function addLifecycleMutations(options: {
         args: { id: t.arg.id({ required: true }) },
         resolve: async (_root, args, context) => {
           const id = String(args.id);
-          const { count } = await table(context.prisma).updateMany({
-            where: { id, ...allRowsOf(context), isDeleted: !isDeleted },
-            data: { isDeleted, lastUpdatedById: requireCaller(context).userId },
-          });
+          const change = async (prisma: PrismaClient | Prisma.TransactionClient) =>
+            (
+              await table(prisma).updateMany({
+                where: { id, ...allRowsOf(context), isDeleted: !isDeleted },
+                data: { isDeleted, lastUpdatedById: requireCaller(context).userId },
+              })
+            ).count;
+          const count = recordChange
+            ? await context.prisma.$transaction((tx) => recordChange(context, tx, id, isDeleted, () => change(tx)))
+            : await change(context.prisma);
           if (count === 0) throw new NotFoundError(entity, id, ['id']);
           return { id };
         },
