@@ -7,6 +7,7 @@ import type { Database } from './db/database';
 import { withOrganization, type ScopedSql } from './db/row-level-security';
 import { transactionBoundClient, transactionBoundSql } from './db/transaction-client';
 import type { Prisma, PrismaClient } from './generated/prisma/client';
+import { createToolCallLoaders, type ToolCallLoaders } from './messages/tool-calls';
 
 /** Who is asking: the user and organization behind the request's API key. */
 export interface Caller {
@@ -24,7 +25,7 @@ export interface Context extends YogaInitialContext {
   fastReads: boolean;
   caller: Caller;
   /** Fresh per request: batching and caching never cross requests (or callers). */
-  loaders: { agents: AgentLoaders };
+  loaders: { agents: AgentLoaders; toolCalls: ToolCallLoaders };
 }
 
 export async function createContext(
@@ -37,7 +38,7 @@ export async function createContext(
   const caller = await authenticate(initial.request);
   await limitRate(caller);
   const { prisma, sql } = database;
-  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma) } };
+  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma), toolCalls: createToolCallLoaders(prisma) } };
 }
 
 /**
@@ -48,7 +49,13 @@ export async function createContext(
  */
 export function inTransaction(context: Context, tx: Prisma.TransactionClient): Context {
   const prisma = transactionBoundClient(tx);
-  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: { agents: createAgentLoaders(prisma) } };
+  return {
+    ...context,
+    prisma,
+    sql: transactionBoundSql(tx),
+    fastReads: false,
+    loaders: { agents: createAgentLoaders(prisma), toolCalls: createToolCallLoaders(prisma) },
+  };
 }
 
 /** Whether yoga's context has been built into ours: for plugins typed with yoga's own context. */

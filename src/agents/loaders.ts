@@ -2,7 +2,8 @@ import DataLoader from 'dataloader';
 import type { Agent, Block, Message, PrismaClient, Tool } from '../generated/prisma/client';
 import { live } from '../schema/tenancy';
 
-const newestFirst = [{ createdAt: 'desc' }, { id: 'desc' }] as const;
+// The conversation's order (src/messages/types.ts), backwards.
+const newestFirst = [{ createdAt: 'desc' }, { seq: 'desc' }] as const;
 
 /** An agent's relations as the statement that read it brought them (src/agents/page.ts). */
 export interface AgentRelations {

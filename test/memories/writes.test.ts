@@ -218,7 +218,7 @@ describe('writing memories: dedupe, prune, history', () => {
     const first = await app.graphql(History, { id: created.memory.id, first: 2 });
     const page = first.data!.memory!.history;
     expect(page.totalCount).toBe(5);
-    expect(page.nodes.map((node) => node.after.importance)).toEqual([expect.closeTo(0.5, 5), expect.closeTo(0.4, 5)]);
+    expect(page.nodes.map((node) => (node.after as { importance: number }).importance)).toEqual([expect.closeTo(0.5, 5), expect.closeTo(0.4, 5)]);
     const next = (await app.graphql(History, { id: created.memory.id, first: 10, after: page.pageInfo.endCursor })).data!.memory!.history;
     expect(next.nodes.map((node) => node.event)).toEqual(['UPDATE', 'UPDATE', 'CREATE']);
     expect((await app.graphql(History, { id: created.memory.id, first: 101 })).errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION' });
