@@ -33,7 +33,9 @@ const queries: Record<CatalogEntry['kind'], string> = {
     FROM pg_constraint con
     JOIN pg_class c ON c.oid = con.conrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'public'`,
+    -- PostgreSQL 18 (PGlite) also lists NOT NULL as constraints ('n'); the column's definition
+    -- already says it, and PostgreSQL 15 has no such entries.
+    WHERE n.nspname = 'public' AND con.contype <> 'n'`,
   index: `
     SELECT tablename::text AS "table", indexname::text AS name, indexdef::text AS definition
     FROM pg_indexes WHERE schemaname = 'public'`,
