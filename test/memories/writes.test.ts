@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { DemoData } from '../../src/demo/seed';
 import { withOrganization } from '../../src/db/row-level-security';
 import { contentHash, normalizeContent } from '../../src/memories/content-hash';
@@ -103,6 +105,21 @@ describe('writing memories: dedupe, prune, history', () => {
     expect(normalizeContent('  Tea\u00a0 AT\n\tＦｉｖｅ  ')).toBe('tea at five');
     expect(contentHash('Tea at five')).toBe(createHash('sha256').update('tea at five').digest('hex'));
     expect(contentHash('tea at five')).not.toBe(contentHash('tea at six'));
+  });
+
+  it("hashed older memories in the migration by the server's rule where their content is ASCII, and left the others without a hash", async () => {
+    const migration = fs.readFileSync(path.join(__dirname, '..', '..', 'prisma', 'migrations', '20261127200000_recall_writes', 'migration.sql'), 'utf8');
+    const rehash = /UPDATE "memories" SET "hash" = CASE[\s\S]*?END/.exec(migration)![0];
+    const agentId = await newAgent();
+    const contents = ['  Tea\tat  FIVE\n', 'plain', 'MiXeD   Case\r\nlines ', 'Ｆｕｌｌ width', 'café au lait'];
+    for (const [index, content] of contents.entries()) {
+      await app.database.owner.memory.create({
+        data: { id: `memory-rehash-${index}`, organizationId: own.organizationId, userId: own.userId, agentId, content, hash: 'a client hash', memoryType: 'factual', scope: 'user', level: 'core' },
+      });
+    }
+    await app.database.owner.$executeRawUnsafe(`${rehash} WHERE "agent_id" = $1`, agentId);
+    const rows = await app.database.owner.memory.findMany({ where: { agentId }, orderBy: { id: 'asc' } });
+    expect(rows.map((row) => row.hash)).toEqual([contentHash(contents[0]!), contentHash(contents[1]!), contentHash(contents[2]!), null, null]);
   });
 
   it('returns the existing memory for the same content, raises its importance, and records the merge', async () => {
