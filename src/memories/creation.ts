@@ -115,9 +115,10 @@ export async function createMemories(
   });
 
   if (rows.length > 0) await tx.memory.createMany({ data: rows });
-  const merged = [...new Set(results.filter((result) => result.deduplicated).map((result) => result.memoryId))];
-  const before = await lockSnapshots(tx, merged);
-  const raised = [...byKey.values()].filter((memory) => merged.includes(memory.id));
+  const merged = new Set(results.filter((result) => result.deduplicated).map((result) => result.memoryId));
+  const before = await lockSnapshots(tx, [...merged]);
+  // Raised where an input was more important than the memory it merged into (the UPDATE compares).
+  const raised = [...byKey.values()].filter((memory) => merged.has(memory.id));
   if (raised.length > 0) {
     await tx.$executeRawUnsafe(
       `UPDATE memories m SET importance = r.importance, updated_at = now(), last_updated_by_id = $3

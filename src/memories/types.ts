@@ -36,7 +36,10 @@ export const MemoryType = builder.prismaObject('Memory', {
     userId: t.exposeID('userId'),
     agentId: t.exposeID('agentId'),
     content: t.exposeString('content'),
-    hash: t.exposeString('hash', { nullable: true }),
+    hash: t.exposeString('hash', {
+      nullable: true,
+      description: 'SHA-256 (hex) of the normalized content (NFKC, lower case, whitespace collapsed and trimmed): memories of an agent are deduplicated by it.',
+    }),
     metadata: t.expose('metadata', { type: 'JSON' }),
     score: t.exposeFloat('score', { nullable: true }),
     memoryType: t.field({ type: MemoryTypeEnum, resolve: (memory) => memory.memoryType as typeof MemoryTypeEnum.$inferType }),
