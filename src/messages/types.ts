@@ -49,18 +49,18 @@ export const MessageType = builder.prismaObject('Message', {
 
 // The two ends of a tool call, batched per request (src/messages/tool-calls.ts).
 builder.prismaObjectFields(MessageType, (t) => ({
-    toolCall: t.field({
-      type: MessageType,
-      nullable: true,
-      description: 'On a TOOL message: the assistant message that made the call it answers (the call itself is in its toolCalls, by toolCallId).',
-      resolve: (message, _args, context) => context.loaders.toolCalls.callerOf(message),
-    }),
-    toolReturnMessages: t.field({
-      type: [MessageType],
-      description:
-        'On an assistant message: the TOOL messages answering its tool calls, oldest first (the field toolReturns is the tool_returns column). Empty on other messages.',
-      resolve: (message, _args, context) => context.loaders.toolCalls.answersTo(message),
-    }),
+  toolCall: t.field({
+    type: MessageType,
+    nullable: true,
+    description: 'On a TOOL message: the assistant message that made the call it answers (the call itself is in its toolCalls, by toolCallId).',
+    resolve: (message, _args, context) => context.loaders.toolCalls.callerOf(message),
+  }),
+  toolReturnMessages: t.field({
+    type: [MessageType],
+    description:
+      'On an assistant message: the TOOL messages answering its tool calls, oldest first (the field toolReturns is the tool_returns column). Empty on other messages.',
+    resolve: (message, _args, context) => context.loaders.toolCalls.answersTo(message),
+  }),
 }));
 
 /** Messages the caller may read: live, of its organization, of a live agent. */
