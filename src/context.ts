@@ -9,6 +9,7 @@ import { transactionBoundClient, transactionBoundSql } from './db/transaction-cl
 import type { Prisma, PrismaClient } from './generated/prisma/client';
 import type { LiveBus } from './live/bus';
 import type { LiveEvent } from './live/events';
+import { createToolCallLoaders, type ToolCallLoaders } from './messages/tool-calls';
 
 /** Who is asking: the user and organization behind the request's API key. */
 export interface Caller {
@@ -26,7 +27,7 @@ export interface Context extends YogaInitialContext {
   fastReads: boolean;
   caller: Caller;
   /** Fresh per request: batching and caching never cross requests (or callers). */
-  loaders: { agents: AgentLoaders };
+  loaders: { agents: AgentLoaders; toolCalls: ToolCallLoaders };
   /**
    * Live updates: `publish` after a write has committed; within an idempotent mutation's
    * transaction it waits for that transaction's commit (`inTransaction`).
@@ -45,7 +46,7 @@ export async function createContext(
   const caller = await authenticate(initial.request);
   await limitRate(caller);
   const { prisma, sql } = database;
-  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma) }, live };
+  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma), toolCalls: createToolCallLoaders(prisma) }, live };
 }
 
 /**
@@ -58,7 +59,14 @@ export async function createContext(
 export function inTransaction(context: Context, tx: Prisma.TransactionClient, uncommitted: LiveEvent[]): Context {
   const prisma = transactionBoundClient(tx);
   const live = { ...context.live, publish: (event: LiveEvent) => void uncommitted.push(event) };
-  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: { agents: createAgentLoaders(prisma) }, live };
+  return {
+    ...context,
+    prisma,
+    sql: transactionBoundSql(tx),
+    fastReads: false,
+    loaders: { agents: createAgentLoaders(prisma), toolCalls: createToolCallLoaders(prisma) },
+    live,
+  };
 }
 
 /** Whether yoga's context has been built into ours: for plugins typed with yoga's own context. */

@@ -3,7 +3,8 @@ import type { Agent, Block, Message, PrismaClient, Tool } from '../generated/pri
 import { live } from '../schema/tenancy';
 import { contextWindowOf } from './context-window';
 
-const newestFirst = [{ createdAt: 'desc' }, { id: 'desc' }] as const;
+// The conversation's order (src/messages/types.ts), backwards.
+const newestFirst = [{ createdAt: 'desc' }, { seq: 'desc' }] as const;
 
 /** An agent's relations as the statement that read it brought them (src/agents/page.ts). */
 export interface AgentRelations {

@@ -70,7 +70,9 @@ function jsonObject(pairs: Pairs): string {
   return `json_build_object(${pairs.map(([field, expression]) => `'${field}', ${expression}`).join(', ')})`;
 }
 
-// Each relation in the order and with the filters of its loader in src/agents/loaders.ts.
+// Each relation in the order and with the filters of its loader in src/agents/loaders.ts. Recent
+// messages are read newest first through idx_messages_agent_created_at, with `seq` breaking ties
+// of created_at (test/messages/recent-messages-plan.test.ts EXPLAINs it).
 function relationColumns(plan: AgentReadPlan): string[] {
   const columns: string[] = [];
   if (plan.blocks) {
@@ -84,9 +86,9 @@ function relationColumns(plan: AgentReadPlan): string[] {
       WHERE ta.agent_id = a.id AND NOT t.is_deleted) AS "tools"`);
   }
   if (plan.recentMessages) {
-    columns.push(`(SELECT coalesce(json_agg(${jsonObject(plan.recentMessages.columns)} ORDER BY m.created_at, m.id), '[]')
+    columns.push(`(SELECT coalesce(json_agg(${jsonObject(plan.recentMessages.columns)} ORDER BY m.created_at, m.seq), '[]')
       FROM (SELECT * FROM messages r WHERE r.agent_id = a.id AND NOT r.is_deleted
-            ORDER BY r.created_at DESC, r.id DESC LIMIT ${plan.recentMessages.limit}) m) AS "recentMessages"`);
+            ORDER BY r.created_at DESC, r.seq DESC LIMIT ${plan.recentMessages.limit}) m) AS "recentMessages"`);
   }
   return columns;
 }
@@ -106,7 +108,8 @@ export interface AgentRowsQuery {
 
 const orderColumns: Record<AgentOrderColumn, string> = { createdAt: 'created_at', updatedAt: 'updated_at' };
 
-function agentsStatement(plan: AgentReadPlan, query: AgentRowsQuery, organizationId: string): { text: string; values: unknown[] } {
+/** The one statement, as sent (exported for the test that EXPLAINs it). */
+export function agentsStatement(plan: AgentReadPlan, query: AgentRowsQuery, organizationId: string): { text: string; values: unknown[] } {
   const values: unknown[] = [organizationId];
   const bind = (value: unknown) => `$${values.push(value)}`;
   const conditions = ['a.organization_id = $1', 'NOT a.is_deleted'];

@@ -2,6 +2,9 @@ import { createOrganizationWithAdmin, withNewOrganization } from '../auth/bootst
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { versionId } from '../blocks/versions';
 import { newId } from '../ids';
+import { contentHash } from '../memories/content-hash';
+
+const demoMemory = 'Ada is learning GraphQL and likes concise answers.';
 
 export interface DemoData {
   organizationId: string;
@@ -110,7 +113,8 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
         organizationId,
         userId,
         agentId,
-        content: 'Ada is learning GraphQL and likes concise answers.',
+        content: demoMemory,
+        hash: contentHash(demoMemory),
         memoryType: 'factual',
         scope: 'user',
         level: 'archival',

@@ -1,9 +1,8 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import type { Context } from '../context';
-import { NotFoundError } from '../errors';
+import { ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
-import { newId } from '../ids';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
 import { builder } from '../schema/builder';
@@ -13,10 +12,13 @@ import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
-import { allRowsOf, createdBy, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent, updatedBy } from '../schema/tenancy';
+import { allRowsOf, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectedColumns, selectionOf } from '../schema/selection';
 import { memoryColumns } from './columns';
+import { contentHash } from './content-hash';
+import { createMemories, lockContent, type CreatedMemory } from './creation';
+import { withHistory } from './history';
 import { findMatchingMemories, type MemoryColumns } from './search';
 
 const memoryTypes = {
@@ -37,7 +39,10 @@ export const MemoryType = builder.prismaObject('Memory', {
     userId: t.exposeID('userId'),
     agentId: t.exposeID('agentId'),
     content: t.exposeString('content'),
-    hash: t.exposeString('hash', { nullable: true }),
+    hash: t.exposeString('hash', {
+      nullable: true,
+      description: 'SHA-256 (hex) of the normalized content (NFKC, lower case, whitespace collapsed and trimmed): memories of an agent are deduplicated by it.',
+    }),
     metadata: t.expose('metadata', { type: 'JSON' }),
     score: t.exposeFloat('score', { nullable: true }),
     memoryType: t.field({ type: MemoryTypeEnum, resolve: (memory) => memory.memoryType as typeof MemoryTypeEnum.$inferType }),
@@ -54,6 +59,18 @@ export const MemoryType = builder.prismaObject('Memory', {
   }),
 });
 addDeletionFields('Memory');
+
+/**
+ * Refuses to give memory `id` content (its `hash`) that another live memory of its agent already
+ * has, with CONFLICT naming that memory. Takes the content's lock first, as creation does.
+ */
+async function requireUniqueContent(context: Context, tx: Prisma.TransactionClient, id: string, hash: string, field: string[]): Promise<void> {
+  const memory = await tx.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+  if (!memory) return; // the change itself answers NOT_FOUND
+  await lockContent(tx, memory.agentId, hash);
+  const same = await tx.memory.findFirst({ where: { ...liveRowsOf(context), agentId: memory.agentId, hash, id: { not: id } }, select: { id: true } });
+  if (same) throw new ConflictError(`memory ${JSON.stringify(same.id)} of the same agent already has this content`, field);
+}
 
 /** Memories the caller may read: live, of its organization, of a live agent. */
 export function visibleMemories(context: Context): Prisma.MemoryWhereInput {
@@ -179,13 +196,13 @@ builder.queryField('searchMemories', (t) =>
   }),
 );
 
-// What creation requires is non-null here; a memory's agent and user never change.
+// What creation requires is non-null here; a memory's agent and user never change. The content
+// hash is the server's (src/memories/content-hash.ts), never a client's.
 const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
   fields: (t) => ({
     agentId: t.id({ required: true }),
     userId: t.id({ description: 'Default: the caller.' }),
     content: t.string({ required: true, description: `1 to ${MAX_MEMORY_CONTENT} characters.` }),
-    hash: t.string(),
     metadata: t.field({ type: 'JSON', description: 'A JSON object; default {}.' }),
     score: t.float(),
     memoryType: t.field({ type: MemoryTypeEnum, required: true }),
@@ -199,7 +216,6 @@ const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
   description: 'The fields to change. A memory cannot move to another agent or user.',
   fields: (t) => ({
     content: t.string(),
-    hash: t.string(),
     metadata: t.field({ type: 'JSON' }),
     score: t.float(),
     memoryType: t.field({ type: MemoryTypeEnum }),
@@ -211,7 +227,6 @@ const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
 
 const memoryFields = z.object({
   content: text(MAX_MEMORY_CONTENT).refine((value) => value.trim() !== '', 'must not be empty'),
-  hash: text(64).nullable(),
   metadata: z.record(z.string(), z.unknown(), 'must be a JSON object'),
   score: real.nullable(),
   memoryType: storedEnum(memoryTypes),
@@ -221,57 +236,47 @@ const memoryFields = z.object({
 });
 const createMemorySchema = memoryFields
   .extend({ agentId: z.string(), userId: z.string().nullish() })
-  .partial({ hash: true, metadata: true, score: true, importance: true });
+  .partial({ metadata: true, score: true, importance: true });
 const updateMemorySchema = memoryFields.partial();
 
 export const MAX_MEMORIES_PER_BATCH = 500;
 
-/** Validates a batch and checks its agents and users in one query each. */
-async function prepareMemories(
-  context: Context,
-  tx: Prisma.TransactionClient,
-  inputs: Array<z.infer<typeof createMemorySchema>>,
-  path: (index: number) => string[],
-): Promise<Prisma.MemoryCreateManyInput[]> {
-  const caller = requireCaller(context);
-  const agentIds = new Set((await tx.agent.findMany({ where: { id: { in: inputs.map((input) => input.agentId) }, ...liveRowsOf(context) }, select: { id: true } })).map((agent) => agent.id));
-  const wantedUsers = inputs.flatMap((input) => (input.userId ? [input.userId] : []));
-  const userIds = new Set((await tx.user.findMany({ where: { id: { in: wantedUsers }, ...liveRowsOf(context) }, select: { id: true } })).map((user) => user.id));
-  return inputs.map((input, index) => {
-    if (!agentIds.has(input.agentId)) throw new NotFoundError('Agent', input.agentId, [...path(index), 'agentId']);
-    if (input.userId && !userIds.has(input.userId)) throw new NotFoundError('User', input.userId, [...path(index), 'userId']);
-    const { metadata, ...columns } = input;
-    return {
-      ...columns,
-      id: newId('memory'),
-      organizationId: caller.organizationId,
-      userId: input.userId ?? caller.userId,
-      metadata: (metadata ?? {}) as Prisma.InputJsonValue,
-      ...createdBy(context),
-    };
-  });
-}
+const DEDUPLICATED =
+  'True when the agent already had a live memory with the same normalized content (or an earlier input of the same batch had it): that memory was returned, its importance raised to the new one if higher, and nothing was created.';
 
-const MemoriesPayload = builder.objectRef<{ memoryIds: string[] }>('MemoriesPayload').implement({
+const CreatedMemoryResult = builder.objectRef<CreatedMemory>('CreatedMemory').implement({
+  description: 'What became of one input of createMemories.',
   fields: (t) => ({
-    memories: t.prismaField({
-      type: [MemoryType],
-      description: 'In the order given.',
-      resolve: async (query, payload, _args, context) => {
-        const rows = await context.prisma.memory.findMany({ ...query, where: { id: { in: payload.memoryIds } } });
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        return payload.memoryIds.flatMap((id) => byId.get(id) ?? []);
-      },
+    memory: t.prismaField({
+      type: MemoryType,
+      resolve: (query, result, _args, context) => context.prisma.memory.findFirstOrThrow({ ...query, where: { id: result.memoryId } }),
     }),
+    deduplicated: t.exposeBoolean('deduplicated', { description: DEDUPLICATED }),
   }),
 });
 
-const MemoryPayload = builder.objectRef<{ memoryId: string }>('MemoryPayload').implement({
+const MemoriesPayload = builder.objectRef<{ results: CreatedMemory[] }>('MemoriesPayload').implement({
+  fields: (t) => ({
+    memories: t.prismaField({
+      type: [MemoryType],
+      description: 'In the order given; a deduplicated input gives the memory it was the same as.',
+      resolve: async (query, payload, _args, context) => {
+        const rows = await context.prisma.memory.findMany({ ...query, where: { id: { in: payload.results.map((result) => result.memoryId) } } });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return payload.results.flatMap((result) => byId.get(result.memoryId) ?? []);
+      },
+    }),
+    results: t.field({ type: [CreatedMemoryResult], description: 'Each input in the order given: its memory, and whether it was deduplicated.', resolve: (payload) => payload.results }),
+  }),
+});
+
+const MemoryPayload = builder.objectRef<{ memoryId: string; deduplicated?: boolean }>('MemoryPayload').implement({
   fields: (t) => ({
     memory: t.prismaField({
       type: MemoryType,
       resolve: (query, payload, _args, context) => context.prisma.memory.findFirstOrThrow({ ...query, where: { id: payload.memoryId } }),
     }),
+    deduplicated: t.boolean({ description: `On createMemory: ${DEDUPLICATED} Always false on other mutations.`, resolve: (payload) => payload.deduplicated ?? false }),
   }),
 });
 
@@ -282,42 +287,47 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createMemorySchema, args.input, ['input']);
-      const memoryId = await context.prisma.$transaction(async (tx) => {
-        const [row] = await prepareMemories(context, tx, [input], () => ['input']);
-        return (await tx.memory.create({ data: row! })).id;
-      });
-      announceChanges(context, 'created', [{ id: memoryId, agentId: input.agentId }]);
-      return { memoryId };
+      const [created] = await context.prisma.$transaction((tx) => createMemories(context, tx, [input], () => ['input']));
+      // A deduplicated memory may have had its importance raised: its subscribers hear of a change.
+      announceChanges(context, created!.deduplicated ? 'updated' : 'created', [{ id: created!.memoryId, agentId: input.agentId }]);
+      return created!;
     },
   }),
   createMemories: t.field({
     type: MemoriesPayload,
-    description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none.`,
+    description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none, deduplicated by content as createMemory is.`,
     errors: { types: commonMutationErrors },
     args: { inputs: t.arg({ type: [CreateMemoryInput], required: true }) },
     resolve: async (_root, args, context) => {
       const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
-      const memoryIds = await context.prisma.$transaction(async (tx) => {
-        const rows = await prepareMemories(context, tx, inputs, (index) => ['inputs', String(index)]);
-        await tx.memory.createMany({ data: rows });
-        return rows.map((row) => row.id);
-      });
-      announceChanges(context, 'created', memoryIds.map((id, index) => ({ id, agentId: inputs[index]!.agentId })));
-      return { memoryIds };
+      const results = await context.prisma.$transaction((tx) => createMemories(context, tx, inputs, (index) => ['inputs', String(index)]));
+      for (const change of ['created', 'updated'] as const) {
+        const changed = results.flatMap((result, index) => ((result.deduplicated ? 'updated' : 'created') === change ? [{ id: result.memoryId, agentId: inputs[index]!.agentId }] : []));
+        if (changed.length > 0) announceChanges(context, change, changed);
+      }
+      return { results };
     },
   }),
   updateMemory: t.field({
     type: MemoryPayload,
+    description: 'Changes a memory. New content that another live memory of the agent already has is a CONFLICT.',
     errors: { types: commonMutationErrors },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
       const { metadata, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
       const id = String(args.id);
-      const { count } = await context.prisma.memory.updateMany({
-        where: { id, ...visibleMemories(context) },
-        data: { ...input, ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
+      await context.prisma.$transaction(async (tx) => {
+        const hash = input.content === undefined ? undefined : contentHash(input.content);
+        if (hash !== undefined) await requireUniqueContent(context, tx, id, hash, ['input', 'content']);
+        const count = await withHistory(tx, context, [id], 'update', async () => {
+          const changed = await tx.memory.updateMany({
+            where: { id, ...visibleMemories(context) },
+            data: { ...input, ...(hash !== undefined && { hash }), ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
+          });
+          return changed.count;
+        });
+        if (count === 0) throw new NotFoundError('Memory', id, ['id']);
       });
-      if (count === 0) throw new NotFoundError('Memory', id, ['id']);
       // Purged since by someone else: its PURGED event tells the subscribers.
       const updated = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
       if (updated) announceChanges(context, 'updated', [{ id, agentId: updated.agentId }]);
@@ -331,6 +341,14 @@ addLifecycleMutations({
   table: (prisma) => prisma.memory,
   payload: MemoryPayload,
   toPayload: (id) => ({ memoryId: id }),
+  // Deleting and restoring a memory are in its history; a restored memory must not duplicate a live one.
+  recordChange: async (context, tx, id, isDeleted, change) => {
+    if (!isDeleted) {
+      const memory = await tx.memory.findFirst({ where: { id, ...allRowsOf(context), isDeleted: true }, select: { hash: true } });
+      if (memory?.hash) await requireUniqueContent(context, tx, id, memory.hash, ['id']);
+    }
+    return withHistory(tx, context, [id], isDeleted ? 'delete' : 'restore', change);
+  },
   beforeChange: async (context, change, id) => {
     const memory = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
     return () => memory && announceChanges(context, change, [{ id, agentId: memory.agentId }]);

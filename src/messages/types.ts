@@ -1,7 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import type { Context } from '../context';
-import { NotFoundError } from '../errors';
+import { NotFoundError, ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { rowsOf } from '../live/rows';
@@ -13,6 +13,7 @@ import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, longText, storedEnum, text } from '../schema/rules';
 import { createdBy, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
+import { callsMadeBy } from './tool-calls';
 
 const messageRoles = {
   USER: { value: 'user' },
@@ -51,12 +52,32 @@ export const MessageType = builder.prismaObject('Message', {
 });
 addDeletionFields('Message');
 
+// The two ends of a tool call, batched per request (src/messages/tool-calls.ts).
+builder.prismaObjectFields(MessageType, (t) => ({
+  toolCall: t.field({
+    type: MessageType,
+    nullable: true,
+    description: 'On a TOOL message: the assistant message that made the call it answers (the call itself is in its toolCalls, by toolCallId).',
+    resolve: (message, _args, context) => context.loaders.toolCalls.callerOf(message),
+  }),
+  toolReturnMessages: t.field({
+    type: [MessageType],
+    description:
+      'On an assistant message: the TOOL messages answering its tool calls, oldest first (the field toolReturns is the tool_returns column). Empty on other messages.',
+    resolve: (message, _args, context) => context.loaders.toolCalls.answersTo(message),
+  }),
+}));
+
 /** Messages the caller may read: live, of its organization, of a live agent. */
 export function visibleMessages(context: Context): Prisma.MessageWhereInput {
   return { ...liveRowsOf(context), agent: live };
 }
 
-export const conversationOrder = [{ createdAt: 'asc' }, { id: 'asc' }] satisfies Prisma.MessageOrderByWithRelationInput[];
+/**
+ * The order of a conversation, everywhere messages are listed: by instant, and by `seq` (the
+ * order rows were written in) where instants tie, as they do for the messages of one append.
+ */
+export const conversationOrder = [{ createdAt: 'asc' }, { seq: 'asc' }] satisfies Prisma.MessageOrderByWithRelationInput[];
 
 builder.queryFields((t) => ({
   messages: t.prismaConnection({
@@ -69,6 +90,9 @@ builder.queryFields((t) => ({
       since: t.arg({ type: 'DateTime', description: 'Messages created at or after this instant.' }),
       until: t.arg({ type: 'DateTime', description: 'Messages created before this instant.' }),
       deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }),
+      otid: t.arg.string({ description: "The message a client sent with this offline threading id: how a chat client finds its optimistic message's stored one." }),
+      stepId: t.arg.string({ description: 'The messages of one agent step.' }),
+      groupId: t.arg.string({ description: 'The messages of one group.' }),
     },
     totalCount: (_root, args, context) => context.prisma.message.count({ where: messageWhere(context, args) }),
     resolve: (query, _root, args, context) => {
@@ -80,12 +104,24 @@ builder.queryFields((t) => ({
 
 function messageWhere(
   context: Context,
-  args: { agentId: string | number; roles?: string[] | null; since?: Date | null; until?: Date | null; deleted?: boolean | null },
+  args: {
+    agentId: string | number;
+    roles?: string[] | null;
+    since?: Date | null;
+    until?: Date | null;
+    otid?: string | null;
+    stepId?: string | null;
+    groupId?: string | null;
+    deleted?: boolean | null;
+  },
 ): Prisma.MessageWhereInput {
   return {
     // The trash holds the messages deleted one by one; those of a deleted agent come back with it.
     ...(args.deleted ? listedRowsOf(context, args.deleted) : visibleMessages(context)),
     agentId: String(args.agentId),
+    ...(args.otid != null && { otid: args.otid }),
+    ...(args.stepId != null && { stepId: args.stepId }),
+    ...(args.groupId != null && { groupId: args.groupId }),
     ...(args.roles && { role: { in: args.roles } }),
     ...((args.since || args.until) && { createdAt: { ...(args.since && { gte: args.since }), ...(args.until && { lt: args.until }) } }),
   };
@@ -149,6 +185,26 @@ const messageSchema = z
 export const MAX_MESSAGES_PER_APPEND = 500;
 const appendSchema = z.array(messageSchema).min(1, 'must hold at least one message').max(MAX_MESSAGES_PER_APPEND);
 
+/**
+ * A TOOL message answers a call that an assistant message of the same agent made before it: in
+ * the conversation already, or earlier in the same append. Otherwise VALIDATION on its toolCallId.
+ */
+async function requireAnsweredCalls(tx: Prisma.TransactionClient, agentId: string, messages: Array<z.infer<typeof messageSchema>>): Promise<void> {
+  const madeHere = new Set<string>();
+  const unresolved: Array<{ index: number; callId: string }> = [];
+  messages.forEach((message, index) => {
+    if (message.role === 'tool' && message.toolCallId && !madeHere.has(message.toolCallId)) unresolved.push({ index, callId: message.toolCallId });
+    if (message.role === 'assistant') for (const call of message.toolCalls ?? []) madeHere.add(call.id);
+  });
+  if (unresolved.length === 0) return;
+  const made = new Set(await callsMadeBy(tx, agentId, [...new Set(unresolved.map((call) => call.callId))]));
+  const missing = unresolved.find((call) => !made.has(call.callId));
+  if (missing) {
+    const field = ['messages', String(missing.index), 'toolCallId'];
+    throw new ValidationError(`${field.join('.')}: no earlier assistant message of this agent made the tool call ${JSON.stringify(missing.callId)}`, field);
+  }
+}
+
 const MessagesPayload = builder.objectRef<{ messageIds: string[] }>('MessagesPayload').implement({
   fields: (t) => ({
     messages: t.prismaField({
@@ -175,10 +231,12 @@ builder.mutationField('appendMessages', (t) =>
       const messageIds = await context.prisma.$transaction(async (tx) => {
         await requireLiveAgent(context, tx, agentId, ['agentId']);
         // Appends to one agent take turns, so that the order of one append never interleaves
-        // with another's: each message gets its own instant after the conversation's last.
+        // with another's. The messages of one append share one instant, no earlier than the
+        // conversation's last; `seq`, drawn in the order they are sent, orders them.
         await tx.$queryRaw`SELECT id FROM agents WHERE id = ${agentId} FOR UPDATE`;
         const last = await tx.message.findFirst({ where: { agentId }, orderBy: { createdAt: 'desc' }, select: { createdAt: true } });
-        const start = Math.max(Date.now(), (last?.createdAt.getTime() ?? 0) + 1);
+        const at = new Date(Math.max(Date.now(), last?.createdAt.getTime() ?? 0));
+        await requireAnsweredCalls(tx, agentId, messages);
 
         const userIds = [...new Set(messages.flatMap((message) => (message.userId ? [message.userId] : [])))];
         const known = await tx.user.findMany({ where: { id: { in: userIds }, ...liveRowsOf(context) }, select: { id: true } });
@@ -189,7 +247,7 @@ builder.mutationField('appendMessages', (t) =>
           }
         });
 
-        const rows = messages.map((message, index) => {
+        const rows = messages.map((message) => {
           const { userId, content, toolCalls, toolReturns, ...columns } = message;
           return {
             ...columns,
@@ -200,7 +258,7 @@ builder.mutationField('appendMessages', (t) =>
             content: content as Prisma.InputJsonValue | undefined,
             toolCalls: toolCalls ?? undefined,
             toolReturns: toolReturns as Prisma.InputJsonValue | undefined,
-            createdAt: new Date(start + index),
+            createdAt: at,
             ...createdBy(context),
           };
         });

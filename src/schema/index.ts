@@ -7,6 +7,8 @@ import '../agent-files/types';
 import '../blocks/types';
 import '../blocks/history';
 import '../memories/types';
+import '../memories/history-types';
+import '../memories/prune';
 import '../messages/types';
 import '../organizations/types';
 import '../tools/types';

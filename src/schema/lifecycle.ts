@@ -35,7 +35,7 @@ export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload'
  * Restore and purge need the admin scope.
  */
 /** An entity's payload: its id under the entity's own name (`{ agentId }`, `{ messageIds }`, `{ blockId, version }`). */
-type EntityPayload = Record<string, string | string[] | number>;
+type EntityPayload = Record<string, string | string[] | number | boolean>;
 
 export function addLifecycleMutations(options: {
   entity: 'Agent' | 'Block' | 'Memory' | 'Message' | 'Tool' | 'User';
@@ -44,6 +44,11 @@ export function addLifecycleMutations(options: {
   payload: ObjectRef<BuilderTypes, EntityPayload>;
   /** The restored row's payload, made in the restore's transaction. */
   toPayload: (id: string, tx: Prisma.TransactionClient) => EntityPayload | Promise<EntityPayload>;
+  /**
+   * Wraps a soft delete or restore (`change`, which says how many rows it changed) in one
+   * transaction, for an entity that keeps a history of its changes (memories).
+   */
+  recordChange?: (context: Context, tx: Prisma.TransactionClient, id: string, isDeleted: boolean, change: () => Promise<number>) => Promise<number>;
   /** The scope a soft delete needs: write, or admin where the rows are users. */
   deleteScope?: 'write' | 'admin';
   /** What must hold before a deleted row comes back (in the restore's transaction), e.g. a free label. */
@@ -54,7 +59,7 @@ export function addLifecycleMutations(options: {
    */
   beforeChange?: (context: Context, change: 'deleted' | 'restored' | 'purged', id: string) => Promise<() => void>;
 }): void {
-  const { entity, table, payload, toPayload, deleteScope = 'write', assertRestorable, beforeChange = async () => () => undefined } = options;
+  const { entity, table, payload, toPayload, deleteScope = 'write', assertRestorable, recordChange, beforeChange = async () => () => undefined } = options;
   const noun = entity.toLowerCase();
 
   builder.mutationField(`delete${entity}`, (t) =>
@@ -68,10 +73,16 @@ export function addLifecycleMutations(options: {
         const id = String(args.id);
         const { userId } = requireCaller(context);
         const changed = await beforeChange(context, 'deleted', id);
-        const { count } = await table(context.prisma).updateMany({
-          where: { id, ...allRowsOf(context), isDeleted: false },
-          data: { isDeleted: true, deletedAt: new Date(), deletedById: userId, lastUpdatedById: userId },
-        });
+        const softDelete = async (prisma: PrismaClient | Prisma.TransactionClient) =>
+          (
+            await table(prisma).updateMany({
+              where: { id, ...allRowsOf(context), isDeleted: false },
+              data: { isDeleted: true, deletedAt: new Date(), deletedById: userId, lastUpdatedById: userId },
+            })
+          ).count;
+        const count = recordChange
+          ? await context.prisma.$transaction((tx) => recordChange(context, tx, id, true, () => softDelete(tx)))
+          : await softDelete(context.prisma);
         if (count === 0) throw new NotFoundError(entity, id, ['id']);
         changed();
         return { id };
@@ -92,10 +103,14 @@ export function addLifecycleMutations(options: {
         const changed = await beforeChange(context, 'restored', id);
         const restored = await context.prisma.$transaction(async (tx) => {
           const rows = table(tx);
-          const { count } = await rows.updateMany({
-            where: { id, ...allRowsOf(context), isDeleted: true },
-            data: { isDeleted: false, deletedAt: null, deletedById: null, lastUpdatedById: requireCaller(context).userId },
-          });
+          const restore = async () =>
+            (
+              await rows.updateMany({
+                where: { id, ...allRowsOf(context), isDeleted: true },
+                data: { isDeleted: false, deletedAt: null, deletedById: null, lastUpdatedById: requireCaller(context).userId },
+              })
+            ).count;
+          const count = recordChange ? await recordChange(context, tx, id, false, restore) : await restore();
           if (count === 0) {
             // Another organization's id reads as missing here too (same statements, same answer).
             if ((await rows.count({ where: { id, ...allRowsOf(context) } })) > 0) {

@@ -16,6 +16,7 @@ const TENANT_TABLES = {
   api_keys: 'organization_id',
   idempotency_keys: 'organization_id',
   block_history: 'organization_id',
+  memory_history: 'organization_id',
   blocks_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
   tools_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
 } as const;
@@ -36,6 +37,12 @@ const TENANT_RELATIONS = { ...TENANT_TABLES, ...TENANT_VIEWS };
 
 const KeptToolCreation = graphql(`
   mutation RowLevelSecurityKeptTool { createTool(input: { name: "kept" }) { __typename } }
+`);
+
+const KeptMemoryCreation = graphql(`
+  mutation RowLevelSecurityKeptMemory($agentId: ID!) {
+    createMemory(input: { agentId: $agentId, content: "kept", memoryType: FACTUAL, scope: "user", level: "core" }) { __typename }
+  }
 `);
 
 const AgentsWithRelations = graphql(`
@@ -79,6 +86,8 @@ describe('row-level security', () => {
         body: JSON.stringify({ query: KeptToolCreation.toString() }),
       });
       expect(response.status).toBe(200);
+      // A memory's creation, so that memory_history has rows of both.
+      expect((await app.graphqlAs(caller.key, KeptMemoryCreation, { agentId: caller.agentId })).data?.createMemory.__typename).toBe('MemoryPayload');
     }
   });
   afterAll(async () => {

@@ -74,8 +74,10 @@ describe('messages', () => {
 
     const tools = await app.graphql(MessagePage, { agentId, roles: ['TOOL'] });
     expect(tools.data!.messages.nodes.map((message) => message.text)).toEqual(['12:00']);
+    // The messages of one append share one instant, and keep their order.
+    expect(new Set(appended.messages.map((message) => message.createdAt)).size).toBe(1);
     const since = await app.graphql(MessagePage, { agentId, since: appended.messages[1]!.createdAt });
-    expect(since.data!.messages.nodes.map((message) => message.text)).toEqual(['12:00', 'It is noon.']);
+    expect(since.data!.messages.nodes.map((message) => message.text)).toEqual([null, '12:00', 'It is noon.']);
   });
 
   it('walks 250 messages forward then backward with cursors, each exactly once and in order', async () => {

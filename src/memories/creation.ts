@@ -1,0 +1,138 @@
+import type { Context } from '../context';
+import { NotFoundError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { newId } from '../ids';
+import { createdBy, liveRowsOf, requireCaller } from '../schema/tenancy';
+import { contentHash } from './content-hash';
+import { lockSnapshots, recordHistory, type HistoryEntry } from './history';
+
+/** One memory to create, validated (src/memories/types.ts). */
+export interface MemoryToCreate {
+  agentId: string;
+  userId?: string | null;
+  content: string;
+  metadata?: Record<string, unknown>;
+  score?: number | null;
+  memoryType: string;
+  scope: string;
+  level: string;
+  importance?: number;
+}
+
+/** What became of one input: a new memory, or an existing one it was the same as. */
+export interface CreatedMemory {
+  memoryId: string;
+  deduplicated: boolean;
+}
+
+const sameContentKey = (agentId: string, hash: string) => `${agentId}:${hash}`;
+
+/**
+ * Takes the transaction's advisory lock on each (agent, content hash) of a batch, in one order
+ * for every caller, so that two requests creating the same memory take turns: the second finds
+ * the first's (PostgreSQL makes a commit visible before it releases the lock). Different
+ * contents, or agents, never wait for each other.
+ */
+async function lockContents(tx: Prisma.TransactionClient, keys: string[]): Promise<void> {
+  const sorted = [...new Set(keys)].sort();
+  await tx.$queryRawUnsafe(
+    `SELECT count(pg_advisory_xact_lock(hashtextextended('memory-content:' || k, 0)))::int AS locked
+     FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n OFFSET 0) AS s`,
+    sorted,
+  );
+}
+
+/** `lockContents` for one memory's content. */
+export function lockContent(tx: Prisma.TransactionClient, agentId: string, hash: string): Promise<void> {
+  return lockContents(tx, [sameContentKey(agentId, hash)]);
+}
+
+/** Checks a batch's agents and users, one query each, and NOT_FOUND names the first bad item. */
+async function checkOwners(context: Context, tx: Prisma.TransactionClient, inputs: MemoryToCreate[], path: (index: number) => string[]): Promise<void> {
+  const agentIds = new Set(
+    (await tx.agent.findMany({ where: { id: { in: inputs.map((input) => input.agentId) }, ...liveRowsOf(context) }, select: { id: true } })).map((agent) => agent.id),
+  );
+  const wantedUsers = inputs.flatMap((input) => (input.userId ? [input.userId] : []));
+  const userIds = new Set((await tx.user.findMany({ where: { id: { in: wantedUsers }, ...liveRowsOf(context) }, select: { id: true } })).map((user) => user.id));
+  inputs.forEach((input, index) => {
+    if (!agentIds.has(input.agentId)) throw new NotFoundError('Agent', input.agentId, [...path(index), 'agentId']);
+    if (input.userId && !userIds.has(input.userId)) throw new NotFoundError('User', input.userId, [...path(index), 'userId']);
+  });
+}
+
+/**
+ * Creates memories in `tx`, deduplicated by content: an input whose content hash an agent's live
+ * memory already has (or an earlier input of the same batch) creates nothing; it returns that
+ * memory, marked deduplicated, and raises its importance to the input's if that is higher. Every
+ * creation and every merge is recorded in memory_history.
+ */
+export async function createMemories(
+  context: Context,
+  tx: Prisma.TransactionClient,
+  inputs: MemoryToCreate[],
+  path: (index: number) => string[],
+): Promise<CreatedMemory[]> {
+  const caller = requireCaller(context);
+  await checkOwners(context, tx, inputs, path);
+  const hashes = inputs.map((input) => contentHash(input.content));
+  const keys = inputs.map((input, index) => sameContentKey(input.agentId, hashes[index]!));
+  await lockContents(tx, keys);
+
+  const existing = await tx.memory.findMany({
+    where: { ...liveRowsOf(context), agentId: { in: inputs.map((input) => input.agentId) }, hash: { in: hashes } },
+    select: { id: true, agentId: true, hash: true, importance: true },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+  // The memory each content key stands for: the oldest live one, or the batch's first.
+  const byKey = new Map<string, { id: string; importance: number; isNew: boolean }>();
+  for (const memory of existing) {
+    const key = sameContentKey(memory.agentId, memory.hash!);
+    if (!byKey.has(key)) byKey.set(key, { id: memory.id, importance: memory.importance, isNew: false });
+  }
+
+  const rows: Prisma.MemoryCreateManyInput[] = [];
+  const results = inputs.map((input, index): CreatedMemory => {
+    const key = keys[index]!;
+    const importance = input.importance ?? 0;
+    const same = byKey.get(key);
+    if (same) {
+      same.importance = Math.max(same.importance, importance);
+      return { memoryId: same.id, deduplicated: true };
+    }
+    const { metadata, userId, ...columns } = input;
+    const row = {
+      ...columns,
+      id: newId('memory'),
+      organizationId: caller.organizationId,
+      userId: userId ?? caller.userId,
+      hash: hashes[index]!,
+      metadata: (metadata ?? {}) as Prisma.InputJsonValue,
+      ...createdBy(context),
+    };
+    rows.push(row);
+    byKey.set(key, { id: row.id, importance, isNew: true });
+    return { memoryId: row.id, deduplicated: false };
+  });
+
+  if (rows.length > 0) await tx.memory.createMany({ data: rows });
+  const merged = new Set(results.filter((result) => result.deduplicated).map((result) => result.memoryId));
+  const before = await lockSnapshots(tx, [...merged]);
+  // Raised where an input was more important than the memory it merged into (the UPDATE compares).
+  const raised = [...byKey.values()].filter((memory) => merged.has(memory.id));
+  if (raised.length > 0) {
+    await tx.$executeRawUnsafe(
+      `UPDATE memories m SET importance = r.importance, updated_at = now(), last_updated_by_id = $3
+       FROM unnest($1::text[], $2::real[]) AS r(id, importance)
+       WHERE m.id = r.id AND r.importance > m.importance`,
+      raised.map((memory) => memory.id),
+      raised.map((memory) => memory.importance),
+      caller.userId,
+    );
+  }
+  const entries = results.map(
+    (result): HistoryEntry =>
+      result.deduplicated ? { memoryId: result.memoryId, event: 'dedupe', before: before.get(result.memoryId) ?? null } : { memoryId: result.memoryId, event: 'create', before: null },
+  );
+  await recordHistory(tx, context, entries);
+  return results;
+}

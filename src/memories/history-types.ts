@@ -1,0 +1,57 @@
+import { isDeepStrictEqual } from 'node:util';
+import { builder } from '../schema/builder';
+import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { SNAPSHOT_FIELDS, type MemoryEvent } from './history';
+import { MemoryType } from './types';
+
+const memoryEvents = {
+  CREATE: { value: 'create', description: 'Created.' },
+  UPDATE: { value: 'update', description: 'Changed by updateMemory.' },
+  DELETE: { value: 'delete', description: 'Soft-deleted by deleteMemory.' },
+  RESTORE: { value: 'restore', description: 'Brought back by restoreMemory.' },
+  DEDUPE: { value: 'dedupe', description: 'A creation with the same content was merged into it (its importance raised if the new one was higher).' },
+  PRUNE: { value: 'prune', description: 'Soft-deleted by pruneMemories.' },
+} as const satisfies Record<string, { value: MemoryEvent; description: string }>;
+
+export const MemoryEventEnum = builder.enumType('MemoryEvent', { values: memoryEvents });
+
+type Snapshot = Record<string, unknown> | null;
+
+export const MemoryHistoryEntryType = builder.prismaObject('MemoryHistory', {
+  name: 'MemoryHistoryEntry',
+  description: "One change of a memory: what happened, by whom, when, and the memory's fields before and after.",
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    memoryId: t.exposeID('memoryId'),
+    event: t.field({ type: MemoryEventEnum, resolve: (entry) => entry.event as typeof MemoryEventEnum.$inferType }),
+    before: t.expose('before', {
+      type: 'JSON',
+      nullable: true,
+      description: 'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); null for CREATE.',
+    }),
+    after: t.expose('after', { type: 'JSON', nullable: true, description: 'The same fields after the change.' }),
+    changedFields: t.stringList({
+      description: 'The fields whose value differs between before and after (every field for CREATE).',
+      resolve: (entry) => {
+        const before = entry.before as Snapshot;
+        const after = (entry.after as Snapshot) ?? {};
+        return Object.keys(SNAPSHOT_FIELDS).filter((field) => !before || !isDeepStrictEqual(before[field], after[field]));
+      },
+    }),
+    actorUserId: t.exposeID('actorUserId', { nullable: true, description: "The user of the API key that made the change." }),
+    apiKeyId: t.exposeID('apiKeyId', { nullable: true, description: 'The API key that made the change.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.prismaObjectField(MemoryType, 'history', (t) =>
+  t.relatedConnection('history', {
+    ...connectionOptions,
+    description: 'Every change of this memory, newest first (as mem0 history).',
+    totalCount: true,
+    query: (args) => {
+      assertPageSize(args);
+      return { orderBy: [{ seq: 'desc' }] };
+    },
+  }),
+);
