@@ -6,6 +6,7 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { parseInput } from '../schema/validation';
 import { newHistoryId, snapshotOf } from './history';
+import { announceChanges } from './types';
 
 /**
  * pruneMemories as ONE statement: the agent's live memories beyond the `keep` most important
@@ -26,19 +27,19 @@ export const pruneStatement = `WITH agent AS (
     OFFSET $3
     FOR UPDATE OF m
   ), pruned AS (
-    UPDATE memories m SET is_deleted = true, updated_at = now(), last_updated_by_id = $4
+    UPDATE memories m SET is_deleted = true, deleted_at = now(), deleted_by_id = $4, updated_at = now(), last_updated_by_id = $4
     FROM doomed d WHERE m.id = d.id AND NOT m.is_deleted
     RETURNING m.id, m.organization_id, d.before, ${snapshotOf('m')} AS after
   ), recorded AS (
     INSERT INTO memory_history (id, organization_id, memory_id, event, before, after, actor_user_id, api_key_id)
     SELECT ${newHistoryId}, p.organization_id, p.id, 'prune', p.before, p.after, $4, $5 FROM pruned p
   )
-  SELECT (SELECT count(*) FROM agent)::int AS agents, (SELECT count(*) FROM pruned)::int AS removed`;
+  SELECT (SELECT count(*) FROM agent)::int AS agents, (SELECT coalesce(array_agg(id), '{}') FROM pruned) AS removed`;
 
-/** Prunes `agentId`'s memories to `keep`; how many it removed, or null when there is no such agent. */
-export async function pruneMemories(context: Context, tx: Prisma.TransactionClient, agentId: string, keep: number): Promise<number | null> {
+/** Prunes `agentId`'s memories to `keep`; the ids it removed, or null when there is no such agent. */
+export async function pruneMemories(context: Context, tx: Prisma.TransactionClient, agentId: string, keep: number): Promise<string[] | null> {
   const { organizationId, userId, apiKeyId } = context.caller;
-  const [row] = await tx.$queryRawUnsafe<Array<{ agents: number; removed: number }>>(pruneStatement, agentId, organizationId, keep, userId, apiKeyId);
+  const [row] = await tx.$queryRawUnsafe<Array<{ agents: number; removed: string[] }>>(pruneStatement, agentId, organizationId, keep, userId, apiKeyId);
   return row && row.agents > 0 ? row.removed : null;
 }
 
@@ -64,7 +65,8 @@ builder.mutationField('pruneMemories', (t) =>
       // In a transaction of its own only so that a deadlock with another writer is run again (src/db/retries.ts).
       const removed = await context.prisma.$transaction((tx) => pruneMemories(context, tx, agentId, keep));
       if (removed === null) throw new NotFoundError('Agent', agentId, ['agentId']);
-      return { agentId, removed };
+      if (removed.length > 0) announceChanges(context, 'deleted', removed.map((id) => ({ id, agentId })));
+      return { agentId, removed: removed.length };
     },
   }),
 );

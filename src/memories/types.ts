@@ -356,7 +356,7 @@ addLifecycleMutations({
 });
 
 /** Tells the subscribers of each memory's agent (one event per agent, in the given order). */
-function announceChanges(context: Context, change: MemoryChange, memories: Array<{ id: string; agentId: string }>): void {
+export function announceChanges(context: Context, change: MemoryChange, memories: Array<{ id: string; agentId: string }>): void {
   const { organizationId } = requireCaller(context);
   const byAgent = new Map<string, string[]>();
   for (const { id, agentId } of memories) byAgent.set(agentId, [...(byAgent.get(agentId) ?? []), id]);
