@@ -37,9 +37,9 @@ const FinishExportAgent = graphql(`
   mutation FinishExportAgent($agentId: ID!, $toolId: ID!, $blockId: ID!, $deletedMessage: ID!, $changes: UpdateAgentInput!) {
     attachTool(agentId: $agentId, toolId: $toolId) { __typename }
     attachBlock(agentId: $agentId, blockId: $blockId) { __typename }
+    updateAgent(id: $agentId, input: $changes) { __typename }
     deleteBlock(id: $blockId) { __typename }
     deleteMessage(id: $deletedMessage) { __typename }
-    updateAgent(id: $agentId, input: $changes) { __typename }
   }
 `);
 const AgentOfMine = graphql(`
@@ -102,7 +102,8 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
       toolId: made.createTool.tool.id,
       blockId: made.createBlock.block.id,
       deletedMessage: deletedMessageId,
-      // The window, out of conversation order, with the deleted message in it (export leaves it out).
+      // The window, out of conversation order, with a message that is deleted after it is put in
+      // the window (export leaves it out).
       changes: {
         messageIds: [all[3]!.id, all[0]!.id, appended[0]!, appended[1]!, deletedMessageId],
         metadata: { team: 'x' },
@@ -113,9 +114,9 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
     expect(Object.entries(finished).filter(([field]) => field !== '__typename').map(([, result]) => (result as { __typename: string }).__typename)).toEqual([
       'AgentPayload',
       'AgentPayload',
-      'DeletedPayload',
-      'DeletedPayload',
       'AgentPayload',
+      'DeletedPayload',
+      'DeletedPayload',
     ]);
     original = (await app.graphql(ExportAgentFile, { id: a.agentId })).data!.exportAgent as AgentFileDocument;
   });

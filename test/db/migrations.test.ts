@@ -30,7 +30,7 @@ describe('prisma migrate deploy', () => {
     expect(applied.every((migration) => migration.finished)).toBe(true);
     const tables = [...first.values()].filter((entry) => entry.kind === 'table').map((entry) => entry.name);
     expect(tables.sort()).toEqual(
-      ['agents', 'api_keys', 'blocks', 'blocks_agents', 'idempotency_keys', 'memories', 'memory_history', 'messages', 'organizations', 'tools', 'tools_agents', 'users'].sort(),
+      ['agents', 'api_keys', 'block_history', 'blocks', 'blocks_agents', 'idempotency_keys', 'memories', 'memory_history', 'messages', 'organizations', 'tools', 'tools_agents', 'users'].sort(),
     );
 
     await database.migrate();

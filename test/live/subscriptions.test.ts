@@ -174,7 +174,7 @@ describe('subscriptions in one process', () => {
     expect((await app.graphqlAs(a.key, DeleteMemory, { id })).data?.deleteMemory.__typename).toBe('DeletedPayload');
     // Already deleted: NOT_FOUND, and nothing to announce.
     expect((await app.graphqlAs(a.key, DeleteMemory, { id })).data?.deleteMemory.__typename).toBe('NotFoundError');
-    expect((await app.graphqlAs(a.key, RestoreMemory, { id })).data?.restoreMemory.__typename).toBe('DeletedPayload');
+    expect((await app.graphqlAs(a.key, RestoreMemory, { id })).data?.restoreMemory.__typename).toBe('MemoryPayload');
     expect((await app.graphqlAs(a.key, PurgeMemory, { id })).data?.purgeMemory.__typename).toBe('DeletedPayload');
 
     const received = [];

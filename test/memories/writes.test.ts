@@ -216,7 +216,7 @@ describe('writing memories: dedupe, prune, history', () => {
     expect(replacement.deduplicated).toBe(false);
     expect((await app.graphql(Restore, { id })).data!.restoreMemory).toMatchObject({ code: 'CONFLICT', field: ['id'] });
     await app.graphql(Delete, { id: replacement.memory.id });
-    expect((await app.graphql(Restore, { id })).data!.restoreMemory.__typename).toBe('DeletedPayload');
+    expect((await app.graphql(Restore, { id })).data!.restoreMemory.__typename).toBe('MemoryPayload');
 
     const { nodes } = await history(id);
     expect(nodes.map((node) => [node.event, node.changedFields])).toEqual([
