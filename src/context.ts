@@ -1,12 +1,15 @@
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import { createAgentLoaders, type AgentLoaders } from './agents/loaders';
 import type { Authenticate } from './auth/authenticate';
+import type { RankingSettings } from './config/settings';
 import type { Scope } from './auth/keys';
 import type { LimitRate } from './auth/rate-limit';
 import type { Database } from './db/database';
 import { withOrganization, type ScopedSql } from './db/row-level-security';
 import { transactionBoundClient, transactionBoundSql } from './db/transaction-client';
 import type { Prisma, PrismaClient } from './generated/prisma/client';
+import { MemoryAccesses } from './memories/access';
+import { createMemoryStatsLoader } from './memories/stats-loader';
 
 /** Who is asking: the user and organization behind the request's API key. */
 export interface Caller {
@@ -23,13 +26,24 @@ export interface Context extends YogaInitialContext {
   /** Whether those hot reads take their one-statement path (the READ_PATH setting). */
   fastReads: boolean;
   caller: Caller;
+  /** How memory search weighs its signals (the SEARCH_* settings). */
+  ranking: RankingSettings;
+  /** The memories this request's reads returned, counted as accessed once its data is settled (src/memories/access.ts). */
+  memoryAccesses: MemoryAccesses;
   /** Fresh per request: batching and caching never cross requests (or callers). */
-  loaders: { agents: AgentLoaders };
+  loaders: RequestLoaders;
+}
+
+export type RequestLoaders = { agents: AgentLoaders; memoryStats: ReturnType<typeof createMemoryStatsLoader> };
+
+function createLoaders(prisma: PrismaClient): RequestLoaders {
+  return { agents: createAgentLoaders(prisma), memoryStats: createMemoryStatsLoader(prisma) };
 }
 
 export async function createContext(
   database: Database,
   fastReads: boolean,
+  ranking: RankingSettings,
   authenticate: Authenticate,
   limitRate: LimitRate,
   initial: YogaInitialContext,
@@ -37,7 +51,7 @@ export async function createContext(
   const caller = await authenticate(initial.request);
   await limitRate(caller);
   const { prisma, sql } = database;
-  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma) } };
+  return { ...initial, prisma, sql, fastReads, ranking, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma) };
 }
 
 /**
@@ -48,7 +62,7 @@ export async function createContext(
  */
 export function inTransaction(context: Context, tx: Prisma.TransactionClient): Context {
   const prisma = transactionBoundClient(tx);
-  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: { agents: createAgentLoaders(prisma) } };
+  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: createLoaders(prisma) };
 }
 
 /** Whether yoga's context has been built into ours: for plugins typed with yoga's own context. */

@@ -22,6 +22,9 @@ const postgresUrl = z
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A weight of the search score: a finite number from 0 to 100. */
+const weight = z.coerce.number().min(0).max(100);
+
 const environmentSchema = z.object({
   PORT: integer(0, 65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -48,6 +51,12 @@ const environmentSchema = z.object({
   AUTH_FAILURE_LIMIT: integer(0, 10_000_000).default(30),
   AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(60),
   TRUSTED_PROXIES: integer(0, 100).default(0),
+  SEARCH_WEIGHT_TEXT: weight.default(0.5),
+  SEARCH_WEIGHT_IMPORTANCE: weight.default(0.2),
+  SEARCH_WEIGHT_RECENCY: weight.default(0.2),
+  SEARCH_WEIGHT_USE: weight.default(0.1),
+  SEARCH_RECENCY_HALF_LIFE_DAYS: z.coerce.number().min(0.001).max(36_500).default(30),
+  SEARCH_USE_HALF_COUNT: z.coerce.number().min(0.001).max(1_000_000_000).default(10),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -87,6 +96,16 @@ export interface Settings {
   authFailureLimit: { failures: number; windowSeconds: number };
   /** Reverse proxies in front of the server: how many X-Forwarded-For entries, from the right, to trust. */
   trustedProxies: number;
+  /** How memory search weighs its signals (src/memories/ranking.ts; README "Ranked recall"). */
+  ranking: RankingSettings;
+}
+
+export interface RankingSettings {
+  weights: { text: number; importance: number; recency: number; use: number };
+  /** Days after which recency halves (from the last access, or the creation if never accessed). */
+  recencyHalfLifeDays: number;
+  /** The access count at which `use` is 0.5: use = count / (count + useHalfCount). */
+  useHalfCount: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -135,6 +154,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     idempotencyTtlHours: values.IDEMPOTENCY_TTL_HOURS,
     authFailureLimit: { failures: values.AUTH_FAILURE_LIMIT, windowSeconds: values.AUTH_FAILURE_WINDOW_SECONDS },
     trustedProxies: values.TRUSTED_PROXIES,
+    ranking: {
+      weights: {
+        text: values.SEARCH_WEIGHT_TEXT,
+        importance: values.SEARCH_WEIGHT_IMPORTANCE,
+        recency: values.SEARCH_WEIGHT_RECENCY,
+        use: values.SEARCH_WEIGHT_USE,
+      },
+      recencyHalfLifeDays: values.SEARCH_RECENCY_HALF_LIFE_DAYS,
+      useHalfCount: values.SEARCH_USE_HALF_COUNT,
+    },
   };
 }
 

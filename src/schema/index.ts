@@ -5,6 +5,7 @@ import '../api-keys/types';
 import '../agents/types';
 import '../blocks/types';
 import '../memories/types';
+import '../memories/stats';
 import '../messages/types';
 import '../organizations/types';
 import '../tools/types';
