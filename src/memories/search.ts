@@ -80,16 +80,18 @@ function rankedMatches(search: MemorySearch): Prisma.Sql {
 export function memorySearchStatement(search: MemorySearch, columns: Array<[string, string]> = [['id', 'm.id']]): Prisma.Sql {
   const selected = columns.map(([field, expression]) => `${expression} AS "${field}"`).join(', ');
   // The snippet is computed for the `limit` hits only, after the ranking.
-  const snippet = search.snippet ? Prisma.sql`ts_headline('english', m.content, ${query(search)}, ${SNIPPET_OPTIONS}) AS snippet, ` : Prisma.empty;
+  const snippet = search.snippet ? Prisma.sql`ts_headline('english', m.content, ${query(search)}, ${SNIPPET_OPTIONS}) AS hit_snippet, ` : Prisma.empty;
+  // The hit's own columns are named hit_*, which no Memory field (camelCase) can be: the memory
+  // has an `importance` and a `score` of its own.
   return Prisma.sql`
-    SELECT s.score, s.text, s.importance, s.recency, s.use, ${snippet}${Prisma.raw(selected)}
+    SELECT s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use, ${snippet}${Prisma.raw(selected)}
     FROM (${rankedMatches(search)}) s
     JOIN memories m ON m.id = s.id
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
 }
 
 /** A memory's selected columns, its score and the score's parts. */
-export type MemorySearchRow = { score: number; text: number; importance: number; recency: number; use: number; snippet?: string } & Record<string, unknown>;
+export type MemorySearchRow = { hit_score: number; hit_text: number; hit_importance: number; hit_recency: number; hit_use: number; hit_snippet?: string } & Record<string, unknown>;
 
 /**
  * Runs `memorySearchStatement` over `sql`: the best hits, with the memory columns asked for. A

@@ -157,7 +157,12 @@ const searchText = z.string().trim().min(1, 'must not be empty').pipe(text(1000)
 const minScoreRule = z.number().finite('must be a finite number');
 
 function hitOf(row: MemorySearchRow, memory: Prisma.MemoryGetPayload<object>): MemorySearchHitShape {
-  return { memory, score: row.score, breakdown: { text: row.text, importance: row.importance, recency: row.recency, use: row.use }, snippet: row.snippet ?? null };
+  return {
+    memory,
+    score: row.hit_score,
+    breakdown: { text: row.hit_text, importance: row.hit_importance, recency: row.hit_recency, use: row.hit_use },
+    snippet: row.hit_snippet ?? null,
+  };
 }
 
 builder.queryField('searchMemories', (t) =>
