@@ -65,6 +65,8 @@ function rankedMatches(search: MemorySearch): Prisma.Sql {
       JOIN agents a ON a.id = m.agent_id
       CROSS JOIN ${query(search)} AS q(query)
       WHERE ${Prisma.join(conditions, ' AND ')}
+      -- A fence: each part is computed once per match here, not again in the score and the ordering.
+      OFFSET 0
     ) c
     ${minScore}
     ORDER BY score DESC, c.created_at DESC, c.id DESC
