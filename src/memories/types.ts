@@ -69,7 +69,7 @@ const trackArgument = {
 } as const;
 
 /** Whether a read counts: `track` unless false, and never inside a mutation's payload. */
-function recordAccesses(context: Context, track: boolean | null | undefined, ids: Iterable<string>): void {
+function countAsRead(context: Context, track: boolean | null | undefined, ids: Iterable<string>): void {
   if (track !== false) context.memoryAccesses.record(ids);
 }
 
@@ -95,7 +95,7 @@ builder.queryFields((t) => ({
       const rows = await context.prisma.memory.findMany({ ...selection, where: { ...visibleMemories(context), id: { in: ids } } });
       const byId = new Map(rows.map((row) => [row.id, row]));
       const page = ids.flatMap((id) => byId.get(id) ?? []);
-      recordAccesses(context, args.track, shownRows(page, take).map((row) => row.id));
+      countAsRead(context, args.track, shownRows(page, take).map((row) => row.id));
       return page;
     },
   }),
@@ -105,7 +105,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }), track: t.arg(trackArgument) },
     resolve: async (query, _root, args, context) => {
       const memory = await context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } });
-      if (memory) recordAccesses(context, args.track, [memory.id]);
+      if (memory) countAsRead(context, args.track, [memory.id]);
       return memory;
     },
   }),
@@ -198,7 +198,7 @@ builder.queryField('searchMemories', (t) =>
       const columns = context.fastReads ? selectedColumns(selectionOf(hit.get('memory') ?? [], 'Memory', info), memoryColumns) : undefined;
       if (columns) {
         const rows = await findMatchingMemories(context.sql, search, columns);
-        recordAccesses(context, args.track, rows.map((row) => String(row.id)));
+        countAsRead(context, args.track, rows.map((row) => String(row.id)));
         return rows.map((row) => hitOf(row, row as unknown as MemorySearchHitShape['memory']));
       }
       const matches = await findMatchingMemories(context.sql, search);
@@ -212,7 +212,7 @@ builder.queryField('searchMemories', (t) =>
         const memory = byId.get(String(match.id));
         return memory ? [hitOf(match, memory)] : [];
       });
-      recordAccesses(context, args.track, hits.map((found) => found.memory.id));
+      countAsRead(context, args.track, hits.map((found) => found.memory.id));
       return hits;
     },
   }),
