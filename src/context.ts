@@ -1,6 +1,7 @@
 import { isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { createAgentLoaders, type AgentLoaders } from './agents/loaders';
 import type { Authenticate } from './auth/authenticate';
+import type { RankingSettings } from './config/settings';
 import type { Scope } from './auth/keys';
 import type { LimitRate } from './auth/rate-limit';
 import type { Database } from './db/database';
@@ -10,6 +11,8 @@ import type { Prisma, PrismaClient } from './generated/prisma/client';
 import type { LiveBus } from './live/bus';
 import type { LiveEvent } from './live/events';
 import { createToolCallLoaders, type ToolCallLoaders } from './messages/tool-calls';
+import { MemoryAccesses } from './memories/access';
+import { createMemoryStatsLoader } from './memories/stats-loader';
 
 /** Who is asking: the user and organization behind the request's API key. */
 export interface Caller {
@@ -26,8 +29,12 @@ export interface Context extends YogaInitialContext {
   /** Whether those hot reads take their one-statement path (the READ_PATH setting). */
   fastReads: boolean;
   caller: Caller;
+  /** How memory search weighs its signals (the SEARCH_* settings). */
+  ranking: RankingSettings;
+  /** The memories this request's reads returned, counted as accessed once its data is settled (src/memories/access.ts). */
+  memoryAccesses: MemoryAccesses;
   /** Fresh per request: batching and caching never cross requests (or callers). */
-  loaders: { agents: AgentLoaders; toolCalls: ToolCallLoaders };
+  loaders: RequestLoaders;
   /**
    * Live updates: `publish` after a write has committed; within an idempotent mutation's
    * transaction it waits for that transaction's commit (`inTransaction`).
@@ -35,9 +42,20 @@ export interface Context extends YogaInitialContext {
   live: LiveBus;
 }
 
+export type RequestLoaders = {
+  agents: AgentLoaders;
+  toolCalls: ToolCallLoaders;
+  memoryStats: ReturnType<typeof createMemoryStatsLoader>;
+};
+
+function createLoaders(prisma: PrismaClient): RequestLoaders {
+  return { agents: createAgentLoaders(prisma), toolCalls: createToolCallLoaders(prisma), memoryStats: createMemoryStatsLoader(prisma) };
+}
+
 export async function createContext(
   database: Database,
   fastReads: boolean,
+  ranking: RankingSettings,
   authenticate: Authenticate,
   limitRate: LimitRate,
   live: LiveBus,
@@ -46,7 +64,7 @@ export async function createContext(
   const caller = await authenticate(initial.request);
   await limitRate(caller);
   const { prisma, sql } = database;
-  return { ...initial, prisma, sql, fastReads, caller, loaders: { agents: createAgentLoaders(prisma), toolCalls: createToolCallLoaders(prisma) }, live };
+  return { ...initial, prisma, sql, fastReads, ranking, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma), live };
 }
 
 /**
@@ -59,14 +77,7 @@ export async function createContext(
 export function inTransaction(context: Context, tx: Prisma.TransactionClient, uncommitted: LiveEvent[]): Context {
   const prisma = transactionBoundClient(tx);
   const live = { ...context.live, publish: (event: LiveEvent) => void uncommitted.push(event) };
-  return {
-    ...context,
-    prisma,
-    sql: transactionBoundSql(tx),
-    fastReads: false,
-    loaders: { agents: createAgentLoaders(prisma), toolCalls: createToolCallLoaders(prisma) },
-    live,
-  };
+  return { ...context, prisma, sql: transactionBoundSql(tx), fastReads: false, loaders: createLoaders(prisma), live };
 }
 
 /** Whether yoga's context has been built into ours: for plugins typed with yoga's own context. */

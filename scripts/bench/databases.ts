@@ -29,7 +29,7 @@ export interface Databases {
   skippedIndexes: string[];
 }
 
-async function issueKey(client: pg.Client, organizationId: string, userId: string, name: string): Promise<string> {
+export async function issueKey(client: pg.Client, organizationId: string, userId: string, name: string): Promise<string> {
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   await client.query('INSERT INTO api_keys (id, key_hash, name, user_id, organization_id, scopes) VALUES ($1, $2, $3, $4, $5, $6)', [
     newId('apiKey'),

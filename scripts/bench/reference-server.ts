@@ -28,17 +28,27 @@ CROSS JOIN LATERAL (
   FROM (SELECT id, role, text, created_at FROM messages WHERE agent_id = a.id AND NOT is_deleted
         ORDER BY created_at DESC, id DESC LIMIT 10) recent) m`;
 
-/** One statement: the search of src/memories/search.ts, with each hit's memory, as JSON. */
+/**
+ * One statement: the search of src/memories/search.ts ranked by its score with the default
+ * settings (README "Ranked recall": 0.5 text + 0.2 importance + 0.2 recency + 0.1 use, a 30-day
+ * half-life, use half at 10 accesses), with each hit's memory, as JSON.
+ */
 const SEARCH_MEMORIES = `
-SELECT coalesce(json_agg(json_build_object('rank', hit.rank, 'memory', json_build_object('id', hit.id, 'content', hit.content))
-                         ORDER BY hit.rank DESC, hit.created_at DESC, hit.id DESC), '[]')::text AS hits
+SELECT coalesce(json_agg(json_build_object('score', hit.score, 'memory', json_build_object('id', hit.id, 'content', hit.content))
+                         ORDER BY hit.score DESC, hit.created_at DESC, hit.id DESC), '[]')::text AS hits
 FROM (
-  SELECT m.id, m.content, m.created_at, ts_rank(to_tsvector('english', m.content), q.query) AS rank
-  FROM memories m
-  JOIN agents a ON a.id = m.agent_id
-  CROSS JOIN websearch_to_tsquery('english', $2) AS q(query)
-  WHERE m.organization_id = $1 AND NOT m.is_deleted AND NOT a.is_deleted AND to_tsvector('english', m.content) @@ q.query
-  ORDER BY rank DESC, m.created_at DESC, m.id DESC
+  SELECT c.id, c.content, c.created_at, 0.5 * c.text + 0.2 * c.importance + 0.2 * c.recency + 0.1 * c.use AS score
+  FROM (
+    SELECT m.id, m.content, m.created_at,
+           ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), q.query, 32)::float8 AS text,
+           least(greatest(m.importance::float8, 0), 1) AS importance,
+           power(0.5::float8, greatest(extract(epoch FROM now() - coalesce(m.last_accessed, m.created_at))::float8 / (30 * 86400), 0)) AS recency,
+           greatest(m.access_count, 0)::float8 / (greatest(m.access_count, 0)::float8 + 10) AS use
+    FROM memories m
+    JOIN agents a ON a.id = m.agent_id
+    CROSS JOIN websearch_to_tsquery('english', $2) AS q(query)
+    WHERE m.organization_id = $1 AND NOT m.is_deleted AND NOT a.is_deleted AND to_tsvector('english', m.content) @@ q.query) c
+  ORDER BY score DESC, c.created_at DESC, c.id DESC
   LIMIT $3) hit`;
 
 function required(name: string): string {

@@ -122,14 +122,15 @@ function fromPostGraphile(agent: z.infer<typeof postgraphileAgent>): CommonAgent
 export const SEARCH_QUERY = 'project deadline';
 export const SEARCH_LIMIT = 20;
 
-const searchHits = z.array(z.object({ rank: z.number(), memory: z.object({ id: z.string(), content: z.string() }) }));
+const searchHits = z.array(z.object({ score: z.number(), memory: z.object({ id: z.string(), content: z.string() }) }));
 
 /**
- * ts_rank is a float4, which reaches JSON as float4 text (PostgreSQL's json) or widened to a
- * float8 (a driver): rounded to the nearest float4, both are the same number again.
+ * The score's recency part is computed at each statement's now(): two servers asked a moment
+ * apart differ in its last digits (about 1e-11 a second with this dataset), so scores are
+ * compared to 1e-6.
  */
 function readSearchHits(body: unknown): unknown {
-  return dataOf(body, z.object({ searchMemories: searchHits })).searchMemories.map((hit) => ({ ...hit, rank: Math.fround(hit.rank) }));
+  return dataOf(body, z.object({ searchMemories: searchHits })).searchMemories.map((hit) => ({ ...hit, score: Math.round(hit.score * 1e6) / 1e6 }));
 }
 
 // ---- the shapes --------------------------------------------------------------------------------
@@ -202,7 +203,8 @@ function oneAgent(context: ShapeContext): Shape {
 function searchMemories(context: ShapeContext): Shape {
   const agentmem = graphqlRequest(
     context.agentmemKey,
-    `query Search($query: String!, $limit: Int!) { searchMemories(query: $query, limit: $limit) { rank memory { id content } } }`,
+    // Not counted as accesses: counting would change the scores from request to request.
+    `query Search($query: String!, $limit: Int!) { searchMemories(query: $query, limit: $limit, track: false) { score memory { id content } } }`,
     { query: SEARCH_QUERY, limit: SEARCH_LIMIT },
   );
   const reference: HttpRequest = { method: 'GET', path: `/search?query=${encodeURIComponent(SEARCH_QUERY)}&limit=${SEARCH_LIMIT}`, headers: {} };

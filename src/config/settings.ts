@@ -33,6 +33,9 @@ const redisUrl = z
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A weight of the search score: a finite number from 0 to 100. */
+const weight = z.coerce.number().min(0).max(100);
+
 const environmentSchema = z.object({
   PORT: integer(0, 65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -65,6 +68,12 @@ const environmentSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of an OTLP collector, e.g. http://127.0.0.1:4318' }).optional(),
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   OTEL_SERVICE_NAME: z.string().min(1).default('agentmem'),
+  SEARCH_WEIGHT_TEXT: weight.default(0.5),
+  SEARCH_WEIGHT_IMPORTANCE: weight.default(0.2),
+  SEARCH_WEIGHT_RECENCY: weight.default(0.2),
+  SEARCH_WEIGHT_USE: weight.default(0.1),
+  SEARCH_RECENCY_HALF_LIFE_DAYS: z.coerce.number().min(0.001).max(36_500).default(30),
+  SEARCH_USE_HALF_COUNT: z.coerce.number().min(0.001).max(1_000_000_000).default(10),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -118,6 +127,16 @@ export interface Settings {
    * appended), which share of operations is traced, and the service's name. Undefined: off.
    */
   tracing: { endpoint: string; sampleRatio: number; serviceName: string } | undefined;
+  /** How memory search weighs its signals (src/memories/ranking.ts; README "Ranked recall"). */
+  ranking: RankingSettings;
+}
+
+export interface RankingSettings {
+  weights: { text: number; importance: number; recency: number; use: number };
+  /** Days after which recency halves (from the last access, or the creation if never accessed). */
+  recencyHalfLifeDays: number;
+  /** The access count at which `use` is 0.5: use = count / (count + useHalfCount). */
+  useHalfCount: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -177,6 +196,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     tracing: values.OTEL_EXPORTER_OTLP_ENDPOINT
       ? { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: values.OTEL_TRACES_SAMPLER_ARG, serviceName: values.OTEL_SERVICE_NAME }
       : undefined,
+    ranking: {
+      weights: {
+        text: values.SEARCH_WEIGHT_TEXT,
+        importance: values.SEARCH_WEIGHT_IMPORTANCE,
+        recency: values.SEARCH_WEIGHT_RECENCY,
+        use: values.SEARCH_WEIGHT_USE,
+      },
+      recencyHalfLifeDays: values.SEARCH_RECENCY_HALF_LIFE_DAYS,
+      useHalfCount: values.SEARCH_USE_HALF_COUNT,
+    },
   };
 }
 

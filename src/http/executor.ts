@@ -1,5 +1,17 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { GraphQLError, Kind, visit, type DocumentNode, type Source, type SourceLocation } from 'graphql';
+import {
+  getNamedType,
+  GraphQLError,
+  isInputObjectType,
+  Kind,
+  visit,
+  type DocumentNode,
+  type GraphQLInputObjectType,
+  type GraphQLSchema,
+  type Source,
+  type SourceLocation,
+  type TypeNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /**
@@ -22,12 +34,55 @@ function keepsOrderCompiled(document: DocumentNode): boolean {
   return agree;
 }
 
+/** Whether `type` reaches itself through its fields (MetadataFilter's and/or/not do). */
+function isRecursiveInput(type: GraphQLInputObjectType): boolean {
+  const seen = new Set<string>();
+  const reaches = (from: GraphQLInputObjectType): boolean =>
+    Object.values(from.getFields()).some((field) => {
+      const named = getNamedType(field.type);
+      if (!isInputObjectType(named)) return false;
+      if (named.name === type.name) return true;
+      if (seen.has(named.name)) return false;
+      seen.add(named.name);
+      return reaches(named);
+    });
+  return reaches(type);
+}
+
+function namedTypeOf(node: TypeNode): string {
+  return node.kind === Kind.NAMED_TYPE ? node.name.value : namedTypeOf(node.type);
+}
+
+/**
+ * graphql-jit 0.8 compiles a parser for each variable's type by unfolding the type, which never
+ * ends for a recursive input type (a stack overflow): documents with such a variable go to
+ * graphql-js. The same values written inline are read by graphql-js's own code either way.
+ */
+function hasRecursiveInputVariable(document: DocumentNode, schema: GraphQLSchema): boolean {
+  let recursive = false;
+  visit(document, {
+    VariableDefinition(node) {
+      const type = schema.getType(namedTypeOf(node.type));
+      if (type && isInputObjectType(type) && reachesRecursive(type)) recursive = true;
+    },
+  });
+  return recursive;
+}
+
+/** Whether an input field's type is, or reaches, a recursive input type. */
+function reachesRecursive(type: Parameters<typeof getNamedType>[0], seen = new Set<string>()): boolean {
+  const named = getNamedType(type);
+  if (!isInputObjectType(named) || seen.has(named.name)) return false;
+  seen.add(named.name);
+  return isRecursiveInput(named) || Object.values(named.getFields()).some((field) => reachesRecursive(field.type, seen));
+}
+
 const compilable = new WeakMap<DocumentNode, boolean>();
 
-function isCompilable(document: DocumentNode): boolean {
+function isCompilable(document: DocumentNode, schema: GraphQLSchema): boolean {
   let verdict = compilable.get(document);
   if (verdict === undefined) {
-    verdict = keepsOrderCompiled(document);
+    verdict = keepsOrderCompiled(document) && !hasRecursiveInputVariable(document, schema);
     compilable.set(document, verdict);
   }
   return verdict;
@@ -67,7 +122,7 @@ function withSourcePositions(error: GraphQLError, source: Source | undefined): G
 export function executorPlugins(graphqlJit: boolean): Plugin[] {
   if (!graphqlJit) return [];
   return [
-    useGraphQlJit({}, { enableIf: (args) => isCompilable(args.document) }) as Plugin,
+    useGraphQlJit({}, { enableIf: (args) => isCompilable(args.document, args.schema) }) as Plugin,
     {
       onExecute: ({ args }) => ({
         onExecuteDone({ result, setResult }) {

@@ -2,6 +2,7 @@ import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
 import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
 import { createContext, useCallerRowScope } from '../context';
+import { useMemoryAccessTracking } from '../memories/access';
 import type { Database } from '../db/database';
 import type { LiveBus } from '../live/bus';
 import type { Logger } from '../logger';
@@ -49,7 +50,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     maskedErrors: { maskError },
     // Every GraphQL request needs a key, and counts against its rate limit (a subscription counts
     // once, when it starts); GraphiQL's page and the health endpoints do not.
-    context: (initial) => createContext(database, settings.readPath === 'fast', authenticate, limitRate, live, initial),
+    context: (initial) => createContext(database, settings.readPath === 'fast', settings.ranking, authenticate, limitRate, live, initial),
     plugins: [
       // The compiled executor first: the row scope below wraps whatever executor is set before
       // it, and one set after it would run outside the caller's scope and see no rows
@@ -58,6 +59,9 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       // A plugin's execute wraps those of the plugins before it: useCallerRowScope's wraps the
       // idempotent transaction, which thus runs inside the caller's organization scope.
       useIdempotentMutations({ prisma: database.prisma, maskError, ttlHours: settings.idempotencyTtlHours }),
+      // Counts the memories a request read, in one UPDATE after its data is settled; inside the
+      // row scope below, whose execute wraps this one's.
+      useMemoryAccessTracking(logger),
       useCallerRowScope(),
       useClientErrorLog(logger),
       useRequestFacts(metrics),

@@ -1,80 +1,118 @@
+import type { RankingSettings } from '../config/settings';
 import type { ScopedSql } from '../db/row-level-security';
+import { ValidationError } from '../errors';
 import { Prisma } from '../generated/prisma/client';
+import { memoryFilterConditions, type MemoryFilterInput } from './filter';
+import { scoreParts, weightedScore } from './ranking';
 
-/** The columns a MemoryFilter narrows, for Prisma's `where` and for the search's SQL alike. */
-export interface MemoryColumns {
-  agentId?: string;
-  userId?: string;
-  memoryType?: string;
-  scope?: string;
-  level?: string;
-}
-
-export interface MemorySearch extends MemoryColumns {
+export interface MemorySearch {
   organizationId: string;
   /** What the caller typed, in web-search syntax: words, "quoted phrases", or, -excluded. */
   query: string;
   limit: number;
+  filter?: MemoryFilterInput | null;
+  /** Hits scoring less are left out. */
+  minScore?: number | null;
+  ranking: RankingSettings;
+  /** Whether to compute each hit's ts_headline snippet (it reads the whole content again). */
+  snippet?: boolean;
 }
 
 /**
  * The view the search reads: the live memories of the organization in scope (migration
- * 20261125100000_memory_search_view). Through it, unlike through the policies of `memories`, the
- * search's `@@` can be an index condition: see the migration for why, and for where it cannot.
+ * 20261125100000_memory_search_view, extended by 20261127100000_memory_search_view_ranking with
+ * the columns the score and the metadata filter read). Through it, unlike through the policies of
+ * `memories`, the search's `@@` can be an index condition: see the migration for why, and for
+ * where it cannot.
  */
 export const SEARCH_VIEW = 'live_memories_in_scope';
 
 /**
+ * How snippets mark the matched words: Markdown's bold, since hits mostly go into prompts and
+ * Markdown views. The content is not escaped: a snippet is text, not HTML.
+ */
+export const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
+
+const query = (search: MemorySearch) => Prisma.sql`websearch_to_tsquery('english', ${search.query})`;
+
+/**
  * The statement of the search itself: the caller's live memories (of live agents) whose content
- * matches `search.query`, best first, as ids and ranks.
+ * matches `search.query` and its filter, best score first, as ids, the score and its parts.
  *
  * `to_tsvector('english', content)` is written exactly as the expression of the GIN index
  * `idx_memories_content_fts`, so that PostgreSQL can use it. `websearch_to_tsquery` accepts any
  * text without a syntax error, and every value reaches PostgreSQL as a bound parameter. The view
  * holds no deleted memory. The organization is filtered twice: by the view (the scope's, as the
  * policies would) and by the caller's own id, so that a statement whose two disagreed would find
- * nothing. Agents are read through their policy, as everywhere else.
+ * nothing. Agents are read through their policy, as everywhere else. The filter's conditions and
+ * the score's parts cannot raise on any row (src/memories/metadata-filter.ts, ranking.ts).
  */
-function matchingMemories(search: MemorySearch): Prisma.Sql {
+function rankedMatches(search: MemorySearch): Prisma.Sql {
+  const parts = scoreParts(search.ranking, Prisma.sql`q.query`);
+  const score = weightedScore(search.ranking, 'c');
   const conditions = [
     Prisma.sql`m.organization_id = ${search.organizationId}`,
     Prisma.sql`NOT a.is_deleted`,
     Prisma.sql`to_tsvector('english', m.content) @@ q.query`,
-    ...(search.agentId !== undefined ? [Prisma.sql`m.agent_id = ${search.agentId}`] : []),
-    ...(search.userId !== undefined ? [Prisma.sql`m.user_id = ${search.userId}`] : []),
-    ...(search.memoryType !== undefined ? [Prisma.sql`m.memory_type = ${search.memoryType}`] : []),
-    ...(search.scope !== undefined ? [Prisma.sql`m.scope = ${search.scope}`] : []),
-    ...(search.level !== undefined ? [Prisma.sql`m.level = ${search.level}`] : []),
+    ...memoryFilterConditions(search.filter, ['filter']),
   ];
+  const minScore = search.minScore != null ? Prisma.sql`WHERE ${score} >= ${search.minScore}::float8` : Prisma.empty;
   return Prisma.sql`
-    SELECT m.id, m.created_at, ts_rank(to_tsvector('english', m.content), q.query) AS rank
-    FROM ${Prisma.raw(SEARCH_VIEW)} m
-    JOIN agents a ON a.id = m.agent_id
-    CROSS JOIN websearch_to_tsquery('english', ${search.query}) AS q(query)
-    WHERE ${Prisma.join(conditions, ' AND ')}
-    ORDER BY rank DESC, m.created_at DESC, m.id DESC
+    SELECT c.id, c.created_at, c.text, c.importance, c.recency, c.use, ${score} AS score
+    FROM (
+      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
+      FROM ${Prisma.raw(SEARCH_VIEW)} m
+      JOIN agents a ON a.id = m.agent_id
+      CROSS JOIN ${query(search)} AS q(query)
+      WHERE ${Prisma.join(conditions, ' AND ')}
+      -- A fence: each part is computed once per match here, not again in the score and the ordering.
+      OFFSET 0
+    ) c
+    ${minScore}
+    ORDER BY score DESC, c.created_at DESC, c.id DESC
     LIMIT ${search.limit}`;
 }
 
 /**
- * The one statement `searchMemories` sends: the matches, best first, with their rank and the
- * memory's `columns` (the `[field, expression]` pairs of src/memories/columns.ts that the request
- * selects; the id at least). Exported so that a test can EXPLAIN exactly it.
+ * The one statement `searchMemories` sends: the hits, best first, with their score, its parts,
+ * the snippet if asked for, and the memory's `columns` (the `[field, expression]` pairs of
+ * src/memories/columns.ts that the request selects; the id at least). Exported so that a test
+ * can EXPLAIN exactly it.
  */
 export function memorySearchStatement(search: MemorySearch, columns: Array<[string, string]> = [['id', 'm.id']]): Prisma.Sql {
   const selected = columns.map(([field, expression]) => `${expression} AS "${field}"`).join(', ');
+  // The snippet is computed for the `limit` hits only, after the ranking.
+  const snippet = search.snippet ? Prisma.sql`ts_headline('english', m.content, ${query(search)}, ${SNIPPET_OPTIONS}) AS hit_snippet, ` : Prisma.empty;
+  // The hit's own columns are named hit_*, which no Memory field (camelCase) can be: the memory
+  // has an `importance` and a `score` of its own.
   return Prisma.sql`
-    SELECT s.rank, ${Prisma.raw(selected)}
-    FROM (${matchingMemories(search)}) s
+    SELECT s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use, ${snippet}${Prisma.raw(selected)}
+    FROM (${rankedMatches(search)}) s
     JOIN memories m ON m.id = s.id
-    ORDER BY s.rank DESC, s.created_at DESC, s.id DESC`;
+    ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
 }
 
-/** A memory's selected columns, and how well it matched. */
-export type MemorySearchRow = { rank: number } & Record<string, unknown>;
+/** A memory's selected columns, its score and the score's parts. */
+export type MemorySearchRow = { hit_score: number; hit_text: number; hit_importance: number; hit_recency: number; hit_use: number; hit_snippet?: string } & Record<string, unknown>;
 
-/** Runs `memorySearchStatement` over `sql`: the best matches, with the memory columns asked for. */
-export function findMatchingMemories(sql: ScopedSql, search: MemorySearch, columns?: Array<[string, string]>): Promise<MemorySearchRow[]> {
+/**
+ * Runs `memorySearchStatement` over `sql`: the best hits, with the memory columns asked for. A
+ * query with no words to search for (empty, or only stop words and punctuation: PostgreSQL's own
+ * parser decides) is VALIDATION; it is asked only when nothing was found, so that a search with
+ * hits costs one statement.
+ */
+export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, columns?: Array<[string, string]>): Promise<MemorySearchRow[]> {
   const statement = memorySearchStatement(search, columns);
-  return sql.query<MemorySearchRow>(statement.text, statement.values);
+  const rows = await sql.query<MemorySearchRow>(statement.text, statement.values);
+  if (rows.length === 0) await assertSearchableQuery(sql, search.query);
+  return rows;
+}
+
+/** VALIDATION on `query` when PostgreSQL finds no word in it to search for. */
+export async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
+  const check = Prisma.sql`SELECT numnode(websearch_to_tsquery('english', ${text})) AS nodes`;
+  const [row] = await sql.query<{ nodes: number }>(check.text, check.values);
+  if (Number(row?.nodes ?? 0) === 0) {
+    throw new ValidationError('query: has no words to search for (it is empty, or only stop words and punctuation)', ['query']);
+  }
 }

@@ -18,18 +18,13 @@ import { selectedColumns, selectionOf } from '../schema/selection';
 import { memoryColumns } from './columns';
 import { contentHash } from './content-hash';
 import { createMemories, lockContent, type CreatedMemory } from './creation';
+import { MemoryFilter } from './filter';
 import { withHistory } from './history';
-import { findMatchingMemories, type MemoryColumns } from './search';
+import { countMemories, memoryPageIds, type MemoryListPage } from './list';
+import { MemoryTypeEnum, memoryTypes } from './memory-type';
+import { findMatchingMemories, type MemorySearch, type MemorySearchRow } from './search';
 
-const memoryTypes = {
-  FACTUAL: { value: 'factual' },
-  EPISODIC: { value: 'episodic' },
-  PROCEDURAL: { value: 'procedural' },
-  SEMANTIC: { value: 'semantic' },
-  WORKING: { value: 'working' },
-} as const;
-
-export const MemoryTypeEnum = builder.enumType('MemoryType', { values: memoryTypes });
+export { MemoryTypeEnum };
 
 export const MemoryType = builder.prismaObject('Memory', {
   description: 'A long-term memory of an agent about a user.',
@@ -77,16 +72,6 @@ export function visibleMemories(context: Context): Prisma.MemoryWhereInput {
   return { ...liveRowsOf(context), agent: live };
 }
 
-const MemoryFilter = builder.inputType('MemoryFilter', {
-  fields: (t) => ({
-    agentId: t.id(),
-    userId: t.id(),
-    memoryType: t.field({ type: MemoryTypeEnum }),
-    scope: t.string(),
-    level: t.string(),
-  }),
-});
-
 const MemoryOrderField = builder.enumType('MemoryOrderField', {
   values: { IMPORTANCE: { value: 'importance' }, CREATED_AT: { value: 'createdAt' }, LAST_ACCESSED: { value: 'lastAccessed' } } as const,
 });
@@ -98,88 +83,154 @@ const MemoryOrder = builder.inputType('MemoryOrder', {
   }),
 });
 
-function filteredColumns(filter: typeof MemoryFilter.$inferInput | null | undefined): MemoryColumns {
-  return {
-    ...(filter?.agentId != null && { agentId: String(filter.agentId) }),
-    ...(filter?.userId != null && { userId: String(filter.userId) }),
-    ...(filter?.memoryType != null && { memoryType: filter.memoryType }),
-    ...(filter?.scope != null && { scope: filter.scope }),
-    ...(filter?.level != null && { level: filter.level }),
-  };
+const trackArgument = {
+  type: 'Boolean',
+  defaultValue: true,
+  description: 'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; false: only look.',
+} as const;
+
+/** Whether a read counts: `track` unless false, and never inside a mutation's payload. */
+function countAsRead(context: Context, track: boolean | null | undefined, ids: Iterable<string>): void {
+  if (track !== false) context.memoryAccesses.record(ids);
 }
 
-function memoryWhere(context: Context, filter: typeof MemoryFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.MemoryWhereInput {
-  // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
-  return { ...(deleted ? listedRowsOf(context, deleted) : visibleMemories(context)), ...filteredColumns(filter) };
-}
-
-function memoryOrder(order: typeof MemoryOrder.$inferInput | null | undefined): Prisma.MemoryOrderByWithRelationInput[] {
-  const direction = order?.direction ?? 'desc';
-  if (!order) return [{ createdAt: 'asc' }, { id: 'asc' }];
-  // Never-accessed memories come last whichever the direction.
-  const primary = order.field === 'lastAccessed' ? { lastAccessed: { sort: direction, nulls: 'last' as const } } : { [order.field]: direction };
-  return [primary, { id: direction }];
+/** The rows a connection shows of those read for Pothos's `take`: it reads one more, to tell whether there is a next page. */
+function shownRows<T>(rows: T[], take: number): T[] {
+  if (rows.length < Math.abs(take)) return rows;
+  return take < 0 ? rows.slice(1) : rows.slice(0, -1);
 }
 
 builder.queryFields((t) => ({
   memories: t.prismaConnection({
     type: MemoryType,
     ...connectionOptions,
-    description: 'Memories by agent, user, type, scope and level; the most important or most recently accessed first.',
-    args: { filter: t.arg({ type: MemoryFilter }), orderBy: t.arg({ type: MemoryOrder }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
-    totalCount: (_root, args, context) => context.prisma.memory.count({ where: memoryWhere(context, args.filter, args.deleted) }),
-    resolve: (query, _root, args, context) => {
+    description: 'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most recently accessed first.',
+    args: {
+      filter: t.arg({ type: MemoryFilter }),
+      orderBy: t.arg({ type: MemoryOrder }),
+      track: t.arg(trackArgument),
+      deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as accessed).' }),
+    },
+    totalCount: (_root, args, context) => {
+      listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
+      return countMemories(context.sql, { organizationId: requireCaller(context).organizationId, filter: args.filter, deleted: args.deleted });
+    },
+    resolve: async (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.memory.findMany({ ...query, where: memoryWhere(context, args.filter, args.deleted), orderBy: memoryOrder(args.orderBy) });
+      // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
+      const rowsWhere = args.deleted ? listedRowsOf(context, args.deleted) : visibleMemories(context);
+      const { take, skip, cursor, ...selection } = query as typeof query & MemoryListPage;
+      const list = { organizationId: requireCaller(context).organizationId, filter: args.filter, orderBy: args.orderBy, deleted: args.deleted };
+      const ids = await memoryPageIds(context.sql, list, { take, skip, cursor });
+      if (ids.length === 0) return [];
+      const rows = await context.prisma.memory.findMany({ ...selection, where: { ...rowsWhere, id: { in: ids } } });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const page = ids.flatMap((id) => byId.get(id) ?? []);
+      if (!args.deleted) countAsRead(context, args.track, shownRows(page, take).map((row) => row.id));
+      return page;
     },
   }),
   memory: t.prismaField({
     type: MemoryType,
     nullable: true,
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, context) => context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } }),
+    args: { id: t.arg.id({ required: true }), track: t.arg(trackArgument) },
+    resolve: async (query, _root, args, context) => {
+      const memory = await context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } });
+      if (memory) countAsRead(context, args.track, [memory.id]);
+      return memory;
+    },
   }),
 }));
 
-/** A search hit: the memory, and how well it matched. */
+/** How a hit's score is made (README, "Ranked recall"): each part from 0 to 1, before its weight. */
+interface ScoreBreakdownShape {
+  text: number;
+  importance: number;
+  recency: number;
+  use: number;
+}
+
+/** A search hit: the memory, its score and the score's parts, and a snippet if asked for. */
 interface MemorySearchHitShape {
   memory: Prisma.MemoryGetPayload<object>;
-  rank: number;
+  score: number;
+  breakdown: ScoreBreakdownShape;
+  snippet: string | null;
 }
+
+const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').implement({
+  description: 'The parts of a search score, each from 0 to 1 before its weight (the SEARCH_WEIGHT_* settings).',
+  fields: (t) => ({
+    text: t.exposeFloat('text', { description: 'Text relevance: ts_rank_cd, normalized to rank / (rank + 1).' }),
+    importance: t.exposeFloat('importance', { description: 'The memory\'s importance, clamped to 0..1.' }),
+    recency: t.exposeFloat('recency', { description: '0.5 ^ (age / SEARCH_RECENCY_HALF_LIFE_DAYS), from the last access, or the creation if never accessed.' }),
+    use: t.exposeFloat('use', { description: 'access_count / (access_count + SEARCH_USE_HALF_COUNT).' }),
+  }),
+});
 
 const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit').implement({
   description: 'A memory that matched a search.',
   fields: (t) => ({
     memory: t.field({ type: MemoryType, resolve: (hit) => hit.memory }),
-    rank: t.exposeFloat('rank', { description: 'How well it matched (ts_rank): higher is better, comparable within one search.' }),
+    score: t.exposeFloat('score', { description: 'The weighted sum of the breakdown: hits come highest first.' }),
+    breakdown: t.field({ type: ScoreBreakdown, resolve: (hit) => hit.breakdown }),
+    snippet: t.string({
+      description: 'The content around the matched words, which are marked **like this** (ts_headline; fragments joined by " … "). Text, not HTML.',
+      resolve: (hit) => hit.snippet ?? '',
+    }),
+    rank: t.float({ deprecationReason: 'Use score (and breakdown.text for the text relevance alone).', resolve: (hit) => hit.score }),
   }),
 });
 
 const DEFAULT_SEARCH_RESULTS = 10;
 
 const searchText = z.string().trim().min(1, 'must not be empty').pipe(text(1000));
+const minScoreRule = z.number().finite('must be a finite number');
+
+function hitOf(row: MemorySearchRow, memory: Prisma.MemoryGetPayload<object>): MemorySearchHitShape {
+  return {
+    memory,
+    score: row.hit_score,
+    breakdown: { text: row.hit_text, importance: row.hit_importance, recency: row.hit_recency, use: row.hit_use },
+    snippet: row.hit_snippet ?? null,
+  };
+}
 
 builder.queryField('searchMemories', (t) =>
   t.field({
     type: [MemorySearchHit],
     description:
-      'Full-text search of memory content (English stemming; web-search syntax: words, "quoted phrases", or, -excluded), best matches first.',
+      'Full-text search of memory content (English stemming; web-search syntax: words, "quoted phrases", or, -excluded), ' +
+      'ranked by one score of text relevance, importance, recency and use (see ScoreBreakdown). A query with no words to ' +
+      'search for (empty, or only stop words) is a VALIDATION error.',
     args: {
       query: t.arg.string({ required: true }),
       filter: t.arg({ type: MemoryFilter }),
+      minScore: t.arg.float({ description: 'Leave out hits scoring less.' }),
       limit: t.arg.int({ defaultValue: DEFAULT_SEARCH_RESULTS, description: `At most ${MAX_PAGE_SIZE}.` }),
+      track: t.arg(trackArgument),
     },
     resolve: async (_root, args, context, info) => {
       const query = parseInput(searchText, args.query, ['query']);
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
-      const search = { organizationId: requireCaller(context).organizationId, query, limit, ...filteredColumns(args.filter) };
-      // One statement when the selection under `memory` is made of its columns: the matches and
-      // the memories together (src/memories/search.ts).
+      const minScore = args.minScore == null ? null : parseInput(minScoreRule, args.minScore, ['minScore']);
       const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);
+      const search: MemorySearch = {
+        organizationId: requireCaller(context).organizationId,
+        query,
+        limit,
+        filter: args.filter,
+        minScore,
+        ranking: context.ranking,
+        snippet: hit.has('snippet'),
+      };
+      // One statement when the selection under `memory` is made of its columns: the hits and
+      // the memories together (src/memories/search.ts).
       const columns = context.fastReads ? selectedColumns(selectionOf(hit.get('memory') ?? [], 'Memory', info), memoryColumns) : undefined;
       if (columns) {
         const rows = await findMatchingMemories(context.sql, search, columns);
-        return rows.map((row) => ({ memory: row as unknown as MemorySearchHitShape['memory'], rank: row.rank }));
+        countAsRead(context, args.track, rows.map((row) => String(row.id)));
+        return rows.map((row) => hitOf(row, row as unknown as MemorySearchHitShape['memory']));
       }
       const matches = await findMatchingMemories(context.sql, search);
       // Loaded with what the selection under `memory` needs, so its relations cost no more queries.
@@ -188,10 +239,12 @@ builder.queryField('searchMemories', (t) =>
         where: { ...visibleMemories(context), id: { in: matches.map((match) => String(match.id)) } },
       });
       const byId = new Map(memories.map((memory) => [memory.id, memory]));
-      return matches.flatMap((match) => {
+      const hits = matches.flatMap((match) => {
         const memory = byId.get(String(match.id));
-        return memory ? [{ memory, rank: match.rank }] : [];
+        return memory ? [hitOf(match, memory)] : [];
       });
+      countAsRead(context, args.track, hits.map((found) => found.memory.id));
+      return hits;
     },
   }),
 );

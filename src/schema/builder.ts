@@ -17,7 +17,8 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
-    JSON: { Input: unknown; Output: unknown };
+    // Input: any JSON value, null included ('{}' is every value but null and undefined).
+    JSON: { Input: NonNullable<unknown> | null; Output: unknown };
   };
   Connection: { totalCount: number };
   AuthScopes: { read: boolean; write: boolean; admin: boolean };

@@ -9,6 +9,7 @@ import '../blocks/history';
 import '../memories/types';
 import '../memories/history-types';
 import '../memories/prune';
+import '../memories/stats';
 import '../messages/types';
 import '../organizations/types';
 import '../tools/types';

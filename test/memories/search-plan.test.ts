@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import type { DemoData } from '../../src/demo/seed';
+import { loadSettings } from '../../src/config/settings';
 import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
 import { Prisma } from '../../src/generated/prisma/client';
 import { findMatchingMemories, memorySearchStatement, SEARCH_VIEW, type MemorySearch } from '../../src/memories/search';
@@ -10,12 +11,12 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const SearchPlanMemories = graphql(`
   query SearchPlanMemories($query: String!, $filter: MemoryFilter, $limit: Int) {
-    searchMemories(query: $query, filter: $filter, limit: $limit) { rank memory { id } }
+    searchMemories(query: $query, filter: $filter, limit: $limit, track: false) { score memory { id } }
   }
 `);
 
-/** Memories per organization: enough that reading all of them costs more than the index. */
-const MEMORIES = 6000;
+/** Memories per organization: 100,000 in all, the scale at which the issue requires the index. */
+const MEMORIES = 50_000;
 const QUERY = 'project deadline';
 const WORDS = ['project', 'deadline', 'tea', 'coffee', 'meeting', 'graphql', 'prisma', 'kyoto', 'budget', 'launch', 'review', 'design', 'customer', 'invoice', 'holiday', 'report'];
 
@@ -40,14 +41,19 @@ describe('memory search under row-level security: the plan and the rows', () => 
       FROM generate_series(1, ${MEMORIES}) AS i, (SELECT ${WORDS}::text[] AS w) AS words`;
   }
 
-  /** What the search must answer for `organizationId`, computed by the owner from the table itself. */
+  /**
+   * What the search must answer for `organizationId`, computed by the owner from the table itself.
+   * Every memory of the fill has the same importance, accesses and creation instant, so that the
+   * score orders them as its text part alone does (ranking.ts; the order itself is tested by
+   * search-ranking.test.ts): ts_rank_cd with every occurrence weighted 1.
+   */
   async function expectedMatches(organizationId: string, query: string, limit: number): Promise<string[]> {
     const rows = await app.database.owner.$queryRaw<Array<{ id: string }>>`
       SELECT m.id FROM memories m JOIN agents a ON a.id = m.agent_id,
              websearch_to_tsquery('english', ${query}) AS q(query)
       WHERE m.organization_id = ${organizationId} AND NOT m.is_deleted AND NOT a.is_deleted
         AND to_tsvector('english', m.content) @@ q.query
-      ORDER BY ts_rank(to_tsvector('english', m.content), q.query) DESC, m.created_at DESC, m.id DESC
+      ORDER BY ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), q.query, 32) DESC, m.created_at DESC, m.id DESC
       LIMIT ${limit}`;
     return rows.map((row) => row.id);
   }
@@ -66,6 +72,7 @@ describe('memory search under row-level security: the plan and the rows', () => 
     organizationId: owner.organizationId,
     query: QUERY,
     limit: 20,
+    ranking: loadSettings({}).ranking,
     ...extra,
   });
 
@@ -84,7 +91,7 @@ describe('memory search under row-level security: the plan and the rows', () => 
     await fill(own, deletedAgentId);
     await fill(other, null);
     await app.database.owner.$executeRawUnsafe('ANALYZE');
-  });
+  }, 600_000);
   afterAll(async () => {
     await app?.close();
   });
@@ -97,8 +104,22 @@ describe('memory search under row-level security: the plan and the rows', () => 
     expect(await planAsApplication(own.organizationId, statement)).toContain('idx_memories_content_fts');
     // With the filters that have no index of their own. (agentId and userId do: by them the
     // planner may rightly prefer idx_memories_agent_id or idx_memories_user_id, by their counts.)
-    const filtered = memorySearchStatement(searchOf(own, { memoryType: 'factual', scope: 'user', level: 'long_term' }));
+    const filtered = memorySearchStatement(searchOf(own, { filter: { memoryType: 'factual', scope: 'user', level: 'long_term' } }));
     expect(await planAsApplication(own.organizationId, filtered)).toContain('idx_memories_content_fts');
+    // With everything search adds: several types, a metadata filter, dates, a minimum score, snippets.
+    const ranked = memorySearchStatement(
+      searchOf(own, {
+        filter: {
+          memoryTypes: ['factual', 'episodic'],
+          scopes: ['user'],
+          metadata: { or: [{ path: 'source', eq: 'chat' }, { not: { path: 'priority', gte: 3 } }] },
+          createdAfter: new Date('2020-01-01T00:00:00Z'),
+        },
+        minScore: 0.1,
+        snippet: true,
+      }),
+    );
+    expect(await planAsApplication(own.organizationId, ranked)).toContain('idx_memories_content_fts');
   });
 
   it('finds what the table holds for the caller, and nothing of another organization, deleted memories or deleted agents', async () => {
@@ -123,7 +144,7 @@ describe('memory search under row-level security: the plan and the rows', () => 
     const { prisma, sql } = app.database;
     // The caller's id for another organization's: the view still shows only the scope's.
     expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(other)))).toEqual([]);
-    expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(own, { agentId: other.agentId })))).toEqual([]);
+    expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(own, { filter: { agentId: other.agentId } })))).toEqual([]);
     // No scope: nothing at all.
     expect(await findMatchingMemories(sql, searchOf(own))).toEqual([]);
 

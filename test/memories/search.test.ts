@@ -4,8 +4,13 @@ import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const SearchMemories = graphql(`
-  query SearchMemories($query: String!, $filter: MemoryFilter, $limit: Int) {
-    searchMemories(query: $query, filter: $filter, limit: $limit) { rank memory { id content agentId user { id } } }
+  query SearchMemories($query: String!, $filter: MemoryFilter, $limit: Int, $minScore: Float) {
+    searchMemories(query: $query, filter: $filter, limit: $limit, minScore: $minScore, track: false) { rank memory { id content agentId user { id } } }
+  }
+`);
+const SnippetSearch = graphql(`
+  query SnippetSearch($query: String!, $filter: MemoryFilter) {
+    searchMemories(query: $query, filter: $filter, track: false) { snippet memory { content } }
   }
 `);
 const DeleteSearchedMemory = graphql(`
@@ -74,7 +79,7 @@ describe('memory search', () => {
   });
 
   it('takes any text as words: quotes, SQL, operators and stop words find nothing or what they say', async () => {
-    for (const hostile of ["'; DROP TABLE memories; --", '"unbalanced', 'tea & | ! :* <-> (', '\\x00 %_\\', 'the and of', '🍵🍵']) {
+    for (const hostile of ["'; DROP TABLE memories; --", '"unbalanced', 'tea & | ! :* <-> (', '\\x00 %_\\']) {
       const response = await app.graphql(SearchMemories, { query: hostile });
       expect({ hostile, errors: response.errors }).toEqual({ hostile, errors: undefined });
     }
@@ -85,6 +90,10 @@ describe('memory search', () => {
   it('refuses an empty or overlong query and a limit out of range, as VALIDATION errors', async () => {
     const cases = [
       { variables: { query: '   ' }, field: ['query'] },
+      // Only stop words or punctuation: PostgreSQL finds nothing to search for, which is not "everything".
+      { variables: { query: 'the and of' }, field: ['query'] },
+      { variables: { query: '🍵🍵' }, field: ['query'] },
+      { variables: { query: '-- ! & |' }, field: ['query'] },
       { variables: { query: 'tea '.repeat(300) }, field: ['query'] },
       { variables: { query: 'tea', limit: 0 }, field: ['limit'] },
       { variables: { query: 'tea', limit: 101 }, field: ['limit'] },
@@ -93,6 +102,31 @@ describe('memory search', () => {
       const response = await app.graphql(SearchMemories, variables);
       expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field });
     }
+  });
+
+  it('marks the matched words in a snippet, and filters by types, scopes, levels, user and creation time', async () => {
+    const response = await app.graphql(SnippetSearch, { query: 'green teas', filter: { memoryTypes: ['FACTUAL', 'EPISODIC'], scopes: ['user'], levels: ['long_term', 'core'] } });
+    expect(response.errors).toBeUndefined();
+    expect(response.data!.searchMemories).toEqual([
+      // Fragments (MaxFragments=2) are cut at word boundaries around the matches.
+      { snippet: 'drinks **green** **tea** every morning. **Tea** helps her think', memory: { content: 'Ada drinks green tea every morning. Tea helps her think.' } },
+    ]);
+    const count = async (filter: Record<string, unknown>) => {
+      const found = await app.graphqlUntyped(SnippetSearch.toString(), { query: 'tea', filter });
+      expect(found.errors).toBeUndefined();
+      return (found.data!.searchMemories as unknown[]).length;
+    };
+    expect(await count({})).toBe(3);
+    expect(await count({ memoryTypes: ['EPISODIC'] })).toBe(0);
+    expect(await count({ scopes: ['agent', 'session'] })).toBe(0);
+    expect(await count({ levels: ['core'] })).toBe(0);
+    expect(await count({ userId: own.userId })).toBe(3);
+    expect(await count({ userId: other.userId })).toBe(0);
+    expect(await count({ createdAfter: '2000-01-01T00:00:00Z', createdBefore: '9999-01-01T00:00:00Z' })).toBe(3);
+    expect(await count({ createdAfter: new Date(Date.now() + 3_600_000).toISOString() })).toBe(0);
+    expect(await count({ createdBefore: '2000-01-01T00:00:00Z' })).toBe(0);
+    const empty = await app.graphqlUntyped(SnippetSearch.toString(), { query: 'tea', filter: { scopes: [] } });
+    expect(empty.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['filter', 'scopes'] });
   });
 
   it('never finds deleted memories, nor the memories of a deleted agent', async () => {

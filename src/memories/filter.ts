@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+import { Prisma } from '../generated/prisma/client';
+import { builder } from '../schema/builder';
+import { label } from '../schema/rules';
+import { parseInput } from '../schema/validation';
+import { MemoryTypeEnum } from './memory-type';
+import { metadataCondition, MetadataFilter, type MetadataFilterShape } from './metadata-filter';
+
+/**
+ * What `memories` and `searchMemories` narrow by. One compiler turns it into SQL conditions on
+ * `m`, a row of memories or of the search's view (both have these columns), so that the list and
+ * the search select alike.
+ */
+export const MemoryFilter = builder.inputType('MemoryFilter', {
+  description: 'Every condition given must hold.',
+  fields: (t) => ({
+    agentId: t.id(),
+    userId: t.id(),
+    memoryType: t.field({ type: MemoryTypeEnum, description: 'One type (see memoryTypes for several).' }),
+    memoryTypes: t.field({ type: [MemoryTypeEnum], description: 'Any of these types.' }),
+    scope: t.string(),
+    scopes: t.stringList({ description: 'Any of these scopes.' }),
+    level: t.string(),
+    levels: t.stringList({ description: 'Any of these levels.' }),
+    metadata: t.field({ type: MetadataFilter, description: 'A condition on the JSON metadata (mem0-style operators).' }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Created strictly after this instant.' }),
+    createdBefore: t.field({ type: 'DateTime', description: 'Created strictly before this instant.' }),
+  }),
+});
+
+export type MemoryFilterInput = typeof MemoryFilter.$inferInput;
+
+const MAX_FILTER_VALUES = 100;
+const labels = z.array(label).min(1, 'must not be empty').max(MAX_FILTER_VALUES, `holds at most ${MAX_FILTER_VALUES} values`);
+
+/**
+ * The SQL conditions of `filter` on `m`, with every value bound; VALIDATION naming the part at
+ * fault under `field` (the argument's path, e.g. ["filter"]).
+ */
+export function memoryFilterConditions(filter: MemoryFilterInput | null | undefined, field: string[]): Prisma.Sql[] {
+  if (!filter) return [];
+  const conditions: Prisma.Sql[] = [];
+  const inList = (column: string, values: readonly string[]) => Prisma.sql`${Prisma.raw(column)} = ANY(ARRAY[${Prisma.join(values)}]::text[])`;
+  if (filter.agentId != null) conditions.push(Prisma.sql`m.agent_id = ${String(filter.agentId)}`);
+  if (filter.userId != null) conditions.push(Prisma.sql`m.user_id = ${String(filter.userId)}`);
+  if (filter.memoryType != null) conditions.push(Prisma.sql`m.memory_type = ${filter.memoryType}`);
+  if (filter.memoryTypes != null) {
+    if (filter.memoryTypes.length === 0) throw new ValidationError(`${[...field, 'memoryTypes'].join('.')}: must not be empty`, [...field, 'memoryTypes']);
+    conditions.push(inList('m.memory_type', filter.memoryTypes));
+  }
+  if (filter.scope != null) conditions.push(Prisma.sql`m.scope = ${filter.scope}`);
+  if (filter.scopes != null) conditions.push(inList('m.scope', parseInput(labels, filter.scopes, [...field, 'scopes'])));
+  if (filter.level != null) conditions.push(Prisma.sql`m.level = ${filter.level}`);
+  if (filter.levels != null) conditions.push(inList('m.level', parseInput(labels, filter.levels, [...field, 'levels'])));
+  if (filter.createdAfter != null) conditions.push(Prisma.sql`m.created_at > ${filter.createdAfter.toISOString()}::timestamptz`);
+  if (filter.createdBefore != null) conditions.push(Prisma.sql`m.created_at < ${filter.createdBefore.toISOString()}::timestamptz`);
+  if (filter.metadata != null) conditions.push(metadataCondition(filter.metadata as MetadataFilterShape, Prisma.sql`m.metadata`, [...field, 'metadata']));
+  return conditions;
+}

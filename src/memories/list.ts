@@ -1,0 +1,91 @@
+import type { ScopedSql } from '../db/row-level-security';
+import { Prisma } from '../generated/prisma/client';
+import type { SortOrder } from '../schema/ordering';
+import { memoryFilterConditions, type MemoryFilterInput } from './filter';
+
+/** How `memories` is ordered; the id follows in the same direction, so that pages are stable. */
+export interface MemoryListOrder {
+  field: 'importance' | 'createdAt' | 'lastAccessed';
+  direction?: SortOrder | null;
+}
+
+/** The page Pothos asks for: Prisma's `take` (negative: backwards, from the end or the cursor), `skip` and `cursor`. */
+export interface MemoryListPage {
+  take: number;
+  skip: number;
+  cursor?: { id: string };
+}
+
+export interface MemoryList {
+  organizationId: string;
+  filter?: MemoryFilterInput | null;
+  orderBy?: MemoryListOrder | null;
+  /** The trash instead: the memories deleted one by one (those of a deleted agent come back with it). */
+  deleted?: boolean | null;
+}
+
+/**
+ * The sort key of `row` (an alias of memories) for `order`. Never-accessed memories come last
+ * whichever the direction: NULL is replaced by the end the direction reaches last, so that a
+ * row comparison can continue from a cursor.
+ */
+function sortKey(order: MemoryListOrder | null | undefined, row: string): string {
+  if (!order) return `${row}.created_at`;
+  if (order.field === 'importance') return `${row}.importance`;
+  if (order.field === 'createdAt') return `${row}.created_at`;
+  return `coalesce(${row}.last_accessed, '${order.direction === 'desc' ? '-infinity' : 'infinity'}'::timestamptz)`;
+}
+
+/**
+ * The caller's live memories of live agents (or its trash) that `list.filter` selects, as
+ * conditions on `m` joined to its agent `a`.
+ */
+function listConditions(list: MemoryList): Prisma.Sql[] {
+  return [
+    Prisma.sql`m.organization_id = ${list.organizationId}`,
+    ...(list.deleted ? [Prisma.sql`m.is_deleted`] : [Prisma.sql`NOT m.is_deleted`, Prisma.sql`NOT a.is_deleted`]),
+    ...memoryFilterConditions(list.filter, ['filter']),
+  ];
+}
+
+/**
+ * The ids of one page of `memories`, in the page's order, as Prisma would read them for Pothos's
+ * `take`/`skip`/`cursor`: from the cursor on (without it when `skip` is 1), backwards when `take`
+ * is negative. The filter, whose metadata conditions Prisma cannot express, is compiled by the
+ * same code as the search's (src/memories/filter.ts). Keyset paging: the cursor's own sort key is
+ * read in the same statement.
+ */
+export function memoryListStatement(list: MemoryList, page: MemoryListPage): Prisma.Sql {
+  const ascending = (list.orderBy?.direction ?? 'asc') === 'asc';
+  const forward = page.take >= 0;
+  const readAscending = ascending === forward;
+  const direction = readAscending ? 'ASC' : 'DESC';
+  const conditions = listConditions(list);
+  if (page.cursor) {
+    const comparison = `${readAscending ? '>' : '<'}${page.skip === 0 ? '=' : ''}`;
+    conditions.push(Prisma.sql`(${Prisma.raw(sortKey(list.orderBy, 'm'))}, m.id) ${Prisma.raw(comparison)}
+      (SELECT ${Prisma.raw(sortKey(list.orderBy, 'c'))}, c.id FROM memories c WHERE c.id = ${page.cursor.id})`);
+  }
+  return Prisma.sql`
+    SELECT m.id FROM memories m JOIN agents a ON a.id = m.agent_id
+    WHERE ${Prisma.join(conditions, ' AND ')}
+    ORDER BY ${Prisma.raw(sortKey(list.orderBy, 'm'))} ${Prisma.raw(direction)}, m.id ${Prisma.raw(direction)}
+    LIMIT ${Math.abs(page.take)}`;
+}
+
+/** The ids of the page, in order (a backward page read backwards, then turned around). */
+export async function memoryPageIds(sql: ScopedSql, list: MemoryList, page: MemoryListPage): Promise<string[]> {
+  const statement = memoryListStatement(list, page);
+  const rows = await sql.query<{ id: string }>(statement.text, statement.values);
+  const ids = rows.map((row) => row.id);
+  return page.take >= 0 ? ids : ids.reverse();
+}
+
+/** How many memories the list's filter selects, over all pages. */
+export async function countMemories(sql: ScopedSql, list: MemoryList): Promise<number> {
+  const statement = Prisma.sql`
+    SELECT count(*)::int AS count FROM memories m JOIN agents a ON a.id = m.agent_id
+    WHERE ${Prisma.join(listConditions(list), ' AND ')}`;
+  const [row] = await sql.query<{ count: number }>(statement.text, statement.values);
+  return Number(row?.count ?? 0);
+}

@@ -1,0 +1,49 @@
+import type { RankingSettings } from '../config/settings';
+import { Prisma } from '../generated/prisma/client';
+
+/**
+ * The one score memory search ranks by (README, "Ranked recall"):
+ *
+ *   score = wText * text + wImportance * importance + wRecency * recency + wUse * use
+ *
+ * - text: ts_rank_cd of the content for the query, every occurrence weighted 1 (to_tsvector gives
+ *   every word weight D, whose default 0.1 would make text matter little), normalized by
+ *   PostgreSQL's option 32 to rank / (rank + 1): in [0, 1).
+ * - importance: the memory's importance, clamped to [0, 1].
+ * - recency: 0.5 ^ (age / half-life), the age counted from the last access or, for a memory never
+ *   accessed, its creation; 1 now, 0.5 after one half-life; a future instant counts as now.
+ * - use: access_count / (access_count + useHalfCount): 0 never read, 0.5 at useHalfCount reads,
+ *   towards 1 beyond.
+ *
+ * Each part is written so that it cannot raise on any row (no underflow, no division by zero):
+ * the search's view may compute them on rows before their organization is checked.
+ */
+export interface ScoreParts {
+  text: Prisma.Sql;
+  importance: Prisma.Sql;
+  recency: Prisma.Sql;
+  use: Prisma.Sql;
+}
+
+/** The half-lives beyond which recency is taken as 0 (2^-1000 is already far below any weight). */
+const MAX_HALF_LIVES = 1000;
+
+/** The parts of the score for `m` (a row with content, importance, access_count, last_accessed, created_at) and `query` (a tsquery). */
+export function scoreParts(settings: RankingSettings, query: Prisma.Sql): ScoreParts {
+  const halfLifeSeconds = settings.recencyHalfLifeDays * 86_400;
+  return {
+    text: Prisma.sql`ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), ${query}, 32)::float8`,
+    importance: Prisma.sql`least(greatest(m.importance::float8, 0), 1)`,
+    // date_part gives float8; extract gives numeric, whose arithmetic cost as much as the text rank.
+    recency: Prisma.sql`CASE WHEN date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8 >= ${MAX_HALF_LIVES} THEN 0::float8
+      ELSE power(0.5::float8, greatest(date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8, 0)) END`,
+    use: Prisma.sql`greatest(m.access_count, 0)::float8 / (greatest(m.access_count, 0)::float8 + ${settings.useHalfCount}::float8)`,
+  };
+}
+
+/** The weighted sum of the parts, given as the columns `text`, `importance`, `recency`, `use` of `row`. */
+export function weightedScore(settings: RankingSettings, row: string): Prisma.Sql {
+  const { text, importance, recency, use } = settings.weights;
+  const part = (name: string, weight: number) => Prisma.sql`${weight}::float8 * ${Prisma.raw(`${row}.${name}`)}`;
+  return Prisma.sql`(${part('text', text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;
+}
