@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Settings } from './config/settings';
 import { openDatabase, type Database } from './db/database';
+import { hasReplicas, routingReadsPerRequest } from './db/read-routing';
 import { seedDemoData } from './demo/seed';
 import { withBodyLimit } from './http/body-limit';
 import { assertPortFree } from './http/port';
@@ -33,7 +34,8 @@ export async function startApp(settings: Settings, logger: Logger): Promise<Runn
       process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
     }
     const handler = createGraphqlHandler(database, settings, logger);
-    server = http.createServer(withRequestId(withBodyLimit(handler, settings.maxRequestBytes), settings.trustedProxies));
+    const requests = withRequestId(withBodyLimit(handler, settings.maxRequestBytes), settings.trustedProxies);
+    server = http.createServer(hasReplicas(settings) ? routingReadsPerRequest(requests) : requests);
     await new Promise<void>((resolve, reject) => {
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);

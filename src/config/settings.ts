@@ -28,6 +28,8 @@ const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: integer(1, 1000).default(10),
   DATABASE_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(5000),
+  DATABASE_REPLICA_URLS: z.string().optional(),
+  DATABASE_POOLER: z.enum(['none', 'transaction']).default('none'),
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   DEMO_DATA: z.enum(['true', 'false']).default('true'),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
@@ -54,7 +56,10 @@ const environmentSchema = z.object({
 export type DatabaseSettings =
   // connectTimeoutMs: how long a statement waits for a connection, retries included, before the
   // request gets 503 DATABASE_UNAVAILABLE (src/db/retries.ts).
-  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number }
+  // replicaUrls: streaming replicas that serve a request's reads until it writes (src/db/read-routing.ts);
+  // pooler 'transaction': DATABASE_URL is a transaction-mode pooler (PgBouncer), so nothing may be
+  // left on a connection between transactions (src/db/postgres.ts). Both absent: neither.
+  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number; replicaUrls?: string[]; pooler?: 'transaction' }
   | { kind: 'pglite'; dataDir: string };
 
 export interface Settings {
@@ -104,12 +109,27 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new SettingsError(`invalid setting ${name}: ${issue?.message ?? 'not valid'}; change ${name} (see .env.example)`);
   }
   const values = parsed.data;
+  const replicaUrls = replicaList(values.DATABASE_REPLICA_URLS ?? '');
+  if (!values.DATABASE_URL && (replicaUrls.length > 0 || values.DATABASE_POOLER !== 'none')) {
+    throw new SettingsError(
+      `invalid setting ${replicaUrls.length > 0 ? 'DATABASE_REPLICA_URLS' : 'DATABASE_POOLER'}: the embedded database has no replicas or pooler; set DATABASE_URL (see .env.example)`,
+    );
+  }
+  if (values.DATABASE_POOLER === 'transaction' && values.MIGRATE_ON_START === 'true') {
+    // Prisma's migrations hold a session-level advisory lock, which a transaction pooler would
+    // hand to another client between statements.
+    throw new SettingsError(
+      'invalid setting MIGRATE_ON_START: migrations need a session, which DATABASE_POOLER=transaction does not give; set MIGRATE_ON_START=false and run `npm run db:migrate` against PostgreSQL directly (see README "Running at scale")',
+    );
+  }
   const database: DatabaseSettings = values.DATABASE_URL
     ? {
         kind: 'postgres',
         url: values.DATABASE_URL,
         poolSize: values.DATABASE_POOL_SIZE,
         connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS,
+        ...(replicaUrls.length > 0 && { replicaUrls }),
+        ...(values.DATABASE_POOLER === 'transaction' && { pooler: 'transaction' as const }),
       }
     : { kind: 'pglite', dataDir: path.resolve(values.PGLITE_DATA_DIR) };
   return {
@@ -136,6 +156,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     authFailureLimit: { failures: values.AUTH_FAILURE_LIMIT, windowSeconds: values.AUTH_FAILURE_WINDOW_SECONDS },
     trustedProxies: values.TRUSTED_PROXIES,
   };
+}
+
+/** DATABASE_REPLICA_URLS: comma-separated PostgreSQL URLs, each checked as DATABASE_URL is. */
+function replicaList(value: string): string[] {
+  const urls = value
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  for (const url of urls) {
+    const checked = postgresUrl.safeParse(url);
+    if (!checked.success) throw new SettingsError(`invalid setting DATABASE_REPLICA_URLS: ${checked.error.issues[0]?.message ?? 'not valid'}; change DATABASE_REPLICA_URLS (see .env.example)`);
+  }
+  return urls;
 }
 
 /** `auto`: everyone in development; in production, admin keys only (it maps the whole API). */

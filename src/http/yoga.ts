@@ -4,6 +4,7 @@ import { createAuthenticator } from '../auth/authenticate';
 import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
 import { createContext, useCallerRowScope } from '../context';
 import type { Database } from '../db/database';
+import { hasReplicas, useMutationsOnPrimary } from '../db/read-routing';
 import type { Logger } from '../logger';
 import { schema } from '../schema';
 import { createErrorMasker, useClientErrorLog, yogaLogger } from './errors';
@@ -48,6 +49,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       // idempotent transaction, which thus runs inside the caller's organization scope.
       useIdempotentMutations({ prisma: database.prisma, maskError, ttlHours: settings.idempotencyTtlHours }),
       useCallerRowScope(),
+      ...(hasReplicas(settings) ? [useMutationsOnPrimary()] : []),
       useClientErrorLog(logger),
       useStrictRequestParsing(),
       useStorableInput(),

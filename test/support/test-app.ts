@@ -51,10 +51,11 @@ async function post<TData>(url: string, key: string | null, query: string, varia
 
 /**
  * The real server, on its own copy of the migrated database, listening on a free port. It logs
- * nowhere unless given a `logger` (at the level the logger has).
+ * nowhere unless given a `logger` (at the level the logger has). A `database` among the
+ * overrides is used as it is (already migrated), and left in place by `close()`.
  */
 export async function startTestApp(purpose: string, overrides: Partial<Settings> = {}, logger?: Logger): Promise<TestApp> {
-  const database = await cloneMigratedDatabase(purpose);
+  const database = overrides.database ? { settings: overrides.database, drop: async () => undefined } : await cloneMigratedDatabase(purpose);
   // The server's own defaults (limits, body size, …), from an environment of only these.
   const defaults = loadSettings({
     PORT: '0',
