@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Settings } from './config/settings';
@@ -20,7 +21,8 @@ export interface RunningApp {
 
 /** Opens and migrates the database, then serves GraphQL. Nothing listens before that is done. */
 export async function startApp(settings: Settings, logger: Logger): Promise<RunningApp> {
-  if (settings.port !== 0) await assertPortFree(settings.host, settings.port);
+  // A cluster worker's port is the primary's, bound and checked there (src/cluster.ts).
+  if (settings.port !== 0 && cluster.isPrimary) await assertPortFree(settings.host, settings.port);
 
   const database = await openDatabase(settings.database, logger);
   let server: http.Server | undefined;

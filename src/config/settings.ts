@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -35,6 +36,7 @@ const environmentSchema = z.object({
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  WORKERS: integer(1, 1024).default(os.availableParallelism()),
   MAX_REQUEST_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),
   MAX_QUERY_DEPTH: integer(1, 100).default(10),
   MAX_ALIASES: integer(0, 1000).default(15),
@@ -70,6 +72,8 @@ export interface Settings {
   migrateOnStart: boolean;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  /** Server processes `npm run start:cluster` runs (src/cluster.ts). */
+  workers: number;
   maxRequestBytes: number;
   limits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number };
   /** Browser origins allowed to call the API; empty: none (same-origin only). */
@@ -140,6 +144,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     migrateOnStart: values.MIGRATE_ON_START === 'true',
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    workers: values.WORKERS,
     maxRequestBytes: values.MAX_REQUEST_BYTES,
     limits: {
       maxDepth: values.MAX_QUERY_DEPTH,

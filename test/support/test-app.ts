@@ -3,6 +3,7 @@ import { startApp, type RunningApp } from '../../src/app';
 import { loadSettings, type Settings } from '../../src/config/settings';
 import { seedDemoData, type DemoData } from '../../src/demo/seed';
 import { createLogger, type Logger } from '../../src/logger';
+import { throughTestPooler } from './pgbouncer';
 import { cloneMigratedDatabase } from './test-databases';
 
 /** A document from `graphql(...)` (test/generated): its result and variables are typed. */
@@ -64,7 +65,9 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
     LOG_LEVEL: 'silent',
     SHUTDOWN_TIMEOUT_MS: '2000',
   });
-  const settings: Settings = { ...defaults, database: database.settings, ...overrides };
+  // Through the run's PgBouncer when there is one (TEST_POOLER=pgbouncer): a database given among
+  // the overrides is taken as it is.
+  const settings: Settings = { ...defaults, database: throughTestPooler(database.settings), ...overrides };
   const app = await startApp(settings, logger ?? createLogger(settings.logLevel));
   let key: string | null = null;
   return {
