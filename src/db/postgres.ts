@@ -55,7 +55,9 @@ export interface RowScopeOptions {
 
 // A transaction's first and last statements as the pooled connections see them.
 const beginsTransaction = /^\s*(BEGIN|START\s+TRANSACTION)\b/i;
-const endsTransaction = /^\s*(COMMIT|ROLLBACK|END|ABORT)\b/i;
+const setsTransaction = /^\s*SET\s+TRANSACTION\b/i;
+// Whole statements only: `ROLLBACK TO SAVEPOINT` and `COMMIT AND CHAIN` leave the transaction open.
+const endsTransaction = /^\s*(COMMIT|ROLLBACK|END|ABORT)(\s+(WORK|TRANSACTION))?\s*;?\s*$/i;
 
 type SendQuery = (...args: unknown[]) => Promise<pg.QueryResult>;
 
@@ -188,7 +190,7 @@ class RowScopedPool extends pg.Pool {
 
   /**
    * A connection for a transaction pooler: nothing is sent at checkout. The transaction the caller
-   * begins takes the role and the scope (`SET LOCAL`'s equivalent) as its second statement; a
+   * begins takes the role and the scope (`SET LOCAL`'s equivalent) with its first statement; a
    * statement sent outside a transaction gets one of its own, BEGIN, scope, statement and COMMIT
    * pipelined in one flight, its result given once the COMMIT is in (a write is then visible to
    * whatever the caller sends next, on any connection). The pooler sees a transaction end before
@@ -199,17 +201,27 @@ class RowScopedPool extends pg.Pool {
     const send: SendQuery = (...sent) => Reflect.apply(Object.getPrototypeOf(client).query as SendQuery, client, sent);
     const scope = () => send({ text: sql, values: args });
     let inTransaction = false;
+    // Taken with the transaction's first statement after BEGIN, or after it when that statement
+    // is SET TRANSACTION (an isolation level), which must come before any query.
+    let scopePending = false;
     const query = (args: unknown[]): Promise<pg.QueryResult> => {
       const text = textOf(args[0]);
       if (beginsTransaction.test(text)) {
         inTransaction = true;
-        const begun = send(...args);
-        // Not waited for: it flies with the transaction's next statement, which fails if it did.
-        scope().catch(() => undefined);
-        return begun;
+        scopePending = true;
+        return send(...args);
       }
       if (inTransaction) {
         if (endsTransaction.test(text)) inTransaction = false;
+        if (!scopePending || endsTransaction.test(text)) return send(...args);
+        scopePending = false;
+        // Not waited for: it flies with the statement, and a statement after a failed scope fails.
+        if (setsTransaction.test(text)) {
+          const set = send(...args);
+          scope().catch(() => undefined);
+          return set;
+        }
+        scope().catch(() => undefined);
         return send(...args);
       }
       const sent = [send('BEGIN'), scope(), send(...args), send('COMMIT')];

@@ -62,7 +62,7 @@ export interface RunningPgBouncer {
  * every database of that server, logged in as that URL's user (clients' own credentials are not
  * checked: `auth_type = any`, loopback only).
  */
-export async function startPgBouncer(serverUrl: string): Promise<RunningPgBouncer> {
+export async function startPgBouncer(serverUrl: string, options: { poolSize?: number } = {}): Promise<RunningPgBouncer> {
   if (!fs.existsSync(binary)) throw new Error(`${TEST_POOLER_ENV}=pgbouncer needs PgBouncer at ${binary} (apt-get install pgbouncer)`);
   const server = new URL(serverUrl);
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-pgbouncer-'));
@@ -81,7 +81,7 @@ unix_socket_dir =
 auth_type = any
 pool_mode = transaction
 max_client_conn = 500
-default_pool_size = 10
+default_pool_size = ${options.poolSize ?? 10}
 ; test databases come and go: their server connections should not outlive them for long
 server_idle_timeout = 10
 ignore_startup_parameters = extra_float_digits
@@ -110,6 +110,24 @@ logfile = ${path.join(directory, 'pgbouncer.log')}
     }
   }
   return { port, pid: child.pid!, directory };
+}
+
+/** Stops a PgBouncer by its pid and removes its directory. */
+export async function stopPgBouncer(pgbouncer: RunningPgBouncer): Promise<void> {
+  try {
+    process.kill(pgbouncer.pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  for (let waited = 0; waited < 5000; waited += 50) {
+    try {
+      process.kill(pgbouncer.pid, 0);
+    } catch {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  fs.rmSync(pgbouncer.directory, { recursive: true, force: true });
 }
 
 /** Stops the PgBouncer global-setup.ts started (by its pid) and removes its directory. */
