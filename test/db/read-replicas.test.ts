@@ -17,6 +17,7 @@ const createAgent = `mutation ($name: String!) {
   createAgent(input: { name: $name }) { __typename ... on AgentPayload { agent { id name } } }
 }`;
 const agentNames = `{ agents(first: 100) { edges { node { name } } } }`;
+const createKey = `mutation { createApiKey(input: { name: "made during the pause", scopes: [READ] }) { ... on CreatedApiKey { key } } }`;
 
 describe('read replicas (DATABASE_REPLICA_URLS)', () => {
   let primary: ThrowawayPostgres | undefined;
@@ -85,6 +86,13 @@ describe('read replicas (DATABASE_REPLICA_URLS)', () => {
     expect(await created('written while the replica is paused')).toBe('written while the replica is paused');
     // A query, a later request, reads from the replica: the agent is not there yet.
     expect(await names()).toEqual(before);
+    // A key created now is not on the replica either: its first request is authenticated by the
+    // primary, and (having written its first use there) reads from the primary too.
+    const minted = await app.graphqlUntyped(createKey);
+    const newKey = (minted.data?.createApiKey as { key: string }).key;
+    const asNewKey = await app.graphqlAs(newKey, { toString: () => agentNames });
+    expect(asNewKey.status).toBe(200);
+    expect(JSON.stringify(asNewKey.data)).toContain('written while the replica is paused');
     await resumeReplay();
     await replicaCaughtUp();
     expect(await names()).toContain('written while the replica is paused');
