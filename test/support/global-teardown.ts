@@ -5,7 +5,7 @@ import { stopTestPgBouncer } from './pgbouncer';
 import { dropPostgresDatabase, TEMPLATE_ENV, testDatabaseKind } from './test-databases';
 
 export default async function globalTeardown(): Promise<void> {
-  stopTestPgBouncer();
+  await stopTestPgBouncer();
   const template = process.env[TEMPLATE_ENV];
   if (!template) return;
   if (testDatabaseKind() === 'postgres') await dropPostgresDatabase(template);

@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { DatabaseSettings } from '../../src/config/settings';
+import { freePort, serverAccount } from './throwaway-postgres';
 
 /**
  * `TEST_POOLER=pgbouncer` (with DATABASE_URL): the test servers (test-app.ts) reach PostgreSQL
@@ -36,21 +36,6 @@ export function throughTestPooler(settings: DatabaseSettings): DatabaseSettings 
   return { ...settings, url: url.toString(), pooler: 'transaction' };
 }
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-/** PgBouncer refuses to run as root: it then runs as `postgres`, as the server does. */
-function serverAccount(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
-}
-
 export interface RunningPgBouncer {
   port: number;
   pid: number;
@@ -58,7 +43,7 @@ export interface RunningPgBouncer {
 }
 
 /**
- * PgBouncer in transaction mode in front of the server of `serverUrl`, on a free loopback port:
+ * PgBouncer (which refuses to run as root: then as `postgres`) in transaction mode in front of the server of `serverUrl`, on a free loopback port:
  * every database of that server, logged in as that URL's user (clients' own credentials are not
  * checked: `auth_type = any`, loopback only).
  */
@@ -114,12 +99,13 @@ logfile = ${path.join(directory, 'pgbouncer.log')}
 
 /** Stops a PgBouncer by its pid and removes its directory. */
 export async function stopPgBouncer(pgbouncer: RunningPgBouncer): Promise<void> {
+  let running = true;
   try {
     process.kill(pgbouncer.pid, 'SIGTERM');
   } catch {
-    return; // already gone
+    running = false; // already gone
   }
-  for (let waited = 0; waited < 5000; waited += 50) {
+  for (let waited = 0; running && waited < 5000; waited += 50) {
     try {
       process.kill(pgbouncer.pid, 0);
     } catch {
@@ -130,15 +116,10 @@ export async function stopPgBouncer(pgbouncer: RunningPgBouncer): Promise<void> 
   fs.rmSync(pgbouncer.directory, { recursive: true, force: true });
 }
 
-/** Stops the PgBouncer global-setup.ts started (by its pid) and removes its directory. */
-export function stopTestPgBouncer(): void {
+/** Stops the PgBouncer global-setup.ts started for this run, if it did. */
+export async function stopTestPgBouncer(): Promise<void> {
   const running = process.env[PGBOUNCER_ENV];
   if (!running) return;
-  const [, pid, directory] = running.split(' ');
-  try {
-    process.kill(Number(pid), 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  if (directory) fs.rmSync(directory, { recursive: true, force: true });
+  const [port, pid, directory] = running.split(' ');
+  await stopPgBouncer({ port: Number(port), pid: Number(pid), directory: directory ?? '' });
 }

@@ -40,15 +40,16 @@ export function throwawayPostgresAvailable(): boolean {
   return fs.existsSync(path.join(binDir, 'initdb')) && fs.existsSync(path.join(binDir, 'pg_ctl'));
 }
 
-/** initdb refuses to run as root: the cluster then belongs to the `postgres` account. */
-function serverAccount(): { uid: number; gid: number } | undefined {
+/** initdb (and PgBouncer) refuse to run as root: the cluster then belongs to the `postgres` account. */
+export function serverAccount(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   return { uid, gid };
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port that nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const probe = net.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as net.AddressInfo;
