@@ -1,7 +1,9 @@
+import cluster from 'node:cluster';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Settings } from './config/settings';
 import { openDatabase, type Database } from './db/database';
+import { hasReplicas, routingReadsPerRequest } from './db/read-routing';
 import { seedDemoData } from './demo/seed';
 import { withBodyLimit } from './http/body-limit';
 import { assertPortFree } from './http/port';
@@ -34,7 +36,8 @@ export interface AppOptions {
 
 /** Opens and migrates the database, then serves GraphQL. Nothing listens before that is done. */
 export async function startApp(settings: Settings, logger: Logger, options: AppOptions = {}): Promise<RunningApp> {
-  if (settings.port !== 0) await assertPortFree(settings.host, settings.port);
+  // A cluster worker's port is the primary's, bound and checked there (src/cluster.ts).
+  if (settings.port !== 0 && cluster.isPrimary) await assertPortFree(settings.host, settings.port);
 
   const database = await openDatabase(settings.database, logger);
   // Redis is not waited for: the server starts and serves queries while it is away (see
@@ -56,7 +59,8 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
     }
     const handler = createGraphqlHandler(database, settings, logger, { live, redis }, metrics);
     const observed = observingRequests({ logger, metrics, metricsToken: settings.metricsToken, tracing }, withBodyLimit(handler, settings.maxRequestBytes));
-    server = http.createServer(withRequestId(observed, settings.trustedProxies));
+    const requests = withRequestId(observed, settings.trustedProxies);
+    server = http.createServer(hasReplicas(settings) ? routingReadsPerRequest(requests) : requests);
     await new Promise<void>((resolve, reject) => {
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);

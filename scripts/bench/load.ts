@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { statementsOf, type Cluster, type StatementCalls } from './cluster';
-import { sampleProcess, type ProcessSample } from './processes';
+import { sampleProcess, sampleProcessTree, type ProcessSample } from './processes';
 import type { BenchServer } from './servers';
 import type { Participant } from './shapes';
 import { answerOf } from './verify';
@@ -77,10 +77,10 @@ async function drive(server: BenchServer, participant: Participant, settings: Lo
       if (start) latenciesMs.push(responseTime);
     });
     timer = setTimeout(() => {
-      start = { at: performance.now(), cpu: sampleProcess(server.process.pid) };
+      start = { at: performance.now(), cpu: sample(server) };
     }, settings.warmupSeconds * 1000);
   });
-  const end = { at: performance.now(), cpu: sampleProcess(server.process.pid) };
+  const end = { at: performance.now(), cpu: sample(server) };
   clearTimeout(timer);
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
     throw new Error(
@@ -90,6 +90,10 @@ async function drive(server: BenchServer, participant: Participant, settings: Lo
   }
   if (!start || latenciesMs.length === 0) throw new Error(`${server.name}: no request completed in the measured ${settings.durationSeconds} s`);
   return { requests: latenciesMs.length, seconds: (end.at - start.at) / 1000, latenciesMs, cpu: { before: start.cpu, after: end.cpu } };
+}
+
+function sample(server: BenchServer): ProcessSample {
+  return server.processTree ? sampleProcessTree(server.process.pid) : sampleProcess(server.process.pid);
 }
 
 const totalCalls = (statements: ReadonlyMap<string, StatementCalls>) => [...statements.values()].reduce((sum, entry) => sum + entry.calls, 0);

@@ -75,6 +75,8 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   progress(`starting ${[...needed].map((id) => SERVER_NAMES[id]).join(', ')}`);
   const starters: Record<ServerId, () => Promise<BenchServer>> = {
     agentmem: () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE),
+    'agentmem-1-worker': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 1),
+    'agentmem-2-workers': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 2),
     postgraphile: () => startPostGraphile(cluster, cleanup, POSTGRAPHILE_DATABASE, install),
     'json-agg': () => startReference(cluster, cleanup, 'json-agg', POSTGRAPHILE_DATABASE, databases.facts.organizationId),
     // On AgentMem's database, as a superuser: the same memories, without row-level security.

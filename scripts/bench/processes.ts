@@ -124,3 +124,31 @@ export function sampleProcess(pid: number): ProcessSample {
   const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
   return { cpuMs: (ticks * 1000) / clockTicksPerSecond, rssMb: rssKb / 1024 };
 }
+
+/** The ids of `pid`'s children, from /proc (Linux 3.5 and later). */
+function childrenOf(pid: number): number[] {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((task) => fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(' '))
+      .filter((child) => child !== '')
+      .map(Number);
+  } catch {
+    return []; // it has just exited
+  }
+}
+
+/** `sampleProcess` summed over `pid` and its descendants (a cluster's primary and workers). */
+export function sampleProcessTree(pid: number): ProcessSample {
+  const samples = [pid];
+  for (let index = 0; index < samples.length; index += 1) samples.push(...childrenOf(samples[index]!));
+  return samples
+    .map((each) => {
+      try {
+        return sampleProcess(each);
+      } catch {
+        return { cpuMs: 0, rssMb: 0 };
+      }
+    })
+    .reduce((sum, sample) => ({ cpuMs: sum.cpuMs + sample.cpuMs, rssMb: sum.rssMb + sample.rssMb }));
+}

@@ -19,6 +19,8 @@ export interface BenchServer {
   /** The database whose statements are this server's (pg_stat_statements). */
   database: string;
   nodeVersion: string;
+  /** Its CPU and memory are those of its process and its children (the cluster's workers). */
+  processTree?: boolean;
 }
 
 /** The environment a server starts with: only what it needs, nothing of the caller's settings. */
@@ -50,24 +52,37 @@ async function launch(
   cleanup.add(SERVER_NAMES[server.id], () => started.stop('SIGTERM', 10_000));
   const baseUrl = `http://127.0.0.1:${server.port}`;
   await waitUntilReady(started, () => ready(baseUrl), 120_000);
-  return { id: server.id, name: SERVER_NAMES[server.id], baseUrl, process: started, database: server.database, nodeVersion: server.nodeVersion };
+  return {
+    id: server.id,
+    name: SERVER_NAMES[server.id],
+    baseUrl,
+    process: started,
+    database: server.database,
+    nodeVersion: server.nodeVersion,
+    processTree: server.processTree,
+  };
 }
 
-/** AgentMem from this repository, in production mode, on its migrated database. */
-export async function startAgentMem(cluster: Cluster, cleanup: Cleanup, database: string): Promise<BenchServer> {
+/**
+ * AgentMem from this repository, in production mode, on its migrated database: one process
+ * (src/server.ts), or with `workers`, `npm run start:cluster`'s primary and that many workers.
+ */
+export async function startAgentMem(cluster: Cluster, cleanup: Cleanup, database: string, workers?: 1 | 2): Promise<BenchServer> {
   const port = await freePort();
   return launch(
     cleanup,
     cluster.directory,
     {
-      id: 'agentmem',
+      id: workers === undefined ? 'agentmem' : workers === 1 ? 'agentmem-1-worker' : 'agentmem-2-workers',
       database,
       nodeVersion: process.version,
       port,
+      processTree: workers !== undefined,
       // `node --import tsx` rather than the tsx CLI: the measured process is the server itself.
       command: process.execPath,
-      args: [...NODE_PRELOADS, 'src/server.ts'],
+      args: [...NODE_PRELOADS, workers === undefined ? 'src/server.ts' : 'src/cluster.ts'],
       env: {
+        ...(workers !== undefined && { WORKERS: String(workers) }),
         ...baseEnvironment(),
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',

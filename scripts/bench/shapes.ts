@@ -4,10 +4,12 @@ import type { DatasetFacts } from './dataset';
 // The requests the benchmark times, as each server is asked for them, and how each server's answer
 // is read back into one common form, so that the answers can be compared before anything is timed.
 
-export type ServerId = 'agentmem' | 'postgraphile' | 'json-agg' | 'full-text';
+export type ServerId = 'agentmem' | 'agentmem-1-worker' | 'agentmem-2-workers' | 'postgraphile' | 'json-agg' | 'full-text';
 
 export const SERVER_NAMES: Record<ServerId, string> = {
   agentmem: 'AgentMem',
+  'agentmem-1-worker': 'AgentMem, start:cluster, 1 worker',
+  'agentmem-2-workers': 'AgentMem, start:cluster, 2 workers',
   postgraphile: 'PostGraphile',
   'json-agg': 'plain json_agg statement',
   'full-text': 'plain full-text statement',
@@ -177,6 +179,27 @@ ${POSTGRAPHILE_AGENT_FRAGMENT}`,
   };
 }
 
+/**
+ * The nested request of `nestedAgents`, to `npm run start:cluster` with WORKERS=1 and WORKERS=2:
+ * what a second process per core buys (issue 12). The 1-worker cluster is the peer.
+ */
+function nestedAgentsByWorkers(context: ShapeContext, first: number): Shape {
+  const request = graphqlRequest(context.agentmemKey, `query NestedAgents($first: Int!) { agents(first: $first) { nodes { ${AGENT_SELECTION} } } }`, { first });
+  const agents = z.object({ agents: z.object({ nodes: z.array(commonAgent) }) });
+  const read = (body: unknown) => dataOf(body, agents).agents.nodes.map(normalized);
+  return {
+    id: `workers-agents-${first}`,
+    title: `agents(first: ${first}) nested, by workers`,
+    peer: 'agentmem-1-worker',
+    compared: true,
+    expectedRows: first,
+    participants: [
+      { server: 'agentmem-1-worker', request: () => request, read },
+      { server: 'agentmem-2-workers', request: () => request, read },
+    ],
+  };
+}
+
 function oneAgent(context: ShapeContext): Shape {
   const id = context.facts.agentId;
   const agentmem = graphqlRequest(context.agentmemKey, `query OneAgent($id: ID!) { agent(id: $id) { ${AGENT_SELECTION} } }`, { id });
@@ -262,8 +285,15 @@ function appendMessages(context: ShapeContext): Shape {
   };
 }
 
-export const SHAPE_IDS = ['agents-50', 'agents-100', 'agent-by-id', 'search', 'append'] as const;
+export const SHAPE_IDS = ['agents-50', 'agents-100', 'agent-by-id', 'search', 'append', 'workers-agents-50'] as const;
 
 export function allShapes(context: ShapeContext): Shape[] {
-  return [nestedAgents(context, 50), nestedAgents(context, 100), oneAgent(context), searchMemories(context), appendMessages(context)];
+  return [
+    nestedAgents(context, 50),
+    nestedAgents(context, 100),
+    oneAgent(context),
+    searchMemories(context),
+    appendMessages(context),
+    nestedAgentsByWorkers(context, 50),
+  ];
 }

@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { Caller } from '../context';
 import { withOrganization, withPresentedApiKey } from '../db/row-level-security';
 import type { Database } from '../db/database';
+import { readFromPrimaryFromNowOn, readMayUseReplica } from '../db/read-routing';
 import { hashApiKey, looksLikeApiKey, SCOPES, type Scope } from './keys';
 
 /** How often, at most, a key's last_used_at is written: not a write per request. */
@@ -60,7 +61,13 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
     const now = new Date();
     // Row-level security lets this read see the presented key, its user and its organization,
     // and nothing else: the organization is not known yet.
-    const [key] = await withPresentedApiKey(keyHash, () => sql.query<PresentedKey>(findPresentedKey, [keyHash, now.toISOString()]));
+    const lookUp = () => withPresentedApiKey(keyHash, () => sql.query<PresentedKey>(findPresentedKey, [keyHash, now.toISOString()]));
+    let [key] = await lookUp();
+    if (!key && readMayUseReplica()) {
+      // A read replica may not have replayed a key created a moment ago: the primary decides.
+      readFromPrimaryFromNowOn();
+      [key] = await lookUp();
+    }
     if (!key) throw unauthenticated();
     await withOrganization(key.organizationId, () => recordUse(key.id, now));
     const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));

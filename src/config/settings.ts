@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -42,12 +43,15 @@ const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: integer(1, 1000).default(10),
   DATABASE_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(5000),
+  DATABASE_REPLICA_URLS: z.string().optional(),
+  DATABASE_POOLER: z.enum(['none', 'transaction']).default('none'),
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   PG_BIN_DIR: z.string().min(1).optional(),
   DEMO_DATA: z.enum(['true', 'false']).default('true'),
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  WORKERS: integer(1, 1024).default(os.availableParallelism()),
   MAX_REQUEST_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),
   MAX_QUERY_DEPTH: integer(1, 100).default(10),
   MAX_ALIASES: integer(0, 1000).default(15),
@@ -80,7 +84,10 @@ const environmentSchema = z.object({
 export type DatabaseSettings =
   // connectTimeoutMs: how long a statement waits for a connection, retries included, before the
   // request gets 503 DATABASE_UNAVAILABLE (src/db/retries.ts).
-  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number }
+  // replicaUrls: streaming replicas that serve a request's reads until it writes (src/db/read-routing.ts);
+  // pooler 'transaction': DATABASE_URL is a transaction-mode pooler (PgBouncer), so nothing may be
+  // left on a connection between transactions (src/db/postgres.ts). Both absent: neither.
+  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number; replicaUrls?: string[]; pooler?: 'transaction' }
   | { kind: 'pglite'; dataDir: string };
 
 export interface Settings {
@@ -91,6 +98,8 @@ export interface Settings {
   migrateOnStart: boolean;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   shutdownTimeoutMs: number;
+  /** Server processes `npm run start:cluster` runs (src/cluster.ts). */
+  workers: number;
   maxRequestBytes: number;
   limits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number };
   /** Browser origins allowed to call the API; empty: none (same-origin only). */
@@ -159,12 +168,27 @@ function parseEnvironment<Schema extends z.ZodType>(schema: Schema, env: NodeJS.
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const values = parseEnvironment(environmentSchema, env);
+  const replicaUrls = replicaList(values.DATABASE_REPLICA_URLS ?? '');
+  if (!values.DATABASE_URL && (replicaUrls.length > 0 || values.DATABASE_POOLER !== 'none')) {
+    throw new SettingsError(
+      `invalid setting ${replicaUrls.length > 0 ? 'DATABASE_REPLICA_URLS' : 'DATABASE_POOLER'}: the embedded database has no replicas or pooler; set DATABASE_URL (see .env.example)`,
+    );
+  }
+  if (values.DATABASE_POOLER === 'transaction' && values.MIGRATE_ON_START === 'true') {
+    // Prisma's migrations hold a session-level advisory lock, which a transaction pooler would
+    // hand to another client between statements.
+    throw new SettingsError(
+      'invalid setting MIGRATE_ON_START: migrations need a session, which DATABASE_POOLER=transaction does not give; set MIGRATE_ON_START=false and run `npm run db:migrate` against PostgreSQL directly (see README "Running at scale")',
+    );
+  }
   const database: DatabaseSettings = values.DATABASE_URL
     ? {
         kind: 'postgres',
         url: values.DATABASE_URL,
         poolSize: values.DATABASE_POOL_SIZE,
         connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS,
+        ...(replicaUrls.length > 0 && { replicaUrls }),
+        ...(values.DATABASE_POOLER === 'transaction' && { pooler: 'transaction' as const }),
       }
     : { kind: 'pglite', dataDir: path.resolve(values.PGLITE_DATA_DIR) };
   return {
@@ -175,6 +199,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     migrateOnStart: values.MIGRATE_ON_START === 'true',
     logLevel: values.LOG_LEVEL,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    workers: values.WORKERS,
     maxRequestBytes: values.MAX_REQUEST_BYTES,
     limits: {
       maxDepth: values.MAX_QUERY_DEPTH,
@@ -207,6 +232,19 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       useHalfCount: values.SEARCH_USE_HALF_COUNT,
     },
   };
+}
+
+/** DATABASE_REPLICA_URLS: comma-separated PostgreSQL URLs, each checked as DATABASE_URL is. */
+function replicaList(value: string): string[] {
+  const urls = value
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  for (const url of urls) {
+    const checked = postgresUrl.safeParse(url);
+    if (!checked.success) throw new SettingsError(`invalid setting DATABASE_REPLICA_URLS: ${checked.error.issues[0]?.message ?? 'not valid'}; change DATABASE_REPLICA_URLS (see .env.example)`);
+  }
+  return urls;
 }
 
 /** `auto`: everyone in development; in production, admin keys only (it maps the whole API). */

@@ -8,7 +8,7 @@ import type { Logger } from '../logger';
 import { outageLog } from './availability';
 import { migrateDeploy, migrateDeployPglite } from './migrate';
 import { openPglite } from './pglite';
-import { createPostgresPool, describeConnectionFailure, poolAnswers, scopedSqlOver } from './postgres';
+import { createApplicationPool, createPostgresPool, describeConnectionFailure, poolAnswers, scopedSqlOver } from './postgres';
 import { retryingReads, retryingScopedReads, retryingTransactions, type RetryPolicy } from './retries';
 import { scopedSqlOverPglite, withRowLevelSecurity, type ScopedSql, type StatementEnd, type StatementReporter } from './row-level-security';
 
@@ -128,11 +128,15 @@ async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgre
     throw new DatabaseUnreachableError(`cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`);
   }
   const listeners = new StatementListeners();
-  const pool = createPostgresPool(settings, { rowScoped: true, report: listeners.report, events: outageLog(logger) });
+  const pool = createApplicationPool(settings, {
+    report: listeners.report,
+    events: outageLog(logger),
+    onReplicaDown: (replica, error) => logger?.warn({ replica, reason: describeConnectionFailure(error) }, 'read replica unavailable: its reads go elsewhere for now'),
+  });
   const retries: RetryPolicy = { waitLimitMs: settings.connectTimeoutMs };
   const parts: DatabaseParts = {
     kind: 'postgres',
-    sql: retryingScopedReads(scopedSqlOver(pool), retries),
+    sql: retryingScopedReads(scopedSqlOver(pool, { prepared: settings.pooler !== 'transaction' }), retries),
     migrate: () => migrateDeploy(settings.url),
     answers: () => poolAnswers(pool),
     pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

@@ -6,7 +6,8 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { DatabaseSettings } from '../config/settings';
 import { CatalogTextClient } from './catalog-text-client';
-import { ConnectionUnavailableError, isDatabaseUnavailable } from './connection-failures';
+import { ConnectionUnavailableError, isDatabaseUnavailable, isTransientFailure } from './connection-failures';
+import { readFromPrimaryFromNowOn, readMayUseReplica } from './read-routing';
 import { retryPause, sleep } from './retries';
 import { APPLICATION_ROLE, currentScopeStatement, type ScopedSql, type StatementReporter } from './row-level-security';
 
@@ -36,6 +37,35 @@ function asCheckoutFailure(error: unknown): unknown {
   return new ConnectionUnavailableError(error instanceof Error ? error.message : String(error), error);
 }
 
+/** How the application's connections carry the row-level security scope. */
+export interface RowScopeOptions {
+  /**
+   * `session`: a connection takes the application role once and the scope at each checkout, as
+   * session settings (the default: no transaction round trips). `transaction`: the connections
+   * lead to a transaction-mode pooler (PgBouncer), which may hand the server connection to another
+   * client after every transaction, so the role and the scope are taken inside each transaction
+   * (`set_config(…, true)`) and nothing outlives it.
+   */
+  extent: 'session' | 'transaction';
+  /** How long a checkout may wait for the database, retries included (DATABASE_CONNECT_TIMEOUT_MS). */
+  waitLimitMs: number;
+  /** Fail at the first refused connection instead of waiting: for replicas, which have stand-ins. */
+  failFast?: boolean;
+  events?: ConnectionEvents;
+}
+
+// A transaction's first and last statements as the pooled connections see them.
+const beginsTransaction = /^\s*(BEGIN|START\s+TRANSACTION)\b/i;
+const setsTransaction = /^\s*SET\s+TRANSACTION\b/i;
+// Whole statements only: `ROLLBACK TO SAVEPOINT` and `COMMIT AND CHAIN` leave the transaction open.
+const endsTransaction = /^\s*(COMMIT|ROLLBACK|END|ABORT)(\s+(WORK|TRANSACTION))?\s*;?\s*$/i;
+
+type SendQuery = (...args: unknown[]) => Promise<pg.QueryResult>;
+
+function textOf(query: unknown): string {
+  return typeof query === 'string' ? query : ((query as { text?: string } | undefined)?.text ?? '');
+}
+
 /**
  * PostgreSQL's side of row-level security (src/db/row-level-security.ts): every connection checked
  * out of this pool, for one statement or for a whole transaction, first takes the scope current at
@@ -43,7 +73,8 @@ function asCheckoutFailure(error: unknown): unknown {
  * connections pipeline (node-postgres `pipeline`), so the scope goes out in the same flight as
  * the caller's first statement instead of costing a round trip of its own; should it fail, the
  * connection still holds the cleared scope, under which the policies show no row.
- * pg-pool's own `query` checks out through `connect` too.
+ * pg-pool's own `query` checks out through `connect` too. Behind a transaction pooler
+ * (`extent: 'transaction'`) the scope goes into each transaction instead (`perTransaction`).
  *
  * It also rides out a database that is briefly away, and never keeps a broken connection:
  * - a checkout waits, retrying with backoff, while the database refuses connections, is starting
@@ -54,19 +85,23 @@ function asCheckoutFailure(error: unknown): unknown {
  * - a connection is only reused when it is outside any transaction.
  */
 class RowScopedPool extends pg.Pool {
+  private readonly waitLimitMs: number;
+  private readonly events: ConnectionEvents | undefined;
+
   constructor(
     config: pg.PoolConfig,
-    private readonly waitLimitMs: number,
-    private readonly events: ConnectionEvents | undefined,
+    private readonly scoping: RowScopeOptions,
   ) {
     super(config);
+    this.waitLimitMs = scoping.waitLimitMs;
+    this.events = scoping.events;
   }
 
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
     // Read now, in the caller's async context: the checkout may complete in another's.
-    const scope = currentScopeStatement('session');
+    const scope = currentScopeStatement(this.scoping.extent);
     const scoped = this.checkOutWith(scope.sql, scope.args);
     if (!callback) return scoped;
     scoped.then(
@@ -96,11 +131,12 @@ class RowScopedPool extends pg.Pool {
     const deadline = Date.now() + this.waitLimitMs;
     for (let attempt = 0; ; attempt += 1) {
       try {
+        if (this.scoping.extent === 'transaction') return this.perTransaction(await this.connectBefore(deadline), sql, args);
         return this.scoped(await this.connectionInRole(deadline), sql, args);
       } catch (error) {
         this.events?.failed(error);
         const pause = retryPause(attempt);
-        if (!isDatabaseUnavailable(error) || Date.now() + pause >= deadline) throw error;
+        if (this.scoping.failFast || !isDatabaseUnavailable(error) || Date.now() + pause >= deadline) throw error;
         await sleep(pause);
       }
     }
@@ -145,21 +181,87 @@ class RowScopedPool extends pg.Pool {
   }
 
   private scoped(client: pg.PoolClient, sql: string, args: unknown[]): pg.PoolClient {
-    // pg-pool's own `query` releases from the driver's callback, in the socket's async context:
-    // the clearing statement is sent in the checkout's, so that it counts (and is traced) as
-    // the request's that it belongs to (src/observability/requests.ts).
-    const inCheckoutContext = AsyncLocalStorage.snapshot();
     let scoped = true;
     // Named, so PostgreSQL parses it once per connection; not waited for (see above).
     client.query({ name: 'agentmem_row_scope', text: sql, values: args }).catch(() => {
       scoped = false;
     });
+    return this.releasedWith(client, () => scoped, clearedScope);
+  }
+
+  /**
+   * A connection for a transaction pooler: nothing is sent at checkout. The transaction the caller
+   * begins takes the role and the scope (`SET LOCAL`'s equivalent) with its first statement; a
+   * statement sent outside a transaction gets one of its own, BEGIN, scope, statement and COMMIT
+   * pipelined in one flight, its result given once the COMMIT is in (a write is then visible to
+   * whatever the caller sends next, on any connection). The pooler sees a transaction end before
+   * anything outlives it. Statements are unnamed (see `scopedSqlOver`).
+   */
+  private perTransaction(client: pg.PoolClient, sql: string, args: unknown[]): pg.PoolClient {
+    // The client class's own query: the one set below is the client's only until its release.
+    const send: SendQuery = (...sent) => Reflect.apply(Object.getPrototypeOf(client).query as SendQuery, client, sent);
+    const scope = () => send({ text: sql, values: args });
+    let inTransaction = false;
+    // Taken with the transaction's first statement after BEGIN, or after it when that statement
+    // is SET TRANSACTION (an isolation level), which must come before any query.
+    let scopePending = false;
+    const query = (args: unknown[]): Promise<pg.QueryResult> => {
+      const text = textOf(args[0]);
+      if (beginsTransaction.test(text)) {
+        inTransaction = true;
+        scopePending = true;
+        return send(...args);
+      }
+      if (inTransaction) {
+        if (endsTransaction.test(text)) inTransaction = false;
+        if (!scopePending || endsTransaction.test(text)) return send(...args);
+        scopePending = false;
+        // Not waited for: it flies with the statement, and a statement after a failed scope fails.
+        if (setsTransaction.test(text)) {
+          const set = send(...args);
+          scope().catch(() => undefined);
+          return set;
+        }
+        scope().catch(() => undefined);
+        return send(...args);
+      }
+      const sent = [send('BEGIN'), scope(), send(...args), send('COMMIT')];
+      return Promise.allSettled(sent).then((outcomes) => {
+        // The first failure in sending order is the cause of the others.
+        const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+        if (failure) throw failure.reason;
+        return (outcomes[2] as PromiseFulfilledResult<pg.QueryResult>).value;
+      });
+    };
+    client.query = ((...args: unknown[]) => {
+      const callback = typeof args.at(-1) === 'function' ? (args.pop() as (error: Error | null, result?: pg.QueryResult) => void) : undefined;
+      const result = query(args);
+      if (!callback) return result;
+      result.then(
+        (value) => callback(null, value),
+        (error: Error) => callback(error),
+      );
+      return undefined;
+    }) as pg.PoolClient['query'];
+    return this.releasedWith(client, () => true, undefined);
+  }
+
+  /**
+   * `client`, given back to the pool once (closed when it broke, its scope failed or it is left
+   * inside a transaction), after `clearing` ran on it when there is session state to clear.
+   */
+  private releasedWith(client: pg.PoolClient, scoped: () => boolean, clearing: string | undefined): pg.PoolClient {
+    // pg-pool's own `query` releases from the driver's callback, in the socket's async context:
+    // the clearing statement is sent in the checkout's, so that it counts (and is traced) as
+    // the request's that it belongs to (src/observability/requests.ts).
+    const inCheckoutContext = AsyncLocalStorage.snapshot();
     const release = client.release;
     let released = false;
     const lost = (error: Error) => {
       this.events?.failed(error);
       if (released) return;
       released = true;
+      Reflect.deleteProperty(client, 'query');
       release(error);
     };
     client.once('error', lost);
@@ -167,11 +269,13 @@ class RowScopedPool extends pg.Pool {
       if (released) return;
       released = true;
       client.removeListener('error', lost);
+      Reflect.deleteProperty(client, 'query'); // `perTransaction`'s, if any
       // A connection whose scope failed, or that is left inside a transaction, is not trusted
       // again: it is closed.
-      if (error || !scoped || client.getTransactionStatus() !== 'I') return release(error || true);
+      if (error || !scoped() || client.getTransactionStatus() !== 'I') return release(error || true);
+      if (clearing === undefined) return release();
       inCheckoutContext(() =>
-        client.query(clearedScope).then(
+        client.query(clearing).then(
           () => release(),
           (failure: Error) => release(failure),
         ),
@@ -223,9 +327,12 @@ const MAX_PREPARED_STATEMENTS = 200;
  * statements are prepared (named after a hash of their text), so that PostgreSQL plans each once
  * per connection rather than at every request.
  */
-export function scopedSqlOver(pool: pg.Pool): ScopedSql {
+export function scopedSqlOver(pool: pg.Pool, options: { prepared: boolean } = { prepared: true }): ScopedSql {
   const names = new Map<string, string>();
   const nameOf = (text: string): string | undefined => {
+    // PgBouncer 1.18 in transaction mode cannot keep a prepared statement: the next transaction
+    // may run on a server connection that never saw it. Unnamed statements are parsed each time.
+    if (!options.prepared) return undefined;
     let name = names.get(text);
     if (name === undefined && names.size < MAX_PREPARED_STATEMENTS) {
       name = `agentmem_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
@@ -241,16 +348,127 @@ export function scopedSqlOver(pool: pg.Pool): ScopedSql {
   };
 }
 
+/** When a replica that failed is tried again. */
+const REPLICA_RETRY_AFTER_MS = 2000;
+
+// Reads a replica may serve: plain SELECTs, as in src/db/retries.ts (no function a SELECT here
+// calls writes; data-modifying CTEs begin with WITH).
+const readStatement = /^\s*SELECT\b/i;
+
+/** A replica's pool and until when it is left out after a failure. */
+interface Replica {
+  pool: RowScopedPool;
+  name: string;
+  downUntil: number;
+}
+
+/**
+ * The application's pool on the primary, with read replicas (DATABASE_REPLICA_URLS): a SELECT
+ * sent through `query` while the request may read from a replica (src/db/read-routing.ts) goes to
+ * the next replica in turn; everything else, and every checkout through `connect` (a
+ * transaction), goes to the primary, and a checkout marks the request as having written. A
+ * replica that cannot be reached, or whose connection breaks, is left out for
+ * REPLICA_RETRY_AFTER_MS and the read goes to the next one, then to the primary: a SELECT can be
+ * sent again safely. Other errors (a bad statement) are the caller's, as on the primary.
+ */
+class ReplicaRoutingPool extends RowScopedPool {
+  private next = 0;
+
+  constructor(
+    config: pg.PoolConfig,
+    scoping: RowScopeOptions,
+    private readonly replicas: Replica[],
+    private readonly onReplicaDown: (name: string, error: unknown) => void,
+  ) {
+    super(config, scoping);
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
+    readFromPrimaryFromNowOn();
+    return callback ? super.connect(callback) : super.connect();
+  }
+
+  async readFromReplica(args: unknown[], primary: () => Promise<pg.QueryResult>): Promise<pg.QueryResult> {
+    for (let tried = 0; tried < this.replicas.length; tried += 1) {
+      const replica = this.replicas[this.next++ % this.replicas.length]!;
+      if (replica.downUntil > Date.now()) continue;
+      try {
+        return await (replica.pool.query as (...sent: unknown[]) => Promise<pg.QueryResult>)(...args);
+      } catch (error) {
+        if (!isTransientFailure(error)) throw error;
+        replica.downUntil = Date.now() + REPLICA_RETRY_AFTER_MS;
+        this.onReplicaDown(replica.name, error);
+      }
+    }
+    return primary();
+  }
+
+  override async end(): Promise<void> {
+    await Promise.all([super.end(), ...this.replicas.map((replica) => replica.pool.end())]);
+  }
+}
+
+const sendOnPrimary = pg.Pool.prototype.query as (...args: unknown[]) => unknown;
+// Assigned rather than overridden, for the reason given in catalog-text-client.ts. Callback calls
+// (pg-pool's own) stay on the primary.
+ReplicaRoutingPool.prototype.query = function routedQuery(this: ReplicaRoutingPool, ...args: unknown[]) {
+  if (typeof args.at(-1) === 'function' || !readMayUseReplica() || !readStatement.test(textOf(args[0]))) {
+    return Reflect.apply(sendOnPrimary, this, args);
+  }
+  return this.readFromReplica(args, () => Reflect.apply(sendOnPrimary, this, args) as Promise<pg.QueryResult>);
+} as pg.Pool['query'];
+
+/** What a pool is for: the application's row-scoped connections, or plain ones (the owner, the CLI). */
+interface PoolOptions {
+  rowScoped?: boolean;
+  report?: StatementReporter;
+  events?: ConnectionEvents;
+  /** Replicas' pools fail fast: their reads have stand-ins. */
+  failFast?: boolean;
+}
+
+/**
+ * The application's pool: on the primary alone, or routing reads to `settings.replicaUrls`
+ * (ReplicaRoutingPool). `onReplicaDown` hears of each replica left out for a while.
+ */
+export function createApplicationPool(
+  settings: PostgresSettings,
+  options: Omit<PoolOptions, 'rowScoped' | 'failFast'> & { onReplicaDown?: (name: string, error: unknown) => void },
+): pg.Pool {
+  const replicaUrls = settings.replicaUrls ?? [];
+  if (replicaUrls.length === 0) return createPostgresPool(settings, { ...options, rowScoped: true });
+  const replicas = replicaUrls.map((url) => {
+    const { hostname, port, pathname } = new URL(url);
+    // A replica that does not answer soon is passed over: the primary can serve the read.
+    const replicaSettings = { ...settings, url, connectTimeoutMs: Math.min(settings.connectTimeoutMs, 1000) };
+    const pool = createPostgresPool(replicaSettings, { ...options, rowScoped: true, failFast: true }) as RowScopedPool;
+    return { pool, name: `${hostname}:${port || 5432}${pathname}`, downUntil: 0 };
+  });
+  const { config, scoping } = poolParts(settings, { ...options, rowScoped: true });
+  const pool = new ReplicaRoutingPool(config, scoping, replicas, options.onReplicaDown ?? (() => undefined));
+  return listenedTo(pool, options.events);
+}
+
 /**
  * The one pg pool factory: for the server (`rowScoped`, the application's connections) and for the
  * Prisma CLI (prisma.config.ts) and the owner's client (src/db/database.ts), which are not.
  * Every pool listens for its connections' failures (`events`, or nothing): pg-pool emits an idle
  * connection's failure on the pool, and an event nobody listens to would end the process.
  */
-export function createPostgresPool(
-  settings: PostgresSettings,
-  options: { rowScoped?: boolean; report?: StatementReporter; events?: ConnectionEvents } = {},
-): pg.Pool {
+export function createPostgresPool(settings: PostgresSettings, options: PoolOptions = {}): pg.Pool {
+  const { config, scoping } = poolParts(settings, options);
+  return listenedTo(options.rowScoped ? new RowScopedPool(config, scoping) : new pg.Pool(config), options.events);
+}
+
+function listenedTo(pool: pg.Pool, events: ConnectionEvents | undefined): pg.Pool {
+  pool.on('error', (error) => events?.failed(error));
+  pool.on('connect', () => events?.connected());
+  return pool;
+}
+
+function poolParts(settings: PostgresSettings, options: PoolOptions): { config: pg.PoolConfig; scoping: RowScopeOptions } {
   // Separate fields rather than `connectionString`: adapter-pg derives the shadow database of
   // `migrate dev` by overriding `database`, which a connection string would silently win over.
   const { host, port, user, password, database, ssl } = parseConnectionString(settings.url);
@@ -268,10 +486,13 @@ export function createPostgresPool(
     // The Prisma CLI never ends its pool: idle connections must not keep it running.
     allowExitOnIdle: true,
   };
-  const pool = options.rowScoped ? new RowScopedPool(config, settings.connectTimeoutMs, options.events) : new pg.Pool(config);
-  pool.on('error', (error) => options.events?.failed(error));
-  pool.on('connect', () => options.events?.connected());
-  return pool;
+  const scoping: RowScopeOptions = {
+    extent: settings.pooler === 'transaction' ? 'transaction' : 'session',
+    waitLimitMs: settings.connectTimeoutMs,
+    failFast: options.failFast,
+    events: options.events,
+  };
+  return { config, scoping };
 }
 
 /** Whether the application's pool can give a connection that answers, tried once (for /ready). */

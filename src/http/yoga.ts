@@ -5,6 +5,7 @@ import { createContext, useCallerRowScope } from '../context';
 import { useMemoryAccessTracking } from '../memories/access';
 import type { Database } from '../db/database';
 import type { LiveBus } from '../live/bus';
+import { hasReplicas, useMutationsOnPrimary } from '../db/read-routing';
 import type { Logger } from '../logger';
 import type { RedisConnections } from '../redis/connections';
 import { schema } from '../schema';
@@ -63,6 +64,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       // row scope below, whose execute wraps this one's.
       useMemoryAccessTracking(logger),
       useCallerRowScope(),
+      ...(hasReplicas(settings) ? [useMutationsOnPrimary()] : []),
       useClientErrorLog(logger),
       useRequestFacts(metrics),
       useStrictRequestParsing(),

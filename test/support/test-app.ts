@@ -3,6 +3,7 @@ import { startApp, type AppOptions, type RunningApp } from '../../src/app';
 import { loadSettings, type Settings } from '../../src/config/settings';
 import { seedDemoData, type DemoData } from '../../src/demo/seed';
 import { createLogger, type Logger } from '../../src/logger';
+import { throughTestPooler } from './pgbouncer';
 import { cloneMigratedDatabase } from './test-databases';
 
 /** A document from `graphql(...)` (test/generated): its result and variables are typed. */
@@ -51,10 +52,11 @@ async function post<TData>(url: string, key: string | null, query: string, varia
 
 /**
  * The real server, on its own copy of the migrated database, listening on a free port. It logs
- * nowhere unless given a `logger` (at the level the logger has).
+ * nowhere unless given a `logger` (at the level the logger has). A `database` among the
+ * overrides is used as it is (already migrated), and left in place by `close()`.
  */
 export async function startTestApp(purpose: string, overrides: Partial<Settings> = {}, logger?: Logger, options: AppOptions = {}): Promise<TestApp> {
-  const database = await cloneMigratedDatabase(purpose);
+  const database = overrides.database ? { settings: overrides.database, drop: async () => undefined } : await cloneMigratedDatabase(purpose);
   // The server's own defaults (limits, body size, …), from an environment of only these.
   const defaults = loadSettings({
     PORT: '0',
@@ -63,7 +65,9 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
     LOG_LEVEL: 'silent',
     SHUTDOWN_TIMEOUT_MS: '2000',
   });
-  const settings: Settings = { ...defaults, database: database.settings, ...overrides };
+  // Through the run's PgBouncer when there is one (TEST_POOLER=pgbouncer): a database given among
+  // the overrides is taken as it is.
+  const settings: Settings = { ...defaults, database: throughTestPooler(database.settings), ...overrides };
   const app = await startApp(settings, logger ?? createLogger(settings.logLevel), options);
   let key: string | null = null;
   return {

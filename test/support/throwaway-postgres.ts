@@ -27,6 +27,11 @@ export interface ThrowawayPostgres {
   terminateBackends(database: string): Promise<number>;
   /** Runs one statement as the superuser on `database`. */
   query<Row extends pg.QueryResultRow>(database: string, sql: string, values?: unknown[]): Promise<Row[]>;
+  /**
+   * A streaming replica of this cluster (`pg_basebackup -R`): its own data directory and port,
+   * read-only, following this one's WAL. Removed with `remove()` (its own, or this cluster's).
+   */
+  createStandby(): Promise<ThrowawayPostgres>;
   /** Stops the server if it runs and deletes the cluster. */
   remove(): Promise<void>;
 }
@@ -35,15 +40,16 @@ export function throwawayPostgresAvailable(): boolean {
   return fs.existsSync(path.join(binDir, 'initdb')) && fs.existsSync(path.join(binDir, 'pg_ctl'));
 }
 
-/** initdb refuses to run as root: the cluster then belongs to the `postgres` account. */
-function serverAccount(): { uid: number; gid: number } | undefined {
+/** initdb (and PgBouncer) refuse to run as root: the cluster then belongs to the `postgres` account. */
+export function serverAccount(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   return { uid, gid };
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port that nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const probe = net.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as net.AddressInfo;
@@ -52,6 +58,13 @@ async function freePort(): Promise<number> {
 }
 
 export async function createThrowawayPostgres(): Promise<ThrowawayPostgres> {
+  return startThrowaway((run, dataDir) => run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']));
+}
+
+type RunBinary = (binary: string, args: string[]) => Promise<void>;
+
+/** A cluster whose data directory `create` makes (initdb, or pg_basebackup from a primary). */
+async function startThrowaway(create: (run: RunBinary, dataDir: string) => Promise<void>): Promise<ThrowawayPostgres> {
   const account = serverAccount();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-faults-'));
   const dataDir = path.join(root, 'data');
@@ -73,10 +86,11 @@ export async function createThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const serverOptions = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
   const pgCtl = (...args: string[]) => run('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', ...args]);
 
-  await run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  await create(run, dataDir);
   await pgCtl('-o', serverOptions, 'start');
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   let running = true;
+  const standbys: ThrowawayPostgres[] = [];
 
   async function query<Row extends pg.QueryResultRow>(database: string, sql: string, values: unknown[] = []): Promise<Row[]> {
     const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database });
@@ -112,7 +126,16 @@ export async function createThrowawayPostgres(): Promise<ThrowawayPostgres> {
       return rows.filter((row) => row.ended).length;
     },
     query,
+    async createStandby() {
+      const standby = await startThrowaway((runThere, standbyDir) =>
+        // -R writes primary_conninfo and standby.signal: the copy starts as a streaming replica.
+        runThere('pg_basebackup', ['-D', standbyDir, '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync']),
+      );
+      standbys.push(standby);
+      return standby;
+    },
     async remove() {
+      for (const standby of standbys.splice(0)) await standby.remove();
       if (running) await pgCtl('-m', 'immediate', 'stop').catch(() => undefined);
       running = false;
       fs.rmSync(root, { recursive: true, force: true });
