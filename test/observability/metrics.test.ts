@@ -1,4 +1,10 @@
+import { graphql } from '../generated';
+import { subscribe } from '../support/live-client';
 import { startTestApp, type TestApp } from '../support/test-app';
+
+const MetricsMessageAdded = graphql(`
+  subscription MetricsMessageAdded($agentId: ID!) { messageAdded(agentId: $agentId) { id } }
+`);
 
 const TOKEN = 'test-metrics-token-0123456789';
 
@@ -70,6 +76,21 @@ describe('Prometheus metrics at /metrics', () => {
     const after = await scrape();
     expect(sample(after, 'agentmem_rate_limit_refusals_total')).toBe(1);
     expect(sample(after, 'agentmem_graphql_errors_total{code="RATE_LIMITED"}')).toBe(1);
+  });
+
+  it('counts the subscriptions being served, up while one is open and down once it ends', async () => {
+    const demo = await app.seedDemo();
+    const live = await subscribe(app.url, demo.key, MetricsMessageAdded, { agentId: demo.agentId });
+    expect(live.status).toBe(200);
+    expect(sample(await scrape(), 'agentmem_graphql_subscriptions_open')).toBe(1);
+    live.close();
+    // The server learns of the closed stream from its socket, a moment later.
+    let open = 1;
+    for (let attempt = 0; attempt < 100 && open !== 0; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      open = sample(await scrape(), 'agentmem_graphql_subscriptions_open') ?? -1;
+    }
+    expect(open).toBe(0);
   });
 
   it('shows the database pool on PostgreSQL (PGlite has none)', async () => {
