@@ -3,6 +3,7 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { versionId } from '../blocks/versions';
 import { newId } from '../ids';
 import { contentHash } from '../memories/content-hash';
+import { newHistoryId, snapshotOf } from '../memories/history';
 
 const demoMemory = 'Ada is learning GraphQL and likes concise answers.';
 
@@ -31,6 +32,7 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
   });
   const agentId = newId('agent');
   const personaId = newId('block');
+  const memoryId = newId('memory');
   const humanId = newId('block');
   const searchToolId = newId('tool');
   const clockToolId = newId('tool');
@@ -109,7 +111,7 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
     ),
     prisma.memory.create({
       data: {
-        id: newId('memory'),
+        id: memoryId,
         organizationId,
         userId,
         agentId,
@@ -122,6 +124,13 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
         ...audit,
       },
     }),
+    // Its creation in its history, as createMemory records it (src/memories/history.ts).
+    prisma.$executeRawUnsafe(
+      `INSERT INTO memory_history (id, organization_id, memory_id, event, before, after, actor_user_id)
+       SELECT ${newHistoryId}, m.organization_id, m.id, 'create', NULL, ${snapshotOf('m')}, $2 FROM memories m WHERE m.id = $1`,
+      memoryId,
+      userId,
+    ),
   ];
   for (const write of writes) await write;
   return { organizationId, userId, agentId, key };

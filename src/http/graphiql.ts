@@ -19,7 +19,7 @@ const defaultQuery = `# AgentMem: the memory of AI agents, per organization:
 # A key sees only its organization, within its scopes.
 {
   agents { nodes { id name blocks { label value limit } tools { name } recentMessages { role text } } }
-  searchMemories(query: "graphql") { rank memory { content } }
+  searchMemories(query: "graphql") { score snippet memory { content } }
 }
 `;
 
