@@ -19,6 +19,9 @@ function startCluster(env: Record<string, string>) {
   const child = spawn(process.execPath, [tsxCli, 'src/cluster.ts'], {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+    // A process group of its own: tsx's CLI runs the primary as its child, which forks the
+    // workers, and a failed test must be able to kill them all (SIGKILL is not passed on).
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
@@ -75,6 +78,8 @@ describe('npm run start:cluster', () => {
           // A new connection each time: the primary hands connections to the workers in turn.
           headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, connection: 'close' },
           body: JSON.stringify({ query: '{ agents(first: 5) { nodes { id } } }' }),
+          // A request that hangs fails here, by name, rather than as the whole test's timeout.
+          signal: AbortSignal.timeout(15_000),
         });
         const body = (await response.json()) as { data?: { agents: { nodes: unknown[] } } };
         return { status: response.status, agents: body.data?.agents.nodes.length };
@@ -82,20 +87,28 @@ describe('npm run start:cluster', () => {
       const answers = await Promise.all(Array.from({ length: 10 }, ask));
       expect(answers.every((answer) => answer.status === 200 && answer.agents !== undefined)).toBe(true);
 
-      // A worker killed outright is replaced; the port keeps answering meanwhile.
+      // A worker killed outright is replaced; once the primary has seen it go, the port keeps
+      // answering (a connection handed to the worker in the instant it dies dies with it: the
+      // operating system's answer, not the cluster's).
       process.kill(workers[0]!, 'SIGKILL');
+      await cluster.until(() => (/a worker died: starting another/.test(cluster.output()) ? true : undefined), 'the primary noticing the dead worker');
       expect((await ask()).status).toBe(200);
       const replacement = await cluster.until(() => cluster.readyWorkers()[2], 'a replacement worker');
-      expect(cluster.output()).toMatch(/a worker died: starting another/);
       expect((await ask()).status).toBe(200);
 
       cluster.child.kill('SIGTERM');
-      const exit = await cluster.exited;
+      let deadline: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([
+        cluster.exited,
+        new Promise<never>((_resolve, reject) => {
+          deadline = setTimeout(() => reject(new Error(`the cluster did not stop within 30 s of SIGTERM:\n${cluster.output()}`)), 30_000);
+        }),
+      ]).finally(() => clearTimeout(deadline));
       expect(exit.code).toBe(0);
       expect(cluster.output()).toMatch(/shutting down the workers/);
       expect([workers[1]!, replacement].filter(isAlive)).toEqual([]);
     } finally {
-      if (cluster.child.exitCode === null) cluster.child.kill('SIGKILL');
+      if (cluster.child.exitCode === null) process.kill(-cluster.child.pid!, 'SIGKILL');
       await database.drop();
     }
   }, 120_000);
