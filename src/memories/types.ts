@@ -354,10 +354,10 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) => {
       const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
       const results = await context.prisma.$transaction((tx) => createMemories(context, tx, inputs, (index) => ['inputs', String(index)]));
-      for (const change of ['created', 'updated'] as const) {
-        const changed = results.flatMap((result, index) => ((result.deduplicated ? 'updated' : 'created') === change ? [{ id: result.memoryId, agentId: inputs[index]!.agentId }] : []));
-        if (changed.length > 0) announceChanges(context, change, changed);
-      }
+      const memories = results.map((result, index) => ({ id: result.memoryId, agentId: inputs[index]!.agentId, deduplicated: result.deduplicated }));
+      // A deduplicated memory may have had its importance raised: its subscribers hear of a change.
+      announceChanges(context, 'created', memories.filter((memory) => !memory.deduplicated));
+      announceChanges(context, 'updated', memories.filter((memory) => memory.deduplicated));
       return { results };
     },
   }),
