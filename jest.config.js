@@ -6,6 +6,8 @@ module.exports = {
   // Transpile only (tsconfig's isolatedModules): `npm run typecheck` type-checks, so tests start fast.
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // A console.error or console.warn (graphql-jit's dropped-variable line among them) fails the test.
+  setupFilesAfterEnv: ['<rootDir>/test/support/fail-on-console-errors.ts'],
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Each file opens a database (and PGlite is a whole PostgreSQL in WASM): 2 workers fit 2 cores.
   maxWorkers: 2,

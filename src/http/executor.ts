@@ -1,10 +1,16 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import {
   getNamedType,
+  getNullableType,
   GraphQLError,
   isInputObjectType,
+  isScalarType,
+  BREAK,
   Kind,
+  OperationTypeNode,
+  TypeInfo,
   visit,
+  visitWithTypeInfo,
   type DocumentNode,
   type GraphQLInputObjectType,
   type GraphQLSchema,
@@ -77,15 +83,79 @@ function reachesRecursive(type: Parameters<typeof getNamedType>[0], seen = new S
   return isRecursiveInput(named) || Object.values(named.getFields()).some((field) => reachesRecursive(field.type, seen));
 }
 
-const compilable = new WeakMap<DocumentNode, boolean>();
+/**
+ * graphql-jit 0.8 parses the literal of a scalar whose `parseLiteral` takes variables (JSON) without
+ * them: `metadata: { source: $s }` would be stored as `{}`, and for any such literal it prints
+ * "Scalar with variable inputs detected" on stderr. graphql-js hands the variables over, so a
+ * document with a literal of such a scalar goes to graphql-js. (TypeInfo gives a list literal its
+ * item's type, which is what graphql-jit parses each item as.)
+ */
+function hasVariableTakingScalarLiteral(document: DocumentNode, schema: GraphQLSchema): boolean {
+  let found = false;
+  const typeInfo = new TypeInfo(schema);
+  const enterLiteral = () => {
+    const expected = typeInfo.getInputType();
+    const scalar = expected && getNullableType(expected);
+    if (scalar && isScalarType(scalar) && scalar.parseLiteral.length > 1) found = true;
+    return found ? BREAK : undefined;
+  };
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      StringValue: enterLiteral,
+      IntValue: enterLiteral,
+      FloatValue: enterLiteral,
+      BooleanValue: enterLiteral,
+      EnumValue: enterLiteral,
+      ListValue: enterLiteral,
+      ObjectValue: enterLiteral,
+    }),
+  );
+  return found;
+}
 
-function isCompilable(document: DocumentNode, schema: GraphQLSchema): boolean {
-  let verdict = compilable.get(document);
+/**
+ * graphql-jit 0.8's compiled subscriptions hand the operation's variables to the subscribe
+ * resolver as its arguments: an inline argument, or a variable named otherwise, arrives as
+ * `undefined`. Subscriptions are executed by graphql-js, their events too.
+ */
+function hasSubscription(document: DocumentNode): boolean {
+  return document.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.SUBSCRIPTION);
+}
+
+/**
+ * graphql-jit 0.8 refuses a non-null variable left out for its default ("was not provided"), and
+ * copies a default through JSON, so that a DateTime default reaches the resolver as a string, not
+ * the scalar's value. Documents with a default value go to graphql-js.
+ */
+function hasVariableDefault(document: DocumentNode): boolean {
+  return document.definitions.some(
+    (definition) => definition.kind === Kind.OPERATION_DEFINITION && (definition.variableDefinitions ?? []).some((variable) => variable.defaultValue !== undefined),
+  );
+}
+
+/** Why a document runs on graphql-js rather than compiled, as counted in `/metrics`. */
+export type InterpretedReason = 'subscription' | 'fragment_order' | 'recursive_input_variable' | 'json_literal' | 'variable_default';
+
+function whyInterpreted(document: DocumentNode, schema: GraphQLSchema): InterpretedReason | undefined {
+  if (hasSubscription(document)) return 'subscription';
+  if (!keepsOrderCompiled(document)) return 'fragment_order';
+  if (hasRecursiveInputVariable(document, schema)) return 'recursive_input_variable';
+  if (hasVariableTakingScalarLiteral(document, schema)) return 'json_literal';
+  if (hasVariableDefault(document)) return 'variable_default';
+  return undefined;
+}
+
+const verdicts = new WeakMap<DocumentNode, InterpretedReason | null>();
+
+/** The reason a document goes to graphql-js, or undefined when graphql-jit may run it; once per document. */
+export function interpretedReason(document: DocumentNode, schema: GraphQLSchema): InterpretedReason | undefined {
+  let verdict = verdicts.get(document);
   if (verdict === undefined) {
-    verdict = keepsOrderCompiled(document) && !hasRecursiveInputVariable(document, schema);
-    compilable.set(document, verdict);
+    verdict = whyInterpreted(document, schema) ?? null;
+    verdicts.set(document, verdict);
   }
-  return verdict;
+  return verdict ?? undefined;
 }
 
 /** The offset of a line and column in `source`, as graphql-js counts them. */
@@ -119,10 +189,15 @@ function withSourcePositions(error: GraphQLError, source: Source | undefined): G
  * `errors`: it is rebuilt in graphql-js's order. These plugins must come before the row scope in
  * the plugin list (src/http/yoga.ts).
  */
-export function executorPlugins(graphqlJit: boolean): Plugin[] {
+export function executorPlugins(graphqlJit: boolean, onInterpreted?: (reason: InterpretedReason) => void): Plugin[] {
   if (!graphqlJit) return [];
+  const enableIf = ({ document, schema }: { document: DocumentNode; schema: GraphQLSchema }) => {
+    const reason = interpretedReason(document, schema);
+    if (reason !== undefined) onInterpreted?.(reason);
+    return reason === undefined;
+  };
   return [
-    useGraphQlJit({}, { enableIf: (args) => isCompilable(args.document, args.schema) }) as Plugin,
+    useGraphQlJit({}, { enableIf }) as Plugin,
     {
       onExecute: ({ args }) => ({
         onExecuteDone({ result, setResult }) {

@@ -56,7 +56,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       // The compiled executor first: the row scope below wraps whatever executor is set before
       // it, and one set after it would run outside the caller's scope and see no rows
       // (test/http/executor.test.ts guards the order).
-      ...executorPlugins(settings.graphqlJit),
+      ...executorPlugins(settings.graphqlJit, metrics && ((reason) => metrics.executionInterpreted(reason))),
       // A plugin's execute wraps those of the plugins before it: useCallerRowScope's wraps the
       // idempotent transaction, which thus runs inside the caller's organization scope.
       useIdempotentMutations({ prisma: database.prisma, maskError, ttlHours: settings.idempotencyTtlHours }),

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/database';
+import type { InterpretedReason } from '../http/executor';
 import type { RequestFacts } from '../http/request-id';
 
 export const METRICS_PATH = '/metrics';
@@ -50,6 +51,12 @@ export class Metrics {
     help: 'Requests refused with RATE_LIMITED (per-key request budget or failed authentications per address)',
     registers: [this.registry],
   });
+  private readonly interpretedExecutions = new Counter({
+    name: 'agentmem_graphql_interpreted_executions_total',
+    help: 'Executions sent to graphql-js although graphql-jit is on, by the reason the compiled executor could not agree',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   private readonly subscriptionsOpen = new Gauge({
     name: 'agentmem_graphql_subscriptions_open',
     help: 'GraphQL subscriptions being served now',
@@ -86,6 +93,11 @@ export class Metrics {
       this.errors.inc({ code });
       if (code === 'RATE_LIMITED') this.rateLimitRefusals.inc();
     }
+  }
+
+  /** An execution that graphql-jit could not run as graphql-js would (src/http/executor.ts). */
+  executionInterpreted(reason: InterpretedReason): void {
+    this.interpretedExecutions.inc({ reason });
   }
 
   subscriptionOpened(): void {

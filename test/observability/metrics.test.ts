@@ -93,6 +93,21 @@ describe('Prometheus metrics at /metrics', () => {
     expect(open).toBe(0);
   });
 
+  it('counts the executions graphql-jit hands to graphql-js, by reason', async () => {
+    const demo = await app.seedDemo();
+    const reason = (text: string, name: string) => sample(text, `agentmem_graphql_interpreted_executions_total{reason="${name}"}`) ?? 0;
+    const before = await scrape();
+    const query = 'query ($agentId: ID!) { memories(filter: { agentId: $agentId }) { nodes { id } } }';
+    expect(await post(demo.key, { query, variables: { agentId: demo.agentId } })).toBe(200);
+    expect(await post(demo.key, { query: 'mutation { importAgent(document: { format: "x" }) { __typename } }' })).toBe(200);
+    expect(await post(demo.key, { query: 'query ($n: Int = 1) { agents(first: $n) { nodes { id } } }' })).toBe(200);
+    const after = await scrape();
+    expect(reason(after, 'json_literal') - reason(before, 'json_literal')).toBe(1);
+    expect(reason(after, 'variable_default') - reason(before, 'variable_default')).toBe(1);
+    // The subscription of the test before ran on graphql-js.
+    expect(reason(after, 'subscription')).toBeGreaterThanOrEqual(1);
+  });
+
   it('shows the database pool on PostgreSQL (PGlite has none)', async () => {
     const text = await scrape();
     if (app.database.kind === 'postgres') {
