@@ -24,7 +24,7 @@ export interface Caller {
 
 export interface Context extends YogaInitialContext {
   prisma: PrismaClient;
-  /** Raw SQL under the same row-level security, for the hot reads (src/agents/page.ts). */
+  /** Raw SQL under the same row-level security: the read planner's statements (src/planner), search. */
   sql: ScopedSql;
   /** Whether those hot reads take their one-statement path (the READ_PATH setting). */
   fastReads: boolean;

@@ -6,21 +6,13 @@ import { contextWindowOf } from './context-window';
 // The conversation's order (src/messages/types.ts), backwards.
 const newestFirst = [{ createdAt: 'desc' }, { seq: 'desc' }] as const;
 
-/** An agent's relations as the statement that read it brought them (src/agents/page.ts). */
-export interface AgentRelations {
-  blocks?: Block[];
-  tools?: Tool[];
-  /** The last `limit` messages, newest last: enough for any smaller limit too. */
-  recentMessages?: { limit: number; messages: Message[] };
-}
-
 /**
  * Per-request loaders for an agent's relations. Each batch is ONE SQL statement for all the
  * agents of a request (a LATERAL join through Prisma's relationJoins), so a list of 50 agents
- * costs the same few statements as a list of 5. Where the agents were read together with their
- * relations (src/agents/page.ts), that statement was the batch, and it primes these with the
- * rows. The agents passed in are already visible to the caller; these only drop deleted rows on
- * the other side of the relation.
+ * costs the same few statements as a list of 5. They serve the relations the read planner leaves
+ * to their resolvers (src/planner): inside a mutation's transaction, and on READ_PATH=general.
+ * The agents passed in are already visible to the caller; these only drop deleted rows on the
+ * other side of the relation.
  */
 export function createAgentLoaders(prisma: PrismaClient) {
   const blocks = new DataLoader<string, Block[]>(async (agentIds) => {
@@ -90,19 +82,12 @@ export function createAgentLoaders(prisma: PrismaClient) {
 
   // Keyed by the row itself, not its id: the same agent read elsewhere in the request with
   // other columns is another row.
-  const preloaded = new WeakMap<Agent, AgentRelations>();
-
   return {
-    preload: (agent: Agent, relations: AgentRelations) => void preloaded.set(agent, relations),
-    blocksOf: (agent: Agent) => preloaded.get(agent)?.blocks ?? blocks.load(agent.id),
-    toolsOf: (agent: Agent) => preloaded.get(agent)?.tools ?? tools.load(agent.id),
-    /** Agents here are whole rows (the one-statement read never serves contextMessages). */
-    contextMessagesOf: (agent: Agent) => contextMessages.load({ agentId: agent.id, window: contextWindowOf(agent.messageIds) }),
-    async recentMessagesOf(agent: Agent, limit: number): Promise<Message[]> {
-      const read = preloaded.get(agent)?.recentMessages;
-      if (read && read.limit >= limit) return read.messages.slice(-limit);
-      return recentMessages.load({ agentId: agent.id, limit });
-    },
+    blocksOf: (agent: Pick<Agent, 'id'>) => blocks.load(agent.id),
+    toolsOf: (agent: Pick<Agent, 'id'>) => tools.load(agent.id),
+    /** A planned agent carries its messageIds for this (the field's fallback declaration). */
+    contextMessagesOf: (agent: Pick<Agent, 'id' | 'messageIds'>) => contextMessages.load({ agentId: agent.id, window: contextWindowOf(agent.messageIds) }),
+    recentMessagesOf: (agent: Pick<Agent, 'id'>, limit: number) => recentMessages.load({ agentId: agent.id, limit }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { issueApiKey, SCOPES } from '../auth/keys';
 import { NotFoundError } from '../errors';
+import { column, connection, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
@@ -11,16 +12,16 @@ import { parseInput } from '../schema/validation';
 export const ApiKeyType = builder.prismaObject('ApiKey', {
   description: 'An API key: its metadata only. The secret is shown once, at creation; only its SHA-256 is stored, and never exposed.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    organizationId: t.exposeID('organizationId'),
-    userId: t.exposeID('userId'),
-    name: t.exposeString('name'),
-    scopes: t.stringList({ resolve: (key) => key.scopes }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
-    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
-    isActive: t.exposeBoolean('isActive'),
-    user: t.relation('user'),
+    id: t.exposeID('id', { sql: column('id') }),
+    organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
+    userId: t.exposeID('userId', { sql: column('user_id') }),
+    name: t.exposeString('name', { sql: column('name') }),
+    scopes: t.stringList({ sql: column('scopes'), resolve: (key) => key.scopes }),
+    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { sql: timestamp('expires_at'), type: 'DateTime', nullable: true }),
+    lastUsedAt: t.expose('lastUsedAt', { sql: timestamp('last_used_at'), type: 'DateTime', nullable: true }),
+    isActive: t.exposeBoolean('isActive', { sql: column('is_active') }),
+    user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
   }),
 });
 
@@ -31,6 +32,7 @@ builder.queryFields((t) => ({
     ...connectionOptions,
     description: "The organization's API keys (metadata only), oldest first.",
     totalCount: (_root, _args, context) => context.prisma.apiKey.count({ where: liveRowsOf(context) }),
+    sql: connection({ table: 'api_keys', where: (scope) => [...organizationRows(scope), ...liveRows(scope)] }, () => orderBy(['created_at', 'id'], 'ASC'), connectionOptions),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
       return context.prisma.apiKey.findMany({ ...query, where: liveRowsOf(context), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });

@@ -1,5 +1,6 @@
 import { NotFoundError, ValidationError } from '../errors';
 import { Prisma } from '../generated/prisma/client';
+import { column, connection, object, orderBy, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount } from '../schema/rules';
@@ -10,21 +11,22 @@ import { changeBlock } from './versions';
 export const BlockVersionType = builder.prismaObject('BlockVersion', {
   description: "One version of a block: its content then, who made it and when.",
   fields: (t) => ({
-    id: t.exposeID('id'),
-    organizationId: t.exposeID('organizationId'),
-    blockId: t.exposeID('blockId'),
-    version: t.exposeInt('version'),
-    value: t.exposeString('value'),
-    limit: t.int({ resolve: (version) => Number(version.limit) }),
-    description: t.exposeString('description', { nullable: true }),
-    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
-    changedAt: t.expose('createdAt', { type: 'DateTime', description: 'When this version was made.' }),
+    id: t.exposeID('id', { sql: column('id') }),
+    organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
+    blockId: t.exposeID('blockId', { sql: column('block_id') }),
+    version: t.exposeInt('version', { sql: column('version') }),
+    value: t.exposeString('value', { sql: column('value') }),
+    limit: t.int({ sql: column('limit'), resolve: (version) => Number(version.limit) }),
+    description: t.exposeString('description', { sql: column('description'), nullable: true }),
+    metadata: t.expose('metadata', { sql: column('metadata_'), type: 'JSON', nullable: true }),
+    changedAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime', description: 'When this version was made.' }),
     changedById: t.exposeID('changedById', {
+      sql: column('changed_by_id'),
       nullable: true,
       description: "The user of the API key that made this version; null for a version made before history was kept, or by a user since purged.",
     }),
-    apiKeyId: t.exposeID('apiKeyId', { nullable: true, description: 'The API key that made this version (null as for changedById).' }),
-    changedBy: t.relation('changedBy', { nullable: true }),
+    apiKeyId: t.exposeID('apiKeyId', { sql: column('api_key_id'), nullable: true, description: 'The API key that made this version (null as for changedById).' }),
+    changedBy: t.relation('changedBy', { nullable: true, sql: object(relatedRows('users', 'id', 'changed_by_id')) }),
   }),
 });
 
@@ -33,6 +35,7 @@ builder.prismaObjectField(BlockType, 'history', (t) =>
     ...connectionOptions,
     description: 'Every version of this block, newest first (the first is the current content).',
     totalCount: true,
+    sql: connection(relatedRows('block_history', 'block_id', 'id'), () => orderBy(['version', 'id'], 'DESC'), connectionOptions),
     query: (args) => {
       assertPageSize(args);
       return { orderBy: [{ version: 'desc' }, { id: 'desc' }] };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BlockLimitExceededError, ConflictError, VersionConflictError } from '../errors';
 import { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
+import { column, connection, liveRowById, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
@@ -17,27 +18,28 @@ import { changeBlock, recordNewBlocks } from './versions';
 export const BlockType = builder.prismaObject('Block', {
   description: 'A core-memory block (persona, human, system, or a label of your own).',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    organizationId: t.exposeID('organizationId'),
-    userId: t.exposeID('userId'),
-    label: t.exposeString('label'),
-    value: t.exposeString('value'),
+    id: t.exposeID('id', { sql: column('id') }),
+    organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
+    userId: t.exposeID('userId', { sql: column('user_id') }),
+    label: t.exposeString('label', { sql: column('label') }),
+    value: t.exposeString('value', { sql: column('value') }),
     limit: t.int({
+      sql: column('limit'),
       description: 'The most characters (Unicode code points) `value` may hold.',
       resolve: (block) => Number(block.limit),
     }),
-    description: t.exposeString('description', { nullable: true }),
-    templateName: t.exposeString('templateName', { nullable: true }),
-    isTemplate: t.exposeBoolean('isTemplate'),
-    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    createdById: t.exposeID('createdById', { nullable: true }),
-    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    version: t.exposeInt('version', {
+    description: t.exposeString('description', { sql: column('description'), nullable: true }),
+    templateName: t.exposeString('templateName', { sql: column('template_name'), nullable: true }),
+    isTemplate: t.exposeBoolean('isTemplate', { sql: column('is_template') }),
+    metadata: t.expose('metadata', { sql: column('metadata_'), type: 'JSON', nullable: true }),
+    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
+    version: t.exposeInt('version', { sql: column('version'),
       description: 'Starts at 1; every change makes the next. Pass it to updateBlock as expectedVersion so that no other change is overwritten.',
     }),
-    user: t.relation('user'),
+    user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
   }),
 });
 addDeletionFields('Block');
@@ -72,6 +74,27 @@ builder.queryFields((t) => ({
     ...connectionOptions,
     args: { filter: t.arg({ type: BlockFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
     totalCount: (_root, args, context) => context.prisma.block.count({ where: blockWhere(context, args.filter, args.deleted) }),
+    // The trash (admin only) is read by the resolver.
+    sql: connection(
+      {
+        table: 'blocks',
+        where: (scope) => {
+          const filter = scope.args.filter as typeof BlockFilter.$inferInput | null | undefined;
+          if (scope.args.deleted) return undefined;
+          const equal = (name: string, value: unknown) => (value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`]);
+          return [
+            ...organizationRows(scope),
+            ...liveRows(scope),
+            ...equal('label', filter?.label),
+            ...equal('user_id', filter?.userId == null ? null : String(filter.userId)),
+            `${scope.row}.is_template = ${scope.bind(filter?.isTemplate ?? false)}`,
+            ...equal('template_name', filter?.templateName),
+          ];
+        },
+      },
+      () => orderBy(['created_at', 'id'], 'ASC'),
+      connectionOptions,
+    ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
       return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
@@ -96,6 +119,7 @@ builder.queryFields((t) => ({
     type: BlockType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
+    sql: object(liveRowById('blocks')),
     resolve: (query, _root, args, context) =>
       context.prisma.block.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
   }),

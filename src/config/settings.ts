@@ -109,9 +109,9 @@ export interface Settings {
   /** GraphQL requests one API key may make per window; 0: no limit. */
   rateLimit: { requests: number; windowSeconds: number };
   /**
-   * `fast`: the hot reads (agents with their blocks, tools and recent messages) are one SQL
-   * statement each (src/agents/page.ts); `general`: everything through Prisma, as a comparison
-   * and an escape hatch. Both give the same answers.
+   * `fast`: the read planner answers each root field that reads rows in one SQL statement
+   * (src/planner); `general`: everything through Prisma and DataLoader, as a comparison and an
+   * escape hatch. Both give the same answers.
    */
   readPath: 'fast' | 'general';
   /** Execute operations with graphql-jit's compiled queries instead of graphql-js's interpreter. */

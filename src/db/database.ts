@@ -27,7 +27,7 @@ export interface Database {
   readonly prisma: PrismaClient;
   /**
    * Raw SQL under the same row-level security as `prisma`, for the hot reads that skip Prisma's
-   * runtime (src/agents/page.ts, src/auth/authenticate.ts).
+   * runtime (src/planner, src/auth/authenticate.ts).
    */
   readonly sql: ScopedSql;
   /**

@@ -23,8 +23,9 @@ import type { Plugin } from 'graphql-yoga';
 /**
  * graphql-jit answers a selection's fields first, then its fragment spreads, then its inline
  * fragments, where graphql-js keeps the document's order. The two agree when, in every selection
- * set, the fields come first and the fragments that follow are all of one kind; other documents
- * are executed by graphql-js, so that an answer's bytes never depend on the executor.
+ * set, the fields come first and the fragments that follow are all of one kind, and no field that
+ * appears twice is conditional; other documents are executed by graphql-js, so that an answer's
+ * bytes never depend on the executor.
  */
 function keepsOrderCompiled(document: DocumentNode): boolean {
   let agree = true;
@@ -35,6 +36,17 @@ function keepsOrderCompiled(document: DocumentNode): boolean {
         if (kind === Kind.FIELD ? fragmentKind !== undefined : fragmentKind !== undefined && fragmentKind !== kind) agree = false;
         if (kind !== Kind.FIELD) fragmentKind = kind;
       }
+      // graphql-jit places a field where its key first appears, even where @skip/@include leaves
+      // that appearance out; graphql-js places it where it is first included.
+      const keys = new Map<string, number>();
+      let conditional = false;
+      for (const selection of node.selections) {
+        if (selection.kind !== Kind.FIELD) continue;
+        const key = selection.alias?.value ?? selection.name.value;
+        keys.set(key, (keys.get(key) ?? 0) + 1);
+        if (selection.directives?.length) conditional = true;
+      }
+      if (conditional && [...keys.values()].some((count) => count > 1)) agree = false;
     },
   });
   return agree;

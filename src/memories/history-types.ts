@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { column, connection, fallback, orderBy, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { SNAPSHOT_FIELDS, type MemoryEvent } from './history';
@@ -21,26 +22,28 @@ export const MemoryHistoryEntryType = builder.prismaObject('MemoryHistory', {
   name: 'MemoryHistoryEntry',
   description: "One change of a memory: what happened, by whom, when, and the memory's fields before and after.",
   fields: (t) => ({
-    id: t.exposeID('id'),
-    memoryId: t.exposeID('memoryId'),
-    event: t.field({ type: MemoryEventEnum, resolve: (entry) => entry.event as typeof MemoryEventEnum.$inferType }),
+    id: t.exposeID('id', { sql: column('id') }),
+    memoryId: t.exposeID('memoryId', { sql: column('memory_id') }),
+    event: t.field({ type: MemoryEventEnum, sql: column('event'), resolve: (entry) => entry.event as typeof MemoryEventEnum.$inferType }),
     before: t.expose('before', {
+      sql: column('before'),
       type: 'JSON',
       nullable: true,
       description: 'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); null for CREATE.',
     }),
-    after: t.expose('after', { type: 'JSON', nullable: true, description: 'The same fields after the change.' }),
+    after: t.expose('after', { sql: column('after'), type: 'JSON', nullable: true, description: 'The same fields after the change.' }),
     changedFields: t.stringList({
       description: 'The fields whose value differs between before and after (every field for CREATE).',
+      sql: fallback('compares two JSON snapshots in JavaScript', { before: 'before', after: 'after' }),
       resolve: (entry) => {
         const before = entry.before as Snapshot;
         const after = (entry.after as Snapshot) ?? {};
         return Object.keys(SNAPSHOT_FIELDS).filter((field) => !before || !isDeepStrictEqual(before[field], after[field]));
       },
     }),
-    actorUserId: t.exposeID('actorUserId', { nullable: true, description: "The user of the API key that made the change." }),
-    apiKeyId: t.exposeID('apiKeyId', { nullable: true, description: 'The API key that made the change.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    actorUserId: t.exposeID('actorUserId', { sql: column('actor_user_id'), nullable: true, description: "The user of the API key that made the change." }),
+    apiKeyId: t.exposeID('apiKeyId', { sql: column('api_key_id'), nullable: true, description: 'The API key that made the change.' }),
+    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
   }),
 });
 
@@ -49,6 +52,7 @@ builder.prismaObjectField(MemoryType, 'history', (t) =>
     ...connectionOptions,
     description: 'Every change of this memory, newest first (as mem0 history).',
     totalCount: true,
+    sql: connection(relatedRows('memory_history', 'memory_id', 'id'), () => orderBy(['seq'], 'DESC'), connectionOptions),
     query: (args) => {
       assertPageSize(args);
       return { orderBy: [{ seq: 'desc' }] };

@@ -1,4 +1,5 @@
 import { AgentType } from '../agents/types';
+import { fallback } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { MemoryTypeEnum } from './memory-type';
 import type { MemoryStatsShape } from './stats-loader';
@@ -29,6 +30,7 @@ builder.prismaObjectField(AgentType, 'memoryStats', (t) =>
   t.field({
     type: MemoryStats,
     description: "Counts of the agent's live memories by type, scope and level (one statement for all the agents of a request).",
+    sql: fallback('grouped counts: one loader statement per request'),
     resolve: (agent, _args, context) => context.loaders.memoryStats.load(agent.id),
   }),
 );

@@ -5,6 +5,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { rowsOf } from '../live/rows';
+import { column, connection, fallback, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
@@ -27,27 +28,27 @@ export const MessageRole = builder.enumType('MessageRole', { values: messageRole
 export const MessageType = builder.prismaObject('Message', {
   description: 'One message of a conversation between a user and an agent.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    organizationId: t.exposeID('organizationId'),
-    userId: t.exposeID('userId'),
-    agentId: t.exposeID('agentId'),
-    role: t.field({ type: MessageRole, resolve: (message) => message.role as typeof MessageRole.$inferType }),
-    text: t.exposeString('text', { nullable: true }),
-    content: t.expose('content', { type: 'JSON', nullable: true, description: 'Content parts.' }),
-    model: t.exposeString('model', { nullable: true }),
-    name: t.exposeString('name', { nullable: true }),
-    toolCalls: t.expose('toolCalls', { type: 'JSON', nullable: true, description: 'A list of {id, type, function: {name, arguments}}.' }),
-    toolCallId: t.exposeString('toolCallId', { nullable: true }),
-    stepId: t.exposeString('stepId', { nullable: true }),
-    otid: t.exposeString('otid', { nullable: true, description: 'Offline threading id.' }),
-    toolReturns: t.expose('toolReturns', { type: 'JSON', nullable: true }),
-    groupId: t.exposeString('groupId', { nullable: true }),
-    senderId: t.exposeString('senderId', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    createdById: t.exposeID('createdById', { nullable: true }),
-    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    user: t.relation('user'),
+    id: t.exposeID('id', { sql: column('id') }),
+    organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
+    userId: t.exposeID('userId', { sql: column('user_id') }),
+    agentId: t.exposeID('agentId', { sql: column('agent_id') }),
+    role: t.field({ type: MessageRole, sql: column('role'), resolve: (message) => message.role as typeof MessageRole.$inferType }),
+    text: t.exposeString('text', { sql: column('text'), nullable: true }),
+    content: t.expose('content', { sql: column('content'), type: 'JSON', nullable: true, description: 'Content parts.' }),
+    model: t.exposeString('model', { sql: column('model'), nullable: true }),
+    name: t.exposeString('name', { sql: column('name'), nullable: true }),
+    toolCalls: t.expose('toolCalls', { sql: column('tool_calls'), type: 'JSON', nullable: true, description: 'A list of {id, type, function: {name, arguments}}.' }),
+    toolCallId: t.exposeString('toolCallId', { sql: column('tool_call_id'), nullable: true }),
+    stepId: t.exposeString('stepId', { sql: column('step_id'), nullable: true }),
+    otid: t.exposeString('otid', { sql: column('otid'), nullable: true, description: 'Offline threading id.' }),
+    toolReturns: t.expose('toolReturns', { sql: column('tool_returns'), type: 'JSON', nullable: true }),
+    groupId: t.exposeString('groupId', { sql: column('group_id'), nullable: true }),
+    senderId: t.exposeString('senderId', { sql: column('sender_id'), nullable: true }),
+    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
+    user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
   }),
 });
 addDeletionFields('Message');
@@ -57,11 +58,13 @@ builder.prismaObjectFields(MessageType, (t) => ({
   toolCall: t.field({
     type: MessageType,
     nullable: true,
+    sql: fallback('matched by tool call id in JSON: one loader statement per request', { agentId: 'agent_id', toolCallId: 'tool_call_id', role: 'role' }),
     description: 'On a TOOL message: the assistant message that made the call it answers (the call itself is in its toolCalls, by toolCallId).',
     resolve: (message, _args, context) => context.loaders.toolCalls.callerOf(message),
   }),
   toolReturnMessages: t.field({
     type: [MessageType],
+    sql: fallback('matched by tool call ids in JSON: one loader statement per request', { agentId: 'agent_id', toolCalls: 'tool_calls', role: 'role' }),
     description:
       'On an assistant message: the TOOL messages answering its tool calls, oldest first (the field toolReturns is the tool_returns column). Empty on other messages.',
     resolve: (message, _args, context) => context.loaders.toolCalls.answersTo(message),
@@ -95,6 +98,31 @@ builder.queryFields((t) => ({
       groupId: t.arg.string({ description: 'The messages of one group.' }),
     },
     totalCount: (_root, args, context) => context.prisma.message.count({ where: messageWhere(context, args) }),
+    // The trash (admin only) is read by the resolver. Messages of a deleted agent are not shown.
+    sql: connection(
+      {
+        table: 'messages',
+        where: (scope) => {
+          const args = scope.args as Parameters<typeof messageWhere>[1];
+          if (args.deleted) return undefined;
+          const equal = (name: string, value: unknown) => (value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`]);
+          return [
+            ...organizationRows(scope),
+            ...liveRows(scope),
+            `EXISTS (SELECT 1 FROM agents a WHERE a.id = ${scope.row}.agent_id AND NOT a.is_deleted)`,
+            ...equal('agent_id', String(args.agentId)),
+            ...equal('otid', args.otid),
+            ...equal('step_id', args.stepId),
+            ...equal('group_id', args.groupId),
+            ...(args.roles ? [`${scope.row}.role = ANY(${scope.bind(args.roles)}::text[])`] : []),
+            ...(args.since ? [`${scope.row}.created_at >= ${scope.bind(args.since)}`] : []),
+            ...(args.until ? [`${scope.row}.created_at < ${scope.bind(args.until)}`] : []),
+          ];
+        },
+      },
+      () => orderBy(['created_at', 'seq'], 'ASC'),
+      connectionOptions,
+    ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
       return context.prisma.message.findMany({ ...query, where: messageWhere(context, args), orderBy: conversationOrder });

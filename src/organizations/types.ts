@@ -1,3 +1,4 @@
+import { column, count, liveRows, object, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { live, requireCaller } from '../schema/tenancy';
 import { UserType } from '../users/types';
@@ -6,12 +7,12 @@ import { UserType } from '../users/types';
 export const OrganizationType = builder.prismaObject('Organization', {
   description: 'A tenant: every other row belongs to exactly one organization.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    name: t.exposeString('name'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    userCount: t.relationCount('users', { where: live }),
-    agentCount: t.relationCount('agents', { where: live }),
+    id: t.exposeID('id', { sql: column('id') }),
+    name: t.exposeString('name', { sql: column('name') }),
+    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
+    userCount: t.relationCount('users', { where: live, sql: count(relatedRows('users', 'organization_id', 'id', liveRows)) }),
+    agentCount: t.relationCount('agents', { where: live, sql: count(relatedRows('agents', 'organization_id', 'id', liveRows)) }),
   }),
 });
 
@@ -35,6 +36,7 @@ builder.queryFields((t) => ({
   organization: t.prismaField({
     type: OrganizationType,
     description: "The caller's organization.",
+    sql: object({ table: 'organizations', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.organizationId)}`] }),
     resolve: (query, _root, _args, context) =>
       context.prisma.organization.findFirstOrThrow({ ...query, where: { id: requireCaller(context).organizationId } }),
   }),

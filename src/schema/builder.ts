@@ -3,6 +3,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import PlannerPlugin from '../planner/plugin';
 import { grantedScopes } from '../auth/scopes';
 import { ForbiddenError } from '../errors';
 import { JSONResolver } from 'graphql-scalars';
@@ -25,7 +26,8 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  // The planner inside scope-auth: a planned read is authorized as any other.
+  plugins: [ScopeAuthPlugin, PlannerPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
   scopeAuth: {
     authScopes: (context) => grantedScopes(context.caller.scopes),
     unauthorizedError: () => new ForbiddenError(),

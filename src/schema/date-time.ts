@@ -25,7 +25,7 @@ function storable(date: Date, node?: ValueNode): Date {
 
 /**
  * RFC 3339 date-times (graphql-scalars' DateTime), within the years PostgreSQL stores. ISO text
- * is passed through as it is: the hot reads (src/agents/page.ts) have PostgreSQL print timestamps
+ * is passed through as it is: the read planner (src/planner) has PostgreSQL print timestamps
  * exactly as this scalar prints a Date.
  */
 export const DateTime = new GraphQLScalarType<Date, Date | string>({

@@ -52,6 +52,11 @@ function assertCursor(cursor: string | null | undefined, name: 'after' | 'before
  */
 export function assertPageArguments(args: PageArguments): void {
   assertPageSize(args);
+  // Pages go one way from one cursor: refused here, for every connection of the request, rather
+  // than by each path that reads a page (Pothos's own words).
+  if (args.before != null && args.after != null) throw new ValidationError('Arguments "before" and "after" are not supported at the same time', ['after']);
+  if (args.before != null && args.first != null) throw new ValidationError('Arguments "before" and "first" are not supported at the same time', ['first']);
+  if (args.after != null && args.last != null) throw new ValidationError('Arguments "after" and "last" are not supported at the same time', ['last']);
   assertCursor(args.after, 'after');
   assertCursor(args.before, 'before');
 }

@@ -1,11 +1,9 @@
 import {
   getDirectiveValues,
-  getNamedType,
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
   Kind,
   type FieldNode,
-  type GraphQLObjectType,
   type GraphQLResolveInfo,
   type SelectionSetNode,
 } from 'graphql';
@@ -45,20 +43,6 @@ export function selectionOf(nodes: readonly FieldNode[], typeName: string, info:
   const selection: Selection = new Map();
   for (const node of nodes) collect(node.selectionSet, typeName, info, selection);
   return selection;
-}
-
-/**
- * The selection of the nodes beneath the connection field being resolved: through `nodes { … }`
- * and `edges { node { … } }` alike. Other connection fields (pageInfo, totalCount, cursors) are
- * answered from the page itself. The connection, edge and node types are the field's own.
- */
-export function connectionNodeSelection(info: GraphQLResolveInfo): Selection {
-  const connection = getNamedType(info.returnType) as GraphQLObjectType;
-  const edge = getNamedType(connection.getFields().edges!.type) as GraphQLObjectType;
-  const node = getNamedType(edge.getFields().node!.type);
-  const connectionSelection = selectionOf(info.fieldNodes, connection.name, info);
-  const edges = selectionOf(connectionSelection.get('edges') ?? [], edge.name, info);
-  return selectionOf([...(connectionSelection.get('nodes') ?? []), ...(edges.get('node') ?? [])], node.name, info);
 }
 
 /** The SQL expression that answers each scalar field a fast path can read straight from a row. */

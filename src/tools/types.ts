@@ -3,6 +3,7 @@ import type { Context } from '../context';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
+import { column, connection, liveRowById, liveRows, object, orderBy, organizationRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
@@ -15,19 +16,19 @@ import { parseInput } from '../schema/validation';
 export const ToolType = builder.prismaObject('Tool', {
   description: 'A tool an agent may call.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    organizationId: t.exposeID('organizationId'),
-    name: t.exposeString('name'),
-    description: t.exposeString('description', { nullable: true }),
-    jsonSchema: t.expose('jsonSchema', { type: 'JSON', nullable: true }),
-    sourceType: t.exposeString('sourceType', { nullable: true }),
-    sourceCode: t.exposeString('sourceCode', { nullable: true }),
-    tags: t.expose('tags', { type: 'JSON', nullable: true, description: 'A list of strings.' }),
-    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    createdById: t.exposeID('createdById', { nullable: true }),
-    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
+    id: t.exposeID('id', { sql: column('id') }),
+    organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
+    name: t.exposeString('name', { sql: column('name') }),
+    description: t.exposeString('description', { sql: column('description'), nullable: true }),
+    jsonSchema: t.expose('jsonSchema', { sql: column('json_schema'), type: 'JSON', nullable: true }),
+    sourceType: t.exposeString('sourceType', { sql: column('source_type'), nullable: true }),
+    sourceCode: t.exposeString('sourceCode', { sql: column('source_code'), nullable: true }),
+    tags: t.expose('tags', { sql: column('tags'), type: 'JSON', nullable: true, description: 'A list of strings.' }),
+    metadata: t.expose('metadata', { sql: column('metadata_'), type: 'JSON', nullable: true }),
+    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
   }),
 });
 addDeletionFields('Tool');
@@ -53,6 +54,20 @@ builder.queryFields((t) => ({
     ...connectionOptions,
     args: { filter: t.arg({ type: ToolFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
     totalCount: (_root, args, context) => context.prisma.tool.count({ where: toolWhere(context, args.filter, args.deleted) }),
+    // The trash (admin only) and a name filter are read by the resolver.
+    sql: connection(
+      {
+        table: 'tools',
+        where: (scope) => {
+          const filter = scope.args.filter as typeof ToolFilter.$inferInput | null | undefined;
+          if (scope.args.deleted || filter?.nameContains != null) return undefined;
+          const tag = filter?.tag == null ? [] : [`${scope.row}.tags @> jsonb_build_array(${scope.bind(filter.tag)}::text)`];
+          return [...organizationRows(scope), ...liveRows(scope), ...tag];
+        },
+      },
+      () => orderBy(['created_at', 'id'], 'ASC'),
+      connectionOptions,
+    ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
       return context.prisma.tool.findMany({ ...query, where: toolWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
@@ -62,6 +77,7 @@ builder.queryFields((t) => ({
     type: ToolType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
+    sql: object(liveRowById('tools')),
     resolve: (query, _root, args, context) => context.prisma.tool.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
   }),
 }));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NotFoundError } from '../errors';
 import { newId } from '../ids';
+import { column, connection, liveRowById, liveRows, object, orderBy, organizationRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
@@ -13,16 +14,16 @@ import { label, name, text } from '../schema/rules';
 export const UserType = builder.prismaObject('User', {
   description: 'A person who talks to agents, within one organization.',
   fields: (t) => ({
-    id: t.exposeID('id'),
-    organizationId: t.exposeID('organizationId'),
-    name: t.exposeString('name'),
-    status: t.exposeString('status'),
-    timezone: t.exposeString('timezone'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    createdById: t.exposeID('createdById', { nullable: true }),
-    lastUpdatedById: t.exposeID('lastUpdatedById', { nullable: true }),
-    organization: t.relation('organization'),
+    id: t.exposeID('id', { sql: column('id') }),
+    organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
+    name: t.exposeString('name', { sql: column('name') }),
+    status: t.exposeString('status', { sql: column('status') }),
+    timezone: t.exposeString('timezone', { sql: column('timezone') }),
+    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
+    createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
+    lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
+    organization: t.relation('organization', { sql: object({ table: 'organizations', where: (scope) => [`${scope.row}.id = ${scope.parent}.organization_id`] }) }),
   }),
 });
 addDeletionFields('User');
@@ -34,6 +35,12 @@ builder.queryFields((t) => ({
     description: "The organization's users, oldest first.",
     args: { deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
     totalCount: (_root, args, context) => context.prisma.user.count({ where: listedRowsOf(context, args.deleted) }),
+    // The trash (admin only) is read by the resolver.
+    sql: connection(
+      { table: 'users', where: (scope) => (scope.args.deleted ? undefined : [...organizationRows(scope), ...liveRows(scope)]) },
+      () => orderBy(['created_at', 'id'], 'ASC'),
+      connectionOptions,
+    ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
       return context.prisma.user.findMany({ ...query, where: listedRowsOf(context, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
@@ -43,6 +50,7 @@ builder.queryFields((t) => ({
     type: UserType,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
+    sql: object(liveRowById('users')),
     resolve: (query, _root, args, context) =>
       context.prisma.user.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
   }),

@@ -136,8 +136,9 @@ describe('the context window', () => {
       expect(agent.contextMessages.map((message) => message.id)).toEqual(expected);
     }
     const messageReads = statements.filter((sql) => /FROM "public"\."messages"/.test(sql));
-    // One for every window of the page, one for every recent-messages list of the page.
-    expect(messageReads).toHaveLength(2);
+    // One for every window of the page; the recent messages are in the page's planned statement.
+    expect(messageReads).toHaveLength(1);
+    expect(statements.filter((sql) => sql.startsWith('SELECT /* planned agents */') && sql.includes('FROM messages'))).toHaveLength(1);
     expect(messageReads.filter((sql) => /WHERE \("t0"\."id" IN .*"t0"\."agent_id" IN/.test(sql))).toHaveLength(1);
   });
 });

@@ -1,0 +1,316 @@
+import { parsePrismaCursor } from '@pothos/plugin-prisma';
+import {
+  getArgumentValues,
+  getNamedType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+} from 'graphql';
+import { fieldSqlOf, type ConnectionSql, type ListSql, type ObjectSql, type RootSql, type RowOrder, type RowsScope, type RowsSource } from './declarations';
+import { fieldsOf, type SelectionContext } from './selection';
+
+/**
+ * The read planner's compiler: a selection under a root field, with the declarations on its
+ * fields (src/planner/declarations.ts), becomes ONE statement whose single value is the field's
+ * whole answer, built as JSON by PostgreSQL. Every object in that answer is a planned object:
+ * `{ "@": { <response key>: <value>, … }, id, <columns fallback fields need> }`, which the
+ * planner's resolvers (src/planner/plugin.ts) answer from.
+ */
+
+/** The key of a planned object's answers. */
+export const PLANNED = '@';
+
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+export interface PlanRequest extends SelectionContext {
+  organizationId: string;
+}
+
+/** A statement, with the fields left to their resolvers (`Type.field: reason`). */
+export interface Plan extends Statement {
+  fallbacks: string[];
+}
+
+/** PostgreSQL takes at most 100 arguments per call: 50 pairs per json_build_object. */
+const PAIRS_PER_CALL = 50;
+
+function jsonObject(pairs: ReadonlyArray<readonly [string, string]>): string {
+  const call = (part: ReadonlyArray<readonly [string, string]>, fn: string) => `${fn}(${part.map(([key, value]) => `'${key.replaceAll("'", "''")}', ${value}`).join(', ')})`;
+  if (pairs.length <= PAIRS_PER_CALL) return call(pairs, 'json_build_object');
+  const parts: string[] = [];
+  for (let start = 0; start < pairs.length; start += PAIRS_PER_CALL) parts.push(call(pairs.slice(start, start + PAIRS_PER_CALL), 'jsonb_build_object'));
+  return `(${parts.join(' || ')})::json`;
+}
+
+function planned(answers: ReadonlyArray<readonly [string, string]>, columns: ReadonlyArray<readonly [string, string]> = []): string {
+  return jsonObject([[PLANNED, jsonObject(answers)], ...columns]);
+}
+
+/** The cursor @pothos/plugin-prisma gives a row with a string `id`: base64 of `GPC:S:<id>`. */
+function cursorOf(row: string): string {
+  return `translate(encode(convert_to('GPC:S:' || ${row}.id, 'UTF8'), 'base64'), E'\\n', '')`;
+}
+
+function flipped(direction: RowOrder['direction']): RowOrder['direction'] {
+  return direction === 'ASC' ? 'DESC' : 'ASC';
+}
+
+function orderText(order: RowOrder, row: string, direction = order.direction): string {
+  return order.columns(row).map((expression) => `${expression} ${direction}`).join(', ');
+}
+
+/** The object type a field's values are, through lists and non-null; undefined for scalars and abstract types. */
+function objectTypeOf(type: GraphQLOutputType): GraphQLObjectType | undefined {
+  const named = getNamedType(type);
+  return isObjectType(named) ? named : undefined;
+}
+
+function isList(type: GraphQLOutputType): boolean {
+  return isListType(isNonNullType(type) ? type.ofType : type);
+}
+
+class Compiler {
+  readonly values: unknown[] = [];
+  readonly fallbacks: string[] = [];
+  private aliases = 0;
+
+  constructor(private readonly request: PlanRequest) {}
+
+  bind = (value: unknown): string => `$${this.values.push(value)}`;
+
+  alias(): string {
+    this.aliases += 1;
+    return `t${this.aliases}`;
+  }
+
+  private scope(row: string, parent: string, link: string, args: Readonly<Record<string, unknown>>): RowsScope {
+    return { row, parent, link, args, organizationId: this.request.organizationId, bind: this.bind };
+  }
+
+  /** `FROM … WHERE …` of a source, or undefined when its arguments are left to the resolver. */
+  private from(source: RowsSource, row: string, parent: string, args: Readonly<Record<string, unknown>>, extra: string[] = []): { from: string; where: string[] } | undefined {
+    const link = source.through ? this.alias() : '';
+    const where = source.where(this.scope(row, parent, link, args));
+    if (!where) return undefined;
+    const from = source.through ? `${source.through.table} ${link} JOIN ${source.table} ${row} ON ${source.through.on(link, row)}` : `${source.table} ${row}`;
+    return { from, where: [...where, ...extra] };
+  }
+
+  private argumentsOf(field: GraphQLField<unknown, unknown>, node: FieldNode): Record<string, unknown> | undefined {
+    try {
+      return getArgumentValues(field, node, this.request.variableValues);
+    } catch {
+      // A value the field refuses: its resolver answers with the error.
+      return undefined;
+    }
+  }
+
+  /** The planned object for a row `row` of `type`, with what `nodes` select. */
+  object(type: GraphQLObjectType, nodes: readonly FieldNode[], row: string): string {
+    const answers: Array<[string, string]> = [];
+    const columns = new Map<string, string>([['id', `${row}.id`]]);
+    const fields = type.getFields();
+    for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
+      const name = fieldNodes[0]!.name.value;
+      if (name === '__typename') continue;
+      const field = fields[name];
+      if (!field) continue;
+      const value = this.field(type, field, fieldNodes, row);
+      if (typeof value === 'string') answers.push([key, value]);
+      else for (const [needed, columnName] of Object.entries(value.needs)) columns.set(needed, `${row}."${columnName}"`);
+    }
+    return planned(answers, [...columns]);
+  }
+
+  /** The SQL of one field's value, or what its resolver needs of the row when it falls back. */
+  private field(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>, nodes: FieldNode[], row: string): string | { needs: Readonly<Record<string, string>> } {
+    const sql = fieldSqlOf(field.extensions);
+    // Values bound for SQL that is then left out are taken back: each `$n` must be in the text.
+    const bound = this.values.length;
+    const fallBack = (reason: string, needs: Readonly<Record<string, string>> = {}) => {
+      this.values.length = bound;
+      this.fallbacks.push(`${type.name}.${field.name}: ${reason}`);
+      return { needs };
+    };
+    if (!sql) return fallBack('undeclared');
+    if (sql.kind === 'fallback') return fallBack(sql.reason, sql.needs);
+    if (sql.kind === 'column') return sql.expression(row);
+    const args = this.argumentsOf(field, nodes[0]!);
+    if (!args) return fallBack('arguments');
+    const target = objectTypeOf(field.type);
+    let value: string | undefined;
+    if (sql.kind === 'count') {
+      const rows = this.from(sql.source, this.alias(), row, args);
+      value = rows && `(SELECT count(*)::int FROM ${rows.from} WHERE ${rows.where.join(' AND ')})`;
+    } else if (!target) {
+      return fallBack('not an object type');
+    } else if (sql.kind === 'object') {
+      value = this.toOne(sql, target, nodes, row, args);
+    } else if (sql.kind === 'list') {
+      value = isList(field.type) ? this.list(sql, target, nodes, row, args) : undefined;
+    } else {
+      value = this.connection(sql, target, nodes, row, args);
+    }
+    return value ?? fallBack('arguments');
+  }
+
+  private toOne(sql: ObjectSql, type: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+    const row = this.alias();
+    const rows = this.from(sql.source, row, parent, args);
+    return rows && `(SELECT ${this.object(type, nodes, row)} FROM ${rows.from} WHERE ${rows.where.join(' AND ')} LIMIT 1)`;
+  }
+
+  private list(sql: ListSql, type: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+    const row = this.alias();
+    const rows = this.from(sql.source, row, parent, args);
+    if (!rows) return undefined;
+    const where = rows.where.join(' AND ');
+    if (!sql.window) {
+      return `(SELECT coalesce(json_agg(${this.object(type, nodes, row)} ORDER BY ${orderText(sql.order, row)}), '[]') FROM ${rows.from} WHERE ${where})`;
+    }
+    const limit = sql.window.limit(args);
+    if (limit === undefined) return undefined;
+    const picked = this.alias();
+    return `(SELECT coalesce(json_agg(${this.object(type, nodes, picked)} ORDER BY ${orderText(sql.order, picked)}), '[]')
+      FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${where} ORDER BY ${orderText(sql.window.order, row)} LIMIT ${this.bind(limit)}) ${picked})`;
+  }
+
+  /**
+   * A connection, paged as @pothos/plugin-prisma pages `findMany` with a cursor: `take` is the
+   * page size plus one (negative backwards), `skip` 1 past the cursor row, whose place in the
+   * order is read from the table itself, and the page comes back in the connection's order.
+   */
+  connection(sql: ConnectionSql, connectionType: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+    const order = sql.order(args);
+    const page = pageOf(args, sql);
+    if (!order || !page) return undefined;
+    const edgeType = objectTypeOf(connectionType.getFields().edges!.type)!;
+    const nodeType = objectTypeOf(edgeType.getFields().node!.type)!;
+    const row = this.alias();
+    const readDirection = page.backward ? flipped(order.direction) : order.direction;
+    const cursorCondition: string[] = [];
+    if (page.cursor !== undefined) {
+      const at = this.alias();
+      const comparison = readDirection === 'ASC' ? '>=' : '<=';
+      cursorCondition.push(
+        `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} FROM ${sql.source.table} ${at} WHERE ${at}.id = ${this.bind(page.cursor)} AND ${at}.organization_id = ${this.bind(this.request.organizationId)})`,
+      );
+    }
+    const rows = this.from(sql.source, row, parent, args, cursorCondition);
+    if (!rows) return undefined;
+
+    const paged = this.alias();
+    const take = this.bind(page.take);
+    // Shown rows: all but the extra one read to tell whether another page follows.
+    const shown = `FILTER (WHERE ${paged}.__n < ${take})`;
+    const shownOrder = `ORDER BY ${paged}.__n ${page.backward ? 'DESC' : 'ASC'}`;
+    const answers: Array<[string, string]> = [];
+    for (const [key, fieldNodes] of fieldsOf(nodes, connectionType, this.request)) {
+      const name = fieldNodes[0]!.name.value;
+      if (name === '__typename') continue;
+      if (name === 'totalCount') {
+        const all = this.from(sql.source, this.alias(), parent, args);
+        if (!all) return undefined;
+        answers.push([key, `(SELECT count(*)::int FROM ${all.from} WHERE ${all.where.join(' AND ')})`]);
+      } else if (name === 'nodes') {
+        answers.push([key, `coalesce(json_agg(${this.object(nodeType, fieldNodes, paged)} ${shownOrder}) ${shown}, '[]')`]);
+      } else if (name === 'edges') {
+        const edge: Array<[string, string]> = [];
+        for (const [edgeKey, edgeNodes] of fieldsOf(fieldNodes, edgeType, this.request)) {
+          const edgeField = edgeNodes[0]!.name.value;
+          if (edgeField === 'cursor') edge.push([edgeKey, cursorOf(paged)]);
+          else if (edgeField === 'node') edge.push([edgeKey, this.object(nodeType, edgeNodes, paged)]);
+          else if (edgeField !== '__typename') return undefined;
+        }
+        answers.push([key, `coalesce(json_agg(${planned(edge)} ${shownOrder}) ${shown}, '[]')`]);
+      } else if (name === 'pageInfo') {
+        answers.push([key, this.pageInfo(fieldNodes, getNamedType(connectionType.getFields().pageInfo!.type) as GraphQLObjectType, page, paged, take)]);
+      } else {
+        return undefined;
+      }
+    }
+    // Numbered after the LIMIT, so that the read stays an index scan that stops at the page's end.
+    // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
+    // selected (only totalCount).
+    const read = this.alias();
+    return `(SELECT ${planned(answers)}
+      FROM (SELECT ${read}.*, row_number() OVER (ORDER BY ${orderText(order, read, readDirection)}) AS __n
+            FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
+                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take} OFFSET ${page.cursor === undefined ? 0 : 1}) ${read}) ${paged}
+      HAVING true)`;
+  }
+
+  private pageInfo(nodes: readonly FieldNode[], type: GraphQLObjectType, page: Page, paged: string, take: string): string {
+    const full = `count(*) = ${take}`;
+    const cursors = `(array_agg(${cursorOf(paged)} ORDER BY ${paged}.__n) FILTER (WHERE ${paged}.__n < ${take}))`;
+    const first = `${cursors}[1]`;
+    const last = `${cursors}[greatest(least(count(*), ${take} - 1), 1)]`;
+    const answers: Array<[string, string]> = [];
+    for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
+      const name = fieldNodes[0]!.name.value;
+      if (name === 'hasNextPage') answers.push([key, page.before ? 'true' : page.last ? 'false' : full]);
+      else if (name === 'hasPreviousPage') answers.push([key, page.after ? 'true' : page.backward ? full : 'false']);
+      else if (name === 'startCursor') answers.push([key, page.backward ? last : first]);
+      else if (name === 'endCursor') answers.push([key, page.backward ? first : last]);
+    }
+    return planned(answers);
+  }
+}
+
+interface Page {
+  take: number;
+  backward: boolean;
+  cursor: string | undefined;
+  before: boolean;
+  after: boolean;
+  last: boolean;
+}
+
+/** The page Pothos would read for these arguments, or undefined for arguments it refuses. */
+function pageOf(args: Readonly<Record<string, unknown>>, sizes: { defaultSize: number; maxSize: number }): Page | undefined {
+  const { first, last, after, before } = args as { first?: number | null; last?: number | null; after?: string | null; before?: string | null };
+  if ((first != null && first < 0) || (last != null && last < 0)) return undefined;
+  if ((before != null && after != null) || (before != null && first != null) || (after != null && last != null)) return undefined;
+  const cursorText = before ?? after;
+  let cursor: string | undefined;
+  if (cursorText != null) {
+    try {
+      const parsed: unknown = parsePrismaCursor(cursorText);
+      if (typeof parsed !== 'string') return undefined;
+      cursor = parsed;
+    } catch {
+      return undefined;
+    }
+  }
+  const backward = before != null || last != null;
+  return { take: Math.min(first ?? last ?? sizes.defaultSize, sizes.maxSize) + 1, backward, cursor, before: before != null, after: after != null, last: last != null };
+}
+
+/**
+ * The one statement that answers root field `field` for `nodes`, or undefined when its
+ * arguments are ones its resolver must answer (refusals, filters the declaration leaves out).
+ */
+export function planRootField(field: GraphQLField<unknown, unknown>, sql: RootSql, nodes: readonly FieldNode[], args: Readonly<Record<string, unknown>>, request: PlanRequest): Plan | undefined {
+  const compiler = new Compiler(request);
+  const type = objectTypeOf(field.type);
+  if (!type) return undefined;
+  let value: string | undefined;
+  if (sql.kind === 'connection') {
+    value = compiler.connection(sql, type, nodes, '', args);
+  } else {
+    const row = compiler.alias();
+    const where = sql.source.where({ row, parent: '', link: '', args, organizationId: request.organizationId, bind: compiler.bind });
+    value = where && `(SELECT ${compiler.object(type, nodes, row)} FROM ${sql.source.table} ${row} WHERE ${where.join(' AND ')} LIMIT 1)`;
+  }
+  if (value === undefined) return undefined;
+  // Named in the text, so that pg_stat_statements and the logs tell which field a plan answers;
+  // after SELECT, where the replica routing and the retries recognize a read.
+  return { text: `SELECT /* planned ${field.name} */ ${value} AS value`, values: compiler.values, fallbacks: compiler.fallbacks };
+}

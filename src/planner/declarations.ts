@@ -1,0 +1,156 @@
+/**
+ * How SQL answers a field, declared once on the field itself (`extensions: { sql: … }` on its
+ * Pothos definition). The read planner (src/planner/compile.ts) reads these from the schema and
+ * turns a request's selection under a root field into one statement; a field declared
+ * `fallback` is resolved by its own resolver, with the planned parent row.
+ */
+
+/** Where a bound value goes in the statement being built: `$n`. */
+export type Bind = (value: unknown) => string;
+
+/** What a declaration may use to say which rows it reads. */
+export interface RowsScope {
+  /** The alias of the row being read (`agents t3`). */
+  row: string;
+  /** The alias of the parent row, for a relation. */
+  parent: string;
+  /** The alias of the junction row, for a relation through one. */
+  link: string;
+  /** The field's arguments, as graphql-js coerced them. */
+  args: Readonly<Record<string, unknown>>;
+  organizationId: string;
+  bind: Bind;
+}
+
+/**
+ * The rows a relation, count, connection or root field reads: a table (through a junction where
+ * there is one) and its conditions. `where` returns undefined when these arguments are ones the
+ * planner leaves to the field's resolver (it refuses them, or reads them another way).
+ */
+export interface RowsSource {
+  table: string;
+  through?: { table: string; on(link: string, row: string): string };
+  where(scope: RowsScope): string[] | undefined;
+}
+
+/** An order of rows: expressions over the row's alias, all in one direction, the last unique. */
+export interface RowOrder {
+  columns(row: string): string[];
+  direction: 'ASC' | 'DESC';
+}
+
+export interface ColumnSql {
+  kind: 'column';
+  expression(row: string): string;
+}
+
+/** A to-one relation: the row `source` reads, or null. */
+export interface ObjectSql {
+  kind: 'object';
+  source: RowsSource;
+}
+
+/**
+ * A list relation, in `order`. With `window`, the rows are first picked in the window's order
+ * up to its limit (the last N messages), then given in `order`.
+ */
+export interface ListSql {
+  kind: 'list';
+  source: RowsSource;
+  order: RowOrder;
+  window?: { order: RowOrder; limit(args: Readonly<Record<string, unknown>>): number | undefined };
+}
+
+export interface CountSql {
+  kind: 'count';
+  source: RowsSource;
+}
+
+/**
+ * A cursor connection (edges, nodes, pageInfo, totalCount), paged as @pothos/plugin-prisma pages
+ * a Prisma `findMany` by `id` cursors, so that both paths give the same pages: the page starts
+ * at the cursor row's place in the order, the extra row read tells whether another page follows.
+ */
+export interface ConnectionSql {
+  kind: 'connection';
+  source: RowsSource;
+  order(args: Readonly<Record<string, unknown>>): RowOrder | undefined;
+  defaultSize: number;
+  maxSize: number;
+}
+
+/**
+ * A field the planner does not compile, and why. Its resolver runs with the planned parent row,
+ * which then also carries `needs`: the model fields (and their columns) the resolver reads.
+ */
+export interface FallbackSql {
+  kind: 'fallback';
+  reason: string;
+  needs?: Readonly<Record<string, string>>;
+}
+
+export type FieldSql = ColumnSql | ObjectSql | ListSql | CountSql | ConnectionSql | FallbackSql;
+
+/** A root field: the rows it reads, one (`object`) or a connection. */
+export type RootSql = ObjectSql | ConnectionSql;
+
+export function column(name: string): ColumnSql {
+  return { kind: 'column', expression: (row) => `${row}."${name}"` };
+}
+
+/**
+ * A timestamp as ISO-8601 text in UTC with milliseconds, exactly what the DateTime scalar prints
+ * for the Date Prisma reads, made by PostgreSQL so that no Date is made and printed per row.
+ */
+export function timestamp(name: string): ColumnSql {
+  return { kind: 'column', expression: (row) => `to_char(${row}."${name}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` };
+}
+
+export function object(source: RowsSource): ObjectSql {
+  return { kind: 'object', source };
+}
+
+export function list(source: RowsSource, order: RowOrder, window?: ListSql['window']): ListSql {
+  return { kind: 'list', source, order, ...(window && { window }) };
+}
+
+export function count(source: RowsSource): CountSql {
+  return { kind: 'count', source };
+}
+
+export function connection(source: RowsSource, order: ConnectionSql['order'], sizes: { defaultSize: number; maxSize: number }): ConnectionSql {
+  return { kind: 'connection', source, order, ...sizes };
+}
+
+export function fallback(reason: string, needs?: Record<string, string>): FallbackSql {
+  return { kind: 'fallback', reason, ...(needs && { needs }) };
+}
+
+/** The rows of `table` whose `column` is the parent's `parentColumn` (a foreign key either way). */
+export function relatedRows(table: string, columnName: string, parentColumn: string, extra: (scope: RowsScope) => string[] = () => []): RowsSource {
+  return {
+    table,
+    where: (scope) => [`${scope.row}."${columnName}" = ${scope.parent}."${parentColumn}"`, ...organizationRows(scope), ...extra(scope)],
+  };
+}
+
+/** Rows of the caller's organization: the planner's own tenancy condition, beside row-level security. */
+export const organizationRows = (scope: RowsScope) => [`${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`];
+
+/** The live row of `table` whose id is the `id` argument, in the caller's organization. */
+export function liveRowById(table: string): RowsSource {
+  return { table, where: (scope) => [`${scope.row}.id = ${scope.bind(String(scope.args.id))}`, ...organizationRows(scope), ...liveRows(scope)] };
+}
+
+/** Live rows only (not soft-deleted). */
+export const liveRows = (scope: RowsScope) => [`NOT ${scope.row}.is_deleted`];
+
+/** An order by `names` (columns of the row), all `direction`. */
+export function orderBy(names: string[], direction: 'ASC' | 'DESC'): RowOrder {
+  return { columns: (row) => names.map((name) => `${row}."${name}"`), direction };
+}
+
+/** The declaration on a field's extensions, if any. */
+export function fieldSqlOf(extensions: Readonly<Record<string, unknown>> | null | undefined): FieldSql | undefined {
+  return (extensions?.sql as FieldSql | undefined) ?? undefined;
+}

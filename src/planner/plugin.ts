@@ -1,0 +1,78 @@
+import SchemaBuilder, { BasePlugin, type FieldNullability, type InputFieldMap, type PothosOutputFieldConfig, type SchemaTypes, type TypeParam } from '@pothos/core';
+import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
+import type { Context } from '../context';
+import { planRootField, PLANNED } from './compile';
+import type { FieldSql, RootSql } from './declarations';
+
+/**
+ * The read planner in the schema: the `sql` option of a field (src/planner/declarations.ts) is
+ * copied to its GraphQL extensions, where the compiler reads it. A root field with a plan reads
+ * its whole answer in one statement; every other field first looks in its parent's planned
+ * answers (`@`), and resolves as written only when the planner left it out (a fallback). Listed
+ * after the scope-auth plugin, so that authorization runs before either.
+ */
+export class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
+    const sql = fieldConfig.pothosOptions.sql;
+    if (!sql) return fieldConfig;
+    return { ...fieldConfig, extensions: { ...fieldConfig.extensions, sql } };
+  }
+
+  override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types['Context'], object>, fieldConfig: PothosOutputFieldConfig<Types>): GraphQLFieldResolver<unknown, Types['Context'], object> {
+    const sql = fieldConfig.pothosOptions.sql;
+    if (fieldConfig.kind === 'Query' && (sql?.kind === 'object' || sql?.kind === 'connection')) return plannedRootField(sql, resolver);
+    if (fieldConfig.kind === 'Query' || fieldConfig.kind === 'Mutation' || fieldConfig.kind === 'Subscription') return resolver;
+    return (parent, args, context, info) => {
+      if (parent !== null && typeof parent === 'object' && PLANNED in parent) {
+        const answers = (parent as Record<typeof PLANNED, Record<string, unknown>>)[PLANNED];
+        const key = info.path.key as string;
+        if (key in answers) return answers[key];
+      }
+      return resolver(parent, args, context, info);
+    };
+  }
+}
+
+function plannedRootField<Types extends SchemaTypes>(sql: RootSql, resolver: GraphQLFieldResolver<unknown, Types['Context'], object>): GraphQLFieldResolver<unknown, Types['Context'], object> {
+  return (parent, args, context, info) => {
+    const answer = (context as Context).fastReads ? answerRootField(sql, args as Record<string, unknown>, context as Context, info) : undefined;
+    return answer ?? resolver(parent, args, context, info);
+  };
+}
+
+/** The root field's answer from its one statement, or undefined when its resolver must answer. */
+function answerRootField(sql: RootSql, args: Readonly<Record<string, unknown>>, context: Context, info: GraphQLResolveInfo): Promise<unknown> | undefined {
+  const field = info.parentType.getFields()[info.fieldName]!;
+  const plan = planRootField(field, sql, info.fieldNodes, args, {
+    fragments: info.fragments,
+    variableValues: info.variableValues,
+    organizationId: context.caller.organizationId,
+  });
+  if (!plan) return undefined;
+  return context.sql.query<{ value: unknown }>(plan.text, plan.values).then((rows) => rows[0]?.value ?? null);
+}
+
+declare global {
+  export namespace PothosSchemaTypes {
+    interface Plugins<Types extends SchemaTypes> {
+      planner: PlannerPlugin<Types>;
+    }
+    interface FieldOptions<
+      Types extends SchemaTypes = SchemaTypes,
+      ParentShape = unknown,
+      Type extends TypeParam<Types> = TypeParam<Types>,
+      Nullable extends FieldNullability<Type> = FieldNullability<Type>,
+      Args extends InputFieldMap = InputFieldMap,
+      ResolveShape = unknown,
+      ResolveReturnShape = unknown,
+    > {
+      /** How SQL answers this field, for the read planner (src/planner/declarations.ts). */
+      sql?: FieldSql;
+    }
+  }
+}
+
+const pluginName = 'planner';
+SchemaBuilder.registerPlugin(pluginName, PlannerPlugin);
+
+export default pluginName;

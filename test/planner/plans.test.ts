@@ -1,0 +1,96 @@
+import { getNamedType, isObjectType, type GraphQLObjectType } from 'graphql';
+import { fieldSqlOf } from '../../src/planner/declarations';
+import { schema } from '../../src/schema';
+import { planOf } from '../support/plans';
+
+/**
+ * The selection → plan step, without a server or a database: which fields a plan answers,
+ * which it leaves to their resolvers, and the SQL itself for representative selections, kept as
+ * snapshots so that a change to a plan shows in review.
+ */
+
+const ORGANIZATION = 'org-00000000-0000-4000-8000-000000000000';
+
+const plan = (document: string, variableValues: Record<string, unknown> = {}) => planOf(document, ORGANIZATION, variableValues);
+
+/** Object types the planner reaches from the root fields it plans, connections' own types aside. */
+function plannedTypes(): GraphQLObjectType[] {
+  const seen = new Map<string, GraphQLObjectType>();
+  const isConnectionPart = (type: GraphQLObjectType) => type.name === 'PageInfo' || /Connection(Edge)?$/.test(type.name);
+  const visit = (type: GraphQLObjectType) => {
+    if (seen.has(type.name)) return;
+    if (!isConnectionPart(type)) seen.set(type.name, type);
+    for (const field of Object.values(type.getFields())) {
+      const sql = fieldSqlOf(field.extensions);
+      const target = getNamedType(field.type);
+      if (isObjectType(target) && sql?.kind !== 'fallback' && sql?.kind !== 'column') visit(target);
+    }
+  };
+  for (const field of Object.values(schema.getQueryType()!.getFields())) {
+    const sql = fieldSqlOf(field.extensions);
+    const target = getNamedType(field.type);
+    if (sql && isObjectType(target)) visit(target);
+  }
+  return [...seen.values()];
+}
+
+describe('the read planner', () => {
+  it('has, for every field of every type it reaches, a declaration or an explicit reason to fall back', () => {
+    const undeclared = plannedTypes().flatMap((type) =>
+      Object.values(type.getFields())
+        .filter((field) => fieldSqlOf(field.extensions) === undefined)
+        .map((field) => `${type.name}.${field.name}`),
+    );
+    expect(undeclared).toEqual([]);
+    // The check reaches what matters: the entities and their history.
+    expect(plannedTypes().map((type) => type.name).sort()).toEqual(
+      expect.arrayContaining(['Agent', 'ApiKey', 'Block', 'BlockVersion', 'Memory', 'MemoryHistoryEntry', 'Message', 'Organization', 'Tool', 'User']),
+    );
+  });
+
+  it('answers columns, relations, counts and connections in the statement, and names what falls back', () => {
+    const planned = plan(`{ agents(first: 5) { nodes { id name messageCount blocks { label agents { id } } contextMessages { id } memoryStats { total } } totalCount } }`)!;
+    expect(planned.fallbacks).toEqual([
+      'Agent.contextMessages: the order of a JSON list of ids: one loader statement per page',
+      'Agent.memoryStats: grouped counts: one loader statement per request',
+    ]);
+    // What the fallback resolvers read of the row travels with it.
+    expect(planned.text).toContain(`'messageIds', t`);
+    expect(planned.text.match(/\$\d+/g)?.length).toBeGreaterThanOrEqual(planned.values.length);
+  });
+
+  it('leaves a field whose arguments it does not plan to its resolver, binding nothing for it', () => {
+    const planned = plan(`{ agent(id: "agent-1") { id recentMessages(limit: 0) { id } } }`)!;
+    expect(planned.fallbacks).toEqual(['Agent.recentMessages: arguments']);
+    expect(planned.values).toEqual(['agent-1', ORGANIZATION]);
+  });
+
+  it('leaves a root field whose arguments it does not plan to its resolver', () => {
+    expect(plan(`{ agents(filter: { nameContains: "a" }) { nodes { id } } }`)).toBeUndefined();
+    expect(plan(`{ agents(deleted: true) { nodes { id } } }`)).toBeUndefined();
+  });
+
+  it('follows @skip, @include, aliases and fragments as graphql-js collects them', () => {
+    const planned = plan(`query ($on: Boolean!) { agent(id: "a") { x: name name @skip(if: $on) ...more ... on Agent { topic } } } fragment more on Agent { system }`, { on: true })!;
+    expect(planned.text).toContain(`json_build_object('x', t1."name", 'system', t1."system", 'topic', t1."topic")`);
+  });
+
+  const representative: Record<string, string> = {
+    'agent by id with relations': `{ agent(id: "agent-1") { id name blocks(label: "persona") { label value } tools { name } recentMessages(limit: 3) { role text createdAt } } }`,
+    'agents page with counts': `{ agents(first: 50, orderBy: { field: UPDATED_AT, direction: DESC }) { nodes { id messageCount memoryCount } pageInfo { hasNextPage endCursor } } }`,
+    'agents backwards from a cursor': `{ agents(last: 3, before: "R1BDOlM6YWdlbnQtMQ==") { edges { cursor node { id } } pageInfo { hasPreviousPage startCursor } totalCount } }`,
+    "an agent's conversation page": `{ agent(id: "agent-1") { messages(first: 50) { totalCount pageInfo { hasNextPage } nodes { id text user { name } } } } }`,
+    'messages with filters': `{ messages(agentId: "agent-1", first: 20, stepId: "s") { nodes { id role } } }`,
+    "blocks and each block's agents": `{ blocks(first: 50) { nodes { id label agents { id name } } } }`,
+    "a tool's agents": `{ tool(id: "tool-1") { name agents { id } } }`,
+    'block history': `{ block(id: "block-1") { history(first: 2) { nodes { version value changedBy { name } } } } }`,
+    'users with their organization': `{ users(first: 10) { nodes { name organization { name agentCount } } } }`,
+    'the organization': `{ organization { id name userCount agentCount } }`,
+  };
+
+  it.each(Object.entries(representative))('plans %s as the snapshot shows', (_name, document) => {
+    const planned = plan(document)!;
+    expect(planned).toBeDefined();
+    expect({ sql: planned.text.replace(/\s+/g, ' '), values: planned.values, fallbacks: planned.fallbacks }).toMatchSnapshot();
+  });
+});
