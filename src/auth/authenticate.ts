@@ -3,6 +3,7 @@ import type { Caller } from '../context';
 import { withOrganization, withPresentedApiKey } from '../db/row-level-security';
 import type { Database } from '../db/database';
 import { readFromPrimaryFromNowOn, readMayUseReplica } from '../db/read-routing';
+import type { KeyCache } from './key-cache';
 import { hashApiKey, looksLikeApiKey, SCOPES, type Scope } from './keys';
 
 /** How often, at most, a key's last_used_at is written: not a write per request. */
@@ -29,18 +30,19 @@ interface PresentedKey {
   userId: string;
   organizationId: string;
   scopes: string[] | null;
+  expiresAt: Date | null;
 }
 
 // Every request runs this, so it is plain SQL rather than a Prisma query (compiled and mapped
 // per call). Row-level security lets it see the presented key, its user and its organization.
 const findPresentedKey = `
-  SELECT k.id, k.user_id AS "userId", k.organization_id AS "organizationId", k.scopes
+  SELECT k.id, k.user_id AS "userId", k.organization_id AS "organizationId", k.scopes, k.expires_at AS "expiresAt"
   FROM api_keys k
   JOIN users u ON u.id = k.user_id AND NOT u.is_deleted
   JOIN organizations o ON o.id = k.organization_id AND NOT o.is_deleted
   WHERE k.key_hash = $1 AND k.is_active AND NOT k.is_deleted AND (k.expires_at IS NULL OR k.expires_at > $2)`;
 
-export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
+export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, keys: KeyCache) {
   const lastUsedWrites = new Map<string, number>();
 
   async function recordUse(keyId: string, now: Date): Promise<void> {
@@ -59,6 +61,11 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
     if (!token || !looksLikeApiKey(token)) throw unauthenticated();
     const keyHash = hashApiKey(token);
     const now = new Date();
+    const known = keys.get(keyHash, now.getTime());
+    if (known) {
+      await withOrganization(known.organizationId, () => recordUse(known.apiKeyId, now));
+      return known;
+    }
     // Row-level security lets this read see the presented key, its user and its organization,
     // and nothing else: the organization is not known yet.
     const lookUp = () => withPresentedApiKey(keyHash, () => sql.query<PresentedKey>(findPresentedKey, [keyHash, now.toISOString()]));
@@ -71,7 +78,9 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
     if (!key) throw unauthenticated();
     await withOrganization(key.organizationId, () => recordUse(key.id, now));
     const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
-    return { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
+    const caller = { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
+    keys.set(keyHash, caller, now.getTime(), key.expiresAt === null ? null : new Date(key.expiresAt));
+    return caller;
   };
 }
 

@@ -60,6 +60,8 @@ const environmentSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   INTROSPECTION: z.enum(['auto', 'on', 'off']).default('auto'),
   RATE_LIMIT_REQUESTS: integer(0, 10_000_000).default(600),
+  // A revoked key must stop working everywhere within 1 s: the cache cannot hold a key longer.
+  AUTH_CACHE_MS: integer(0, 1000).default(900),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
   READ_PATH: z.enum(['fast', 'general']).default('fast'),
   GRAPHQL_JIT: z.enum(['true', 'false']).default('true'),
@@ -108,6 +110,8 @@ export interface Settings {
   introspection: 'everyone' | 'admin' | 'nobody';
   /** GraphQL requests one API key may make per window; 0: no limit. */
   rateLimit: { requests: number; windowSeconds: number };
+  /** How long a checked key is trusted without a statement (0: every request checks it). */
+  authCacheMs: number;
   /**
    * `fast`: the read planner answers each root field that reads rows in one SQL statement
    * (src/planner); `general`: everything through Prisma and DataLoader, as a comparison and an
@@ -210,6 +214,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     corsOrigins: values.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
     introspection: introspectionFor(values.INTROSPECTION, values.NODE_ENV),
     rateLimit: { requests: values.RATE_LIMIT_REQUESTS, windowSeconds: values.RATE_LIMIT_WINDOW_SECONDS },
+    authCacheMs: values.AUTH_CACHE_MS,
     readPath: values.READ_PATH,
     graphqlJit: values.GRAPHQL_JIT === 'true',
     idempotencyTtlHours: values.IDEMPOTENCY_TTL_HOURS,

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
@@ -24,12 +23,13 @@ export interface ConnectionEvents {
 }
 
 // The application role is taken once per connection, and waited for: from then on nothing sent on
-// the connection gets past the policies. Scopes change at every checkout.
+// the connection gets past the policies.
 const connectionsInRole = new WeakSet<pg.PoolClient>();
 
-// Written out rather than bound: it has no values, and it reads apart from the scoping at
-// checkout wherever statements are listed (src/db/database.ts `onStatement`).
-const clearedScope = `SELECT set_config('role', '${APPLICATION_ROLE}', false), set_config('app.organization_id', '', false), set_config('app.api_key_hash', '', false)`;
+// The scope each connection holds: every checkout applies the scope of the code that checks out,
+// so a connection keeps the last one between checkouts, and one checked out again in the same
+// scope (the next request of the same organization) needs no statement at all.
+const scopeHeld = new WeakMap<pg.PoolClient, string>();
 
 /** node-postgres fails some connection attempts without a code; they are given SQLSTATE 08001. */
 function asCheckoutFailure(error: unknown): unknown {
@@ -181,12 +181,17 @@ class RowScopedPool extends pg.Pool {
   }
 
   private scoped(client: pg.PoolClient, sql: string, args: unknown[]): pg.PoolClient {
+    const scope = JSON.stringify(args);
+    if (scopeHeld.get(client) === scope) return this.releasedWith(client, () => true);
     let scoped = true;
-    // Named, so PostgreSQL parses it once per connection; not waited for (see above).
+    scopeHeld.set(client, scope);
+    // Named, so PostgreSQL parses it once per connection; not waited for (see above). A failure
+    // closes the connection at its release, so that its scope is never in doubt.
     client.query({ name: 'agentmem_row_scope', text: sql, values: args }).catch(() => {
       scoped = false;
+      scopeHeld.delete(client);
     });
-    return this.releasedWith(client, () => scoped, clearedScope);
+    return this.releasedWith(client, () => scoped);
   }
 
   /**
@@ -243,18 +248,14 @@ class RowScopedPool extends pg.Pool {
       );
       return undefined;
     }) as pg.PoolClient['query'];
-    return this.releasedWith(client, () => true, undefined);
+    return this.releasedWith(client, () => true);
   }
 
   /**
    * `client`, given back to the pool once (closed when it broke, its scope failed or it is left
-   * inside a transaction), after `clearing` ran on it when there is session state to clear.
+   * inside a transaction). It keeps its scope: the next checkout applies its own.
    */
-  private releasedWith(client: pg.PoolClient, scoped: () => boolean, clearing: string | undefined): pg.PoolClient {
-    // pg-pool's own `query` releases from the driver's callback, in the socket's async context:
-    // the clearing statement is sent in the checkout's, so that it counts (and is traced) as
-    // the request's that it belongs to (src/observability/requests.ts).
-    const inCheckoutContext = AsyncLocalStorage.snapshot();
+  private releasedWith(client: pg.PoolClient, scoped: () => boolean): pg.PoolClient {
     const release = client.release;
     let released = false;
     const lost = (error: Error) => {
@@ -273,13 +274,7 @@ class RowScopedPool extends pg.Pool {
       // A connection whose scope failed, or that is left inside a transaction, is not trusted
       // again: it is closed.
       if (error || !scoped() || client.getTransactionStatus() !== 'I') return release(error || true);
-      if (clearing === undefined) return release();
-      inCheckoutContext(() =>
-        client.query(clearing).then(
-          () => release(),
-          (failure: Error) => release(failure),
-        ),
-      );
+      release();
     };
     return client;
   }

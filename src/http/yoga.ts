@@ -1,5 +1,6 @@
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
+import { KeyCache, useForgetKeysAfterMutations } from '../auth/key-cache';
 import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
 import { createContext, useCallerRowScope } from '../context';
 import { useMemoryAccessTracking } from '../memories/access';
@@ -33,7 +34,8 @@ export interface SharedState {
 }
 
 export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger, { live, redis }: SharedState, metrics?: Metrics) {
-  const authenticate = notingOrganization(throttleFailedAuthentications(createAuthenticator(database), settings.authFailureLimit, redis?.commands));
+  const keys = new KeyCache(settings.authCacheMs);
+  const authenticate = notingOrganization(throttleFailedAuthentications(createAuthenticator(database, keys), settings.authFailureLimit, redis?.commands));
   const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
   const maskError = createErrorMasker(logger);
   return createYoga({
@@ -59,6 +61,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       ...executorPlugins(settings.graphqlJit, metrics && ((reason) => metrics.executionInterpreted(reason))),
       // A plugin's execute wraps those of the plugins before it: useCallerRowScope's wraps the
       // idempotent transaction, which thus runs inside the caller's organization scope.
+      useForgetKeysAfterMutations(keys),
       useIdempotentMutations({ prisma: database.prisma, maskError, ttlHours: settings.idempotencyTtlHours }),
       // Counts the memories a request read, in one UPDATE after its data is settled; inside the
       // row scope below, whose execute wraps this one's.

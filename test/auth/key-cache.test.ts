@@ -1,0 +1,67 @@
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+// Two processes share one PostgreSQL database (PGlite is one process's alone: this runs on the
+// PostgreSQL half). A checked key is trusted for AUTH_CACHE_MS (900) without a statement.
+const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
+
+const IssueKey = 'mutation { createApiKey(input: { name: "short-lived", scopes: [READ] }) { ... on CreatedApiKey { key apiKey { id } } } }';
+const Revoke = 'mutation ($id: ID!) { revokeApiKey(id: $id) { __typename } }';
+
+async function status(url: string, key: string): Promise<number> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: '{ __typename }' }),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe('the key check cache (AUTH_CACHE_MS)', () => {
+  let app: TestApp;
+  let database: Awaited<ReturnType<typeof cloneMigratedDatabase>>;
+  let other: ServerProcess | undefined;
+
+  beforeAll(async () => {
+    database = await cloneMigratedDatabase('key_cache');
+    app = await startTestApp('key_cache', { database: database.settings });
+    await app.seedDemo();
+  });
+  afterAll(async () => {
+    await other?.stop();
+    await app?.close();
+    await database?.drop();
+  });
+
+  onPostgres('stops a revoked key at once on the process that revoked it, and within 1 s on every other', async () => {
+    if (database.settings.kind !== 'postgres') throw new Error('PostgreSQL only');
+    other = await startServerProcess({ DATABASE_URL: database.settings.url, MIGRATE_ON_START: 'false', DEMO_DATA: 'false', AUTH_CACHE_MS: '900' });
+    const issued = (await app.graphqlUntyped(IssueKey)).data as { createApiKey: { key: string; apiKey: { id: string } } };
+    const { key, apiKey } = issued.createApiKey;
+
+    // Both processes have checked the key, and trust it now.
+    expect(await status(app.url, key)).toBe(200);
+    expect(await status(other.url, key)).toBe(200);
+    expect(await status(other.url, key)).toBe(200);
+
+    const revoked = await app.graphqlUntyped(Revoke, { id: apiKey.id });
+    expect(revoked.errors).toBeUndefined();
+    const revokedAt = Date.now();
+    // This process forgot every key with the mutation.
+    expect(await status(app.url, key)).toBe(401);
+
+    // The other process: asked every 50 ms until it refuses. The first refusal must have been
+    // sent within the contract's second (its cache holds a key 900 ms at most; the margin is
+    // the polling interval, not the machine's load: a late answer does not move when it was sent).
+    let refusedSentAt: number | undefined;
+    while (refusedSentAt === undefined && Date.now() - revokedAt < 5_000) {
+      const sentAt = Date.now();
+      if ((await status(other.url, key)) === 401) refusedSentAt = sentAt;
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(refusedSentAt).toBeDefined();
+    expect(refusedSentAt! - revokedAt).toBeLessThan(1_000);
+  });
+});
