@@ -15,6 +15,8 @@ export interface RequestFacts {
   errorCodes: string[];
   /** SQL statements the request caused, counted where they leave (src/db/database.ts `onStatement`). */
   statements: number;
+  /** The fields the read planner left to their resolvers, as `Type.field: reason` (src/planner). */
+  planFallbacks: string[];
 }
 
 /** What every part of a request's handling may know about it, without passing it around. */
@@ -67,7 +69,7 @@ export function withRequestId(handler: (request: http.IncomingMessage, response:
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && acceptableRequestId.test(offered) ? offered : randomUUID();
     response.setHeader('x-request-id', requestId);
-    const facts: RequestFacts = { errorCodes: [], statements: 0 };
+    const facts: RequestFacts = { errorCodes: [], statements: 0, planFallbacks: [] };
     requests.run({ requestId, clientAddress: clientAddressOf(request, trustedProxies), facts }, () => handler(request, response, facts));
   };
 }

@@ -57,6 +57,12 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  private readonly planFallbacks = new Counter({
+    name: 'agentmem_planner_fallbacks_total',
+    help: 'Fields the read planner did not compile into its statement, by field and reason (src/planner)',
+    labelNames: ['field', 'reason'] as const,
+    registers: [this.registry],
+  });
   private readonly subscriptionsOpen = new Gauge({
     name: 'agentmem_graphql_subscriptions_open',
     help: 'GraphQL subscriptions being served now',
@@ -89,6 +95,11 @@ export class Metrics {
     this.requests.inc(labels);
     this.duration.observe(labels, seconds);
     this.statements.observe(facts.statements);
+    for (const fallback of facts.planFallbacks) {
+      // `Type.field: reason`: both come from the schema's declarations, a bounded set.
+      const separator = fallback.indexOf(': ');
+      this.planFallbacks.inc({ field: fallback.slice(0, separator), reason: fallback.slice(separator + 2) });
+    }
     for (const code of facts.errorCodes) {
       this.errors.inc({ code });
       if (code === 'RATE_LIMITED') this.rateLimitRefusals.inc();

@@ -1,6 +1,7 @@
 import SchemaBuilder, { BasePlugin, type FieldNullability, type InputFieldMap, type PothosOutputFieldConfig, type SchemaTypes, type TypeParam } from '@pothos/core';
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context';
+import { currentRequestFacts } from '../http/request-id';
 import { planRootField, PLANNED } from './compile';
 import type { FieldSql, RootSql } from './declarations';
 
@@ -48,7 +49,11 @@ function answerRootField(sql: RootSql, args: Readonly<Record<string, unknown>>, 
     variableValues: info.variableValues,
     organizationId: context.caller.organizationId,
   });
-  if (!plan) return undefined;
+  if (!plan) {
+    currentRequestFacts()?.planFallbacks.push(`Query.${info.fieldName}: arguments`);
+    return undefined;
+  }
+  currentRequestFacts()?.planFallbacks.push(...plan.fallbacks);
   return context.sql.query<{ value: unknown }>(plan.text, plan.values).then((rows) => rows[0]?.value ?? null);
 }
 

@@ -1,6 +1,5 @@
 import { addAgentFleet } from '../../src/demo/agent-fleet';
 import { graphql } from '../generated';
-import { testPoolerRunning } from '../support/pgbouncer';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const NestedAgents = graphql(`
