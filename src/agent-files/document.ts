@@ -1,7 +1,7 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import schemaV1 from '../../schemas/agent-export.v1.schema.json';
 import { BlockLimitExceededError, ValidationError } from '../errors';
-import { isStorableInstant } from '../schema/date-time';
+import { parseInstant } from '../schema/date-time';
 import { characterCount, real } from '../schema/rules';
 
 /**
@@ -124,10 +124,8 @@ const at = (...path: Array<string | number>) => [ROOT, ...path.map(String)];
 /** A timestamp of the document as a Date, between the years 1 and 9999 (what PostgreSQL reads back). */
 export function documentDate(value: string | null | undefined, path: Array<string | number>): Date | undefined {
   if (value == null) return undefined;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()) || !isStorableInstant(date)) {
-    throw new ValidationError(`${JSON.stringify(value)} is not an instant between the years 1 and 9999`, at(...path));
-  }
+  const date = parseInstant(value);
+  if (!date) throw new ValidationError(`${JSON.stringify(value)} is not an RFC 3339 instant (one that exists) between the years 1 and 9999`, at(...path));
   return date;
 }
 

@@ -10,6 +10,7 @@ import { MemoryType } from '../memories/types';
 import { conversationOrder, MessageType } from '../messages/types';
 import { column, connection, count, fallback, list, liveRowById, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
@@ -269,16 +270,16 @@ const AgentFieldsInput = (name: string, withRelations: boolean) =>
       description: t.string(),
       system: t.string({ description: 'The system prompt.' }),
       topic: t.string(),
-      messageIds: t.stringList({ description: 'The context window: live messages of this agent, each once (as setContextWindow).' }),
+      messageIds: t.stringList({ extensions: maxItems(MAX_CONTEXT_WINDOW), description: `The context window: live messages of this agent, each once (as setContextWindow); at most ${MAX_CONTEXT_WINDOW}.` }),
       metadata: t.field({ type: 'JSON' }),
       llmConfig: t.field({ type: 'JSON' }),
       embeddingConfig: t.field({ type: 'JSON' }),
       toolRules: t.field({ type: 'JSON' }),
       mcpTools: t.field({ type: 'JSON' }),
       ...(withRelations && {
-        blocks: t.field({ type: [CreateBlockInput], description: 'New blocks to create and attach.' }),
-        blockIds: t.idList({ description: 'Existing blocks to attach.' }),
-        toolIds: t.idList({ description: 'Existing tools to attach.' }),
+        blocks: t.field({ type: [CreateBlockInput], extensions: maxItems(50), description: 'New blocks to create and attach; at most 50.' }),
+        blockIds: t.idList({ extensions: maxItems(50), description: 'Existing blocks to attach; at most 50.' }),
+        toolIds: t.idList({ extensions: maxItems(200), description: 'Existing tools to attach; at most 200.' }),
       }),
     }),
   });
@@ -421,7 +422,7 @@ builder.mutationFields((t) => ({
     type: AgentPayload,
     description: `Sets the agent's context window (messageIds): live messages of this agent, each once, in order, at most ${MAX_CONTEXT_WINDOW}. An empty list empties it.`,
     errors: { types: agentErrors },
-    args: { agentId: t.arg.id({ required: true }), messageIds: t.arg.idList({ required: true }) },
+    args: { agentId: t.arg.id({ required: true }), messageIds: t.arg.idList({ required: true, extensions: maxItems(MAX_CONTEXT_WINDOW), description: `At most ${MAX_CONTEXT_WINDOW}.` }) },
     resolve: (_root, args, context) => updateAgentColumns(context, String(args.agentId), { messageIds: args.messageIds.map(String) }, { id: ['agentId'], window: ['messageIds'] }),
   }),
   instantiateTemplate: t.field({

@@ -3,6 +3,7 @@ import { issueApiKey, SCOPES } from '../auth/keys';
 import { NotFoundError } from '../errors';
 import { column, connection, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { name } from '../schema/rules';
@@ -51,7 +52,7 @@ const ScopeEnum = builder.enumType('Scope', {
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
-    scopes: t.field({ type: [ScopeEnum], required: true }),
+    scopes: t.field({ type: [ScopeEnum], required: true, extensions: maxItems(10), description: 'At most 10 (there are three scopes).' }),
     expiresAt: t.field({ type: 'DateTime', description: 'Default: never.' }),
     userId: t.id({ description: 'Whose key it is; default: the caller.' }),
   }),

@@ -19,6 +19,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ValidationError } from '../errors';
+import { maxItemsOf, overCap } from '../schema/list-caps';
 import { assertPageArguments, PAGE_ARGUMENTS, type PageArguments } from '../schema/pagination';
 import { forEachLiteral } from './literals';
 import { invalidInput, MAX_INPUT_DEPTH } from './input-guard';
@@ -75,10 +76,11 @@ export function coerceVariables(
 }
 
 /**
- * The page arguments of every connection the operation reaches (through fragments too),
- * checked with the variables' values (src/schema/pagination.ts).
+ * The arguments of every field the operation reaches (through fragments too), checked with the
+ * variables' values: every list against its declared cap (src/schema/list-caps.ts), and the page
+ * arguments of every connection (src/schema/pagination.ts).
  */
-function pageArgumentRefusals(
+function argumentRefusals(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
@@ -96,9 +98,20 @@ function pageArgumentRefusals(
     },
     Field(node) {
       const field = typeInfo.getFieldDef();
-      if (!field || !PAGE_ARGUMENTS.every((name) => field.args.some((argument) => argument.name === name))) return;
+      if (!field || field.args.length === 0) return;
+      let args: Record<string, unknown>;
       try {
-        assertPageArguments(getArgumentValues(field, node, variables) as PageArguments);
+        args = getArgumentValues(field, node, variables);
+      } catch {
+        return; // a value of the wrong type: GraphQL's validation or the variables' coercion says so
+      }
+      for (const argument of field.args) {
+        const over = overCap(args[argument.name], argument.type, maxItemsOf(argument.extensions), [argument.name]);
+        if (over) errors.push(invalidInput(over.path, `${over.path.join('.')}: holds at most ${over.cap} items (got ${over.size})`, node));
+      }
+      if (!PAGE_ARGUMENTS.every((name) => field.args.some((argument) => argument.name === name))) return;
+      try {
+        assertPageArguments(args as PageArguments);
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         errors.push(invalidInput(error.field ?? [], error.message, node));
@@ -148,7 +161,7 @@ export function useTypedInputValues(): Plugin {
       const operation = getOperationAST(args.document, args.operationName);
       if (!operation) return;
       const variables = coerceVariables(args.schema, operation, (args.variableValues ?? {}) as Record<string, unknown>);
-      const errors = 'errors' in variables ? variables.errors : pageArgumentRefusals(args.schema, args.document, operation, variables.coerced);
+      const errors = 'errors' in variables ? variables.errors : argumentRefusals(args.schema, args.document, operation, variables.coerced);
       if (errors.length > 0) setResultAndStopExecution({ errors });
     },
   };

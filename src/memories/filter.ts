@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { Prisma } from '../generated/prisma/client';
 import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
 import { label } from '../schema/rules';
 import { parseInput } from '../schema/validation';
 import { MemoryTypeEnum } from './memory-type';
@@ -18,11 +19,11 @@ export const MemoryFilter = builder.inputType('MemoryFilter', {
     agentId: t.id(),
     userId: t.id(),
     memoryType: t.field({ type: MemoryTypeEnum, description: 'One type (see memoryTypes for several).' }),
-    memoryTypes: t.field({ type: [MemoryTypeEnum], description: 'Any of these types.' }),
+    memoryTypes: t.field({ type: [MemoryTypeEnum], extensions: maxItems(MAX_FILTER_VALUES), description: `Any of these types; at most ${MAX_FILTER_VALUES}.` }),
     scope: t.string(),
-    scopes: t.stringList({ description: 'Any of these scopes.' }),
+    scopes: t.stringList({ extensions: maxItems(MAX_FILTER_VALUES), description: `Any of these scopes; at most ${MAX_FILTER_VALUES}.` }),
     level: t.string(),
-    levels: t.stringList({ description: 'Any of these levels.' }),
+    levels: t.stringList({ extensions: maxItems(MAX_FILTER_VALUES), description: `Any of these levels; at most ${MAX_FILTER_VALUES}.` }),
     metadata: t.field({ type: MetadataFilter, description: 'A condition on the JSON metadata (mem0-style operators).' }),
     createdAfter: t.field({ type: 'DateTime', description: 'Created strictly after this instant.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Created strictly before this instant.' }),

@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors';
 import { Prisma } from '../generated/prisma/client';
 import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
 import { unstorable } from '../schema/rules';
 
 /**
@@ -51,8 +52,8 @@ export const MetadataFilter = builder.inputRef<MetadataFilterShape>('MetadataFil
     path: t.string({ description: `Object keys joined by dots, e.g. "source" or "project.name" (1 to ${MAX_METADATA_PATH_KEYS} keys).` }),
     eq: t.field({ type: 'JSON', description: 'Equal to this JSON value (numbers by value: 1 equals 1.0).' }),
     ne: t.field({ type: 'JSON', description: 'Missing, or not equal to this JSON value.' }),
-    in: t.field({ type: ['JSON'], description: `Equal to one of these values (1 to ${MAX_METADATA_LIST}).` }),
-    nin: t.field({ type: ['JSON'], description: `Missing, or equal to none of these values (1 to ${MAX_METADATA_LIST}).` }),
+    in: t.field({ type: ['JSON'], extensions: maxItems(MAX_METADATA_LIST), description: `Equal to one of these values (1 to ${MAX_METADATA_LIST}).` }),
+    nin: t.field({ type: ['JSON'], extensions: maxItems(MAX_METADATA_LIST), description: `Missing, or equal to none of these values (1 to ${MAX_METADATA_LIST}).` }),
     gt: t.field({ type: 'JSON', description: 'Greater than this number or string (strings compare as text: ISO dates work). Values of another type never match.' }),
     gte: t.field({ type: 'JSON', description: 'Greater than or equal to this number or string.' }),
     lt: t.field({ type: 'JSON', description: 'Less than this number or string.' }),
@@ -62,8 +63,8 @@ export const MetadataFilter = builder.inputRef<MetadataFilterShape>('MetadataFil
       description: 'A string: a text value containing it (case-sensitive), or an array with it as an element. An array or object: JSON containment (@>).',
     }),
     exists: t.boolean({ description: 'true: the path is present (even as null); false: it is missing.' }),
-    and: t.field({ type: [MetadataFilter], description: 'All of these.' }),
-    or: t.field({ type: [MetadataFilter], description: 'At least one of these.' }),
+    and: t.field({ type: [MetadataFilter], extensions: maxItems(MAX_METADATA_LIST), description: `All of these (1 to ${MAX_METADATA_LIST}).` }),
+    or: t.field({ type: [MetadataFilter], extensions: maxItems(MAX_METADATA_LIST), description: `At least one of these (1 to ${MAX_METADATA_LIST}).` }),
     not: t.field({ type: MetadataFilter, description: 'Not this.' }),
   }),
 });

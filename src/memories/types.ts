@@ -7,6 +7,7 @@ import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
 import { column, object, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
@@ -351,7 +352,7 @@ builder.mutationFields((t) => ({
     type: MemoriesPayload,
     description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none, deduplicated by content as createMemory is.`,
     errors: { types: commonMutationErrors },
-    args: { inputs: t.arg({ type: [CreateMemoryInput], required: true }) },
+    args: { inputs: t.arg({ type: [CreateMemoryInput], required: true, extensions: maxItems(MAX_MEMORIES_PER_BATCH), description: `At most ${MAX_MEMORIES_PER_BATCH}.` }) },
     resolve: async (_root, args, context) => {
       const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
       const results = await context.prisma.$transaction((tx) => createMemories(context, tx, inputs, (index) => ['inputs', String(index)]));

@@ -7,6 +7,7 @@ import { newId } from '../ids';
 import { rowsOf } from '../live/rows';
 import { column, connection, fallback, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
@@ -89,7 +90,7 @@ builder.queryFields((t) => ({
     description: "An agent's conversation, oldest first. Cursors stay valid while messages are appended.",
     args: {
       agentId: t.arg.id({ required: true }),
-      roles: t.arg({ type: [MessageRole] }),
+      roles: t.arg({ type: [MessageRole], extensions: maxItems(10), description: 'Any of these roles; at most 10.' }),
       since: t.arg({ type: 'DateTime', description: 'Messages created at or after this instant.' }),
       until: t.arg({ type: 'DateTime', description: 'Messages created before this instant.' }),
       deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }),
@@ -251,7 +252,7 @@ builder.mutationField('appendMessages', (t) =>
     errors: { types: commonMutationErrors },
     args: {
       agentId: t.arg.id({ required: true }),
-      messages: t.arg({ type: [MessageInput], required: true }),
+      messages: t.arg({ type: [MessageInput], required: true, extensions: maxItems(MAX_MESSAGES_PER_APPEND), description: `At most ${MAX_MESSAGES_PER_APPEND}.` }),
     },
     resolve: async (_root, args, context) => {
       const messages = parseInput(appendSchema, args.messages, ['messages']);

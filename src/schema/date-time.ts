@@ -16,6 +16,21 @@ export function isStorableInstant(date: Date): boolean {
   return time >= earliest && time <= latest;
 }
 
+/**
+ * The one date rule, for the scalar and for dates inside JSON documents (agent files): RFC 3339
+ * text of an instant that exists (not 2024-02-30) within the years PostgreSQL stores; undefined
+ * otherwise.
+ */
+export function parseInstant(value: string): Date | undefined {
+  let date: Date;
+  try {
+    date = DateTimeResolver.parseValue(value);
+  } catch {
+    return undefined;
+  }
+  return isStorableInstant(date) ? date : undefined;
+}
+
 function storable(date: Date, node?: ValueNode): Date {
   if (!isStorableInstant(date)) {
     throw new GraphQLError(`DateTime must be between ${EARLIEST} and ${LATEST}, got ${date.toISOString()}`, { nodes: node });

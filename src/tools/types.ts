@@ -5,6 +5,7 @@ import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { column, connection, liveRowById, liveRows, object, orderBy, organizationRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
@@ -91,7 +92,7 @@ const ToolFieldsInput = (inputName: string, nameRequired: boolean) =>
       jsonSchema: t.field({ type: 'JSON', description: "The tool's parameters, as a JSON Schema object." }),
       sourceType: t.string(),
       sourceCode: t.string(),
-      tags: t.stringList(),
+      tags: t.stringList({ extensions: maxItems(100), description: 'At most 100.' }),
       metadata: t.field({ type: 'JSON' }),
     }),
   });

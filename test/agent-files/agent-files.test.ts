@@ -195,6 +195,9 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
     ['a block without its label', (file: AgentFileDocument) => void delete (file.blocks[0] as Partial<AgentFileDocument['blocks'][0]>).label, 'ValidationError', ['document', 'blocks', '0', 'label']],
     ['two blocks with one label', (file: AgentFileDocument) => void (file.blocks[1]!.label = file.links.blocksAgents[1]!.blockLabel = 'human'), 'ValidationError', ['document', 'links', 'blocksAgents', '1', 'blockLabel']],
     ['an instant PostgreSQL cannot store', (file: AgentFileDocument) => void (file.messages[0]!.createdAt = '0000-01-01T00:00:00Z'), 'ValidationError', ['document', 'messages', '0', 'createdAt']],
+    // The DateTime scalar's rule: a date that does not exist is refused, never moved to March 1st.
+    ['a date that does not exist', (file: AgentFileDocument) => void (file.messages[0]!.createdAt = '2024-02-30T00:00:00Z'), 'ValidationError', ['document', 'messages', '0', 'createdAt']],
+    ['an instant that is not RFC 3339', (file: AgentFileDocument) => void (file.blocks[0]!.createdAt = 'March 3, 2024'), 'ValidationError', ['document', 'blocks', '0', 'createdAt']],
     ['not an object at all', (file: AgentFileDocument) => [file], 'ValidationError', ['document']],
   ])('refuses %s, naming its path, and writes nothing', async (_case, change, typename, field) => {
     const before = await rowsOfOrganization(app.database.owner, b.organizationId);
