@@ -48,8 +48,25 @@ export type RequestLoaders = {
   memoryStats: ReturnType<typeof createMemoryStatsLoader>;
 };
 
+/**
+ * Made when a request first uses one: most requests the read planner answers use none, and a
+ * request's loaders are most of what building its context costs.
+ */
 function createLoaders(prisma: PrismaClient): RequestLoaders {
-  return { agents: createAgentLoaders(prisma), toolCalls: createToolCallLoaders(prisma), memoryStats: createMemoryStatsLoader(prisma) };
+  let agents: AgentLoaders | undefined;
+  let toolCalls: ToolCallLoaders | undefined;
+  let memoryStats: ReturnType<typeof createMemoryStatsLoader> | undefined;
+  return {
+    get agents() {
+      return (agents ??= createAgentLoaders(prisma));
+    },
+    get toolCalls() {
+      return (toolCalls ??= createToolCallLoaders(prisma));
+    },
+    get memoryStats() {
+      return (memoryStats ??= createMemoryStatsLoader(prisma));
+    },
+  };
 }
 
 export async function createContext(
@@ -60,11 +77,12 @@ export async function createContext(
   limitRate: LimitRate,
   live: LiveBus,
   initial: YogaInitialContext,
-): Promise<Context> {
+): Promise<Omit<Context, keyof YogaInitialContext>> {
   const caller = await authenticate(initial.request);
   await limitRate(caller);
   const { prisma, sql } = database;
-  return { ...initial, prisma, sql, fastReads, ranking, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma), live };
+  // Yoga merges this into the request's context: the initial one is not copied.
+  return { prisma, sql, fastReads, ranking, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma), live };
 }
 
 /**

@@ -12,7 +12,17 @@ const implied: Record<Scope, Scope[]> = {
   admin: ['admin', 'write', 'read'],
 };
 
-export function grantedScopes(scopes: readonly Scope[]): { read: boolean; write: boolean; admin: boolean } {
-  const granted = new Set(scopes.flatMap((scope) => implied[scope]));
-  return { read: granted.has('read'), write: granted.has('write'), admin: granted.has('admin') };
+type Granted = { read: boolean; write: boolean; admin: boolean };
+
+// Asked for each field a request resolves: a cached key's scopes are one array, worked out once.
+const grantedByScopes = new WeakMap<readonly Scope[], Granted>();
+
+export function grantedScopes(scopes: readonly Scope[]): Granted {
+  let granted = grantedByScopes.get(scopes);
+  if (!granted) {
+    const all = new Set(scopes.flatMap((scope) => implied[scope]));
+    granted = { read: all.has('read'), write: all.has('write'), admin: all.has('admin') };
+    grantedByScopes.set(scopes, granted);
+  }
+  return granted;
 }

@@ -1,9 +1,12 @@
 import {
   coerceInputValue,
   getArgumentValues,
+  getNullableType,
   getOperationAST,
   GraphQLError,
+  isInputObjectType,
   isInputType,
+  isListType,
   isNonNullType,
   Kind,
   typeFromAST,
@@ -13,7 +16,10 @@ import {
   visitWithTypeInfo,
   type ASTNode,
   type DocumentNode,
+  type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLInputType,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
@@ -75,21 +81,35 @@ export function coerceVariables(
   return errors.length > 0 ? { errors: errors.slice(0, MAX_REPORTED) } : { coerced };
 }
 
+/** Whether a value of `type` can hold a list (through input objects, whose fields may). */
+function mayHoldList(type: GraphQLInputType, seen = new Set<string>()): boolean {
+  const named = getNullableType(type);
+  if (isListType(named)) return true;
+  if (!isInputObjectType(named) || seen.has(named.name)) return false;
+  seen.add(named.name);
+  return Object.values(named.getFields()).some((field) => mayHoldList(field.type, seen));
+}
+
+/** A field of the operation whose arguments need checking with the request's variables. */
+interface ArgumentCheck {
+  field: GraphQLField<unknown, unknown>;
+  node: FieldNode;
+  paged: boolean;
+}
+
+const checksOfOperation = new WeakMap<OperationDefinitionNode, ArgumentCheck[]>();
+
 /**
- * The arguments of every field the operation reaches (through fragments too), checked with the
- * variables' values: every list against its declared cap (src/schema/list-caps.ts), and the page
- * arguments of every connection (src/schema/pagination.ts).
+ * The fields of the operation (through fragments too) that take a list or are connections:
+ * found once per document (yoga's parser cache hands the same one back), checked per request.
  */
-function argumentRefusals(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Record<string, unknown>,
-): GraphQLError[] {
+function argumentChecks(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): ArgumentCheck[] {
+  const known = checksOfOperation.get(operation);
+  if (known) return known;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   const reached: Array<OperationDefinitionNode | FragmentDefinitionNode> = [operation];
-  const errors: GraphQLError[] = [];
+  const checks: ArgumentCheck[] = [];
   const typeInfo = new TypeInfo(schema);
   const visitor = visitWithTypeInfo(typeInfo, {
     FragmentSpread(node) {
@@ -99,26 +119,46 @@ function argumentRefusals(
     Field(node) {
       const field = typeInfo.getFieldDef();
       if (!field || field.args.length === 0) return;
-      let args: Record<string, unknown>;
-      try {
-        args = getArgumentValues(field, node, variables);
-      } catch {
-        return; // a value of the wrong type: GraphQL's validation or the variables' coercion says so
-      }
-      for (const argument of field.args) {
-        const over = overCap(args[argument.name], argument.type, maxItemsOf(argument.extensions), [argument.name]);
-        if (over) errors.push(invalidInput(over.path, `${over.path.join('.')}: holds at most ${over.cap} items (got ${over.size})`, node));
-      }
-      if (!PAGE_ARGUMENTS.every((name) => field.args.some((argument) => argument.name === name))) return;
-      try {
-        assertPageArguments(args as PageArguments);
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        errors.push(invalidInput(error.field ?? [], error.message, node));
-      }
+      const paged = PAGE_ARGUMENTS.every((name) => field.args.some((argument) => argument.name === name));
+      if (paged || field.args.some((argument) => mayHoldList(argument.type))) checks.push({ field, node, paged });
     },
   });
   for (let index = 0; index < reached.length; index += 1) visit(reached[index]!, visitor);
+  checksOfOperation.set(operation, checks);
+  return checks;
+}
+
+/**
+ * The arguments of every field the operation reaches, checked with the variables' values: every
+ * list against its declared cap (src/schema/list-caps.ts), and the page arguments of every
+ * connection (src/schema/pagination.ts).
+ */
+function argumentRefusals(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): GraphQLError[] {
+  const errors: GraphQLError[] = [];
+  for (const { field, node, paged } of argumentChecks(schema, document, operation)) {
+    let args: Record<string, unknown>;
+    try {
+      args = getArgumentValues(field, node, variables);
+    } catch {
+      continue; // a value of the wrong type: GraphQL's validation or the variables' coercion says so
+    }
+    for (const argument of field.args) {
+      const over = overCap(args[argument.name], argument.type, maxItemsOf(argument.extensions), [argument.name]);
+      if (over) errors.push(invalidInput(over.path, `${over.path.join('.')}: holds at most ${over.cap} items (got ${over.size})`, node));
+    }
+    if (!paged) continue;
+    try {
+      assertPageArguments(args as PageArguments);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      errors.push(invalidInput(error.field ?? [], error.message, node));
+    }
+  }
   return errors.slice(0, MAX_REPORTED);
 }
 

@@ -48,6 +48,10 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     renderGraphiQL: (options) => renderAgentMemGraphiQL(options, GRAPHQL_PATH),
     logging: yogaLogger(logger),
     landingPage: false,
+    // The server refuses a body over MAX_REQUEST_BYTES by its Content-Length before yoga sees it
+    // (src/http/body-limit.ts), and Node's parser holds a body to its Content-Length: yoga's own
+    // limit would pipe every body through a stream that costs a DOMException per request.
+    maxRequestBodySize: false,
     // No CORS headers unless origins are configured: browsers then only call same-origin.
     cors: settings.corsOrigins.length > 0 ? { origin: settings.corsOrigins, credentials: false } : false,
     maskedErrors: { maskError },
