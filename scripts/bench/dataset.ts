@@ -184,6 +184,12 @@ export interface DatasetFacts {
   agentId: string;
   /** The live agents of organization 2, for appendMessages. */
   otherAgentIds: string[];
+  /**
+   * A user of organization 1 none of whose agents is soft-deleted: AgentMem lists only the
+   * memories of live agents, which PostGraphile cannot express (a condition on the agent), so the
+   * memories listed by user agree on this user's rows.
+   */
+  memoryUserId: string;
 }
 
 export async function readDatasetFacts(client: pg.Client): Promise<DatasetFacts> {
@@ -205,6 +211,12 @@ export async function readDatasetFacts(client: pg.Client): Promise<DatasetFacts>
       ])
     ).rows.map((row) => row.id);
   const agents = await liveAgents(first.organization_id);
+  const { rows: memoryUsers } = await client.query<{ id: string }>(
+    `SELECT m.user_id AS id FROM memories m JOIN agents a ON a.id = m.agent_id
+     WHERE m.organization_id = $1 GROUP BY m.user_id HAVING bool_and(NOT a.is_deleted) ORDER BY m.user_id LIMIT 1`,
+    [first.organization_id],
+  );
+  if (!memoryUsers[0]) throw new Error('dataset: every user of organization 1 has a deleted agent');
   return {
     organizationId: first.organization_id,
     userId: first.user_id,
@@ -213,5 +225,6 @@ export async function readDatasetFacts(client: pg.Client): Promise<DatasetFacts>
     // Not the first: a request for the first agent could be served by a lucky cache of a page.
     agentId: agents[Math.floor(agents.length / 3)]!,
     otherAgentIds: await liveAgents(second.organization_id),
+    memoryUserId: memoryUsers[0].id,
   };
 }

@@ -18,6 +18,7 @@ export interface Measurement {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** NaN for a server without a database. */
   statementsPerRequest: number;
   /** The statements of one request, most frequent first: what statementsPerRequest sums. */
   statements: StatementCalls[];
@@ -113,11 +114,20 @@ async function settledStatements(cluster: Cluster, database: string): Promise<Ma
   }
 }
 
-/** Statements per request, exactly: a few requests one at a time, between two quiet moments. */
-async function countStatements(cluster: Cluster, server: BenchServer, participant: Participant): Promise<StatementCalls[]> {
-  const before = await settledStatements(cluster, server.database);
-  for (let sent = 0; sent < COUNTED_REQUESTS; sent += 1) await answerOf(participant, new Map([[server.id, server]]));
-  const after = await settledStatements(cluster, server.database);
+/**
+ * Statements per request, exactly: a few requests one at a time, between two quiet moments.
+ * Undefined for a server without a database (bare yoga), whose answers are checked all the same.
+ */
+async function countStatements(cluster: Cluster, server: BenchServer, participant: Participant): Promise<StatementCalls[] | undefined> {
+  const database = server.database;
+  const ask = () => answerOf(participant, new Map([[server.id, server]]));
+  if (database === undefined) {
+    for (let sent = 0; sent < COUNTED_REQUESTS; sent += 1) await ask();
+    return undefined;
+  }
+  const before = await settledStatements(cluster, database);
+  for (let sent = 0; sent < COUNTED_REQUESTS; sent += 1) await ask();
+  const after = await settledStatements(cluster, database);
   return [...after.entries()]
     .map(([id, entry]) => ({ query: entry.query, calls: (entry.calls - (before.get(id)?.calls ?? 0)) / COUNTED_REQUESTS }))
     .filter((entry) => entry.calls > 0)
@@ -137,8 +147,8 @@ export async function measure(cluster: Cluster, server: BenchServer, participant
     requestsPerSecond: window.requests / window.seconds,
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
-    statementsPerRequest: statements.reduce((sum, entry) => sum + entry.calls, 0),
-    statements,
+    statementsPerRequest: statements ? statements.reduce((sum, entry) => sum + entry.calls, 0) : Number.NaN,
+    statements: statements ?? [],
     cpuMsPerRequest: (window.cpu.after.cpuMs - window.cpu.before.cpuMs) / window.requests,
     rssMb: window.cpu.after.rssMb,
   };

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { Cleanup } from './cleanup';
 import { startCluster, type Cluster } from './cluster';
 import { AGENTMEM_DATABASE, POSTGRAPHILE_DATABASE, prepareDatabases } from './databases';
@@ -6,19 +7,17 @@ import { EXPECTED_ROWS } from './dataset';
 import { measure, type Measurement } from './load';
 import { parseOptions, USAGE, type BenchOptions } from './options';
 import { ensurePostGraphile } from './postgraphile';
-import { resultsTable, runDescription, type ShapeResults } from './report';
-import { startAgentMem, startPostGraphile, startReference, type BenchServer } from './servers';
-import { allShapes, SERVER_NAMES, type ServerId, type Shape } from './shapes';
+import { ratios, ratiosSvg, resultsTable, runDescription, type ShapeResults } from './report';
+import { startAgentMem, startPostGraphile, startReference, startYoga, type BenchServer } from './servers';
+import { buildShapes } from './catalog';
+import { SERVER_NAMES, type ServerId, type Shape } from './shapes';
 import { verifyShapes } from './verify';
 
-// `npm run bench`: AgentMem beside PostGraphile v5 and two plain-statement servers, on the same
-// data, over loopback (issue 8). See README.md, "Performance", for what it does and prints.
+// `npm run bench`: AgentMem beside PostGraphile v5, two plain-statement servers and a bare
+// graphql-yoga, on the same data, over loopback (issue 8), on a matrix of request shapes (issue
+// 22, catalog.ts). See README.md, "Performance", for what it does and prints.
 
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
-
-function selectShapes(shapes: Shape[], wanted: string[]): Shape[] {
-  return wanted.length === 0 ? shapes : shapes.filter((shape) => wanted.includes(shape.id));
-}
 
 /** Round r starts with the r-th server, so that no server always runs first or last. */
 function turnOrder<T>(items: readonly T[], round: number): T[] {
@@ -38,7 +37,8 @@ async function runShapes(shapes: Shape[], servers: Map<ServerId, BenchServer>, o
         rounds.set(participant.server, [...(rounds.get(participant.server) ?? []), measurement]);
         progress(
           `  round ${round + 1}/${options.rounds} ${shape.title} · ${server.name}: ${measurement.requestsPerSecond.toFixed(1)} req/s, ` +
-            `p99 ${measurement.p99Ms.toFixed(0)} ms, ${measurement.statementsPerRequest.toFixed(1)} statements/request`,
+            `p99 ${measurement.p99Ms.toFixed(0)} ms, ` +
+            (Number.isNaN(measurement.statementsPerRequest) ? 'no database' : `${measurement.statementsPerRequest.toFixed(1)} statements/request`),
         );
         if (options.showStatements && round === 0) {
           for (const statement of measurement.statements) {
@@ -67,10 +67,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   progress(`indexes of AgentMem's migrations added to ${POSTGRAPHILE_DATABASE}: ${databases.copiedIndexes.join(', ') || 'none'}`);
   if (databases.skippedIndexes.length) progress(`WARNING: indexes PostGraphile's database could not take: ${databases.skippedIndexes.join('; ')}`);
 
-  const shapes = selectShapes(
-    allShapes({ facts: databases.facts, agentmemKey: databases.agentmemKey, agentmemAppendKey: databases.agentmemAppendKey }),
-    options.shapes,
-  );
+  const shapes = buildShapes({ facts: databases.facts, agentmemKey: databases.agentmemKey, agentmemAppendKey: databases.agentmemAppendKey }, options.shapes);
   const needed = new Set(shapes.flatMap((shape) => shape.participants.map((participant) => participant.server)));
   progress(`starting ${[...needed].map((id) => SERVER_NAMES[id]).join(', ')}`);
   const starters: Record<ServerId, () => Promise<BenchServer>> = {
@@ -81,11 +78,14 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
     'json-agg': () => startReference(cluster, cleanup, 'json-agg', POSTGRAPHILE_DATABASE, databases.facts.organizationId),
     // On AgentMem's database, as a superuser: the same memories, without row-level security.
     'full-text': () => startReference(cluster, cleanup, 'full-text', AGENTMEM_DATABASE, databases.facts.organizationId),
+    yoga: () => startYoga(cluster, cleanup),
   };
   const servers = new Map((await Promise.all([...needed].map((id) => starters[id]()))).map((server) => [server.id, server]));
 
   progress('checking that the servers give the same answers');
   for (const line of await verifyShapes(shapes, servers)) progress(`  ${line}`);
+  progress(`all ${shapes.length} shape${shapes.length === 1 ? '' : 's'} verified`);
+  if (options.verifyOnly) return;
 
   const turns = shapes.reduce((sum, shape) => sum + shape.participants.length, 0) * options.rounds;
   const minutes = (turns * (options.warmupSeconds + options.durationSeconds + 2)) / 60;
@@ -102,7 +102,22 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
     postgresVersion: cluster.version,
     ...options,
   });
-  process.stdout.write(`\n${description}\n\n${resultsTable(results)}\n\n`);
+  const table = resultsTable(results);
+  process.stdout.write(`\n${description}\n\n${table}\n\n`);
+  const subtitle =
+    `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${options.rounds} round${options.rounds === 1 ? '' : 's'} of ` +
+    `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s measured, ${options.connections} connections; medians`;
+  writeResults(options.outDirectory, description, table, ratiosSvg(ratios(results), subtitle));
+}
+
+/** The table as Markdown (results.md) and the ratios as a chart (ratios.svg), in `directory`. */
+function writeResults(directory: string, description: string, table: string, svg: string): void {
+  fs.mkdirSync(directory, { recursive: true });
+  const markdown = path.join(directory, 'results.md');
+  const chart = path.join(directory, 'ratios.svg');
+  fs.writeFileSync(markdown, `\`\`\`\n${description}\n\`\`\`\n\n${table}\n\n![AgentMem req/s over the peer's, per shape](ratios.svg)\n`);
+  fs.writeFileSync(chart, svg);
+  progress(`wrote ${markdown} and ${chart}`);
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SHAPE_IDS } from './shapes';
+import { CATALOG, SHAPE_IDS } from './catalog';
 
 export interface BenchOptions {
   connections: number;
@@ -10,7 +11,17 @@ export interface BenchOptions {
   shapes: string[];
   /** List each server's statements per request (first round), to see where a count comes from. */
   showStatements: boolean;
+  /** Check the answers of the shapes and stop: nothing timed. */
+  verifyOnly: boolean;
+  /** Where the table (results.md) and the chart (ratios.svg) are written. */
+  outDirectory: string;
 }
+
+/** artifacts/bench in the repository (ignored by git). */
+const DEFAULT_OUT = path.resolve(__dirname, '..', '..', 'artifacts', 'bench');
+
+const width = Math.max(...SHAPE_IDS.map((id) => id.length));
+const SHAPE_LIST = CATALOG.map((entry) => `    ${entry.id.padEnd(width)}  ${entry.summary}`).join('\n');
 
 export const USAGE = `usage: npm run bench [-- options]
 
@@ -19,11 +30,15 @@ export const USAGE = `usage: npm run bench [-- options]
   --duration S         measured seconds per turn (default 10)                      env BENCH_DURATION
   --warmup S           warm-up seconds before each measured turn (default 3)       env BENCH_WARMUP
   --connections N      concurrent connections (default 10)                         env BENCH_CONNECTIONS
-  --shapes a,b         only these shapes: ${SHAPE_IDS.join(', ')}
-                                                                                   env BENCH_SHAPES
+  --shapes a,b         only these shapes (default: all, in the order below)        env BENCH_SHAPES
+  --verify-only        check that the servers agree on the shapes, time nothing    env BENCH_VERIFY_ONLY=1
   --statements         list the SQL statements of one request (first round)        env BENCH_STATEMENTS=1
+  --out DIR            results.md and ratios.svg go there (default artifacts/bench) env BENCH_OUT
   BENCH_QUICK=1 is --quick. PostGraphile is installed once into ~/.cache/agentmem-bench
-  ($XDG_CACHE_HOME/agentmem-bench if set, or $AGENTMEM_BENCH_CACHE).`;
+  ($XDG_CACHE_HOME/agentmem-bench if set, or $AGENTMEM_BENCH_CACHE).
+
+shapes:
+${SHAPE_LIST}`;
 
 const DEFAULTS = { connections: 10, warmupSeconds: 3, durationSeconds: 10, rounds: 3 };
 const QUICK = { connections: 10, warmupSeconds: 1, durationSeconds: 3, rounds: 1 };
@@ -53,6 +68,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       connections: { type: 'string' },
       shapes: { type: 'string' },
       statements: { type: 'boolean' },
+      'verify-only': { type: 'boolean' },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,6 +82,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     connections: integer('--connections', values.connections ?? env.BENCH_CONNECTIONS, base.connections),
     shapes: shapeList(values.shapes ?? env.BENCH_SHAPES ?? ''),
     showStatements: values.statements === true || env.BENCH_STATEMENTS === '1',
+    verifyOnly: values['verify-only'] === true || env.BENCH_VERIFY_ONLY === '1',
+    outDirectory: path.resolve(values.out ?? env.BENCH_OUT ?? DEFAULT_OUT),
   };
 }
 
@@ -73,7 +92,7 @@ function shapeList(value: string): string[] {
     .split(',')
     .map((shape) => shape.trim())
     .filter(Boolean);
-  const unknown = shapes.filter((shape) => !(SHAPE_IDS as readonly string[]).includes(shape));
+  const unknown = shapes.filter((shape) => !SHAPE_IDS.includes(shape));
   if (unknown.length) throw new Error(`unknown shape ${unknown.join(', ')}\n${USAGE}`);
   return shapes;
 }

@@ -16,8 +16,8 @@ export interface BenchServer {
   name: string;
   baseUrl: string;
   process: Started;
-  /** The database whose statements are this server's (pg_stat_statements). */
-  database: string;
+  /** The database whose statements are this server's (pg_stat_statements); none: it has none. */
+  database?: string;
   nodeVersion: string;
   /** Its CPU and memory are those of its process and its children (the cluster's workers). */
   processTree?: boolean;
@@ -122,6 +122,25 @@ export async function startPostGraphile(cluster: Cluster, cleanup: Cleanup, data
         POOL_SIZE: String(POOL_SIZE),
         PORT: String(port),
       },
+    },
+    (baseUrl) =>
+      answers(`${baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) }),
+  );
+}
+
+/** A bare graphql-yoga server (yoga-server.ts): one field, default plugins, no database. */
+export async function startYoga(cluster: Cluster, cleanup: Cleanup): Promise<BenchServer> {
+  const port = await freePort();
+  return launch(
+    cleanup,
+    cluster.directory,
+    {
+      id: 'yoga',
+      nodeVersion: process.version,
+      port,
+      command: process.execPath,
+      args: [...NODE_PRELOADS, path.join('scripts', 'bench', 'yoga-server.ts')],
+      env: { ...baseEnvironment(), NODE_ENV: 'production', PORT: String(port) },
     },
     (baseUrl) =>
       answers(`${baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) }),

@@ -4,7 +4,7 @@ import type { DatasetFacts } from './dataset';
 // The requests the benchmark times, as each server is asked for them, and how each server's answer
 // is read back into one common form, so that the answers can be compared before anything is timed.
 
-export type ServerId = 'agentmem' | 'agentmem-1-worker' | 'agentmem-2-workers' | 'postgraphile' | 'json-agg' | 'full-text';
+export type ServerId = 'agentmem' | 'agentmem-1-worker' | 'agentmem-2-workers' | 'postgraphile' | 'json-agg' | 'full-text' | 'yoga';
 
 export const SERVER_NAMES: Record<ServerId, string> = {
   agentmem: 'AgentMem',
@@ -13,6 +13,7 @@ export const SERVER_NAMES: Record<ServerId, string> = {
   postgraphile: 'PostGraphile',
   'json-agg': 'plain json_agg statement',
   'full-text': 'plain full-text statement',
+  yoga: 'bare graphql-yoga',
 };
 
 export interface HttpRequest {
@@ -29,6 +30,11 @@ export interface Participant {
   request(): HttpRequest;
   /** The answer in the common form; throws when it is not the expected shape (an error, say). */
   read(body: unknown): unknown;
+  /**
+   * Called once before the answers are compared (verifyShapes), with a way to ask this
+   * participant's server: for requests that need something only the server knows, a cursor say.
+   */
+  prepare?(ask: (request: HttpRequest) => Promise<unknown>): Promise<void>;
 }
 
 export interface Shape {
@@ -41,23 +47,25 @@ export interface Shape {
   compared: boolean;
   /** How many rows (agents, hits) a right answer has. */
   expectedRows: number;
+  /** The rows of an answer in the common form; default: its length if a list, else 1. */
+  rowsOf?(answer: unknown): number;
 }
 
 // ---- the common forms --------------------------------------------------------------------------
 
-const iso = (value: string) => new Date(value).toISOString();
+export const iso = (value: string) => new Date(value).toISOString();
 
-const commonAgent = z.object({
+export const commonAgent = z.object({
   id: z.string(),
   name: z.string().nullable(),
   blocks: z.array(z.object({ id: z.string(), label: z.string(), value: z.string() })),
   tools: z.array(z.object({ id: z.string(), name: z.string() })),
   recentMessages: z.array(z.object({ id: z.string(), role: z.string(), text: z.string().nullable(), createdAt: z.string() })),
 });
-type CommonAgent = z.infer<typeof commonAgent>;
+export type CommonAgent = z.infer<typeof commonAgent>;
 
 /** Roles are enums in AgentMem (USER), text elsewhere (user); instants compared as instants. */
-function normalized(agent: CommonAgent): CommonAgent {
+export function normalized(agent: CommonAgent): CommonAgent {
   return {
     ...agent,
     recentMessages: agent.recentMessages.map((message) => ({ ...message, role: message.role.toLowerCase(), createdAt: iso(message.createdAt) })),
@@ -67,7 +75,7 @@ function normalized(agent: CommonAgent): CommonAgent {
 const graphqlErrors = z.array(z.object({ message: z.string() }).loose()).optional();
 
 /** `data` of a GraphQL answer, or an error naming the first GraphQL error. */
-function dataOf<T extends z.ZodType>(body: unknown, data: T): z.infer<T> {
+export function dataOf<T extends z.ZodType>(body: unknown, data: T): z.infer<T> {
   const answer = z.object({ data: data.nullish(), errors: graphqlErrors }).parse(body);
   if (answer.errors?.length) throw new Error(`GraphQL error: ${answer.errors[0]!.message}`);
   if (answer.data == null) throw new Error('no data in the answer');
@@ -76,9 +84,9 @@ function dataOf<T extends z.ZodType>(body: unknown, data: T): z.infer<T> {
 
 // ---- AgentMem ----------------------------------------------------------------------------------
 
-const AGENT_SELECTION = 'id name blocks { id label value } tools { id name } recentMessages(limit: 10) { id role text createdAt }';
+export const AGENT_SELECTION = 'id name blocks { id label value } tools { id name } recentMessages(limit: 10) { id role text createdAt }';
 
-function graphqlRequest(key: string | undefined, query: string, variables: Record<string, unknown>): HttpRequest {
+export function graphqlRequest(key: string | undefined, query: string, variables: Record<string, unknown>): HttpRequest {
   return {
     method: 'POST',
     path: '/graphql',
@@ -92,14 +100,14 @@ function graphqlRequest(key: string | undefined, query: string, variables: Recor
 // The same selection over the schema document's tables as PostGraphile v5 (Amber preset) exposes
 // them: columns named `id` become `rowId`; blocks and tools are reached through the junction
 // tables; the 10 most recent live messages are `last: 10` in conversation order.
-const POSTGRAPHILE_AGENT_FRAGMENT = `fragment AgentWithRelations on Agent {
+export const POSTGRAPHILE_AGENT_FRAGMENT = `fragment AgentWithRelations on Agent {
   rowId name
   blocksAgentsByAgentId(orderBy: [BLOCK_LABEL_ASC, BLOCK_ID_ASC]) { nodes { blockByBlockIdAndBlockLabel { rowId label value } } }
   toolsAgentsByAgentId(orderBy: TOOL_ID_ASC) { nodes { toolByToolId { rowId name } } }
   messagesByAgentId(last: 10, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { isDeleted: false }) { nodes { rowId role text createdAt } }
 }`;
 
-const postgraphileAgent = z.object({
+export const postgraphileAgent = z.object({
   rowId: z.string(),
   name: z.string().nullable(),
   blocksAgentsByAgentId: z.object({ nodes: z.array(z.object({ blockByBlockIdAndBlockLabel: z.object({ rowId: z.string(), label: z.string(), value: z.string() }) })) }),
@@ -109,7 +117,7 @@ const postgraphileAgent = z.object({
   }),
 });
 
-function fromPostGraphile(agent: z.infer<typeof postgraphileAgent>): CommonAgent {
+export function fromPostGraphile(agent: z.infer<typeof postgraphileAgent>): CommonAgent {
   return normalized({
     id: agent.rowId,
     name: agent.name,
@@ -143,7 +151,7 @@ export interface ShapeContext {
   agentmemAppendKey: string;
 }
 
-function nestedAgents(context: ShapeContext, first: number): Shape {
+export function nestedAgents(context: ShapeContext, first: number): Shape {
   const agentmem = graphqlRequest(
     context.agentmemKey,
     `query NestedAgents($first: Int!) { agents(first: $first) { nodes { ${AGENT_SELECTION} } } }`,
@@ -183,7 +191,7 @@ ${POSTGRAPHILE_AGENT_FRAGMENT}`,
  * The nested request of `nestedAgents`, to `npm run start:cluster` with WORKERS=1 and WORKERS=2:
  * what a second process per core buys (issue 12). The 1-worker cluster is the peer.
  */
-function nestedAgentsByWorkers(context: ShapeContext, first: number): Shape {
+export function nestedAgentsByWorkers(context: ShapeContext, first: number): Shape {
   const request = graphqlRequest(context.agentmemKey, `query NestedAgents($first: Int!) { agents(first: $first) { nodes { ${AGENT_SELECTION} } } }`, { first });
   const agents = z.object({ agents: z.object({ nodes: z.array(commonAgent) }) });
   const read = (body: unknown) => dataOf(body, agents).agents.nodes.map(normalized);
@@ -200,7 +208,7 @@ function nestedAgentsByWorkers(context: ShapeContext, first: number): Shape {
   };
 }
 
-function oneAgent(context: ShapeContext): Shape {
+export function oneAgent(context: ShapeContext): Shape {
   const id = context.facts.agentId;
   const agentmem = graphqlRequest(context.agentmemKey, `query OneAgent($id: ID!) { agent(id: $id) { ${AGENT_SELECTION} } }`, { id });
   const postgraphile = graphqlRequest(undefined, `query OneAgent($id: String!) { agentByRowId(rowId: $id) { ...AgentWithRelations } }\n${POSTGRAPHILE_AGENT_FRAGMENT}`, {
@@ -223,7 +231,7 @@ function oneAgent(context: ShapeContext): Shape {
   };
 }
 
-function searchMemories(context: ShapeContext): Shape {
+export function searchMemories(context: ShapeContext): Shape {
   const agentmem = graphqlRequest(
     context.agentmemKey,
     // Not counted as accesses: counting would change the scores from request to request.
@@ -245,7 +253,7 @@ function searchMemories(context: ShapeContext): Shape {
 }
 
 /** One message per request, to organization 2's agents in turn (organization 1's rows stay as they are). */
-function appendMessages(context: ShapeContext): Shape {
+export function appendMessages(context: ShapeContext): Shape {
   const agents = context.facts.otherAgentIds;
   let sent = 0;
   const query = `mutation Append($agentId: ID!, $messages: [MessageInput!]!) {
@@ -283,17 +291,4 @@ function appendMessages(context: ShapeContext): Shape {
       },
     ],
   };
-}
-
-export const SHAPE_IDS = ['agents-50', 'agents-100', 'agent-by-id', 'search', 'append', 'workers-agents-50'] as const;
-
-export function allShapes(context: ShapeContext): Shape[] {
-  return [
-    nestedAgents(context, 50),
-    nestedAgents(context, 100),
-    oneAgent(context),
-    searchMemories(context),
-    appendMessages(context),
-    nestedAgentsByWorkers(context, 50),
-  ];
 }

@@ -56,7 +56,14 @@ export async function verifyShapes(shapes: readonly Shape[], servers: ReadonlyMa
   const checked: string[] = [];
   for (const shape of shapes) {
     const answers = [];
-    for (const participant of shape.participants) answers.push({ server: participant.server, answer: await answerOf(participant, servers) });
+    for (const participant of shape.participants) {
+      if (participant.prepare) {
+        const server = servers.get(participant.server);
+        if (!server) throw new Error(`${SERVER_NAMES[participant.server]} is not running`);
+        await participant.prepare((request) => send(server, request));
+      }
+      answers.push({ server: participant.server, answer: await answerOf(participant, servers) });
+    }
     const [reference, ...others] = answers;
     if (!reference) continue;
     for (const other of shape.compared ? others : []) {
@@ -65,7 +72,7 @@ export async function verifyShapes(shapes: readonly Shape[], servers: ReadonlyMa
         throw new Error(`${shape.title}: ${SERVER_NAMES[reference.server]} and ${SERVER_NAMES[other.server]} disagree at ${difference}`);
       }
     }
-    const rows = Array.isArray(reference.answer) ? reference.answer.length : 1;
+    const rows = shape.rowsOf ? shape.rowsOf(reference.answer) : Array.isArray(reference.answer) ? reference.answer.length : 1;
     if (rows !== shape.expectedRows) throw new Error(`${shape.title}: ${rows} rows, expected ${shape.expectedRows}`);
     const names = answers.map((answer) => SERVER_NAMES[answer.server]).join(shape.compared ? ' = ' : ', ');
     checked.push(`${shape.title}: ${names} (${rows} row${rows === 1 ? '' : 's'}${shape.compared ? ', identical' : ''})`);
