@@ -29,7 +29,7 @@ export interface MemoryList {
  * whichever the direction: NULL is replaced by the end the direction reaches last, so that a
  * row comparison can continue from a cursor.
  */
-function sortKey(order: MemoryListOrder | null | undefined, row: string): string {
+export function sortKey(order: MemoryListOrder | null | undefined, row: string): string {
   if (!order) return `${row}.created_at`;
   if (order.field === 'importance') return `${row}.importance`;
   if (order.field === 'createdAt') return `${row}.created_at`;

@@ -5,7 +5,8 @@ import { ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
-import { column, object, relatedRows, timestamp } from '../planner/declarations';
+import { PLANNED, SHOWN } from '../planner/compile';
+import { column, connection, liveRows, object, organizationRows, prismaFragment, relatedRows, timestamp, type RowsScope } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { addDeletionFields } from '../schema/deletion-fields';
@@ -20,9 +21,9 @@ import { selectedColumns, selectionOf } from '../schema/selection';
 import { memoryColumns } from './columns';
 import { contentHash } from './content-hash';
 import { createMemories, lockContent, type CreatedMemory } from './creation';
-import { MemoryFilter } from './filter';
+import { MemoryFilter, memoryFilterConditions, type MemoryFilterInput } from './filter';
 import { withHistory } from './history';
-import { countMemories, memoryPageIds, type MemoryListPage } from './list';
+import { countMemories, memoryPageIds, sortKey, type MemoryListOrder, type MemoryListPage } from './list';
 import { MemoryTypeEnum, memoryTypes } from './memory-type';
 import { findMatchingMemories, type MemorySearch, type MemorySearchRow } from './search';
 
@@ -91,6 +92,16 @@ const trackArgument = {
   description: 'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; false: only look.',
 } as const;
 
+/** Memories the caller may read, as conditions on a planned row (visibleMemories, in SQL). */
+function visibleMemoryRows(scope: RowsScope): string[] {
+  return [...organizationRows(scope), ...liveRows(scope), `EXISTS (SELECT 1 FROM agents a WHERE a.id = ${scope.row}.agent_id AND NOT a.is_deleted)`];
+}
+
+/** The ids of the memories a planned page shows. */
+function shownIdsOf(answer: unknown): string[] {
+  return ((answer as Record<typeof PLANNED, Record<string, unknown>> | null)?.[PLANNED]?.[SHOWN] as string[] | undefined) ?? [];
+}
+
 /** Whether a read counts: `track` unless false, and never inside a mutation's payload. */
 function countAsRead(context: Context, track: boolean | null | undefined, ids: Iterable<string>): void {
   if (track !== false) context.memoryAccesses.record(ids);
@@ -117,6 +128,23 @@ builder.queryFields((t) => ({
       listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
       return countMemories(context.sql, { organizationId: requireCaller(context).organizationId, filter: args.filter, deleted: args.deleted });
     },
+    // The trash (admin only) is read by the resolver. Keyset pages, as memoryListStatement reads them.
+    sql: connection(
+      {
+        table: 'memories',
+        where: (scope) => {
+          if (scope.args.deleted) return undefined;
+          const filter = scope.args.filter as MemoryFilterInput | null | undefined;
+          return [...visibleMemoryRows(scope), ...memoryFilterConditions(filter, ['filter'], scope.row).map((condition) => prismaFragment(condition, scope.bind))];
+        },
+      },
+      (args) => {
+        const order = args.orderBy as MemoryListOrder | null | undefined;
+        return { columns: (row) => [sortKey(order, row), `${row}.id`], direction: (order?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC' };
+      },
+      connectionOptions,
+      { cursor: 'strict', shownIds: true, onAnswer: (answer, args, context) => countAsRead(context, args.track as boolean | null, shownIdsOf(answer)) },
+    ),
     resolve: async (query, _root, args, context) => {
       assertPageSize(args);
       // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
@@ -136,6 +164,12 @@ builder.queryFields((t) => ({
     type: MemoryType,
     nullable: true,
     args: { id: t.arg.id({ required: true }), track: t.arg(trackArgument) },
+    sql: object(
+      { table: 'memories', where: (scope) => [`${scope.row}.id = ${scope.bind(String(scope.args.id))}`, ...visibleMemoryRows(scope)] },
+      (answer, args, context) => {
+        if (answer !== null) countAsRead(context, args.track as boolean | null, [(answer as { id: string }).id]);
+      },
+    ),
     resolve: async (query, _root, args, context) => {
       const memory = await context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } });
       if (memory) countAsRead(context, args.track, [memory.id]);

@@ -23,6 +23,8 @@ import { fieldsOf, type SelectionContext } from './selection';
 
 /** The key of a planned object's answers. */
 export const PLANNED = '@';
+/** The key, among a connection's answers, of the ids of the rows it shows (`shownIds`): no GraphQL name. */
+export const SHOWN = '@shown';
 
 export interface Statement {
   text: string;
@@ -196,9 +198,10 @@ class Compiler {
     const row = this.alias();
     const readDirection = page.backward ? flipped(order.direction) : order.direction;
     const cursorCondition: string[] = [];
+    const strict = sql.cursor === 'strict';
     if (page.cursor !== undefined) {
       const at = this.alias();
-      const comparison = readDirection === 'ASC' ? '>=' : '<=';
+      const comparison = `${readDirection === 'ASC' ? '>' : '<'}${strict ? '' : '='}`;
       cursorCondition.push(
         `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} FROM ${sql.source.table} ${at} WHERE ${at}.id = ${this.bind(page.cursor)} AND ${at}.organization_id = ${this.bind(this.request.organizationId)})`,
       );
@@ -236,6 +239,10 @@ class Compiler {
         return undefined;
       }
     }
+    // The rows a resolver would have read and shown: not when only totalCount is asked for.
+    if (sql.shownIds && [...fieldsOf(nodes, connectionType, this.request).values()].some(([node]) => node!.name.value !== 'totalCount')) {
+      answers.push([SHOWN, `coalesce(json_agg(${paged}.id ORDER BY ${paged}.__n) ${shown}, '[]')`]);
+    }
     // Numbered after the LIMIT, so that the read stays an index scan that stops at the page's end.
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
@@ -243,7 +250,7 @@ class Compiler {
     return `(SELECT ${planned(answers)}
       FROM (SELECT ${read}.*, row_number() OVER (ORDER BY ${orderText(order, read, readDirection)}) AS __n
             FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
-                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take} OFFSET ${page.cursor === undefined ? 0 : 1}) ${read}) ${paged}
+                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take} OFFSET ${page.cursor === undefined || strict ? 0 : 1}) ${read}) ${paged}
       HAVING true)`;
   }
 

@@ -5,6 +5,9 @@
  * `fallback` is resolved by its own resolver, with the planned parent row.
  */
 
+import type { Context } from '../context';
+import type { Prisma } from '../generated/prisma/client';
+
 /** Where a bound value goes in the statement being built: `$n`. */
 export type Bind = (value: unknown) => string;
 
@@ -48,6 +51,7 @@ export interface ColumnSql {
 export interface ObjectSql {
   kind: 'object';
   source: RowsSource;
+  onAnswer?: RootAnswerHook;
 }
 
 /**
@@ -77,7 +81,18 @@ export interface ConnectionSql {
   order(args: Readonly<Record<string, unknown>>): RowOrder | undefined;
   defaultSize: number;
   maxSize: number;
+  /**
+   * `strict`: the page starts after the cursor row's place, read as a keyset (the memory list's
+   * own paging); `offset` (the default): Prisma's, from the cursor row's place, past one row.
+   */
+  cursor?: 'offset' | 'strict';
+  /** Whether the answer also carries the ids of the rows it shows (`@shown`), for `onAnswer`. */
+  shownIds?: boolean;
+  onAnswer?: RootAnswerHook;
 }
+
+/** Told of a planned root field's answer: what a resolver would have done with its rows (access counts). */
+export type RootAnswerHook = (answer: unknown, args: Readonly<Record<string, unknown>>, context: Context) => void;
 
 /**
  * A field the planner does not compile, and why. Its resolver runs with the planned parent row,
@@ -106,8 +121,8 @@ export function timestamp(name: string): ColumnSql {
   return { kind: 'column', expression: (row) => `to_char(${row}."${name}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` };
 }
 
-export function object(source: RowsSource): ObjectSql {
-  return { kind: 'object', source };
+export function object(source: RowsSource, onAnswer?: RootAnswerHook): ObjectSql {
+  return { kind: 'object', source, ...(onAnswer && { onAnswer }) };
 }
 
 export function list(source: RowsSource, order: RowOrder, window?: ListSql['window']): ListSql {
@@ -118,8 +133,21 @@ export function count(source: RowsSource): CountSql {
   return { kind: 'count', source };
 }
 
-export function connection(source: RowsSource, order: ConnectionSql['order'], sizes: { defaultSize: number; maxSize: number }): ConnectionSql {
-  return { kind: 'connection', source, order, ...sizes };
+export function connection(
+  source: RowsSource,
+  order: ConnectionSql['order'],
+  sizes: { defaultSize: number; maxSize: number },
+  options: Pick<ConnectionSql, 'cursor' | 'shownIds' | 'onAnswer'> = {},
+): ConnectionSql {
+  return { kind: 'connection', source, order, ...sizes, ...options };
+}
+
+/**
+ * A Prisma.sql fragment (the memory filter's compiled conditions) in the planner's statement,
+ * each of its values bound there.
+ */
+export function prismaFragment(fragment: Prisma.Sql, bind: Bind): string {
+  return fragment.strings.reduce((text, part, index) => text + part + (index < fragment.values.length ? bind(fragment.values[index]) : ''), '');
 }
 
 export function fallback(reason: string, needs?: Record<string, string>): FallbackSql {

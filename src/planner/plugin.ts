@@ -54,7 +54,11 @@ function answerRootField(sql: RootSql, args: Readonly<Record<string, unknown>>, 
     return undefined;
   }
   currentRequestFacts()?.planFallbacks.push(...plan.fallbacks);
-  return context.sql.query<{ value: unknown }>(plan.text, plan.values).then((rows) => rows[0]?.value ?? null);
+  return context.sql.query<{ value: unknown }>(plan.text, plan.values).then((rows) => {
+    const answer = rows[0]?.value ?? null;
+    sql.onAnswer?.(answer, args, context);
+    return answer;
+  });
 }
 
 declare global {

@@ -90,7 +90,10 @@ describe('the context window', () => {
       expect(answer).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION', field });
       expect(answer.__typename === 'ValidationError' && answer.message).toContain(window[Number(field[1])]!);
     }
-    expect(await setWindow(Array.from({ length: 501 }, (_, index) => `message-${index}`))).toMatchObject({ __typename: 'ValidationError', field: ['messageIds'] });
+    // Over the list's cap: refused before anything runs (src/schema/list-caps.ts), as a request error.
+    const tooLong = await app.graphql(SetWindow, { agentId: demo.agentId, messageIds: Array.from({ length: 501 }, (_, index) => `message-${index}`) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['messageIds'] });
     expect(await setWindow([ids[0]!], 'agent-nobody')).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
     // Another organization cannot set this agent's window, even with this agent's own messages.
     expect(await setWindow([ids[0]!], demo.agentId, other.key)).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
