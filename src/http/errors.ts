@@ -114,6 +114,25 @@ export function isServerFault(error: GraphQLError): boolean {
  * INTERNAL_SERVER_ERROR, or an error with a 5xx status) were logged at error where they were
  * classified, and are left alone here. Every response passes here, whichever stage refused it.
  */
+/**
+ * What kind of mistake a client error is, without what the client sent: its message with every
+ * quoted value, object and list literal, and whatever follows "value:", replaced by "…". A
+ * message repeats rejected input (`String cannot represent a non string value: { nested:
+ * "<secret>" }`, `Value "<secret>" does not exist…`), and logs never hold a client's content.
+ */
+export function faultKind(message: string): string {
+  // The path a message starts with is logged as the field, apart.
+  let kind = message.replace(/^[^\s:]+: /, '').replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/'(?:[^'\\]|\\.)*'/g, "'…'");
+  for (let previous = ''; previous !== kind; ) {
+    previous = kind;
+    kind = kind.replace(/\{[^{}]*\}/g, '{…}').replace(/\[[^[\]]*\]/g, '[…]');
+  }
+  return kind
+    .replace(/(value|values|got|Received)\b\s*:?\s*[^;.]*/gi, '$1 …')
+    .replace(/(date-time-string|date string|time string)\s+\S+/gi, '$1 …')
+    .slice(0, 300);
+}
+
 export function useClientErrorLog(logger: Logger): Plugin {
   return {
     onResultProcess({ result }) {
@@ -123,7 +142,9 @@ export function useClientErrorLog(logger: Logger): Plugin {
         for (const error of single.errors) {
           if (isServerFault(error)) continue;
           const extensions = error.extensions ?? {};
-          logger.info({ requestId: currentRequestId(), code: extensions.code, field: extensions.field, message: error.message }, 'client error');
+          // A field the schema does not define is the client's own text: named only as "…".
+          const field = Array.isArray(extensions.field) && /is not defined by type/.test(error.message) ? [...extensions.field.slice(0, -1), '…'] : extensions.field;
+          logger.info({ requestId: currentRequestId(), code: extensions.code, field, fault: faultKind(error.message) }, 'client error');
         }
       }
     },

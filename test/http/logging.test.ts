@@ -87,6 +87,31 @@ describe('the log tells faults from mistakes', () => {
       await app.database.owner.$executeRawUnsafe('ALTER TABLE agents_gone RENAME TO agents');
     }
   });
+  it('logs the code, the field and the kind of a client mistake, never the value it refused', async () => {
+    const secret = 'sekret-4f2a9c';
+    const attempts: Array<{ query: string; variables?: Record<string, unknown> }> = [
+      // A value of the wrong type, inline and in a variable, at the top and inside an input.
+      { query: `{ agents(first: "${secret}") { totalCount } }` },
+      { query: 'query ($f: Int) { agents(first: $f) { totalCount } }', variables: { f: secret } },
+      { query: 'mutation ($i: CreateMemoryInput!) { createMemory(input: $i) { __typename } }', variables: { i: { agentId: 'a', content: { nested: secret }, level: 'x', scope: 'y', memoryType: 'SEMANTIC' } } },
+      // An enum value that does not exist, inline and in a variable.
+      { query: `{ messages(agentId: "a", roles: [${secret.replaceAll('-', '_').toUpperCase()}]) { totalCount } }` },
+      { query: 'query ($r: [MessageRole!]) { messages(agentId: "a", roles: $r) { totalCount } }', variables: { r: [secret] } },
+      // An instant that is not one, a cursor that is not ours, an unknown input field.
+      { query: 'query ($s: DateTime) { messages(agentId: "a", since: $s) { totalCount } }', variables: { s: secret } },
+      { query: `{ agents(after: "${secret}") { totalCount } }` },
+      { query: 'query ($f: AgentFilter) { agents(filter: $f) { totalCount } }', variables: { f: { agentType: 'x', [secret.replaceAll('-', '_')]: secret } } },
+    ];
+    for (const [index, attempt] of attempts.entries()) {
+      const { status, lines } = await logged(`secrets-${index}`, { body: JSON.stringify(attempt) });
+      expect(status).toBe(400);
+      const clientErrors = lines.filter((line) => line.msg === 'client error');
+      expect(clientErrors.length).toBeGreaterThan(0);
+      for (const line of clientErrors) expect(line).toMatchObject({ code: expect.any(String), fault: expect.any(String) });
+      expect({ attempt: index, logged: JSON.stringify(lines) }).not.toEqual({ attempt: index, logged: expect.stringContaining(secret.slice(0, 10)) });
+      expect(JSON.stringify(lines).toLowerCase()).not.toContain('sekret');
+    }
+  });
 });
 
 describe('each request has one line that says what a person needs', () => {
