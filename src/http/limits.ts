@@ -23,10 +23,40 @@ export function requestLimitPlugins(settings: Settings): Plugin[] {
     maxTokensPlugin({ n: settings.limits.maxTokens, exposeLimits: true }),
     costLimitPlugin({ maxCost: settings.limits.maxCost, exposeLimits: true, ignoreIntrospection: true }),
     useCsrfPrevention(),
+    useLimitRefusalsAsBadRequests(),
   ];
   if (settings.introspection === 'nobody') plugins.push(useDisableIntrospection());
   if (settings.introspection === 'admin') plugins.push(useIntrospectionForAdmins());
   return plugins;
+}
+
+/**
+ * graphql-armor's refusals (depth, aliases, tokens, cost) come without the HTTP status that yoga
+ * gives graphql-js's own validation errors, and were answered 200: under
+ * application/graphql-response+json a request that fails validation answers 400 (the
+ * GraphQL-over-HTTP spec; `spec` keeps application/json answers at 200, as yoga does).
+ */
+function asBadRequest(error: GraphQLError): GraphQLError {
+  if (error.extensions.http) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, http: { status: 400, spec: true } },
+  });
+}
+
+function useLimitRefusalsAsBadRequests(): Plugin {
+  const refusal = (error: GraphQLError) => /^GRAPHQL_(VALIDATION|PARSE)_FAILED$/.test(String(error.extensions.code));
+  return {
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result) || !('errors' in result) || !result.errors || 'data' in result) return;
+      if (!result.errors.some((error) => error instanceof GraphQLError && refusal(error) && !error.extensions.http)) return;
+      setResult({ ...result, errors: result.errors.map((error) => (error instanceof GraphQLError && refusal(error) ? asBadRequest(error) : error)) });
+    },
+  };
 }
 
 /**

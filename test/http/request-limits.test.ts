@@ -28,21 +28,30 @@ describe('request limits, CSRF, CORS and introspection', () => {
   };
 
   it('refuses documents that are too deep, too aliased or too long, before running them', async () => {
+    // Requests that fail validation answer 4xx under application/graphql-response+json (the
+    // GraphQL-over-HTTP spec), limit refusals as well as graphql-js's own.
     const deep = await app.graphqlUntyped('{ agents { nodes { blocks { agents { tools { agents { blocks { agents { tools { agents { id } } } } } } } } } } }');
     expect(deep.data).toBeUndefined();
     expect(codeOf(deep)).toMatch(/depth/i);
+    expect(deep.status).toBe(400);
 
     const aliases = Array.from({ length: 16 }, (_, index) => `a${index}: organization { id }`).join(' ');
-    expect(codeOf(await app.graphqlUntyped(`{ ${aliases} }`))).toMatch(/alias/i);
+    const aliased = await app.graphqlUntyped(`{ ${aliases} }`);
+    expect(codeOf(aliased)).toMatch(/alias/i);
+    expect(aliased.status).toBe(400);
 
     const tokens = Array.from({ length: 2100 }, () => 'id').join(' ');
-    expect(codeOf(await app.graphqlUntyped(`{ organization { ${tokens} } }`))).toMatch(/token/i);
+    const long = await app.graphqlUntyped(`{ organization { ${tokens} } }`);
+    expect(codeOf(long)).toMatch(/token/i);
+    expect(long.status).toBe(400);
   });
 
   it('refuses a document that costs more than the limit, and allows the ordinary nested query', async () => {
     const nested = '{ agents(first: 50) { nodes { id blocks { id label value } tools { id name } recentMessages(limit: 10) { id text } } } }';
     expect((await app.graphqlUntyped(nested)).errors).toBeUndefined();
-    expect(codeOf(await locked.graphqlUntyped(nested))).toMatch(/cost/i);
+    const costly = await locked.graphqlUntyped(nested);
+    expect(codeOf(costly)).toMatch(/cost/i);
+    expect(costly.status).toBe(400);
   });
 
   it('allows introspection where it is enabled, and refuses it where it is not', async () => {
