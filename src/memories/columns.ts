@@ -1,4 +1,5 @@
-import { isoTimestamp, type ColumnMap } from '../schema/selection';
+import { isoText } from '../planner/declarations';
+import type { ColumnMap } from '../schema/selection';
 
 /** Memory's scalar fields as columns of `memories m`, for the reads that skip Prisma (src/memories/search.ts). */
 export const memoryColumns: ColumnMap = {
@@ -15,9 +16,9 @@ export const memoryColumns: ColumnMap = {
   level: 'm.level',
   importance: 'm.importance',
   accessCount: 'm.access_count',
-  lastAccessed: isoTimestamp('m.last_accessed'),
-  createdAt: isoTimestamp('m.created_at'),
-  updatedAt: isoTimestamp('m.updated_at'),
+  lastAccessed: isoText('m.last_accessed'),
+  createdAt: isoText('m.created_at'),
+  updatedAt: isoText('m.updated_at'),
   createdById: 'm.created_by_id',
   lastUpdatedById: 'm.last_updated_by_id',
 };

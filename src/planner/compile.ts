@@ -149,8 +149,7 @@ class Compiler {
     const target = objectTypeOf(field.type);
     let value: string | undefined;
     if (sql.kind === 'count') {
-      const rows = this.from(sql.source, this.alias(), row, args);
-      value = rows && `(SELECT count(*)::int FROM ${rows.from} WHERE ${rows.where.join(' AND ')})`;
+      value = this.count(sql.source, row, args);
     } else if (!target) {
       return fallBack('not an object type');
     } else if (sql.kind === 'object') {
@@ -163,7 +162,13 @@ class Compiler {
     return value ?? fallBack('arguments');
   }
 
-  private toOne(sql: ObjectSql, type: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+  /** How many rows `source` reads for the parent row `parent`. */
+  private count(source: RowsSource, parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+    const rows = this.from(source, this.alias(), parent, args);
+    return rows && `(SELECT count(*)::int FROM ${rows.from} WHERE ${rows.where.join(' AND ')})`;
+  }
+
+  toOne(sql: ObjectSql, type: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
     const row = this.alias();
     const rows = this.from(sql.source, row, parent, args);
     return rows && `(SELECT ${this.object(type, nodes, row)} FROM ${rows.from} WHERE ${rows.where.join(' AND ')} LIMIT 1)`;
@@ -215,13 +220,16 @@ class Compiler {
     const shown = `FILTER (WHERE ${paged}.__n < ${take})`;
     const shownOrder = `ORDER BY ${paged}.__n ${page.backward ? 'DESC' : 'ASC'}`;
     const answers: Array<[string, string]> = [];
+    // Whether a resolver would have read and shown rows: not when only totalCount is asked for.
+    let showsRows = false;
     for (const [key, fieldNodes] of fieldsOf(nodes, connectionType, this.request)) {
       const name = fieldNodes[0]!.name.value;
+      if (name !== 'totalCount') showsRows = true;
       if (name === '__typename') continue;
       if (name === 'totalCount') {
-        const all = this.from(sql.source, this.alias(), parent, args);
+        const all = this.count(sql.source, parent, args);
         if (!all) return undefined;
-        answers.push([key, `(SELECT count(*)::int FROM ${all.from} WHERE ${all.where.join(' AND ')})`]);
+        answers.push([key, all]);
       } else if (name === 'nodes') {
         answers.push([key, `coalesce(json_agg(${this.object(nodeType, fieldNodes, paged)} ${shownOrder}) ${shown}, '[]')`]);
       } else if (name === 'edges') {
@@ -239,8 +247,7 @@ class Compiler {
         return undefined;
       }
     }
-    // The rows a resolver would have read and shown: not when only totalCount is asked for.
-    if (sql.shownIds && [...fieldsOf(nodes, connectionType, this.request).values()].some(([node]) => node!.name.value !== 'totalCount')) {
+    if (sql.shownIds && showsRows) {
       answers.push([SHOWN, `coalesce(json_agg(${paged}.id ORDER BY ${paged}.__n) ${shown}, '[]')`]);
     }
     // Numbered after the LIMIT, so that the read stays an index scan that stops at the page's end.
@@ -312,9 +319,7 @@ export function planRootField(field: GraphQLField<unknown, unknown>, sql: RootSq
   if (sql.kind === 'connection') {
     value = compiler.connection(sql, type, nodes, '', args);
   } else {
-    const row = compiler.alias();
-    const where = sql.source.where({ row, parent: '', link: '', args, organizationId: request.organizationId, bind: compiler.bind });
-    value = where && `(SELECT ${compiler.object(type, nodes, row)} FROM ${sql.source.table} ${row} WHERE ${where.join(' AND ')} LIMIT 1)`;
+    value = compiler.toOne(sql, type, nodes, '', args);
   }
   if (value === undefined) return undefined;
   // Named in the text, so that pg_stat_statements and the logs tell which field a plan answers;

@@ -118,7 +118,12 @@ export function column(name: string): ColumnSql {
  * for the Date Prisma reads, made by PostgreSQL so that no Date is made and printed per row.
  */
 export function timestamp(name: string): ColumnSql {
-  return { kind: 'column', expression: (row) => `to_char(${row}."${name}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` };
+  return { kind: 'column', expression: (row) => isoText(`${row}."${name}"`) };
+}
+
+/** A timestamptz expression as that ISO-8601 text. */
+export function isoText(expression: string): string {
+  return `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
 export function object(source: RowsSource, onAnswer?: RootAnswerHook): ObjectSql {

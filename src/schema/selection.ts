@@ -1,12 +1,5 @@
-import {
-  getDirectiveValues,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  Kind,
-  type FieldNode,
-  type GraphQLResolveInfo,
-  type SelectionSetNode,
-} from 'graphql';
+import type { FieldNode, GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
+import { fieldsOf } from '../planner/selection';
 
 /**
  * What a request selects of one object type: for each field name, every node that selects it
@@ -15,47 +8,18 @@ import {
  */
 export type Selection = Map<string, FieldNode[]>;
 
-type Fragments = GraphQLResolveInfo['fragments'];
-type Variables = GraphQLResolveInfo['variableValues'];
-
-function included(node: Parameters<typeof getDirectiveValues>[1], variables: Variables): boolean {
-  if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
-  return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
-}
-
-function collect(set: SelectionSetNode | undefined, typeName: string, info: Pick<GraphQLResolveInfo, 'fragments' | 'variableValues'>, into: Selection): void {
-  for (const selection of set?.selections ?? []) {
-    if (!included(selection, info.variableValues)) continue;
-    if (selection.kind === Kind.FIELD) {
-      const name = selection.name.value;
-      into.set(name, [...(into.get(name) ?? []), selection]);
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      if (!selection.typeCondition || selection.typeCondition.name.value === typeName) collect(selection.selectionSet, typeName, info, into);
-    } else {
-      const fragment = (info.fragments as Fragments)[selection.name.value];
-      if (fragment && fragment.typeCondition.name.value === typeName) collect(fragment.selectionSet, typeName, info, into);
-    }
-  }
-}
-
-/** The fields that `nodes` select of `typeName`, an object type (no interfaces or unions here). */
-export function selectionOf(nodes: readonly FieldNode[], typeName: string, info: Pick<GraphQLResolveInfo, 'fragments' | 'variableValues'>): Selection {
+/** The fields that `nodes` select of `typeName`, an object type: the planner's collection, by field name. */
+export function selectionOf(nodes: readonly FieldNode[], typeName: string, info: Pick<GraphQLResolveInfo, 'fragments' | 'variableValues' | 'schema'>): Selection {
   const selection: Selection = new Map();
-  for (const node of nodes) collect(node.selectionSet, typeName, info, selection);
+  for (const fieldNodes of fieldsOf(nodes, info.schema.getType(typeName) as GraphQLObjectType, info).values()) {
+    const name = fieldNodes[0]!.name.value;
+    selection.set(name, [...(selection.get(name) ?? []), ...fieldNodes]);
+  }
   return selection;
 }
 
 /** The SQL expression that answers each scalar field a fast path can read straight from a row. */
 export type ColumnMap = Readonly<Record<string, string>>;
-
-/**
- * A column map's expression for a timestamp column: ISO-8601 text in UTC with milliseconds,
- * exactly what the DateTime scalar would print for the Date Prisma reads, computed by
- * PostgreSQL so that no Date is made and printed again per row.
- */
-export function isoTimestamp(column: string): string {
-  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-}
 
 /**
  * The `[field, expression]` pairs that answer `selection` from `columns`, always with the id
