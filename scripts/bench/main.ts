@@ -7,6 +7,7 @@ import { EXPECTED_ROWS } from './dataset';
 import { measure, type Measurement } from './load';
 import { parseOptions, USAGE, type BenchOptions } from './options';
 import { ensurePostGraphile } from './postgraphile';
+import { profileReport } from './profile';
 import { ratios, ratiosSvg, resultsTable, runDescription, type ShapeResults } from './report';
 import { startAgentMem, startPostGraphile, startReference, startYoga, type BenchServer } from './servers';
 import { buildShapes } from './catalog';
@@ -67,11 +68,12 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   progress(`indexes of AgentMem's migrations added to ${POSTGRAPHILE_DATABASE}: ${databases.copiedIndexes.join(', ') || 'none'}`);
   if (databases.skippedIndexes.length) progress(`WARNING: indexes PostGraphile's database could not take: ${databases.skippedIndexes.join('; ')}`);
 
+  const profileDirectory = path.join(options.outDirectory, 'profiles');
   const shapes = buildShapes({ facts: databases.facts, agentmemKey: databases.agentmemKey, agentmemAppendKey: databases.agentmemAppendKey }, options.shapes);
   const needed = new Set(shapes.flatMap((shape) => shape.participants.map((participant) => participant.server)));
   progress(`starting ${[...needed].map((id) => SERVER_NAMES[id]).join(', ')}`);
   const starters: Record<ServerId, () => Promise<BenchServer>> = {
-    agentmem: () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE),
+    agentmem: () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, undefined, options.profile ? profileDirectory : undefined),
     'agentmem-1-worker': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 1),
     'agentmem-2-workers': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 2),
     postgraphile: () => startPostGraphile(cluster, cleanup, POSTGRAPHILE_DATABASE, install),
@@ -91,6 +93,14 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   const minutes = (turns * (options.warmupSeconds + options.durationSeconds + 2)) / 60;
   progress(`timing: ${turns} turns, about ${minutes.toFixed(1)} min`);
   const results = await runShapes(shapes, servers, options, cluster);
+  if (options.profile && servers.has('agentmem')) {
+    // V8 writes the profile as the process exits.
+    fs.mkdirSync(options.outDirectory, { recursive: true });
+    await servers.get('agentmem')!.process.stop('SIGTERM', 10_000);
+    const report = profileReport(profileDirectory);
+    fs.writeFileSync(path.join(options.outDirectory, 'profile.md'), report);
+    process.stdout.write(`\n${report}\n`);
+  }
 
   const autocannonVersion = (JSON.parse(fs.readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }).version;
   const description = runDescription({

@@ -15,6 +15,8 @@ export interface BenchOptions {
   verifyOnly: boolean;
   /** Where the table (results.md) and the chart (ratios.svg) are written. */
   outDirectory: string;
+  /** Run AgentMem (one process) under `--cpu-prof` and summarize its profile in profile.md. */
+  profile: boolean;
 }
 
 /** artifacts/bench in the repository (ignored by git). */
@@ -34,6 +36,8 @@ export const USAGE = `usage: npm run bench [-- options]
   --verify-only        check that the servers agree on the shapes, time nothing    env BENCH_VERIFY_ONLY=1
   --statements         list the SQL statements of one request (first round)        env BENCH_STATEMENTS=1
   --out DIR            results.md and ratios.svg go there (default artifacts/bench) env BENCH_OUT
+  --profile            CPU-profile AgentMem (one process) over the run; its summary env BENCH_PROFILE=1
+                       by self time goes to profile.md (run it with one shape)
   BENCH_QUICK=1 is --quick. PostGraphile is installed once into ~/.cache/agentmem-bench
   ($XDG_CACHE_HOME/agentmem-bench if set, or $AGENTMEM_BENCH_CACHE).
 
@@ -70,6 +74,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       statements: { type: 'boolean' },
       'verify-only': { type: 'boolean' },
       out: { type: 'string' },
+      profile: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -84,6 +89,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     showStatements: values.statements === true || env.BENCH_STATEMENTS === '1',
     verifyOnly: values['verify-only'] === true || env.BENCH_VERIFY_ONLY === '1',
     outDirectory: path.resolve(values.out ?? env.BENCH_OUT ?? DEFAULT_OUT),
+    profile: values.profile === true || env.BENCH_PROFILE === '1',
   };
 }
 

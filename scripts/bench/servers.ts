@@ -66,8 +66,9 @@ async function launch(
 /**
  * AgentMem from this repository, in production mode, on its migrated database: one process
  * (src/server.ts), or with `workers`, `npm run start:cluster`'s primary and that many workers.
+ * With `profileDirectory`, the one process writes a V8 CPU profile there when it stops.
  */
-export async function startAgentMem(cluster: Cluster, cleanup: Cleanup, database: string, workers?: 1 | 2): Promise<BenchServer> {
+export async function startAgentMem(cluster: Cluster, cleanup: Cleanup, database: string, workers?: 1 | 2, profileDirectory?: string): Promise<BenchServer> {
   const port = await freePort();
   return launch(
     cleanup,
@@ -80,7 +81,7 @@ export async function startAgentMem(cluster: Cluster, cleanup: Cleanup, database
       processTree: workers !== undefined,
       // `node --import tsx` rather than the tsx CLI: the measured process is the server itself.
       command: process.execPath,
-      args: [...NODE_PRELOADS, workers === undefined ? 'src/server.ts' : 'src/cluster.ts'],
+      args: [...NODE_PRELOADS, ...(profileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : []), workers === undefined ? 'src/server.ts' : 'src/cluster.ts'],
       env: {
         ...(workers !== undefined && { WORKERS: String(workers) }),
         ...baseEnvironment(),

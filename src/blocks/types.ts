@@ -106,6 +106,20 @@ builder.queryFields((t) => ({
     description: 'Template blocks (isTemplate), by template name and label: what instantiateTemplate copies to an agent.',
     args: { name: t.arg.string({ description: 'The blocks of this template only.' }) },
     totalCount: (_root, args, context) => context.prisma.block.count({ where: templateWhere(context, args.name) }),
+    sql: connection(
+      {
+        table: 'blocks',
+        where: (scope) => [
+          ...organizationRows(scope),
+          ...liveRows(scope),
+          `${scope.row}.is_template`,
+          ...(scope.args.name == null ? [] : [`${scope.row}.template_name = ${scope.bind(scope.args.name)}`]),
+        ],
+      },
+      // NULLS LAST, in expressions that are never null, so that the cursor's row comparison holds.
+      () => ({ columns: (row) => [`(${row}.template_name IS NULL)`, `coalesce(${row}.template_name, '')`, `${row}.label`, `${row}.id`], direction: 'ASC' }),
+      connectionOptions,
+    ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
       return context.prisma.block.findMany({

@@ -75,34 +75,41 @@ function rankedMatches(search: MemorySearch): Prisma.Sql {
 
 /**
  * The one statement `searchMemories` sends: the hits, best first, with their score, its parts,
- * the snippet if asked for, and the memory's `columns` (the `[field, expression]` pairs of
- * src/memories/columns.ts that the request selects; the id at least). Exported so that a test
- * can EXPLAIN exactly it.
+ * the snippet if asked for, the memory's id, and `memory`: the planned memory object the read
+ * planner built for what the request selects of it (src/planner/compile.ts, `planObject`), over
+ * the row `m`. Exported so that a test can EXPLAIN exactly it.
  */
-export function memorySearchStatement(search: MemorySearch, columns: Array<[string, string]> = [['id', 'm.id']]): Prisma.Sql {
-  const selected = columns.map(([field, expression]) => `${expression} AS "${field}"`).join(', ');
+export function memorySearchStatement(search: MemorySearch, memory?: Prisma.Sql): Prisma.Sql {
   // The snippet is computed for the `limit` hits only, after the ranking.
-  const snippet = search.snippet ? Prisma.sql`ts_headline('english', m.content, ${query(search)}, ${SNIPPET_OPTIONS}) AS hit_snippet, ` : Prisma.empty;
-  // The hit's own columns are named hit_*, which no Memory field (camelCase) can be: the memory
-  // has an `importance` and a `score` of its own.
+  const snippet = search.snippet ? Prisma.sql`, ts_headline('english', m.content, ${query(search)}, ${SNIPPET_OPTIONS}) AS hit_snippet` : Prisma.empty;
+  const planned = memory ? Prisma.sql`, ${memory} AS hit_memory` : Prisma.empty;
   return Prisma.sql`
-    SELECT s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use, ${snippet}${Prisma.raw(selected)}
+    SELECT m.id, s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
     FROM (${rankedMatches(search)}) s
     JOIN memories m ON m.id = s.id
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
 }
 
-/** A memory's selected columns, its score and the score's parts. */
-export type MemorySearchRow = { hit_score: number; hit_text: number; hit_importance: number; hit_recency: number; hit_use: number; hit_snippet?: string } & Record<string, unknown>;
+/** A hit: the memory's id, its score and the score's parts, and what was asked for beside them. */
+export interface MemorySearchRow {
+  id: string;
+  hit_score: number;
+  hit_text: number;
+  hit_importance: number;
+  hit_recency: number;
+  hit_use: number;
+  hit_snippet?: string;
+  hit_memory?: unknown;
+}
 
 /**
- * Runs `memorySearchStatement` over `sql`: the best hits, with the memory columns asked for. A
+ * Runs `memorySearchStatement` over `sql`: the best hits, with the planned memory if given. A
  * query with no words to search for (empty, or only stop words and punctuation: PostgreSQL's own
  * parser decides) is VALIDATION; it is asked only when nothing was found, so that a search with
  * hits costs one statement.
  */
-export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, columns?: Array<[string, string]>): Promise<MemorySearchRow[]> {
-  const statement = memorySearchStatement(search, columns);
+export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, memory?: Prisma.Sql): Promise<MemorySearchRow[]> {
+  const statement = memorySearchStatement(search, memory);
   const rows = await sql.query<MemorySearchRow>(statement.text, statement.values);
   if (rows.length === 0) await assertSearchableQuery(sql, search.query);
   return rows;

@@ -1,11 +1,13 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLObjectType } from 'graphql';
 import { z } from 'zod';
 import type { Context } from '../context';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
+import { currentRequestFacts } from '../http/request-id';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
-import { PLANNED, SHOWN } from '../planner/compile';
+import { PLANNED, planObject, SHOWN } from '../planner/compile';
 import { column, connection, liveRows, object, organizationRows, prismaFragment, relatedRows, timestamp, type RowsScope } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
@@ -17,8 +19,7 @@ import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../
 import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
 import { allRowsOf, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
-import { selectedColumns, selectionOf } from '../schema/selection';
-import { memoryColumns } from './columns';
+import { selectionOf } from '../schema/selection';
 import { contentHash } from './content-hash';
 import { createMemories, lockContent, type CreatedMemory } from './creation';
 import { MemoryFilter, memoryFilterConditions, type MemoryFilterInput } from './filter';
@@ -251,8 +252,9 @@ builder.queryField('searchMemories', (t) =>
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
       const minScore = args.minScore == null ? null : parseInput(minScoreRule, args.minScore, ['minScore']);
       const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);
+      const caller = requireCaller(context);
       const search: MemorySearch = {
-        organizationId: requireCaller(context).organizationId,
+        organizationId: caller.organizationId,
         query,
         limit,
         filter: args.filter,
@@ -260,13 +262,19 @@ builder.queryField('searchMemories', (t) =>
         ranking: context.ranking,
         snippet: hit.has('snippet'),
       };
-      // One statement when the selection under `memory` is made of its columns: the hits and
-      // the memories together (src/memories/search.ts).
-      const columns = context.fastReads ? selectedColumns(selectionOf(hit.get('memory') ?? [], 'Memory', info), memoryColumns) : undefined;
-      if (columns) {
-        const rows = await findMatchingMemories(context.sql, search, columns);
-        countAsRead(context, args.track, rows.map((row) => String(row.id)));
-        return rows.map((row) => hitOf(row, row as unknown as MemorySearchHitShape['memory']));
+      if (context.fastReads) {
+        // One statement: the hits, each with its memory planned for what the request selects of it.
+        const memory = planObject(info.schema.getType('Memory') as GraphQLObjectType, hit.get('memory') ?? [], 'm', {
+          fragments: info.fragments,
+          variableValues: info.variableValues,
+          organizationId: caller.organizationId,
+          userId: caller.userId,
+        });
+        currentRequestFacts()?.planFallbacks.push(...memory.fallbacks);
+        const rows = await findMatchingMemories(context.sql, search, memory.sql);
+        countAsRead(context, args.track, rows.map((row) => row.id));
+        // A planned object, which Memory's fields answer from (src/planner/plugin.ts).
+        return rows.map((row) => hitOf(row, row.hit_memory as MemorySearchHitShape['memory']));
       }
       const matches = await findMatchingMemories(context.sql, search);
       // Loaded with what the selection under `memory` needs, so its relations cost no more queries.

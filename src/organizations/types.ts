@@ -1,8 +1,10 @@
-import { column, count, liveRows, object, relatedRows, timestamp } from '../planner/declarations';
+import { column, count, liveRows, object, organizationRows, relatedRows, timestamp, type RowsSource } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { live, requireCaller } from '../schema/tenancy';
 import { UserType } from '../users/types';
 
+/** The caller's organization row. */
+const callersOrganization: RowsSource = { table: 'organizations', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.organizationId)}`] };
 
 export const OrganizationType = builder.prismaObject('Organization', {
   description: 'A tenant: every other row belongs to exactly one organization.',
@@ -16,15 +18,18 @@ export const OrganizationType = builder.prismaObject('Organization', {
   }),
 });
 
+// Planned as the caller's user row, which `user` is and `organization` is read beside.
 const Me = builder.objectRef<{ userId: string; organizationId: string }>('Me').implement({
   description: 'The caller: its user and organization.',
   fields: (t) => ({
     user: t.prismaField({
       type: UserType,
+      sql: object(relatedRows('users', 'id', 'id')),
       resolve: (query, me, _args, context) => context.prisma.user.findFirstOrThrow({ ...query, where: { id: me.userId } }),
     }),
     organization: t.prismaField({
       type: OrganizationType,
+      sql: object(callersOrganization),
       resolve: (query, me, _args, context) =>
         context.prisma.organization.findFirstOrThrow({ ...query, where: { id: me.organizationId } }),
     }),
@@ -32,11 +37,15 @@ const Me = builder.objectRef<{ userId: string; organizationId: string }>('Me').i
 });
 
 builder.queryFields((t) => ({
-  me: t.field({ type: Me, resolve: (_root, _args, context) => requireCaller(context) }),
+  me: t.field({
+    type: Me,
+    sql: object({ table: 'users', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.userId)}`, ...organizationRows(scope)] }),
+    resolve: (_root, _args, context) => requireCaller(context),
+  }),
   organization: t.prismaField({
     type: OrganizationType,
     description: "The caller's organization.",
-    sql: object({ table: 'organizations', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.organizationId)}`] }),
+    sql: object(callersOrganization),
     resolve: (query, _root, _args, context) =>
       context.prisma.organization.findFirstOrThrow({ ...query, where: { id: requireCaller(context).organizationId } }),
   }),

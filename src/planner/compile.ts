@@ -10,6 +10,7 @@ import {
   type GraphQLObjectType,
   type GraphQLOutputType,
 } from 'graphql';
+import { Prisma } from '../generated/prisma/client';
 import { fieldSqlOf, type ConnectionSql, type ListSql, type ObjectSql, type RootSql, type RowOrder, type RowsScope, type RowsSource } from './declarations';
 import { fieldsOf, type SelectionContext } from './selection';
 
@@ -33,6 +34,7 @@ export interface Statement {
 
 export interface PlanRequest extends SelectionContext {
   organizationId: string;
+  userId: string;
 }
 
 /** A statement, with the fields left to their resolvers (`Type.field: reason`). */
@@ -93,7 +95,7 @@ class Compiler {
   }
 
   private scope(row: string, parent: string, link: string, args: Readonly<Record<string, unknown>>): RowsScope {
-    return { row, parent, link, args, organizationId: this.request.organizationId, bind: this.bind };
+    return { row, parent, link, args, organizationId: this.request.organizationId, userId: this.request.userId, bind: this.bind };
   }
 
   /** `FROM … WHERE …` of a source, or undefined when its arguments are left to the resolver. */
@@ -325,4 +327,24 @@ export function planRootField(field: GraphQLField<unknown, unknown>, sql: RootSq
   // Named in the text, so that pg_stat_statements and the logs tell which field a plan answers;
   // after SELECT, where the replica routing and the retries recognize a read.
   return { text: `SELECT /* planned ${field.name} */ ${value} AS value`, values: compiler.values, fallbacks: compiler.fallbacks };
+}
+
+/**
+ * The planned object of `type` for the row `row` of a statement built elsewhere (the memory
+ * search's hits), as a Prisma.Sql fragment whose values Prisma numbers with the statement's own,
+ * with the fields left to their resolvers.
+ */
+export function planObject(type: GraphQLObjectType, nodes: readonly FieldNode[], row: string, request: PlanRequest): { sql: Prisma.Sql; fallbacks: string[] } {
+  const compiler = new Compiler(request);
+  const text = compiler.object(type, nodes, row);
+  const strings: string[] = [];
+  const values: unknown[] = [];
+  let end = 0;
+  for (const bound of text.matchAll(/\$(\d+)/g)) {
+    strings.push(text.slice(end, bound.index));
+    values.push(compiler.values[Number(bound[1]) - 1]);
+    end = bound.index + bound[0].length;
+  }
+  strings.push(text.slice(end));
+  return { sql: new Prisma.Sql(strings, values), fallbacks: compiler.fallbacks };
 }

@@ -22,6 +22,8 @@ export interface RowsScope {
   /** The field's arguments, as graphql-js coerced them. */
   args: Readonly<Record<string, unknown>>;
   organizationId: string;
+  /** The caller's user (`me`). */
+  userId: string;
   bind: Bind;
 }
 

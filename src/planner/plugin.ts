@@ -48,6 +48,7 @@ function answerRootField(sql: RootSql, args: Readonly<Record<string, unknown>>, 
     fragments: info.fragments,
     variableValues: info.variableValues,
     organizationId: context.caller.organizationId,
+    userId: context.caller.userId,
   });
   if (!plan) {
     currentRequestFacts()?.planFallbacks.push(`Query.${info.fieldName}: arguments`);

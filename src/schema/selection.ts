@@ -17,22 +17,3 @@ export function selectionOf(nodes: readonly FieldNode[], typeName: string, info:
   }
   return selection;
 }
-
-/** The SQL expression that answers each scalar field a fast path can read straight from a row. */
-export type ColumnMap = Readonly<Record<string, string>>;
-
-/**
- * The `[field, expression]` pairs that answer `selection` from `columns`, always with the id
- * (rows are keyed by it); undefined when a selected field is not a column (a relation, a count),
- * which the caller either reads itself (`served`) or leaves to the general path.
- */
-export function selectedColumns(selection: Selection, columns: ColumnMap, served: ReadonlySet<string> = new Set()): Array<[string, string]> | undefined {
-  const pairs: Array<[string, string]> = [['id', columns.id!]];
-  for (const field of selection.keys()) {
-    if (field === 'id' || field === '__typename' || served.has(field)) continue;
-    const expression = columns[field];
-    if (expression === undefined) return undefined;
-    pairs.push([field, expression]);
-  }
-  return pairs;
-}

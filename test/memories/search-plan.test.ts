@@ -1,10 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { getOperationAST, parse, type FieldNode, type GraphQLObjectType } from 'graphql';
 import pino from 'pino';
 import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
 import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
 import { Prisma } from '../../src/generated/prisma/client';
 import { findMatchingMemories, memorySearchStatement, SEARCH_VIEW, type MemorySearch } from '../../src/memories/search';
+import { planObject } from '../../src/planner/compile';
+import { schema } from '../../src/schema';
 import { inspectSearchIndexUse, warnIfSearchCannotUseIndex } from '../../src/memories/search-index';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -98,7 +101,10 @@ describe('memory search under row-level security: the plan and the rows', () => 
 
   it('EXPLAINs exactly the statement the resolver sends, as the application role in scope: it reads the GIN index', async () => {
     const { statements } = await app.countStatements(() => searchedIds({ query: QUERY, limit: 20 }));
-    const statement = memorySearchStatement(searchOf(own));
+    // The memory of each hit as the read planner answers `memory { id }`.
+    const memoryNode = getOperationAST(parse('{ memory { id } }'))!.selectionSet.selections[0] as FieldNode;
+    const memory = planObject(schema.getType('Memory') as GraphQLObjectType, [memoryNode], 'm', { fragments: {}, variableValues: {}, organizationId: own.organizationId, userId: own.userId });
+    const statement = memorySearchStatement(searchOf(own), memory.sql);
     expect(statements).toContain(statement.text);
 
     expect(await planAsApplication(own.organizationId, statement)).toContain('idx_memories_content_fts');

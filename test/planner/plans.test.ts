@@ -1,4 +1,5 @@
-import { getNamedType, isObjectType, type GraphQLObjectType } from 'graphql';
+import { getNamedType, getOperationAST, isObjectType, parse, type FieldNode, type GraphQLObjectType } from 'graphql';
+import { planObject } from '../../src/planner/compile';
 import { fieldSqlOf } from '../../src/planner/declarations';
 import { schema } from '../../src/schema';
 import { planOf } from '../support/plans';
@@ -86,7 +87,18 @@ describe('the read planner', () => {
     'block history': `{ block(id: "block-1") { history(first: 2) { nodes { version value changedBy { name } } } } }`,
     'users with their organization': `{ users(first: 10) { nodes { name organization { name agentCount } } } }`,
     'the organization': `{ organization { id name userCount agentCount } }`,
+    'block templates after a cursor': `{ blockTemplates(first: 5, after: "R1BDOlM6YmxvY2stMQ==", name: "support") { nodes { label value } pageInfo { hasNextPage } } }`,
+    'the caller': `{ me { user { name } organization { name } } }`,
   };
+
+  it("plans each search hit's memory inside the search's own statement", () => {
+    const memoryNode = getOperationAST(parse('{ memory { content agent { name } history(first: 1) { totalCount } } }'))!.selectionSet.selections[0] as FieldNode;
+    const memory = planObject(schema.getType('Memory') as GraphQLObjectType, [memoryNode], 'm', { fragments: {}, variableValues: {}, organizationId: ORGANIZATION, userId: 'user-1' });
+    expect(memory.fallbacks).toEqual([]);
+    // Prisma numbers the planner's values with the search's own: each $n of the planner became a value.
+    expect(memory.sql.values).toEqual([ORGANIZATION, ORGANIZATION, ORGANIZATION, 2]);
+    expect(memory.sql.text.match(/\$\d+/g)).toEqual(['$1', '$2', '$3', '$4']);
+  });
 
   it.each(Object.entries(representative))('plans %s as the snapshot shows', (_name, document) => {
     const planned = plan(document)!;
