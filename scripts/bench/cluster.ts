@@ -132,21 +132,22 @@ export async function startCluster(cleanup: Cleanup): Promise<Cluster> {
   return { port, url, withClient, directory, version };
 }
 
-/** One statement's entry of pg_stat_statements: its normalized text and how often it completed. */
+/** One statement's entry of pg_stat_statements: its normalized text, how often it completed, and in how many ms all told. */
 export interface StatementCalls {
   query: string;
   calls: number;
+  execMs: number;
 }
 
 /** Every statement PostgreSQL has completed in `database` so far, by statement (pg_stat_statements). */
 export function statementsOf(cluster: Cluster, database: string): Promise<Map<string, StatementCalls>> {
   return cluster.withClient('postgres', async (client) => {
-    const result = await client.query<{ id: string; query: string; calls: string }>(
-      `SELECT s.userid::text || ':' || s.queryid::text || ':' || s.toplevel::text AS id, s.query, s.calls::text AS calls
+    const result = await client.query<{ id: string; query: string; calls: string; exec_ms: number }>(
+      `SELECT s.userid::text || ':' || s.queryid::text || ':' || s.toplevel::text AS id, s.query, s.calls::text AS calls, s.total_exec_time AS exec_ms
        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
        WHERE d.datname = $1`,
       [database],
     );
-    return new Map(result.rows.map((row) => [row.id, { query: row.query, calls: Number(row.calls) }]));
+    return new Map(result.rows.map((row) => [row.id, { query: row.query, calls: Number(row.calls), execMs: row.exec_ms }]));
   });
 }

@@ -22,6 +22,8 @@ export interface Measurement {
   statementsPerRequest: number;
   /** The statements of one request, most frequent first: what statementsPerRequest sums. */
   statements: StatementCalls[];
+  /** PostgreSQL's execution time of those statements per request (one request at a time); NaN without a database. */
+  sqlMsPerRequest: number;
   cpuMsPerRequest: number;
   rssMb: number;
 }
@@ -129,7 +131,11 @@ async function countStatements(cluster: Cluster, server: BenchServer, participan
   for (let sent = 0; sent < COUNTED_REQUESTS; sent += 1) await ask();
   const after = await settledStatements(cluster, database);
   return [...after.entries()]
-    .map(([id, entry]) => ({ query: entry.query, calls: (entry.calls - (before.get(id)?.calls ?? 0)) / COUNTED_REQUESTS }))
+    .map(([id, entry]) => ({
+      query: entry.query,
+      calls: (entry.calls - (before.get(id)?.calls ?? 0)) / COUNTED_REQUESTS,
+      execMs: (entry.execMs - (before.get(id)?.execMs ?? 0)) / COUNTED_REQUESTS,
+    }))
     .filter((entry) => entry.calls > 0)
     .sort((a, b) => b.calls - a.calls);
 }
@@ -149,6 +155,7 @@ export async function measure(cluster: Cluster, server: BenchServer, participant
     p99Ms: percentile(sorted, 0.99),
     statementsPerRequest: statements ? statements.reduce((sum, entry) => sum + entry.calls, 0) : Number.NaN,
     statements: statements ?? [],
+    sqlMsPerRequest: statements ? statements.reduce((sum, entry) => sum + entry.execMs, 0) : Number.NaN,
     cpuMsPerRequest: (window.cpu.after.cpuMs - window.cpu.before.cpuMs) / window.requests,
     rssMb: window.cpu.after.rssMb,
   };

@@ -43,7 +43,7 @@ async function runShapes(shapes: Shape[], servers: Map<ServerId, BenchServer>, o
         );
         if (options.showStatements && round === 0) {
           for (const statement of measurement.statements) {
-            progress(`      ${statement.calls.toFixed(2).padStart(6)} × ${statement.query.replace(/\s+/g, ' ').slice(0, 160)}`);
+            progress(`      ${statement.calls.toFixed(2).padStart(6)} × ${statement.execMs.toFixed(2).padStart(6)} ms ${statement.query.replace(/\s+/g, ' ').slice(0, 160)}`);
           }
         }
       }

@@ -31,6 +31,7 @@ function medians(measurements: readonly Measurement[]): Figures {
     p50Ms: of((m) => m.p50Ms),
     p99Ms: of((m) => m.p99Ms),
     statementsPerRequest: of((m) => m.statementsPerRequest),
+    sqlMsPerRequest: of((m) => m.sqlMsPerRequest),
     cpuMsPerRequest: of((m) => m.cpuMsPerRequest),
     rssMb: of((m) => m.rssMb),
   };
@@ -52,7 +53,7 @@ function rows(results: readonly ShapeResults[]): Row[] {
 
 /** The results as one Markdown table: readable in a terminal, pasteable into the README. */
 export function resultsTable(results: readonly ShapeResults[]): string {
-  const header = ['shape', 'server', 'req/s', 'p50 ms', 'p99 ms', 'SQL statements / request', 'Node CPU ms / request', 'RSS MB', 'req/s vs peer'];
+  const header = ['shape', 'server', 'req/s', 'p50 ms', 'p99 ms', 'SQL statements / request', 'SQL ms / request', 'Node CPU ms / request', 'RSS MB', 'req/s vs peer'];
   const body = rows(results).map((row) => [
     row.shape,
     row.server,
@@ -60,12 +61,13 @@ export function resultsTable(results: readonly ShapeResults[]): string {
     row.p50Ms.toFixed(1),
     row.p99Ms.toFixed(1),
     Number.isNaN(row.statementsPerRequest) ? '—' : row.statementsPerRequest.toFixed(1),
+    Number.isNaN(row.sqlMsPerRequest) ? '—' : row.sqlMsPerRequest.toFixed(2),
     row.cpuMsPerRequest.toFixed(2),
     row.rssMb.toFixed(0),
     row.ratio,
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column]!.length)));
-  const numeric = (column: number) => column >= 2 && column <= 7;
+  const numeric = (column: number) => column >= 2 && column <= 8;
   const line = (cells: string[]) =>
     `| ${cells.map((cell, column) => (numeric(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;
   const rule = `|${widths.map((width, column) => (numeric(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;

@@ -7,7 +7,7 @@ import type { Prisma } from '../generated/prisma/client';
 import { currentRequestFacts } from '../http/request-id';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
-import { PLANNED, planObject, SHOWN } from '../planner/compile';
+import { planObject, SHOWN } from '../planner/compile';
 import { column, connection, liveRows, object, organizationRows, prismaFragment, relatedRows, timestamp, type RowsScope } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
@@ -100,7 +100,7 @@ function visibleMemoryRows(scope: RowsScope): string[] {
 
 /** The ids of the memories a planned page shows. */
 function shownIdsOf(answer: unknown): string[] {
-  return ((answer as Record<typeof PLANNED, Record<string, unknown>> | null)?.[PLANNED]?.[SHOWN] as string[] | undefined) ?? [];
+  return ((answer as Record<string, unknown> | null)?.[SHOWN] as string[] | undefined) ?? [];
 }
 
 /** Whether a read counts: `track` unless false, and never inside a mutation's payload. */

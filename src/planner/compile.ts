@@ -18,11 +18,13 @@ import { fieldsOf, type SelectionContext } from './selection';
  * The read planner's compiler: a selection under a root field, with the declarations on its
  * fields (src/planner/declarations.ts), becomes ONE statement whose single value is the field's
  * whole answer, built as JSON by PostgreSQL. Every object in that answer is a planned object:
- * `{ "@": { <response key>: <value>, … }, id, <columns fallback fields need> }`, which the
- * planner's resolvers (src/planner/plugin.ts) answer from.
+ * `{ <response key>: <value>, …, "@": <what fallback resolvers read of the row, or true> }`,
+ * which the planner's resolvers (src/planner/plugin.ts) answer from. The answers sit in the
+ * object itself, not in one nested below it: a json_build_object less per row, which is a
+ * quarter of PostgreSQL's time on a nested page. No response key can be "@" or start with it.
  */
 
-/** The key of a planned object's answers. */
+/** The key that marks a planned object, and holds what its fallback fields need of the row. */
 export const PLANNED = '@';
 /** The key, among a connection's answers, of the ids of the rows it shows (`shownIds`): no GraphQL name. */
 export const SHOWN = '@shown';
@@ -53,8 +55,9 @@ function jsonObject(pairs: ReadonlyArray<readonly [string, string]>): string {
   return `(${parts.join(' || ')})::json`;
 }
 
-function planned(answers: ReadonlyArray<readonly [string, string]>, columns: ReadonlyArray<readonly [string, string]> = []): string {
-  return jsonObject([[PLANNED, jsonObject(answers)], ...columns]);
+/** A planned object: its answers, and under `@` the columns its fallback fields read (or true). */
+function planned(answers: ReadonlyArray<readonly [string, string]>, needs: ReadonlyArray<readonly [string, string]> = []): string {
+  return jsonObject([...answers, [PLANNED, needs.length > 0 ? jsonObject(needs) : 'true']]);
 }
 
 /** The cursor @pothos/plugin-prisma gives a row with a string `id`: base64 of `GPC:S:<id>`. */
@@ -119,7 +122,7 @@ class Compiler {
   /** The planned object for a row `row` of `type`, with what `nodes` select. */
   object(type: GraphQLObjectType, nodes: readonly FieldNode[], row: string): string {
     const answers: Array<[string, string]> = [];
-    const columns = new Map<string, string>([['id', `${row}.id`]]);
+    const needs = new Map<string, string>();
     const fields = type.getFields();
     for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
       const name = fieldNodes[0]!.name.value;
@@ -127,10 +130,15 @@ class Compiler {
       const field = fields[name];
       if (!field) continue;
       const value = this.field(type, field, fieldNodes, row);
-      if (typeof value === 'string') answers.push([key, value]);
-      else for (const [needed, columnName] of Object.entries(value.needs)) columns.set(needed, `${row}."${columnName}"`);
+      if (typeof value === 'string') {
+        answers.push([key, value]);
+      } else {
+        // A resolver of the model's type: it reads the row's id, and what the field declares.
+        needs.set('id', `${row}.id`);
+        for (const [needed, columnName] of Object.entries(value.needs)) needs.set(needed, `${row}."${columnName}"`);
+      }
     }
-    return planned(answers, [...columns]);
+    return planned(answers, [...needs]);
   }
 
   /** The SQL of one field's value, or what its resolver needs of the row when it falls back. */
@@ -217,14 +225,19 @@ class Compiler {
     if (!rows) return undefined;
 
     const paged = this.alias();
-    const take = this.bind(page.take);
-    // Shown rows: all but the extra one read to tell whether another page follows.
-    const shown = `FILTER (WHERE ${paged}.__n < ${take})`;
-    const shownOrder = `ORDER BY ${paged}.__n ${page.backward ? 'DESC' : 'ASC'}`;
+    const selected = fieldsOf(nodes, connectionType, this.request);
+    // pageInfo tells whether another page follows, from one row read beyond the page, and the
+    // rows are numbered in reading order to leave it out. Without pageInfo the page is read
+    // alone, in the order it is shown: no numbering, no filter (a tenth of a nested page's time).
+    const paging = [...selected.values()].some((fieldNodes) => fieldNodes[0]!.name.value === 'pageInfo');
+    const take = this.bind(paging ? page.take : page.take - 1);
+    // Shown rows: all but the extra one.
+    const shown = paging ? `FILTER (WHERE ${paged}.__n < ${take})` : '';
+    const shownOrder = paging ? `ORDER BY ${paged}.__n ${page.backward ? 'DESC' : 'ASC'}` : `ORDER BY ${orderText(order, paged)}`;
     const answers: Array<[string, string]> = [];
     // Whether a resolver would have read and shown rows: not when only totalCount is asked for.
     let showsRows = false;
-    for (const [key, fieldNodes] of fieldsOf(nodes, connectionType, this.request)) {
+    for (const [key, fieldNodes] of selected) {
       const name = fieldNodes[0]!.name.value;
       if (name !== 'totalCount') showsRows = true;
       if (name === '__typename') continue;
@@ -250,16 +263,17 @@ class Compiler {
       }
     }
     if (sql.shownIds && showsRows) {
-      answers.push([SHOWN, `coalesce(json_agg(${paged}.id ORDER BY ${paged}.__n) ${shown}, '[]')`]);
+      answers.push([SHOWN, `coalesce(json_agg(${paged}.id ${shownOrder}) ${shown}, '[]')`]);
     }
+    const read = `SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
+                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take} OFFSET ${page.cursor === undefined || strict ? 0 : 1}`;
     // Numbered after the LIMIT, so that the read stays an index scan that stops at the page's end.
+    const numbered = this.alias();
+    const from = paging ? `(SELECT ${numbered}.*, row_number() OVER (ORDER BY ${orderText(order, numbered, readDirection)}) AS __n FROM (${read}) ${numbered})` : `(${read})`;
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
-    const read = this.alias();
     return `(SELECT ${planned(answers)}
-      FROM (SELECT ${read}.*, row_number() OVER (ORDER BY ${orderText(order, read, readDirection)}) AS __n
-            FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
-                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take} OFFSET ${page.cursor === undefined || strict ? 0 : 1}) ${read}) ${paged}
+      FROM ${from} ${paged}
       HAVING true)`;
   }
 

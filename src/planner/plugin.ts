@@ -9,7 +9,8 @@ import type { FieldSql, RootSql } from './declarations';
  * The read planner in the schema: the `sql` option of a field (src/planner/declarations.ts) is
  * copied to its GraphQL extensions, where the compiler reads it. A root field with a plan reads
  * its whole answer in one statement; every other field first looks in its parent's planned
- * answers (`@`), and resolves as written only when the planner left it out (a fallback). Listed
+ * answers, and resolves as written only when the planner left it out (a fallback), with what
+ * the plan carried of the row for it (`@`). Listed
  * after the scope-auth plugin, so that authorization runs before either.
  */
 export class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
@@ -25,9 +26,11 @@ export class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> 
     if (fieldConfig.kind === 'Query' || fieldConfig.kind === 'Mutation' || fieldConfig.kind === 'Subscription') return resolver;
     return (parent, args, context, info) => {
       if (parent !== null && typeof parent === 'object' && PLANNED in parent) {
-        const answers = (parent as Record<typeof PLANNED, Record<string, unknown>>)[PLANNED];
+        const planned = parent as Record<string, unknown>;
         const key = info.path.key as string;
-        if (key in answers) return answers[key];
+        if (key in planned) return planned[key];
+        // Left out of the plan: its resolver reads the row's columns it declared it needs.
+        return resolver(planned[PLANNED], args, context, info);
       }
       return resolver(parent, args, context, info);
     };
