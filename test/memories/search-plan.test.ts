@@ -4,7 +4,7 @@ import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
 import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
 import { Prisma } from '../../src/generated/prisma/client';
-import { findMatchingMemories, memorySearchStatement, SEARCH_VIEW, type MemorySearch } from '../../src/memories/search';
+import { findMatchingMemories, memorySearchStatement, SEARCH_INDEX, SEARCH_VIEW, type MemorySearch } from '../../src/memories/search';
 import { inspectSearchIndexUse, warnIfSearchCannotUseIndex } from '../../src/memories/search-index';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -101,11 +101,11 @@ describe('memory search under row-level security: the plan and the rows', () => 
     const statement = memorySearchStatement(searchOf(own));
     expect(statements).toContain(statement.text);
 
-    expect(await planAsApplication(own.organizationId, statement)).toContain('idx_memories_content_fts');
+    expect(await planAsApplication(own.organizationId, statement)).toContain(SEARCH_INDEX);
     // With the filters that have no index of their own. (agentId and userId do: by them the
     // planner may rightly prefer idx_memories_agent_id or idx_memories_user_id, by their counts.)
     const filtered = memorySearchStatement(searchOf(own, { filter: { memoryType: 'factual', scope: 'user', level: 'long_term' } }));
-    expect(await planAsApplication(own.organizationId, filtered)).toContain('idx_memories_content_fts');
+    expect(await planAsApplication(own.organizationId, filtered)).toContain(SEARCH_INDEX);
     // With everything search adds: several types, a metadata filter, dates, a minimum score, snippets.
     const ranked = memorySearchStatement(
       searchOf(own, {
@@ -119,7 +119,7 @@ describe('memory search under row-level security: the plan and the rows', () => 
         snippet: true,
       }),
     );
-    expect(await planAsApplication(own.organizationId, ranked)).toContain('idx_memories_content_fts');
+    expect(await planAsApplication(own.organizationId, ranked)).toContain(SEARCH_INDEX);
   });
 
   it('finds what the table holds for the caller, and nothing of another organization, deleted memories or deleted agents', async () => {
@@ -191,7 +191,7 @@ describe('memory search under row-level security: the plan and the rows', () => 
 
       expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(await expectedMatches(own.organizationId, QUERY, 100));
       expect(await withOrganization(own.organizationId, () => findMatchingMemories(app.database.sql, searchOf(other)))).toEqual([]);
-      expect(await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own)))).not.toContain('idx_memories_content_fts');
+      expect(await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own)))).not.toContain(SEARCH_INDEX);
     } finally {
       await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${viewOwner}"`);
       await owner.$executeRawUnsafe(`DROP OWNED BY "${plainRole}"`);
