@@ -48,12 +48,14 @@ const query = (search: MemorySearch) => Prisma.sql`websearch_to_tsquery('english
  *
  * `to_tsvector('english', content)` is written exactly as the expression of the GIN index
  * `SEARCH_INDEX`, and the caller's organization is an equality on `organization_id`, the index's
- * other column, so that PostgreSQL reads in the index only the caller's matches. `websearch_to_tsquery` accepts any
- * text without a syntax error, and every value reaches PostgreSQL as a bound parameter. The view
- * holds no deleted memory. The organization is filtered twice: by the view (the scope's, as the
- * policies would) and by the caller's own id, so that a statement whose two disagreed would find
- * nothing; the second is the one the index can use (the view's is a subquery's value). Agents are read through their policy, as everywhere else. The filter's conditions and
- * the score's parts cannot raise on any row (src/memories/metadata-filter.ts, ranking.ts).
+ * other column, so that PostgreSQL reads in the index only the caller's matches.
+ * `websearch_to_tsquery` accepts any text without a syntax error, and every value reaches
+ * PostgreSQL as a bound parameter. The view holds no deleted memory. The organization is filtered
+ * twice: by the view (the scope's, as the policies would) and by the caller's own id, so that a
+ * statement whose two disagreed would find nothing; the second is the one the index can use (the
+ * view's is a subquery's value). Agents are read through their policy, as everywhere else. The
+ * filter's conditions and the score's parts cannot raise on any row
+ * (src/memories/metadata-filter.ts, ranking.ts).
  */
 function rankedMatches(search: MemorySearch): Prisma.Sql {
   const parts = scoreParts(search.ranking, Prisma.sql`q.query`);
