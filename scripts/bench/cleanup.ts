@@ -49,3 +49,21 @@ export class Cleanup {
     process.on('SIGTERM', (signal) => handle(signal, 143));
   }
 }
+
+/**
+ * Runs a benchmark whose every process and directory `run` registers on its `Cleanup`: undone at
+ * the end, on failure (reported as `<name> failed: …`, exit status 1) and on a signal.
+ */
+export async function runBenchmark(name: string, run: (cleanup: Cleanup) => Promise<void>): Promise<void> {
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  try {
+    await run(cleanup);
+  } catch (error) {
+    if (cleanup.interrupted) return;
+    process.stderr.write(`${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    if (!cleanup.interrupted) await cleanup.run();
+  }
+}

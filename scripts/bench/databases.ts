@@ -81,13 +81,27 @@ function shape(index: IndexDefinition): string {
   return index.definition.replace(` INDEX ${index.name} ON `, ' INDEX ON ');
 }
 
+/** Where PostGraphile's database gets the extensions AgentMem's indexes need: out of its schema, so that it exposes none of their functions. */
+const EXTENSIONS_SCHEMA = 'agentmem_extensions';
+
+/** The extensions AgentMem's migrations created (btree_gin, for its index over organization and words). */
+async function extensionsOf(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(`SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname`);
+  return rows.map((row) => row.name);
+}
+
 /**
  * Adds to PostGraphile's database every index AgentMem's migrations created on the tables both
- * share, whatever later migrations add: both servers read through the same indexes.
+ * share, whatever later migrations add, and the extensions they need: both servers read through
+ * the same indexes.
  */
 async function copyIndexes(cluster: Cluster): Promise<{ copied: string[]; skipped: string[] }> {
-  const source = await cluster.withClient(AGENTMEM_DATABASE, indexesOf);
+  const [source, extensions] = await cluster.withClient(AGENTMEM_DATABASE, (client) => Promise.all([indexesOf(client), extensionsOf(client)]));
   return cluster.withClient(POSTGRAPHILE_DATABASE, async (client) => {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${EXTENSIONS_SCHEMA}`);
+    for (const extension of extensions) {
+      await client.query(`CREATE EXTENSION IF NOT EXISTS "${extension}" SCHEMA ${EXTENSIONS_SCHEMA}`);
+    }
     const present = await indexesOf(client);
     const tables = new Set(present.map((index) => index.table));
     const names = new Set(present.map((index) => index.name));

@@ -1,4 +1,4 @@
-import { Cleanup } from './cleanup';
+import { runBenchmark, type Cleanup } from './cleanup';
 import { startCluster, type Cluster } from './cluster';
 import { issueKey } from './databases';
 import { DATASET, fillDataset, readDatasetFacts } from './dataset';
@@ -109,18 +109,4 @@ async function run(cleanup: Cleanup): Promise<void> {
   );
 }
 
-async function main(): Promise<void> {
-  const cleanup = new Cleanup();
-  cleanup.onSignals();
-  try {
-    await run(cleanup);
-  } catch (error) {
-    if (cleanup.interrupted) return;
-    process.stderr.write(`search-scale failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    if (!cleanup.interrupted) await cleanup.run();
-  }
-}
-
-void main();
+void runBenchmark('search-scale', run);

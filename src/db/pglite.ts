@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import lockfile from 'proper-lockfile';
 
 export class DataDirectoryInUseError extends Error {
@@ -63,9 +64,17 @@ export async function openPglite(dataDir: string, options: OpenOptions = {}): Pr
   }
 }
 
+/**
+ * The contrib extensions the migrations create. PGlite has a contrib module's files only when it is
+ * opened with it; opened without, a database whose migrations created it could not be read (its
+ * index over organization and words needs btree_gin's operator classes: migration
+ * 20261202160000_memory_search_index_by_organization).
+ */
+const EXTENSIONS = { btree_gin } satisfies PGliteOptions['extensions'];
+
 /** Opens a directory whose lock the caller holds (`lockDataDirectory`) and keeps after `close`. */
 export async function openLockedPglite(dataDir: string, options: OpenOptions = {}): Promise<OpenedPglite> {
-  const pglite = await PGlite.create(dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
+  const pglite = await PGlite.create(dataDir, { extensions: EXTENSIONS, ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}) });
   try {
     // PGlite runs no autovacuum, so nothing else ever gathers planner statistics; without them
     // the row-level security policies' organization filters can steer plans to poor indexes.

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
-import { SEARCH_VIEW } from './search';
+import { SEARCH_INDEX, SEARCH_VIEW } from './search';
 
 /**
  * Whether memory search can read through the GIN index under row-level security. It decides on
@@ -30,7 +30,7 @@ export function searchIndexWarning(use: SearchIndexUse): string | undefined {
     return `memory search has no view ${SEARCH_VIEW}: apply the migrations (npm run db:migrate)`;
   }
   return (
-    `memory search cannot use the full-text index idx_memories_content_fts: its view ${SEARCH_VIEW} is owned by ` +
+    `memory search cannot use the full-text index ${SEARCH_INDEX}: its view ${SEARCH_VIEW} is owned by ` +
     `"${use.viewOwner}", which is neither a superuser nor BYPASSRLS, so row-level security applies beneath it and ` +
     `each search reads all of the organization's memories. Results are the same, only slower. To use the index, ` +
     `make a superuser or a BYPASSRLS role (with SELECT on memories) its owner: ALTER VIEW ${SEARCH_VIEW} OWNER TO <role>`

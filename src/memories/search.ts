@@ -28,6 +28,13 @@ export interface MemorySearch {
 export const SEARCH_VIEW = 'live_memories_in_scope';
 
 /**
+ * The full-text index the search reads: GIN over `(organization_id, to_tsvector('english',
+ * content))` (migration 20261202160000_memory_search_index_by_organization), so that a scan returns
+ * only the caller's organization's matches, however many other organizations have.
+ */
+export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
+
+/**
  * How snippets mark the matched words: Markdown's bold, since hits mostly go into prompts and
  * Markdown views. The content is not escaped: a snippet is text, not HTML.
  */
@@ -40,12 +47,15 @@ const query = (search: MemorySearch) => Prisma.sql`websearch_to_tsquery('english
  * matches `search.query` and its filter, best score first, as ids, the score and its parts.
  *
  * `to_tsvector('english', content)` is written exactly as the expression of the GIN index
- * `idx_memories_content_fts`, so that PostgreSQL can use it. `websearch_to_tsquery` accepts any
- * text without a syntax error, and every value reaches PostgreSQL as a bound parameter. The view
- * holds no deleted memory. The organization is filtered twice: by the view (the scope's, as the
- * policies would) and by the caller's own id, so that a statement whose two disagreed would find
- * nothing. Agents are read through their policy, as everywhere else. The filter's conditions and
- * the score's parts cannot raise on any row (src/memories/metadata-filter.ts, ranking.ts).
+ * `SEARCH_INDEX`, and the caller's organization is an equality on `organization_id`, the index's
+ * other column, so that PostgreSQL reads in the index only the caller's matches.
+ * `websearch_to_tsquery` accepts any text without a syntax error, and every value reaches
+ * PostgreSQL as a bound parameter. The view holds no deleted memory. The organization is filtered
+ * twice: by the view (the scope's, as the policies would) and by the caller's own id, so that a
+ * statement whose two disagreed would find nothing; the second is the one the index can use (the
+ * view's is a subquery's value). Agents are read through their policy, as everywhere else. The
+ * filter's conditions and the score's parts cannot raise on any row
+ * (src/memories/metadata-filter.ts, ranking.ts).
  */
 function rankedMatches(search: MemorySearch): Prisma.Sql {
   const parts = scoreParts(search.ranking, Prisma.sql`q.query`);
@@ -63,7 +73,11 @@ function rankedMatches(search: MemorySearch): Prisma.Sql {
       SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
       FROM ${Prisma.raw(SEARCH_VIEW)} m
       JOIN agents a ON a.id = m.agent_id
-      CROSS JOIN ${query(search)} AS q(query)
+      -- A fence (OFFSET 0) around the query, so that the planner estimates its matches without its
+      -- words, the same for every word: estimated by the words' frequency in all organizations, a
+      -- search for a word another organization writes often would be planned as a scan of all the
+      -- caller's memories instead of the index, and take time by another organization's rows.
+      CROSS JOIN (SELECT ${query(search)} OFFSET 0) AS q(query)
       WHERE ${Prisma.join(conditions, ' AND ')}
       -- A fence: each part is computed once per match here, not again in the score and the ordering.
       OFFSET 0

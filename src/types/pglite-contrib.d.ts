@@ -1,0 +1,7 @@
+// PGlite's contrib extensions are published under package `exports` only
+// (`@electric-sql/pglite/contrib/<name>`), which this project's moduleResolution (node10) does not
+// read; Node and Jest do, at run time. This declares the one AgentMem loads, as its .d.ts does.
+declare module '@electric-sql/pglite/contrib/btree_gin' {
+  import type { Extension } from '@electric-sql/pglite';
+  export const btree_gin: Extension;
+}

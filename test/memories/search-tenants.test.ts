@@ -1,0 +1,174 @@
+import type { DemoData } from '../../src/demo/seed';
+import { loadSettings } from '../../src/config/settings';
+import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
+import { Prisma } from '../../src/generated/prisma/client';
+import { memorySearchStatement, SEARCH_INDEX, type MemorySearch } from '../../src/memories/search';
+import { graphql } from '../generated';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+const SearchTenantsMemories = graphql(`
+  query SearchTenantsMemories($query: String!, $limit: Int) {
+    searchMemories(query: $query, limit: $limit, track: false) { memory { id } }
+  }
+`);
+
+/** A's memories, and how many of them hold the searched word. */
+const OWN_MEMORIES = 2_000;
+const OWN_MATCHES = 20;
+/** B's memories that hold the word, as in the issue: 2,500 times A's matches. */
+const OTHER_MATCHES = 50_000;
+const WORD = 'zephyr';
+
+/** One node of `EXPLAIN (FORMAT JSON)`, with the fields read here. */
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Exact Heap Blocks'?: number;
+  'Lossy Heap Blocks'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  'Shared Hit Blocks'?: number;
+  'Shared Read Blocks'?: number;
+  Plans?: PlanNode[];
+}
+
+function* nodesOf(node: PlanNode): Generator<PlanNode> {
+  yield node;
+  for (const child of node.Plans ?? []) yield* nodesOf(child);
+}
+
+/** What the search's scan of the full-text index read: the counts that its time follows. */
+interface ScanCounts {
+  /** The plan's nodes, as types and index names: the same plan, or the counts mean nothing. */
+  shape: string[];
+  indexCondition: string;
+  /** Row pointers the index scan returned. */
+  indexRows: number;
+  /** Heap pages the bitmap heap scan visited, and rows it read there and threw away. */
+  heapBlocks: number;
+  recheckRemoved: number;
+  /** Pages of the index the scan read (from the cache or not). */
+  indexBlocks: number;
+  /** The most rows of `memories` any one node of the plan read, through any index or none. */
+  mostMemoryRowsRead: number;
+}
+
+function scanCounts(root: PlanNode, memoryIndexes: Set<string>): ScanCounts {
+  const nodes = [...nodesOf(root)];
+  const indexScans = nodes.filter((node) => node['Index Name'] === SEARCH_INDEX);
+  expect(indexScans.map((node) => node['Node Type'])).toEqual(['Bitmap Index Scan']);
+  const indexScan = indexScans[0]!;
+  // The heap scan above it (directly, or through a BitmapAnd with another index of the same table).
+  const heapScan = nodes.find((node) => node['Node Type'] === 'Bitmap Heap Scan' && [...nodesOf(node)].includes(indexScan));
+  expect(heapScan).toBeDefined();
+  return {
+    shape: nodes.map((node) => `${node['Node Type']}${node['Index Name'] ? ` on ${node['Index Name']}` : ''}`),
+    indexCondition: indexScan['Index Cond'] ?? '',
+    indexRows: indexScan['Actual Rows'] ?? NaN,
+    heapBlocks: (heapScan!['Exact Heap Blocks'] ?? 0) + (heapScan!['Lossy Heap Blocks'] ?? 0),
+    recheckRemoved: heapScan!['Rows Removed by Index Recheck'] ?? 0,
+    indexBlocks: (indexScan['Shared Hit Blocks'] ?? 0) + (indexScan['Shared Read Blocks'] ?? 0),
+    mostMemoryRowsRead: Math.max(
+      ...nodes
+        .filter((node) => node['Relation Name'] === 'memories' || memoryIndexes.has(node['Index Name'] ?? ''))
+        .map((node) => ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1)),
+    ),
+  };
+}
+
+describe('memory search: what one organization’s search reads does not depend on another’s memories', () => {
+  let app: TestApp;
+  let own: DemoData;
+  let other: DemoData;
+  let memoryIndexes: Set<string>;
+
+  const search = (): MemorySearch => ({ organizationId: own.organizationId, query: WORD, limit: 20, ranking: loadSettings({}).ranking });
+
+  /** `EXPLAIN (ANALYZE, BUFFERS)` of exactly the resolver's statement, as the application sends it: its role, in A's scope. */
+  async function measuredSearch(): Promise<ScanCounts> {
+    const statement = memorySearchStatement(search());
+    return withOrganization(own.organizationId, async () => {
+      const [role] = await app.database.prisma.$queryRaw<Array<{ role: string }>>`SELECT current_user::text AS role`;
+      expect(role?.role).toBe(APPLICATION_ROLE);
+      const [row] = await app.database.prisma.$queryRaw<Array<{ 'QUERY PLAN': unknown }>>(
+        Prisma.sql`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${statement}`,
+      );
+      // node-postgres parses the json column; PGlite's adapter may hand over its text.
+      const explained = typeof row!['QUERY PLAN'] === 'string' ? JSON.parse(row!['QUERY PLAN']) : row!['QUERY PLAN'];
+      return scanCounts((explained as Array<{ Plan: PlanNode }>)[0]!.Plan, memoryIndexes);
+    });
+  }
+
+  const searchedIds = async () => {
+    const response = await app.graphql(SearchTenantsMemories, { query: WORD, limit: 100 });
+    expect(response.errors).toBeUndefined();
+    return response.data!.searchMemories.map((hit) => hit.memory.id).sort();
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp('search_tenants');
+    own = await app.seedDemo();
+    other = await app.seedDemo();
+    // Every hundredth of A's memories holds the word: 20 of 2,000, spread over A's pages.
+    await app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
+      SELECT 'memory-own-' || i, ${own.organizationId}, ${own.userId}, ${own.agentId},
+             CASE WHEN i % ${OWN_MEMORIES / OWN_MATCHES} = 0 THEN 'a note on ' || ${WORD} || ' number ' || i ELSE 'an ordinary note number ' || i END,
+             'factual', 'user', 'long_term'
+      FROM generate_series(1, ${OWN_MEMORIES}) AS i`;
+    await app.database.owner.$executeRawUnsafe('ANALYZE');
+    const indexes = await app.database.owner.$queryRaw<Array<{ name: string }>>`SELECT indexname::text AS name FROM pg_indexes WHERE tablename = 'memories'`;
+    memoryIndexes = new Set(indexes.map((index) => index.name));
+  }, 120_000);
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('reads the index by organization and word together, as the application role in scope', async () => {
+    const counts = await measuredSearch();
+    // Both of the index's columns are conditions of the scan: the organization is checked inside
+    // the index, not on each row it returns.
+    expect(counts.indexCondition).toContain('organization_id');
+    expect(counts.indexCondition).toContain('to_tsvector');
+    expect(counts.indexRows).toBe(OWN_MATCHES);
+  });
+
+  it(`counts the same rows, heap pages and plan with 0 and with ${OTHER_MATCHES.toLocaleString('en')} of another organization's memories holding the word`, async () => {
+    const expectedIds = await searchedIds();
+    expect(expectedIds).toHaveLength(OWN_MATCHES);
+    const alone = await measuredSearch();
+
+    await app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
+      SELECT 'memory-other-' || i, ${other.organizationId}, ${other.userId}, ${other.agentId},
+             'their ' || ${WORD} || ' note number ' || i, 'factual', 'user', 'long_term'
+      FROM generate_series(1, ${OTHER_MATCHES}) AS i`;
+    // The statistics then say the word is common, as a server's autovacuum would come to say.
+    await app.database.owner.$executeRawUnsafe('ANALYZE');
+    const crowded = await measuredSearch();
+
+    expect(await searchedIds()).toEqual(expectedIds);
+    // The same plan, estimated alike: the search's estimate does not follow the words'
+    // frequency in all organizations (src/memories/search.ts), so another organization's rows
+    // cannot turn the index scan into a scan of all of A's memories.
+    expect(crowded.shape).toEqual(alone.shape);
+    expect(crowded.indexCondition).toBe(alone.indexCondition);
+    expect(crowded.indexRows).toBe(OWN_MATCHES);
+    expect(alone.indexRows).toBe(OWN_MATCHES);
+    expect(crowded.heapBlocks).toBe(alone.heapBlocks);
+    expect(crowded.recheckRemoved).toBe(alone.recheckRemoved);
+    // No node reads more of memories than A holds (B's rows would be 10 to 25 times that).
+    expect(alone.mostMemoryRowsRead).toBeLessThanOrEqual(OWN_MEMORIES + 10);
+    expect(crowded.mostMemoryRowsRead).toBe(alone.mostMemoryRowsRead);
+    // Index pages: once a word's entries outgrow a page they move into a posting tree, of which
+    // the scan reads the root and the leaves that hold A's row pointers (by GIN's skipping), not
+    // B's: 2 pages more here, for any number of B's rows that fits in two levels (hundreds of thousands).
+    // B's pointers themselves would be dozens of pages.
+    expect(crowded.indexBlocks - alone.indexBlocks).toBeGreaterThanOrEqual(0);
+    expect(crowded.indexBlocks - alone.indexBlocks).toBeLessThanOrEqual(2);
+  });
+});
