@@ -5,6 +5,7 @@ import { seedDemoData, type DemoData } from '../../src/demo/seed';
 import { createLogger } from '../../src/logger';
 import { Cleanup } from './cleanup';
 import { startCluster } from './cluster';
+import { sampleProcess } from './processes';
 import { startAgentMem } from './servers';
 
 // `npm run bench:subscriptions`: issue 21's target for live updates. 2,000 open subscriptions
@@ -148,8 +149,17 @@ async function run(cleanup: Cleanup): Promise<void> {
     agents.push({ id: data.createAgent.agent.id, key: organization.key });
   }
 
+  // CPU time of a phase: the server's (from /proc) and this process's, whose clients share the cores.
+  const cpu = () => ({ server: sampleProcess(server.process.pid).cpuMs, clients: process.cpuUsage() });
+  const cpuSince = (start: ReturnType<typeof cpu>) => {
+    const clients = process.cpuUsage(start.clients);
+    return { server: (sampleProcess(server.process.pid).cpuMs - start.server) / 1000, clients: (clients.user + clients.system) / 1e6 };
+  };
+
   progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, no subscriber`);
+  const aloneCpu = cpu();
   const alone = await appendAll(url, agents, 'alone');
+  const aloneCpuUsed = cpuSince(aloneCpu);
 
   progress(`opening ${AGENTS * SUBSCRIBERS_PER_AGENT} subscriptions`);
   let arrived = 0;
@@ -166,6 +176,8 @@ async function run(cleanup: Cleanup): Promise<void> {
   cleanup.add('the subscriptions', async () => subscribers.forEach((subscriber) => subscriber.close()));
 
   progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, ${subscribers.length} subscribers`);
+  const watchedCpu = cpu();
+  const watchedStarted = performance.now();
   const watched = await appendAll(url, agents, 'watched');
   const expected = [...watched.sentAt.values()].reduce((sum, { agent }) => sum + subscribers.filter((subscriber) => subscriber.agent === agent).length, 0);
   const deadline = performance.now() + DRAIN_MS;
@@ -175,6 +187,9 @@ async function run(cleanup: Cleanup): Promise<void> {
       setTimeout(resolve, 1_000);
     });
   }
+
+  const watchedCpuUsed = cpuSince(watchedCpu);
+  const watchedSeconds = (performance.now() - watchedStarted) / 1000;
 
   // Delivered: the messages of a subscriber's agent that reached it. In order: which of several
   // appenders' appends to one agent committed first only the server knows, so every subscriber of
@@ -214,6 +229,8 @@ async function run(cleanup: Cleanup): Promise<void> {
       `the appends themselves: p50 ${percentile(appendTimes, 50).toFixed(0)} ms, p99 ${percentile(appendTimes, 99).toFixed(0)} ms\n` +
       `appends/s: ${aloneRate.toFixed(0)} without subscribers, ${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
       `failed appends: ${alone.failed} and ${watched.failed}\n` +
+      `CPU seconds (server / this process's clients): ${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone (${alone.seconds.toFixed(1)} s), ` +
+      `${watchedCpuUsed.server.toFixed(1)} / ${watchedCpuUsed.clients.toFixed(1)} for the appends with subscribers and their delivery (${watchedSeconds.toFixed(1)} s)\n` +
       `load average (1 min) on ${os.cpus().length} cores: ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine counts)\n` +
       `target: p99 <= 1000 ms, appends >= 80% of their rate without subscribers, all delivered, none ended\n`,
   );
