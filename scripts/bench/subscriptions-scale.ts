@@ -215,7 +215,8 @@ async function run(cleanup: Cleanup): Promise<void> {
   }
   latencies.sort((x, y) => x - y);
   afterAnswer.sort((x, y) => x - y);
-  const appendTimes = [...watched.sentAt.values()].map((sent) => sent.answeredAt - sent.at).sort((x, y) => x - y);
+  const appendTimesOf = (round: typeof watched) => [...round.sentAt.values()].map((sent) => sent.answeredAt - sent.at).sort((x, y) => x - y);
+  const [appendTimes, aloneAppendTimes] = [appendTimesOf(watched), appendTimesOf(alone)];
   const ended = subscribers.filter((subscriber) => subscriber.ended).length;
   const aloneRate = (APPENDERS * APPENDS_PER_APPENDER) / alone.seconds;
   const watchedRate = (APPENDERS * APPENDS_PER_APPENDER) / watched.seconds;
@@ -226,7 +227,8 @@ async function run(cleanup: Cleanup): Promise<void> {
       `subscriptions ended: ${ended} of ${subscribers.length}; subscribers whose order differs from another's of the same agent: ${outOfOrder}\n` +
       `delivery (append sent to subscriber received): p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${percentile(latencies, 100).toFixed(0)} ms\n` +
       `delivery after the append's answer arrived (negative: before it): p50 ${percentile(afterAnswer, 50).toFixed(0)} ms, p99 ${percentile(afterAnswer, 99).toFixed(0)} ms; ` +
-      `the appends themselves: p50 ${percentile(appendTimes, 50).toFixed(0)} ms, p99 ${percentile(appendTimes, 99).toFixed(0)} ms\n` +
+      `the appends themselves: p50 ${percentile(appendTimes, 50).toFixed(0)} ms, p99 ${percentile(appendTimes, 99).toFixed(0)} ms ` +
+      `(without subscribers: p50 ${percentile(aloneAppendTimes, 50).toFixed(0)} ms, p99 ${percentile(aloneAppendTimes, 99).toFixed(0)} ms)\n` +
       `appends/s: ${aloneRate.toFixed(0)} without subscribers, ${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
       `failed appends: ${alone.failed} and ${watched.failed}\n` +
       `CPU seconds (server / this process's clients): ${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone (${alone.seconds.toFixed(1)} s), ` +
