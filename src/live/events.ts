@@ -1,8 +1,9 @@
 /**
- * What live updates carry between the writer and the subscribers: ids only. A subscriber reads
- * the rows itself, under its own organization's row scope (src/live/subscriptions.ts), so an
- * event never carries data that the writer could read and the subscriber could not, and nothing
- * but ids ever crosses Redis.
+ * What live updates carry between the writer and the subscribers: ids only. The rows are read
+ * where the subscribers are, once per event for all of one organization's subscribers of the
+ * agent, under that organization's row scope (src/live/shared-reads.ts), so an event never
+ * carries data that the writer could read and the subscriber could not, and nothing but ids ever
+ * crosses Redis.
  */
 export interface MessagesAdded {
   kind: 'messageAdded';

@@ -7,6 +7,7 @@ import type { Prisma } from '../generated/prisma/client';
 import { currentRequestFacts } from '../http/request-id';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
+import { readOnce } from '../live/shared-reads';
 import { planObject, SHOWN } from '../planner/compile';
 import { column, connection, liveRows, object, organizationRows, prismaFragment, relatedRows, timestamp, type RowsScope } from '../planner/declarations';
 import { builder } from '../schema/builder';
@@ -502,11 +503,14 @@ builder.subscriptionField('memoryChanged', (t) =>
       const { organizationId } = requireCaller(context);
       const events = await context.live.listen('memoryChanged', organizationId, agentId);
       const query = queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] });
-      return rowsOf(events, async ({ change, memoryIds }): Promise<MemoryChangeShape[]> => {
+      return rowsOf(events, async (event): Promise<MemoryChangeShape[]> => {
+        const { change, memoryIds } = event;
         if (change === 'purged') return memoryIds.map((memoryId) => ({ change, memoryId, memory: null }));
-        // Read by the subscriber, under its own scope (as messageAdded's); deleted ones too (their
-        // change is the news).
-        const memories = await context.prisma.memory.findMany({ ...query, where: { ...allRowsOf(context), agentId, id: { in: memoryIds } } });
+        // Read once per event for every subscriber sharing its organization, agent and relations
+        // (as messageAdded's); deleted ones too (their change is the news).
+        const memories = await readOnce(event, { organizationId, agentId, query }, () =>
+          context.prisma.memory.findMany({ ...query, where: { ...allRowsOf(context), agentId, id: { in: memoryIds } } }),
+        );
         const byId = new Map(memories.map((memory) => [memory.id, memory]));
         // A memory purged since its change is not there any more: its PURGED event follows.
         return memoryIds.flatMap((memoryId) => {

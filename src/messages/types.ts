@@ -5,6 +5,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { rowsOf } from '../live/rows';
+import { readOnce } from '../live/shared-reads';
 import { column, connection, fallback, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
@@ -317,14 +318,16 @@ builder.subscriptionField('messageAdded', (t) =>
       const { organizationId } = requireCaller(context);
       const events = await context.live.listen('messageAdded', organizationId, agentId);
       const query = queryFromInfo({ context, info, typeName: 'Message' });
-      // Read by the subscriber, with what its selection needs, under its own scope: the stream's
-      // steps run in it (useCallerRowScope, src/context.ts), as the subscribe call does.
+      // Read once per event for every subscriber of this organization and agent whose selection
+      // includes the same relations (src/live/shared-reads.ts), under the organization's scope.
       return rowsOf(events, (event) =>
-        context.prisma.message.findMany({
-          ...query,
-          where: { ...visibleMessages(context), agentId, id: { in: event.messageIds } },
-          orderBy: conversationOrder,
-        }),
+        readOnce(event, { organizationId, agentId, query }, () =>
+          context.prisma.message.findMany({
+            ...query,
+            where: { ...visibleMessages(context), agentId, id: { in: event.messageIds } },
+            orderBy: conversationOrder,
+          }),
+        ),
       );
     },
     resolve: (message) => message,

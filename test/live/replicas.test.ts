@@ -55,6 +55,9 @@ async function post<TData, TVariables>(
   return { status: response.status, ...((await response.json()) as Omit<Answer<TData>, 'status'>) };
 }
 
+/** Turns a hang into a failure with a message (before jest's own timeout): not a bound on delivery. */
+const HANG_GUARD_MS = 30_000;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 onPostgres('two replicas sharing PostgreSQL and Redis', () => {
@@ -113,33 +116,24 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
     expect(live.status).toBe(200);
 
-    const sentAt: number[] = [];
     const acknowledged: string[] = [];
-    const arrivals: Array<{ result: LiveResult<ResultOf<typeof MessageAdded>>; at: number }> = [];
+    const received: Array<LiveResult<ResultOf<typeof MessageAdded>>> = [];
     const receiving = (async () => {
       for (let index = 0; index < MESSAGES; index += 1) {
-        const result = await live.next(10_000);
+        const result = await live.next(HANG_GUARD_MS);
         if (!result) return;
-        arrivals.push({ result, at: performance.now() });
+        received.push(result);
       }
     })();
-    for (let index = 1; index <= MESSAGES; index += 1) {
-      sentAt.push(performance.now());
-      acknowledged.push(await appendThrough(second, key, `message ${index}`));
-    }
+    for (let index = 1; index <= MESSAGES; index += 1) acknowledged.push(await appendThrough(second, key, `message ${index}`));
     await receiving;
     live.close();
 
-    expect(arrivals.map(({ result }) => result.errors)).toEqual(acknowledged.map(() => undefined));
-    expect(arrivals.map(({ result }) => result.data?.messageAdded.id)).toEqual(acknowledged);
-    expect(arrivals.map(({ result }) => result.data?.messageAdded.text)).toEqual(acknowledged.map((_id, index) => `message ${index + 1}`));
-    // From sending each append to its arrival at the other replica's subscriber. Reported, and
-    // held to a bound far above what it takes (tests assert counts, not timings).
-    const latencies = arrivals.map(({ at }, index) => at - sentAt[index]!).sort((x, y) => x - y);
-    const median = latencies[Math.floor(latencies.length / 2)]!;
-    const slowest = latencies[latencies.length - 1]!;
-    console.log(`${MESSAGES} messages across replicas: append sent to event received, median ${median.toFixed(1)} ms, slowest ${slowest.toFixed(1)} ms`);
-    expect(slowest).toBeLessThan(5_000);
+    // All, in order, each once: how fast they arrive is measured by `npm run bench:subscriptions`,
+    // not asserted here.
+    expect(received.map((result) => result.errors)).toEqual(acknowledged.map(() => undefined));
+    expect(received.map((result) => result.data?.messageAdded.id)).toEqual(acknowledged);
+    expect(received.map((result) => result.data?.messageAdded.text)).toEqual(acknowledged.map((_id, index) => `message ${index + 1}`));
   });
 
   it('enforces one rate-limit budget per key across both replicas', async () => {
@@ -179,7 +173,7 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     expect(live.status).toBe(200);
 
     await redis.kill();
-    const ended = await live.rest(10_000);
+    const ended = await live.rest(HANG_GUARD_MS);
     expect(ended).toHaveLength(1);
     expect(ended[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
     expect(ended[0]?.errors?.[0]?.message).toMatch(/live updates are unavailable.*subscribe again/);
@@ -191,12 +185,16 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     await appendThrough(first, key, 'also written while Redis is away');
 
     // A new subscription is refused at once, with the same error.
-    const refused = await (await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId })).rest(10_000);
+    const refused = await (await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId })).rest(HANG_GUARD_MS);
     expect(refused).toHaveLength(1);
     expect(refused[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
 
     await redis.start();
-    // Subscriptions work again once the replicas have reconnected (within about a second).
+    // Subscriptions work again once the replicas have reconnected. The contract (README, "Live
+    // updates"): they reconnect every 100 ms to 1 s, so within about a second; the 15 s bound is
+    // that contract with a margin a loaded CI machine cannot break. A refused attempt is tried
+    // again after 300 ms: a pace (each attempt counts against the key's rate limit), not a wait
+    // for the outcome, which each attempt checks itself.
     let delivered: string | undefined;
     let attempts = 0;
     for (const deadline = Date.now() + 15_000; !delivered && Date.now() < deadline; attempts += 1) {
@@ -218,7 +216,7 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
     expect(live.status).toBe(200);
     await redis.kill();
-    expect((await live.rest(10_000))[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
+    expect((await live.rest(HANG_GUARD_MS))[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
     await first.stop();
     expect(first.exits).toEqual([{ code: 0, signal: null }]);
     expect(first.output()).not.toMatch(/Unhandled|unhandled/);

@@ -14,7 +14,10 @@ export interface LiveResult<TData> {
  */
 export interface LiveSubscription<TData> {
   status: number;
-  /** The next result; `undefined` once the stream completed or was closed. Rejects after `timeoutMs`. */
+  /**
+   * The next result; `undefined` once the stream completed or was closed. Rejects after
+   * `timeoutMs`: a guard that turns a hang into a failure with a message, not a bound on delivery.
+   */
   next(timeoutMs?: number): Promise<LiveResult<TData> | undefined>;
   /** Every result until the stream completes. */
   rest(timeoutMs?: number): Promise<Array<LiveResult<TData>>>;

@@ -1,0 +1,255 @@
+import os from 'node:os';
+import { openDatabase } from '../../src/db/database';
+import { migrateDeploy } from '../../src/db/migrate';
+import { seedDemoData, type DemoData } from '../../src/demo/seed';
+import { createLogger } from '../../src/logger';
+import { Cleanup } from './cleanup';
+import { startCluster } from './cluster';
+import { sampleProcess } from './processes';
+import { startAgentMem } from './servers';
+
+// `npm run bench:subscriptions`: issue 21's target for live updates. 2,000 open subscriptions
+// (40 on each of 50 agents, in 2 organizations) while 50 clients append at full speed, against
+// AgentMem in production mode (one process, a 10-connection pool) on a throwaway PostgreSQL 15
+// cluster (as `npm run bench`). Appends are first timed with no subscriber, then with them.
+// Prints events delivered/expected, ended subscriptions, delivery p50/p99 (from sending an append
+// to a subscriber's receiving it, the append's own round trip included) and both append rates.
+// The subscribers are read by this process, on the same machine: their parsing is part of the load.
+
+const progress = (line: string) => process.stderr.write(`subscriptions-scale: ${line}\n`);
+
+const DATABASE = 'bench_live';
+const ORGANIZATIONS = 2;
+const AGENTS = 50;
+const SUBSCRIBERS_PER_AGENT = 40;
+const APPENDERS = 50;
+const APPENDS_PER_APPENDER = 20;
+/** Subscriptions opened at once while setting up (each is authenticated and checks its agent). */
+const OPENING = 50;
+/** How long the run waits for the last deliveries before counting what is missing. */
+const DRAIN_MS = 60_000;
+
+const SUBSCRIPTION = 'subscription Bench($agentId: ID!) { messageAdded(agentId: $agentId) { id text createdAt } }';
+const APPEND = 'mutation BenchAppend($agentId: ID!, $text: String!) { appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }';
+const CREATE_AGENT = 'mutation BenchAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload { agent { id } } } }';
+
+interface Agent {
+  id: string;
+  key: string;
+}
+
+async function post(url: string, key: string, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: Record<string, unknown>; errors?: unknown };
+  if (!response.ok || body.errors) throw new Error(`${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+  return body.data!;
+}
+
+/** One SSE subscription: each message's text with the instant it arrived; whether it was ended. */
+interface Subscriber {
+  agent: Agent;
+  arrivals: Map<string, number>;
+  ended: boolean;
+  close(): void;
+}
+
+async function openSubscriber(url: string, agent: Agent, onArrival: () => void): Promise<Subscriber> {
+  const abort = new AbortController();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${agent.key}` },
+    body: JSON.stringify({ query: SUBSCRIPTION, variables: { agentId: agent.id } }),
+    signal: abort.signal,
+  });
+  if (response.status !== 200 || !response.body) throw new Error(`subscription refused: ${response.status}`);
+  const subscriber: Subscriber = { agent, arrivals: new Map(), ended: false, close: () => abort.abort() };
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        const at = performance.now();
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (/^event: ?complete/m.test(block)) subscriber.ended = true;
+          const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+          if (!data) continue;
+          const result = JSON.parse(data) as { data?: { messageAdded?: { text: string } }; errors?: unknown };
+          if (result.errors || !result.data?.messageAdded) subscriber.ended = true;
+          else subscriber.arrivals.set(result.data.messageAdded.text, at);
+          onArrival();
+        }
+      }
+      // The server closed the stream: ended, unless we closed it.
+      if (!abort.signal.aborted) subscriber.ended = true;
+    } catch {
+      if (!abort.signal.aborted) subscriber.ended = true;
+    }
+  })();
+  return subscriber;
+}
+
+interface Sent {
+  agent: Agent;
+  /** When the append was sent, and when its answer (after the commit) arrived. */
+  at: number;
+  answeredAt: number;
+}
+
+/** APPENDERS clients appending at full speed to agents in turn; each text's append, timed. */
+async function appendAll(url: string, agents: Agent[], round: string): Promise<{ sentAt: Map<string, Sent>; seconds: number; failed: number }> {
+  const sentAt = new Map<string, Sent>();
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: APPENDERS }, async (_unused, appender) => {
+      for (let k = 0; k < APPENDS_PER_APPENDER; k += 1) {
+        const agent = agents[(appender + k) % agents.length]!;
+        const text = `${round} ${appender}.${k}`;
+        const sent: Sent = { agent, at: performance.now(), answeredAt: NaN };
+        sentAt.set(text, sent);
+        await post(url, agent.key, APPEND, { agentId: agent.id, text }).catch(() => (failed += 1));
+        sent.answeredAt = performance.now();
+      }
+    }),
+  );
+  return { sentAt, seconds: (performance.now() - started) / 1000, failed };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function run(cleanup: Cleanup): Promise<void> {
+  const loadAtStart = os.loadavg()[0]!;
+  const cluster = await startCluster(cleanup);
+  progress(`throwaway PostgreSQL ${cluster.version} on port ${cluster.port}`);
+  await cluster.withClient('postgres', (client) => client.query(`CREATE DATABASE ${DATABASE}`));
+  await migrateDeploy(cluster.url(DATABASE));
+  const seeding = await openDatabase({ kind: 'postgres', url: cluster.url(DATABASE), poolSize: 2, connectTimeoutMs: 10_000 }, createLogger('silent'));
+  const organizations: DemoData[] = [];
+  try {
+    for (let index = 0; index < ORGANIZATIONS; index += 1) organizations.push(await seedDemoData(seeding.prisma));
+  } finally {
+    await seeding.close();
+  }
+  const server = await startAgentMem(cluster, cleanup, DATABASE);
+  const url = `${server.baseUrl}/graphql`;
+
+  const agents: Agent[] = organizations.map((organization) => ({ id: organization.agentId, key: organization.key }));
+  for (let index = agents.length; index < AGENTS; index += 1) {
+    const organization = organizations[index % ORGANIZATIONS]!;
+    const data = (await post(url, organization.key, CREATE_AGENT, { name: `bench agent ${index}` })) as { createAgent: { agent: { id: string } } };
+    agents.push({ id: data.createAgent.agent.id, key: organization.key });
+  }
+
+  // CPU time of a phase: the server's (from /proc) and this process's, whose clients share the cores.
+  const cpu = () => ({ server: sampleProcess(server.process.pid).cpuMs, clients: process.cpuUsage() });
+  const cpuSince = (start: ReturnType<typeof cpu>) => {
+    const clients = process.cpuUsage(start.clients);
+    return { server: (sampleProcess(server.process.pid).cpuMs - start.server) / 1000, clients: (clients.user + clients.system) / 1e6 };
+  };
+
+  progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, no subscriber`);
+  const aloneCpu = cpu();
+  const alone = await appendAll(url, agents, 'alone');
+  const aloneCpuUsed = cpuSince(aloneCpu);
+
+  progress(`opening ${AGENTS * SUBSCRIBERS_PER_AGENT} subscriptions`);
+  let arrived = 0;
+  let wake: () => void = () => undefined;
+  const onArrival = () => {
+    arrived += 1;
+    wake();
+  };
+  const subscribers: Subscriber[] = [];
+  const wanted = agents.flatMap((agent) => Array.from({ length: SUBSCRIBERS_PER_AGENT }, () => agent));
+  for (let from = 0; from < wanted.length; from += OPENING) {
+    subscribers.push(...(await Promise.all(wanted.slice(from, from + OPENING).map((agent) => openSubscriber(url, agent, onArrival)))));
+  }
+  cleanup.add('the subscriptions', async () => subscribers.forEach((subscriber) => subscriber.close()));
+
+  progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, ${subscribers.length} subscribers`);
+  const watchedCpu = cpu();
+  const watchedStarted = performance.now();
+  const watched = await appendAll(url, agents, 'watched');
+  const expected = [...watched.sentAt.values()].reduce((sum, { agent }) => sum + subscribers.filter((subscriber) => subscriber.agent === agent).length, 0);
+  const deadline = performance.now() + DRAIN_MS;
+  while (arrived < expected && performance.now() < deadline) {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, 1_000);
+    });
+  }
+
+  const watchedCpuUsed = cpuSince(watchedCpu);
+  const watchedSeconds = (performance.now() - watchedStarted) / 1000;
+
+  // Delivered: the messages of a subscriber's agent that reached it. In order: which of several
+  // appenders' appends to one agent committed first only the server knows, so every subscriber of
+  // an agent must have received them in the same order (test/live/shared-reads.test.ts compares
+  // that order with the conversation's).
+  const latencies: number[] = [];
+  const afterAnswer: number[] = [];
+  let delivered = 0;
+  let outOfOrder = 0;
+  const orderOf = new Map<Agent, string>();
+  for (const subscriber of subscribers) {
+    for (const [text, at] of subscriber.arrivals) {
+      const sent = watched.sentAt.get(text);
+      if (!sent || sent.agent !== subscriber.agent) continue;
+      delivered += 1;
+      latencies.push(at - sent.at);
+      afterAnswer.push(at - sent.answeredAt);
+    }
+    const order = [...subscriber.arrivals.keys()].join('|');
+    const first = orderOf.get(subscriber.agent);
+    if (first === undefined) orderOf.set(subscriber.agent, order);
+    else if (first !== order) outOfOrder += 1;
+  }
+  latencies.sort((x, y) => x - y);
+  afterAnswer.sort((x, y) => x - y);
+  const appendTimesOf = (round: typeof watched) => [...round.sentAt.values()].map((sent) => sent.answeredAt - sent.at).sort((x, y) => x - y);
+  const [appendTimes, aloneAppendTimes] = [appendTimesOf(watched), appendTimesOf(alone)];
+  const ended = subscribers.filter((subscriber) => subscriber.ended).length;
+  const aloneRate = (APPENDERS * APPENDS_PER_APPENDER) / alone.seconds;
+  const watchedRate = (APPENDERS * APPENDS_PER_APPENDER) / watched.seconds;
+  process.stdout.write(
+    `\nmessageAdded at scale: ${subscribers.length} subscriptions on ${AGENTS} agents (${ORGANIZATIONS} organizations), ${APPENDERS} appenders x ${APPENDS_PER_APPENDER} appends; ` +
+      `PostgreSQL ${cluster.version}, pool 10, Node ${process.version}, ${new Date().toISOString()}\n\n` +
+      `events delivered/expected: ${delivered}/${expected}\n` +
+      `subscriptions ended: ${ended} of ${subscribers.length}; subscribers whose order differs from another's of the same agent: ${outOfOrder}\n` +
+      `delivery (append sent to subscriber received): p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${percentile(latencies, 100).toFixed(0)} ms\n` +
+      `delivery after the append's answer arrived (negative: before it): p50 ${percentile(afterAnswer, 50).toFixed(0)} ms, p99 ${percentile(afterAnswer, 99).toFixed(0)} ms; ` +
+      `the appends themselves: p50 ${percentile(appendTimes, 50).toFixed(0)} ms, p99 ${percentile(appendTimes, 99).toFixed(0)} ms ` +
+      `(without subscribers: p50 ${percentile(aloneAppendTimes, 50).toFixed(0)} ms, p99 ${percentile(aloneAppendTimes, 99).toFixed(0)} ms)\n` +
+      `appends/s: ${aloneRate.toFixed(0)} without subscribers, ${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
+      `failed appends: ${alone.failed} and ${watched.failed}\n` +
+      `CPU seconds (server / this process's clients): ${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone (${alone.seconds.toFixed(1)} s), ` +
+      `${watchedCpuUsed.server.toFixed(1)} / ${watchedCpuUsed.clients.toFixed(1)} for the appends with subscribers and their delivery (${watchedSeconds.toFixed(1)} s)\n` +
+      `load average (1 min) on ${os.cpus().length} cores: ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine counts)\n` +
+      `target: p99 <= 1000 ms, appends >= 80% of their rate without subscribers, all delivered, none ended\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  try {
+    await run(cleanup);
+  } catch (error) {
+    if (cleanup.interrupted) return;
+    process.stderr.write(`subscriptions-scale failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    if (!cleanup.interrupted) await cleanup.run();
+  }
+}
+
+void main();
