@@ -48,12 +48,15 @@ export function withPresentedApiKey<T>(apiKeyHash: string, work: () => Promise<T
  * every time it is checked out of a pool). With no scope both settings are empty, and the
  * policies match no row.
  */
-export function scopeStatement(scope: RowScope | undefined, extent: 'transaction' | 'session'): SqlQuery {
+export function scopeStatement(scope: RowScope | undefined, extent: 'transaction' | 'session', statementTimeoutMs = 0): SqlQuery {
   const organizationId = scope && 'organizationId' in scope ? scope.organizationId : '';
   const apiKeyHash = scope && 'apiKeyHash' in scope ? scope.apiKeyHash : '';
   const local = extent === 'transaction';
+  // The statement timeout rides with the scope rather than as a startup parameter, which a
+  // transaction pooler (PgBouncer) refuses: an integer of the settings, never a client's value.
+  const timeout = statementTimeoutMs > 0 ? `, set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', ${local})` : '';
   return {
-    sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1, ${local}), set_config('app.api_key_hash', $2, ${local})`,
+    sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1, ${local}), set_config('app.api_key_hash', $2, ${local})${timeout}`,
     args: [organizationId, apiKeyHash],
     argTypes: [
       { scalarType: 'string', arity: 'scalar' },
@@ -83,8 +86,8 @@ export interface ScopedSql {
 }
 
 /** `scopeStatement` for the scope of the code running now. */
-export function currentScopeStatement(extent: 'transaction' | 'session'): SqlQuery {
-  return scopeStatement(currentScope.getStore(), extent);
+export function currentScopeStatement(extent: 'transaction' | 'session', statementTimeoutMs?: number): SqlQuery {
+  return scopeStatement(currentScope.getStore(), extent, statementTimeoutMs);
 }
 
 const noArguments = { args: [], argTypes: [] };
