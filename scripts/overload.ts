@@ -1,0 +1,175 @@
+import 'dotenv/config';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { loadSettings, type DatabaseSettings } from '../src/config/settings';
+import { openDatabase } from '../src/db/database';
+import { seedDemoData } from '../src/demo/seed';
+
+/**
+ * Issue 21's overload target, measured (not a test): many connections of a mixed workload
+ * against one server process on a scratch database (a new database on DATABASE_URL's server,
+ * dropped afterwards, or a new embedded one). The server runs with its defaults, so admission
+ * control refuses what it cannot serve in time; the figures are the latency of the admitted
+ * requests (200), that of the refused ones (503 OVERLOADED), and /health's, probed throughout.
+ *
+ *   npm run overload -- [--connections 200] [--seconds 10]
+ *
+ * Target: admitted p99 <= 1 s, refused within 50 ms, /health within 100 ms.
+ */
+const { values: options } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '10' },
+  },
+});
+const connections = Number(options.connections);
+const seconds = Number(options.seconds);
+
+const projectRoot = path.resolve(__dirname, '..');
+
+interface Scratch {
+  /** The server's environment for this database. */
+  env: Record<string, string>;
+  settings: DatabaseSettings;
+  remove(): Promise<void>;
+}
+
+async function scratchDatabase(settings: DatabaseSettings): Promise<Scratch> {
+  if (settings.kind === 'pglite') {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-overload-'));
+    const dataDir = path.join(root, 'pglite');
+    return { env: { PGLITE_DATA_DIR: dataDir }, settings: { kind: 'pglite', dataDir }, remove: async () => fs.rmSync(root, { recursive: true, force: true }) };
+  }
+  const name = `agentmem_overload_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: settings.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(settings.url);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString() },
+    settings: { ...settings, url: url.toString() },
+    async remove() {
+      const dropping = new pg.Client({ connectionString: settings.url });
+      await dropping.connect();
+      await dropping.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await dropping.end();
+    },
+  };
+}
+
+/** The mixed workload: reads of an agent with its relations, searches, and appends. */
+function workload(key: string, agentId: string) {
+  const body = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables });
+  const requests = [
+    body('query OneAgent($id: ID!) { agent(id: $id) { id name blocks { id label value } tools { id name } recentMessages(limit: 10) { id role text createdAt } } }', { id: agentId }),
+    body('query Agents { agents(first: 10) { nodes { id name blocks { id label value } } } }', {}),
+    body('query Search($q: String!) { searchMemories(query: $q, limit: 20, track: false) { score memory { id content } } }', { q: 'project deadline' }),
+    body(
+      'mutation Append($agentId: ID!, $messages: [MessageInput!]!) { appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
+      { agentId, messages: [{ role: 'USER', text: 'overload measurement' }] },
+    ),
+  ];
+  const weights = [4, 2, 2, 2]; // of 10
+  const turns = weights.flatMap((weight, index) => Array.from({ length: weight }, () => requests[index]!));
+  let next = 0;
+  return {
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
+    body: () => turns[next++ % turns.length]!,
+  };
+}
+
+function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(sorted.length * fraction) - 1)] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const scratch = await scratchDatabase(loadSettings().database);
+  let server: ReturnType<typeof spawn> | undefined;
+  try {
+    const database = await openDatabase(scratch.settings);
+    await database.migrate();
+    const demo = await seedDemoData(database.prisma);
+    await database.close();
+
+    let url: string | undefined;
+    server = spawn(process.execPath, [require.resolve('tsx/cli'), 'src/server.ts'], {
+      cwd: projectRoot,
+      env: { ...process.env, ...scratch.env, PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false', MIGRATE_ON_START: 'false', RATE_LIMIT_REQUESTS: '0' },
+    });
+    // The start's lines, then only the last few kilobytes: the request log of a flood is large.
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (url && output.length > 16_384) output = output.slice(-8192);
+    };
+    server.stdout?.on('data', keep);
+    server.stderr?.on('data', keep);
+    for (let waited = 0; !url && waited < 60_000; waited += 200) {
+      url = /GraphiQL at (\S+)"/.exec(output)?.[1];
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    if (!url) throw new Error(`the server did not start:\n${output}`);
+
+    const health: number[] = [];
+    let measuring = true;
+    const probing = (async () => {
+      while (measuring) {
+        const started = performance.now();
+        await fetch(new URL('/health', url));
+        health.push(performance.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+
+    const load = workload(demo.key, demo.agentId);
+    const byStatus = new Map<number, number[]>();
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      const instance = autocannon(
+        {
+          url,
+          connections,
+          duration: seconds,
+          requests: [{ method: 'POST', headers: load.headers, body: load.body(), setupRequest: (request) => ({ ...request, body: load.body() }) }],
+        },
+        (error: unknown, finished) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished)),
+      );
+      instance.on('response', (_client, status: number, _bytes, responseTime: number) => {
+        const list = byStatus.get(status) ?? [];
+        list.push(responseTime);
+        byStatus.set(status, list);
+      });
+    });
+    measuring = false;
+    await probing;
+
+    const admitted = byStatus.get(200) ?? [];
+    const refused = byStatus.get(503) ?? [];
+    const line = (name: string, values: number[]) =>
+      `${name.padEnd(22)} ${String(values.length).padStart(7)}  p50 ${percentile(values, 0.5).toFixed(1).padStart(7)} ms  p99 ${percentile(values, 0.99).toFixed(1).padStart(7)} ms  max ${Math.max(...values, 0).toFixed(1).padStart(7)} ms`;
+    process.stdout.write(`${connections} connections, ${seconds} s, ${scratch.settings.kind}, mixed workload (40% agent, 20% agents, 20% search, 20% append)\n`);
+    process.stdout.write(`${line('admitted (200)', admitted)}\n${line('refused (503)', refused)}\n${line('/health', health)}\n`);
+    const others = [...byStatus.entries()].filter(([status]) => status !== 200 && status !== 503);
+    process.stdout.write(`other statuses: ${others.map(([status, values]) => `${status}×${values.length}`).join(', ') || 'none'}; connection errors ${result.errors}, timeouts ${result.timeouts}\n`);
+  } finally {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    await scratch.remove();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
