@@ -1,14 +1,15 @@
 import type { DatabaseSettings } from '../../src/config/settings';
 import { isQueryTimeout } from '../../src/db/connection-failures';
 import { graphql } from '../generated';
+import { holdAgents } from '../support/held-table';
 import { throughTestPooler } from '../support/pgbouncer';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
 
 // A database that stops answering is a server across a network; the embedded database runs in
-// the process and cannot stall that way: on PGlite these tests are reported as skipped (README
-// "Tests and CI").
+// the process and cannot stall that way: on PGlite the proxy's tests are reported as skipped
+// (README "Tests and CI"). The last test, a request held behind a lock, runs on both.
 const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
 
 const AgentNames = graphql(`
@@ -48,6 +49,8 @@ async function ask(app: TestApp, key: string): Promise<Answer> {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ query: AgentNames.toString() }),
+    // A request that is never answered fails the test instead of hanging it.
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS + 2 * MARGIN_MS),
   });
   const body = (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: { code?: unknown } }> };
   return {
@@ -127,5 +130,30 @@ describe('a database that accepts connections and then never answers', () => {
     const sleeping = app.database.sql.query('SELECT pg_sleep(30)', []);
     await expect(sleeping).rejects.toMatchObject({ code: '57014' });
     expect(isQueryTimeout(await sleeping.catch((error: unknown) => error))).toBe(true);
+  });
+});
+
+describe('a request held up in the database', () => {
+  let app: TestApp | undefined;
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  // Both databases: on PostgreSQL the request's connection, waiting on a lock, is closed; on
+  // PGlite the request stops waiting for the one session, which another transaction holds.
+  it('ends at REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT, and the next request is answered once the table is free', async () => {
+    app = await startTestApp('timeouts-held', { requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    const { key } = await app.seedDemo();
+    expect(await ask(app, key)).toMatchObject({ status: 200 });
+    const release = await holdAgents(app);
+    let held: Answer;
+    try {
+      held = await ask(app, key);
+    } finally {
+      await release();
+    }
+    expect(held).toMatchObject({ status: 503, code: 'REQUEST_TIMEOUT', retryAfter: '1' });
+    expect(held.elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + MARGIN_MS);
+    expect(await ask(app, key)).toMatchObject({ status: 200, data: { agents: { nodes: [{ name: 'Demo Assistant' }] } } });
   });
 });

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { DatabaseSettings } from '../../src/config/settings';
 import { graphql } from '../generated';
+import { holdAgents } from '../support/held-table';
 import { throughTestPooler } from '../support/pgbouncer';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -55,31 +56,6 @@ async function until(condition: () => boolean): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return condition();
-}
-
-/**
- * Holds the agents table (PostgreSQL: an ACCESS EXCLUSIVE lock; PGlite: its one session, held by
- * an open transaction) until the returned function is called: every request reading agents is
- * slow for as long as the test wants, without a timing.
- */
-async function holdAgents(app: TestApp): Promise<() => Promise<void>> {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let locked!: () => void;
-  const isLocked = new Promise<void>((resolve) => (locked = resolve));
-  const transaction = app.database.owner.$transaction(
-    async (tx) => {
-      await tx.$executeRawUnsafe('LOCK TABLE agents IN ACCESS EXCLUSIVE MODE');
-      locked();
-      await released;
-    },
-    { timeout: 120_000, maxWait: 10_000 },
-  );
-  await Promise.race([isLocked, transaction]);
-  return async () => {
-    release();
-    await transaction;
-  };
 }
 
 async function metricValue(app: TestApp, name: string): Promise<number> {
