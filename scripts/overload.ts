@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import net from 'node:net';
 import pg from 'pg';
 import { loadSettings, type DatabaseSettings } from '../src/config/settings';
 import { openDatabase } from '../src/db/database';
@@ -18,7 +19,11 @@ import { seedDemoData } from '../src/demo/seed';
  * control refuses what it cannot serve in time; the figures are the latency of the admitted
  * requests (200), that of the refused ones (503 OVERLOADED), and /health's, probed throughout.
  *
- *   npm run overload -- [--connections 200] [--seconds 10]
+ *   npm run overload -- [--connections 200] [--seconds 10] [--retry-after]
+ *
+ * By default the clients are autocannon's, which send again as soon as they are answered, 503s
+ * included: a flood of refusals that costs the server's event loop what the admitted requests
+ * need. `--retry-after` runs clients that wait the Retry-After a 503 gives, as the API asks.
  *
  * Target: admitted p99 <= 1 s, refused within 50 ms, /health within 100 ms.
  */
@@ -26,12 +31,24 @@ const { values: options } = parseArgs({
   options: {
     connections: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '10' },
+    // Clients that wait Retry-After after a 503, as the API asks, instead of sending again at once.
+    'retry-after': { type: 'boolean', default: false },
   },
 });
 const connections = Number(options.connections);
 const seconds = Number(options.seconds);
 
 const projectRoot = path.resolve(__dirname, '..');
+
+const progress = (step: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${step}\n`);
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
 
 interface Scratch {
   /** The server's environment for this database. */
@@ -91,33 +108,82 @@ function percentile(values: number[], fraction: number): number {
   return sorted[Math.max(0, Math.ceil(sorted.length * fraction) - 1)] ?? Number.NaN;
 }
 
+type Workload = ReturnType<typeof workload>;
+type Recorder = (status: number, ms: number) => void;
+
+/** autocannon's connections, each sending its next request as soon as the last is answered. */
+async function autocannonClients(url: string, load: Workload, record: Recorder): Promise<{ errors: number; timeouts: number }> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        requests: [{ method: 'POST', headers: load.headers, body: load.body(), setupRequest: (request) => ({ ...request, body: load.body() }) }],
+      },
+      (error: unknown, finished) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished)),
+    );
+    instance.on('response', (_client, status: number, _bytes, responseTime: number) => record(status, responseTime));
+  });
+}
+
+/** Clients as the API asks them to be: after a 503, each waits its Retry-After before the next request. */
+async function politeClients(url: string, load: Workload, record: Recorder): Promise<{ errors: number; timeouts: number }> {
+  const until = Date.now() + seconds * 1000;
+  let errors = 0;
+  const client = async () => {
+    while (Date.now() < until) {
+      const started = performance.now();
+      try {
+        const response = await fetch(url, { method: 'POST', headers: load.headers, body: load.body() });
+        await response.arrayBuffer();
+        record(response.status, performance.now() - started);
+        const retryAfter = Number(response.headers.get('retry-after') ?? 0);
+        if (response.status === 503) await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, client));
+  return { errors, timeouts: 0 };
+}
+
 async function main(): Promise<void> {
   const scratch = await scratchDatabase(loadSettings().database);
   let server: ReturnType<typeof spawn> | undefined;
   try {
+    progress(`migrating and seeding a scratch ${scratch.settings.kind} database`);
     const database = await openDatabase(scratch.settings);
     await database.migrate();
     const demo = await seedDemoData(database.prisma);
     await database.close();
 
-    let url: string | undefined;
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/graphql`;
     server = spawn(process.execPath, [require.resolve('tsx/cli'), 'src/server.ts'], {
       cwd: projectRoot,
-      env: { ...process.env, ...scratch.env, PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false', MIGRATE_ON_START: 'false', RATE_LIMIT_REQUESTS: '0' },
+      // The server's defaults, LOG_LEVEL included unless the environment sets it: a flood of
+      // refusals costs their request log lines too.
+      env: { ...process.env, ...scratch.env, PORT: String(port), DEMO_DATA: 'false', MIGRATE_ON_START: 'false', RATE_LIMIT_REQUESTS: '0' },
     });
-    // The start's lines, then only the last few kilobytes: the request log of a flood is large.
+    // Only the last few kilobytes of its output are kept, for a start that fails.
     let output = '';
     const keep = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (url && output.length > 16_384) output = output.slice(-8192);
+      output = (output + chunk.toString()).slice(-8192);
     };
     server.stdout?.on('data', keep);
     server.stderr?.on('data', keep);
-    for (let waited = 0; !url && waited < 60_000; waited += 200) {
-      url = /GraphiQL at (\S+)"/.exec(output)?.[1];
+    let started = false;
+    for (let waited = 0; !started && waited < 60_000; waited += 200) {
       await new Promise((resolve) => setTimeout(resolve, 200));
+      started = await fetch(new URL('/health', url)).then(
+        (response) => response.ok,
+        () => false,
+      );
     }
-    if (!url) throw new Error(`the server did not start:\n${output}`);
+    if (!started) throw new Error(`the server did not start:\n${output}`);
+    progress('server started; measuring');
 
     const health: number[] = [];
     let measuring = true;
@@ -132,30 +198,22 @@ async function main(): Promise<void> {
 
     const load = workload(demo.key, demo.agentId);
     const byStatus = new Map<number, number[]>();
-    const result = await new Promise<autocannon.Result>((resolve, reject) => {
-      const instance = autocannon(
-        {
-          url,
-          connections,
-          duration: seconds,
-          requests: [{ method: 'POST', headers: load.headers, body: load.body(), setupRequest: (request) => ({ ...request, body: load.body() }) }],
-        },
-        (error: unknown, finished) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished)),
-      );
-      instance.on('response', (_client, status: number, _bytes, responseTime: number) => {
-        const list = byStatus.get(status) ?? [];
-        list.push(responseTime);
-        byStatus.set(status, list);
-      });
-    });
+    const record = (status: number, ms: number) => {
+      const list = byStatus.get(status) ?? [];
+      list.push(ms);
+      byStatus.set(status, list);
+    };
+    const result = options['retry-after'] ? await politeClients(url, load, record) : await autocannonClients(url, load, record);
     measuring = false;
     await probing;
+    progress('measured; stopping the server and removing the database');
 
     const admitted = byStatus.get(200) ?? [];
     const refused = byStatus.get(503) ?? [];
     const line = (name: string, values: number[]) =>
       `${name.padEnd(22)} ${String(values.length).padStart(7)}  p50 ${percentile(values, 0.5).toFixed(1).padStart(7)} ms  p99 ${percentile(values, 0.99).toFixed(1).padStart(7)} ms  max ${Math.max(...values, 0).toFixed(1).padStart(7)} ms`;
-    process.stdout.write(`${connections} connections, ${seconds} s, ${scratch.settings.kind}, mixed workload (40% agent, 20% agents, 20% search, 20% append)\n`);
+    const clients = options['retry-after'] ? 'clients that wait Retry-After after a 503' : 'clients that send again at once (autocannon)';
+    process.stdout.write(`${connections} connections, ${seconds} s, ${scratch.settings.kind}, mixed workload (40% agent, 20% agents, 20% search, 20% append), ${clients}\n`);
     process.stdout.write(`${line('admitted (200)', admitted)}\n${line('refused (503)', refused)}\n${line('/health', health)}\n`);
     const others = [...byStatus.entries()].filter(([status]) => status !== 200 && status !== 503);
     process.stdout.write(`other statuses: ${others.map(([status, values]) => `${status}×${values.length}`).join(', ') || 'none'}; connection errors ${result.errors}, timeouts ${result.timeouts}\n`);

@@ -49,7 +49,7 @@ const environmentSchema = z.object({
   REQUEST_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
   ADMISSION_MAX_IN_FLIGHT: integer(1, 100_000).optional(),
   ADMISSION_MAX_QUEUED: integer(0, 1_000_000).optional(),
-  ADMISSION_QUEUE_TIMEOUT_MS: integer(1, 600_000).default(1000),
+  ADMISSION_QUEUE_TIMEOUT_MS: integer(1, 600_000).default(250),
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   PG_BIN_DIR: z.string().min(1).optional(),
   DEMO_DATA: z.enum(['true', 'false']).default('true'),
@@ -166,12 +166,14 @@ export interface AdmissionSettings {
 
 /**
  * The defaults follow the pool: twice as many operations in flight as connections (an operation
- * holds a connection only while its statements run), and a queue as long again. PGlite runs one
- * statement at a time, like a pool of one, but is in process and quick: a few more.
+ * holds a connection only while its statements run), and a queue as long again, which absorbs a
+ * burst of one more round; a longer queue only makes every admitted request slower under a
+ * sustained overload (measured with scripts/overload.ts, README "When the database fails").
+ * PGlite runs one statement at a time, like a pool of one, but is in process and quick: 8.
  */
 function admissionDefaults(poolSize: number | undefined): { maxInFlight: number; maxQueued: number } {
   const maxInFlight = poolSize === undefined ? 8 : 2 * poolSize;
-  return { maxInFlight, maxQueued: 2 * maxInFlight };
+  return { maxInFlight, maxQueued: maxInFlight };
 }
 
 export interface RankingSettings {

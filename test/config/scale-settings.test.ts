@@ -41,10 +41,10 @@ describe('settings for replicas, a transaction pooler and workers', () => {
     expect(() => loadSettings({ DATABASE_STATEMENT_TIMEOUT_MS: 'soon' })).toThrow(/^invalid setting DATABASE_STATEMENT_TIMEOUT_MS: /);
   });
 
-  it('derives admission control from the pool unless set: twice the pool in flight, twice that queued', () => {
-    expect(loadSettings({ DATABASE_URL: url }).admission).toEqual({ maxInFlight: 20, maxQueued: 40, queueTimeoutMs: 1000 });
-    expect(loadSettings({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }).admission).toEqual({ maxInFlight: 8, maxQueued: 16, queueTimeoutMs: 1000 });
-    expect(loadSettings({}).admission).toEqual({ maxInFlight: 8, maxQueued: 16, queueTimeoutMs: 1000 });
+  it('derives admission control from the pool unless set: twice the pool in flight, as many queued', () => {
+    expect(loadSettings({ DATABASE_URL: url }).admission).toEqual({ maxInFlight: 20, maxQueued: 20, queueTimeoutMs: 250 });
+    expect(loadSettings({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }).admission).toEqual({ maxInFlight: 8, maxQueued: 8, queueTimeoutMs: 250 });
+    expect(loadSettings({}).admission).toEqual({ maxInFlight: 8, maxQueued: 8, queueTimeoutMs: 250 });
     expect(loadSettings({ ADMISSION_MAX_IN_FLIGHT: '3', ADMISSION_MAX_QUEUED: '0', ADMISSION_QUEUE_TIMEOUT_MS: '50' }).admission).toEqual({ maxInFlight: 3, maxQueued: 0, queueTimeoutMs: 50 });
     expect(() => loadSettings({ ADMISSION_MAX_IN_FLIGHT: '0' })).toThrow(/^invalid setting ADMISSION_MAX_IN_FLIGHT: /);
   });
