@@ -37,6 +37,8 @@ const { values: options } = parseArgs({
 });
 const connections = Number(options.connections);
 const seconds = Number(options.seconds);
+const WARM_UP_CONNECTIONS = 10;
+const WARM_UP_SECONDS = 3;
 
 const projectRoot = path.resolve(__dirname, '..');
 
@@ -112,7 +114,7 @@ type Workload = ReturnType<typeof workload>;
 type Recorder = (status: number, ms: number) => void;
 
 /** autocannon's connections, each sending its next request as soon as the last is answered. */
-async function autocannonClients(url: string, load: Workload, record: Recorder): Promise<{ errors: number; timeouts: number }> {
+async function autocannonClients(url: string, load: Workload, record: Recorder, connections: number, seconds: number): Promise<{ errors: number; timeouts: number }> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -127,8 +129,8 @@ async function autocannonClients(url: string, load: Workload, record: Recorder):
   });
 }
 
-/** Clients as the API asks them to be: after a 503, each waits its Retry-After before the next request. */
-async function politeClients(url: string, load: Workload, record: Recorder): Promise<{ errors: number; timeouts: number }> {
+/** Clients as the API asks them to be: after a 503, each waits its Retry-After (plus up to half again) before the next request. */
+async function politeClients(url: string, load: Workload, record: Recorder, connections: number, seconds: number): Promise<{ errors: number; timeouts: number }> {
   const until = Date.now() + seconds * 1000;
   let errors = 0;
   const client = async () => {
@@ -139,7 +141,9 @@ async function politeClients(url: string, load: Workload, record: Recorder): Pro
         await response.arrayBuffer();
         record(response.status, performance.now() - started);
         const retryAfter = Number(response.headers.get('retry-after') ?? 0);
-        if (response.status === 503) await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+        // With jitter, as clients should: 200 clients refused together would otherwise all come
+        // back in the same millisecond, a herd every Retry-After.
+        if (response.status === 503) await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 * (1 + Math.random() / 2)));
       } catch {
         errors += 1;
       }
@@ -183,7 +187,7 @@ async function main(): Promise<void> {
       );
     }
     if (!started) throw new Error(`the server did not start:\n${output}`);
-    progress('server started; measuring');
+    progress('server started; warming up');
 
     const health: number[] = [];
     let measuring = true;
@@ -203,7 +207,12 @@ async function main(): Promise<void> {
       list.push(ms);
       byStatus.set(status, list);
     };
-    const result = options['retry-after'] ? await politeClients(url, load, record) : await autocannonClients(url, load, record);
+    const drive = options['retry-after'] ? politeClients : autocannonClients;
+    // A warm-up at a load the server takes without refusals: its code paths compiled, its pool open.
+    await drive(url, load, () => undefined, WARM_UP_CONNECTIONS, WARM_UP_SECONDS);
+    progress('warmed up; measuring');
+    health.length = 0;
+    const result = await drive(url, load, record, connections, seconds);
     measuring = false;
     await probing;
     progress('measured; stopping the server and removing the database');
