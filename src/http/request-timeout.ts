@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import { QueryTimeoutError } from '../db/connection-failures';
 import { withDeadline } from '../db/request-deadline';
@@ -18,6 +19,9 @@ export function withRequestTimeout(handler: http.RequestListener, timeoutMs: num
   return (request, response) => {
     if ((request.url ?? '/').split('?')[0] !== path) return handler(request, response);
     const deadline = new AbortController();
+    // One listener per connection the request holds or waits for, released with it: a request
+    // of many fields in parallel may hold more than Node's default of 10 without any leak.
+    setMaxListeners(0, deadline.signal);
     const timer = setTimeout(() => deadline.abort(new QueryTimeoutError('request')), timeoutMs);
     whenResponseStarts(response, () => clearTimeout(timer));
     withDeadline(deadline.signal, () => handler(request, response));
