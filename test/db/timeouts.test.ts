@@ -93,7 +93,6 @@ describe('a database that accepts connections and then never answers', () => {
     const app = await serverBehindProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS, statementTimeoutMs: 60_000 });
     const { key } = await app.seedDemo();
     expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined });
-    const connectionsBefore = app.database.pool()!.total;
     const closedBefore = proxy!.closed;
 
     proxy!.stall();
@@ -102,7 +101,6 @@ describe('a database that accepts connections and then never answers', () => {
     expect(stalled.elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + MARGIN_MS);
     // The connection stuck mid-statement was closed, not put back in the pool.
     expect(await closedAfter(proxy!, closedBefore)).toBeGreaterThan(closedBefore);
-    expect(app.database.pool()!.total).toBeLessThan(connectionsBefore + 1);
 
     proxy!.resume();
     expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined, data: { agents: { nodes: [{ name: 'Demo Assistant' }] } } });
