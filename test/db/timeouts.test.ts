@@ -43,6 +43,20 @@ async function closedAfter(proxy: StallingProxy, before: number): Promise<number
   return proxy.closed;
 }
 
+/**
+ * Waits until every connection of the pool is idle: a request's work after its response (access
+ * tracking) is over, so that the next request checks out an idle connection and meets the stall
+ * mid-statement, not while opening a connection (that would be DATABASE_UNAVAILABLE, after
+ * DATABASE_CONNECT_TIMEOUT_MS: no connection could be made).
+ */
+async function poolIdle(app: TestApp): Promise<void> {
+  for (let waited = 0; waited < 5000; waited += 20) {
+    const pool = app.database.pool()!;
+    if (pool.total > 0 && pool.idle === pool.total) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function ask(app: TestApp, key: string): Promise<Answer> {
   const started = performance.now();
   const response = await fetch(app.url, {
@@ -95,6 +109,7 @@ describe('a database that accepts connections and then never answers', () => {
     expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined });
     const closedBefore = proxy!.closed;
 
+    await poolIdle(app);
     proxy!.stall();
     const stalled = await ask(app, key);
     expect(stalled).toMatchObject({ status: 503, code: 'REQUEST_TIMEOUT', retryAfter: '1' });
@@ -114,6 +129,7 @@ describe('a database that accepts connections and then never answers', () => {
     expect(await ask(app, key)).toMatchObject({ status: 200 });
     const closedBefore = proxy!.closed;
 
+    await poolIdle(app);
     proxy!.stall();
     const stalled = await ask(app, key);
     expect(stalled).toMatchObject({ status: 503, code: 'REQUEST_TIMEOUT', retryAfter: '1' });
