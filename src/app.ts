@@ -5,9 +5,11 @@ import type { Settings } from './config/settings';
 import { openDatabase, type Database } from './db/database';
 import { hasReplicas, routingReadsPerRequest } from './db/read-routing';
 import { seedDemoData } from './demo/seed';
+import { Admission, withAdmission } from './http/admission';
 import { withBodyLimit } from './http/body-limit';
 import { assertPortFree } from './http/port';
 import { withRequestId } from './http/request-id';
+import { withRequestTimeout } from './http/request-timeout';
 import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
 import { createLiveBus, type LiveBus } from './live/bus';
 import { connectRedis } from './redis/connections';
@@ -58,7 +60,12 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
     }
     const handler = createGraphqlHandler(database, settings, logger, { live, redis }, metrics);
-    const observed = observingRequests({ logger, metrics, metricsToken: settings.metricsToken, tracing }, withBodyLimit(handler, settings.maxRequestBytes));
+    // Admission before the request's clock starts: a refusal is quick, and a wait in the queue is
+    // bounded by ADMISSION_QUEUE_TIMEOUT_MS, not by REQUEST_TIMEOUT_MS.
+    const admission = new Admission(settings.admission, logger);
+    metrics?.watchAdmission(admission);
+    const admitted = withAdmission(withRequestTimeout(handler, settings.requestTimeoutMs, GRAPHQL_PATH), admission, GRAPHQL_PATH);
+    const observed = observingRequests({ logger, metrics, metricsToken: settings.metricsToken, tracing }, withBodyLimit(admitted, settings.maxRequestBytes));
     const requests = withRequestId(observed, settings.trustedProxies);
     server = http.createServer(hasReplicas(settings) ? routingReadsPerRequest(requests) : requests);
     await new Promise<void>((resolve, reject) => {

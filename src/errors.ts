@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'FORBIDDEN'
   | 'DATABASE_UNAVAILABLE'
+  | 'OVERLOADED'
+  | 'REQUEST_TIMEOUT'
   | 'LIVE_UPDATES_UNAVAILABLE';
 
 export abstract class AppError extends Error {
@@ -97,6 +99,40 @@ export class DatabaseUnavailableError extends AppError {
     super(
       `the database is unavailable for now: retry in ${DATABASE_RETRY_AFTER_SECONDS} s (a mutation may have been applied: retry it with the same Idempotency-Key)`,
     );
+  }
+}
+
+/** When to try again after an overload refusal or a timeout: the queue turns over within a second. */
+export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The server is busy, the database answering: the process already runs and queues as many
+ * operations as it takes (ADMISSION_MAX_IN_FLIGHT, ADMISSION_MAX_QUEUED), or no pooled connection
+ * came free in time (DATABASE_CONNECT_TIMEOUT_MS) although the database answers. Nothing was done
+ * for an admission refusal; a pool refusal may come after part of a query ran, never after a
+ * write committed that the client is not told of (a mutation is retried with its Idempotency-Key).
+ * HTTP 503 with `Retry-After`; unlike DATABASE_UNAVAILABLE, it says "back off", not "outage".
+ */
+export class OverloadedError extends AppError {
+  readonly code = 'OVERLOADED';
+  override name = 'OverloadedError';
+  readonly retryAfterSeconds = OVERLOAD_RETRY_AFTER_SECONDS;
+  constructor() {
+    super(`the server is overloaded: retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s, with backoff (a mutation with the same Idempotency-Key)`);
+  }
+}
+
+/**
+ * The request ran longer than REQUEST_TIMEOUT_MS, or one of its statements longer than
+ * DATABASE_STATEMENT_TIMEOUT_MS: its database work was abandoned (src/http/request-timeout.ts),
+ * and a transaction it had open was rolled back. HTTP 503 with `Retry-After`.
+ */
+export class RequestTimeoutError extends AppError {
+  readonly code = 'REQUEST_TIMEOUT';
+  override name = 'RequestTimeoutError';
+  readonly retryAfterSeconds = OVERLOAD_RETRY_AFTER_SECONDS;
+  constructor() {
+    super(`the request took too long and was abandoned: retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s (a mutation with the same Idempotency-Key)`);
   }
 }
 

@@ -45,6 +45,11 @@ const environmentSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(5000),
   DATABASE_REPLICA_URLS: z.string().optional(),
   DATABASE_POOLER: z.enum(['none', 'transaction']).default('none'),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(20_000),
+  REQUEST_TIMEOUT_MS: integer(0, 3_600_000).default(30_000),
+  ADMISSION_MAX_IN_FLIGHT: integer(1, 100_000).optional(),
+  ADMISSION_MAX_QUEUED: integer(0, 1_000_000).optional(),
+  ADMISSION_QUEUE_TIMEOUT_MS: integer(1, 600_000).default(250),
   PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   PG_BIN_DIR: z.string().min(1).optional(),
   DEMO_DATA: z.enum(['true', 'false']).default('true'),
@@ -89,7 +94,9 @@ export type DatabaseSettings =
   // replicaUrls: streaming replicas that serve a request's reads until it writes (src/db/read-routing.ts);
   // pooler 'transaction': DATABASE_URL is a transaction-mode pooler (PgBouncer), so nothing may be
   // left on a connection between transactions (src/db/postgres.ts). Both absent: neither.
-  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number; replicaUrls?: string[]; pooler?: 'transaction' }
+  // statementTimeoutMs: PostgreSQL's statement_timeout on the application's connections, and a
+  // little over it, the client's wait for an answer; absent or 0: neither.
+  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number; replicaUrls?: string[]; pooler?: 'transaction'; statementTimeoutMs?: number }
   | { kind: 'pglite'; dataDir: string };
 
 export interface Settings {
@@ -103,6 +110,10 @@ export interface Settings {
   /** Server processes `npm run start:cluster` runs (src/cluster.ts). */
   workers: number;
   maxRequestBytes: number;
+  /** How long a GraphQL request may run from its admission before its database work is abandoned (503 REQUEST_TIMEOUT); 0: no limit. */
+  requestTimeoutMs: number;
+  /** Admission control of GraphQL operations in this process (src/http/admission.ts). */
+  admission: AdmissionSettings;
   limits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number };
   /** Browser origins allowed to call the API; empty: none (same-origin only). */
   corsOrigins: string[];
@@ -142,6 +153,27 @@ export interface Settings {
   tracing: { endpoint: string; sampleRatio: number; serviceName: string } | undefined;
   /** How memory search weighs its signals (src/memories/ranking.ts; README "Ranked recall"). */
   ranking: RankingSettings;
+}
+
+export interface AdmissionSettings {
+  /** Operations run at once; more wait in the queue. */
+  maxInFlight: number;
+  /** Operations that may wait for a turn; beyond them a request is refused at once (503 OVERLOADED). */
+  maxQueued: number;
+  /** How long one may wait in the queue before it is refused (503 OVERLOADED). */
+  queueTimeoutMs: number;
+}
+
+/**
+ * The defaults follow the pool: twice as many operations in flight as connections (an operation
+ * holds a connection only while its statements run), and a queue as long again, which absorbs a
+ * burst of one more round; a longer queue only makes every admitted request slower under a
+ * sustained overload (measured with scripts/overload.ts, README "When the database fails").
+ * PGlite runs one statement at a time, like a pool of one, but is in process and quick: 8.
+ */
+function admissionDefaults(poolSize: number | undefined): { maxInFlight: number; maxQueued: number } {
+  const maxInFlight = poolSize === undefined ? 8 : 2 * poolSize;
+  return { maxInFlight, maxQueued: maxInFlight };
 }
 
 export interface RankingSettings {
@@ -193,8 +225,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS,
         ...(replicaUrls.length > 0 && { replicaUrls }),
         ...(values.DATABASE_POOLER === 'transaction' && { pooler: 'transaction' as const }),
+        statementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
       }
     : { kind: 'pglite', dataDir: path.resolve(values.PGLITE_DATA_DIR) };
+  const admission = admissionDefaults(database.kind === 'postgres' ? database.poolSize : undefined);
   return {
     port: values.PORT,
     host: values.HOST,
@@ -205,6 +239,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
     workers: values.WORKERS,
     maxRequestBytes: values.MAX_REQUEST_BYTES,
+    requestTimeoutMs: values.REQUEST_TIMEOUT_MS,
+    admission: {
+      maxInFlight: values.ADMISSION_MAX_IN_FLIGHT ?? admission.maxInFlight,
+      maxQueued: values.ADMISSION_MAX_QUEUED ?? admission.maxQueued,
+      queueTimeoutMs: values.ADMISSION_QUEUE_TIMEOUT_MS,
+    },
     limits: {
       maxDepth: values.MAX_QUERY_DEPTH,
       maxAliases: values.MAX_ALIASES,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ConnectionLostError } from './connection-failures';
+import { ConnectionLostError, QueryTimeoutError } from './connection-failures';
 
 const PG_CHAR_OID = 18; // the one-byte internal "char" of pg_catalog, e.g. pg_constraint.contype
 const PG_NAME_OID = 19;
@@ -50,6 +50,15 @@ export class CatalogTextClient extends pg.Client {
     });
   }
 
+  /**
+   * Closes the connection at once: whatever waits on it fails with `error`, and the pool never
+   * hands it out again. For a connection whose state is unknown (a statement cut off mid-way).
+   */
+  abandon(error: Error): void {
+    this.connectionLost = true;
+    (this as unknown as { connection: { stream: { destroy(error?: Error): void } } }).connection.stream.destroy(error);
+  }
+
   // Every listener of the failure (pg-pool's, Prisma's, the pool's) hears it with its SQLSTATE.
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error') {
@@ -60,10 +69,19 @@ export class CatalogTextClient extends pg.Client {
   }
 }
 
-/** A failure without a SQLSTATE or socket code, on a connection that is gone, is that loss. */
+/**
+ * A failure without a SQLSTATE or socket code, on a connection that is gone, is that loss. A
+ * statement whose answer did not come within `query_timeout` (node-postgres's "Query read
+ * timeout") is a QueryTimeoutError, and its connection is closed: the answer may still come.
+ */
 function withConnectionLoss(client: pg.Client, error: Error): Error;
 function withConnectionLoss(client: pg.Client, error: Error | null): Error | null;
 function withConnectionLoss(client: pg.Client, error: Error | null): Error | null {
+  if (error?.message === 'Query read timeout' && client instanceof CatalogTextClient) {
+    const timedOut = new QueryTimeoutError('statement');
+    if (!client.connectionLost) client.abandon(timedOut);
+    return timedOut;
+  }
   if (!error || !(client instanceof CatalogTextClient) || !client.connectionLost) return error;
   if (typeof (error as { code?: unknown }).code === 'string') return error;
   return new ConnectionLostError(error);

@@ -15,6 +15,9 @@
  * - GraphQL: the resolver's error as `originalError`.
  */
 
+const POOL_EXHAUSTED = '53000';
+const QUERY_CANCELED = '57014';
+
 /** SQLSTATE 08006 connection_failure: the connection broke while it was in use. */
 export class ConnectionLostError extends Error {
   override name = 'ConnectionLostError';
@@ -33,6 +36,34 @@ export class ConnectionUnavailableError extends Error {
   readonly severity = 'FATAL';
   constructor(reason: string, cause?: unknown) {
     super(`no database connection: ${reason}`, { cause });
+  }
+}
+
+/**
+ * SQLSTATE 53000 insufficient_resources: every connection of the pool stayed in use for the whole
+ * wait, although the database answers. The server is busy, not cut off: 503 OVERLOADED.
+ */
+export class PoolExhaustedError extends Error {
+  override name = 'PoolExhaustedError';
+  readonly code = POOL_EXHAUSTED;
+  readonly severity = 'ERROR';
+  constructor(waitedMs: number) {
+    super(`no pooled database connection came free within ${waitedMs} ms`);
+  }
+}
+
+/**
+ * SQLSTATE 57014 query_canceled, as PostgreSQL answers a statement past its statement_timeout:
+ * the request's time ran out (`request`, REQUEST_TIMEOUT_MS) or a statement's answer did not come
+ * (`statement`, the client-side bound of DATABASE_STATEMENT_TIMEOUT_MS). The connection it was on
+ * is closed, never reused: its state is unknown.
+ */
+export class QueryTimeoutError extends Error {
+  override name = 'QueryTimeoutError';
+  readonly code = QUERY_CANCELED;
+  readonly severity = 'ERROR';
+  constructor(readonly limit: 'request' | 'statement') {
+    super(limit === 'request' ? 'the request ran out of time: its database work was abandoned' : 'the database did not answer within the statement timeout');
   }
 }
 
@@ -67,7 +98,11 @@ const unavailableAdapterKinds = new Set(['DatabaseNotReachable', 'ConnectionClos
 const unavailablePrismaCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
 const conflictPrismaCodes = new Set(['P2034']);
 
-type Verdict = 'unavailable' | 'conflict' | undefined;
+/**
+ * `overloaded`: the pool stayed full (PoolExhaustedError); `timeout`: a statement was cancelled
+ * by a timeout (PostgreSQL's statement_timeout, or QueryTimeoutError). Neither is retried.
+ */
+type Verdict = 'unavailable' | 'conflict' | 'overloaded' | 'timeout' | undefined;
 
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
@@ -78,6 +113,8 @@ function codeVerdict(code: unknown): Verdict {
   if (unavailableStates.has(code) || unreachableSocketCodes.has(code) || unavailablePrismaCodes.has(code)) return 'unavailable';
   if (/^[0-9A-Z]{5}$/.test(code) && unavailableStateClasses.includes(code.slice(0, 2))) return 'unavailable';
   if (conflictStates.has(code) || conflictPrismaCodes.has(code)) return 'conflict';
+  if (code === POOL_EXHAUSTED) return 'overloaded';
+  if (code === QUERY_CANCELED) return 'timeout';
   return undefined;
 }
 
@@ -129,7 +166,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * lost a serialization or deadlock race.
  */
 export function isTransientFailure(error: unknown): boolean {
-  return verdict(error) !== undefined;
+  const found = verdict(error);
+  return found === 'unavailable' || found === 'conflict';
+}
+
+/** Every pooled connection stayed busy while the database answered: 503 OVERLOADED. */
+export function isPoolExhausted(error: unknown): boolean {
+  return verdict(error) === 'overloaded';
+}
+
+/** A statement was cancelled by a timeout (the request's or its own): 503 REQUEST_TIMEOUT. */
+export function isQueryTimeout(error: unknown): boolean {
+  return verdict(error) === 'timeout';
 }
 
 /** A short, secret-free reason, for logs: the SQLSTATE or error code, never a host or SQL. */

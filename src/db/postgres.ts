@@ -5,8 +5,9 @@ import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { DatabaseSettings } from '../config/settings';
 import { CatalogTextClient } from './catalog-text-client';
-import { ConnectionUnavailableError, isDatabaseUnavailable, isTransientFailure } from './connection-failures';
+import { ConnectionUnavailableError, isDatabaseUnavailable, isTransientFailure, PoolExhaustedError, QueryTimeoutError } from './connection-failures';
 import { readFromPrimaryFromNowOn, readMayUseReplica } from './read-routing';
+import { currentDeadline } from './request-deadline';
 import { retryPause, sleep } from './retries';
 import { APPLICATION_ROLE, currentScopeStatement, type ScopedSql, type StatementReporter } from './row-level-security';
 
@@ -31,10 +32,10 @@ const connectionsInRole = new WeakSet<pg.PoolClient>();
 // scope (the next request of the same organization) needs no statement at all.
 const scopeHeld = new WeakMap<pg.PoolClient, string>();
 
-/** node-postgres fails some connection attempts without a code; they are given SQLSTATE 08001. */
-function asCheckoutFailure(error: unknown): unknown {
-  if (typeof (error as { code?: unknown }).code === 'string') return error;
-  return new ConnectionUnavailableError(error instanceof Error ? error.message : String(error), error);
+/** Closes a checked-out connection at once, failing what waits on it with `error`. */
+function abandon(client: pg.PoolClient, error: Error): void {
+  if (client instanceof CatalogTextClient) client.abandon(error);
+  else client.release(error);
 }
 
 /** How the application's connections carry the row-level security scope. */
@@ -51,6 +52,8 @@ export interface RowScopeOptions {
   waitLimitMs: number;
   /** Fail at the first refused connection instead of waiting: for replicas, which have stand-ins. */
   failFast?: boolean;
+  /** DATABASE_STATEMENT_TIMEOUT_MS, set on each connection with its scope; 0: none. */
+  statementTimeoutMs?: number;
   events?: ConnectionEvents;
 }
 
@@ -101,8 +104,8 @@ class RowScopedPool extends pg.Pool {
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
     // Read now, in the caller's async context: the checkout may complete in another's.
-    const scope = currentScopeStatement(this.scoping.extent);
-    const scoped = this.checkOutWith(scope.sql, scope.args);
+    const scope = currentScopeStatement(this.scoping.extent, this.scoping.statementTimeoutMs);
+    const scoped = this.checkOutWith(scope.sql, scope.args, currentDeadline());
     if (!callback) return scoped;
     scoped.then(
       (client) => callback(undefined, client, (release) => client.release(release as Error | boolean | undefined)),
@@ -127,12 +130,17 @@ class RowScopedPool extends pg.Pool {
     }
   }
 
-  private async checkOutWith(sql: string, args: unknown[]): Promise<pg.PoolClient> {
+  /**
+   * A scoped connection, waited for until `waitLimitMs` or until the request's deadline fires
+   * (`requestDeadline`, src/db/request-deadline.ts); a connection held when it fires is closed.
+   */
+  private async checkOutWith(sql: string, args: unknown[], requestDeadline: AbortSignal | undefined): Promise<pg.PoolClient> {
     const deadline = Date.now() + this.waitLimitMs;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        if (this.scoping.extent === 'transaction') return this.perTransaction(await this.connectBefore(deadline), sql, args);
-        return this.scoped(await this.connectionInRole(deadline), sql, args);
+        requestDeadline?.throwIfAborted();
+        if (this.scoping.extent === 'transaction') return this.abandonedAt(requestDeadline, this.perTransaction(await this.connectBefore(deadline, requestDeadline), sql, args));
+        return this.abandonedAt(requestDeadline, this.scoped(await this.connectionInRole(deadline, requestDeadline), sql, args));
       } catch (error) {
         this.events?.failed(error);
         const pause = retryPause(attempt);
@@ -142,8 +150,25 @@ class RowScopedPool extends pg.Pool {
     }
   }
 
-  private async connectionInRole(deadline: number): Promise<pg.PoolClient> {
-    const client = await this.connectBefore(deadline);
+  /** `client`, closed if `requestDeadline` fires before it is released. */
+  private abandonedAt(requestDeadline: AbortSignal | undefined, client: pg.PoolClient): pg.PoolClient {
+    if (!requestDeadline) return client;
+    const cutOff = () => abandon(client, requestDeadline.reason instanceof Error ? requestDeadline.reason : new QueryTimeoutError('request'));
+    if (requestDeadline.aborted) {
+      cutOff();
+      return client;
+    }
+    requestDeadline.addEventListener('abort', cutOff, { once: true });
+    const release = client.release;
+    client.release = (error?: Error | boolean) => {
+      requestDeadline.removeEventListener('abort', cutOff);
+      release(error);
+    };
+    return client;
+  }
+
+  private async connectionInRole(deadline: number, requestDeadline: AbortSignal | undefined): Promise<pg.PoolClient> {
+    const client = await this.connectBefore(deadline, requestDeadline);
     if (connectionsInRole.has(client)) return client;
     try {
       await client.query(`SET ROLE ${APPLICATION_ROLE}`);
@@ -155,29 +180,49 @@ class RowScopedPool extends pg.Pool {
     return client;
   }
 
-  /** pg-pool's checkout, given up at `deadline`: a connection that comes later goes back unused. */
-  private connectBefore(deadline: number): Promise<pg.PoolClient> {
+  /**
+   * pg-pool's checkout, given up at `deadline` or when `requestDeadline` fires: a connection that
+   * comes later goes back unused.
+   */
+  private connectBefore(deadline: number, requestDeadline?: AbortSignal): Promise<pg.PoolClient> {
     return new Promise((resolve, reject) => {
       let waiting = true;
-      const timer = setTimeout(() => {
+      const giveUp = (error: unknown) => {
         waiting = false;
-        reject(new ConnectionUnavailableError(`none was free or could be made within ${this.waitLimitMs} ms`));
-      }, Math.max(0, deadline - Date.now()));
+        clearTimeout(timer);
+        requestDeadline?.removeEventListener('abort', onDeadline);
+        reject(error);
+      };
+      const timer = setTimeout(() => giveUp(this.waitFailure()), Math.max(0, deadline - Date.now()));
+      const onDeadline = () => giveUp(requestDeadline?.reason);
+      requestDeadline?.addEventListener('abort', onDeadline, { once: true });
       super.connect().then(
         (client) => {
           if (!waiting) return client.release();
           waiting = false;
           clearTimeout(timer);
+          requestDeadline?.removeEventListener('abort', onDeadline);
           resolve(client);
         },
         (error: unknown) => {
           if (!waiting) return;
-          waiting = false;
-          clearTimeout(timer);
-          reject(asCheckoutFailure(error));
+          // node-postgres fails some attempts without a code, its own wait among them.
+          giveUp(typeof (error as { code?: unknown }).code === 'string' ? error : this.waitFailure(error));
         },
       );
     });
+  }
+
+  /**
+   * Why a checkout failed without an error of the database's: every connection the pool may
+   * open was open and in use for the whole wait (the database answers; the server is busy), or
+   * fewer were, so that new ones could not be made (the database is out of reach).
+   */
+  private waitFailure(cause?: unknown): Error {
+    const max = this.options.max ?? 10;
+    if (this.totalCount >= max && this.idleCount === 0) return new PoolExhaustedError(this.waitLimitMs);
+    const reason = cause instanceof Error ? cause.message : `none was free or could be made within ${this.waitLimitMs} ms`;
+    return new ConnectionUnavailableError(reason, cause);
   }
 
   private scoped(client: pg.PoolClient, sql: string, args: unknown[]): pg.PoolClient {
@@ -467,6 +512,7 @@ function poolParts(settings: PostgresSettings, options: PoolOptions): { config: 
   // Separate fields rather than `connectionString`: adapter-pg derives the shadow database of
   // `migrate dev` by overriding `database`, which a connection string would silently win over.
   const { host, port, user, password, database, ssl } = parseConnectionString(settings.url);
+  const statementTimeoutMs = settings.statementTimeoutMs ?? 0;
   const config: pg.PoolConfig = {
     pipeline: options.rowScoped === true,
     host: host ?? undefined,
@@ -477,6 +523,10 @@ function poolParts(settings: PostgresSettings, options: PoolOptions): { config: 
     ssl: ssl === null ? undefined : (ssl as pg.PoolConfig['ssl']),
     max: settings.poolSize,
     connectionTimeoutMillis: settings.connectTimeoutMs,
+    // The client's own bound on a statement's answer, for a database that accepts a connection
+    // and then never answers: a little over the server's statement timeout, which normally
+    // answers first (57014). Application connections only: the owner's run migrations.
+    ...(options.rowScoped && statementTimeoutMs > 0 && { query_timeout: statementTimeoutMs + STATEMENT_ANSWER_GRACE_MS }),
     Client: options.report ? clientReportingTo(options.report) : CatalogTextClient,
     // The Prisma CLI never ends its pool: idle connections must not keep it running.
     allowExitOnIdle: true,
@@ -486,9 +536,13 @@ function poolParts(settings: PostgresSettings, options: PoolOptions): { config: 
     waitLimitMs: settings.connectTimeoutMs,
     failFast: options.failFast,
     events: options.events,
+    statementTimeoutMs,
   };
   return { config, scoping };
 }
+
+/** How long after the server's statement timeout the client stops waiting for the answer itself. */
+const STATEMENT_ANSWER_GRACE_MS = 2000;
 
 /** Whether the application's pool can give a connection that answers, tried once (for /ready). */
 export function poolAnswers(pool: pg.Pool): Promise<boolean> {

@@ -9,6 +9,7 @@ import type {
   Transaction,
 } from '@prisma/driver-adapter-utils';
 import type { PGlite } from '@electric-sql/pglite';
+import { currentDeadline } from './request-deadline';
 
 /**
  * The role the application's statements run as (made by the row_level_security migration). It
@@ -48,12 +49,15 @@ export function withPresentedApiKey<T>(apiKeyHash: string, work: () => Promise<T
  * every time it is checked out of a pool). With no scope both settings are empty, and the
  * policies match no row.
  */
-export function scopeStatement(scope: RowScope | undefined, extent: 'transaction' | 'session'): SqlQuery {
+export function scopeStatement(scope: RowScope | undefined, extent: 'transaction' | 'session', statementTimeoutMs = 0): SqlQuery {
   const organizationId = scope && 'organizationId' in scope ? scope.organizationId : '';
   const apiKeyHash = scope && 'apiKeyHash' in scope ? scope.apiKeyHash : '';
   const local = extent === 'transaction';
+  // The statement timeout rides with the scope rather than as a startup parameter, which a
+  // transaction pooler (PgBouncer) refuses: an integer of the settings, never a client's value.
+  const timeout = statementTimeoutMs > 0 ? `, set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', ${local})` : '';
   return {
-    sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1, ${local}), set_config('app.api_key_hash', $2, ${local})`,
+    sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1, ${local}), set_config('app.api_key_hash', $2, ${local})${timeout}`,
     args: [organizationId, apiKeyHash],
     argTypes: [
       { scalarType: 'string', arity: 'scalar' },
@@ -83,8 +87,8 @@ export interface ScopedSql {
 }
 
 /** `scopeStatement` for the scope of the code running now. */
-export function currentScopeStatement(extent: 'transaction' | 'session'): SqlQuery {
-  return scopeStatement(currentScope.getStore(), extent);
+export function currentScopeStatement(extent: 'transaction' | 'session', statementTimeoutMs?: number): SqlQuery {
+  return scopeStatement(currentScope.getStore(), extent, statementTimeoutMs);
 }
 
 const noArguments = { args: [], argTypes: [] };
@@ -129,9 +133,12 @@ class RowLevelSecurityAdapter implements SqlDriverAdapter {
   }
 
   async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+    const deadline = currentDeadline();
+    deadline?.throwIfAborted();
     // PGlite's driver sends BEGIN itself, and every statement of the transaction passes here.
     this.report('BEGIN')?.();
-    const transaction = reportingStatements(await this.driver.startTransaction(isolationLevel), this.report);
+    const started = untilDeadline(this.driver.startTransaction(isolationLevel), deadline, (late) => void endTransaction(late, 'ROLLBACK').catch(() => undefined));
+    const transaction = reportingStatements(await started, this.report);
     try {
       await transaction.queryRaw(currentScopeStatement('transaction'));
     } catch (error) {
@@ -168,6 +175,34 @@ class RowLevelSecurityAdapter implements SqlDriverAdapter {
   }
 }
 
+/**
+ * What `work` gives, unless the request's deadline fires first (PGlite's one session is held by
+ * another transaction meanwhile): then the request is given up (REQUEST_TIMEOUT), and what `work`
+ * gives later goes to `late`, which lets the session go.
+ */
+function untilDeadline<T>(work: Promise<T>, deadline: AbortSignal | undefined, late: (value: T) => void = () => undefined): Promise<T> {
+  if (!deadline) return work;
+  return new Promise((resolve, reject) => {
+    let waiting = true;
+    const giveUp = () => {
+      waiting = false;
+      reject(deadline.reason);
+    };
+    deadline.addEventListener('abort', giveUp, { once: true });
+    work.then(
+      (value) => {
+        deadline.removeEventListener('abort', giveUp);
+        if (waiting) resolve(value);
+        else late(value);
+      },
+      (error: unknown) => {
+        deadline.removeEventListener('abort', giveUp);
+        if (waiting) reject(error);
+      },
+    );
+  });
+}
+
 /** `transaction`, telling `report` of each statement it runs and of its end. */
 function reportingStatements(transaction: Transaction, report: StatementReporter): Transaction {
   const { queryRaw, executeRaw, commit, rollback } = transaction;
@@ -195,15 +230,19 @@ export function withRowLevelSecurity(factory: SqlDriverAdapterFactory, report: S
 export function scopedSqlOverPglite(pglite: PGlite, report: StatementReporter): ScopedSql {
   return {
     query<Row>(text: string, values: readonly unknown[]): Promise<Row[]> {
+      const deadline = currentDeadline();
+      if (deadline?.aborted) return Promise.reject(deadline.reason);
       const scope = currentScopeStatement('transaction');
       // PGlite's driver sends BEGIN and COMMIT itself: they are reported, and end, as it does.
       report('BEGIN')?.();
-      return pglite.transaction(async (transaction) => {
+      // A transaction that gets the session after the deadline ends at once (rolled back).
+      return untilDeadline(pglite.transaction(async (transaction) => {
+        deadline?.throwIfAborted();
         await endingWith(report(scope.sql), transaction.query(scope.sql, scope.args));
         const result = await endingWith(report(text), transaction.query<Row>(text, values as unknown[]));
         report('COMMIT')?.();
         return result.rows;
-      });
+      }), deadline);
     },
   };
 }

@@ -1,8 +1,9 @@
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError } from 'graphql';
 import type { Plugin, YogaLogger } from 'graphql-yoga';
-import { describeFailure, isDatabaseUnavailable } from '../db/connection-failures';
-import { AppError, DatabaseUnavailableError, ValidationError } from '../errors';
+import { describeFailure, isDatabaseUnavailable, isPoolExhausted, isQueryTimeout } from '../db/connection-failures';
+import { currentDeadline } from '../db/request-deadline';
+import { AppError, DatabaseUnavailableError, OverloadedError, RequestTimeoutError, ValidationError } from '../errors';
 import type { Logger } from '../logger';
 import { currentRequestId } from './request-id';
 
@@ -18,19 +19,34 @@ function findAppError(error: unknown): AppError | undefined {
   return undefined;
 }
 
-/** 503 with Retry-After: what every request gets that the database could not serve. */
-function databaseUnavailable(graphqlError: GraphQLError | undefined): GraphQLError {
-  const unavailable = new DatabaseUnavailableError();
-  const retryAfter = String(unavailable.retryAfterSeconds);
-  return new GraphQLError(unavailable.message, {
+type ServiceRefusal = DatabaseUnavailableError | OverloadedError | RequestTimeoutError;
+
+/**
+ * 503 with Retry-After: what every request gets that could not be served for now, the database
+ * being out of reach, the server busy, or the request out of time.
+ */
+function serviceRefusal(refusal: ServiceRefusal, graphqlError: GraphQLError | undefined): GraphQLError {
+  return new GraphQLError(refusal.message, {
     nodes: graphqlError?.nodes,
     path: graphqlError?.path,
     extensions: {
-      code: unavailable.code,
-      retryAfterSeconds: unavailable.retryAfterSeconds,
-      http: { status: 503, headers: { 'retry-after': retryAfter } },
+      code: refusal.code,
+      retryAfterSeconds: refusal.retryAfterSeconds,
+      http: { status: 503, headers: { 'retry-after': String(refusal.retryAfterSeconds) } },
     },
   });
+}
+
+/**
+ * Which 503 a failure gets, if any. The request's own deadline first: once it has fired, its
+ * connections were closed under it, and what they fail with says nothing of the database.
+ */
+function refusalFor(error: unknown, appError: AppError | undefined): ServiceRefusal | undefined {
+  if (appError instanceof RequestTimeoutError || isQueryTimeout(error)) return new RequestTimeoutError();
+  if (currentDeadline()?.aborted && (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error))) return new RequestTimeoutError();
+  if (appError instanceof OverloadedError || isPoolExhausted(error)) return new OverloadedError();
+  if (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error)) return new DatabaseUnavailableError();
+  return undefined;
 }
 
 /**
@@ -47,10 +63,17 @@ function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof GraphQLError || (error instanceof Error && error.name === 'GraphQLError' && 'path' in error);
 }
 
+const refusalLogs: Record<ServiceRefusal['code'], string> = {
+  DATABASE_UNAVAILABLE: 'database unavailable',
+  OVERLOADED: 'overloaded: no pooled connection came free in time',
+  REQUEST_TIMEOUT: 'request timed out: its database work was abandoned',
+};
+
 /**
  * What a client may see of an error: the errors of the error model as they are (code, field,
  * message); a database that cannot be reached as 503 DATABASE_UNAVAILABLE with Retry-After,
- * wherever it fails (authentication included); GraphQL's own parse and validation errors as they
+ * wherever it fails (authentication included), a pool that stayed full as 503 OVERLOADED, a
+ * request or statement out of time as 503 REQUEST_TIMEOUT; GraphQL's own parse and validation errors as they
  * are; anything else, a bug, only as "Unexpected error" with the request id that the server log
  * carries. No SQL, stack, host or Prisma message reaches a client.
  */
@@ -58,10 +81,12 @@ export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     const graphqlError = isGraphQLError(error) ? error : undefined;
     const appError = findAppError(error);
-    if (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error)) {
-      // The outage itself is logged once (src/db/availability.ts); each request, in one line.
-      logger.warn({ requestId: currentRequestId(), reason: describeFailure(error), path: graphqlError?.path }, 'database unavailable: answered 503');
-      return withLocationsOf(graphqlError, databaseUnavailable(graphqlError));
+    const refusal = refusalFor(error, appError);
+    if (refusal) {
+      // An outage itself is logged once (src/db/availability.ts); each request, in one line, at
+      // warn: a busy server or a slow request is not an error of the server's.
+      logger.warn({ requestId: currentRequestId(), code: refusal.code, reason: describeFailure(error), path: graphqlError?.path }, `${refusalLogs[refusal.code]}: answered 503`);
+      return withLocationsOf(graphqlError, serviceRefusal(refusal, graphqlError));
     }
     if (appError) {
       return withLocationsOf(

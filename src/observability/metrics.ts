@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/database';
+import type { Admission } from '../http/admission';
 import type { InterpretedReason } from '../http/executor';
 import type { RequestFacts } from '../http/request-id';
 
@@ -49,6 +50,16 @@ export class Metrics {
   private readonly rateLimitRefusals = new Counter({
     name: 'agentmem_rate_limit_refusals_total',
     help: 'Requests refused with RATE_LIMITED (per-key request budget or failed authentications per address)',
+    registers: [this.registry],
+  });
+  private readonly overloadRefusals = new Counter({
+    name: 'agentmem_overload_refusals_total',
+    help: 'GraphQL requests refused with OVERLOADED: by admission control (in flight and queue full, or the queue wait over), or for want of a pooled connection while the database answered',
+    registers: [this.registry],
+  });
+  private readonly requestTimeouts = new Counter({
+    name: 'agentmem_request_timeouts_total',
+    help: 'GraphQL requests answered REQUEST_TIMEOUT: past REQUEST_TIMEOUT_MS, or a statement past DATABASE_STATEMENT_TIMEOUT_MS',
     registers: [this.registry],
   });
   private readonly interpretedExecutions = new Counter({
@@ -103,7 +114,24 @@ export class Metrics {
     for (const code of facts.errorCodes) {
       this.errors.inc({ code });
       if (code === 'RATE_LIMITED') this.rateLimitRefusals.inc();
+      if (code === 'OVERLOADED') this.overloadRefusals.inc();
+      if (code === 'REQUEST_TIMEOUT') this.requestTimeouts.inc();
     }
+  }
+
+  /** Reports the GraphQL operations admission control lets run and keeps waiting, when scraped. */
+  watchAdmission(admission: Admission): void {
+    new Gauge({
+      name: 'agentmem_admission_operations',
+      help: 'GraphQL operations under admission control: in_flight (running) and queued (waiting for a turn)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const { inFlight, queued } = admission.state;
+        this.set({ state: 'in_flight' }, inFlight);
+        this.set({ state: 'queued' }, queued);
+      },
+    });
   }
 
   /** An execution that graphql-jit could not run as graphql-js would (src/http/executor.ts). */

@@ -8,6 +8,8 @@ const codes: Record<ErrorCode, { description: string }> = {
   CONFLICT: { description: 'The change conflicts with the current state, e.g. a duplicate.' },
   FORBIDDEN: { description: "The API key's scopes do not allow this field." },
   DATABASE_UNAVAILABLE: { description: 'The database cannot be reached for now: HTTP 503, retry after `Retry-After` seconds.' },
+  OVERLOADED: { description: 'The server is busy (the database answers): HTTP 503, retry after `Retry-After` seconds, with backoff.' },
+  REQUEST_TIMEOUT: { description: 'The request ran longer than the server allows and was abandoned: HTTP 503, retry after `Retry-After` seconds.' },
   LIVE_UPDATES_UNAVAILABLE: { description: 'A subscription cannot be served for now (the event bus is out of reach): subscribe again.' },
 };
 

@@ -64,6 +64,10 @@ export async function startTestApp(purpose: string, overrides: Partial<Settings>
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'silent',
     SHUTDOWN_TIMEOUT_MS: '2000',
+    // Admission control has its own tests (test/http/overload.test.ts); elsewhere a burst of
+    // concurrent requests is the point of the test, and is let through rather than refused.
+    ADMISSION_MAX_IN_FLIGHT: '10000',
+    ADMISSION_MAX_QUEUED: '0',
   });
   // Through the run's PgBouncer when there is one (TEST_POOLER=pgbouncer): a database given among
   // the overrides is taken as it is.
