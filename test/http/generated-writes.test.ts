@@ -454,9 +454,10 @@ describe.each([
       ...lifecycle('agent', newAgent, agentRow, () => other.agentId),
 
       createBlock: writeCase({
-        draw: fc.record({ input: blockInput, bad: fc.option(fc.constantFrom('limit', 'label'), { nil: undefined }) }),
-        plan: async ({ input, bad }) => {
-          const labelled = { ...input, label: unique(input.label.slice(0, 40)) };
+        draw: fc.record({ input: blockInput, withUser: fc.boolean(), bad: fc.option(fc.constantFrom('limit', 'label', 'user'), { nil: undefined }) }),
+        plan: async ({ input, withUser, bad }) => {
+          const labelled = { ...input, label: unique(input.label.slice(0, 40)), ...(withUser && { userId: own.userId }) };
+          if (bad === 'user') return { args: { input: { ...labelled, userId: other.userId } }, refused: 'NOT_FOUND' };
           if (bad === 'limit') return { args: { input: { ...labelled, value: 'x'.repeat(11), limit: 10 } }, refused: 'BLOCK_LIMIT_EXCEEDED' };
           if (bad === 'label') return { args: { input: { ...labelled, label: '😀'.repeat(51) } }, refused: 'VALIDATION' };
           return { args: { input: labelled }, selection: '... on BlockPayload { block { id } version }', stored: async (result) => expectBlock((result.block as { id: string }).id, { ...labelled, version: 1 }) };
@@ -602,10 +603,10 @@ describe.each([
       }),
 
       createMemory: writeCase({
-        draw: fc.record({ input: memoryInput, bad: fc.option(fc.constantFrom('agent', 'importance', 'scope'), { nil: undefined }) }),
-        plan: async ({ input, bad }) => {
+        draw: fc.record({ input: memoryInput, withUser: fc.boolean(), bad: fc.option(fc.constantFrom('agent', 'importance', 'scope'), { nil: undefined }) }),
+        plan: async ({ input, withUser, bad }) => {
           const agentId = await newAgent();
-          const full = { ...input, content: unique(input.content), agentId };
+          const full = { ...input, content: unique(input.content), agentId, ...(withUser && { userId: own.userId }) };
           if (bad === 'agent') return { args: { input: { ...full, agentId: other.agentId } }, refused: 'NOT_FOUND' };
           if (bad === 'importance') return { args: { input: { ...full, importance: 1e39 } }, refused: 'VALIDATION' };
           if (bad === 'scope') return { args: { input: { ...full, scope: ' ' } }, refused: 'VALIDATION' };
@@ -688,7 +689,10 @@ describe.each([
         draw: fc.record({ messages: fc.array(messageInput, { minLength: 1, maxLength: 3 }), withUser: fc.boolean(), bad: fc.option(fc.constantFrom('toolCallId', 'empty', 'agent'), { nil: undefined }) }),
         plan: async ({ messages, withUser, bad }) => {
           const agentId = await newAgent();
-          const full = messages.map((message) => ({ ...message, ...(withUser && { userId: own.userId }) }));
+          const sentMessages: Array<Record<string, unknown>> = messages.map((message) => ({ ...message, ...(withUser && { userId: own.userId }) }));
+          // A TOOL message answering a call made earlier in the same append, when there is one.
+          const call = messages.find((message) => message.role === 'ASSISTANT' && (message.toolCalls?.length ?? 0) > 0)?.toolCalls?.[0];
+          const full = call ? [...sentMessages, { role: 'TOOL', text: 'the tool said', toolCallId: call.id }] : sentMessages;
           if (bad === 'toolCallId') return { args: { agentId, messages: [...full, { role: 'TOOL', text: 'ok', toolCallId: 'call-never-made' }] }, refused: 'VALIDATION' };
           if (bad === 'empty') return { args: { agentId, messages: [...full, { role: 'USER', text: '' }] }, refused: 'VALIDATION' };
           if (bad === 'agent') return { args: { agentId: other.agentId, messages: full }, refused: 'NOT_FOUND' };
