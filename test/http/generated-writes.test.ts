@@ -818,12 +818,14 @@ describe.each([
           blocks: fc.array(blockInput, { maxLength: 2 }),
           tools: fc.array(toolInput, { maxLength: 2 }),
           messages: fc.array(messageInput, { maxLength: 3 }),
+          // When each message was written, at any offset: the instant must come back, in UTC.
+          instants: fc.array(fc.tuple(fc.date({ min: new Date('0001-01-02T00:00:00Z'), max: new Date('9999-12-30T00:00:00Z'), noInvalidDate: true }), fc.integer({ min: -12 * 60, max: 14 * 60 })), { minLength: 3, maxLength: 3 }),
           memories: fc.array(memoryInput, { maxLength: 2 }),
           window: fc.boolean(),
           bad: fc.option(fc.constantFrom('version', 'date', 'link'), { nil: undefined }),
         }),
-        plan: async ({ agent, blocks, tools, messages, memories, window, bad }) => {
-          const file = importDocument(agent, blocks, tools, messages, memories, window);
+        plan: async ({ agent, blocks, tools, messages, instants, memories, window, bad }) => {
+          const file = importDocument(agent, blocks, tools, messages, instants, memories, window);
           if (bad === 'version') return { args: { document: { ...file.document, version: 99 } }, refused: 'VALIDATION' };
           if (bad === 'date') return { args: { document: { ...file.document, messages: [{ id: 'message-x', role: 'user', text: 'x', createdAt: '2024-02-30T00:00:00Z' }] } }, refused: 'VALIDATION' };
           if (bad === 'link') return { args: { document: { ...file.document, links: { blocksAgents: [{ blockId: 'block-nowhere', blockLabel: 'x' }], toolsAgents: [] } } }, refused: 'VALIDATION' };
@@ -833,11 +835,24 @@ describe.each([
     };
 
     /** An agent file of generated rows, and how to find each of them in the imported agent. */
-    function importDocument(agent: Record<string, unknown>, blocks: Array<Record<string, unknown>>, tools: Array<Record<string, unknown>>, messages: Array<Record<string, unknown>>, memories: Array<Record<string, unknown>>, window: boolean) {
+    function importDocument(
+      agent: Record<string, unknown>,
+      blocks: Array<Record<string, unknown>>,
+      tools: Array<Record<string, unknown>>,
+      messages: Array<Record<string, unknown>>,
+      instants: Array<[Date, number]>,
+      memories: Array<Record<string, unknown>>,
+      window: boolean,
+    ) {
       const lower = (value: unknown) => String(value).toLowerCase();
       const fileBlocks = blocks.map((block, index) => ({ id: `block-f${index}`, ...sent(block), label: `${index}:${String(block.label).slice(0, 40)}` }));
       const fileTools = tools.map((tool, index) => ({ id: `tool-f${index}`, ...sent(tool), name: unique(String(tool.name).slice(0, 200)) }));
-      const fileMessages = messages.map((message, index): Record<string, unknown> => ({ id: `message-f${index}`, ...sent(message), role: lower(message.role), createdAt: new Date(Date.UTC(2024, 0, 1, 0, 0, index)).toISOString() }));
+      const fileMessages = messages.map((message, index): Record<string, unknown> => ({ id: `message-f${index}`, ...sent(message), role: lower(message.role), createdAt: withOffset(...instants[index]!) }));
+      // The conversation as stored: by instant, the file's order where instants tie.
+      const conversation = fileMessages
+        .map((message, index) => ({ ...message, createdAt: instants[index]![0].toISOString(), index }))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.index - b.index)
+        .map(({ index: _index, ...message }): Record<string, unknown> => message);
       const fileMemories = memories.map((memory, index) => ({ id: `memory-f${index}`, ...sent(memory), content: unique(String(memory.content)), memoryType: lower(memory.memoryType) }));
       const messageIds = window ? fileMessages.map((message) => message.id).reverse() : [];
       const document = {
@@ -869,7 +884,7 @@ describe.each([
         for (const tool of fileTools) expectFields(attached.find((candidate) => candidate.name === tool.name), without(tool, 'id'));
         const stored = (read.messages as { nodes: Array<Record<string, unknown>> }).nodes;
         expect(stored).toHaveLength(fileMessages.length);
-        for (const [index, message] of fileMessages.entries()) expectFields(stored[index], { ...without(message, 'id'), role: String(message.role).toUpperCase(), userId: own.userId });
+        for (const [index, message] of conversation.entries()) expectFields(stored[index], { ...without(message, 'id'), role: String(message.role).toUpperCase(), userId: own.userId });
         expect((read.contextMessages as Array<{ text: string }>).map((message) => message.text)).toEqual([...fileMessages].reverse().filter(() => window).map((message) => message.text));
         const remembered = (read.memories as { nodes: Array<Record<string, unknown>> }).nodes;
         expect(remembered).toHaveLength(fileMemories.length);
