@@ -1,6 +1,6 @@
 import { GraphQLError, Kind, type ASTNode, type ASTVisitor, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { unstorable } from '../schema/rules';
+import { unstorable, unstorableKey } from '../schema/rules';
 import { forEachLiteral } from './literals';
 
 /** Deeper JSON than this is refused: no AgentMem value needs it, and it costs every layer. */
@@ -21,8 +21,8 @@ function inspectVariables(variables: unknown): Finding | null {
       value.forEach((item, index) => pending.push({ value: item, path: [...path, String(index)] }));
     } else if (value !== null && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
-        const problem = unstorable(key);
-        if (problem) return { path: [...path, key], problem: `has a key that ${problem.replace(/^contains/, 'contains')}` };
+        const problem = unstorableKey(key);
+        if (problem) return { path: [...path, key], problem };
         pending.push({ value: item, path: [...path, key] });
       }
     }
@@ -54,7 +54,14 @@ export function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
       let refused = false;
       forEachLiteral(document, (node, path) => {
         if (refused) return false;
-        const problem = path.length > MAX_INPUT_DEPTH ? `is nested deeper than ${MAX_INPUT_DEPTH} levels` : node.kind === Kind.STRING ? unstorable(node.value) : null;
+        const problem =
+          path.length > MAX_INPUT_DEPTH
+            ? `is nested deeper than ${MAX_INPUT_DEPTH} levels`
+            : node.kind === Kind.STRING
+              ? unstorable(node.value)
+              : node.kind === Kind.OBJECT_FIELD && node.name.value === '__proto__'
+                ? unstorableKey(node.name.value)
+                : null;
         if (!problem) return true;
         context.reportError(refusal(path.length > MAX_INPUT_DEPTH ? path.slice(0, 3) : path, problem, node));
         refused = true;
@@ -65,8 +72,8 @@ export function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
 }
 
 /**
- * Refuses, before execution, text that PostgreSQL cannot store (NUL, lone surrogates) and
- * absurdly deep JSON, anywhere in a request: in variables and the raw query text before
+ * Refuses, before execution, text that PostgreSQL cannot store (NUL, lone surrogates), JSON
+ * keys that would not be stored (`__proto__`) and absurdly deep JSON, anywhere in a request: in variables and the raw query text before
  * parsing, in inline values while the document is validated. A VALIDATION error naming where,
  * instead of a database error deep inside a resolver. Nothing runs, so nothing is written.
  */

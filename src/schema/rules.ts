@@ -15,6 +15,17 @@ export function unstorable(text: string): string | null {
   return null;
 }
 
+/**
+ * Why a JSON object key could not be stored as it is, if it could not. Prisma 6.19 rebuilds JSON
+ * values as plain objects on the way to PostgreSQL, where `__proto__` is the prototype, not a key:
+ * the member would vanish from an answer that says it was stored, so it is refused instead.
+ */
+export function unstorableKey(key: string): string | null {
+  const problem = unstorable(key);
+  if (problem) return `has a key that ${problem}`;
+  return key === '__proto__' ? 'has the key __proto__, which cannot be stored' : null;
+}
+
 /** A string of at most `max` characters (Unicode code points, as PostgreSQL counts them). */
 export const text = (max: number) =>
   // A string has at least as many UTF-16 units as code points: most values need no count.

@@ -12,8 +12,6 @@ const tsxCli = require.resolve('tsx/cli');
 const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
 const onPglite = testDatabaseKind() === 'pglite' ? it : it.skip;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** `npm run start:cluster` as a process of its own, with only the given settings. */
 function startCluster(env: Record<string, string>) {
   const child = spawn(process.execPath, [tsxCli, 'src/cluster.ts'], {
@@ -30,15 +28,34 @@ function startCluster(env: Record<string, string>) {
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
   /** The pids of the workers that said they were ready, in order. */
   const readyWorkers = () => [...stdout.matchAll(/"pid":(\d+),"msg":"AgentMem is ready: GraphiQL/g)].map((match) => Number(match[1]));
-  const until = async <T>(found: () => T | undefined, what: string): Promise<T> => {
-    for (let waited = 0; waited < 90_000; waited += 100) {
-      const value = found();
-      if (value !== undefined) return value;
-      if (child.exitCode !== null) throw new Error(`the cluster exited: ${stderr}${stdout}`);
-      await sleep(100);
-    }
-    throw new Error(`${what} did not happen:\n${stdout}`);
-  };
+  /** What `found` finds in the output, checked as each chunk is printed (not on a timer). */
+  const until = <T>(found: () => T | undefined, what: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        child.off('exit', exited);
+      };
+      const check = () => {
+        const value = found();
+        if (value === undefined) return;
+        done();
+        resolve(value);
+      };
+      const exited = () => {
+        done();
+        reject(new Error(`the cluster exited: ${stderr}${stdout}`));
+      };
+      // A guard against a hang, not a bound on how fast the cluster is.
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${what} did not happen:\n${stdout}`));
+      }, 90_000);
+      child.stdout.on('data', check);
+      child.once('exit', exited);
+      check();
+      if (child.exitCode !== null) exited();
+    });
   return { child, exited, readyWorkers, until, output: () => stdout };
 }
 

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { buildSchema, getNamedType, isInputObjectType, parse, typeFromAST, visit, type GraphQLNamedType } from 'graphql';
 import type { DemoData } from '../../src/demo/seed';
 import { graphqlString, inlineVariables, type StringStyle } from '../support/graphql-literals';
+import { propertySeed } from '../support/property-seed';
 import { rowsOfOrganization } from '../support/tenant-rows';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -469,7 +470,7 @@ describe('generated hostile requests', () => {
         const succeeded = answer.errors === undefined && result !== undefined && result !== null && !ERROR_RESULTS.has(result.__typename ?? '');
         if (!(request.isMutation && succeeded)) expect(await ownRows()).toEqual(ownBefore);
       }),
-      { numRuns: 250 },
+      { numRuns: 250, seed: propertySeed('hostile') },
     );
 
     expect(await rowsOfOrganization(app.database.owner, other.organizationId)).toEqual(before);

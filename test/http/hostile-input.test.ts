@@ -38,11 +38,21 @@ describe('hostile input', () => {
     ['a NUL in a filter', 'query ($n: String) { tools(filter: { nameContains: $n }) { totalCount } }', { n: 'x\u0000' }, ['$n']],
     ['a NUL in an id', 'query ($id: ID!) { agent(id: $id) { id } }', { id: 'agent-\u0000' }, ['$id']],
     ['a lone surrogate', 'mutation ($v: String!) { createBlock(input: { label: "x", value: $v }) { __typename } }', { v: 'half \ud800 a pair' }, ['$v']],
+    // Prisma rebuilds JSON as plain objects, where __proto__ is the prototype: the member would be dropped.
+    ['the JSON key __proto__', CREATE_TOOL, { input: { name: 't', metadata: JSON.parse('{"a": {"__proto__": {"polluted": true}}}') as unknown } }, ['$input', 'metadata', 'a', '__proto__']],
   ])('refuses %s with a VALIDATION error naming it, writing nothing', async (_case, query, variables, field) => {
     const before = await rowCounts(app);
     const answer = await request(query, variables);
     expect(answer.status).toBe(400);
     expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field });
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
+  it('refuses the JSON key __proto__ written inline, which would not be stored, writing nothing', async () => {
+    const before = await rowCounts(app);
+    const answer = await request('mutation { createTool(input: { name: "t", metadata: { a: [{ __proto__: 1 }] } }) { __typename } }');
+    expect(answer.status).toBe(400);
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field: ['input', 'metadata', 'a', '0', '__proto__'] });
     expect(await rowCounts(app)).toEqual(before);
   });
 

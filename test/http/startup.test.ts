@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { openPglite } from '../../src/db/pglite';
+import { printed } from '../support/server-process';
 
 const projectRoot = path.resolve(__dirname, '..', '..');
 const tsxCli = require.resolve('tsx/cli');
@@ -26,15 +27,7 @@ function startServer(env: Record<string, string>) {
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<Exit>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-  const ready = async (): Promise<string> => {
-    for (let waited = 0; waited < 90_000; waited += 200) {
-      const match = /GraphiQL at (\S+)"/.exec(stdout);
-      if (match?.[1]) return match[1];
-      if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error('server did not become ready');
-  };
+  const ready = async (): Promise<string> => (await printed(child, () => stdout + stderr, /GraphiQL at (\S+)"/))[1]!;
   return { child, exited, ready, output: () => stdout };
 }
 

@@ -4,7 +4,41 @@ import path from 'node:path';
 const projectRoot = path.resolve(__dirname, '..', '..');
 const tsxCli = require.resolve('tsx/cli');
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * The first match of `pattern` in what `child` printed so far (`output()`, which its own listeners
+ * fill), as soon as it is printed: checked on each chunk, not on a timer. Rejects if the child
+ * exits first, or after `timeoutMs` (a guard against a hang, not a bound on start-up time).
+ */
+export function printed(child: ChildProcessWithoutNullStreams, output: () => string, pattern: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      child.stdout.off('data', check);
+      child.stderr.off('data', check);
+      child.off('exit', exited);
+    };
+    const check = () => {
+      const match = pattern.exec(output());
+      if (match) {
+        done();
+        resolve(match);
+      }
+    };
+    const exited = () => {
+      done();
+      reject(new Error(`the process exited before printing ${pattern}:\n${output()}`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${pattern} was not printed within ${timeoutMs} ms:\n${output()}`));
+    }, timeoutMs);
+    child.stdout.on('data', check);
+    child.stderr.on('data', check);
+    child.once('exit', exited);
+    check();
+    if (child.exitCode !== null || child.signalCode !== null) exited();
+  });
+}
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;
@@ -37,12 +71,11 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     child.kill('SIGTERM');
     await exited;
   };
-  for (let waited = 0; waited < 90_000; waited += 200) {
-    const url = /GraphiQL at (\S+)"/.exec(output)?.[1];
-    if (url) return { child, url, output: () => output, exits, stop };
-    if (exits.length > 0) throw new Error(`the server exited while starting:\n${output}`);
-    await sleep(200);
+  try {
+    const [, url] = await printed(child, () => output, /GraphiQL at (\S+)"/);
+    return { child, url: url!, output: () => output, exits, stop };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   }
-  child.kill('SIGKILL');
-  throw new Error(`the server did not start:\n${output}`);
 }
