@@ -252,8 +252,12 @@ class Compiler {
     if (page.cursor !== undefined) {
       const at = this.alias();
       const comparison = `${readDirection === 'ASC' ? '>' : '<'}${strict ? '' : '='}`;
+      // Under a parent, the cursor's row must be one of the relation's rows, or the page is empty,
+      // as Prisma's nested reads page: a cursor of another agent's list shows nothing.
+      const cursorRows = parent ? this.from(sql.source, at, parent, args) : { from: `${sql.source.table} ${at}`, where: [`${at}.organization_id = ${this.bind(this.request.organizationId)}`] };
+      if (!cursorRows) return undefined;
       cursorCondition.push(
-        `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} FROM ${sql.source.table} ${at} WHERE ${at}.id = ${this.bind(page.cursor)} AND ${at}.organization_id = ${this.bind(this.request.organizationId)})`,
+        `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} FROM ${cursorRows.from} WHERE ${at}.id = ${this.bind(page.cursor)} AND ${cursorRows.where.join(' AND ')})`,
       );
     }
     const rows = this.from(sql.source, row, parent, args, cursorCondition);

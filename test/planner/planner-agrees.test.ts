@@ -245,6 +245,18 @@ describe('the read planner answers as the general path does', () => {
     await app?.close();
   });
 
+  it("pages a relation from a cursor of another parent's rows as the general path does: empty", async () => {
+    const cursorOf = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');
+    const [message] = await app.database.owner.$queryRawUnsafe<Array<{ id: string }>>(`SELECT id FROM messages WHERE agent_id = 'agent-fleet-001' ORDER BY created_at LIMIT 1 OFFSET 3`);
+    for (const [field, id] of [['messages', message!.id], ['memories', 'memory-fleet-3'], ['memories', 'memory-fleet-9']] as const) {
+      for (const page of [`after: "${cursorOf(id)}"`, `before: "${cursorOf(id)}"`, `last: 2, before: "${cursorOf(id)}"`, `first: 1, after: "${cursorOf(id)}"`]) {
+        const query = `{ agents { nodes { id ${field}(${page}) { edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage } } } } }`;
+        const [fast, slow] = await general.both(demo.key, query, {});
+        expect({ query, answer: fast }).toEqual({ query, answer: slow });
+      }
+    }
+  });
+
   it('gives the same bytes for generated selections over the whole schema', async () => {
     let planned = 0;
     await fc.assert(
