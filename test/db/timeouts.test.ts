@@ -2,7 +2,7 @@ import type { DatabaseSettings } from '../../src/config/settings';
 import { isQueryTimeout } from '../../src/db/connection-failures';
 import { graphql } from '../generated';
 import { holdAgents } from '../support/held-table';
-import { throughTestPooler } from '../support/pgbouncer';
+import { testPoolerRunning, throughTestPooler } from '../support/pgbouncer';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -132,9 +132,15 @@ describe('a database that accepts connections and then never answers', () => {
     await poolIdle(app);
     proxy!.stall();
     const stalled = await ask(app, key);
-    expect(stalled).toMatchObject({ status: 503, code: 'REQUEST_TIMEOUT', retryAfter: '1' });
+    // Through PgBouncer in transaction mode each statement is a transaction of its own, and on a
+    // loaded CI machine the stall has met the opening of one (seen once in CI): a connection that
+    // cannot be made is an outage, DATABASE_UNAVAILABLE. Either way the request ends, bounded.
+    const codes = testPoolerRunning() ? ['REQUEST_TIMEOUT', 'DATABASE_UNAVAILABLE'] : ['REQUEST_TIMEOUT'];
+    expect(stalled).toMatchObject({ status: 503, retryAfter: '1' });
+    expect(codes).toContain(stalled.code);
     expect(stalled.elapsedMs).toBeLessThan(statementTimeoutMs + 2000 + MARGIN_MS);
-    expect(await closedAfter(proxy!, closedBefore)).toBeGreaterThan(closedBefore);
+    // A statement that timed out leaves its connection closed (a connection never made has none).
+    if (stalled.code === 'REQUEST_TIMEOUT') expect(await closedAfter(proxy!, closedBefore)).toBeGreaterThan(closedBefore);
 
     proxy!.resume();
     expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined });
