@@ -3,6 +3,12 @@ import type { Plugin } from 'graphql-yoga';
 import { unstorable, unstorableKey } from '../schema/rules';
 import { forEachLiteral } from './literals';
 
+/**
+ * A number literal beyond a double's range (1e999) is Infinity to JavaScript, which no column and
+ * no JSON can hold; JSON variables cannot carry one.
+ */
+const unstorableNumber = 'is a number too large to store (beyond ±1.8e308)';
+
 /** Deeper JSON than this is refused: no AgentMem value needs it, and it costs every layer. */
 export const MAX_INPUT_DEPTH = 64;
 
@@ -61,7 +67,9 @@ export function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
               ? unstorable(node.value)
               : node.kind === Kind.OBJECT_FIELD && node.name.value === '__proto__'
                 ? unstorableKey(node.name.value)
-                : null;
+                : (node.kind === Kind.FLOAT || node.kind === Kind.INT) && !Number.isFinite(Number(node.value))
+                  ? unstorableNumber
+                  : null;
         if (!problem) return true;
         context.reportError(refusal(path.length > MAX_INPUT_DEPTH ? path.slice(0, 3) : path, problem, node));
         refused = true;

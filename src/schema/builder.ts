@@ -6,8 +6,8 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import PlannerPlugin from '../planner/plugin';
 import { grantedScopes } from '../auth/scopes';
 import { ForbiddenError } from '../errors';
-import { JSONResolver } from 'graphql-scalars';
 import { DateTime } from './date-time';
+import { JSONScalar } from './json';
 import type { Context } from '../context';
 import type PrismaTypes from '../generated/pothos-prisma-types';
 import { getDatamodel } from '../generated/pothos-prisma-types';
@@ -58,7 +58,7 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.addScalarType('DateTime', DateTime);
-builder.addScalarType('JSON', JSONResolver);
+builder.addScalarType('JSON', JSONScalar);
 
 // Every query and subscription needs `read`, every mutation `write`; admin fields add `authScopes: { admin: true }`.
 builder.queryType({ authScopes: { read: true } });

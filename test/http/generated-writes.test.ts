@@ -51,7 +51,8 @@ const jsonLeaf = fc.oneof(
   fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
   // At most 15 significant digits: Prisma 6.19's query compiler rounds some of 16 and 17 on the way
   // to PostgreSQL (README, "Tests and CI"; the regression case below).
-  fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => Number(value.toPrecision(15))).filter((value) => !Object.is(value, -0)),
+  // toPrecision(15) rounds the largest doubles up past the range: Infinity, which JSON cannot hold.
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => Number(value.toPrecision(15))).filter((value) => Number.isFinite(value) && !Object.is(value, -0)),
   anyText(20),
 );
 const { json: jsonValue, object: jsonObject } = fc.letrec<{ json: unknown; object: Record<string, unknown> }>((tie) => ({

@@ -56,6 +56,32 @@ describe('hostile input', () => {
     expect(await rowCounts(app)).toEqual(before);
   });
 
+  // 1e999 is Infinity once parsed, which a JSON column cannot hold.
+  it.each([
+    ['inline JSON', 'mutation { createAgent(input: { name: "a", toolRules: [[1e999]] }) { __typename } }', ['input', 'toolRules', '0', '0']],
+    ['a Float', 'mutation { createTool(input: { name: "t", metadata: { n: -1e400 } }) { __typename } }', ['input', 'metadata', 'n']],
+  ])('refuses a number beyond a double in %s, writing nothing', async (_case, query, field) => {
+    const before = await rowCounts(app);
+    const answer = await request(query);
+    expect(answer.status).toBe(400);
+    expect(answer.json.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field });
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
+  // Found by generated-writes (CI, seed 1061870943): graphql-scalars' JSON reads a bare name as
+  // undefined, so [[Infinity]] reached Prisma as a hole (INTERNAL_SERVER_ERROR), and { a: foo } was
+  // stored as {}.
+  it.each([
+    ['a list', 'mutation { createAgent(input: { name: "a", toolRules: [[Infinity]] }) { __typename } }'],
+    ['an object', 'mutation { createTool(input: { name: "t", metadata: { a: foo } }) { __typename } }'],
+  ])('refuses a bare name inside inline JSON in %s, writing nothing', async (_case, query) => {
+    const before = await rowCounts(app);
+    const answer = await request(query);
+    expect(answer.status).toBe(400);
+    expect(answer.json.errors?.[0]?.message).toContain('JSON cannot hold the bare name');
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
   // GraphQL's own escapes (\u0000, \u{0}) are NULs once parsed: the raw text shows none.
   it.each([
     ['an id', '{ agent(id: "agent-\\u{0}") { id } }', ['id']],
