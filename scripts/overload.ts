@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import net from 'node:net';
+import { freePort } from './bench/processes';
 import pg from 'pg';
 import { loadSettings, type DatabaseSettings } from '../src/config/settings';
 import { openDatabase } from '../src/db/database';
@@ -43,14 +43,6 @@ const WARM_UP_SECONDS = 3;
 const projectRoot = path.resolve(__dirname, '..');
 
 const progress = (step: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${step}\n`);
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 interface Scratch {
   /** The server's environment for this database. */

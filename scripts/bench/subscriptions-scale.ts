@@ -3,7 +3,7 @@ import { openDatabase } from '../../src/db/database';
 import { migrateDeploy } from '../../src/db/migrate';
 import { seedDemoData, type DemoData } from '../../src/demo/seed';
 import { createLogger } from '../../src/logger';
-import { Cleanup } from './cleanup';
+import { runBenchmark, type Cleanup } from './cleanup';
 import { startCluster } from './cluster';
 import { sampleProcess } from './processes';
 import { startAgentMem } from './servers';
@@ -238,18 +238,4 @@ async function run(cleanup: Cleanup): Promise<void> {
   );
 }
 
-async function main(): Promise<void> {
-  const cleanup = new Cleanup();
-  cleanup.onSignals();
-  try {
-    await run(cleanup);
-  } catch (error) {
-    if (cleanup.interrupted) return;
-    process.stderr.write(`subscriptions-scale failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    if (!cleanup.interrupted) await cleanup.run();
-  }
-}
-
-void main();
+void runBenchmark('subscriptions-scale', run);
