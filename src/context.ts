@@ -1,7 +1,7 @@
 import { isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { createAgentLoaders, type AgentLoaders } from './agents/loaders';
 import type { Authenticate } from './auth/authenticate';
-import type { RankingSettings } from './config/settings';
+import type { EmbeddingSettings, RankingSettings } from './config/settings';
 import type { Scope } from './auth/keys';
 import type { LimitRate } from './auth/rate-limit';
 import type { Database } from './db/database';
@@ -31,6 +31,8 @@ export interface Context extends YogaInitialContext {
   caller: Caller;
   /** How memory search weighs its signals (the SEARCH_* settings). */
   ranking: RankingSettings;
+  /** Memories' embeddings: their dimensions and default model (the EMBEDDINGS_* settings). */
+  embeddings: EmbeddingSettings;
   /** The memories this request's reads returned, counted as accessed once its data is settled (src/memories/access.ts). */
   memoryAccesses: MemoryAccesses;
   /** Fresh per request: batching and caching never cross requests (or callers). */
@@ -73,6 +75,7 @@ export async function createContext(
   database: Database,
   fastReads: boolean,
   ranking: RankingSettings,
+  embeddings: EmbeddingSettings,
   authenticate: Authenticate,
   limitRate: LimitRate,
   live: LiveBus,
@@ -82,7 +85,7 @@ export async function createContext(
   await limitRate(caller);
   const { prisma, sql } = database;
   // Yoga merges this into the request's context: the initial one is not copied.
-  return { prisma, sql, fastReads, ranking, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma), live };
+  return { prisma, sql, fastReads, ranking, embeddings, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma), live };
 }
 
 /**

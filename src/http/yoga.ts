@@ -57,7 +57,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     maskedErrors: { maskError },
     // Every GraphQL request needs a key, and counts against its rate limit (a subscription counts
     // once, when it starts); GraphiQL's page and the health endpoints do not.
-    context: (initial) => createContext(database, settings.readPath === 'fast', settings.ranking, authenticate, limitRate, live, initial),
+    context: (initial) => createContext(database, settings.readPath === 'fast', settings.ranking, settings.embeddings, authenticate, limitRate, live, initial),
     plugins: [
       // The compiled executor first: the row scope below wraps whatever executor is set before
       // it, and one set after it would run outside the caller's scope and see no rows

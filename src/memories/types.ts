@@ -2,7 +2,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLObjectType } from 'graphql';
 import { z } from 'zod';
 import type { Context } from '../context';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError, NotFoundError, SemanticRecallUnavailableError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { currentRequestFacts } from '../http/request-id';
 import type { MemoryChange } from '../live/events';
@@ -17,11 +17,12 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
-import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
+import { label, MAX_MEMORY_CONTENT, name, real, storedEnum, text } from '../schema/rules';
 import { allRowsOf, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectionOf } from '../schema/selection';
 import { contentHash } from './content-hash';
+import { checkDimensions, clearEmbedding, embeddingInput, embeddingModel, storeEmbeddings } from './embeddings';
 import { createMemories, lockContent, type CreatedMemory } from './creation';
 import { MemoryFilter, memoryFilterConditions, type MemoryFilterInput } from './filter';
 import { withHistory } from './history';
@@ -55,6 +56,12 @@ export const MemoryType = builder.prismaObject('Memory', {
     updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
     createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
+    embeddingModel: t.exposeString('embeddingModel', {
+      sql: column('embedding_model'),
+      nullable: true,
+      description: 'The model that made the embedding; null when the memory has none. Vectors of different models are never compared.',
+    }),
+    embeddingDimensions: t.exposeInt('embeddingDimensions', { sql: column('embedding_dimensions'), nullable: true, description: 'How many numbers the embedding has; null when none.' }),
     user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
   }),
 });
@@ -296,6 +303,13 @@ builder.queryField('searchMemories', (t) =>
 
 // What creation requires is non-null here; a memory's agent and user never change. The content
 // hash is the server's (src/memories/content-hash.ts), never a client's.
+/** A memory write with a vector meets pgvector, or its absence. */
+const memoryWriteErrors = [...commonMutationErrors, SemanticRecallUnavailableError];
+
+const EMBEDDING_DESCRIPTION =
+  "The content's embedding, EMBEDDINGS_DIMENSIONS finite numbers, stored with pgvector. SEMANTIC_RECALL_UNAVAILABLE where the server has no pgvector.";
+const EMBEDDING_MODEL_DESCRIPTION = 'The model that made `embedding`, up to 255 characters. Default: the EMBEDDINGS_MODEL setting.';
+
 const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
   fields: (t) => ({
     agentId: t.id({ required: true }),
@@ -307,6 +321,8 @@ const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
     scope: t.string({ required: true, description: '1 to 50 characters, e.g. user.' }),
     level: t.string({ required: true, description: '1 to 50 characters, e.g. core.' }),
     importance: t.float({ description: 'Default 0.' }),
+    embedding: t.floatList({ description: EMBEDDING_DESCRIPTION }),
+    embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
   }),
 });
 
@@ -320,6 +336,8 @@ const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
     scope: t.string(),
     level: t.string(),
     importance: t.float(),
+    embedding: t.floatList({ description: `${EMBEDDING_DESCRIPTION} New content without a new embedding drops the old one.` }),
+    embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
   }),
 });
 
@@ -332,10 +350,11 @@ const memoryFields = z.object({
   level: label,
   importance: real,
 });
+const embeddingFields = { embedding: embeddingInput.nullish(), embeddingModel: name.nullish() };
 const createMemorySchema = memoryFields
-  .extend({ agentId: z.string(), userId: z.string().nullish() })
+  .extend({ agentId: z.string(), userId: z.string().nullish(), ...embeddingFields })
   .partial({ metadata: true, score: true, importance: true });
-const updateMemorySchema = memoryFields.partial();
+const updateMemorySchema = memoryFields.partial().extend(embeddingFields);
 
 export const MAX_MEMORIES_PER_BATCH = 500;
 
@@ -381,7 +400,7 @@ const MemoryPayload = builder.objectRef<{ memoryId: string; deduplicated?: boole
 builder.mutationFields((t) => ({
   createMemory: t.field({
     type: MemoryPayload,
-    errors: { types: commonMutationErrors },
+    errors: { types: memoryWriteErrors },
     args: { input: t.arg({ type: CreateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createMemorySchema, args.input, ['input']);
@@ -394,7 +413,7 @@ builder.mutationFields((t) => ({
   createMemories: t.field({
     type: MemoriesPayload,
     description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none, deduplicated by content as createMemory is.`,
-    errors: { types: commonMutationErrors },
+    errors: { types: memoryWriteErrors },
     args: { inputs: t.arg({ type: [CreateMemoryInput], required: true, extensions: maxItems(MAX_MEMORIES_PER_BATCH), description: `At most ${MAX_MEMORIES_PER_BATCH}.` }) },
     resolve: async (_root, args, context) => {
       const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
@@ -409,11 +428,12 @@ builder.mutationFields((t) => ({
   updateMemory: t.field({
     type: MemoryPayload,
     description: 'Changes a memory. New content that another live memory of the agent already has is a CONFLICT.',
-    errors: { types: commonMutationErrors },
+    errors: { types: memoryWriteErrors },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
-      const { metadata, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
+      const { metadata, embedding, embeddingModel: namedModel, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
       const id = String(args.id);
+      if (embedding) checkDimensions(embedding, context.embeddings, ['input', 'embedding']);
       await context.prisma.$transaction(async (tx) => {
         const hash = input.content === undefined ? undefined : contentHash(input.content);
         if (hash !== undefined) await requireUniqueContent(context, tx, id, hash, ['input', 'content']);
@@ -425,6 +445,8 @@ builder.mutationFields((t) => ({
           return changed.count;
         });
         if (count === 0) throw new NotFoundError('Memory', id, ['id']);
+        if (embedding) await storeEmbeddings(tx, [{ memoryId: id, vector: embedding, model: embeddingModel(namedModel, context.embeddings) }], ['input', 'embedding']);
+        else if (input.content !== undefined) await clearEmbedding(tx, id);
       });
       // Purged since by someone else: its PURGED event tells the subscribers.
       const updated = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
