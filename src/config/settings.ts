@@ -85,6 +85,7 @@ const environmentSchema = z.object({
   SEARCH_WEIGHT_USE: weight.default(0.1),
   SEARCH_RECENCY_HALF_LIFE_DAYS: z.coerce.number().min(0.001).max(36_500).default(30),
   SEARCH_USE_HALF_COUNT: z.coerce.number().min(0.001).max(1_000_000_000).default(10),
+  SEARCH_RRF_K: z.coerce.number().int().min(1).max(10_000).default(60),
   // 2,000 is the most dimensions pgvector's HNSW index takes for `vector`.
   EMBEDDINGS_DIMENSIONS: integer(1, 2000).default(1536),
   EMBEDDINGS_MODEL: z.string().trim().min(1).max(255).optional(),
@@ -194,6 +195,11 @@ export interface RankingSettings {
   recencyHalfLifeDays: number;
   /** The access count at which `use` is 0.5: use = count / (count + useHalfCount). */
   useHalfCount: number;
+  /**
+   * Reciprocal rank fusion's k for HYBRID search: a memory's relevance adds 1 / (k + rank) from
+   * each ranking it is in. 60 is the value of the RRF paper and of most hybrid search engines.
+   */
+  fusionK: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -287,6 +293,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       },
       recencyHalfLifeDays: values.SEARCH_RECENCY_HALF_LIFE_DAYS,
       useHalfCount: values.SEARCH_USE_HALF_COUNT,
+      fusionK: values.SEARCH_RRF_K,
     },
     embeddings: { dimensions: values.EMBEDDINGS_DIMENSIONS, model: values.EMBEDDINGS_MODEL ?? UNNAMED_EMBEDDING_MODEL },
   };

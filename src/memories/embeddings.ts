@@ -30,15 +30,23 @@ export function embeddingModel(named: string | null | undefined, settings: Embed
   return named ?? settings.model;
 }
 
-// 42703: undefined column (no `embedding`), 42704: undefined object (no type `vector`). Either
-// means the extension never reached this database.
-const MISSING_VECTOR_CODES = new Set(['42703', '42704']);
+// 42703: undefined column (no `embedding`), 42704: undefined object (no type `vector`), 42P01:
+// undefined table (no view live_memory_vectors_in_scope), 42883: undefined function (no
+// vector_dims): each, about one of pgvector's objects, means the extension never reached this
+// database. The code alone would also match an unrelated mistake, so the object is checked too.
+const MISSING_VECTOR_CODES = new Set(['42703', '42704', '42P01', '42883']);
+const MISSING_VECTOR_MESSAGE = /(column "embedding"(?: of relation "memories")?|type "vector"|relation "live_memory_vectors_in_scope"|function vector_dims\(.*\)) does not exist/;
 
-function isMissingVector(error: unknown): boolean {
+/** Whether `error` is a statement's failure for want of pgvector (its type, column or view). */
+export function isMissingVector(error: unknown): boolean {
   for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
-    const code = (cause as { code?: unknown }).code ?? (cause as { meta?: { code?: unknown } }).meta?.code;
-    if (typeof code === 'string' && MISSING_VECTOR_CODES.has(code)) return true;
-    if (/(column "embedding"|type "vector") does not exist/.test(cause.message)) return true;
+    // A driver's error has the SQLSTATE as `code`; Prisma's has its own code there (P2010) and
+    // the SQLSTATE in `meta.code`.
+    const meta = (cause as { meta?: { code?: unknown } }).meta;
+    const code = meta ? meta.code : (cause as { code?: unknown }).code;
+    const sqlState = typeof code === 'string' ? code : undefined;
+    const aboutVectors = MISSING_VECTOR_MESSAGE.test(cause.message);
+    if (aboutVectors && (sqlState === undefined || MISSING_VECTOR_CODES.has(sqlState))) return true;
   }
   return false;
 }

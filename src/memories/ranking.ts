@@ -41,9 +41,13 @@ export function scoreParts(settings: RankingSettings, query: Prisma.Sql): ScoreP
   };
 }
 
-/** The weighted sum of the parts, given as the columns `text`, `importance`, `recency`, `use` of `row`. */
-export function weightedScore(settings: RankingSettings, row: string): Prisma.Sql {
+/**
+ * The weighted sum of the parts, given as the columns `importance`, `recency`, `use` of `row` and
+ * `relevance`, the column that the text weight applies to: `text` in a TEXT search, the fused or
+ * vector relevance otherwise (src/memories/search.ts).
+ */
+export function weightedScore(settings: RankingSettings, row: string, relevance: 'text' | 'relevance'): Prisma.Sql {
   const { text, importance, recency, use } = settings.weights;
   const part = (name: string, weight: number) => Prisma.sql`${weight}::float8 * ${Prisma.raw(`${row}.${name}`)}`;
-  return Prisma.sql`(${part('text', text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;
+  return Prisma.sql`(${part(relevance, text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;
 }

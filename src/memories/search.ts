@@ -1,14 +1,20 @@
 import type { RankingSettings } from '../config/settings';
 import type { ScopedSql } from '../db/row-level-security';
-import { ValidationError } from '../errors';
+import { SemanticRecallUnavailableError, ValidationError } from '../errors';
+import { isMissingVector } from './embeddings';
 import { Prisma } from '../generated/prisma/client';
 import { memoryFilterConditions, type MemoryFilterInput } from './filter';
 import { scoreParts, weightedScore } from './ranking';
+import { nearestMemories, type VectorQuery } from './vector-search';
 
-export interface MemorySearch {
+/**
+ * How a search finds and ranks: by the words (TEXT), by meaning, the memories' embeddings
+ * nearest to a vector (VECTOR), or both fused by reciprocal rank fusion (HYBRID).
+ */
+export type SearchMode = 'TEXT' | 'VECTOR' | 'HYBRID';
+
+interface SearchBase {
   organizationId: string;
-  /** What the caller typed, in web-search syntax: words, "quoted phrases", or, -excluded. */
-  query: string;
   limit: number;
   filter?: MemoryFilterInput | null;
   /** Hits scoring less are left out. */
@@ -16,6 +22,21 @@ export interface MemorySearch {
   ranking: RankingSettings;
   /** Whether to compute each hit's ts_headline snippet (it reads the whole content again). */
   snippet?: boolean;
+}
+
+/** A search, with what its mode needs: the query's text, its vector, or both. */
+export type MemorySearch =
+  | (SearchBase & { mode: 'TEXT'; query: string; vector?: null })
+  | (SearchBase & { mode: 'VECTOR'; query?: null; vector: VectorQuery })
+  | (SearchBase & { mode: 'HYBRID'; query: string; vector: VectorQuery });
+
+/**
+ * How many memories each ranking of a VECTOR or HYBRID search brings: the page, and room for
+ * importance, recency and use to reorder it. Both rankings are cut at the same length, as
+ * hybrid search engines do, so that neither swamps the fusion.
+ */
+export function rankedCandidates(limit: number): number {
+  return Math.min(Math.max(100, 5 * limit), 1000);
 }
 
 /**
@@ -40,10 +61,10 @@ export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
  */
 export const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
 
-const query = (search: MemorySearch) => Prisma.sql`websearch_to_tsquery('english', ${search.query})`;
+const tsquery = (text: string) => Prisma.sql`websearch_to_tsquery('english', ${text})`;
 
 /**
- * The statement of the search itself: the caller's live memories (of live agents) whose content
+ * The statement of a TEXT search: the caller's live memories (of live agents) whose content
  * matches `search.query` and its filter, best score first, as ids, the score and its parts.
  *
  * `to_tsvector('english', content)` is written exactly as the expression of the GIN index
@@ -57,18 +78,13 @@ const query = (search: MemorySearch) => Prisma.sql`websearch_to_tsquery('english
  * filter's conditions and the score's parts cannot raise on any row
  * (src/memories/metadata-filter.ts, ranking.ts).
  */
-function rankedMatches(search: MemorySearch): Prisma.Sql {
+function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }): Prisma.Sql {
   const parts = scoreParts(search.ranking, Prisma.sql`q.query`);
-  const score = weightedScore(search.ranking, 'c');
-  const conditions = [
-    Prisma.sql`m.organization_id = ${search.organizationId}`,
-    Prisma.sql`NOT a.is_deleted`,
-    Prisma.sql`to_tsvector('english', m.content) @@ q.query`,
-    ...memoryFilterConditions(search.filter, ['filter']),
-  ];
+  const score = weightedScore(search.ranking, 'c', 'text');
   const minScore = search.minScore != null ? Prisma.sql`WHERE ${score} >= ${search.minScore}::float8` : Prisma.empty;
   return Prisma.sql`
-    SELECT c.id, c.created_at, c.text, c.importance, c.recency, c.use, ${score} AS score
+    SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank, NULL::int AS vector_rank,
+           c.importance, c.recency, c.use, ${score} AS score
     FROM (
       SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
       FROM ${Prisma.raw(SEARCH_VIEW)} m
@@ -77,14 +93,108 @@ function rankedMatches(search: MemorySearch): Prisma.Sql {
       -- words, the same for every word: estimated by the words' frequency in all organizations, a
       -- search for a word another organization writes often would be planned as a scan of all the
       -- caller's memories instead of the index, and take time by another organization's rows.
-      CROSS JOIN (SELECT ${query(search)} OFFSET 0) AS q(query)
-      WHERE ${Prisma.join(conditions, ' AND ')}
+      CROSS JOIN (SELECT ${tsquery(search.query)} OFFSET 0) AS q(query)
+      WHERE ${Prisma.join(textConditions(search), ' AND ')}
       -- A fence: each part is computed once per match here, not again in the score and the ordering.
       OFFSET 0
     ) c
     ${minScore}
     ORDER BY score DESC, c.created_at DESC, c.id DESC
     LIMIT ${search.limit}`;
+}
+
+function textConditions(search: MemorySearch): Prisma.Sql[] {
+  return [
+    Prisma.sql`m.organization_id = ${search.organizationId}`,
+    Prisma.sql`NOT a.is_deleted`,
+    Prisma.sql`to_tsvector('english', m.content) @@ q.query`,
+    ...memoryFilterConditions(search.filter, ['filter']),
+  ];
+}
+
+/**
+ * The text ranking of a HYBRID search: its best `rankedCandidates` matches by text relevance
+ * alone, each with its rank (1 best), read through the full-text index as TEXT's are.
+ */
+function textRanking(search: MemorySearch & { mode: 'HYBRID' }): Prisma.Sql {
+  const text = scoreParts(search.ranking, Prisma.sql`q.query`).text;
+  return Prisma.sql`
+    SELECT r.id, r.text, row_number() OVER (ORDER BY r.text DESC, r.created_at DESC, r.id DESC)::int AS text_rank
+    FROM (
+      SELECT m.id, m.created_at, ${text} AS text
+      FROM ${Prisma.raw(SEARCH_VIEW)} m
+      JOIN agents a ON a.id = m.agent_id
+      CROSS JOIN (SELECT ${tsquery(search.query)} OFFSET 0) AS q(query)
+      WHERE ${Prisma.join(textConditions(search), ' AND ')}
+      ORDER BY text DESC, m.created_at DESC, m.id DESC
+      LIMIT ${rankedCandidates(search.limit)}
+    ) r`;
+}
+
+/**
+ * The vector ranking of a VECTOR or HYBRID search: the `rankedCandidates` memories nearest to the
+ * query's vector among the embeddings of its model (src/memories/vector-search.ts), each with its
+ * cosine similarity (1 - distance) and its rank (1 nearest).
+ */
+function vectorRanking(search: MemorySearch & { vector: VectorQuery }): Prisma.Sql {
+  const nearest = nearestMemories({
+    organizationId: search.organizationId,
+    query: search.vector,
+    filter: search.filter,
+    candidates: rankedCandidates(search.limit),
+  });
+  return Prisma.sql`
+    SELECT n.id, 1 - n.distance AS similarity, row_number() OVER (ORDER BY n.distance, n.id)::int AS vector_rank
+    FROM (${nearest}) n
+    JOIN ${Prisma.raw(SEARCH_VIEW)} m ON m.id = n.id
+    JOIN agents a ON a.id = m.agent_id
+    WHERE m.organization_id = ${search.organizationId} AND NOT a.is_deleted`;
+}
+
+/**
+ * The statement of a VECTOR or HYBRID search, with the same columns as TEXT's.
+ *
+ * - VECTOR: a memory's relevance is its cosine similarity to the query, below 0 counted as 0.
+ * - HYBRID: reciprocal rank fusion of the text and the vector rankings,
+ *   1 / (k + text rank) + 1 / (k + vector rank), a ranking a memory is missing from adding
+ *   nothing; scaled by (k + 1) / 2 so that a memory first in both has relevance 1.
+ *
+ * The relevance then takes the text part's place in the score, with importance, recency and use
+ * weighed in as a TEXT search does (SEARCH_WEIGHT_TEXT weighs it).
+ */
+function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }): Prisma.Sql {
+  const parts = scoreParts(search.ranking, Prisma.sql`NULL`);
+  const score = weightedScore(search.ranking, 'c', 'relevance');
+  const k = search.ranking.fusionK;
+  const fused =
+    search.mode === 'HYBRID'
+      ? Prisma.sql`
+        SELECT coalesce(t.id, v.id) AS id, coalesce(t.text, 0) AS text, v.similarity, t.text_rank, v.vector_rank,
+               (coalesce(1.0::float8 / (${k}::float8 + t.text_rank), 0) + coalesce(1.0::float8 / (${k}::float8 + v.vector_rank), 0))
+                 * (${k}::float8 + 1) / 2 AS relevance
+        FROM (${textRanking(search)}) t
+        FULL JOIN (${vectorRanking(search)}) v ON v.id = t.id`
+      : Prisma.sql`
+        SELECT v.id, 0::float8 AS text, v.similarity, NULL::int AS text_rank, v.vector_rank, greatest(v.similarity, 0) AS relevance
+        FROM (${vectorRanking(search)}) v`;
+  const minScore = search.minScore != null ? Prisma.sql`WHERE ${score} >= ${search.minScore}::float8` : Prisma.empty;
+  return Prisma.sql`
+    SELECT c.id, c.created_at, c.relevance, c.text, c.similarity, c.text_rank, c.vector_rank, c.importance, c.recency, c.use, ${score} AS score
+    FROM (
+      SELECT m.id, m.created_at, f.relevance, f.text, f.similarity, f.text_rank, f.vector_rank,
+             ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
+      FROM (${fused}) f
+      JOIN ${Prisma.raw(SEARCH_VIEW)} m ON m.id = f.id
+      WHERE m.organization_id = ${search.organizationId}
+      OFFSET 0
+    ) c
+    ${minScore}
+    ORDER BY score DESC, c.created_at DESC, c.id DESC
+    LIMIT ${search.limit}`;
+}
+
+function rankedMatches(search: MemorySearch): Prisma.Sql {
+  return search.mode === 'TEXT' ? rankedTextMatches(search) : rankedFusedMatches(search);
 }
 
 /**
@@ -95,10 +205,15 @@ function rankedMatches(search: MemorySearch): Prisma.Sql {
  */
 export function memorySearchStatement(search: MemorySearch, memory?: Prisma.Sql): Prisma.Sql {
   // The snippet is computed for the `limit` hits only, after the ranking.
-  const snippet = search.snippet ? Prisma.sql`, ts_headline('english', m.content, ${query(search)}, ${SNIPPET_OPTIONS}) AS hit_snippet` : Prisma.empty;
+  const snippet =
+    search.snippet && search.query != null
+      ? Prisma.sql`, ts_headline('english', m.content, ${tsquery(search.query)}, ${SNIPPET_OPTIONS}) AS hit_snippet`
+      : Prisma.empty;
   const planned = memory ? Prisma.sql`, ${memory} AS hit_memory` : Prisma.empty;
   return Prisma.sql`
-    SELECT m.id, s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
+    SELECT m.id, s.score AS hit_score, s.relevance AS hit_relevance, s.text AS hit_text, s.similarity AS hit_similarity,
+           s.text_rank AS hit_text_rank, s.vector_rank AS hit_vector_rank,
+           s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
     FROM (${rankedMatches(search)}) s
     JOIN memories m ON m.id = s.id
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
@@ -108,7 +223,11 @@ export function memorySearchStatement(search: MemorySearch, memory?: Prisma.Sql)
 export interface MemorySearchRow {
   id: string;
   hit_score: number;
+  hit_relevance: number;
   hit_text: number;
+  hit_similarity: number | null;
+  hit_text_rank: number | null;
+  hit_vector_rank: number | null;
   hit_importance: number;
   hit_recency: number;
   hit_use: number;
@@ -124,8 +243,14 @@ export interface MemorySearchRow {
  */
 export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, memory?: Prisma.Sql): Promise<MemorySearchRow[]> {
   const statement = memorySearchStatement(search, memory);
-  const rows = await sql.query<MemorySearchRow>(statement.text, statement.values);
-  if (rows.length === 0) await assertSearchableQuery(sql, search.query);
+  let rows: MemorySearchRow[];
+  try {
+    rows = await sql.query<MemorySearchRow>(statement.text, statement.values);
+  } catch (error) {
+    if (search.vector && isMissingVector(error)) throw new SemanticRecallUnavailableError(['vector']);
+    throw error;
+  }
+  if (rows.length === 0 && search.query != null) await assertSearchableQuery(sql, search.query);
   return rows;
 }
 

@@ -38,6 +38,9 @@ const MemoryEmbedding = graphql(`
 const Search = graphql(`
   query SearchWithoutVectors($query: String!) { searchMemories(query: $query) { memory { content } } }
 `);
+const VectorSearch = graphql(`
+  query SearchByVectorWithoutPgvector($vector: [Float!]) { searchMemories(vector: $vector) { memory { content } } }
+`);
 
 const DIMENSIONS = 3;
 
@@ -191,6 +194,9 @@ describe('a PostgreSQL server without pgvector', () => {
     expect(refused).toMatchObject({ __typename: 'SemanticRecallUnavailableError', code: 'SEMANTIC_RECALL_UNAVAILABLE', field: ['input', 'embedding'] });
     expect(await app.database.owner.memory.count({ where: { content: 'with a vector' } })).toBe(0);
     expect((await app.graphql(Search, { query: 'trains' })).data!.searchMemories.map((hit) => hit.memory.content)).toContain('prefers trains to planes');
+    const vectorSearch = await app.graphql(VectorSearch, { vector: [1, 0, 0] });
+    expect(vectorSearch.data).toBeNull();
+    expect(vectorSearch.errors?.[0]?.extensions).toMatchObject({ code: 'SEMANTIC_RECALL_UNAVAILABLE', field: ['vector'] });
 
     // Installed later: the next start turns it on, and the memory written meanwhile is there.
     await app.stop();
