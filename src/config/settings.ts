@@ -325,3 +325,12 @@ export function loadAgentFileClientSettings(env: NodeJS.ProcessEnv = process.env
   return { url: values.AGENTMEM_URL, apiKey: values.AGENTMEM_API_KEY };
 }
 
+/**
+ * The name of every setting read from the environment, the server's and the agent-file CLI's:
+ * what `.env.example` and the settings table of docs/operations.md must each list
+ * (test/docs/docs.test.ts).
+ */
+export const settingNames: readonly string[] = [
+  ...Object.keys(environmentSchema.shape),
+  ...Object.keys(agentFileClientSchema.shape),
+];
