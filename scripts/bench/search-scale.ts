@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { runBenchmark, type Cleanup } from './cleanup';
 import { startCluster, type Cluster } from './cluster';
 import { issueKey } from './databases';
@@ -7,9 +8,11 @@ import { startAgentMem } from './servers';
 import { SEARCH_QUERY, SEARCH_LIMIT } from './shapes';
 
 // `npm run bench:search-scale`: ranked memory search latency at 20,000 and at 200,000 memories
-// (issue 10). One throwaway PostgreSQL 15 cluster (as `npm run bench`), one database per size,
-// AgentMem in production mode; requests one at a time, so the figures are latencies, not
-// throughput. See docs/performance.md.
+// (issue 10), by text and HYBRID (issue 19: every memory has a synthetic 384-dimension embedding,
+// and the HNSW index's recall@10 against exact search is measured). One throwaway PostgreSQL 15
+// cluster (as `npm run bench`, with the machine's pgvector), one database per size, AgentMem in
+// production mode; requests one at a time, so the figures are latencies, not throughput. See
+// docs/performance.md.
 
 const progress = (line: string) => process.stderr.write(`search-scale: ${line}\n`);
 
@@ -18,11 +21,27 @@ const WARMUP_REQUESTS = 30;
 const MEASURED_REQUESTS = 300;
 
 /** The whole hit: score, its parts, the snippet and the memory, with the ranking on. */
-const SEARCH = `query Search($query: String!, $limit: Int!, $track: Boolean!) {
-  searchMemories(query: $query, limit: $limit, track: $track) {
-    score breakdown { text importance recency use } snippet memory { id content importance }
+const SEARCH = `query Search($query: String!, $vector: [Float!], $limit: Int!, $track: Boolean!) {
+  searchMemories(query: $query, vector: $vector, limit: $limit, track: $track) {
+    score breakdown { relevance text similarity textRank vectorRank importance recency use } snippet memory { id content importance }
   }
 }`;
+
+/** The synthetic embeddings: 384 numbers (all-MiniLM-L6-v2's size), around one of 64 centres. */
+const DIMENSIONS = 384;
+const CLUSTERS = 64;
+const MODEL = 'bench-synthetic';
+const RECALL_QUERIES = 20;
+
+/** Component `j` (1-based) of cluster `c`'s centre: the same formula as the SQL fill's. */
+function centre(cluster: number): number[] {
+  return Array.from({ length: DIMENSIONS }, (_, index) => Math.sin(cluster * 0.7 + (index + 1) * 0.31));
+}
+
+/** A query near cluster `c`'s centre, with noise from a fixed sequence so every run asks the same. */
+function queryVector(cluster: number): number[] {
+  return centre(cluster).map((value, index) => value + 0.2 * Math.sin(cluster * 13.1 + index * 1.7));
+}
 
 /**
  * The benchmark's dataset (20,000 memories), and for larger sizes copies of its memories with
@@ -48,8 +67,25 @@ async function prepare(cluster: Cluster, size: number): Promise<{ key: string; m
         [copies],
       );
     }
+    // Every memory gets an embedding near its cluster's centre (the cluster from its id), with
+    // seeded noise, as a real store's embeddings cluster by topic.
+    await client.query('SELECT setseed(0.42)');
+    await client.query(
+      `UPDATE memories m SET embedding = e.vector, embedding_model = $1, embedding_dimensions = $2
+       FROM (
+         SELECT id, (SELECT array_agg(sin((abs(hashtext(id)) % $3) * 0.7 + j * 0.31) + 0.4 * (random() - 0.5) ORDER BY j)
+                     FROM generate_series(1, $2) AS j)::vector AS vector
+         FROM memories
+       ) e
+       WHERE m.id = e.id`,
+      [MODEL, DIMENSIONS, CLUSTERS],
+    );
+    const started = performance.now();
+    await client.query('SELECT agentmem_enable_semantic_recall($1)', [DIMENSIONS]);
+    indexSeconds.set(size, (performance.now() - started) / 1000);
     await client.query('VACUUM ANALYZE');
     const facts = await readDatasetFacts(client);
+    recalls.set(size, await hnswRecall(client, facts.organizationId));
     const { rows } = await client.query<{ count: number }>(
       `SELECT count(*)::int AS count FROM memories m JOIN agents a ON a.id = m.agent_id
        WHERE m.organization_id = $1 AND NOT m.is_deleted AND NOT a.is_deleted
@@ -60,18 +96,52 @@ async function prepare(cluster: Cluster, size: number): Promise<{ key: string; m
   });
 }
 
+/** Seconds the HNSW index took to build, and its recall@10, by size. */
+const indexSeconds = new Map<number, number>();
+const recalls = new Map<number, { recall: number; embeddings: number }>();
+
+/**
+ * recall@10 of the HNSW index (agentmem_nearest_memories, as searches beyond the exact limit use
+ * it) against exact search, over RECALL_QUERIES queries, in the organization's scope.
+ */
+async function hnswRecall(client: pg.Client, organizationId: string): Promise<{ recall: number; embeddings: number }> {
+  await client.query(`SELECT set_config('app.organization_id', $1, false)`, [organizationId]);
+  let found = 0;
+  for (let cluster = 0; cluster < RECALL_QUERIES; cluster += 1) {
+    const vector = JSON.stringify(queryVector(cluster * 3));
+    // As a search asks: rankedCandidates(20) = 100 candidates, of which the nearest 10 count.
+    const indexed = await client.query<{ id: string }>('SELECT id FROM agentmem_nearest_memories($1, $2, $3, 100) ORDER BY distance, id LIMIT 10', [
+      vector,
+      DIMENSIONS,
+      MODEL,
+    ]);
+    const exact = await client.query<{ id: string }>(
+      `SELECT id FROM memories WHERE organization_id = $1 AND embedding_model = $2 AND NOT is_deleted
+       ORDER BY (embedding::vector(${DIMENSIONS}) <=> $3::vector(${DIMENSIONS})) + 0, id LIMIT 10`,
+      [organizationId, MODEL, vector],
+    );
+    const expected = new Set(exact.rows.map((row) => row.id));
+    found += indexed.rows.filter((row) => expected.has(row.id)).length;
+  }
+  const { rows } = await client.query<{ count: number }>(
+    'SELECT count(*)::int AS count FROM memories WHERE organization_id = $1 AND embedding_model = $2 AND NOT is_deleted',
+    [organizationId, MODEL],
+  );
+  return { recall: found / (10 * RECALL_QUERIES), embeddings: rows[0]!.count };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** Latencies of `MEASURED_REQUESTS` searches sent one at a time, after a warm-up; every answer checked. */
-async function latencies(baseUrl: string, key: string, track: boolean): Promise<{ p50: number; p99: number; mean: number }> {
+async function latencies(baseUrl: string, key: string, track: boolean, vector: number[] | null): Promise<{ p50: number; p99: number; mean: number }> {
   const send = async () => {
     const started = performance.now();
     const response = await fetch(`${baseUrl}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query: SEARCH, variables: { query: SEARCH_QUERY, limit: SEARCH_LIMIT, track } }),
+      body: JSON.stringify({ query: SEARCH, variables: { query: SEARCH_QUERY, vector, limit: SEARCH_LIMIT, track } }),
     });
     const body = (await response.json()) as { data?: { searchMemories: unknown[] }; errors?: unknown };
     const elapsed = performance.now() - started;
@@ -92,20 +162,32 @@ async function run(cleanup: Cleanup): Promise<void> {
   for (const size of SIZES) {
     progress(`building ${size} memories`);
     const { key, matches } = await prepare(cluster, size);
-    const server = await startAgentMem(cluster, cleanup, `bench_search_${size}`);
-    for (const track of [false, true]) {
-      progress(`timing ${size} memories, track: ${track}`);
-      const figures = await latencies(server.baseUrl, key, track);
-      lines.push(
-        `| ${size.toLocaleString('en-US').padStart(7)} | ${String(matches).padStart(7)} | ${String(track).padEnd(5)} | ${figures.p50.toFixed(1).padStart(6)} | ${figures.p99.toFixed(1).padStart(6)} | ${figures.mean.toFixed(1).padStart(6)} |`,
-      );
+    const server = await startAgentMem(cluster, cleanup, `bench_search_${size}`, undefined, undefined, {
+      EMBEDDINGS_DIMENSIONS: String(DIMENSIONS),
+      EMBEDDINGS_MODEL: MODEL,
+    });
+    for (const mode of ['TEXT', 'HYBRID'] as const) {
+      for (const track of [false, true]) {
+        progress(`timing ${size} memories, ${mode}, track: ${track}`);
+        const figures = await latencies(server.baseUrl, key, track, mode === 'HYBRID' ? queryVector(5) : null);
+        lines.push(
+          `| ${size.toLocaleString('en-US').padStart(7)} | ${String(matches).padStart(7)} | ${mode.padEnd(6)} | ${String(track).padEnd(5)} | ${figures.p50.toFixed(1).padStart(6)} | ${figures.p99.toFixed(1).padStart(6)} | ${figures.mean.toFixed(1).padStart(6)} |`,
+        );
+      }
     }
     await server.process.stop('SIGTERM', 10_000);
   }
+  const indexLines = SIZES.map((size) => {
+    const recall = recalls.get(size)!;
+    return `| ${size.toLocaleString('en-US').padStart(7)} | ${recall.embeddings.toLocaleString('en-US')} | ${recall.recall.toFixed(3)} | ${indexSeconds.get(size)!.toFixed(1)} |`;
+  });
   process.stdout.write(
     `\nsearchMemories("${SEARCH_QUERY}", limit: ${SEARCH_LIMIT}) with score, breakdown, snippet; ${MEASURED_REQUESTS} requests one at a time after ${WARMUP_REQUESTS}; ` +
       `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}\n\n` +
-      `| memories | matches (organization 1) | track | p50 ms | p99 ms | mean ms |\n|---:|---:|---|---:|---:|---:|\n${lines.join('\n')}\n`,
+      `| memories | matches (organization 1) | mode | track | p50 ms | p99 ms | mean ms |\n|---:|---:|---|---|---:|---:|---:|\n${lines.join('\n')}\n\n` +
+      `HYBRID: the same words and a ${DIMENSIONS}-dimension vector near one of ${CLUSTERS} clusters; every memory has a synthetic embedding. ` +
+      `HNSW recall@10 against exact search over ${RECALL_QUERIES} queries, in organization 1:\n\n` +
+      `| memories | organization 1's embeddings | recall@10 | index build s |\n|---:|---:|---:|---:|\n${indexLines.join('\n')}\n`,
   );
 }
 

@@ -68,7 +68,14 @@ async function launch(
  * (src/server.ts), or with `workers`, `npm run start:cluster`'s primary and that many workers.
  * With `profileDirectory`, the one process writes a V8 CPU profile there when it stops.
  */
-export async function startAgentMem(cluster: Cluster, cleanup: Cleanup, database: string, workers?: 1 | 2, profileDirectory?: string): Promise<BenchServer> {
+export async function startAgentMem(
+  cluster: Cluster,
+  cleanup: Cleanup,
+  database: string,
+  workers?: 1 | 2,
+  profileDirectory?: string,
+  settings: NodeJS.ProcessEnv = {},
+): Promise<BenchServer> {
   const port = await freePort();
   return launch(
     cleanup,
@@ -96,6 +103,7 @@ export async function startAgentMem(cluster: Cluster, cleanup: Cleanup, database
         DEMO_DATA: 'false',
         HOST: '127.0.0.1',
         PORT: String(port),
+        ...settings,
       },
     },
     (baseUrl) => answers(`${baseUrl}/ready`),

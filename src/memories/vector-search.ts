@@ -51,23 +51,24 @@ function queryAt(search: VectorCandidates): Prisma.Sql {
  * Every live memory of the organization (of a live agent, passing the filter) with an embedding
  * of the model, and its cosine distance to the query: computed for each behind a fence (OFFSET 0),
  * so that PostgreSQL cannot turn the ordering into an HNSW index scan that the organization's
- * condition would then thin out.
+ * condition would then thin out. The memories' other columns are read only for a filter.
  */
 function exactNearest(search: VectorCandidates): Prisma.Sql {
+  const filtered = search.filter ? memoryFilterConditions(search.filter, ['filter']) : [];
   const conditions = [
-    Prisma.sql`m.organization_id = ${search.organizationId}`,
     Prisma.sql`v.organization_id = ${search.organizationId}`,
     Prisma.sql`v.embedding_dimensions = ${search.query.dimensions}::int`,
     Prisma.sql`v.embedding_model = ${search.query.model}`,
     Prisma.sql`NOT a.is_deleted`,
-    ...memoryFilterConditions(search.filter, ['filter']),
+    ...(filtered.length > 0 ? [Prisma.sql`m.organization_id = ${search.organizationId}`, ...filtered] : []),
   ];
+  const memories = filtered.length > 0 ? Prisma.sql`JOIN live_memories_in_scope m ON m.id = v.id` : Prisma.empty;
   return Prisma.sql`
     SELECT e.id, e.distance FROM (
-      SELECT m.id, (${embeddingAt(search.query.dimensions)} <=> ${queryAt(search)})::float8 AS distance
-      FROM live_memories_in_scope m
-      JOIN ${Prisma.raw(VECTOR_VIEW)} v ON v.id = m.id
-      JOIN agents a ON a.id = m.agent_id
+      SELECT v.id, (${embeddingAt(search.query.dimensions)} <=> ${queryAt(search)})::float8 AS distance
+      FROM ${Prisma.raw(VECTOR_VIEW)} v
+      JOIN agents a ON a.id = v.agent_id
+      ${memories}
       WHERE ${Prisma.join(conditions, ' AND ')}
       OFFSET 0
     ) e
