@@ -103,7 +103,7 @@ export class DatabaseUnavailableError extends AppError {
 }
 
 /** When to try again after an overload refusal or a timeout: the queue turns over within a second. */
-export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /**
  * The server is busy, the database answering: the process already runs and queues as many

@@ -7,7 +7,7 @@ import path from 'node:path';
  * Where PostGraphile v5 and the Node 22 it needs live: outside the repository, installed once from
  * the npm registry and reused. Delete the directory to get the newest 5.x again.
  */
-export function postgraphileCacheDirectory(): string {
+function postgraphileCacheDirectory(): string {
   const cacheRoot = process.env.AGENTMEM_BENCH_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'agentmem-bench');
   return path.join(cacheRoot, 'postgraphile');
 }

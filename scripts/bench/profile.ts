@@ -33,13 +33,13 @@ function ownerOf(url: string, functionName: string): string {
   return path.basename(url);
 }
 
-export interface ProfileSummary {
+interface ProfileSummary {
   busyMs: number;
   byFunction: Array<{ name: string; ms: number; share: number }>;
   byOwner: Array<{ name: string; ms: number; share: number }>;
 }
 
-export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
+function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfMs = new Map<number, number>();
   const samples = profile.samples ?? [];

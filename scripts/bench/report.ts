@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Measurement } from './load';
 import { SERVER_NAMES, type ServerId, type Shape } from './shapes';
 
-export function median(values: readonly number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;

@@ -2,7 +2,7 @@ import type { BenchServer } from './servers';
 import { SERVER_NAMES, type HttpRequest, type Participant, type Shape, type ServerId } from './shapes';
 
 /** Sends one request as the load generator will, and returns the parsed JSON body. */
-export async function send(server: BenchServer, request: HttpRequest): Promise<unknown> {
+async function send(server: BenchServer, request: HttpRequest): Promise<unknown> {
   const response = await fetch(`${server.baseUrl}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${server.name} answered HTTP ${response.status}: ${text.slice(0, 300)}`);
@@ -26,7 +26,7 @@ export async function answerOf(participant: Participant, servers: ReadonlyMap<Se
 }
 
 /** Where two JSON values first differ, as a path and the two values there; undefined if equal. */
-export function firstDifference(left: unknown, right: unknown, at = '$'): string | undefined {
+function firstDifference(left: unknown, right: unknown, at = '$'): string | undefined {
   if (Array.isArray(left) && Array.isArray(right)) {
     for (let index = 0; index < Math.max(left.length, right.length); index += 1) {
       if (index >= left.length || index >= right.length) return `${at}: ${left.length} items against ${right.length}`;

@@ -17,7 +17,7 @@ export const AGENT_FILE_VERSION = 1;
 type Json = unknown;
 type Timestamp = string;
 
-export interface AgentFileAgent {
+interface AgentFileAgent {
   id: string;
   name?: string | null;
   agentType?: string | null;
@@ -33,7 +33,7 @@ export interface AgentFileAgent {
   createdAt?: Timestamp;
 }
 
-export interface AgentFileBlock {
+interface AgentFileBlock {
   id: string;
   label: string;
   value: string;
@@ -45,7 +45,7 @@ export interface AgentFileBlock {
   createdAt?: Timestamp;
 }
 
-export interface AgentFileTool {
+interface AgentFileTool {
   id: string;
   name: string;
   description?: string | null;

@@ -20,7 +20,7 @@ function createCounter(options: { points: number; duration: number; keyPrefix: s
   return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory });
 }
 
-export function rateLimited(retryAfterSeconds: number, what = 'too many requests for this API key'): GraphQLError {
+function rateLimited(retryAfterSeconds: number, what = 'too many requests for this API key'): GraphQLError {
   return new GraphQLError(`${what}: retry in ${retryAfterSeconds} s`, {
     extensions: {
       code: 'RATE_LIMITED',

@@ -5,7 +5,7 @@ import { BackupError } from './errors';
 import { appliedMigrations, dataTables, quoteName, readTables, type Table } from './table-catalog';
 import { useCanonicalText, type SqlSession } from './sql-session';
 
-export const ORGANIZATION_EXPORT_FORMAT = 'agentmem-organization-export';
+const ORGANIZATION_EXPORT_FORMAT = 'agentmem-organization-export';
 
 /**
  * Which rows of `table` are the organization's ($1): the organization itself, rows naming it in

@@ -4,13 +4,13 @@ import type { SqlSession } from './sql-session';
 /** Prisma's record of applied migrations: copied by a dump, made afresh by a move. */
 export const MIGRATIONS_TABLE = '_prisma_migrations';
 
-export interface Column {
+interface Column {
   name: string;
   /** As `format_type` writes it: `character varying(255)`, `text[]`, `timestamp with time zone`, … */
   type: string;
 }
 
-export interface ForeignKey {
+interface ForeignKey {
   column: string;
   references: string;
   referencedColumn: string;

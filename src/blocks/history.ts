@@ -8,7 +8,7 @@ import { parseInput } from '../schema/validation';
 import { BlockPayload, BlockType, blockErrors, expectedVersionDescription, versionNumber } from './types';
 import { changeBlock } from './versions';
 
-export const BlockVersionType = builder.prismaObject('BlockVersion', {
+builder.prismaObject('BlockVersion', {
   description: "One version of a block: its content then, who made it and when.",
   fields: (t) => ({
     id: t.exposeID('id', { sql: column('id') }),

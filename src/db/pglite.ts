@@ -20,11 +20,6 @@ const lockOptions = (dataDir: string) => ({
   update: 2_000,
 });
 
-export async function assertDataDirectoryFree(dataDir: string): Promise<void> {
-  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-  if (await lockfile.check(dataDir, lockOptions(dataDir))) throw new DataDirectoryInUseError(dataDir);
-}
-
 export interface OpenedPglite {
   pglite: PGlite;
   close(): Promise<void>;

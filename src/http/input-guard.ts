@@ -54,7 +54,7 @@ function refusal(field: string[], problem: string, node?: ASTNode): GraphQLError
  * block string are NULs too, and JSON literals may nest as deep as variables: checked while the
  * document is validated, on the parsed values. `field` is the input path from the argument.
  */
-export function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
+function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
   return {
     Document(document) {
       let refused = false;

@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-export class PortInUseError extends Error {
+class PortInUseError extends Error {
   override name = 'PortInUseError';
 }
 

@@ -14,11 +14,11 @@ const memoryEvents = {
   PRUNE: { value: 'prune', description: 'Soft-deleted by pruneMemories.' },
 } as const satisfies Record<string, { value: MemoryEvent; description: string }>;
 
-export const MemoryEventEnum = builder.enumType('MemoryEvent', { values: memoryEvents });
+const MemoryEventEnum = builder.enumType('MemoryEvent', { values: memoryEvents });
 
 type Snapshot = Record<string, unknown> | null;
 
-export const MemoryHistoryEntryType = builder.prismaObject('MemoryHistory', {
+builder.prismaObject('MemoryHistory', {
   name: 'MemoryHistoryEntry',
   description: "One change of a memory: what happened, by whom, when, and the memory's fields before and after.",
   fields: (t) => ({

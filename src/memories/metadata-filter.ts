@@ -31,13 +31,13 @@ export interface MetadataFilterShape {
 }
 
 /** How deep and/or/not may nest (a comparison at the top is depth 1). */
-export const MAX_METADATA_FILTER_DEPTH = 5;
+const MAX_METADATA_FILTER_DEPTH = 5;
 /** The most comparisons in one filter, and the most values of one `in`/`nin` or items of one and/or. */
-export const MAX_METADATA_CONDITIONS = 50;
-export const MAX_METADATA_LIST = 100;
+const MAX_METADATA_CONDITIONS = 50;
+const MAX_METADATA_LIST = 100;
 /** The most keys in a path ("a.b.c" has three), and the longest key. */
-export const MAX_METADATA_PATH_KEYS = 10;
-export const MAX_METADATA_KEY_LENGTH = 255;
+const MAX_METADATA_PATH_KEYS = 10;
+const MAX_METADATA_KEY_LENGTH = 255;
 
 const COMPARISONS = ['eq', 'ne', 'in', 'nin', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists'] as const;
 type Comparison = (typeof COMPARISONS)[number];

@@ -24,7 +24,7 @@ export async function inspectSearchIndexUse(prisma: PrismaClient): Promise<Searc
 }
 
 /** What an operator should know when search cannot use the index; undefined when it can. */
-export function searchIndexWarning(use: SearchIndexUse): string | undefined {
+function searchIndexWarning(use: SearchIndexUse): string | undefined {
   if (use.usesIndex) return undefined;
   if (use.viewOwner === null) {
     return `memory search has no view ${SEARCH_VIEW}: apply the migrations (npm run db:migrate)`;

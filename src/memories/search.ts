@@ -38,7 +38,7 @@ export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
  * How snippets mark the matched words: Markdown's bold, since hits mostly go into prompts and
  * Markdown views. The content is not escaped: a snippet is text, not HTML.
  */
-export const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
+const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
 
 const query = (search: MemorySearch) => Prisma.sql`websearch_to_tsquery('english', ${search.query})`;
 
@@ -130,7 +130,7 @@ export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch,
 }
 
 /** VALIDATION on `query` when PostgreSQL finds no word in it to search for. */
-export async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
+async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
   const check = Prisma.sql`SELECT numnode(websearch_to_tsquery('english', ${text})) AS nodes`;
   const [row] = await sql.query<{ nodes: number }>(check.text, check.values);
   if (Number(row?.nodes ?? 0) === 0) {

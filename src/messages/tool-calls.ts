@@ -27,7 +27,7 @@ export async function callsMadeBy(tx: Prisma.TransactionClient, agentId: string,
 const callKey = (agentId: string, callId: string) => JSON.stringify([agentId, callId]);
 
 /** The ids of the calls an assistant message made (its tool_calls as stored). */
-export function callIdsOf(message: Pick<Message, 'toolCalls'>): string[] {
+function callIdsOf(message: Pick<Message, 'toolCalls'>): string[] {
   const calls = Array.isArray(message.toolCalls) ? message.toolCalls : [];
   return calls.flatMap((call) => (call && typeof call === 'object' && !Array.isArray(call) && typeof call.id === 'string' ? [call.id] : []));
 }

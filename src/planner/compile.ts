@@ -29,7 +29,7 @@ export const PLANNED = '@';
 /** The key, among a connection's answers, of the ids of the rows it shows (`shownIds`): no GraphQL name. */
 export const SHOWN = '@shown';
 
-export interface Statement {
+interface Statement {
   text: string;
   values: unknown[];
 }

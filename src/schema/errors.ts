@@ -13,9 +13,9 @@ const codes: Record<ErrorCode, { description: string }> = {
   LIVE_UPDATES_UNAVAILABLE: { description: 'A subscription cannot be served for now (the event bus is out of reach): subscribe again.' },
 };
 
-export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });
+const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });
 
-export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
+const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
   description: 'An error the caller can act on. Mutations return these as typed results.',
   fields: (t) => ({
     code: t.field({ type: ErrorCodeEnum, resolve: (error) => error.code }),

@@ -23,7 +23,7 @@ interface TenantTable {
   deleteMany(args: { where: { id: string; organizationId: string } }): Promise<{ count: number }>;
 }
 
-export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload').implement({
+const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload').implement({
   description: 'The id of the row the mutation deleted or purged.',
   fields: (t) => ({ id: t.exposeID('id') }),
 });

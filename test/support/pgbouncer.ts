@@ -11,7 +11,7 @@ import { freePort, serverAccount } from './throwaway-postgres';
  * through a PgBouncer in transaction mode that global-setup.ts starts on a port of its own, as
  * CI's PostgreSQL half does (.ci/run). Databases are still made, migrated and dropped directly.
  */
-export const TEST_POOLER_ENV = 'TEST_POOLER';
+const TEST_POOLER_ENV = 'TEST_POOLER';
 /** Where global-setup.ts leaves the running PgBouncer's port and pid, for the workers and teardown. */
 export const PGBOUNCER_ENV = 'AGENTMEM_TEST_PGBOUNCER';
 
