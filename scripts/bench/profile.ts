@@ -44,7 +44,7 @@ function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
   const selfMs = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
-  samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (deltas[index] ?? 0) / 1000));
+  for (const [index, id] of samples.entries()) selfMs.set(id, (selfMs.get(id) ?? 0) + (deltas[index] ?? 0) / 1000);
   const functions = new Map<string, number>();
   const owners = new Map<string, number>();
   let busyMs = 0;

@@ -112,7 +112,7 @@ async function appendAll(url: string, agents: Agent[], round: string): Promise<{
       for (let k = 0; k < APPENDS_PER_APPENDER; k += 1) {
         const agent = agents[(appender + k) % agents.length]!;
         const text = `${round} ${appender}.${k}`;
-        const sent: Sent = { agent, at: performance.now(), answeredAt: NaN };
+        const sent: Sent = { agent, at: performance.now(), answeredAt: Number.NaN };
         sentAt.set(text, sent);
         await post(url, agent.key, APPEND, { agentId: agent.id, text }).catch(() => (failed += 1));
         sent.answeredAt = performance.now();
@@ -123,7 +123,7 @@ async function appendAll(url: string, agents: Agent[], round: string): Promise<{
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function run(cleanup: Cleanup): Promise<void> {
@@ -173,7 +173,9 @@ async function run(cleanup: Cleanup): Promise<void> {
   for (let from = 0; from < wanted.length; from += OPENING) {
     subscribers.push(...(await Promise.all(wanted.slice(from, from + OPENING).map((agent) => openSubscriber(url, agent, onArrival)))));
   }
-  cleanup.add('the subscriptions', async () => subscribers.forEach((subscriber) => subscriber.close()));
+  cleanup.add('the subscriptions', async () => {
+    for (const subscriber of subscribers) subscriber.close();
+  });
 
   progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, ${subscribers.length} subscribers`);
   const watchedCpu = cpu();

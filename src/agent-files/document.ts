@@ -179,7 +179,7 @@ export function parseAgentFile(document: unknown): AgentFile {
   });
   const toolIds = assertUnique(file.tools.map((tool) => tool.id), (index) => ['tools', index, 'id'], 'tool');
   assertUnique(file.tools.map((tool) => tool.name), (index) => ['tools', index, 'name'], 'tool name');
-  file.tools.forEach((tool, index) => documentDate(tool.createdAt, ['tools', index, 'createdAt']));
+  for (const [index, tool] of file.tools.entries()) documentDate(tool.createdAt, ['tools', index, 'createdAt']);
 
   const messageIds = assertUnique(file.messages.map((message) => message.id), (index) => ['messages', index, 'id'], 'message');
   file.messages.forEach((message, index) => {

@@ -24,7 +24,7 @@ function inspectVariables(variables: unknown): Finding | null {
       const problem = unstorable(value);
       if (problem) return { path, problem };
     } else if (Array.isArray(value)) {
-      value.forEach((item, index) => pending.push({ value: item, path: [...path, String(index)] }));
+      for (const [index, item] of value.entries()) pending.push({ value: item, path: [...path, String(index)] });
     } else if (value !== null && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
         const problem = unstorableKey(key);

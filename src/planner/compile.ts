@@ -127,7 +127,7 @@ class Compiler {
 
   /** The planned object for a row `row` of `type`, with what `nodes` select. */
   object(type: GraphQLObjectType, nodes: readonly FieldNode[], row: string): string {
-    const answers: Array<[string, string]> = [];
+    const answers: [string, string][] = [];
     const needs = new Map<string, string>();
     const fields = type.getFields();
     for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
@@ -273,7 +273,7 @@ class Compiler {
     // Shown rows: all but the extra one.
     const shown = paging ? `FILTER (WHERE ${paged}.__n < ${take})` : '';
     const shownOrder = paging ? `ORDER BY ${paged}.__n ${page.backward ? 'DESC' : 'ASC'}` : `ORDER BY ${orderText(order, paged)}`;
-    const answers: Array<[string, string]> = [];
+    const answers: [string, string][] = [];
     // Whether a resolver would have read and shown rows: not when only totalCount is asked for.
     let showsRows = false;
     // The rows' objects are built here: their to-one relations join the page's FROM.
@@ -289,7 +289,7 @@ class Compiler {
         } else if (name === 'nodes') {
           answers.push([key, `coalesce(json_agg(${this.object(nodeType, fieldNodes, paged)} ${shownOrder}) ${shown}, '[]')`]);
         } else if (name === 'edges') {
-          const edge: Array<[string, string]> = [];
+          const edge: [string, string][] = [];
           for (const [edgeKey, edgeNodes] of fieldsOf(fieldNodes, edgeType, this.request)) {
             const edgeField = edgeNodes[0]!.name.value;
             if (edgeField === 'cursor') edge.push([edgeKey, cursorOf(paged)]);
@@ -326,7 +326,7 @@ class Compiler {
     const cursors = `(array_agg(${cursorOf(paged)} ORDER BY ${paged}.__n) FILTER (WHERE ${paged}.__n < ${take}))`;
     const first = `${cursors}[1]`;
     const last = `${cursors}[greatest(least(count(*), ${take} - 1), 1)]`;
-    const answers: Array<[string, string]> = [];
+    const answers: [string, string][] = [];
     for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
       const name = fieldNodes[0]!.name.value;
       if (name === 'hasNextPage') answers.push([key, page.before ? 'true' : page.last ? 'false' : full]);

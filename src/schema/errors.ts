@@ -1,4 +1,4 @@
-import { AppError, BlockLimitExceededError, ConflictError, NotFoundError, ValidationError, VersionConflictError, type ErrorCode } from '../errors';
+import { type AppError, BlockLimitExceededError, ConflictError, NotFoundError, ValidationError, VersionConflictError, type ErrorCode } from '../errors';
 import { builder } from './builder';
 
 const codes: Record<ErrorCode, { description: string }> = {

@@ -8,8 +8,8 @@ import { JSONResolver } from 'graphql-scalars';
  */
 function refuseBareNames(ast: ValueNode): void {
   if (ast.kind === Kind.ENUM) throw new GraphQLError(`JSON cannot hold the bare name ${ast.value}: write it as a string, "${ast.value}"`, { nodes: ast });
-  if (ast.kind === Kind.LIST) ast.values.forEach(refuseBareNames);
-  if (ast.kind === Kind.OBJECT) ast.fields.forEach((field) => refuseBareNames(field.value));
+  if (ast.kind === Kind.LIST) for (const value of ast.values) refuseBareNames(value);
+  if (ast.kind === Kind.OBJECT) for (const field of ast.fields) refuseBareNames(field.value);
 }
 
 /** graphql-scalars' JSON, refusing bare names in literals. */

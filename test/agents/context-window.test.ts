@@ -79,7 +79,7 @@ describe('the context window', () => {
   it('refuses an id that is not a live message of the agent, naming the first, and changes nothing', async () => {
     await setWindow([ids[1]!]);
     const before = await storedWindow();
-    const refusals: Array<[string[], string[]]> = [
+    const refusals: [string[], string[]][] = [
       [[ids[0]!, ids[1]!, 'message-nowhere', 'message-also-nowhere'], ['messageIds', '2']],
       [[otherAgentsMessage, ids[0]!], ['messageIds', '0']],
       [[ids[0]!, otherOrganizationsMessage], ['messageIds', '1']],

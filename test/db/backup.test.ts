@@ -71,7 +71,7 @@ async function npmRunOk(script: string, args: string[], env: Record<string, stri
   return run;
 }
 
-type Query = (sql: string) => Promise<Array<Record<string, unknown>>>;
+type Query = (sql: string) => Promise<Record<string, unknown>[]>;
 
 /**
  * Every row of every table of the schema public, as PostgreSQL's text of the whole row, sorted:
@@ -92,7 +92,7 @@ async function everyPostgresRow(url: string): Promise<Record<string, string[]>> 
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return await everyRow(async (sql) => (await client.query(sql)).rows as Array<Record<string, unknown>>);
+    return await everyRow(async (sql) => (await client.query(sql)).rows as Record<string, unknown>[]);
   } finally {
     await client.end();
   }

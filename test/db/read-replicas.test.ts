@@ -89,7 +89,7 @@ describe('read replicas (DATABASE_REPLICA_URLS)', () => {
     // A key created now is not on the replica either: its first request is authenticated by the
     // primary, and (having written its first use there) reads from the primary too.
     const minted = await app.graphqlUntyped(createKey);
-    const newKey = (minted.data?.createApiKey as { key: string }).key;
+    const newKey = (minted.data!.createApiKey as { key: string }).key;
     const asNewKey = await app.graphqlAs(newKey, { toString: () => agentNames });
     expect(asNewKey.status).toBe(200);
     expect(JSON.stringify(asNewKey.data)).toContain('written while the replica is paused');

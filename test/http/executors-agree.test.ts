@@ -40,11 +40,11 @@ const jsonValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 const jsonObject = fc.dictionary(fc.constantFrom('source', 'tags', 'k', 'nested'), jsonValue, { maxKeys: 3 });
 
 /** A value for an input position: mostly what the server accepts, so that the stored rows are compared too. */
-function valueOf(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbitrary<unknown> {
+function valueFor(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbitrary<unknown> {
   const nullable = getNullableType(type);
   if (isListType(nullable)) {
     if (fieldName === 'blockIds' || fieldName === 'toolIds') return fc.constant([]);
-    return fc.array(valueOf(nullable.ofType, fieldName, depth + 1), { minLength: isNonNullType(type) ? 1 : 0, maxLength: 2 });
+    return fc.array(valueFor(nullable.ofType, fieldName, depth + 1), { minLength: isNonNullType(type) ? 1 : 0, maxLength: 2 });
   }
   if (isEnumType(nullable)) {
     // Tool messages need an earlier call to answer: those are refused alike, but rarely worth a run.
@@ -54,7 +54,7 @@ function valueOf(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbit
   if (isInputObjectType(nullable)) {
     const fields = Object.values(nullable.getFields()).filter((field) => depth < 2 || isNonNullType(field.type));
     const record: Record<string, fc.Arbitrary<unknown>> = {};
-    for (const field of fields) record[field.name] = valueOf(field.type, field.name, depth + 1);
+    for (const field of fields) record[field.name] = valueFor(field.type, field.name, depth + 1);
     const requiredKeys = fields.filter((field) => isNonNullType(field.type)).map((field) => field.name);
     return fc.record(record, { requiredKeys });
   }
@@ -206,7 +206,7 @@ describe('graphql-jit and graphql-js give one meaning to every document', () => 
         const writer = new DocumentWriter(placement, names);
         const args = field.args
           .filter((arg) => isNonNullType(arg.type) || target.field === 'memories')
-          .map((arg) => `${arg.name}: ${writer.write(generate(() => valueOf(arg.type, arg.name === 'document' ? 'importAgent' : arg.name)), arg.type)}`);
+          .map((arg) => `${arg.name}: ${writer.write(generate(() => valueFor(arg.type, arg.name === 'document' ? 'importAgent' : arg.name)), arg.type)}`);
         if (target.field === 'memories') args.push('first: 50');
         const header = writer.declarations.length > 0 ? `(${writer.declarations.join(', ')})` : '';
         const query = `${target.root} Generated${header} { ${target.field}${args.length > 0 ? `(${args.join(', ')})` : ''} { ${target.selection} } }`;

@@ -298,7 +298,7 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
 /** Every place in a value that could hold something else: the value itself, its fields and items. */
 function placesIn(value: unknown, at: string[] = []): string[][] {
   const places = [at];
-  if (Array.isArray(value)) value.forEach((item, index) => places.push(...placesIn(item, [...at, String(index)])));
+  if (Array.isArray(value)) for (const [index, item] of value.entries()) places.push(...placesIn(item, [...at, String(index)]));
   else if (value !== null && typeof value === 'object') for (const [key, item] of Object.entries(value)) places.push(...placesIn(item, [...at, key]));
   return places;
 }
@@ -422,7 +422,7 @@ describe('generated hostile requests', () => {
   const ownRows = async () =>
     (await rowsOfOrganization(app.database.owner, own.organizationId))
       .filter((_rows, table) => table !== 7)
-      .map((rows) => (rows as Array<Record<string, unknown>>).map((row) => ('accessCount' in row ? { ...row, accessCount: null, lastAccessed: null } : row)));
+      .map((rows) => (rows as Record<string, unknown>[]).map((row) => ('accessCount' in row ? { ...row, accessCount: null, lastAccessed: null } : row)));
 
   it('generates values of every input type of the schema, each written inline too', () => {
     const generated = new Set(operations(ids).flatMap(({ query }) => [...inputTypesOf(query)]));

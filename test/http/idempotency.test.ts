@@ -141,7 +141,7 @@ describe('Idempotency-Key on mutations', () => {
 
   it('keeps keys per API key: another key with the same Idempotency-Key runs on its own', async () => {
     const issued = await send(demo.key, IssueKey, {});
-    const secondKey = (issued.body.data?.createApiKey as { key: string }).key;
+    const secondKey = (issued.body.data!.createApiKey as { key: string }).key;
     const key = randomUUID();
     const before = await messageCount();
 

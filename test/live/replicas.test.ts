@@ -117,7 +117,7 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     expect(live.status).toBe(200);
 
     const acknowledged: string[] = [];
-    const received: Array<LiveResult<ResultOf<typeof MessageAdded>>> = [];
+    const received: LiveResult<ResultOf<typeof MessageAdded>>[] = [];
     const receiving = (async () => {
       for (let index = 0; index < MESSAGES; index += 1) {
         const result = await live.next(HANG_GUARD_MS);
@@ -154,7 +154,7 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
 
   it('counts failed authentications of one address across both replicas', async () => {
     const from = { 'x-forwarded-for': '203.0.113.7' };
-    const bad = 'amk_' + 'x'.repeat(43);
+    const bad = `amk_${'x'.repeat(43)}`;
     const statuses: number[] = [];
     for (let index = 0; index < AUTH_FAILURES / 2; index += 1) {
       statuses.push((await post(first, bad, AgentName, { id: demo.agentId }, from)).status);

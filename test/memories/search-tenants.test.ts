@@ -68,7 +68,7 @@ function scanCounts(root: PlanNode, memoryIndexes: Set<string>): ScanCounts {
   return {
     shape: nodes.map((node) => `${node['Node Type']}${node['Index Name'] ? ` on ${node['Index Name']}` : ''}`),
     indexCondition: indexScan['Index Cond'] ?? '',
-    indexRows: indexScan['Actual Rows'] ?? NaN,
+    indexRows: indexScan['Actual Rows'] ?? Number.NaN,
     heapBlocks: (heapScan!['Exact Heap Blocks'] ?? 0) + (heapScan!['Lossy Heap Blocks'] ?? 0),
     recheckRemoved: heapScan!['Rows Removed by Index Recheck'] ?? 0,
     indexBlocks: (indexScan['Shared Hit Blocks'] ?? 0) + (indexScan['Shared Read Blocks'] ?? 0),

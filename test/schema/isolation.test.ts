@@ -45,7 +45,7 @@ const SELECTION_DEPTH = 2;
 /** Which entity an id argument names, from its name or, for a bare `id`, its field's name. */
 function entityOf(name: string, fieldName: string): EntityType | null {
   const subject = (name === 'id' || name === 'ids' ? fieldName : name).toLowerCase();
-  const byName: Array<[string, EntityType]> = [
+  const byName: [string, EntityType][] = [
     ['apikey', 'apiKey'],
     ['organization', 'organization'],
     ['memor', 'memory'],

@@ -76,9 +76,9 @@ const DeleteOneAgent = graphql(`
 `);
 
 /** The results of an operation's aliased fields, without the `__typename` codegen types it with. */
-function resultsOf<T extends { __typename?: string }>(data: T): Array<Exclude<T[keyof T], string | undefined>> {
+function resultsOf<T extends { __typename?: string }>(data: T): Exclude<T[keyof T], string | undefined>[] {
   const { __typename: _type, ...fields } = data;
-  return Object.values(fields) as Array<Exclude<T[keyof T], string | undefined>>;
+  return Object.values(fields) as Exclude<T[keyof T], string | undefined>[];
 }
 
 describe('the trash: deleted rows listed, restored, refused', () => {
