@@ -121,7 +121,10 @@ async function autocannonClients(url: string, load: Workload, record: Recorder, 
   });
 }
 
-/** Clients as the API asks them to be: after a 503, each waits its Retry-After (plus up to half again) before the next request. */
+/**
+ * Clients as the API asks them to be: after a 503, each waits its Retry-After (plus up to half
+ * again) before the next request.
+ */
 async function politeClients(url: string, load: Workload, record: Recorder, connections: number, seconds: number): Promise<{ errors: number; timeouts: number }> {
   const until = Date.now() + seconds * 1000;
   let errors = 0;

@@ -132,7 +132,10 @@ export async function startCluster(cleanup: Cleanup): Promise<Cluster> {
   return { port, url, withClient, directory, version };
 }
 
-/** One statement's entry of pg_stat_statements: its normalized text, how often it completed, and in how many ms all told. */
+/**
+ * One statement's entry of pg_stat_statements: its normalized text, how often it completed, and in
+ * how many ms all told.
+ */
 export interface StatementCalls {
   query: string;
   calls: number;

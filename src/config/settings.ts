@@ -110,7 +110,10 @@ export interface Settings {
   /** Server processes `npm run start:cluster` runs (src/cluster.ts). */
   workers: number;
   maxRequestBytes: number;
-  /** How long a GraphQL request may run from its admission before its database work is abandoned (503 REQUEST_TIMEOUT); 0: no limit. */
+  /**
+   * How long a GraphQL request may run from its admission before its database work is abandoned
+   * (503 REQUEST_TIMEOUT); 0: no limit.
+   */
   requestTimeoutMs: number;
   /** Admission control of GraphQL operations in this process (src/http/admission.ts). */
   admission: AdmissionSettings;

@@ -80,10 +80,11 @@ function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
 }
 
 /**
- * Refuses, before execution, text that PostgreSQL cannot store (NUL, lone surrogates), JSON
- * keys that would not be stored (`__proto__`) and absurdly deep JSON, anywhere in a request: in variables and the raw query text before
- * parsing, in inline values while the document is validated. A VALIDATION error naming where,
- * instead of a database error deep inside a resolver. Nothing runs, so nothing is written.
+ * Refuses, before execution, text that PostgreSQL cannot store (NUL, lone surrogates), JSON keys
+ * that would not be stored (`__proto__`) and absurdly deep JSON, anywhere in a request: in
+ * variables and the raw query text before parsing, in inline values while the document is
+ * validated. A VALIDATION error naming where, instead of a database error deep inside a resolver.
+ * Nothing runs, so nothing is written.
  */
 export function useStorableInput(): Plugin {
   return {

@@ -28,7 +28,10 @@ export interface ScoreParts {
 /** The half-lives beyond which recency is taken as 0 (2^-1000 is already far below any weight). */
 const MAX_HALF_LIVES = 1000;
 
-/** The parts of the score for `m` (a row with content, importance, access_count, last_accessed, created_at) and `query` (a tsquery). */
+/**
+ * The parts of the score for `m` (a row with content, importance, access_count, last_accessed,
+ * created_at) and `query` (a tsquery).
+ */
 export function scoreParts(settings: RankingSettings, query: Prisma.Sql): ScoreParts {
   const halfLifeSeconds = settings.recencyHalfLifeDays * 86_400;
   return {

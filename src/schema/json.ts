@@ -15,7 +15,8 @@ function refuseBareNames(ast: ValueNode): void {
 /** graphql-scalars' JSON, refusing bare names in literals. */
 export const JSONScalar = new GraphQLScalarType({
   ...JSONResolver.toConfig(),
-  // Two parameters, as graphql-scalars' own: the executor sends documents whose literals read variables to graphql-js (src/http/executor.ts).
+  // Two parameters, as graphql-scalars' own: the executor sends documents whose literals read
+  // variables to graphql-js (src/http/executor.ts).
   parseLiteral: (ast, variables) => {
     refuseBareNames(ast);
     return JSONResolver.parseLiteral(ast, variables);

@@ -34,7 +34,10 @@ const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload').imple
  * cascading) for one tenant table. The same three on every entity, so they are defined once.
  * Restore and purge need the admin scope.
  */
-/** An entity's payload: its id under the entity's own name (`{ agentId }`, `{ messageIds }`, `{ blockId, version }`). */
+/**
+ * An entity's payload: its id under the entity's own name (`{ agentId }`, `{ messageIds }`,
+ * `{ blockId, version }`).
+ */
 type EntityPayload = Record<string, string | string[] | number | boolean>;
 
 export function addLifecycleMutations(options: {

@@ -72,7 +72,10 @@ const extremeFloat = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0, -0, 5e-324, 1e-46, 3.4e38, 3.5e38, 1e308, -1e308) },
 );
 
-/** Metadata filters: paths good and bad, operands of every JSON kind, and/or/not nested past the allowed depth now and then. */
+/**
+ * Metadata filters: paths good and bad, operands of every JSON kind, and/or/not nested past the
+ * allowed depth now and then.
+ */
 const metadataFilter: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   node: fc.oneof(
     { depthSize: 'small', maxDepth: 7 },
@@ -106,7 +109,10 @@ const wrongValue = fc.oneof(
   fc.constantFrom(2 ** 31, 'yesterday', 'USER', 'user', 'factual', 'GOSSIP', { field: 'SIZE' }),
 );
 
-/** Bytes that are not UTF-8 wherever they are inserted: 0xFF, an overlong NUL, an encoded surrogate, beyond U+10FFFF, a stray continuation byte. */
+/**
+ * Bytes that are not UTF-8 wherever they are inserted: 0xFF, an overlong NUL, an encoded surrogate,
+ * beyond U+10FFFF, a stray continuation byte.
+ */
 const invalidUtf8 = fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x80]);
 
 interface Ids {

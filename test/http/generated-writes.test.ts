@@ -20,7 +20,10 @@ import { startTestApp, type TestApp } from '../support/test-app';
 const schema = buildSchema(fs.readFileSync(path.join(__dirname, '..', '..', 'schema.graphql'), 'utf8'));
 const mutationFields = Object.keys(schema.getMutationType()!.getFields()).sort();
 
-/** Runs per mutation under graphql-jit (half as many under graphql-js): PROPERTY_RUNS scales them; the default keeps the file near a minute a database. */
+/**
+ * Runs per mutation under graphql-jit (half as many under graphql-js): PROPERTY_RUNS scales them;
+ * the default keeps the file near a minute a database.
+ */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? '5');
 const SEED = propertySeed('writes');
 
@@ -104,7 +107,10 @@ class MixedWriter {
     return this.coin() ? this.variable(value, String(type)) : this.literal(value, type);
   }
 
-  /** A string as the style writes it, unless that style cannot carry it (a block string drops indentation and blank edges). */
+  /**
+   * A string as the style writes it, unless that style cannot carry it (a block string drops
+   * indentation and blank edges).
+   */
   private string(value: string): string {
     const written = graphqlString(value, this.style);
     if (this.style !== 'block') return written;

@@ -88,7 +88,10 @@ describe('memory search: what one organization’s search reads does not depend 
 
   const search = (): MemorySearch => ({ organizationId: own.organizationId, query: WORD, limit: 20, ranking: loadSettings({}).ranking });
 
-  /** `EXPLAIN (ANALYZE, BUFFERS)` of exactly the resolver's statement, as the application sends it: its role, in A's scope. */
+  /**
+   * `EXPLAIN (ANALYZE, BUFFERS)` of exactly the resolver's statement, as the application sends it:
+   * its role, in A's scope.
+   */
   async function measuredSearch(): Promise<ScanCounts> {
     const statement = memorySearchStatement(search());
     return withOrganization(own.organizationId, async () => {

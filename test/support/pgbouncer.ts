@@ -43,9 +43,9 @@ export interface RunningPgBouncer {
 }
 
 /**
- * PgBouncer (which refuses to run as root: then as `postgres`) in transaction mode in front of the server of `serverUrl`, on a free loopback port:
- * every database of that server, logged in as that URL's user (clients' own credentials are not
- * checked: `auth_type = any`, loopback only).
+ * PgBouncer (which refuses to run as root: then as `postgres`) in transaction mode in front of the
+ * server of `serverUrl`, on a free loopback port: every database of that server, logged in as that
+ * URL's user (clients' own credentials are not checked: `auth_type = any`, loopback only).
  */
 export async function startPgBouncer(serverUrl: string, options: { poolSize?: number } = {}): Promise<RunningPgBouncer> {
   if (!fs.existsSync(binary)) throw new Error(`${TEST_POOLER_ENV}=pgbouncer needs PgBouncer at ${binary} (apt-get install pgbouncer)`);
