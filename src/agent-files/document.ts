@@ -115,7 +115,10 @@ function pathOf(error: ErrorObject): string[] {
 
 function describe(error: ErrorObject): string {
   if (error.keyword === 'required') return 'is required';
-  if (error.keyword === 'enum') return `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((value) => JSON.stringify(value)).join(', ')}`;
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+    return `must be one of ${allowed.map((value) => JSON.stringify(value)).join(', ')}`;
+  }
   return error.message ?? 'is not valid';
 }
 
@@ -205,7 +208,8 @@ export function parseAgentFile(document: unknown): AgentFile {
     const block = file.blocks.find((candidate) => candidate.id === link.blockId);
     if (!blockIds.has(link.blockId) || !block) throw new ValidationError(`no block ${JSON.stringify(link.blockId)} in this document`, at('links', 'blocksAgents', index, 'blockId'));
     if (block.label !== link.blockLabel) {
-      throw new ValidationError(`block ${JSON.stringify(link.blockId)} is labelled ${JSON.stringify(block.label)}, not ${JSON.stringify(link.blockLabel)}`, at('links', 'blocksAgents', index, 'blockLabel'));
+      throw new ValidationError(`block ${JSON.stringify(link.blockId)} is labelled ${JSON.stringify(block.label)}, ` +
+        `not ${JSON.stringify(link.blockLabel)}`, at('links', 'blocksAgents', index, 'blockLabel'));
     }
     const holder = labels.get(link.blockLabel);
     if (holder !== undefined && holder !== link.blockId) {

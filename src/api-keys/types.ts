@@ -11,7 +11,8 @@ import { liveRowsOf, requireCaller, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 const ApiKeyType = builder.prismaObject('ApiKey', {
-  description: 'An API key: its metadata only. The secret is shown once, at creation; only its SHA-256 is stored, and never exposed.',
+  description: 'An API key: its metadata only. The secret is shown once, at creation; ' +
+    'only its SHA-256 is stored, and never exposed.',
   fields: (t) => ({
     id: t.exposeID('id', { sql: column('id') }),
     organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),

@@ -7,7 +7,8 @@ import lockfile from 'proper-lockfile';
 export class DataDirectoryInUseError extends Error {
   override name = 'DataDirectoryInUseError';
   constructor(readonly dataDir: string) {
-    super(`the embedded database ${dataDir} is in use by another process; stop it or set PGLITE_DATA_DIR to another directory`);
+    super(`the embedded database ${dataDir} is in use by another process; ` +
+      `stop it or set PGLITE_DATA_DIR to another directory`);
   }
 }
 

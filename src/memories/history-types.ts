@@ -29,7 +29,8 @@ builder.prismaObject('MemoryHistory', {
       sql: column('before'),
       type: 'JSON',
       nullable: true,
-      description: 'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); null for CREATE.',
+      description: 'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); ' +
+        'null for CREATE.',
     }),
     after: t.expose('after', { sql: column('after'), type: 'JSON', nullable: true, description: 'The same fields after the change.' }),
     changedFields: t.stringList({

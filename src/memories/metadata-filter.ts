@@ -54,13 +54,15 @@ export const MetadataFilter = builder.inputRef<MetadataFilterShape>('MetadataFil
     ne: t.field({ type: 'JSON', description: 'Missing, or not equal to this JSON value.' }),
     in: t.field({ type: ['JSON'], extensions: maxItems(MAX_METADATA_LIST), description: `Equal to one of these values (1 to ${MAX_METADATA_LIST}).` }),
     nin: t.field({ type: ['JSON'], extensions: maxItems(MAX_METADATA_LIST), description: `Missing, or equal to none of these values (1 to ${MAX_METADATA_LIST}).` }),
-    gt: t.field({ type: 'JSON', description: 'Greater than this number or string (strings compare as text: ISO dates work). Values of another type never match.' }),
+    gt: t.field({ type: 'JSON', description: 'Greater than this number or string (strings compare as text: ISO dates work). ' +
+      'Values of another type never match.' }),
     gte: t.field({ type: 'JSON', description: 'Greater than or equal to this number or string.' }),
     lt: t.field({ type: 'JSON', description: 'Less than this number or string.' }),
     lte: t.field({ type: 'JSON', description: 'Less than or equal to this number or string.' }),
     contains: t.field({
       type: 'JSON',
-      description: 'A string: a text value containing it (case-sensitive), or an array with it as an element. An array or object: JSON containment (@>).',
+      description: 'A string: a text value containing it (case-sensitive), or an array with it as an element. ' +
+        'An array or object: JSON containment (@>).',
     }),
     exists: t.boolean({ description: 'true: the path is present (even as null); false: it is missing.' }),
     and: t.field({ type: [MetadataFilter], extensions: maxItems(MAX_METADATA_LIST), description: `All of these (1 to ${MAX_METADATA_LIST}).` }),
@@ -130,7 +132,8 @@ function comparison(operator: Comparison, operand: unknown, value: Prisma.Sql, f
     case 'lt':
     case 'lte': {
       const { type, json } = orderedOperand(operand, field);
-      return Prisma.sql`jsonb_typeof(${value}) = ${type} AND ${value} ${Prisma.raw(ORDER_OPERATORS[operator])} ${json}::jsonb`;
+      return Prisma.sql`jsonb_typeof(${value}) = ${type}
+        AND ${value} ${Prisma.raw(ORDER_OPERATORS[operator])} ${json}::jsonb`;
     }
     case 'contains': {
       if (typeof operand === 'string') {

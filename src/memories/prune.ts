@@ -27,7 +27,8 @@ const pruneStatement = `WITH agent AS (
     OFFSET $3
     FOR UPDATE OF m
   ), pruned AS (
-    UPDATE memories m SET is_deleted = true, deleted_at = now(), deleted_by_id = $4, updated_at = now(), last_updated_by_id = $4
+    UPDATE memories m SET is_deleted = true, deleted_at = now(), deleted_by_id = $4, updated_at = now(),
+      last_updated_by_id = $4
     FROM doomed d WHERE m.id = d.id AND NOT m.is_deleted
     RETURNING m.id, m.organization_id, d.before, ${snapshotOf('m')} AS after
   ), recorded AS (
@@ -56,7 +57,8 @@ builder.mutationField('pruneMemories', (t) =>
   t.field({
     type: PruneMemoriesPayload,
     description:
-      "Soft-deletes all but the `keep` most important of an agent's live memories (ties: the newest stays), each recorded in its history as `prune`. One statement.",
+      "Soft-deletes all but the `keep` most important of an agent's live memories (ties: " +
+        "the newest stays), each recorded in its history as `prune`. One statement.",
     errors: { types: commonMutationErrors },
     args: { agentId: t.arg.id({ required: true }), keep: t.arg.int({ required: true }) },
     resolve: async (_root, args, context) => {

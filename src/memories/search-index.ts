@@ -33,7 +33,8 @@ function searchIndexWarning(use: SearchIndexUse): string | undefined {
     `memory search cannot use the full-text index ${SEARCH_INDEX}: its view ${SEARCH_VIEW} is owned by ` +
     `"${use.viewOwner}", which is neither a superuser nor BYPASSRLS, so row-level security applies beneath it and ` +
     `each search reads all of the organization's memories. Results are the same, only slower. To use the index, ` +
-    `make a superuser or a BYPASSRLS role (with SELECT on memories) its owner: ALTER VIEW ${SEARCH_VIEW} OWNER TO <role>`
+    `make a superuser or a BYPASSRLS role (with SELECT on memories) its owner: ` +
+      `ALTER VIEW ${SEARCH_VIEW} OWNER TO <role>`
   );
 }
 

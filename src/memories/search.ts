@@ -70,7 +70,8 @@ function rankedMatches(search: MemorySearch): Prisma.Sql {
   return Prisma.sql`
     SELECT c.id, c.created_at, c.text, c.importance, c.recency, c.use, ${score} AS score
     FROM (
-      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
+      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance,
+        ${parts.recency} AS recency, ${parts.use} AS use
       FROM ${Prisma.raw(SEARCH_VIEW)} m
       JOIN agents a ON a.id = m.agent_id
       -- A fence (OFFSET 0) around the query, so that the planner estimates its matches without its
@@ -98,7 +99,8 @@ export function memorySearchStatement(search: MemorySearch, memory?: Prisma.Sql)
   const snippet = search.snippet ? Prisma.sql`, ts_headline('english', m.content, ${query(search)}, ${SNIPPET_OPTIONS}) AS hit_snippet` : Prisma.empty;
   const planned = memory ? Prisma.sql`, ${memory} AS hit_memory` : Prisma.empty;
   return Prisma.sql`
-    SELECT m.id, s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
+    SELECT m.id, s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency,
+      s.use AS hit_use${snippet}${planned}
     FROM (${rankedMatches(search)}) s
     JOIN memories m ON m.id = s.id
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;

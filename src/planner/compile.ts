@@ -224,14 +224,16 @@ class Compiler {
     const where = rows.where.join(' AND ');
     if (!sql.window) {
       const [object, joins] = this.joined(() => this.object(type, nodes, row));
-      return `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, row)}), '[]') FROM ${rows.from} ${joins} WHERE ${where})`;
+      return `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, row)}), '[]') ` +
+        `FROM ${rows.from} ${joins} WHERE ${where})`;
     }
     const limit = sql.window.limit(args);
     if (limit === undefined) return undefined;
     const picked = this.alias();
     const [object, joins] = this.joined(() => this.object(type, nodes, picked));
     return `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, picked)}), '[]')
-      FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${where} ORDER BY ${orderText(sql.window.order, row)} LIMIT ${this.bind(limit)}) ${picked} ${joins})`;
+      FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${where} ORDER BY ${orderText(sql.window.order, row)}
+        LIMIT ${this.bind(limit)}) ${picked} ${joins})`;
   }
 
   /**
@@ -257,7 +259,9 @@ class Compiler {
       const cursorRows = parent ? this.from(sql.source, at, parent, args) : { from: `${sql.source.table} ${at}`, where: [`${at}.organization_id = ${this.bind(this.request.organizationId)}`] };
       if (!cursorRows) return undefined;
       cursorCondition.push(
-        `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} FROM ${cursorRows.from} WHERE ${at}.id = ${this.bind(page.cursor)} AND ${cursorRows.where.join(' AND ')})`,
+        `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} ` +
+          `FROM ${cursorRows.from} WHERE ${at}.id = ${this.bind(page.cursor)} ` +
+          `AND ${cursorRows.where.join(' AND ')})`,
       );
     }
     const rows = this.from(sql.source, row, parent, args, cursorCondition);
@@ -310,10 +314,12 @@ class Compiler {
       answers.push([SHOWN, `coalesce(json_agg(${paged}.id ${shownOrder}) ${shown}, '[]')`]);
     }
     const read = `SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
-                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take} OFFSET ${page.cursor === undefined || strict ? 0 : 1}`;
+                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take}
+                    OFFSET ${page.cursor === undefined || strict ? 0 : 1}`;
     // Numbered after the LIMIT, so that the read stays an index scan that stops at the page's end.
     const numbered = this.alias();
-    const from = paging ? `(SELECT ${numbered}.*, row_number() OVER (ORDER BY ${orderText(order, numbered, readDirection)}) AS __n FROM (${read}) ${numbered})` : `(${read})`;
+    const from = paging ? `(SELECT ${numbered}.*, row_number() OVER (ORDER BY ${orderText(order, numbered, readDirection)}) AS __n ` +
+      `FROM (${read}) ${numbered})` : `(${read})`;
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
     return `(SELECT ${planned(answers)}

@@ -68,7 +68,8 @@ export function addLifecycleMutations(options: {
   builder.mutationField(`delete${entity}`, (t) =>
     t.field({
       type: DeletedPayload,
-      description: `Soft-deletes a ${noun}: it disappears from every read, relation and count, and waits in the trash (\`deleted: true\` lists) until restored or purged.`,
+      description: `Soft-deletes a ${noun}: it disappears from every read, relation and count, ` +
+        `and waits in the trash (\`deleted: true\` lists) until restored or purged.`,
       errors: { types: commonMutationErrors },
       authScopes: { [deleteScope]: true },
       args: { id: t.arg.id({ required: true }) },
