@@ -71,7 +71,8 @@ interface IndexDefinition {
 
 async function indexesOf(client: pg.Client): Promise<IndexDefinition[]> {
   const { rows } = await client.query<IndexDefinition>(
-    `SELECT indexname AS name, tablename AS table, indexdef AS definition FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`,
+    `SELECT indexname AS name, tablename AS table, indexdef AS definition FROM pg_indexes WHERE schemaname = 'public'
+      ORDER BY indexname`,
   );
   return rows;
 }

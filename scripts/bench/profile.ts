@@ -77,7 +77,8 @@ export function profileReport(directory: string): string {
   const rows = (entries: ProfileSummary['byFunction']) => entries.map((entry) => `| ${entry.name.replaceAll('|', '\\|')} | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)}% |`).join('\n');
   return [
     `CPU profile of AgentMem: ${largest}`,
-    `busy ${summary.busyMs.toFixed(0)} ms of the main thread (start-up, verification and warm-up included; the table's CPU ms per request is the measured part alone)`,
+    `busy ${summary.busyMs.toFixed(0)} ms of the main thread (start-up, verification and warm-up included; ` +
+      `the table's CPU ms per request is the measured part alone)`,
     '',
     '| where (self time) | ms | share of busy |',
     '| --- | --- | --- |',

@@ -40,10 +40,13 @@ async function prepare(cluster: Cluster, size: number): Promise<{ key: string; m
     if (!Number.isInteger(copies) || copies < 0) throw new Error(`size ${size} is not a multiple of ${base}`);
     if (copies > 0) {
       await client.query(
-        `INSERT INTO memories (id, organization_id, user_id, agent_id, content, hash, memory_type, scope, level, importance,
+        `INSERT INTO memories (id, organization_id, user_id, agent_id, content, hash, memory_type, scope, level,
+          importance,
                                created_at, updated_at, is_deleted, created_by_id, last_updated_by_id)
-         SELECT m.id || '-' || k, organization_id, user_id, agent_id, content, hash, memory_type, scope, level, importance,
-                created_at - k * interval '1 day', updated_at - k * interval '1 day', is_deleted, created_by_id, last_updated_by_id
+         SELECT m.id || '-' || k, organization_id, user_id, agent_id, content, hash, memory_type, scope, level,
+           importance,
+                created_at - k * interval '1 day', updated_at - k * interval '1 day', is_deleted, created_by_id,
+                  last_updated_by_id
          FROM memories m, generate_series(1, $1::int) AS k`,
         [copies],
       );
@@ -97,15 +100,19 @@ async function run(cleanup: Cleanup): Promise<void> {
       progress(`timing ${size} memories, track: ${track}`);
       const figures = await latencies(server.baseUrl, key, track);
       lines.push(
-        `| ${size.toLocaleString('en-US').padStart(7)} | ${String(matches).padStart(7)} | ${String(track).padEnd(5)} | ${figures.p50.toFixed(1).padStart(6)} | ${figures.p99.toFixed(1).padStart(6)} | ${figures.mean.toFixed(1).padStart(6)} |`,
+        `| ${size.toLocaleString('en-US').padStart(7)} | ${String(matches).padStart(7)} ` +
+          `| ${String(track).padEnd(5)} | ${figures.p50.toFixed(1).padStart(6)} ` +
+          `| ${figures.p99.toFixed(1).padStart(6)} | ${figures.mean.toFixed(1).padStart(6)} |`,
       );
     }
     await server.process.stop('SIGTERM', 10_000);
   }
   process.stdout.write(
-    `\nsearchMemories("${SEARCH_QUERY}", limit: ${SEARCH_LIMIT}) with score, breakdown, snippet; ${MEASURED_REQUESTS} requests one at a time after ${WARMUP_REQUESTS}; ` +
+    `\nsearchMemories("${SEARCH_QUERY}", limit: ${SEARCH_LIMIT}) with score, breakdown, snippet; ` +
+      `${MEASURED_REQUESTS} requests one at a time after ${WARMUP_REQUESTS}; ` +
       `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}\n\n` +
-      `| memories | matches (organization 1) | track | p50 ms | p99 ms | mean ms |\n|---:|---:|---|---:|---:|---:|\n${lines.join('\n')}\n`,
+      `| memories | matches (organization 1) | track | p50 ms | p99 ms | mean ms ` +
+        `|\n|---:|---:|---|---:|---:|---:|\n${lines.join('\n')}\n`,
   );
 }
 

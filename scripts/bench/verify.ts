@@ -21,7 +21,8 @@ export async function answerOf(participant: Participant, servers: ReadonlyMap<Se
   try {
     return participant.read(body);
   } catch (error) {
-    throw new Error(`${server.name}: unexpected answer (${error instanceof Error ? error.message : String(error)}): ${JSON.stringify(body).slice(0, 300)}`);
+    throw new Error(`${server.name}: unexpected answer (${error instanceof Error ? error.message : String(error)}): ` +
+      `${JSON.stringify(body).slice(0, 300)}`);
   }
 }
 
@@ -69,7 +70,8 @@ export async function verifyShapes(shapes: readonly Shape[], servers: ReadonlyMa
     for (const other of shape.compared ? others : []) {
       const difference = firstDifference(reference.answer, other.answer);
       if (difference) {
-        throw new Error(`${shape.title}: ${SERVER_NAMES[reference.server]} and ${SERVER_NAMES[other.server]} disagree at ${difference}`);
+        throw new Error(`${shape.title}: ${SERVER_NAMES[reference.server]} and ${SERVER_NAMES[other.server]} ` +
+          `disagree at ${difference}`);
       }
     }
     const rows = shape.rowsOf ? shape.rowsOf(reference.answer) : Array.isArray(reference.answer) ? reference.answer.length : 1;
