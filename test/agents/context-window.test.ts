@@ -30,7 +30,8 @@ const Window = graphql(`
 `);
 
 const FleetWindows = graphql(`
-  query FleetWindows($first: Int!) { agents(first: $first) { nodes { id contextMessages { id } recentMessages(limit: 2) { id } } } }
+  query FleetWindows($first: Int!) { agents(first: $first) { nodes { id contextMessages {
+    id } recentMessages(limit: 2) { id } } } }
 `);
 
 describe('the context window', () => {
@@ -108,7 +109,8 @@ describe('the context window', () => {
     });
     expect(await storedWindow()).toEqual(before);
     expect((await app.graphql(UpdateWindow, { id: demo.agentId, messageIds: [ids[2]!] })).data!.updateAgent.__typename).toBe('AgentPayload');
-    const created = await app.graphqlUntyped(`mutation { createAgent(input: { name: "Fresh", messageIds: ["${ids[0]}"] }) { __typename ... on Error { field } } }`);
+    const created = await app.graphqlUntyped(`mutation {
+      createAgent(input: { name: "Fresh", messageIds: ["${ids[0]}"] }) { __typename ... on Error { field } } }`);
     expect(created.data).toEqual({ createAgent: { __typename: 'ValidationError', field: ['input', 'messageIds', '0'] } });
     // An empty window is a window.
     expect(await setWindow([])).toMatchObject({ __typename: 'AgentPayload', agent: { messageIds: [], contextMessages: [] } });

@@ -150,12 +150,21 @@ class DocumentWriter {
 
 /** The mutations and queries whose answers show what was stored, with the selection that shows it. */
 const targets: Array<{ field: string; selection: string; root: 'query' | 'mutation' }> = [
-  { root: 'mutation', field: 'createMemory', selection: '__typename ... on MemoryPayload { memory { content importance level memoryType metadata scope score } } ... on Error { code message }' },
-  { root: 'mutation', field: 'createMemories', selection: '__typename ... on MemoriesPayload { memories { content importance level memoryType metadata scope } } ... on Error { code message }' },
-  { root: 'mutation', field: 'createAgent', selection: '__typename ... on AgentPayload { agent { name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools blocks { label value limit metadata description isTemplate templateName } } } ... on Error { code message }' },
-  { root: 'mutation', field: 'updateAgent', selection: '__typename ... on AgentPayload { agent { name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools } } ... on Error { code message }' },
-  { root: 'mutation', field: 'createTool', selection: '__typename ... on ToolPayload { tool { name description jsonSchema sourceType sourceCode tags metadata } } ... on Error { code message }' },
-  { root: 'mutation', field: 'appendMessages', selection: '__typename ... on MessagesPayload { messages { role text content model name toolCalls toolReturns stepId otid groupId senderId user { id } } } ... on Error { code message }' },
+  { root: 'mutation', field: 'createMemory', selection: '__typename ... on MemoryPayload { memory { ' +
+    'content importance level memoryType metadata scope score } } ... on Error { code message }' },
+  { root: 'mutation', field: 'createMemories', selection: '__typename ... on MemoriesPayload { memories { ' +
+    'content importance level memoryType metadata scope } } ... on Error { code message }' },
+  { root: 'mutation', field: 'createAgent', selection: '__typename ... on AgentPayload { agent { ' +
+    'name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools ' +
+    'blocks { label value limit metadata description isTemplate templateName } } } ... on Error { code message }' },
+  { root: 'mutation', field: 'updateAgent', selection: '__typename ... on AgentPayload { agent { ' +
+    'name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools } } ' +
+    '... on Error { code message }' },
+  { root: 'mutation', field: 'createTool', selection: '__typename ... on ToolPayload { tool { ' +
+    'name description jsonSchema sourceType sourceCode tags metadata } } ... on Error { code message }' },
+  { root: 'mutation', field: 'appendMessages', selection: '__typename ... on MessagesPayload { messages { ' +
+    'role text content model name toolCalls toolReturns stepId otid groupId senderId user { ' +
+    'id } } } ... on Error { code message }' },
   { root: 'mutation', field: 'importAgent', selection: '__typename ... on Error { code message }' },
   { root: 'query', field: 'memories', selection: 'nodes { content metadata }' },
 ];
@@ -209,7 +218,8 @@ describe('graphql-jit and graphql-js give one meaning to every document', () => 
           .map((arg) => `${arg.name}: ${writer.write(generate(() => valueFor(arg.type, arg.name === 'document' ? 'importAgent' : arg.name)), arg.type)}`);
         if (target.field === 'memories') args.push('first: 50');
         const header = writer.declarations.length > 0 ? `(${writer.declarations.join(', ')})` : '';
-        const query = `${target.root} Generated${header} { ${target.field}${args.length > 0 ? `(${args.join(', ')})` : ''} { ${target.selection} } }`;
+        const query = `${target.root} Generated${header} { ${target.field}${args.length > 0 ? `(${args.join(', ')})` : ''} { ` +
+          `${target.selection} } }`;
         const [compiled, interpreted] = await Promise.all([send(jit, jitDemo, query, writer.variables), send(js, jsDemo, query, writer.variables)]);
         expect({ query, variables: writer.variables, answer: compiled }).toEqual({ query, variables: writer.variables, answer: interpreted });
         if (!compiled.includes('"code"') && !compiled.includes('"errors"')) accepted += 1;
@@ -225,7 +235,8 @@ describe('graphql-jit and graphql-js give one meaning to every document', () => 
   it('keeps a variable inside a JSON literal under graphql-jit, as the stored row shows', async () => {
     const Create = graphql(`
       mutation JsonVariable($agentId: ID!, $s: JSON, $t: JSON) {
-        createMemory(input: { agentId: $agentId, content: "kept variables", level: "core", scope: "user", memoryType: SEMANTIC, metadata: { source: $s, nested: { tags: [$t, "x"] } } }) {
+        createMemory(input: { agentId: $agentId, content: "kept variables", level: "core", scope: "user",
+          memoryType: SEMANTIC, metadata: { source: $s, nested: { tags: [$t, "x"] } } }) {
           __typename ... on MemoryPayload { memory { id metadata } }
         }
       }
@@ -265,11 +276,13 @@ function writeSubscription(shape: typeof subscriptionDocument extends fc.Arbitra
 }
 
 const Append = graphql(`
-  mutation ExecutorsAppend($agentId: ID!, $text: String!) { appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }
+  mutation ExecutorsAppend($agentId: ID!, $text: String!) {
+    appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }
 `);
 const Remember = graphql(`
   mutation ExecutorsRemember($agentId: ID!, $content: String!) {
-    createMemory(input: { agentId: $agentId, content: $content, level: "core", scope: "user", memoryType: SEMANTIC }) { __typename }
+    createMemory(input: { agentId: $agentId, content: $content, level: "core", scope: "user", memoryType: SEMANTIC })
+      { __typename }
   }
 `);
 

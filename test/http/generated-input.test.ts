@@ -157,7 +157,8 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       }),
     },
     {
-      query: 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
+      query: 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { ' +
+        'appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
       variables: fc.record({
         agentId,
         messages: fc.array(
@@ -172,7 +173,9 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
     },
     {
       // Only the content varies: its maximum is reached whatever the other fields draw.
-      query: `mutation ($content: String!) { createMemory(input: { agentId: "${ids.own.agentId}", content: $content, memoryType: FACTUAL, scope: "user", level: "core" }) { __typename } }`,
+      query: `mutation ($content: String!) { createMemory(input: {
+        agentId: "${ids.own.agentId}", content: $content, memoryType: FACTUAL, scope: "user", level: "core" }) {
+        __typename } }`,
       variables: fc.record({ content: memoryContent }),
     },
     {
@@ -228,7 +231,8 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       variables: fc.record({ agentId, blockId: fc.constantFrom(ids.other.blockId, 'block-unknown') }),
     },
     {
-      query: 'query ($tools: ToolFilter, $blocks: BlockFilter, $last: Int) { tools(filter: $tools) { totalCount nodes { id name } } blocks(filter: $blocks, last: $last) { nodes { id value } } }',
+      query: 'query ($tools: ToolFilter, $blocks: BlockFilter, $last: Int) { tools(filter: $tools) { ' +
+        'totalCount nodes { id name } } blocks(filter: $blocks, last: $last) { nodes { id value } } }',
       variables: fc.record(
         {
           tools: fc.record({ nameContains: nastyString, tag: nastyString }, { requiredKeys: [] }),
@@ -239,9 +243,11 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       ),
     },
     {
-      query: `query ($agents: AgentFilter, $first: Int, $after: String, $order: AgentOrder, $agentId: ID!, $label: String, $limit: Int) {
+      query: `query ($agents: AgentFilter, $first: Int, $after: String, $order: AgentOrder, $agentId: ID!,
+        $label: String, $limit: Int) {
         agents(filter: $agents, first: $first, after: $after, orderBy: $order) { nodes { id name } }
-        agent(id: $agentId) { id blocks(label: $label) { id } recentMessages(limit: $limit) { id } messages(first: $first) { totalCount } }
+        agent(id: $agentId) { id blocks(label: $label) { id } recentMessages(limit: $limit) {
+          id } messages(first: $first) { totalCount } }
       }`,
       variables: fc.record(
         {
@@ -258,7 +264,8 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
     },
     {
       query: `query ($agentId: ID!, $roles: [MessageRole!], $since: DateTime, $until: DateTime, $first: Int) {
-        messages(agentId: $agentId, roles: $roles, since: $since, until: $until, first: $first) { totalCount nodes { id text } }
+        messages(agentId: $agentId, roles: $roles, since: $since, until: $until, first: $first) { totalCount nodes {
+          id text } }
       }`,
       variables: fc.record(
         { agentId, roles: fc.array(fc.constantFrom('USER', 'TOOL'), { maxLength: 2 }), since: extremeDate, until: extremeDate, first: extremeInt },
@@ -266,9 +273,11 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       ),
     },
     {
-      query: `query ($query: String!, $filter: MemoryFilter, $order: MemoryOrder, $first: Int, $limit: Int, $minScore: Float, $track: Boolean) {
+      query: `query ($query: String!, $filter: MemoryFilter, $order: MemoryOrder, $first: Int, $limit: Int,
+        $minScore: Float, $track: Boolean) {
         memories(filter: $filter, orderBy: $order, first: $first, track: $track) { totalCount nodes { id content } }
-        searchMemories(query: $query, filter: $filter, limit: $limit, minScore: $minScore, track: $track) { score snippet breakdown { text use } memory { id } }
+        searchMemories(query: $query, filter: $filter, limit: $limit, minScore: $minScore, track: $track) {
+          score snippet breakdown { text use } memory { id } }
       }`,
       variables: fc.record(
         {
@@ -439,7 +448,8 @@ describe('generated hostile requests', () => {
     expect(graphqlString('say """hi"""', 'block')).toBe('"""say \\"""hi\\""""""');
   });
 
-  it('never answers with a server error or an untyped error, stores nothing it refuses, and never touches another tenant', async () => {
+  it('never answers with a server error or an untyped error, stores nothing it refuses, ' +
+    'and never touches another tenant', async () => {
     const operation = fc.oneof(...operations(ids).map(({ query, variables }) => variables.map((values): Operation => ({ query, variables: values }))));
     const before = await rowsOfOrganization(app.database.owner, other.organizationId);
     const otherIds = [other.organizationId, ids.other.agentId, ids.other.userId, ids.other.blockId];

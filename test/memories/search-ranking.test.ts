@@ -92,10 +92,13 @@ describe('ranked recall: the hand-worked fixture', () => {
     await app.database.owner.agent.create({ data: { id: agentId, organizationId: demo.organizationId, name: 'Ranker' } });
     for (const memory of FIXTURE) {
       await app.database.owner.$executeRaw`
-        INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, importance, access_count, last_accessed, created_at)
-        VALUES (${`memory-ranking-${memory.name}`}, ${demo.organizationId}, ${demo.userId}, ${agentId}, ${memory.content}, 'factual', 'user', 'core',
+        INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, importance,
+          access_count, last_accessed, created_at)
+        VALUES (${`memory-ranking-${memory.name}`}, ${demo.organizationId}, ${demo.userId}, ${agentId},
+          ${memory.content}, 'factual', 'user', 'core',
                 ${memory.importance}, ${memory.accessCount},
-                now() - ${memory.accessedDaysAgo}::float8 * interval '1 day', now() - ${memory.createdDaysAgo}::float8 * interval '1 day')`;
+                now() - ${memory.accessedDaysAgo}::float8 * interval '1 day',
+                  now() - ${memory.createdDaysAgo}::float8 * interval '1 day')`;
     }
   });
   afterAll(async () => {

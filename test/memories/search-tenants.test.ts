@@ -120,7 +120,8 @@ describe('memory search: what one organization’s search reads does not depend 
     await app.database.owner.$executeRaw`
       INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
       SELECT 'memory-own-' || i, ${own.organizationId}, ${own.userId}, ${own.agentId},
-             CASE WHEN i % ${OWN_MEMORIES / OWN_MATCHES} = 0 THEN 'a note on ' || ${WORD} || ' number ' || i ELSE 'an ordinary note number ' || i END,
+             CASE WHEN i % ${OWN_MEMORIES / OWN_MATCHES} = 0 THEN 'a note on ' || ${WORD} || ' number ' || i
+               ELSE 'an ordinary note number ' || i END,
              'factual', 'user', 'long_term'
       FROM generate_series(1, ${OWN_MEMORIES}) AS i`;
     await app.database.owner.$executeRawUnsafe('ANALYZE');
@@ -140,7 +141,8 @@ describe('memory search: what one organization’s search reads does not depend 
     expect(counts.indexRows).toBe(OWN_MATCHES);
   });
 
-  it(`counts the same rows, heap pages and plan with 0 and with ${OTHER_MATCHES.toLocaleString('en')} of another organization's memories holding the word`, async () => {
+  it(`counts the same rows, heap pages and plan with 0 and with ${OTHER_MATCHES.toLocaleString('en')} of another ` +
+    `organization's memories holding the word`, async () => {
     const expectedIds = await searchedIds();
     expect(expectedIds).toHaveLength(OWN_MATCHES);
     const alone = await measuredSearch();

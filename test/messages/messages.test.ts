@@ -13,8 +13,10 @@ const AppendMessages = graphql(`
 `);
 
 const MessagePage = graphql(`
-  query MessagePage($agentId: ID!, $first: Int, $after: String, $last: Int, $before: String, $roles: [MessageRole!], $since: DateTime) {
-    messages(agentId: $agentId, first: $first, after: $after, last: $last, before: $before, roles: $roles, since: $since) {
+  query MessagePage($agentId: ID!, $first: Int, $after: String, $last: Int, $before: String, $roles: [MessageRole!],
+    $since: DateTime) {
+    messages(agentId: $agentId, first: $first, after: $after, last: $last, before: $before, roles: $roles,
+      since: $since) {
       totalCount
       nodes { id text role createdAt }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
