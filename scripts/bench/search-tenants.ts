@@ -136,8 +136,8 @@ function summary(phase: string, { loaded, control }: { loaded: number[]; control
   const describe = (word: string, values: number[]) => {
     const sorted = [...values].sort((x, y) => x - y);
     const figures = [0.25, 0.5, 0.75, 0.95].map((q) => quantile(sorted, q).toFixed(2).padStart(6));
-    return `| ${phase.padEnd(22)} | ${word.padEnd(7)} | ${String(values.length).padStart(3)} | ${figures.join(' | ')} ` +
-      `|`;
+    const cells = [phase.padEnd(22), word.padEnd(7), String(values.length).padStart(3), ...figures];
+    return `| ${cells.join(' | ')} |`;
   };
   const ratio = median(loaded) / median(control);
   const [low, high] = ratioInterval(loaded, control);

@@ -127,8 +127,7 @@ describe('row-level security', () => {
     expect(seen).toEqual({ keys: [own.userId], users: [own.userId], organizations: [own.organizationId], agents: [], blocks: [] });
   });
 
-  it('refuses rows written into another organization, or naming its users, agents, blocks, ' +
-    'tools and API keys', async () => {
+  it('refuses rows written into another organization, or naming its users, agents, blocks, tools or keys', async () => {
     const prisma = app.database.prisma;
     const [ownBlock, otherUser, otherBlock, otherTool, otherKey] = await Promise.all([
       app.database.owner.block.findFirstOrThrow({ where: { organizationId: own.organizationId } }),

@@ -95,8 +95,7 @@ describe('Idempotency-Key on mutations', () => {
     await app?.close();
   });
 
-  it('runs a mutation once per key: a retry gets the same status and body, marked replayed, ' +
-    'and writes nothing', async () => {
+  it('runs a mutation once per key: a retry writes nothing and gets its status and body, marked replayed', async () => {
     const key = randomUUID();
     const before = await messageCount();
     const first = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'once' }, key);
@@ -176,8 +175,7 @@ describe('Idempotency-Key on mutations', () => {
     expect(await messageCount()).toBe(before);
   });
 
-  it("keeps no outcome that is the server's fault: " +
-    "every write of the request is undone, and the retry runs", async () => {
+  it("keeps no outcome that is the server's fault: the request's writes are undone, and the retry runs", async () => {
     // A real database failure in the second field, after the first one wrote its tool.
     await app.database.owner.$executeRawUnsafe(`
       CREATE FUNCTION idempotency_test_failure() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -161,8 +161,7 @@ describe('subscriptions at scale: one read per event and organization', () => {
     expect(statements.filter(isEventRead)).toHaveLength(events);
   });
 
-  it("shares a read within one organization, agent and set of relations only, " +
-    "run in that organization's scope", async () => {
+  it("shares a read only within one organization, agent and relation set, in that organization's scope", async () => {
     const [a, b] = organizations as [DemoData, DemoData];
     const texts = ['read for A', 'read for B'];
     const ids: string[] = [];

@@ -190,8 +190,7 @@ describe('subscriptions in one process', () => {
     live.close();
   });
 
-  it('memoryChanged: created (one and many), updated, deleted, restored, purged, in order; ' +
-    'other agents apart', async () => {
+  it('memoryChanged: create (one, many), update, delete, restore, purge, in order; other agents apart', async () => {
     const other = (await app.graphqlAs(a.key, CreateAgent, { name: 'another agent' })).data?.createAgent;
     if (other?.__typename !== 'AgentPayload') throw new Error('createAgent failed');
     const live = await subscribe(app.url, a.key, MemoryChanged, { agentId: a.agentId });

@@ -162,8 +162,7 @@ describe('memory search under row-level security: the plan and the rows', () => 
     }
   });
 
-  it('cannot be made to read another organization: ' +
-    'not by its arguments, not outside a scope, not by writing', async () => {
+  it('cannot be made to read another organization: not by its arguments, outside a scope, or by writing', async () => {
     const { prisma, sql } = app.database;
     // The caller's id for another organization's: the view still shows only the scope's.
     expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(other)))).toEqual([]);

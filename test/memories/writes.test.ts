@@ -157,8 +157,7 @@ describe('writing memories: dedupe, prune, history', () => {
     });
   });
 
-  it('dedupes within a batch and against existing memories; ' +
-    'a bad item refuses the whole batch, naming it', async () => {
+  it('dedupes within a batch and against stored memories; a bad item refuses the whole batch, naming it', async () => {
     const agentId = await newAgent();
     const existing = await createOne(input(agentId, 'likes kyoto', 0.2));
     const batch = (await app.graphql(CreateBatch, {

@@ -118,8 +118,7 @@ describe('the trash: deleted rows listed, restored, refused', () => {
     await app?.close();
   });
 
-  it('lists only deleted rows with when and by whom, hides them elsewhere, ' +
-    'and restores each with its payload', async () => {
+  it('lists only deleted rows (when, by whom), hides them elsewhere, and restores each with its payload', async () => {
     const before = Date.now();
     const deleted = (await app.graphql(DeleteEverything, ids)).data!;
     expect(resultsOf(deleted).map((result) => result.__typename)).toEqual(Array(6).fill('DeletedPayload'));
