@@ -20,7 +20,8 @@ async function graphqlRequest(settings: AgentFileClientSettings, query: string, 
   const body = (await response.json().catch(() => ({}))) as { data?: Record<string, unknown>; errors?: Array<{ message: string; extensions?: { code?: string } }> };
   const error = body.errors?.[0];
   if (error || !response.ok || !body.data) {
-    throw new Error(`${settings.url} answered ${response.status}${error ? `: ${error.extensions?.code ?? 'ERROR'}: ${error.message}` : ''}`);
+    throw new Error(`${settings.url} ` +
+      `answered ${response.status}${error ? `: ${error.extensions?.code ?? 'ERROR'}: ${error.message}` : ''}`);
   }
   return body.data;
 }

@@ -137,11 +137,13 @@ async function main(): Promise<void> {
     const without = summary(samples.unscoped);
     const format = (value: number) => value.toFixed(2).padStart(8);
     const lines = [
-      `nested agents request (50 agents, blocks, tools, 10 recent messages) on ${database.kind}, ${samples.scoped.length} requests each, ms`,
+      `nested agents request (50 agents, blocks, tools, 10 recent messages) on ${database.kind}, ` +
+        `${samples.scoped.length} requests each, ms`,
       `                          median      p95     mean`,
       `without row-level security ${format(without.median)} ${format(without.p95)} ${format(without.mean)}`,
       `with row-level security    ${format(withRls.median)} ${format(withRls.p95)} ${format(withRls.mean)}`,
-      `cost of row-level security: ${(((withRls.median - without.median) / without.median) * 100).toFixed(1)}% (median), ${(((withRls.mean - without.mean) / without.mean) * 100).toFixed(1)}% (mean)`,
+      `cost of row-level security: ${(((withRls.median - without.median) / without.median) * 100).toFixed(1)}% ` +
+        `(median), ${(((withRls.mean - without.mean) / without.mean) * 100).toFixed(1)}% (mean)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -13,13 +13,15 @@ async function main(): Promise<void> {
   if (!values.to) throw new Error(usage);
   const settings = loadSettings();
   if (settings.database.kind !== 'pglite') {
-    throw new Error('db:move copies the embedded database: unset DATABASE_URL (PGLITE_DATA_DIR names the source) and give the target with --to');
+    throw new Error('db:move copies the embedded database: unset DATABASE_URL (PGLITE_DATA_DIR names the source) ' +
+      'and give the target with --to');
   }
   const target = loadSettings({ ...process.env, DATABASE_URL: values.to }).database;
   if (target.kind !== 'postgres') throw new Error(usage);
   const moved = await moveToPostgres(settings.database.dataDir, target, (line) => process.stdout.write(`${line}\n`));
   process.stdout.write(
-    `${describeDatabase(settings.database)} moved to ${describeDatabase(target).replace(' (DATABASE_URL)', '')}\n${describeMove(moved)}\n` +
+    `${describeDatabase(settings.database)} moved to ` +
+      `${describeDatabase(target).replace(' (DATABASE_URL)', '')}\n${describeMove(moved)}\n` +
       'every table matches; set DATABASE_URL to the target to serve from it\n',
   );
 }

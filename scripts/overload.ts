@@ -80,11 +80,14 @@ async function scratchDatabase(settings: DatabaseSettings): Promise<Scratch> {
 function workload(key: string, agentId: string) {
   const body = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables });
   const requests = [
-    body('query OneAgent($id: ID!) { agent(id: $id) { id name blocks { id label value } tools { id name } recentMessages(limit: 10) { id role text createdAt } } }', { id: agentId }),
+    body('query OneAgent($id: ID!) { agent(id: $id) { id name blocks { id label value } tools { ' +
+      'id name } recentMessages(limit: 10) { id role text createdAt } } }', { id: agentId }),
     body('query Agents { agents(first: 10) { nodes { id name blocks { id label value } } } }', {}),
-    body('query Search($q: String!) { searchMemories(query: $q, limit: 20, track: false) { score memory { id content } } }', { q: 'project deadline' }),
+    body('query Search($q: String!) { searchMemories(query: $q, limit: 20, track: false) { score memory { ' +
+      'id content } } }', { q: 'project deadline' }),
     body(
-      'mutation Append($agentId: ID!, $messages: [MessageInput!]!) { appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
+      'mutation Append($agentId: ID!, $messages: [MessageInput!]!) { ' +
+        'appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
       { agentId, messages: [{ role: 'USER', text: 'overload measurement' }] },
     ),
   ];
@@ -121,7 +124,10 @@ async function autocannonClients(url: string, load: Workload, record: Recorder, 
   });
 }
 
-/** Clients as the API asks them to be: after a 503, each waits its Retry-After (plus up to half again) before the next request. */
+/**
+ * Clients as the API asks them to be: after a 503, each waits its Retry-After (plus up to half
+ * again) before the next request.
+ */
 async function politeClients(url: string, load: Workload, record: Recorder, connections: number, seconds: number): Promise<{ errors: number; timeouts: number }> {
   const until = Date.now() + seconds * 1000;
   let errors = 0;
@@ -212,12 +218,17 @@ async function main(): Promise<void> {
     const admitted = byStatus.get(200) ?? [];
     const refused = byStatus.get(503) ?? [];
     const line = (name: string, values: number[]) =>
-      `${name.padEnd(22)} ${String(values.length).padStart(7)}  p50 ${percentile(values, 0.5).toFixed(1).padStart(7)} ms  p99 ${percentile(values, 0.99).toFixed(1).padStart(7)} ms  max ${Math.max(...values, 0).toFixed(1).padStart(7)} ms`;
+      `${name.padEnd(22)} ${String(values.length).padStart(7)} ` +
+        ` p50 ${percentile(values, 0.5).toFixed(1).padStart(7)} ` +
+        `ms  p99 ${percentile(values, 0.99).toFixed(1).padStart(7)} ` +
+        `ms  max ${Math.max(...values, 0).toFixed(1).padStart(7)} ms`;
     const clients = options['retry-after'] ? 'clients that wait Retry-After after a 503' : 'clients that send again at once (autocannon)';
-    process.stdout.write(`${connections} connections, ${seconds} s, ${scratch.settings.kind}, mixed workload (40% agent, 20% agents, 20% search, 20% append), ${clients}\n`);
+    process.stdout.write(`${connections} connections, ${seconds} s, ${scratch.settings.kind}, ` +
+      `mixed workload (40% agent, 20% agents, 20% search, 20% append), ${clients}\n`);
     process.stdout.write(`${line('admitted (200)', admitted)}\n${line('refused (503)', refused)}\n${line('/health', health)}\n`);
     const others = [...byStatus.entries()].filter(([status]) => status !== 200 && status !== 503);
-    process.stdout.write(`other statuses: ${others.map(([status, values]) => `${status}×${values.length}`).join(', ') || 'none'}; connection errors ${result.errors}, timeouts ${result.timeouts}\n`);
+    process.stdout.write(`other statuses: ${others.map(([status, values]) => `${status}×${values.length}`).join(', ') || 'none'}; ` +
+      `connection errors ${result.errors}, timeouts ${result.timeouts}\n`);
   } finally {
     if (server && server.exitCode === null) {
       const exited = new Promise((resolve) => server!.once('exit', resolve));

@@ -26,7 +26,8 @@ function isReadyMessage(message: unknown): message is ReadyMessage {
 async function prepare(settings: Settings, logger: Logger): Promise<void> {
   if (settings.database.kind === 'pglite') {
     throw new SettingsError(
-      'npm run start:cluster needs PostgreSQL (set DATABASE_URL): the embedded database (PGlite) can only be opened by one process; use npm start',
+      'npm run start:cluster needs PostgreSQL (set DATABASE_URL): ' +
+        'the embedded database (PGlite) can only be opened by one process; use npm start',
     );
   }
   if (settings.port !== 0) await assertPortFree(settings.host, settings.port);

@@ -79,7 +79,8 @@ export class ForbiddenError extends AppError {
   readonly code = 'FORBIDDEN';
   override name = 'ForbiddenError';
   constructor(field: string[] | null = null) {
-    super("this API key's scopes do not allow this: it needs read for queries, write for changes, admin for users, keys, the trash, restore and purge", field);
+    super("this API key's scopes do not allow this: it needs read for queries, write for changes, admin for users, " +
+      "keys, the trash, restore and purge", field);
   }
 }
 
@@ -98,13 +99,14 @@ export class DatabaseUnavailableError extends AppError {
   readonly retryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS;
   constructor() {
     super(
-      `the database is unavailable for now: retry in ${DATABASE_RETRY_AFTER_SECONDS} s (a mutation may have been applied: retry it with the same Idempotency-Key)`,
+      `the database is unavailable for now: retry in ${DATABASE_RETRY_AFTER_SECONDS} s (a mutation may have ` +
+        `been applied: retry it with the same Idempotency-Key)`,
     );
   }
 }
 
 /** When to try again after an overload refusal or a timeout: the queue turns over within a second. */
-export const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
 /**
  * The server is busy, the database answering: the process already runs and queues as many
@@ -119,7 +121,8 @@ export class OverloadedError extends AppError {
   override name = 'OverloadedError';
   readonly retryAfterSeconds = OVERLOAD_RETRY_AFTER_SECONDS;
   constructor() {
-    super(`the server is overloaded: retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s, with backoff (a mutation with the same Idempotency-Key)`);
+    super(`the server is overloaded: retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s, ` +
+      `with backoff (a mutation with the same Idempotency-Key)`);
   }
 }
 
@@ -133,7 +136,8 @@ export class RequestTimeoutError extends AppError {
   override name = 'RequestTimeoutError';
   readonly retryAfterSeconds = OVERLOAD_RETRY_AFTER_SECONDS;
   constructor() {
-    super(`the request took too long and was abandoned: retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s (a mutation with the same Idempotency-Key)`);
+    super(`the request took too long and was abandoned: ` +
+      `retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s (a mutation with the same Idempotency-Key)`);
   }
 }
 

@@ -23,8 +23,19 @@ function testFiles(directory: string): string[] {
   });
 }
 
-/** A string literal's text right after a call's opening parenthesis (the title, maybe on the next line). */
-const TITLE = String.raw`\(\s*(['"\x60])((?:\\.|(?!\1).)*)\1`;
+/** One string literal: quoted or a template without substitutions. */
+const LITERAL = String.raw`(?:'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|\x60(?:\\.|[^\x60\\])*\x60)`;
+
+/**
+ * The string literal right after a call's opening parenthesis (the title, maybe on the next line),
+ * or several joined with `+`, as a title too long for one line is written.
+ */
+const TITLE = String.raw`\(\s*(${LITERAL}(?:\s*\+\s*${LITERAL})*)`;
+
+/** The text of a title matched by TITLE: its literals' contents, joined. */
+function titleOf(literals: string): string {
+  return [...literals.matchAll(new RegExp(LITERAL, 'g'))].map((literal) => literal[0].slice(1, -1)).join('');
+}
 
 /**
  * The skip sites of one file: calls of a name bound to `cond ? it : it.skip` (or describe/test),
@@ -37,14 +48,14 @@ function skipsIn(source: string, file: string): { skips: Skip[]; unrecognised: n
   const aliases = [...source.matchAll(/const (\w+) = [^;\n]*\?\s*(?:it|test|describe)\s*:\s*(?:it|test|describe)\.skip\b/g)].map((match) => match[1]!);
   understood += aliases.length;
   for (const alias of aliases) {
-    for (const match of source.matchAll(new RegExp(String.raw`(?<![\w.])${alias}` + TITLE, 'g'))) skips.push({ file, title: match[2]! });
+    for (const match of source.matchAll(new RegExp(String.raw`(?<![\w.])${alias}` + TITLE, 'g'))) skips.push({ file, title: titleOf(match[1]!) });
   }
   for (const match of source.matchAll(new RegExp(String.raw`\(\s*\w+\s*\?\s*(?:it|test|describe)\s*:\s*(?:it|test|describe)\.skip\s*\)` + TITLE, 'g'))) {
-    skips.push({ file, title: match[2]! });
+    skips.push({ file, title: titleOf(match[1]!) });
     understood += 1;
   }
   for (const match of source.matchAll(new RegExp(String.raw`(?<![\w.])(?:(?:it|test|describe)\.(?:skip|todo)|xit|xtest|xdescribe)` + TITLE, 'g'))) {
-    skips.push({ file, title: match[2]! });
+    skips.push({ file, title: titleOf(match[1]!) });
     if (match[0].includes('.skip')) understood += 1;
   }
   // `@skip(if: …)` is GraphQL's directive, in documents: not a test skip.
@@ -77,6 +88,7 @@ describe('skipped tests', () => {
       "const onPostgres = kind === 'postgres' ? it : it.skip;",
       "onPostgres('one', () => {});",
       'onPostgres(\n  "two",\n  async () => {});',
+      "onPostgres('two and ' +\n  'a half', () => {});",
       "(cond ? describe : describe.skip)('three', () => {});",
       'it.skip(`four`, () => {});',
       "describe.skip('five', () => {});",
@@ -84,7 +96,7 @@ describe('skipped tests', () => {
       "xit('seven', () => {});",
       "const query = 'query { a @skip(if: true) }';",
     ].join('\n');
-    expect(skipsIn(source, 'f').skips.map((skip) => skip.title)).toEqual(['one', 'two', 'three', 'four', 'five', 'six', 'seven']);
+    expect(skipsIn(source, 'f').skips.map((skip) => skip.title)).toEqual(['one', 'two', 'two and a half', 'three', 'four', 'five', 'six', 'seven']);
     expect(skipsIn(source, 'f').unrecognised).toBe(0);
     expect(skipsIn('const maybe = [it.skip][0];', 'f').unrecognised).toBe(1);
   });

@@ -132,7 +132,10 @@ export async function startCluster(cleanup: Cleanup): Promise<Cluster> {
   return { port, url, withClient, directory, version };
 }
 
-/** One statement's entry of pg_stat_statements: its normalized text, how often it completed, and in how many ms all told. */
+/**
+ * One statement's entry of pg_stat_statements: its normalized text, how often it completed, and in
+ * how many ms all told.
+ */
 export interface StatementCalls {
   query: string;
   calls: number;
@@ -143,7 +146,8 @@ export interface StatementCalls {
 export function statementsOf(cluster: Cluster, database: string): Promise<Map<string, StatementCalls>> {
   return cluster.withClient('postgres', async (client) => {
     const result = await client.query<{ id: string; query: string; calls: string; exec_ms: number }>(
-      `SELECT s.userid::text || ':' || s.queryid::text || ':' || s.toplevel::text AS id, s.query, s.calls::text AS calls, s.total_exec_time AS exec_ms
+      `SELECT s.userid::text || ':' || s.queryid::text || ':' || s.toplevel::text AS id, s.query,
+        s.calls::text AS calls, s.total_exec_time AS exec_ms
        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
        WHERE d.datname = $1`,
       [database],

@@ -71,7 +71,8 @@ interface IndexDefinition {
 
 async function indexesOf(client: pg.Client): Promise<IndexDefinition[]> {
   const { rows } = await client.query<IndexDefinition>(
-    `SELECT indexname AS name, tablename AS table, indexdef AS definition FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`,
+    `SELECT indexname AS name, tablename AS table, indexdef AS definition FROM pg_indexes WHERE schemaname = 'public'
+      ORDER BY indexname`,
   );
   return rows;
 }
@@ -81,7 +82,10 @@ function shape(index: IndexDefinition): string {
   return index.definition.replace(` INDEX ${index.name} ON `, ' INDEX ON ');
 }
 
-/** Where PostGraphile's database gets the extensions AgentMem's indexes need: out of its schema, so that it exposes none of their functions. */
+/**
+ * Where PostGraphile's database gets the extensions AgentMem's indexes need: out of its schema, so
+ * that it exposes none of their functions.
+ */
 const EXTENSIONS_SCHEMA = 'agentmem_extensions';
 
 /** The extensions AgentMem's migrations created (btree_gin, for its index over organization and words). */

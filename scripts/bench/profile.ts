@@ -33,18 +33,18 @@ function ownerOf(url: string, functionName: string): string {
   return path.basename(url);
 }
 
-export interface ProfileSummary {
+interface ProfileSummary {
   busyMs: number;
   byFunction: Array<{ name: string; ms: number; share: number }>;
   byOwner: Array<{ name: string; ms: number; share: number }>;
 }
 
-export function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
+function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfMs = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
-  samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (deltas[index] ?? 0) / 1000));
+  for (const [index, id] of samples.entries()) selfMs.set(id, (selfMs.get(id) ?? 0) + (deltas[index] ?? 0) / 1000);
   const functions = new Map<string, number>();
   const owners = new Map<string, number>();
   let busyMs = 0;
@@ -77,7 +77,8 @@ export function profileReport(directory: string): string {
   const rows = (entries: ProfileSummary['byFunction']) => entries.map((entry) => `| ${entry.name.replaceAll('|', '\\|')} | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)}% |`).join('\n');
   return [
     `CPU profile of AgentMem: ${largest}`,
-    `busy ${summary.busyMs.toFixed(0)} ms of the main thread (start-up, verification and warm-up included; the table's CPU ms per request is the measured part alone)`,
+    `busy ${summary.busyMs.toFixed(0)} ms of the main thread (start-up, verification and warm-up included; ` +
+      `the table's CPU ms per request is the measured part alone)`,
     '',
     '| where (self time) | ms | share of busy |',
     '| --- | --- | --- |',

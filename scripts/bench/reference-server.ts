@@ -11,11 +11,14 @@ import pg from 'pg';
 
 /** One statement: the first `$2` live agents of organization `$1` with their relations, as JSON. */
 const NESTED_AGENTS = `
-SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'blocks', b.blocks, 'tools', t.tools, 'recentMessages', m.messages)
+SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'blocks', b.blocks, 'tools', t.tools,
+  'recentMessages', m.messages)
                          ORDER BY a.created_at, a.id), '[]')::text AS nodes
-FROM (SELECT id, name, created_at FROM agents WHERE organization_id = $1 AND NOT is_deleted ORDER BY created_at, id LIMIT $2) a
+FROM (SELECT id, name, created_at FROM agents WHERE organization_id = $1 AND NOT is_deleted ORDER BY created_at, id
+  LIMIT $2) a
 CROSS JOIN LATERAL (
-  SELECT coalesce(json_agg(json_build_object('id', bl.id, 'label', bl.label, 'value', bl.value) ORDER BY ba.block_label, ba.block_id), '[]') AS blocks
+  SELECT coalesce(json_agg(json_build_object('id', bl.id, 'label', bl.label, 'value', bl.value)
+    ORDER BY ba.block_label, ba.block_id), '[]') AS blocks
   FROM blocks_agents ba JOIN blocks bl ON bl.id = ba.block_id AND NOT bl.is_deleted
   WHERE ba.agent_id = a.id) b
 CROSS JOIN LATERAL (
@@ -23,7 +26,8 @@ CROSS JOIN LATERAL (
   FROM tools_agents ta JOIN tools tl ON tl.id = ta.tool_id AND NOT tl.is_deleted
   WHERE ta.agent_id = a.id) t
 CROSS JOIN LATERAL (
-  SELECT coalesce(json_agg(json_build_object('id', recent.id, 'role', recent.role, 'text', recent.text, 'createdAt', recent.created_at)
+  SELECT coalesce(json_agg(json_build_object('id', recent.id, 'role', recent.role, 'text', recent.text, 'createdAt',
+    recent.created_at)
                            ORDER BY recent.created_at, recent.id), '[]') AS messages
   FROM (SELECT id, role, text, created_at FROM messages WHERE agent_id = a.id AND NOT is_deleted
         ORDER BY created_at DESC, id DESC LIMIT 10) recent) m`;
@@ -34,7 +38,8 @@ CROSS JOIN LATERAL (
  * half-life, use half at 10 accesses), with each hit's memory, as JSON.
  */
 const SEARCH_MEMORIES = `
-SELECT coalesce(json_agg(json_build_object('score', hit.score, 'memory', json_build_object('id', hit.id, 'content', hit.content))
+SELECT coalesce(json_agg(json_build_object('score', hit.score, 'memory',
+  json_build_object('id', hit.id, 'content', hit.content))
                          ORDER BY hit.score DESC, hit.created_at DESC, hit.id DESC), '[]')::text AS hits
 FROM (
   SELECT c.id, c.content, c.created_at, 0.5 * c.text + 0.2 * c.importance + 0.2 * c.recency + 0.1 * c.use AS score
@@ -42,12 +47,14 @@ FROM (
     SELECT m.id, m.content, m.created_at,
            ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), q.query, 32)::float8 AS text,
            least(greatest(m.importance::float8, 0), 1) AS importance,
-           power(0.5::float8, greatest(extract(epoch FROM now() - coalesce(m.last_accessed, m.created_at))::float8 / (30 * 86400), 0)) AS recency,
+           power(0.5::float8, greatest(extract(epoch FROM now() - coalesce(m.last_accessed, m.created_at))::float8 /
+             (30 * 86400), 0)) AS recency,
            greatest(m.access_count, 0)::float8 / (greatest(m.access_count, 0)::float8 + 10) AS use
     FROM memories m
     JOIN agents a ON a.id = m.agent_id
     CROSS JOIN websearch_to_tsquery('english', $2) AS q(query)
-    WHERE m.organization_id = $1 AND NOT m.is_deleted AND NOT a.is_deleted AND to_tsvector('english', m.content) @@ q.query) c
+    WHERE m.organization_id = $1 AND NOT m.is_deleted AND NOT a.is_deleted
+      AND to_tsvector('english', m.content) @@ q.query) c
   ORDER BY score DESC, c.created_at DESC, c.id DESC
   LIMIT $3) hit`;
 
@@ -104,7 +111,8 @@ server.listen(Number(required('PORT')), '127.0.0.1', () => process.stdout.write(
 
 const stop = () => {
   server.close();
-  pool.end().finally(() => process.exit(0));
+  // The process exits whether or not the pool ends cleanly: nothing is left to report to.
+  void pool.end().finally(() => process.exit(0));
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Measurement } from './load';
 import { SERVER_NAMES, type ServerId, type Shape } from './shapes';
 
-export function median(values: readonly number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
@@ -68,9 +68,11 @@ export function resultsTable(results: readonly ShapeResults[]): string {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column]!.length)));
   const numeric = (column: number) => column >= 2 && column <= 8;
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, column) => (numeric(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' | ')} |`;
-  const rule = `|${widths.map((width, column) => (numeric(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2))).join('|')}|`;
+  const cell = (text: string, column: number) =>
+    numeric(column) ? text.padStart(widths[column]!) : text.padEnd(widths[column]!);
+  const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
+  const ruleOf = (width: number, column: number) => (numeric(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2));
+  const rule = `|${widths.map(ruleOf).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
@@ -115,7 +117,8 @@ export function ratiosSvg(bars: readonly Ratio[], subtitle: string): string {
   const x = (ratio: number) => labelWidth + (Math.min(ratio, scaleMax) / scaleMax) * plotWidth;
   const plotBottom = top + bars.length * rowHeight;
   const lines: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ` +
+      `${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="10" y="22" font-size="15" font-weight="bold">AgentMem req/s ÷ peer req/s, per request shape</text>`,
     `<text x="10" y="42" fill="#555555">${escapeXml(subtitle)}</text>`,
@@ -130,8 +133,10 @@ export function ratiosSvg(bars: readonly Ratio[], subtitle: string): string {
     const fill = bar.ratio >= 1 ? '#2f7ed8' : '#e4572e';
     lines.push(
       `<g><title>${escapeXml(`${bar.title}: AgentMem ${bar.ratio.toFixed(2)}× ${bar.peer}`)}</title>`,
-      `<text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${escapeXml(bar.id)} <tspan fill="#777777">vs ${escapeXml(bar.peer)}</tspan></text>`,
-      `<rect x="${labelWidth}" y="${y + 5}" width="${(x(bar.ratio) - labelWidth).toFixed(1)}" height="${rowHeight - 10}" fill="${fill}"/>`,
+      `<text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${escapeXml(bar.id)} <tspan ` +
+        `fill="#777777">vs ${escapeXml(bar.peer)}</tspan></text>`,
+      `<rect x="${labelWidth}" y="${y + 5}" width="${(x(bar.ratio) - labelWidth).toFixed(1)}" ` +
+        `height="${rowHeight - 10}" fill="${fill}"/>`,
       `<text x="${(x(bar.ratio) + 5).toFixed(1)}" y="${y + 17}">${bar.ratio.toFixed(2)}×</text></g>`,
     );
   });
@@ -139,7 +144,8 @@ export function ratiosSvg(bars: readonly Ratio[], subtitle: string): string {
   lines.push(`<line x1="${one}" y1="${top - 10}" x2="${one}" y2="${plotBottom + 4}" stroke="#222222" stroke-width="1.5"/>`);
   lines.push(`<text x="${one}" y="${top - 14}" text-anchor="middle" font-size="11">1.0 = as fast as the peer</text>`);
   lines.push(
-    `<text x="10" y="${height - 8}" fill="#777777" font-size="11">Medians over the rounds. Blue, above 1.0: AgentMem answers more requests per second than the peer; orange, fewer.</text>`,
+    `<text x="10" y="${height - 8}" fill="#777777" font-size="11">Medians over the rounds. Blue, above 1.0: ` +
+      `AgentMem answers more requests per second than the peer; orange, fewer.</text>`,
   );
   lines.push('</svg>');
   return `${lines.join('\n')}\n`;
@@ -170,10 +176,13 @@ export interface RunDescription {
 export function runDescription(run: RunDescription): string {
   return [
     `date: ${run.startedAt.toISOString()}`,
-    `machine: ${cpuModel()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
+    `machine: ${cpuModel()}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ` +
+      `${os.type()} ${os.release()}`,
     `node: AgentMem, plain statements and bare graphql-yoga ${run.agentmemNode}, PostGraphile ${run.postgraphileNode}`,
-    `PostGraphile ${run.postgraphileVersion} (Amber preset, production), PostgreSQL ${run.postgresVersion}, autocannon ${run.autocannonVersion}`,
-    `load: ${run.connections} connections, ${run.warmupSeconds} s warm-up + ${run.durationSeconds} s measured per turn, ` +
+    `PostGraphile ${run.postgraphileVersion} (Amber preset, production), PostgreSQL ${run.postgresVersion}, ` +
+      `autocannon ${run.autocannonVersion}`,
+    `load: ${run.connections} connections, ${run.warmupSeconds} s warm-up + ${run.durationSeconds} s measured ` +
+      `per turn, ` +
       `${run.rounds} round${run.rounds === 1 ? '' : 's'} with the servers taking turns; medians over the rounds`,
   ].join('\n');
 }

@@ -59,10 +59,13 @@ async function prepare(cluster: Cluster, size: number): Promise<{ key: string; m
     if (!Number.isInteger(copies) || copies < 0) throw new Error(`size ${size} is not a multiple of ${base}`);
     if (copies > 0) {
       await client.query(
-        `INSERT INTO memories (id, organization_id, user_id, agent_id, content, hash, memory_type, scope, level, importance,
+        `INSERT INTO memories (id, organization_id, user_id, agent_id, content, hash, memory_type, scope, level,
+          importance,
                                created_at, updated_at, is_deleted, created_by_id, last_updated_by_id)
-         SELECT m.id || '-' || k, organization_id, user_id, agent_id, content, hash, memory_type, scope, level, importance,
-                created_at - k * interval '1 day', updated_at - k * interval '1 day', is_deleted, created_by_id, last_updated_by_id
+         SELECT m.id || '-' || k, organization_id, user_id, agent_id, content, hash, memory_type, scope, level,
+           importance,
+                created_at - k * interval '1 day', updated_at - k * interval '1 day', is_deleted, created_by_id,
+                  last_updated_by_id
          FROM memories m, generate_series(1, $1::int) AS k`,
         [copies],
       );
@@ -182,7 +185,8 @@ async function run(cleanup: Cleanup): Promise<void> {
     return `| ${size.toLocaleString('en-US').padStart(7)} | ${recall.embeddings.toLocaleString('en-US')} | ${recall.recall.toFixed(3)} | ${indexSeconds.get(size)!.toFixed(1)} |`;
   });
   process.stdout.write(
-    `\nsearchMemories("${SEARCH_QUERY}", limit: ${SEARCH_LIMIT}) with score, breakdown, snippet; ${MEASURED_REQUESTS} requests one at a time after ${WARMUP_REQUESTS}; ` +
+    `\nsearchMemories("${SEARCH_QUERY}", limit: ${SEARCH_LIMIT}) with score, breakdown, snippet; ` +
+      `${MEASURED_REQUESTS} requests one at a time after ${WARMUP_REQUESTS}; ` +
       `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}\n\n` +
       `| memories | matches (organization 1) | mode | track | p50 ms | p99 ms | mean ms |\n|---:|---:|---|---|---:|---:|---:|\n${lines.join('\n')}\n\n` +
       `HYBRID: the same words and a ${DIMENSIONS}-dimension vector near one of ${CLUSTERS} clusters; every memory has a synthetic embedding. ` +

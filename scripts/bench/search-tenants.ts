@@ -26,7 +26,8 @@ const MEASURED_PAIRS = 150;
 /** The issue's bound on the ratio of the medians. */
 const TARGET = { low: 0.8, high: 1.25 };
 
-const SEARCH = `query Search($query: String!) { searchMemories(query: $query, limit: 20, track: false) { score memory { id } } }`;
+const SEARCH = `query Search($query: String!) { searchMemories(query: $query, limit: 20, track: false) {
+  score memory { id } } }`;
 
 const oldIndex = process.argv.includes('--old-index');
 
@@ -66,7 +67,8 @@ async function loadOther(cluster: Cluster): Promise<void> {
   await cluster.withClient(DATABASE, async (client) => {
     await client.query(
       `INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
-       SELECT 'memory-b-' || i, 'org-b', 'user-b', 'agent-b', 'their note about ' || $1 || ' number ' || i, 'factual', 'user', 'long_term'
+       SELECT 'memory-b-' || i, 'org-b', 'user-b', 'agent-b', 'their note about ' || $1 || ' number ' || i,
+         'factual', 'user', 'long_term'
        FROM generate_series(1, $2::int) AS i`,
       [LOADED, OTHER_MEMORIES],
     );
@@ -134,7 +136,8 @@ function summary(phase: string, { loaded, control }: { loaded: number[]; control
   const describe = (word: string, values: number[]) => {
     const sorted = [...values].sort((x, y) => x - y);
     const figures = [0.25, 0.5, 0.75, 0.95].map((q) => quantile(sorted, q).toFixed(2).padStart(6));
-    return `| ${phase.padEnd(22)} | ${word.padEnd(7)} | ${String(values.length).padStart(3)} | ${figures.join(' | ')} |`;
+    const cells = [phase.padEnd(22), word.padEnd(7), String(values.length).padStart(3), ...figures];
+    return `| ${cells.join(' | ')} |`;
   };
   const ratio = median(loaded) / median(control);
   const [low, high] = ratioInterval(loaded, control);
@@ -144,7 +147,8 @@ function summary(phase: string, { loaded, control }: { loaded: number[]; control
   return {
     rows: `${describe(LOADED, loaded)}\n${describe(CONTROL, control)}`,
     ratio:
-      `${phase}: median ${LOADED} / median ${CONTROL} = ${ratio.toFixed(3)} (95% bootstrap interval ${low.toFixed(3)}–${high.toFixed(3)}), ` +
+      `${phase}: median ${LOADED} / median ${CONTROL} = ${ratio.toFixed(3)} ` +
+        `(95% bootstrap interval ${low.toFixed(3)}–${high.toFixed(3)}), ` +
       `${LOADED} the slower in ${(slower * 100).toFixed(0)}% of pairs: ${verdict} ${TARGET.low}–${TARGET.high}`,
   };
 }
@@ -163,10 +167,13 @@ async function run(cleanup: Cleanup): Promise<void> {
   phases.push(summary(`B: ${OTHER_MEMORIES.toLocaleString('en-US')} with ${LOADED}`, await measure(server.baseUrl, key)));
   await server.process.stop('SIGTERM', 10_000);
   process.stdout.write(
-    `\nA (${OWN_MEMORIES.toLocaleString('en-US')} memories, ${OWN_MATCHES} per word) searches "${LOADED}" and "${CONTROL}" in turn, ` +
-      `${MEASURED_PAIRS} pairs after ${WARMUP_PAIRS}, one request at a time; index: ${oldIndex ? 'the old one (all organizations)' : 'by organization'}; ` +
+    `\nA (${OWN_MEMORIES.toLocaleString('en-US')} memories, ` +
+      `${OWN_MATCHES} per word) searches "${LOADED}" and "${CONTROL}" in turn, ` +
+      `${MEASURED_PAIRS} pairs after ${WARMUP_PAIRS}, ` +
+        `one request at a time; index: ${oldIndex ? 'the old one (all organizations)' : 'by organization'}; ` +
       `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}\n\n` +
-      `| phase | word | n | p25 ms | p50 ms | p75 ms | p95 ms |\n|---|---|---:|---:|---:|---:|---:|\n${phases.map((phase) => phase.rows).join('\n')}\n\n` +
+      `| phase | word | n | p25 ms | p50 ms | p75 ms | p95 ms ` +
+        `|\n|---|---|---:|---:|---:|---:|---:|\n${phases.map((phase) => phase.rows).join('\n')}\n\n` +
       `${phases.map((phase) => phase.ratio).join('\n')}\n`,
   );
 }

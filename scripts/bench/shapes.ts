@@ -102,9 +102,11 @@ export function graphqlRequest(key: string | undefined, query: string, variables
 // tables; the 10 most recent live messages are `last: 10` in conversation order.
 export const POSTGRAPHILE_AGENT_FRAGMENT = `fragment AgentWithRelations on Agent {
   rowId name
-  blocksAgentsByAgentId(orderBy: [BLOCK_LABEL_ASC, BLOCK_ID_ASC]) { nodes { blockByBlockIdAndBlockLabel { rowId label value } } }
+  blocksAgentsByAgentId(orderBy: [BLOCK_LABEL_ASC, BLOCK_ID_ASC]) { nodes { blockByBlockIdAndBlockLabel {
+    rowId label value } } }
   toolsAgentsByAgentId(orderBy: TOOL_ID_ASC) { nodes { toolByToolId { rowId name } } }
-  messagesByAgentId(last: 10, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { isDeleted: false }) { nodes { rowId role text createdAt } }
+  messagesByAgentId(last: 10, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { isDeleted: false }) { nodes {
+    rowId role text createdAt } }
 }`;
 
 export const postgraphileAgent = z.object({
@@ -160,7 +162,8 @@ export function nestedAgents(context: ShapeContext, first: number): Shape {
   const postgraphile = graphqlRequest(
     undefined,
     `query NestedAgents($first: Int!, $organizationId: String!) {
-  allAgents(first: $first, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { organizationId: $organizationId, isDeleted: false }) {
+  allAgents(first: $first, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: {
+    organizationId: $organizationId, isDeleted: false }) {
     nodes { ...AgentWithRelations }
   }
 }
@@ -211,7 +214,8 @@ export function nestedAgentsByWorkers(context: ShapeContext, first: number): Sha
 export function oneAgent(context: ShapeContext): Shape {
   const id = context.facts.agentId;
   const agentmem = graphqlRequest(context.agentmemKey, `query OneAgent($id: ID!) { agent(id: $id) { ${AGENT_SELECTION} } }`, { id });
-  const postgraphile = graphqlRequest(undefined, `query OneAgent($id: String!) { agentByRowId(rowId: $id) { ...AgentWithRelations } }\n${POSTGRAPHILE_AGENT_FRAGMENT}`, {
+  const postgraphile = graphqlRequest(undefined, `query OneAgent($id: String!) { agentByRowId(rowId: $id) {
+    ...AgentWithRelations } }\n${POSTGRAPHILE_AGENT_FRAGMENT}`, {
     id,
   });
   return {
@@ -235,7 +239,8 @@ export function searchMemories(context: ShapeContext): Shape {
   const agentmem = graphqlRequest(
     context.agentmemKey,
     // Not counted as accesses: counting would change the scores from request to request.
-    `query Search($query: String!, $limit: Int!) { searchMemories(query: $query, limit: $limit, track: false) { score memory { id content } } }`,
+    `query Search($query: String!, $limit: Int!) { searchMemories(query: $query, limit: $limit, track: false) {
+      score memory { id content } } }`,
     { query: SEARCH_QUERY, limit: SEARCH_LIMIT },
   );
   const reference: HttpRequest = { method: 'GET', path: `/search?query=${encodeURIComponent(SEARCH_QUERY)}&limit=${SEARCH_LIMIT}`, headers: {} };

@@ -30,8 +30,10 @@ const OPENING = 50;
 const DRAIN_MS = 60_000;
 
 const SUBSCRIPTION = 'subscription Bench($agentId: ID!) { messageAdded(agentId: $agentId) { id text createdAt } }';
-const APPEND = 'mutation BenchAppend($agentId: ID!, $text: String!) { appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }';
-const CREATE_AGENT = 'mutation BenchAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload { agent { id } } } }';
+const APPEND = 'mutation BenchAppend($agentId: ID!, $text: String!) { ' +
+  'appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }';
+const CREATE_AGENT = 'mutation BenchAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload { ' +
+  'agent { id } } } }';
 
 interface Agent {
   id: string;
@@ -112,7 +114,7 @@ async function appendAll(url: string, agents: Agent[], round: string): Promise<{
       for (let k = 0; k < APPENDS_PER_APPENDER; k += 1) {
         const agent = agents[(appender + k) % agents.length]!;
         const text = `${round} ${appender}.${k}`;
-        const sent: Sent = { agent, at: performance.now(), answeredAt: NaN };
+        const sent: Sent = { agent, at: performance.now(), answeredAt: Number.NaN };
         sentAt.set(text, sent);
         await post(url, agent.key, APPEND, { agentId: agent.id, text }).catch(() => (failed += 1));
         sent.answeredAt = performance.now();
@@ -123,7 +125,7 @@ async function appendAll(url: string, agents: Agent[], round: string): Promise<{
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function run(cleanup: Cleanup): Promise<void> {
@@ -173,7 +175,9 @@ async function run(cleanup: Cleanup): Promise<void> {
   for (let from = 0; from < wanted.length; from += OPENING) {
     subscribers.push(...(await Promise.all(wanted.slice(from, from + OPENING).map((agent) => openSubscriber(url, agent, onArrival)))));
   }
-  cleanup.add('the subscriptions', async () => subscribers.forEach((subscriber) => subscriber.close()));
+  cleanup.add('the subscriptions', async () => {
+    for (const subscriber of subscribers) subscriber.close();
+  });
 
   progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, ${subscribers.length} subscribers`);
   const watchedCpu = cpu();
@@ -221,19 +225,32 @@ async function run(cleanup: Cleanup): Promise<void> {
   const aloneRate = (APPENDERS * APPENDS_PER_APPENDER) / alone.seconds;
   const watchedRate = (APPENDERS * APPENDS_PER_APPENDER) / watched.seconds;
   process.stdout.write(
-    `\nmessageAdded at scale: ${subscribers.length} subscriptions on ${AGENTS} agents (${ORGANIZATIONS} organizations), ${APPENDERS} appenders x ${APPENDS_PER_APPENDER} appends; ` +
+    `\nmessageAdded at scale: ${subscribers.length} subscriptions on ${AGENTS} agents (${ORGANIZATIONS} ` +
+      `organizations), ${APPENDERS} appenders x ${APPENDS_PER_APPENDER} appends; ` +
       `PostgreSQL ${cluster.version}, pool 10, Node ${process.version}, ${new Date().toISOString()}\n\n` +
       `events delivered/expected: ${delivered}/${expected}\n` +
-      `subscriptions ended: ${ended} of ${subscribers.length}; subscribers whose order differs from another's of the same agent: ${outOfOrder}\n` +
-      `delivery (append sent to subscriber received): p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${percentile(latencies, 100).toFixed(0)} ms\n` +
-      `delivery after the append's answer arrived (negative: before it): p50 ${percentile(afterAnswer, 50).toFixed(0)} ms, p99 ${percentile(afterAnswer, 99).toFixed(0)} ms; ` +
-      `the appends themselves: p50 ${percentile(appendTimes, 50).toFixed(0)} ms, p99 ${percentile(appendTimes, 99).toFixed(0)} ms ` +
-      `(without subscribers: p50 ${percentile(aloneAppendTimes, 50).toFixed(0)} ms, p99 ${percentile(aloneAppendTimes, 99).toFixed(0)} ms)\n` +
-      `appends/s: ${aloneRate.toFixed(0)} without subscribers, ${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
+      `subscriptions ended: ${ended} of ${subscribers.length}; ` +
+        `subscribers whose order differs from another's of the same agent: ${outOfOrder}\n` +
+      `delivery (append sent to subscriber received): ` +
+        `p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
+        `max ${percentile(latencies, 100).toFixed(0)} ms\n` +
+      `delivery after the append's answer arrived (negative: before it): ` +
+        `p50 ${percentile(afterAnswer, 50).toFixed(0)} ms, p99 ${percentile(afterAnswer, 99).toFixed(0)} ms; ` +
+      `the appends themselves: p50 ${percentile(appendTimes, 50).toFixed(0)} ms, ` +
+        `p99 ${percentile(appendTimes, 99).toFixed(0)} ms ` +
+      `(without subscribers: p50 ${percentile(aloneAppendTimes, 50).toFixed(0)} ms, ` +
+        `p99 ${percentile(aloneAppendTimes, 99).toFixed(0)} ms)\n` +
+      `appends/s: ${aloneRate.toFixed(0)} without subscribers, ` +
+        `${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
       `failed appends: ${alone.failed} and ${watched.failed}\n` +
-      `CPU seconds (server / this process's clients): ${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone (${alone.seconds.toFixed(1)} s), ` +
-      `${watchedCpuUsed.server.toFixed(1)} / ${watchedCpuUsed.clients.toFixed(1)} for the appends with subscribers and their delivery (${watchedSeconds.toFixed(1)} s)\n` +
-      `load average (1 min) on ${os.cpus().length} cores: ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the machine counts)\n` +
+      `CPU seconds (server / this process's clients): ` +
+        `${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone ` +
+        `(${alone.seconds.toFixed(1)} s), ` +
+      `${watchedCpuUsed.server.toFixed(1)} / ${watchedCpuUsed.clients.toFixed(1)} ` +
+        `for the appends with subscribers and their delivery (${watchedSeconds.toFixed(1)} s)\n` +
+      `load average (1 min) on ${os.cpus().length} cores: ` +
+        `${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the ` +
+        `machine counts)\n` +
       `target: p99 <= 1000 ms, appends >= 80% of their rate without subscribers, all delivered, none ended\n`,
   );
 }

@@ -2,7 +2,7 @@ import type { BenchServer } from './servers';
 import { SERVER_NAMES, type HttpRequest, type Participant, type Shape, type ServerId } from './shapes';
 
 /** Sends one request as the load generator will, and returns the parsed JSON body. */
-export async function send(server: BenchServer, request: HttpRequest): Promise<unknown> {
+async function send(server: BenchServer, request: HttpRequest): Promise<unknown> {
   const response = await fetch(`${server.baseUrl}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${server.name} answered HTTP ${response.status}: ${text.slice(0, 300)}`);
@@ -21,12 +21,13 @@ export async function answerOf(participant: Participant, servers: ReadonlyMap<Se
   try {
     return participant.read(body);
   } catch (error) {
-    throw new Error(`${server.name}: unexpected answer (${error instanceof Error ? error.message : String(error)}): ${JSON.stringify(body).slice(0, 300)}`);
+    throw new Error(`${server.name}: unexpected answer (${error instanceof Error ? error.message : String(error)}): ` +
+      `${JSON.stringify(body).slice(0, 300)}`);
   }
 }
 
 /** Where two JSON values first differ, as a path and the two values there; undefined if equal. */
-export function firstDifference(left: unknown, right: unknown, at = '$'): string | undefined {
+function firstDifference(left: unknown, right: unknown, at = '$'): string | undefined {
   if (Array.isArray(left) && Array.isArray(right)) {
     for (let index = 0; index < Math.max(left.length, right.length); index += 1) {
       if (index >= left.length || index >= right.length) return `${at}: ${left.length} items against ${right.length}`;
@@ -69,7 +70,8 @@ export async function verifyShapes(shapes: readonly Shape[], servers: ReadonlyMa
     for (const other of shape.compared ? others : []) {
       const difference = firstDifference(reference.answer, other.answer);
       if (difference) {
-        throw new Error(`${shape.title}: ${SERVER_NAMES[reference.server]} and ${SERVER_NAMES[other.server]} disagree at ${difference}`);
+        throw new Error(`${shape.title}: ${SERVER_NAMES[reference.server]} and ${SERVER_NAMES[other.server]} ` +
+          `disagree at ${difference}`);
       }
     }
     const rows = shape.rowsOf ? shape.rowsOf(reference.answer) : Array.isArray(reference.answer) ? reference.answer.length : 1;

@@ -17,7 +17,7 @@ export const AGENT_FILE_VERSION = 1;
 type Json = unknown;
 type Timestamp = string;
 
-export interface AgentFileAgent {
+interface AgentFileAgent {
   id: string;
   name?: string | null;
   agentType?: string | null;
@@ -33,7 +33,7 @@ export interface AgentFileAgent {
   createdAt?: Timestamp;
 }
 
-export interface AgentFileBlock {
+interface AgentFileBlock {
   id: string;
   label: string;
   value: string;
@@ -45,7 +45,7 @@ export interface AgentFileBlock {
   createdAt?: Timestamp;
 }
 
-export interface AgentFileTool {
+interface AgentFileTool {
   id: string;
   name: string;
   description?: string | null;
@@ -115,7 +115,10 @@ function pathOf(error: ErrorObject): string[] {
 
 function describe(error: ErrorObject): string {
   if (error.keyword === 'required') return 'is required';
-  if (error.keyword === 'enum') return `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((value) => JSON.stringify(value)).join(', ')}`;
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+    return `must be one of ${allowed.map((value) => JSON.stringify(value)).join(', ')}`;
+  }
   return error.message ?? 'is not valid';
 }
 
@@ -179,7 +182,7 @@ export function parseAgentFile(document: unknown): AgentFile {
   });
   const toolIds = assertUnique(file.tools.map((tool) => tool.id), (index) => ['tools', index, 'id'], 'tool');
   assertUnique(file.tools.map((tool) => tool.name), (index) => ['tools', index, 'name'], 'tool name');
-  file.tools.forEach((tool, index) => documentDate(tool.createdAt, ['tools', index, 'createdAt']));
+  for (const [index, tool] of file.tools.entries()) documentDate(tool.createdAt, ['tools', index, 'createdAt']);
 
   const messageIds = assertUnique(file.messages.map((message) => message.id), (index) => ['messages', index, 'id'], 'message');
   file.messages.forEach((message, index) => {
@@ -205,7 +208,8 @@ export function parseAgentFile(document: unknown): AgentFile {
     const block = file.blocks.find((candidate) => candidate.id === link.blockId);
     if (!blockIds.has(link.blockId) || !block) throw new ValidationError(`no block ${JSON.stringify(link.blockId)} in this document`, at('links', 'blocksAgents', index, 'blockId'));
     if (block.label !== link.blockLabel) {
-      throw new ValidationError(`block ${JSON.stringify(link.blockId)} is labelled ${JSON.stringify(block.label)}, not ${JSON.stringify(link.blockLabel)}`, at('links', 'blocksAgents', index, 'blockLabel'));
+      throw new ValidationError(`block ${JSON.stringify(link.blockId)} is labelled ${JSON.stringify(block.label)}, ` +
+        `not ${JSON.stringify(link.blockLabel)}`, at('links', 'blocksAgents', index, 'blockLabel'));
     }
     const holder = labels.get(link.blockLabel);
     if (holder !== undefined && holder !== link.blockId) {

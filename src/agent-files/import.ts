@@ -5,7 +5,10 @@ import { recordNewBlocks } from '../blocks/versions';
 import { createdBy, liveRowsOf, requireCaller } from '../schema/tenancy';
 import { documentDate, parseAgentFile } from './document';
 
-/** A JSON column's value to write: absent or null leaves the column's default (NULL, or '{}' for a memory's metadata). */
+/**
+ * A JSON column's value to write: absent or null leaves the column's default (NULL, or '{}' for a
+ * memory's metadata).
+ */
 function jsonColumn(value: unknown): Prisma.InputJsonValue | undefined {
   return value == null ? undefined : (value as Prisma.InputJsonValue);
 }

@@ -10,8 +10,9 @@ import { name } from '../schema/rules';
 import { liveRowsOf, requireCaller, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
-export const ApiKeyType = builder.prismaObject('ApiKey', {
-  description: 'An API key: its metadata only. The secret is shown once, at creation; only its SHA-256 is stored, and never exposed.',
+const ApiKeyType = builder.prismaObject('ApiKey', {
+  description: 'An API key: its metadata only. The secret is shown once, at creation; ' +
+    'only its SHA-256 is stored, and never exposed.',
   fields: (t) => ({
     id: t.exposeID('id', { sql: column('id') }),
     organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),

@@ -13,13 +13,13 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * One answer for every way a key can fail (missing, malformed, unknown, expired, revoked, its
  * user or organization deleted), so that the answer tells an attacker nothing.
  */
-export function unauthenticated(): GraphQLError {
+function unauthenticated(): GraphQLError {
   return new GraphQLError('a valid API key is required: send Authorization: Bearer <key>', {
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
   });
 }
 
-export function bearerToken(request: Request): string | null {
+function bearerToken(request: Request): string | null {
   const header = request.headers.get('authorization');
   const match = header ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
   return match?.[1] ?? null;

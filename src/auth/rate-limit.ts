@@ -20,7 +20,7 @@ function createCounter(options: { points: number; duration: number; keyPrefix: s
   return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory });
 }
 
-export function rateLimited(retryAfterSeconds: number, what = 'too many requests for this API key'): GraphQLError {
+function rateLimited(retryAfterSeconds: number, what = 'too many requests for this API key'): GraphQLError {
   return new GraphQLError(`${what}: retry in ${retryAfterSeconds} s`, {
     extensions: {
       code: 'RATE_LIMITED',
@@ -34,9 +34,9 @@ const secondsUntil = (milliseconds: number) => Math.max(1, Math.ceil(millisecond
 
 /**
  * Counts each API key's GraphQL requests in fixed windows (rate-limiter-flexible; shared through
- * Redis when there is one, see `createCounter`) and refuses those over `RATE_LIMIT_REQUESTS` with `rateLimited()`, before
- * anything executes. Keys, not organizations, are counted: one runaway agent does not stop the
- * others of its organization.
+ * Redis when there is one, see `createCounter`) and refuses those over `RATE_LIMIT_REQUESTS` with
+ * `rateLimited()`, before anything executes. Keys, not organizations, are counted: one runaway
+ * agent does not stop the others of its organization.
  */
 export function createRateLimiter({ requests, windowSeconds }: Settings['rateLimit'], redis?: Redis) {
   const limiter = requests > 0 ? createCounter({ points: requests, duration: windowSeconds, keyPrefix: 'agentmem:rate:key' }, redis) : null;

@@ -24,8 +24,10 @@ export function backupFileKind(file: string): BackupFileKind {
 /** The advice for a file that is not a backup of the configured kind of database. */
 export function wrongKindOfBackup(file: string, kind: BackupFileKind, expected: 'postgres' | 'pglite'): BackupError {
   const what: Record<BackupFileKind, string> = {
-    postgres: 'a PostgreSQL backup (pg_dump custom format): restore it with DATABASE_URL set; to bring embedded data to PostgreSQL use `npm run db:move`',
-    pglite: 'an embedded database backup (PGlite data directory): restore it with DATABASE_URL unset, into PGLITE_DATA_DIR; then `npm run db:move` takes it to PostgreSQL',
+    postgres: 'a PostgreSQL backup (pg_dump custom format): restore it with DATABASE_URL set; ' +
+      'to bring embedded data to PostgreSQL use `npm run db:move`',
+    pglite: 'an embedded database backup (PGlite data directory): ' +
+      'restore it with DATABASE_URL unset, into PGLITE_DATA_DIR; then `npm run db:move` takes it to PostgreSQL',
     'organization-export': "an organization's export (JSON lines), which is for reading, not for restoring",
     unknown: 'not an AgentMem backup',
   };

@@ -39,9 +39,11 @@ async function copyTable(source: SqlSession, target: SqlSession, table: Table): 
   const cursor = `agentmem_move_${table.name.replace(/\W/g, '_')}`;
   const asText = columns.map((column, index) => `${quoteName(column.name)}::text AS c${index}`).join(', ');
   await source.query(`DECLARE ${quoteName(cursor)} NO SCROLL CURSOR FOR SELECT ${asText} FROM public.${quoteName(table.name)}`);
-  const insert = `INSERT INTO public.${quoteName(table.name)} (${columns.map((column) => quoteName(column.name)).join(', ')})
+  const insert = `INSERT INTO public.${quoteName(table.name)}
+    (${columns.map((column) => quoteName(column.name)).join(', ')})
     SELECT ${columns.map((column, index) => `u.c${index}::${column.type}`).join(', ')}
-    FROM unnest(${columns.map((_, index) => `$${index + 1}::text[]`).join(', ')}) AS u(${columns.map((_, index) => `c${index}`).join(', ')})`;
+    FROM unnest(${columns.map((_, index) => `$${index + 1}::text[]`).join(', ')})
+      AS u(${columns.map((_, index) => `c${index}`).join(', ')})`;
   for (;;) {
     const rows = await source.query<Record<string, string | null>>(`FETCH ${BATCH_ROWS} FROM ${quoteName(cursor)}`);
     if (rows.length === 0) break;
@@ -85,7 +87,8 @@ export async function moveToPostgres(dataDir: string, target: PostgresSettings, 
     if (sourceMigrations.join() !== targetMigrations.join()) {
       const missing = targetMigrations.filter((name) => !sourceMigrations.includes(name));
       throw new BackupError(
-        `the embedded database lacks migrations (${missing.join(', ') || 'it has others'}); run \`npm run db:migrate\` with DATABASE_URL unset first`,
+        `the embedded database lacks migrations (${missing.join(', ') || 'it has others'}); ` +
+          `run \`npm run db:migrate\` with DATABASE_URL unset first`,
       );
     }
     // Migrated alike, the two must have the same tables with the same columns.
@@ -93,7 +96,8 @@ export async function moveToPostgres(dataDir: string, target: PostgresSettings, 
     const sourceColumns = new Map(dataTables(sourceTables).map((table) => [table.name, columnNames(table)]));
     const unlike = targetTables.filter((table) => sourceColumns.get(table.name) !== columnNames(table));
     if (unlike.length > 0 || sourceColumns.size !== targetTables.length) {
-      throw new BackupError(`the embedded database's tables differ from the migrated target's (${unlike.map((table) => table.name).join(', ')})`);
+      throw new BackupError(`the embedded database's tables differ from the migrated target's ` +
+        `(${unlike.map((table) => table.name).join(', ')})`);
     }
 
     const moved: MovedTable[] = [];
@@ -108,7 +112,8 @@ export async function moveToPostgres(dataDir: string, target: PostgresSettings, 
       }
       const differing = moved.filter((entry) => entry.source.rows !== entry.target.rows || entry.source.checksum !== entry.target.checksum);
       if (differing.length > 0) {
-        throw new BackupError(`the copy differs from the embedded database in ${differing.map((entry) => entry.table).join(', ')}; nothing was written`);
+        throw new BackupError(`the copy differs from the embedded database in ${differing.map((entry) => entry.table).join(', ')}; ` +
+          `nothing was written`);
       }
       await targetSession.query('COMMIT');
     } catch (error) {

@@ -5,7 +5,7 @@ import { BackupError } from './errors';
 import { appliedMigrations, dataTables, quoteName, readTables, type Table } from './table-catalog';
 import { useCanonicalText, type SqlSession } from './sql-session';
 
-export const ORGANIZATION_EXPORT_FORMAT = 'agentmem-organization-export';
+const ORGANIZATION_EXPORT_FORMAT = 'agentmem-organization-export';
 
 /**
  * Which rows of `table` are the organization's ($1): the organization itself, rows naming it in
@@ -20,7 +20,8 @@ function organizationFilter(table: Table, tables: Map<string, Table>): string {
   const parents = table.foreignKeys.filter((key) => hasOrganization(tables.get(key.references)));
   if (parents.length === 0) throw new BackupError(`table ${table.name} has no organization_id and no foreign key to a table that has one`);
   return parents
-    .map((key) => `EXISTS (SELECT 1 FROM public.${quoteName(key.references)} p WHERE p.${quoteName(key.referencedColumn)} = t.${quoteName(key.column)} AND p.organization_id = $1)`)
+    .map((key) => `EXISTS (SELECT 1 FROM public.${quoteName(key.references)} p ` +
+      `WHERE p.${quoteName(key.referencedColumn)} = t.${quoteName(key.column)} AND p.organization_id = $1)`)
     .join(' AND ');
 }
 
@@ -57,7 +58,8 @@ export async function exportOrganization(session: SqlSession, organizationId: st
         for (const table of tables) {
           const order = (table.primaryKey.length > 0 ? table.primaryKey : table.columns.map((column) => column.name)).map((name) => `t.${quoteName(name)}`);
           const rows = await session.query<{ line: string }>(
-            `SELECT row_to_json(t)::text AS line FROM public.${quoteName(table.name)} t WHERE ${organizationFilter(table, byName)} ORDER BY ${order.join(', ')}`,
+            `SELECT row_to_json(t)::text AS line FROM public.${quoteName(table.name)} t
+              WHERE ${organizationFilter(table, byName)} ORDER BY ${order.join(', ')}`,
             [organizationId],
           );
           for (const row of rows) fs.writeSync(descriptor, `{"table":${JSON.stringify(table.name)},"row":${row.line}}\n`);

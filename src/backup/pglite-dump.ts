@@ -11,7 +11,8 @@ const holdsDatabase = (dataDir: string) => fs.existsSync(dataDir) && fs.readdirS
 /** The advice when a server (or another command) holds the directory. */
 function inUse(dataDir: string): BackupError {
   return new BackupError(
-    `the embedded database ${dataDir} is in use by a running AgentMem server (or another command): stop it first; PGlite cannot be opened by two processes at once`,
+    `the embedded database ${dataDir} is in use by a running AgentMem server (or another command): ` +
+      `stop it first; PGlite cannot be opened by two processes at once`,
   );
 }
 
@@ -86,12 +87,14 @@ export async function restorePglite(dataDir: string, file: string, force: boolea
   try {
     tar = zlib.gunzipSync(fs.readFileSync(file));
   } catch (error) {
-    throw new BackupError(`${file} could not be restored: it is damaged (${error instanceof Error ? error.message : String(error)}); nothing was changed`);
+    throw new BackupError(`${file} could not be restored: it is damaged ` +
+      `(${error instanceof Error ? error.message : String(error)}); nothing was changed`);
   }
   return withLock(dataDir, async () => {
     const replacing = holdsDatabase(dataDir);
     if (replacing && !force) {
-      throw new BackupError(`${dataDir} already holds an embedded database; restore into another PGLITE_DATA_DIR, or pass --force to replace it`);
+      throw new BackupError(`${dataDir} already holds an embedded database; ` +
+        `restore into another PGLITE_DATA_DIR, or pass --force to replace it`);
     }
     const aside = `${dataDir}.before-restore-${Date.now()}`;
     if (replacing) fs.renameSync(dataDir, aside);

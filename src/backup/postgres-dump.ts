@@ -36,7 +36,8 @@ function run(tools: PostgresTools, program: string, args: string[], env: NodeJS.
     child.on('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'ENOENT'
-          ? new BackupError(`${program} was not found: install PostgreSQL's client programs (Debian: postgresql-client-15) or set PG_BIN_DIR`)
+          ? new BackupError(`${program} was not found: ` +
+            `install PostgreSQL's client programs (Debian: postgresql-client-15) or set PG_BIN_DIR`)
           : error,
       );
     });
@@ -124,7 +125,8 @@ export async function restorePostgres(settings: PostgresSettings, file: string, 
   const objects = await withOwnerSession(settings, countSchemaObjects);
   if (objects > 0 && !force) {
     throw new BackupError(
-      `the database is not empty (it has ${objects} tables, views, sequences or functions in schema public); restore into a new database, or pass --force to replace everything in it`,
+      `the database is not empty (it has ${objects} tables, views, sequences or functions in schema public); ` +
+        `restore into a new database, or pass --force to replace everything in it`,
     );
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-restore-'));

@@ -4,13 +4,13 @@ import type { SqlSession } from './sql-session';
 /** Prisma's record of applied migrations: copied by a dump, made afresh by a move. */
 export const MIGRATIONS_TABLE = '_prisma_migrations';
 
-export interface Column {
+interface Column {
   name: string;
   /** As `format_type` writes it: `character varying(255)`, `text[]`, `timestamp with time zone`, … */
   type: string;
 }
 
-export interface ForeignKey {
+interface ForeignKey {
   column: string;
   references: string;
   referencedColumn: string;
@@ -119,8 +119,10 @@ export async function appliedMigrations(session: SqlSession): Promise<string[]> 
 /** How many tables, views, sequences and functions the schema `public` holds: 0 for a database never migrated. */
 export async function countSchemaObjects(session: SqlSession): Promise<number> {
   const [result] = await session.query<{ objects: number }>(
-    `SELECT ((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
-           + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'))::int AS objects`,
+    `SELECT ((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
+           + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'public'))::int AS objects`,
   );
   return result?.objects ?? 0;
 }

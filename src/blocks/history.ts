@@ -8,7 +8,7 @@ import { parseInput } from '../schema/validation';
 import { BlockPayload, BlockType, blockErrors, expectedVersionDescription, versionNumber } from './types';
 import { changeBlock } from './versions';
 
-export const BlockVersionType = builder.prismaObject('BlockVersion', {
+builder.prismaObject('BlockVersion', {
   description: "One version of a block: its content then, who made it and when.",
   fields: (t) => ({
     id: t.exposeID('id', { sql: column('id') }),
@@ -23,7 +23,8 @@ export const BlockVersionType = builder.prismaObject('BlockVersion', {
     changedById: t.exposeID('changedById', {
       sql: column('changed_by_id'),
       nullable: true,
-      description: "The user of the API key that made this version; null for a version made before history was kept, or by a user since purged.",
+      description: "The user of the API key that made this version; " +
+        "null for a version made before history was kept, or by a user since purged.",
     }),
     apiKeyId: t.exposeID('apiKeyId', { sql: column('api_key_id'), nullable: true, description: 'The API key that made this version (null as for changedById).' }),
     changedBy: t.relation('changedBy', { nullable: true, sql: object(relatedRows('users', 'id', 'changed_by_id')) }),
@@ -47,7 +48,8 @@ builder.mutationField('revertBlock', (t) =>
   t.field({
     type: BlockPayload,
     description:
-      "Restores the value, description and metadata of one of the block's versions, as a new version. The limit stays as it is now: a value longer than it is refused.",
+      "Restores the value, description and metadata of one of the block's versions, as a new version. " +
+        "The limit stays as it is now: a value longer than it is refused.",
     errors: { types: blockErrors },
     args: {
       id: t.arg.id({ required: true }),
@@ -65,7 +67,8 @@ builder.mutationField('revertBlock', (t) =>
           const length = characterCount(past.value);
           if (length > Number(block.limit)) {
             throw new ValidationError(
-              `version ${version}'s value is ${length} characters long, more than the block's current limit of ${block.limit}: raise the limit first`,
+              `version ${version}'s value is ${length} characters long, ` +
+                `more than the block's current limit of ${block.limit}: raise the limit first`,
               ['version'],
             );
           }

@@ -114,7 +114,10 @@ export interface Settings {
   /** Server processes `npm run start:cluster` runs (src/cluster.ts). */
   workers: number;
   maxRequestBytes: number;
-  /** How long a GraphQL request may run from its admission before its database work is abandoned (503 REQUEST_TIMEOUT); 0: no limit. */
+  /**
+   * How long a GraphQL request may run from its admission before its database work is abandoned
+   * (503 REQUEST_TIMEOUT); 0: no limit.
+   */
   requestTimeoutMs: number;
   /** Admission control of GraphQL operations in this process (src/http/admission.ts). */
   admission: AdmissionSettings;
@@ -225,14 +228,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const replicaUrls = replicaList(values.DATABASE_REPLICA_URLS ?? '');
   if (!values.DATABASE_URL && (replicaUrls.length > 0 || values.DATABASE_POOLER !== 'none')) {
     throw new SettingsError(
-      `invalid setting ${replicaUrls.length > 0 ? 'DATABASE_REPLICA_URLS' : 'DATABASE_POOLER'}: the embedded database has no replicas or pooler; set DATABASE_URL (see .env.example)`,
+      `invalid setting ${replicaUrls.length > 0 ? 'DATABASE_REPLICA_URLS' : 'DATABASE_POOLER'}: ` +
+        `the embedded database has no replicas or pooler; set DATABASE_URL (see .env.example)`,
     );
   }
   if (values.DATABASE_POOLER === 'transaction' && values.MIGRATE_ON_START === 'true') {
     // Prisma's migrations hold a session-level advisory lock, which a transaction pooler would
     // hand to another client between statements.
     throw new SettingsError(
-      'invalid setting MIGRATE_ON_START: migrations need a session, which DATABASE_POOLER=transaction does not give; set MIGRATE_ON_START=false and run `npm run db:migrate` against PostgreSQL directly (see README "Running at scale")',
+      'invalid setting MIGRATE_ON_START: migrations need a session, which DATABASE_POOLER=transaction does not give; ' +
+        'set MIGRATE_ON_START=false and run `npm run db:migrate` against PostgreSQL directly ' +
+        '(see README "Running at scale")',
     );
   }
   const database: DatabaseSettings = values.DATABASE_URL
@@ -313,7 +319,8 @@ function replicaList(value: string): string[] {
     .filter((url) => url !== '');
   for (const url of urls) {
     const checked = postgresUrl.safeParse(url);
-    if (!checked.success) throw new SettingsError(`invalid setting DATABASE_REPLICA_URLS: ${checked.error.issues[0]?.message ?? 'not valid'}; change DATABASE_REPLICA_URLS (see .env.example)`);
+    if (!checked.success) throw new SettingsError(`invalid setting DATABASE_REPLICA_URLS: ${checked.error.issues[0]?.message ?? 'not valid'}; ` +
+      `change DATABASE_REPLICA_URLS (see .env.example)`);
   }
   return urls;
 }

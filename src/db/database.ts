@@ -13,7 +13,7 @@ import { retryingReads, retryingScopedReads, retryingTransactions, type RetryPol
 import { scopedSqlOverPglite, withRowLevelSecurity, type ScopedSql, type StatementEnd, type StatementReporter } from './row-level-security';
 
 /** The database cannot be opened at start-up: the start fails with this one line. */
-export class DatabaseUnreachableError extends Error {
+class DatabaseUnreachableError extends Error {
   override name = 'DatabaseUnreachableError';
 }
 
@@ -56,7 +56,7 @@ export interface Database {
 type DatabaseParts = Pick<Database, 'kind' | 'migrate' | 'answers' | 'close' | 'sql' | 'pool'>;
 
 /** Told of a statement as it is sent; a function it returns is called when the statement ends. */
-export type StatementListener = (sql: string) => StatementEnd | unknown;
+type StatementListener = (sql: string) => StatementEnd | unknown;
 
 /** Where the application's connections report the statements they send, for `onStatement`. */
 class StatementListeners {

@@ -8,7 +8,8 @@ import lockfile from 'proper-lockfile';
 export class DataDirectoryInUseError extends Error {
   override name = 'DataDirectoryInUseError';
   constructor(readonly dataDir: string) {
-    super(`the embedded database ${dataDir} is in use by another process; stop it or set PGLITE_DATA_DIR to another directory`);
+    super(`the embedded database ${dataDir} is in use by another process; ` +
+      `stop it or set PGLITE_DATA_DIR to another directory`);
   }
 }
 
@@ -20,11 +21,6 @@ const lockOptions = (dataDir: string) => ({
   stale: 10_000,
   update: 2_000,
 });
-
-export async function assertDataDirectoryFree(dataDir: string): Promise<void> {
-  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-  if (await lockfile.check(dataDir, lockOptions(dataDir))) throw new DataDirectoryInUseError(dataDir);
-}
 
 export interface OpenedPglite {
   pglite: PGlite;

@@ -32,7 +32,7 @@ export function transactionBoundClient(tx: Prisma.TransactionClient): PrismaClie
     return result;
   }
 
-  function $transaction(work: TransactionWork | Array<Promise<unknown>>): Promise<unknown> {
+  function $transaction(work: TransactionWork | Promise<unknown>[]): Promise<unknown> {
     if (typeof work === 'function') return inSavepoint(() => work(bound));
     // The batch form: Prisma's promises are lazy, so awaiting them in turn runs them in order.
     return inSavepoint(async () => {

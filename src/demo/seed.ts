@@ -127,7 +127,8 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
     // Its creation in its history, as createMemory records it (src/memories/history.ts).
     prisma.$executeRawUnsafe(
       `INSERT INTO memory_history (id, organization_id, memory_id, event, before, after, actor_user_id)
-       SELECT ${newHistoryId}, m.organization_id, m.id, 'create', NULL, ${snapshotOf('m')}, $2 FROM memories m WHERE m.id = $1`,
+       SELECT ${newHistoryId}, m.organization_id, m.id, 'create', NULL, ${snapshotOf('m')}, $2 FROM memories m
+         WHERE m.id = $1`,
       memoryId,
       userId,
     ),

@@ -145,7 +145,7 @@ export function isServerFault(error: GraphQLError): boolean {
  * message repeats rejected input (`String cannot represent a non string value: { nested:
  * "<secret>" }`, `Value "<secret>" does not exist…`), and logs never hold a client's content.
  */
-export function faultKind(message: string): string {
+function faultKind(message: string): string {
   // The path a message starts with is logged as the field, apart.
   let kind = message.replace(/^[^\s:]+: /, '').replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/'(?:[^'\\]|\\.)*'/g, "'…'");
   for (let previous = ''; previous !== kind; ) {

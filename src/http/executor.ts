@@ -161,7 +161,7 @@ function whyInterpreted(document: DocumentNode, schema: GraphQLSchema): Interpre
 const verdicts = new WeakMap<DocumentNode, InterpretedReason | null>();
 
 /** The reason a document goes to graphql-js, or undefined when graphql-jit may run it; once per document. */
-export function interpretedReason(document: DocumentNode, schema: GraphQLSchema): InterpretedReason | undefined {
+function interpretedReason(document: DocumentNode, schema: GraphQLSchema): InterpretedReason | undefined {
   let verdict = verdicts.get(document);
   if (verdict === undefined) {
     verdict = whyInterpreted(document, schema) ?? null;

@@ -9,10 +9,10 @@ import type { LiveEvent } from '../live/events';
 import { isServerFault } from './errors';
 
 /** Marks a response that is a kept outcome, sent again, rather than a new execution. */
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
+const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** What a retry that finds its key in flight is told to wait: most mutations take far less. */
-export const IN_FLIGHT_RETRY_AFTER_SECONDS = 1;
+const IN_FLIGHT_RETRY_AFTER_SECONDS = 1;
 
 // The whole request runs in the transaction: `maxWait` bounds the wait for a connection (PGlite:
 // for the one session), `timeout` the request; beyond it the transaction is rolled back, and the

@@ -24,7 +24,7 @@ function inspectVariables(variables: unknown): Finding | null {
       const problem = unstorable(value);
       if (problem) return { path, problem };
     } else if (Array.isArray(value)) {
-      value.forEach((item, index) => pending.push({ value: item, path: [...path, String(index)] }));
+      for (const [index, item] of value.entries()) pending.push({ value: item, path: [...path, String(index)] });
     } else if (value !== null && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
         const problem = unstorableKey(key);
@@ -54,7 +54,7 @@ function refusal(field: string[], problem: string, node?: ASTNode): GraphQLError
  * block string are NULs too, and JSON literals may nest as deep as variables: checked while the
  * document is validated, on the parsed values. `field` is the input path from the argument.
  */
-export function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
+function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
   return {
     Document(document) {
       let refused = false;
@@ -80,10 +80,11 @@ export function StorableLiteralsRule(context: ValidationContext): ASTVisitor {
 }
 
 /**
- * Refuses, before execution, text that PostgreSQL cannot store (NUL, lone surrogates), JSON
- * keys that would not be stored (`__proto__`) and absurdly deep JSON, anywhere in a request: in variables and the raw query text before
- * parsing, in inline values while the document is validated. A VALIDATION error naming where,
- * instead of a database error deep inside a resolver. Nothing runs, so nothing is written.
+ * Refuses, before execution, text that PostgreSQL cannot store (NUL, lone surrogates), JSON keys
+ * that would not be stored (`__proto__`) and absurdly deep JSON, anywhere in a request: in
+ * variables and the raw query text before parsing, in inline values while the document is
+ * validated. A VALIDATION error naming where, instead of a database error deep inside a resolver.
+ * Nothing runs, so nothing is written.
  */
 export function useStorableInput(): Plugin {
   return {

@@ -50,7 +50,7 @@ function withFieldNamedIn(path: string[], message: string): string[] {
  * inside an input object. Done here rather than left to the executor, so that the answer does
  * not depend on which executor runs the operation.
  */
-export function coerceVariables(
+function coerceVariables(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   inputs: Record<string, unknown>,

@@ -28,6 +28,6 @@ export function forEachLiteral(document: DocumentNode, found: (node: ValueNode |
     if (!found(node, path)) continue;
     if (node.kind === Kind.OBJECT_FIELD) pending.push({ node: node.value, path });
     if (node.kind === Kind.OBJECT) for (const field of node.fields) pending.push({ node: field, path: [...path, field.name.value] });
-    if (node.kind === Kind.LIST) node.values.forEach((item, index) => pending.push({ node: item, path: [...path, String(index)] }));
+    if (node.kind === Kind.LIST) for (const [index, item] of node.values.entries()) pending.push({ node: item, path: [...path, String(index)] });
   }
 }

@@ -51,7 +51,7 @@ export function currentClientAddress(): string | undefined {
  * X-Forwarded-For entry the outermost of them saw (each proxy appends the address it got the
  * request from; entries further left come from the client and may be forged).
  */
-export function clientAddressOf(request: http.IncomingMessage, trustedProxies: number): string {
+function clientAddressOf(request: http.IncomingMessage, trustedProxies: number): string {
   const peer = request.socket.remoteAddress ?? 'unknown';
   if (trustedProxies === 0) return peer;
   const header = request.headers['x-forwarded-for'];

@@ -24,8 +24,8 @@ import { notingOrganization, useRequestFacts } from '../observability/requests';
 import { graphiqlOptions, renderAgentMemGraphiQL } from './graphiql';
 
 export const GRAPHQL_PATH = '/graphql';
-export const LIVENESS_PATH = '/health';
-export const READINESS_PATH = '/ready';
+const LIVENESS_PATH = '/health';
+const READINESS_PATH = '/ready';
 
 /** What the replicas may share: Redis (REDIS_URL) and, over it or in memory, live updates. */
 export interface SharedState {

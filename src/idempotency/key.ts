@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 
 /** Stripe's bound; a UUID (36 characters) is what most clients send. */
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 // Visible ASCII and the space: what an HTTP header carries unambiguously, and what a log shows.
 const printable = /^[\x20-\x7e]+$/;

@@ -6,7 +6,7 @@ import type { RedisConnections } from '../redis/connections';
 import { liveTopic, type LiveEvent, type LiveEventKind, type LiveEventOf } from './events';
 
 /** Events one subscriber may have undelivered before its subscription is ended (see `listen`). */
-export const MAX_UNDELIVERED_EVENTS = 1000;
+const MAX_UNDELIVERED_EVENTS = 1000;
 
 /**
  * How live updates travel from the process that committed a change to the subscribers: within

@@ -13,10 +13,10 @@ export interface MessagesAdded {
   messageIds: string[];
 }
 
-export const MEMORY_CHANGES = ['created', 'updated', 'deleted', 'restored', 'purged'] as const;
+const MEMORY_CHANGES = ['created', 'updated', 'deleted', 'restored', 'purged'] as const;
 export type MemoryChange = (typeof MEMORY_CHANGES)[number];
 
-export interface MemoriesChanged {
+interface MemoriesChanged {
   kind: 'memoryChanged';
   change: MemoryChange;
   organizationId: string;

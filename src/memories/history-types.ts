@@ -14,11 +14,11 @@ const memoryEvents = {
   PRUNE: { value: 'prune', description: 'Soft-deleted by pruneMemories.' },
 } as const satisfies Record<string, { value: MemoryEvent; description: string }>;
 
-export const MemoryEventEnum = builder.enumType('MemoryEvent', { values: memoryEvents });
+const MemoryEventEnum = builder.enumType('MemoryEvent', { values: memoryEvents });
 
 type Snapshot = Record<string, unknown> | null;
 
-export const MemoryHistoryEntryType = builder.prismaObject('MemoryHistory', {
+builder.prismaObject('MemoryHistory', {
   name: 'MemoryHistoryEntry',
   description: "One change of a memory: what happened, by whom, when, and the memory's fields before and after.",
   fields: (t) => ({
@@ -29,7 +29,8 @@ export const MemoryHistoryEntryType = builder.prismaObject('MemoryHistory', {
       sql: column('before'),
       type: 'JSON',
       nullable: true,
-      description: 'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); null for CREATE.',
+      description: 'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); ' +
+        'null for CREATE.',
     }),
     after: t.expose('after', { sql: column('after'), type: 'JSON', nullable: true, description: 'The same fields after the change.' }),
     changedFields: t.stringList({

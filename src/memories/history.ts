@@ -36,7 +36,8 @@ export const newHistoryId = `'history-' || gen_random_uuid()::text`;
 export async function lockSnapshots(tx: Prisma.TransactionClient, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
   const rows = await tx.$queryRawUnsafe<Array<{ id: string; snapshot: string }>>(
-    `SELECT m.id, (${snapshotOf('m')})::text AS snapshot FROM memories m WHERE m.id = ANY($1::text[]) ORDER BY m.id FOR UPDATE`,
+    `SELECT m.id, (${snapshotOf('m')})::text AS snapshot FROM memories m WHERE m.id = ANY($1::text[])
+      ORDER BY m.id FOR UPDATE`,
     [...new Set(ids)],
   );
   return new Map(rows.map((row) => [row.id, row.snapshot]));

@@ -17,7 +17,7 @@ import { announceChanges } from './types';
  * prunes racing remove each memory once and count it once. The statement also finds the agent,
  * so that an agent the caller cannot see answers NOT_FOUND with nothing changed.
  */
-export const pruneStatement = `WITH agent AS (
+const pruneStatement = `WITH agent AS (
     SELECT a.id FROM agents a WHERE a.id = $1 AND a.organization_id = $2 AND NOT a.is_deleted
   ), doomed AS (
     SELECT m.id, ${snapshotOf('m')} AS before
@@ -27,7 +27,8 @@ export const pruneStatement = `WITH agent AS (
     OFFSET $3
     FOR UPDATE OF m
   ), pruned AS (
-    UPDATE memories m SET is_deleted = true, deleted_at = now(), deleted_by_id = $4, updated_at = now(), last_updated_by_id = $4
+    UPDATE memories m SET is_deleted = true, deleted_at = now(), deleted_by_id = $4, updated_at = now(),
+      last_updated_by_id = $4
     FROM doomed d WHERE m.id = d.id AND NOT m.is_deleted
     RETURNING m.id, m.organization_id, d.before, ${snapshotOf('m')} AS after
   ), recorded AS (
@@ -37,7 +38,7 @@ export const pruneStatement = `WITH agent AS (
   SELECT (SELECT count(*) FROM agent)::int AS agents, (SELECT coalesce(array_agg(id), '{}') FROM pruned) AS removed`;
 
 /** Prunes `agentId`'s memories to `keep`; the ids it removed, or null when there is no such agent. */
-export async function pruneMemories(context: Context, tx: Prisma.TransactionClient, agentId: string, keep: number): Promise<string[] | null> {
+async function pruneMemories(context: Context, tx: Prisma.TransactionClient, agentId: string, keep: number): Promise<string[] | null> {
   const { organizationId, userId, apiKeyId } = context.caller;
   const [row] = await tx.$queryRawUnsafe<Array<{ agents: number; removed: string[] }>>(pruneStatement, agentId, organizationId, keep, userId, apiKeyId);
   return row && row.agents > 0 ? row.removed : null;
@@ -56,7 +57,8 @@ builder.mutationField('pruneMemories', (t) =>
   t.field({
     type: PruneMemoriesPayload,
     description:
-      "Soft-deletes all but the `keep` most important of an agent's live memories (ties: the newest stays), each recorded in its history as `prune`. One statement.",
+      "Soft-deletes all but the `keep` most important of an agent's live memories (ties: " +
+        "the newest stays), each recorded in its history as `prune`. One statement.",
     errors: { types: commonMutationErrors },
     args: { agentId: t.arg.id({ required: true }), keep: t.arg.int({ required: true }) },
     resolve: async (_root, args, context) => {

@@ -28,16 +28,22 @@ export interface ScoreParts {
 /** The half-lives beyond which recency is taken as 0 (2^-1000 is already far below any weight). */
 const MAX_HALF_LIVES = 1000;
 
-/** The parts of the score for `m` (a row with content, importance, access_count, last_accessed, created_at) and `query` (a tsquery). */
+/**
+ * The parts of the score for `m` (a row with content, importance, access_count, last_accessed,
+ * created_at) and `query` (a tsquery).
+ */
 export function scoreParts(settings: RankingSettings, query: Prisma.Sql): ScoreParts {
   const halfLifeSeconds = settings.recencyHalfLifeDays * 86_400;
+  // date_part gives float8; extract gives numeric, whose arithmetic cost as much as the text rank.
+  const halfLives = Prisma.sql`date_part('epoch', now() - coalesce(m.last_accessed, m.created_at))
+    / ${halfLifeSeconds}::float8`;
   return {
     text: Prisma.sql`ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), ${query}, 32)::float8`,
     importance: Prisma.sql`least(greatest(m.importance::float8, 0), 1)`,
-    // date_part gives float8; extract gives numeric, whose arithmetic cost as much as the text rank.
-    recency: Prisma.sql`CASE WHEN date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8 >= ${MAX_HALF_LIVES} THEN 0::float8
-      ELSE power(0.5::float8, greatest(date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8, 0)) END`,
-    use: Prisma.sql`greatest(m.access_count, 0)::float8 / (greatest(m.access_count, 0)::float8 + ${settings.useHalfCount}::float8)`,
+    recency: Prisma.sql`CASE WHEN ${halfLives} >= ${MAX_HALF_LIVES} THEN 0::float8
+      ELSE power(0.5::float8, greatest(${halfLives}, 0)) END`,
+    use: Prisma.sql`greatest(m.access_count, 0)::float8
+      / (greatest(m.access_count, 0)::float8 + ${settings.useHalfCount}::float8)`,
   };
 }
 
@@ -49,5 +55,6 @@ export function scoreParts(settings: RankingSettings, query: Prisma.Sql): ScoreP
 export function weightedScore(settings: RankingSettings, row: string, relevance: 'text' | 'relevance'): Prisma.Sql {
   const { text, importance, recency, use } = settings.weights;
   const part = (name: string, weight: number) => Prisma.sql`${weight}::float8 * ${Prisma.raw(`${row}.${name}`)}`;
-  return Prisma.sql`(${part(relevance, text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;
+  return Prisma.sql`(${part(relevance, text)} + ${part('importance', importance)} + ${part('recency', recency)} +
+    ${part('use', use)})`;
 }

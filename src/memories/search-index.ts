@@ -24,7 +24,7 @@ export async function inspectSearchIndexUse(prisma: PrismaClient): Promise<Searc
 }
 
 /** What an operator should know when search cannot use the index; undefined when it can. */
-export function searchIndexWarning(use: SearchIndexUse): string | undefined {
+function searchIndexWarning(use: SearchIndexUse): string | undefined {
   if (use.usesIndex) return undefined;
   if (use.viewOwner === null) {
     return `memory search has no view ${SEARCH_VIEW}: apply the migrations (npm run db:migrate)`;
@@ -33,7 +33,8 @@ export function searchIndexWarning(use: SearchIndexUse): string | undefined {
     `memory search cannot use the full-text index ${SEARCH_INDEX}: its view ${SEARCH_VIEW} is owned by ` +
     `"${use.viewOwner}", which is neither a superuser nor BYPASSRLS, so row-level security applies beneath it and ` +
     `each search reads all of the organization's memories. Results are the same, only slower. To use the index, ` +
-    `make a superuser or a BYPASSRLS role (with SELECT on memories) its owner: ALTER VIEW ${SEARCH_VIEW} OWNER TO <role>`
+    `make a superuser or a BYPASSRLS role (with SELECT on memories) its owner: ` +
+      `ALTER VIEW ${SEARCH_VIEW} OWNER TO <role>`
   );
 }
 

@@ -59,7 +59,7 @@ export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
  * How snippets mark the matched words: Markdown's bold, since hits mostly go into prompts and
  * Markdown views. The content is not escaped: a snippet is text, not HTML.
  */
-export const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
+const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
 
 const tsquery = (text: string) => Prisma.sql`websearch_to_tsquery('english', ${text})`;
 
@@ -86,7 +86,8 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }): Prisma.Sql 
     SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank, NULL::int AS vector_rank,
            c.importance, c.recency, c.use, ${score} AS score
     FROM (
-      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
+      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance,
+        ${parts.recency} AS recency, ${parts.use} AS use
       FROM ${Prisma.raw(SEARCH_VIEW)} m
       JOIN agents a ON a.id = m.agent_id
       -- A fence (OFFSET 0) around the query, so that the planner estimates its matches without its
@@ -255,7 +256,7 @@ export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch,
 }
 
 /** VALIDATION on `query` when PostgreSQL finds no word in it to search for. */
-export async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
+async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
   const check = Prisma.sql`SELECT numnode(websearch_to_tsquery('english', ${text})) AS nodes`;
   const [row] = await sql.query<{ nodes: number }>(check.text, check.values);
   if (Number(row?.nodes ?? 0) === 0) {

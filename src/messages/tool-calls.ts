@@ -27,7 +27,7 @@ export async function callsMadeBy(tx: Prisma.TransactionClient, agentId: string,
 const callKey = (agentId: string, callId: string) => JSON.stringify([agentId, callId]);
 
 /** The ids of the calls an assistant message made (its tool_calls as stored). */
-export function callIdsOf(message: Pick<Message, 'toolCalls'>): string[] {
+function callIdsOf(message: Pick<Message, 'toolCalls'>): string[] {
   const calls = Array.isArray(message.toolCalls) ? message.toolCalls : [];
   return calls.flatMap((call) => (call && typeof call === 'object' && !Array.isArray(call) && typeof call.id === 'string' ? [call.id] : []));
 }
@@ -42,7 +42,8 @@ export function createToolCallLoaders(prisma: PrismaClient) {
     async (keys) => {
       const rows = await prisma.$queryRawUnsafe<Array<{ agentId: string; callId: string; id: string }>>(
         `SELECT DISTINCT ON (k.agent_id, k.call_id) k.agent_id AS "agentId", k.call_id AS "callId", m.id
-         FROM unnest($1::text[], $2::text[]) AS k(agent_id, call_id) JOIN messages m ON ${makesCall('k.agent_id', 'k.call_id')}
+         FROM unnest($1::text[], $2::text[]) AS k(agent_id, call_id) JOIN messages m
+           ON ${makesCall('k.agent_id', 'k.call_id')}
          ORDER BY k.agent_id, k.call_id, m.created_at, m.seq`,
         keys.map((key) => key.agentId),
         keys.map((key) => key.callId),

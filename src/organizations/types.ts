@@ -6,7 +6,7 @@ import { UserType } from '../users/types';
 /** The caller's organization row. */
 const callersOrganization: RowsSource = { table: 'organizations', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.organizationId)}`] };
 
-export const OrganizationType = builder.prismaObject('Organization', {
+const OrganizationType = builder.prismaObject('Organization', {
   description: 'A tenant: every other row belongs to exactly one organization.',
   fields: (t) => ({
     id: t.exposeID('id', { sql: column('id') }),

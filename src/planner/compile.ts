@@ -29,7 +29,7 @@ export const PLANNED = '@';
 /** The key, among a connection's answers, of the ids of the rows it shows (`shownIds`): no GraphQL name. */
 export const SHOWN = '@shown';
 
-export interface Statement {
+interface Statement {
   text: string;
   values: unknown[];
 }
@@ -127,7 +127,7 @@ class Compiler {
 
   /** The planned object for a row `row` of `type`, with what `nodes` select. */
   object(type: GraphQLObjectType, nodes: readonly FieldNode[], row: string): string {
-    const answers: Array<[string, string]> = [];
+    const answers: [string, string][] = [];
     const needs = new Map<string, string>();
     const fields = type.getFields();
     for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
@@ -224,14 +224,16 @@ class Compiler {
     const where = rows.where.join(' AND ');
     if (!sql.window) {
       const [object, joins] = this.joined(() => this.object(type, nodes, row));
-      return `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, row)}), '[]') FROM ${rows.from} ${joins} WHERE ${where})`;
+      return `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, row)}), '[]') ` +
+        `FROM ${rows.from} ${joins} WHERE ${where})`;
     }
     const limit = sql.window.limit(args);
     if (limit === undefined) return undefined;
     const picked = this.alias();
     const [object, joins] = this.joined(() => this.object(type, nodes, picked));
     return `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, picked)}), '[]')
-      FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${where} ORDER BY ${orderText(sql.window.order, row)} LIMIT ${this.bind(limit)}) ${picked} ${joins})`;
+      FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${where} ORDER BY ${orderText(sql.window.order, row)}
+        LIMIT ${this.bind(limit)}) ${picked} ${joins})`;
   }
 
   /**
@@ -257,7 +259,9 @@ class Compiler {
       const cursorRows = parent ? this.from(sql.source, at, parent, args) : { from: `${sql.source.table} ${at}`, where: [`${at}.organization_id = ${this.bind(this.request.organizationId)}`] };
       if (!cursorRows) return undefined;
       cursorCondition.push(
-        `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} FROM ${cursorRows.from} WHERE ${at}.id = ${this.bind(page.cursor)} AND ${cursorRows.where.join(' AND ')})`,
+        `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} ` +
+          `FROM ${cursorRows.from} WHERE ${at}.id = ${this.bind(page.cursor)} ` +
+          `AND ${cursorRows.where.join(' AND ')})`,
       );
     }
     const rows = this.from(sql.source, row, parent, args, cursorCondition);
@@ -273,7 +277,7 @@ class Compiler {
     // Shown rows: all but the extra one.
     const shown = paging ? `FILTER (WHERE ${paged}.__n < ${take})` : '';
     const shownOrder = paging ? `ORDER BY ${paged}.__n ${page.backward ? 'DESC' : 'ASC'}` : `ORDER BY ${orderText(order, paged)}`;
-    const answers: Array<[string, string]> = [];
+    const answers: [string, string][] = [];
     // Whether a resolver would have read and shown rows: not when only totalCount is asked for.
     let showsRows = false;
     // The rows' objects are built here: their to-one relations join the page's FROM.
@@ -289,7 +293,7 @@ class Compiler {
         } else if (name === 'nodes') {
           answers.push([key, `coalesce(json_agg(${this.object(nodeType, fieldNodes, paged)} ${shownOrder}) ${shown}, '[]')`]);
         } else if (name === 'edges') {
-          const edge: Array<[string, string]> = [];
+          const edge: [string, string][] = [];
           for (const [edgeKey, edgeNodes] of fieldsOf(fieldNodes, edgeType, this.request)) {
             const edgeField = edgeNodes[0]!.name.value;
             if (edgeField === 'cursor') edge.push([edgeKey, cursorOf(paged)]);
@@ -310,10 +314,12 @@ class Compiler {
       answers.push([SHOWN, `coalesce(json_agg(${paged}.id ${shownOrder}) ${shown}, '[]')`]);
     }
     const read = `SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
-                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take} OFFSET ${page.cursor === undefined || strict ? 0 : 1}`;
+                  ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take}
+                    OFFSET ${page.cursor === undefined || strict ? 0 : 1}`;
     // Numbered after the LIMIT, so that the read stays an index scan that stops at the page's end.
     const numbered = this.alias();
-    const from = paging ? `(SELECT ${numbered}.*, row_number() OVER (ORDER BY ${orderText(order, numbered, readDirection)}) AS __n FROM (${read}) ${numbered})` : `(${read})`;
+    const from = paging ? `(SELECT ${numbered}.*, row_number() OVER (ORDER BY ${orderText(order, numbered, readDirection)}) AS __n ` +
+      `FROM (${read}) ${numbered})` : `(${read})`;
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
     return `(SELECT ${planned(answers)}
@@ -326,7 +332,7 @@ class Compiler {
     const cursors = `(array_agg(${cursorOf(paged)} ORDER BY ${paged}.__n) FILTER (WHERE ${paged}.__n < ${take}))`;
     const first = `${cursors}[1]`;
     const last = `${cursors}[greatest(least(count(*), ${take} - 1), 1)]`;
-    const answers: Array<[string, string]> = [];
+    const answers: [string, string][] = [];
     for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
       const name = fieldNodes[0]!.name.value;
       if (name === 'hasNextPage') answers.push([key, page.before ? 'true' : page.last ? 'false' : full]);

@@ -124,7 +124,7 @@ export function timestamp(name: string): ColumnSql {
 }
 
 /** A timestamptz expression as that ISO-8601 text. */
-export function isoText(expression: string): string {
+function isoText(expression: string): string {
   return `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 

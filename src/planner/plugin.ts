@@ -13,7 +13,7 @@ import type { FieldSql, RootSql } from './declarations';
  * the plan carried of the row for it (`@`). Listed
  * after the scope-auth plugin, so that authorization runs before either.
  */
-export class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
     const sql = fieldConfig.pothosOptions.sql;
     if (!sql) return fieldConfig;

@@ -11,7 +11,7 @@ const latest = Date.parse(LATEST);
  * ISO strings, and PostgreSQL reads neither year 0 nor a six-digit year (`+010000-…`), so
  * `0000-01-01T00:00:00Z`, or `0001-01-01T00:00:00+01:00`, would otherwise fail in the database.
  */
-export function isStorableInstant(date: Date): boolean {
+function isStorableInstant(date: Date): boolean {
   const time = date.getTime();
   return time >= earliest && time <= latest;
 }

@@ -1,4 +1,4 @@
-import { AppError, BlockLimitExceededError, ConflictError, NotFoundError, SemanticRecallUnavailableError, ValidationError, VersionConflictError, type ErrorCode } from '../errors';
+import { type AppError, BlockLimitExceededError, ConflictError, NotFoundError, SemanticRecallUnavailableError, ValidationError, VersionConflictError, type ErrorCode } from '../errors';
 import { builder } from './builder';
 
 const codes: Record<ErrorCode, { description: string }> = {
@@ -14,9 +14,9 @@ const codes: Record<ErrorCode, { description: string }> = {
   SEMANTIC_RECALL_UNAVAILABLE: { description: 'A vector was given, but this server has no pgvector: semantic recall is off; text search works.' },
 };
 
-export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });
+const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });
 
-export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
+const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
   description: 'An error the caller can act on. Mutations return these as typed results.',
   fields: (t) => ({
     code: t.field({ type: ErrorCodeEnum, resolve: (error) => error.code }),

@@ -8,14 +8,15 @@ import { JSONResolver } from 'graphql-scalars';
  */
 function refuseBareNames(ast: ValueNode): void {
   if (ast.kind === Kind.ENUM) throw new GraphQLError(`JSON cannot hold the bare name ${ast.value}: write it as a string, "${ast.value}"`, { nodes: ast });
-  if (ast.kind === Kind.LIST) ast.values.forEach(refuseBareNames);
-  if (ast.kind === Kind.OBJECT) ast.fields.forEach((field) => refuseBareNames(field.value));
+  if (ast.kind === Kind.LIST) for (const value of ast.values) refuseBareNames(value);
+  if (ast.kind === Kind.OBJECT) for (const field of ast.fields) refuseBareNames(field.value);
 }
 
 /** graphql-scalars' JSON, refusing bare names in literals. */
 export const JSONScalar = new GraphQLScalarType({
   ...JSONResolver.toConfig(),
-  // Two parameters, as graphql-scalars' own: the executor sends documents whose literals read variables to graphql-js (src/http/executor.ts).
+  // Two parameters, as graphql-scalars' own: the executor sends documents whose literals read
+  // variables to graphql-js (src/http/executor.ts).
   parseLiteral: (ast, variables) => {
     refuseBareNames(ast);
     return JSONResolver.parseLiteral(ast, variables);

@@ -23,7 +23,7 @@ interface TenantTable {
   deleteMany(args: { where: { id: string; organizationId: string } }): Promise<{ count: number }>;
 }
 
-export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload').implement({
+const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload').implement({
   description: 'The id of the row the mutation deleted or purged.',
   fields: (t) => ({ id: t.exposeID('id') }),
 });
@@ -34,7 +34,10 @@ export const DeletedPayload = builder.objectRef<{ id: string }>('DeletedPayload'
  * cascading) for one tenant table. The same three on every entity, so they are defined once.
  * Restore and purge need the admin scope.
  */
-/** An entity's payload: its id under the entity's own name (`{ agentId }`, `{ messageIds }`, `{ blockId, version }`). */
+/**
+ * An entity's payload: its id under the entity's own name (`{ agentId }`, `{ messageIds }`,
+ * `{ blockId, version }`).
+ */
 type EntityPayload = Record<string, string | string[] | number | boolean>;
 
 export function addLifecycleMutations(options: {
@@ -65,7 +68,8 @@ export function addLifecycleMutations(options: {
   builder.mutationField(`delete${entity}`, (t) =>
     t.field({
       type: DeletedPayload,
-      description: `Soft-deletes a ${noun}: it disappears from every read, relation and count, and waits in the trash (\`deleted: true\` lists) until restored or purged.`,
+      description: `Soft-deletes a ${noun}: it disappears from every read, relation and count, ` +
+        `and waits in the trash (\`deleted: true\` lists) until restored or purged.`,
       errors: { types: commonMutationErrors },
       authScopes: { [deleteScope]: true },
       args: { id: t.arg.id({ required: true }) },

@@ -2,7 +2,7 @@ import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import { ValidationError } from '../errors';
 import { unstorable } from './rules';
 
-export const DEFAULT_PAGE_SIZE = 20;
+const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 /** Connection arguments as Pothos passes them. */

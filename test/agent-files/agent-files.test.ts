@@ -14,7 +14,8 @@ const ImportAgentFile = graphql(`
   mutation ImportAgentFileForTest($document: JSON!) {
     importAgent(document: $document) {
       __typename
-      ... on AgentPayload { agent { id organizationId name blocks { label value } tools { id name } recentMessages { role text } memoryCount } }
+      ... on AgentPayload { agent { id organizationId name blocks { label value } tools { id name } recentMessages {
+        role text } memoryCount } }
       ... on BlockLimitExceededError { length limit }
       ... on Error { code field message }
     }
@@ -22,19 +23,22 @@ const ImportAgentFile = graphql(`
 `);
 const MakeExportTool = graphql(`
   mutation MakeExportTool($agentId: ID!) {
-    createTool(input: { name: "export_only_tool", description: "made for the export", tags: ["export"], jsonSchema: { type: "object" } }) {
+    createTool(input: { name: "export_only_tool", description: "made for the export", tags: ["export"], jsonSchema: {
+      type: "object" } }) {
       __typename ... on ToolPayload { tool { id } }
     }
     createBlock(input: { label: "scratch", value: "to be deleted" }) { __typename ... on BlockPayload { block { id } } }
     appendMessages(agentId: $agentId, messages: [
-      { role: ASSISTANT, toolCalls: [{ id: "call-1", type: "function", function: { name: "current_time", arguments: "{}" } }] }
+      { role: ASSISTANT, toolCalls: [{ id: "call-1", type: "function", function: {
+        name: "current_time", arguments: "{}" } }] }
       { role: TOOL, toolCallId: "call-1", text: "12:00", toolReturns: [{ status: "success" }] }
       { role: USER, text: "a message taken back" }
     ]) { __typename ... on MessagesPayload { messages { id } } }
   }
 `);
 const FinishExportAgent = graphql(`
-  mutation FinishExportAgent($agentId: ID!, $toolId: ID!, $blockId: ID!, $deletedMessage: ID!, $changes: UpdateAgentInput!) {
+  mutation FinishExportAgent($agentId: ID!, $toolId: ID!, $blockId: ID!, $deletedMessage: ID!,
+    $changes: UpdateAgentInput!) {
     attachTool(agentId: $agentId, toolId: $toolId) { __typename }
     attachBlock(agentId: $agentId, blockId: $blockId) { __typename }
     updateAgent(id: $agentId, input: $changes) { __typename }
@@ -216,7 +220,8 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
     expect((await importAs(b.key, extended)).data!.importAgent.__typename).toBe('AgentPayload');
   });
 
-  it('runs `npm run agent:export -- <id> > agent.json` and `npm run agent:import < agent.json` against a running server', async () => {
+  it('runs `npm run agent:export -- <id> > agent.json` and `npm run agent:import < agent.json` ' +
+    'against a running server', async () => {
     const run = promisify(execFile);
     const directory = await mkdtemp(path.join(os.tmpdir(), 'agent-file-'));
     try {

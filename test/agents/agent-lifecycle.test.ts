@@ -27,7 +27,8 @@ const AgentsPage = graphql(`
 `);
 const AgentConversation = graphql(`
   query AgentConversation($id: ID!) {
-    agent(id: $id) { messages(first: 2) { totalCount nodes { text user { name } agent { id } } pageInfo { hasNextPage } } }
+    agent(id: $id) { messages(first: 2) { totalCount nodes { text user { name } agent { id } } pageInfo {
+      hasNextPage } } }
   }
 `);
 const RestoreAgent = graphql(`
@@ -49,7 +50,8 @@ const AddMemories = graphql(`
 `);
 const MemoriesByAccess = graphql(`
   query MemoriesByAccess($agentId: ID!, $direction: SortDirection) {
-    memories(filter: { agentId: $agentId }, orderBy: { field: LAST_ACCESSED, direction: $direction }, track: false) { nodes { id content } }
+    memories(filter: { agentId: $agentId }, orderBy: { field: LAST_ACCESSED, direction: $direction }, track: false) {
+      nodes { id content } }
   }
 `);
 const RestoreMemory = graphql(`

@@ -30,7 +30,8 @@ const Window = graphql(`
 `);
 
 const FleetWindows = graphql(`
-  query FleetWindows($first: Int!) { agents(first: $first) { nodes { id contextMessages { id } recentMessages(limit: 2) { id } } } }
+  query FleetWindows($first: Int!) { agents(first: $first) { nodes { id contextMessages {
+    id } recentMessages(limit: 2) { id } } } }
 `);
 
 describe('the context window', () => {
@@ -79,7 +80,7 @@ describe('the context window', () => {
   it('refuses an id that is not a live message of the agent, naming the first, and changes nothing', async () => {
     await setWindow([ids[1]!]);
     const before = await storedWindow();
-    const refusals: Array<[string[], string[]]> = [
+    const refusals: [string[], string[]][] = [
       [[ids[0]!, ids[1]!, 'message-nowhere', 'message-also-nowhere'], ['messageIds', '2']],
       [[otherAgentsMessage, ids[0]!], ['messageIds', '0']],
       [[ids[0]!, otherOrganizationsMessage], ['messageIds', '1']],
@@ -108,7 +109,8 @@ describe('the context window', () => {
     });
     expect(await storedWindow()).toEqual(before);
     expect((await app.graphql(UpdateWindow, { id: demo.agentId, messageIds: [ids[2]!] })).data!.updateAgent.__typename).toBe('AgentPayload');
-    const created = await app.graphqlUntyped(`mutation { createAgent(input: { name: "Fresh", messageIds: ["${ids[0]}"] }) { __typename ... on Error { field } } }`);
+    const created = await app.graphqlUntyped(`mutation {
+      createAgent(input: { name: "Fresh", messageIds: ["${ids[0]}"] }) { __typename ... on Error { field } } }`);
     expect(created.data).toEqual({ createAgent: { __typename: 'ValidationError', field: ['input', 'messageIds', '0'] } });
     // An empty window is a window.
     expect(await setWindow([])).toMatchObject({ __typename: 'AgentPayload', agent: { messageIds: [], contextMessages: [] } });

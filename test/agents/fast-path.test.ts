@@ -72,16 +72,26 @@ describe('the fast read path of agents', () => {
     const owner = app.database.owner;
     // What a byte-for-byte comparison needs to meet: sub-millisecond timestamps, ties in the
     // order, JSON of every kind, nulls, a deleted agent, block and message.
-    await owner.$executeRawUnsafe(`UPDATE messages SET created_at = created_at + interval '987 microseconds', updated_at = updated_at + interval '1 microsecond'`);
-    await owner.$executeRawUnsafe(`UPDATE agents SET created_at = (SELECT min(created_at) FROM agents WHERE id LIKE 'agent-fleet-%'), agent_type = 'fleet' WHERE id IN ('agent-fleet-003', 'agent-fleet-004', 'agent-fleet-005')`);
-    await owner.$executeRawUnsafe(`UPDATE agents SET metadata_ = '{"b": [1, 2.50, null], "a": {"nested": "é\\u00e9"}, "n": 1e3}', llm_config = 'null', message_ids = '["x", "y"]', name = NULL WHERE id = 'agent-fleet-006'`);
+    await owner.$executeRawUnsafe(`UPDATE messages
+      SET created_at = created_at + interval '987 microseconds', updated_at = updated_at + interval '1 microsecond'`);
+    await owner.$executeRawUnsafe(`UPDATE agents
+      SET created_at = (SELECT min(created_at) FROM agents WHERE id LIKE 'agent-fleet-%'), agent_type = 'fleet'
+      WHERE id IN ('agent-fleet-003', 'agent-fleet-004', 'agent-fleet-005')`);
+    await owner.$executeRawUnsafe(`UPDATE agents
+      SET metadata_ = '{"b": [1, 2.50, null], "a": {"nested": "é\\u00e9"}, "n": 1e3}', llm_config = 'null',
+      message_ids = '["x", "y"]', name = NULL WHERE id = 'agent-fleet-006'`);
     await owner.$executeRawUnsafe(`UPDATE agents SET is_deleted = true WHERE id = 'agent-fleet-010'`);
     // A context window of live and deleted messages, newest first: contextMessages is generated too.
-    await owner.$executeRawUnsafe(`UPDATE agents SET message_ids = (SELECT jsonb_agg(id ORDER BY created_at DESC, id) FROM messages WHERE agent_id = 'agent-fleet-001') WHERE id = 'agent-fleet-001'`);
+    await owner.$executeRawUnsafe(`UPDATE agents
+      SET message_ids = (SELECT jsonb_agg(id ORDER BY created_at DESC, id) FROM messages
+      WHERE agent_id = 'agent-fleet-001') WHERE id = 'agent-fleet-001'`);
     await owner.$executeRawUnsafe(`UPDATE blocks SET is_deleted = true WHERE id = 'block-fleet-2-human'`);
-    await owner.$executeRawUnsafe(`UPDATE blocks SET metadata_ = '{"k": true}', description = 'a "quoted" description' WHERE id = 'block-fleet-1-persona'`);
+    await owner.$executeRawUnsafe(`UPDATE blocks
+      SET metadata_ = '{"k": true}', description = 'a "quoted" description' WHERE id = 'block-fleet-1-persona'`);
     await owner.$executeRawUnsafe(`UPDATE messages SET is_deleted = true WHERE id = 'message-fleet-1-11'`);
-    await owner.$executeRawUnsafe(`UPDATE messages SET tool_calls = '[{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]', role = 'tool' WHERE id = 'message-fleet-1-10'`);
+    await owner.$executeRawUnsafe(`UPDATE messages
+      SET tool_calls = '[{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]',
+      role = 'tool' WHERE id = 'message-fleet-1-10'`);
     await owner.$executeRawUnsafe(`ANALYZE`);
 
     general = await startGeneralPathServer(app);
@@ -108,7 +118,8 @@ describe('the fast read path of agents', () => {
         const cursorArgument = cursor === 'none' ? '' : cursor === 'before' ? `before: "${cursors.before}"` : `after: "${cursors[cursor]}"`;
         const args = [size, order, filter, cursorArgument].filter((part) => part !== '').join(', ');
         const nodes = edges ? `edges { cursor node { ${selection} } }` : `nodes { ${selection} }`;
-        const query = `query ($on: Boolean!) { __typename @include(if: $on) agents${args ? `(${args})` : ''} { ${nodes} pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } ${fragment}`;
+        const query = `query ($on: Boolean!) { __typename @include(if: $on) agents${args ? `(${args})` : ''} {
+          ${nodes} pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } ${fragment}`;
         const { result: [fast, slow], statements } = await app.countStatements(() => both(query, { on }));
         expect({ query, on, answer: fast }).toEqual({ query, on, answer: slow });
         if (statements.some((sql) => sql.startsWith('SELECT /* planned agents */'))) fastServed += 1;
@@ -122,7 +133,8 @@ describe('the fast read path of agents', () => {
   it('answers agent(id) byte for byte as the general path does', async () => {
     await fc.assert(
       fc.asyncProperty(agentSelection, fc.constantFrom('agent-fleet-001', 'agent-fleet-006', 'agent-fleet-010', 'agent-nobody', demo.agentId), fc.boolean(), async ({ selection, fragment }, id, on) => {
-        const query = `query ($on: Boolean!, $id: ID!) { __typename @include(if: $on) agent(id: $id) { ${selection} } } ${fragment}`;
+        const query = `query ($on: Boolean!, $id: ID!) { __typename @include(if: $on) agent(id: $id) {
+          ${selection} } } ${fragment}`;
         const [fast, slow] = await both(query, { on, id });
         expect({ query, answer: fast }).toEqual({ query, answer: slow });
       }),

@@ -6,7 +6,8 @@ import { startTestApp, type TestApp } from '../support/test-app';
 // PostgreSQL half). A checked key is trusted for AUTH_CACHE_MS (900) without a statement.
 const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
 
-const IssueKey = 'mutation { createApiKey(input: { name: "short-lived", scopes: [READ] }) { ... on CreatedApiKey { key apiKey { id } } } }';
+const IssueKey = 'mutation { createApiKey(input: { name: "short-lived", scopes: [READ] }) { ... on CreatedApiKey { ' +
+  'key apiKey { id } } } }';
 const Revoke = 'mutation ($id: ID!) { revokeApiKey(id: $id) { __typename } }';
 
 async function status(url: string, key: string): Promise<number> {

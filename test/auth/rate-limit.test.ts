@@ -8,7 +8,8 @@ const CreateLimitedAgent = graphql(`
   mutation CreateLimitedAgent($name: String!) { createAgent(input: { name: $name }) { __typename } }
 `);
 const IssueWriteKey = graphql(`
-  mutation IssueWriteKey { createApiKey(input: { name: "second", scopes: [WRITE] }) { __typename ... on CreatedApiKey { key } } }
+  mutation IssueWriteKey { createApiKey(input: { name: "second", scopes: [WRITE] }) {
+    __typename ... on CreatedApiKey { key } } }
 `);
 
 describe('per-key rate limit', () => {
@@ -28,7 +29,8 @@ describe('per-key rate limit', () => {
     await app?.close();
   });
 
-  it('answers a key over its limit with 429 RATE_LIMITED and Retry-After, executing nothing, and leaves other keys alone', async () => {
+  it('answers a key over its limit with 429 RATE_LIMITED and Retry-After, executing nothing, ' +
+    'and leaves other keys alone', async () => {
     // The key issued one request (createApiKey) already.
     for (let request = 1; request < limit; request += 1) {
       expect((await app.graphqlAs(firstKey, AgentCount)).status).toBe(200);
@@ -82,7 +84,8 @@ describe('failed authentications, per client address', () => {
     });
   const unknownKey = (index: number) => `amk_${String(index).padStart(43, 'A')}`;
 
-  it('answers an address over its failures with 429 and Retry-After before any lookup, and leaves other addresses alone', async () => {
+  it('answers an address over its failures with 429 and Retry-After before any lookup, ' +
+    'and leaves other addresses alone', async () => {
     for (let attempt = 0; attempt < failures; attempt += 1) {
       expect((await fromAddress('203.0.113.7', unknownKey(attempt))).status).toBe(401);
     }

@@ -45,16 +45,20 @@ const DetachBlock = graphql(`
 `);
 
 const DeleteBlock = graphql(`
-  mutation DeleteBlock($id: ID!) { deleteBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
+  mutation DeleteBlock($id: ID!) { deleteBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error {
+    code } } }
 `);
 const RestoreBlock = graphql(`
-  mutation RestoreBlock($id: ID!) { restoreBlock(id: $id) { __typename ... on BlockPayload { block { id } } ... on Error { code } } }
+  mutation RestoreBlock($id: ID!) { restoreBlock(id: $id) { __typename ... on BlockPayload { block {
+    id } } ... on Error { code } } }
 `);
 const PurgeBlock = graphql(`
-  mutation PurgeBlock($id: ID!) { purgeBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
+  mutation PurgeBlock($id: ID!) { purgeBlock(id: $id) { __typename ... on DeletedPayload { id } ... on Error {
+    code } } }
 `);
 const DeleteAgent = graphql(`
-  mutation DeleteAgent($id: ID!) { deleteAgent(id: $id) { __typename ... on DeletedPayload { id } ... on Error { code } } }
+  mutation DeleteAgent($id: ID!) { deleteAgent(id: $id) { __typename ... on DeletedPayload { id } ... on Error {
+    code } } }
 `);
 
 const DiaryReads = graphql(`
@@ -174,7 +178,8 @@ describe('blocks', () => {
     expect(seen.block).toBeNull();
     expect(seen.blocks).toEqual({ totalCount: 0, nodes: [] });
     expect(seen.agent!.blocks.map((block) => block.id)).not.toContain(id);
-    expect((await app.graphql(DeleteBlock, { id })).data!.deleteBlock.__typename).toBe('NotFoundError'); // already deleted
+    // Already deleted.
+    expect((await app.graphql(DeleteBlock, { id })).data!.deleteBlock.__typename).toBe('NotFoundError');
 
     expect((await app.graphql(RestoreBlock, { id })).data!.restoreBlock.__typename).toBe('BlockPayload');
     seen = await read();

@@ -18,7 +18,8 @@ const Instantiate = graphql(`
   mutation InstantiateTemplate($name: String!, $agentId: ID!) {
     instantiateTemplate(name: $name, agentId: $agentId) {
       __typename
-      ... on AgentPayload { agent { id blocks { id label value limit description metadata isTemplate templateName version history { totalCount } } } }
+      ... on AgentPayload { agent { id blocks { id label value limit description metadata isTemplate templateName
+        version history { totalCount } } } }
       ... on Error { code field message }
     }
   }

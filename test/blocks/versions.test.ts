@@ -5,7 +5,8 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const CreateNotes = graphql(`
   mutation CreateVersionedBlock($input: CreateBlockInput!) {
-    createBlock(input: $input) { __typename ... on BlockPayload { block { id version } } ... on Error { code field message } }
+    createBlock(input: $input) { __typename ... on BlockPayload { block { id version } } ... on Error {
+      code field message } }
   }
 `);
 
@@ -46,11 +47,13 @@ const BlockHistory = graphql(`
 `);
 
 const CreateHistoryUser = graphql(`
-  mutation CreateHistoryUser { createUser(input: { name: "Colleague" }) { __typename ... on UserPayload { user { id } } } }
+  mutation CreateHistoryUser { createUser(input: { name: "Colleague" }) { __typename ... on UserPayload { user {
+    id } } } }
 `);
 const CreateHistoryKey = graphql(`
   mutation CreateHistoryKey($userId: ID!) {
-    createApiKey(input: { name: "colleague", scopes: [WRITE], userId: $userId }) { __typename ... on CreatedApiKey { key apiKey { id } } }
+    createApiKey(input: { name: "colleague", scopes: [WRITE], userId: $userId }) { __typename ... on CreatedApiKey {
+      key apiKey { id } } }
   }
 `);
 const PurgeHistoryUser = graphql(`

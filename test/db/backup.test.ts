@@ -71,7 +71,7 @@ async function npmRunOk(script: string, args: string[], env: Record<string, stri
   return run;
 }
 
-type Query = (sql: string) => Promise<Array<Record<string, unknown>>>;
+type Query = (sql: string) => Promise<Record<string, unknown>[]>;
 
 /**
  * Every row of every table of the schema public, as PostgreSQL's text of the whole row, sorted:
@@ -92,7 +92,7 @@ async function everyPostgresRow(url: string): Promise<Record<string, string[]>> 
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return await everyRow(async (sql) => (await client.query(sql)).rows as Array<Record<string, unknown>>);
+    return await everyRow(async (sql) => (await client.query(sql)).rows as Record<string, unknown>[]);
   } finally {
     await client.end();
   }
@@ -232,7 +232,8 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
   });
 
   onPostgres(
-    'PostgreSQL: backs up with pg_dump, restores onto another server with the old keys working, refuses a non-empty database, exports one organization',
+    'PostgreSQL: backs up with pg_dump, restores onto another server with the old keys working, ' +
+      'refuses a non-empty database, exports one organization',
     async () => {
       const source = await cloneMigratedDatabase('backup_source');
       cleanups.push(source.drop);
@@ -294,7 +295,8 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
   );
 
   onPostgres(
-    'moves an embedded database into a new PostgreSQL database in one transaction, table by table checked, and a server there accepts the old keys',
+    'moves an embedded database into a new PostgreSQL database in one transaction, table by table checked, ' +
+      'and a server there accepts the old keys',
     async () => {
       const embedded = path.join(work, 'embedded');
       const embeddedSettings: DatabaseSettings = { kind: 'pglite', dataDir: embedded };
@@ -344,7 +346,8 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
   );
 
   onPglite(
-    'PGlite: backs up and restores the data directory, says so while a server holds it, and the restored server accepts the old keys; exports one organization',
+    'PGlite: backs up and restores the data directory, says so while a server holds it, ' +
+      'and the restored server accepts the old keys; exports one organization',
     async () => {
       const source = await cloneMigratedDatabase('backup_source');
       cleanups.push(source.drop);

@@ -46,7 +46,8 @@ describe('PostgreSQL failing under steady writes', () => {
   });
 
   onPostgres(
-    'keeps the process up, answers 503 DATABASE_UNAVAILABLE meanwhile, recovers by itself, and stores exactly the acknowledged writes',
+    'keeps the process up, answers 503 DATABASE_UNAVAILABLE meanwhile, recovers by itself, ' +
+      'and stores exactly the acknowledged writes',
     async () => {
       cluster = await createThrowawayPostgres();
       await cluster.query('postgres', `CREATE DATABASE ${DATABASE}`);
@@ -88,7 +89,8 @@ describe('PostgreSQL failing under steady writes', () => {
           let refusal: Refusal;
           try {
             const response = await post(
-              'mutation Append($agentId: ID!, $text: String!) { appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }',
+              'mutation Append($agentId: ID!, $text: String!) { ' +
+                'appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }',
               { agentId: demo.agentId, text },
               key,
             );

@@ -17,7 +17,8 @@ const createAgent = `mutation ($name: String!) {
   createAgent(input: { name: $name }) { __typename ... on AgentPayload { agent { id name } } }
 }`;
 const agentNames = `{ agents(first: 100) { edges { node { name } } } }`;
-const createKey = `mutation { createApiKey(input: { name: "made during the pause", scopes: [READ] }) { ... on CreatedApiKey { key } } }`;
+const createKey = `mutation { createApiKey(input: { name: "made during the pause", scopes: [READ] }) {
+  ... on CreatedApiKey { key } } }`;
 
 describe('read replicas (DATABASE_REPLICA_URLS)', () => {
   let primary: ThrowawayPostgres | undefined;
@@ -59,7 +60,8 @@ describe('read replicas (DATABASE_REPLICA_URLS)', () => {
   const pauseReplay = () => replica!.query('postgres', 'SELECT pg_wal_replay_pause()');
   const resumeReplay = () => replica!.query('postgres', 'SELECT pg_wal_replay_resume()');
 
-  onPostgres('serves reads from the replica and writes from the primary; a request that wrote reads its own writes; a replica that is down is skipped and comes back', async () => {
+  onPostgres('serves reads from the replica and writes from the primary; a request that wrote reads its own writes; ' +
+    'a replica that is down is skipped and comes back', async () => {
     primary = await createThrowawayPostgres();
     await primary.query('postgres', `CREATE DATABASE ${DATABASE}`);
     const primaryUrl = primary.url.replace(/\/postgres$/, `/${DATABASE}`);
@@ -89,7 +91,7 @@ describe('read replicas (DATABASE_REPLICA_URLS)', () => {
     // A key created now is not on the replica either: its first request is authenticated by the
     // primary, and (having written its first use there) reads from the primary too.
     const minted = await app.graphqlUntyped(createKey);
-    const newKey = (minted.data?.createApiKey as { key: string }).key;
+    const newKey = (minted.data!.createApiKey as { key: string }).key;
     const asNewKey = await app.graphqlAs(newKey, { toString: () => agentNames });
     expect(asNewKey.status).toBe(200);
     expect(JSON.stringify(asNewKey.data)).toContain('written while the replica is paused');

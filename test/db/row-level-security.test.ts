@@ -41,7 +41,8 @@ const KeptToolCreation = graphql(`
 
 const KeptMemoryCreation = graphql(`
   mutation RowLevelSecurityKeptMemory($agentId: ID!) {
-    createMemory(input: { agentId: $agentId, content: "kept", memoryType: FACTUAL, scope: "user", level: "core" }) { __typename }
+    createMemory(input: { agentId: $agentId, content: "kept", memoryType: FACTUAL, scope: "user", level: "core" }) {
+      __typename }
   }
 `);
 
@@ -126,7 +127,7 @@ describe('row-level security', () => {
     expect(seen).toEqual({ keys: [own.userId], users: [own.userId], organizations: [own.organizationId], agents: [], blocks: [] });
   });
 
-  it('refuses rows written into another organization, or naming its users, agents, blocks, tools and API keys', async () => {
+  it('refuses rows written into another organization, or naming its users, agents, blocks, tools or keys', async () => {
     const prisma = app.database.prisma;
     const [ownBlock, otherUser, otherBlock, otherTool, otherKey] = await Promise.all([
       app.database.owner.block.findFirstOrThrow({ where: { organizationId: own.organizationId } }),
@@ -167,14 +168,16 @@ describe('row-level security', () => {
   it('runs the application as a role that owns no table and cannot bypass the policies', async () => {
     const [role] = await withOrganization(own.organizationId, () =>
       app.database.prisma.$queryRaw<Array<{ name: string; superuser: boolean; bypass: boolean }>>`
-        SELECT current_user::text AS name, rolsuper AS superuser, rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`,
+        SELECT current_user::text AS name, rolsuper AS superuser, rolbypassrls AS bypass FROM pg_roles
+          WHERE rolname = current_user`,
     );
     expect(role).toEqual({ name: APPLICATION_ROLE, superuser: false, bypass: false });
 
     // Every table, including any a later migration adds, is covered: enabled, forced, with a policy.
     const tables = await app.database.owner.$queryRaw<Array<{ table: string; enabled: boolean; forced: boolean; policies: number; owner: string }>>`
       SELECT c.relname::text AS "table", c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
-             (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies, pg_get_userbyid(c.relowner)::text AS owner
+             (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+               pg_get_userbyid(c.relowner)::text AS owner
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> '_prisma_migrations'
       ORDER BY 1`;
@@ -194,7 +197,8 @@ describe('row-level security', () => {
       SELECT c.relname::text AS view,
              has_table_privilege(${APPLICATION_ROLE}, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') AS writable
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm') AND has_table_privilege(${APPLICATION_ROLE}, c.oid, 'SELECT')
+      WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')
+        AND has_table_privilege(${APPLICATION_ROLE}, c.oid, 'SELECT')
       ORDER BY 1`;
     expect(views).toEqual(Object.keys(TENANT_VIEWS).sort().map((view) => ({ view, writable: false })));
   });

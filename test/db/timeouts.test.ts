@@ -103,7 +103,8 @@ describe('a database that accepts connections and then never answers', () => {
     await clone?.drop();
   });
 
-  onPostgres('ends a stalled request at REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT, discards its connection, and recovers when the database answers again', async () => {
+  onPostgres('ends a stalled request at REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT, discards its connection, ' +
+    'and recovers when the database answers again', async () => {
     const app = await serverBehindProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS, statementTimeoutMs: 60_000 });
     const { key } = await app.seedDemo();
     expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined });
@@ -161,7 +162,7 @@ describe('a request held up in the database', () => {
 
   // Both databases: on PostgreSQL the request's connection, waiting on a lock, is closed; on
   // PGlite the request stops waiting for the one session, which another transaction holds.
-  it('ends at REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT, and the next request is answered once the table is free', async () => {
+  it('ends at REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT, and answers the next once the table is free', async () => {
     app = await startTestApp('timeouts-held', { requestTimeoutMs: REQUEST_TIMEOUT_MS });
     const { key } = await app.seedDemo();
     expect(await ask(app, key)).toMatchObject({ status: 200 });

@@ -40,11 +40,11 @@ const jsonValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 const jsonObject = fc.dictionary(fc.constantFrom('source', 'tags', 'k', 'nested'), jsonValue, { maxKeys: 3 });
 
 /** A value for an input position: mostly what the server accepts, so that the stored rows are compared too. */
-function valueOf(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbitrary<unknown> {
+function valueFor(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbitrary<unknown> {
   const nullable = getNullableType(type);
   if (isListType(nullable)) {
     if (fieldName === 'blockIds' || fieldName === 'toolIds') return fc.constant([]);
-    return fc.array(valueOf(nullable.ofType, fieldName, depth + 1), { minLength: isNonNullType(type) ? 1 : 0, maxLength: 2 });
+    return fc.array(valueFor(nullable.ofType, fieldName, depth + 1), { minLength: isNonNullType(type) ? 1 : 0, maxLength: 2 });
   }
   if (isEnumType(nullable)) {
     // Tool messages need an earlier call to answer: those are refused alike, but rarely worth a run.
@@ -54,7 +54,7 @@ function valueOf(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbit
   if (isInputObjectType(nullable)) {
     const fields = Object.values(nullable.getFields()).filter((field) => depth < 2 || isNonNullType(field.type));
     const record: Record<string, fc.Arbitrary<unknown>> = {};
-    for (const field of fields) record[field.name] = valueOf(field.type, field.name, depth + 1);
+    for (const field of fields) record[field.name] = valueFor(field.type, field.name, depth + 1);
     const requiredKeys = fields.filter((field) => isNonNullType(field.type)).map((field) => field.name);
     return fc.record(record, { requiredKeys });
   }
@@ -150,12 +150,21 @@ class DocumentWriter {
 
 /** The mutations and queries whose answers show what was stored, with the selection that shows it. */
 const targets: Array<{ field: string; selection: string; root: 'query' | 'mutation' }> = [
-  { root: 'mutation', field: 'createMemory', selection: '__typename ... on MemoryPayload { memory { content importance level memoryType metadata scope score } } ... on Error { code message }' },
-  { root: 'mutation', field: 'createMemories', selection: '__typename ... on MemoriesPayload { memories { content importance level memoryType metadata scope } } ... on Error { code message }' },
-  { root: 'mutation', field: 'createAgent', selection: '__typename ... on AgentPayload { agent { name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools blocks { label value limit metadata description isTemplate templateName } } } ... on Error { code message }' },
-  { root: 'mutation', field: 'updateAgent', selection: '__typename ... on AgentPayload { agent { name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools } } ... on Error { code message }' },
-  { root: 'mutation', field: 'createTool', selection: '__typename ... on ToolPayload { tool { name description jsonSchema sourceType sourceCode tags metadata } } ... on Error { code message }' },
-  { root: 'mutation', field: 'appendMessages', selection: '__typename ... on MessagesPayload { messages { role text content model name toolCalls toolReturns stepId otid groupId senderId user { id } } } ... on Error { code message }' },
+  { root: 'mutation', field: 'createMemory', selection: '__typename ... on MemoryPayload { memory { ' +
+    'content importance level memoryType metadata scope score } } ... on Error { code message }' },
+  { root: 'mutation', field: 'createMemories', selection: '__typename ... on MemoriesPayload { memories { ' +
+    'content importance level memoryType metadata scope } } ... on Error { code message }' },
+  { root: 'mutation', field: 'createAgent', selection: '__typename ... on AgentPayload { agent { ' +
+    'name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools ' +
+    'blocks { label value limit metadata description isTemplate templateName } } } ... on Error { code message }' },
+  { root: 'mutation', field: 'updateAgent', selection: '__typename ... on AgentPayload { agent { ' +
+    'name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools } } ' +
+    '... on Error { code message }' },
+  { root: 'mutation', field: 'createTool', selection: '__typename ... on ToolPayload { tool { ' +
+    'name description jsonSchema sourceType sourceCode tags metadata } } ... on Error { code message }' },
+  { root: 'mutation', field: 'appendMessages', selection: '__typename ... on MessagesPayload { messages { ' +
+    'role text content model name toolCalls toolReturns stepId otid groupId senderId user { ' +
+    'id } } } ... on Error { code message }' },
   { root: 'mutation', field: 'importAgent', selection: '__typename ... on Error { code message }' },
   { root: 'query', field: 'memories', selection: 'nodes { content metadata }' },
 ];
@@ -206,10 +215,11 @@ describe('graphql-jit and graphql-js give one meaning to every document', () => 
         const writer = new DocumentWriter(placement, names);
         const args = field.args
           .filter((arg) => isNonNullType(arg.type) || target.field === 'memories')
-          .map((arg) => `${arg.name}: ${writer.write(generate(() => valueOf(arg.type, arg.name === 'document' ? 'importAgent' : arg.name)), arg.type)}`);
+          .map((arg) => `${arg.name}: ${writer.write(generate(() => valueFor(arg.type, arg.name === 'document' ? 'importAgent' : arg.name)), arg.type)}`);
         if (target.field === 'memories') args.push('first: 50');
         const header = writer.declarations.length > 0 ? `(${writer.declarations.join(', ')})` : '';
-        const query = `${target.root} Generated${header} { ${target.field}${args.length > 0 ? `(${args.join(', ')})` : ''} { ${target.selection} } }`;
+        const query = `${target.root} Generated${header} { ${target.field}${args.length > 0 ? `(${args.join(', ')})` : ''} { ` +
+          `${target.selection} } }`;
         const [compiled, interpreted] = await Promise.all([send(jit, jitDemo, query, writer.variables), send(js, jsDemo, query, writer.variables)]);
         expect({ query, variables: writer.variables, answer: compiled }).toEqual({ query, variables: writer.variables, answer: interpreted });
         if (!compiled.includes('"code"') && !compiled.includes('"errors"')) accepted += 1;
@@ -225,7 +235,8 @@ describe('graphql-jit and graphql-js give one meaning to every document', () => 
   it('keeps a variable inside a JSON literal under graphql-jit, as the stored row shows', async () => {
     const Create = graphql(`
       mutation JsonVariable($agentId: ID!, $s: JSON, $t: JSON) {
-        createMemory(input: { agentId: $agentId, content: "kept variables", level: "core", scope: "user", memoryType: SEMANTIC, metadata: { source: $s, nested: { tags: [$t, "x"] } } }) {
+        createMemory(input: { agentId: $agentId, content: "kept variables", level: "core", scope: "user",
+          memoryType: SEMANTIC, metadata: { source: $s, nested: { tags: [$t, "x"] } } }) {
           __typename ... on MemoryPayload { memory { id metadata } }
         }
       }
@@ -265,11 +276,13 @@ function writeSubscription(shape: typeof subscriptionDocument extends fc.Arbitra
 }
 
 const Append = graphql(`
-  mutation ExecutorsAppend($agentId: ID!, $text: String!) { appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }
+  mutation ExecutorsAppend($agentId: ID!, $text: String!) {
+    appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }
 `);
 const Remember = graphql(`
   mutation ExecutorsRemember($agentId: ID!, $content: String!) {
-    createMemory(input: { agentId: $agentId, content: $content, level: "core", scope: "user", memoryType: SEMANTIC }) { __typename }
+    createMemory(input: { agentId: $agentId, content: $content, level: "core", scope: "user", memoryType: SEMANTIC })
+      { __typename }
   }
 `);
 

@@ -72,7 +72,10 @@ const extremeFloat = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0, -0, 5e-324, 1e-46, 3.4e38, 3.5e38, 1e308, -1e308) },
 );
 
-/** Metadata filters: paths good and bad, operands of every JSON kind, and/or/not nested past the allowed depth now and then. */
+/**
+ * Metadata filters: paths good and bad, operands of every JSON kind, and/or/not nested past the
+ * allowed depth now and then.
+ */
 const metadataFilter: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   node: fc.oneof(
     { depthSize: 'small', maxDepth: 7 },
@@ -106,7 +109,10 @@ const wrongValue = fc.oneof(
   fc.constantFrom(2 ** 31, 'yesterday', 'USER', 'user', 'factual', 'GOSSIP', { field: 'SIZE' }),
 );
 
-/** Bytes that are not UTF-8 wherever they are inserted: 0xFF, an overlong NUL, an encoded surrogate, beyond U+10FFFF, a stray continuation byte. */
+/**
+ * Bytes that are not UTF-8 wherever they are inserted: 0xFF, an overlong NUL, an encoded surrogate,
+ * beyond U+10FFFF, a stray continuation byte.
+ */
 const invalidUtf8 = fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x80]);
 
 interface Ids {
@@ -151,7 +157,8 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       }),
     },
     {
-      query: 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
+      query: 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { ' +
+        'appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
       variables: fc.record({
         agentId,
         messages: fc.array(
@@ -166,7 +173,9 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
     },
     {
       // Only the content varies: its maximum is reached whatever the other fields draw.
-      query: `mutation ($content: String!) { createMemory(input: { agentId: "${ids.own.agentId}", content: $content, memoryType: FACTUAL, scope: "user", level: "core" }) { __typename } }`,
+      query: `mutation ($content: String!) { createMemory(input: {
+        agentId: "${ids.own.agentId}", content: $content, memoryType: FACTUAL, scope: "user", level: "core" }) {
+        __typename } }`,
       variables: fc.record({ content: memoryContent }),
     },
     {
@@ -222,7 +231,8 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       variables: fc.record({ agentId, blockId: fc.constantFrom(ids.other.blockId, 'block-unknown') }),
     },
     {
-      query: 'query ($tools: ToolFilter, $blocks: BlockFilter, $last: Int) { tools(filter: $tools) { totalCount nodes { id name } } blocks(filter: $blocks, last: $last) { nodes { id value } } }',
+      query: 'query ($tools: ToolFilter, $blocks: BlockFilter, $last: Int) { tools(filter: $tools) { ' +
+        'totalCount nodes { id name } } blocks(filter: $blocks, last: $last) { nodes { id value } } }',
       variables: fc.record(
         {
           tools: fc.record({ nameContains: nastyString, tag: nastyString }, { requiredKeys: [] }),
@@ -233,9 +243,11 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       ),
     },
     {
-      query: `query ($agents: AgentFilter, $first: Int, $after: String, $order: AgentOrder, $agentId: ID!, $label: String, $limit: Int) {
+      query: `query ($agents: AgentFilter, $first: Int, $after: String, $order: AgentOrder, $agentId: ID!,
+        $label: String, $limit: Int) {
         agents(filter: $agents, first: $first, after: $after, orderBy: $order) { nodes { id name } }
-        agent(id: $agentId) { id blocks(label: $label) { id } recentMessages(limit: $limit) { id } messages(first: $first) { totalCount } }
+        agent(id: $agentId) { id blocks(label: $label) { id } recentMessages(limit: $limit) {
+          id } messages(first: $first) { totalCount } }
       }`,
       variables: fc.record(
         {
@@ -252,7 +264,8 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
     },
     {
       query: `query ($agentId: ID!, $roles: [MessageRole!], $since: DateTime, $until: DateTime, $first: Int) {
-        messages(agentId: $agentId, roles: $roles, since: $since, until: $until, first: $first) { totalCount nodes { id text } }
+        messages(agentId: $agentId, roles: $roles, since: $since, until: $until, first: $first) { totalCount nodes {
+          id text } }
       }`,
       variables: fc.record(
         { agentId, roles: fc.array(fc.constantFrom('USER', 'TOOL'), { maxLength: 2 }), since: extremeDate, until: extremeDate, first: extremeInt },
@@ -260,9 +273,11 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       ),
     },
     {
-      query: `query ($query: String!, $filter: MemoryFilter, $order: MemoryOrder, $first: Int, $limit: Int, $minScore: Float, $track: Boolean) {
+      query: `query ($query: String!, $filter: MemoryFilter, $order: MemoryOrder, $first: Int, $limit: Int,
+        $minScore: Float, $track: Boolean) {
         memories(filter: $filter, orderBy: $order, first: $first, track: $track) { totalCount nodes { id content } }
-        searchMemories(query: $query, filter: $filter, limit: $limit, minScore: $minScore, track: $track) { score snippet breakdown { text use } memory { id } }
+        searchMemories(query: $query, filter: $filter, limit: $limit, minScore: $minScore, track: $track) {
+          score snippet breakdown { text use } memory { id } }
       }`,
       variables: fc.record(
         {
@@ -298,7 +313,7 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
 /** Every place in a value that could hold something else: the value itself, its fields and items. */
 function placesIn(value: unknown, at: string[] = []): string[][] {
   const places = [at];
-  if (Array.isArray(value)) value.forEach((item, index) => places.push(...placesIn(item, [...at, String(index)])));
+  if (Array.isArray(value)) for (const [index, item] of value.entries()) places.push(...placesIn(item, [...at, String(index)]));
   else if (value !== null && typeof value === 'object') for (const [key, item] of Object.entries(value)) places.push(...placesIn(item, [...at, key]));
   return places;
 }
@@ -422,7 +437,7 @@ describe('generated hostile requests', () => {
   const ownRows = async () =>
     (await rowsOfOrganization(app.database.owner, own.organizationId))
       .filter((_rows, table) => table !== 7)
-      .map((rows) => (rows as Array<Record<string, unknown>>).map((row) => ('accessCount' in row ? { ...row, accessCount: null, lastAccessed: null } : row)));
+      .map((rows) => (rows as Record<string, unknown>[]).map((row) => ('accessCount' in row ? { ...row, accessCount: null, lastAccessed: null } : row)));
 
   it('generates values of every input type of the schema, each written inline too', () => {
     const generated = new Set(operations(ids).flatMap(({ query }) => [...inputTypesOf(query)]));
@@ -433,7 +448,8 @@ describe('generated hostile requests', () => {
     expect(graphqlString('say """hi"""', 'block')).toBe('"""say \\"""hi\\""""""');
   });
 
-  it('never answers with a server error or an untyped error, stores nothing it refuses, and never touches another tenant', async () => {
+  it('never answers with a server error or an untyped error, stores nothing it refuses, ' +
+    'and never touches another tenant', async () => {
     const operation = fc.oneof(...operations(ids).map(({ query, variables }) => variables.map((values): Operation => ({ query, variables: values }))));
     const before = await rowsOfOrganization(app.database.owner, other.organizationId);
     const otherIds = [other.organizationId, ids.other.agentId, ids.other.userId, ids.other.blockId];

@@ -110,7 +110,8 @@ describe('hostile input', () => {
     expect(await rowCounts(app)).toEqual(before);
   });
 
-  const APPEND = 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { appendMessages(agentId: $agentId, messages: $messages) { __typename } }';
+  const APPEND = 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { ' +
+    'appendMessages(agentId: $agentId, messages: $messages) { __typename } }';
   it.each([
     ['a stored value for an enum', APPEND, () => ({ agentId, messages: [{ role: 'user', text: 'hi' }] }), ['$messages', '0', 'role'], /"USER"/],
     ['a word for an Int', 'query ($first: Int) { agents(first: $first) { totalCount } }', () => ({ first: 'abc' }), ['$first'], /Int/],
@@ -133,7 +134,8 @@ describe('hostile input', () => {
   it.each([
     ['inline', '{ messages(agentId: "agent-x", since: "0000-01-01T00:00:00Z") { totalCount } }', {}, ['since']],
     ['in a variable', 'query ($until: DateTime) { messages(agentId: "agent-x", until: $until) { totalCount } }', { until: '9999-12-31T23:00:00-05:00' }, ['$until']],
-    ['an expiry', 'mutation { createApiKey(input: { name: "k", scopes: [READ], expiresAt: "0001-01-01T00:00:00+01:00" }) { __typename } }', {}, ['input', 'expiresAt']],
+    ['an expiry', 'mutation { createApiKey(input: { name: "k", scopes: [READ], expiresAt: "0001-01-01T00:00:00+01:00" }) { ' +
+      '__typename } }', {}, ['input', 'expiresAt']],
   ])('refuses a date PostgreSQL cannot store (%s)', async (_case, query, variables, field) => {
     const answer = await request(query, variables);
     expect(answer.status).toBe(400);
@@ -146,11 +148,13 @@ describe('hostile input', () => {
     // 1,000,000 characters of distinct words: more than a tsvector (1 MB) can index.
     const words = Array.from({ length: 200_000 }, (_, index) => `w${index.toString(36)}`).join(' ').slice(0, 1_000_000);
     const memory = await request(
-      'mutation ($input: CreateMemoryInput!) { createMemory(input: $input) { __typename ... on Error { code field message } } }',
+      'mutation ($input: CreateMemoryInput!) { createMemory(input: $input) { __typename ... on Error { ' +
+        'code field message } } }',
       { input: { agentId, content: words, memoryType: 'FACTUAL', scope: 'user', level: 'core' } },
     );
     expect(memory.json).toEqual({ data: { createMemory: { __typename: 'ValidationError', code: 'VALIDATION', field: ['input', 'content'], message: 'input.content: must be at most 100000 characters' } } });
-    const agent = await request('mutation ($system: String) { createAgent(input: { system: $system }) { __typename ... on Error { code field } } }', { system: 'x'.repeat(1_000_001) });
+    const agent = await request('mutation ($system: String) { createAgent(input: { system: $system }) { __typename ... on Error { ' +
+      'code field } } }', { system: 'x'.repeat(1_000_001) });
     expect(agent.json).toEqual({ data: { createAgent: { __typename: 'ValidationError', code: 'VALIDATION', field: ['input', 'system'] } } });
     expect(await rowCounts(app)).toEqual(before);
   });
@@ -175,7 +179,8 @@ describe('hostile input', () => {
 
   it('names the GraphQL values of an enum, not the stored ones', async () => {
     const memoryId = (await app.database.owner.memory.findFirstOrThrow()).id;
-    const answer = await request('mutation ($id: ID!) { updateMemory(id: $id, input: { memoryType: null }) { ... on Error { code field message } } }', { id: memoryId });
+    const answer = await request('mutation ($id: ID!) { updateMemory(id: $id, input: { memoryType: null }) { ... on Error { ' +
+      'code field message } } }', { id: memoryId });
     expect(answer.json).toEqual({
       data: { updateMemory: { code: 'VALIDATION', field: ['input', 'memoryType'], message: 'input.memoryType: must be one of FACTUAL, EPISODIC, PROCEDURAL, SEMANTIC, WORKING' } },
     });
@@ -199,7 +204,8 @@ describe('hostile input', () => {
   it('treats quotes and SQL fragments as plain text', async () => {
     const before = await rowCounts(app);
     const sql = `'; DROP TABLE agents; -- " OR 1=1`;
-    const filtered = await request('query ($n: String) { tools(filter: { nameContains: $n }) { totalCount } agents(filter: { nameContains: $n }) { totalCount } }', { n: sql });
+    const filtered = await request('query ($n: String) { tools(filter: { nameContains: $n }) { ' +
+      'totalCount } agents(filter: { nameContains: $n }) { totalCount } }', { n: sql });
     expect(filtered.json).toEqual({ data: { tools: { totalCount: 0 }, agents: { totalCount: 0 } } });
     const created = await request('mutation ($input: CreateToolInput!) { createTool(input: $input) { ... on ToolPayload { tool { name } } } }', { input: { name: sql } });
     expect(created.json).toEqual({ data: { createTool: { tool: { name: sql } } } });

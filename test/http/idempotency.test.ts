@@ -26,13 +26,15 @@ const RestoreAgent = graphql(`
   mutation IdempotentRestoreAgent($id: ID!) { restoreAgent(id: $id) { __typename } }
 `);
 const CreateAgent = graphql(`
-  mutation IdempotentCreateAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload { agent { id } } } }
+  mutation IdempotentCreateAgent($name: String!) { createAgent(input: { name: $name }) {
+    __typename ... on AgentPayload { agent { id } } } }
 `);
 const AgentCount = graphql(`
   query IdempotentAgentCount { agents { totalCount } }
 `);
 const IssueKey = graphql(`
-  mutation IdempotentIssueKey { createApiKey(input: { name: "retrier", scopes: [WRITE] }) { __typename ... on CreatedApiKey { key } } }
+  mutation IdempotentIssueKey { createApiKey(input: { name: "retrier", scopes: [WRITE] }) {
+    __typename ... on CreatedApiKey { key } } }
 `);
 
 interface Answer {
@@ -93,7 +95,7 @@ describe('Idempotency-Key on mutations', () => {
     await app?.close();
   });
 
-  it('runs a mutation once per key: a retry gets the same status and body, marked replayed, and writes nothing', async () => {
+  it('runs a mutation once per key: a retry writes nothing and gets its status and body, marked replayed', async () => {
     const key = randomUUID();
     const before = await messageCount();
     const first = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'once' }, key);
@@ -122,7 +124,8 @@ describe('Idempotency-Key on mutations', () => {
     expect(Math.round((kept.expiresAt.getTime() - kept.createdAt.getTime()) / 60_000)).toBe(120);
   });
 
-  it('refuses the key with another request: 422 CONFLICT naming the header, nothing written, the first outcome still kept', async () => {
+  it('refuses the key with another request: 422 CONFLICT naming the header, nothing written, ' +
+    'the first outcome still kept', async () => {
     const key = randomUUID();
     const first = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'first' }, key);
     const before = await messageCount();
@@ -141,7 +144,7 @@ describe('Idempotency-Key on mutations', () => {
 
   it('keeps keys per API key: another key with the same Idempotency-Key runs on its own', async () => {
     const issued = await send(demo.key, IssueKey, {});
-    const secondKey = (issued.body.data?.createApiKey as { key: string }).key;
+    const secondKey = (issued.body.data!.createApiKey as { key: string }).key;
     const key = randomUUID();
     const before = await messageCount();
 
@@ -172,13 +175,14 @@ describe('Idempotency-Key on mutations', () => {
     expect(await messageCount()).toBe(before);
   });
 
-  it("keeps no outcome that is the server's fault: every write of the request is undone, and the retry runs", async () => {
+  it("keeps no outcome that is the server's fault: the request's writes are undone, and the retry runs", async () => {
     // A real database failure in the second field, after the first one wrote its tool.
     await app.database.owner.$executeRawUnsafe(`
       CREATE FUNCTION idempotency_test_failure() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'the disk is on fire'; END $$`);
     await app.database.owner.$executeRawUnsafe(
-      'CREATE TRIGGER idempotency_test_failure BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION idempotency_test_failure()',
+      'CREATE TRIGGER idempotency_test_failure BEFORE INSERT ' +
+        'ON messages FOR EACH ROW EXECUTE FUNCTION idempotency_test_failure()',
     );
     const key = randomUUID();
     const variables = { tool: `tool-${key}`, agentId: demo.agentId, text: 'after the tool' };
@@ -333,7 +337,8 @@ describe('Idempotency-Key on mutations', () => {
       // Until the first request waits for the row lock, holding its key.
       for (;;) {
         const [waiting] = await app.database.owner.$queryRaw<Array<{ count: number }>>`
-          SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+          SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database()
+            AND wait_event_type = 'Lock'`;
         if (waiting!.count > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

@@ -48,7 +48,10 @@ interface ListPosition {
 
 function listsUnder(type: GraphQLInputType, path: GraphQLInputField[], seen: Set<string>, found: (path: GraphQLInputField[], cap: number | undefined, item: GraphQLInputType) => void): void {
   const nullable = getNullableType(type);
-  if (isListType(nullable)) return listsUnder(nullable.ofType, path, seen, found);
+  if (isListType(nullable)) {
+    listsUnder(nullable.ofType, path, seen, found);
+    return;
+  }
   if (!isInputObjectType(nullable) || seen.has(nullable.name)) return;
   for (const field of Object.values(nullable.getFields())) {
     const fieldType = getNullableType(field.type);
@@ -109,15 +112,17 @@ describe('list inputs', () => {
       }
       const variables: Record<string, unknown> = { value: argument };
       const others = position.field.args.filter((other) => other !== position.argument && isNonNullType(other.type));
-      others.forEach((other) => (variables[other.name] = smallest(other.type)));
+      for (const other of others) variables[other.name] = smallest(other.type);
       const declarations = [`$value: ${String(position.argument.type)}`, ...others.map((other) => `$${other.name}: ${String(other.type)}`)];
       const args = [`${position.argument.name}: $value`, ...others.map((other) => `${other.name}: $${other.name}`)];
-      const query = `${position.root} (${declarations.join(', ')}) { ${position.field.name}(${args.join(', ')}) { __typename } }`;
+      const query = `${position.root} (${declarations.join(', ')}) { ${position.field.name}(${args.join(', ')}) { ` +
+        `__typename } }`;
       const response = await app.graphqlUntyped(query, variables);
       const error = response.errors?.[0];
       const named = position.path.length > 0 ? position.path.at(-1)!.name : position.argument.name;
       if (response.status !== 400 || error?.extensions?.code !== 'VALIDATION' || !JSON.stringify(error.extensions.field).includes(`"${named}"`)) {
-        findings.push(`${label(position)} (cap ${position.cap}): ${response.status} ${JSON.stringify(response.errors ?? response.data).slice(0, 300)}`);
+        findings.push(`${label(position)} (cap ${position.cap}): ${response.status} ` +
+          `${JSON.stringify(response.errors ?? response.data).slice(0, 300)}`);
       }
     }
     expect(findings).toEqual([]);

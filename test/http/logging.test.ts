@@ -184,7 +184,8 @@ describe('each request has one line that says what a person needs', () => {
     const write = await send('writes-1', {
       query: `mutation Remember($agentId: ID!, $text: String!, $content: String!) {
         appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename }
-        createMemory(input: { agentId: $agentId, content: $content, level: "core", scope: "user", memoryType: FACTUAL }) { __typename }
+        createMemory(input: { agentId: $agentId, content: $content, level: "core", scope: "user",
+          memoryType: FACTUAL }) { __typename }
       }`,
       variables: { agentId: demo.agentId, text: secretText, content: secretMemory },
     });

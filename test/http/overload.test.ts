@@ -71,7 +71,8 @@ describe('overload told apart from outage', () => {
     app = undefined;
   });
 
-  it('admits ADMISSION_MAX_IN_FLIGHT + ADMISSION_MAX_QUEUED requests, refuses the rest at once with 503 OVERLOADED, counts them, and /health answers throughout', async () => {
+  it('admits ADMISSION_MAX_IN_FLIGHT + ADMISSION_MAX_QUEUED requests, ' +
+    'refuses the rest at once with 503 OVERLOADED, counts them, and /health answers throughout', async () => {
     const [maxInFlight, maxQueued, sent] = [2, 3, 12];
     app = await startTestApp('overload-admission', { admission: { maxInFlight, maxQueued, queueTimeoutMs: 120_000 }, metricsToken: METRICS_TOKEN });
     const { key } = await app.seedDemo();
@@ -101,7 +102,8 @@ describe('overload told apart from outage', () => {
     expect(await ask(app.url, key)).toMatchObject({ status: 200 });
   });
 
-  onPostgres('a pool that stays full while the database answers gives 503 OVERLOADED with Retry-After, logged at warn, never DATABASE_UNAVAILABLE', async () => {
+  onPostgres('a pool that stays full while the database answers gives 503 OVERLOADED with Retry-After, logged at warn, ' +
+    'never DATABASE_UNAVAILABLE', async () => {
     const lines: Array<{ level: number; msg: string; code?: string }> = [];
     const logger = pino({ level: 'info', base: undefined }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
     const clone = await cloneMigratedDatabase('overload-pool');

@@ -30,7 +30,8 @@ describe('request limits, CSRF, CORS and introspection', () => {
   it('refuses documents that are too deep, too aliased or too long, before running them', async () => {
     // Requests that fail validation answer 4xx under application/graphql-response+json (the
     // GraphQL-over-HTTP spec), limit refusals as well as graphql-js's own.
-    const deep = await app.graphqlUntyped('{ agents { nodes { blocks { agents { tools { agents { blocks { agents { tools { agents { id } } } } } } } } } } }');
+    const deep = await app.graphqlUntyped('{ agents { nodes { blocks { agents { tools { agents { blocks { agents { tools { agents { ' +
+      'id } } } } } } } } } } }');
     expect(deep.data).toBeUndefined();
     expect(codeOf(deep)).toMatch(/depth/i);
     expect(deep.status).toBe(400);
@@ -47,7 +48,8 @@ describe('request limits, CSRF, CORS and introspection', () => {
   });
 
   it('refuses a document that costs more than the limit, and allows the ordinary nested query', async () => {
-    const nested = '{ agents(first: 50) { nodes { id blocks { id label value } tools { id name } recentMessages(limit: 10) { id text } } } }';
+    const nested = '{ agents(first: 50) { nodes { id blocks { id label value } tools { id name } recentMessages(limit: 10) { ' +
+      'id text } } } }';
     expect((await app.graphqlUntyped(nested)).errors).toBeUndefined();
     const costly = await locked.graphqlUntyped(nested);
     expect(codeOf(costly)).toMatch(/cost/i);

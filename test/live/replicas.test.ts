@@ -24,14 +24,16 @@ const MessageAdded = graphql(`
 `);
 const Append = graphql(`
   mutation ReplicaAppend($agentId: ID!, $text: String!) {
-    appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename ... on MessagesPayload { messages { id } } }
+    appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename ... on MessagesPayload {
+      messages { id } } }
   }
 `);
 const AgentName = graphql(`
   query ReplicaAgentName($id: ID!) { agent(id: $id) { name } }
 `);
 const IssueKey = graphql(`
-  mutation ReplicaIssueKey($name: String!) { createApiKey(input: { name: $name, scopes: [WRITE] }) { __typename ... on CreatedApiKey { key } } }
+  mutation ReplicaIssueKey($name: String!) { createApiKey(input: { name: $name, scopes: [WRITE] }) {
+    __typename ... on CreatedApiKey { key } } }
 `);
 
 interface Answer<TData> {
@@ -111,13 +113,14 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     await database?.drop();
   });
 
-  it(`delivers ${MESSAGES} messages appended through the second replica to a subscriber of the first, all and in order`, async () => {
+  it(`delivers ${MESSAGES} messages appended through the second replica to a subscriber of the first, ` +
+    `all and in order`, async () => {
     const key = await newKey('live');
     const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
     expect(live.status).toBe(200);
 
     const acknowledged: string[] = [];
-    const received: Array<LiveResult<ResultOf<typeof MessageAdded>>> = [];
+    const received: LiveResult<ResultOf<typeof MessageAdded>>[] = [];
     const receiving = (async () => {
       for (let index = 0; index < MESSAGES; index += 1) {
         const result = await live.next(HANG_GUARD_MS);
@@ -154,7 +157,7 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
 
   it('counts failed authentications of one address across both replicas', async () => {
     const from = { 'x-forwarded-for': '203.0.113.7' };
-    const bad = 'amk_' + 'x'.repeat(43);
+    const bad = `amk_${'x'.repeat(43)}`;
     const statuses: number[] = [];
     for (let index = 0; index < AUTH_FAILURES / 2; index += 1) {
       statuses.push((await post(first, bad, AgentName, { id: demo.agentId }, from)).status);
@@ -167,7 +170,8 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     expect((await post(second, demo.key, AgentName, { id: demo.agentId }, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(200);
   });
 
-  it('when Redis goes away: subscriptions end with a clear error, queries and mutations go on, and subscriptions work again when it returns', async () => {
+  it('when Redis goes away: subscriptions end with a clear error, queries and mutations go on, ' +
+    'and subscriptions work again when it returns', async () => {
     const key = await newKey('outage');
     const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
     expect(live.status).toBe(200);

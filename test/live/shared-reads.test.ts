@@ -24,7 +24,8 @@ const Narrow = graphql(`
   subscription ScaleNarrow($agentId: ID!) { messageAdded(agentId: $agentId) { id text agentId organizationId } }
 `);
 const Wide = graphql(`
-  subscription ScaleWide($agent: ID!) { messageAdded(agentId: $agent) { id text agentId organizationId role createdAt } }
+  subscription ScaleWide($agent: ID!) { messageAdded(agentId: $agent) {
+    id text agentId organizationId role createdAt } }
 `);
 // The payload selects no message: its read of the appended messages would be counted with the
 // subscribers' reads otherwise.
@@ -34,7 +35,8 @@ const Append = graphql(`
   }
 `);
 const CreateAgent = graphql(`
-  mutation ScaleCreateAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload { agent { id } } } }
+  mutation ScaleCreateAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload {
+    agent { id } } } }
 `);
 const Conversation = graphql(`
   query ScaleConversation($agentId: ID!) { messages(agentId: $agentId, first: 100) { nodes { id text } } }
@@ -80,7 +82,8 @@ describe('subscriptions at scale: one read per event and organization', () => {
     await app?.close();
   });
 
-  it(`${ORGANIZATIONS * AGENTS_PER_ORGANIZATION * SUBSCRIBERS_PER_AGENT} subscribers, ${APPENDERS} concurrent appenders: every event to every subscriber of its agent, in order, read once`, async () => {
+  it(`${ORGANIZATIONS * AGENTS_PER_ORGANIZATION * SUBSCRIBERS_PER_AGENT} subscribers, ${APPENDERS} ` +
+    `concurrent appenders: every event to every subscriber of its agent, in order, read once`, async () => {
     // Subscribed one by one: each answers its headers once it listens.
     const subscribers: Array<{ agent: Agent; live: LiveSubscription<{ messageAdded: Received }>; results: Result[] }> = [];
     for (const agent of agents) {
@@ -158,7 +161,7 @@ describe('subscriptions at scale: one read per event and organization', () => {
     expect(statements.filter(isEventRead)).toHaveLength(events);
   });
 
-  it("shares a read within one organization, agent and set of relations only, run in that organization's scope", async () => {
+  it("shares a read only within one organization, agent and relation set, in that organization's scope", async () => {
     const [a, b] = organizations as [DemoData, DemoData];
     const texts = ['read for A', 'read for B'];
     const ids: string[] = [];

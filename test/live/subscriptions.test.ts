@@ -9,36 +9,43 @@ import { startTestApp, type TestApp } from '../support/test-app';
 // Redis: test/live/replicas.test.ts.
 
 const MessageAdded = graphql(`
-  subscription LiveMessageAdded($agentId: ID!) { messageAdded(agentId: $agentId) { id agentId organizationId role text user { id } } }
+  subscription LiveMessageAdded($agentId: ID!) { messageAdded(agentId: $agentId) {
+    id agentId organizationId role text user { id } } }
 `);
 const MessageTextAdded = graphql(`
   subscription LiveMessageTextAdded($agentId: ID!) { messageAdded(agentId: $agentId) { id text } }
 `);
 const MemoryChanged = graphql(`
-  subscription LiveMemoryChanged($agentId: ID!) { memoryChanged(agentId: $agentId) { kind memoryId memory { id content agentId } } }
+  subscription LiveMemoryChanged($agentId: ID!) { memoryChanged(agentId: $agentId) { kind memoryId memory {
+    id content agentId } } }
 `);
 const Append = graphql(`
   mutation LiveAppend($agentId: ID!, $messages: [MessageInput!]!) {
-    appendMessages(agentId: $agentId, messages: $messages) { __typename ... on MessagesPayload { messages { id } } ... on Error { code } }
+    appendMessages(agentId: $agentId, messages: $messages) { __typename ... on MessagesPayload { messages {
+      id } } ... on Error { code } }
   }
 `);
 const MessagesQuery = graphql(`
   query LiveMessagesOf($agentId: ID!) { messages(agentId: $agentId, first: 1) { totalCount } }
 `);
 const CreateMemory = graphql(`
-  mutation LiveCreateMemory($input: CreateMemoryInput!) { createMemory(input: $input) { __typename ... on MemoryPayload { memory { id } } } }
+  mutation LiveCreateMemory($input: CreateMemoryInput!) { createMemory(input: $input) {
+    __typename ... on MemoryPayload { memory { id } } } }
 `);
 const CreateMemories = graphql(`
-  mutation LiveCreateMemories($inputs: [CreateMemoryInput!]!) { createMemories(inputs: $inputs) { __typename ... on MemoriesPayload { memories { id } } } }
+  mutation LiveCreateMemories($inputs: [CreateMemoryInput!]!) { createMemories(inputs: $inputs) {
+    __typename ... on MemoriesPayload { memories { id } } } }
 `);
 const UpdateMemory = graphql(`
-  mutation LiveUpdateMemory($id: ID!, $content: String!) { updateMemory(id: $id, input: { content: $content }) { __typename } }
+  mutation LiveUpdateMemory($id: ID!, $content: String!) { updateMemory(id: $id, input: { content: $content }) {
+    __typename } }
 `);
 const DeleteMemory = graphql(`mutation LiveDeleteMemory($id: ID!) { deleteMemory(id: $id) { __typename } }`);
 const RestoreMemory = graphql(`mutation LiveRestoreMemory($id: ID!) { restoreMemory(id: $id) { __typename } }`);
 const PurgeMemory = graphql(`mutation LivePurgeMemory($id: ID!) { purgeMemory(id: $id) { __typename } }`);
 const CreateAgent = graphql(`
-  mutation LiveCreateAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload { agent { id } } } }
+  mutation LiveCreateAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload {
+    agent { id } } } }
 `);
 
 const userMessage = (text: string) => ({ role: 'USER' as const, text });
@@ -78,7 +85,8 @@ describe('subscriptions in one process', () => {
     expect(received[0]?.data?.messageAdded).toMatchObject({ agentId: a.agentId, organizationId: a.organizationId, role: 'USER', user: { id: a.userId } });
   });
 
-  it('subscribers of one agent with and without a relation each get their selection (the read is shared only by the same relations)', async () => {
+  it('subscribers of one agent with and without a relation each get their selection (the read is shared only by ' +
+    'the same relations)', async () => {
     // The one without a relation listens first, so its read is the event's first: a read shared
     // regardless of relations would leave the other without its user.
     const plain = await subscribe(app.url, a.key, MessageTextAdded, { agentId: a.agentId });
@@ -182,7 +190,7 @@ describe('subscriptions in one process', () => {
     live.close();
   });
 
-  it('memoryChanged: created (one and many), updated, deleted, restored, purged, in order; other agents apart', async () => {
+  it('memoryChanged: create (one, many), update, delete, restore, purge, in order; other agents apart', async () => {
     const other = (await app.graphqlAs(a.key, CreateAgent, { name: 'another agent' })).data?.createAgent;
     if (other?.__typename !== 'AgentPayload') throw new Error('createAgent failed');
     const live = await subscribe(app.url, a.key, MemoryChanged, { agentId: a.agentId });

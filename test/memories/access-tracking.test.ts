@@ -66,12 +66,14 @@ describe('access tracking', () => {
     expect((await app.graphql(ReadMemory, { id: ids[0]!, track: false })).data!.memory!.accessCount).toBe(2);
   });
 
-  it('writes ONE statement per request for everything it returned, each memory counted once, the extra row of a page not', async () => {
+  it('writes ONE statement per request for everything it returned, each memory counted once, ' +
+    'the extra row of a page not', async () => {
     const before = await accesses();
     const updatedBefore = await app.database.owner.memory.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' }, select: { id: true, updatedAt: true } });
     const { result, statements } = await app.countStatements(() => app.graphql(ReadEverything, { id: ids[2]!, agentId }));
     expect(result.errors).toBeUndefined();
-    // The page of two (created_at order) is memories 1 and 2; the search finds all three; memory 3 is also read by id.
+    // The page of two (created_at order) is memories 1 and 2; the search finds all three; memory 3
+    // is also read by id.
     expect(result.data!.memories.nodes.map((node) => node.id)).toEqual([ids[0], ids[1]]);
     expect(statements.filter((sql) => sql.includes(ACCESS_UPDATE))).toHaveLength(1);
     expect(await accesses()).toEqual(Object.fromEntries(ids.map((id) => [id, before[id]! + 1])));

@@ -13,12 +13,14 @@ const CreateMemories = graphql(`
 `);
 const CreateMemory = graphql(`
   mutation CreateMemory($input: CreateMemoryInput!) {
-    createMemory(input: $input) { __typename ... on Error { code field } ... on MemoryPayload { memory { id agent { id } user { id } } } }
+    createMemory(input: $input) { __typename ... on Error { code field } ... on MemoryPayload { memory { id agent {
+      id } user { id } } } }
   }
 `);
 const MemoriesByImportance = graphql(`
   query MemoriesByImportance($agentId: ID!) {
-    memories(filter: { agentId: $agentId, memoryType: FACTUAL }, orderBy: { field: IMPORTANCE }) { totalCount nodes { content } }
+    memories(filter: { agentId: $agentId, memoryType: FACTUAL }, orderBy: { field: IMPORTANCE }) { totalCount nodes {
+      content } }
   }
 `);
 const AgentMemoryCounts = graphql(`
@@ -26,7 +28,8 @@ const AgentMemoryCounts = graphql(`
 `);
 const UpdateMemory = graphql(`
   mutation UpdateMemory($id: ID!, $input: UpdateMemoryInput!) {
-    updateMemory(id: $id, input: $input) { __typename ... on Error { code field } ... on MemoryPayload { memory { importance content } } }
+    updateMemory(id: $id, input: $input) { __typename ... on Error { code field } ... on MemoryPayload { memory {
+      importance content } } }
   }
 `);
 const DeleteMemory = graphql(`

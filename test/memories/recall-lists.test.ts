@@ -4,8 +4,10 @@ import type { MemoryFilter, MetadataFilter } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const ListMemories = graphql(`
-  query ListMemories($filter: MemoryFilter, $orderBy: MemoryOrder, $first: Int, $after: String, $last: Int, $before: String) {
-    memories(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before, track: false) {
+  query ListMemories($filter: MemoryFilter, $orderBy: MemoryOrder, $first: Int, $after: String, $last: Int,
+    $before: String) {
+    memories(filter: $filter, orderBy: $orderBy, first: $first, after: $after, last: $last, before: $before,
+      track: false) {
       totalCount
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
       nodes { content }
@@ -143,7 +145,7 @@ describe('the memories list and the metadata filter', () => {
     }
   });
 
-  it('refuses bad paths and operands with VALIDATION naming the part of the filter, in the list and in search', async () => {
+  it('refuses bad paths and operands with VALIDATION naming the part of the filter, in lists and search', async () => {
     for (const { filter, field } of REFUSED) {
       for (const response of [await app.graphql(ListMemories, { filter: { metadata: filter } }), await app.graphql(SearchFiltered, { filter: { metadata: filter } })]) {
         expect({ filter, error: response.errors?.[0]?.extensions }).toEqual({ filter, error: { code: 'VALIDATION', field } });
@@ -151,7 +153,7 @@ describe('the memories list and the metadata filter', () => {
     }
   });
 
-  it('filters by types, scopes, levels and creation time, and orders by importance, last access and creation', async () => {
+  it('filters by types, scopes, levels and creation time; orders by importance, last access and creation', async () => {
     expect(await listed({ agentId, memoryTypes: ['EPISODIC'] })).toEqual(['M4', 'M2']);
     expect(await listed({ agentId, scopes: ['agent'], levels: ['core', 'long_term'] })).toEqual(['M4', 'M5']);
     expect(await listed({ agentId, createdAfter: '2026-01-02T00:00:00Z', createdBefore: '2026-01-05T00:00:00Z' })).toEqual(['M4', 'M3']);

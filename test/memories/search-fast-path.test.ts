@@ -52,13 +52,16 @@ describe('the one-statement memory search', () => {
     // instants lie in 1900, over 1,000 half-lives ago: recency is exactly 0 whenever either server
     // computes it, so that the scores of the two answers are the same bytes.
     await app.database.owner.$executeRaw`
-      INSERT INTO memories (id, organization_id, user_id, agent_id, content, metadata, score, memory_type, scope, level, importance, access_count, last_accessed, hash, created_at, is_deleted)
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, metadata, score, memory_type, scope,
+        level, importance, access_count, last_accessed, hash, created_at, is_deleted)
       SELECT 'memory-generated-' || i, ${demo.organizationId}, ${demo.userId}, ${demo.agentId},
-             (ARRAY['green tea in kyoto', 'the project deadline is friday', 'black tea', 'a project without a deadline', 'tea'])[1 + i % 5] || ' ' || i,
+             (ARRAY['green tea in kyoto', 'the project deadline is friday', 'black tea',
+               'a project without a deadline', 'tea'])[1 + i % 5] || ' ' || i,
              (ARRAY['{}', '{"a": [1, 2.5, null]}', '{"z": "é", "b": {"c": true}}'])[1 + i % 3]::jsonb,
              CASE WHEN i % 4 = 0 THEN NULL ELSE i / 7.0 END,
              (ARRAY['factual', 'episodic', 'semantic'])[1 + i % 3], (ARRAY['user', 'agent'])[1 + i % 2], 'long_term',
-             i % 3 / 3.0, i * 1000, CASE WHEN i % 2 = 0 THEN '1900-01-01T00:00:00Z'::timestamptz - i * interval '1 hour 1 microsecond' END,
+             i % 3 / 3.0, i * 1000, CASE WHEN i % 2 = 0
+               THEN '1900-01-01T00:00:00Z'::timestamptz - i * interval '1 hour 1 microsecond' END,
              CASE WHEN i % 5 = 0 THEN md5(i::text) END,
              '1900-01-01T00:00:00Z'::timestamptz - (i % 7) * interval '1 day' + interval '123 microseconds', i % 17 = 0
       FROM generate_series(1, 80) AS i`;

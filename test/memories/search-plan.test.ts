@@ -39,8 +39,10 @@ describe('memory search under row-level security: the plan and the rows', () => 
       INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, is_deleted)
       SELECT 'memory-' || md5(${owner.organizationId} || i), ${owner.organizationId}, ${owner.userId},
              CASE WHEN i % 10 = 0 AND ${deletedAgent}::text IS NOT NULL THEN ${deletedAgent} ELSE ${owner.agentId} END,
-             w[1 + i % 16] || ' ' || w[1 + i / 16 % 16] || ' note ' || i || ' ' || w[1 + i / 256 % 16] || ' and what came of it',
-             (ARRAY['factual', 'episodic', 'procedural', 'semantic', 'working'])[1 + i % 5], 'user', 'long_term', i % 50 = 1
+             w[1 + i % 16] || ' ' || w[1 + i / 16 % 16] || ' note ' || i || ' ' || w[1 + i / 256 % 16] || ' and what
+               came of it',
+             (ARRAY['factual', 'episodic', 'procedural', 'semantic', 'working'])[1 + i % 5], 'user', 'long_term',
+               i % 50 = 1
       FROM generate_series(1, ${MEMORIES}) AS i, (SELECT ${WORDS}::text[] AS w) AS words`;
   }
 
@@ -56,7 +58,8 @@ describe('memory search under row-level security: the plan and the rows', () => 
              websearch_to_tsquery('english', ${query}) AS q(query)
       WHERE m.organization_id = ${organizationId} AND NOT m.is_deleted AND NOT a.is_deleted
         AND to_tsvector('english', m.content) @@ q.query
-      ORDER BY ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), q.query, 32) DESC, m.created_at DESC, m.id DESC
+      ORDER BY ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), q.query, 32) DESC,
+        m.created_at DESC, m.id DESC
       LIMIT ${limit}`;
     return rows.map((row) => row.id);
   }
@@ -111,7 +114,8 @@ describe('memory search under row-level security: the plan and the rows', () => 
     await app?.close();
   });
 
-  it('EXPLAINs exactly the statement the resolver sends, as the application role in scope: it reads the GIN index by organization and words', async () => {
+  it('EXPLAINs exactly the statement the resolver sends, as the application role in scope: ' +
+    'it reads the GIN index by organization and words', async () => {
     const { statements } = await app.countStatements(() => searchedIds({ query: QUERY, limit: 20 }));
     // The memory of each hit as the read planner answers `memory { id }`.
     const memoryNode = getOperationAST(parse('{ memory { id } }'))!.selectionSet.selections[0] as FieldNode;
@@ -140,7 +144,8 @@ describe('memory search under row-level security: the plan and the rows', () => 
     expect(readsIndexByOrganization(await planAsApplication(own.organizationId, ranked))).toBe(true);
   });
 
-  it('finds what the table holds for the caller, and nothing of another organization, deleted memories or deleted agents', async () => {
+  it('finds what the table holds for the caller, and nothing of another organization, ' +
+    'deleted memories or deleted agents', async () => {
     const ownExpected = await expectedMatches(own.organizationId, QUERY, 100);
     const otherExpected = await expectedMatches(other.organizationId, QUERY, 100);
     // Both organizations have matches, so that a leak would show.
@@ -158,7 +163,7 @@ describe('memory search under row-level security: the plan and the rows', () => 
     }
   });
 
-  it('cannot be made to read another organization: not by its arguments, not outside a scope, not by writing', async () => {
+  it('cannot be made to read another organization: not by its arguments, outside a scope, or by writing', async () => {
     const { prisma, sql } = app.database;
     // The caller's id for another organization's: the view still shows only the scope's.
     expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(other)))).toEqual([]);
@@ -176,18 +181,21 @@ describe('memory search under row-level security: the plan and the rows', () => 
       `DELETE FROM ${SEARCH_VIEW}`,
       `UPDATE ${SEARCH_VIEW} SET content = 'taken over'`,
       `INSERT INTO ${SEARCH_VIEW} (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
-         SELECT 'memory-smuggled', organization_id, user_id, agent_id, 'smuggled', memory_type, scope, level FROM ${SEARCH_VIEW} LIMIT 1`,
+         SELECT 'memory-smuggled', organization_id, user_id, agent_id, 'smuggled', memory_type, scope, level
+           FROM ${SEARCH_VIEW} LIMIT 1`,
     ];
     for (const write of writes) {
       await expect(withOrganization(own.organizationId, () => prisma.$executeRawUnsafe(write))).rejects.toThrow();
     }
     const grants = await app.database.owner.$queryRaw<Array<{ grantee: string; privilege: string }>>`
       SELECT grantee::text, privilege_type::text AS privilege FROM information_schema.role_table_grants
-      WHERE table_name = ${SEARCH_VIEW} AND grantee <> (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass(${SEARCH_VIEW}::text))`;
+      WHERE table_name = ${SEARCH_VIEW} AND grantee <> (SELECT pg_get_userbyid(relowner) FROM pg_class
+        WHERE oid = to_regclass(${SEARCH_VIEW}::text))`;
     expect(grants).toEqual([{ grantee: APPLICATION_ROLE, privilege: 'SELECT' }]);
   });
 
-  it('with a view owner that cannot bypass the policies: the same rows without the index, and one warning at start-up', async () => {
+  it('with a view owner that cannot bypass the policies: ' +
+    'the same rows without the index, and one warning at start-up', async () => {
     expect(await inspectSearchIndexUse(app.database.prisma)).toMatchObject({ usesIndex: true });
 
     const owner = app.database.owner;

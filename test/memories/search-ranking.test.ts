@@ -30,15 +30,25 @@ const RankedSearch = graphql(`
  *
  * Query "tea":
  *
- * | memory | tea × | text        | importance  | age (days)           | recency        | accesses | use          | score                                          |
- * |--------|-------|-------------|-------------|----------------------|----------------|----------|--------------|------------------------------------------------|
- * | C      | 1     | 1/2 = 0.5   | 1           | accessed 30 ago      | 0.5            | 10       | 10/20 = 0.5  | 0.25 + 0.2 + 0.1 + 0.05 = 0.6                   |
- * | E      | 2     | 2/3         | 0.25        | created 30 ago       | 0.5            | 0        | 0            | 0.33333 + 0.05 + 0.1 + 0 = 0.48333              |
- * | G      | 1     | 0.5         | 2.5 → 1     | created 90 ago       | 0.5^3 = 0.125  | 0        | 0            | 0.25 + 0.2 + 0.025 + 0 = 0.475                  |
- * | A      | 1     | 0.5         | 0           | created now          | 1              | 0        | 0            | 0.25 + 0 + 0.2 + 0 = 0.45                       |
- * | D      | 1     | 0.5         | 0.5         | created 365 ago      | 0.5^12.1667 = 0.000218 | 90 | 90/100 = 0.9 | 0.25 + 0.1 + 0.0000436 + 0.09 = 0.4400436     |
- * | B      | 3     | 3/4 = 0.75  | 0           | created 60 ago       | 0.5^2 = 0.25   | 0        | 0            | 0.375 + 0 + 0.05 + 0 = 0.425                    |
- * | F      | 0     | no match: "coffee" is not found by "tea"                                                                                               |
+ * | memory | tea × | text       | importance | age (days)      | recency                | accesses | use          |
+ * |--------|-------|------------|------------|-----------------|------------------------|----------|--------------|
+ * | C      | 1     | 1/2 = 0.5  | 1          | accessed 30 ago | 0.5                    | 10       | 10/20 = 0.5  |
+ * | E      | 2     | 2/3        | 0.25       | created 30 ago  | 0.5                    | 0        | 0            |
+ * | G      | 1     | 0.5        | 2.5 → 1    | created 90 ago  | 0.5^3 = 0.125          | 0        | 0            |
+ * | A      | 1     | 0.5        | 0          | created now     | 1                      | 0        | 0            |
+ * | D      | 1     | 0.5        | 0.5        | created 365 ago | 0.5^12.1667 = 0.000218 | 90       | 90/100 = 0.9 |
+ * | B      | 3     | 3/4 = 0.75 | 0          | created 60 ago  | 0.5^2 = 0.25           | 0        | 0            |
+ *
+ * F (0 × tea): no match, "coffee" is not found by "tea".
+ *
+ * | memory | score = 0.5 text + 0.2 importance + 0.2 recency + 0.1 use |
+ * |--------|-----------------------------------------------------------|
+ * | C      | 0.25 + 0.2 + 0.1 + 0.05 = 0.6                             |
+ * | E      | 0.33333 + 0.05 + 0.1 + 0 = 0.48333                        |
+ * | G      | 0.25 + 0.2 + 0.025 + 0 = 0.475                            |
+ * | A      | 0.25 + 0 + 0.2 + 0 = 0.45                                 |
+ * | D      | 0.25 + 0.1 + 0.0000436 + 0.09 = 0.4400436                 |
+ * | B      | 0.375 + 0 + 0.05 + 0 = 0.425                              |
  *
  * Expected order: C, E, G, A, D, B. (By text alone, B would be first and C among the last.)
  */
@@ -82,10 +92,13 @@ describe('ranked recall: the hand-worked fixture', () => {
     await app.database.owner.agent.create({ data: { id: agentId, organizationId: demo.organizationId, name: 'Ranker' } });
     for (const memory of FIXTURE) {
       await app.database.owner.$executeRaw`
-        INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, importance, access_count, last_accessed, created_at)
-        VALUES (${`memory-ranking-${memory.name}`}, ${demo.organizationId}, ${demo.userId}, ${agentId}, ${memory.content}, 'factual', 'user', 'core',
+        INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, importance,
+          access_count, last_accessed, created_at)
+        VALUES (${`memory-ranking-${memory.name}`}, ${demo.organizationId}, ${demo.userId}, ${agentId},
+          ${memory.content}, 'factual', 'user', 'core',
                 ${memory.importance}, ${memory.accessCount},
-                now() - ${memory.accessedDaysAgo}::float8 * interval '1 day', now() - ${memory.createdDaysAgo}::float8 * interval '1 day')`;
+                now() - ${memory.accessedDaysAgo}::float8 * interval '1 day',
+                  now() - ${memory.createdDaysAgo}::float8 * interval '1 day')`;
     }
   });
   afterAll(async () => {

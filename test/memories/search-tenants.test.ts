@@ -68,7 +68,7 @@ function scanCounts(root: PlanNode, memoryIndexes: Set<string>): ScanCounts {
   return {
     shape: nodes.map((node) => `${node['Node Type']}${node['Index Name'] ? ` on ${node['Index Name']}` : ''}`),
     indexCondition: indexScan['Index Cond'] ?? '',
-    indexRows: indexScan['Actual Rows'] ?? NaN,
+    indexRows: indexScan['Actual Rows'] ?? Number.NaN,
     heapBlocks: (heapScan!['Exact Heap Blocks'] ?? 0) + (heapScan!['Lossy Heap Blocks'] ?? 0),
     recheckRemoved: heapScan!['Rows Removed by Index Recheck'] ?? 0,
     indexBlocks: (indexScan['Shared Hit Blocks'] ?? 0) + (indexScan['Shared Read Blocks'] ?? 0),
@@ -88,7 +88,10 @@ describe('memory search: what one organization’s search reads does not depend 
 
   const search = (): MemorySearch => ({ organizationId: own.organizationId, mode: 'TEXT', query: WORD, limit: 20, ranking: loadSettings({}).ranking });
 
-  /** `EXPLAIN (ANALYZE, BUFFERS)` of exactly the resolver's statement, as the application sends it: its role, in A's scope. */
+  /**
+   * `EXPLAIN (ANALYZE, BUFFERS)` of exactly the resolver's statement, as the application sends it:
+   * its role, in A's scope.
+   */
   async function measuredSearch(): Promise<ScanCounts> {
     const statement = memorySearchStatement(search());
     return withOrganization(own.organizationId, async () => {
@@ -117,7 +120,8 @@ describe('memory search: what one organization’s search reads does not depend 
     await app.database.owner.$executeRaw`
       INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
       SELECT 'memory-own-' || i, ${own.organizationId}, ${own.userId}, ${own.agentId},
-             CASE WHEN i % ${OWN_MEMORIES / OWN_MATCHES} = 0 THEN 'a note on ' || ${WORD} || ' number ' || i ELSE 'an ordinary note number ' || i END,
+             CASE WHEN i % ${OWN_MEMORIES / OWN_MATCHES} = 0 THEN 'a note on ' || ${WORD} || ' number ' || i
+               ELSE 'an ordinary note number ' || i END,
              'factual', 'user', 'long_term'
       FROM generate_series(1, ${OWN_MEMORIES}) AS i`;
     await app.database.owner.$executeRawUnsafe('ANALYZE');
@@ -137,7 +141,8 @@ describe('memory search: what one organization’s search reads does not depend 
     expect(counts.indexRows).toBe(OWN_MATCHES);
   });
 
-  it(`counts the same rows, heap pages and plan with 0 and with ${OTHER_MATCHES.toLocaleString('en')} of another organization's memories holding the word`, async () => {
+  it(`counts the same rows, heap pages and plan with 0 and with ${OTHER_MATCHES.toLocaleString('en')} of another ` +
+    `organization's memories holding the word`, async () => {
     const expectedIds = await searchedIds();
     expect(expectedIds).toHaveLength(OWN_MATCHES);
     const alone = await measuredSearch();

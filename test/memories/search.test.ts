@@ -5,7 +5,8 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const SearchMemories = graphql(`
   query SearchMemories($query: String!, $filter: MemoryFilter, $limit: Int, $minScore: Float) {
-    searchMemories(query: $query, filter: $filter, limit: $limit, minScore: $minScore, track: false) { rank memory { id content agentId user { id } } }
+    searchMemories(query: $query, filter: $filter, limit: $limit, minScore: $minScore, track: false) { rank memory {
+      id content agentId user { id } } }
   }
 `);
 const SnippetSearch = graphql(`

@@ -28,7 +28,8 @@ const CreateBatch = graphql(`
 `);
 const Update = graphql(`
   mutation WritesUpdate($id: ID!, $input: UpdateMemoryInput!) {
-    updateMemory(id: $id, input: $input) { __typename ... on Error { code field message } ... on MemoryPayload { memory { hash } } }
+    updateMemory(id: $id, input: $input) { __typename ... on Error { code field message } ... on MemoryPayload {
+      memory { hash } } }
   }
 `);
 const Delete = graphql(`
@@ -39,7 +40,8 @@ const Restore = graphql(`
 `);
 const Prune = graphql(`
   mutation WritesPrune($agentId: ID!, $keep: Int!) {
-    pruneMemories(agentId: $agentId, keep: $keep) { __typename ... on Error { code field } ... on PruneMemoriesPayload { agentId removed } }
+    pruneMemories(agentId: $agentId, keep: $keep) { __typename ... on Error {
+      code field } ... on PruneMemoriesPayload { agentId removed } }
   }
 `);
 const History = graphql(`
@@ -54,7 +56,8 @@ const History = graphql(`
   }
 `);
 const LiveContents = graphql(`
-  query WritesLiveContents($agentId: ID!) { memories(filter: { agentId: $agentId }, first: 100) { nodes { content importance } } }
+  query WritesLiveContents($agentId: ID!) { memories(filter: { agentId: $agentId }, first: 100) { nodes {
+    content importance } } }
 `);
 
 describe('writing memories: dedupe, prune, history', () => {
@@ -107,7 +110,8 @@ describe('writing memories: dedupe, prune, history', () => {
     expect(contentHash('tea at five')).not.toBe(contentHash('tea at six'));
   });
 
-  it("hashed older memories in the migration by the server's rule where their content is ASCII, and left the others without a hash", async () => {
+  it("hashed older memories in the migration by the server's rule where their content is ASCII, " +
+    "and left the others without a hash", async () => {
     const migration = fs.readFileSync(path.join(__dirname, '..', '..', 'prisma', 'migrations', '20261127200000_recall_writes', 'migration.sql'), 'utf8');
     const rehash = /UPDATE "memories" SET "hash" = CASE[\s\S]*?END/.exec(migration)![0];
     const agentId = await newAgent();
@@ -153,7 +157,7 @@ describe('writing memories: dedupe, prune, history', () => {
     });
   });
 
-  it('dedupes within a batch and against existing memories; a bad item refuses the whole batch, naming it', async () => {
+  it('dedupes within a batch and against stored memories; a bad item refuses the whole batch, naming it', async () => {
     const agentId = await newAgent();
     const existing = await createOne(input(agentId, 'likes kyoto', 0.2));
     const batch = (await app.graphql(CreateBatch, {

@@ -20,7 +20,8 @@ const Conversation = graphql(`
     messages(agentId: $agentId, first: 100, otid: $otid, stepId: $stepId, groupId: $groupId) { nodes { text } }
   }
 `);
-const Recent = `query ConversationRecent($id: ID!) { agent(id: $id) { id recentMessages(limit: 10) { id role text createdAt } } }`;
+const Recent = `query ConversationRecent($id: ID!) { agent(id: $id) { id recentMessages(limit: 10) {
+  id role text createdAt } } }`;
 const ToolLinks = graphql(`
   query ConversationToolLinks($agentId: ID!) {
     messages(agentId: $agentId, first: 100) {
@@ -138,7 +139,8 @@ describe('conversations: order, tool calls, look-ups', () => {
     expect(await append(agentId, [{ role: 'TOOL', toolCallId: 'call-1', text: 'again' }])).toMatchObject({ code: 'VALIDATION' });
   });
 
-  it('links tool calls for a whole page in a fixed number of statements, and another organization sees none of them', async () => {
+  it('links tool calls for a whole page in a fixed number of statements, ' +
+    'and another organization sees none of them', async () => {
     const exchange = async (index: number) =>
       append(await newAgent(), [{ role: 'ASSISTANT', toolCalls: [call(`call-batch-${index}`)] }, { role: 'TOOL', toolCallId: `call-batch-${index}`, text: `answer ${index}` }]);
     const messageStatements = async () => {
@@ -183,15 +185,18 @@ describe('conversations: order, tool calls, look-ups', () => {
     expect(await texts(agentId, { otid: 'otid-none' })).toEqual([]);
   });
 
-  it("reads recentMessages through idx_messages_agent_created_at, as the application role, on a realistically sized table", async () => {
+  it("reads recentMessages through idx_messages_agent_created_at, as the application role, " +
+    "on a realistically sized table", async () => {
     // 300 agents of 100 messages in each organization, a third of them in runs that share an instant.
     for (const owner of [own, other]) {
       await app.database.owner.$executeRaw`
         INSERT INTO agents (id, organization_id, name)
-        SELECT 'agent-bulk-' || ${owner.organizationId} || '-' || a, ${owner.organizationId}, 'bulk ' || a FROM generate_series(1, 300) AS a`;
+        SELECT 'agent-bulk-' || ${owner.organizationId} || '-' || a, ${owner.organizationId}, 'bulk ' || a
+          FROM generate_series(1, 300) AS a`;
       await app.database.owner.$executeRaw`
         INSERT INTO messages (id, organization_id, user_id, agent_id, role, text, created_at)
-        SELECT 'message-bulk-' || md5(${owner.organizationId} || a || '-' || i), ${owner.organizationId}, ${owner.userId},
+        SELECT 'message-bulk-' || md5(${owner.organizationId} || a || '-' || i), ${owner.organizationId},
+          ${owner.userId},
                'agent-bulk-' || ${owner.organizationId} || '-' || a, 'user', 'bulk ' || i,
                timestamptz '2026-01-01' + make_interval(secs => i - i % 3)
         FROM generate_series(1, 300) AS a, generate_series(1, 100) AS i`;

@@ -13,8 +13,10 @@ const AppendMessages = graphql(`
 `);
 
 const MessagePage = graphql(`
-  query MessagePage($agentId: ID!, $first: Int, $after: String, $last: Int, $before: String, $roles: [MessageRole!], $since: DateTime) {
-    messages(agentId: $agentId, first: $first, after: $after, last: $last, before: $before, roles: $roles, since: $since) {
+  query MessagePage($agentId: ID!, $first: Int, $after: String, $last: Int, $before: String, $roles: [MessageRole!],
+    $since: DateTime) {
+    messages(agentId: $agentId, first: $first, after: $after, last: $last, before: $before, roles: $roles,
+      since: $since) {
       totalCount
       nodes { id text role createdAt }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -47,7 +49,7 @@ describe('messages', () => {
     ['neither text nor content', [{ role: 'USER', text: '', content: [] }], ['messages', '0', 'text']],
     ['a bad message after good ones', [{ role: 'USER', text: 'ok' }, { role: 'USER', text: 'fine' }, { role: 'TOOL', text: 'no id' }], ['messages', '2', 'toolCallId']],
     ['no messages at all', [], ['messages']],
-  ] as Array<[string, MessageInput[], string[]]>)('refuses %s, writing nothing', async (_case, messages, field) => {
+  ] as [string, MessageInput[], string[]][])('refuses %s, writing nothing', async (_case, messages, field) => {
     const before = await messageCount();
     const result = await app.graphql(AppendMessages, { agentId, messages });
     expect(result.data?.appendMessages).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION', field });

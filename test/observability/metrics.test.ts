@@ -110,7 +110,8 @@ describe('Prometheus metrics at /metrics', () => {
 
   it("counts the fields the read planner does not compile, by field and reason", async () => {
     const demo = await app.seedDemo();
-    const series = 'agentmem_planner_fallbacks_total{field="Agent.contextMessages",reason="the order of a JSON list of ids: one loader statement per page"}';
+    const series = 'agentmem_planner_fallbacks_total{field="Agent.contextMessages",reason="the order of a JSON list of ids: ' +
+      'one loader statement per page"}';
     const before = sample(await scrape(), series) ?? 0;
     expect(await post(demo.key, { query: '{ agents(first: 5) { nodes { id contextMessages { id } } } }' })).toBe(200);
     expect(sample(await scrape(), series)).toBe(before + 1);

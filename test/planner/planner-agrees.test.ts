@@ -208,16 +208,23 @@ describe('the read planner answers as the general path does', () => {
     const owner = app.database.owner;
     // Sub-millisecond instants, ties, shared blocks, deleted rows, history, JSON of every kind.
     await owner.$executeRawUnsafe(`UPDATE messages SET created_at = created_at + interval '987 microseconds'`);
-    await owner.$executeRawUnsafe(`UPDATE agents SET created_at = (SELECT min(created_at) FROM agents WHERE id LIKE 'agent-fleet-%'), agent_type = 'fleet' WHERE id IN ('agent-fleet-003', 'agent-fleet-004')`);
+    await owner.$executeRawUnsafe(`UPDATE agents
+      SET created_at = (SELECT min(created_at) FROM agents WHERE id LIKE 'agent-fleet-%'), agent_type = 'fleet'
+      WHERE id IN ('agent-fleet-003', 'agent-fleet-004')`);
     await owner.$executeRawUnsafe(`UPDATE agents SET metadata_ = '{"b": [1, 2.50, null], "n": 1e3}', name = NULL WHERE id = 'agent-fleet-006'`);
-    await owner.$executeRawUnsafe(`UPDATE agents SET is_deleted = true, deleted_at = now(), deleted_by_id = '${demo.userId}' WHERE id = 'agent-fleet-010'`);
-    await owner.$executeRawUnsafe(`INSERT INTO blocks_agents (block_id, block_label, agent_id) VALUES ('block-fleet-1-persona', 'persona', 'agent-fleet-002')`);
+    await owner.$executeRawUnsafe(`UPDATE agents
+      SET is_deleted = true, deleted_at = now(), deleted_by_id = '${demo.userId}' WHERE id = 'agent-fleet-010'`);
+    await owner.$executeRawUnsafe(`INSERT INTO blocks_agents (block_id, block_label, agent_id)
+      VALUES ('block-fleet-1-persona', 'persona', 'agent-fleet-002')`);
     await owner.$executeRawUnsafe(`UPDATE blocks SET is_deleted = true WHERE id = 'block-fleet-2-human'`);
     await owner.$executeRawUnsafe(`UPDATE messages SET is_deleted = true WHERE id = 'message-fleet-1-11'`);
     await owner.$executeRawUnsafe(`UPDATE tools SET tags = '["tag", "x"]' WHERE organization_id = '${demo.organizationId}'`);
     await owner.$executeRawUnsafe(`
-      INSERT INTO memories (id, organization_id, user_id, agent_id, content, metadata, memory_type, scope, level, importance, created_at)
-      SELECT 'memory-fleet-' || n, '${demo.organizationId}', '${demo.userId}', 'agent-fleet-00' || (n % 3), 'fact ' || n, ('{"k": ' || n || '}')::jsonb, 'semantic', 'user', 'core', (n % 4) / 4.0, now() - n * interval '1 second'
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, metadata, memory_type, scope, level,
+        importance, created_at)
+      SELECT 'memory-fleet-' || n, '${demo.organizationId}', '${demo.userId}', 'agent-fleet-00' || (n % 3),
+        'fact ' || n, ('{"k": ' || n || '}')::jsonb, 'semantic', 'user', 'core', (n % 4) / 4.0,
+        now() - n * interval '1 second'
       FROM generate_series(1, 9) n`);
     await owner.$executeRawUnsafe(`ANALYZE`);
     for (const [query, variables] of [
@@ -235,7 +242,9 @@ describe('the read planner answers as the general path does', () => {
     pools.ids.User = [demo.userId, other.userId];
     pools.ids.Memory = ['memory-fleet-1', 'memory-fleet-2', ...(await ids(`SELECT id FROM memories WHERE organization_id = '${other.organizationId}' LIMIT 1`))];
     const cursorOf = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');
-    const sample = await ids(`SELECT id FROM (SELECT id FROM agents UNION ALL SELECT id FROM messages WHERE agent_id = 'agent-fleet-001' UNION ALL SELECT id FROM blocks UNION ALL SELECT id FROM memories UNION ALL SELECT id FROM block_history) s ORDER BY md5(id) LIMIT 24`);
+    const sample = await ids(`SELECT id FROM (SELECT id FROM agents UNION ALL SELECT id FROM messages
+      WHERE agent_id = 'agent-fleet-001' UNION ALL SELECT id FROM blocks UNION ALL SELECT id FROM memories UNION ALL
+      SELECT id FROM block_history) s ORDER BY md5(id) LIMIT 24`);
     pools.cursors = [...sample.map(cursorOf), cursorOf('agent-fleet-010'), cursorOf(other.agentId), cursorOf('agent-nobody'), 'not a cursor'];
     general = await startGeneralPathServer(app);
   }, 240_000);
@@ -250,7 +259,8 @@ describe('the read planner answers as the general path does', () => {
     const [message] = await app.database.owner.$queryRawUnsafe<Array<{ id: string }>>(`SELECT id FROM messages WHERE agent_id = 'agent-fleet-001' ORDER BY created_at LIMIT 1 OFFSET 3`);
     for (const [field, id] of [['messages', message!.id], ['memories', 'memory-fleet-3'], ['memories', 'memory-fleet-9']] as const) {
       for (const page of [`after: "${cursorOf(id)}"`, `before: "${cursorOf(id)}"`, `last: 2, before: "${cursorOf(id)}"`, `first: 1, after: "${cursorOf(id)}"`]) {
-        const query = `{ agents { nodes { id ${field}(${page}) { edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage } } } } }`;
+        const query = `{ agents { nodes { id ${field}(${page}) { edges { cursor node { id } } pageInfo {
+          hasNextPage hasPreviousPage } } } } }`;
         const [fast, slow] = await general.both(demo.key, query, {});
         expect({ query, answer: fast }).toEqual({ query, answer: slow });
       }

@@ -50,7 +50,8 @@ describe('the read planner', () => {
   });
 
   it('answers columns, relations, counts and connections in the statement, and names what falls back', () => {
-    const planned = plan(`{ agents(first: 5) { nodes { id name messageCount blocks { label agents { id } } contextMessages { id } memoryStats { total } } totalCount } }`)!;
+    const planned = plan(`{ agents(first: 5) { nodes { id name messageCount blocks { label agents {
+      id } } contextMessages { id } memoryStats { total } } totalCount } }`)!;
     expect(planned.fallbacks).toEqual([
       'Agent.contextMessages: the order of a JSON list of ids: one loader statement per page',
       'Agent.memoryStats: grouped counts: one loader statement per request',
@@ -72,22 +73,28 @@ describe('the read planner', () => {
   });
 
   it('follows @skip, @include, aliases and fragments as graphql-js collects them', () => {
-    const planned = plan(`query ($on: Boolean!) { agent(id: "a") { x: name name @skip(if: $on) ...more ... on Agent { topic } } } fragment more on Agent { system }`, { on: true })!;
+    const planned = plan(`query ($on: Boolean!) { agent(id: "a") { x: name name @skip(if: $on) ...more ... on Agent {
+      topic } } } fragment more on Agent { system }`, { on: true })!;
     expect(planned.text).toContain(`json_build_object('x', t1."name", 'system', t1."system", 'topic', t1."topic", '@', true)`);
   });
 
   const representative: Record<string, string> = {
-    'agent by id with relations': `{ agent(id: "agent-1") { id name blocks(label: "persona") { label value } tools { name } recentMessages(limit: 3) { role text createdAt } } }`,
-    'agents page with counts': `{ agents(first: 50, orderBy: { field: UPDATED_AT, direction: DESC }) { nodes { id messageCount memoryCount } pageInfo { hasNextPage endCursor } } }`,
-    'agents backwards from a cursor': `{ agents(last: 3, before: "R1BDOlM6YWdlbnQtMQ==") { edges { cursor node { id } } pageInfo { hasPreviousPage startCursor } totalCount } }`,
-    "an agent's conversation page": `{ agent(id: "agent-1") { messages(first: 50) { totalCount pageInfo { hasNextPage } nodes { id text user { name } } } } }`,
+    'agent by id with relations': `{ agent(id: "agent-1") { id name blocks(label: "persona") { label value } tools {
+      name } recentMessages(limit: 3) { role text createdAt } } }`,
+    'agents page with counts': `{ agents(first: 50, orderBy: { field: UPDATED_AT, direction: DESC }) { nodes {
+      id messageCount memoryCount } pageInfo { hasNextPage endCursor } } }`,
+    'agents backwards from a cursor': `{ agents(last: 3, before: "R1BDOlM6YWdlbnQtMQ==") {
+      edges { cursor node { id } } pageInfo { hasPreviousPage startCursor } totalCount } }`,
+    "an agent's conversation page": `{ agent(id: "agent-1") { messages(first: 50) { totalCount pageInfo {
+      hasNextPage } nodes { id text user { name } } } } }`,
     'messages with filters': `{ messages(agentId: "agent-1", first: 20, stepId: "s") { nodes { id role } } }`,
     "blocks and each block's agents": `{ blocks(first: 50) { nodes { id label agents { id name } } } }`,
     "a tool's agents": `{ tool(id: "tool-1") { name agents { id } } }`,
     'block history': `{ block(id: "block-1") { history(first: 2) { nodes { version value changedBy { name } } } } }`,
     'users with their organization': `{ users(first: 10) { nodes { name organization { name agentCount } } } }`,
     'the organization': `{ organization { id name userCount agentCount } }`,
-    'block templates after a cursor': `{ blockTemplates(first: 5, after: "R1BDOlM6YmxvY2stMQ==", name: "support") { nodes { label value } pageInfo { hasNextPage } } }`,
+    'block templates after a cursor': `{ blockTemplates(first: 5, after: "R1BDOlM6YmxvY2stMQ==", name: "support") {
+      nodes { label value } pageInfo { hasNextPage } } }`,
     'the caller': `{ me { user { name } organization { name } } }`,
   };
 

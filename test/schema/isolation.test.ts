@@ -45,7 +45,7 @@ const SELECTION_DEPTH = 2;
 /** Which entity an id argument names, from its name or, for a bare `id`, its field's name. */
 function entityOf(name: string, fieldName: string): EntityType | null {
   const subject = (name === 'id' || name === 'ids' ? fieldName : name).toLowerCase();
-  const byName: Array<[string, EntityType]> = [
+  const byName: [string, EntityType][] = [
     ['apikey', 'apiKey'],
     ['organization', 'organization'],
     ['memor', 'memory'],
@@ -196,7 +196,8 @@ function documentFor(operation: 'query' | 'mutation', field: GraphQLField<unknow
   const used = field.args.filter((argument) => argument.name in args);
   const variables = used.map((argument) => `$${argument.name}: ${argument.type.toString()}`).join(', ');
   const passed = used.map((argument) => `${argument.name}: $${argument.name}`).join(', ');
-  return `${operation} Isolation${variables ? `(${variables})` : ''} { ${field.name}${passed ? `(${passed})` : ''} ${selectionOf(field.type, SELECTION_DEPTH)} }`;
+  return `${operation} Isolation${variables ? `(${variables})` : ''} { ` +
+    `${field.name}${passed ? `(${passed})` : ''} ${selectionOf(field.type, SELECTION_DEPTH)} }`;
 }
 
 /** Ids and instants vary from run to run; everything else must match. */
@@ -349,7 +350,8 @@ describe('isolation, walking the whole schema', () => {
 
             const answer = (response: typeof foreign) => normalized({ ...response.result, statements: undefined }).replaceAll(foreignId, '<probe>').replaceAll(missingId, '<probe>');
             if (answer(foreign) !== answer(missing)) {
-              findings.push(`${label}: answers differently from a missing id\n  B:       ${answer(foreign)}\n  missing: ${answer(missing)}`);
+              findings.push(`${label}: answers differently from a missing id` +
+                `\n  B:       ${answer(foreign)}\n  missing: ${answer(missing)}`);
             }
             if (foreign.statements.length !== missing.statements.length) {
               findings.push(`${label}: ${foreign.statements.length} statements, ${missing.statements.length} for a missing id`);

@@ -46,8 +46,8 @@ const PRISMA_TABLE = '_prisma_migrations';
 
 export async function readCatalog(prisma: PrismaClient): Promise<Map<string, CatalogEntry>> {
   const catalog = new Map<string, CatalogEntry>();
-  for (const kind of Object.keys(queries) as Array<CatalogEntry['kind']>) {
-    const rows = await prisma.$queryRawUnsafe<Array<Omit<CatalogEntry, 'kind'>>>(queries[kind]);
+  for (const kind of Object.keys(queries) as CatalogEntry['kind'][]) {
+    const rows = await prisma.$queryRawUnsafe<Omit<CatalogEntry, 'kind'>[]>(queries[kind]);
     for (const row of rows) {
       if (row.table === PRISMA_TABLE) continue;
       catalog.set(`${kind} ${row.table}.${row.name}`, { kind, ...row });

@@ -50,7 +50,7 @@ function untypedLiteral(value: unknown, style: StringStyle): string {
 }
 
 /** A value written as a literal of an input type: enum values bare, input objects field by field. */
-export function literalOf(value: unknown, type: GraphQLInputType, style: StringStyle): string {
+function literalOf(value: unknown, type: GraphQLInputType, style: StringStyle): string {
   if (value === null || value === undefined) return 'null';
   const nullable = getNullableType(type);
   if (isListType(nullable)) return Array.isArray(value) ? `[${value.map((item) => literalOf(item, nullable.ofType, style)).join(', ')}]` : literalOf(value, nullable.ofType, style);

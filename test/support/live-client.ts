@@ -20,7 +20,7 @@ export interface LiveSubscription<TData> {
    */
   next(timeoutMs?: number): Promise<LiveResult<TData> | undefined>;
   /** Every result until the stream completes. */
-  rest(timeoutMs?: number): Promise<Array<LiveResult<TData>>>;
+  rest(timeoutMs?: number): Promise<LiveResult<TData>[]>;
   close(): void;
   /** Whether the server ended the stream with a `complete` event (not a dropped connection). */
   readonly completed: boolean;
@@ -43,7 +43,9 @@ export async function subscribe<TData, TVariables>(
   const waiting: Array<() => void> = [];
   let ended = false;
   let completed = false;
-  const wake = () => waiting.splice(0).forEach((resolve) => resolve());
+  const wake = () => {
+    for (const resolve of waiting.splice(0)) resolve();
+  };
 
   // Reads `event:`/`data:` blocks separated by a blank line; comments (`:` pings) are skipped.
   void (async () => {
@@ -97,7 +99,7 @@ export async function subscribe<TData, TVariables>(
     status: response.status,
     next,
     async rest(timeoutMs = 10_000) {
-      const all: Array<LiveResult<TData>> = [];
+      const all: LiveResult<TData>[] = [];
       for (let result = await next(timeoutMs); result; result = await next(timeoutMs)) all.push(result);
       return all;
     },

@@ -11,7 +11,7 @@ import { freePort, serverAccount } from './throwaway-postgres';
  * through a PgBouncer in transaction mode that global-setup.ts starts on a port of its own, as
  * CI's PostgreSQL half does (.ci/run). Databases are still made, migrated and dropped directly.
  */
-export const TEST_POOLER_ENV = 'TEST_POOLER';
+const TEST_POOLER_ENV = 'TEST_POOLER';
 /** Where global-setup.ts leaves the running PgBouncer's port and pid, for the workers and teardown. */
 export const PGBOUNCER_ENV = 'AGENTMEM_TEST_PGBOUNCER';
 
@@ -43,9 +43,9 @@ export interface RunningPgBouncer {
 }
 
 /**
- * PgBouncer (which refuses to run as root: then as `postgres`) in transaction mode in front of the server of `serverUrl`, on a free loopback port:
- * every database of that server, logged in as that URL's user (clients' own credentials are not
- * checked: `auth_type = any`, loopback only).
+ * PgBouncer (which refuses to run as root: then as `postgres`) in transaction mode in front of the
+ * server of `serverUrl`, on a free loopback port: every database of that server, logged in as that
+ * URL's user (clients' own credentials are not checked: `auth_type = any`, loopback only).
  */
 export async function startPgBouncer(serverUrl: string, options: { poolSize?: number } = {}): Promise<RunningPgBouncer> {
   if (!fs.existsSync(binary)) throw new Error(`${TEST_POOLER_ENV}=pgbouncer needs PgBouncer at ${binary} (apt-get install pgbouncer)`);

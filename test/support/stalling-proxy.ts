@@ -22,7 +22,7 @@ export async function startStallingProxy(target: { host: string; port: number })
   let stalled = false;
   let closed = 0;
   // What arrived while stalled, in order, for the side it was going to.
-  let held: Array<[net.Socket, Buffer]> = [];
+  let held: [net.Socket, Buffer][] = [];
   const pairs = new Set<[net.Socket, net.Socket]>();
   // Both sides keep reading, so that a side that closes is seen at once, even while stalled.
   const forward = (from: net.Socket, to: net.Socket) =>

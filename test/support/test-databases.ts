@@ -41,11 +41,11 @@ async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Prom
   }
 }
 
-export function uniqueName(purpose: string): string {
+function uniqueName(purpose: string): string {
   return `agentmem_test_${purpose}_${randomBytes(5).toString('hex')}`;
 }
 
-export function settingsFor(kind: TestDatabaseKind, location: string): DatabaseSettings {
+function settingsFor(kind: TestDatabaseKind, location: string): DatabaseSettings {
   return kind === 'postgres'
     ? { kind: 'postgres', url: urlFor(location), poolSize: 5, connectTimeoutMs: 5000 }
     : { kind: 'pglite', dataDir: location };

@@ -121,7 +121,8 @@ async function startThrowaway(binDir: string, create: (run: RunBinary, dataDir: 
     async terminateBackends(database) {
       const rows = await query<{ ended: boolean }>(
         'postgres',
-        'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = $1 ' +
+          'AND pid <> pg_backend_pid()',
         [database],
       );
       return rows.filter((row) => row.ended).length;

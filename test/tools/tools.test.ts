@@ -4,12 +4,14 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const CreateTool = graphql(`
   mutation CreateTool($input: CreateToolInput!) {
-    createTool(input: $input) { __typename ... on Error { code field } ... on ToolPayload { tool { id name tags jsonSchema } } }
+    createTool(input: $input) { __typename ... on Error { code field } ... on ToolPayload { tool {
+      id name tags jsonSchema } } }
   }
 `);
 const UpdateTool = graphql(`
   mutation UpdateTool($id: ID!, $input: UpdateToolInput!) {
-    updateTool(id: $id, input: $input) { __typename ... on Error { code field } ... on ToolPayload { tool { id description } } }
+    updateTool(id: $id, input: $input) { __typename ... on Error { code field } ... on ToolPayload { tool {
+      id description } } }
   }
 `);
 const FilterTools = graphql(`

@@ -2,7 +2,8 @@ import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const IssueTrashWriterKey = graphql(`
-  mutation IssueTrashWriterKey { createApiKey(input: { name: "writer", scopes: [WRITE] }) { __typename ... on CreatedApiKey { key } } }
+  mutation IssueTrashWriterKey { createApiKey(input: { name: "writer", scopes: [WRITE] }) {
+    __typename ... on CreatedApiKey { key } } }
 `);
 const MakeTrashables = graphql(`
   mutation MakeTrashables {
@@ -45,12 +46,18 @@ const LiveLists = graphql(`
 `);
 const RestoreEverything = graphql(`
   mutation RestoreEverything($agent: ID!, $block: ID!, $tool: ID!, $user: ID!, $memory: ID!, $message: ID!) {
-    agent: restoreAgent(id: $agent) { __typename ... on AgentPayload { agent { id deletedAt deletedById } } ... on Error { code field message } }
-    block: restoreBlock(id: $block) { __typename ... on BlockPayload { block { id deletedAt deletedBy { id } } } ... on Error { code field message } }
-    tool: restoreTool(id: $tool) { __typename ... on ToolPayload { tool { id deletedAt } } ... on Error { code field message } }
-    user: restoreUser(id: $user) { __typename ... on UserPayload { user { id deletedAt } } ... on Error { code field message } }
-    memory: restoreMemory(id: $memory) { __typename ... on MemoryPayload { memory { id deletedAt } } ... on Error { code field message } }
-    message: restoreMessage(id: $message) { __typename ... on MessagesPayload { messages { id deletedAt } } ... on Error { code field message } }
+    agent: restoreAgent(id: $agent) { __typename ... on AgentPayload { agent {
+      id deletedAt deletedById } } ... on Error { code field message } }
+    block: restoreBlock(id: $block) { __typename ... on BlockPayload { block { id deletedAt deletedBy {
+      id } } } ... on Error { code field message } }
+    tool: restoreTool(id: $tool) { __typename ... on ToolPayload { tool { id deletedAt } } ... on Error {
+      code field message } }
+    user: restoreUser(id: $user) { __typename ... on UserPayload { user { id deletedAt } } ... on Error {
+      code field message } }
+    memory: restoreMemory(id: $memory) { __typename ... on MemoryPayload { memory { id deletedAt } } ... on Error {
+      code field message } }
+    message: restoreMessage(id: $message) { __typename ... on MessagesPayload { messages {
+      id deletedAt } } ... on Error { code field message } }
   }
 `);
 const TrashCount = graphql(`
@@ -62,7 +69,8 @@ const RestoreOneAgent = graphql(`
 const ReplacePersona = graphql(`
   mutation ReplacePersona($old: ID!) {
     deleteBlock(id: $old) { __typename }
-    createBlock(input: { label: "persona", value: "the new persona" }) { __typename ... on BlockPayload { block { id } } }
+    createBlock(input: { label: "persona", value: "the new persona" }) { __typename ... on BlockPayload { block {
+      id } } }
   }
 `);
 const AttachAndRestore = graphql(`
@@ -76,9 +84,9 @@ const DeleteOneAgent = graphql(`
 `);
 
 /** The results of an operation's aliased fields, without the `__typename` codegen types it with. */
-function resultsOf<T extends { __typename?: string }>(data: T): Array<Exclude<T[keyof T], string | undefined>> {
+function resultsOf<T extends { __typename?: string }>(data: T): Exclude<T[keyof T], string | undefined>[] {
   const { __typename: _type, ...fields } = data;
-  return Object.values(fields) as Array<Exclude<T[keyof T], string | undefined>>;
+  return Object.values(fields) as Exclude<T[keyof T], string | undefined>[];
 }
 
 describe('the trash: deleted rows listed, restored, refused', () => {
@@ -110,7 +118,7 @@ describe('the trash: deleted rows listed, restored, refused', () => {
     await app?.close();
   });
 
-  it('lists only deleted rows with when and by whom, hides them elsewhere, and restores each with its payload', async () => {
+  it('lists only deleted rows (when, by whom), hides them elsewhere, and restores each with its payload', async () => {
     const before = Date.now();
     const deleted = (await app.graphql(DeleteEverything, ids)).data!;
     expect(resultsOf(deleted).map((result) => result.__typename)).toEqual(Array(6).fill('DeletedPayload'));

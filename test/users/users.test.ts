@@ -4,12 +4,14 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const CreateUser = graphql(`
   mutation CreateUser($input: CreateUserInput!) {
-    createUser(input: $input) { __typename ... on Error { code field } ... on UserPayload { user { id name status timezone createdById } } }
+    createUser(input: $input) { __typename ... on Error { code field } ... on UserPayload { user {
+      id name status timezone createdById } } }
   }
 `);
 const UpdateUser = graphql(`
   mutation UpdateUser($id: ID!, $input: UpdateUserInput!) {
-    updateUser(id: $id, input: $input) { __typename ... on Error { code field } ... on UserPayload { user { id name } } }
+    updateUser(id: $id, input: $input) { __typename ... on Error { code field } ... on UserPayload { user {
+      id name } } }
   }
 `);
 const DeleteUser = graphql(`
