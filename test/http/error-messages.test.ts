@@ -5,7 +5,7 @@ const APPEND = 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { appendMe
 
 /**
  * What a newcomer gets wrong first, answered with what would have been right: an enum's values,
- * quotes around text. The errors keep their codes and fields.
+ * quotes around text, the types a payload union can be. The errors keep their codes and fields.
  */
 describe('error messages that say what is allowed', () => {
   let app: TestApp;
@@ -50,5 +50,28 @@ describe('error messages that say what is allowed', () => {
     expect(answer.status).toBe(400);
     expect(answer.errors?.[0]?.extensions).toEqual({ code: 'VALIDATION', field });
     expect(answer.errors?.[0]?.message).toMatch(/ value: HUMAN\. Write it in double quotes: "HUMAN"\.$/);
+  });
+
+  it.each([
+    ['inline', 'mutation ($id: ID!) { deleteAgent(id: $id) { ... on AgentPayload { agent { id } } } }', 'Fragment cannot'],
+    ['as a named fragment', 'mutation ($id: ID!) { deleteAgent(id: $id) { ...Restored } } fragment Restored on AgentPayload { agent { id } }', 'Fragment "Restored" cannot'],
+  ])('names the types a payload union can be when a fragment on another is spread in it (%s)', async (_case, query, start) => {
+    const answer = await app.graphqlUntyped(query, { id: agentId });
+    expect(answer.status).toBe(400);
+    expect(answer.data).toBeUndefined();
+    expect(answer.errors).toHaveLength(1);
+    expect(answer.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(answer.errors?.[0]?.message).toBe(
+      `${start} be spread here as objects of type "MutationDeleteAgentResult" can never be of type "AgentPayload". ` +
+        '"MutationDeleteAgentResult" can be: ConflictError, DeletedPayload, NotFoundError, ValidationError; interfaces of these: Error.',
+    );
+    // Nothing ran: the agent is still there.
+    expect(await app.database.owner.agent.findUniqueOrThrow({ where: { id: agentId } })).toMatchObject({ isDeleted: false });
+  });
+
+  it('leaves a spread on an object type as graphql-js words it: the object is the only type there', async () => {
+    const answer = await app.graphqlUntyped('query ($id: ID!) { agent(id: $id) { ... on Error { code } } }', { id: agentId });
+    expect(answer.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+    expect(answer.errors?.[0]?.message).toBe('Fragment cannot be spread here as objects of type "Agent" can never be of type "Error".');
   });
 });
