@@ -37,8 +37,11 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 /** A weight of the search score: a finite number from 0 to 100. */
 const weight = z.coerce.number().min(0).max(100);
 
+/** The port `npm start` listens on when PORT is not set; the agent-file CLI looks there too. */
+const DEFAULT_PORT = 4000;
+
 const environmentSchema = z.object({
-  PORT: integer(0, 65535).default(4000),
+  PORT: integer(0, 65535).default(DEFAULT_PORT),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: integer(1, 1000).default(10),
@@ -340,22 +343,36 @@ export function describeDatabase(database: DatabaseSettings): string {
 }
 
 /**
- * What `npm run agent:export` and `npm run agent:import` (scripts/agent-file.ts) read: they are
- * clients of a running server, so they need its GraphQL endpoint and an API key, not a database.
+ * What the agent-file CLI (`npx agentmem`, `npm run agent:export`/`agent:import`,
+ * scripts/agentmem.ts) reads: it is a client of a running server, so it needs that server's
+ * GraphQL endpoint and an API key, not a database. The endpoint is AGENTMEM_URL, else the one
+ * `npm start` serves with the same .env: 127.0.0.1 on PORT.
  */
 const agentFileClientSchema = z.object({
-  AGENTMEM_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port/graphql' }).default('http://127.0.0.1:4000/graphql'),
+  AGENTMEM_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port/graphql' }).optional(),
+  PORT: integer(0, 65535).default(DEFAULT_PORT),
   AGENTMEM_API_KEY: z.string({ error: 'required: an API key of the organization to export from or import into (amk_…)' }).min(1),
 });
 
 export interface AgentFileClientSettings {
   url: string;
+  /** Where `url` came from, for messages that tell a person what to change. */
+  urlFrom: 'AGENTMEM_URL' | 'PORT' | 'default';
   apiKey: string;
 }
 
 export function loadAgentFileClientSettings(env: NodeJS.ProcessEnv = process.env): AgentFileClientSettings {
   const values = parseEnvironment(agentFileClientSchema, env);
-  return { url: values.AGENTMEM_URL, apiKey: values.AGENTMEM_API_KEY };
+  if (values.AGENTMEM_URL) return { url: values.AGENTMEM_URL, urlFrom: 'AGENTMEM_URL', apiKey: values.AGENTMEM_API_KEY };
+  if (values.PORT === 0) {
+    // The server then listens on a port the system picks, which only its log tells.
+    throw new SettingsError('invalid setting PORT: 0 lets the server pick its port; set AGENTMEM_URL to the address it printed (see .env.example)');
+  }
+  return {
+    url: `http://127.0.0.1:${values.PORT}/graphql`,
+    urlFrom: withoutEmptyValues(env).PORT === undefined ? 'default' : 'PORT',
+    apiKey: values.AGENTMEM_API_KEY,
+  };
 }
 
 /**

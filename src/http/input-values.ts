@@ -27,6 +27,7 @@ import type { Plugin } from 'graphql-yoga';
 import { ValidationError } from '../errors';
 import { maxItemsOf, overCap } from '../schema/list-caps';
 import { assertPageArguments, PAGE_ARGUMENTS, type PageArguments } from '../schema/pagination';
+import { withAllowedValues } from './allowed-values';
 import { forEachLiteral } from './literals';
 import { invalidInput, MAX_INPUT_DEPTH } from './input-guard';
 
@@ -75,7 +76,7 @@ function coerceVariables(
     }
     coerced[name] = coerceInputValue(value, type, (path, _invalid, error) => {
       const at = withFieldNamedIn([...field, ...path.map(String)], error.message);
-      errors.push(invalidInput(at, `${at.join('.')}: ${error.message}`, definition));
+      errors.push(invalidInput(at, `${at.join('.')}: ${withAllowedValues(schema, error.message)}`, definition));
     });
   }
   return errors.length > 0 ? { errors: errors.slice(0, MAX_REPORTED) } : { coerced };
@@ -169,7 +170,7 @@ function argumentRefusals(
  * variables. Errors about the document itself (unknown fields, arguments, variables) stay
  * GraphQL validation errors.
  */
-function withInputPaths(document: DocumentNode, errors: readonly Error[]): Error[] {
+function withInputPaths(schema: GraphQLSchema, document: DocumentNode, errors: readonly Error[]): Error[] {
   const paths = new Map<ASTNode, string[]>();
   forEachLiteral(document, (node, path) => {
     paths.set(node, path);
@@ -181,20 +182,20 @@ function withInputPaths(document: DocumentNode, errors: readonly Error[]): Error
     const path = node && paths.get(node);
     if (!path || error.extensions.code || node.kind === Kind.VARIABLE) return error;
     const field = node.kind === Kind.OBJECT ? withFieldNamedIn(path, error.message) : path;
-    return invalidInput(field, `${field.join('.')}: ${error.message}`, node);
+    return invalidInput(field, `${field.join('.')}: ${withAllowedValues(schema, error.message)}`, node);
   });
 }
 
 /**
- * Values of the wrong type, inline or in variables, are VALIDATION errors with the input path,
- * answered with 400 before anything executes; so are page arguments beyond the caps, whatever
+ * Values of the wrong type, inline or in variables, are VALIDATION errors with the input path
+ * (and, for an enum, its values), answered with 400 before anything executes; so are page arguments beyond the caps, whatever
  * the selection under the connection (`agents(first: 101) { totalCount }` included).
  */
 export function useTypedInputValues(): Plugin {
   return {
     onValidate({ params }) {
       return ({ valid, result, setResult }) => {
-        if (!valid) setResult(withInputPaths(params.documentAST, result));
+        if (!valid) setResult(withInputPaths(params.schema, params.documentAST, result));
       };
     },
     onExecute({ args, setResultAndStopExecution }) {

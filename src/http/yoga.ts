@@ -17,6 +17,7 @@ import { useStorableInput } from './input-guard';
 import { useTypedInputValues } from './input-values';
 import { useStrictRequestParsing } from './request-parsing';
 import { requestLimitPlugins } from './limits';
+import { useSpreadErrorsNamingTypes } from './spread-errors';
 import { readinessCheck } from './readiness';
 import type { Settings } from '../config/settings';
 import type { Metrics } from '../observability/metrics';
@@ -77,6 +78,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
       useStrictRequestParsing(),
       useStorableInput(),
       useTypedInputValues(),
+      useSpreadErrorsNamingTypes(),
       ...requestLimitPlugins(settings),
       useReadinessCheck({ endpoint: READINESS_PATH, check: readinessCheck(database) }),
     ],
