@@ -110,7 +110,7 @@ async function endTransaction(transaction: Transaction, outcome: 'COMMIT' | 'ROL
  * Prisma's own transactions get the scope as their first statement, and a statement outside any
  * gets a transaction of its own. Nothing the application sends escapes the policies. For PGlite,
  * whose one session every request shares; PostgreSQL scopes pooled connections at checkout
- * instead (`RowScopedPool`, src/db/postgres.ts), which spares the transaction round trips.
+ * instead (`RowScopedPool`, src/db/postgres/pool.ts), which spares the transaction round trips.
  */
 class RowLevelSecurityAdapter extends DelegatingAdapter {
   constructor(
