@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { instantiateTemplate } from '../blocks/templates';
 import { BlockType, createBlockSchema, CreateBlockInput, prepareBlock } from '../blocks/types';
 import { recordNewBlocks } from '../blocks/versions';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';

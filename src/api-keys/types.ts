@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { issueApiKey, SCOPES } from '../auth/keys';
+import { SCOPES } from '../auth/caller';
+import { issueApiKey } from '../auth/keys';
 import { NotFoundError } from '../errors';
 import { column, connection, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
@@ -7,7 +8,7 @@ import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { name } from '../schema/rules';
-import { liveRowsOf, requireCaller, requireLiveUser } from '../schema/tenancy';
+import { liveRowsOf, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 export const ApiKeyType = builder.prismaObject('ApiKey', {
@@ -93,7 +94,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createApiKeySchema, args.input, ['input']);
-      const caller = requireCaller(context);
+      const caller = context.caller;
       const userId = input.userId ?? caller.userId;
       return context.prisma.$transaction(async (tx) => {
         await requireLiveUser(context, tx, userId, ['input', 'userId']);

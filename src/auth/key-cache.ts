@@ -1,6 +1,6 @@
 import { Kind, OperationTypeNode, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Caller } from '../context';
+import type { Caller } from './caller';
 
 /** The most keys remembered at once: beyond, the oldest is forgotten. */
 const MAX_KEYS = 10_000;

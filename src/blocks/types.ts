@@ -9,9 +9,9 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
-import { createdBy, listedRowsOf, liveRowsOf, requireCaller, requireLiveUser } from '../schema/tenancy';
+import { createdBy, listedRowsOf, liveRowsOf, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { changeBlock, recordNewBlocks } from './versions';
 
 
@@ -203,7 +203,7 @@ export async function prepareBlock(
 ): Promise<Prisma.BlockUncheckedCreateInput> {
   const blockLimit = input.limit ?? DEFAULT_BLOCK_LIMIT;
   assertWithinLimit(input.value, blockLimit, [...path, 'value']);
-  const caller = requireCaller(context);
+  const caller = context.caller;
   const userId = input.userId ?? caller.userId;
   if (input.userId) await requireLiveUser(context, prisma, userId, [...path, 'userId']);
   const { userId: _owner, limit: _limit, metadata, ...columns } = input;

@@ -2,7 +2,7 @@ import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
 import { KeyCache, useForgetKeysAfterMutations } from '../auth/key-cache';
 import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
-import { createContext, useCallerRowScope } from '../context';
+import { createContext, type ContextOptions } from '../context/create';
 import { useMemoryAccessTracking } from '../memories/access';
 import type { Database } from '../db/database';
 import type { LiveBus } from '../live/bus';
@@ -10,6 +10,7 @@ import { hasReplicas, useMutationsOnPrimary } from '../db/read-routing';
 import type { Logger } from '../logger';
 import type { RedisConnections } from '../redis/connections';
 import { schema } from '../schema';
+import { useCallerRowScope } from './caller-row-scope';
 import { createErrorMasker, useClientErrorLog, yogaLogger } from './errors';
 import { executorPlugins } from './executor';
 import { useIdempotentMutations } from './idempotency';
@@ -38,6 +39,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
   const authenticate = notingOrganization(throttleFailedAuthentications(createAuthenticator(database, keys), settings.authFailureLimit, redis?.commands));
   const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
   const maskError = createErrorMasker(logger);
+  const contextOptions: ContextOptions = { database, fastReads: settings.readPath === 'fast', ranking: settings.ranking, authenticate, limitRate, live };
   return createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -57,7 +59,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     maskedErrors: { maskError },
     // Every GraphQL request needs a key, and counts against its rate limit (a subscription counts
     // once, when it starts); GraphiQL's page and the health endpoints do not.
-    context: (initial) => createContext(database, settings.readPath === 'fast', settings.ranking, authenticate, limitRate, live, initial),
+    context: (initial) => createContext(contextOptions, initial),
     plugins: [
       // The compiled executor first: the row scope below wraps whatever executor is set before
       // it, and one set after it would run outside the caller's scope and see no rows

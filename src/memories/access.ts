@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import type { ScopedSql } from '../db/row-level-security';
 import { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../logger';

@@ -1,8 +1,8 @@
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
-import { createdBy, liveRowsOf, requireCaller } from '../schema/tenancy';
+import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { contentHash } from './content-hash';
 import { lockSnapshots, recordHistory, type HistoryEntry } from './history';
 
@@ -72,7 +72,7 @@ export async function createMemories(
   inputs: MemoryToCreate[],
   path: (index: number) => string[],
 ): Promise<CreatedMemory[]> {
-  const caller = requireCaller(context);
+  const caller = context.caller;
   await checkOwners(context, tx, inputs, path);
   const hashes = inputs.map((input) => contentHash(input.content));
   const keys = inputs.map((input, index) => sameContentKey(input.agentId, hashes[index]!));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { builder } from '../schema/builder';

@@ -43,3 +43,5 @@ export function createMemoryStatsLoader(prisma: PrismaClient) {
     });
   });
 }
+
+export type MemoryStatsLoader = ReturnType<typeof createMemoryStatsLoader>;

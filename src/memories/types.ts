@@ -1,7 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLObjectType } from 'graphql';
 import { z } from 'zod';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { currentRequestFacts } from '../http/request-id';
@@ -18,7 +18,7 @@ import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
-import { allRowsOf, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent, updatedBy } from '../schema/tenancy';
+import { allRowsOf, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectionOf } from '../schema/selection';
 import { contentHash } from './content-hash';
@@ -128,7 +128,7 @@ builder.queryFields((t) => ({
     },
     totalCount: (_root, args, context) => {
       listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
-      return countMemories(context.sql, { organizationId: requireCaller(context).organizationId, filter: args.filter, deleted: args.deleted });
+      return countMemories(context.sql, { organizationId: context.caller.organizationId, filter: args.filter, deleted: args.deleted });
     },
     // The trash (admin only) is read by the resolver. Keyset pages, as memoryListStatement reads them.
     sql: connection(
@@ -152,7 +152,7 @@ builder.queryFields((t) => ({
       // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
       const rowsWhere = args.deleted ? listedRowsOf(context, args.deleted) : visibleMemories(context);
       const { take, skip, cursor, ...selection } = query as typeof query & MemoryListPage;
-      const list = { organizationId: requireCaller(context).organizationId, filter: args.filter, orderBy: args.orderBy, deleted: args.deleted };
+      const list = { organizationId: context.caller.organizationId, filter: args.filter, orderBy: args.orderBy, deleted: args.deleted };
       const ids = await memoryPageIds(context.sql, list, { take, skip, cursor });
       if (ids.length === 0) return [];
       const rows = await context.prisma.memory.findMany({ ...selection, where: { ...rowsWhere, id: { in: ids } } });
@@ -253,7 +253,7 @@ builder.queryField('searchMemories', (t) =>
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
       const minScore = args.minScore == null ? null : parseInput(minScoreRule, args.minScore, ['minScore']);
       const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);
-      const caller = requireCaller(context);
+      const caller = context.caller;
       const search: MemorySearch = {
         organizationId: caller.organizationId,
         query,
@@ -455,7 +455,7 @@ addLifecycleMutations({
 
 /** Tells the subscribers of each memory's agent (one event per agent, in the given order). */
 export function announceChanges(context: Context, change: MemoryChange, memories: Array<{ id: string; agentId: string }>): void {
-  const { organizationId } = requireCaller(context);
+  const { organizationId } = context.caller;
   const byAgent = new Map<string, string[]>();
   for (const { id, agentId } of memories) byAgent.set(agentId, [...(byAgent.get(agentId) ?? []), id]);
   for (const [agentId, memoryIds] of byAgent) context.live.publish({ kind: 'memoryChanged', change, organizationId, agentId, memoryIds });
@@ -500,7 +500,7 @@ builder.subscriptionField('memoryChanged', (t) =>
     subscribe: async (_root, args, context, info) => {
       const agentId = String(args.agentId);
       await requireLiveAgent(context, context.prisma, agentId, ['agentId']);
-      const { organizationId } = requireCaller(context);
+      const { organizationId } = context.caller;
       const events = await context.live.listen('memoryChanged', organizationId, agentId);
       const query = queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] });
       return rowsOf(events, async (event): Promise<MemoryChangeShape[]> => {

@@ -1,6 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { NotFoundError, ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
@@ -14,7 +14,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { json, longText, storedEnum, text } from '../schema/rules';
-import { createdBy, listedRowsOf, live, liveRowsOf, requireCaller, requireLiveAgent } from '../schema/tenancy';
+import { createdBy, listedRowsOf, live, liveRowsOf, requireLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { callsMadeBy } from './tool-calls';
 
@@ -284,7 +284,7 @@ builder.mutationField('appendMessages', (t) =>
             id: newId('message'),
             organizationId: liveRowsOf(context).organizationId,
             agentId,
-            userId: userId ?? requireCaller(context).userId,
+            userId: userId ?? context.caller.userId,
             content: content as Prisma.InputJsonValue | undefined,
             toolCalls: toolCalls ?? undefined,
             toolReturns: toolReturns as Prisma.InputJsonValue | undefined,
@@ -295,7 +295,7 @@ builder.mutationField('appendMessages', (t) =>
         await tx.message.createMany({ data: rows });
         return rows.map((row) => row.id);
       });
-      context.live.publish({ kind: 'messageAdded', organizationId: requireCaller(context).organizationId, agentId, messageIds });
+      context.live.publish({ kind: 'messageAdded', organizationId: context.caller.organizationId, agentId, messageIds });
       return { messageIds };
     },
   }),
@@ -315,7 +315,7 @@ builder.subscriptionField('messageAdded', (t) =>
       const agentId = String(args.agentId);
       // Checked like the query: another organization's agent is NOT_FOUND, as a missing one is.
       await requireLiveAgent(context, context.prisma, agentId, ['agentId']);
-      const { organizationId } = requireCaller(context);
+      const { organizationId } = context.caller;
       const events = await context.live.listen('messageAdded', organizationId, agentId);
       const query = queryFromInfo({ context, info, typeName: 'Message' });
       // Read once per event for every subscriber of this organization and agent whose selection

@@ -1,6 +1,6 @@
 import { column, count, liveRows, object, organizationRows, relatedRows, timestamp, type RowsSource } from '../planner/declarations';
 import { builder } from '../schema/builder';
-import { live, requireCaller } from '../schema/tenancy';
+import { live } from '../schema/tenancy';
 import { UserType } from '../users/types';
 
 /** The caller's organization row. */
@@ -40,13 +40,13 @@ builder.queryFields((t) => ({
   me: t.field({
     type: Me,
     sql: object({ table: 'users', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.userId)}`, ...organizationRows(scope)] }),
-    resolve: (_root, _args, context) => requireCaller(context),
+    resolve: (_root, _args, context) => context.caller,
   }),
   organization: t.prismaField({
     type: OrganizationType,
     description: "The caller's organization.",
     sql: object(callersOrganization),
     resolve: (query, _root, _args, context) =>
-      context.prisma.organization.findFirstOrThrow({ ...query, where: { id: requireCaller(context).organizationId } }),
+      context.prisma.organization.findFirstOrThrow({ ...query, where: { id: context.caller.organizationId } }),
   }),
 }));

@@ -5,7 +5,7 @@
  * `fallback` is resolved by its own resolver, with the planned parent row.
  */
 
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import type { Prisma } from '../generated/prisma/client';
 
 /** Where a bound value goes in the statement being built: `$n`. */
