@@ -19,7 +19,7 @@ export interface Context extends YogaInitialContext {
   caller: Caller;
   /** How memory search weighs its signals (the SEARCH_* settings). */
   ranking: RankingSettings;
-  /** The memories this request's reads returned, counted as accessed once its data is settled (src/memories/access.ts). */
+  /** The memories this request's reads returned, counted as accessed once its data is settled (src/http/memory-access-tracking.ts). */
   memoryAccesses: MemoryAccesses;
   /** Fresh per request: batching and caching never cross requests (or callers). */
   loaders: RequestLoaders;
