@@ -16,6 +16,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { json, longText, text } from '../schema/rules';
 import { createdBy, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
@@ -362,7 +363,7 @@ export const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload
   fields: (t) => ({
     agent: t.prismaField({
       type: AgentType,
-      resolve: (query, payload, _args, context) => context.prisma.agent.findFirstOrThrow({ ...query, where: { id: payload.agentId } }),
+      resolve: (query, payload, _args, context) => payloadRow(context.prisma.agent, query, payload.agentId),
     }),
   }),
 });

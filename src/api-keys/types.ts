@@ -7,6 +7,7 @@ import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { name } from '../schema/rules';
 import { liveRowsOf, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
@@ -72,7 +73,7 @@ const CreatedApiKey = builder.objectRef<{ apiKeyId: string; key: string }>('Crea
     key: t.exposeString('key'),
     apiKey: t.prismaField({
       type: ApiKeyType,
-      resolve: (query, created, _args, context) => context.prisma.apiKey.findFirstOrThrow({ ...query, where: { id: created.apiKeyId } }),
+      resolve: (query, created, _args, context) => payloadRow(context.prisma.apiKey, query, created.apiKeyId),
     }),
   }),
 });
@@ -81,7 +82,7 @@ const RevokedApiKey = builder.objectRef<{ apiKeyId: string }>('RevokedApiKey').i
   fields: (t) => ({
     apiKey: t.prismaField({
       type: ApiKeyType,
-      resolve: (query, revoked, _args, context) => context.prisma.apiKey.findFirstOrThrow({ ...query, where: { id: revoked.apiKeyId } }),
+      resolve: (query, revoked, _args, context) => payloadRow(context.prisma.apiKey, query, revoked.apiKeyId),
     }),
   }),
 });

@@ -8,6 +8,7 @@ import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
 import { createdBy, listedRowsOf, liveRowsOf, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
@@ -225,7 +226,7 @@ export const BlockPayload = builder.objectRef<{ blockId: string; version: number
     }),
     block: t.prismaField({
       type: BlockType,
-      resolve: (query, payload, _args, context) => context.prisma.block.findFirstOrThrow({ ...query, where: { id: payload.blockId } }),
+      resolve: (query, payload, _args, context) => payloadRow(context.prisma.block, query, payload.blockId),
     }),
   }),
 });

@@ -17,6 +17,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
 import { allRowsOf, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
@@ -347,7 +348,7 @@ const CreatedMemoryResult = builder.objectRef<CreatedMemory>('CreatedMemory').im
   fields: (t) => ({
     memory: t.prismaField({
       type: MemoryType,
-      resolve: (query, result, _args, context) => context.prisma.memory.findFirstOrThrow({ ...query, where: { id: result.memoryId } }),
+      resolve: (query, result, _args, context) => payloadRow(context.prisma.memory, query, result.memoryId),
     }),
     deduplicated: t.exposeBoolean('deduplicated', { description: DEDUPLICATED }),
   }),
@@ -372,7 +373,7 @@ const MemoryPayload = builder.objectRef<{ memoryId: string; deduplicated?: boole
   fields: (t) => ({
     memory: t.prismaField({
       type: MemoryType,
-      resolve: (query, payload, _args, context) => context.prisma.memory.findFirstOrThrow({ ...query, where: { id: payload.memoryId } }),
+      resolve: (query, payload, _args, context) => payloadRow(context.prisma.memory, query, payload.memoryId),
     }),
     deduplicated: t.boolean({ description: `On createMemory: ${DEDUPLICATED} Always false on other mutations.`, resolve: (payload) => payload.deduplicated ?? false }),
   }),

@@ -1,5 +1,6 @@
 import { column, count, liveRows, object, organizationRows, relatedRows, timestamp, type RowsSource } from '../planner/declarations';
 import { builder } from '../schema/builder';
+import { payloadRow } from '../schema/payloads';
 import { live } from '../schema/tenancy';
 import { UserType } from '../users/types';
 
@@ -25,13 +26,12 @@ const Me = builder.objectRef<{ userId: string; organizationId: string }>('Me').i
     user: t.prismaField({
       type: UserType,
       sql: object(relatedRows('users', 'id', 'id')),
-      resolve: (query, me, _args, context) => context.prisma.user.findFirstOrThrow({ ...query, where: { id: me.userId } }),
+      resolve: (query, me, _args, context) => payloadRow(context.prisma.user, query, me.userId),
     }),
     organization: t.prismaField({
       type: OrganizationType,
       sql: object(callersOrganization),
-      resolve: (query, me, _args, context) =>
-        context.prisma.organization.findFirstOrThrow({ ...query, where: { id: me.organizationId } }),
+      resolve: (query, me, _args, context) => payloadRow(context.prisma.organization, query, me.organizationId),
     }),
   }),
 });
@@ -46,7 +46,6 @@ builder.queryFields((t) => ({
     type: OrganizationType,
     description: "The caller's organization.",
     sql: object(callersOrganization),
-    resolve: (query, _root, _args, context) =>
-      context.prisma.organization.findFirstOrThrow({ ...query, where: { id: context.caller.organizationId } }),
+    resolve: (query, _root, _args, context) => payloadRow(context.prisma.organization, query, context.caller.organizationId),
   }),
 }));
