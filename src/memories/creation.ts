@@ -6,7 +6,7 @@ import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { contentHash } from './content-hash';
 import { lockSnapshots, recordHistory, type HistoryEntry } from './history';
 
-/** One memory to create, validated (src/memories/types.ts). */
+/** One memory to create, validated (src/memories/mutations.ts). */
 export interface MemoryToCreate {
   agentId: string;
   userId?: string | null;

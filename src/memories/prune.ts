@@ -6,7 +6,7 @@ import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { parseInput } from '../schema/validation';
 import { newHistoryId, snapshotOf } from './history';
-import { announceChanges } from './types';
+import { announceChanges } from './subscriptions';
 
 /**
  * pruneMemories as ONE statement: the agent's live memories beyond the `keep` most important

@@ -1,0 +1,232 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLObjectType } from 'graphql';
+import { z } from 'zod';
+import type { Context } from '../context/types';
+import type { Prisma } from '../generated/prisma/client';
+import { currentRequestFacts } from '../http/request-id';
+import { planObject, SHOWN } from '../planner/compile';
+import { connection, object, prismaFragment } from '../planner/declarations';
+import { builder } from '../schema/builder';
+import { SortDirection } from '../schema/ordering';
+import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
+import { text } from '../schema/rules';
+import { listedRowsOf } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
+import { selectionOf } from '../schema/selection';
+import { MemoryFilter, memoryFilterConditions, type MemoryFilterInput } from './filter';
+import { countMemories, memoryPageIds, sortKey, type MemoryListOrder, type MemoryListPage } from './list';
+import { findMatchingMemories, type MemorySearch, type MemorySearchRow } from './search';
+import { MemoryType } from './type';
+import { visibleMemories, visibleMemoryRows } from './visibility';
+
+const MemoryOrderField = builder.enumType('MemoryOrderField', {
+  values: { IMPORTANCE: { value: 'importance' }, CREATED_AT: { value: 'createdAt' }, LAST_ACCESSED: { value: 'lastAccessed' } } as const,
+});
+
+const MemoryOrder = builder.inputType('MemoryOrder', {
+  fields: (t) => ({
+    field: t.field({ type: MemoryOrderField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: 'desc' }),
+  }),
+});
+
+const trackArgument = {
+  type: 'Boolean',
+  defaultValue: true,
+  description: 'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; false: only look.',
+} as const;
+
+/** The ids of the memories a planned page shows. */
+function shownIdsOf(answer: unknown): string[] {
+  return ((answer as Record<string, unknown> | null)?.[SHOWN] as string[] | undefined) ?? [];
+}
+
+/** Whether a read counts: `track` unless false, and never inside a mutation's payload. */
+function countAsRead(context: Context, track: boolean | null | undefined, ids: Iterable<string>): void {
+  if (track !== false) context.memoryAccesses.record(ids);
+}
+
+/** The rows a connection shows of those read for Pothos's `take`: it reads one more, to tell whether there is a next page. */
+function shownRows<T>(rows: T[], take: number): T[] {
+  if (rows.length < Math.abs(take)) return rows;
+  return take < 0 ? rows.slice(1) : rows.slice(0, -1);
+}
+
+builder.queryFields((t) => ({
+  memories: t.prismaConnection({
+    type: MemoryType,
+    ...connectionOptions,
+    description: 'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most recently accessed first.',
+    args: {
+      filter: t.arg({ type: MemoryFilter }),
+      orderBy: t.arg({ type: MemoryOrder }),
+      track: t.arg(trackArgument),
+      deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as accessed).' }),
+    },
+    totalCount: (_root, args, context) => {
+      listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
+      return countMemories(context.sql, { organizationId: context.caller.organizationId, filter: args.filter, deleted: args.deleted });
+    },
+    // The trash (admin only) is read by the resolver. Keyset pages, as memoryListStatement reads them.
+    sql: connection(
+      {
+        table: 'memories',
+        where: (scope) => {
+          if (scope.args.deleted) return undefined;
+          const filter = scope.args.filter as MemoryFilterInput | null | undefined;
+          return [...visibleMemoryRows(scope), ...memoryFilterConditions(filter, ['filter'], scope.row).map((condition) => prismaFragment(condition, scope.bind))];
+        },
+      },
+      (args) => {
+        const order = args.orderBy as MemoryListOrder | null | undefined;
+        return { columns: (row) => [sortKey(order, row), `${row}.id`], direction: (order?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC' };
+      },
+      connectionOptions,
+      { cursor: 'strict', shownIds: true, onAnswer: (answer, args, context) => countAsRead(context, args.track as boolean | null, shownIdsOf(answer)) },
+    ),
+    resolve: async (query, _root, args, context) => {
+      assertPageSize(args);
+      // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
+      const rowsWhere = args.deleted ? listedRowsOf(context, args.deleted) : visibleMemories(context);
+      const { take, skip, cursor, ...selection } = query as typeof query & MemoryListPage;
+      const list = { organizationId: context.caller.organizationId, filter: args.filter, orderBy: args.orderBy, deleted: args.deleted };
+      const ids = await memoryPageIds(context.sql, list, { take, skip, cursor });
+      if (ids.length === 0) return [];
+      const rows = await context.prisma.memory.findMany({ ...selection, where: { ...rowsWhere, id: { in: ids } } });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const page = ids.flatMap((id) => byId.get(id) ?? []);
+      if (!args.deleted) countAsRead(context, args.track, shownRows(page, take).map((row) => row.id));
+      return page;
+    },
+  }),
+  memory: t.prismaField({
+    type: MemoryType,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }), track: t.arg(trackArgument) },
+    sql: object(
+      { table: 'memories', where: (scope) => [`${scope.row}.id = ${scope.bind(String(scope.args.id))}`, ...visibleMemoryRows(scope)] },
+      (answer, args, context) => {
+        if (answer !== null) countAsRead(context, args.track as boolean | null, [(answer as { id: string }).id]);
+      },
+    ),
+    resolve: async (query, _root, args, context) => {
+      const memory = await context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } });
+      if (memory) countAsRead(context, args.track, [memory.id]);
+      return memory;
+    },
+  }),
+}));
+
+/** How a hit's score is made (README, "Ranked recall"): each part from 0 to 1, before its weight. */
+interface ScoreBreakdownShape {
+  text: number;
+  importance: number;
+  recency: number;
+  use: number;
+}
+
+/** A search hit: the memory, its score and the score's parts, and a snippet if asked for. */
+interface MemorySearchHitShape {
+  memory: Prisma.MemoryGetPayload<object>;
+  score: number;
+  breakdown: ScoreBreakdownShape;
+  snippet: string | null;
+}
+
+const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').implement({
+  description: 'The parts of a search score, each from 0 to 1 before its weight (the SEARCH_WEIGHT_* settings).',
+  fields: (t) => ({
+    text: t.exposeFloat('text', { description: 'Text relevance: ts_rank_cd, normalized to rank / (rank + 1).' }),
+    importance: t.exposeFloat('importance', { description: 'The memory\'s importance, clamped to 0..1.' }),
+    recency: t.exposeFloat('recency', { description: '0.5 ^ (age / SEARCH_RECENCY_HALF_LIFE_DAYS), from the last access, or the creation if never accessed.' }),
+    use: t.exposeFloat('use', { description: 'access_count / (access_count + SEARCH_USE_HALF_COUNT).' }),
+  }),
+});
+
+const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit').implement({
+  description: 'A memory that matched a search.',
+  fields: (t) => ({
+    memory: t.field({ type: MemoryType, resolve: (hit) => hit.memory }),
+    score: t.exposeFloat('score', { description: 'The weighted sum of the breakdown: hits come highest first.' }),
+    breakdown: t.field({ type: ScoreBreakdown, resolve: (hit) => hit.breakdown }),
+    snippet: t.string({
+      description: 'The content around the matched words, which are marked **like this** (ts_headline; fragments joined by " … "). Text, not HTML.',
+      resolve: (hit) => hit.snippet ?? '',
+    }),
+    rank: t.float({ deprecationReason: 'Use score (and breakdown.text for the text relevance alone).', resolve: (hit) => hit.score }),
+  }),
+});
+
+const DEFAULT_SEARCH_RESULTS = 10;
+
+const searchText = z.string().trim().min(1, 'must not be empty').pipe(text(1000));
+const minScoreRule = z.number().finite('must be a finite number');
+
+function hitOf(row: MemorySearchRow, memory: Prisma.MemoryGetPayload<object>): MemorySearchHitShape {
+  return {
+    memory,
+    score: row.hit_score,
+    breakdown: { text: row.hit_text, importance: row.hit_importance, recency: row.hit_recency, use: row.hit_use },
+    snippet: row.hit_snippet ?? null,
+  };
+}
+
+builder.queryField('searchMemories', (t) =>
+  t.field({
+    type: [MemorySearchHit],
+    description:
+      'Full-text search of memory content (English stemming; web-search syntax: words, "quoted phrases", or, -excluded), ' +
+      'ranked by one score of text relevance, importance, recency and use (see ScoreBreakdown). A query with no words to ' +
+      'search for (empty, or only stop words) is a VALIDATION error.',
+    args: {
+      query: t.arg.string({ required: true }),
+      filter: t.arg({ type: MemoryFilter }),
+      minScore: t.arg.float({ description: 'Leave out hits scoring less.' }),
+      limit: t.arg.int({ defaultValue: DEFAULT_SEARCH_RESULTS, description: `At most ${MAX_PAGE_SIZE}.` }),
+      track: t.arg(trackArgument),
+    },
+    resolve: async (_root, args, context, info) => {
+      const query = parseInput(searchText, args.query, ['query']);
+      const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
+      const minScore = args.minScore == null ? null : parseInput(minScoreRule, args.minScore, ['minScore']);
+      const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);
+      const caller = context.caller;
+      const search: MemorySearch = {
+        organizationId: caller.organizationId,
+        query,
+        limit,
+        filter: args.filter,
+        minScore,
+        ranking: context.ranking,
+        snippet: hit.has('snippet'),
+      };
+      if (context.fastReads) {
+        // One statement: the hits, each with its memory planned for what the request selects of it.
+        const memory = planObject(info.schema.getType('Memory') as GraphQLObjectType, hit.get('memory') ?? [], 'm', {
+          fragments: info.fragments,
+          variableValues: info.variableValues,
+          organizationId: caller.organizationId,
+          userId: caller.userId,
+        });
+        currentRequestFacts()?.planFallbacks.push(...memory.fallbacks);
+        const rows = await findMatchingMemories(context.sql, search, memory.sql);
+        countAsRead(context, args.track, rows.map((row) => row.id));
+        // A planned object, which Memory's fields answer from (src/planner/plugin.ts).
+        return rows.map((row) => hitOf(row, row.hit_memory as MemorySearchHitShape['memory']));
+      }
+      const matches = await findMatchingMemories(context.sql, search);
+      // Loaded with what the selection under `memory` needs, so its relations cost no more queries.
+      const memories = await context.prisma.memory.findMany({
+        ...queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] }),
+        where: { ...visibleMemories(context), id: { in: matches.map((match) => String(match.id)) } },
+      });
+      const byId = new Map(memories.map((memory) => [memory.id, memory]));
+      const hits = matches.flatMap((match) => {
+        const memory = byId.get(String(match.id));
+        return memory ? [hitOf(match, memory)] : [];
+      });
+      countAsRead(context, args.track, hits.map((found) => found.memory.id));
+      return hits;
+    },
+  }),
+);
