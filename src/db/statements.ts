@@ -5,3 +5,24 @@
  * a SELECT here calls writes.
  */
 export const readStatement = /^\s*SELECT\b/i;
+
+/**
+ * How SQL is built here, by the read planner (src/planner) and by the memory list, filter and
+ * search (src/memories) alike: text with each value bound where it goes (`$n`), never spliced
+ * in. Code that builds a piece of a statement takes the statement's `bind`, so that every
+ * value is numbered in the one statement it ends up in.
+ */
+export type Bind = (value: unknown) => string;
+
+/** A statement's text and its values, as ScopedSql.query takes them. */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/** The statement that `build` writes, its values numbered in the order `build` binds them. */
+export function statement(build: (bind: Bind) => string): Statement {
+  const values: unknown[] = [];
+  const text = build((value) => `$${values.push(value)}`);
+  return { text, values };
+}

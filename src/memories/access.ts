@@ -1,5 +1,5 @@
 import type { ScopedSql } from '../db/row-level-security';
-import { Prisma } from '../generated/prisma/client';
+import { statement, type Statement } from '../db/statements';
 
 /**
  * The memories a request's reads returned (searchMemories, memory(id), memories), to be counted
@@ -26,10 +26,12 @@ export class MemoryAccesses {
  * PostgreSQL under the row's lock, so concurrent requests never lose an increment. `updated_at`
  * stays: being read is not a change.
  */
-export function accessStatement(organizationId: string, ids: string[]): Prisma.Sql {
-  return Prisma.sql`
+export function accessStatement(organizationId: string, ids: string[]): Statement {
+  return statement(
+    (bind) => `
     UPDATE memories SET access_count = access_count + 1, last_accessed = now()
-    WHERE organization_id = ${organizationId} AND id IN (SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+    WHERE organization_id = ${bind(organizationId)} AND id IN (SELECT jsonb_array_elements_text(${bind(JSON.stringify(ids))}::jsonb))`,
+  );
 }
 
 export async function recordAccesses(sql: ScopedSql, organizationId: string, ids: string[]): Promise<void> {

@@ -2,10 +2,11 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLObjectType } from 'graphql';
 import { z } from 'zod';
 import type { Context } from '../context/types';
+import type { Bind } from '../db/statements';
 import type { Prisma } from '../generated/prisma/client';
 import { currentRequestFacts } from '../http/request-id';
 import { planObject, SHOWN } from '../planner/compile';
-import { connection, object, prismaFragment } from '../planner/declarations';
+import { connection, object } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
@@ -74,7 +75,7 @@ builder.queryFields((t) => ({
         where: (scope) => {
           if (scope.args.deleted) return undefined;
           const filter = scope.args.filter as MemoryFilterInput | null | undefined;
-          return [...visibleMemoryRows(scope), ...memoryFilterConditions(filter, ['filter'], scope.row).map((condition) => prismaFragment(condition, scope.bind))];
+          return [...visibleMemoryRows(scope), ...memoryFilterConditions(filter, ['filter'], scope.bind, scope.row)];
         },
       },
       (args) => {
@@ -202,14 +203,14 @@ builder.queryField('searchMemories', (t) =>
       };
       if (context.fastReads) {
         // One statement: the hits, each with its memory planned for what the request selects of it.
-        const memory = planObject(info.schema.getType('Memory') as GraphQLObjectType, hit.get('memory') ?? [], 'm', {
-          fragments: info.fragments,
-          variableValues: info.variableValues,
-          organizationId: caller.organizationId,
-          userId: caller.userId,
-        });
-        currentRequestFacts()?.planFallbacks.push(...memory.fallbacks);
-        const rows = await findMatchingMemories(context.sql, search, memory.sql);
+        // Planned as the statement is written, its values bound there.
+        const memory = (bind: Bind) => {
+          const request = { fragments: info.fragments, variableValues: info.variableValues, organizationId: caller.organizationId, userId: caller.userId };
+          const planned = planObject(info.schema.getType('Memory') as GraphQLObjectType, hit.get('memory') ?? [], 'm', request, bind);
+          currentRequestFacts()?.planFallbacks.push(...planned.fallbacks);
+          return planned.sql;
+        };
+        const rows = await findMatchingMemories(context.sql, search, memory);
         countAsRead(context, args.track, rows.map((row) => row.id));
         // A planned object, which Memory's fields answer from (src/planner/plugin.ts).
         return rows.map((row) => hitOf(row, row.hit_memory as MemorySearchHitShape['memory']));

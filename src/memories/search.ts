@@ -1,7 +1,7 @@
 import type { RankingSettings } from '../config/settings';
 import type { ScopedSql } from '../db/row-level-security';
 import { ValidationError } from '../errors';
-import { Prisma } from '../generated/prisma/client';
+import { statement, type Bind, type Statement } from '../db/statements';
 import { memoryFilterConditions, type MemoryFilterInput } from './filter';
 import { scoreParts, weightedScore } from './ranking';
 
@@ -40,7 +40,7 @@ export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
  */
 export const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
 
-const query = (search: MemorySearch) => Prisma.sql`websearch_to_tsquery('english', ${search.query})`;
+const query = (search: MemorySearch, bind: Bind) => `websearch_to_tsquery('english', ${bind(search.query)})`;
 
 /**
  * The statement of the search itself: the caller's live memories (of live agents) whose content
@@ -57,52 +57,59 @@ const query = (search: MemorySearch) => Prisma.sql`websearch_to_tsquery('english
  * filter's conditions and the score's parts cannot raise on any row
  * (src/memories/metadata-filter.ts, ranking.ts).
  */
-function rankedMatches(search: MemorySearch): Prisma.Sql {
-  const parts = scoreParts(search.ranking, Prisma.sql`q.query`);
-  const score = weightedScore(search.ranking, 'c');
+function rankedMatches(search: MemorySearch, bind: Bind): string {
+  // Bound in the order they appear in the text.
+  const score = weightedScore(search.ranking, 'c', bind);
+  const parts = scoreParts(search.ranking, 'q.query', bind);
+  const words = query(search, bind);
   const conditions = [
-    Prisma.sql`m.organization_id = ${search.organizationId}`,
-    Prisma.sql`NOT a.is_deleted`,
-    Prisma.sql`to_tsvector('english', m.content) @@ q.query`,
-    ...memoryFilterConditions(search.filter, ['filter']),
+    `m.organization_id = ${bind(search.organizationId)}`,
+    'NOT a.is_deleted',
+    "to_tsvector('english', m.content) @@ q.query",
+    ...memoryFilterConditions(search.filter, ['filter'], bind),
   ];
-  const minScore = search.minScore != null ? Prisma.sql`WHERE ${score} >= ${search.minScore}::float8` : Prisma.empty;
-  return Prisma.sql`
+  const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
+  return `
     SELECT c.id, c.created_at, c.text, c.importance, c.recency, c.use, ${score} AS score
     FROM (
       SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
-      FROM ${Prisma.raw(SEARCH_VIEW)} m
+      FROM ${SEARCH_VIEW} m
       JOIN agents a ON a.id = m.agent_id
       -- A fence (OFFSET 0) around the query, so that the planner estimates its matches without its
       -- words, the same for every word: estimated by the words' frequency in all organizations, a
       -- search for a word another organization writes often would be planned as a scan of all the
       -- caller's memories instead of the index, and take time by another organization's rows.
-      CROSS JOIN (SELECT ${query(search)} OFFSET 0) AS q(query)
-      WHERE ${Prisma.join(conditions, ' AND ')}
+      CROSS JOIN (SELECT ${words} OFFSET 0) AS q(query)
+      WHERE ${conditions.join(' AND ')}
       -- A fence: each part is computed once per match here, not again in the score and the ordering.
       OFFSET 0
     ) c
     ${minScore}
     ORDER BY score DESC, c.created_at DESC, c.id DESC
-    LIMIT ${search.limit}`;
+    LIMIT ${bind(search.limit)}`;
 }
 
 /**
  * The one statement `searchMemories` sends: the hits, best first, with their score, its parts,
  * the snippet if asked for, the memory's id, and `memory`: the planned memory object the read
  * planner built for what the request selects of it (src/planner/compile.ts, `planObject`), over
- * the row `m`. Exported so that a test can EXPLAIN exactly it.
+ * the row `m`, its values bound in this statement. Exported so that a test can EXPLAIN exactly it.
  */
-export function memorySearchStatement(search: MemorySearch, memory?: Prisma.Sql): Prisma.Sql {
-  // The snippet is computed for the `limit` hits only, after the ranking.
-  const snippet = search.snippet ? Prisma.sql`, ts_headline('english', m.content, ${query(search)}, ${SNIPPET_OPTIONS}) AS hit_snippet` : Prisma.empty;
-  const planned = memory ? Prisma.sql`, ${memory} AS hit_memory` : Prisma.empty;
-  return Prisma.sql`
+export function memorySearchStatement(search: MemorySearch, memory?: PlannedMemory): Statement {
+  return statement((bind) => {
+    // The snippet is computed for the `limit` hits only, after the ranking.
+    const snippet = search.snippet ? `, ts_headline('english', m.content, ${query(search, bind)}, ${bind(SNIPPET_OPTIONS)}) AS hit_snippet` : '';
+    const planned = memory ? `, ${memory(bind)} AS hit_memory` : '';
+    return `
     SELECT m.id, s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
-    FROM (${rankedMatches(search)}) s
+    FROM (${rankedMatches(search, bind)}) s
     JOIN memories m ON m.id = s.id
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
+  });
 }
+
+/** A hit's planned memory object over the row `m`, written with the search statement's `bind`. */
+export type PlannedMemory = (bind: Bind) => string;
 
 /** A hit: the memory's id, its score and the score's parts, and what was asked for beside them. */
 export interface MemorySearchRow {
@@ -122,16 +129,16 @@ export interface MemorySearchRow {
  * parser decides) is VALIDATION; it is asked only when nothing was found, so that a search with
  * hits costs one statement.
  */
-export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, memory?: Prisma.Sql): Promise<MemorySearchRow[]> {
-  const statement = memorySearchStatement(search, memory);
-  const rows = await sql.query<MemorySearchRow>(statement.text, statement.values);
+export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, memory?: PlannedMemory): Promise<MemorySearchRow[]> {
+  const searched = memorySearchStatement(search, memory);
+  const rows = await sql.query<MemorySearchRow>(searched.text, searched.values);
   if (rows.length === 0) await assertSearchableQuery(sql, search.query);
   return rows;
 }
 
 /** VALIDATION on `query` when PostgreSQL finds no word in it to search for. */
 export async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
-  const check = Prisma.sql`SELECT numnode(websearch_to_tsquery('english', ${text})) AS nodes`;
+  const check = statement((bind) => `SELECT numnode(websearch_to_tsquery('english', ${bind(text)})) AS nodes`);
   const [row] = await sql.query<{ nodes: number }>(check.text, check.values);
   if (Number(row?.nodes ?? 0) === 0) {
     throw new ValidationError('query: has no words to search for (it is empty, or only stop words and punctuation)', ['query']);
