@@ -1,6 +1,7 @@
 import 'dotenv/config';
 import { describeDatabase, loadSettings } from '../src/config/settings';
 import { openDatabase } from '../src/db/database';
+import { prepareSemanticRecall } from '../src/memories/embeddings';
 
 // `npm run db:migrate`: applies pending migrations to the configured database, PostgreSQL or
 // embedded, through the same path the server takes at start.
@@ -10,6 +11,10 @@ async function main(): Promise<void> {
   try {
     await database.migrate();
     process.stdout.write(`migrations applied to ${describeDatabase(settings.database)}\n`);
+    // Not a migration: it also runs after pgvector is installed later, and makes the index of the
+    // configured EMBEDDINGS_DIMENSIONS (src/memories/embeddings.ts).
+    const semanticRecall = await prepareSemanticRecall(database.owner, settings.embeddings);
+    process.stdout.write(semanticRecall.on ? 'semantic recall is on (pgvector)\n' : `semantic recall is off: ${semanticRecall.reason}\n`);
   } finally {
     await database.close();
   }

@@ -14,6 +14,7 @@ import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
 import { createLiveBus, type LiveBus } from './live/bus';
 import { connectRedis } from './redis/connections';
 import type { Logger } from './logger';
+import { prepareSemanticRecall } from './memories/embeddings';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
 import { Metrics } from './observability/metrics';
 import { observeStatements, observingRequests } from './observability/requests';
@@ -53,6 +54,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
   try {
     if (settings.migrateOnStart) await database.migrate();
     await warnIfSearchCannotUseIndex(database.prisma, logger);
+    await prepareSemanticRecall(database.owner, settings.embeddings, logger);
     if (database.kind === 'pglite' && settings.demoData && (await database.owner.organization.count()) === 0) {
       const { key, ...demo } = await seedDemoData(database.prisma);
       logger.info(demo, 'created demo data');

@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'DATABASE_UNAVAILABLE'
   | 'OVERLOADED'
   | 'REQUEST_TIMEOUT'
-  | 'LIVE_UPDATES_UNAVAILABLE';
+  | 'LIVE_UPDATES_UNAVAILABLE'
+  | 'SEMANTIC_RECALL_UNAVAILABLE';
 
 export abstract class AppError extends Error {
   abstract readonly code: ErrorCode;
@@ -146,5 +147,17 @@ export class LiveUpdatesUnavailableError extends AppError {
   override name = 'LiveUpdatesUnavailableError';
   constructor(reason = 'the event bus (Redis) is out of reach') {
     super(`live updates are unavailable for now: ${reason}; subscribe again in a few seconds`);
+  }
+}
+
+/**
+ * A write or search gave a vector where the database has no pgvector: semantic recall is off on
+ * this deployment (the server said why when it started). Nothing was written. Text search works.
+ */
+export class SemanticRecallUnavailableError extends AppError {
+  readonly code = 'SEMANTIC_RECALL_UNAVAILABLE';
+  override name = 'SemanticRecallUnavailableError';
+  constructor(field: string[] | null = null) {
+    super('semantic recall is off on this server: its database has no pgvector extension, so vectors cannot be stored or searched; text search works', field);
   }
 }

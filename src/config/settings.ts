@@ -85,6 +85,10 @@ const environmentSchema = z.object({
   SEARCH_WEIGHT_USE: weight.default(0.1),
   SEARCH_RECENCY_HALF_LIFE_DAYS: z.coerce.number().min(0.001).max(36_500).default(30),
   SEARCH_USE_HALF_COUNT: z.coerce.number().min(0.001).max(1_000_000_000).default(10),
+  SEARCH_RRF_K: z.coerce.number().int().min(1).max(10_000).default(60),
+  // 2,000 is the most dimensions pgvector's HNSW index takes for `vector`.
+  EMBEDDINGS_DIMENSIONS: integer(1, 2000).default(1536),
+  EMBEDDINGS_MODEL: z.string().trim().min(1).max(255).optional(),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -153,6 +157,15 @@ export interface Settings {
   tracing: { endpoint: string; sampleRatio: number; serviceName: string } | undefined;
   /** How memory search weighs its signals (src/memories/ranking.ts; README "Ranked recall"). */
   ranking: RankingSettings;
+  /** Memories' embeddings (src/memories/embeddings.ts; README "Semantic recall"). */
+  embeddings: EmbeddingSettings;
+}
+
+export interface EmbeddingSettings {
+  /** How many numbers an embedding has: every stored vector has exactly this many. */
+  dimensions: number;
+  /** The model recorded for an embedding whose write names none. */
+  model: string;
 }
 
 export interface AdmissionSettings {
@@ -182,6 +195,11 @@ export interface RankingSettings {
   recencyHalfLifeDays: number;
   /** The access count at which `use` is 0.5: use = count / (count + useHalfCount). */
   useHalfCount: number;
+  /**
+   * Reciprocal rank fusion's k for HYBRID search: a memory's relevance adds 1 / (k + rank) from
+   * each ranking it is in. 60 is the value of the RRF paper and of most hybrid search engines.
+   */
+  fusionK: number;
 }
 
 /** Empty variables count as unset, as they do in most twelve-factor tools. */
@@ -275,9 +293,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       },
       recencyHalfLifeDays: values.SEARCH_RECENCY_HALF_LIFE_DAYS,
       useHalfCount: values.SEARCH_USE_HALF_COUNT,
+      fusionK: values.SEARCH_RRF_K,
     },
+    embeddings: { dimensions: values.EMBEDDINGS_DIMENSIONS, model: values.EMBEDDINGS_MODEL ?? UNNAMED_EMBEDDING_MODEL },
   };
 }
+
+/**
+ * The model recorded for a client's vectors when neither the write nor EMBEDDINGS_MODEL names
+ * one: vectors are compared only with vectors of the same model, so every unnamed one is alike.
+ */
+export const UNNAMED_EMBEDDING_MODEL = 'unnamed';
 
 /** DATABASE_REPLICA_URLS: comma-separated PostgreSQL URLs, each checked as DATABASE_URL is. */
 function replicaList(value: string): string[] {

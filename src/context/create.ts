@@ -2,7 +2,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import { createAgentLoaders, type AgentLoaders } from '../agents/loaders';
 import type { Authenticate } from '../auth/authenticate';
 import type { LimitRate } from '../auth/rate-limit';
-import type { RankingSettings } from '../config/settings';
+import type { EmbeddingSettings, RankingSettings } from '../config/settings';
 import type { Database } from '../db/database';
 import { transactionBoundClient, transactionBoundSql } from '../db/transaction-client';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
@@ -20,6 +20,7 @@ export interface ContextOptions {
   /** Whether the hot reads take their one-statement path (READ_PATH=fast). */
   fastReads: boolean;
   ranking: RankingSettings;
+  embeddings: EmbeddingSettings;
   /** Who the request's API key belongs to (refused with UNAUTHENTICATED otherwise). */
   authenticate: Authenticate;
   limitRate: LimitRate;
@@ -49,12 +50,12 @@ function createLoaders(prisma: PrismaClient): RequestLoaders {
 
 /** A request's context: its caller, checked against its key and its rate limit, and fresh loaders. */
 export async function createContext(options: ContextOptions, initial: YogaInitialContext): Promise<Omit<Context, keyof YogaInitialContext>> {
-  const { database, fastReads, ranking, authenticate, limitRate, live } = options;
+  const { database, fastReads, ranking, embeddings, authenticate, limitRate, live } = options;
   const caller = await authenticate(initial.request);
   await limitRate(caller);
   const { prisma, sql } = database;
   // Yoga merges this into the request's context: the initial one is not copied.
-  return { prisma, sql, fastReads, ranking, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma), live };
+  return { prisma, sql, fastReads, ranking, embeddings, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma), live };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { AgentLoaders } from '../agents/loaders';
 import type { Caller } from '../auth/caller';
-import type { RankingSettings } from '../config/settings';
+import type { EmbeddingSettings, RankingSettings } from '../config/settings';
 import type { ScopedSql } from '../db/row-level-security';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { LiveBus } from '../live/bus';
@@ -19,6 +19,8 @@ export interface Context extends YogaInitialContext {
   caller: Caller;
   /** How memory search weighs its signals (the SEARCH_* settings). */
   ranking: RankingSettings;
+  /** Memories' embeddings: their dimensions and default model (the EMBEDDINGS_* settings). */
+  embeddings: EmbeddingSettings;
   /** The memories this request's reads returned, counted as accessed once its data is settled (src/http/memory-access-tracking.ts). */
   memoryAccesses: MemoryAccesses;
   /** Fresh per request: batching and caching never cross requests (or callers). */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
+import { vector } from '@electric-sql/pglite-pgvector';
 import lockfile from 'proper-lockfile';
 
 export class DataDirectoryInUseError extends Error {
@@ -68,9 +69,10 @@ export async function openPglite(dataDir: string, options: OpenOptions = {}): Pr
  * The contrib extensions the migrations create. PGlite has a contrib module's files only when it is
  * opened with it; opened without, a database whose migrations created it could not be read (its
  * index over organization and words needs btree_gin's operator classes: migration
- * 20261202160000_memory_search_index_by_organization).
+ * 20261202160000_memory_search_index_by_organization). pgvector ships as a package of its own
+ * (@electric-sql/pglite-pgvector), so semantic recall is always on here.
  */
-const EXTENSIONS = { btree_gin } satisfies PGliteOptions['extensions'];
+const EXTENSIONS = { btree_gin, vector } satisfies PGliteOptions['extensions'];
 
 /** Opens a directory whose lock the caller holds (`lockDataDirectory`) and keeps after `close`. */
 export async function openLockedPglite(dataDir: string, options: OpenOptions = {}): Promise<OpenedPglite> {

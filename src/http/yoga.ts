@@ -42,7 +42,15 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
   const authenticate = notingOrganization(throttleFailedAuthentications(createAuthenticator(database, keys), settings.authFailureLimit, redis?.commands));
   const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
   const maskError = createErrorMasker(logger);
-  const contextOptions: ContextOptions = { database, fastReads: settings.readPath === 'fast', ranking: settings.ranking, authenticate, limitRate, live };
+  const contextOptions: ContextOptions = {
+    database,
+    fastReads: settings.readPath === 'fast',
+    ranking: settings.ranking,
+    embeddings: settings.embeddings,
+    authenticate,
+    limitRate,
+    live,
+  };
   return createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,

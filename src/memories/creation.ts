@@ -4,6 +4,7 @@ import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { contentHash } from './content-hash';
+import { checkDimensions, embeddingModel, storeEmbeddings } from './embeddings';
 import { lockSnapshots, recordHistory, type HistoryEntry } from './history';
 
 /** One memory to create, validated (src/memories/mutations.ts). */
@@ -17,6 +18,9 @@ export interface MemoryToCreate {
   scope: string;
   level: string;
   importance?: number;
+  /** Its embedding, checked for finite numbers but not yet for the deployment's dimensions. */
+  embedding?: number[] | null;
+  embeddingModel?: string | null;
 }
 
 /** What became of one input: a new memory, or an existing one it was the same as. */
@@ -73,6 +77,9 @@ export async function createMemories(
   path: (index: number) => string[],
 ): Promise<CreatedMemory[]> {
   const caller = context.caller;
+  inputs.forEach((input, index) => {
+    if (input.embedding) checkDimensions(input.embedding, context.embeddings, [...path(index), 'embedding']);
+  });
   await checkOwners(context, tx, inputs, path);
   const hashes = inputs.map((input) => contentHash(input.content));
   const keys = inputs.map((input, index) => sameContentKey(input.agentId, hashes[index]!));
@@ -99,7 +106,7 @@ export async function createMemories(
       same.importance = Math.max(same.importance, importance);
       return { memoryId: same.id, deduplicated: true };
     }
-    const { metadata, userId, ...columns } = input;
+    const { metadata, userId, embedding: _embedding, embeddingModel: _model, ...columns } = input;
     const row = {
       ...columns,
       id: newId('memory'),
@@ -134,5 +141,11 @@ export async function createMemories(
       result.deduplicated ? { memoryId: result.memoryId, event: 'dedupe', before: before.get(result.memoryId) ?? null } : { memoryId: result.memoryId, event: 'create', before: null },
   );
   await recordHistory(tx, context, entries);
+  // A deduplicated input's vector goes to the memory it was the same as: same content, same meaning.
+  const embedded = inputs.flatMap((input, index) => (input.embedding ? [{ input, index }] : []));
+  if (embedded.length > 0) {
+    const embeddings = embedded.map(({ input, index }) => ({ memoryId: results[index]!.memoryId, vector: input.embedding!, model: embeddingModel(input.embeddingModel, context.embeddings) }));
+    await storeEmbeddings(tx, embeddings, [...path(embedded[0]!.index), 'embedding']);
+  }
   return results;
 }

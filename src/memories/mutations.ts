@@ -1,17 +1,18 @@
 import { z } from 'zod';
 import type { Context } from '../context/types';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError, NotFoundError, SemanticRecallUnavailableError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { payloadRow } from '../schema/payloads';
-import { label, MAX_MEMORY_CONTENT, real, storedEnum, text } from '../schema/rules';
+import { label, MAX_MEMORY_CONTENT, name, real, storedEnum, text } from '../schema/rules';
 import { allRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { contentHash } from './content-hash';
 import { createMemories, lockContent, type CreatedMemory } from './creation';
+import { checkDimensions, clearEmbedding, embeddingInput, embeddingModel, storeEmbeddings } from './embeddings';
 import { withHistory } from './history';
 import { MemoryTypeEnum, memoryTypes } from './memory-type';
 import { announceChanges } from './subscriptions';
@@ -32,6 +33,13 @@ async function requireUniqueContent(context: Context, tx: Prisma.TransactionClie
 
 // What creation requires is non-null here; a memory's agent and user never change. The content
 // hash is the server's (src/memories/content-hash.ts), never a client's.
+/** A memory write with a vector meets pgvector, or its absence. */
+const memoryWriteErrors = [...commonMutationErrors, SemanticRecallUnavailableError];
+
+const EMBEDDING_DESCRIPTION =
+  "The content's embedding, EMBEDDINGS_DIMENSIONS finite numbers, stored with pgvector. SEMANTIC_RECALL_UNAVAILABLE where the server has no pgvector.";
+const EMBEDDING_MODEL_DESCRIPTION = 'The model that made `embedding`, up to 255 characters. Default: the EMBEDDINGS_MODEL setting.';
+
 const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
   fields: (t) => ({
     agentId: t.id({ required: true }),
@@ -43,6 +51,8 @@ const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
     scope: t.string({ required: true, description: '1 to 50 characters, e.g. user.' }),
     level: t.string({ required: true, description: '1 to 50 characters, e.g. core.' }),
     importance: t.float({ description: 'Default 0.' }),
+    embedding: t.floatList({ description: EMBEDDING_DESCRIPTION }),
+    embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
   }),
 });
 
@@ -56,6 +66,8 @@ const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
     scope: t.string(),
     level: t.string(),
     importance: t.float(),
+    embedding: t.floatList({ description: `${EMBEDDING_DESCRIPTION} New content without a new embedding drops the old one.` }),
+    embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
   }),
 });
 
@@ -68,10 +80,11 @@ const memoryFields = z.object({
   level: label,
   importance: real,
 });
+const embeddingFields = { embedding: embeddingInput.nullish(), embeddingModel: name.nullish() };
 const createMemorySchema = memoryFields
-  .extend({ agentId: z.string(), userId: z.string().nullish() })
+  .extend({ agentId: z.string(), userId: z.string().nullish(), ...embeddingFields })
   .partial({ metadata: true, score: true, importance: true });
-const updateMemorySchema = memoryFields.partial();
+const updateMemorySchema = memoryFields.partial().extend(embeddingFields);
 
 export const MAX_MEMORIES_PER_BATCH = 500;
 
@@ -117,7 +130,7 @@ const MemoryPayload = builder.objectRef<{ memoryId: string; deduplicated?: boole
 builder.mutationFields((t) => ({
   createMemory: t.field({
     type: MemoryPayload,
-    errors: { types: commonMutationErrors },
+    errors: { types: memoryWriteErrors },
     args: { input: t.arg({ type: CreateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createMemorySchema, args.input, ['input']);
@@ -130,7 +143,7 @@ builder.mutationFields((t) => ({
   createMemories: t.field({
     type: MemoriesPayload,
     description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none, deduplicated by content as createMemory is.`,
-    errors: { types: commonMutationErrors },
+    errors: { types: memoryWriteErrors },
     args: { inputs: t.arg({ type: [CreateMemoryInput], required: true, extensions: maxItems(MAX_MEMORIES_PER_BATCH), description: `At most ${MAX_MEMORIES_PER_BATCH}.` }) },
     resolve: async (_root, args, context) => {
       const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
@@ -145,11 +158,12 @@ builder.mutationFields((t) => ({
   updateMemory: t.field({
     type: MemoryPayload,
     description: 'Changes a memory. New content that another live memory of the agent already has is a CONFLICT.',
-    errors: { types: commonMutationErrors },
+    errors: { types: memoryWriteErrors },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
-      const { metadata, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
+      const { metadata, embedding, embeddingModel: namedModel, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
       const id = String(args.id);
+      if (embedding) checkDimensions(embedding, context.embeddings, ['input', 'embedding']);
       await context.prisma.$transaction(async (tx) => {
         const hash = input.content === undefined ? undefined : contentHash(input.content);
         if (hash !== undefined) await requireUniqueContent(context, tx, id, hash, ['input', 'content']);
@@ -161,6 +175,8 @@ builder.mutationFields((t) => ({
           return changed.count;
         });
         if (count === 0) throw new NotFoundError('Memory', id, ['id']);
+        if (embedding) await storeEmbeddings(tx, [{ memoryId: id, vector: embedding, model: embeddingModel(namedModel, context.embeddings) }], ['input', 'embedding']);
+        else if (input.content !== undefined) await clearEmbedding(tx, id);
       });
       // Purged since by someone else: its PURGED event tells the subscribers.
       const updated = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });

@@ -3,6 +3,7 @@ import type { GraphQLObjectType } from 'graphql';
 import { z } from 'zod';
 import type { Context } from '../context/types';
 import type { Bind } from '../db/statements';
+import { ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { currentRequestFacts } from '../http/request-id';
 import { planObject, SHOWN } from '../planner/compile';
@@ -10,13 +11,14 @@ import { connection, object } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
-import { text } from '../schema/rules';
+import { name, text } from '../schema/rules';
 import { listedRowsOf } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { selectionOf } from '../schema/selection';
+import { checkDimensions, embeddingInput, embeddingModel } from './embeddings';
 import { MemoryFilter, memoryFilterConditions, type MemoryFilterInput } from './filter';
 import { countMemories, memoryPageIds, sortKey, type MemoryListOrder, type MemoryListPage } from './list';
-import { findMatchingMemories, type MemorySearch, type MemorySearchRow } from './search';
+import { findMatchingMemories, type MemorySearch, type MemorySearchRow, type SearchMode } from './search';
 import { MemoryType } from './type';
 import { visibleMemories, visibleMemoryRows } from './visibility';
 
@@ -120,7 +122,11 @@ builder.queryFields((t) => ({
 
 /** How a hit's score is made (README, "Ranked recall"): each part from 0 to 1, before its weight. */
 interface ScoreBreakdownShape {
+  relevance: number;
   text: number;
+  similarity: number | null;
+  textRank: number | null;
+  vectorRank: number | null;
   importance: number;
   recency: number;
   use: number;
@@ -137,7 +143,19 @@ interface MemorySearchHitShape {
 const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').implement({
   description: 'The parts of a search score, each from 0 to 1 before its weight (the SEARCH_WEIGHT_* settings).',
   fields: (t) => ({
-    text: t.exposeFloat('text', { description: 'Text relevance: ts_rank_cd, normalized to rank / (rank + 1).' }),
+    relevance: t.exposeFloat('relevance', {
+      description:
+        'The part SEARCH_WEIGHT_TEXT weighs. TEXT: the text relevance (text). VECTOR: the cosine similarity, 0 below 0. ' +
+        'HYBRID: reciprocal rank fusion of textRank and vectorRank, 1/(k + rank) summed over the rankings the memory is in ' +
+        '(k = SEARCH_RRF_K), scaled so that first in both is 1.',
+    }),
+    text: t.exposeFloat('text', { description: 'Text relevance: ts_rank_cd, normalized to rank / (rank + 1); 0 when the words did not match.' }),
+    similarity: t.exposeFloat('similarity', {
+      nullable: true,
+      description: "Cosine similarity of the memory's embedding to the search's vector (-1 to 1); null in a TEXT search or when the memory was not among the nearest.",
+    }),
+    textRank: t.exposeInt('textRank', { nullable: true, description: 'HYBRID: the place in the text ranking (1 best); null when not in it, and in TEXT and VECTOR searches.' }),
+    vectorRank: t.exposeInt('vectorRank', { nullable: true, description: 'VECTOR and HYBRID: the place among the nearest embeddings (1 nearest); null when not among them.' }),
     importance: t.exposeFloat('importance', { description: 'The memory\'s importance, clamped to 0..1.' }),
     recency: t.exposeFloat('recency', { description: '0.5 ^ (age / SEARCH_RECENCY_HALF_LIFE_DAYS), from the last access, or the creation if never accessed.' }),
     use: t.exposeFloat('use', { description: 'access_count / (access_count + SEARCH_USE_HALF_COUNT).' }),
@@ -160,14 +178,58 @@ const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit
 
 const DEFAULT_SEARCH_RESULTS = 10;
 
+const SearchModeEnum = builder.enumType('SearchMode', {
+  description: 'How searchMemories finds and ranks memories.',
+  values: {
+    TEXT: { description: 'By the words of `query` (full-text search).' },
+    VECTOR: { description: "By meaning: the memories whose embeddings are nearest to `vector` (cosine)." },
+    HYBRID: { description: 'Both, fused by reciprocal rank fusion: needs `query` and `vector`.' },
+  } as const,
+});
+
 const searchText = z.string().trim().min(1, 'must not be empty').pipe(text(1000));
 const minScoreRule = z.number().finite('must be a finite number');
+
+interface SearchArguments {
+  query?: string | null;
+  vector?: readonly number[] | null;
+  embeddingModel?: string | null;
+  mode?: SearchMode | null;
+}
+
+/** The search that the arguments ask for, or VALIDATION naming what its mode lacks or has wrong. */
+function searchOf(args: SearchArguments, context: Context, base: Omit<MemorySearch, 'mode' | 'query' | 'vector'>): MemorySearch {
+  const mode = args.mode ?? (args.vector == null ? 'TEXT' : args.query == null ? 'VECTOR' : 'HYBRID');
+  const query = () => {
+    if (args.query == null) throw new ValidationError(`query: ${mode} search needs the words to search for`, ['query']);
+    return parseInput(searchText, args.query, ['query']);
+  };
+  const vector = () => {
+    if (args.vector == null) throw new ValidationError(`vector: ${mode} search needs the query's embedding`, ['vector']);
+    const numbers = parseInput(embeddingInput, args.vector, ['vector']);
+    checkDimensions(numbers, context.embeddings, ['vector']);
+    const model = args.embeddingModel == null ? null : parseInput(name, args.embeddingModel, ['embeddingModel']);
+    return { vector: numbers, model: embeddingModel(model, context.embeddings), dimensions: context.embeddings.dimensions };
+  };
+  if (mode === 'TEXT') return { ...base, mode, query: query() };
+  if (mode === 'VECTOR') return { ...base, mode, vector: vector() };
+  return { ...base, mode, query: query(), vector: vector() };
+}
 
 function hitOf(row: MemorySearchRow, memory: Prisma.MemoryGetPayload<object>): MemorySearchHitShape {
   return {
     memory,
     score: row.hit_score,
-    breakdown: { text: row.hit_text, importance: row.hit_importance, recency: row.hit_recency, use: row.hit_use },
+    breakdown: {
+      relevance: row.hit_relevance,
+      text: row.hit_text,
+      similarity: row.hit_similarity,
+      textRank: row.hit_text_rank,
+      vectorRank: row.hit_vector_rank,
+      importance: row.hit_importance,
+      recency: row.hit_recency,
+      use: row.hit_use,
+    },
     snippet: row.hit_snippet ?? null,
   };
 }
@@ -176,31 +238,36 @@ builder.queryField('searchMemories', (t) =>
   t.field({
     type: [MemorySearchHit],
     description:
-      'Full-text search of memory content (English stemming; web-search syntax: words, "quoted phrases", or, -excluded), ' +
-      'ranked by one score of text relevance, importance, recency and use (see ScoreBreakdown). A query with no words to ' +
-      'search for (empty, or only stop words) is a VALIDATION error.',
+      'Searches memories by their words (TEXT: English stemming; web-search syntax: words, "quoted phrases", or, -excluded), ' +
+      'by meaning (VECTOR: the embeddings nearest to `vector`), or both (HYBRID), ranked by one score of relevance, ' +
+      'importance, recency and use (see ScoreBreakdown). A query with no words to search for (empty, or only stop words) is ' +
+      'a VALIDATION error. Without pgvector on the server, VECTOR and HYBRID are SEMANTIC_RECALL_UNAVAILABLE.',
     args: {
-      query: t.arg.string({ required: true }),
+      query: t.arg.string({ description: 'The words to search for: needed by TEXT and HYBRID.' }),
+      vector: t.arg.floatList({ description: "The query's embedding, EMBEDDINGS_DIMENSIONS finite numbers: needed by VECTOR and HYBRID." }),
+      embeddingModel: t.arg.string({ description: 'The model that made `vector`: only embeddings of that model are compared. Default: EMBEDDINGS_MODEL.' }),
+      mode: t.arg({
+        type: SearchModeEnum,
+        description: 'Default: HYBRID given both `query` and `vector`, VECTOR given `vector` alone, TEXT given `query` alone.',
+      }),
       filter: t.arg({ type: MemoryFilter }),
       minScore: t.arg.float({ description: 'Leave out hits scoring less.' }),
       limit: t.arg.int({ defaultValue: DEFAULT_SEARCH_RESULTS, description: `At most ${MAX_PAGE_SIZE}.` }),
       track: t.arg(trackArgument),
     },
     resolve: async (_root, args, context, info) => {
-      const query = parseInput(searchText, args.query, ['query']);
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
       const minScore = args.minScore == null ? null : parseInput(minScoreRule, args.minScore, ['minScore']);
       const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);
       const caller = context.caller;
-      const search: MemorySearch = {
+      const search = searchOf(args, context, {
         organizationId: caller.organizationId,
-        query,
         limit,
         filter: args.filter,
         minScore,
         ranking: context.ranking,
         snippet: hit.has('snippet'),
-      };
+      });
       if (context.fastReads) {
         // One statement: the hits, each with its memory planned for what the request selects of it.
         // Planned as the statement is written, its values bound there.

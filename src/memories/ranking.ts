@@ -32,7 +32,7 @@ const MAX_HALF_LIVES = 1000;
 export function scoreParts(settings: RankingSettings, query: string, bind: Bind): ScoreParts {
   const halfLifeSeconds = bind(settings.recencyHalfLifeDays * 86_400);
   return {
-    text: `ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), ${query}, 32)::float8`,
+    text: textRelevance(query),
     importance: `least(greatest(m.importance::float8, 0), 1)`,
     // date_part gives float8; extract gives numeric, whose arithmetic cost as much as the text rank.
     recency: `CASE WHEN date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8 >= ${bind(MAX_HALF_LIVES)} THEN 0::float8
@@ -41,9 +41,21 @@ export function scoreParts(settings: RankingSettings, query: string, bind: Bind)
   };
 }
 
-/** The weighted sum of the parts, given as the columns `text`, `importance`, `recency`, `use` of `row`. */
-export function weightedScore(settings: RankingSettings, row: string, bind: Bind): string {
+/**
+ * The text part alone, which binds nothing: for a ranking by text relevance only (a HYBRID
+ * search's text ranking), whose statement must not bind the other parts' values unused.
+ */
+export function textRelevance(query: string): string {
+  return `ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), ${query}, 32)::float8`;
+}
+
+/**
+ * The weighted sum of the parts, given as the columns `importance`, `recency`, `use` of `row` and
+ * `relevance`, the column that the text weight applies to: `text` in a TEXT search, the fused or
+ * vector relevance otherwise (src/memories/search.ts).
+ */
+export function weightedScore(settings: RankingSettings, row: string, relevance: 'text' | 'relevance', bind: Bind): string {
   const { text, importance, recency, use } = settings.weights;
   const part = (name: string, weight: number) => `${bind(weight)}::float8 * ${row}.${name}`;
-  return `(${part('text', text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;
+  return `(${part(relevance, text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;
 }

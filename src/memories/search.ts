@@ -1,14 +1,20 @@
 import type { RankingSettings } from '../config/settings';
 import type { ScopedSql } from '../db/row-level-security';
-import { ValidationError } from '../errors';
+import { SemanticRecallUnavailableError, ValidationError } from '../errors';
+import { isMissingVector } from './embeddings';
 import { statement, type Bind, type Statement } from '../db/statements';
 import { memoryFilterConditions, type MemoryFilterInput } from './filter';
-import { scoreParts, weightedScore } from './ranking';
+import { scoreParts, textRelevance, weightedScore } from './ranking';
+import { nearestMemories, type VectorQuery } from './vector-search';
 
-export interface MemorySearch {
+/**
+ * How a search finds and ranks: by the words (TEXT), by meaning, the memories' embeddings
+ * nearest to a vector (VECTOR), or both fused by reciprocal rank fusion (HYBRID).
+ */
+export type SearchMode = 'TEXT' | 'VECTOR' | 'HYBRID';
+
+interface SearchBase {
   organizationId: string;
-  /** What the caller typed, in web-search syntax: words, "quoted phrases", or, -excluded. */
-  query: string;
   limit: number;
   filter?: MemoryFilterInput | null;
   /** Hits scoring less are left out. */
@@ -16,6 +22,21 @@ export interface MemorySearch {
   ranking: RankingSettings;
   /** Whether to compute each hit's ts_headline snippet (it reads the whole content again). */
   snippet?: boolean;
+}
+
+/** A search, with what its mode needs: the query's text, its vector, or both. */
+export type MemorySearch =
+  | (SearchBase & { mode: 'TEXT'; query: string; vector?: null })
+  | (SearchBase & { mode: 'VECTOR'; query?: null; vector: VectorQuery })
+  | (SearchBase & { mode: 'HYBRID'; query: string; vector: VectorQuery });
+
+/**
+ * How many memories each ranking of a VECTOR or HYBRID search brings: the page, and room for
+ * importance, recency and use to reorder it. Both rankings are cut at the same length, as
+ * hybrid search engines do, so that neither swamps the fusion.
+ */
+export function rankedCandidates(limit: number): number {
+  return Math.min(Math.max(100, 5 * limit), 1000);
 }
 
 /**
@@ -40,10 +61,10 @@ export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
  */
 export const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
 
-const query = (search: MemorySearch, bind: Bind) => `websearch_to_tsquery('english', ${bind(search.query)})`;
+const tsquery = (text: string, bind: Bind) => `websearch_to_tsquery('english', ${bind(text)})`;
 
 /**
- * The statement of the search itself: the caller's live memories (of live agents) whose content
+ * The statement of a TEXT search: the caller's live memories (of live agents) whose content
  * matches `search.query` and its filter, best score first, as ids, the score and its parts.
  *
  * `to_tsvector('english', content)` is written exactly as the expression of the GIN index
@@ -57,20 +78,16 @@ const query = (search: MemorySearch, bind: Bind) => `websearch_to_tsquery('engli
  * filter's conditions and the score's parts cannot raise on any row
  * (src/memories/metadata-filter.ts, ranking.ts).
  */
-function rankedMatches(search: MemorySearch, bind: Bind): string {
+function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind): string {
   // Bound in the order they appear in the text.
-  const score = weightedScore(search.ranking, 'c', bind);
+  const score = weightedScore(search.ranking, 'c', 'text', bind);
   const parts = scoreParts(search.ranking, 'q.query', bind);
-  const words = query(search, bind);
-  const conditions = [
-    `m.organization_id = ${bind(search.organizationId)}`,
-    'NOT a.is_deleted',
-    "to_tsvector('english', m.content) @@ q.query",
-    ...memoryFilterConditions(search.filter, ['filter'], bind),
-  ];
+  const words = tsquery(search.query, bind);
+  const conditions = textConditions(search, bind);
   const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
   return `
-    SELECT c.id, c.created_at, c.text, c.importance, c.recency, c.use, ${score} AS score
+    SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank, NULL::int AS vector_rank,
+           c.importance, c.recency, c.use, ${score} AS score
     FROM (
       SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
       FROM ${SEARCH_VIEW} m
@@ -89,6 +106,109 @@ function rankedMatches(search: MemorySearch, bind: Bind): string {
     LIMIT ${bind(search.limit)}`;
 }
 
+function textConditions(search: MemorySearch, bind: Bind): string[] {
+  return [
+    `m.organization_id = ${bind(search.organizationId)}`,
+    'NOT a.is_deleted',
+    "to_tsvector('english', m.content) @@ q.query",
+    ...memoryFilterConditions(search.filter, ['filter'], bind),
+  ];
+}
+
+/**
+ * The text ranking of a HYBRID search: its best `rankedCandidates` matches by text relevance
+ * alone, each with its rank (1 best), read through the full-text index as TEXT's are.
+ */
+function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): string {
+  const text = textRelevance('q.query');
+  const words = tsquery(search.query, bind);
+  const conditions = textConditions(search, bind);
+  return `
+    SELECT r.id, r.text, row_number() OVER (ORDER BY r.text DESC, r.created_at DESC, r.id DESC)::int AS text_rank
+    FROM (
+      SELECT m.id, m.created_at, ${text} AS text
+      FROM ${SEARCH_VIEW} m
+      JOIN agents a ON a.id = m.agent_id
+      CROSS JOIN (SELECT ${words} OFFSET 0) AS q(query)
+      WHERE ${conditions.join(' AND ')}
+      ORDER BY text DESC, m.created_at DESC, m.id DESC
+      LIMIT ${bind(rankedCandidates(search.limit))}
+    ) r`;
+}
+
+/**
+ * The vector ranking of a VECTOR or HYBRID search: the `rankedCandidates` memories nearest to the
+ * query's vector among the embeddings of its model (src/memories/vector-search.ts), each with its
+ * cosine similarity (1 - distance) and its rank (1 nearest).
+ */
+function vectorRanking(search: MemorySearch & { vector: VectorQuery }, bind: Bind): string {
+  const nearest = nearestMemories(
+    {
+      organizationId: search.organizationId,
+      query: search.vector,
+      filter: search.filter,
+      candidates: rankedCandidates(search.limit),
+    },
+    bind,
+  );
+  return `
+    SELECT n.id, 1 - n.distance AS similarity, row_number() OVER (ORDER BY n.distance, n.id)::int AS vector_rank
+    FROM (${nearest}) n
+    JOIN ${SEARCH_VIEW} m ON m.id = n.id
+    JOIN agents a ON a.id = m.agent_id
+    WHERE m.organization_id = ${bind(search.organizationId)} AND NOT a.is_deleted`;
+}
+
+/**
+ * The statement of a VECTOR or HYBRID search, with the same columns as TEXT's.
+ *
+ * - VECTOR: a memory's relevance is its cosine similarity to the query, below 0 counted as 0.
+ * - HYBRID: reciprocal rank fusion of the text and the vector rankings,
+ *   1 / (k + text rank) + 1 / (k + vector rank), a ranking a memory is missing from adding
+ *   nothing; scaled by (k + 1) / 2 so that a memory first in both has relevance 1.
+ *
+ * The relevance then takes the text part's place in the score, with importance, recency and use
+ * weighed in as a TEXT search does (SEARCH_WEIGHT_TEXT weighs it).
+ */
+function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }, bind: Bind): string {
+  // Bound in the order they appear in the text; the fusion's k once, read where it is used.
+  const score = weightedScore(search.ranking, 'c', 'relevance', bind);
+  const parts = scoreParts(search.ranking, 'NULL', bind);
+  let fused: string;
+  if (search.mode === 'HYBRID') {
+    const k = bind(search.ranking.fusionK);
+    fused = `
+        SELECT coalesce(t.id, v.id) AS id, coalesce(t.text, 0) AS text, v.similarity, t.text_rank, v.vector_rank,
+               (coalesce(1.0::float8 / (${k}::float8 + t.text_rank), 0) + coalesce(1.0::float8 / (${k}::float8 + v.vector_rank), 0))
+                 * (${k}::float8 + 1) / 2 AS relevance
+        FROM (${textRanking(search, bind)}) t
+        FULL JOIN (${vectorRanking(search, bind)}) v ON v.id = t.id`;
+  } else {
+    fused = `
+        SELECT v.id, 0::float8 AS text, v.similarity, NULL::int AS text_rank, v.vector_rank, greatest(v.similarity, 0) AS relevance
+        FROM (${vectorRanking(search, bind)}) v`;
+  }
+  const organization = bind(search.organizationId);
+  const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
+  return `
+    SELECT c.id, c.created_at, c.relevance, c.text, c.similarity, c.text_rank, c.vector_rank, c.importance, c.recency, c.use, ${score} AS score
+    FROM (
+      SELECT m.id, m.created_at, f.relevance, f.text, f.similarity, f.text_rank, f.vector_rank,
+             ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
+      FROM (${fused}) f
+      JOIN ${SEARCH_VIEW} m ON m.id = f.id
+      WHERE m.organization_id = ${organization}
+      OFFSET 0
+    ) c
+    ${minScore}
+    ORDER BY score DESC, c.created_at DESC, c.id DESC
+    LIMIT ${bind(search.limit)}`;
+}
+
+function rankedMatches(search: MemorySearch, bind: Bind): string {
+  return search.mode === 'TEXT' ? rankedTextMatches(search, bind) : rankedFusedMatches(search, bind);
+}
+
 /**
  * The one statement `searchMemories` sends: the hits, best first, with their score, its parts,
  * the snippet if asked for, the memory's id, and `memory`: the planned memory object the read
@@ -98,10 +218,13 @@ function rankedMatches(search: MemorySearch, bind: Bind): string {
 export function memorySearchStatement(search: MemorySearch, memory?: PlannedMemory): Statement {
   return statement((bind) => {
     // The snippet is computed for the `limit` hits only, after the ranking.
-    const snippet = search.snippet ? `, ts_headline('english', m.content, ${query(search, bind)}, ${bind(SNIPPET_OPTIONS)}) AS hit_snippet` : '';
+    const snippet =
+      search.snippet && search.query != null ? `, ts_headline('english', m.content, ${tsquery(search.query, bind)}, ${bind(SNIPPET_OPTIONS)}) AS hit_snippet` : '';
     const planned = memory ? `, ${memory(bind)} AS hit_memory` : '';
     return `
-    SELECT m.id, s.score AS hit_score, s.text AS hit_text, s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
+    SELECT m.id, s.score AS hit_score, s.relevance AS hit_relevance, s.text AS hit_text, s.similarity AS hit_similarity,
+           s.text_rank AS hit_text_rank, s.vector_rank AS hit_vector_rank,
+           s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
     FROM (${rankedMatches(search, bind)}) s
     JOIN memories m ON m.id = s.id
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
@@ -115,7 +238,11 @@ export type PlannedMemory = (bind: Bind) => string;
 export interface MemorySearchRow {
   id: string;
   hit_score: number;
+  hit_relevance: number;
   hit_text: number;
+  hit_similarity: number | null;
+  hit_text_rank: number | null;
+  hit_vector_rank: number | null;
   hit_importance: number;
   hit_recency: number;
   hit_use: number;
@@ -131,8 +258,14 @@ export interface MemorySearchRow {
  */
 export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, memory?: PlannedMemory): Promise<MemorySearchRow[]> {
   const searched = memorySearchStatement(search, memory);
-  const rows = await sql.query<MemorySearchRow>(searched.text, searched.values);
-  if (rows.length === 0) await assertSearchableQuery(sql, search.query);
+  let rows: MemorySearchRow[];
+  try {
+    rows = await sql.query<MemorySearchRow>(searched.text, searched.values);
+  } catch (error) {
+    if (search.vector && isMissingVector(error)) throw new SemanticRecallUnavailableError(['vector']);
+    throw error;
+  }
+  if (rows.length === 0 && search.query != null) await assertSearchableQuery(sql, search.query);
   return rows;
 }
 

@@ -27,6 +27,12 @@ export const MemoryType = builder.prismaObject('Memory', {
     updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
     createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
+    embeddingModel: t.exposeString('embeddingModel', {
+      sql: column('embedding_model'),
+      nullable: true,
+      description: 'The model that made the embedding; null when the memory has none. Vectors of different models are never compared.',
+    }),
+    embeddingDimensions: t.exposeInt('embeddingDimensions', { sql: column('embedding_dimensions'), nullable: true, description: 'How many numbers the embedding has; null when none.' }),
     user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
   }),
 });

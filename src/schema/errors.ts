@@ -1,4 +1,4 @@
-import { AppError, BlockLimitExceededError, ConflictError, NotFoundError, ValidationError, VersionConflictError, type ErrorCode } from '../errors';
+import { AppError, BlockLimitExceededError, ConflictError, NotFoundError, SemanticRecallUnavailableError, ValidationError, VersionConflictError, type ErrorCode } from '../errors';
 import { builder } from './builder';
 
 const codes: Record<ErrorCode, { description: string }> = {
@@ -11,6 +11,7 @@ const codes: Record<ErrorCode, { description: string }> = {
   OVERLOADED: { description: 'The server is busy (the database answers): HTTP 503, retry after `Retry-After` seconds, with backoff.' },
   REQUEST_TIMEOUT: { description: 'The request ran longer than the server allows and was abandoned: HTTP 503, retry after `Retry-After` seconds.' },
   LIVE_UPDATES_UNAVAILABLE: { description: 'A subscription cannot be served for now (the event bus is out of reach): subscribe again.' },
+  SEMANTIC_RECALL_UNAVAILABLE: { description: 'A vector was given, but this server has no pgvector: semantic recall is off; text search works.' },
 };
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });
@@ -27,6 +28,7 @@ export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement(
 builder.objectType(NotFoundError, { name: 'NotFoundError', interfaces: [ErrorInterface] });
 builder.objectType(ValidationError, { name: 'ValidationError', interfaces: [ErrorInterface] });
 builder.objectType(ConflictError, { name: 'ConflictError', interfaces: [ErrorInterface] });
+builder.objectType(SemanticRecallUnavailableError, { name: 'SemanticRecallUnavailableError', interfaces: [ErrorInterface] });
 builder.objectType(VersionConflictError, {
   name: 'VersionConflictError',
   interfaces: [ErrorInterface],

@@ -82,8 +82,9 @@ describe('memory search under row-level security: the plan and the rows', () => 
     return scan >= 0 && /organization_id\)::text = /.test(condition ?? '') && (condition ?? '').includes('to_tsvector');
   }
 
-  const searchOf = (owner: DemoData, extra: Partial<MemorySearch> = {}): MemorySearch => ({
+  const searchOf = (owner: DemoData, extra: Partial<MemorySearch & { mode: 'TEXT' }> = {}): MemorySearch => ({
     organizationId: owner.organizationId,
+    mode: 'TEXT',
     query: QUERY,
     limit: 20,
     ranking: loadSettings({}).ranking,

@@ -85,7 +85,7 @@ describe('memory search: what one organization’s search reads does not depend 
   let other: DemoData;
   let memoryIndexes: Set<string>;
 
-  const search = (): MemorySearch => ({ organizationId: own.organizationId, query: WORD, limit: 20, ranking: loadSettings({}).ranking });
+  const search = (): MemorySearch => ({ organizationId: own.organizationId, mode: 'TEXT', query: WORD, limit: 20, ranking: loadSettings({}).ranking });
 
   /** `EXPLAIN (ANALYZE, BUFFERS)` of exactly the resolver's statement, as the application sends it: its role, in A's scope. */
   async function measuredSearch(): Promise<ScanCounts> {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 
 /** Where Debian's PostgreSQL 15 keeps its server binaries; PG_BIN_DIR names another. */
-const binDir = process.env.PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+const defaultBinDir = process.env.PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 
 /**
  * A PostgreSQL cluster of its own, for tests that stop, restart and kill the server: made with
@@ -37,7 +37,7 @@ export interface ThrowawayPostgres {
 }
 
 export function throwawayPostgresAvailable(): boolean {
-  return fs.existsSync(path.join(binDir, 'initdb')) && fs.existsSync(path.join(binDir, 'pg_ctl'));
+  return fs.existsSync(path.join(defaultBinDir, 'initdb')) && fs.existsSync(path.join(defaultBinDir, 'pg_ctl'));
 }
 
 /** initdb (and PgBouncer) refuse to run as root: the cluster then belongs to the `postgres` account. */
@@ -57,14 +57,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function createThrowawayPostgres(): Promise<ThrowawayPostgres> {
-  return startThrowaway((run, dataDir) => run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']));
+/** `binDir`: the server binaries to run, e.g. those of `copyPostgresInstallation`. */
+export async function createThrowawayPostgres(binDir = defaultBinDir): Promise<ThrowawayPostgres> {
+  return startThrowaway(binDir, (run, dataDir) => run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']));
 }
 
 type RunBinary = (binary: string, args: string[]) => Promise<void>;
 
 /** A cluster whose data directory `create` makes (initdb, or pg_basebackup from a primary). */
-async function startThrowaway(create: (run: RunBinary, dataDir: string) => Promise<void>): Promise<ThrowawayPostgres> {
+async function startThrowaway(binDir: string, create: (run: RunBinary, dataDir: string) => Promise<void>): Promise<ThrowawayPostgres> {
   const account = serverAccount();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-faults-'));
   const dataDir = path.join(root, 'data');
@@ -127,7 +128,7 @@ async function startThrowaway(create: (run: RunBinary, dataDir: string) => Promi
     },
     query,
     async createStandby() {
-      const standby = await startThrowaway((runThere, standbyDir) =>
+      const standby = await startThrowaway(binDir, (runThere, standbyDir) =>
         // -R writes primary_conninfo and standby.signal: the copy starts as a streaming replica.
         runThere('pg_basebackup', ['-D', standbyDir, '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync']),
       );
@@ -138,6 +139,47 @@ async function startThrowaway(create: (run: RunBinary, dataDir: string) => Promi
       for (const standby of standbys.splice(0)) await standby.remove();
       if (running) await pgCtl('-m', 'immediate', 'stop').catch(() => undefined);
       running = false;
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A copy of the PostgreSQL installation, without some of its extensions. */
+export interface PostgresInstallationCopy {
+  /** Its server binaries: give them to `createThrowawayPostgres`. */
+  readonly binDir: string;
+  /** Puts an extension's files that the copy left out back, as installing it would. */
+  addExtension(name: string): void;
+  remove(): void;
+}
+
+/**
+ * Copies Debian's PostgreSQL 15 (binaries, libraries, share) into a temporary tree, leaving out
+ * `withoutExtensions`: a server of the copy has exactly the extensions a machine without them
+ * would. PostgreSQL finds its share and lib directories relative to its binaries, so the copy
+ * keeps Debian's layout (usr/lib/postgresql/15, usr/share/postgresql/15).
+ */
+export function copyPostgresInstallation(withoutExtensions: string[]): PostgresInstallationCopy {
+  const libDir = path.dirname(defaultBinDir); // /usr/lib/postgresql/15
+  const shareDir = path.join('/usr/share/postgresql', path.basename(libDir));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-pg-install-'));
+  const copiedLib = path.join(root, libDir);
+  const copiedShare = path.join(root, shareDir);
+  const isLeftOut = (file: string) => withoutExtensions.some((name) => path.basename(file) === `${name}.so` || path.basename(file).startsWith(`${name}--`) || path.basename(file) === `${name}.control`);
+  fs.cpSync(libDir, copiedLib, { recursive: true, filter: (source) => !isLeftOut(source) && !source.includes(`${path.sep}bitcode${path.sep}`) });
+  fs.cpSync(shareDir, copiedShare, { recursive: true, filter: (source) => !isLeftOut(source) });
+  // mkdtemp's 0700 would keep out the `postgres` account that the server runs as under root.
+  fs.chmodSync(root, 0o755);
+  return {
+    binDir: path.join(copiedLib, 'bin'),
+    addExtension(name) {
+      fs.copyFileSync(path.join(libDir, 'lib', `${name}.so`), path.join(copiedLib, 'lib', `${name}.so`));
+      const extensionDir = path.join(shareDir, 'extension');
+      for (const file of fs.readdirSync(extensionDir)) {
+        if (file === `${name}.control` || file.startsWith(`${name}--`)) fs.copyFileSync(path.join(extensionDir, file), path.join(copiedShare, 'extension', file));
+      }
+    },
+    remove() {
       fs.rmSync(root, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,257 @@
+import type { DemoData } from '../../src/demo/seed';
+import { loadSettings } from '../../src/config/settings';
+import { withOrganization } from '../../src/db/row-level-security';
+import { memorySearchStatement, type MemorySearch } from '../../src/memories/search';
+import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
+import { graphql } from '../generated';
+import type { CreateMemoryInput, SearchMode } from '../generated/graphql';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+const CreateMemory = graphql(`
+  mutation CreateMemoryToFind($input: CreateMemoryInput!) {
+    createMemory(input: $input) {
+      __typename
+      ... on Error { code field message }
+      ... on MemoryPayload { memory { id } }
+    }
+  }
+`);
+const SearchByMeaning = graphql(`
+  query SearchByMeaning($query: String, $vector: [Float!], $embeddingModel: String, $mode: SearchMode, $filter: MemoryFilter, $minScore: Float, $limit: Int) {
+    searchMemories(query: $query, vector: $vector, embeddingModel: $embeddingModel, mode: $mode, filter: $filter, minScore: $minScore, limit: $limit, track: false) {
+      score
+      memory { id content }
+      breakdown { relevance text similarity textRank vectorRank importance recency use }
+    }
+  }
+`);
+
+const DIMENSIONS = 3;
+const MODEL = 'test-model';
+const settings = loadSettings({});
+const { weights, fusionK } = settings.ranking;
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+  const dot = a.reduce((sum, value, index) => sum + value * b[index]!, 0);
+  const norm = (v: readonly number[]) => Math.sqrt(v.reduce((sum, value) => sum + value * value, 0));
+  return dot / (norm(a) * norm(b));
+}
+
+/** `count` embedded memories for `owner`, inserted by the owner: vectors on a spiral, clustered by `i % 8`. */
+async function fillVectors(app: TestApp, owner: DemoData, prefix: string, count: number): Promise<void> {
+  await app.database.owner.$executeRaw`
+    INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding, embedding_model, embedding_dimensions)
+    SELECT ${prefix} || i, ${owner.organizationId}, ${owner.userId}, ${owner.agentId}, 'filler note ' || i, 'factual', 'user', 'core',
+           ('[' || (cos(i % 8) + sin(i) / 10) || ',' || (sin(i % 8) + cos(i * 1.7) / 10) || ',' || ((i % 5) / 10.0) || ']')::vector,
+           ${MODEL}, ${DIMENSIONS}
+    FROM generate_series(1, ${count}) AS i`;
+}
+
+describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
+  let app: TestApp;
+  let own: DemoData;
+  let other: DemoData;
+  const ids = new Map<string, string>();
+
+  beforeAll(async () => {
+    app = await startTestApp('vector_search', { embeddings: { dimensions: DIMENSIONS, model: MODEL } });
+    own = await app.seedDemo();
+    other = await app.seedDemo();
+    const memories: Array<[string, number[] | null, Partial<CreateMemoryInput>?]> = [
+      ['Earl Grey tea, no milk', [1, 0.1, 0]],
+      ['oolong from Taiwan', [0.9, 0.3, 0], { memoryType: 'EPISODIC' }],
+      ['espresso, a double shot', [0, 1, 0]],
+      ['prefers trains to planes', [0, 0, 1]],
+      ['green tea from Kyoto', [1, 0, 0], { embeddingModel: 'other-model' }],
+      ['tea without a vector', null],
+    ];
+    for (const [content, embedding, extra] of memories) {
+      const input: CreateMemoryInput = { agentId: own.agentId, content, memoryType: 'FACTUAL', scope: 'user', level: 'core', ...extra };
+      if (embedding) input.embedding = embedding;
+      const created = (await app.graphql(CreateMemory, { input })).data!.createMemory;
+      expect(created.__typename).toBe('MemoryPayload');
+      ids.set(content, (created as { memory: { id: string } }).memory.id);
+    }
+  }, 300_000);
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  type Hit = NonNullable<Awaited<ReturnType<typeof search>>['data']>['searchMemories'][number];
+  const search = (variables: { query?: string; vector?: number[]; embeddingModel?: string; mode?: SearchMode; filter?: object; minScore?: number; limit?: number }) =>
+    app.graphql(SearchByMeaning, variables);
+  const hitsOf = async (variables: Parameters<typeof search>[0]): Promise<Hit[]> => {
+    const response = await search(variables);
+    expect(response.errors).toBeUndefined();
+    return response.data!.searchMemories;
+  };
+  const expectScoreFromBreakdown = (hit: Hit) => {
+    const { relevance, importance, recency, use } = hit.breakdown;
+    expect(hit.score).toBeCloseTo(weights.text * relevance + weights.importance * importance + weights.recency * recency + weights.use * use, 9);
+  };
+
+  it('VECTOR ranks the embeddings of the model by cosine similarity, and says so in the breakdown', async () => {
+    const query = [1, 0, 0];
+    const hits = await hitsOf({ vector: query, limit: 2 });
+    expect(hits.map((hit) => hit.memory.content)).toEqual(['Earl Grey tea, no milk', 'oolong from Taiwan']);
+    hits.forEach((hit, index) => {
+      const stored = hit.memory.content === 'Earl Grey tea, no milk' ? [1, 0.1, 0] : [0.9, 0.3, 0];
+      expect(hit.breakdown.similarity).toBeCloseTo(cosine(query, stored), 6);
+      expect(hit.breakdown.relevance).toBeCloseTo(hit.breakdown.similarity!, 9);
+      expect(hit.breakdown).toMatchObject({ vectorRank: index + 1, textRank: null, text: 0 });
+      expectScoreFromBreakdown(hit);
+    });
+    // The other model's vector is nearest of all, and never compared; asked for by its model, it is alone.
+    const all = await hitsOf({ vector: query, limit: 50 });
+    expect(all.map((hit) => hit.memory.content)).not.toContain('green tea from Kyoto');
+    expect(all.map((hit) => hit.memory.content)).not.toContain('tea without a vector');
+    expect((await hitsOf({ vector: query, embeddingModel: 'other-model' })).map((hit) => hit.memory.content)).toEqual(['green tea from Kyoto']);
+  });
+
+  it('HYBRID fuses the text and the vector rankings by reciprocal rank fusion', async () => {
+    const hits = await hitsOf({ query: 'tea', vector: [0, 0, 1], limit: 20 });
+    const byContent = new Map(hits.map((hit) => [hit.memory.content, hit]));
+    // Found by its words only (its vector is another model's), by meaning only, and by both.
+    expect(byContent.get('green tea from Kyoto')?.breakdown).toMatchObject({ vectorRank: null, similarity: null });
+    expect(byContent.get('prefers trains to planes')?.breakdown).toMatchObject({ textRank: null, text: 0, vectorRank: 1 });
+    expect(byContent.get('Earl Grey tea, no milk')?.breakdown.textRank).not.toBeNull();
+    expect(byContent.get('Earl Grey tea, no milk')?.breakdown.vectorRank).not.toBeNull();
+    for (const hit of hits) {
+      const { textRank, vectorRank } = hit.breakdown;
+      const fused = ((textRank == null ? 0 : 1 / (fusionK + textRank)) + (vectorRank == null ? 0 : 1 / (fusionK + vectorRank))) * ((fusionK + 1) / 2);
+      expect(hit.breakdown.relevance).toBeCloseTo(fused, 9);
+      expectScoreFromBreakdown(hit);
+    }
+    // In both rankings beats in one, all else alike (importance 0, never read, created seconds apart).
+    expect(hits[0]!.memory.content).toBe('Earl Grey tea, no milk');
+    // Text ranks are 1..n over the words' matches, by text relevance.
+    const textRanked = hits.filter((hit) => hit.breakdown.textRank != null).sort((a, b) => a.breakdown.textRank! - b.breakdown.textRank!);
+    expect(textRanked.map((hit) => hit.breakdown.textRank)).toEqual(textRanked.map((_, index) => index + 1));
+    for (let index = 1; index < textRanked.length; index += 1) expect(textRanked[index - 1]!.breakdown.text).toBeGreaterThanOrEqual(textRanked[index]!.breakdown.text);
+    // The default mode with both is HYBRID; TEXT alone gives what it gave before this issue.
+    expect((await hitsOf({ query: 'tea', vector: [0, 0, 1], mode: 'HYBRID', limit: 20 })).map((hit) => hit.memory.id)).toEqual(hits.map((hit) => hit.memory.id));
+    const text = await hitsOf({ query: 'tea', limit: 20 });
+    expect(text.every((hit) => hit.breakdown.vectorRank == null && hit.breakdown.relevance === hit.breakdown.text)).toBe(true);
+  });
+
+  it('refuses a search that its mode cannot run, naming the argument, as VALIDATION', async () => {
+    const cases: Array<[Parameters<typeof search>[0], string[]]> = [
+      [{}, ['query']],
+      [{ vector: [1, 0, 0], mode: 'TEXT' }, ['query']],
+      [{ query: 'tea', mode: 'VECTOR' }, ['vector']],
+      [{ query: 'tea', mode: 'HYBRID' }, ['vector']],
+      [{ vector: [1, 0] }, ['vector']],
+      [{ vector: [] }, ['vector']],
+      [{ vector: Array.from({ length: 100_000 }, () => 0.5) }, ['vector']],
+      [{ vector: [1, 0, 0], embeddingModel: '' }, ['embeddingModel']],
+    ];
+    for (const [variables, field] of cases) {
+      const response = await search(variables);
+      expect(response.data).toBeNull();
+      expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field });
+    }
+  });
+
+  it('keeps filters, minScore, limit and soft delete in VECTOR search', async () => {
+    const query = [1, 0, 0];
+    expect((await hitsOf({ vector: query, filter: { memoryType: 'EPISODIC' } })).map((hit) => hit.memory.content)).toEqual(['oolong from Taiwan']);
+    const all = await hitsOf({ vector: query, limit: 50 });
+    const threshold = all[1]!.score;
+    expect((await hitsOf({ vector: query, minScore: threshold, limit: 50 })).every((hit) => hit.score >= threshold)).toBe(true);
+    expect(await hitsOf({ vector: query, limit: 1 })).toHaveLength(1);
+    await app.database.owner.memory.update({ where: { id: ids.get('Earl Grey tea, no milk')! }, data: { isDeleted: true } });
+    try {
+      expect((await hitsOf({ vector: query, limit: 50 })).map((hit) => hit.memory.content)).not.toContain('Earl Grey tea, no milk');
+    } finally {
+      await app.database.owner.memory.update({ where: { id: ids.get('Earl Grey tea, no milk')! }, data: { isDeleted: false } });
+    }
+  });
+
+  it("never lets another organization's vectors change an organization's results or their order", async () => {
+    const query = [0.95, 0.2, 0.05];
+    const before = (await hitsOf({ vector: query, limit: 10 })).map((hit) => hit.memory.id);
+    const hybridBefore = (await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id);
+    // The other organization fills the space around the query with near vectors of the same model.
+    await app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding, embedding_model, embedding_dimensions)
+      SELECT 'crowd-' || i, ${other.organizationId}, ${other.userId}, ${other.agentId}, 'tea crowd ' || i, 'factual', 'user', 'core',
+             ('[' || (0.95 + i / 100000.0) || ',0.2,0.05]')::vector, ${MODEL}, ${DIMENSIONS}
+      FROM generate_series(1, 500) AS i`;
+    expect((await hitsOf({ vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(before);
+    expect((await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(hybridBefore);
+    const theirs = (await app.graphqlAs(other.key, SearchByMeaning, { vector: query, limit: 50 })).data!.searchMemories;
+    expect(theirs).toHaveLength(50);
+    expect(theirs.every((hit) => hit.memory.content.startsWith('tea crowd'))).toBe(true);
+  });
+
+  describe('an organization beyond the exact search, and a small one beside it', () => {
+    let large: DemoData;
+    let small: DemoData;
+    beforeAll(async () => {
+      large = await app.seedDemo();
+      small = await app.seedDemo();
+      await fillVectors(app, large, 'large-', EXACT_VECTOR_SEARCH_LIMIT + 2_000);
+      await fillVectors(app, small, 'small-', 30);
+      await app.database.owner.$executeRawUnsafe('ANALYZE memories');
+    }, 600_000);
+
+    const vectorSearch = (owner: DemoData, vector: number[], limit: number): MemorySearch => ({
+      organizationId: owner.organizationId,
+      mode: 'VECTOR',
+      vector: { vector, model: MODEL, dimensions: DIMENSIONS },
+      limit,
+      ranking: settings.ranking,
+    });
+
+    /** EXPLAIN ANALYZE of the search's statement as the application sends it, in `owner`'s scope. */
+    const analyzed = (owner: DemoData, vector: number[]) =>
+      withOrganization(owner.organizationId, async () => {
+        const statement = memorySearchStatement(vectorSearch(owner, vector, 10));
+        const plan = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${statement.text}`, ...statement.values);
+        return plan.map((line) => line['QUERY PLAN']).join('\n');
+      });
+
+    /** The exact nearest ids, as the owner computes them from the table. */
+    const exactNearest = async (owner: DemoData, vector: number[], limit: number) =>
+      (
+        await app.database.owner.$queryRaw<Array<{ id: string }>>`
+          SELECT id FROM memories WHERE organization_id = ${owner.organizationId} AND embedding_model = ${MODEL} AND NOT is_deleted
+          ORDER BY (embedding <=> ${JSON.stringify(vector)}::vector) + 0, id LIMIT ${limit}`
+      ).map((row) => row.id);
+
+    it('searches the large one through the HNSW index, with a recall@10 of at least 0.9 against exact search', async () => {
+      const plan = await analyzed(large, [1, 0.2, 0.1]);
+      expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(actual rows=[\d.]+ loops=1\)/);
+      // The exact branch: its gate is evaluated, its search never runs.
+      expect(plan).toMatch(/Subquery Scan on "\*SELECT\* 2" \(actual rows=0(?:\.00)? loops=1\)/);
+      expect(plan).toMatch(/Limit \(never executed\)/);
+      // The organization's count is taken once, for both gates.
+      expect(plan.match(/CTE Scan on scope_size/g)?.length ?? 0).toBe(2);
+      expect(plan.match(/CTE scope_size/g)).toHaveLength(1);
+      let found = 0;
+      const queries = [
+        [1, 0.2, 0.1],
+        [0.2, 1, 0.3],
+        [-0.7, 0.6, 0.2],
+        [-0.9, -0.3, 0],
+        [0.5, -0.8, 0.4],
+      ];
+      for (const vector of queries) {
+        const exact = new Set(await exactNearest(large, vector, 10));
+        const hits = (await app.graphqlAs(large.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
+        expect(hits).toHaveLength(10);
+        // The score reorders by importance, recency and use, which are alike here: compare as sets.
+        found += hits.filter((hit) => exact.has(hit.memory.id)).length;
+      }
+      expect(found / (10 * queries.length)).toBeGreaterThanOrEqual(0.9);
+    });
+
+    it('searches the small one exactly: a full page, the exact nearest, no index scan', async () => {
+      const vector = [1, 0.2, 0.1];
+      const plan = await analyzed(small, vector);
+      expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(never executed\)/);
+      const hits = (await app.graphqlAs(small.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
+      expect(new Set(hits.map((hit) => hit.memory.id))).toEqual(new Set(await exactNearest(small, vector, 10)));
+    });
+  });
+});
