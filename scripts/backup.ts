@@ -6,7 +6,7 @@ import { describeDatabase, loadSettings } from '../src/config/settings';
 
 const usage = 'usage: npm run backup -- --out FILE [--organization ID] [--force]';
 
-// `npm run backup`: the configured database into FILE (README "Backup, restore and moving to
+// `npm run backup`: the configured database into FILE (docs/operations.md, "Backup, restore and moving to
 // PostgreSQL"); with --organization, only that organization's rows, as JSON lines.
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * A skip is never silent: every test that can be reported as skipped is listed in README
- * ("Tests and CI", "Skipped tests") with its file, its title and why, and the list names nothing
- * that is not a skip. A new skip, or a renamed one, fails here until the README says why.
+ * A skip is never silent: every test that can be reported as skipped is listed in docs/testing.md
+ * ("Skipped tests") with its file, its title and why, and the list names nothing that is not a
+ * skip. A new skip, or a renamed one, fails here until that table says why.
  */
 
 const root = path.join(__dirname, '..');
@@ -52,22 +52,22 @@ function skipsIn(source: string, file: string): { skips: Skip[]; unrecognised: n
   return { skips, unrecognised: all - understood };
 }
 
-/** The rows of README's "Skipped tests" table: | `file` | title | runs on | why |. */
-function listedInReadme(): Array<Skip & { why: string }> {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n### Skipped tests\n');
+/** The rows of the "Skipped tests" table of docs/testing.md: | `file` | title | runs on | why |. */
+function listedInDocs(): Array<Skip & { why: string }> {
+  const page = fs.readFileSync(path.join(root, 'docs', 'testing.md'), 'utf8');
+  const start = page.indexOf('\n## Skipped tests\n');
   expect(start).toBeGreaterThan(0);
-  const section = readme.slice(start + 1).split(/\n#{1,3} /)[0]!;
+  const section = page.slice(start + 1).split(/\n#{1,2} /)[0]!;
   return [...section.matchAll(/^\| `(test\/[^`]+)` \| (.+?) \| (?:PostgreSQL|PGlite) \| (.+) \|$/gm)].map((match) => ({ file: match[1]!, title: match[2]!, why: match[3]!.trim() }));
 }
 
 describe('skipped tests', () => {
   const found = testFiles(path.join(root, 'test')).map((full) => skipsIn(fs.readFileSync(full, 'utf8'), path.relative(root, full).split(path.sep).join('/')));
 
-  it('are each listed in the README with the reason, and the list names only real skips', () => {
+  it('are each listed in docs/testing.md with the reason, and the list names only real skips', () => {
     expect(found.filter((file) => file.unrecognised !== 0)).toEqual([]);
     const skips = found.flatMap((file) => file.skips).map(({ file, title }) => `${file}: ${title}`).sort();
-    const listed = listedInReadme();
+    const listed = listedInDocs();
     expect(listed.filter((row) => row.why.length < 20)).toEqual([]);
     expect(listed.map(({ file, title }) => `${file}: ${title}`).sort()).toEqual(skips);
   });

@@ -16,7 +16,7 @@ import { verifyShapes } from './verify';
 
 // `npm run bench`: AgentMem beside PostGraphile v5, two plain-statement servers and a bare
 // graphql-yoga, on the same data, over loopback (issue 8), on a matrix of request shapes (issue
-// 22, catalog.ts). See README.md, "Performance", for what it does and prints.
+// 22, catalog.ts). See docs/performance.md for what it does and prints.
 
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 

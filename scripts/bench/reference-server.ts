@@ -30,7 +30,7 @@ CROSS JOIN LATERAL (
 
 /**
  * One statement: the search of src/memories/search.ts ranked by its score with the default
- * settings (README "Ranked recall": 0.5 text + 0.2 importance + 0.2 recency + 0.1 use, a 30-day
+ * settings (docs/recall.md, "Ranked recall": 0.5 text + 0.2 importance + 0.2 recency + 0.1 use, a 30-day
  * half-life, use half at 10 accesses), with each hit's memory, as JSON.
  */
 const SEARCH_MEMORIES = `

@@ -51,7 +51,7 @@ function rows(results: readonly ShapeResults[]): Row[] {
   });
 }
 
-/** The results as one Markdown table: readable in a terminal, pasteable into the README. */
+/** The results as one Markdown table: readable in a terminal, pasteable into docs/performance.md. */
 export function resultsTable(results: readonly ShapeResults[]): string {
   const header = ['shape', 'server', 'req/s', 'p50 ms', 'p99 ms', 'SQL statements / request', 'SQL ms / request', 'Node CPU ms / request', 'RSS MB', 'req/s vs peer'];
   const body = rows(results).map((row) => [

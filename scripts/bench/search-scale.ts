@@ -9,7 +9,7 @@ import { SEARCH_QUERY, SEARCH_LIMIT } from './shapes';
 // `npm run bench:search-scale`: ranked memory search latency at 20,000 and at 200,000 memories
 // (issue 10). One throwaway PostgreSQL 15 cluster (as `npm run bench`), one database per size,
 // AgentMem in production mode; requests one at a time, so the figures are latencies, not
-// throughput. See README.md, "Performance".
+// throughput. See docs/performance.md.
 
 const progress = (line: string) => process.stderr.write(`search-scale: ${line}\n`);
 

@@ -11,7 +11,7 @@ import { startAgentMem } from './servers';
 // One throwaway PostgreSQL 15 cluster (as `npm run bench`), AgentMem in production mode, requests
 // one at a time. `--old-index` puts back the index before migration
 // 20261202160000_memory_search_index_by_organization (words of all organizations together), to
-// see the difference. See README.md, "Search time and other organizations".
+// see the difference. See docs/performance.md, "Search time and other organizations".
 
 const progress = (line: string) => process.stderr.write(`search-tenants: ${line}\n`);
 

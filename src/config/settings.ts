@@ -155,9 +155,9 @@ export interface Settings {
    * appended), which share of operations is traced, and the service's name. Undefined: off.
    */
   tracing: { endpoint: string; sampleRatio: number; serviceName: string } | undefined;
-  /** How memory search weighs its signals (src/memories/ranking.ts; README "Ranked recall"). */
+  /** How memory search weighs its signals (src/memories/ranking.ts; docs/recall.md, "Ranked recall"). */
   ranking: RankingSettings;
-  /** Memories' embeddings (src/memories/embeddings.ts; README "Semantic recall"). */
+  /** Memories' embeddings (src/memories/embeddings.ts; docs/recall.md "Semantic recall"). */
   embeddings: EmbeddingSettings;
 }
 
@@ -181,7 +181,7 @@ export interface AdmissionSettings {
  * The defaults follow the pool: twice as many operations in flight as connections (an operation
  * holds a connection only while its statements run), and a queue as long again, which absorbs a
  * burst of one more round; a longer queue only makes every admitted request slower under a
- * sustained overload (measured with scripts/overload.ts, README "When the database fails").
+ * sustained overload (measured with scripts/overload.ts, docs/operations.md, "When the database fails").
  * PGlite runs one statement at a time, like a pool of one, but is in process and quick: 8.
  */
 function admissionDefaults(poolSize: number | undefined): { maxInFlight: number; maxQueued: number } {
@@ -350,3 +350,13 @@ export function loadAgentFileClientSettings(env: NodeJS.ProcessEnv = process.env
   const values = parseEnvironment(agentFileClientSchema, env);
   return { url: values.AGENTMEM_URL, apiKey: values.AGENTMEM_API_KEY };
 }
+
+/**
+ * The name of every setting read from the environment, the server's and the agent-file CLI's:
+ * what `.env.example` and the settings table of docs/operations.md must each list
+ * (test/docs/docs.test.ts).
+ */
+export const settingNames: readonly string[] = [
+  ...Object.keys(environmentSchema.shape),
+  ...Object.keys(agentFileClientSchema.shape),
+];

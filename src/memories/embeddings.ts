@@ -105,7 +105,7 @@ export async function prepareSemanticRecall(owner: PrismaClient, settings: Embed
   }
   logger?.warn(
     { reason },
-    `semantic recall is off: ${reason}. Memories are stored and searched by text as before; a write or search with a vector gets SEMANTIC_RECALL_UNAVAILABLE. Install pgvector (README "Semantic recall") and start again.`,
+    `semantic recall is off: ${reason}. Memories are stored and searched by text as before; a write or search with a vector gets SEMANTIC_RECALL_UNAVAILABLE. Install pgvector (docs/recall.md "Semantic recall") and start again.`,
   );
   return { on: false, reason };
 }

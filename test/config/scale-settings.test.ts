@@ -3,7 +3,7 @@ import { loadSettings, SettingsError } from '../../src/config/settings';
 
 const url = 'postgresql://agentmem@db.internal:5432/agentmem';
 
-/** The settings of running at scale (README "Running at scale"), as the start reads them. */
+/** The settings of running at scale (docs/operations.md, "Running at scale"), as the start reads them. */
 describe('settings for replicas, a transaction pooler and workers', () => {
   it('reads DATABASE_REPLICA_URLS as a list and leaves the default without replicas or pooler', () => {
     const plain = loadSettings({ DATABASE_URL: url });

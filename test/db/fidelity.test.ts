@@ -7,11 +7,9 @@ import { cloneMigratedDatabase, createEmptyDatabase } from '../support/test-data
 const vendoredSpec = path.join(__dirname, '..', 'fixtures', 'agentmem-schema.sql');
 const sharedSpec = path.resolve(__dirname, '..', '..', '..', 'shared', 'spec', 'schema.sql');
 
-/** The names listed in the README's "Differences from the schema document" table. */
+/** The names listed in the table of docs/schema-differences.md. */
 function documentedDifferences(): Set<string> {
-  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const section = readme.split(/^## /m).find((part) => part.startsWith('Differences from the schema document'));
-  if (!section) throw new Error('README.md has no "Differences from the schema document" section');
+  const section = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'schema-differences.md'), 'utf8');
   // A row: | `name` | a reason that is not empty |
   const names = [...section.matchAll(/^\|[ \t]*`([^`]+)`[ \t]*\|[ \t]*[^|\s][^|\n]*\|[ \t]*$/gm)].map((match) => match[1] as string);
   return new Set(names);
@@ -31,7 +29,7 @@ describe('schema fidelity: migrations versus the schema document', () => {
     expect(fs.readFileSync(vendoredSpec, 'utf8')).toBe(fs.readFileSync(sharedSpec, 'utf8'));
   });
 
-  it('differs from the DDL only where the README says so, and says so only where it differs', async () => {
+  it('differs from the DDL only where docs/schema-differences.md says so, and says so only where it differs', async () => {
     const migratedCopy = await cloneMigratedDatabase('fidelity_migrated');
     const migrated = await openDatabase(migratedCopy.settings);
     opened.push({ database: migrated, drop: migratedCopy.drop });
@@ -46,7 +44,7 @@ describe('schema fidelity: migrations versus the schema document', () => {
     const differences = compareCatalogs(await readCatalog(spec.owner), await readCatalog(migrated.owner));
     const documented = documentedDifferences();
 
-    // Nothing of the DDL may be missing or changed, but for an index the README lists as replaced
+    // Nothing of the DDL may be missing or changed, but for an index the page lists as replaced
     // (a table, column or constraint never); additions must be documented.
     const replacedIndex = (difference: CatalogDifference) =>
       difference.change === 'missing' && difference.entry.kind === 'index' && documented.has(difference.entry.name);

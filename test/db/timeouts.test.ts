@@ -9,7 +9,7 @@ import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databas
 
 // A database that stops answering is a server across a network; the embedded database runs in
 // the process and cannot stall that way: on PGlite the proxy's tests are reported as skipped
-// (README "Tests and CI"). The last test, a request held behind a lock, runs on both.
+// (docs/testing.md). The last test, a request held behind a lock, runs on both.
 const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
 
 const AgentNames = graphql(`

@@ -311,9 +311,9 @@ describe('subscriptions take their arguments as written, under both executors', 
     );
   });
 
-  it("runs the README's subscription examples as written", async () => {
-    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const examples = readme.split('\n').filter((line) => /^subscription \{ (messageAdded|memoryChanged)\(agentId: "agent-…"\)/.test(line));
+  it('runs the subscription examples of docs/live-updates.md as written', async () => {
+    const page = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'live-updates.md'), 'utf8');
+    const examples = page.split('\n').filter((line) => /^subscription \{ (messageAdded|memoryChanged)\(agentId: "agent-…"\)/.test(line));
     expect(examples).toHaveLength(2);
     for (const server of apps) {
       for (const example of examples) {

@@ -50,7 +50,7 @@ const jsonLeaf = fc.oneof(
   fc.integer(),
   fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
   // At most 15 significant digits: Prisma 6.19's query compiler rounds some of 16 and 17 on the way
-  // to PostgreSQL (README, "Tests and CI"; the regression case below).
+  // to PostgreSQL (docs/security.md, "Hostile input"; the regression case below).
   // toPrecision(15) rounds the largest doubles up past the range: Infinity, which JSON cannot hold.
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => Number(value.toPrecision(15))).filter((value) => Number.isFinite(value) && !Object.is(value, -0)),
   anyText(20),
@@ -396,7 +396,7 @@ describe.each([
       createUser: writeCase({
         draw: fc.record({ input: userInput, padded: fc.boolean(), bad: fc.option(fc.constantFrom('timezone', 'name'), { nil: undefined }) }),
         plan: async ({ input, padded, bad }) => {
-          // Names are stored without the whitespace around them (README, "The API"); other texts as sent.
+          // Names are stored without the whitespace around them (docs/api.md); other texts as sent.
           if (padded && !bad) return { args: { input: { ...input, name: ` ${input.name}\n\t` } }, selection: '... on UserPayload { user { id } }', stored: async (result) => expectUser((result.user as { id: string }).id, input) };
           if (bad === 'timezone') return { args: { input: { ...input, timezone: 'Mars/Olympus' } }, refused: 'VALIDATION' };
           if (bad === 'name') return { args: { input: { ...input, name: 'x'.repeat(256) } }, refused: 'VALIDATION' };
@@ -930,7 +930,7 @@ describe.each([
   // Prisma 6.19's query compiler reads a JSON value before sending it to PostgreSQL and rounds some
   // doubles of 16 or 17 significant digits by a unit in the last place (-1.0000062970122861e-53 is
   // stored as -1.000006297012286e-53, the same through raw SQL is kept). Not this project's code,
-  // and not fixed here: README, "Tests and CI". This passes while the loss stands, and fails, as a
+  // and not fixed here: docs/security.md, "Hostile input". This passes while the loss stands, and fails, as a
   // reminder to widen the generator's numbers again, once a Prisma release keeps the digits.
   it.failing('keeps every digit of a JSON number (known loss in Prisma: fails while it stands)', async () => {
     const number = -1.0000062970122861e-53;

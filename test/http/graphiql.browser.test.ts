@@ -7,7 +7,7 @@ import { startTestApp, type TestApp } from '../support/test-app';
 /**
  * GraphiQL as a new user meets it, in a real browser: Debian's Chromium (never a downloaded
  * one), driven by playwright-core. One browser is heavy for a 2-core CI: this runs in the
- * PostgreSQL half only, and is reported skipped on PGlite (see README, "Tests and CI").
+ * PostgreSQL half only, and is reported skipped on PGlite (see docs/testing.md).
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve(__dirname, '../../artifacts/graphiql');

@@ -272,7 +272,7 @@ describe('Idempotency-Key on mutations', () => {
       stop();
     }
 
-    // The retrying client of the README: the same key until an answer that is not "in flight".
+    // The retrying client of docs/api.md: the same key until an answer that is not "in flight".
     let answer = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'ambiguous' }, key);
     for (let attempt = 1; answer.status === 409 && attempt < 30; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, Number(answer.headers.get('retry-after')) * 1000));

@@ -8,7 +8,7 @@ import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databas
 import { createThrowawayPostgres, throwawayPostgresAvailable, type ThrowawayPostgres } from '../support/throwaway-postgres';
 
 // PGlite has no pool to run dry and no server to stop: those two tests are reported as skipped
-// there (README "Tests and CI"); admission control runs on both databases.
+// there (docs/testing.md); admission control runs on both databases.
 const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
 const onThrowawayPostgres = testDatabaseKind() === 'postgres' && throwawayPostgresAvailable() ? it : it.skip;
 

@@ -190,7 +190,7 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     expect(refused[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
 
     await redis.start();
-    // Subscriptions work again once the replicas have reconnected. The contract (README, "Live
+    // Subscriptions work again once the replicas have reconnected. The contract (docs/live-updates.md, "Live
     // updates"): they reconnect every 100 ms to 1 s, so within about a second; the 15 s bound is
     // that contract with a margin a loaded CI machine cannot break. A refused attempt is tried
     // again after 300 ms: a pace (each attempt counts against the key's rate limit), not a wait

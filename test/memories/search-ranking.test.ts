@@ -18,7 +18,7 @@ const RankedSearch = graphql(`
 `);
 
 /**
- * The ranking, worked out by hand from the documented formula (README "Ranked recall",
+ * The ranking, worked out by hand from the documented formula (docs/recall.md, "Ranked recall",
  * src/memories/ranking.ts) with the default settings:
  *
  *   score = 0.5 text + 0.2 importance + 0.2 recency + 0.1 use
