@@ -1,5 +1,5 @@
-import type { Context } from '../context';
-import { conversationOrder } from '../messages/types';
+import type { Context } from '../context/types';
+import { conversationOrder } from '../messages/type';
 import { live, liveRowsOf } from '../schema/tenancy';
 import { AGENT_FILE_FORMAT, AGENT_FILE_VERSION, type AgentFile, type AgentFileMessage, type AgentFileMemory } from './document';
 

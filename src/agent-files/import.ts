@@ -1,8 +1,8 @@
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { recordNewBlocks } from '../blocks/versions';
-import { createdBy, liveRowsOf, requireCaller } from '../schema/tenancy';
+import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { documentDate, parseAgentFile } from './document';
 
 /**
@@ -28,7 +28,7 @@ function renumber(ids: string[], type: 'block' | 'message' | 'memory'): Map<stri
  */
 export async function importAgent(context: Context, document: unknown): Promise<string> {
   const file = parseAgentFile(document);
-  const { organizationId, userId } = requireCaller(context);
+  const { organizationId, userId } = context.caller;
   const audit = createdBy(context);
   const agentId = newId('agent');
   const blockIds = renumber(file.blocks.map((block) => block.id), 'block');

@@ -1,4 +1,4 @@
-import { AgentPayload } from '../agents/types';
+import { AgentPayload } from '../agents/mutations';
 import { BlockLimitExceededError } from '../errors';
 import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';

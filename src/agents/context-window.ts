@@ -1,4 +1,4 @@
-import type { Context } from '../context';
+import type { WithCaller } from '../auth/caller';
 import { ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { liveRowsOf } from '../schema/tenancy';
@@ -21,7 +21,7 @@ export function contextWindowOf(messageIds: Prisma.JsonValue | null | undefined)
  * deleted one, another organization's, none at all), or that comes twice: VALIDATION naming the
  * first such id, at `path` and its index.
  */
-export async function assertContextWindow(context: Context, tx: Prisma.TransactionClient, agentId: string, messageIds: string[], path: string[]): Promise<void> {
+export async function assertContextWindow(context: WithCaller, tx: Prisma.TransactionClient, agentId: string, messageIds: string[], path: string[]): Promise<void> {
   if (messageIds.length > MAX_CONTEXT_WINDOW) {
     throw new ValidationError(`a context window holds at most ${MAX_CONTEXT_WINDOW} messages (got ${messageIds.length})`, path);
   }

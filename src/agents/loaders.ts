@@ -3,7 +3,7 @@ import type { Agent, Block, Message, PrismaClient, Tool } from '../generated/pri
 import { live } from '../schema/tenancy';
 import { contextWindowOf } from './context-window';
 
-// The conversation's order (src/messages/types.ts), backwards.
+// The conversation's order (src/messages/type.ts), backwards.
 const newestFirst = [{ createdAt: 'desc' }, { seq: 'desc' }] as const;
 
 /**

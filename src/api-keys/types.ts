@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import { issueApiKey, SCOPES } from '../auth/keys';
+import { SCOPES } from '../auth/caller';
+import { issueApiKey } from '../auth/keys';
 import { NotFoundError } from '../errors';
 import { column, connection, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { name } from '../schema/rules';
-import { liveRowsOf, requireCaller, requireLiveUser } from '../schema/tenancy';
+import { liveRowsOf, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 const ApiKeyType = builder.prismaObject('ApiKey', {
@@ -72,7 +74,7 @@ const CreatedApiKey = builder.objectRef<{ apiKeyId: string; key: string }>('Crea
     key: t.exposeString('key'),
     apiKey: t.prismaField({
       type: ApiKeyType,
-      resolve: (query, created, _args, context) => context.prisma.apiKey.findFirstOrThrow({ ...query, where: { id: created.apiKeyId } }),
+      resolve: (query, created, _args, context) => payloadRow(context.prisma.apiKey, query, created.apiKeyId),
     }),
   }),
 });
@@ -81,7 +83,7 @@ const RevokedApiKey = builder.objectRef<{ apiKeyId: string }>('RevokedApiKey').i
   fields: (t) => ({
     apiKey: t.prismaField({
       type: ApiKeyType,
-      resolve: (query, revoked, _args, context) => context.prisma.apiKey.findFirstOrThrow({ ...query, where: { id: revoked.apiKeyId } }),
+      resolve: (query, revoked, _args, context) => payloadRow(context.prisma.apiKey, query, revoked.apiKeyId),
     }),
   }),
 });
@@ -94,7 +96,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createApiKeySchema, args.input, ['input']);
-      const caller = requireCaller(context);
+      const caller = context.caller;
       const userId = input.userId ?? caller.userId;
       return context.prisma.$transaction(async (tx) => {
         await requireLiveUser(context, tx, userId, ['input', 'userId']);

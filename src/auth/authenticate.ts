@@ -1,10 +1,10 @@
 import { GraphQLError } from 'graphql';
-import type { Caller } from '../context';
 import { withOrganization, withPresentedApiKey } from '../db/row-level-security';
 import type { Database } from '../db/database';
 import { readFromPrimaryFromNowOn, readMayUseReplica } from '../db/read-routing';
 import type { KeyCache } from './key-cache';
-import { hashApiKey, looksLikeApiKey, SCOPES, type Scope } from './keys';
+import { SCOPES, type Caller, type Scope } from './caller';
+import { hashApiKey, looksLikeApiKey } from './keys';
 
 /** How often, at most, a key's last_used_at is written: not a write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;

@@ -1,7 +1,8 @@
 import { withOrganization } from '../db/row-level-security';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { newId } from '../ids';
-import { issueApiKey, SCOPES } from './keys';
+import { SCOPES } from './caller';
+import { issueApiKey } from './keys';
 
 export interface BootstrappedOrganization {
   organizationId: string;

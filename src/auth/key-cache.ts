@@ -1,6 +1,4 @@
-import { Kind, OperationTypeNode, type DocumentNode } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
-import type { Caller } from '../context';
+import type { Caller } from './caller';
 
 /** The most keys remembered at once: beyond, the oldest is forgotten. */
 const MAX_KEYS = 10_000;
@@ -9,7 +7,7 @@ const MAX_KEYS = 10_000;
  * Keys checked a moment ago, by their hash, for at most `ttlMs` (AUTH_CACHE_MS, at most 1 s): a
  * repeated key costs no statement. A key revoked, expired or deleted stops working on every
  * process within that time, since each forgets it by then; in this process at once, as every
- * mutation here forgets them all (`useForgetKeysAfterMutations`).
+ * mutation here forgets them all (`useForgetKeysAfterMutations`, src/http/forget-keys-after-mutations.ts).
  */
 export class KeyCache {
   private readonly callers = new Map<string, { caller: Caller; until: number }>();
@@ -36,17 +34,4 @@ export class KeyCache {
   forgetAll(): void {
     this.callers.clear();
   }
-}
-
-/** After each mutation (a key revoked, a user deleted, …), this process checks every key again. */
-export function useForgetKeysAfterMutations(cache: KeyCache): Plugin {
-  return {
-    onExecute({ args }) {
-      const mutation = (args.document as DocumentNode).definitions.some(
-        (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.MUTATION,
-      );
-      if (!mutation) return undefined;
-      return { onExecuteDone: () => cache.forgetAll() };
-    },
-  };
 }

@@ -1,13 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
+import type { Scope } from './caller';
 
 /** Recognisable in logs and by secret scanners; the rest is 32 random bytes. */
 export const API_KEY_PREFIX = 'amk_';
 const KEY_PATTERN = /^amk_[A-Za-z0-9_-]{43}$/;
-
-export const SCOPES = ['read', 'write', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');

@@ -2,9 +2,9 @@ import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Settings } from '../config/settings';
-import type { Caller } from '../context';
 import { currentClientAddress } from '../http/request-id';
 import type { Authenticate } from './authenticate';
+import type { Caller } from './caller';
 
 /**
  * Counts of `points` per `duration` seconds: in Redis when the replicas share one (REDIS_URL), so

@@ -1,4 +1,4 @@
-import type { Scope } from './keys';
+import type { Scope } from './caller';
 
 /**
  * Scopes are ranked: a key with `admin` may do everything, one with `write` may also read.

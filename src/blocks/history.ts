@@ -5,7 +5,8 @@ import { builder } from '../schema/builder';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount } from '../schema/rules';
 import { parseInput } from '../schema/validation';
-import { BlockPayload, BlockType, blockErrors, expectedVersionDescription, versionNumber } from './types';
+import { BlockPayload, blockErrors, expectedVersionDescription, versionNumber } from './mutations';
+import { BlockType } from './type';
 import { changeBlock } from './versions';
 
 builder.prismaObject('BlockVersion', {

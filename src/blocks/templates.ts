@@ -1,8 +1,8 @@
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
-import { createdBy, live, liveRowsOf, requireCaller } from '../schema/tenancy';
+import { createdBy, live, liveRowsOf } from '../schema/tenancy';
 import { recordNewBlocks } from './versions';
 
 /**
@@ -14,7 +14,7 @@ import { recordNewBlocks } from './versions';
 export async function instantiateTemplate(context: Context, tx: Prisma.TransactionClient, name: string, agentId: string): Promise<void> {
   // The agent first, and marked changed at once: the UPDATE holds its row until the transaction
   // ends, so two changes of one agent's blocks cannot both find a label free.
-  const { count } = await tx.agent.updateMany({ where: { id: agentId, ...liveRowsOf(context) }, data: { lastUpdatedById: requireCaller(context).userId } });
+  const { count } = await tx.agent.updateMany({ where: { id: agentId, ...liveRowsOf(context) }, data: { lastUpdatedById: context.caller.userId } });
   if (count === 0) throw new NotFoundError('Agent', agentId, ['agentId']);
 
   const templates = await tx.block.findMany({
@@ -34,7 +34,7 @@ export async function instantiateTemplate(context: Context, tx: Prisma.Transacti
   });
   if (held) throw new ConflictError(`the agent already has a ${JSON.stringify(held.blockLabel)} block (${held.blockId})`, ['name']);
 
-  const { organizationId, userId } = requireCaller(context);
+  const { organizationId, userId } = context.caller;
   const copies: Prisma.BlockUncheckedCreateInput[] = templates.map((template) => ({
     id: newId('block'),
     organizationId,

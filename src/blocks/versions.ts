@@ -1,7 +1,7 @@
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { NotFoundError, VersionConflictError } from '../errors';
 import { Prisma, type Block } from '../generated/prisma/client';
-import { liveRowsOf, requireCaller, updatedBy } from '../schema/tenancy';
+import { liveRowsOf, updatedBy } from '../schema/tenancy';
 
 /**
  * Block versions: every change of a block makes a new version, written with one conditional
@@ -37,7 +37,7 @@ function versionRow(block: BlockContent, author: { changedById: string | null; a
 
 /** The caller as the author of a version: the API key's user, and the key. */
 function byCaller(context: Context) {
-  const { userId, apiKeyId } = requireCaller(context);
+  const { userId, apiKeyId } = context.caller;
   return { changedById: userId, apiKeyId };
 }
 

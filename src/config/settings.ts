@@ -100,7 +100,7 @@ export type DatabaseSettings =
   // request gets 503 DATABASE_UNAVAILABLE (src/db/retries.ts).
   // replicaUrls: streaming replicas that serve a request's reads until it writes (src/db/read-routing.ts);
   // pooler 'transaction': DATABASE_URL is a transaction-mode pooler (PgBouncer), so nothing may be
-  // left on a connection between transactions (src/db/postgres.ts). Both absent: neither.
+  // left on a connection between transactions (src/db/postgres/transaction-pooler.ts). Both absent: neither.
   // statementTimeoutMs: PostgreSQL's statement_timeout on the application's connections, and a
   // little over it, the client's wait for an answer; absent or 0: neither.
   | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number; replicaUrls?: string[]; pooler?: 'transaction'; statementTimeoutMs?: number }

@@ -189,3 +189,22 @@ export function describeFailure(error: unknown): string {
   }
   return error instanceof Error ? error.name : 'unknown';
 }
+
+const connectionFailureReasons: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  ETIMEDOUT: 'connection timed out',
+  '3D000': 'the database does not exist',
+  '28P01': 'password authentication failed',
+  '28000': 'the server rejected the user',
+};
+
+/** A short, secret-free reason for a failed connection, for the one-line startup error. */
+export function describeConnectionFailure(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && connectionFailureReasons[code]) return connectionFailureReasons[code];
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timeout/i.test(message)) return 'connection timed out (DATABASE_CONNECT_TIMEOUT_MS)';
+  return message.split('\n')[0] ?? 'unknown error';
+}

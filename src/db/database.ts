@@ -6,9 +6,10 @@ import { describeDatabase, type DatabaseSettings } from '../config/settings';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
 import { outageLog } from './availability';
+import { describeConnectionFailure } from './connection-failures';
 import { migrateDeploy, migrateDeployPglite } from './migrate';
 import { openPglite } from './pglite';
-import { createApplicationPool, createPostgresPool, describeConnectionFailure, poolAnswers, scopedSqlOver } from './postgres';
+import { createApplicationPool, createPostgresPool, poolAnswers, scopedSqlOver } from './postgres';
 import { retryingReads, retryingScopedReads, retryingTransactions, type RetryPolicy } from './retries';
 import { scopedSqlOverPglite, withRowLevelSecurity, type ScopedSql, type StatementEnd, type StatementReporter } from './row-level-security';
 

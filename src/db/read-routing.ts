@@ -1,15 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type http from 'node:http';
-import { getOperationAST } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 import type { Settings } from '../config/settings';
 
 /**
  * Where a request's reads go when PostgreSQL has read replicas (DATABASE_REPLICA_URLS): to a
  * replica until the request writes, and to the primary from then on, so that a request reads its
  * own writes. A mutation counts as writing from its start: whatever it reads to decide on a
- * write is read where the write goes. Work outside any request (start-up, operators' commands)
- * reads from the primary.
+ * write is read where the write goes (src/http/mutations-on-primary.ts). Work outside any request
+ * (start-up, operators' commands) reads from the primary.
  */
 interface RequestReads {
   /** The request has written, or is a mutation: the rest of it reads from the primary. */
@@ -38,14 +36,4 @@ export function readMayUseReplica(): boolean {
 export function readFromPrimaryFromNowOn(): void {
   const request = currentRequest.getStore();
   if (request) request.onPrimary = true;
-}
-
-/** Sends a mutation's reads to the primary from its start (see above). */
-export function useMutationsOnPrimary(): Plugin {
-  return {
-    onExecute({ args }) {
-      const operation = getOperationAST(args.document, args.operationName);
-      if (operation?.operation === 'mutation') readFromPrimaryFromNowOn();
-    },
-  };
 }

@@ -4,7 +4,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * The signal that abandons a request's database work when its time is up (REQUEST_TIMEOUT_MS,
  * src/http/request-timeout.ts). Carried by the async context, like the row scope, because it must
  * reach the checkouts that Prisma, DataLoader batches and raw SQL make without code of ours in
- * between. The pool (src/db/postgres.ts) gives up a checkout still waiting when it fires, and
+ * between. The pool (src/db/postgres/pool.ts) gives up a checkout still waiting when it fires, and
  * closes the connections the request holds: a statement stuck on one is cut off, and the
  * connection is never reused.
  */

@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type {
-  ConnectionInfo,
   IsolationLevel,
   SqlDriverAdapter,
   SqlDriverAdapterFactory,
@@ -9,8 +8,10 @@ import type {
   Transaction,
 } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/prisma/client';
+import { adaptedFactory, DelegatingAdapter } from './delegating-adapter';
 import { isDatabaseUnavailable, isTransientFailure } from './connection-failures';
 import type { ScopedSql } from './row-level-security';
+import { readStatement } from './statements';
 
 /**
  * Transient failures are run again where that cannot write twice, at three layers (PostgreSQL only):
@@ -56,10 +57,6 @@ async function withRetries<T>(policy: RetryPolicy, work: () => Promise<T>, mayRe
     }
   }
 }
-
-// Prisma's reads, and the hand-written ones (search), are plain SELECTs; data-modifying CTEs start
-// with WITH, and no function called from a SELECT here writes.
-const readStatement = /^\s*SELECT\b/i;
 
 /** Where the COMMIT of the current transaction attempt got to (see `retryingTransactions`). */
 interface Attempt {
@@ -120,51 +117,27 @@ class EndReleasingTransaction implements Transaction {
   }
 }
 
-class RetryingAdapter implements SqlDriverAdapter {
-  readonly provider: SqlDriverAdapter['provider'];
-  readonly adapterName: string;
-
+class RetryingAdapter extends DelegatingAdapter {
   constructor(
-    private readonly driver: SqlDriverAdapter,
+    driver: SqlDriverAdapter,
     private readonly policy: RetryPolicy,
   ) {
-    this.provider = driver.provider;
-    this.adapterName = driver.adapterName;
+    super(driver);
   }
 
-  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+  override queryRaw(query: SqlQuery): Promise<SqlResultSet> {
     if (!readStatement.test(query.sql)) return this.driver.queryRaw(query);
     return withRetries(this.policy, () => this.driver.queryRaw(query), isTransientFailure);
   }
 
-  executeRaw(query: SqlQuery): Promise<number> {
-    return this.driver.executeRaw(query);
-  }
-
-  async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+  override async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
     return new EndReleasingTransaction(await this.driver.startTransaction(isolationLevel));
-  }
-
-  executeScript(script: string): Promise<void> {
-    return this.driver.executeScript(script);
-  }
-
-  getConnectionInfo(): ConnectionInfo {
-    return this.driver.getConnectionInfo?.() ?? { supportsRelationJoins: false };
-  }
-
-  dispose(): Promise<void> {
-    return this.driver.dispose();
   }
 }
 
 /** `factory`'s connections, with reads outside transactions retried and transactions' ends guarded. */
 export function retryingReads(factory: SqlDriverAdapterFactory, policy: RetryPolicy): SqlDriverAdapterFactory {
-  return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => new RetryingAdapter(await factory.connect(), policy),
-  };
+  return adaptedFactory(factory, (driver) => new RetryingAdapter(driver, policy));
 }
 
 /** `sql`, with its SELECTs retried as Prisma's are (see above). */

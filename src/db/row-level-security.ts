@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type {
-  ConnectionInfo,
   IsolationLevel,
   SqlDriverAdapter,
   SqlDriverAdapterFactory,
@@ -9,6 +8,7 @@ import type {
   Transaction,
 } from '@prisma/driver-adapter-utils';
 import type { PGlite } from '@electric-sql/pglite';
+import { adaptedFactory, DelegatingAdapter } from './delegating-adapter';
 import { currentDeadline } from './request-deadline';
 
 /**
@@ -110,29 +110,25 @@ async function endTransaction(transaction: Transaction, outcome: 'COMMIT' | 'ROL
  * Prisma's own transactions get the scope as their first statement, and a statement outside any
  * gets a transaction of its own. Nothing the application sends escapes the policies. For PGlite,
  * whose one session every request shares; PostgreSQL scopes pooled connections at checkout
- * instead (`RowScopedPool`, src/db/postgres.ts), which spares the transaction round trips.
+ * instead (`RowScopedPool`, src/db/postgres/pool.ts), which spares the transaction round trips.
  */
-class RowLevelSecurityAdapter implements SqlDriverAdapter {
-  readonly provider: SqlDriverAdapter['provider'];
-  readonly adapterName: string;
-
+class RowLevelSecurityAdapter extends DelegatingAdapter {
   constructor(
-    private readonly driver: SqlDriverAdapter,
+    driver: SqlDriverAdapter,
     private readonly report: StatementReporter,
   ) {
-    this.provider = driver.provider;
-    this.adapterName = driver.adapterName;
+    super(driver);
   }
 
-  queryRaw(query: SqlQuery): Promise<SqlResultSet> {
+  override queryRaw(query: SqlQuery): Promise<SqlResultSet> {
     return this.inOwnTransaction((transaction) => transaction.queryRaw(query));
   }
 
-  executeRaw(query: SqlQuery): Promise<number> {
+  override executeRaw(query: SqlQuery): Promise<number> {
     return this.inOwnTransaction((transaction) => transaction.executeRaw(query));
   }
 
-  async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
+  override async startTransaction(isolationLevel?: IsolationLevel): Promise<Transaction> {
     const deadline = currentDeadline();
     deadline?.throwIfAborted();
     // PGlite's driver sends BEGIN itself, and every statement of the transaction passes here.
@@ -148,17 +144,9 @@ class RowLevelSecurityAdapter implements SqlDriverAdapter {
     return transaction;
   }
 
-  executeScript(): Promise<void> {
+  override executeScript(): Promise<void> {
     // Scripts are migrations: they run through the Prisma CLI as the owner, never through here.
     return Promise.reject(new Error('the application connection does not run scripts'));
-  }
-
-  getConnectionInfo(): ConnectionInfo {
-    return this.driver.getConnectionInfo?.() ?? { supportsRelationJoins: false };
-  }
-
-  dispose(): Promise<void> {
-    return this.driver.dispose();
   }
 
   private async inOwnTransaction<T>(statement: (transaction: Transaction) => Promise<T>): Promise<T> {
@@ -216,11 +204,7 @@ function reportingStatements(transaction: Transaction, report: StatementReporter
 
 /** `factory`'s connections, with every statement subject to row-level security. */
 export function withRowLevelSecurity(factory: SqlDriverAdapterFactory, report: StatementReporter): SqlDriverAdapterFactory {
-  return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => new RowLevelSecurityAdapter(await factory.connect(), report),
-  };
+  return adaptedFactory(factory, (driver) => new RowLevelSecurityAdapter(driver, report));
 }
 
 /**

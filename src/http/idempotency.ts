@@ -1,6 +1,7 @@
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, processRegularResult, type FetchAPI, type Plugin } from 'graphql-yoga';
-import { inTransaction, type Context } from '../context';
+import { inTransaction } from '../context/create';
+import type { Context } from '../context/types';
 import type { ErrorCode } from '../errors';
 import type { PrismaClient } from '../generated/prisma/client';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, requestFingerprint } from '../idempotency/key';

@@ -8,7 +8,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql
 import type { Plugin } from 'graphql-yoga';
 import { grantedScopes } from '../auth/scopes';
 import type { Settings } from '../config/settings';
-import { isCallerContext } from '../context';
+import { isCallerContext } from '../context/types';
 
 /**
  * What one request may ask for, checked while the document is validated, before anything runs:

@@ -1,27 +1,31 @@
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
-import { KeyCache, useForgetKeysAfterMutations } from '../auth/key-cache';
+import { KeyCache } from '../auth/key-cache';
 import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
-import { createContext, useCallerRowScope } from '../context';
-import { useMemoryAccessTracking } from '../memories/access';
+import { createContext, type ContextOptions } from '../context/create';
 import type { Database } from '../db/database';
 import type { LiveBus } from '../live/bus';
-import { hasReplicas, useMutationsOnPrimary } from '../db/read-routing';
+import { hasReplicas } from '../db/read-routing';
 import type { Logger } from '../logger';
 import type { RedisConnections } from '../redis/connections';
 import { schema } from '../schema';
+import { useCallerRowScope } from './caller-row-scope';
 import { createErrorMasker, useClientErrorLog, yogaLogger } from './errors';
 import { executorPlugins } from './executor';
+import { useForgetKeysAfterMutations } from './forget-keys-after-mutations';
 import { useIdempotentMutations } from './idempotency';
 import { useStorableInput } from './input-guard';
+import { useMemoryAccessTracking } from './memory-access-tracking';
+import { useMutationsOnPrimary } from './mutations-on-primary';
 import { useTypedInputValues } from './input-values';
 import { useStrictRequestParsing } from './request-parsing';
 import { requestLimitPlugins } from './limits';
 import { useSpreadErrorsNamingTypes } from './spread-errors';
 import { readinessCheck } from './readiness';
+import { useRequestFacts } from './request-facts';
 import type { Settings } from '../config/settings';
 import type { Metrics } from '../observability/metrics';
-import { notingOrganization, useRequestFacts } from '../observability/requests';
+import { notingOrganization } from '../observability/requests';
 import { graphiqlOptions, renderAgentMemGraphiQL } from './graphiql';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -39,6 +43,15 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
   const authenticate = notingOrganization(throttleFailedAuthentications(createAuthenticator(database, keys), settings.authFailureLimit, redis?.commands));
   const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
   const maskError = createErrorMasker(logger);
+  const contextOptions: ContextOptions = {
+    database,
+    fastReads: settings.readPath === 'fast',
+    ranking: settings.ranking,
+    embeddings: settings.embeddings,
+    authenticate,
+    limitRate,
+    live,
+  };
   return createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -58,7 +71,7 @@ export function createGraphqlHandler(database: Database, settings: Settings, log
     maskedErrors: { maskError },
     // Every GraphQL request needs a key, and counts against its rate limit (a subscription counts
     // once, when it starts); GraphiQL's page and the health endpoints do not.
-    context: (initial) => createContext(database, settings.readPath === 'fast', settings.ranking, settings.embeddings, authenticate, limitRate, live, initial),
+    context: (initial) => createContext(contextOptions, initial),
     plugins: [
       // The compiled executor first: the row scope below wraps whatever executor is set before
       // it, and one set after it would run outside the caller's scope and see no rows

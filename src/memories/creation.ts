@@ -1,13 +1,13 @@
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
-import { createdBy, liveRowsOf, requireCaller } from '../schema/tenancy';
+import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { contentHash } from './content-hash';
 import { checkDimensions, embeddingModel, storeEmbeddings } from './embeddings';
 import { lockSnapshots, recordHistory, type HistoryEntry } from './history';
 
-/** One memory to create, validated (src/memories/types.ts). */
+/** One memory to create, validated (src/memories/mutations.ts). */
 export interface MemoryToCreate {
   agentId: string;
   userId?: string | null;
@@ -76,7 +76,7 @@ export async function createMemories(
   inputs: MemoryToCreate[],
   path: (index: number) => string[],
 ): Promise<CreatedMemory[]> {
-  const caller = requireCaller(context);
+  const caller = context.caller;
   inputs.forEach((input, index) => {
     if (input.embedding) checkDimensions(input.embedding, context.embeddings, [...path(index), 'embedding']);
   });

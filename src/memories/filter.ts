@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors';
-import { Prisma } from '../generated/prisma/client';
+import type { Bind } from '../db/statements';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { label } from '../schema/rules';
@@ -39,24 +39,23 @@ const labels = z.array(label).min(1, 'must not be empty').max(MAX_FILTER_VALUES,
  * The SQL conditions of `filter` on `row` (`m` unless said), with every value bound;
  * VALIDATION naming the part at fault under `field` (the argument's path, e.g. ["filter"]).
  */
-export function memoryFilterConditions(filter: MemoryFilterInput | null | undefined, field: string[], row = 'm'): Prisma.Sql[] {
+export function memoryFilterConditions(filter: MemoryFilterInput | null | undefined, field: string[], bind: Bind, row = 'm'): string[] {
   if (!filter) return [];
-  const m = Prisma.raw(row);
-  const conditions: Prisma.Sql[] = [];
-  const inList = (column: string, values: readonly string[]) => Prisma.sql`${Prisma.raw(column)} = ANY(ARRAY[${Prisma.join(values)}]::text[])`;
-  if (filter.agentId != null) conditions.push(Prisma.sql`${m}.agent_id = ${String(filter.agentId)}`);
-  if (filter.userId != null) conditions.push(Prisma.sql`${m}.user_id = ${String(filter.userId)}`);
-  if (filter.memoryType != null) conditions.push(Prisma.sql`${m}.memory_type = ${filter.memoryType}`);
+  const conditions: string[] = [];
+  const inList = (column: string, values: readonly string[]) => `${column} = ANY(ARRAY[${values.map((value) => bind(value)).join(',')}]::text[])`;
+  if (filter.agentId != null) conditions.push(`${row}.agent_id = ${bind(String(filter.agentId))}`);
+  if (filter.userId != null) conditions.push(`${row}.user_id = ${bind(String(filter.userId))}`);
+  if (filter.memoryType != null) conditions.push(`${row}.memory_type = ${bind(filter.memoryType)}`);
   if (filter.memoryTypes != null) {
     if (filter.memoryTypes.length === 0) throw new ValidationError(`${[...field, 'memoryTypes'].join('.')}: must not be empty`, [...field, 'memoryTypes']);
     conditions.push(inList(`${row}.memory_type`, filter.memoryTypes));
   }
-  if (filter.scope != null) conditions.push(Prisma.sql`${m}.scope = ${filter.scope}`);
+  if (filter.scope != null) conditions.push(`${row}.scope = ${bind(filter.scope)}`);
   if (filter.scopes != null) conditions.push(inList(`${row}.scope`, parseInput(labels, filter.scopes, [...field, 'scopes'])));
-  if (filter.level != null) conditions.push(Prisma.sql`${m}.level = ${filter.level}`);
+  if (filter.level != null) conditions.push(`${row}.level = ${bind(filter.level)}`);
   if (filter.levels != null) conditions.push(inList(`${row}.level`, parseInput(labels, filter.levels, [...field, 'levels'])));
-  if (filter.createdAfter != null) conditions.push(Prisma.sql`${m}.created_at > ${filter.createdAfter.toISOString()}::timestamptz`);
-  if (filter.createdBefore != null) conditions.push(Prisma.sql`${m}.created_at < ${filter.createdBefore.toISOString()}::timestamptz`);
-  if (filter.metadata != null) conditions.push(metadataCondition(filter.metadata as MetadataFilterShape, Prisma.sql`${m}.metadata`, [...field, 'metadata']));
+  if (filter.createdAfter != null) conditions.push(`${row}.created_at > ${bind(filter.createdAfter.toISOString())}::timestamptz`);
+  if (filter.createdBefore != null) conditions.push(`${row}.created_at < ${bind(filter.createdBefore.toISOString())}::timestamptz`);
+  if (filter.metadata != null) conditions.push(metadataCondition(filter.metadata as MetadataFilterShape, `${row}.metadata`, [...field, 'metadata'], bind));
   return conditions;
 }

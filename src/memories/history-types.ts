@@ -3,7 +3,7 @@ import { column, connection, fallback, orderBy, relatedRows, timestamp } from '.
 import { builder } from '../schema/builder';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { SNAPSHOT_FIELDS, type MemoryEvent } from './history';
-import { MemoryType } from './types';
+import { MemoryType } from './type';
 
 const memoryEvents = {
   CREATE: { value: 'create', description: 'Created.' },

@@ -1,5 +1,5 @@
 import type { ScopedSql } from '../db/row-level-security';
-import { Prisma } from '../generated/prisma/client';
+import { statement, type Bind, type Statement } from '../db/statements';
 import type { SortOrder } from '../schema/ordering';
 import { memoryFilterConditions, type MemoryFilterInput } from './filter';
 
@@ -40,11 +40,11 @@ export function sortKey(order: MemoryListOrder | null | undefined, row: string):
  * The caller's live memories of live agents (or its trash) that `list.filter` selects, as
  * conditions on `m` joined to its agent `a`.
  */
-function listConditions(list: MemoryList): Prisma.Sql[] {
+function listConditions(list: MemoryList, bind: Bind): string[] {
   return [
-    Prisma.sql`m.organization_id = ${list.organizationId}`,
-    ...(list.deleted ? [Prisma.sql`m.is_deleted`] : [Prisma.sql`NOT m.is_deleted`, Prisma.sql`NOT a.is_deleted`]),
-    ...memoryFilterConditions(list.filter, ['filter']),
+    `m.organization_id = ${bind(list.organizationId)}`,
+    ...(list.deleted ? ['m.is_deleted'] : ['NOT m.is_deleted', 'NOT a.is_deleted']),
+    ...memoryFilterConditions(list.filter, ['filter'], bind),
   ];
 }
 
@@ -55,37 +55,41 @@ function listConditions(list: MemoryList): Prisma.Sql[] {
  * same code as the search's (src/memories/filter.ts). Keyset paging: the cursor's own sort key is
  * read in the same statement.
  */
-function memoryListStatement(list: MemoryList, page: MemoryListPage): Prisma.Sql {
+export function memoryListStatement(list: MemoryList, page: MemoryListPage): Statement {
   const ascending = (list.orderBy?.direction ?? 'asc') === 'asc';
   const forward = page.take >= 0;
   const readAscending = ascending === forward;
   const direction = readAscending ? 'ASC' : 'DESC';
-  const conditions = listConditions(list);
-  if (page.cursor) {
-    const comparison = `${readAscending ? '>' : '<'}${page.skip === 0 ? '=' : ''}`;
-    conditions.push(Prisma.sql`(${Prisma.raw(sortKey(list.orderBy, 'm'))}, m.id) ${Prisma.raw(comparison)}
-      (SELECT ${Prisma.raw(sortKey(list.orderBy, 'c'))}, c.id FROM memories c WHERE c.id = ${page.cursor.id})`);
-  }
-  return Prisma.sql`
+  return statement((bind) => {
+    const conditions = listConditions(list, bind);
+    if (page.cursor) {
+      const comparison = `${readAscending ? '>' : '<'}${page.skip === 0 ? '=' : ''}`;
+      conditions.push(`(${sortKey(list.orderBy, 'm')}, m.id) ${comparison}
+      (SELECT ${sortKey(list.orderBy, 'c')}, c.id FROM memories c WHERE c.id = ${bind(page.cursor.id)})`);
+    }
+    return `
     SELECT m.id FROM memories m JOIN agents a ON a.id = m.agent_id
-    WHERE ${Prisma.join(conditions, ' AND ')}
-    ORDER BY ${Prisma.raw(sortKey(list.orderBy, 'm'))} ${Prisma.raw(direction)}, m.id ${Prisma.raw(direction)}
-    LIMIT ${Math.abs(page.take)}`;
+    WHERE ${conditions.join(' AND ')}
+    ORDER BY ${sortKey(list.orderBy, 'm')} ${direction}, m.id ${direction}
+    LIMIT ${bind(Math.abs(page.take))}`;
+  });
 }
 
 /** The ids of the page, in order (a backward page read backwards, then turned around). */
 export async function memoryPageIds(sql: ScopedSql, list: MemoryList, page: MemoryListPage): Promise<string[]> {
-  const statement = memoryListStatement(list, page);
-  const rows = await sql.query<{ id: string }>(statement.text, statement.values);
+  const pageRead = memoryListStatement(list, page);
+  const rows = await sql.query<{ id: string }>(pageRead.text, pageRead.values);
   const ids = rows.map((row) => row.id);
   return page.take >= 0 ? ids : ids.reverse();
 }
 
 /** How many memories the list's filter selects, over all pages. */
 export async function countMemories(sql: ScopedSql, list: MemoryList): Promise<number> {
-  const statement = Prisma.sql`
+  const count = statement(
+    (bind) => `
     SELECT count(*)::int AS count FROM memories m JOIN agents a ON a.id = m.agent_id
-    WHERE ${Prisma.join(listConditions(list), ' AND ')}`;
-  const [row] = await sql.query<{ count: number }>(statement.text, statement.values);
+    WHERE ${listConditions(list, bind).join(' AND ')}`,
+  );
+  const [row] = await sql.query<{ count: number }>(count.text, count.values);
   return Number(row?.count ?? 0);
 }

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors';
-import { Prisma } from '../generated/prisma/client';
+import type { Bind } from '../db/statements';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { unstorable } from '../schema/rules';
@@ -31,13 +31,13 @@ export interface MetadataFilterShape {
 }
 
 /** How deep and/or/not may nest (a comparison at the top is depth 1). */
-const MAX_METADATA_FILTER_DEPTH = 5;
+export const MAX_METADATA_FILTER_DEPTH = 5;
 /** The most comparisons in one filter, and the most values of one `in`/`nin` or items of one and/or. */
-const MAX_METADATA_CONDITIONS = 50;
-const MAX_METADATA_LIST = 100;
+export const MAX_METADATA_CONDITIONS = 50;
+export const MAX_METADATA_LIST = 100;
 /** The most keys in a path ("a.b.c" has three), and the longest key. */
-const MAX_METADATA_PATH_KEYS = 10;
-const MAX_METADATA_KEY_LENGTH = 255;
+export const MAX_METADATA_PATH_KEYS = 10;
+export const MAX_METADATA_KEY_LENGTH = 255;
 
 const COMPARISONS = ['eq', 'ne', 'in', 'nin', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists'] as const;
 type Comparison = (typeof COMPARISONS)[number];
@@ -54,15 +54,13 @@ export const MetadataFilter = builder.inputRef<MetadataFilterShape>('MetadataFil
     ne: t.field({ type: 'JSON', description: 'Missing, or not equal to this JSON value.' }),
     in: t.field({ type: ['JSON'], extensions: maxItems(MAX_METADATA_LIST), description: `Equal to one of these values (1 to ${MAX_METADATA_LIST}).` }),
     nin: t.field({ type: ['JSON'], extensions: maxItems(MAX_METADATA_LIST), description: `Missing, or equal to none of these values (1 to ${MAX_METADATA_LIST}).` }),
-    gt: t.field({ type: 'JSON', description: 'Greater than this number or string (strings compare as text: ISO dates work). ' +
-      'Values of another type never match.' }),
+    gt: t.field({ type: 'JSON', description: 'Greater than this number or string (strings compare as text: ISO dates work). Values of another type never match.' }),
     gte: t.field({ type: 'JSON', description: 'Greater than or equal to this number or string.' }),
     lt: t.field({ type: 'JSON', description: 'Less than this number or string.' }),
     lte: t.field({ type: 'JSON', description: 'Less than or equal to this number or string.' }),
     contains: t.field({
       type: 'JSON',
-      description: 'A string: a text value containing it (case-sensitive), or an array with it as an element. ' +
-        'An array or object: JSON containment (@>).',
+      description: 'A string: a text value containing it (case-sensitive), or an array with it as an element. An array or object: JSON containment (@>).',
     }),
     exists: t.boolean({ description: 'true: the path is present (even as null); false: it is missing.' }),
     and: t.field({ type: [MetadataFilter], extensions: maxItems(MAX_METADATA_LIST), description: `All of these (1 to ${MAX_METADATA_LIST}).` }),
@@ -115,37 +113,36 @@ const ORDER_OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
  * of stored values): the search's view may test it on rows before their organization (see the
  * migration 20261125100000_memory_search_view), so it must neither raise nor depend on them.
  */
-function comparison(operator: Comparison, operand: unknown, value: Prisma.Sql, field: string[]): Prisma.Sql {
+function comparison(operator: Comparison, operand: unknown, value: string, field: string[], bind: Bind): string {
   switch (operator) {
     case 'eq':
-      return Prisma.sql`${value} = ${jsonOperand(operand, field)}::jsonb`;
+      return `${value} = ${bind(jsonOperand(operand, field))}::jsonb`;
     case 'ne':
-      return Prisma.sql`${value} IS DISTINCT FROM ${jsonOperand(operand, field)}::jsonb`;
+      return `${value} IS DISTINCT FROM ${bind(jsonOperand(operand, field))}::jsonb`;
     case 'in':
     case 'nin': {
       if (!Array.isArray(operand)) return refuse(field, 'must be a list of JSON values');
-      const member = Prisma.sql`${value} IN (SELECT jsonb_array_elements(${listOperand(operand, field)}::jsonb))`;
-      return operator === 'in' ? member : Prisma.sql`${value} IS NULL OR NOT (${member})`;
+      const member = `${value} IN (SELECT jsonb_array_elements(${bind(listOperand(operand, field))}::jsonb))`;
+      return operator === 'in' ? member : `${value} IS NULL OR NOT (${member})`;
     }
     case 'gt':
     case 'gte':
     case 'lt':
     case 'lte': {
       const { type, json } = orderedOperand(operand, field);
-      return Prisma.sql`jsonb_typeof(${value}) = ${type}
-        AND ${value} ${Prisma.raw(ORDER_OPERATORS[operator])} ${json}::jsonb`;
+      return `jsonb_typeof(${value}) = ${bind(type)} AND ${value} ${ORDER_OPERATORS[operator]} ${bind(json)}::jsonb`;
     }
     case 'contains': {
       if (typeof operand === 'string') {
-        return Prisma.sql`(jsonb_typeof(${value}) = 'string' AND strpos(${value} #>> '{}', ${operand}) > 0)
-          OR (jsonb_typeof(${value}) = 'array' AND ${value} @> ${jsonOperand([operand], field)}::jsonb)`;
+        return `(jsonb_typeof(${value}) = 'string' AND strpos(${value} #>> '{}', ${bind(operand)}) > 0)
+          OR (jsonb_typeof(${value}) = 'array' AND ${value} @> ${bind(jsonOperand([operand], field))}::jsonb)`;
       }
-      if (typeof operand === 'object' && operand !== null) return Prisma.sql`${value} @> ${jsonOperand(operand, field)}::jsonb`;
+      if (typeof operand === 'object' && operand !== null) return `${value} @> ${bind(jsonOperand(operand, field))}::jsonb`;
       return refuse(field, 'must be a string, an array or an object');
     }
     case 'exists':
       if (typeof operand !== 'boolean') return refuse(field, 'must be true or false');
-      return operand ? Prisma.sql`${value} IS NOT NULL` : Prisma.sql`${value} IS NULL`;
+      return operand ? `${value} IS NOT NULL` : `${value} IS NULL`;
   }
 }
 
@@ -153,7 +150,7 @@ interface Budget {
   comparisons: number;
 }
 
-function compileNode(filter: MetadataFilterShape, column: Prisma.Sql, field: string[], depth: number, budget: Budget): Prisma.Sql {
+function compileNode(filter: MetadataFilterShape, column: string, field: string[], depth: number, budget: Budget, bind: Bind): string {
   if (depth > MAX_METADATA_FILTER_DEPTH) refuse(field, `a metadata filter nests at most ${MAX_METADATA_FILTER_DEPTH} levels deep`);
   const operators = COMPARISONS.filter((name) => isGiven(filter[name]));
   const combinations = COMBINATIONS.filter((name) => isGiven(filter[name]));
@@ -162,21 +159,22 @@ function compileNode(filter: MetadataFilterShape, column: Prisma.Sql, field: str
       refuse(field, 'give either a path with one operator, or exactly one of and, or, not');
     }
     const combination = combinations[0]!;
-    if (combination === 'not') return Prisma.sql`NOT (${compileNode(filter.not!, column, [...field, 'not'], depth + 1, budget)})`;
+    if (combination === 'not') return `NOT (${compileNode(filter.not!, column, [...field, 'not'], depth + 1, budget, bind)})`;
     const items = filter[combination]!;
     if (items.length < 1 || items.length > MAX_METADATA_LIST) refuse([...field, combination], `must hold 1 to ${MAX_METADATA_LIST} conditions`);
-    const parts = items.map((item, index) => compileNode(item, column, [...field, combination, String(index)], depth + 1, budget));
-    return Prisma.sql`(${Prisma.join(parts, combination === 'and' ? ' AND ' : ' OR ')})`;
+    const parts = items.map((item, index) => compileNode(item, column, [...field, combination, String(index)], depth + 1, budget, bind));
+    return `(${parts.join(combination === 'and' ? ' AND ' : ' OR ')})`;
   }
   if (!isGiven(filter.path)) refuse([...field, 'path'], 'a comparison needs a path (or use and, or, not)');
   if (operators.length !== 1) refuse(field, `give exactly one operator with a path: one of ${COMPARISONS.join(', ')}`);
   budget.comparisons += 1;
   if (budget.comparisons > MAX_METADATA_CONDITIONS) refuse(field, `a metadata filter holds at most ${MAX_METADATA_CONDITIONS} comparisons`);
   const keys = pathKeys(filter.path!, [...field, 'path']);
-  const value = keys.reduce((json, key) => Prisma.sql`(${json} -> ${key}::text)`, column);
+  // Bound once, and read by each use of `value` in the comparison (as $n::text every time).
+  const value = keys.reduce((json, key) => `(${json} -> ${bind(key)}::text)`, column);
   const operator = operators[0]!;
   // Each comparison is true or false, never NULL, so that `not` turns a missing key's false into true.
-  return Prisma.sql`coalesce((${comparison(operator, filter[operator], value, [...field, operator])}), false)`;
+  return `coalesce((${comparison(operator, filter[operator], value, [...field, operator], bind)}), false)`;
 }
 
 /**
@@ -184,6 +182,6 @@ function compileNode(filter: MetadataFilterShape, column: Prisma.Sql, field: str
  * never by the request), or VALIDATION naming the part of the filter at fault, under `field`
  * (e.g. ["filter", "metadata", "and", "1", "gt"]).
  */
-export function metadataCondition(filter: MetadataFilterShape, column: Prisma.Sql, field: string[]): Prisma.Sql {
-  return compileNode(filter, column, field, 1, { comparisons: 0 });
+export function metadataCondition(filter: MetadataFilterShape, column: string, field: string[], bind: Bind): string {
+  return compileNode(filter, column, field, 1, { comparisons: 0 }, bind);
 }

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
 import { parseInput } from '../schema/validation';
 import { newHistoryId, snapshotOf } from './history';
-import { announceChanges } from './types';
+import { announceChanges } from './subscriptions';
 
 /**
  * pruneMemories as ONE statement: the agent's live memories beyond the `keep` most important

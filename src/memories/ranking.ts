@@ -1,5 +1,5 @@
 import type { RankingSettings } from '../config/settings';
-import { Prisma } from '../generated/prisma/client';
+import type { Bind } from '../db/statements';
 
 /**
  * The one score memory search ranks by (README, "Ranked recall"):
@@ -19,32 +19,34 @@ import { Prisma } from '../generated/prisma/client';
  * the search's view may compute them on rows before their organization is checked.
  */
 export interface ScoreParts {
-  text: Prisma.Sql;
-  importance: Prisma.Sql;
-  recency: Prisma.Sql;
-  use: Prisma.Sql;
+  text: string;
+  importance: string;
+  recency: string;
+  use: string;
 }
 
 /** The half-lives beyond which recency is taken as 0 (2^-1000 is already far below any weight). */
 const MAX_HALF_LIVES = 1000;
 
-/**
- * The parts of the score for `m` (a row with content, importance, access_count, last_accessed,
- * created_at) and `query` (a tsquery).
- */
-export function scoreParts(settings: RankingSettings, query: Prisma.Sql): ScoreParts {
-  const halfLifeSeconds = settings.recencyHalfLifeDays * 86_400;
-  // date_part gives float8; extract gives numeric, whose arithmetic cost as much as the text rank.
-  const halfLives = Prisma.sql`date_part('epoch', now() - coalesce(m.last_accessed, m.created_at))
-    / ${halfLifeSeconds}::float8`;
+/** The parts of the score for `m` (a row with content, importance, access_count, last_accessed, created_at) and `query` (a tsquery). */
+export function scoreParts(settings: RankingSettings, query: string, bind: Bind): ScoreParts {
+  const halfLifeSeconds = bind(settings.recencyHalfLifeDays * 86_400);
   return {
-    text: Prisma.sql`ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), ${query}, 32)::float8`,
-    importance: Prisma.sql`least(greatest(m.importance::float8, 0), 1)`,
-    recency: Prisma.sql`CASE WHEN ${halfLives} >= ${MAX_HALF_LIVES} THEN 0::float8
-      ELSE power(0.5::float8, greatest(${halfLives}, 0)) END`,
-    use: Prisma.sql`greatest(m.access_count, 0)::float8
-      / (greatest(m.access_count, 0)::float8 + ${settings.useHalfCount}::float8)`,
+    text: textRelevance(query),
+    importance: `least(greatest(m.importance::float8, 0), 1)`,
+    // date_part gives float8; extract gives numeric, whose arithmetic cost as much as the text rank.
+    recency: `CASE WHEN date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8 >= ${bind(MAX_HALF_LIVES)} THEN 0::float8
+      ELSE power(0.5::float8, greatest(date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8, 0)) END`,
+    use: `greatest(m.access_count, 0)::float8 / (greatest(m.access_count, 0)::float8 + ${bind(settings.useHalfCount)}::float8)`,
   };
+}
+
+/**
+ * The text part alone, which binds nothing: for a ranking by text relevance only (a HYBRID
+ * search's text ranking), whose statement must not bind the other parts' values unused.
+ */
+export function textRelevance(query: string): string {
+  return `ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), ${query}, 32)::float8`;
 }
 
 /**
@@ -52,9 +54,8 @@ export function scoreParts(settings: RankingSettings, query: Prisma.Sql): ScoreP
  * `relevance`, the column that the text weight applies to: `text` in a TEXT search, the fused or
  * vector relevance otherwise (src/memories/search.ts).
  */
-export function weightedScore(settings: RankingSettings, row: string, relevance: 'text' | 'relevance'): Prisma.Sql {
+export function weightedScore(settings: RankingSettings, row: string, relevance: 'text' | 'relevance', bind: Bind): string {
   const { text, importance, recency, use } = settings.weights;
-  const part = (name: string, weight: number) => Prisma.sql`${weight}::float8 * ${Prisma.raw(`${row}.${name}`)}`;
-  return Prisma.sql`(${part(relevance, text)} + ${part('importance', importance)} + ${part('recency', recency)} +
-    ${part('use', use)})`;
+  const part = (name: string, weight: number) => `${bind(weight)}::float8 * ${row}.${name}`;
+  return `(${part(relevance, text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;
 }

@@ -2,9 +2,9 @@ import type { RankingSettings } from '../config/settings';
 import type { ScopedSql } from '../db/row-level-security';
 import { SemanticRecallUnavailableError, ValidationError } from '../errors';
 import { isMissingVector } from './embeddings';
-import { Prisma } from '../generated/prisma/client';
+import { statement, type Bind, type Statement } from '../db/statements';
 import { memoryFilterConditions, type MemoryFilterInput } from './filter';
-import { scoreParts, weightedScore } from './ranking';
+import { scoreParts, textRelevance, weightedScore } from './ranking';
 import { nearestMemories, type VectorQuery } from './vector-search';
 
 /**
@@ -59,9 +59,9 @@ export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
  * How snippets mark the matched words: Markdown's bold, since hits mostly go into prompts and
  * Markdown views. The content is not escaped: a snippet is text, not HTML.
  */
-const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
+export const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
 
-const tsquery = (text: string) => Prisma.sql`websearch_to_tsquery('english', ${text})`;
+const tsquery = (text: string, bind: Bind) => `websearch_to_tsquery('english', ${bind(text)})`;
 
 /**
  * The statement of a TEXT search: the caller's live memories (of live agents) whose content
@@ -78,38 +78,40 @@ const tsquery = (text: string) => Prisma.sql`websearch_to_tsquery('english', ${t
  * filter's conditions and the score's parts cannot raise on any row
  * (src/memories/metadata-filter.ts, ranking.ts).
  */
-function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }): Prisma.Sql {
-  const parts = scoreParts(search.ranking, Prisma.sql`q.query`);
-  const score = weightedScore(search.ranking, 'c', 'text');
-  const minScore = search.minScore != null ? Prisma.sql`WHERE ${score} >= ${search.minScore}::float8` : Prisma.empty;
-  return Prisma.sql`
+function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind): string {
+  // Bound in the order they appear in the text.
+  const score = weightedScore(search.ranking, 'c', 'text', bind);
+  const parts = scoreParts(search.ranking, 'q.query', bind);
+  const words = tsquery(search.query, bind);
+  const conditions = textConditions(search, bind);
+  const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
+  return `
     SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank, NULL::int AS vector_rank,
            c.importance, c.recency, c.use, ${score} AS score
     FROM (
-      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance,
-        ${parts.recency} AS recency, ${parts.use} AS use
-      FROM ${Prisma.raw(SEARCH_VIEW)} m
+      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
+      FROM ${SEARCH_VIEW} m
       JOIN agents a ON a.id = m.agent_id
       -- A fence (OFFSET 0) around the query, so that the planner estimates its matches without its
       -- words, the same for every word: estimated by the words' frequency in all organizations, a
       -- search for a word another organization writes often would be planned as a scan of all the
       -- caller's memories instead of the index, and take time by another organization's rows.
-      CROSS JOIN (SELECT ${tsquery(search.query)} OFFSET 0) AS q(query)
-      WHERE ${Prisma.join(textConditions(search), ' AND ')}
+      CROSS JOIN (SELECT ${words} OFFSET 0) AS q(query)
+      WHERE ${conditions.join(' AND ')}
       -- A fence: each part is computed once per match here, not again in the score and the ordering.
       OFFSET 0
     ) c
     ${minScore}
     ORDER BY score DESC, c.created_at DESC, c.id DESC
-    LIMIT ${search.limit}`;
+    LIMIT ${bind(search.limit)}`;
 }
 
-function textConditions(search: MemorySearch): Prisma.Sql[] {
+function textConditions(search: MemorySearch, bind: Bind): string[] {
   return [
-    Prisma.sql`m.organization_id = ${search.organizationId}`,
-    Prisma.sql`NOT a.is_deleted`,
-    Prisma.sql`to_tsvector('english', m.content) @@ q.query`,
-    ...memoryFilterConditions(search.filter, ['filter']),
+    `m.organization_id = ${bind(search.organizationId)}`,
+    'NOT a.is_deleted',
+    "to_tsvector('english', m.content) @@ q.query",
+    ...memoryFilterConditions(search.filter, ['filter'], bind),
   ];
 }
 
@@ -117,18 +119,20 @@ function textConditions(search: MemorySearch): Prisma.Sql[] {
  * The text ranking of a HYBRID search: its best `rankedCandidates` matches by text relevance
  * alone, each with its rank (1 best), read through the full-text index as TEXT's are.
  */
-function textRanking(search: MemorySearch & { mode: 'HYBRID' }): Prisma.Sql {
-  const text = scoreParts(search.ranking, Prisma.sql`q.query`).text;
-  return Prisma.sql`
+function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): string {
+  const text = textRelevance('q.query');
+  const words = tsquery(search.query, bind);
+  const conditions = textConditions(search, bind);
+  return `
     SELECT r.id, r.text, row_number() OVER (ORDER BY r.text DESC, r.created_at DESC, r.id DESC)::int AS text_rank
     FROM (
       SELECT m.id, m.created_at, ${text} AS text
-      FROM ${Prisma.raw(SEARCH_VIEW)} m
+      FROM ${SEARCH_VIEW} m
       JOIN agents a ON a.id = m.agent_id
-      CROSS JOIN (SELECT ${tsquery(search.query)} OFFSET 0) AS q(query)
-      WHERE ${Prisma.join(textConditions(search), ' AND ')}
+      CROSS JOIN (SELECT ${words} OFFSET 0) AS q(query)
+      WHERE ${conditions.join(' AND ')}
       ORDER BY text DESC, m.created_at DESC, m.id DESC
-      LIMIT ${rankedCandidates(search.limit)}
+      LIMIT ${bind(rankedCandidates(search.limit))}
     ) r`;
 }
 
@@ -137,19 +141,22 @@ function textRanking(search: MemorySearch & { mode: 'HYBRID' }): Prisma.Sql {
  * query's vector among the embeddings of its model (src/memories/vector-search.ts), each with its
  * cosine similarity (1 - distance) and its rank (1 nearest).
  */
-function vectorRanking(search: MemorySearch & { vector: VectorQuery }): Prisma.Sql {
-  const nearest = nearestMemories({
-    organizationId: search.organizationId,
-    query: search.vector,
-    filter: search.filter,
-    candidates: rankedCandidates(search.limit),
-  });
-  return Prisma.sql`
+function vectorRanking(search: MemorySearch & { vector: VectorQuery }, bind: Bind): string {
+  const nearest = nearestMemories(
+    {
+      organizationId: search.organizationId,
+      query: search.vector,
+      filter: search.filter,
+      candidates: rankedCandidates(search.limit),
+    },
+    bind,
+  );
+  return `
     SELECT n.id, 1 - n.distance AS similarity, row_number() OVER (ORDER BY n.distance, n.id)::int AS vector_rank
     FROM (${nearest}) n
-    JOIN ${Prisma.raw(SEARCH_VIEW)} m ON m.id = n.id
+    JOIN ${SEARCH_VIEW} m ON m.id = n.id
     JOIN agents a ON a.id = m.agent_id
-    WHERE m.organization_id = ${search.organizationId} AND NOT a.is_deleted`;
+    WHERE m.organization_id = ${bind(search.organizationId)} AND NOT a.is_deleted`;
 }
 
 /**
@@ -163,62 +170,69 @@ function vectorRanking(search: MemorySearch & { vector: VectorQuery }): Prisma.S
  * The relevance then takes the text part's place in the score, with importance, recency and use
  * weighed in as a TEXT search does (SEARCH_WEIGHT_TEXT weighs it).
  */
-function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }): Prisma.Sql {
-  const parts = scoreParts(search.ranking, Prisma.sql`NULL`);
-  const score = weightedScore(search.ranking, 'c', 'relevance');
-  const k = search.ranking.fusionK;
-  const fused =
-    search.mode === 'HYBRID'
-      ? Prisma.sql`
+function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }, bind: Bind): string {
+  // Bound in the order they appear in the text; the fusion's k once, read where it is used.
+  const score = weightedScore(search.ranking, 'c', 'relevance', bind);
+  const parts = scoreParts(search.ranking, 'NULL', bind);
+  let fused: string;
+  if (search.mode === 'HYBRID') {
+    const k = bind(search.ranking.fusionK);
+    fused = `
         SELECT coalesce(t.id, v.id) AS id, coalesce(t.text, 0) AS text, v.similarity, t.text_rank, v.vector_rank,
                (coalesce(1.0::float8 / (${k}::float8 + t.text_rank), 0) + coalesce(1.0::float8 / (${k}::float8 + v.vector_rank), 0))
                  * (${k}::float8 + 1) / 2 AS relevance
-        FROM (${textRanking(search)}) t
-        FULL JOIN (${vectorRanking(search)}) v ON v.id = t.id`
-      : Prisma.sql`
+        FROM (${textRanking(search, bind)}) t
+        FULL JOIN (${vectorRanking(search, bind)}) v ON v.id = t.id`;
+  } else {
+    fused = `
         SELECT v.id, 0::float8 AS text, v.similarity, NULL::int AS text_rank, v.vector_rank, greatest(v.similarity, 0) AS relevance
-        FROM (${vectorRanking(search)}) v`;
-  const minScore = search.minScore != null ? Prisma.sql`WHERE ${score} >= ${search.minScore}::float8` : Prisma.empty;
-  return Prisma.sql`
+        FROM (${vectorRanking(search, bind)}) v`;
+  }
+  const organization = bind(search.organizationId);
+  const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
+  return `
     SELECT c.id, c.created_at, c.relevance, c.text, c.similarity, c.text_rank, c.vector_rank, c.importance, c.recency, c.use, ${score} AS score
     FROM (
       SELECT m.id, m.created_at, f.relevance, f.text, f.similarity, f.text_rank, f.vector_rank,
              ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
       FROM (${fused}) f
-      JOIN ${Prisma.raw(SEARCH_VIEW)} m ON m.id = f.id
-      WHERE m.organization_id = ${search.organizationId}
+      JOIN ${SEARCH_VIEW} m ON m.id = f.id
+      WHERE m.organization_id = ${organization}
       OFFSET 0
     ) c
     ${minScore}
     ORDER BY score DESC, c.created_at DESC, c.id DESC
-    LIMIT ${search.limit}`;
+    LIMIT ${bind(search.limit)}`;
 }
 
-function rankedMatches(search: MemorySearch): Prisma.Sql {
-  return search.mode === 'TEXT' ? rankedTextMatches(search) : rankedFusedMatches(search);
+function rankedMatches(search: MemorySearch, bind: Bind): string {
+  return search.mode === 'TEXT' ? rankedTextMatches(search, bind) : rankedFusedMatches(search, bind);
 }
 
 /**
  * The one statement `searchMemories` sends: the hits, best first, with their score, its parts,
  * the snippet if asked for, the memory's id, and `memory`: the planned memory object the read
  * planner built for what the request selects of it (src/planner/compile.ts, `planObject`), over
- * the row `m`. Exported so that a test can EXPLAIN exactly it.
+ * the row `m`, its values bound in this statement. Exported so that a test can EXPLAIN exactly it.
  */
-export function memorySearchStatement(search: MemorySearch, memory?: Prisma.Sql): Prisma.Sql {
-  // The snippet is computed for the `limit` hits only, after the ranking.
-  const snippet =
-    search.snippet && search.query != null
-      ? Prisma.sql`, ts_headline('english', m.content, ${tsquery(search.query)}, ${SNIPPET_OPTIONS}) AS hit_snippet`
-      : Prisma.empty;
-  const planned = memory ? Prisma.sql`, ${memory} AS hit_memory` : Prisma.empty;
-  return Prisma.sql`
+export function memorySearchStatement(search: MemorySearch, memory?: PlannedMemory): Statement {
+  return statement((bind) => {
+    // The snippet is computed for the `limit` hits only, after the ranking.
+    const snippet =
+      search.snippet && search.query != null ? `, ts_headline('english', m.content, ${tsquery(search.query, bind)}, ${bind(SNIPPET_OPTIONS)}) AS hit_snippet` : '';
+    const planned = memory ? `, ${memory(bind)} AS hit_memory` : '';
+    return `
     SELECT m.id, s.score AS hit_score, s.relevance AS hit_relevance, s.text AS hit_text, s.similarity AS hit_similarity,
            s.text_rank AS hit_text_rank, s.vector_rank AS hit_vector_rank,
            s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
-    FROM (${rankedMatches(search)}) s
+    FROM (${rankedMatches(search, bind)}) s
     JOIN memories m ON m.id = s.id
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
+  });
 }
+
+/** A hit's planned memory object over the row `m`, written with the search statement's `bind`. */
+export type PlannedMemory = (bind: Bind) => string;
 
 /** A hit: the memory's id, its score and the score's parts, and what was asked for beside them. */
 export interface MemorySearchRow {
@@ -242,11 +256,11 @@ export interface MemorySearchRow {
  * parser decides) is VALIDATION; it is asked only when nothing was found, so that a search with
  * hits costs one statement.
  */
-export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, memory?: Prisma.Sql): Promise<MemorySearchRow[]> {
-  const statement = memorySearchStatement(search, memory);
+export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, memory?: PlannedMemory): Promise<MemorySearchRow[]> {
+  const searched = memorySearchStatement(search, memory);
   let rows: MemorySearchRow[];
   try {
-    rows = await sql.query<MemorySearchRow>(statement.text, statement.values);
+    rows = await sql.query<MemorySearchRow>(searched.text, searched.values);
   } catch (error) {
     if (search.vector && isMissingVector(error)) throw new SemanticRecallUnavailableError(['vector']);
     throw error;
@@ -256,8 +270,8 @@ export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch,
 }
 
 /** VALIDATION on `query` when PostgreSQL finds no word in it to search for. */
-async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
-  const check = Prisma.sql`SELECT numnode(websearch_to_tsquery('english', ${text})) AS nodes`;
+export async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
+  const check = statement((bind) => `SELECT numnode(websearch_to_tsquery('english', ${bind(text)})) AS nodes`);
   const [row] = await sql.query<{ nodes: number }>(check.text, check.values);
   if (Number(row?.nodes ?? 0) === 0) {
     throw new ValidationError('query: has no words to search for (it is empty, or only stop words and punctuation)', ['query']);

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { PrismaClient } from '../generated/prisma/client';
 
 /** An agent's live memories counted by type, scope and level. */
 export interface MemoryStatsShape {
@@ -22,11 +22,11 @@ function sorted(tally: Tally): Array<{ value: string; count: number }> {
  */
 export function createMemoryStatsLoader(prisma: PrismaClient) {
   return new DataLoader<string, MemoryStatsShape>(async (agentIds) => {
-    const rows = await prisma.$queryRaw<Array<{ agentId: string; memoryType: string; scope: string; level: string; count: number }>>(Prisma.sql`
+    const rows = await prisma.$queryRaw<Array<{ agentId: string; memoryType: string; scope: string; level: string; count: number }>>`
       SELECT agent_id AS "agentId", memory_type AS "memoryType", scope, level, count(*)::int AS count
       FROM memories
       WHERE agent_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(agentIds)}::jsonb)) AND NOT is_deleted
-      GROUP BY agent_id, memory_type, scope, level`);
+      GROUP BY agent_id, memory_type, scope, level`;
     const tallies = new Map(agentIds.map((id) => [id, { total: 0, byType: new Map() as Tally, byScope: new Map() as Tally, byLevel: new Map() as Tally }]));
     for (const row of rows) {
       const tally = tallies.get(row.agentId);
@@ -43,3 +43,5 @@ export function createMemoryStatsLoader(prisma: PrismaClient) {
     });
   });
 }
+
+export type MemoryStatsLoader = ReturnType<typeof createMemoryStatsLoader>;

@@ -1,4 +1,4 @@
-import { AgentType } from '../agents/types';
+import { AgentType } from '../agents/type';
 import { fallback } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { MemoryTypeEnum } from './memory-type';

@@ -1,4 +1,4 @@
-import { Prisma } from '../generated/prisma/client';
+import type { Bind } from '../db/statements';
 import { memoryFilterConditions, type MemoryFilterInput } from './filter';
 
 /**
@@ -39,12 +39,12 @@ function vectorLiteral(vector: readonly number[]): string {
 }
 
 /** `v.embedding` at its length, the expression of the HNSW index of that length. */
-function embeddingAt(dimensions: number): Prisma.Sql {
-  return Prisma.raw(`v.embedding::vector(${Math.trunc(dimensions)})`);
+function embeddingAt(dimensions: number): string {
+  return `v.embedding::vector(${Math.trunc(dimensions)})`;
 }
 
-function queryAt(search: VectorCandidates): Prisma.Sql {
-  return Prisma.sql`${vectorLiteral(search.query.vector)}::vector(${Prisma.raw(String(Math.trunc(search.query.dimensions)))})`;
+function queryAt(search: VectorCandidates, bind: Bind): string {
+  return `${bind(vectorLiteral(search.query.vector))}::vector(${String(Math.trunc(search.query.dimensions))})`;
 }
 
 /**
@@ -53,34 +53,36 @@ function queryAt(search: VectorCandidates): Prisma.Sql {
  * so that PostgreSQL cannot turn the ordering into an HNSW index scan that the organization's
  * condition would then thin out. The memories' other columns are read only for a filter.
  */
-function exactNearest(search: VectorCandidates): Prisma.Sql {
-  const filtered = search.filter ? memoryFilterConditions(search.filter, ['filter']) : [];
+function exactNearest(search: VectorCandidates, bind: Bind): string {
+  // Bound in the order they appear in the text.
+  const query = queryAt(search, bind);
   const conditions = [
-    Prisma.sql`v.organization_id = ${search.organizationId}`,
-    Prisma.sql`v.embedding_dimensions = ${search.query.dimensions}::int`,
-    Prisma.sql`v.embedding_model = ${search.query.model}`,
-    Prisma.sql`NOT a.is_deleted`,
-    ...(filtered.length > 0 ? [Prisma.sql`m.organization_id = ${search.organizationId}`, ...filtered] : []),
+    `v.organization_id = ${bind(search.organizationId)}`,
+    `v.embedding_dimensions = ${bind(search.query.dimensions)}::int`,
+    `v.embedding_model = ${bind(search.query.model)}`,
+    'NOT a.is_deleted',
   ];
-  const memories = filtered.length > 0 ? Prisma.sql`JOIN live_memories_in_scope m ON m.id = v.id` : Prisma.empty;
-  return Prisma.sql`
+  const filtered = search.filter ? memoryFilterConditions(search.filter, ['filter'], bind) : [];
+  const memories = filtered.length > 0 ? 'JOIN live_memories_in_scope m ON m.id = v.id' : '';
+  if (filtered.length > 0) conditions.push(`m.organization_id = ${bind(search.organizationId)}`, ...filtered);
+  return `
     SELECT e.id, e.distance FROM (
-      SELECT v.id, (${embeddingAt(search.query.dimensions)} <=> ${queryAt(search)})::float8 AS distance
-      FROM ${Prisma.raw(VECTOR_VIEW)} v
+      SELECT v.id, (${embeddingAt(search.query.dimensions)} <=> ${query})::float8 AS distance
+      FROM ${VECTOR_VIEW} v
       JOIN agents a ON a.id = v.agent_id
       ${memories}
-      WHERE ${Prisma.join(conditions, ' AND ')}
+      WHERE ${conditions.join(' AND ')}
       OFFSET 0
     ) e
     ORDER BY e.distance, e.id
-    LIMIT ${search.candidates}`;
+    LIMIT ${bind(search.candidates)}`;
 }
 
 /** The nearest through the HNSW index, with pgvector's iterative scan (see the migration). */
-function indexedNearest(search: VectorCandidates): Prisma.Sql {
-  return Prisma.sql`
+function indexedNearest(search: VectorCandidates, bind: Bind): string {
+  return `
     SELECT n.id, n.distance
-    FROM agentmem_nearest_memories(${vectorLiteral(search.query.vector)}, ${search.query.dimensions}::int, ${search.query.model}, ${search.candidates}::int) n`;
+    FROM agentmem_nearest_memories(${bind(vectorLiteral(search.query.vector))}, ${bind(search.query.dimensions)}::int, ${bind(search.query.model)}, ${bind(search.candidates)}::int) n`;
 }
 
 /**
@@ -91,20 +93,26 @@ function indexedNearest(search: VectorCandidates): Prisma.Sql {
  * from an index and stopped at the limit, gates the two branches, and PostgreSQL runs only the
  * one whose condition holds (a one-time filter).
  */
-export function nearestMemories(search: VectorCandidates): Prisma.Sql {
-  if (search.filter) return Prisma.sql`SELECT x.id, x.distance FROM (${exactNearest(search)}) x`;
-  return Prisma.sql`
+export function nearestMemories(search: VectorCandidates, bind: Bind): string {
+  if (search.filter) return `SELECT x.id, x.distance FROM (${exactNearest(search, bind)}) x`;
+  // Bound in the order they appear in the text.
+  const scopeSize = `
+        SELECT 1 FROM ${VECTOR_VIEW} v
+        WHERE v.organization_id = ${bind(search.organizationId)} AND v.embedding_model = ${bind(search.query.model)}
+          AND v.embedding_dimensions = ${bind(search.query.dimensions)}::int
+        LIMIT ${bind(EXACT_VECTOR_SEARCH_LIMIT + 1)}`;
+  const indexed = indexedNearest(search, bind);
+  const overLimit = bind(EXACT_VECTOR_SEARCH_LIMIT);
+  const exact = exactNearest(search, bind);
+  const withinLimit = bind(EXACT_VECTOR_SEARCH_LIMIT);
+  return `
     WITH scope_size AS (
-      SELECT count(*) AS embeddings FROM (
-        SELECT 1 FROM ${Prisma.raw(VECTOR_VIEW)} v
-        WHERE v.organization_id = ${search.organizationId} AND v.embedding_model = ${search.query.model}
-          AND v.embedding_dimensions = ${search.query.dimensions}::int
-        LIMIT ${EXACT_VECTOR_SEARCH_LIMIT + 1}
+      SELECT count(*) AS embeddings FROM (${scopeSize}
       ) s
     )
-    SELECT x.id, x.distance FROM (${indexedNearest(search)}) x
-    WHERE (SELECT embeddings FROM scope_size) > ${EXACT_VECTOR_SEARCH_LIMIT}
+    SELECT x.id, x.distance FROM (${indexed}) x
+    WHERE (SELECT embeddings FROM scope_size) > ${overLimit}
     UNION ALL
-    SELECT y.id, y.distance FROM (${exactNearest(search)}) y
-    WHERE (SELECT embeddings FROM scope_size) <= ${EXACT_VECTOR_SEARCH_LIMIT}`;
+    SELECT y.id, y.distance FROM (${exact}) y
+    WHERE (SELECT embeddings FROM scope_size) <= ${withinLimit}`;
 }

@@ -1,6 +1,4 @@
 import type http from 'node:http';
-import { getOperationAST } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
 import type { Authenticate } from '../auth/authenticate';
 import type { Database } from '../db/database';
 import { currentRequestFacts, currentRequestId, type RequestFacts } from '../http/request-id';
@@ -37,7 +35,7 @@ export function observeStatements(database: Database, tracing: Tracing | undefin
 /**
  * The HTTP side of observing requests, run inside `withRequestId`: serves /metrics, opens each
  * request's trace span, and when the response ends writes the request's one log line and its
- * metrics from the facts gathered on the way (`useRequestFacts`).
+ * metrics from the facts gathered on the way (`useRequestFacts`, src/http/request-facts.ts).
  */
 export function observingRequests({ logger, metrics, metricsToken, tracing }: Observers, handler: http.RequestListener) {
   const serveMetrics = metrics && metricsToken ? metricsEndpoint(metrics, metricsToken) : undefined;
@@ -85,48 +83,5 @@ export function notingOrganization(authenticate: Authenticate): Authenticate {
     const facts = currentRequestFacts();
     if (facts) facts.organizationId = caller.organizationId;
     return caller;
-  };
-}
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
-
-/**
- * Gathers a GraphQL request's facts as yoga handles it: the operation's name and type once the
- * document is known (before the key is checked, so that refused requests are named too), and
- * the codes of the errors it answers with. With metrics, counts the subscriptions being served.
- */
-export function useRequestFacts(metrics: Metrics | undefined): Plugin {
-  return {
-    onValidate({ params, context }) {
-      const facts = currentRequestFacts();
-      if (!facts) return;
-      const operationName = (context as { params?: { operationName?: string } }).params?.operationName;
-      const operation = getOperationAST(params.documentAST, operationName);
-      if (!operation) return;
-      facts.operationType = operation.operation;
-      facts.operationName = operation.name?.value;
-    },
-    onSubscribe() {
-      if (!metrics) return undefined;
-      return {
-        onSubscribeResult({ result }) {
-          if (!isAsyncIterable(result)) return undefined;
-          metrics.subscriptionOpened();
-          return { onEnd: () => metrics.subscriptionClosed() };
-        },
-      };
-    },
-    onResultProcess({ result }) {
-      const facts = currentRequestFacts();
-      if (!facts) return;
-      for (const single of Array.isArray(result) ? result : [result]) {
-        if (!('errors' in single) || !single.errors) continue;
-        for (const error of single.errors) {
-          const code = error.extensions?.code;
-          facts.errorCodes.push(typeof code === 'string' ? code : 'UNKNOWN');
-        }
-      }
-    },
   };
 }

@@ -1,6 +1,7 @@
 import { column, count, liveRows, object, organizationRows, relatedRows, timestamp, type RowsSource } from '../planner/declarations';
 import { builder } from '../schema/builder';
-import { live, requireCaller } from '../schema/tenancy';
+import { payloadRow } from '../schema/payloads';
+import { live } from '../schema/tenancy';
 import { UserType } from '../users/types';
 
 /** The caller's organization row. */
@@ -25,13 +26,12 @@ const Me = builder.objectRef<{ userId: string; organizationId: string }>('Me').i
     user: t.prismaField({
       type: UserType,
       sql: object(relatedRows('users', 'id', 'id')),
-      resolve: (query, me, _args, context) => context.prisma.user.findFirstOrThrow({ ...query, where: { id: me.userId } }),
+      resolve: (query, me, _args, context) => payloadRow(context.prisma.user, query, me.userId),
     }),
     organization: t.prismaField({
       type: OrganizationType,
       sql: object(callersOrganization),
-      resolve: (query, me, _args, context) =>
-        context.prisma.organization.findFirstOrThrow({ ...query, where: { id: me.organizationId } }),
+      resolve: (query, me, _args, context) => payloadRow(context.prisma.organization, query, me.organizationId),
     }),
   }),
 });
@@ -40,13 +40,12 @@ builder.queryFields((t) => ({
   me: t.field({
     type: Me,
     sql: object({ table: 'users', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.userId)}`, ...organizationRows(scope)] }),
-    resolve: (_root, _args, context) => requireCaller(context),
+    resolve: (_root, _args, context) => context.caller,
   }),
   organization: t.prismaField({
     type: OrganizationType,
     description: "The caller's organization.",
     sql: object(callersOrganization),
-    resolve: (query, _root, _args, context) =>
-      context.prisma.organization.findFirstOrThrow({ ...query, where: { id: requireCaller(context).organizationId } }),
+    resolve: (query, _root, _args, context) => payloadRow(context.prisma.organization, query, context.caller.organizationId),
   }),
 }));

@@ -10,7 +10,7 @@ import {
   type GraphQLObjectType,
   type GraphQLOutputType,
 } from 'graphql';
-import { Prisma } from '../generated/prisma/client';
+import type { Bind } from '../db/statements';
 import { fieldSqlOf, type ConnectionSql, type ListSql, type ObjectSql, type RootSql, type RowOrder, type RowsScope, type RowsSource } from './declarations';
 import { fieldsOf, type SelectionContext } from './selection';
 
@@ -94,9 +94,15 @@ class Compiler {
    */
   private joins: string[] | undefined;
 
-  constructor(private readonly request: PlanRequest) {}
+  /** Binds into this statement's own values, or, for an object planned into another statement, into that one's. */
+  readonly bind: Bind;
 
-  bind = (value: unknown): string => `$${this.values.push(value)}`;
+  constructor(
+    private readonly request: PlanRequest,
+    bind?: Bind,
+  ) {
+    this.bind = bind ?? ((value: unknown): string => `$${this.values.push(value)}`);
+  }
 
   alias(): string {
     this.aliases += 1;
@@ -395,20 +401,10 @@ export function planRootField(field: GraphQLField<unknown, unknown>, sql: RootSq
 
 /**
  * The planned object of `type` for the row `row` of a statement built elsewhere (the memory
- * search's hits), as a Prisma.Sql fragment whose values Prisma numbers with the statement's own,
- * with the fields left to their resolvers.
+ * search's hits), its values bound with that statement's `bind`, with the fields left to their
+ * resolvers.
  */
-export function planObject(type: GraphQLObjectType, nodes: readonly FieldNode[], row: string, request: PlanRequest): { sql: Prisma.Sql; fallbacks: string[] } {
-  const compiler = new Compiler(request);
-  const text = compiler.object(type, nodes, row);
-  const strings: string[] = [];
-  const values: unknown[] = [];
-  let end = 0;
-  for (const bound of text.matchAll(/\$(\d+)/g)) {
-    strings.push(text.slice(end, bound.index));
-    values.push(compiler.values[Number(bound[1]) - 1]);
-    end = bound.index + bound[0].length;
-  }
-  strings.push(text.slice(end));
-  return { sql: new Prisma.Sql(strings, values), fallbacks: compiler.fallbacks };
+export function planObject(type: GraphQLObjectType, nodes: readonly FieldNode[], row: string, request: PlanRequest, bind: Bind): { sql: string; fallbacks: string[] } {
+  const compiler = new Compiler(request, bind);
+  return { sql: compiler.object(type, nodes, row), fallbacks: compiler.fallbacks };
 }

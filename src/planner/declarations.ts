@@ -5,11 +5,8 @@
  * `fallback` is resolved by its own resolver, with the planned parent row.
  */
 
-import type { Context } from '../context';
-import type { Prisma } from '../generated/prisma/client';
-
-/** Where a bound value goes in the statement being built: `$n`. */
-export type Bind = (value: unknown) => string;
+import type { Context } from '../context/types';
+import type { Bind } from '../db/statements';
 
 /** What a declaration may use to say which rows it reads. */
 export interface RowsScope {
@@ -147,14 +144,6 @@ export function connection(
   options: Pick<ConnectionSql, 'cursor' | 'shownIds' | 'onAnswer'> = {},
 ): ConnectionSql {
   return { kind: 'connection', source, order, ...sizes, ...options };
-}
-
-/**
- * A Prisma.sql fragment (the memory filter's compiled conditions) in the planner's statement,
- * each of its values bound there.
- */
-export function prismaFragment(fragment: Prisma.Sql, bind: Bind): string {
-  return fragment.strings.reduce((text, part, index) => text + part + (index < fragment.values.length ? bind(fragment.values[index]) : ''), '');
 }
 
 export function fallback(reason: string, needs?: Record<string, string>): FallbackSql {

@@ -1,6 +1,6 @@
 import SchemaBuilder, { BasePlugin, type FieldNullability, type InputFieldMap, type PothosOutputFieldConfig, type SchemaTypes, type TypeParam } from '@pothos/core';
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { currentRequestFacts } from '../http/request-id';
 import { planRootField, PLANNED } from './compile';
 import type { FieldSql, RootSql } from './declarations';

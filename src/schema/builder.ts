@@ -8,7 +8,7 @@ import { grantedScopes } from '../auth/scopes';
 import { ForbiddenError } from '../errors';
 import { DateTime } from './date-time';
 import { JSONScalar } from './json';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import type PrismaTypes from '../generated/pothos-prisma-types';
 import { getDatamodel } from '../generated/pothos-prisma-types';
 

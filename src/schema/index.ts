@@ -1,16 +1,13 @@
 import { builder } from './builder';
-// Each domain registers its types, queries and mutations on the builder when imported.
+// Each domain registers its types, queries and mutations on the builder when imported (an entity
+// split in files, as agents/, imports them in order from its index.ts).
 import './errors';
 import '../api-keys/types';
-import '../agents/types';
+import '../agents';
 import '../agent-files/types';
-import '../blocks/types';
-import '../blocks/history';
-import '../memories/types';
-import '../memories/history-types';
-import '../memories/prune';
-import '../memories/stats';
-import '../messages/types';
+import '../blocks';
+import '../memories';
+import '../messages';
 import '../organizations/types';
 import '../tools/types';
 import '../users/types';

@@ -1,10 +1,10 @@
 import type { ObjectRef } from '@pothos/core';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { ConflictError, NotFoundError } from '../errors';
 import { builder } from './builder';
 import { commonMutationErrors } from './errors';
-import { allRowsOf, requireCaller } from './tenancy';
+import { allRowsOf } from './tenancy';
 
 type BuilderTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;
 
@@ -75,7 +75,7 @@ export function addLifecycleMutations(options: {
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const id = String(args.id);
-        const { userId } = requireCaller(context);
+        const { userId } = context.caller;
         const changed = await beforeChange(context, 'deleted', id);
         const softDelete = async (prisma: PrismaClient | Prisma.TransactionClient) =>
           (
@@ -111,7 +111,7 @@ export function addLifecycleMutations(options: {
             (
               await rows.updateMany({
                 where: { id, ...allRowsOf(context), isDeleted: true },
-                data: { isDeleted: false, deletedAt: null, deletedById: null, lastUpdatedById: requireCaller(context).userId },
+                data: { isDeleted: false, deletedAt: null, deletedById: null, lastUpdatedById: context.caller.userId },
               })
             ).count;
           const count = recordChange ? await recordChange(context, tx, id, false, restore) : await restore();

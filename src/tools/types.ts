@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
@@ -10,6 +10,7 @@ import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { json, label, longText, name, text } from '../schema/rules';
 import { createdBy, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
@@ -126,7 +127,7 @@ const ToolPayload = builder.objectRef<{ toolId: string }>('ToolPayload').impleme
   fields: (t) => ({
     tool: t.prismaField({
       type: ToolType,
-      resolve: (query, payload, _args, context) => context.prisma.tool.findFirstOrThrow({ ...query, where: { id: payload.toolId } }),
+      resolve: (query, payload, _args, context) => payloadRow(context.prisma.tool, query, payload.toolId),
     }),
   }),
 });

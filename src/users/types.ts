@@ -7,6 +7,7 @@ import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { parseInput } from '../schema/validation';
 import { createdBy, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { label, name, text } from '../schema/rules';
@@ -86,7 +87,7 @@ const UserPayload = builder.objectRef<{ userId: string }>('UserPayload').impleme
   fields: (t) => ({
     user: t.prismaField({
       type: UserType,
-      resolve: (query, payload, _args, context) => context.prisma.user.findFirstOrThrow({ ...query, where: { id: payload.userId } }),
+      resolve: (query, payload, _args, context) => payloadRow(context.prisma.user, query, payload.userId),
     }),
   }),
 });

@@ -8,7 +8,7 @@ import { createThrowawayPostgres, type ThrowawayPostgres } from '../support/thro
 const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
 
 const DATABASE = 'agentmem';
-/** src/db/postgres.ts REPLICA_RETRY_AFTER_MS, and a margin. */
+/** src/db/postgres/replicas.ts REPLICA_RETRY_AFTER_MS, and a margin. */
 const REPLICA_RETRY_WAIT_MS = 2500;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
 import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
-import { Prisma } from '../../src/generated/prisma/client';
+import type { Statement } from '../../src/db/statements';
 import { findMatchingMemories, memorySearchStatement, SEARCH_INDEX, SEARCH_VIEW, type MemorySearch } from '../../src/memories/search';
 import { planObject } from '../../src/planner/compile';
 import { schema } from '../../src/schema';
@@ -65,11 +65,11 @@ describe('memory search under row-level security: the plan and the rows', () => 
   }
 
   /** EXPLAIN of `statement` as the application sends it: its role, inside `organizationId`'s scope. */
-  async function planAsApplication(organizationId: string, statement: Prisma.Sql): Promise<string> {
+  async function planAsApplication(organizationId: string, statement: Statement): Promise<string> {
     return withOrganization(organizationId, async () => {
       const [role] = await app.database.prisma.$queryRaw<Array<{ role: string }>>`SELECT current_user::text AS role`;
       expect(role?.role).toBe(APPLICATION_ROLE);
-      const plan = await app.database.prisma.$queryRaw<Array<{ 'QUERY PLAN': string }>>(Prisma.sql`EXPLAIN ${statement}`);
+      const plan = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN ${statement.text}`, ...statement.values);
       return plan.map((line) => line['QUERY PLAN']).join('\n');
     });
   }
@@ -119,8 +119,8 @@ describe('memory search under row-level security: the plan and the rows', () => 
     const { statements } = await app.countStatements(() => searchedIds({ query: QUERY, limit: 20 }));
     // The memory of each hit as the read planner answers `memory { id }`.
     const memoryNode = getOperationAST(parse('{ memory { id } }'))!.selectionSet.selections[0] as FieldNode;
-    const memory = planObject(schema.getType('Memory') as GraphQLObjectType, [memoryNode], 'm', { fragments: {}, variableValues: {}, organizationId: own.organizationId, userId: own.userId });
-    const statement = memorySearchStatement(searchOf(own), memory.sql);
+    const request = { fragments: {}, variableValues: {}, organizationId: own.organizationId, userId: own.userId };
+    const statement = memorySearchStatement(searchOf(own), (bind) => planObject(schema.getType('Memory') as GraphQLObjectType, [memoryNode], 'm', request, bind).sql);
     expect(statements).toContain(statement.text);
 
     expect(readsIndexByOrganization(await planAsApplication(own.organizationId, statement))).toBe(true);

@@ -1,7 +1,6 @@
 import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
 import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
-import { Prisma } from '../../src/generated/prisma/client';
 import { memorySearchStatement, SEARCH_INDEX, type MemorySearch } from '../../src/memories/search';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -97,8 +96,9 @@ describe('memory search: what one organization’s search reads does not depend 
     return withOrganization(own.organizationId, async () => {
       const [role] = await app.database.prisma.$queryRaw<Array<{ role: string }>>`SELECT current_user::text AS role`;
       expect(role?.role).toBe(APPLICATION_ROLE);
-      const [row] = await app.database.prisma.$queryRaw<Array<{ 'QUERY PLAN': unknown }>>(
-        Prisma.sql`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${statement}`,
+      const [row] = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': unknown }>>(
+        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${statement.text}`,
+        ...statement.values,
       );
       // node-postgres parses the json column; PGlite's adapter may hand over its text.
       const explained = typeof row!['QUERY PLAN'] === 'string' ? JSON.parse(row!['QUERY PLAN']) : row!['QUERY PLAN'];

@@ -1,7 +1,6 @@
 import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
 import { withOrganization } from '../../src/db/row-level-security';
-import { Prisma } from '../../src/generated/prisma/client';
 import { memorySearchStatement, type MemorySearch } from '../../src/memories/search';
 import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
 import { graphql } from '../generated';
@@ -207,9 +206,8 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     /** EXPLAIN ANALYZE of the search's statement as the application sends it, in `owner`'s scope. */
     const analyzed = (owner: DemoData, vector: number[]) =>
       withOrganization(owner.organizationId, async () => {
-        const plan = await app.database.prisma.$queryRaw<Array<{ 'QUERY PLAN': string }>>(
-          Prisma.sql`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${memorySearchStatement(vectorSearch(owner, vector, 10))}`,
-        );
+        const statement = memorySearchStatement(vectorSearch(owner, vector, 10));
+        const plan = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${statement.text}`, ...statement.values);
         return plan.map((line) => line['QUERY PLAN']).join('\n');
       });
 

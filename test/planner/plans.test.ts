@@ -1,4 +1,5 @@
 import { getNamedType, getOperationAST, isObjectType, parse, type FieldNode, type GraphQLObjectType } from 'graphql';
+import { statement } from '../../src/db/statements';
 import { planObject } from '../../src/planner/compile';
 import { fieldSqlOf } from '../../src/planner/declarations';
 import { schema } from '../../src/schema';
@@ -100,11 +101,19 @@ describe('the read planner', () => {
 
   it("plans each search hit's memory inside the search's own statement", () => {
     const memoryNode = getOperationAST(parse('{ memory { content agent { name } history(first: 1) { totalCount } } }'))!.selectionSet.selections[0] as FieldNode;
-    const memory = planObject(schema.getType('Memory') as GraphQLObjectType, [memoryNode], 'm', { fragments: {}, variableValues: {}, organizationId: ORGANIZATION, userId: 'user-1' });
-    expect(memory.fallbacks).toEqual([]);
-    // Prisma numbers the planner's values with the search's own: each $n of the planner became a value.
-    expect(memory.sql.values).toEqual([ORGANIZATION, ORGANIZATION, ORGANIZATION, 1]);
-    expect(memory.sql.text.match(/\$\d+/g)).toEqual(['$1', '$2', '$3', '$4']);
+    const request = { fragments: {}, variableValues: {}, organizationId: ORGANIZATION, userId: 'user-1' };
+    let fallbacks: string[] | undefined;
+    // The planner binds its values in the search's statement, after those the statement bound first.
+    const search = statement((bind) => {
+      const own = bind('the search');
+      const memory = planObject(schema.getType('Memory') as GraphQLObjectType, [memoryNode], 'm', request, bind);
+      fallbacks = memory.fallbacks;
+      return `SELECT ${own}, ${memory.sql}`;
+    });
+    expect(fallbacks).toEqual([]);
+    // Numbered as they were bound: the search's own value first, then the planner's.
+    expect(search.values).toEqual(['the search', ORGANIZATION, ORGANIZATION, 1, ORGANIZATION]);
+    expect(new Set(search.text.match(/\$\d+/g))).toEqual(new Set(['$1', '$2', '$3', '$4', '$5']));
   });
 
   it.each(Object.entries(representative))('plans %s as the snapshot shows', (_name, document) => {

@@ -1,252 +1,21 @@
 import { z } from 'zod';
 import { instantiateTemplate } from '../blocks/templates';
-import { BlockType, createBlockSchema, CreateBlockInput, prepareBlock } from '../blocks/types';
+import { createBlockSchema, CreateBlockInput, prepareBlock } from '../blocks/mutations';
 import { recordNewBlocks } from '../blocks/versions';
-import type { Context } from '../context';
+import type { Context } from '../context/types';
 import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
-import { MemoryType } from '../memories/types';
-import { conversationOrder, MessageType } from '../messages/types';
-import { column, connection, count, fallback, list, liveRowById, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
-import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
-import { SortDirection } from '../schema/ordering';
-import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { json, longText, text } from '../schema/rules';
-import { createdBy, listedRowsOf, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
+import { createdBy, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
-import { ToolType } from '../tools/types';
 import { assertContextWindow, MAX_CONTEXT_WINDOW } from './context-window';
-
-const DEFAULT_RECENT_MESSAGES = 10;
-
-/** An agent's live messages. */
-const agentMessages = relatedRows('messages', 'agent_id', 'id', liveRows);
-
-/** A list's size when it is one `limit` allows; otherwise the field refuses it itself. */
-function pageSizeOf(limit: unknown): number | undefined {
-  return typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE ? limit : undefined;
-}
-
-export const AgentType = builder.prismaObject('Agent', {
-  description: 'An AI agent with its configuration and core memory.',
-  fields: (t) => ({
-    id: t.exposeID('id', { sql: column('id') }),
-    organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
-    name: t.exposeString('name', { sql: column('name'), nullable: true }),
-    agentType: t.exposeString('agentType', { sql: column('agent_type'), nullable: true }),
-    description: t.exposeString('description', { sql: column('description'), nullable: true }),
-    system: t.exposeString('system', { sql: column('system'), nullable: true, description: 'The system prompt.' }),
-    topic: t.exposeString('topic', { sql: column('topic'), nullable: true, description: 'The current conversation topic.' }),
-    messageIds: t.expose('messageIds', { sql: column('message_ids'), type: 'JSON', nullable: true, description: 'In-context message ids (the context window: see setContextWindow).' }),
-    metadata: t.expose('metadata', { sql: column('metadata_'), type: 'JSON', nullable: true }),
-    llmConfig: t.expose('llmConfig', { sql: column('llm_config'), type: 'JSON', nullable: true }),
-    embeddingConfig: t.expose('embeddingConfig', { sql: column('embedding_config'), type: 'JSON', nullable: true }),
-    toolRules: t.expose('toolRules', { sql: column('tool_rules'), type: 'JSON', nullable: true }),
-    mcpTools: t.expose('mcpTools', { sql: column('mcp_tools'), type: 'JSON', nullable: true, description: 'MCP server names.' }),
-    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
-    createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
-    lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
-
-    // Batched: one statement for all the agents of a request (src/agents/loaders.ts).
-    blocks: t.field({
-      type: [BlockType],
-      description: 'The core-memory blocks attached to this agent, by label.',
-      args: { label: t.arg.string() },
-      sql: list(
-        {
-          table: 'blocks',
-          through: { table: 'blocks_agents', on: (link, row) => `${row}.id = ${link}.block_id AND ${row}.label = ${link}.block_label` },
-          where: (scope) => [
-            `${scope.link}.agent_id = ${scope.parent}.id`,
-            `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`,
-            ...liveRows(scope),
-            ...(scope.args.label == null ? [] : [`${scope.row}.label = ${scope.bind(scope.args.label)}`]),
-          ],
-        },
-        // The link's (block_label, block_id) are the block's own (label, id).
-        orderBy(['label', 'id'], 'ASC'),
-      ),
-      resolve: async (agent, args, context) => {
-        const blocks = await context.loaders.agents.blocksOf(agent);
-        return args.label == null ? blocks : blocks.filter((block) => block.label === args.label);
-      },
-    }),
-    tools: t.field({
-      type: [ToolType],
-      description: 'The tools this agent may call.',
-      sql: list(
-        {
-          table: 'tools',
-          through: { table: 'tools_agents', on: (link, row) => `${row}.id = ${link}.tool_id` },
-          where: (scope) => [`${scope.link}.agent_id = ${scope.parent}.id`, `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`, ...liveRows(scope)],
-        },
-        orderBy(['id'], 'ASC'),
-      ),
-      resolve: (agent, _args, context) => context.loaders.agents.toolsOf(agent),
-    }),
-    recentMessages: t.field({
-      type: [MessageType],
-      description: `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, at most ${MAX_PAGE_SIZE}).`,
-      args: { limit: t.arg.int({ defaultValue: DEFAULT_RECENT_MESSAGES }) },
-      // The last `limit`, newest first through idx_messages_agent_created_at, given oldest first.
-      sql: list(agentMessages, orderBy(['created_at', 'seq'], 'ASC'), { order: orderBy(['created_at', 'seq'], 'DESC'), limit: ({ limit }) => pageSizeOf(limit) }),
-      resolve: (agent, args, context) => context.loaders.agents.recentMessagesOf(agent, listLimit(args.limit, DEFAULT_RECENT_MESSAGES)),
-    }),
-    contextMessages: t.field({
-      type: [MessageType],
-      description: 'The context window: the messages of messageIds, in that order (see setContextWindow). A message deleted since it was put there is left out.',
-      sql: fallback('the order of a JSON list of ids: one loader statement per page', { messageIds: 'message_ids' }),
-      resolve: (agent, _args, context) => context.loaders.agents.contextMessagesOf(agent),
-    }),
-
-    messages: t.relatedConnection('messages', {
-      ...connectionOptions,
-      description: 'The whole conversation, oldest first.',
-      totalCount: true,
-      sql: connection(agentMessages, () => orderBy(['created_at', 'seq'], 'ASC'), connectionOptions),
-      query: (args) => {
-        assertPageSize(args);
-        return { where: live, orderBy: conversationOrder };
-      },
-    }),
-    memories: t.relatedConnection('memories', {
-      ...connectionOptions,
-      description: 'Long-term memories, newest first.',
-      totalCount: true,
-      sql: connection(relatedRows('memories', 'agent_id', 'id', liveRows), () => orderBy(['created_at', 'id'], 'DESC'), connectionOptions),
-      query: (args) => {
-        assertPageSize(args);
-        return { where: live, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] };
-      },
-    }),
-    messageCount: t.relationCount('messages', { where: live, sql: count(agentMessages) }),
-    memoryCount: t.relationCount('memories', { where: live, sql: count(relatedRows('memories', 'agent_id', 'id', liveRows)) }),
-  }),
-});
-addDeletionFields('Agent');
-
-// The other side of the agent relations lives here, next to the agent.
-builder.prismaObjectFields(BlockType, (t) => ({
-  agents: t.field({
-    type: [AgentType],
-    description: 'The agents this block is attached to.',
-    sql: list(
-      {
-        table: 'agents',
-        through: { table: 'blocks_agents', on: (link, row) => `${row}.id = ${link}.agent_id` },
-        where: (scope) => [
-          `${scope.link}.block_id = ${scope.parent}.id`,
-          `${scope.link}.block_label = ${scope.parent}.label`,
-          `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`,
-          ...liveRows(scope),
-        ],
-      },
-      orderBy(['id'], 'ASC'),
-    ),
-    select: (_args, _context, nestedSelection) => ({
-      agentLinks: { where: { agent: live }, orderBy: { agentId: 'asc' }, select: { agent: nestedSelection(true) } },
-    }),
-    resolve: (block) => block.agentLinks.map((link) => link.agent),
-  }),
-}));
-builder.prismaObjectFields(ToolType, (t) => ({
-  agents: t.field({
-    type: [AgentType],
-    description: 'The agents that may call this tool.',
-    sql: list(
-      {
-        table: 'agents',
-        through: { table: 'tools_agents', on: (link, row) => `${row}.id = ${link}.agent_id` },
-        where: (scope) => [`${scope.link}.tool_id = ${scope.parent}.id`, `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`, ...liveRows(scope)],
-      },
-      orderBy(['id'], 'ASC'),
-    ),
-    select: (_args, _context, nestedSelection) => ({
-      agentLinks: { where: { agent: live }, orderBy: { agentId: 'asc' }, select: { agent: nestedSelection(true) } },
-    }),
-    resolve: (tool) => tool.agentLinks.map((link) => link.agent),
-  }),
-}));
-// As Prisma's relation: the agent even when it is deleted.
-builder.prismaObjectField(MessageType, 'agent', (t) => t.relation('agent', { sql: object(relatedRows('agents', 'id', 'agent_id')) }));
-builder.prismaObjectField(MemoryType, 'agent', (t) => t.relation('agent', { sql: object(relatedRows('agents', 'id', 'agent_id')) }));
-
-const AgentFilter = builder.inputType('AgentFilter', {
-  fields: (t) => ({
-    nameContains: t.string({ description: 'Case-insensitive.' }),
-    agentType: t.string(),
-  }),
-});
-
-const AgentOrderField = builder.enumType('AgentOrderField', {
-  values: { CREATED_AT: { value: 'createdAt' }, UPDATED_AT: { value: 'updatedAt' }, NAME: { value: 'name' } } as const,
-});
-
-const AgentOrder = builder.inputType('AgentOrder', {
-  fields: (t) => ({
-    field: t.field({ type: AgentOrderField, required: true }),
-    direction: t.field({ type: SortDirection, defaultValue: 'asc' }),
-  }),
-});
-
-function agentWhere(context: Context, filter: typeof AgentFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.AgentWhereInput {
-  return {
-    ...listedRowsOf(context, deleted),
-    ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
-    ...(filter?.agentType != null && { agentType: filter.agentType }),
-  };
-}
-
-function agentOrder(order: typeof AgentOrder.$inferInput | null | undefined): Prisma.AgentOrderByWithRelationInput[] {
-  const direction = order?.direction ?? 'asc';
-  // The id breaks ties, so that cursors are stable.
-  return [{ [order?.field ?? 'createdAt']: direction }, { id: direction }];
-}
-
-builder.queryFields((t) => ({
-  agents: t.prismaConnection({
-    type: AgentType,
-    ...connectionOptions,
-    description: "The organization's agents (oldest first unless ordered otherwise).",
-    args: { filter: t.arg({ type: AgentFilter }), orderBy: t.arg({ type: AgentOrder }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
-    totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter, args.deleted) }),
-    // The trash (admin only) and a name filter or order are read by the resolver.
-    sql: connection(
-      {
-        table: 'agents',
-        where: (scope) => {
-          const filter = scope.args.filter as typeof AgentFilter.$inferInput | null | undefined;
-          if (scope.args.deleted || filter?.nameContains != null) return undefined;
-          return [...organizationRows(scope), ...liveRows(scope), ...(filter?.agentType == null ? [] : [`${scope.row}.agent_type = ${scope.bind(filter.agentType)}`])];
-        },
-      },
-      (args) => {
-        const order = args.orderBy as typeof AgentOrder.$inferInput | null | undefined;
-        const field = order?.field ?? 'createdAt';
-        if (field === 'name') return undefined;
-        return orderBy([field === 'createdAt' ? 'created_at' : 'updated_at', 'id'], order?.direction === 'desc' ? 'DESC' : 'ASC');
-      },
-      connectionOptions,
-    ),
-    resolve: (query, _root, args, context) => {
-      assertPageSize(args);
-      return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter, args.deleted), orderBy: agentOrder(args.orderBy) });
-    },
-  }),
-  agent: t.prismaField({
-    type: AgentType,
-    nullable: true,
-    args: { id: t.arg.id({ required: true }) },
-    sql: object(liveRowById('agents')),
-    resolve: (query, _root, args, context) => context.prisma.agent.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
-  }),
-}));
+import { AgentType } from './type';
 
 const agentFields = {
   name: text(255).nullable(),
@@ -362,7 +131,7 @@ export const AgentPayload = builder.objectRef<{ agentId: string }>('AgentPayload
   fields: (t) => ({
     agent: t.prismaField({
       type: AgentType,
-      resolve: (query, payload, _args, context) => context.prisma.agent.findFirstOrThrow({ ...query, where: { id: payload.agentId } }),
+      resolve: (query, payload, _args, context) => payloadRow(context.prisma.agent, query, payload.agentId),
     }),
   }),
 });

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { ConnectionLostError, QueryTimeoutError } from './connection-failures';
+import { ConnectionLostError, QueryTimeoutError } from '../connection-failures';
+import { overrideQuery } from './query-override';
 
 const PG_CHAR_OID = 18; // the one-byte internal "char" of pg_catalog, e.g. pg_constraint.contype
 const PG_NAME_OID = 19;
@@ -20,7 +21,7 @@ function isQueryResult(value: unknown): value is pg.QueryResult {
 }
 
 /**
- * The pg client of every pool (src/db/postgres.ts). Two things differ from pg.Client:
+ * The pg client of every pool (src/db/postgres/pools.ts). Two things differ from pg.Client:
  *
  * - It reports pg_catalog's `name` (oid 19) and `"char"` (oid 18) columns as `text`. Why:
  *   @prisma/adapter-pg 6.19 rejects both with UnsupportedNativeDataType, and the schema engine
@@ -107,6 +108,4 @@ function queryReportingCatalogAsText(this: pg.Client, ...args: unknown[]): unkno
   return returned;
 }
 
-// pg.Client.query has a dozen overloads that a subclass method cannot restate; assigning the
-// prototype slot keeps every one of them.
-CatalogTextClient.prototype.query = queryReportingCatalogAsText as pg.Client['query'];
+overrideQuery(CatalogTextClient, queryReportingCatalogAsText);

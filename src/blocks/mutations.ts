@@ -1,143 +1,17 @@
 import { z } from 'zod';
+import type { Context } from '../context/types';
 import { BlockLimitExceededError, ConflictError, VersionConflictError } from '../errors';
 import { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
-import { column, connection, liveRowById, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
-import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
-import { assertPageSize, connectionOptions } from '../schema/pagination';
+import { payloadRow } from '../schema/payloads';
 import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
-import { createdBy, listedRowsOf, liveRowsOf, requireCaller, requireLiveUser } from '../schema/tenancy';
+import { createdBy, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
-import type { Context } from '../context';
+import { BlockType } from './type';
 import { changeBlock, recordNewBlocks } from './versions';
-
-
-export const BlockType = builder.prismaObject('Block', {
-  description: 'A core-memory block (persona, human, system, or a label of your own).',
-  fields: (t) => ({
-    id: t.exposeID('id', { sql: column('id') }),
-    organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
-    userId: t.exposeID('userId', { sql: column('user_id') }),
-    label: t.exposeString('label', { sql: column('label') }),
-    value: t.exposeString('value', { sql: column('value') }),
-    limit: t.int({
-      sql: column('limit'),
-      description: 'The most characters (Unicode code points) `value` may hold.',
-      resolve: (block) => Number(block.limit),
-    }),
-    description: t.exposeString('description', { sql: column('description'), nullable: true }),
-    templateName: t.exposeString('templateName', { sql: column('template_name'), nullable: true }),
-    isTemplate: t.exposeBoolean('isTemplate', { sql: column('is_template') }),
-    metadata: t.expose('metadata', { sql: column('metadata_'), type: 'JSON', nullable: true }),
-    createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
-    createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
-    lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
-    version: t.exposeInt('version', { sql: column('version'),
-      description: 'Starts at 1; every change makes the next. Pass it to updateBlock as expectedVersion so that no other change is overwritten.',
-    }),
-    user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
-  }),
-});
-addDeletionFields('Block');
-
-const BlockFilter = builder.inputType('BlockFilter', {
-  fields: (t) => ({
-    label: t.string(),
-    userId: t.id(),
-    isTemplate: t.boolean({ description: 'true: only template blocks; false or unset: only blocks that are not templates (templates are listed by blockTemplates).' }),
-    templateName: t.string({ description: 'Blocks made from one template by instantiateTemplate (with isTemplate: true, the template itself).' }),
-  }),
-});
-
-function blockWhere(context: Context, filter: typeof BlockFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.BlockWhereInput {
-  return {
-    ...listedRowsOf(context, deleted),
-    ...(filter?.label != null && { label: filter.label }),
-    ...(filter?.userId != null && { userId: String(filter.userId) }),
-    // Templates are not core memory of any agent: listed apart unless asked for.
-    isTemplate: filter?.isTemplate ?? false,
-    ...(filter?.templateName != null && { templateName: filter.templateName }),
-  };
-}
-
-function templateWhere(context: Context, name: string | null | undefined): Prisma.BlockWhereInput {
-  return { ...liveRowsOf(context), isTemplate: true, ...(name != null && { templateName: name }) };
-}
-
-builder.queryFields((t) => ({
-  blocks: t.prismaConnection({
-    type: BlockType,
-    ...connectionOptions,
-    args: { filter: t.arg({ type: BlockFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
-    totalCount: (_root, args, context) => context.prisma.block.count({ where: blockWhere(context, args.filter, args.deleted) }),
-    // The trash (admin only) is read by the resolver.
-    sql: connection(
-      {
-        table: 'blocks',
-        where: (scope) => {
-          const filter = scope.args.filter as typeof BlockFilter.$inferInput | null | undefined;
-          if (scope.args.deleted) return undefined;
-          const equal = (name: string, value: unknown) => (value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`]);
-          return [
-            ...organizationRows(scope),
-            ...liveRows(scope),
-            ...equal('label', filter?.label),
-            ...equal('user_id', filter?.userId == null ? null : String(filter.userId)),
-            `${scope.row}.is_template = ${scope.bind(filter?.isTemplate ?? false)}`,
-            ...equal('template_name', filter?.templateName),
-          ];
-        },
-      },
-      () => orderBy(['created_at', 'id'], 'ASC'),
-      connectionOptions,
-    ),
-    resolve: (query, _root, args, context) => {
-      assertPageSize(args);
-      return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
-    },
-  }),
-  blockTemplates: t.prismaConnection({
-    type: BlockType,
-    ...connectionOptions,
-    description: 'Template blocks (isTemplate), by template name and label: what instantiateTemplate copies to an agent.',
-    args: { name: t.arg.string({ description: 'The blocks of this template only.' }) },
-    totalCount: (_root, args, context) => context.prisma.block.count({ where: templateWhere(context, args.name) }),
-    sql: connection(
-      {
-        table: 'blocks',
-        where: (scope) => [
-          ...organizationRows(scope),
-          ...liveRows(scope),
-          `${scope.row}.is_template`,
-          ...(scope.args.name == null ? [] : [`${scope.row}.template_name = ${scope.bind(scope.args.name)}`]),
-        ],
-      },
-      // NULLS LAST, in expressions that are never null, so that the cursor's row comparison holds.
-      () => ({ columns: (row) => [`(${row}.template_name IS NULL)`, `coalesce(${row}.template_name, '')`, `${row}.label`, `${row}.id`], direction: 'ASC' }),
-      connectionOptions,
-    ),
-    resolve: (query, _root, args, context) => {
-      assertPageSize(args);
-      return context.prisma.block.findMany({
-        ...query,
-        where: templateWhere(context, args.name),
-        orderBy: [{ templateName: { sort: 'asc', nulls: 'last' } }, { label: 'asc' }, { id: 'asc' }],
-      });
-    },
-  }),
-  block: t.prismaField({
-    type: BlockType,
-    nullable: true,
-    args: { id: t.arg.id({ required: true }) },
-    sql: object(liveRowById('blocks')),
-    resolve: (query, _root, args, context) =>
-      context.prisma.block.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
-  }),
-}));
 
 export const CreateBlockInput = builder.inputType('CreateBlockInput', {
   fields: (t) => ({
@@ -203,7 +77,7 @@ export async function prepareBlock(
 ): Promise<Prisma.BlockUncheckedCreateInput> {
   const blockLimit = input.limit ?? DEFAULT_BLOCK_LIMIT;
   assertWithinLimit(input.value, blockLimit, [...path, 'value']);
-  const caller = requireCaller(context);
+  const caller = context.caller;
   const userId = input.userId ?? caller.userId;
   if (input.userId) await requireLiveUser(context, prisma, userId, [...path, 'userId']);
   const { userId: _owner, limit: _limit, metadata, ...columns } = input;
@@ -225,7 +99,7 @@ export const BlockPayload = builder.objectRef<{ blockId: string; version: number
     }),
     block: t.prismaField({
       type: BlockType,
-      resolve: (query, payload, _args, context) => context.prisma.block.findFirstOrThrow({ ...query, where: { id: payload.blockId } }),
+      resolve: (query, payload, _args, context) => payloadRow(context.prisma.block, query, payload.blockId),
     }),
   }),
 });

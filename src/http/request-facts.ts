@@ -1,0 +1,47 @@
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Metrics } from '../observability/metrics';
+import { currentRequestFacts } from './request-id';
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+
+/**
+ * Gathers a GraphQL request's facts as yoga handles it: the operation's name and type once the
+ * document is known (before the key is checked, so that refused requests are named too), and
+ * the codes of the errors it answers with. With metrics, counts the subscriptions being served.
+ */
+export function useRequestFacts(metrics: Metrics | undefined): Plugin {
+  return {
+    onValidate({ params, context }) {
+      const facts = currentRequestFacts();
+      if (!facts) return;
+      const operationName = (context as { params?: { operationName?: string } }).params?.operationName;
+      const operation = getOperationAST(params.documentAST, operationName);
+      if (!operation) return;
+      facts.operationType = operation.operation;
+      facts.operationName = operation.name?.value;
+    },
+    onSubscribe() {
+      if (!metrics) return undefined;
+      return {
+        onSubscribeResult({ result }) {
+          if (!isAsyncIterable(result)) return undefined;
+          metrics.subscriptionOpened();
+          return { onEnd: () => metrics.subscriptionClosed() };
+        },
+      };
+    },
+    onResultProcess({ result }) {
+      const facts = currentRequestFacts();
+      if (!facts) return;
+      for (const single of Array.isArray(result) ? result : [result]) {
+        if (!('errors' in single) || !single.errors) continue;
+        for (const error of single.errors) {
+          const code = error.extensions?.code;
+          facts.errorCodes.push(typeof code === 'string' ? code : 'UNKNOWN');
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,8 @@
+// Memories register on the builder as each file is imported: the type first, then what uses it.
+import './type';
+import './queries';
+import './mutations';
+import './subscriptions';
+import './history-types';
+import './prune';
+import './stats';

@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import type { Context } from '../context/types';
+import { ConflictError, NotFoundError, SemanticRecallUnavailableError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
+import { commonMutationErrors } from '../schema/errors';
+import { addLifecycleMutations } from '../schema/lifecycle';
+import { payloadRow } from '../schema/payloads';
+import { label, MAX_MEMORY_CONTENT, name, real, storedEnum, text } from '../schema/rules';
+import { allRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
+import { contentHash } from './content-hash';
+import { createMemories, lockContent, type CreatedMemory } from './creation';
+import { checkDimensions, clearEmbedding, embeddingInput, embeddingModel, storeEmbeddings } from './embeddings';
+import { withHistory } from './history';
+import { MemoryTypeEnum, memoryTypes } from './memory-type';
+import { announceChanges } from './subscriptions';
+import { MemoryType } from './type';
+import { visibleMemories } from './visibility';
+
+/**
+ * Refuses to give memory `id` content (its `hash`) that another live memory of its agent already
+ * has, with CONFLICT naming that memory. Takes the content's lock first, as creation does.
+ */
+async function requireUniqueContent(context: Context, tx: Prisma.TransactionClient, id: string, hash: string, field: string[]): Promise<void> {
+  const memory = await tx.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+  if (!memory) return; // the change itself answers NOT_FOUND
+  await lockContent(tx, memory.agentId, hash);
+  const same = await tx.memory.findFirst({ where: { ...liveRowsOf(context), agentId: memory.agentId, hash, id: { not: id } }, select: { id: true } });
+  if (same) throw new ConflictError(`memory ${JSON.stringify(same.id)} of the same agent already has this content`, field);
+}
+
+// What creation requires is non-null here; a memory's agent and user never change. The content
+// hash is the server's (src/memories/content-hash.ts), never a client's.
+/** A memory write with a vector meets pgvector, or its absence. */
+const memoryWriteErrors = [...commonMutationErrors, SemanticRecallUnavailableError];
+
+const EMBEDDING_DESCRIPTION =
+  "The content's embedding, EMBEDDINGS_DIMENSIONS finite numbers, stored with pgvector. SEMANTIC_RECALL_UNAVAILABLE where the server has no pgvector.";
+const EMBEDDING_MODEL_DESCRIPTION = 'The model that made `embedding`, up to 255 characters. Default: the EMBEDDINGS_MODEL setting.';
+
+const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
+  fields: (t) => ({
+    agentId: t.id({ required: true }),
+    userId: t.id({ description: 'Default: the caller.' }),
+    content: t.string({ required: true, description: `1 to ${MAX_MEMORY_CONTENT} characters.` }),
+    metadata: t.field({ type: 'JSON', description: 'A JSON object; default {}.' }),
+    score: t.float(),
+    memoryType: t.field({ type: MemoryTypeEnum, required: true }),
+    scope: t.string({ required: true, description: '1 to 50 characters, e.g. user.' }),
+    level: t.string({ required: true, description: '1 to 50 characters, e.g. core.' }),
+    importance: t.float({ description: 'Default 0.' }),
+    embedding: t.floatList({ description: EMBEDDING_DESCRIPTION }),
+    embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
+  }),
+});
+
+const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
+  description: 'The fields to change. A memory cannot move to another agent or user.',
+  fields: (t) => ({
+    content: t.string(),
+    metadata: t.field({ type: 'JSON' }),
+    score: t.float(),
+    memoryType: t.field({ type: MemoryTypeEnum }),
+    scope: t.string(),
+    level: t.string(),
+    importance: t.float(),
+    embedding: t.floatList({ description: `${EMBEDDING_DESCRIPTION} New content without a new embedding drops the old one.` }),
+    embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
+  }),
+});
+
+const memoryFields = z.object({
+  content: text(MAX_MEMORY_CONTENT).refine((value) => value.trim() !== '', 'must not be empty'),
+  metadata: z.record(z.string(), z.unknown(), 'must be a JSON object'),
+  score: real.nullable(),
+  memoryType: storedEnum(memoryTypes),
+  scope: label,
+  level: label,
+  importance: real,
+});
+const embeddingFields = { embedding: embeddingInput.nullish(), embeddingModel: name.nullish() };
+const createMemorySchema = memoryFields
+  .extend({ agentId: z.string(), userId: z.string().nullish(), ...embeddingFields })
+  .partial({ metadata: true, score: true, importance: true });
+const updateMemorySchema = memoryFields.partial().extend(embeddingFields);
+
+export const MAX_MEMORIES_PER_BATCH = 500;
+
+const DEDUPLICATED =
+  'True when the agent already had a live memory with the same normalized content (or an earlier input of the same batch had it): that memory was returned, its importance raised to the new one if higher, and nothing was created.';
+
+const CreatedMemoryResult = builder.objectRef<CreatedMemory>('CreatedMemory').implement({
+  description: 'What became of one input of createMemories.',
+  fields: (t) => ({
+    memory: t.prismaField({
+      type: MemoryType,
+      resolve: (query, result, _args, context) => payloadRow(context.prisma.memory, query, result.memoryId),
+    }),
+    deduplicated: t.exposeBoolean('deduplicated', { description: DEDUPLICATED }),
+  }),
+});
+
+const MemoriesPayload = builder.objectRef<{ results: CreatedMemory[] }>('MemoriesPayload').implement({
+  fields: (t) => ({
+    memories: t.prismaField({
+      type: [MemoryType],
+      description: 'In the order given; a deduplicated input gives the memory it was the same as.',
+      resolve: async (query, payload, _args, context) => {
+        const rows = await context.prisma.memory.findMany({ ...query, where: { id: { in: payload.results.map((result) => result.memoryId) } } });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return payload.results.flatMap((result) => byId.get(result.memoryId) ?? []);
+      },
+    }),
+    results: t.field({ type: [CreatedMemoryResult], description: 'Each input in the order given: its memory, and whether it was deduplicated.', resolve: (payload) => payload.results }),
+  }),
+});
+
+const MemoryPayload = builder.objectRef<{ memoryId: string; deduplicated?: boolean }>('MemoryPayload').implement({
+  fields: (t) => ({
+    memory: t.prismaField({
+      type: MemoryType,
+      resolve: (query, payload, _args, context) => payloadRow(context.prisma.memory, query, payload.memoryId),
+    }),
+    deduplicated: t.boolean({ description: `On createMemory: ${DEDUPLICATED} Always false on other mutations.`, resolve: (payload) => payload.deduplicated ?? false }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createMemory: t.field({
+    type: MemoryPayload,
+    errors: { types: memoryWriteErrors },
+    args: { input: t.arg({ type: CreateMemoryInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const input = parseInput(createMemorySchema, args.input, ['input']);
+      const [created] = await context.prisma.$transaction((tx) => createMemories(context, tx, [input], () => ['input']));
+      // A deduplicated memory may have had its importance raised: its subscribers hear of a change.
+      announceChanges(context, created!.deduplicated ? 'updated' : 'created', [{ id: created!.memoryId, agentId: input.agentId }]);
+      return created!;
+    },
+  }),
+  createMemories: t.field({
+    type: MemoriesPayload,
+    description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none, deduplicated by content as createMemory is.`,
+    errors: { types: memoryWriteErrors },
+    args: { inputs: t.arg({ type: [CreateMemoryInput], required: true, extensions: maxItems(MAX_MEMORIES_PER_BATCH), description: `At most ${MAX_MEMORIES_PER_BATCH}.` }) },
+    resolve: async (_root, args, context) => {
+      const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
+      const results = await context.prisma.$transaction((tx) => createMemories(context, tx, inputs, (index) => ['inputs', String(index)]));
+      const memories = results.map((result, index) => ({ id: result.memoryId, agentId: inputs[index]!.agentId, deduplicated: result.deduplicated }));
+      // A deduplicated memory may have had its importance raised: its subscribers hear of a change.
+      announceChanges(context, 'created', memories.filter((memory) => !memory.deduplicated));
+      announceChanges(context, 'updated', memories.filter((memory) => memory.deduplicated));
+      return { results };
+    },
+  }),
+  updateMemory: t.field({
+    type: MemoryPayload,
+    description: 'Changes a memory. New content that another live memory of the agent already has is a CONFLICT.',
+    errors: { types: memoryWriteErrors },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateMemoryInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const { metadata, embedding, embeddingModel: namedModel, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
+      const id = String(args.id);
+      if (embedding) checkDimensions(embedding, context.embeddings, ['input', 'embedding']);
+      await context.prisma.$transaction(async (tx) => {
+        const hash = input.content === undefined ? undefined : contentHash(input.content);
+        if (hash !== undefined) await requireUniqueContent(context, tx, id, hash, ['input', 'content']);
+        const count = await withHistory(tx, context, [id], 'update', async () => {
+          const changed = await tx.memory.updateMany({
+            where: { id, ...visibleMemories(context) },
+            data: { ...input, ...(hash !== undefined && { hash }), ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
+          });
+          return changed.count;
+        });
+        if (count === 0) throw new NotFoundError('Memory', id, ['id']);
+        if (embedding) await storeEmbeddings(tx, [{ memoryId: id, vector: embedding, model: embeddingModel(namedModel, context.embeddings) }], ['input', 'embedding']);
+        else if (input.content !== undefined) await clearEmbedding(tx, id);
+      });
+      // Purged since by someone else: its PURGED event tells the subscribers.
+      const updated = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+      if (updated) announceChanges(context, 'updated', [{ id, agentId: updated.agentId }]);
+      return { memoryId: id };
+    },
+  }),
+}));
+
+addLifecycleMutations({
+  entity: 'Memory',
+  table: (prisma) => prisma.memory,
+  payload: MemoryPayload,
+  toPayload: (id) => ({ memoryId: id }),
+  // Deleting and restoring a memory are in its history; a restored memory must not duplicate a live one.
+  recordChange: async (context, tx, id, isDeleted, change) => {
+    if (!isDeleted) {
+      const memory = await tx.memory.findFirst({ where: { id, ...allRowsOf(context), isDeleted: true }, select: { hash: true } });
+      if (memory?.hash) await requireUniqueContent(context, tx, id, memory.hash, ['id']);
+    }
+    return withHistory(tx, context, [id], isDeleted ? 'delete' : 'restore', change);
+  },
+  beforeChange: async (context, change, id) => {
+    const memory = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+    return () => memory && announceChanges(context, change, [{ id, agentId: memory.agentId }]);
+  },
+});

@@ -1,0 +1,300 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLObjectType } from 'graphql';
+import { z } from 'zod';
+import type { Context } from '../context/types';
+import type { Bind } from '../db/statements';
+import { ValidationError } from '../errors';
+import type { Prisma } from '../generated/prisma/client';
+import { currentRequestFacts } from '../http/request-id';
+import { planObject, SHOWN } from '../planner/compile';
+import { connection, object } from '../planner/declarations';
+import { builder } from '../schema/builder';
+import { SortDirection } from '../schema/ordering';
+import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
+import { name, text } from '../schema/rules';
+import { listedRowsOf } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
+import { selectionOf } from '../schema/selection';
+import { checkDimensions, embeddingInput, embeddingModel } from './embeddings';
+import { MemoryFilter, memoryFilterConditions, type MemoryFilterInput } from './filter';
+import { countMemories, memoryPageIds, sortKey, type MemoryListOrder, type MemoryListPage } from './list';
+import { findMatchingMemories, type MemorySearch, type MemorySearchRow, type SearchMode } from './search';
+import { MemoryType } from './type';
+import { visibleMemories, visibleMemoryRows } from './visibility';
+
+const MemoryOrderField = builder.enumType('MemoryOrderField', {
+  values: { IMPORTANCE: { value: 'importance' }, CREATED_AT: { value: 'createdAt' }, LAST_ACCESSED: { value: 'lastAccessed' } } as const,
+});
+
+const MemoryOrder = builder.inputType('MemoryOrder', {
+  fields: (t) => ({
+    field: t.field({ type: MemoryOrderField, required: true }),
+    direction: t.field({ type: SortDirection, defaultValue: 'desc' }),
+  }),
+});
+
+const trackArgument = {
+  type: 'Boolean',
+  defaultValue: true,
+  description: 'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; false: only look.',
+} as const;
+
+/** The ids of the memories a planned page shows. */
+function shownIdsOf(answer: unknown): string[] {
+  return ((answer as Record<string, unknown> | null)?.[SHOWN] as string[] | undefined) ?? [];
+}
+
+/** Whether a read counts: `track` unless false, and never inside a mutation's payload. */
+function countAsRead(context: Context, track: boolean | null | undefined, ids: Iterable<string>): void {
+  if (track !== false) context.memoryAccesses.record(ids);
+}
+
+/** The rows a connection shows of those read for Pothos's `take`: it reads one more, to tell whether there is a next page. */
+function shownRows<T>(rows: T[], take: number): T[] {
+  if (rows.length < Math.abs(take)) return rows;
+  return take < 0 ? rows.slice(1) : rows.slice(0, -1);
+}
+
+builder.queryFields((t) => ({
+  memories: t.prismaConnection({
+    type: MemoryType,
+    ...connectionOptions,
+    description: 'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most recently accessed first.',
+    args: {
+      filter: t.arg({ type: MemoryFilter }),
+      orderBy: t.arg({ type: MemoryOrder }),
+      track: t.arg(trackArgument),
+      deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as accessed).' }),
+    },
+    totalCount: (_root, args, context) => {
+      listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
+      return countMemories(context.sql, { organizationId: context.caller.organizationId, filter: args.filter, deleted: args.deleted });
+    },
+    // The trash (admin only) is read by the resolver. Keyset pages, as memoryListStatement reads them.
+    sql: connection(
+      {
+        table: 'memories',
+        where: (scope) => {
+          if (scope.args.deleted) return undefined;
+          const filter = scope.args.filter as MemoryFilterInput | null | undefined;
+          return [...visibleMemoryRows(scope), ...memoryFilterConditions(filter, ['filter'], scope.bind, scope.row)];
+        },
+      },
+      (args) => {
+        const order = args.orderBy as MemoryListOrder | null | undefined;
+        return { columns: (row) => [sortKey(order, row), `${row}.id`], direction: (order?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC' };
+      },
+      connectionOptions,
+      { cursor: 'strict', shownIds: true, onAnswer: (answer, args, context) => countAsRead(context, args.track as boolean | null, shownIdsOf(answer)) },
+    ),
+    resolve: async (query, _root, args, context) => {
+      assertPageSize(args);
+      // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
+      const rowsWhere = args.deleted ? listedRowsOf(context, args.deleted) : visibleMemories(context);
+      const { take, skip, cursor, ...selection } = query as typeof query & MemoryListPage;
+      const list = { organizationId: context.caller.organizationId, filter: args.filter, orderBy: args.orderBy, deleted: args.deleted };
+      const ids = await memoryPageIds(context.sql, list, { take, skip, cursor });
+      if (ids.length === 0) return [];
+      const rows = await context.prisma.memory.findMany({ ...selection, where: { ...rowsWhere, id: { in: ids } } });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const page = ids.flatMap((id) => byId.get(id) ?? []);
+      if (!args.deleted) countAsRead(context, args.track, shownRows(page, take).map((row) => row.id));
+      return page;
+    },
+  }),
+  memory: t.prismaField({
+    type: MemoryType,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }), track: t.arg(trackArgument) },
+    sql: object(
+      { table: 'memories', where: (scope) => [`${scope.row}.id = ${scope.bind(String(scope.args.id))}`, ...visibleMemoryRows(scope)] },
+      (answer, args, context) => {
+        if (answer !== null) countAsRead(context, args.track as boolean | null, [(answer as { id: string }).id]);
+      },
+    ),
+    resolve: async (query, _root, args, context) => {
+      const memory = await context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } });
+      if (memory) countAsRead(context, args.track, [memory.id]);
+      return memory;
+    },
+  }),
+}));
+
+/** How a hit's score is made (README, "Ranked recall"): each part from 0 to 1, before its weight. */
+interface ScoreBreakdownShape {
+  relevance: number;
+  text: number;
+  similarity: number | null;
+  textRank: number | null;
+  vectorRank: number | null;
+  importance: number;
+  recency: number;
+  use: number;
+}
+
+/** A search hit: the memory, its score and the score's parts, and a snippet if asked for. */
+interface MemorySearchHitShape {
+  memory: Prisma.MemoryGetPayload<object>;
+  score: number;
+  breakdown: ScoreBreakdownShape;
+  snippet: string | null;
+}
+
+const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').implement({
+  description: 'The parts of a search score, each from 0 to 1 before its weight (the SEARCH_WEIGHT_* settings).',
+  fields: (t) => ({
+    relevance: t.exposeFloat('relevance', {
+      description:
+        'The part SEARCH_WEIGHT_TEXT weighs. TEXT: the text relevance (text). VECTOR: the cosine similarity, 0 below 0. ' +
+        'HYBRID: reciprocal rank fusion of textRank and vectorRank, 1/(k + rank) summed over the rankings the memory is in ' +
+        '(k = SEARCH_RRF_K), scaled so that first in both is 1.',
+    }),
+    text: t.exposeFloat('text', { description: 'Text relevance: ts_rank_cd, normalized to rank / (rank + 1); 0 when the words did not match.' }),
+    similarity: t.exposeFloat('similarity', {
+      nullable: true,
+      description: "Cosine similarity of the memory's embedding to the search's vector (-1 to 1); null in a TEXT search or when the memory was not among the nearest.",
+    }),
+    textRank: t.exposeInt('textRank', { nullable: true, description: 'HYBRID: the place in the text ranking (1 best); null when not in it, and in TEXT and VECTOR searches.' }),
+    vectorRank: t.exposeInt('vectorRank', { nullable: true, description: 'VECTOR and HYBRID: the place among the nearest embeddings (1 nearest); null when not among them.' }),
+    importance: t.exposeFloat('importance', { description: 'The memory\'s importance, clamped to 0..1.' }),
+    recency: t.exposeFloat('recency', { description: '0.5 ^ (age / SEARCH_RECENCY_HALF_LIFE_DAYS), from the last access, or the creation if never accessed.' }),
+    use: t.exposeFloat('use', { description: 'access_count / (access_count + SEARCH_USE_HALF_COUNT).' }),
+  }),
+});
+
+const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit').implement({
+  description: 'A memory that matched a search.',
+  fields: (t) => ({
+    memory: t.field({ type: MemoryType, resolve: (hit) => hit.memory }),
+    score: t.exposeFloat('score', { description: 'The weighted sum of the breakdown: hits come highest first.' }),
+    breakdown: t.field({ type: ScoreBreakdown, resolve: (hit) => hit.breakdown }),
+    snippet: t.string({
+      description: 'The content around the matched words, which are marked **like this** (ts_headline; fragments joined by " … "). Text, not HTML.',
+      resolve: (hit) => hit.snippet ?? '',
+    }),
+    rank: t.float({ deprecationReason: 'Use score (and breakdown.text for the text relevance alone).', resolve: (hit) => hit.score }),
+  }),
+});
+
+const DEFAULT_SEARCH_RESULTS = 10;
+
+const SearchModeEnum = builder.enumType('SearchMode', {
+  description: 'How searchMemories finds and ranks memories.',
+  values: {
+    TEXT: { description: 'By the words of `query` (full-text search).' },
+    VECTOR: { description: "By meaning: the memories whose embeddings are nearest to `vector` (cosine)." },
+    HYBRID: { description: 'Both, fused by reciprocal rank fusion: needs `query` and `vector`.' },
+  } as const,
+});
+
+const searchText = z.string().trim().min(1, 'must not be empty').pipe(text(1000));
+const minScoreRule = z.number().finite('must be a finite number');
+
+interface SearchArguments {
+  query?: string | null;
+  vector?: readonly number[] | null;
+  embeddingModel?: string | null;
+  mode?: SearchMode | null;
+}
+
+/** The search that the arguments ask for, or VALIDATION naming what its mode lacks or has wrong. */
+function searchOf(args: SearchArguments, context: Context, base: Omit<MemorySearch, 'mode' | 'query' | 'vector'>): MemorySearch {
+  const mode = args.mode ?? (args.vector == null ? 'TEXT' : args.query == null ? 'VECTOR' : 'HYBRID');
+  const query = () => {
+    if (args.query == null) throw new ValidationError(`query: ${mode} search needs the words to search for`, ['query']);
+    return parseInput(searchText, args.query, ['query']);
+  };
+  const vector = () => {
+    if (args.vector == null) throw new ValidationError(`vector: ${mode} search needs the query's embedding`, ['vector']);
+    const numbers = parseInput(embeddingInput, args.vector, ['vector']);
+    checkDimensions(numbers, context.embeddings, ['vector']);
+    const model = args.embeddingModel == null ? null : parseInput(name, args.embeddingModel, ['embeddingModel']);
+    return { vector: numbers, model: embeddingModel(model, context.embeddings), dimensions: context.embeddings.dimensions };
+  };
+  if (mode === 'TEXT') return { ...base, mode, query: query() };
+  if (mode === 'VECTOR') return { ...base, mode, vector: vector() };
+  return { ...base, mode, query: query(), vector: vector() };
+}
+
+function hitOf(row: MemorySearchRow, memory: Prisma.MemoryGetPayload<object>): MemorySearchHitShape {
+  return {
+    memory,
+    score: row.hit_score,
+    breakdown: {
+      relevance: row.hit_relevance,
+      text: row.hit_text,
+      similarity: row.hit_similarity,
+      textRank: row.hit_text_rank,
+      vectorRank: row.hit_vector_rank,
+      importance: row.hit_importance,
+      recency: row.hit_recency,
+      use: row.hit_use,
+    },
+    snippet: row.hit_snippet ?? null,
+  };
+}
+
+builder.queryField('searchMemories', (t) =>
+  t.field({
+    type: [MemorySearchHit],
+    description:
+      'Searches memories by their words (TEXT: English stemming; web-search syntax: words, "quoted phrases", or, -excluded), ' +
+      'by meaning (VECTOR: the embeddings nearest to `vector`), or both (HYBRID), ranked by one score of relevance, ' +
+      'importance, recency and use (see ScoreBreakdown). A query with no words to search for (empty, or only stop words) is ' +
+      'a VALIDATION error. Without pgvector on the server, VECTOR and HYBRID are SEMANTIC_RECALL_UNAVAILABLE.',
+    args: {
+      query: t.arg.string({ description: 'The words to search for: needed by TEXT and HYBRID.' }),
+      vector: t.arg.floatList({ description: "The query's embedding, EMBEDDINGS_DIMENSIONS finite numbers: needed by VECTOR and HYBRID." }),
+      embeddingModel: t.arg.string({ description: 'The model that made `vector`: only embeddings of that model are compared. Default: EMBEDDINGS_MODEL.' }),
+      mode: t.arg({
+        type: SearchModeEnum,
+        description: 'Default: HYBRID given both `query` and `vector`, VECTOR given `vector` alone, TEXT given `query` alone.',
+      }),
+      filter: t.arg({ type: MemoryFilter }),
+      minScore: t.arg.float({ description: 'Leave out hits scoring less.' }),
+      limit: t.arg.int({ defaultValue: DEFAULT_SEARCH_RESULTS, description: `At most ${MAX_PAGE_SIZE}.` }),
+      track: t.arg(trackArgument),
+    },
+    resolve: async (_root, args, context, info) => {
+      const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
+      const minScore = args.minScore == null ? null : parseInput(minScoreRule, args.minScore, ['minScore']);
+      const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);
+      const caller = context.caller;
+      const search = searchOf(args, context, {
+        organizationId: caller.organizationId,
+        limit,
+        filter: args.filter,
+        minScore,
+        ranking: context.ranking,
+        snippet: hit.has('snippet'),
+      });
+      if (context.fastReads) {
+        // One statement: the hits, each with its memory planned for what the request selects of it.
+        // Planned as the statement is written, its values bound there.
+        const memory = (bind: Bind) => {
+          const request = { fragments: info.fragments, variableValues: info.variableValues, organizationId: caller.organizationId, userId: caller.userId };
+          const planned = planObject(info.schema.getType('Memory') as GraphQLObjectType, hit.get('memory') ?? [], 'm', request, bind);
+          currentRequestFacts()?.planFallbacks.push(...planned.fallbacks);
+          return planned.sql;
+        };
+        const rows = await findMatchingMemories(context.sql, search, memory);
+        countAsRead(context, args.track, rows.map((row) => row.id));
+        // A planned object, which Memory's fields answer from (src/planner/plugin.ts).
+        return rows.map((row) => hitOf(row, row.hit_memory as MemorySearchHitShape['memory']));
+      }
+      const matches = await findMatchingMemories(context.sql, search);
+      // Loaded with what the selection under `memory` needs, so its relations cost no more queries.
+      const memories = await context.prisma.memory.findMany({
+        ...queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] }),
+        where: { ...visibleMemories(context), id: { in: matches.map((match) => String(match.id)) } },
+      });
+      const byId = new Map(memories.map((memory) => [memory.id, memory]));
+      const hits = matches.flatMap((match) => {
+        const memory = byId.get(String(match.id));
+        return memory ? [hitOf(match, memory)] : [];
+      });
+      countAsRead(context, args.track, hits.map((found) => found.memory.id));
+      return hits;
+    },
+  }),
+);

@@ -1,0 +1,5 @@
+// Messages register on the builder as each file is imported: the type first, then what uses it.
+import './type';
+import './queries';
+import './mutations';
+import './subscriptions';
