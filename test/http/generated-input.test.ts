@@ -273,11 +273,12 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       ),
     },
     {
-      query: `query ($query: String!, $filter: MemoryFilter, $order: MemoryOrder, $first: Int, $limit: Int,
-        $minScore: Float, $track: Boolean) {
+      query: `query ($query: String, $vector: [Float!], $embeddingModel: String, $mode: SearchMode, $filter: MemoryFilter,
+        $order: MemoryOrder, $first: Int, $limit: Int, $minScore: Float, $track: Boolean) {
         memories(filter: $filter, orderBy: $order, first: $first, track: $track) { totalCount nodes { id content } }
-        searchMemories(query: $query, filter: $filter, limit: $limit, minScore: $minScore, track: $track) {
-          score snippet breakdown { text use } memory { id } }
+        searchMemories(query: $query, vector: $vector, embeddingModel: $embeddingModel, mode: $mode, filter: $filter,
+          limit: $limit, minScore: $minScore, track: $track) {
+          score snippet breakdown { text use relevance similarity textRank vectorRank } memory { id } }
       }`,
       variables: fc.record(
         {
@@ -303,6 +304,10 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
           limit: extremeInt,
           minScore: extremeFloat,
           track: fc.boolean(),
+          // Of the server's EMBEDDINGS_DIMENSIONS (1536) now and then; mostly the wrong length.
+          vector: fc.oneof(fc.array(extremeFloat, { maxLength: 8 }), fc.array(extremeFloat, { minLength: 1536, maxLength: 1536 })),
+          embeddingModel: nastyString,
+          mode: fc.constantFrom('TEXT', 'VECTOR', 'HYBRID'),
         },
         { requiredKeys: ['query'] },
       ),
