@@ -70,7 +70,7 @@ export async function openPglite(dataDir: string, options: OpenOptions = {}): Pr
  * index over organization and words needs btree_gin's operator classes: migration
  * 20261202160000_memory_search_index_by_organization).
  */
-const EXTENSIONS = { btree_gin } satisfies PGliteOptions['extensions'];
+export const EXTENSIONS = { btree_gin } satisfies PGliteOptions['extensions'];
 
 /** Opens a directory whose lock the caller holds (`lockDataDirectory`) and keeps after `close`. */
 export async function openLockedPglite(dataDir: string, options: OpenOptions = {}): Promise<OpenedPglite> {
