@@ -4,10 +4,10 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
-import pg from 'pg';
 import { loadSettings } from '../config/settings';
 import { InMemoryPgliteMigrationAdapterFactory } from './pglite-migration-adapter';
 import { PostgresMigrationAdapterFactory } from './postgres';
+import { log, runDatabaseCommand } from './schema-engine-commands';
 
 /*
  * Prisma's schema engine as the Prisma CLI runs it (scripts/schema-engine, named by
@@ -17,6 +17,7 @@ import { PostgresMigrationAdapterFactory } from './postgres';
  *
  *   schema-engine --datamodels FILE… [--datasource '{"url":…}'] …   JSON-RPC on stdin/stdout
  *   schema-engine --datasource '{"url":…}' cli COMMAND                one database command
+ *                                                                     (src/db/schema-engine-commands.ts)
  *   schema-engine --version
  *
  * and reads, as from the native engine, JSON log lines on stderr.
@@ -46,10 +47,18 @@ function parseArguments(argv: string[]): Arguments {
 type Bindings = typeof import('@prisma/schema-engine-wasm/schema_engine_bg');
 
 /** Where the engine leaves a Rust panic's message before it traps (the name is the engine's). */
-const panics = { message: '', set_message(message: string) { this.message = message; } };
+const panics = {
+  message: '',
+  set_message(message: string) {
+    this.message = message;
+  },
+};
 (globalThis as { PRISMA_WASM_PANIC_REGISTRY?: typeof panics }).PRISMA_WASM_PANIC_REGISTRY = panics;
 
-/** The engine's bindings, with its WebAssembly module instantiated (as the package's own entry does with ESM-integrated WebAssembly, which Node lacks). */
+/**
+ * The engine's bindings with its WebAssembly module instantiated, as the package's own entry does
+ * through ESM-integrated WebAssembly, which Node lacks.
+ */
 async function loadBindings(): Promise<Bindings> {
   const bindingsPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
   const bindings = (await import(pathToFileURL(bindingsPath).href)) as Bindings;
@@ -60,9 +69,6 @@ async function loadBindings(): Promise<Bindings> {
   return bindings;
 }
 
-function log(level: 'INFO' | 'ERROR', fields: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ timestamp: new Date().toISOString(), level, fields, target: 'schema_engine::logger' })}\n`);
-}
 
 /** The engine's database: the CLI's URL, else (a diff, without DATABASE_URL) an in-memory PGlite. */
 function adapterFactory(url: string | undefined) {
@@ -132,14 +138,19 @@ async function serveRpc(args: Arguments): Promise<void> {
     );
     return engine;
   };
-  const send = (message: object) => process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  const send = (message: object) => {
+    process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  };
   let printed = 0;
-  const print = (content: string) => send({ id: `print-${(printed += 1)}`, method: 'print', params: { content } });
+  const print = (content: string) => {
+    send({ id: `print-${(printed += 1)}`, method: 'print', params: { content } });
+  };
 
   const answer = async (request: Request) => {
     const handler = handlers[request.method];
     if (!handler) {
-      send({ id: request.id, error: rpcError(new Error(`${request.method} is not supported by the WebAssembly schema engine`)) });
+      const unsupported = new Error(`${request.method} is not supported by the WebAssembly schema engine`);
+      send({ id: request.id, error: rpcError(unsupported) });
       return;
     }
     try {
@@ -165,69 +176,21 @@ async function serveRpc(args: Arguments): Promise<void> {
   engine?.free();
 }
 
-function serverAddress(url: URL): string {
-  return `${url.hostname}:${url.port || '5432'}`;
-}
-
-/** A connection failure with the Prisma error code the native engine gives it, when there is one. */
-function describeFailure(error: unknown, url: URL): { error_code?: string; message: string } {
-  const { code, message } = error as { code?: string; message: string };
-  const database = decodeURIComponent(url.pathname.slice(1)) || 'postgres';
-  if (code === '3D000') return { error_code: 'P1003', message: `Database \`${database}\` does not exist on the database server at \`${serverAddress(url)}\`.` };
-  if (code === '28P01' || code === '28000') return { error_code: 'P1000', message: `Authentication failed against database server at \`${url.hostname}\`: ${message}` };
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH') {
-    return { error_code: 'P1001', message: `Can't reach database server at \`${serverAddress(url)}\`` };
-  }
-  return { message };
-}
-
-async function withClient<T>(url: URL, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** `cli can-connect-to-database | create-database | drop-database`, as the native engine has them. */
-async function runCliCommand(command: string | undefined, rawUrl: string | undefined): Promise<number> {
-  if (!rawUrl) throw new Error('cli commands need --datasource');
-  const url = new URL(rawUrl);
-  const database = decodeURIComponent(url.pathname.slice(1)) || 'postgres';
-  const maintenance = new URL(rawUrl);
-  maintenance.pathname = '/postgres';
-  const identifier = `"${database.replaceAll('"', '""')}"`;
-  // The CLI skips the first line of stderr before it reads the error.
-  log('INFO', { message: `schema engine (WebAssembly) cli ${command}` });
-  try {
-    if (command === 'can-connect-to-database') await withClient(url, (client) => client.query('SELECT 1'));
-    else if (command === 'create-database') await withClient(maintenance, (client) => client.query(`CREATE DATABASE ${identifier}`));
-    else if (command === 'drop-database') await withClient(maintenance, (client) => client.query(`DROP DATABASE ${identifier}`));
-    else throw new Error(`unknown schema engine cli command: ${command}`);
-  } catch (error) {
-    log('ERROR', describeFailure(error, command === 'can-connect-to-database' ? url : maintenance));
-    return 1;
-  }
-  process.stdout.write(`${database}\n`);
-  return 0;
-}
-
 async function main(): Promise<number> {
   const args = parseArguments(process.argv.slice(2));
   if (args.version) {
     process.stdout.write(`schema-engine-wasm ${(await loadBindings()).version()}\n`);
     return 0;
   }
-  if (args.cliCommand !== undefined || process.argv.includes('cli')) return runCliCommand(args.cliCommand, args.url);
+  if (args.cliCommand !== undefined) return runDatabaseCommand(args.cliCommand, args.url);
   await serveRpc(args);
   return 0;
 }
 
 // A panic inside one of the engine's callbacks traps outside any request's promise.
 process.on('uncaughtException', (error) => {
-  log('ERROR', { message: error instanceof WebAssembly.RuntimeError && panics.message ? panics.message : error.message, is_panic: true });
+  const message = error instanceof WebAssembly.RuntimeError && panics.message ? panics.message : error.message;
+  log('ERROR', { message, is_panic: true });
   process.exit(101);
 });
 
