@@ -68,7 +68,7 @@ export async function openPglite(dataDir: string, options: OpenOptions = {}): Pr
  * 20261202160000_memory_search_index_by_organization). pgvector ships as a package of its own
  * (@electric-sql/pglite-pgvector), so semantic recall is always on here.
  */
-const EXTENSIONS = { btree_gin, vector } satisfies PGliteOptions['extensions'];
+export const EXTENSIONS = { btree_gin, vector } satisfies PGliteOptions['extensions'];
 
 /** Opens a directory whose lock the caller holds (`lockDataDirectory`) and keeps after `close`. */
 export async function openLockedPglite(dataDir: string, options: OpenOptions = {}): Promise<OpenedPglite> {

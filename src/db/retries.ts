@@ -66,10 +66,11 @@ const currentAttempt = new AsyncLocalStorage<Attempt>();
 
 /**
  * A transaction whose end (COMMIT or ROLLBACK) failed still gives its connection back. Prisma
- * 6.19 sends COMMIT/ROLLBACK and only then calls commit()/rollback(), which release the
- * connection, without a `finally`: when the statement fails, as it does on a broken connection,
+ * 6.19 sent COMMIT/ROLLBACK and only then called commit()/rollback(), which release the
+ * connection, without a `finally`: when the statement failed, as it does on a broken connection,
  * the connection was never returned, and after `DATABASE_POOL_SIZE` such failures the pool was
- * full of dead connections for good ("timeout exceeded when trying to connect").
+ * full of dead connections for good ("timeout exceeded when trying to connect"). Prisma 7.10
+ * releases it itself; this still does, and also records whether COMMIT was sent, for the retries.
  */
 class EndReleasingTransaction implements Transaction {
   readonly provider: Transaction['provider'];

@@ -47,21 +47,20 @@ const word = (maxLength: number) =>
 const jsonKey = fc.oneof(fc.constantFrom('source', 'tags', 'k', 'a b', '', 'constructor', 'toString', 'hasOwnProperty', '😀', '$x', '0', 'é'), fc.string({ maxLength: 6 }).filter((key) => storable(key) && key !== '__proto__'));
 /** A JSON object that holds the key `__proto__` somewhere, as an own member. */
 const withProtoKey = (value: Record<string, unknown>) => ({ ...value, nested: [Object.fromEntries([['__proto__', { polluted: true }]])] });
-const jsonLeaf = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.integer(),
-  fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
-  // At most 15 significant digits: Prisma 6.19's query compiler rounds some of 16 and 17 on the way
-  // to PostgreSQL (docs/security.md, "Hostile input"; the regression case below).
-  // toPrecision(15) rounds the largest doubles up past the range: Infinity, which JSON cannot hold.
-  fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => Number(value.toPrecision(15))).filter((value) => Number.isFinite(value) && !Object.is(value, -0)),
-  anyText(20),
-);
-const { json: jsonValue, object: jsonObject } = fc.letrec<{ json: unknown; object: Record<string, unknown> }>((tie) => ({
-  json: fc.oneof({ depthSize: 'small', maxDepth: 3 }, jsonLeaf, fc.array(tie('json'), { maxLength: 3 }), tie('object')),
+const anyDouble = fc.double({ noNaN: true, noDefaultInfinity: true }).filter((value) => !Object.is(value, -0));
+// Prisma 7.10 rounds a JSON value that is itself a number to 16 significant digits on its way to
+// PostgreSQL (README, "Hostile input"; the regression case below): there, doubles of at most 15.
+// toPrecision(15) rounds the largest doubles up past the range: Infinity, which JSON cannot hold.
+const fifteenDigits = anyDouble.map((value) => Number(value.toPrecision(15))).filter((value) => Number.isFinite(value));
+const jsonLeaf = (double: fc.Arbitrary<number>) =>
+  fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), double, anyText(20));
+const { json: nestedJson, object: jsonObject } = fc.letrec<{ json: unknown; object: Record<string, unknown> }>((tie) => ({
+  json: fc.oneof({ depthSize: 'small', maxDepth: 3 }, jsonLeaf(anyDouble), fc.array(tie('json'), { maxLength: 3 }), tie('object')),
   object: fc.array(fc.tuple(jsonKey, tie('json')), { maxLength: 3 }).map((entries) => Object.fromEntries(entries)),
 }));
+/** A JSON value: inside an array or object, any double. */
+const jsonValue = fc.oneof(jsonLeaf(fifteenDigits), fc.array(nestedJson, { maxLength: 3 }), jsonObject);
+
 
 const float4 = fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }).filter((value) => !Object.is(value, -0) && (value === 0 || Math.abs(value) > 1e-30)), fc.constantFrom(0, 0.1, 1, 0.5, 3.4e38, 1e-37));
 const timezones = fc.constantFrom('UTC', 'Europe/Paris', 'America/Argentina/Buenos_Aires', 'Asia/Kolkata', 'Pacific/Chatham');
@@ -959,17 +958,31 @@ describe.each([
     expect(answer.data).toEqual({ createMemory: { memory: { metadata: { source: 'chat', nested: [1, { deep: true }] } } } });
   });
 
-  // Prisma 6.19's query compiler reads a JSON value before sending it to PostgreSQL and rounds some
-  // doubles of 16 or 17 significant digits by a unit in the last place (-1.0000062970122861e-53 is
-  // stored as -1.000006297012286e-53, the same through raw SQL is kept). Not this project's code,
-  // and not fixed here: docs/security.md, "Hostile input". This passes while the loss stands, and fails, as a
-  // reminder to widen the generator's numbers again, once a Prisma release keeps the digits.
-  it.failing('keeps every digit of a JSON number (known loss in Prisma: fails while it stands)', async () => {
+  // Prisma 6.19's query compiler rounded some doubles of 16 or 17 significant digits by a unit in
+  // the last place on their way to PostgreSQL (-1.0000062970122861e-53 was stored as
+  // -1.000006297012286e-53); Prisma 7.10 keeps them inside an array or object.
+  it('keeps every digit of a number in a JSON object', async () => {
     const number = -1.0000062970122861e-53;
     const answer = await app.graphqlUntyped('mutation ($m: JSON) { createTool(input: { name: "digits", metadata: $m }) { ... on ToolPayload { tool { ' +
       'id } } } }', { m: { number } });
     const { id } = (answer.data as { createTool: { tool: { id: string } } }).createTool.tool;
     expect((await app.database.owner.tool.findUnique({ where: { id } }))!.metadata).toEqual({ number });
+  });
+
+  // A JSON value that is itself a number still loses digits in Prisma 7.10 (0.30000000000000004 is
+  // stored as 0.3; 16 significant digits). Not this project's code, and not fixed here: README,
+  // "Hostile input". This passes while the loss stands, and fails, as a reminder to draw any double
+  // at the top level too, once a Prisma release keeps the digits.
+  it.failing('keeps every digit of a JSON value that is a number (known loss in Prisma: fails while it stands)', async () => {
+    const agent = (await api('mutation { createAgent(input: { name: "digits" }) { ... on AgentPayload { agent { id } } } }')).createAgent as { agent: { id: string } };
+    const content = 0.30000000000000004;
+    const answer = await app.graphqlUntyped(
+      'mutation ($agentId: ID!, $content: JSON) { appendMessages(agentId: $agentId, messages: [{ role: USER, text: "digits", content: $content }]) { __typename } }',
+      { agentId: agent.agent.id, content },
+    );
+    expect(answer.errors).toBeUndefined();
+    const stored = await app.database.owner.message.findFirstOrThrow({ where: { agentId: agent.agent.id } });
+    expect(stored.content).toBe(content);
   });
 
   for (const field of mutationFields) {

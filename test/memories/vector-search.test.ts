@@ -193,6 +193,10 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       await fillVectors(app, large, 'large-', EXACT_VECTOR_SEARCH_LIMIT + 2_000);
       await fillVectors(app, small, 'small-', 30);
       await app.database.owner.$executeRawUnsafe('ANALYZE memories');
+      // On PGlite that was a long stretch of work on this process's one thread, the server's
+      // too: connections accepted just after it are closed as overdue by Node's HTTP server
+      // (seen as ECONNRESET). A pause lets its timers catch up, as a real server's would.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     }, 600_000);
 
     const vectorSearch = (owner: DemoData, vector: number[], limit: number): MemorySearch => ({

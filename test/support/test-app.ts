@@ -37,12 +37,6 @@ export interface GraphqlResponse<TData> {
 }
 
 async function post<TData>(url: string, key: string | null, query: string, variables: unknown): Promise<GraphqlResponse<TData>> {
-  // The server runs in this process, and embedded PGlite's work holds its one thread: after a
-  // long stretch of it, both the server's keep-alive timeout and fetch's are overdue, and a
-  // request sent before timers run goes out on a socket that the server closes in the same
-  // turn (ECONNRESET). One timer turn first lets both close it, and fetch opens a new one. A
-  // client in another process never meets this.
-  await new Promise((resolve) => setTimeout(resolve, 0));
   const response = await fetch(url, {
     method: 'POST',
     headers: {

@@ -24,10 +24,9 @@ function isQueryResult(value: unknown): value is pg.QueryResult {
  * The pg client of every pool (src/db/postgres/pools.ts). Two things differ from pg.Client:
  *
  * - It reports pg_catalog's `name` (oid 19) and `"char"` (oid 18) columns as `text`. Why:
- *   @prisma/adapter-pg 6.19 rejects both with UnsupportedNativeDataType, and the schema engine
- *   reads them from pg_catalog, so `prisma migrate deploy` (name) and `migrate diff` ("char")
- *   fail without this (prisma/orm#27403, fixed only in adapter-pg 7). In the text protocol their
- *   values are text already.
+ *   @prisma/adapter-pg rejects `"char"` with UnsupportedNativeDataType (7.10 still does; 6.19 also
+ *   rejected `name`, prisma/orm#27403), and the schema engine reads it from pg_catalog, so
+ *   `prisma migrate diff` fails without this. In the text protocol their values are text already.
  * - A lost connection never brings the process down. node-postgres reports it as an `'error'`
  *   event on the client, and an event without a listener is thrown: pg-pool listens while a
  *   client is idle, but not while it is checked out, and neither do Prisma's adapter nor our
