@@ -1,7 +1,7 @@
 import 'dotenv/config';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadAgentFileClientSettings, type AgentFileClientSettings } from '../src/config/settings';
+import { type AgentFileClientSettings, loadAgentFileClientSettings } from '../src/config/settings';
 
 const usage = [
   'usage: npx --no agentmem export <agent id> [--output agent.json]   (or > agent.json)',
@@ -20,7 +20,12 @@ const usage = [
 
 /** Why the server could not be reached, and what a person can do about it. */
 function unreachable(settings: AgentFileClientSettings, error: unknown): Error {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error);
+  const cause =
+    error instanceof Error && error.cause instanceof Error
+      ? error.cause.message
+      : error instanceof Error
+        ? error.message
+        : String(error);
   const from = {
     AGENTMEM_URL: 'from AGENTMEM_URL',
     PORT: `from PORT=${new URL(settings.url).port}, as AGENTMEM_URL is not set`,
@@ -32,18 +37,31 @@ function unreachable(settings: AgentFileClientSettings, error: unknown): Error {
   );
 }
 
-async function graphqlRequest(settings: AgentFileClientSettings, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function graphqlRequest(
+  settings: AgentFileClientSettings,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const response = await fetch(settings.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${settings.apiKey}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${settings.apiKey}`,
+    },
     body: JSON.stringify({ query, variables }),
   }).catch((error: unknown) => {
     throw unreachable(settings, error);
   });
-  const body = (await response.json().catch(() => ({}))) as { data?: Record<string, unknown>; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  const body = (await response.json().catch(() => ({}))) as {
+    data?: Record<string, unknown>;
+    errors?: Array<{ message: string; extensions?: { code?: string } }>;
+  };
   const error = body.errors?.[0];
   if (error || !response.ok || !body.data) {
-    throw new Error(`${settings.url} answered ${response.status}${error ? `: ${error.extensions?.code ?? 'ERROR'}: ${error.message}` : ''}`);
+    throw new Error(
+      `${settings.url} answered ${response.status}${error ? `: ${error.extensions?.code ?? 'ERROR'}: ${error.message}` : ''}`,
+    );
   }
   return body.data;
 }
@@ -73,7 +91,9 @@ function readDocument(text: string): unknown {
   try {
     return JSON.parse(lines.slice(first).join('\n'));
   } catch (error) {
-    throw new Error(`standard input is not an agent file (JSON): ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `standard input is not an agent file (JSON): ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -90,15 +110,24 @@ async function importCommand(settings: AgentFileClientSettings): Promise<void> {
     }`,
     { document },
   );
-  const result = data.importAgent as { __typename: string; agent?: { id: string; name: string | null }; code?: string; field?: string[] | null; message?: string };
-  if (!result.agent) throw new Error(`refused: ${result.code}${result.field ? ` at ${result.field.join('.')}` : ''}: ${result.message}`);
+  const result = data.importAgent as {
+    __typename: string;
+    agent?: { id: string; name: string | null };
+    code?: string;
+    field?: string[] | null;
+    message?: string;
+  };
+  if (!result.agent)
+    throw new Error(`refused: ${result.code}${result.field ? ` at ${result.field.join('.')}` : ''}: ${result.message}`);
   process.stdout.write(`${result.agent.id}\n`);
   process.stderr.write(`imported agent ${JSON.stringify(result.agent.name)} as ${result.agent.id}\n`);
 }
 
 const options = { output: { type: 'string' } } as const;
 
-function parseCommandLine(args: string[]): { command: 'export'; id: string; output: string | undefined } | { command: 'import' } {
+function parseCommandLine(
+  args: string[],
+): { command: 'export'; id: string; output: string | undefined } | { command: 'import' } {
   const parsed = (() => {
     try {
       return parseArgs({ args, allowPositionals: true, options });
@@ -108,7 +137,8 @@ function parseCommandLine(args: string[]): { command: 'export'; id: string; outp
     }
   })();
   const [command, id, ...rest] = parsed.positionals;
-  if (command === 'export' && id !== undefined && rest.length === 0) return { command, id, output: parsed.values.output };
+  if (command === 'export' && id !== undefined && rest.length === 0)
+    return { command, id, output: parsed.values.output };
   if (command === 'import' && id === undefined && parsed.values.output === undefined) return { command };
   throw new Error(usage);
 }

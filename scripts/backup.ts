@@ -17,9 +17,13 @@ async function main(): Promise<void> {
   const outcome = await backup(settings, { out: values.out, force: values.force, organizationId: values.organization });
   const from = describeDatabase(settings.database);
   if (outcome.kind === 'organization') {
-    process.stdout.write(`organization ${values.organization} of ${from} exported to ${values.out}\n${describeRowCounts(outcome.rows)}\n`);
+    process.stdout.write(
+      `organization ${values.organization} of ${from} exported to ${values.out}\n${describeRowCounts(outcome.rows)}\n`,
+    );
   } else {
-    process.stdout.write(`${from} backed up to ${values.out}\n${outcome.tables ? `${describeDigests(outcome.tables)}\n` : ''}`);
+    process.stdout.write(
+      `${from} backed up to ${values.out}\n${outcome.tables ? `${describeDigests(outcome.tables)}\n` : ''}`,
+    );
   }
 }
 

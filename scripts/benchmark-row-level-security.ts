@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { loadSettings, type DatabaseSettings } from '../src/config/settings';
-import { openDatabase, type Database } from '../src/db/database';
+import { type DatabaseSettings, loadSettings } from '../src/config/settings';
+import { type Database, openDatabase } from '../src/db/database';
 import { addAgentFleet } from '../src/demo/agent-fleet';
 import { seedDemoData } from '../src/demo/seed';
-import { createLiveBus } from '../src/live/bus';
 import { createGraphqlHandler } from '../src/http/yoga';
+import { createLiveBus } from '../src/live/bus';
 import { createLogger } from '../src/logger';
 
 // `npm run bench:rls`: what row-level security costs on the nested agents request, 50 agents with
@@ -42,7 +42,10 @@ async function scratchDatabase(): Promise<ScratchDatabase> {
   const configured = loadSettings().database;
   if (configured.kind === 'pglite') {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-bench-'));
-    return { settings: { kind: 'pglite', dataDir: path.join(root, 'pglite') }, drop: async () => fs.rmSync(root, { recursive: true, force: true }) };
+    return {
+      settings: { kind: 'pglite', dataDir: path.join(root, 'pglite') },
+      drop: async () => fs.rmSync(root, { recursive: true, force: true }),
+    };
   }
   const name = `agentmem_bench_${randomBytes(4).toString('hex')}`;
   const admin = async (sql: string) => {
@@ -57,7 +60,10 @@ async function scratchDatabase(): Promise<ScratchDatabase> {
   await admin(`CREATE DATABASE "${name}"`);
   const url = new URL(configured.url);
   url.pathname = `/${name}`;
-  return { settings: { ...configured, url: url.toString() }, drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+  return {
+    settings: { ...configured, url: url.toString() },
+    drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  };
 }
 
 /** A demo organization with 50 agents, each with 2 blocks, 2 tools and 12 messages; its key. */
@@ -74,7 +80,9 @@ async function seedFiftyAgents(database: Database): Promise<string> {
 async function serve(database: Database): Promise<{ url: string; close(): Promise<void> }> {
   const settings = loadSettings({ LOG_LEVEL: 'silent' });
   const logger = createLogger('silent');
-  const server = http.createServer(createGraphqlHandler(database, settings, logger, { live: createLiveBus(undefined, logger), redis: undefined }));
+  const server = http.createServer(
+    createGraphqlHandler(database, settings, logger, { live: createLiveBus(undefined, logger), redis: undefined }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -92,7 +100,8 @@ async function timeRequest(url: string, key: string): Promise<number> {
   });
   const body = (await response.json()) as { data?: { agents: { nodes: unknown[] } }; errors?: unknown };
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-  if (body.errors || body.data?.agents.nodes.length !== 50) throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
+  if (body.errors || body.data?.agents.nodes.length !== 50)
+    throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
   return elapsed;
 }
 
@@ -107,7 +116,9 @@ function summary(samples: number[]) {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, requests: { type: 'string', default: '30' } } });
+  const { values } = parseArgs({
+    options: { rounds: { type: 'string', default: '10' }, requests: { type: 'string', default: '30' } },
+  });
   const rounds = Number(values.rounds);
   const perRound = Number(values.requests);
   const scratch = await scratchDatabase();
@@ -127,7 +138,8 @@ async function main(): Promise<void> {
       // machine's speed falls on both alike.
       for (let request = 0; request < rounds * perRound; request += 1) {
         const order = request % 2 === 0 ? ([scoped, unscoped] as const) : ([unscoped, scoped] as const);
-        for (const server of order) (server === scoped ? samples.scoped : samples.unscoped).push(await timeRequest(server.url, key));
+        for (const server of order)
+          (server === scoped ? samples.scoped : samples.unscoped).push(await timeRequest(server.url, key));
       }
     } finally {
       await scoped.close();
@@ -153,6 +165,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

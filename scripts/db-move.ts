@@ -13,8 +13,10 @@ async function main(): Promise<void> {
   if (!values.to) throw new Error(usage);
   const settings = loadSettings();
   if (settings.database.kind !== 'pglite') {
-    throw new Error('db:move copies the embedded database: unset DATABASE_URL (PGLITE_DATA_DIR names the source) ' +
-      'and give the target with --to');
+    throw new Error(
+      'db:move copies the embedded database: unset DATABASE_URL (PGLITE_DATA_DIR names the source) ' +
+        'and give the target with --to',
+    );
   }
   const target = loadSettings({ ...process.env, DATABASE_URL: values.to }).database;
   if (target.kind !== 'postgres') throw new Error(usage);

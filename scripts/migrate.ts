@@ -14,7 +14,9 @@ async function main(): Promise<void> {
     // Not a migration: it also runs after pgvector is installed later, and makes the index of the
     // configured EMBEDDINGS_DIMENSIONS (src/memories/embeddings.ts).
     const semanticRecall = await prepareSemanticRecall(database.owner, settings.embeddings);
-    process.stdout.write(semanticRecall.on ? 'semantic recall is on (pgvector)\n' : `semantic recall is off: ${semanticRecall.reason}\n`);
+    process.stdout.write(
+      semanticRecall.on ? 'semantic recall is on (pgvector)\n' : `semantic recall is off: ${semanticRecall.reason}\n`,
+    );
   } finally {
     await database.close();
   }

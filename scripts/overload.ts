@@ -6,11 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort } from './bench/processes';
 import pg from 'pg';
-import { loadSettings, type DatabaseSettings } from '../src/config/settings';
+import { type DatabaseSettings, loadSettings } from '../src/config/settings';
 import { openDatabase } from '../src/db/database';
 import { seedDemoData } from '../src/demo/seed';
+import { freePort } from './bench/processes';
 
 /**
  * Issue 21's overload target, measured (not a test): many connections of a mixed workload
@@ -55,7 +55,11 @@ async function scratchDatabase(settings: DatabaseSettings): Promise<Scratch> {
   if (settings.kind === 'pglite') {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-overload-'));
     const dataDir = path.join(root, 'pglite');
-    return { env: { PGLITE_DATA_DIR: dataDir }, settings: { kind: 'pglite', dataDir }, remove: async () => fs.rmSync(root, { recursive: true, force: true }) };
+    return {
+      env: { PGLITE_DATA_DIR: dataDir },
+      settings: { kind: 'pglite', dataDir },
+      remove: async () => fs.rmSync(root, { recursive: true, force: true }),
+    };
   }
   const name = `agentmem_overload_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: settings.url });
@@ -80,11 +84,17 @@ async function scratchDatabase(settings: DatabaseSettings): Promise<Scratch> {
 function workload(key: string, agentId: string) {
   const body = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables });
   const requests = [
-    body('query OneAgent($id: ID!) { agent(id: $id) { id name blocks { id label value } tools { ' +
-      'id name } recentMessages(limit: 10) { id role text createdAt } } }', { id: agentId }),
+    body(
+      'query OneAgent($id: ID!) { agent(id: $id) { id name blocks { id label value } tools { ' +
+        'id name } recentMessages(limit: 10) { id role text createdAt } } }',
+      { id: agentId },
+    ),
     body('query Agents { agents(first: 10) { nodes { id name blocks { id label value } } } }', {}),
-    body('query Search($q: String!) { searchMemories(query: $q, limit: 20, track: false) { score memory { ' +
-      'id content } } }', { q: 'project deadline' }),
+    body(
+      'query Search($q: String!) { searchMemories(query: $q, limit: 20, track: false) { score memory { ' +
+        'id content } } }',
+      { q: 'project deadline' },
+    ),
     body(
       'mutation Append($agentId: ID!, $messages: [MessageInput!]!) { ' +
         'appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
@@ -95,7 +105,11 @@ function workload(key: string, agentId: string) {
   const turns = weights.flatMap((weight, index) => Array.from({ length: weight }, () => requests[index]!));
   let next = 0;
   return {
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${key}`,
+    },
     body: () => turns[next++ % turns.length]!,
   };
 }
@@ -109,16 +123,30 @@ type Workload = ReturnType<typeof workload>;
 type Recorder = (status: number, ms: number) => void;
 
 /** autocannon's connections, each sending its next request as soon as the last is answered. */
-async function autocannonClients(url: string, load: Workload, record: Recorder, connections: number, seconds: number): Promise<{ errors: number; timeouts: number }> {
+async function autocannonClients(
+  url: string,
+  load: Workload,
+  record: Recorder,
+  connections: number,
+  seconds: number,
+): Promise<{ errors: number; timeouts: number }> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url,
         connections,
         duration: seconds,
-        requests: [{ method: 'POST', headers: load.headers, body: load.body(), setupRequest: (request) => ({ ...request, body: load.body() }) }],
+        requests: [
+          {
+            method: 'POST',
+            headers: load.headers,
+            body: load.body(),
+            setupRequest: (request) => ({ ...request, body: load.body() }),
+          },
+        ],
       },
-      (error: unknown, finished) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished)),
+      (error: unknown, finished) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished),
     );
     instance.on('response', (_client, status: number, _bytes, responseTime: number) => record(status, responseTime));
   });
@@ -128,7 +156,13 @@ async function autocannonClients(url: string, load: Workload, record: Recorder, 
  * Clients as the API asks them to be: after a 503, each waits its Retry-After (plus up to half
  * again) before the next request.
  */
-async function politeClients(url: string, load: Workload, record: Recorder, connections: number, seconds: number): Promise<{ errors: number; timeouts: number }> {
+async function politeClients(
+  url: string,
+  load: Workload,
+  record: Recorder,
+  connections: number,
+  seconds: number,
+): Promise<{ errors: number; timeouts: number }> {
   const until = Date.now() + seconds * 1000;
   let errors = 0;
   const client = async () => {
@@ -141,7 +175,8 @@ async function politeClients(url: string, load: Workload, record: Recorder, conn
         const retryAfter = Number(response.headers.get('retry-after') ?? 0);
         // With jitter, as clients should: 200 clients refused together would otherwise all come
         // back in the same millisecond, a herd every Retry-After.
-        if (response.status === 503) await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 * (1 + Math.random() / 2)));
+        if (response.status === 503)
+          await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 * (1 + Math.random() / 2)));
       } catch {
         errors += 1;
       }
@@ -167,7 +202,14 @@ async function main(): Promise<void> {
       cwd: projectRoot,
       // The server's defaults, LOG_LEVEL included unless the environment sets it: a flood of
       // refusals costs their request log lines too.
-      env: { ...process.env, ...scratch.env, PORT: String(port), DEMO_DATA: 'false', MIGRATE_ON_START: 'false', RATE_LIMIT_REQUESTS: '0' },
+      env: {
+        ...process.env,
+        ...scratch.env,
+        PORT: String(port),
+        DEMO_DATA: 'false',
+        MIGRATE_ON_START: 'false',
+        RATE_LIMIT_REQUESTS: '0',
+      },
     });
     // Only the last few kilobytes of its output are kept, for a start that fails.
     let output = '';
@@ -219,16 +261,26 @@ async function main(): Promise<void> {
     const refused = byStatus.get(503) ?? [];
     const line = (name: string, values: number[]) =>
       `${name.padEnd(22)} ${String(values.length).padStart(7)} ` +
-        ` p50 ${percentile(values, 0.5).toFixed(1).padStart(7)} ` +
-        `ms  p99 ${percentile(values, 0.99).toFixed(1).padStart(7)} ` +
-        `ms  max ${Math.max(...values, 0).toFixed(1).padStart(7)} ms`;
-    const clients = options['retry-after'] ? 'clients that wait Retry-After after a 503' : 'clients that send again at once (autocannon)';
-    process.stdout.write(`${connections} connections, ${seconds} s, ${scratch.settings.kind}, ` +
-      `mixed workload (40% agent, 20% agents, 20% search, 20% append), ${clients}\n`);
-    process.stdout.write(`${line('admitted (200)', admitted)}\n${line('refused (503)', refused)}\n${line('/health', health)}\n`);
+      ` p50 ${percentile(values, 0.5).toFixed(1).padStart(7)} ` +
+      `ms  p99 ${percentile(values, 0.99).toFixed(1).padStart(7)} ` +
+      `ms  max ${Math.max(...values, 0)
+        .toFixed(1)
+        .padStart(7)} ms`;
+    const clients = options['retry-after']
+      ? 'clients that wait Retry-After after a 503'
+      : 'clients that send again at once (autocannon)';
+    process.stdout.write(
+      `${connections} connections, ${seconds} s, ${scratch.settings.kind}, ` +
+        `mixed workload (40% agent, 20% agents, 20% search, 20% append), ${clients}\n`,
+    );
+    process.stdout.write(
+      `${line('admitted (200)', admitted)}\n${line('refused (503)', refused)}\n${line('/health', health)}\n`,
+    );
     const others = [...byStatus.entries()].filter(([status]) => status !== 200 && status !== 503);
-    process.stdout.write(`other statuses: ${others.map(([status, values]) => `${status}×${values.length}`).join(', ') || 'none'}; ` +
-      `connection errors ${result.errors}, timeouts ${result.timeouts}\n`);
+    process.stdout.write(
+      `other statuses: ${others.map(([status, values]) => `${status}×${values.length}`).join(', ') || 'none'}; ` +
+        `connection errors ${result.errors}, timeouts ${result.timeouts}\n`,
+    );
   } finally {
     if (server && server.exitCode === null) {
       const exited = new Promise((resolve) => server!.once('exit', resolve));

@@ -13,7 +13,9 @@ async function main(): Promise<void> {
   if (!values.in) throw new Error(usage);
   const settings = loadSettings();
   const tables = await restore(settings, { in: values.in, force: values.force });
-  const counts = tables ? describeDigests(tables) : '(rows not counted: row-level security limits this login; a superuser or BYPASSRLS role sees them)';
+  const counts = tables
+    ? describeDigests(tables)
+    : '(rows not counted: row-level security limits this login; a superuser or BYPASSRLS role sees them)';
   process.stdout.write(`${values.in} restored into ${describeDatabase(settings.database)}\n${counts}\n`);
 }
 

@@ -1,8 +1,9 @@
 import cluster from 'node:cluster';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Settings } from './config/settings';
-import { openDatabase, type Database } from './db/database';
+import { type Database, openDatabase } from './db/database';
 import { hasReplicas, routingReadsPerRequest } from './db/read-routing';
 import { seedDemoData } from './demo/seed';
 import { Admission, withAdmission } from './http/admission';
@@ -12,14 +13,13 @@ import { withRequestId } from './http/request-id';
 import { withRequestTimeout } from './http/request-timeout';
 import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
 import { createLiveBus, type LiveBus } from './live/bus';
-import { connectRedis } from './redis/connections';
 import type { Logger } from './logger';
 import { prepareSemanticRecall } from './memories/embeddings';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
 import { Metrics } from './observability/metrics';
 import { observeStatements, observingRequests } from './observability/requests';
 import { createTracing } from './observability/tracing';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { connectRedis } from './redis/connections';
 
 export interface RunningApp {
   url: string;
@@ -59,15 +59,24 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       const { key, ...demo } = await seedDemoData(database.prisma);
       logger.info(demo, 'created demo data');
       // The one time this key can be shown: GraphiQL needs it as a header.
-      process.stdout.write(`\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`);
+      process.stdout.write(
+        `\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`,
+      );
     }
     const handler = createGraphqlHandler(database, settings, logger, { live, redis }, metrics);
     // Admission before the request's clock starts: a refusal is quick, and a wait in the queue is
     // bounded by ADMISSION_QUEUE_TIMEOUT_MS, not by REQUEST_TIMEOUT_MS.
     const admission = new Admission(settings.admission, logger);
     metrics?.watchAdmission(admission);
-    const admitted = withAdmission(withRequestTimeout(handler, settings.requestTimeoutMs, GRAPHQL_PATH), admission, GRAPHQL_PATH);
-    const observed = observingRequests({ logger, metrics, metricsToken: settings.metricsToken, tracing }, withBodyLimit(admitted, settings.maxRequestBytes));
+    const admitted = withAdmission(
+      withRequestTimeout(handler, settings.requestTimeoutMs, GRAPHQL_PATH),
+      admission,
+      GRAPHQL_PATH,
+    );
+    const observed = observingRequests(
+      { logger, metrics, metricsToken: settings.metricsToken, tracing },
+      withBodyLimit(admitted, settings.maxRequestBytes),
+    );
     const requests = withRequestId(observed, settings.trustedProxies);
     server = http.createServer(hasReplicas(settings) ? routingReadsPerRequest(requests) : requests);
     await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import 'dotenv/config';
 import cluster, { type Worker } from 'node:cluster';
-import { loadSettings, SettingsError, type Settings } from './config/settings';
+import { loadSettings, type Settings, SettingsError } from './config/settings';
 import { openDatabase } from './db/database';
 import { assertPortFree } from './http/port';
 import { createLogger, type Logger } from './logger';
@@ -76,11 +76,16 @@ async function runPrimary(): Promise<void> {
   const ready = await Promise.all(
     Array.from({ length: settings.workers }, () => {
       const worker = fork();
-      return new Promise<string>((resolve) => worker.on('message', (message: unknown) => isReadyMessage(message) && resolve(message.ready)));
+      return new Promise<string>((resolve) =>
+        worker.on('message', (message: unknown) => isReadyMessage(message) && resolve(message.ready)),
+      );
     }),
   );
   started = true;
-  logger.info({ workers: settings.workers, pid: process.pid }, `AgentMem is ready with ${settings.workers} workers: GraphiQL at ${ready[0]}`);
+  logger.info(
+    { workers: settings.workers, pid: process.pid },
+    `AgentMem is ready with ${settings.workers} workers: GraphiQL at ${ready[0]}`,
+  );
 
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -99,8 +104,5 @@ async function runPrimary(): Promise<void> {
 if (cluster.isPrimary) {
   runPrimary().catch(cannotStart);
 } else {
-  serve().then(
-    (app) => process.send?.({ ready: app.url } satisfies ReadyMessage),
-    cannotStart,
-  );
+  serve().then((app) => process.send?.({ ready: app.url } satisfies ReadyMessage), cannotStart);
 }

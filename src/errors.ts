@@ -79,8 +79,11 @@ export class ForbiddenError extends AppError {
   readonly code = 'FORBIDDEN';
   override name = 'ForbiddenError';
   constructor(field: string[] | null = null) {
-    super("this API key's scopes do not allow this: it needs read for queries, write for changes, admin for users, " +
-      "keys, the trash, restore and purge", field);
+    super(
+      "this API key's scopes do not allow this: it needs read for queries, write for changes, admin for users, " +
+        'keys, the trash, restore and purge',
+      field,
+    );
   }
 }
 
@@ -121,8 +124,10 @@ export class OverloadedError extends AppError {
   override name = 'OverloadedError';
   readonly retryAfterSeconds = OVERLOAD_RETRY_AFTER_SECONDS;
   constructor() {
-    super(`the server is overloaded: retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s, ` +
-      `with backoff (a mutation with the same Idempotency-Key)`);
+    super(
+      `the server is overloaded: retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s, ` +
+        `with backoff (a mutation with the same Idempotency-Key)`,
+    );
   }
 }
 
@@ -136,8 +141,10 @@ export class RequestTimeoutError extends AppError {
   override name = 'RequestTimeoutError';
   readonly retryAfterSeconds = OVERLOAD_RETRY_AFTER_SECONDS;
   constructor() {
-    super(`the request took too long and was abandoned: ` +
-      `retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s (a mutation with the same Idempotency-Key)`);
+    super(
+      `the request took too long and was abandoned: ` +
+        `retry in ${OVERLOAD_RETRY_AFTER_SECONDS} s (a mutation with the same Idempotency-Key)`,
+    );
   }
 }
 
@@ -162,6 +169,9 @@ export class SemanticRecallUnavailableError extends AppError {
   readonly code = 'SEMANTIC_RECALL_UNAVAILABLE';
   override name = 'SemanticRecallUnavailableError';
   constructor(field: string[] | null = null) {
-    super('semantic recall is off on this server: its database has no pgvector extension, so vectors cannot be stored or searched; text search works', field);
+    super(
+      'semantic recall is off on this server: its database has no pgvector extension, so vectors cannot be stored or searched; text search works',
+      field,
+    );
   }
 }

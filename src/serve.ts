@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import { startApp, type RunningApp } from './app';
+import { type RunningApp, startApp } from './app';
 import { loadSettings } from './config/settings';
 import { createLogger } from './logger';
 

@@ -45,16 +45,23 @@ function titleOf(literals: string): string {
 function skipsIn(source: string, file: string): { skips: Skip[]; unrecognised: number } {
   const skips: Skip[] = [];
   let understood = 0;
-  const aliases = [...source.matchAll(/const (\w+) = [^;\n]*\?\s*(?:it|test|describe)\s*:\s*(?:it|test|describe)\.skip\b/g)].map((match) => match[1]!);
+  const aliases = [
+    ...source.matchAll(/const (\w+) = [^;\n]*\?\s*(?:it|test|describe)\s*:\s*(?:it|test|describe)\.skip\b/g),
+  ].map((match) => match[1]!);
   understood += aliases.length;
   for (const alias of aliases) {
-    for (const match of source.matchAll(new RegExp(String.raw`(?<![\w.])${alias}` + TITLE, 'g'))) skips.push({ file, title: titleOf(match[1]!) });
+    for (const match of source.matchAll(new RegExp(String.raw`(?<![\w.])${alias}` + TITLE, 'g')))
+      skips.push({ file, title: titleOf(match[1]!) });
   }
-  for (const match of source.matchAll(new RegExp(String.raw`\(\s*\w+\s*\?\s*(?:it|test|describe)\s*:\s*(?:it|test|describe)\.skip\s*\)` + TITLE, 'g'))) {
+  for (const match of source.matchAll(
+    new RegExp(String.raw`\(\s*\w+\s*\?\s*(?:it|test|describe)\s*:\s*(?:it|test|describe)\.skip\s*\)` + TITLE, 'g'),
+  )) {
     skips.push({ file, title: titleOf(match[1]!) });
     understood += 1;
   }
-  for (const match of source.matchAll(new RegExp(String.raw`(?<![\w.])(?:(?:it|test|describe)\.(?:skip|todo)|xit|xtest|xdescribe)` + TITLE, 'g'))) {
+  for (const match of source.matchAll(
+    new RegExp(String.raw`(?<![\w.])(?:(?:it|test|describe)\.(?:skip|todo)|xit|xtest|xdescribe)` + TITLE, 'g'),
+  )) {
     skips.push({ file, title: titleOf(match[1]!) });
     if (match[0].includes('.skip')) understood += 1;
   }
@@ -69,15 +76,24 @@ function listedInDocs(): Array<Skip & { why: string }> {
   const start = page.indexOf('\n## Skipped tests\n');
   expect(start).toBeGreaterThan(0);
   const section = page.slice(start + 1).split(/\n#{1,2} /)[0]!;
-  return [...section.matchAll(/^\| `(test\/[^`]+)` \| (.+?) \| (?:PostgreSQL|PGlite) \| (.+) \|$/gm)].map((match) => ({ file: match[1]!, title: match[2]!, why: match[3]!.trim() }));
+  return [...section.matchAll(/^\| `(test\/[^`]+)` \| (.+?) \| (?:PostgreSQL|PGlite) \| (.+) \|$/gm)].map((match) => ({
+    file: match[1]!,
+    title: match[2]!,
+    why: match[3]!.trim(),
+  }));
 }
 
 describe('skipped tests', () => {
-  const found = testFiles(path.join(root, 'test')).map((full) => skipsIn(fs.readFileSync(full, 'utf8'), path.relative(root, full).split(path.sep).join('/')));
+  const found = testFiles(path.join(root, 'test')).map((full) =>
+    skipsIn(fs.readFileSync(full, 'utf8'), path.relative(root, full).split(path.sep).join('/')),
+  );
 
   it('are each listed in docs/testing.md with the reason, and the list names only real skips', () => {
     expect(found.filter((file) => file.unrecognised !== 0)).toEqual([]);
-    const skips = found.flatMap((file) => file.skips).map(({ file, title }) => `${file}: ${title}`).sort();
+    const skips = found
+      .flatMap((file) => file.skips)
+      .map(({ file, title }) => `${file}: ${title}`)
+      .sort();
     const listed = listedInDocs();
     expect(listed.filter((row) => row.why.length < 20)).toEqual([]);
     expect(listed.map(({ file, title }) => `${file}: ${title}`).sort()).toEqual(skips);
@@ -96,7 +112,16 @@ describe('skipped tests', () => {
       "xit('seven', () => {});",
       "const query = 'query { a @skip(if: true) }';",
     ].join('\n');
-    expect(skipsIn(source, 'f').skips.map((skip) => skip.title)).toEqual(['one', 'two', 'two and a half', 'three', 'four', 'five', 'six', 'seven']);
+    expect(skipsIn(source, 'f').skips.map((skip) => skip.title)).toEqual([
+      'one',
+      'two',
+      'two and a half',
+      'three',
+      'four',
+      'five',
+      'six',
+      'seven',
+    ]);
     expect(skipsIn(source, 'f').unrecognised).toBe(0);
     expect(skipsIn('const maybe = [it.skip][0];', 'f').unrecognised).toBe(1);
   });

@@ -24,7 +24,9 @@ export class Cleanup {
         try {
           await step.undo();
         } catch (error) {
-          process.stderr.write(`bench: cleanup of ${step.name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+          process.stderr.write(
+            `bench: cleanup of ${step.name} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
         }
       }
     })();

@@ -28,7 +28,8 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
   const uid = id('-u');
   const gid = id('-g');
-  if (!Number.isInteger(uid) || uid <= 0) throw new Error('running as root, PostgreSQL needs an OS user `postgres` to run as');
+  if (!Number.isInteger(uid) || uid <= 0)
+    throw new Error('running as root, PostgreSQL needs an OS user `postgres` to run as');
   return { uid, gid };
 }
 
@@ -68,7 +69,10 @@ function removeAbandonedRuns(): void {
 
 function run(command: string, args: string[], user: { uid: number; gid: number } | undefined): void {
   const result = spawnSync(command, args, { encoding: 'utf8', uid: user?.uid, gid: user?.gid });
-  if (result.status !== 0) throw new Error(`${path.basename(command)} failed: ${(result.stderr || result.stdout || String(result.error)).trim()}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${path.basename(command)} failed: ${(result.stderr || result.stdout || String(result.error)).trim()}`,
+    );
 }
 
 /**
@@ -80,7 +84,9 @@ export async function startCluster(cleanup: Cleanup): Promise<Cluster> {
   try {
     removeAbandonedRuns();
   } catch (error) {
-    process.stderr.write(`bench: could not sweep earlier runs: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `bench: could not sweep earlier runs: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
   }
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), DIRECTORY_PREFIX));
   fs.writeFileSync(path.join(directory, OWNER_FILE), `${process.pid}\n`);
@@ -92,19 +98,29 @@ export async function startCluster(cleanup: Cleanup): Promise<Cluster> {
   const data = path.join(directory, 'data');
   fs.mkdirSync(data, { mode: 0o700 });
   if (user) fs.chownSync(data, user.uid, user.gid);
-  run(path.join(POSTGRES_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8'], user);
+  run(
+    path.join(POSTGRES_BIN, 'initdb'),
+    ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8'],
+    user,
+  );
 
   const port = await freePort();
   const postgres = startProcess({
     name: 'PostgreSQL',
     command: path.join(POSTGRES_BIN, 'postgres'),
     args: [
-      '-D', data,
-      '-p', String(port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'shared_preload_libraries=pg_stat_statements',
-      '-c', 'pg_stat_statements.max=10000',
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
+      '-c',
+      'pg_stat_statements.max=10000',
     ],
     env: { PATH: process.env.PATH, LANG: 'C.UTF-8' },
     logFile: path.join(directory, 'postgres.log'),
@@ -152,6 +168,8 @@ export function statementsOf(cluster: Cluster, database: string): Promise<Map<st
        WHERE d.datname = $1`,
       [database],
     );
-    return new Map(result.rows.map((row) => [row.id, { query: row.query, calls: Number(row.calls), execMs: row.exec_ms }]));
+    return new Map(
+      result.rows.map((row) => [row.id, { query: row.query, calls: Number(row.calls), execMs: row.exec_ms }]),
+    );
   });
 }

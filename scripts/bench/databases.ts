@@ -7,7 +7,7 @@ import { API_KEY_PREFIX, hashApiKey } from '../../src/auth/keys';
 import { migrateDeploy } from '../../src/db/migrate';
 import { newId } from '../../src/ids';
 import type { Cluster } from './cluster';
-import { fillDataset, readDatasetFacts, type DatasetFacts } from './dataset';
+import { type DatasetFacts, fillDataset, readDatasetFacts } from './dataset';
 
 /**
  * The schema document's DDL (../shared/spec/schema.sql), as vendored in the repository and kept
@@ -30,16 +30,17 @@ export interface Databases {
   skippedIndexes: string[];
 }
 
-export async function issueKey(client: pg.Client, organizationId: string, userId: string, name: string): Promise<string> {
+export async function issueKey(
+  client: pg.Client,
+  organizationId: string,
+  userId: string,
+  name: string,
+): Promise<string> {
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-  await client.query('INSERT INTO api_keys (id, key_hash, name, user_id, organization_id, scopes) VALUES ($1, $2, $3, $4, $5, $6)', [
-    newId('apiKey'),
-    hashApiKey(key),
-    name,
-    userId,
-    organizationId,
-    [...SCOPES],
-  ]);
+  await client.query(
+    'INSERT INTO api_keys (id, key_hash, name, user_id, organization_id, scopes) VALUES ($1, $2, $3, $4, $5, $6)',
+    [newId('apiKey'), hashApiKey(key), name, userId, organizationId, [...SCOPES]],
+  );
   return key;
 }
 
@@ -91,7 +92,9 @@ const EXTENSIONS_SCHEMA = 'agentmem_extensions';
 
 /** The extensions AgentMem's migrations created (btree_gin, for its index over organization and words). */
 async function extensionsOf(client: pg.Client): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>(`SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname`);
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname`,
+  );
   return rows.map((row) => row.name);
 }
 
@@ -101,7 +104,9 @@ async function extensionsOf(client: pg.Client): Promise<string[]> {
  * the same indexes.
  */
 async function copyIndexes(cluster: Cluster): Promise<{ copied: string[]; skipped: string[] }> {
-  const [source, extensions] = await cluster.withClient(AGENTMEM_DATABASE, (client) => Promise.all([indexesOf(client), extensionsOf(client)]));
+  const [source, extensions] = await cluster.withClient(AGENTMEM_DATABASE, (client) =>
+    Promise.all([indexesOf(client), extensionsOf(client)]),
+  );
   return cluster.withClient(POSTGRAPHILE_DATABASE, async (client) => {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${EXTENSIONS_SCHEMA}`);
     for (const extension of extensions) {
@@ -145,5 +150,11 @@ export async function prepareDatabases(cluster: Cluster): Promise<Databases> {
   for (const database of [AGENTMEM_DATABASE, POSTGRAPHILE_DATABASE]) {
     await cluster.withClient(database, (client) => client.query('VACUUM ANALYZE'));
   }
-  return { facts: agentmem.facts, agentmemKey: agentmem.key, agentmemAppendKey: agentmem.appendKey, copiedIndexes: copied, skippedIndexes: skipped };
+  return {
+    facts: agentmem.facts,
+    agentmemKey: agentmem.key,
+    agentmemAppendKey: agentmem.appendKey,
+    copiedIndexes: copied,
+    skippedIndexes: skipped,
+  };
 }

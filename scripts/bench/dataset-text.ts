@@ -7,13 +7,53 @@
 
 export const organizationNames = ['Acme Robotics', 'Globex Research'];
 
-export const firstNames = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Dennis', 'Radia', 'John'];
-export const lastNames = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Ritchie', 'Perlman'];
-export const timezones = ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Tokyo', 'Europe/Berlin', 'America/Los_Angeles'];
+export const firstNames = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'Ken',
+  'Margaret',
+  'Dennis',
+  'Radia',
+  'John',
+];
+export const lastNames = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  'Thompson',
+  'Hamilton',
+  'Ritchie',
+  'Perlman',
+];
+export const timezones = [
+  'UTC',
+  'Europe/Paris',
+  'America/New_York',
+  'Asia/Tokyo',
+  'Europe/Berlin',
+  'America/Los_Angeles',
+];
 
 export const agentRoles = [
-  'Support assistant', 'Research assistant', 'Sales assistant', 'Scheduling assistant', 'Coding assistant',
-  'Travel planner', 'Finance assistant', 'Onboarding guide', 'Recruiting assistant', 'Study coach',
+  'Support assistant',
+  'Research assistant',
+  'Sales assistant',
+  'Scheduling assistant',
+  'Coding assistant',
+  'Travel planner',
+  'Finance assistant',
+  'Onboarding guide',
+  'Recruiting assistant',
+  'Study coach',
 ];
 export const agentDescriptions = [
   'Answers customer questions about orders, invoices and returns.',
@@ -51,9 +91,25 @@ export const blockSentences = [
 ];
 
 export const toolNames = [
-  'web_search', 'send_email', 'read_calendar', 'create_event', 'lookup_order', 'issue_refund', 'create_ticket',
-  'search_docs', 'run_sql_report', 'translate_text', 'summarize_url', 'get_weather', 'convert_currency',
-  'book_flight', 'book_hotel', 'create_invoice', 'list_pull_requests', 'post_slack_message', 'fetch_crm_contact',
+  'web_search',
+  'send_email',
+  'read_calendar',
+  'create_event',
+  'lookup_order',
+  'issue_refund',
+  'create_ticket',
+  'search_docs',
+  'run_sql_report',
+  'translate_text',
+  'summarize_url',
+  'get_weather',
+  'convert_currency',
+  'book_flight',
+  'book_hotel',
+  'create_invoice',
+  'list_pull_requests',
+  'post_slack_message',
+  'fetch_crm_contact',
   'schedule_reminder',
 ];
 export const toolDescriptions = [

@@ -166,7 +166,14 @@ const FILL_PARAMETERS: string[][][] = [
   [text.toolNames, text.toolDescriptions],
   [],
   [text.userUtterances, text.assistantReplies, text.toolOutputs],
-  [text.memoryOpenings, text.memoryDetails, text.memoryFollowUps, text.memoryTypes, text.memoryScopes, text.memoryLevels],
+  [
+    text.memoryOpenings,
+    text.memoryDetails,
+    text.memoryFollowUps,
+    text.memoryTypes,
+    text.memoryScopes,
+    text.memoryLevels,
+  ],
 ];
 
 /**
@@ -180,7 +187,8 @@ export async function fillDataset(client: pg.Client): Promise<void> {
     for (const [index, statement] of FILL.entries()) await client.query(statement, FILL_PARAMETERS[index]);
     for (const [table, expected] of Object.entries(EXPECTED_ROWS)) {
       const { rows } = await client.query<{ count: string }>(`SELECT count(*)::text AS count FROM ${table}`);
-      if (Number(rows[0]!.count) !== expected) throw new Error(`dataset: ${table} has ${rows[0]!.count} rows, expected ${expected}`);
+      if (Number(rows[0]!.count) !== expected)
+        throw new Error(`dataset: ${table} has ${rows[0]!.count} rows, expected ${expected}`);
     }
     await client.query('COMMIT');
   } catch (error) {
@@ -223,9 +231,10 @@ export async function readDatasetFacts(client: pg.Client): Promise<DatasetFacts>
   const second = await organization(text.organizationNames[1]!);
   const liveAgents = async (organizationId: string) =>
     (
-      await client.query<{ id: string }>('SELECT id FROM agents WHERE organization_id = $1 AND NOT is_deleted ORDER BY created_at, id', [
-        organizationId,
-      ])
+      await client.query<{ id: string }>(
+        'SELECT id FROM agents WHERE organization_id = $1 AND NOT is_deleted ORDER BY created_at, id',
+        [organizationId],
+      )
     ).rows.map((row) => row.id);
   const agents = await liveAgents(first.organization_id);
   const { rows: memoryUsers } = await client.query<{ id: string }>(

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { statementsOf, type Cluster, type StatementCalls } from './cluster';
-import { sampleProcess, sampleProcessTree, type ProcessSample } from './processes';
+import { type Cluster, type StatementCalls, statementsOf } from './cluster';
+import { type ProcessSample, sampleProcess, sampleProcessTree } from './processes';
 import type { BenchServer } from './servers';
 import type { Participant } from './shapes';
 import { answerOf } from './verify';
@@ -74,7 +74,8 @@ async function drive(server: BenchServer, participant: Participant, settings: Lo
           },
         ],
       },
-      (error: unknown, finished) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished)),
+      (error: unknown, finished) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished),
     );
     instance.on('response', (_client, _status, _bytes, responseTime) => {
       if (start) latenciesMs.push(responseTime);
@@ -92,15 +93,22 @@ async function drive(server: BenchServer, participant: Participant, settings: Lo
         `out of ${result.requests.total} requests under load:\n${server.process.tail()}`,
     );
   }
-  if (!start || latenciesMs.length === 0) throw new Error(`${server.name}: no request completed in the measured ${settings.durationSeconds} s`);
-  return { requests: latenciesMs.length, seconds: (end.at - start.at) / 1000, latenciesMs, cpu: { before: start.cpu, after: end.cpu } };
+  if (!start || latenciesMs.length === 0)
+    throw new Error(`${server.name}: no request completed in the measured ${settings.durationSeconds} s`);
+  return {
+    requests: latenciesMs.length,
+    seconds: (end.at - start.at) / 1000,
+    latenciesMs,
+    cpu: { before: start.cpu, after: end.cpu },
+  };
 }
 
 function sample(server: BenchServer): ProcessSample {
   return server.processTree ? sampleProcessTree(server.process.pid) : sampleProcess(server.process.pid);
 }
 
-const totalCalls = (statements: ReadonlyMap<string, StatementCalls>) => [...statements.values()].reduce((sum, entry) => sum + entry.calls, 0);
+const totalCalls = (statements: ReadonlyMap<string, StatementCalls>) =>
+  [...statements.values()].reduce((sum, entry) => sum + entry.calls, 0);
 
 /**
  * The statements of `database` once nothing runs there any more: statements a server sends after
@@ -121,7 +129,11 @@ async function settledStatements(cluster: Cluster, database: string): Promise<Ma
  * Statements per request, exactly: a few requests one at a time, between two quiet moments.
  * Undefined for a server without a database (bare yoga), whose answers are checked all the same.
  */
-async function countStatements(cluster: Cluster, server: BenchServer, participant: Participant): Promise<StatementCalls[] | undefined> {
+async function countStatements(
+  cluster: Cluster,
+  server: BenchServer,
+  participant: Participant,
+): Promise<StatementCalls[] | undefined> {
   const database = server.database;
   const ask = () => answerOf(participant, new Map([[server.id, server]]));
   if (database === undefined) {
@@ -145,7 +157,12 @@ async function countStatements(cluster: Cluster, server: BenchServer, participan
  * One turn of one server: warm-up and measured window under load (throughput, latency, CPU,
  * RSS), then a counted pass (statements per request, and every answer checked again).
  */
-export async function measure(cluster: Cluster, server: BenchServer, participant: Participant, settings: LoadSettings): Promise<Measurement> {
+export async function measure(
+  cluster: Cluster,
+  server: BenchServer,
+  participant: Participant,
+  settings: LoadSettings,
+): Promise<Measurement> {
   const window = await drive(server, participant, settings);
   const sorted = [...window.latenciesMs].sort((a, b) => a - b);
   const statements = await countStatements(cluster, server, participant);

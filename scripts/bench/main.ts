@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildShapes } from './catalog';
 import { Cleanup } from './cleanup';
-import { startCluster, type Cluster } from './cluster';
+import { type Cluster, startCluster } from './cluster';
 import { AGENTMEM_DATABASE, POSTGRAPHILE_DATABASE, prepareDatabases } from './databases';
 import { EXPECTED_ROWS } from './dataset';
-import { measure, type Measurement } from './load';
-import { parseOptions, USAGE, type BenchOptions } from './options';
+import { type Measurement, measure } from './load';
+import { type BenchOptions, parseOptions, USAGE } from './options';
 import { ensurePostGraphile } from './postgraphile';
 import { profileReport } from './profile';
 import { ratios, ratiosSvg, resultsTable, runDescription, type ShapeResults } from './report';
-import { startAgentMem, startPostGraphile, startReference, startYoga, type BenchServer } from './servers';
-import { buildShapes } from './catalog';
+import { type BenchServer, startAgentMem, startPostGraphile, startReference, startYoga } from './servers';
 import { SERVER_NAMES, type ServerId, type Shape } from './shapes';
 import { verifyShapes } from './verify';
 
@@ -27,7 +27,12 @@ function turnOrder<T>(items: readonly T[], round: number): T[] {
 }
 
 /** Each shape in turn; within a shape, the rounds; within a round, each server once. */
-async function runShapes(shapes: Shape[], servers: Map<ServerId, BenchServer>, options: BenchOptions, cluster: Cluster): Promise<ShapeResults[]> {
+async function runShapes(
+  shapes: Shape[],
+  servers: Map<ServerId, BenchServer>,
+  options: BenchOptions,
+  cluster: Cluster,
+): Promise<ShapeResults[]> {
   const results: ShapeResults[] = [];
   for (const shape of shapes) {
     const rounds = new Map<ServerId, Measurement[]>();
@@ -40,12 +45,16 @@ async function runShapes(shapes: Shape[], servers: Map<ServerId, BenchServer>, o
           `  round ${round + 1}/${options.rounds} ${shape.title} · ${server.name}: ` +
             `${measurement.requestsPerSecond.toFixed(1)} req/s, ` +
             `p99 ${measurement.p99Ms.toFixed(0)} ms, ` +
-            (Number.isNaN(measurement.statementsPerRequest) ? 'no database' : `${measurement.statementsPerRequest.toFixed(1)} statements/request`),
+            (Number.isNaN(measurement.statementsPerRequest)
+              ? 'no database'
+              : `${measurement.statementsPerRequest.toFixed(1)} statements/request`),
         );
         if (options.showStatements && round === 0) {
           for (const statement of measurement.statements) {
-            progress(`      ${statement.calls.toFixed(2).padStart(6)} × ${statement.execMs.toFixed(2).padStart(6)} ` +
-              `ms ${statement.query.replace(/\s+/g, ' ').slice(0, 160)}`);
+            progress(
+              `      ${statement.calls.toFixed(2).padStart(6)} × ${statement.execMs.toFixed(2).padStart(6)} ` +
+                `ms ${statement.query.replace(/\s+/g, ' ').slice(0, 160)}`,
+            );
           }
         }
       }
@@ -65,28 +74,40 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   const rows = Object.entries(EXPECTED_ROWS)
     .map(([table, count]) => `${count} ${table}`)
     .join(', ');
-  progress(`building the dataset in ${AGENTMEM_DATABASE} (prisma migrate deploy) ` +
-    `and ${POSTGRAPHILE_DATABASE} (schema.sql): ${rows}`);
+  progress(
+    `building the dataset in ${AGENTMEM_DATABASE} (prisma migrate deploy) ` +
+      `and ${POSTGRAPHILE_DATABASE} (schema.sql): ${rows}`,
+  );
   const databases = await prepareDatabases(cluster);
-  progress(`indexes of AgentMem's migrations added to ${POSTGRAPHILE_DATABASE}: ` +
-    `${databases.copiedIndexes.join(', ') || 'none'}`);
-  if (databases.skippedIndexes.length) progress(`WARNING: indexes PostGraphile's database could not take: ${databases.skippedIndexes.join('; ')}`);
+  progress(
+    `indexes of AgentMem's migrations added to ${POSTGRAPHILE_DATABASE}: ` +
+      `${databases.copiedIndexes.join(', ') || 'none'}`,
+  );
+  if (databases.skippedIndexes.length)
+    progress(`WARNING: indexes PostGraphile's database could not take: ${databases.skippedIndexes.join('; ')}`);
 
   const profileDirectory = path.join(options.outDirectory, 'profiles');
-  const shapes = buildShapes({ facts: databases.facts, agentmemKey: databases.agentmemKey, agentmemAppendKey: databases.agentmemAppendKey }, options.shapes);
+  const shapes = buildShapes(
+    { facts: databases.facts, agentmemKey: databases.agentmemKey, agentmemAppendKey: databases.agentmemAppendKey },
+    options.shapes,
+  );
   const needed = new Set(shapes.flatMap((shape) => shape.participants.map((participant) => participant.server)));
   progress(`starting ${[...needed].map((id) => SERVER_NAMES[id]).join(', ')}`);
   const starters: Record<ServerId, () => Promise<BenchServer>> = {
-    agentmem: () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, undefined, options.profile ? profileDirectory : undefined),
+    agentmem: () =>
+      startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, undefined, options.profile ? profileDirectory : undefined),
     'agentmem-1-worker': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 1),
     'agentmem-2-workers': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 2),
     postgraphile: () => startPostGraphile(cluster, cleanup, POSTGRAPHILE_DATABASE, install),
-    'json-agg': () => startReference(cluster, cleanup, 'json-agg', POSTGRAPHILE_DATABASE, databases.facts.organizationId),
+    'json-agg': () =>
+      startReference(cluster, cleanup, 'json-agg', POSTGRAPHILE_DATABASE, databases.facts.organizationId),
     // On AgentMem's database, as a superuser: the same memories, without row-level security.
     'full-text': () => startReference(cluster, cleanup, 'full-text', AGENTMEM_DATABASE, databases.facts.organizationId),
     yoga: () => startYoga(cluster, cleanup),
   };
-  const servers = new Map((await Promise.all([...needed].map((id) => starters[id]()))).map((server) => [server.id, server]));
+  const servers = new Map(
+    (await Promise.all([...needed].map((id) => starters[id]()))).map((server) => [server.id, server]),
+  );
 
   progress('checking that the servers give the same answers');
   for (const line of await verifyShapes(shapes, servers)) progress(`  ${line}`);
@@ -106,7 +127,9 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
     process.stdout.write(`\n${report}\n`);
   }
 
-  const autocannonVersion = (JSON.parse(fs.readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }).version;
+  const autocannonVersion = (
+    JSON.parse(fs.readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }
+  ).version;
   const description = runDescription({
     startedAt,
     agentmemNode: process.version,
@@ -120,9 +143,9 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   process.stdout.write(`\n${description}\n\n${table}\n\n`);
   const subtitle =
     `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${options.rounds} ` +
-      `round${options.rounds === 1 ? '' : 's'} of ` +
+    `round${options.rounds === 1 ? '' : 's'} of ` +
     `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s measured, ${options.connections} ` +
-      `connections; medians`;
+    `connections; medians`;
   writeResults(options.outDirectory, description, table, ratiosSvg(ratios(results), subtitle));
 }
 
@@ -131,7 +154,10 @@ function writeResults(directory: string, description: string, table: string, svg
   fs.mkdirSync(directory, { recursive: true });
   const markdown = path.join(directory, 'results.md');
   const chart = path.join(directory, 'ratios.svg');
-  fs.writeFileSync(markdown, `\`\`\`\n${description}\n\`\`\`\n\n${table}\n\n![AgentMem req/s over the peer's, per shape](ratios.svg)\n`);
+  fs.writeFileSync(
+    markdown,
+    `\`\`\`\n${description}\n\`\`\`\n\n${table}\n\n![AgentMem req/s over the peer's, per shape](ratios.svg)\n`,
+  );
   fs.writeFileSync(chart, svg);
   progress(`wrote ${markdown} and ${chart}`);
 }

@@ -5,12 +5,12 @@ import {
   dataOf,
   fromPostGraphile,
   graphqlRequest,
+  type HttpRequest,
   iso,
   normalized,
+  type Participant,
   POSTGRAPHILE_AGENT_FRAGMENT,
   postgraphileAgent,
-  type HttpRequest,
-  type Participant,
   type Shape,
   type ShapeContext,
 } from './shapes';
@@ -34,15 +34,39 @@ const pgMessage = z.object({ rowId: z.string(), role: z.string(), text: z.string
 type CommonMessage = z.infer<typeof message>;
 
 /** Roles are an enum in AgentMem (USER), text in PostGraphile (user); instants as instants. */
-const commonMessage = (m: CommonMessage) => ({ id: m.id, role: m.role.toLowerCase(), text: m.text, createdAt: iso(m.createdAt) });
-const commonPgMessage = (m: z.infer<typeof pgMessage>) => commonMessage({ id: m.rowId, role: m.role, text: m.text, createdAt: m.createdAt });
+const commonMessage = (m: CommonMessage) => ({
+  id: m.id,
+  role: m.role.toLowerCase(),
+  text: m.text,
+  createdAt: iso(m.createdAt),
+});
+const commonPgMessage = (m: z.infer<typeof pgMessage>) =>
+  commonMessage({ id: m.rowId, role: m.role, text: m.text, createdAt: m.createdAt });
 
-const memory = z.object({ id: z.string(), content: z.string(), importance: z.number(), memoryType: z.string(), scope: z.string(), createdAt: z.string() });
-const pgMemory = z.object({ rowId: z.string(), content: z.string(), importance: z.number(), memoryType: z.string(), scope: z.string(), createdAt: z.string() });
+const memory = z.object({
+  id: z.string(),
+  content: z.string(),
+  importance: z.number(),
+  memoryType: z.string(),
+  scope: z.string(),
+  createdAt: z.string(),
+});
+const pgMemory = z.object({
+  rowId: z.string(),
+  content: z.string(),
+  importance: z.number(),
+  memoryType: z.string(),
+  scope: z.string(),
+  createdAt: z.string(),
+});
 type CommonMemory = z.infer<typeof memory>;
 
 /** Memory types are an enum in AgentMem (FACTUAL), text in PostGraphile (factual). */
-const commonMemory = (m: CommonMemory) => ({ ...m, memoryType: m.memoryType.toLowerCase(), createdAt: iso(m.createdAt) });
+const commonMemory = (m: CommonMemory) => ({
+  ...m,
+  memoryType: m.memoryType.toLowerCase(),
+  createdAt: iso(m.createdAt),
+});
 const commonPgMemory = ({ rowId, ...m }: z.infer<typeof pgMemory>) => commonMemory({ id: rowId, ...m });
 
 const MESSAGE_FIELDS = 'id role text createdAt';
@@ -57,7 +81,8 @@ const PAGE_INFO = 'pageInfo { hasNextPage hasPreviousPage }';
 /** A conversation ordered as AgentMem orders it, live messages only (PostGraphile's arguments). */
 const PG_CONVERSATION = 'orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { isDeleted: false }';
 /** AgentMem's organization agents: oldest first, live, of the key's organization. */
-const PG_AGENTS = 'orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { organizationId: $organizationId, isDeleted: false }';
+const PG_AGENTS =
+  'orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { organizationId: $organizationId, isDeleted: false }';
 
 // ---- building a shape --------------------------------------------------------------------------
 
@@ -110,7 +135,10 @@ export function agentName(context: ShapeContext): Shape {
       query: 'query AgentName($id: String!) { agentByRowId(rowId: $id) { rowId name } }',
       variables: { id },
       read: (body) => {
-        const agent = dataOf(body, z.object({ agentByRowId: z.object({ rowId: z.string(), name: z.string().nullable() }) })).agentByRowId;
+        const agent = dataOf(
+          body,
+          z.object({ agentByRowId: z.object({ rowId: z.string(), name: z.string().nullable() }) }),
+        ).agentByRowId;
         return { id: agent.rowId, name: agent.name };
       },
     },
@@ -164,7 +192,12 @@ export function agentsFiltered(context: ShapeContext): Shape {
   const connection = <T extends z.ZodType>(node: T) => z.object({ totalCount: z.number(), nodes: z.array(node) });
   return versus(
     context,
-    { id: 'agents-filtered', title: 'agents(first: 50, filter, orderBy: UPDATED_AT DESC)', expectedRows: 50, rowsOf: nodesOf },
+    {
+      id: 'agents-filtered',
+      title: 'agents(first: 50, filter, orderBy: UPDATED_AT DESC)',
+      expectedRows: 50,
+      rowsOf: nodesOf,
+    },
     {
       query: `query AgentsFiltered($agentType: String!) {
   agents(first: 50, filter: { agentType: $agentType }, orderBy: { field: UPDATED_AT, direction: DESC }) {
@@ -173,7 +206,10 @@ export function agentsFiltered(context: ShapeContext): Shape {
       variables: { agentType },
       read: (body) => {
         const page = dataOf(body, z.object({ agents: connection(row) })).agents;
-        return { totalCount: page.totalCount, nodes: page.nodes.map((agent) => ({ ...agent, updatedAt: iso(agent.updatedAt) })) };
+        return {
+          totalCount: page.totalCount,
+          nodes: page.nodes.map((agent) => ({ ...agent, updatedAt: iso(agent.updatedAt) })),
+        };
       },
     },
     {
@@ -187,7 +223,10 @@ export function agentsFiltered(context: ShapeContext): Shape {
       variables: { organizationId: context.facts.organizationId, agentType },
       read: (body) => {
         const page = dataOf(body, z.object({ allAgents: connection(pgRow) })).allAgents;
-        return { totalCount: page.totalCount, nodes: page.nodes.map((agent) => ({ id: agent.rowId, name: agent.name, updatedAt: iso(agent.updatedAt) })) };
+        return {
+          totalCount: page.totalCount,
+          nodes: page.nodes.map((agent) => ({ id: agent.rowId, name: agent.name, updatedAt: iso(agent.updatedAt) })),
+        };
       },
     },
   );
@@ -204,7 +243,12 @@ export function memoriesFiltered(context: ShapeContext): Shape {
   const connection = <T extends z.ZodType>(node: T) => z.object({ totalCount: z.number(), nodes: z.array(node) });
   return versus(
     context,
-    { id: 'memories-filtered', title: 'memories(first: 50, filter, orderBy: IMPORTANCE DESC)', expectedRows: 50, rowsOf: nodesOf },
+    {
+      id: 'memories-filtered',
+      title: 'memories(first: 50, filter, orderBy: IMPORTANCE DESC)',
+      expectedRows: 50,
+      rowsOf: nodesOf,
+    },
     {
       // Not counted as reads (track: false): counting would write on every request.
       query: `query MemoriesFiltered($userId: ID!, $scope: String!) {
@@ -239,15 +283,28 @@ export function memoriesFiltered(context: ShapeContext): Shape {
 
 const messagePage = z.object({ totalCount: z.number(), pageInfo, nodes: z.array(message) });
 const pgMessagePage = z.object({ totalCount: z.number(), pageInfo, nodes: z.array(pgMessage) });
-const commonPage = (page: z.infer<typeof messagePage>) => ({ totalCount: page.totalCount, pageInfo: page.pageInfo, nodes: page.nodes.map(commonMessage) });
-const commonPgPage = (page: z.infer<typeof pgMessagePage>) => ({ totalCount: page.totalCount, pageInfo: page.pageInfo, nodes: page.nodes.map(commonPgMessage) });
+const commonPage = (page: z.infer<typeof messagePage>) => ({
+  totalCount: page.totalCount,
+  pageInfo: page.pageInfo,
+  nodes: page.nodes.map(commonMessage),
+});
+const commonPgPage = (page: z.infer<typeof pgMessagePage>) => ({
+  totalCount: page.totalCount,
+  pageInfo: page.pageInfo,
+  nodes: page.nodes.map(commonPgMessage),
+});
 
 /** A relation connection: an agent's first 50 messages with totalCount and pageInfo. */
 export function agentMessages(context: ShapeContext): Shape {
   const id = context.facts.agentId;
   return versus(
     context,
-    { id: 'agent-messages', title: 'agent(id) { messages(first: 50) } with totalCount, pageInfo', expectedRows: 50, rowsOf: nodesOf },
+    {
+      id: 'agent-messages',
+      title: 'agent(id) { messages(first: 50) } with totalCount, pageInfo',
+      expectedRows: 50,
+      rowsOf: nodesOf,
+    },
     {
       query: `query AgentMessages($id: ID!) { agent(id: $id) { messages(first: 50) { totalCount ${PAGE_INFO} nodes {
         ${MESSAGE_FIELDS} } } } }`,
@@ -260,7 +317,11 @@ export function agentMessages(context: ShapeContext): Shape {
     ${PG_MESSAGE_FIELDS} } } }
 }`,
       variables: { id },
-      read: (body) => commonPgPage(dataOf(body, z.object({ agentByRowId: z.object({ messagesByAgentId: pgMessagePage }) })).agentByRowId.messagesByAgentId),
+      read: (body) =>
+        commonPgPage(
+          dataOf(body, z.object({ agentByRowId: z.object({ messagesByAgentId: pgMessagePage }) })).agentByRowId
+            .messagesByAgentId,
+        ),
     },
   );
 }
@@ -270,7 +331,12 @@ export function messagesPage(context: ShapeContext): Shape {
   const agentId = context.facts.agentId;
   return versus(
     context,
-    { id: 'messages-page', title: 'messages(agentId, first: 50) with totalCount, pageInfo', expectedRows: 50, rowsOf: nodesOf },
+    {
+      id: 'messages-page',
+      title: 'messages(agentId, first: 50) with totalCount, pageInfo',
+      expectedRows: 50,
+      rowsOf: nodesOf,
+    },
     {
       query: `query MessagesPage($agentId: ID!) { messages(agentId: $agentId, first: 50) {
         totalCount ${PAGE_INFO} nodes { ${MESSAGE_FIELDS} } } }`,
@@ -297,8 +363,16 @@ export function messagesPage(context: ShapeContext): Shape {
  */
 export function messagesBackwards(context: ShapeContext): Shape {
   const agentId = context.facts.agentId;
-  const backPage = z.object({ totalCount: z.number(), pageInfo: z.object({ hasPreviousPage: z.boolean() }), nodes: z.array(message) });
-  const pgBackPage = z.object({ totalCount: z.number(), pageInfo: z.object({ hasPreviousPage: z.boolean() }), nodes: z.array(pgMessage) });
+  const backPage = z.object({
+    totalCount: z.number(),
+    pageInfo: z.object({ hasPreviousPage: z.boolean() }),
+    nodes: z.array(message),
+  });
+  const pgBackPage = z.object({
+    totalCount: z.number(),
+    pageInfo: z.object({ hasPreviousPage: z.boolean() }),
+    nodes: z.array(pgMessage),
+  });
   const startCursor = z.object({ pageInfo: z.object({ startCursor: z.string() }) });
 
   /** A participant whose request is made once its server has given the cursor. */
@@ -333,7 +407,11 @@ export function messagesBackwards(context: ShapeContext): Shape {
     participants: [
       withCursor(
         'agentmem',
-        graphqlRequest(key, 'query Anchor($agentId: ID!) { messages(agentId: $agentId, last: 50) { pageInfo { startCursor } } }', { agentId }),
+        graphqlRequest(
+          key,
+          'query Anchor($agentId: ID!) { messages(agentId: $agentId, last: 50) { pageInfo { startCursor } } }',
+          { agentId },
+        ),
         (body) => dataOf(body, z.object({ messages: startCursor })).messages.pageInfo.startCursor,
         (before) =>
           graphqlRequest(
@@ -389,7 +467,13 @@ export function agentsBlocks(context: ShapeContext): Shape {
   const pgAgent = z.object({
     rowId: z.string(),
     name: z.string().nullable(),
-    blocksAgentsByAgentId: z.object({ nodes: z.array(z.object({ blockByBlockIdAndBlockLabel: z.object({ rowId: z.string(), label: z.string(), value: z.string() }) })) }),
+    blocksAgentsByAgentId: z.object({
+      nodes: z.array(
+        z.object({
+          blockByBlockIdAndBlockLabel: z.object({ rowId: z.string(), label: z.string(), value: z.string() }),
+        }),
+      ),
+    }),
   });
   return versus(
     context,
@@ -411,7 +495,11 @@ export function agentsBlocks(context: ShapeContext): Shape {
         dataOf(body, z.object({ allAgents: z.object({ nodes: z.array(pgAgent) }) })).allAgents.nodes.map((row) => ({
           id: row.rowId,
           name: row.name,
-          blocks: row.blocksAgentsByAgentId.nodes.map(({ blockByBlockIdAndBlockLabel: b }) => ({ id: b.rowId, label: b.label, value: b.value })),
+          blocks: row.blocksAgentsByAgentId.nodes.map(({ blockByBlockIdAndBlockLabel: b }) => ({
+            id: b.rowId,
+            label: b.label,
+            value: b.value,
+          })),
         })),
     },
   );
@@ -424,12 +512,24 @@ export function agentsBlocks(context: ShapeContext): Shape {
  * out (the first 50 blocks include those of a deleted agent: its block has no agents).
  */
 export function blocksAgents(context: ShapeContext): Shape {
-  const block = z.object({ id: z.string(), label: z.string(), agents: z.array(z.object({ id: z.string(), name: z.string().nullable() })) });
+  const block = z.object({
+    id: z.string(),
+    label: z.string(),
+    agents: z.array(z.object({ id: z.string(), name: z.string().nullable() })),
+  });
   const pgBlock = z.object({
     rowId: z.string(),
     label: z.string(),
     blocksAgentsByBlockIdAndBlockLabel: z.object({
-      nodes: z.array(z.object({ agentByAgentId: z.object({ rowId: z.string(), name: z.string().nullable(), isDeleted: z.boolean().nullable() }) })),
+      nodes: z.array(
+        z.object({
+          agentByAgentId: z.object({
+            rowId: z.string(),
+            name: z.string().nullable(),
+            isDeleted: z.boolean().nullable(),
+          }),
+        }),
+      ),
     }),
   });
   return versus(
@@ -466,7 +566,11 @@ export function blocksAgents(context: ShapeContext): Shape {
 /** Counts of two 1:n relations per agent: `agents(first: 50) { nodes { id messageCount memoryCount } }`. */
 export function agentsCounts(context: ShapeContext): Shape {
   const row = z.object({ id: z.string(), messageCount: z.number(), memoryCount: z.number() });
-  const pgRow = z.object({ rowId: z.string(), messages: z.object({ totalCount: z.number() }), memories: z.object({ totalCount: z.number() }) });
+  const pgRow = z.object({
+    rowId: z.string(),
+    messages: z.object({ totalCount: z.number() }),
+    memories: z.object({ totalCount: z.number() }),
+  });
   return versus(
     context,
     { id: 'agents-counts', title: 'agents(first: 50) { messageCount memoryCount }', expectedRows: 50 },
@@ -507,10 +611,12 @@ export function agentsWithMessageCount(context: ShapeContext): Shape {
       query: `query NestedAgentsCounted { agents(first: 50) { nodes { ${AGENT_SELECTION} messageCount } } }`,
       variables: {},
       read: (body) =>
-        dataOf(body, z.object({ agents: z.object({ nodes: z.array(agent) }) })).agents.nodes.map(({ messageCount, ...rest }) => ({
-          ...normalized(rest),
-          messageCount,
-        })),
+        dataOf(body, z.object({ agents: z.object({ nodes: z.array(agent) }) })).agents.nodes.map(
+          ({ messageCount, ...rest }) => ({
+            ...normalized(rest),
+            messageCount,
+          }),
+        ),
     },
     {
       query: `query NestedAgentsCounted($organizationId: String!) {
@@ -544,14 +650,25 @@ export function agentsMessagesUser(context: ShapeContext): Shape {
     rowId: z.string(),
     name: z.string().nullable(),
     messagesByAgentId: z.object({
-      nodes: z.array(z.object({ rowId: z.string(), text: z.string().nullable(), userByUserId: z.object({ rowId: z.string(), name: z.string() }) })),
+      nodes: z.array(
+        z.object({
+          rowId: z.string(),
+          text: z.string().nullable(),
+          userByUserId: z.object({ rowId: z.string(), name: z.string() }),
+        }),
+      ),
     }),
   });
   return versus(
     context,
-    { id: 'agents-messages-user', title: 'agents(first: 10) { messages(first: 10) { user } } (3 levels)', expectedRows: 10 },
     {
-      query: 'query AgentsMessagesUser { agents(first: 10) { nodes { id name messages(first: 10) { nodes { ' +
+      id: 'agents-messages-user',
+      title: 'agents(first: 10) { messages(first: 10) { user } } (3 levels)',
+      expectedRows: 10,
+    },
+    {
+      query:
+        'query AgentsMessagesUser { agents(first: 10) { nodes { id name messages(first: 10) { nodes { ' +
         'id text user { id name } } } } } }',
       variables: {},
       read: (body) =>
@@ -573,7 +690,11 @@ export function agentsMessagesUser(context: ShapeContext): Shape {
         dataOf(body, z.object({ allAgents: z.object({ nodes: z.array(pgAgent) }) })).allAgents.nodes.map((row) => ({
           id: row.rowId,
           name: row.name,
-          messages: row.messagesByAgentId.nodes.map((m) => ({ id: m.rowId, text: m.text, user: { id: m.userByUserId.rowId, name: m.userByUserId.name } })),
+          messages: row.messagesByAgentId.nodes.map((m) => ({
+            id: m.rowId,
+            text: m.text,
+            user: { id: m.userByUserId.rowId, name: m.userByUserId.name },
+          })),
         })),
     },
   );
@@ -586,7 +707,13 @@ export function agentsMessagesUser(context: ShapeContext): Shape {
 export function agentsBlocksAgents(context: ShapeContext): Shape {
   const agent = z.object({
     id: z.string(),
-    blocks: z.array(z.object({ id: z.string(), label: z.string(), agents: z.array(z.object({ id: z.string(), name: z.string().nullable() })) })),
+    blocks: z.array(
+      z.object({
+        id: z.string(),
+        label: z.string(),
+        agents: z.array(z.object({ id: z.string(), name: z.string().nullable() })),
+      }),
+    ),
   });
   const pgAgent = z.object({
     rowId: z.string(),
@@ -597,7 +724,15 @@ export function agentsBlocksAgents(context: ShapeContext): Shape {
             rowId: z.string(),
             label: z.string(),
             blocksAgentsByBlockIdAndBlockLabel: z.object({
-              nodes: z.array(z.object({ agentByAgentId: z.object({ rowId: z.string(), name: z.string().nullable(), isDeleted: z.boolean().nullable() }) })),
+              nodes: z.array(
+                z.object({
+                  agentByAgentId: z.object({
+                    rowId: z.string(),
+                    name: z.string().nullable(),
+                    isDeleted: z.boolean().nullable(),
+                  }),
+                }),
+              ),
             }),
           }),
         }),

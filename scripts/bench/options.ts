@@ -50,7 +50,8 @@ const QUICK = { connections: 10, warmupSeconds: 1, durationSeconds: 3, rounds: 1
 function positive(name: string, value: string | undefined, fallback: number, allowZero = false): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0 || (!allowZero && parsed === 0)) throw new Error(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not "${value}"\n${USAGE}`);
+  if (!Number.isFinite(parsed) || parsed < 0 || (!allowZero && parsed === 0))
+    throw new Error(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not "${value}"\n${USAGE}`);
   return parsed;
 }
 

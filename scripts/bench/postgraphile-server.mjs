@@ -38,7 +38,9 @@ server.once('listening', () => {
 await serv.addTo(server);
 // Fail now rather than at the first request if the schema cannot be built.
 await pgl.getSchema();
-server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(`PostGraphile listening on ${process.env.PORT}`));
+server.listen(Number(process.env.PORT), '127.0.0.1', () =>
+  console.log(`PostGraphile listening on ${process.env.PORT}`),
+);
 
 const stop = () => {
   server.close();

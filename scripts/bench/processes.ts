@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -89,13 +89,21 @@ export function startProcess(options: StartOptions): Started {
  * Polls `ready` until it answers true; fails at once if the process exits, and after
  * `timeoutMs`, with the end of the process's log either way.
  */
-export async function waitUntilReady(started: Started, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitUntilReady(
+  started: Started,
+  ready: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const exit = started.exited();
-    if (exit) throw new Error(`${started.name} exited while starting (code ${exit.code}, signal ${exit.signal}):\n${started.tail()}`);
+    if (exit)
+      throw new Error(
+        `${started.name} exited while starting (code ${exit.code}, signal ${exit.signal}):\n${started.tail()}`,
+      );
     if (await ready().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${started.name} was not ready after ${timeoutMs / 1000} s:\n${started.tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${started.name} was not ready after ${timeoutMs / 1000} s:\n${started.tail()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

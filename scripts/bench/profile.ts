@@ -70,11 +70,21 @@ function summarizeProfile(profile: CpuProfile, top = 25): ProfileSummary {
  * small one of its own), summarized as Markdown.
  */
 export function profileReport(directory: string): string {
-  const files = fs.existsSync(directory) ? fs.readdirSync(directory).filter((file) => file.endsWith('.cpuprofile')) : [];
+  const files = fs.existsSync(directory)
+    ? fs.readdirSync(directory).filter((file) => file.endsWith('.cpuprofile'))
+    : [];
   if (files.length === 0) return `no CPU profile was written to ${directory}\n`;
-  const largest = files.map((file) => path.join(directory, file)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
+  const largest = files
+    .map((file) => path.join(directory, file))
+    .sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
   const summary = summarizeProfile(JSON.parse(fs.readFileSync(largest, 'utf8')) as CpuProfile);
-  const rows = (entries: ProfileSummary['byFunction']) => entries.map((entry) => `| ${entry.name.replaceAll('|', '\\|')} | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)}% |`).join('\n');
+  const rows = (entries: ProfileSummary['byFunction']) =>
+    entries
+      .map(
+        (entry) =>
+          `| ${entry.name.replaceAll('|', '\\|')} | ${entry.ms.toFixed(0)} | ${(entry.share * 100).toFixed(1)}% |`,
+      )
+      .join('\n');
   return [
     `CPU profile of AgentMem: ${largest}`,
     `busy ${summary.busyMs.toFixed(0)} ms of the main thread (start-up, verification and warm-up included; ` +

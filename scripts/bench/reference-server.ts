@@ -77,13 +77,21 @@ function boundedInteger(value: string | null, fallback: number): number {
 async function answer(url: URL): Promise<string | undefined> {
   if (reference === 'nested' && url.pathname === '/agents') {
     const first = boundedInteger(url.searchParams.get('first'), 50);
-    const { rows } = await pool.query<{ nodes: string }>({ name: 'nested_agents', text: NESTED_AGENTS, values: [organizationId, first] });
+    const { rows } = await pool.query<{ nodes: string }>({
+      name: 'nested_agents',
+      text: NESTED_AGENTS,
+      values: [organizationId, first],
+    });
     return `{"data":{"agents":{"nodes":${rows[0]!.nodes}}}}`;
   }
   if (reference === 'search' && url.pathname === '/search') {
     const query = url.searchParams.get('query') ?? '';
     const limit = boundedInteger(url.searchParams.get('limit'), 10);
-    const { rows } = await pool.query<{ hits: string }>({ name: 'search_memories', text: SEARCH_MEMORIES, values: [organizationId, query, limit] });
+    const { rows } = await pool.query<{ hits: string }>({
+      name: 'search_memories',
+      text: SEARCH_MEMORIES,
+      values: [organizationId, query, limit],
+    });
     return `{"data":{"searchMemories":${rows[0]!.hits}}}`;
   }
   return undefined;
@@ -107,7 +115,9 @@ const server = http.createServer((request, response) => {
   );
 });
 
-server.listen(Number(required('PORT')), '127.0.0.1', () => process.stdout.write(`reference server (${reference}) listening\n`));
+server.listen(Number(required('PORT')), '127.0.0.1', () =>
+  process.stdout.write(`reference server (${reference}) listening\n`),
+);
 
 const stop = () => {
   server.close();

@@ -45,7 +45,8 @@ function rows(results: readonly ShapeResults[]): Row[] {
       const measured = rounds.get(server);
       if (!measured?.length) return [];
       const values = medians(measured);
-      const ratio = server === shape.peer ? 'peer' : peerRate ? `${(values.requestsPerSecond / peerRate).toFixed(2)}×` : '—';
+      const ratio =
+        server === shape.peer ? 'peer' : peerRate ? `${(values.requestsPerSecond / peerRate).toFixed(2)}×` : '—';
       return [{ shape: shape.title, server: SERVER_NAMES[server], ratio, ...values }];
     });
   });
@@ -53,7 +54,18 @@ function rows(results: readonly ShapeResults[]): Row[] {
 
 /** The results as one Markdown table: readable in a terminal, pasteable into docs/performance.md. */
 export function resultsTable(results: readonly ShapeResults[]): string {
-  const header = ['shape', 'server', 'req/s', 'p50 ms', 'p99 ms', 'SQL statements / request', 'SQL ms / request', 'Node CPU ms / request', 'RSS MB', 'req/s vs peer'];
+  const header = [
+    'shape',
+    'server',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'SQL statements / request',
+    'SQL ms / request',
+    'Node CPU ms / request',
+    'RSS MB',
+    'req/s vs peer',
+  ];
   const body = rows(results).map((row) => [
     row.shape,
     row.server,
@@ -71,7 +83,8 @@ export function resultsTable(results: readonly ShapeResults[]): string {
   const cell = (text: string, column: number) =>
     numeric(column) ? text.padStart(widths[column]!) : text.padEnd(widths[column]!);
   const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
-  const ruleOf = (width: number, column: number) => (numeric(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2));
+  const ruleOf = (width: number, column: number) =>
+    numeric(column) ? `${'-'.repeat(width + 1)}:` : '-'.repeat(width + 2);
   const rule = `|${widths.map(ruleOf).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
 }
@@ -92,11 +105,19 @@ export function ratios(results: readonly ShapeResults[]): Ratio[] {
     if (!shape.peer || !agentmem?.length || !peer?.length) return [];
     const peerRate = medians(peer).requestsPerSecond;
     if (!(peerRate > 0)) return [];
-    return [{ id: shape.id, title: shape.title, peer: SERVER_NAMES[shape.peer], ratio: medians(agentmem).requestsPerSecond / peerRate }];
+    return [
+      {
+        id: shape.id,
+        title: shape.title,
+        peer: SERVER_NAMES[shape.peer],
+        ratio: medians(agentmem).requestsPerSecond / peerRate,
+      },
+    ];
   });
 }
 
-const escapeXml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+const escapeXml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 /**
  * The ratios as a horizontal bar chart, hand-written SVG: one bar per shape (AgentMem's req/s over
@@ -141,7 +162,9 @@ export function ratiosSvg(bars: readonly Ratio[], subtitle: string): string {
     );
   });
   const one = x(1).toFixed(1);
-  lines.push(`<line x1="${one}" y1="${top - 10}" x2="${one}" y2="${plotBottom + 4}" stroke="#222222" stroke-width="1.5"/>`);
+  lines.push(
+    `<line x1="${one}" y1="${top - 10}" x2="${one}" y2="${plotBottom + 4}" stroke="#222222" stroke-width="1.5"/>`,
+  );
   lines.push(`<text x="${one}" y="${top - 14}" text-anchor="middle" font-size="11">1.0 = as fast as the peer</text>`);
   lines.push(
     `<text x="10" y="${height - 8}" fill="#777777" font-size="11">Medians over the rounds. Blue, above 1.0: ` +
@@ -153,7 +176,11 @@ export function ratiosSvg(bars: readonly Ratio[], subtitle: string): string {
 
 function cpuModel(): string {
   try {
-    return /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+    return (
+      /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
+      os.cpus()[0]?.model ??
+      'unknown'
+    );
   } catch {
     return os.cpus()[0]?.model ?? 'unknown';
   }

@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import { runBenchmark, type Cleanup } from './cleanup';
-import { startCluster, type Cluster } from './cluster';
+import { migrateDeploy } from '../../src/db/migrate';
+import { type Cleanup, runBenchmark } from './cleanup';
+import { type Cluster, startCluster } from './cluster';
 import { issueKey } from './databases';
 import { DATASET, fillDataset, readDatasetFacts } from './dataset';
-import { migrateDeploy } from '../../src/db/migrate';
 import { startAgentMem } from './servers';
-import { SEARCH_QUERY, SEARCH_LIMIT } from './shapes';
+import { SEARCH_LIMIT, SEARCH_QUERY } from './shapes';
 
 // `npm run bench:search-scale`: ranked memory search latency at 20,000 and at 200,000 memories
 // (issue 10), by text and HYBRID (issue 19: every memory has a synthetic 384-dimension embedding,
@@ -113,11 +113,10 @@ async function hnswRecall(client: pg.Client, organizationId: string): Promise<{ 
   for (let cluster = 0; cluster < RECALL_QUERIES; cluster += 1) {
     const vector = JSON.stringify(queryVector(cluster * 3));
     // As a search asks: rankedCandidates(20) = 100 candidates, of which the nearest 10 count.
-    const indexed = await client.query<{ id: string }>('SELECT id FROM agentmem_nearest_memories($1, $2, $3, 100) ORDER BY distance, id LIMIT 10', [
-      vector,
-      DIMENSIONS,
-      MODEL,
-    ]);
+    const indexed = await client.query<{ id: string }>(
+      'SELECT id FROM agentmem_nearest_memories($1, $2, $3, 100) ORDER BY distance, id LIMIT 10',
+      [vector, DIMENSIONS, MODEL],
+    );
     const exact = await client.query<{ id: string }>(
       `SELECT id FROM memories WHERE organization_id = $1 AND embedding_model = $2 AND NOT is_deleted
        ORDER BY (embedding::vector(${DIMENSIONS}) <=> $3::vector(${DIMENSIONS})) + 0, id LIMIT 10`,
@@ -138,7 +137,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Latencies of `MEASURED_REQUESTS` searches sent one at a time, after a warm-up; every answer checked. */
-async function latencies(baseUrl: string, key: string, track: boolean, vector: number[] | null): Promise<{ p50: number; p99: number; mean: number }> {
+async function latencies(
+  baseUrl: string,
+  key: string,
+  track: boolean,
+  vector: number[] | null,
+): Promise<{ p50: number; p99: number; mean: number }> {
   const send = async () => {
     const started = performance.now();
     const response = await fetch(`${baseUrl}/graphql`, {
@@ -148,14 +152,19 @@ async function latencies(baseUrl: string, key: string, track: boolean, vector: n
     });
     const body = (await response.json()) as { data?: { searchMemories: unknown[] }; errors?: unknown };
     const elapsed = performance.now() - started;
-    if (!response.ok || body.errors || body.data?.searchMemories.length !== SEARCH_LIMIT) throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
+    if (!response.ok || body.errors || body.data?.searchMemories.length !== SEARCH_LIMIT)
+      throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
     return elapsed;
   };
   for (let index = 0; index < WARMUP_REQUESTS; index += 1) await send();
   const measured: number[] = [];
   for (let index = 0; index < MEASURED_REQUESTS; index += 1) measured.push(await send());
   measured.sort((x, y) => x - y);
-  return { p50: percentile(measured, 50), p99: percentile(measured, 99), mean: measured.reduce((sum, value) => sum + value, 0) / measured.length };
+  return {
+    p50: percentile(measured, 50),
+    p99: percentile(measured, 99),
+    mean: measured.reduce((sum, value) => sum + value, 0) / measured.length,
+  };
 }
 
 async function run(cleanup: Cleanup): Promise<void> {

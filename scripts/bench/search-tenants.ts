@@ -1,7 +1,7 @@
-import { runBenchmark, type Cleanup } from './cleanup';
-import { startCluster, type Cluster } from './cluster';
-import { issueKey } from './databases';
 import { migrateDeploy } from '../../src/db/migrate';
+import { type Cleanup, runBenchmark } from './cleanup';
+import { type Cluster, startCluster } from './cluster';
+import { issueKey } from './databases';
 import { startAgentMem } from './servers';
 
 // `npm run bench:search-tenants`: does one organization's search time depend on what another
@@ -37,9 +37,20 @@ async function prepare(cluster: Cluster): Promise<string> {
   await migrateDeploy(cluster.url(DATABASE));
   return cluster.withClient(DATABASE, async (client) => {
     for (const tenant of ['a', 'b']) {
-      await client.query(`INSERT INTO organizations (id, name) VALUES ($1, $2)`, [`org-${tenant}`, `Organization ${tenant}`]);
-      await client.query(`INSERT INTO users (id, organization_id, name) VALUES ($1, $2, $3)`, [`user-${tenant}`, `org-${tenant}`, `User ${tenant}`]);
-      await client.query(`INSERT INTO agents (id, organization_id, name) VALUES ($1, $2, $3)`, [`agent-${tenant}`, `org-${tenant}`, `Agent ${tenant}`]);
+      await client.query(`INSERT INTO organizations (id, name) VALUES ($1, $2)`, [
+        `org-${tenant}`,
+        `Organization ${tenant}`,
+      ]);
+      await client.query(`INSERT INTO users (id, organization_id, name) VALUES ($1, $2, $3)`, [
+        `user-${tenant}`,
+        `org-${tenant}`,
+        `User ${tenant}`,
+      ]);
+      await client.query(`INSERT INTO agents (id, organization_id, name) VALUES ($1, $2, $3)`, [
+        `agent-${tenant}`,
+        `org-${tenant}`,
+        `Agent ${tenant}`,
+      ]);
     }
     // Every 500th holds LOADED, every 500th (offset by 250) CONTROL: the same count, spread alike.
     const every = OWN_MEMORIES / OWN_MATCHES;
@@ -55,7 +66,9 @@ async function prepare(cluster: Cluster): Promise<string> {
     );
     if (oldIndex) {
       await client.query(`DROP INDEX idx_memories_organization_id_content_fts`);
-      await client.query(`CREATE INDEX idx_memories_content_fts ON memories USING GIN (to_tsvector('english', content))`);
+      await client.query(
+        `CREATE INDEX idx_memories_content_fts ON memories USING GIN (to_tsvector('english', content))`,
+      );
     }
     await client.query('VACUUM ANALYZE');
     return issueKey(client, 'org-a', 'user-a', 'search tenants');
@@ -84,17 +97,30 @@ async function timedSearch(baseUrl: string, key: string, word: string): Promise<
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ query: SEARCH, variables: { query: word } }),
   });
-  const body = (await response.json()) as { data?: { searchMemories: Array<{ memory: { id: string } }> }; errors?: unknown };
+  const body = (await response.json()) as {
+    data?: { searchMemories: Array<{ memory: { id: string } }> };
+    errors?: unknown;
+  };
   const elapsed = performance.now() - started;
   const hits = body.data?.searchMemories ?? [];
-  if (!response.ok || body.errors || hits.length !== OWN_MATCHES || hits.some((hit) => !hit.memory.id.startsWith('memory-a-'))) {
+  if (
+    !response.ok ||
+    body.errors ||
+    hits.length !== OWN_MATCHES ||
+    hits.some((hit) => !hit.memory.id.startsWith('memory-a-'))
+  ) {
     throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
   }
   return elapsed;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-const median = (values: number[]) => quantile([...values].sort((x, y) => x - y), 0.5);
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+const median = (values: number[]) =>
+  quantile(
+    [...values].sort((x, y) => x - y),
+    0.5,
+  );
 
 /** A small seeded generator (mulberry32): the bootstrap's interval is the same on every run. */
 function seededRandom(seed: number): () => number {
@@ -132,7 +158,10 @@ async function measure(baseUrl: string, key: string): Promise<{ loaded: number[]
   return { loaded, control };
 }
 
-function summary(phase: string, { loaded, control }: { loaded: number[]; control: number[] }): { rows: string; ratio: string } {
+function summary(
+  phase: string,
+  { loaded, control }: { loaded: number[]; control: number[] },
+): { rows: string; ratio: string } {
   const describe = (word: string, values: number[]) => {
     const sorted = [...values].sort((x, y) => x - y);
     const figures = [0.25, 0.5, 0.75, 0.95].map((q) => quantile(sorted, q).toFixed(2).padStart(6));
@@ -148,7 +177,7 @@ function summary(phase: string, { loaded, control }: { loaded: number[]; control
     rows: `${describe(LOADED, loaded)}\n${describe(CONTROL, control)}`,
     ratio:
       `${phase}: median ${LOADED} / median ${CONTROL} = ${ratio.toFixed(3)} ` +
-        `(95% bootstrap interval ${low.toFixed(3)}–${high.toFixed(3)}), ` +
+      `(95% bootstrap interval ${low.toFixed(3)}–${high.toFixed(3)}), ` +
       `${LOADED} the slower in ${(slower * 100).toFixed(0)}% of pairs: ${verdict} ${TARGET.low}–${TARGET.high}`,
   };
 }
@@ -164,16 +193,18 @@ async function run(cleanup: Cleanup): Promise<void> {
   progress(`writing ${OTHER_MEMORIES} memories of B holding "${LOADED}"`);
   await loadOther(cluster);
   progress(`timing with B's memories`);
-  phases.push(summary(`B: ${OTHER_MEMORIES.toLocaleString('en-US')} with ${LOADED}`, await measure(server.baseUrl, key)));
+  phases.push(
+    summary(`B: ${OTHER_MEMORIES.toLocaleString('en-US')} with ${LOADED}`, await measure(server.baseUrl, key)),
+  );
   await server.process.stop('SIGTERM', 10_000);
   process.stdout.write(
     `\nA (${OWN_MEMORIES.toLocaleString('en-US')} memories, ` +
       `${OWN_MATCHES} per word) searches "${LOADED}" and "${CONTROL}" in turn, ` +
       `${MEASURED_PAIRS} pairs after ${WARMUP_PAIRS}, ` +
-        `one request at a time; index: ${oldIndex ? 'the old one (all organizations)' : 'by organization'}; ` +
+      `one request at a time; index: ${oldIndex ? 'the old one (all organizations)' : 'by organization'}; ` +
       `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}\n\n` +
       `| phase | word | n | p25 ms | p50 ms | p75 ms | p95 ms ` +
-        `|\n|---|---|---:|---:|---:|---:|---:|\n${phases.map((phase) => phase.rows).join('\n')}\n\n` +
+      `|\n|---|---|---:|---:|---:|---:|---:|\n${phases.map((phase) => phase.rows).join('\n')}\n\n` +
       `${phases.map((phase) => phase.ratio).join('\n')}\n`,
   );
 }

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { Cleanup } from './cleanup';
 import type { Cluster } from './cluster';
 import type { PostGraphileInstall } from './postgraphile';
-import { freePort, startProcess, waitUntilReady, type Started } from './processes';
+import { freePort, type Started, startProcess, waitUntilReady } from './processes';
 import { SERVER_NAMES, type ServerId } from './shapes';
 
 const REPOSITORY = path.resolve(__dirname, '..', '..');
@@ -37,7 +37,12 @@ async function answers(url: string, init?: RequestInit): Promise<boolean> {
 async function launch(
   cleanup: Cleanup,
   directory: string,
-  server: Omit<BenchServer, 'process' | 'baseUrl' | 'name'> & { command: string; args: string[]; env: NodeJS.ProcessEnv; port: number },
+  server: Omit<BenchServer, 'process' | 'baseUrl' | 'name'> & {
+    command: string;
+    args: string[];
+    env: NodeJS.ProcessEnv;
+    port: number;
+  },
   ready: (baseUrl: string) => Promise<boolean>,
 ): Promise<BenchServer> {
   const started = startProcess({
@@ -88,7 +93,11 @@ export async function startAgentMem(
       processTree: workers !== undefined,
       // `node --import tsx` rather than the tsx CLI: the measured process is the server itself.
       command: process.execPath,
-      args: [...NODE_PRELOADS, ...(profileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : []), workers === undefined ? 'src/server.ts' : 'src/cluster.ts'],
+      args: [
+        ...NODE_PRELOADS,
+        ...(profileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : []),
+        workers === undefined ? 'src/server.ts' : 'src/cluster.ts',
+      ],
       env: {
         ...(workers !== undefined && { WORKERS: String(workers) }),
         ...baseEnvironment(),
@@ -111,7 +120,12 @@ export async function startAgentMem(
 }
 
 /** PostGraphile v5 with Node 22 from the cache, on the schema document's database. */
-export async function startPostGraphile(cluster: Cluster, cleanup: Cleanup, database: string, install: PostGraphileInstall): Promise<BenchServer> {
+export async function startPostGraphile(
+  cluster: Cluster,
+  cleanup: Cleanup,
+  database: string,
+  install: PostGraphileInstall,
+): Promise<BenchServer> {
   const port = await freePort();
   return launch(
     cleanup,
@@ -133,7 +147,11 @@ export async function startPostGraphile(cluster: Cluster, cleanup: Cleanup, data
       },
     },
     (baseUrl) =>
-      answers(`${baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) }),
+      answers(`${baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      }),
   );
 }
 
@@ -152,7 +170,11 @@ export async function startYoga(cluster: Cluster, cleanup: Cleanup): Promise<Ben
       env: { ...baseEnvironment(), NODE_ENV: 'production', PORT: String(port) },
     },
     (baseUrl) =>
-      answers(`${baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) }),
+      answers(`${baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      }),
   );
 }
 

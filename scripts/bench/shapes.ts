@@ -4,7 +4,14 @@ import type { DatasetFacts } from './dataset';
 // The requests the benchmark times, as each server is asked for them, and how each server's answer
 // is read back into one common form, so that the answers can be compared before anything is timed.
 
-export type ServerId = 'agentmem' | 'agentmem-1-worker' | 'agentmem-2-workers' | 'postgraphile' | 'json-agg' | 'full-text' | 'yoga';
+export type ServerId =
+  | 'agentmem'
+  | 'agentmem-1-worker'
+  | 'agentmem-2-workers'
+  | 'postgraphile'
+  | 'json-agg'
+  | 'full-text'
+  | 'yoga';
 
 export const SERVER_NAMES: Record<ServerId, string> = {
   agentmem: 'AgentMem',
@@ -60,7 +67,9 @@ export const commonAgent = z.object({
   name: z.string().nullable(),
   blocks: z.array(z.object({ id: z.string(), label: z.string(), value: z.string() })),
   tools: z.array(z.object({ id: z.string(), name: z.string() })),
-  recentMessages: z.array(z.object({ id: z.string(), role: z.string(), text: z.string().nullable(), createdAt: z.string() })),
+  recentMessages: z.array(
+    z.object({ id: z.string(), role: z.string(), text: z.string().nullable(), createdAt: z.string() }),
+  ),
 });
 export type CommonAgent = z.infer<typeof commonAgent>;
 
@@ -68,7 +77,11 @@ export type CommonAgent = z.infer<typeof commonAgent>;
 export function normalized(agent: CommonAgent): CommonAgent {
   return {
     ...agent,
-    recentMessages: agent.recentMessages.map((message) => ({ ...message, role: message.role.toLowerCase(), createdAt: iso(message.createdAt) })),
+    recentMessages: agent.recentMessages.map((message) => ({
+      ...message,
+      role: message.role.toLowerCase(),
+      createdAt: iso(message.createdAt),
+    })),
   };
 }
 
@@ -84,13 +97,22 @@ export function dataOf<T extends z.ZodType>(body: unknown, data: T): z.infer<T> 
 
 // ---- AgentMem ----------------------------------------------------------------------------------
 
-export const AGENT_SELECTION = 'id name blocks { id label value } tools { id name } recentMessages(limit: 10) { id role text createdAt }';
+export const AGENT_SELECTION =
+  'id name blocks { id label value } tools { id name } recentMessages(limit: 10) { id role text createdAt }';
 
-export function graphqlRequest(key: string | undefined, query: string, variables: Record<string, unknown>): HttpRequest {
+export function graphqlRequest(
+  key: string | undefined,
+  query: string,
+  variables: Record<string, unknown>,
+): HttpRequest {
   return {
     method: 'POST',
     path: '/graphql',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...(key && { authorization: `Bearer ${key}` }) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(key && { authorization: `Bearer ${key}` }),
+    },
     body: JSON.stringify({ query, variables }),
   };
 }
@@ -112,10 +134,18 @@ export const POSTGRAPHILE_AGENT_FRAGMENT = `fragment AgentWithRelations on Agent
 export const postgraphileAgent = z.object({
   rowId: z.string(),
   name: z.string().nullable(),
-  blocksAgentsByAgentId: z.object({ nodes: z.array(z.object({ blockByBlockIdAndBlockLabel: z.object({ rowId: z.string(), label: z.string(), value: z.string() }) })) }),
-  toolsAgentsByAgentId: z.object({ nodes: z.array(z.object({ toolByToolId: z.object({ rowId: z.string(), name: z.string() }) })) }),
+  blocksAgentsByAgentId: z.object({
+    nodes: z.array(
+      z.object({ blockByBlockIdAndBlockLabel: z.object({ rowId: z.string(), label: z.string(), value: z.string() }) }),
+    ),
+  }),
+  toolsAgentsByAgentId: z.object({
+    nodes: z.array(z.object({ toolByToolId: z.object({ rowId: z.string(), name: z.string() }) })),
+  }),
   messagesByAgentId: z.object({
-    nodes: z.array(z.object({ rowId: z.string(), role: z.string(), text: z.string().nullable(), createdAt: z.string() })),
+    nodes: z.array(
+      z.object({ rowId: z.string(), role: z.string(), text: z.string().nullable(), createdAt: z.string() }),
+    ),
   }),
 });
 
@@ -123,9 +153,18 @@ export function fromPostGraphile(agent: z.infer<typeof postgraphileAgent>): Comm
   return normalized({
     id: agent.rowId,
     name: agent.name,
-    blocks: agent.blocksAgentsByAgentId.nodes.map(({ blockByBlockIdAndBlockLabel: block }) => ({ id: block.rowId, label: block.label, value: block.value })),
+    blocks: agent.blocksAgentsByAgentId.nodes.map(({ blockByBlockIdAndBlockLabel: block }) => ({
+      id: block.rowId,
+      label: block.label,
+      value: block.value,
+    })),
     tools: agent.toolsAgentsByAgentId.nodes.map(({ toolByToolId: tool }) => ({ id: tool.rowId, name: tool.name })),
-    recentMessages: agent.messagesByAgentId.nodes.map((message) => ({ id: message.rowId, role: message.role, text: message.text, createdAt: message.createdAt })),
+    recentMessages: agent.messagesByAgentId.nodes.map((message) => ({
+      id: message.rowId,
+      role: message.role,
+      text: message.text,
+      createdAt: message.createdAt,
+    })),
   });
 }
 
@@ -142,7 +181,10 @@ const searchHits = z.array(z.object({ score: z.number(), memory: z.object({ id: 
  * compared to 1e-6.
  */
 function readSearchHits(body: unknown): unknown {
-  return dataOf(body, z.object({ searchMemories: searchHits })).searchMemories.map((hit) => ({ ...hit, score: Math.round(hit.score * 1e6) / 1e6 }));
+  return dataOf(body, z.object({ searchMemories: searchHits })).searchMemories.map((hit) => ({
+    ...hit,
+    score: Math.round(hit.score * 1e6) / 1e6,
+  }));
 }
 
 // ---- the shapes --------------------------------------------------------------------------------
@@ -179,13 +221,24 @@ ${POSTGRAPHILE_AGENT_FRAGMENT}`,
     compared: true,
     expectedRows: first,
     participants: [
-      { server: 'agentmem', request: () => agentmem, read: (body) => dataOf(body, agents).agents.nodes.map(normalized) },
+      {
+        server: 'agentmem',
+        request: () => agentmem,
+        read: (body) => dataOf(body, agents).agents.nodes.map(normalized),
+      },
       {
         server: 'postgraphile',
         request: () => postgraphile,
-        read: (body) => dataOf(body, z.object({ allAgents: z.object({ nodes: z.array(postgraphileAgent) }) })).allAgents.nodes.map(fromPostGraphile),
+        read: (body) =>
+          dataOf(body, z.object({ allAgents: z.object({ nodes: z.array(postgraphileAgent) }) })).allAgents.nodes.map(
+            fromPostGraphile,
+          ),
       },
-      { server: 'json-agg', request: () => reference, read: (body) => dataOf(body, agents).agents.nodes.map(normalized) },
+      {
+        server: 'json-agg',
+        request: () => reference,
+        read: (body) => dataOf(body, agents).agents.nodes.map(normalized),
+      },
     ],
   };
 }
@@ -195,7 +248,11 @@ ${POSTGRAPHILE_AGENT_FRAGMENT}`,
  * what a second process per core buys (issue 12). The 1-worker cluster is the peer.
  */
 export function nestedAgentsByWorkers(context: ShapeContext, first: number): Shape {
-  const request = graphqlRequest(context.agentmemKey, `query NestedAgents($first: Int!) { agents(first: $first) { nodes { ${AGENT_SELECTION} } } }`, { first });
+  const request = graphqlRequest(
+    context.agentmemKey,
+    `query NestedAgents($first: Int!) { agents(first: $first) { nodes { ${AGENT_SELECTION} } } }`,
+    { first },
+  );
   const agents = z.object({ agents: z.object({ nodes: z.array(commonAgent) }) });
   const read = (body: unknown) => dataOf(body, agents).agents.nodes.map(normalized);
   return {
@@ -213,11 +270,19 @@ export function nestedAgentsByWorkers(context: ShapeContext, first: number): Sha
 
 export function oneAgent(context: ShapeContext): Shape {
   const id = context.facts.agentId;
-  const agentmem = graphqlRequest(context.agentmemKey, `query OneAgent($id: ID!) { agent(id: $id) { ${AGENT_SELECTION} } }`, { id });
-  const postgraphile = graphqlRequest(undefined, `query OneAgent($id: String!) { agentByRowId(rowId: $id) {
-    ...AgentWithRelations } }\n${POSTGRAPHILE_AGENT_FRAGMENT}`, {
-    id,
-  });
+  const agentmem = graphqlRequest(
+    context.agentmemKey,
+    `query OneAgent($id: ID!) { agent(id: $id) { ${AGENT_SELECTION} } }`,
+    { id },
+  );
+  const postgraphile = graphqlRequest(
+    undefined,
+    `query OneAgent($id: String!) { agentByRowId(rowId: $id) {
+    ...AgentWithRelations } }\n${POSTGRAPHILE_AGENT_FRAGMENT}`,
+    {
+      id,
+    },
+  );
   return {
     id: 'agent-by-id',
     title: 'agent(id) nested',
@@ -225,7 +290,11 @@ export function oneAgent(context: ShapeContext): Shape {
     compared: true,
     expectedRows: 1,
     participants: [
-      { server: 'agentmem', request: () => agentmem, read: (body) => [normalized(dataOf(body, z.object({ agent: commonAgent })).agent)] },
+      {
+        server: 'agentmem',
+        request: () => agentmem,
+        read: (body) => [normalized(dataOf(body, z.object({ agent: commonAgent })).agent)],
+      },
       {
         server: 'postgraphile',
         request: () => postgraphile,
@@ -243,7 +312,11 @@ export function searchMemories(context: ShapeContext): Shape {
       score memory { id content } } }`,
     { query: SEARCH_QUERY, limit: SEARCH_LIMIT },
   );
-  const reference: HttpRequest = { method: 'GET', path: `/search?query=${encodeURIComponent(SEARCH_QUERY)}&limit=${SEARCH_LIMIT}`, headers: {} };
+  const reference: HttpRequest = {
+    method: 'GET',
+    path: `/search?query=${encodeURIComponent(SEARCH_QUERY)}&limit=${SEARCH_LIMIT}`,
+    headers: {},
+  };
   return {
     id: 'search',
     title: `searchMemories("${SEARCH_QUERY}", ${SEARCH_LIMIT})`,
@@ -269,7 +342,11 @@ export function appendMessages(context: ShapeContext): Shape {
   }
 }`;
   const appended = z.object({
-    appendMessages: z.object({ __typename: z.string(), messages: z.array(z.object({ id: z.string() })).optional(), message: z.string().optional() }),
+    appendMessages: z.object({
+      __typename: z.string(),
+      messages: z.array(z.object({ id: z.string() })).optional(),
+      message: z.string().optional(),
+    }),
   });
   return {
     id: 'append',
@@ -283,13 +360,17 @@ export function appendMessages(context: ShapeContext): Shape {
           sent += 1;
           return graphqlRequest(context.agentmemAppendKey, query, {
             agentId: agents[sent % agents.length],
-            messages: [{ role: 'USER', text: `Benchmark message ${sent}: please move the review to Thursday afternoon.` }],
+            messages: [
+              { role: 'USER', text: `Benchmark message ${sent}: please move the review to Thursday afternoon.` },
+            ],
           });
         },
         read: (body) => {
           const result = dataOf(body, appended).appendMessages;
           if (result.__typename !== 'MessagesPayload' || result.messages?.length !== 1) {
-            throw new Error(`appendMessages answered ${result.__typename}${result.message ? `: ${result.message}` : ''}`);
+            throw new Error(
+              `appendMessages answered ${result.__typename}${result.message ? `: ${result.message}` : ''}`,
+            );
           }
           return result.messages;
         },

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import { openDatabase } from '../../src/db/database';
 import { migrateDeploy } from '../../src/db/migrate';
-import { seedDemoData, type DemoData } from '../../src/demo/seed';
+import { type DemoData, seedDemoData } from '../../src/demo/seed';
 import { createLogger } from '../../src/logger';
-import { runBenchmark, type Cleanup } from './cleanup';
+import { type Cleanup, runBenchmark } from './cleanup';
 import { startCluster } from './cluster';
 import { sampleProcess } from './processes';
 import { startAgentMem } from './servers';
@@ -30,9 +30,11 @@ const OPENING = 50;
 const DRAIN_MS = 60_000;
 
 const SUBSCRIPTION = 'subscription Bench($agentId: ID!) { messageAdded(agentId: $agentId) { id text createdAt } }';
-const APPEND = 'mutation BenchAppend($agentId: ID!, $text: String!) { ' +
+const APPEND =
+  'mutation BenchAppend($agentId: ID!, $text: String!) { ' +
   'appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }';
-const CREATE_AGENT = 'mutation BenchAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload { ' +
+const CREATE_AGENT =
+  'mutation BenchAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload { ' +
   'agent { id } } } }';
 
 interface Agent {
@@ -40,7 +42,12 @@ interface Agent {
   key: string;
 }
 
-async function post(url: string, key: string, query: string, variables: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function post(
+  url: string,
+  key: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
@@ -80,7 +87,11 @@ async function openSubscriber(url: string, agent: Agent, onArrival: () => void):
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           if (/^event: ?complete/m.test(block)) subscriber.ended = true;
-          const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+          const data = block
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trim())
+            .join('\n');
           if (!data) continue;
           const result = JSON.parse(data) as { data?: { messageAdded?: { text: string } }; errors?: unknown };
           if (result.errors || !result.data?.messageAdded) subscriber.ended = true;
@@ -105,7 +116,11 @@ interface Sent {
 }
 
 /** APPENDERS clients appending at full speed to agents in turn; each text's append, timed. */
-async function appendAll(url: string, agents: Agent[], round: string): Promise<{ sentAt: Map<string, Sent>; seconds: number; failed: number }> {
+async function appendAll(
+  url: string,
+  agents: Agent[],
+  round: string,
+): Promise<{ sentAt: Map<string, Sent>; seconds: number; failed: number }> {
   const sentAt = new Map<string, Sent>();
   let failed = 0;
   const started = performance.now();
@@ -125,7 +140,9 @@ async function appendAll(url: string, agents: Agent[], round: string): Promise<{
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function run(cleanup: Cleanup): Promise<void> {
@@ -134,7 +151,10 @@ async function run(cleanup: Cleanup): Promise<void> {
   progress(`throwaway PostgreSQL ${cluster.version} on port ${cluster.port}`);
   await cluster.withClient('postgres', (client) => client.query(`CREATE DATABASE ${DATABASE}`));
   await migrateDeploy(cluster.url(DATABASE));
-  const seeding = await openDatabase({ kind: 'postgres', url: cluster.url(DATABASE), poolSize: 2, connectTimeoutMs: 10_000 }, createLogger('silent'));
+  const seeding = await openDatabase(
+    { kind: 'postgres', url: cluster.url(DATABASE), poolSize: 2, connectTimeoutMs: 10_000 },
+    createLogger('silent'),
+  );
   const organizations: DemoData[] = [];
   try {
     for (let index = 0; index < ORGANIZATIONS; index += 1) organizations.push(await seedDemoData(seeding.prisma));
@@ -147,7 +167,9 @@ async function run(cleanup: Cleanup): Promise<void> {
   const agents: Agent[] = organizations.map((organization) => ({ id: organization.agentId, key: organization.key }));
   for (let index = agents.length; index < AGENTS; index += 1) {
     const organization = organizations[index % ORGANIZATIONS]!;
-    const data = (await post(url, organization.key, CREATE_AGENT, { name: `bench agent ${index}` })) as { createAgent: { agent: { id: string } } };
+    const data = (await post(url, organization.key, CREATE_AGENT, { name: `bench agent ${index}` })) as {
+      createAgent: { agent: { id: string } };
+    };
     agents.push({ id: data.createAgent.agent.id, key: organization.key });
   }
 
@@ -155,7 +177,10 @@ async function run(cleanup: Cleanup): Promise<void> {
   const cpu = () => ({ server: sampleProcess(server.process.pid).cpuMs, clients: process.cpuUsage() });
   const cpuSince = (start: ReturnType<typeof cpu>) => {
     const clients = process.cpuUsage(start.clients);
-    return { server: (sampleProcess(server.process.pid).cpuMs - start.server) / 1000, clients: (clients.user + clients.system) / 1e6 };
+    return {
+      server: (sampleProcess(server.process.pid).cpuMs - start.server) / 1000,
+      clients: (clients.user + clients.system) / 1e6,
+    };
   };
 
   progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, no subscriber`);
@@ -173,7 +198,9 @@ async function run(cleanup: Cleanup): Promise<void> {
   const subscribers: Subscriber[] = [];
   const wanted = agents.flatMap((agent) => Array.from({ length: SUBSCRIBERS_PER_AGENT }, () => agent));
   for (let from = 0; from < wanted.length; from += OPENING) {
-    subscribers.push(...(await Promise.all(wanted.slice(from, from + OPENING).map((agent) => openSubscriber(url, agent, onArrival)))));
+    subscribers.push(
+      ...(await Promise.all(wanted.slice(from, from + OPENING).map((agent) => openSubscriber(url, agent, onArrival)))),
+    );
   }
   cleanup.add('the subscriptions', async () => {
     for (const subscriber of subscribers) subscriber.close();
@@ -183,7 +210,10 @@ async function run(cleanup: Cleanup): Promise<void> {
   const watchedCpu = cpu();
   const watchedStarted = performance.now();
   const watched = await appendAll(url, agents, 'watched');
-  const expected = [...watched.sentAt.values()].reduce((sum, { agent }) => sum + subscribers.filter((subscriber) => subscriber.agent === agent).length, 0);
+  const expected = [...watched.sentAt.values()].reduce(
+    (sum, { agent }) => sum + subscribers.filter((subscriber) => subscriber.agent === agent).length,
+    0,
+  );
   const deadline = performance.now() + DRAIN_MS;
   while (arrived < expected && performance.now() < deadline) {
     await new Promise<void>((resolve) => {
@@ -219,7 +249,8 @@ async function run(cleanup: Cleanup): Promise<void> {
   }
   latencies.sort((x, y) => x - y);
   afterAnswer.sort((x, y) => x - y);
-  const appendTimesOf = (round: typeof watched) => [...round.sentAt.values()].map((sent) => sent.answeredAt - sent.at).sort((x, y) => x - y);
+  const appendTimesOf = (round: typeof watched) =>
+    [...round.sentAt.values()].map((sent) => sent.answeredAt - sent.at).sort((x, y) => x - y);
   const [appendTimes, aloneAppendTimes] = [appendTimesOf(watched), appendTimesOf(alone)];
   const ended = subscribers.filter((subscriber) => subscriber.ended).length;
   const aloneRate = (APPENDERS * APPENDS_PER_APPENDER) / alone.seconds;
@@ -230,27 +261,27 @@ async function run(cleanup: Cleanup): Promise<void> {
       `PostgreSQL ${cluster.version}, pool 10, Node ${process.version}, ${new Date().toISOString()}\n\n` +
       `events delivered/expected: ${delivered}/${expected}\n` +
       `subscriptions ended: ${ended} of ${subscribers.length}; ` +
-        `subscribers whose order differs from another's of the same agent: ${outOfOrder}\n` +
+      `subscribers whose order differs from another's of the same agent: ${outOfOrder}\n` +
       `delivery (append sent to subscriber received): ` +
-        `p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
-        `max ${percentile(latencies, 100).toFixed(0)} ms\n` +
+      `p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
+      `max ${percentile(latencies, 100).toFixed(0)} ms\n` +
       `delivery after the append's answer arrived (negative: before it): ` +
-        `p50 ${percentile(afterAnswer, 50).toFixed(0)} ms, p99 ${percentile(afterAnswer, 99).toFixed(0)} ms; ` +
+      `p50 ${percentile(afterAnswer, 50).toFixed(0)} ms, p99 ${percentile(afterAnswer, 99).toFixed(0)} ms; ` +
       `the appends themselves: p50 ${percentile(appendTimes, 50).toFixed(0)} ms, ` +
-        `p99 ${percentile(appendTimes, 99).toFixed(0)} ms ` +
+      `p99 ${percentile(appendTimes, 99).toFixed(0)} ms ` +
       `(without subscribers: p50 ${percentile(aloneAppendTimes, 50).toFixed(0)} ms, ` +
-        `p99 ${percentile(aloneAppendTimes, 99).toFixed(0)} ms)\n` +
+      `p99 ${percentile(aloneAppendTimes, 99).toFixed(0)} ms)\n` +
       `appends/s: ${aloneRate.toFixed(0)} without subscribers, ` +
-        `${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
+      `${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
       `failed appends: ${alone.failed} and ${watched.failed}\n` +
       `CPU seconds (server / this process's clients): ` +
-        `${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone ` +
-        `(${alone.seconds.toFixed(1)} s), ` +
+      `${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone ` +
+      `(${alone.seconds.toFixed(1)} s), ` +
       `${watchedCpuUsed.server.toFixed(1)} / ${watchedCpuUsed.clients.toFixed(1)} ` +
-        `for the appends with subscribers and their delivery (${watchedSeconds.toFixed(1)} s)\n` +
+      `for the appends with subscribers and their delivery (${watchedSeconds.toFixed(1)} s)\n` +
       `load average (1 min) on ${os.cpus().length} cores: ` +
-        `${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the ` +
-        `machine counts)\n` +
+      `${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (other work on the ` +
+      `machine counts)\n` +
       `target: p99 <= 1000 ms, appends >= 80% of their rate without subscribers, all delivered, none ended\n`,
   );
 }

@@ -1,11 +1,16 @@
 import type { BenchServer } from './servers';
-import { SERVER_NAMES, type HttpRequest, type Participant, type Shape, type ServerId } from './shapes';
+import { type HttpRequest, type Participant, SERVER_NAMES, type ServerId, type Shape } from './shapes';
 
 /** Sends one request as the load generator will, and returns the parsed JSON body. */
 async function send(server: BenchServer, request: HttpRequest): Promise<unknown> {
-  const response = await fetch(`${server.baseUrl}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
+  const response = await fetch(`${server.baseUrl}${request.path}`, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+  });
   const text = await response.text();
-  if (response.status !== 200) throw new Error(`${server.name} answered HTTP ${response.status}: ${text.slice(0, 300)}`);
+  if (response.status !== 200)
+    throw new Error(`${server.name} answered HTTP ${response.status}: ${text.slice(0, 300)}`);
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -14,15 +19,20 @@ async function send(server: BenchServer, request: HttpRequest): Promise<unknown>
 }
 
 /** One request of `participant`, read into the shape's common form. */
-export async function answerOf(participant: Participant, servers: ReadonlyMap<ServerId, BenchServer>): Promise<unknown> {
+export async function answerOf(
+  participant: Participant,
+  servers: ReadonlyMap<ServerId, BenchServer>,
+): Promise<unknown> {
   const server = servers.get(participant.server);
   if (!server) throw new Error(`${SERVER_NAMES[participant.server]} is not running`);
   const body = await send(server, participant.request());
   try {
     return participant.read(body);
   } catch (error) {
-    throw new Error(`${server.name}: unexpected answer (${error instanceof Error ? error.message : String(error)}): ` +
-      `${JSON.stringify(body).slice(0, 300)}`);
+    throw new Error(
+      `${server.name}: unexpected answer (${error instanceof Error ? error.message : String(error)}): ` +
+        `${JSON.stringify(body).slice(0, 300)}`,
+    );
   }
 }
 
@@ -36,7 +46,14 @@ function firstDifference(left: unknown, right: unknown, at = '$'): string | unde
     }
     return undefined;
   }
-  if (left && right && typeof left === 'object' && typeof right === 'object' && !Array.isArray(left) && !Array.isArray(right)) {
+  if (
+    left &&
+    right &&
+    typeof left === 'object' &&
+    typeof right === 'object' &&
+    !Array.isArray(left) &&
+    !Array.isArray(right)
+  ) {
     const leftRecord = left as Record<string, unknown>;
     const rightRecord = right as Record<string, unknown>;
     for (const key of new Set([...Object.keys(leftRecord), ...Object.keys(rightRecord)])) {
@@ -53,7 +70,10 @@ function firstDifference(left: unknown, right: unknown, at = '$'): string | unde
  * answers agree (the same rows, in the same order, with the same values). Returns one line per
  * shape describing what was checked; throws at the first disagreement.
  */
-export async function verifyShapes(shapes: readonly Shape[], servers: ReadonlyMap<ServerId, BenchServer>): Promise<string[]> {
+export async function verifyShapes(
+  shapes: readonly Shape[],
+  servers: ReadonlyMap<ServerId, BenchServer>,
+): Promise<string[]> {
   const checked: string[] = [];
   for (const shape of shapes) {
     const answers = [];
@@ -70,14 +90,22 @@ export async function verifyShapes(shapes: readonly Shape[], servers: ReadonlyMa
     for (const other of shape.compared ? others : []) {
       const difference = firstDifference(reference.answer, other.answer);
       if (difference) {
-        throw new Error(`${shape.title}: ${SERVER_NAMES[reference.server]} and ${SERVER_NAMES[other.server]} ` +
-          `disagree at ${difference}`);
+        throw new Error(
+          `${shape.title}: ${SERVER_NAMES[reference.server]} and ${SERVER_NAMES[other.server]} ` +
+            `disagree at ${difference}`,
+        );
       }
     }
-    const rows = shape.rowsOf ? shape.rowsOf(reference.answer) : Array.isArray(reference.answer) ? reference.answer.length : 1;
+    const rows = shape.rowsOf
+      ? shape.rowsOf(reference.answer)
+      : Array.isArray(reference.answer)
+        ? reference.answer.length
+        : 1;
     if (rows !== shape.expectedRows) throw new Error(`${shape.title}: ${rows} rows, expected ${shape.expectedRows}`);
     const names = answers.map((answer) => SERVER_NAMES[answer.server]).join(shape.compared ? ' = ' : ', ');
-    checked.push(`${shape.title}: ${names} (${rows} row${rows === 1 ? '' : 's'}${shape.compared ? ', identical' : ''})`);
+    checked.push(
+      `${shape.title}: ${names} (${rows} row${rows === 1 ? '' : 's'}${shape.compared ? ', identical' : ''})`,
+    );
   }
   return checked;
 }

@@ -11,7 +11,9 @@ const yoga = createYoga({
 });
 
 const server = http.createServer(yoga);
-server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log(`bare graphql-yoga listening on ${process.env.PORT}`));
+server.listen(Number(process.env.PORT), '127.0.0.1', () =>
+  console.log(`bare graphql-yoga listening on ${process.env.PORT}`),
+);
 
 const stop = () => server.close(() => process.exit(0));
 process.once('SIGINT', stop);

@@ -108,7 +108,13 @@ const validateSchema = new Ajv({ allErrors: false, strict: true, allowUnionTypes
 const ROOT = 'document';
 
 function pathOf(error: ErrorObject): string[] {
-  const path = [ROOT, ...error.instancePath.split('/').slice(1).map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))];
+  const path = [
+    ROOT,
+    ...error.instancePath
+      .split('/')
+      .slice(1)
+      .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~')),
+  ];
   if (error.keyword === 'required') path.push(String((error.params as { missingProperty: string }).missingProperty));
   return path;
 }
@@ -128,7 +134,11 @@ const at = (...path: Array<string | number>) => [ROOT, ...path.map(String)];
 export function documentDate(value: string | null | undefined, path: Array<string | number>): Date | undefined {
   if (value == null) return undefined;
   const date = parseInstant(value);
-  if (!date) throw new ValidationError(`${JSON.stringify(value)} is not an RFC 3339 instant (one that exists) between the years 1 and 9999`, at(...path));
+  if (!date)
+    throw new ValidationError(
+      `${JSON.stringify(value)} is not an RFC 3339 instant (one that exists) between the years 1 and 9999`,
+      at(...path),
+    );
   return date;
 }
 
@@ -144,7 +154,8 @@ function assertUnique(ids: string[], path: (index: number) => Array<string | num
 function assertReal(value: number | null | undefined, path: Array<string | number>): void {
   if (value == null) return;
   const checked = real.safeParse(value);
-  if (!checked.success) throw new ValidationError(checked.error.issues[0]?.message ?? 'is not a 4-byte float', at(...path));
+  if (!checked.success)
+    throw new ValidationError(checked.error.issues[0]?.message ?? 'is not a 4-byte float', at(...path));
 }
 
 /**
@@ -159,9 +170,13 @@ export function parseAgentFile(document: unknown): AgentFile {
     throw new ValidationError('must be a JSON object: an agent file written by exportAgent', [ROOT]);
   }
   const { format, version } = document as { format?: unknown; version?: unknown };
-  if (format !== AGENT_FILE_FORMAT) throw new ValidationError(`must be ${JSON.stringify(AGENT_FILE_FORMAT)}`, at('format'));
+  if (format !== AGENT_FILE_FORMAT)
+    throw new ValidationError(`must be ${JSON.stringify(AGENT_FILE_FORMAT)}`, at('format'));
   if (version !== AGENT_FILE_VERSION) {
-    throw new ValidationError(`version ${JSON.stringify(version)} is not one this server reads (it reads version ${AGENT_FILE_VERSION})`, at('version'));
+    throw new ValidationError(
+      `version ${JSON.stringify(version)} is not one this server reads (it reads version ${AGENT_FILE_VERSION})`,
+      at('version'),
+    );
   }
   if (!validateSchema(document)) {
     const error = validateSchema.errors![0]!;
@@ -172,7 +187,11 @@ export function parseAgentFile(document: unknown): AgentFile {
   if (file.exportedAt !== undefined) documentDate(file.exportedAt, ['exportedAt']);
   documentDate(file.agent.createdAt, ['agent', 'createdAt']);
 
-  const blockIds = assertUnique(file.blocks.map((block) => block.id), (index) => ['blocks', index, 'id'], 'block');
+  const blockIds = assertUnique(
+    file.blocks.map((block) => block.id),
+    (index) => ['blocks', index, 'id'],
+    'block',
+  );
   const labels = new Map<string, string>();
   file.blocks.forEach((block, index) => {
     documentDate(block.createdAt, ['blocks', index, 'createdAt']);
@@ -180,21 +199,41 @@ export function parseAgentFile(document: unknown): AgentFile {
     const length = characterCount(block.value);
     if (length > limit) throw new BlockLimitExceededError(length, limit, at('blocks', index, 'value'));
   });
-  const toolIds = assertUnique(file.tools.map((tool) => tool.id), (index) => ['tools', index, 'id'], 'tool');
-  assertUnique(file.tools.map((tool) => tool.name), (index) => ['tools', index, 'name'], 'tool name');
+  const toolIds = assertUnique(
+    file.tools.map((tool) => tool.id),
+    (index) => ['tools', index, 'id'],
+    'tool',
+  );
+  assertUnique(
+    file.tools.map((tool) => tool.name),
+    (index) => ['tools', index, 'name'],
+    'tool name',
+  );
   for (const [index, tool] of file.tools.entries()) documentDate(tool.createdAt, ['tools', index, 'createdAt']);
 
-  const messageIds = assertUnique(file.messages.map((message) => message.id), (index) => ['messages', index, 'id'], 'message');
+  const messageIds = assertUnique(
+    file.messages.map((message) => message.id),
+    (index) => ['messages', index, 'id'],
+    'message',
+  );
   file.messages.forEach((message, index) => {
     documentDate(message.createdAt, ['messages', index, 'createdAt']);
     // The rules of appendMessages, so that an imported conversation is one the API could have written.
-    if (message.role === 'tool' && !message.toolCallId) throw new ValidationError('tool messages must carry toolCallId', at('messages', index, 'toolCallId'));
-    const emptyContent = message.content == null || message.content === '' || (Array.isArray(message.content) && message.content.length === 0);
+    if (message.role === 'tool' && !message.toolCallId)
+      throw new ValidationError('tool messages must carry toolCallId', at('messages', index, 'toolCallId'));
+    const emptyContent =
+      message.content == null ||
+      message.content === '' ||
+      (Array.isArray(message.content) && message.content.length === 0);
     if (!message.text && emptyContent && (message.toolCalls?.length ?? 0) === 0) {
       throw new ValidationError('a message needs text or content', at('messages', index, 'text'));
     }
   });
-  assertUnique(file.memories.map((memory) => memory.id), (index) => ['memories', index, 'id'], 'memory');
+  assertUnique(
+    file.memories.map((memory) => memory.id),
+    (index) => ['memories', index, 'id'],
+    'memory',
+  );
   file.memories.forEach((memory, index) => {
     documentDate(memory.createdAt, ['memories', index, 'createdAt']);
     documentDate(memory.lastAccessed, ['memories', index, 'lastAccessed']);
@@ -206,23 +245,38 @@ export function parseAgentFile(document: unknown): AgentFile {
   const linkedBlocks = new Set<string>();
   file.links.blocksAgents.forEach((link, index) => {
     const block = file.blocks.find((candidate) => candidate.id === link.blockId);
-    if (!blockIds.has(link.blockId) || !block) throw new ValidationError(`no block ${JSON.stringify(link.blockId)} in this document`, at('links', 'blocksAgents', index, 'blockId'));
+    if (!blockIds.has(link.blockId) || !block)
+      throw new ValidationError(
+        `no block ${JSON.stringify(link.blockId)} in this document`,
+        at('links', 'blocksAgents', index, 'blockId'),
+      );
     if (block.label !== link.blockLabel) {
-      throw new ValidationError(`block ${JSON.stringify(link.blockId)} is labelled ${JSON.stringify(block.label)}, ` +
-        `not ${JSON.stringify(link.blockLabel)}`, at('links', 'blocksAgents', index, 'blockLabel'));
+      throw new ValidationError(
+        `block ${JSON.stringify(link.blockId)} is labelled ${JSON.stringify(block.label)}, ` +
+          `not ${JSON.stringify(link.blockLabel)}`,
+        at('links', 'blocksAgents', index, 'blockLabel'),
+      );
     }
     const holder = labels.get(link.blockLabel);
     if (holder !== undefined && holder !== link.blockId) {
-      throw new ValidationError(`the agent already holds a ${JSON.stringify(link.blockLabel)} block (${holder})`, at('links', 'blocksAgents', index, 'blockLabel'));
+      throw new ValidationError(
+        `the agent already holds a ${JSON.stringify(link.blockLabel)} block (${holder})`,
+        at('links', 'blocksAgents', index, 'blockLabel'),
+      );
     }
     labels.set(link.blockLabel, link.blockId);
     linkedBlocks.add(link.blockId);
   });
   file.links.toolsAgents.forEach((link, index) => {
-    if (!toolIds.has(link.toolId)) throw new ValidationError(`no tool ${JSON.stringify(link.toolId)} in this document`, at('links', 'toolsAgents', index, 'toolId'));
+    if (!toolIds.has(link.toolId))
+      throw new ValidationError(
+        `no tool ${JSON.stringify(link.toolId)} in this document`,
+        at('links', 'toolsAgents', index, 'toolId'),
+      );
   });
   (file.agent.messageIds ?? []).forEach((id, index) => {
-    if (!messageIds.has(id)) throw new ValidationError(`no message ${JSON.stringify(id)} in this document`, at('agent', 'messageIds', index));
+    if (!messageIds.has(id))
+      throw new ValidationError(`no message ${JSON.stringify(id)} in this document`, at('agent', 'messageIds', index));
   });
   return file;
 }

@@ -1,7 +1,13 @@
 import type { Context } from '../context/types';
 import { conversationOrder } from '../messages/type';
 import { live, liveRowsOf } from '../schema/tenancy';
-import { AGENT_FILE_FORMAT, AGENT_FILE_VERSION, type AgentFile, type AgentFileMessage, type AgentFileMemory } from './document';
+import {
+  AGENT_FILE_FORMAT,
+  AGENT_FILE_VERSION,
+  type AgentFile,
+  type AgentFileMemory,
+  type AgentFileMessage,
+} from './document';
 
 const iso = (date: Date) => date.toISOString();
 
@@ -21,7 +27,11 @@ export async function exportAgent(context: Context, id: string): Promise<AgentFi
   const agent = await context.prisma.agent.findFirst({
     where: { id, ...liveRowsOf(context) },
     include: {
-      blockLinks: { where: { block: live }, include: { block: true }, orderBy: [{ blockLabel: 'asc' }, { blockId: 'asc' }] },
+      blockLinks: {
+        where: { block: live },
+        include: { block: true },
+        orderBy: [{ blockLabel: 'asc' }, { blockId: 'asc' }],
+      },
       toolLinks: { where: { tool: live }, include: { tool: true }, orderBy: { toolId: 'asc' } },
       messages: { where: live, orderBy: conversationOrder },
       memories: { where: live, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },

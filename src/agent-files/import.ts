@@ -1,7 +1,7 @@
+import { recordNewBlocks } from '../blocks/versions';
 import type { Context } from '../context/types';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
-import { recordNewBlocks } from '../blocks/versions';
 import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { documentDate, parseAgentFile } from './document';
 
@@ -31,8 +31,14 @@ export async function importAgent(context: Context, document: unknown): Promise<
   const { organizationId, userId } = context.caller;
   const audit = createdBy(context);
   const agentId = newId('agent');
-  const blockIds = renumber(file.blocks.map((block) => block.id), 'block');
-  const messageIds = renumber(file.messages.map((message) => message.id), 'message');
+  const blockIds = renumber(
+    file.blocks.map((block) => block.id),
+    'block',
+  );
+  const messageIds = renumber(
+    file.messages.map((message) => message.id),
+    'message',
+  );
   // Messages without an instant follow each other from now, in the file's order.
   const now = Date.now();
 
@@ -84,20 +90,22 @@ export async function importAgent(context: Context, document: unknown): Promise<
     });
     if (newTools.length > 0) await tx.tool.createMany({ data: newTools });
     if (file.blocks.length > 0) {
-      const blocks = file.blocks.map((block, index): Prisma.BlockUncheckedCreateInput => ({
-        id: blockIds.get(block.id)!,
-        organizationId,
-        userId,
-        label: block.label,
-        value: block.value,
-        limit: block.limit ?? undefined,
-        description: block.description ?? null,
-        templateName: block.templateName ?? null,
-        isTemplate: block.isTemplate ?? false,
-        metadata: jsonColumn(block.metadata),
-        createdAt: documentDate(block.createdAt, ['blocks', index, 'createdAt']),
-        ...audit,
-      }));
+      const blocks = file.blocks.map(
+        (block, index): Prisma.BlockUncheckedCreateInput => ({
+          id: blockIds.get(block.id)!,
+          organizationId,
+          userId,
+          label: block.label,
+          value: block.value,
+          limit: block.limit ?? undefined,
+          description: block.description ?? null,
+          templateName: block.templateName ?? null,
+          isTemplate: block.isTemplate ?? false,
+          metadata: jsonColumn(block.metadata),
+          createdAt: documentDate(block.createdAt, ['blocks', index, 'createdAt']),
+          ...audit,
+        }),
+      );
       await tx.block.createMany({ data: blocks });
       // An imported block starts a history of its own, at version 1, as a created one does.
       await recordNewBlocks(context, tx, blocks);
@@ -150,12 +158,19 @@ export async function importAgent(context: Context, document: unknown): Promise<
     }
     if (file.links.blocksAgents.length > 0) {
       await tx.blockAgent.createMany({
-        data: file.links.blocksAgents.map((link) => ({ blockId: blockIds.get(link.blockId)!, blockLabel: link.blockLabel, agentId })),
+        data: file.links.blocksAgents.map((link) => ({
+          blockId: blockIds.get(link.blockId)!,
+          blockLabel: link.blockLabel,
+          agentId,
+        })),
       });
     }
     if (file.links.toolsAgents.length > 0) {
       // Two tools of the file may be one tool here only if they share a name, which the file may not.
-      await tx.toolAgent.createMany({ data: file.links.toolsAgents.map((link) => ({ toolId: toolIds.get(link.toolId)!, agentId })), skipDuplicates: true });
+      await tx.toolAgent.createMany({
+        data: file.links.toolsAgents.map((link) => ({ toolId: toolIds.get(link.toolId)!, agentId })),
+        skipDuplicates: true,
+      });
     }
   });
   return agentId;

@@ -14,7 +14,8 @@ builder.queryField('exportAgent', (t) =>
   t.field({
     type: 'JSON',
     nullable: true,
-    description: `The agent with its blocks, tools, messages, memories and their links as one document, ${fileDescription}. ` +
+    description:
+      `The agent with its blocks, tools, messages, memories and their links as one document, ${fileDescription}. ` +
       `Null when there is no such agent.`,
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, context) => exportAgent(context, String(args.id)),
@@ -24,7 +25,8 @@ builder.queryField('exportAgent', (t) =>
 builder.mutationField('importAgent', (t) =>
   t.field({
     type: AgentPayload,
-    description: `Recreates the agent of ${fileDescription}, in your organization, in one transaction: ` +
+    description:
+      `Recreates the agent of ${fileDescription}, in your organization, in one transaction: ` +
       `new ids with every link remapped, tools matched by name (or created), every row owned by your user. ` +
       `The whole document is checked first; an error names its path (e.g. ` +
       `["document", "blocks", "2", "value"]) and nothing is written.`,

@@ -21,19 +21,39 @@ export function contextWindowOf(messageIds: Prisma.JsonValue | null | undefined)
  * deleted one, another organization's, none at all), or that comes twice: VALIDATION naming the
  * first such id, at `path` and its index.
  */
-export async function assertContextWindow(context: WithCaller, tx: Prisma.TransactionClient, agentId: string, messageIds: string[], path: string[]): Promise<void> {
+export async function assertContextWindow(
+  context: WithCaller,
+  tx: Prisma.TransactionClient,
+  agentId: string,
+  messageIds: string[],
+  path: string[],
+): Promise<void> {
   if (messageIds.length > MAX_CONTEXT_WINDOW) {
-    throw new ValidationError(`a context window holds at most ${MAX_CONTEXT_WINDOW} messages (got ${messageIds.length})`, path);
+    throw new ValidationError(
+      `a context window holds at most ${MAX_CONTEXT_WINDOW} messages (got ${messageIds.length})`,
+      path,
+    );
   }
   const seen = new Map<string, number>();
   messageIds.forEach((id, index) => {
     const first = seen.get(id);
-    if (first !== undefined) throw new ValidationError(`${JSON.stringify(id)} is in the window twice (at ${first} and ${index})`, [...path, String(index)]);
+    if (first !== undefined)
+      throw new ValidationError(`${JSON.stringify(id)} is in the window twice (at ${first} and ${index})`, [
+        ...path,
+        String(index),
+      ]);
     seen.set(id, index);
   });
   if (messageIds.length === 0) return;
-  const found = await tx.message.findMany({ where: { id: { in: messageIds }, agentId, ...liveRowsOf(context) }, select: { id: true } });
+  const found = await tx.message.findMany({
+    where: { id: { in: messageIds }, agentId, ...liveRowsOf(context) },
+    select: { id: true },
+  });
   const live = new Set(found.map((message) => message.id));
   const bad = messageIds.findIndex((id) => !live.has(id));
-  if (bad >= 0) throw new ValidationError(`${JSON.stringify(messageIds[bad])} is not a live message of this agent`, [...path, String(bad)]);
+  if (bad >= 0)
+    throw new ValidationError(`${JSON.stringify(messageIds[bad])} is not a live message of this agent`, [
+      ...path,
+      String(bad),
+    ]);
 }

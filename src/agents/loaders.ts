@@ -68,7 +68,11 @@ export function createAgentLoaders(prisma: PrismaClient) {
     async (keys) => {
       const ids = [...new Set(keys.flatMap((key) => key.window))];
       const messages =
-        ids.length === 0 ? [] : await prisma.message.findMany({ where: { id: { in: ids }, agentId: { in: keys.map((key) => key.agentId) }, ...live } });
+        ids.length === 0
+          ? []
+          : await prisma.message.findMany({
+              where: { id: { in: ids }, agentId: { in: keys.map((key) => key.agentId) }, ...live },
+            });
       const byId = new Map(messages.map((message) => [message.id, message]));
       return keys.map(({ agentId, window }) =>
         window.flatMap((id) => {
@@ -86,7 +90,8 @@ export function createAgentLoaders(prisma: PrismaClient) {
     blocksOf: (agent: Pick<Agent, 'id'>) => blocks.load(agent.id),
     toolsOf: (agent: Pick<Agent, 'id'>) => tools.load(agent.id),
     /** A planned agent carries its messageIds for this (the field's fallback declaration). */
-    contextMessagesOf: (agent: Pick<Agent, 'id' | 'messageIds'>) => contextMessages.load({ agentId: agent.id, window: contextWindowOf(agent.messageIds) }),
+    contextMessagesOf: (agent: Pick<Agent, 'id' | 'messageIds'>) =>
+      contextMessages.load({ agentId: agent.id, window: contextWindowOf(agent.messageIds) }),
     recentMessagesOf: (agent: Pick<Agent, 'id'>, limit: number) => recentMessages.load({ agentId: agent.id, limit }),
   };
 }

@@ -1,15 +1,15 @@
 import { z } from 'zod';
+import { CreateBlockInput, createBlockSchema, prepareBlock } from '../blocks/mutations';
 import { instantiateTemplate } from '../blocks/templates';
-import { createBlockSchema, CreateBlockInput, prepareBlock } from '../blocks/mutations';
 import { recordNewBlocks } from '../blocks/versions';
 import type { Context } from '../context/types';
 import { BlockLimitExceededError, ConflictError, NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
-import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
+import { maxItems } from '../schema/list-caps';
 import { payloadRow } from '../schema/payloads';
 import { json, longText, text } from '../schema/rules';
 import { createdBy, live, liveRowsOf, requireLiveAgent, updatedBy } from '../schema/tenancy';
@@ -39,14 +39,21 @@ const AgentFieldsInput = (name: string, withRelations: boolean) =>
       description: t.string(),
       system: t.string({ description: 'The system prompt.' }),
       topic: t.string(),
-      messageIds: t.stringList({ extensions: maxItems(MAX_CONTEXT_WINDOW), description: `The context window: live messages of this agent, each once (as setContextWindow); at most ${MAX_CONTEXT_WINDOW}.` }),
+      messageIds: t.stringList({
+        extensions: maxItems(MAX_CONTEXT_WINDOW),
+        description: `The context window: live messages of this agent, each once (as setContextWindow); at most ${MAX_CONTEXT_WINDOW}.`,
+      }),
       metadata: t.field({ type: 'JSON' }),
       llmConfig: t.field({ type: 'JSON' }),
       embeddingConfig: t.field({ type: 'JSON' }),
       toolRules: t.field({ type: 'JSON' }),
       mcpTools: t.field({ type: 'JSON' }),
       ...(withRelations && {
-        blocks: t.field({ type: [CreateBlockInput], extensions: maxItems(50), description: 'New blocks to create and attach; at most 50.' }),
+        blocks: t.field({
+          type: [CreateBlockInput],
+          extensions: maxItems(50),
+          description: 'New blocks to create and attach; at most 50.',
+        }),
         blockIds: t.idList({ extensions: maxItems(50), description: 'Existing blocks to attach; at most 50.' }),
         toolIds: t.idList({ extensions: maxItems(200), description: 'Existing tools to attach; at most 200.' }),
       }),
@@ -57,7 +64,12 @@ const CreateAgentInput = AgentFieldsInput('CreateAgentInput', true);
 const UpdateAgentInput = AgentFieldsInput('UpdateAgentInput', false);
 
 const createAgentSchema = z
-  .object({ ...agentFields, blocks: z.array(createBlockSchema).max(50), blockIds: z.array(z.string()).max(50), toolIds: z.array(z.string()).max(200) })
+  .object({
+    ...agentFields,
+    blocks: z.array(createBlockSchema).max(50),
+    blockIds: z.array(z.string()).max(50),
+    toolIds: z.array(z.string()).max(200),
+  })
   .partial();
 const updateAgentSchema = z.object(agentFields).partial();
 
@@ -71,12 +83,19 @@ function agentData(input: AgentColumns) {
 }
 
 /** An agent may not hold two live blocks with one label: the label names a core-memory section. */
-async function assertLabelFree(tx: Prisma.TransactionClient, agentId: string, blockId: string, label: string, field: string[]) {
+async function assertLabelFree(
+  tx: Prisma.TransactionClient,
+  agentId: string,
+  blockId: string,
+  label: string,
+  field: string[],
+) {
   const taken = await tx.blockAgent.findFirst({
     where: { agentId, blockLabel: label, blockId: { not: blockId }, block: live },
     select: { blockId: true },
   });
-  if (taken) throw new ConflictError(`the agent already has a ${JSON.stringify(label)} block (${taken.blockId})`, field);
+  if (taken)
+    throw new ConflictError(`the agent already has a ${JSON.stringify(label)} block (${taken.blockId})`, field);
 }
 
 async function findLiveBlock(context: Context, tx: Prisma.TransactionClient, id: string) {
@@ -109,9 +128,17 @@ async function changeAgentLinks(
  * Changes an agent's columns; a new context window (messageIds) is checked against the agent's
  * messages in the same transaction, on the agent's row as the UPDATE holds it.
  */
-async function updateAgentColumns(context: Context, id: string, input: AgentColumns, fields: { id: string[]; window: string[] }): Promise<{ agentId: string }> {
+async function updateAgentColumns(
+  context: Context,
+  id: string,
+  input: AgentColumns,
+  fields: { id: string[]; window: string[] },
+): Promise<{ agentId: string }> {
   const update = (prisma: Prisma.TransactionClient) =>
-    prisma.agent.updateMany({ where: { id, ...liveRowsOf(context) }, data: { ...agentData(input), ...updatedBy(context) } as Prisma.AgentUpdateManyMutationInput });
+    prisma.agent.updateMany({
+      where: { id, ...liveRowsOf(context) },
+      data: { ...agentData(input), ...updatedBy(context) } as Prisma.AgentUpdateManyMutationInput,
+    });
   const { messageIds } = input;
   const { count } = messageIds
     ? await context.prisma.$transaction(async (tx) => {
@@ -141,39 +168,65 @@ const agentErrors = [...commonMutationErrors, BlockLimitExceededError];
 builder.mutationFields((t) => ({
   createAgent: t.field({
     type: AgentPayload,
-    description: 'Creates an agent with its new blocks, and attaches existing blocks and tools: all in one transaction.',
+    description:
+      'Creates an agent with its new blocks, and attaches existing blocks and tools: all in one transaction.',
     errors: { types: agentErrors },
     args: { input: t.arg({ type: CreateAgentInput, required: true }) },
     resolve: async (_root, args, context) => {
-      const { blocks = [], blockIds = [], toolIds = [], ...columns } = parseInput(createAgentSchema, args.input, ['input']);
+      const {
+        blocks = [],
+        blockIds = [],
+        toolIds = [],
+        ...columns
+      } = parseInput(createAgentSchema, args.input, ['input']);
       const agentId = newId('agent');
       await context.prisma.$transaction(async (tx) => {
         const newBlocks = [];
-        for (const [index, block] of blocks.entries()) newBlocks.push(await prepareBlock(context, tx, block, ['input', 'blocks', String(index)]));
-        const existing = await tx.block.findMany({ where: { id: { in: blockIds }, ...liveRowsOf(context) }, select: { id: true, label: true } });
-        blockIds.forEach((id, index) => {
-          if (!existing.some((block) => block.id === id)) throw new NotFoundError('Block', id, ['input', 'blockIds', String(index)]);
+        for (const [index, block] of blocks.entries())
+          newBlocks.push(await prepareBlock(context, tx, block, ['input', 'blocks', String(index)]));
+        const existing = await tx.block.findMany({
+          where: { id: { in: blockIds }, ...liveRowsOf(context) },
+          select: { id: true, label: true },
         });
-        const tools = await tx.tool.findMany({ where: { id: { in: toolIds }, ...liveRowsOf(context) }, select: { id: true } });
+        blockIds.forEach((id, index) => {
+          if (!existing.some((block) => block.id === id))
+            throw new NotFoundError('Block', id, ['input', 'blockIds', String(index)]);
+        });
+        const tools = await tx.tool.findMany({
+          where: { id: { in: toolIds }, ...liveRowsOf(context) },
+          select: { id: true },
+        });
         toolIds.forEach((id, index) => {
-          if (!tools.some((tool) => tool.id === id)) throw new NotFoundError('Tool', id, ['input', 'toolIds', String(index)]);
+          if (!tools.some((tool) => tool.id === id))
+            throw new NotFoundError('Tool', id, ['input', 'toolIds', String(index)]);
         });
         const links = [...newBlocks.map((block) => ({ id: block.id!, label: block.label })), ...existing];
         const labels = new Set<string>();
         for (const link of links) {
-          if (labels.has(link.label)) throw new ConflictError(`two blocks are labelled ${JSON.stringify(link.label)}`, ['input', 'blocks']);
+          if (labels.has(link.label))
+            throw new ConflictError(`two blocks are labelled ${JSON.stringify(link.label)}`, ['input', 'blocks']);
           labels.add(link.label);
         }
 
         // A new agent has no messages yet: any id in its window is refused.
-        if (columns.messageIds) await assertContextWindow(context, tx, agentId, columns.messageIds, ['input', 'messageIds']);
+        if (columns.messageIds)
+          await assertContextWindow(context, tx, agentId, columns.messageIds, ['input', 'messageIds']);
         await tx.agent.create({
-          data: { id: agentId, organizationId: liveRowsOf(context).organizationId, ...agentData(columns), ...createdBy(context) } as Prisma.AgentUncheckedCreateInput,
+          data: {
+            id: agentId,
+            organizationId: liveRowsOf(context).organizationId,
+            ...agentData(columns),
+            ...createdBy(context),
+          } as Prisma.AgentUncheckedCreateInput,
         });
         if (newBlocks.length > 0) await tx.block.createMany({ data: newBlocks });
         await recordNewBlocks(context, tx, newBlocks);
-        if (links.length > 0) await tx.blockAgent.createMany({ data: links.map((block) => ({ blockId: block.id, blockLabel: block.label, agentId })) });
-        if (toolIds.length > 0) await tx.toolAgent.createMany({ data: [...new Set(toolIds)].map((toolId) => ({ toolId, agentId })) });
+        if (links.length > 0)
+          await tx.blockAgent.createMany({
+            data: links.map((block) => ({ blockId: block.id, blockLabel: block.label, agentId })),
+          });
+        if (toolIds.length > 0)
+          await tx.toolAgent.createMany({ data: [...new Set(toolIds)].map((toolId) => ({ toolId, agentId })) });
       });
       return { agentId };
     },
@@ -191,15 +244,31 @@ builder.mutationFields((t) => ({
     type: AgentPayload,
     description: `Sets the agent's context window (messageIds): live messages of this agent, each once, in order, at most ${MAX_CONTEXT_WINDOW}. An empty list empties it.`,
     errors: { types: agentErrors },
-    args: { agentId: t.arg.id({ required: true }), messageIds: t.arg.idList({ required: true, extensions: maxItems(MAX_CONTEXT_WINDOW), description: `At most ${MAX_CONTEXT_WINDOW}.` }) },
-    resolve: (_root, args, context) => updateAgentColumns(context, String(args.agentId), { messageIds: args.messageIds.map(String) }, { id: ['agentId'], window: ['messageIds'] }),
+    args: {
+      agentId: t.arg.id({ required: true }),
+      messageIds: t.arg.idList({
+        required: true,
+        extensions: maxItems(MAX_CONTEXT_WINDOW),
+        description: `At most ${MAX_CONTEXT_WINDOW}.`,
+      }),
+    },
+    resolve: (_root, args, context) =>
+      updateAgentColumns(
+        context,
+        String(args.agentId),
+        { messageIds: args.messageIds.map(String) },
+        { id: ['agentId'], window: ['messageIds'] },
+      ),
   }),
   instantiateTemplate: t.field({
     type: AgentPayload,
     description:
       'Copies the blocks of a template (the template blocks with this templateName) to the agent and attaches them, in one transaction. The copies are not templates; they keep the templateName.',
     errors: { types: agentErrors },
-    args: { name: t.arg.string({ required: true, description: 'The templateName of the template blocks.' }), agentId: t.arg.id({ required: true }) },
+    args: {
+      name: t.arg.string({ required: true, description: 'The templateName of the template blocks.' }),
+      agentId: t.arg.id({ required: true }),
+    },
     resolve: async (_root, args, context) => {
       const name = parseInput(templateName, args.name, ['name']);
       const agentId = String(args.agentId);
@@ -216,7 +285,10 @@ builder.mutationFields((t) => ({
       changeAgentLinks(context, String(args.agentId), async (tx, agentId) => {
         const block = await findLiveBlock(context, tx, String(args.blockId));
         await assertLabelFree(tx, agentId, block.id, block.label, ['blockId']);
-        await tx.blockAgent.createMany({ data: [{ blockId: block.id, blockLabel: block.label, agentId }], skipDuplicates: true });
+        await tx.blockAgent.createMany({
+          data: [{ blockId: block.id, blockLabel: block.label, agentId }],
+          skipDuplicates: true,
+        });
       }),
   }),
   detachBlock: t.field({
@@ -254,4 +326,9 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-addLifecycleMutations({ entity: 'Agent', table: (prisma) => prisma.agent, payload: AgentPayload, toPayload: (id) => ({ agentId: id }) });
+addLifecycleMutations({
+  entity: 'Agent',
+  table: (prisma) => prisma.agent,
+  payload: AgentPayload,
+  toPayload: (id) => ({ agentId: id }),
+});

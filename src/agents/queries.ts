@@ -25,7 +25,11 @@ const AgentOrder = builder.inputType('AgentOrder', {
   }),
 });
 
-function agentWhere(context: Context, filter: typeof AgentFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.AgentWhereInput {
+function agentWhere(
+  context: Context,
+  filter: typeof AgentFilter.$inferInput | null | undefined,
+  deleted: boolean | null | undefined,
+): Prisma.AgentWhereInput {
   return {
     ...listedRowsOf(context, deleted),
     ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
@@ -44,8 +48,16 @@ builder.queryFields((t) => ({
     type: AgentType,
     ...connectionOptions,
     description: "The organization's agents (oldest first unless ordered otherwise).",
-    args: { filter: t.arg({ type: AgentFilter }), orderBy: t.arg({ type: AgentOrder }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
-    totalCount: (_root, args, context) => context.prisma.agent.count({ where: agentWhere(context, args.filter, args.deleted) }),
+    args: {
+      filter: t.arg({ type: AgentFilter }),
+      orderBy: t.arg({ type: AgentOrder }),
+      deleted: t.arg.boolean({
+        defaultValue: false,
+        description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.',
+      }),
+    },
+    totalCount: (_root, args, context) =>
+      context.prisma.agent.count({ where: agentWhere(context, args.filter, args.deleted) }),
     // The trash (admin only) and a name filter or order are read by the resolver.
     sql: connection(
       {
@@ -53,20 +65,31 @@ builder.queryFields((t) => ({
         where: (scope) => {
           const filter = scope.args.filter as typeof AgentFilter.$inferInput | null | undefined;
           if (scope.args.deleted || filter?.nameContains != null) return undefined;
-          return [...organizationRows(scope), ...liveRows(scope), ...(filter?.agentType == null ? [] : [`${scope.row}.agent_type = ${scope.bind(filter.agentType)}`])];
+          return [
+            ...organizationRows(scope),
+            ...liveRows(scope),
+            ...(filter?.agentType == null ? [] : [`${scope.row}.agent_type = ${scope.bind(filter.agentType)}`]),
+          ];
         },
       },
       (args) => {
         const order = args.orderBy as typeof AgentOrder.$inferInput | null | undefined;
         const field = order?.field ?? 'createdAt';
         if (field === 'name') return undefined;
-        return orderBy([field === 'createdAt' ? 'created_at' : 'updated_at', 'id'], order?.direction === 'desc' ? 'DESC' : 'ASC');
+        return orderBy(
+          [field === 'createdAt' ? 'created_at' : 'updated_at', 'id'],
+          order?.direction === 'desc' ? 'DESC' : 'ASC',
+        );
       },
       connectionOptions,
     ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.agent.findMany({ ...query, where: agentWhere(context, args.filter, args.deleted), orderBy: agentOrder(args.orderBy) });
+      return context.prisma.agent.findMany({
+        ...query,
+        where: agentWhere(context, args.filter, args.deleted),
+        orderBy: agentOrder(args.orderBy),
+      });
     },
   }),
   agent: t.prismaField({
@@ -74,6 +97,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     sql: object(liveRowById('agents')),
-    resolve: (query, _root, args, context) => context.prisma.agent.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
+    resolve: (query, _root, args, context) =>
+      context.prisma.agent.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
   }),
 }));

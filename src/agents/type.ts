@@ -1,7 +1,18 @@
 import { BlockType } from '../blocks/type';
 import { MemoryType } from '../memories/type';
 import { conversationOrder, MessageType } from '../messages/type';
-import { column, connection, count, fallback, list, liveRows, object, orderBy, relatedRows, timestamp } from '../planner/declarations';
+import {
+  column,
+  connection,
+  count,
+  fallback,
+  list,
+  liveRows,
+  object,
+  orderBy,
+  relatedRows,
+  timestamp,
+} from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
@@ -15,7 +26,9 @@ const agentMessages = relatedRows('messages', 'agent_id', 'id', liveRows);
 
 /** A list's size when it is one `limit` allows; otherwise the field refuses it itself. */
 function pageSizeOf(limit: unknown): number | undefined {
-  return typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE ? limit : undefined;
+  return typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE
+    ? limit
+    : undefined;
 }
 
 export const AgentType = builder.prismaObject('Agent', {
@@ -27,13 +40,27 @@ export const AgentType = builder.prismaObject('Agent', {
     agentType: t.exposeString('agentType', { sql: column('agent_type'), nullable: true }),
     description: t.exposeString('description', { sql: column('description'), nullable: true }),
     system: t.exposeString('system', { sql: column('system'), nullable: true, description: 'The system prompt.' }),
-    topic: t.exposeString('topic', { sql: column('topic'), nullable: true, description: 'The current conversation topic.' }),
-    messageIds: t.expose('messageIds', { sql: column('message_ids'), type: 'JSON', nullable: true, description: 'In-context message ids (the context window: see setContextWindow).' }),
+    topic: t.exposeString('topic', {
+      sql: column('topic'),
+      nullable: true,
+      description: 'The current conversation topic.',
+    }),
+    messageIds: t.expose('messageIds', {
+      sql: column('message_ids'),
+      type: 'JSON',
+      nullable: true,
+      description: 'In-context message ids (the context window: see setContextWindow).',
+    }),
     metadata: t.expose('metadata', { sql: column('metadata_'), type: 'JSON', nullable: true }),
     llmConfig: t.expose('llmConfig', { sql: column('llm_config'), type: 'JSON', nullable: true }),
     embeddingConfig: t.expose('embeddingConfig', { sql: column('embedding_config'), type: 'JSON', nullable: true }),
     toolRules: t.expose('toolRules', { sql: column('tool_rules'), type: 'JSON', nullable: true }),
-    mcpTools: t.expose('mcpTools', { sql: column('mcp_tools'), type: 'JSON', nullable: true, description: 'MCP server names.' }),
+    mcpTools: t.expose('mcpTools', {
+      sql: column('mcp_tools'),
+      type: 'JSON',
+      nullable: true,
+      description: 'MCP server names.',
+    }),
     createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
     createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
@@ -47,7 +74,10 @@ export const AgentType = builder.prismaObject('Agent', {
       sql: list(
         {
           table: 'blocks',
-          through: { table: 'blocks_agents', on: (link, row) => `${row}.id = ${link}.block_id AND ${row}.label = ${link}.block_label` },
+          through: {
+            table: 'blocks_agents',
+            on: (link, row) => `${row}.id = ${link}.block_id AND ${row}.label = ${link}.block_label`,
+          },
           where: (scope) => [
             `${scope.link}.agent_id = ${scope.parent}.id`,
             `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`,
@@ -70,7 +100,11 @@ export const AgentType = builder.prismaObject('Agent', {
         {
           table: 'tools',
           through: { table: 'tools_agents', on: (link, row) => `${row}.id = ${link}.tool_id` },
-          where: (scope) => [`${scope.link}.agent_id = ${scope.parent}.id`, `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`, ...liveRows(scope)],
+          where: (scope) => [
+            `${scope.link}.agent_id = ${scope.parent}.id`,
+            `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`,
+            ...liveRows(scope),
+          ],
         },
         orderBy(['id'], 'ASC'),
       ),
@@ -81,12 +115,17 @@ export const AgentType = builder.prismaObject('Agent', {
       description: `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, at most ${MAX_PAGE_SIZE}).`,
       args: { limit: t.arg.int({ defaultValue: DEFAULT_RECENT_MESSAGES }) },
       // The last `limit`, newest first through idx_messages_agent_created_at, given oldest first.
-      sql: list(agentMessages, orderBy(['created_at', 'seq'], 'ASC'), { order: orderBy(['created_at', 'seq'], 'DESC'), limit: ({ limit }) => pageSizeOf(limit) }),
-      resolve: (agent, args, context) => context.loaders.agents.recentMessagesOf(agent, listLimit(args.limit, DEFAULT_RECENT_MESSAGES)),
+      sql: list(agentMessages, orderBy(['created_at', 'seq'], 'ASC'), {
+        order: orderBy(['created_at', 'seq'], 'DESC'),
+        limit: ({ limit }) => pageSizeOf(limit),
+      }),
+      resolve: (agent, args, context) =>
+        context.loaders.agents.recentMessagesOf(agent, listLimit(args.limit, DEFAULT_RECENT_MESSAGES)),
     }),
     contextMessages: t.field({
       type: [MessageType],
-      description: 'The context window: the messages of messageIds, in that order (see setContextWindow). A message deleted since it was put there is left out.',
+      description:
+        'The context window: the messages of messageIds, in that order (see setContextWindow). A message deleted since it was put there is left out.',
       sql: fallback('the order of a JSON list of ids: one loader statement per page', { messageIds: 'message_ids' }),
       resolve: (agent, _args, context) => context.loaders.agents.contextMessagesOf(agent),
     }),
@@ -105,14 +144,21 @@ export const AgentType = builder.prismaObject('Agent', {
       ...connectionOptions,
       description: 'Long-term memories, newest first.',
       totalCount: true,
-      sql: connection(relatedRows('memories', 'agent_id', 'id', liveRows), () => orderBy(['created_at', 'id'], 'DESC'), connectionOptions),
+      sql: connection(
+        relatedRows('memories', 'agent_id', 'id', liveRows),
+        () => orderBy(['created_at', 'id'], 'DESC'),
+        connectionOptions,
+      ),
       query: (args) => {
         assertPageSize(args);
         return { where: live, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] };
       },
     }),
     messageCount: t.relationCount('messages', { where: live, sql: count(agentMessages) }),
-    memoryCount: t.relationCount('memories', { where: live, sql: count(relatedRows('memories', 'agent_id', 'id', liveRows)) }),
+    memoryCount: t.relationCount('memories', {
+      where: live,
+      sql: count(relatedRows('memories', 'agent_id', 'id', liveRows)),
+    }),
   }),
 });
 addDeletionFields('Agent');
@@ -149,7 +195,11 @@ builder.prismaObjectFields(ToolType, (t) => ({
       {
         table: 'agents',
         through: { table: 'tools_agents', on: (link, row) => `${row}.id = ${link}.agent_id` },
-        where: (scope) => [`${scope.link}.tool_id = ${scope.parent}.id`, `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`, ...liveRows(scope)],
+        where: (scope) => [
+          `${scope.link}.tool_id = ${scope.parent}.id`,
+          `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`,
+          ...liveRows(scope),
+        ],
       },
       orderBy(['id'], 'ASC'),
     ),
@@ -160,5 +210,9 @@ builder.prismaObjectFields(ToolType, (t) => ({
   }),
 }));
 // As Prisma's relation: the agent even when it is deleted.
-builder.prismaObjectField(MessageType, 'agent', (t) => t.relation('agent', { sql: object(relatedRows('agents', 'id', 'agent_id')) }));
-builder.prismaObjectField(MemoryType, 'agent', (t) => t.relation('agent', { sql: object(relatedRows('agents', 'id', 'agent_id')) }));
+builder.prismaObjectField(MessageType, 'agent', (t) =>
+  t.relation('agent', { sql: object(relatedRows('agents', 'id', 'agent_id')) }),
+);
+builder.prismaObjectField(MemoryType, 'agent', (t) =>
+  t.relation('agent', { sql: object(relatedRows('agents', 'id', 'agent_id')) }),
+);

@@ -2,10 +2,19 @@ import { z } from 'zod';
 import { SCOPES } from '../auth/caller';
 import { issueApiKey } from '../auth/keys';
 import { NotFoundError } from '../errors';
-import { column, connection, liveRows, object, orderBy, organizationRows, relatedRows, timestamp } from '../planner/declarations';
+import {
+  column,
+  connection,
+  liveRows,
+  object,
+  orderBy,
+  organizationRows,
+  relatedRows,
+  timestamp,
+} from '../planner/declarations';
 import { builder } from '../schema/builder';
-import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
+import { maxItems } from '../schema/list-caps';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { payloadRow } from '../schema/payloads';
 import { name } from '../schema/rules';
@@ -13,7 +22,8 @@ import { liveRowsOf, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 
 const ApiKeyType = builder.prismaObject('ApiKey', {
-  description: 'An API key: its metadata only. The secret is shown once, at creation; ' +
+  description:
+    'An API key: its metadata only. The secret is shown once, at creation; ' +
     'only its SHA-256 is stored, and never exposed.',
   fields: (t) => ({
     id: t.exposeID('id', { sql: column('id') }),
@@ -36,10 +46,18 @@ builder.queryFields((t) => ({
     ...connectionOptions,
     description: "The organization's API keys (metadata only), oldest first.",
     totalCount: (_root, _args, context) => context.prisma.apiKey.count({ where: liveRowsOf(context) }),
-    sql: connection({ table: 'api_keys', where: (scope) => [...organizationRows(scope), ...liveRows(scope)] }, () => orderBy(['created_at', 'id'], 'ASC'), connectionOptions),
+    sql: connection(
+      { table: 'api_keys', where: (scope) => [...organizationRows(scope), ...liveRows(scope)] },
+      () => orderBy(['created_at', 'id'], 'ASC'),
+      connectionOptions,
+    ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.apiKey.findMany({ ...query, where: liveRowsOf(context), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.apiKey.findMany({
+        ...query,
+        where: liveRowsOf(context),
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      });
     },
   }),
 }));
@@ -55,7 +73,12 @@ const ScopeEnum = builder.enumType('Scope', {
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
-    scopes: t.field({ type: [ScopeEnum], required: true, extensions: maxItems(10), description: 'At most 10 (there are three scopes).' }),
+    scopes: t.field({
+      type: [ScopeEnum],
+      required: true,
+      extensions: maxItems(10),
+      description: 'At most 10 (there are three scopes).',
+    }),
     expiresAt: t.field({ type: 'DateTime', description: 'Default: never.' }),
     userId: t.id({ description: 'Whose key it is; default: the caller.' }),
   }),
@@ -64,7 +87,10 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
 const createApiKeySchema = z.object({
   name,
   scopes: z.array(z.enum(SCOPES)).min(1, 'must grant at least one scope'),
-  expiresAt: z.date().refine((date) => date.getTime() > Date.now(), 'must be in the future').nullish(),
+  expiresAt: z
+    .date()
+    .refine((date) => date.getTime() > Date.now(), 'must be in the future')
+    .nullish(),
   userId: z.string().nullish(),
 });
 
@@ -113,7 +139,10 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
       const id = String(args.id);
-      const { count } = await context.prisma.apiKey.updateMany({ where: { id, ...liveRowsOf(context) }, data: { isActive: false } });
+      const { count } = await context.prisma.apiKey.updateMany({
+        where: { id, ...liveRowsOf(context) },
+        data: { isActive: false },
+      });
       if (count === 0) throw new NotFoundError('ApiKey', id, ['id']);
       return { apiKeyId: id };
     },

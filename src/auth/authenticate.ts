@@ -1,9 +1,9 @@
 import { GraphQLError } from 'graphql';
-import { withOrganization, withPresentedApiKey } from '../db/row-level-security';
 import type { Database } from '../db/database';
 import { readFromPrimaryFromNowOn, readMayUseReplica } from '../db/read-routing';
+import { withOrganization, withPresentedApiKey } from '../db/row-level-security';
+import { type Caller, SCOPES, type Scope } from './caller';
 import type { KeyCache } from './key-cache';
-import { SCOPES, type Caller, type Scope } from './caller';
 import { hashApiKey, looksLikeApiKey } from './keys';
 
 /** How often, at most, a key's last_used_at is written: not a write per request. */
@@ -50,7 +50,10 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
     if (now.getTime() - previous < LAST_USED_RESOLUTION_MS) return;
     lastUsedWrites.set(keyId, now.getTime());
     await prisma.apiKey.updateMany({
-      where: { id: keyId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }] },
+      where: {
+        id: keyId,
+        OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }],
+      },
       data: { lastUsedAt: now },
     });
   }
@@ -68,7 +71,8 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
     }
     // Row-level security lets this read see the presented key, its user and its organization,
     // and nothing else: the organization is not known yet.
-    const lookUp = () => withPresentedApiKey(keyHash, () => sql.query<PresentedKey>(findPresentedKey, [keyHash, now.toISOString()]));
+    const lookUp = () =>
+      withPresentedApiKey(keyHash, () => sql.query<PresentedKey>(findPresentedKey, [keyHash, now.toISOString()]));
     let [key] = await lookUp();
     if (!key && readMayUseReplica()) {
       // A read replica may not have replayed a key created a moment ago: the primary decides.

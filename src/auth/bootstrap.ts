@@ -29,8 +29,14 @@ export async function createOrganizationWithAdmin(
 ): Promise<BootstrappedOrganization> {
   const userId = newId('user');
   await tx.organization.create({ data: { id: organizationId, name: options.organizationName } });
-  await tx.user.create({ data: { id: userId, organizationId, name: options.userName, createdById: userId, lastUpdatedById: userId } });
-  const { id: apiKeyId, key } = await issueApiKey(tx, { organizationId, userId }, { name: options.keyName ?? 'bootstrap', scopes: SCOPES });
+  await tx.user.create({
+    data: { id: userId, organizationId, name: options.userName, createdById: userId, lastUpdatedById: userId },
+  });
+  const { id: apiKeyId, key } = await issueApiKey(
+    tx,
+    { organizationId, userId },
+    { name: options.keyName ?? 'bootstrap', scopes: SCOPES },
+  );
   return { organizationId, userId, apiKeyId, key };
 }
 
@@ -44,6 +50,11 @@ export function withNewOrganization<T>(work: (organizationId: string) => Promise
 }
 
 /** `createOrganizationWithAdmin` in a transaction of its own: all or nothing. */
-export function bootstrapOrganization(prisma: PrismaClient, options: BootstrapOptions): Promise<BootstrappedOrganization> {
-  return withNewOrganization((organizationId) => prisma.$transaction((tx) => createOrganizationWithAdmin(tx, organizationId, options)));
+export function bootstrapOrganization(
+  prisma: PrismaClient,
+  options: BootstrapOptions,
+): Promise<BootstrappedOrganization> {
+  return withNewOrganization((organizationId) =>
+    prisma.$transaction((tx) => createOrganizationWithAdmin(tx, organizationId, options)),
+  );
 }

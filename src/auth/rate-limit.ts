@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Settings } from '../config/settings';
 import { currentClientAddress } from '../http/request-id';
 import type { Authenticate } from './authenticate';
@@ -13,11 +13,19 @@ import type { Caller } from './caller';
  * same budget per process: requests are neither refused nor let through unlimited because Redis
  * is away. Counts made in memory meanwhile are not carried back into Redis.
  */
-function createCounter(options: { points: number; duration: number; keyPrefix: string }, redis: Redis | undefined): RateLimiterAbstract {
+function createCounter(
+  options: { points: number; duration: number; keyPrefix: string },
+  redis: Redis | undefined,
+): RateLimiterAbstract {
   const memory = new RateLimiterMemory(options);
   if (!redis) return memory;
   // Not ready (connecting, away): straight to memory rather than wait for a command that fails.
-  return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory });
+  return new RateLimiterRedis({
+    ...options,
+    storeClient: redis,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: memory,
+  });
 }
 
 function rateLimited(retryAfterSeconds: number, what = 'too many requests for this API key'): GraphQLError {
@@ -39,7 +47,10 @@ const secondsUntil = (milliseconds: number) => Math.max(1, Math.ceil(millisecond
  * agent does not stop the others of its organization.
  */
 export function createRateLimiter({ requests, windowSeconds }: Settings['rateLimit'], redis?: Redis) {
-  const limiter = requests > 0 ? createCounter({ points: requests, duration: windowSeconds, keyPrefix: 'agentmem:rate:key' }, redis) : null;
+  const limiter =
+    requests > 0
+      ? createCounter({ points: requests, duration: windowSeconds, keyPrefix: 'agentmem:rate:key' }, redis)
+      : null;
 
   return async function limitRate(caller: Caller): Promise<void> {
     if (!limiter) return;
@@ -54,7 +65,8 @@ export function createRateLimiter({ requests, windowSeconds }: Settings['rateLim
 
 export type LimitRate = ReturnType<typeof createRateLimiter>;
 
-const isUnauthenticated = (error: unknown) => error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED';
+const isUnauthenticated = (error: unknown) =>
+  error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED';
 
 /**
  * Counts failed authentications (401) per client address. After `failures` of them within a
@@ -71,7 +83,10 @@ export function throttleFailedAuthentications(
   if (failures === 0) return authenticate;
   // Shared like the per-key limit: a guesser spreading its attempts over the replicas behind a
   // load balancer gets one budget, not one per replica.
-  const counts = createCounter({ points: failures, duration: windowSeconds, keyPrefix: 'agentmem:rate:auth-failures' }, redis);
+  const counts = createCounter(
+    { points: failures, duration: windowSeconds, keyPrefix: 'agentmem:rate:auth-failures' },
+    redis,
+  );
   return async (request) => {
     const address = currentClientAddress() ?? 'unknown';
     const counted = await counts.get(address);

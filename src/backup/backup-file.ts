@@ -24,9 +24,11 @@ export function backupFileKind(file: string): BackupFileKind {
 /** The advice for a file that is not a backup of the configured kind of database. */
 export function wrongKindOfBackup(file: string, kind: BackupFileKind, expected: 'postgres' | 'pglite'): BackupError {
   const what: Record<BackupFileKind, string> = {
-    postgres: 'a PostgreSQL backup (pg_dump custom format): restore it with DATABASE_URL set; ' +
+    postgres:
+      'a PostgreSQL backup (pg_dump custom format): restore it with DATABASE_URL set; ' +
       'to bring embedded data to PostgreSQL use `npm run db:move`',
-    pglite: 'an embedded database backup (PGlite data directory): ' +
+    pglite:
+      'an embedded database backup (PGlite data directory): ' +
       'restore it with DATABASE_URL unset, into PGLITE_DATA_DIR; then `npm run db:move` takes it to PostgreSQL',
     'organization-export': "an organization's export (JSON lines), which is for reading, not for restoring",
     unknown: 'not an AgentMem backup',
@@ -37,7 +39,8 @@ export function wrongKindOfBackup(file: string, kind: BackupFileKind, expected: 
 
 /** Refuses to replace an existing file unless `force`: a backup is not overwritten by accident. */
 export function assertWritable(file: string, force: boolean): void {
-  if (fs.existsSync(file) && !force) throw new BackupError(`${file} exists; choose another file or pass --force to replace it`);
+  if (fs.existsSync(file) && !force)
+    throw new BackupError(`${file} exists; choose another file or pass --force to replace it`);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
 }
 

@@ -16,7 +16,9 @@ export interface BackupOptions {
   organizationId?: string;
 }
 
-export type BackupOutcome = { kind: 'database'; tables?: TableDigest[] } | { kind: 'organization'; rows: Record<string, number> };
+export type BackupOutcome =
+  | { kind: 'database'; tables?: TableDigest[] }
+  | { kind: 'organization'; rows: Record<string, number> };
 
 export async function backup(settings: Settings, options: BackupOptions): Promise<BackupOutcome> {
   const database = settings.database;
@@ -24,8 +26,12 @@ export async function backup(settings: Settings, options: BackupOptions): Promis
   if (organizationId !== undefined) {
     const rows =
       database.kind === 'postgres'
-        ? await withOwnerSession(database, (session) => exportOrganization(session, organizationId, options.out, options.force))
-        : await withOpenedPglite(database.dataDir, (session) => exportOrganization(session, organizationId, options.out, options.force));
+        ? await withOwnerSession(database, (session) =>
+            exportOrganization(session, organizationId, options.out, options.force),
+          )
+        : await withOpenedPglite(database.dataDir, (session) =>
+            exportOrganization(session, organizationId, options.out, options.force),
+          );
     return { kind: 'organization', rows };
   }
   if (database.kind === 'postgres') {
@@ -36,9 +42,13 @@ export async function backup(settings: Settings, options: BackupOptions): Promis
 }
 
 /** The restored tables' rows and checksums, or undefined where the login cannot count past row-level security. */
-export async function restore(settings: Settings, options: { in: string; force: boolean }): Promise<TableDigest[] | undefined> {
+export async function restore(
+  settings: Settings,
+  options: { in: string; force: boolean },
+): Promise<TableDigest[] | undefined> {
   const database = settings.database;
-  if (database.kind === 'postgres') return restorePostgres(database, options.in, { binDir: settings.postgresBinDir }, options.force);
+  if (database.kind === 'postgres')
+    return restorePostgres(database, options.in, { binDir: settings.postgresBinDir }, options.force);
   return restorePglite(database.dataDir, options.in, options.force);
 }
 

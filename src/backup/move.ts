@@ -3,8 +3,18 @@ import { migrateDeploy } from '../db/migrate';
 import { createPostgresPool, type PostgresSettings } from '../db/postgres';
 import { BackupError } from './errors';
 import { openExistingPglite } from './pglite-dump';
-import { appliedMigrations, countSchemaObjects, dataTables, digestTable, MIGRATIONS_TABLE, quoteName, readTables, type Table, type TableDigest } from './table-catalog';
-import { pgliteSession, postgresSession, seeEveryRow, useCanonicalText, type SqlSession } from './sql-session';
+import { pgliteSession, postgresSession, type SqlSession, seeEveryRow, useCanonicalText } from './sql-session';
+import {
+  appliedMigrations,
+  countSchemaObjects,
+  dataTables,
+  digestTable,
+  MIGRATIONS_TABLE,
+  quoteName,
+  readTables,
+  type Table,
+  type TableDigest,
+} from './table-catalog';
 
 /** Rows read from the embedded database and written to PostgreSQL per statement. */
 const BATCH_ROWS = 200;
@@ -23,11 +33,16 @@ async function assertEmptyTarget(session: SqlSession): Promise<void> {
   if ((await countSchemaObjects(session)) === 0) return;
   const tables = await readTables(session);
   if (!tables.some((table) => table.name === MIGRATIONS_TABLE)) {
-    throw new BackupError('the target database holds tables that are not AgentMem\'s; move into a new, empty database');
+    throw new BackupError("the target database holds tables that are not AgentMem's; move into a new, empty database");
   }
   for (const table of dataTables(tables)) {
-    const [row] = await session.query<{ found: boolean }>(`SELECT EXISTS (SELECT 1 FROM public.${quoteName(table.name)}) AS found`);
-    if (row?.found) throw new BackupError(`the target database is not empty (table ${table.name} has rows); move into a new, empty database`);
+    const [row] = await session.query<{ found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM public.${quoteName(table.name)}) AS found`,
+    );
+    if (row?.found)
+      throw new BackupError(
+        `the target database is not empty (table ${table.name} has rows); move into a new, empty database`,
+      );
   }
 }
 
@@ -38,7 +53,9 @@ async function copyTable(source: SqlSession, target: SqlSession, table: Table): 
   const columns = table.columns;
   const cursor = `agentmem_move_${table.name.replace(/\W/g, '_')}`;
   const asText = columns.map((column, index) => `${quoteName(column.name)}::text AS c${index}`).join(', ');
-  await source.query(`DECLARE ${quoteName(cursor)} NO SCROLL CURSOR FOR SELECT ${asText} FROM public.${quoteName(table.name)}`);
+  await source.query(
+    `DECLARE ${quoteName(cursor)} NO SCROLL CURSOR FOR SELECT ${asText} FROM public.${quoteName(table.name)}`,
+  );
   const insert = `INSERT INTO public.${quoteName(table.name)}
     (${columns.map((column) => quoteName(column.name)).join(', ')})
     SELECT ${columns.map((column, index) => `u.c${index}::${column.type}`).join(', ')}
@@ -61,7 +78,11 @@ async function copyTable(source: SqlSession, target: SqlSession, table: Table): 
  * transaction, and each table's row count and checksum are compared on both sides before it
  * commits: a move that does not match leaves the target without any row.
  */
-export async function moveToPostgres(dataDir: string, target: PostgresSettings, log: (line: string) => void): Promise<MovedTable[]> {
+export async function moveToPostgres(
+  dataDir: string,
+  target: PostgresSettings,
+  log: (line: string) => void,
+): Promise<MovedTable[]> {
   const opened = await openExistingPglite(dataDir);
   const pool = createPostgresPool({ ...target, poolSize: 1 });
   let client: pg.PoolClient | undefined;
@@ -74,7 +95,9 @@ export async function moveToPostgres(dataDir: string, target: PostgresSettings, 
       throw new BackupError(`the embedded database in ${dataDir} has never been migrated: there is nothing to move`);
     }
     client = await pool.connect().catch((error: unknown) => {
-      throw new BackupError(`cannot reach the target database: ${error instanceof Error ? error.message : String(error)}`);
+      throw new BackupError(
+        `cannot reach the target database: ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
     const targetSession = postgresSession(client);
     await useCanonicalText(targetSession);
@@ -83,7 +106,10 @@ export async function moveToPostgres(dataDir: string, target: PostgresSettings, 
 
     log('applying the migrations to the target');
     await migrateDeploy(target.url);
-    const [sourceMigrations, targetMigrations] = [await appliedMigrations(source), await appliedMigrations(targetSession)];
+    const [sourceMigrations, targetMigrations] = [
+      await appliedMigrations(source),
+      await appliedMigrations(targetSession),
+    ];
     if (sourceMigrations.join() !== targetMigrations.join()) {
       const missing = targetMigrations.filter((name) => !sourceMigrations.includes(name));
       throw new BackupError(
@@ -96,8 +122,10 @@ export async function moveToPostgres(dataDir: string, target: PostgresSettings, 
     const sourceColumns = new Map(dataTables(sourceTables).map((table) => [table.name, columnNames(table)]));
     const unlike = targetTables.filter((table) => sourceColumns.get(table.name) !== columnNames(table));
     if (unlike.length > 0 || sourceColumns.size !== targetTables.length) {
-      throw new BackupError(`the embedded database's tables differ from the migrated target's ` +
-        `(${unlike.map((table) => table.name).join(', ')})`);
+      throw new BackupError(
+        `the embedded database's tables differ from the migrated target's ` +
+          `(${unlike.map((table) => table.name).join(', ')})`,
+      );
     }
 
     const moved: MovedTable[] = [];
@@ -107,13 +135,21 @@ export async function moveToPostgres(dataDir: string, target: PostgresSettings, 
       // Every table's rows go in parents first, in the target's column types.
       for (const table of targetTables) {
         await copyTable(source, targetSession, table);
-        moved.push({ table: table.name, source: await digestTable(source, table), target: await digestTable(targetSession, table) });
+        moved.push({
+          table: table.name,
+          source: await digestTable(source, table),
+          target: await digestTable(targetSession, table),
+        });
         log(`copied ${table.name}`);
       }
-      const differing = moved.filter((entry) => entry.source.rows !== entry.target.rows || entry.source.checksum !== entry.target.checksum);
+      const differing = moved.filter(
+        (entry) => entry.source.rows !== entry.target.rows || entry.source.checksum !== entry.target.checksum,
+      );
       if (differing.length > 0) {
-        throw new BackupError(`the copy differs from the embedded database in ${differing.map((entry) => entry.table).join(', ')}; ` +
-          `nothing was written`);
+        throw new BackupError(
+          `the copy differs from the embedded database in ${differing.map((entry) => entry.table).join(', ')}; ` +
+            `nothing was written`,
+        );
       }
       await targetSession.query('COMMIT');
     } catch (error) {

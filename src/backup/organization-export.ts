@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import { APPLICATION_ROLE } from '../db/row-level-security';
 import { assertWritable, writeWhole } from './backup-file';
 import { BackupError } from './errors';
+import { type SqlSession, useCanonicalText } from './sql-session';
 import { appliedMigrations, dataTables, quoteName, readTables, type Table } from './table-catalog';
-import { useCanonicalText, type SqlSession } from './sql-session';
 
 const ORGANIZATION_EXPORT_FORMAT = 'agentmem-organization-export';
 
@@ -14,14 +14,19 @@ const ORGANIZATION_EXPORT_FORMAT = 'agentmem-organization-export';
  * guessed at.
  */
 function organizationFilter(table: Table, tables: Map<string, Table>): string {
-  const hasOrganization = (candidate: Table | undefined) => candidate?.columns.some((column) => column.name === 'organization_id') ?? false;
+  const hasOrganization = (candidate: Table | undefined) =>
+    candidate?.columns.some((column) => column.name === 'organization_id') ?? false;
   if (table.name === 'organizations') return 't.id = $1';
   if (hasOrganization(table)) return 't.organization_id = $1';
   const parents = table.foreignKeys.filter((key) => hasOrganization(tables.get(key.references)));
-  if (parents.length === 0) throw new BackupError(`table ${table.name} has no organization_id and no foreign key to a table that has one`);
+  if (parents.length === 0)
+    throw new BackupError(`table ${table.name} has no organization_id and no foreign key to a table that has one`);
   return parents
-    .map((key) => `EXISTS (SELECT 1 FROM public.${quoteName(key.references)} p ` +
-      `WHERE p.${quoteName(key.referencedColumn)} = t.${quoteName(key.column)} AND p.organization_id = $1)`)
+    .map(
+      (key) =>
+        `EXISTS (SELECT 1 FROM public.${quoteName(key.references)} p ` +
+        `WHERE p.${quoteName(key.referencedColumn)} = t.${quoteName(key.column)} AND p.organization_id = $1)`,
+    )
     .join(' AND ');
 }
 
@@ -33,7 +38,12 @@ function organizationFilter(table: Table, tables: Map<string, Table>): string {
  * filters them as it does the API's reads, beneath the export's own filter; one snapshot.
  * Returns the number of rows per table.
  */
-export async function exportOrganization(session: SqlSession, organizationId: string, file: string, force: boolean): Promise<Record<string, number>> {
+export async function exportOrganization(
+  session: SqlSession,
+  organizationId: string,
+  file: string,
+  force: boolean,
+): Promise<Record<string, number>> {
   assertWritable(file, force);
   await useCanonicalText(session);
   const tables = dataTables(await readTables(session));
@@ -48,7 +58,10 @@ export async function exportOrganization(session: SqlSession, organizationId: st
   const counts: Record<string, number> = {};
   await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    await session.query(`SELECT set_config('role', '${APPLICATION_ROLE}', true), set_config('app.organization_id', $1, true)`, [organizationId]);
+    await session.query(
+      `SELECT set_config('role', '${APPLICATION_ROLE}', true), set_config('app.organization_id', $1, true)`,
+      [organizationId],
+    );
     const found = await session.query('SELECT 1 FROM organizations WHERE id = $1', [organizationId]);
     if (found.length === 0) throw new BackupError(`there is no organization ${organizationId}`);
     await writeWhole(file, async (partial) => {
@@ -56,13 +69,16 @@ export async function exportOrganization(session: SqlSession, organizationId: st
       try {
         fs.writeSync(descriptor, `${JSON.stringify(header)}\n`);
         for (const table of tables) {
-          const order = (table.primaryKey.length > 0 ? table.primaryKey : table.columns.map((column) => column.name)).map((name) => `t.${quoteName(name)}`);
+          const order = (
+            table.primaryKey.length > 0 ? table.primaryKey : table.columns.map((column) => column.name)
+          ).map((name) => `t.${quoteName(name)}`);
           const rows = await session.query<{ line: string }>(
             `SELECT row_to_json(t)::text AS line FROM public.${quoteName(table.name)} t
               WHERE ${organizationFilter(table, byName)} ORDER BY ${order.join(', ')}`,
             [organizationId],
           );
-          for (const row of rows) fs.writeSync(descriptor, `{"table":${JSON.stringify(table.name)},"row":${row.line}}\n`);
+          for (const row of rows)
+            fs.writeSync(descriptor, `{"table":${JSON.stringify(table.name)},"row":${row.line}}\n`);
           counts[table.name] = rows.length;
         }
       } finally {

@@ -1,10 +1,16 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { DataDirectoryInUseError, lockDataDirectory, openLockedPglite, openPglite, type OpenedPglite } from '../db/pglite';
+import {
+  DataDirectoryInUseError,
+  lockDataDirectory,
+  type OpenedPglite,
+  openLockedPglite,
+  openPglite,
+} from '../db/pglite';
 import { assertWritable, backupFileKind, writeWhole, wrongKindOfBackup } from './backup-file';
 import { BackupError } from './errors';
-import { dataTables, digestTable, readTables, type TableDigest } from './table-catalog';
 import { pgliteSession, seeEveryRow, useCanonicalText } from './sql-session';
+import { dataTables, digestTable, readTables, type TableDigest } from './table-catalog';
 
 const holdsDatabase = (dataDir: string) => fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0;
 
@@ -48,7 +54,7 @@ export async function openExistingPglite(dataDir: string): Promise<OpenedPglite>
 async function digestAll(opened: OpenedPglite): Promise<TableDigest[]> {
   const session = pgliteSession(opened.pglite);
   await useCanonicalText(session);
-    await seeEveryRow(session);
+  await seeEveryRow(session);
   const digests: TableDigest[] = [];
   for (const table of dataTables(await readTables(session))) digests.push(await digestTable(session, table));
   return digests;
@@ -87,14 +93,18 @@ export async function restorePglite(dataDir: string, file: string, force: boolea
   try {
     tar = zlib.gunzipSync(fs.readFileSync(file));
   } catch (error) {
-    throw new BackupError(`${file} could not be restored: it is damaged ` +
-      `(${error instanceof Error ? error.message : String(error)}); nothing was changed`);
+    throw new BackupError(
+      `${file} could not be restored: it is damaged ` +
+        `(${error instanceof Error ? error.message : String(error)}); nothing was changed`,
+    );
   }
   return withLock(dataDir, async () => {
     const replacing = holdsDatabase(dataDir);
     if (replacing && !force) {
-      throw new BackupError(`${dataDir} already holds an embedded database; ` +
-        `restore into another PGLITE_DATA_DIR, or pass --force to replace it`);
+      throw new BackupError(
+        `${dataDir} already holds an embedded database; ` +
+          `restore into another PGLITE_DATA_DIR, or pass --force to replace it`,
+      );
     }
     const aside = `${dataDir}.before-restore-${Date.now()}`;
     if (replacing) fs.renameSync(dataDir, aside);
@@ -110,7 +120,9 @@ export async function restorePglite(dataDir: string, file: string, force: boolea
     } catch (error) {
       fs.rmSync(dataDir, { recursive: true, force: true });
       if (replacing) fs.renameSync(aside, dataDir);
-      throw error instanceof BackupError ? error : new BackupError(`${file} could not be restored: ${error instanceof Error ? error.message : String(error)}`);
+      throw error instanceof BackupError
+        ? error
+        : new BackupError(`${file} could not be restored: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (replacing) fs.rmSync(aside, { recursive: true, force: true });
     return digests;

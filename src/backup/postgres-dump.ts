@@ -7,8 +7,8 @@ import { createPostgresPool } from '../db/postgres';
 import { APPLICATION_ROLE } from '../db/row-level-security';
 import { assertWritable, backupFileKind, writeWhole, wrongKindOfBackup } from './backup-file';
 import { BackupError } from './errors';
+import { postgresSession, type SqlSession, seeEveryRow, useCanonicalText } from './sql-session';
 import { countSchemaObjects, dataTables, digestTable, readTables, type TableDigest } from './table-catalog';
-import { postgresSession, seeEveryRow, useCanonicalText, type SqlSession } from './sql-session';
 
 export interface PostgresTools {
   /** Where pg_dump, pg_restore and psql are (PG_BIN_DIR); undefined: on PATH. */
@@ -36,8 +36,10 @@ function run(tools: PostgresTools, program: string, args: string[], env: NodeJS.
     child.on('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'ENOENT'
-          ? new BackupError(`${program} was not found: ` +
-            `install PostgreSQL's client programs (Debian: postgresql-client-15) or set PG_BIN_DIR`)
+          ? new BackupError(
+              `${program} was not found: ` +
+                `install PostgreSQL's client programs (Debian: postgresql-client-15) or set PG_BIN_DIR`,
+            )
           : error,
       );
     });
@@ -49,7 +51,10 @@ function run(tools: PostgresTools, program: string, args: string[], env: NodeJS.
   });
 }
 
-export async function withOwnerSession<T>(settings: PostgresSettings, work: (session: SqlSession) => Promise<T>): Promise<T> {
+export async function withOwnerSession<T>(
+  settings: PostgresSettings,
+  work: (session: SqlSession) => Promise<T>,
+): Promise<T> {
   const pool = createPostgresPool({ ...settings, poolSize: 1 });
   try {
     const client = await pool.connect();
@@ -70,7 +75,12 @@ export async function withOwnerSession<T>(settings: PostgresSettings, work: (ses
  * security does not limit (a superuser or BYPASSRLS): any other, pg_dump refuses rather than
  * writing a dump with rows missing.
  */
-export async function backupPostgres(settings: PostgresSettings, file: string, tools: PostgresTools, force: boolean): Promise<void> {
+export async function backupPostgres(
+  settings: PostgresSettings,
+  file: string,
+  tools: PostgresTools,
+  force: boolean,
+): Promise<void> {
   assertWritable(file, force);
   const { dbname, env } = connectionFor(settings.url);
   await writeWhole(file, async (partial) => {
@@ -119,7 +129,12 @@ GRANT USAGE ON SCHEMA public TO PUBLIC;
  * role is made where the server lacks it, so a server started on the restored database serves
  * with its row-level security and accepts the API keys of the dump.
  */
-export async function restorePostgres(settings: PostgresSettings, file: string, tools: PostgresTools, force: boolean): Promise<TableDigest[] | undefined> {
+export async function restorePostgres(
+  settings: PostgresSettings,
+  file: string,
+  tools: PostgresTools,
+  force: boolean,
+): Promise<TableDigest[] | undefined> {
   const kind = backupFileKind(file);
   if (kind !== 'postgres') throw wrongKindOfBackup(file, kind, 'postgres');
   const objects = await withOwnerSession(settings, countSchemaObjects);
@@ -138,7 +153,12 @@ export async function restorePostgres(settings: PostgresSettings, file: string, 
     await run(tools, 'pg_restore', ['--no-owner', `--file=${script}`, file], process.env);
     fs.writeFileSync(prelude, applicationRoleStatements + (force ? replaceSchemaStatements : ''), { mode: 0o600 });
     const { dbname, env } = connectionFor(settings.url);
-    await run(tools, 'psql', ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', `--dbname=${dbname}`, '-f', prelude, '-f', script], env);
+    await run(
+      tools,
+      'psql',
+      ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', `--dbname=${dbname}`, '-f', prelude, '-f', script],
+      env,
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

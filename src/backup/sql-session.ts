@@ -30,7 +30,12 @@ export function postgresSession(client: pg.ClientBase): SqlSession {
  * are compared, hashed and exported as text.
  */
 export async function useCanonicalText(session: SqlSession): Promise<void> {
-  for (const setting of ["SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'postgres'", 'SET extra_float_digits = 1']) {
+  for (const setting of [
+    "SET TimeZone = 'UTC'",
+    "SET DateStyle = 'ISO, YMD'",
+    "SET IntervalStyle = 'postgres'",
+    'SET extra_float_digits = 1',
+  ]) {
     await session.query(setting);
   }
 }

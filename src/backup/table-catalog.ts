@@ -76,7 +76,8 @@ function parentsFirst(tables: Table[]): Table[] {
   const visiting = new Set<string>();
   const place = (table: Table) => {
     if (placed.has(table.name)) return;
-    if (visiting.has(table.name)) throw new BackupError(`the foreign keys of table ${table.name} form a cycle; it cannot be copied in order`);
+    if (visiting.has(table.name))
+      throw new BackupError(`the foreign keys of table ${table.name} form a cycle; it cannot be copied in order`);
     visiting.add(table.name);
     for (const key of table.foreignKeys) {
       const parent = byName.get(key.references);

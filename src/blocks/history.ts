@@ -10,7 +10,7 @@ import { BlockType } from './type';
 import { changeBlock } from './versions';
 
 builder.prismaObject('BlockVersion', {
-  description: "One version of a block: its content then, who made it and when.",
+  description: 'One version of a block: its content then, who made it and when.',
   fields: (t) => ({
     id: t.exposeID('id', { sql: column('id') }),
     organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
@@ -20,14 +20,23 @@ builder.prismaObject('BlockVersion', {
     limit: t.int({ sql: column('limit'), resolve: (version) => Number(version.limit) }),
     description: t.exposeString('description', { sql: column('description'), nullable: true }),
     metadata: t.expose('metadata', { sql: column('metadata_'), type: 'JSON', nullable: true }),
-    changedAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime', description: 'When this version was made.' }),
+    changedAt: t.expose('createdAt', {
+      sql: timestamp('created_at'),
+      type: 'DateTime',
+      description: 'When this version was made.',
+    }),
     changedById: t.exposeID('changedById', {
       sql: column('changed_by_id'),
       nullable: true,
-      description: "The user of the API key that made this version; " +
-        "null for a version made before history was kept, or by a user since purged.",
+      description:
+        'The user of the API key that made this version; ' +
+        'null for a version made before history was kept, or by a user since purged.',
     }),
-    apiKeyId: t.exposeID('apiKeyId', { sql: column('api_key_id'), nullable: true, description: 'The API key that made this version (null as for changedById).' }),
+    apiKeyId: t.exposeID('apiKeyId', {
+      sql: column('api_key_id'),
+      nullable: true,
+      description: 'The API key that made this version (null as for changedById).',
+    }),
     changedBy: t.relation('changedBy', { nullable: true, sql: object(relatedRows('users', 'id', 'changed_by_id')) }),
   }),
 });
@@ -37,7 +46,11 @@ builder.prismaObjectField(BlockType, 'history', (t) =>
     ...connectionOptions,
     description: 'Every version of this block, newest first (the first is the current content).',
     totalCount: true,
-    sql: connection(relatedRows('block_history', 'block_id', 'id'), () => orderBy(['version', 'id'], 'DESC'), connectionOptions),
+    sql: connection(
+      relatedRows('block_history', 'block_id', 'id'),
+      () => orderBy(['version', 'id'], 'DESC'),
+      connectionOptions,
+    ),
     query: (args) => {
       assertPageSize(args);
       return { orderBy: [{ version: 'desc' }, { id: 'desc' }] };
@@ -50,7 +63,7 @@ builder.mutationField('revertBlock', (t) =>
     type: BlockPayload,
     description:
       "Restores the value, description and metadata of one of the block's versions, as a new version. " +
-        "The limit stays as it is now: a value longer than it is refused.",
+      'The limit stays as it is now: a value longer than it is refused.',
     errors: { types: blockErrors },
     args: {
       id: t.arg.id({ required: true }),
@@ -59,7 +72,8 @@ builder.mutationField('revertBlock', (t) =>
     },
     resolve: async (_root, args, context) => {
       const version = parseInput(versionNumber, args.version, ['version']);
-      const expectedVersion = parseInput(versionNumber.optional().nullable(), args.expectedVersion, ['expectedVersion']) ?? undefined;
+      const expectedVersion =
+        parseInput(versionNumber.optional().nullable(), args.expectedVersion, ['expectedVersion']) ?? undefined;
       const id = String(args.id);
       const changed = await context.prisma.$transaction((tx) =>
         changeBlock(context, tx, id, expectedVersion, async (block) => {
@@ -73,7 +87,11 @@ builder.mutationField('revertBlock', (t) =>
               ['version'],
             );
           }
-          return { value: past.value, description: past.description, metadata: past.metadata === null ? Prisma.DbNull : (past.metadata as Prisma.InputJsonValue) };
+          return {
+            value: past.value,
+            description: past.description,
+            metadata: past.metadata === null ? Prisma.DbNull : (past.metadata as Prisma.InputJsonValue),
+          };
         }),
       );
       return { blockId: id, version: changed.version };

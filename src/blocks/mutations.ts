@@ -15,7 +15,10 @@ import { changeBlock, recordNewBlocks } from './versions';
 
 export const CreateBlockInput = builder.inputType('CreateBlockInput', {
   fields: (t) => ({
-    label: t.string({ required: true, description: 'persona, human, system, or a label of your own (1–50 characters).' }),
+    label: t.string({
+      required: true,
+      description: 'persona, human, system, or a label of your own (1–50 characters).',
+    }),
     value: t.string({ required: true }),
     limit: t.int({ description: 'The most characters `value` may hold. Default 2000.' }),
     description: t.string(),
@@ -27,7 +30,7 @@ export const CreateBlockInput = builder.inputType('CreateBlockInput', {
 });
 
 const UpdateBlockInput = builder.inputType('UpdateBlockInput', {
-  description: 'The label is part of the block\'s key and cannot change.',
+  description: "The label is part of the block's key and cannot change.",
   fields: (t) => ({
     value: t.string(),
     limit: t.int(),
@@ -95,7 +98,8 @@ export async function prepareBlock(
 export const BlockPayload = builder.objectRef<{ blockId: string; version: number }>('BlockPayload').implement({
   fields: (t) => ({
     version: t.exposeInt('version', {
-      description: 'The version this mutation made. `block` is read after it, so another change may already have followed.',
+      description:
+        'The version this mutation made. `block` is read after it, so another change may already have followed.',
     }),
     block: t.prismaField({
       type: BlockType,
@@ -137,14 +141,20 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, args, context) => {
       const input = parseInput(updateBlockSchema, args.input, ['input']);
-      const expectedVersion = parseInput(versionNumber.optional().nullable(), args.expectedVersion, ['expectedVersion']) ?? undefined;
+      const expectedVersion =
+        parseInput(versionNumber.optional().nullable(), args.expectedVersion, ['expectedVersion']) ?? undefined;
       const id = String(args.id);
       const changed = await context.prisma.$transaction((tx) =>
         changeBlock(context, tx, id, expectedVersion, (block) => {
           const field = input.value !== undefined ? ['input', 'value'] : ['input', 'limit'];
           assertWithinLimit(input.value ?? block.value, input.limit ?? Number(block.limit), field);
           const { metadata, ...columns } = input;
-          return { ...columns, ...(metadata !== undefined && { metadata: metadata === null ? Prisma.DbNull : (metadata as Prisma.InputJsonValue) }) };
+          return {
+            ...columns,
+            ...(metadata !== undefined && {
+              metadata: metadata === null ? Prisma.DbNull : (metadata as Prisma.InputJsonValue),
+            }),
+          };
         }),
       );
       return { blockId: id, version: changed.version };
@@ -157,13 +167,20 @@ builder.mutationFields((t) => ({
  * another block with its label meanwhile would then hold two: a CONFLICT naming the label.
  */
 async function assertLabelsFreeOnRestore(_context: Context, tx: Prisma.TransactionClient, id: string): Promise<void> {
-  const links = await tx.blockAgent.findMany({ where: { blockId: id, agent: { isDeleted: false } }, select: { agentId: true, blockLabel: true } });
+  const links = await tx.blockAgent.findMany({
+    where: { blockId: id, agent: { isDeleted: false } },
+    select: { agentId: true, blockLabel: true },
+  });
   for (const link of links) {
     const taken = await tx.blockAgent.findFirst({
       where: { agentId: link.agentId, blockLabel: link.blockLabel, blockId: { not: id }, block: { isDeleted: false } },
       select: { blockId: true },
     });
-    if (taken) throw new ConflictError(`agent ${link.agentId} holds another ${JSON.stringify(link.blockLabel)} block now (${taken.blockId})`, ['id']);
+    if (taken)
+      throw new ConflictError(
+        `agent ${link.agentId} holds another ${JSON.stringify(link.blockLabel)} block now (${taken.blockId})`,
+        ['id'],
+      );
   }
 }
 
@@ -172,6 +189,9 @@ addLifecycleMutations({
   table: (prisma) => prisma.block,
   payload: BlockPayload,
   // A restore changes no content, so the block keeps its version.
-  toPayload: async (id, tx) => ({ blockId: id, version: (await tx.block.findFirstOrThrow({ where: { id }, select: { version: true } })).version }),
+  toPayload: async (id, tx) => ({
+    blockId: id,
+    version: (await tx.block.findFirstOrThrow({ where: { id }, select: { version: true } })).version,
+  }),
   assertRestorable: assertLabelsFreeOnRestore,
 });

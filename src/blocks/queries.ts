@@ -10,12 +10,21 @@ const BlockFilter = builder.inputType('BlockFilter', {
   fields: (t) => ({
     label: t.string(),
     userId: t.id(),
-    isTemplate: t.boolean({ description: 'true: only template blocks; false or unset: only blocks that are not templates (templates are listed by blockTemplates).' }),
-    templateName: t.string({ description: 'Blocks made from one template by instantiateTemplate (with isTemplate: true, the template itself).' }),
+    isTemplate: t.boolean({
+      description:
+        'true: only template blocks; false or unset: only blocks that are not templates (templates are listed by blockTemplates).',
+    }),
+    templateName: t.string({
+      description: 'Blocks made from one template by instantiateTemplate (with isTemplate: true, the template itself).',
+    }),
   }),
 });
 
-function blockWhere(context: Context, filter: typeof BlockFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.BlockWhereInput {
+function blockWhere(
+  context: Context,
+  filter: typeof BlockFilter.$inferInput | null | undefined,
+  deleted: boolean | null | undefined,
+): Prisma.BlockWhereInput {
   return {
     ...listedRowsOf(context, deleted),
     ...(filter?.label != null && { label: filter.label }),
@@ -34,8 +43,15 @@ builder.queryFields((t) => ({
   blocks: t.prismaConnection({
     type: BlockType,
     ...connectionOptions,
-    args: { filter: t.arg({ type: BlockFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
-    totalCount: (_root, args, context) => context.prisma.block.count({ where: blockWhere(context, args.filter, args.deleted) }),
+    args: {
+      filter: t.arg({ type: BlockFilter }),
+      deleted: t.arg.boolean({
+        defaultValue: false,
+        description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.',
+      }),
+    },
+    totalCount: (_root, args, context) =>
+      context.prisma.block.count({ where: blockWhere(context, args.filter, args.deleted) }),
     // The trash (admin only) is read by the resolver.
     sql: connection(
       {
@@ -43,7 +59,8 @@ builder.queryFields((t) => ({
         where: (scope) => {
           const filter = scope.args.filter as typeof BlockFilter.$inferInput | null | undefined;
           if (scope.args.deleted) return undefined;
-          const equal = (name: string, value: unknown) => (value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`]);
+          const equal = (name: string, value: unknown) =>
+            value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`];
           return [
             ...organizationRows(scope),
             ...liveRows(scope),
@@ -59,13 +76,18 @@ builder.queryFields((t) => ({
     ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.block.findMany({ ...query, where: blockWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.block.findMany({
+        ...query,
+        where: blockWhere(context, args.filter, args.deleted),
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      });
     },
   }),
   blockTemplates: t.prismaConnection({
     type: BlockType,
     ...connectionOptions,
-    description: 'Template blocks (isTemplate), by template name and label: what instantiateTemplate copies to an agent.',
+    description:
+      'Template blocks (isTemplate), by template name and label: what instantiateTemplate copies to an agent.',
     args: { name: t.arg.string({ description: 'The blocks of this template only.' }) },
     totalCount: (_root, args, context) => context.prisma.block.count({ where: templateWhere(context, args.name) }),
     sql: connection(
@@ -79,7 +101,15 @@ builder.queryFields((t) => ({
         ],
       },
       // NULLS LAST, in expressions that are never null, so that the cursor's row comparison holds.
-      () => ({ columns: (row) => [`(${row}.template_name IS NULL)`, `coalesce(${row}.template_name, '')`, `${row}.label`, `${row}.id`], direction: 'ASC' }),
+      () => ({
+        columns: (row) => [
+          `(${row}.template_name IS NULL)`,
+          `coalesce(${row}.template_name, '')`,
+          `${row}.label`,
+          `${row}.id`,
+        ],
+        direction: 'ASC',
+      }),
       connectionOptions,
     ),
     resolve: (query, _root, args, context) => {

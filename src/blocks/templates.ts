@@ -11,10 +11,18 @@ import { recordNewBlocks } from './versions';
  * templates) that keep the template's name, so that `blocks(filter: { templateName })` finds
  * what was made from it, and are attached by their labels.
  */
-export async function instantiateTemplate(context: Context, tx: Prisma.TransactionClient, name: string, agentId: string): Promise<void> {
+export async function instantiateTemplate(
+  context: Context,
+  tx: Prisma.TransactionClient,
+  name: string,
+  agentId: string,
+): Promise<void> {
   // The agent first, and marked changed at once: the UPDATE holds its row until the transaction
   // ends, so two changes of one agent's blocks cannot both find a label free.
-  const { count } = await tx.agent.updateMany({ where: { id: agentId, ...liveRowsOf(context) }, data: { lastUpdatedById: context.caller.userId } });
+  const { count } = await tx.agent.updateMany({
+    where: { id: agentId, ...liveRowsOf(context) },
+    data: { lastUpdatedById: context.caller.userId },
+  });
   if (count === 0) throw new NotFoundError('Agent', agentId, ['agentId']);
 
   const templates = await tx.block.findMany({
@@ -24,7 +32,10 @@ export async function instantiateTemplate(context: Context, tx: Prisma.Transacti
   if (templates.length === 0) throw new NotFoundError('Template', name, ['name']);
   templates.forEach((block, index) => {
     if (index > 0 && templates[index - 1]!.label === block.label) {
-      throw new ConflictError(`template ${JSON.stringify(name)} has two ${JSON.stringify(block.label)} blocks; an agent holds one per label`, ['name']);
+      throw new ConflictError(
+        `template ${JSON.stringify(name)} has two ${JSON.stringify(block.label)} blocks; an agent holds one per label`,
+        ['name'],
+      );
     }
   });
   const held = await tx.blockAgent.findFirst({
@@ -32,7 +43,10 @@ export async function instantiateTemplate(context: Context, tx: Prisma.Transacti
     orderBy: { blockLabel: 'asc' },
     select: { blockId: true, blockLabel: true },
   });
-  if (held) throw new ConflictError(`the agent already has a ${JSON.stringify(held.blockLabel)} block (${held.blockId})`, ['name']);
+  if (held)
+    throw new ConflictError(`the agent already has a ${JSON.stringify(held.blockLabel)} block (${held.blockId})`, [
+      'name',
+    ]);
 
   const { organizationId, userId } = context.caller;
   const copies: Prisma.BlockUncheckedCreateInput[] = templates.map((template) => ({
@@ -49,6 +63,8 @@ export async function instantiateTemplate(context: Context, tx: Prisma.Transacti
     ...createdBy(context),
   }));
   await tx.block.createMany({ data: copies });
-  await tx.blockAgent.createMany({ data: copies.map((block) => ({ blockId: block.id!, blockLabel: block.label, agentId })) });
+  await tx.blockAgent.createMany({
+    data: copies.map((block) => ({ blockId: block.id!, blockLabel: block.label, agentId })),
+  });
   await recordNewBlocks(context, tx, copies);
 }

@@ -23,8 +23,10 @@ export const BlockType = builder.prismaObject('Block', {
     updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
     createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
-    version: t.exposeInt('version', { sql: column('version'),
-      description: 'Starts at 1; every change makes the next. Pass it to updateBlock as expectedVersion so that no other change is overwritten.',
+    version: t.exposeInt('version', {
+      sql: column('version'),
+      description:
+        'Starts at 1; every change makes the next. Pass it to updateBlock as expectedVersion so that no other change is overwritten.',
     }),
     user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
   }),

@@ -1,6 +1,6 @@
 import type { Context } from '../context/types';
 import { NotFoundError, VersionConflictError } from '../errors';
-import { Prisma, type Block } from '../generated/prisma/client';
+import { type Block, Prisma } from '../generated/prisma/client';
 import { liveRowsOf, updatedBy } from '../schema/tenancy';
 
 /**
@@ -21,7 +21,10 @@ function jsonColumn(value: Prisma.JsonValue | null | undefined): Prisma.InputJso
   return value === null || value === undefined ? Prisma.DbNull : (value as Prisma.InputJsonValue);
 }
 
-function versionRow(block: BlockContent, author: { changedById: string | null; apiKeyId: string | null; createdAt?: Date }): Prisma.BlockVersionCreateManyInput {
+function versionRow(
+  block: BlockContent,
+  author: { changedById: string | null; apiKeyId: string | null; createdAt?: Date },
+): Prisma.BlockVersionCreateManyInput {
   return {
     id: versionId(block.id, block.version),
     organizationId: block.organizationId,
@@ -42,7 +45,11 @@ function byCaller(context: Context) {
 }
 
 /** Records the first version of blocks the caller has just created. */
-export async function recordNewBlocks(context: Context, tx: Prisma.TransactionClient, blocks: Prisma.BlockUncheckedCreateInput[]): Promise<void> {
+export async function recordNewBlocks(
+  context: Context,
+  tx: Prisma.TransactionClient,
+  blocks: Prisma.BlockUncheckedCreateInput[],
+): Promise<void> {
   if (blocks.length === 0) return;
   const rows = blocks.map((block) =>
     versionRow(
@@ -82,7 +89,8 @@ export async function changeBlock(
   if (expectedVersion === undefined) await tx.$queryRaw`SELECT id FROM blocks WHERE id = ${id} FOR UPDATE`;
   const block = await tx.block.findFirst({ where: { id, ...liveRowsOf(context) } });
   if (!block) throw new NotFoundError('Block', id, ['id']);
-  if (expectedVersion !== undefined && block.version !== expectedVersion) throw new VersionConflictError(block.version, expectedVersion);
+  if (expectedVersion !== undefined && block.version !== expectedVersion)
+    throw new VersionConflictError(block.version, expectedVersion);
   const columns = await change(block);
   const [changed] = await tx.block.updateManyAndReturn({
     where: { id, version: block.version, ...liveRowsOf(context) },
@@ -97,7 +105,10 @@ export async function changeBlock(
   // The version it replaced too, for blocks written before history was kept or by a path that
   // does not record it (bulk loads): its author is unknown, its time is known.
   await tx.blockVersion.createMany({
-    data: [versionRow(block, { changedById: null, apiKeyId: null, createdAt: block.updatedAt }), versionRow(changed, byCaller(context))],
+    data: [
+      versionRow(block, { changedById: null, apiKeyId: null, createdAt: block.updatedAt }),
+      versionRow(changed, byCaller(context)),
+    ],
     skipDuplicates: true,
   });
   return changed;

@@ -10,27 +10,23 @@ export class SettingsError extends Error {
   override name = 'SettingsError';
 }
 
-const postgresUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  }, 'expected postgresql://user:password@host:5432/database');
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'expected postgresql://user:password@host:5432/database');
 
-const redisUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
-    } catch {
-      return false;
-    }
-  }, 'expected redis://[:password@]host:6379[/db] (or rediss:// for TLS)');
+const redisUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'expected redis://[:password@]host:6379[/db] (or rediss:// for TLS)');
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -78,8 +74,14 @@ const environmentSchema = z.object({
   AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(60),
   TRUSTED_PROXIES: integer(0, 100).default(0),
   REDIS_URL: redisUrl.optional(),
-  METRICS_TOKEN: z.string().min(16, 'at least 16 characters: it guards /metrics').regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of an OTLP collector, e.g. http://127.0.0.1:4318' }).optional(),
+  METRICS_TOKEN: z
+    .string()
+    .min(16, 'at least 16 characters: it guards /metrics')
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL of an OTLP collector, e.g. http://127.0.0.1:4318' })
+    .optional(),
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   OTEL_SERVICE_NAME: z.string().min(1).default('agentmem'),
   SEARCH_WEIGHT_TEXT: weight.default(0.5),
@@ -103,7 +105,15 @@ export type DatabaseSettings =
   // left on a connection between transactions (src/db/postgres/transaction-pooler.ts). Both absent: neither.
   // statementTimeoutMs: PostgreSQL's statement_timeout on the application's connections, and a
   // little over it, the client's wait for an answer; absent or 0: neither.
-  | { kind: 'postgres'; url: string; poolSize: number; connectTimeoutMs: number; replicaUrls?: string[]; pooler?: 'transaction'; statementTimeoutMs?: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      poolSize: number;
+      connectTimeoutMs: number;
+      replicaUrls?: string[];
+      pooler?: 'transaction';
+      statementTimeoutMs?: number;
+    }
   | { kind: 'pglite'; dataDir: string };
 
 export interface Settings {
@@ -221,7 +231,9 @@ function parseEnvironment<Schema extends z.ZodType>(schema: Schema, env: NodeJS.
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'environment');
-    throw new SettingsError(`invalid setting ${name}: ${issue?.message ?? 'not valid'}; change ${name} (see .env.example)`);
+    throw new SettingsError(
+      `invalid setting ${name}: ${issue?.message ?? 'not valid'}; change ${name} (see .env.example)`,
+    );
   }
   return parsed.data;
 }
@@ -278,7 +290,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxTokens: values.MAX_TOKENS,
       maxCost: values.MAX_QUERY_COST,
     },
-    corsOrigins: values.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
+    corsOrigins: values.CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
     introspection: introspectionFor(values.INTROSPECTION, values.NODE_ENV),
     rateLimit: { requests: values.RATE_LIMIT_REQUESTS, windowSeconds: values.RATE_LIMIT_WINDOW_SECONDS },
     authCacheMs: values.AUTH_CACHE_MS,
@@ -291,7 +305,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     redisUrl: values.REDIS_URL,
     metricsToken: values.METRICS_TOKEN,
     tracing: values.OTEL_EXPORTER_OTLP_ENDPOINT
-      ? { endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: values.OTEL_TRACES_SAMPLER_ARG, serviceName: values.OTEL_SERVICE_NAME }
+      ? {
+          endpoint: values.OTEL_EXPORTER_OTLP_ENDPOINT,
+          sampleRatio: values.OTEL_TRACES_SAMPLER_ARG,
+          serviceName: values.OTEL_SERVICE_NAME,
+        }
       : undefined,
     ranking: {
       weights: {
@@ -322,8 +340,11 @@ function replicaList(value: string): string[] {
     .filter((url) => url !== '');
   for (const url of urls) {
     const checked = postgresUrl.safeParse(url);
-    if (!checked.success) throw new SettingsError(`invalid setting DATABASE_REPLICA_URLS: ${checked.error.issues[0]?.message ?? 'not valid'}; ` +
-      `change DATABASE_REPLICA_URLS (see .env.example)`);
+    if (!checked.success)
+      throw new SettingsError(
+        `invalid setting DATABASE_REPLICA_URLS: ${checked.error.issues[0]?.message ?? 'not valid'}; ` +
+          `change DATABASE_REPLICA_URLS (see .env.example)`,
+      );
   }
   return urls;
 }
@@ -351,7 +372,9 @@ export function describeDatabase(database: DatabaseSettings): string {
 const agentFileClientSchema = z.object({
   AGENTMEM_URL: z.url({ protocol: /^https?$/, error: 'expected http(s)://host:port/graphql' }).optional(),
   PORT: integer(0, 65535).default(DEFAULT_PORT),
-  AGENTMEM_API_KEY: z.string({ error: 'required: an API key of the organization to export from or import into (amk_…)' }).min(1),
+  AGENTMEM_API_KEY: z
+    .string({ error: 'required: an API key of the organization to export from or import into (amk_…)' })
+    .min(1),
 });
 
 export interface AgentFileClientSettings {
@@ -363,10 +386,13 @@ export interface AgentFileClientSettings {
 
 export function loadAgentFileClientSettings(env: NodeJS.ProcessEnv = process.env): AgentFileClientSettings {
   const values = parseEnvironment(agentFileClientSchema, env);
-  if (values.AGENTMEM_URL) return { url: values.AGENTMEM_URL, urlFrom: 'AGENTMEM_URL', apiKey: values.AGENTMEM_API_KEY };
+  if (values.AGENTMEM_URL)
+    return { url: values.AGENTMEM_URL, urlFrom: 'AGENTMEM_URL', apiKey: values.AGENTMEM_API_KEY };
   if (values.PORT === 0) {
     // The server then listens on a port the system picks, which only its log tells.
-    throw new SettingsError('invalid setting PORT: 0 lets the server pick its port; set AGENTMEM_URL to the address it printed (see .env.example)');
+    throw new SettingsError(
+      'invalid setting PORT: 0 lets the server pick its port; set AGENTMEM_URL to the address it printed (see .env.example)',
+    );
   }
   return {
     url: `http://127.0.0.1:${values.PORT}/graphql`,

@@ -1,5 +1,5 @@
 import type { YogaInitialContext } from 'graphql-yoga';
-import { createAgentLoaders, type AgentLoaders } from '../agents/loaders';
+import { type AgentLoaders, createAgentLoaders } from '../agents/loaders';
 import type { Authenticate } from '../auth/authenticate';
 import type { LimitRate } from '../auth/rate-limit';
 import type { EmbeddingSettings, RankingSettings } from '../config/settings';
@@ -8,9 +8,9 @@ import { transactionBoundClient, transactionBoundSql } from '../db/transaction-c
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { LiveBus } from '../live/bus';
 import type { LiveEvent } from '../live/events';
-import { createToolCallLoaders, type ToolCallLoaders } from '../messages/tool-calls';
 import { MemoryAccesses } from '../memories/access';
 import { createMemoryStatsLoader, type MemoryStatsLoader } from '../memories/stats-loader';
+import { createToolCallLoaders, type ToolCallLoaders } from '../messages/tool-calls';
 import type { Context, RequestLoaders } from './types';
 
 /** What every request's context is built from: the server's parts and settings. */
@@ -49,13 +49,26 @@ function createLoaders(prisma: PrismaClient): RequestLoaders {
 }
 
 /** A request's context: its caller, checked against its key and its rate limit, and fresh loaders. */
-export async function createContext(options: ContextOptions, initial: YogaInitialContext): Promise<Omit<Context, keyof YogaInitialContext>> {
+export async function createContext(
+  options: ContextOptions,
+  initial: YogaInitialContext,
+): Promise<Omit<Context, keyof YogaInitialContext>> {
   const { database, fastReads, ranking, embeddings, authenticate, limitRate, live } = options;
   const caller = await authenticate(initial.request);
   await limitRate(caller);
   const { prisma, sql } = database;
   // Yoga merges this into the request's context: the initial one is not copied.
-  return { prisma, sql, fastReads, ranking, embeddings, caller, memoryAccesses: new MemoryAccesses(), loaders: createLoaders(prisma), live };
+  return {
+    prisma,
+    sql,
+    fastReads,
+    ranking,
+    embeddings,
+    caller,
+    memoryAccesses: new MemoryAccesses(),
+    loaders: createLoaders(prisma),
+    live,
+  };
 }
 
 /**

@@ -5,9 +5,9 @@ import type { EmbeddingSettings, RankingSettings } from '../config/settings';
 import type { ScopedSql } from '../db/row-level-security';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { LiveBus } from '../live/bus';
-import type { ToolCallLoaders } from '../messages/tool-calls';
 import type { MemoryAccesses } from '../memories/access';
 import type { MemoryStatsLoader } from '../memories/stats-loader';
+import type { ToolCallLoaders } from '../messages/tool-calls';
 
 /** A GraphQL request's context, as every resolver sees it (built by src/context/create.ts). */
 export interface Context extends YogaInitialContext {

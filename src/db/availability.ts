@@ -14,7 +14,10 @@ export function outageLog(logger: Logger | undefined): ConnectionEvents {
     failed(error) {
       if (unavailableSince !== undefined || !isDatabaseUnavailable(error)) return;
       unavailableSince = Date.now();
-      logger?.error({ reason: describeFailure(error) }, 'database unavailable: requests get 503 DATABASE_UNAVAILABLE until it is back');
+      logger?.error(
+        { reason: describeFailure(error) },
+        'database unavailable: requests get 503 DATABASE_UNAVAILABLE until it is back',
+      );
     },
     connected() {
       if (unavailableSince === undefined) return;

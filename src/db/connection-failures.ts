@@ -63,7 +63,11 @@ export class QueryTimeoutError extends Error {
   readonly code = QUERY_CANCELED;
   readonly severity = 'ERROR';
   constructor(readonly limit: 'request' | 'statement') {
-    super(limit === 'request' ? 'the request ran out of time: its database work was abandoned' : 'the database did not answer within the statement timeout');
+    super(
+      limit === 'request'
+        ? 'the request ran out of time: its database work was abandoned'
+        : 'the database did not answer within the statement timeout',
+    );
   }
 }
 
@@ -94,7 +98,12 @@ const unreachableSocketCodes = new Set([
 ]);
 
 // @prisma/adapter-pg's kinds and Prisma's codes for the same.
-const unavailableAdapterKinds = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const unavailableAdapterKinds = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
 const unavailablePrismaCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2037']);
 const conflictPrismaCodes = new Set(['P2034']);
 
@@ -110,7 +119,8 @@ function field(value: unknown, name: string): unknown {
 
 function codeVerdict(code: unknown): Verdict {
   if (typeof code !== 'string') return undefined;
-  if (unavailableStates.has(code) || unreachableSocketCodes.has(code) || unavailablePrismaCodes.has(code)) return 'unavailable';
+  if (unavailableStates.has(code) || unreachableSocketCodes.has(code) || unavailablePrismaCodes.has(code))
+    return 'unavailable';
   if (/^[0-9A-Z]{5}$/.test(code) && unavailableStateClasses.includes(code.slice(0, 2))) return 'unavailable';
   if (conflictStates.has(code) || conflictPrismaCodes.has(code)) return 'conflict';
   if (code === POOL_EXHAUSTED) return 'overloaded';
@@ -124,7 +134,8 @@ const transactionStartTimeout = /Unable to start a transaction in the given time
 
 function verdictOf(node: unknown): Verdict {
   const message = field(node, 'message');
-  if (field(node, 'code') === 'P2028' && typeof message === 'string' && transactionStartTimeout.test(message)) return 'unavailable';
+  if (field(node, 'code') === 'P2028' && typeof message === 'string' && transactionStartTimeout.test(message))
+    return 'unavailable';
   const kind = field(node, 'kind');
   if (typeof kind === 'string' && unavailableAdapterKinds.has(kind)) return 'unavailable';
   if (kind === 'TransactionWriteConflict') return 'conflict';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { describeDatabase, type DatabaseSettings } from '../config/settings';
+import { type DatabaseSettings, describeDatabase } from '../config/settings';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
 import { outageLog } from './availability';
@@ -10,8 +10,14 @@ import { describeConnectionFailure } from './connection-failures';
 import { migrateDeploy, migrateDeployPglite } from './migrate';
 import { openPglite } from './pglite';
 import { createApplicationPool, createPostgresPool, poolAnswers, scopedSqlOver } from './postgres';
-import { retryingReads, retryingScopedReads, retryingTransactions, type RetryPolicy } from './retries';
-import { scopedSqlOverPglite, withRowLevelSecurity, type ScopedSql, type StatementEnd, type StatementReporter } from './row-level-security';
+import { type RetryPolicy, retryingReads, retryingScopedReads, retryingTransactions } from './retries';
+import {
+  type ScopedSql,
+  type StatementEnd,
+  type StatementReporter,
+  scopedSqlOverPglite,
+  withRowLevelSecurity,
+} from './row-level-security';
 
 /** The database cannot be opened at start-up: the start fails with this one line. */
 class DatabaseUnreachableError extends Error {
@@ -117,7 +123,10 @@ function withPrismaClients(
   };
 }
 
-async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgres' }>, logger: Logger | undefined): Promise<Database> {
+async function openPostgres(
+  settings: Extract<DatabaseSettings, { kind: 'postgres' }>,
+  logger: Logger | undefined,
+): Promise<Database> {
   // Two pools: the application's, whose connections take the request's scope at each checkout,
   // and the owner's (also for this check, which may precede the migrations that create the
   // application role). Pools connect lazily: the owner's opens nothing unless it is used.
@@ -126,13 +135,19 @@ async function openPostgres(settings: Extract<DatabaseSettings, { kind: 'postgre
     await ownerPool.query('SELECT 1');
   } catch (error) {
     await ownerPool.end();
-    throw new DatabaseUnreachableError(`cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`);
+    throw new DatabaseUnreachableError(
+      `cannot reach ${describeDatabase(settings)}: ${describeConnectionFailure(error)}`,
+    );
   }
   const listeners = new StatementListeners();
   const pool = createApplicationPool(settings, {
     report: listeners.report,
     events: outageLog(logger),
-    onReplicaDown: (replica, error) => logger?.warn({ replica, reason: describeConnectionFailure(error) }, 'read replica unavailable: its reads go elsewhere for now'),
+    onReplicaDown: (replica, error) =>
+      logger?.warn(
+        { replica, reason: describeConnectionFailure(error) },
+        'read replica unavailable: its reads go elsewhere for now',
+      ),
   });
   const retries: RetryPolicy = { waitLimitMs: settings.connectTimeoutMs };
   const parts: DatabaseParts = {
@@ -162,15 +177,24 @@ async function openEmbedded(settings: Extract<DatabaseSettings, { kind: 'pglite'
     throw error;
   }
   const listeners = new StatementListeners();
-  return withPrismaClients(withRowLevelSecurity(new PrismaPGlite(opened.pglite), listeners.report), new PrismaPGlite(opened.pglite), listeners, {
-    kind: 'pglite',
-    sql: scopedSqlOverPglite(opened.pglite, listeners.report),
-    migrate: () => migrateDeployPglite(opened.pglite),
-    // In this process: it answers as long as the process runs.
-    answers: () => opened.pglite.query('SELECT 1').then(() => true, () => false),
-    pool: () => undefined,
-    close: () => opened.close(),
-  });
+  return withPrismaClients(
+    withRowLevelSecurity(new PrismaPGlite(opened.pglite), listeners.report),
+    new PrismaPGlite(opened.pglite),
+    listeners,
+    {
+      kind: 'pglite',
+      sql: scopedSqlOverPglite(opened.pglite, listeners.report),
+      migrate: () => migrateDeployPglite(opened.pglite),
+      // In this process: it answers as long as the process runs.
+      answers: () =>
+        opened.pglite.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+      pool: () => undefined,
+      close: () => opened.close(),
+    },
+  );
 }
 
 /** Opens the configured database; `logger` hears of outages of a PostgreSQL server. */

@@ -48,7 +48,10 @@ export abstract class DelegatingAdapter implements SqlDriverAdapter {
 }
 
 /** `factory`, each of whose connections is handed out as `adapt` makes it. */
-export function adaptedFactory(factory: SqlDriverAdapterFactory, adapt: (driver: SqlDriverAdapter) => SqlDriverAdapter): SqlDriverAdapterFactory {
+export function adaptedFactory(
+  factory: SqlDriverAdapterFactory,
+  adapt: (driver: SqlDriverAdapter) => SqlDriverAdapter,
+): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,

@@ -24,8 +24,10 @@ export async function migrateDeploy(databaseUrl: string): Promise<void> {
       maxBuffer: 16 * 1024 * 1024,
     });
   } catch (error) {
-    const output = String((error as { stderr?: unknown }).stderr ?? '') + String((error as { stdout?: unknown }).stdout ?? '');
-    const cause = output.split('\n').find((line) => /^(Error|P\d{4})/.test(line.trim())) ?? 'see `npx prisma migrate status`';
+    const output =
+      String((error as { stderr?: unknown }).stderr ?? '') + String((error as { stdout?: unknown }).stdout ?? '');
+    const cause =
+      output.split('\n').find((line) => /^(Error|P\d{4})/.test(line.trim())) ?? 'see `npx prisma migrate status`';
     throw new MigrationError(`applying migrations failed: ${cause.trim()}`);
   }
 }

@@ -8,8 +8,10 @@ import lockfile from 'proper-lockfile';
 export class DataDirectoryInUseError extends Error {
   override name = 'DataDirectoryInUseError';
   constructor(readonly dataDir: string) {
-    super(`the embedded database ${dataDir} is in use by another process; ` +
-      `stop it or set PGLITE_DATA_DIR to another directory`);
+    super(
+      `the embedded database ${dataDir} is in use by another process; ` +
+        `stop it or set PGLITE_DATA_DIR to another directory`,
+    );
   }
 }
 
@@ -72,7 +74,10 @@ export const EXTENSIONS = { btree_gin, vector } satisfies PGliteOptions['extensi
 
 /** Opens a directory whose lock the caller holds (`lockDataDirectory`) and keeps after `close`. */
 export async function openLockedPglite(dataDir: string, options: OpenOptions = {}): Promise<OpenedPglite> {
-  const pglite = await PGlite.create(dataDir, { extensions: EXTENSIONS, ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}) });
+  const pglite = await PGlite.create(dataDir, {
+    extensions: EXTENSIONS,
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+  });
   try {
     // PGlite runs no autovacuum, so nothing else ever gathers planner statistics; without them
     // the row-level security policies' organization filters can steer plans to poor indexes.

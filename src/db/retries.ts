@@ -8,8 +8,8 @@ import type {
   Transaction,
 } from '@prisma/driver-adapter-utils';
 import type { PrismaClient } from '../generated/prisma/client';
-import { adaptedFactory, DelegatingAdapter } from './delegating-adapter';
 import { isDatabaseUnavailable, isTransientFailure } from './connection-failures';
+import { adaptedFactory, DelegatingAdapter } from './delegating-adapter';
 import type { ScopedSql } from './row-level-security';
 import { readStatement } from './statements';
 
@@ -45,7 +45,11 @@ export function retryPause(attempt: number): number {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function withRetries<T>(policy: RetryPolicy, work: () => Promise<T>, mayRetry: (error: unknown) => boolean): Promise<T> {
+async function withRetries<T>(
+  policy: RetryPolicy,
+  work: () => Promise<T>,
+  mayRetry: (error: unknown) => boolean,
+): Promise<T> {
   const deadline = Date.now() + policy.waitLimitMs;
   for (let attempt = 0; ; attempt += 1) {
     try {

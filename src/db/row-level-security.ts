@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { PGlite } from '@electric-sql/pglite';
 import type {
   IsolationLevel,
   SqlDriverAdapter,
@@ -7,7 +8,6 @@ import type {
   SqlResultSet,
   Transaction,
 } from '@prisma/driver-adapter-utils';
-import type { PGlite } from '@electric-sql/pglite';
 import { adaptedFactory, DelegatingAdapter } from './delegating-adapter';
 import { currentDeadline } from './request-deadline';
 
@@ -49,13 +49,18 @@ export function withPresentedApiKey<T>(apiKeyHash: string, work: () => Promise<T
  * every time it is checked out of a pool). With no scope both settings are empty, and the
  * policies match no row.
  */
-export function scopeStatement(scope: RowScope | undefined, extent: 'transaction' | 'session', statementTimeoutMs = 0): SqlQuery {
+export function scopeStatement(
+  scope: RowScope | undefined,
+  extent: 'transaction' | 'session',
+  statementTimeoutMs = 0,
+): SqlQuery {
   const organizationId = scope && 'organizationId' in scope ? scope.organizationId : '';
   const apiKeyHash = scope && 'apiKeyHash' in scope ? scope.apiKeyHash : '';
   const local = extent === 'transaction';
   // The statement timeout rides with the scope rather than as a startup parameter, which a
   // transaction pooler (PgBouncer) refuses: an integer of the settings, never a client's value.
-  const timeout = statementTimeoutMs > 0 ? `, set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', ${local})` : '';
+  const timeout =
+    statementTimeoutMs > 0 ? `, set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', ${local})` : '';
   return {
     sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1, ${local}), set_config('app.api_key_hash', $2, ${local})${timeout}`,
     args: [organizationId, apiKeyHash],
@@ -133,7 +138,11 @@ class RowLevelSecurityAdapter extends DelegatingAdapter {
     deadline?.throwIfAborted();
     // PGlite's driver sends BEGIN itself, and every statement of the transaction passes here.
     this.report('BEGIN')?.();
-    const started = untilDeadline(this.driver.startTransaction(isolationLevel), deadline, (late) => void endTransaction(late, 'ROLLBACK').catch(() => undefined));
+    const started = untilDeadline(
+      this.driver.startTransaction(isolationLevel),
+      deadline,
+      (late) => void endTransaction(late, 'ROLLBACK').catch(() => undefined),
+    );
     const transaction = reportingStatements(await started, this.report);
     try {
       await transaction.queryRaw(currentScopeStatement('transaction'));
@@ -168,7 +177,11 @@ class RowLevelSecurityAdapter extends DelegatingAdapter {
  * another transaction meanwhile): then the request is given up (REQUEST_TIMEOUT), and what `work`
  * gives later goes to `late`, which lets the session go.
  */
-function untilDeadline<T>(work: Promise<T>, deadline: AbortSignal | undefined, late: (value: T) => void = () => undefined): Promise<T> {
+function untilDeadline<T>(
+  work: Promise<T>,
+  deadline: AbortSignal | undefined,
+  late: (value: T) => void = () => undefined,
+): Promise<T> {
   if (!deadline) return work;
   return new Promise((resolve, reject) => {
     let waiting = true;
@@ -203,7 +216,10 @@ function reportingStatements(transaction: Transaction, report: StatementReporter
 }
 
 /** `factory`'s connections, with every statement subject to row-level security. */
-export function withRowLevelSecurity(factory: SqlDriverAdapterFactory, report: StatementReporter): SqlDriverAdapterFactory {
+export function withRowLevelSecurity(
+  factory: SqlDriverAdapterFactory,
+  report: StatementReporter,
+): SqlDriverAdapterFactory {
   return adaptedFactory(factory, (driver) => new RowLevelSecurityAdapter(driver, report));
 }
 
@@ -220,13 +236,16 @@ export function scopedSqlOverPglite(pglite: PGlite, report: StatementReporter): 
       // PGlite's driver sends BEGIN and COMMIT itself: they are reported, and end, as it does.
       report('BEGIN')?.();
       // A transaction that gets the session after the deadline ends at once (rolled back).
-      return untilDeadline(pglite.transaction(async (transaction) => {
-        deadline?.throwIfAborted();
-        await endingWith(report(scope.sql), transaction.query(scope.sql, scope.args));
-        const result = await endingWith(report(text), transaction.query<Row>(text, values as unknown[]));
-        report('COMMIT')?.();
-        return result.rows;
-      }), deadline);
+      return untilDeadline(
+        pglite.transaction(async (transaction) => {
+          deadline?.throwIfAborted();
+          await endingWith(report(scope.sql), transaction.query(scope.sql, scope.args));
+          const result = await endingWith(report(text), transaction.query<Row>(text, values as unknown[]));
+          report('COMMIT')?.();
+          return result.rows;
+        }),
+        deadline,
+      );
     },
   };
 }

@@ -49,7 +49,7 @@ async function withClient<T>(url: URL, run: (client: pg.Client) => Promise<T>): 
 
 /** `can-connect-to-database`, `create-database` or `drop-database` on `rawUrl`: the exit code. */
 export async function runDatabaseCommand(command: string, rawUrl: string | undefined): Promise<number> {
-  if (!rawUrl) throw new Error('the schema engine\'s cli commands need --datasource');
+  if (!rawUrl) throw new Error("the schema engine's cli commands need --datasource");
   const url = new URL(rawUrl);
   const database = databaseOf(url);
   // Creating and dropping happen from the server's maintenance database.

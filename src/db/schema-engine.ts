@@ -69,7 +69,6 @@ async function loadBindings(): Promise<Bindings> {
   return bindings;
 }
 
-
 /** The engine's database: the CLI's URL, else (a diff, without DATABASE_URL) an in-memory PGlite. */
 function adapterFactory(url: string | undefined) {
   if (url === undefined) return bindMigrationAwareSqlAdapterFactory(new InMemoryPgliteMigrationAdapterFactory());

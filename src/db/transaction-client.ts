@@ -43,7 +43,8 @@ export function transactionBoundClient(tx: Prisma.TransactionClient): PrismaClie
   }
 
   const bound: Prisma.TransactionClient = new Proxy(tx, {
-    get: (target, property, receiver) => (property === '$transaction' ? $transaction : Reflect.get(target, property, receiver)),
+    get: (target, property, receiver) =>
+      property === '$transaction' ? $transaction : Reflect.get(target, property, receiver),
   });
   // The interactive client lacks only the members a request never uses ($connect, $on, …) and
   // the $transaction supplied above.

@@ -8,16 +8,24 @@ const FLEET_MESSAGES_PER_AGENT = 12;
  * nested agents request that the batching test counts and the row-level security benchmark
  * times. Written directly rather than through the API, to be quick. Ids: `agent-fleet-000`, …
  */
-export async function addAgentFleet(prisma: PrismaClient, owner: { organizationId: string; userId: string }, count: number): Promise<void> {
+export async function addAgentFleet(
+  prisma: PrismaClient,
+  owner: { organizationId: string; userId: string },
+  count: number,
+): Promise<void> {
   const { organizationId, userId } = owner;
   const tools = await prisma.tool.findMany({ where: { organizationId } });
   const start = Date.now() - 3_600_000;
   for (let index = 0; index < count; index += 1) {
     const agentId = `agent-fleet-${String(index).padStart(3, '0')}`;
-    await prisma.agent.create({ data: { id: agentId, organizationId, name: `Agent ${index}`, createdAt: new Date(start + index) } });
+    await prisma.agent.create({
+      data: { id: agentId, organizationId, name: `Agent ${index}`, createdAt: new Date(start + index) },
+    });
     for (const label of ['persona', 'human']) {
       const blockId = `block-fleet-${index}-${label}`;
-      await prisma.block.create({ data: { id: blockId, organizationId, userId, label, value: `${label} of agent ${index}` } });
+      await prisma.block.create({
+        data: { id: blockId, organizationId, userId, label, value: `${label} of agent ${index}` },
+      });
       await prisma.blockAgent.create({ data: { blockId, blockLabel: label, agentId } });
     }
     await prisma.toolAgent.createMany({ data: tools.map((tool) => ({ toolId: tool.id, agentId })) });

@@ -1,6 +1,6 @@
 import { createOrganizationWithAdmin, withNewOrganization } from '../auth/bootstrap';
-import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { versionId } from '../blocks/versions';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { contentHash } from '../memories/content-hash';
 import { newHistoryId, snapshotOf } from '../memories/history';
@@ -70,8 +70,24 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
     // Their first versions, as createBlock records them (src/blocks/versions.ts).
     prisma.blockVersion.createMany({
       data: [
-        { id: versionId(personaId, 1), organizationId, blockId: personaId, version: 1, value: persona, limit: 2000, changedById: userId },
-        { id: versionId(humanId, 1), organizationId, blockId: humanId, version: 1, value: human, limit: 2000, changedById: userId },
+        {
+          id: versionId(personaId, 1),
+          organizationId,
+          blockId: personaId,
+          version: 1,
+          value: persona,
+          limit: 2000,
+          changedById: userId,
+        },
+        {
+          id: versionId(humanId, 1),
+          organizationId,
+          blockId: humanId,
+          version: 1,
+          value: human,
+          limit: 2000,
+          changedById: userId,
+        },
       ],
     }),
     prisma.blockAgent.createMany({
@@ -92,9 +108,21 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
       },
     }),
     prisma.tool.create({
-      data: { id: clockToolId, organizationId, name: 'current_time', description: 'The current time.', tags: ['utility'], ...audit },
+      data: {
+        id: clockToolId,
+        organizationId,
+        name: 'current_time',
+        description: 'The current time.',
+        tags: ['utility'],
+        ...audit,
+      },
     }),
-    prisma.toolAgent.createMany({ data: [{ toolId: searchToolId, agentId }, { toolId: clockToolId, agentId }] }),
+    prisma.toolAgent.createMany({
+      data: [
+        { toolId: searchToolId, agentId },
+        { toolId: clockToolId, agentId },
+      ],
+    }),
     // Distinct timestamps keep the conversation's order explicit rather than left to id order.
     ...conversation.map((message, index) =>
       prisma.message.create({

@@ -118,7 +118,16 @@ function refuseOverloaded(request: http.IncomingMessage, response: http.ServerRe
     'content-type': 'application/graphql-response+json; charset=utf-8',
     'retry-after': String(overloaded.retryAfterSeconds),
   });
-  response.end(JSON.stringify({ errors: [{ message: overloaded.message, extensions: { code: overloaded.code, retryAfterSeconds: overloaded.retryAfterSeconds } }] }));
+  response.end(
+    JSON.stringify({
+      errors: [
+        {
+          message: overloaded.message,
+          extensions: { code: overloaded.code, retryAfterSeconds: overloaded.retryAfterSeconds },
+        },
+      ],
+    }),
+  );
 }
 
 /**

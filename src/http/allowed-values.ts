@@ -1,4 +1,4 @@
-import { isEnumType, type GraphQLSchema } from 'graphql';
+import { type GraphQLSchema, isEnumType } from 'graphql';
 
 /**
  * graphql-js's refusals of an enum value: unknown (`Value "HUMAN" does not exist in "MessageRole"
@@ -11,7 +11,8 @@ const unknownEnumValue = /" does not exist in "(\w+)" enum\.(?: Did you mean the
 const notAnEnumValue = /^Enum "(\w+)" cannot represent non-(enum|string) value: /;
 
 /** A bare name written inline where text or an id belongs (`label: HUMAN`): GraphQL reads it as an enum value. */
-const bareNameForText = /^(?:String cannot represent a non string value|ID cannot represent a non-string and non-integer value): ([_A-Za-z]\w*)$/;
+const bareNameForText =
+  /^(?:String cannot represent a non string value|ID cannot represent a non-string and non-integer value): ([_A-Za-z]\w*)$/;
 
 /**
  * A refusal of an input value, with what would have been accepted. graphql-js suggests a value
@@ -23,9 +24,14 @@ export function withAllowedValues(schema: GraphQLSchema, message: string): strin
   const notEnum = unknown ? null : notAnEnumValue.exec(message);
   const type = schema.getType(unknown?.[1] ?? notEnum?.[1] ?? '');
   if (isEnumType(type)) {
-    const values = type.getValues().map((value) => value.name).join(', ');
+    const values = type
+      .getValues()
+      .map((value) => value.name)
+      .join(', ');
     // Inline, a quoted value is a string: the enum's values are written bare.
-    return notEnum?.[2] === 'enum' ? `${message} Allowed values, written without quotes: ${values}.` : `${message} Allowed values: ${values}.`;
+    return notEnum?.[2] === 'enum'
+      ? `${message} Allowed values, written without quotes: ${values}.`
+      : `${message} Allowed values: ${values}.`;
   }
   const bare = bareNameForText.exec(message);
   if (bare) return `${message}. Write it in double quotes: "${bare[1]}".`;

@@ -4,7 +4,10 @@ import { currentRequestFacts } from './request-id';
 function refuse(response: http.ServerResponse, status: number, message: string, code: string): void {
   // For the request's log line and metrics (src/observability/requests.ts), as yoga's refusals are.
   currentRequestFacts()?.errorCodes.push(code);
-  response.writeHead(status, { 'content-type': 'application/graphql-response+json; charset=utf-8', connection: 'close' });
+  response.writeHead(status, {
+    'content-type': 'application/graphql-response+json; charset=utf-8',
+    connection: 'close',
+  });
   response.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
@@ -17,7 +20,12 @@ export function withBodyLimit(handler: http.RequestListener, maxBytes: number): 
   return (request, response) => {
     const declared = request.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBytes) {
-      refuse(response, 413, `the request body is larger than ${maxBytes} bytes (MAX_REQUEST_BYTES)`, 'PAYLOAD_TOO_LARGE');
+      refuse(
+        response,
+        413,
+        `the request body is larger than ${maxBytes} bytes (MAX_REQUEST_BYTES)`,
+        'PAYLOAD_TOO_LARGE',
+      );
       request.resume();
       return;
     }

@@ -12,8 +12,13 @@ function inScopeEachStep<T>(organizationId: string, events: AsyncIterable<T>): A
   const iterator = events[Symbol.asyncIterator]();
   const scoped: AsyncIterableIterator<T> = {
     next: () => withOrganization(organizationId, () => iterator.next()),
-    return: (value?: unknown) => withOrganization(organizationId, async () => (await iterator.return?.(value)) ?? { done: true, value: undefined }),
-    throw: (error?: unknown) => withOrganization(organizationId, async () => (iterator.throw ? iterator.throw(error) : Promise.reject(error))),
+    return: (value?: unknown) =>
+      withOrganization(
+        organizationId,
+        async () => (await iterator.return?.(value)) ?? { done: true, value: undefined },
+      ),
+    throw: (error?: unknown) =>
+      withOrganization(organizationId, async () => (iterator.throw ? iterator.throw(error) : Promise.reject(error))),
     [Symbol.asyncIterator]: () => scoped,
   };
   return scoped;

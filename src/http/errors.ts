@@ -43,9 +43,11 @@ function serviceRefusal(refusal: ServiceRefusal, graphqlError: GraphQLError | un
  */
 function refusalFor(error: unknown, appError: AppError | undefined): ServiceRefusal | undefined {
   if (appError instanceof RequestTimeoutError || isQueryTimeout(error)) return new RequestTimeoutError();
-  if (currentDeadline()?.aborted && (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error))) return new RequestTimeoutError();
+  if (currentDeadline()?.aborted && (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error)))
+    return new RequestTimeoutError();
   if (appError instanceof OverloadedError || isPoolExhausted(error)) return new OverloadedError();
-  if (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error)) return new DatabaseUnavailableError();
+  if (appError instanceof DatabaseUnavailableError || isDatabaseUnavailable(error))
+    return new DatabaseUnavailableError();
   return undefined;
 }
 
@@ -55,7 +57,12 @@ function refusalFor(error: unknown, appError: AppError | undefined): ServiceRefu
  */
 function withLocationsOf(original: GraphQLError | undefined, masked: GraphQLError): GraphQLError {
   if (!original || masked.locations || !original.source || !original.positions) return masked;
-  return new GraphQLError(masked.message, { source: original.source, positions: original.positions, path: masked.path, extensions: masked.extensions });
+  return new GraphQLError(masked.message, {
+    source: original.source,
+    positions: original.positions,
+    path: masked.path,
+    extensions: masked.extensions,
+  });
 }
 
 /** graphql-js's errors, and graphql-jit's, which have their shape but a class of their own. */
@@ -85,7 +92,10 @@ export function createErrorMasker(logger: Logger) {
     if (refusal) {
       // An outage itself is logged once (src/db/availability.ts); each request, in one line, at
       // warn: a busy server or a slow request is not an error of the server's.
-      logger.warn({ requestId: currentRequestId(), code: refusal.code, reason: describeFailure(error), path: graphqlError?.path }, `${refusalLogs[refusal.code]}: answered 503`);
+      logger.warn(
+        { requestId: currentRequestId(), code: refusal.code, reason: describeFailure(error), path: graphqlError?.path },
+        `${refusalLogs[refusal.code]}: answered 503`,
+      );
       return withLocationsOf(graphqlError, serviceRefusal(refusal, graphqlError));
     }
     if (appError) {
@@ -110,7 +120,10 @@ export function createErrorMasker(logger: Logger) {
     }
     // A fault of the server: logged here, once, with the stack and the request id.
     const requestId = currentRequestId() ?? 'unknown';
-    logger.error({ err: graphqlError?.originalError ?? error, requestId, path: graphqlError?.path }, 'unexpected error');
+    logger.error(
+      { err: graphqlError?.originalError ?? error, requestId, path: graphqlError?.path },
+      'unexpected error',
+    );
     return withLocationsOf(
       graphqlError,
       new GraphQLError(`Unexpected error (request ${requestId})`, {
@@ -130,7 +143,9 @@ export function createErrorMasker(logger: Logger) {
 export function isServerFault(error: GraphQLError): boolean {
   const { code, http } = error.extensions as { code?: unknown; http?: { status?: unknown } };
   const status = http?.status;
-  return code === 'INTERNAL_SERVER_ERROR' || code === 'DATABASE_UNAVAILABLE' || (typeof status === 'number' && status >= 500);
+  return (
+    code === 'INTERNAL_SERVER_ERROR' || code === 'DATABASE_UNAVAILABLE' || (typeof status === 'number' && status >= 500)
+  );
 }
 
 /**
@@ -147,7 +162,10 @@ export function isServerFault(error: GraphQLError): boolean {
  */
 function faultKind(message: string): string {
   // The path a message starts with is logged as the field, apart.
-  let kind = message.replace(/^[^\s:]+: /, '').replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/'(?:[^'\\]|\\.)*'/g, "'…'");
+  let kind = message
+    .replace(/^[^\s:]+: /, '')
+    .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
+    .replace(/'(?:[^'\\]|\\.)*'/g, "'…'");
   for (let previous = ''; previous !== kind; ) {
     previous = kind;
     kind = kind.replace(/\{[^{}]*\}/g, '{…}').replace(/\[[^[\]]*\]/g, '[…]');
@@ -168,8 +186,14 @@ export function useClientErrorLog(logger: Logger): Plugin {
           if (isServerFault(error)) continue;
           const extensions = error.extensions ?? {};
           // A field the schema does not define is the client's own text: named only as "…".
-          const field = Array.isArray(extensions.field) && /is not defined by type/.test(error.message) ? [...extensions.field.slice(0, -1), '…'] : extensions.field;
-          logger.info({ requestId: currentRequestId(), code: extensions.code, field, fault: faultKind(error.message) }, 'client error');
+          const field =
+            Array.isArray(extensions.field) && /is not defined by type/.test(error.message)
+              ? [...extensions.field.slice(0, -1), '…']
+              : extensions.field;
+          logger.info(
+            { requestId: currentRequestId(), code: extensions.code, field, fault: faultKind(error.message) },
+            'client error',
+          );
         }
       }
     },
@@ -183,11 +207,15 @@ export function useClientErrorLog(logger: Logger): Plugin {
  */
 export function yogaLogger(logger: Logger): YogaLogger {
   const yoga = logger.child({ component: 'yoga' });
-  const at = (level: 'debug' | 'info' | 'warn') => (...args: unknown[]) => yoga[level](...(args as Parameters<Logger['debug']>));
+  const at =
+    (level: 'debug' | 'info' | 'warn') =>
+    (...args: unknown[]) =>
+      yoga[level](...(args as Parameters<Logger['debug']>));
   return {
     debug: at('debug'),
     info: at('info'),
     warn: at('warn'),
-    error: (error: unknown) => yoga.debug({ message: error instanceof Error ? error.message : String(error) }, 'error passed to the masker'),
+    error: (error: unknown) =>
+      yoga.debug({ message: error instanceof Error ? error.message : String(error) }, 'error passed to the masker'),
   };
 }

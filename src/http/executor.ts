@@ -1,22 +1,22 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import {
-  getNamedType,
-  getNullableType,
-  GraphQLError,
-  isInputObjectType,
-  isScalarType,
   BREAK,
-  Kind,
-  OperationTypeNode,
-  TypeInfo,
-  visit,
-  visitWithTypeInfo,
   type DocumentNode,
+  GraphQLError,
   type GraphQLInputObjectType,
   type GraphQLSchema,
+  getNamedType,
+  getNullableType,
+  isInputObjectType,
+  isScalarType,
+  Kind,
+  OperationTypeNode,
   type Source,
   type SourceLocation,
+  TypeInfo,
   type TypeNode,
+  visit,
+  visitWithTypeInfo,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
@@ -33,7 +33,8 @@ function keepsOrderCompiled(document: DocumentNode): boolean {
     SelectionSet(node) {
       let fragmentKind: Kind | undefined;
       for (const { kind } of node.selections) {
-        if (kind === Kind.FIELD ? fragmentKind !== undefined : fragmentKind !== undefined && fragmentKind !== kind) agree = false;
+        if (kind === Kind.FIELD ? fragmentKind !== undefined : fragmentKind !== undefined && fragmentKind !== kind)
+          agree = false;
         if (kind !== Kind.FIELD) fragmentKind = kind;
       }
       // graphql-jit places a field where its key first appears, even where @skip/@include leaves
@@ -92,7 +93,9 @@ function reachesRecursive(type: Parameters<typeof getNamedType>[0], seen = new S
   const named = getNamedType(type);
   if (!isInputObjectType(named) || seen.has(named.name)) return false;
   seen.add(named.name);
-  return isRecursiveInput(named) || Object.values(named.getFields()).some((field) => reachesRecursive(field.type, seen));
+  return (
+    isRecursiveInput(named) || Object.values(named.getFields()).some((field) => reachesRecursive(field.type, seen))
+  );
 }
 
 /**
@@ -132,7 +135,10 @@ function hasVariableTakingScalarLiteral(document: DocumentNode, schema: GraphQLS
  * `undefined`. Subscriptions are executed by graphql-js, their events too.
  */
 function hasSubscription(document: DocumentNode): boolean {
-  return document.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.SUBSCRIPTION);
+  return document.definitions.some(
+    (definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.SUBSCRIPTION,
+  );
 }
 
 /**
@@ -142,12 +148,19 @@ function hasSubscription(document: DocumentNode): boolean {
  */
 function hasVariableDefault(document: DocumentNode): boolean {
   return document.definitions.some(
-    (definition) => definition.kind === Kind.OPERATION_DEFINITION && (definition.variableDefinitions ?? []).some((variable) => variable.defaultValue !== undefined),
+    (definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION &&
+      (definition.variableDefinitions ?? []).some((variable) => variable.defaultValue !== undefined),
   );
 }
 
 /** Why a document runs on graphql-js rather than compiled, as counted in `/metrics`. */
-export type InterpretedReason = 'subscription' | 'fragment_order' | 'recursive_input_variable' | 'json_literal' | 'variable_default';
+export type InterpretedReason =
+  | 'subscription'
+  | 'fragment_order'
+  | 'recursive_input_variable'
+  | 'json_literal'
+  | 'variable_default';
 
 function whyInterpreted(document: DocumentNode, schema: GraphQLSchema): InterpretedReason | undefined {
   if (hasSubscription(document)) return 'subscription';

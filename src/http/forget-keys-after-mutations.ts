@@ -1,4 +1,4 @@
-import { Kind, OperationTypeNode, type DocumentNode } from 'graphql';
+import { type DocumentNode, Kind, OperationTypeNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { KeyCache } from '../auth/key-cache';
 
@@ -7,7 +7,8 @@ export function useForgetKeysAfterMutations(cache: KeyCache): Plugin {
   return {
     onExecute({ args }) {
       const mutation = (args.document as DocumentNode).definitions.some(
-        (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.MUTATION,
+        (definition) =>
+          definition.kind === Kind.OPERATION_DEFINITION && definition.operation === OperationTypeNode.MUTATION,
       );
       if (!mutation) return undefined;
       return { onExecuteDone: () => cache.forgetAll() };

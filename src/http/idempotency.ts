@@ -1,11 +1,17 @@
-import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { isAsyncIterable, processRegularResult, type FetchAPI, type Plugin } from 'graphql-yoga';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
+import { type FetchAPI, isAsyncIterable, type Plugin, processRegularResult } from 'graphql-yoga';
 import { inTransaction } from '../context/create';
 import type { Context } from '../context/types';
 import type { ErrorCode } from '../errors';
 import type { PrismaClient } from '../generated/prisma/client';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey, requestFingerprint } from '../idempotency/key';
-import { claimKey, createExpiredKeySweeper, findKeptOutcome, keepOutcome, type KeptOutcome } from '../idempotency/records';
+import {
+  claimKey,
+  createExpiredKeySweeper,
+  findKeptOutcome,
+  type KeptOutcome,
+  keepOutcome,
+} from '../idempotency/records';
 import type { LiveEvent } from '../live/events';
 import { isServerFault } from './errors';
 
@@ -25,7 +31,12 @@ const HOUR_MS = 3_600_000;
 type Execute = (args: ExecutionArgs) => unknown;
 
 /** A refusal about the header itself: nothing ran, nothing is kept. */
-function headerRefusal(code: ErrorCode, message: string, http: { status: number; headers?: Record<string, string> }, extra: Record<string, unknown> = {}) {
+function headerRefusal(
+  code: ErrorCode,
+  message: string,
+  http: { status: number; headers?: Record<string, string> },
+  extra: Record<string, unknown> = {},
+) {
   return new GraphQLError(`${IDEMPOTENCY_KEY_HEADER} ${message}`, {
     extensions: { code, field: [IDEMPOTENCY_KEY_HEADER], ...extra, http },
   });
@@ -43,7 +54,9 @@ function inFlight(): GraphQLError {
 
 function reusedForAnotherRequest(): GraphQLError {
   // 422, as the IETF draft answers a key reused with another payload (409 is for "in flight").
-  return headerRefusal('CONFLICT', 'was already used for another request: send a new key with a new request', { status: 422 });
+  return headerRefusal('CONFLICT', 'was already used for another request: send a new key with a new request', {
+    status: 422,
+  });
 }
 
 /** Thrown out of the transaction to roll it back, with the outcome that is not to be kept. */
@@ -68,7 +81,11 @@ class ServerFaultOutcome {
  * Registered after any plugin that replaces the executor (graphql-jit), whose execution it wraps,
  * and before `useCallerRowScope`, whose scope then wraps it, transaction included.
  */
-export function useIdempotentMutations(options: { prisma: PrismaClient; maskError: (error: unknown) => Error; ttlHours: number }): Plugin<Context> {
+export function useIdempotentMutations(options: {
+  prisma: PrismaClient;
+  maskError: (error: unknown) => Error;
+  ttlHours: number;
+}): Plugin<Context> {
   const replays = new WeakMap<Request, KeptOutcome>();
   const sweepExpiredKeys = createExpiredKeySweeper(options.prisma);
   let fetchAPI: FetchAPI | undefined;
@@ -116,7 +133,11 @@ export function useIdempotentMutations(options: { prisma: PrismaClient; maskErro
         const result = masked(executed as ExecutionResult);
         if (result.errors?.some(isServerFault)) throw new ServerFaultOutcome(result);
         const expiresAt = new Date(now.getTime() + options.ttlHours * HOUR_MS);
-        await keepOutcome(tx, { ...id, organizationId: caller.organizationId, expiresAt }, await responseOf(result, requestHash));
+        await keepOutcome(
+          tx,
+          { ...id, organizationId: caller.organizationId, expiresAt },
+          await responseOf(result, requestHash),
+        );
         return result;
       }, TRANSACTION_LIMITS);
       // Committed: now, and only now, subscribers may hear of the writes.

@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, type ASTNode, type ASTVisitor, type ValidationContext } from 'graphql';
+import { type ASTNode, type ASTVisitor, GraphQLError, Kind, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { unstorable, unstorableKey } from '../schema/rules';
 import { forEachLiteral } from './literals';
@@ -19,7 +19,8 @@ function inspectVariables(variables: unknown): Finding | null {
   const pending: Array<{ value: unknown; path: string[] }> = [{ value: variables, path: [] }];
   while (pending.length > 0) {
     const { value, path } = pending.pop()!;
-    if (path.length > MAX_INPUT_DEPTH) return { path: path.slice(0, 3), problem: `is nested deeper than ${MAX_INPUT_DEPTH} levels` };
+    if (path.length > MAX_INPUT_DEPTH)
+      return { path: path.slice(0, 3), problem: `is nested deeper than ${MAX_INPUT_DEPTH} levels` };
     if (typeof value === 'string') {
       const problem = unstorable(value);
       if (problem) return { path, problem };
@@ -42,7 +43,10 @@ function inspectVariables(variables: unknown): Finding | null {
  * 200 to plain JSON clients, as GraphQL over HTTP allows for its own validation errors).
  */
 export function invalidInput(field: string[], message: string, node?: ASTNode): GraphQLError {
-  return new GraphQLError(message, { nodes: node, extensions: { code: 'VALIDATION', field, http: { status: 400, spec: false } } });
+  return new GraphQLError(message, {
+    nodes: node,
+    extensions: { code: 'VALIDATION', field, http: { status: 400, spec: false } },
+  });
 }
 
 function refusal(field: string[], problem: string, node?: ASTNode): GraphQLError {
@@ -90,7 +94,9 @@ export function useStorableInput(): Plugin {
   return {
     onParams({ params, setResult }) {
       const inQuery = typeof params.query === 'string' ? unstorable(params.query) : null;
-      const finding: Finding | null = inQuery ? { path: ['query'], problem: inQuery } : inspectVariables(params.variables ?? {});
+      const finding: Finding | null = inQuery
+        ? { path: ['query'], problem: inQuery }
+        : inspectVariables(params.variables ?? {});
       if (!finding) return;
       const [variable, ...rest] = finding.path;
       const field = finding.path[0] === 'query' ? ['query'] : [`$${variable ?? ''}`, ...rest];

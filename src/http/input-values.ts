@@ -1,35 +1,35 @@
 import {
+  type ASTNode,
   coerceInputValue,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLSchema,
   getArgumentValues,
   getNullableType,
   getOperationAST,
-  GraphQLError,
   isInputObjectType,
   isInputType,
   isListType,
   isNonNullType,
   Kind,
-  typeFromAST,
+  type OperationDefinitionNode,
   TypeInfo,
+  typeFromAST,
   valueFromAST,
   visit,
   visitWithTypeInfo,
-  type ASTNode,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLField,
-  type GraphQLInputType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ValidationError } from '../errors';
 import { maxItemsOf, overCap } from '../schema/list-caps';
 import { assertPageArguments, PAGE_ARGUMENTS, type PageArguments } from '../schema/pagination';
 import { withAllowedValues } from './allowed-values';
-import { forEachLiteral } from './literals';
 import { invalidInput, MAX_INPUT_DEPTH } from './input-guard';
+import { forEachLiteral } from './literals';
 
 /** Enough to fix a request; a list of hundreds of bad items helps no one. */
 const MAX_REPORTED = 20;
@@ -66,7 +66,8 @@ function coerceVariables(
     const field = [`$${name}`];
     if (!Object.hasOwn(inputs, name)) {
       if (definition.defaultValue) coerced[name] = valueFromAST(definition.defaultValue, type);
-      else if (isNonNullType(type)) errors.push(invalidInput(field, `$${name}: a value of type ${String(type)} is required`, definition));
+      else if (isNonNullType(type))
+        errors.push(invalidInput(field, `$${name}: a value of type ${String(type)} is required`, definition));
       continue;
     }
     const value = inputs[name];
@@ -104,11 +105,16 @@ const checksOfOperation = new WeakMap<OperationDefinitionNode, ArgumentCheck[]>(
  * The fields of the operation (through fragments too) that take a list or are connections:
  * found once per document (yoga's parser cache hands the same one back), checked per request.
  */
-function argumentChecks(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): ArgumentCheck[] {
+function argumentChecks(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): ArgumentCheck[] {
   const known = checksOfOperation.get(operation);
   if (known) return known;
   const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   const reached: Array<OperationDefinitionNode | FragmentDefinitionNode> = [operation];
   const checks: ArgumentCheck[] = [];
   const typeInfo = new TypeInfo(schema);
@@ -150,7 +156,10 @@ function argumentRefusals(
     }
     for (const argument of field.args) {
       const over = overCap(args[argument.name], argument.type, maxItemsOf(argument.extensions), [argument.name]);
-      if (over) errors.push(invalidInput(over.path, `${over.path.join('.')}: holds at most ${over.cap} items (got ${over.size})`, node));
+      if (over)
+        errors.push(
+          invalidInput(over.path, `${over.path.join('.')}: holds at most ${over.cap} items (got ${over.size})`, node),
+        );
     }
     if (!paged) continue;
     try {
@@ -202,7 +211,10 @@ export function useTypedInputValues(): Plugin {
       const operation = getOperationAST(args.document, args.operationName);
       if (!operation) return;
       const variables = coerceVariables(args.schema, operation, (args.variableValues ?? {}) as Record<string, unknown>);
-      const errors = 'errors' in variables ? variables.errors : argumentRefusals(args.schema, args.document, operation, variables.coerced);
+      const errors =
+        'errors' in variables
+          ? variables.errors
+          : argumentRefusals(args.schema, args.document, operation, variables.coerced);
       if (errors.length > 0) setResultAndStopExecution({ errors });
     },
   };

@@ -53,8 +53,14 @@ function useLimitRefusalsAsBadRequests(): Plugin {
   return {
     onResultProcess({ result, setResult }) {
       if (Array.isArray(result) || !('errors' in result) || !result.errors || 'data' in result) return;
-      if (!result.errors.some((error) => error instanceof GraphQLError && refusal(error) && !error.extensions.http)) return;
-      setResult({ ...result, errors: result.errors.map((error) => (error instanceof GraphQLError && refusal(error) ? asBadRequest(error) : error)) });
+      if (!result.errors.some((error) => error instanceof GraphQLError && refusal(error) && !error.extensions.http))
+        return;
+      setResult({
+        ...result,
+        errors: result.errors.map((error) =>
+          error instanceof GraphQLError && refusal(error) ? asBadRequest(error) : error,
+        ),
+      });
     },
   };
 }
@@ -71,9 +77,12 @@ function useCsrfPrevention(): Plugin {
         return prevention.onRequestParse?.(payload);
       } catch (error) {
         if (!(error instanceof GraphQLError)) throw error;
-        throw new GraphQLError(`${error.message}: send a JSON body (content-type application/json) or the x-graphql-yoga-csrf header`, {
-          extensions: { code: 'CSRF_HEADER_REQUIRED', http: { status: 403 } },
-        });
+        throw new GraphQLError(
+          `${error.message}: send a JSON body (content-type application/json) or the x-graphql-yoga-csrf header`,
+          {
+            extensions: { code: 'CSRF_HEADER_REQUIRED', http: { status: 403 } },
+          },
+        );
       }
     },
   };
@@ -92,7 +101,9 @@ function useIntrospectionForAdmins(): Plugin {
       const refusals = validate(args.schema, args.document, [NoSchemaIntrospectionCustomRule]);
       if (refusals.length === 0) return;
       setResultAndStopExecution({
-        errors: refusals.map((refusal) => new GraphQLError(refusal.message, { nodes: refusal.nodes, extensions: { code: 'FORBIDDEN' } })),
+        errors: refusals.map(
+          (refusal) => new GraphQLError(refusal.message, { nodes: refusal.nodes, extensions: { code: 'FORBIDDEN' } }),
+        ),
       });
     },
   };

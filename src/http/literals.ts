@@ -1,4 +1,4 @@
-import { Kind, visit, type DocumentNode, type ObjectFieldNode, type ValueNode } from 'graphql';
+import { type DocumentNode, Kind, type ObjectFieldNode, type ValueNode, visit } from 'graphql';
 
 /**
  * Visits every value written inline in a document: argument values (`agent(id: "…")`), the
@@ -10,7 +10,10 @@ import { Kind, visit, type DocumentNode, type ObjectFieldNode, type ValueNode } 
  * Iterative, so that no nesting overflows the stack; `found` returns false to skip what lies
  * inside a node.
  */
-export function forEachLiteral(document: DocumentNode, found: (node: ValueNode | ObjectFieldNode, path: string[]) => boolean): void {
+export function forEachLiteral(
+  document: DocumentNode,
+  found: (node: ValueNode | ObjectFieldNode, path: string[]) => boolean,
+): void {
   const pending: Array<{ node: ValueNode | ObjectFieldNode; path: string[] }> = [];
   // graphql-js's visit is iterative too; it finds the roots, the loop below walks the values.
   visit(document, {
@@ -27,7 +30,9 @@ export function forEachLiteral(document: DocumentNode, found: (node: ValueNode |
     const { node, path } = pending.pop()!;
     if (!found(node, path)) continue;
     if (node.kind === Kind.OBJECT_FIELD) pending.push({ node: node.value, path });
-    if (node.kind === Kind.OBJECT) for (const field of node.fields) pending.push({ node: field, path: [...path, field.name.value] });
-    if (node.kind === Kind.LIST) for (const [index, item] of node.values.entries()) pending.push({ node: item, path: [...path, String(index)] });
+    if (node.kind === Kind.OBJECT)
+      for (const field of node.fields) pending.push({ node: field, path: [...path, field.name.value] });
+    if (node.kind === Kind.LIST)
+      for (const [index, item] of node.values.entries()) pending.push({ node: item, path: [...path, String(index)] });
   }
 }

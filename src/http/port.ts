@@ -14,8 +14,10 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
     probe.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE' || error.code === 'EACCES'
-          ? new PortInUseError(`port ${port} on ${host} is ${error.code === 'EACCES' ? 'not allowed' : 'in use'}; ` +
-            `set PORT to another port`)
+          ? new PortInUseError(
+              `port ${port} on ${host} is ${error.code === 'EACCES' ? 'not allowed' : 'in use'}; ` +
+                `set PORT to another port`,
+            )
           : error,
       );
     });

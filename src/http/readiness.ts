@@ -13,7 +13,10 @@ export function readinessCheck(database: Pick<Database, 'answers'>) {
       probe = undefined;
     });
     const ready = await probe;
-    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+    };
     if (ready) return new fetchAPI.Response(JSON.stringify({ status: 'ready' }), { status: 200, headers });
     return new fetchAPI.Response(JSON.stringify({ status: 'unavailable', reason: 'the database is unavailable' }), {
       status: 503,

@@ -55,7 +55,10 @@ function clientAddressOf(request: http.IncomingMessage, trustedProxies: number):
   const peer = request.socket.remoteAddress ?? 'unknown';
   if (trustedProxies === 0) return peer;
   const header = request.headers['x-forwarded-for'];
-  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   const hops = [peer, ...forwarded.reverse()];
   return hops[Math.min(trustedProxies, hops.length - 1)]!;
 }
@@ -64,12 +67,17 @@ function clientAddressOf(request: http.IncomingMessage, trustedProxies: number):
  * Runs an HTTP handler with a request id (the caller's X-Request-Id or a new one, echoed back),
  * the client's address and the request's facts, which `handler` reads back as it finishes.
  */
-export function withRequestId(handler: (request: http.IncomingMessage, response: http.ServerResponse, facts: RequestFacts) => void, trustedProxies = 0): http.RequestListener {
+export function withRequestId(
+  handler: (request: http.IncomingMessage, response: http.ServerResponse, facts: RequestFacts) => void,
+  trustedProxies = 0,
+): http.RequestListener {
   return (request, response) => {
     const offered = request.headers['x-request-id'];
     const requestId = typeof offered === 'string' && acceptableRequestId.test(offered) ? offered : randomUUID();
     response.setHeader('x-request-id', requestId);
     const facts: RequestFacts = { errorCodes: [], statements: 0, planFallbacks: [] };
-    requests.run({ requestId, clientAddress: clientAddressOf(request, trustedProxies), facts }, () => handler(request, response, facts));
+    requests.run({ requestId, clientAddress: clientAddressOf(request, trustedProxies), facts }, () =>
+      handler(request, response, facts),
+    );
   };
 }

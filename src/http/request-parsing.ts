@@ -26,7 +26,8 @@ function isUtf8QueryString(search: string): boolean {
   }
 }
 
-const isMultipart = (request: Request) => (request.headers.get('content-type') ?? '').toLowerCase().startsWith('multipart/');
+const isMultipart = (request: Request) =>
+  (request.headers.get('content-type') ?? '').toLowerCase().startsWith('multipart/');
 
 /**
  * Reads requests strictly. Text that is not UTF-8 is refused with 400 `BAD_REQUEST`: the

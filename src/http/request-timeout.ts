@@ -14,7 +14,11 @@ import { whenResponseStarts } from './response-start';
  * Retry-After (src/http/errors.ts); a transaction it had open is rolled back by the server when
  * its connection closes. A subscription's stream, once open, is not bounded.
  */
-export function withRequestTimeout(handler: http.RequestListener, timeoutMs: number, path: string): http.RequestListener {
+export function withRequestTimeout(
+  handler: http.RequestListener,
+  timeoutMs: number,
+  path: string,
+): http.RequestListener {
   if (timeoutMs === 0) return handler;
   return (request, response) => {
     if ((request.url ?? '/').split('?')[0] !== path) return handler(request, response);

@@ -1,8 +1,9 @@
-import { GraphQLError, isAbstractType, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema, isAbstractType } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /** graphql-js's PossibleFragmentSpreadsRule, for inline fragments and named ones. */
-const impossibleSpread = /^Fragment (?:"\w+" )?cannot be spread here as objects of type "(\w+)" can never be of type "\w+"\.$/;
+const impossibleSpread =
+  /^Fragment (?:"\w+" )?cannot be spread here as objects of type "(\w+)" can never be of type "\w+"\.$/;
 
 /**
  * The message, for a spread on a type that cannot occur where it is written, with the types that
@@ -14,7 +15,9 @@ export function withPossibleTypes(schema: GraphQLSchema, message: string): strin
   const parent = schema.getType(impossibleSpread.exec(message)?.[1] ?? '');
   if (!isAbstractType(parent)) return message;
   const possible = schema.getPossibleTypes(parent);
-  const interfaces = [...new Set(possible.flatMap((type) => type.getInterfaces().map((implemented) => implemented.name)))].sort();
+  const interfaces = [
+    ...new Set(possible.flatMap((type) => type.getInterfaces().map((implemented) => implemented.name))),
+  ].sort();
   const members = possible.map((type) => type.name).sort();
   return `${message} "${parent.name}" can be: ${members.join(', ')}${interfaces.length > 0 ? `; interfaces of these: ${interfaces.join(', ')}` : ''}.`;
 }
@@ -30,7 +33,12 @@ export function useSpreadErrorsNamingTypes(): Plugin {
             if (!(error instanceof GraphQLError)) return error;
             const message = withPossibleTypes(params.schema, error.message);
             if (message === error.message) return error;
-            return new GraphQLError(message, { nodes: error.nodes, path: error.path, originalError: error.originalError, extensions: error.extensions });
+            return new GraphQLError(message, {
+              nodes: error.nodes,
+              path: error.path,
+              originalError: error.originalError,
+              extensions: error.extensions,
+            });
           }),
         );
       };

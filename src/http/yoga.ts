@@ -2,31 +2,31 @@ import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { createAuthenticator } from '../auth/authenticate';
 import { KeyCache } from '../auth/key-cache';
 import { createRateLimiter, throttleFailedAuthentications } from '../auth/rate-limit';
-import { createContext, type ContextOptions } from '../context/create';
+import type { Settings } from '../config/settings';
+import { type ContextOptions, createContext } from '../context/create';
 import type { Database } from '../db/database';
-import type { LiveBus } from '../live/bus';
 import { hasReplicas } from '../db/read-routing';
+import type { LiveBus } from '../live/bus';
 import type { Logger } from '../logger';
+import type { Metrics } from '../observability/metrics';
+import { notingOrganization } from '../observability/requests';
 import type { RedisConnections } from '../redis/connections';
 import { schema } from '../schema';
 import { useCallerRowScope } from './caller-row-scope';
 import { createErrorMasker, useClientErrorLog, yogaLogger } from './errors';
 import { executorPlugins } from './executor';
 import { useForgetKeysAfterMutations } from './forget-keys-after-mutations';
+import { graphiqlOptions, renderAgentMemGraphiQL } from './graphiql';
 import { useIdempotentMutations } from './idempotency';
 import { useStorableInput } from './input-guard';
+import { useTypedInputValues } from './input-values';
+import { requestLimitPlugins } from './limits';
 import { useMemoryAccessTracking } from './memory-access-tracking';
 import { useMutationsOnPrimary } from './mutations-on-primary';
-import { useTypedInputValues } from './input-values';
-import { useStrictRequestParsing } from './request-parsing';
-import { requestLimitPlugins } from './limits';
-import { useSpreadErrorsNamingTypes } from './spread-errors';
 import { readinessCheck } from './readiness';
 import { useRequestFacts } from './request-facts';
-import type { Settings } from '../config/settings';
-import type { Metrics } from '../observability/metrics';
-import { notingOrganization } from '../observability/requests';
-import { graphiqlOptions, renderAgentMemGraphiQL } from './graphiql';
+import { useStrictRequestParsing } from './request-parsing';
+import { useSpreadErrorsNamingTypes } from './spread-errors';
 
 export const GRAPHQL_PATH = '/graphql';
 const LIVENESS_PATH = '/health';
@@ -38,9 +38,17 @@ export interface SharedState {
   redis: RedisConnections | undefined;
 }
 
-export function createGraphqlHandler(database: Database, settings: Settings, logger: Logger, { live, redis }: SharedState, metrics?: Metrics) {
+export function createGraphqlHandler(
+  database: Database,
+  settings: Settings,
+  logger: Logger,
+  { live, redis }: SharedState,
+  metrics?: Metrics,
+) {
   const keys = new KeyCache(settings.authCacheMs);
-  const authenticate = notingOrganization(throttleFailedAuthentications(createAuthenticator(database, keys), settings.authFailureLimit, redis?.commands));
+  const authenticate = notingOrganization(
+    throttleFailedAuthentications(createAuthenticator(database, keys), settings.authFailureLimit, redis?.commands),
+  );
   const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
   const maskError = createErrorMasker(logger);
   const contextOptions: ContextOptions = {

@@ -40,7 +40,8 @@ export function parseIdempotencyKey(value: string): { key: string } | { problem:
     if (key === null) return { problem: 'is not a valid quoted string' };
   }
   if (key.trim() === '') return { problem: 'is empty' };
-  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return { problem: `is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` };
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+    return { problem: `is longer than ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` };
   if (!printable.test(key)) return { problem: 'may contain only printable ASCII characters' };
   return { key };
 }

@@ -31,12 +31,18 @@ function lockId({ apiKeyId, key }: IdempotencyKeyId): string {
  * it releases the lock, so whoever takes the lock next sees the committed row.
  */
 export async function claimKey(tx: Prisma.TransactionClient, id: IdempotencyKeyId): Promise<boolean> {
-  const [row] = await tx.$queryRaw<Array<{ claimed: boolean }>>`SELECT pg_try_advisory_xact_lock(${lockId(id)}::bigint) AS claimed`;
+  const [row] = await tx.$queryRaw<
+    Array<{ claimed: boolean }>
+  >`SELECT pg_try_advisory_xact_lock(${lockId(id)}::bigint) AS claimed`;
   return row?.claimed === true;
 }
 
 /** The outcome kept for a key that has not expired; an expired one is removed, and the key is free again. */
-export async function findKeptOutcome(tx: Prisma.TransactionClient, id: IdempotencyKeyId, now: Date): Promise<KeptOutcome | null> {
+export async function findKeptOutcome(
+  tx: Prisma.TransactionClient,
+  id: IdempotencyKeyId,
+  now: Date,
+): Promise<KeptOutcome | null> {
   await tx.idempotencyKey.deleteMany({ where: { ...id, expiresAt: { lte: now } } });
   const row = await tx.idempotencyKey.findUnique({
     where: { apiKeyId_key: id },

@@ -1,9 +1,15 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub, Repeater, type PubSub, type PubSubEvent as YogaPubSubEvent, type PubSubEventTarget as YogaPubSubEventTarget } from 'graphql-yoga';
+import {
+  createPubSub,
+  type PubSub,
+  Repeater,
+  type PubSubEvent as YogaPubSubEvent,
+  type PubSubEventTarget as YogaPubSubEventTarget,
+} from 'graphql-yoga';
 import { LiveUpdatesUnavailableError } from '../errors';
 import type { Logger } from '../logger';
 import type { RedisConnections } from '../redis/connections';
-import { liveTopic, type LiveEvent, type LiveEventKind, type LiveEventOf } from './events';
+import { type LiveEvent, type LiveEventKind, type LiveEventOf, liveTopic } from './events';
 
 /** Events one subscriber may have undelivered before its subscription is ended (see `listen`). */
 const MAX_UNDELIVERED_EVENTS = 1000;
@@ -22,7 +28,11 @@ export interface LiveBus {
    * nothing committed after that. Refused with LiveUpdatesUnavailableError while the bus is
    * away; ends with it when the bus goes away.
    */
-  listen<K extends LiveEventKind>(kind: K, organizationId: string, agentId: string): Promise<AsyncIterableIterator<LiveEventOf<K>>>;
+  listen<K extends LiveEventKind>(
+    kind: K,
+    organizationId: string,
+    agentId: string,
+  ): Promise<AsyncIterableIterator<LiveEventOf<K>>>;
   /** Ends every subscription (they complete) and releases the bus. */
   close(): Promise<void>;
 }
@@ -86,11 +96,18 @@ export function createLiveBus(redis: RedisConnections | undefined, logger: Logge
     // event here, so the command is sent (in its format: the JSON of the event) and its failure
     // logged: the write is committed, its subscribers were told the bus is away.
     redis.commands.publish(topic, JSON.stringify(event)).catch((error: unknown) => {
-      log.warn({ topic, reason: error instanceof Error ? error.message : String(error) }, 'live update not published: Redis is out of reach');
+      log.warn(
+        { topic, reason: error instanceof Error ? error.message : String(error) },
+        'live update not published: Redis is out of reach',
+      );
     });
   }
 
-  async function listen<K extends LiveEventKind>(kind: K, organizationId: string, agentId: string): Promise<AsyncIterableIterator<LiveEventOf<K>>> {
+  async function listen<K extends LiveEventKind>(
+    kind: K,
+    organizationId: string,
+    agentId: string,
+  ): Promise<AsyncIterableIterator<LiveEventOf<K>>> {
     if (!link.up) throw new LiveUpdatesUnavailableError();
     const topic = liveTopic(kind, organizationId, agentId);
     const { lost } = link;
@@ -104,7 +121,9 @@ export function createLiveBus(redis: RedisConnections | undefined, logger: Logge
       let undelivered = 0;
       const deliver = (event: PubSubEvent) => {
         if (undelivered >= MAX_UNDELIVERED_EVENTS) {
-          stop(new LiveUpdatesUnavailableError(`this subscription fell more than ${MAX_UNDELIVERED_EVENTS} events behind`));
+          stop(
+            new LiveUpdatesUnavailableError(`this subscription fell more than ${MAX_UNDELIVERED_EVENTS} events behind`),
+          );
           return;
         }
         undelivered += 1;

@@ -6,7 +6,10 @@ import { Repeater } from 'graphql-yoga';
  * async generator: when the client goes away, `return()` ends it at once, where a generator
  * waiting for the next event would keep listening until one came.
  */
-export function rowsOf<Event, Row>(events: AsyncIterableIterator<Event>, load: (event: Event) => Promise<Row[]>): Repeater<Row> {
+export function rowsOf<Event, Row>(
+  events: AsyncIterableIterator<Event>,
+  load: (event: Event) => Promise<Row[]>,
+): Repeater<Row> {
   return new Repeater<Row>(async (push, stop) => {
     let stopped = false;
     void stop.then(() => {

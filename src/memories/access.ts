@@ -1,5 +1,5 @@
 import type { ScopedSql } from '../db/row-level-security';
-import { statement, type Statement } from '../db/statements';
+import { type Statement, statement } from '../db/statements';
 
 /**
  * The memories a request's reads returned (searchMemories, memory(id), memories), to be counted

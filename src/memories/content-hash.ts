@@ -10,7 +10,12 @@ import { createHash } from 'node:crypto';
 export function normalizeContent(content: string): string {
   // NFKC again after lower-casing: lower case can leave a decomposed form (capital iota with
   // dialytika and an acute becomes ϊ + U+0301, whose NFKC is ΐ), and the rule must be idempotent.
-  return content.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/[\t\n\v\f\r ]+/g, ' ').trim();
+  return content
+    .normalize('NFKC')
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(/[\t\n\v\f\r ]+/g, ' ')
+    .trim();
 }
 
 /** memories.hash: SHA-256 (hex) of the normalized content. */

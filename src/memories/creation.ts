@@ -5,7 +5,7 @@ import { newId } from '../ids';
 import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { contentHash } from './content-hash';
 import { checkDimensions, embeddingModel, storeEmbeddings } from './embeddings';
-import { lockSnapshots, recordHistory, type HistoryEntry } from './history';
+import { type HistoryEntry, lockSnapshots, recordHistory } from './history';
 
 /** One memory to create, validated (src/memories/mutations.ts). */
 export interface MemoryToCreate {
@@ -52,15 +52,30 @@ export function lockContent(tx: Prisma.TransactionClient, agentId: string, hash:
 }
 
 /** Checks a batch's agents and users, one query each, and NOT_FOUND names the first bad item. */
-async function checkOwners(context: Context, tx: Prisma.TransactionClient, inputs: MemoryToCreate[], path: (index: number) => string[]): Promise<void> {
+async function checkOwners(
+  context: Context,
+  tx: Prisma.TransactionClient,
+  inputs: MemoryToCreate[],
+  path: (index: number) => string[],
+): Promise<void> {
   const agentIds = new Set(
-    (await tx.agent.findMany({ where: { id: { in: inputs.map((input) => input.agentId) }, ...liveRowsOf(context) }, select: { id: true } })).map((agent) => agent.id),
+    (
+      await tx.agent.findMany({
+        where: { id: { in: inputs.map((input) => input.agentId) }, ...liveRowsOf(context) },
+        select: { id: true },
+      })
+    ).map((agent) => agent.id),
   );
   const wantedUsers = inputs.flatMap((input) => (input.userId ? [input.userId] : []));
-  const userIds = new Set((await tx.user.findMany({ where: { id: { in: wantedUsers }, ...liveRowsOf(context) }, select: { id: true } })).map((user) => user.id));
+  const userIds = new Set(
+    (await tx.user.findMany({ where: { id: { in: wantedUsers }, ...liveRowsOf(context) }, select: { id: true } })).map(
+      (user) => user.id,
+    ),
+  );
   inputs.forEach((input, index) => {
     if (!agentIds.has(input.agentId)) throw new NotFoundError('Agent', input.agentId, [...path(index), 'agentId']);
-    if (input.userId && !userIds.has(input.userId)) throw new NotFoundError('User', input.userId, [...path(index), 'userId']);
+    if (input.userId && !userIds.has(input.userId))
+      throw new NotFoundError('User', input.userId, [...path(index), 'userId']);
   });
 }
 
@@ -138,13 +153,19 @@ export async function createMemories(
   }
   const entries = results.map(
     (result): HistoryEntry =>
-      result.deduplicated ? { memoryId: result.memoryId, event: 'dedupe', before: before.get(result.memoryId) ?? null } : { memoryId: result.memoryId, event: 'create', before: null },
+      result.deduplicated
+        ? { memoryId: result.memoryId, event: 'dedupe', before: before.get(result.memoryId) ?? null }
+        : { memoryId: result.memoryId, event: 'create', before: null },
   );
   await recordHistory(tx, context, entries);
   // A deduplicated input's vector goes to the memory it was the same as: same content, same meaning.
   const embedded = inputs.flatMap((input, index) => (input.embedding ? [{ input, index }] : []));
   if (embedded.length > 0) {
-    const embeddings = embedded.map(({ input, index }) => ({ memoryId: results[index]!.memoryId, vector: input.embedding!, model: embeddingModel(input.embeddingModel, context.embeddings) }));
+    const embeddings = embedded.map(({ input, index }) => ({
+      memoryId: results[index]!.memoryId,
+      vector: input.embedding!,
+      model: embeddingModel(input.embeddingModel, context.embeddings),
+    }));
     await storeEmbeddings(tx, embeddings, [...path(embedded[0]!.index), 'embedding']);
   }
   return results;

@@ -9,7 +9,9 @@ import type { Logger } from '../logger';
  * say (a length, finite numbers), and against the deployment's dimensions when it is stored.
  * GraphQL's Float already refuses NaN and Infinity; the check repeats it for any other caller.
  */
-export const embeddingInput = z.array(z.number().finite('must be a finite number')).min(1, 'must have at least one number');
+export const embeddingInput = z
+  .array(z.number().finite('must be a finite number'))
+  .min(1, 'must have at least one number');
 
 /** The embedding a write gives a memory, with the model that made it. */
 export interface EmbeddingToStore {
@@ -21,7 +23,10 @@ export interface EmbeddingToStore {
 /** VALIDATION, naming the field, unless `vector` has the deployment's number of dimensions. */
 export function checkDimensions(vector: readonly number[], settings: EmbeddingSettings, field: string[]): void {
   if (vector.length !== settings.dimensions) {
-    throw new ValidationError(`must have ${settings.dimensions} numbers (EMBEDDINGS_DIMENSIONS), got ${vector.length}`, field);
+    throw new ValidationError(
+      `must have ${settings.dimensions} numbers (EMBEDDINGS_DIMENSIONS), got ${vector.length}`,
+      field,
+    );
   }
 }
 
@@ -35,7 +40,8 @@ export function embeddingModel(named: string | null | undefined, settings: Embed
 // vector_dims): each, about one of pgvector's objects, means the extension never reached this
 // database. The code alone would also match an unrelated mistake, so the object is checked too.
 const MISSING_VECTOR_CODES = new Set(['42703', '42704', '42P01', '42883']);
-const MISSING_VECTOR_MESSAGE = /(column "embedding"(?: of relation "memories")?|type "vector"|relation "live_memory_vectors_in_scope"|function vector_dims\(.*\)) does not exist/;
+const MISSING_VECTOR_MESSAGE =
+  /(column "embedding"(?: of relation "memories")?|type "vector"|relation "live_memory_vectors_in_scope"|function vector_dims\(.*\)) does not exist/;
 
 /** Whether `error` is a statement's failure for want of pgvector (its type, column or view). */
 export function isMissingVector(error: unknown): boolean {
@@ -55,7 +61,11 @@ export function isMissingVector(error: unknown): boolean {
  * Sets each memory's embedding in `tx`, the write's transaction, in one statement. Where pgvector
  * is missing the statement fails, and so does the write, whole: SEMANTIC_RECALL_UNAVAILABLE.
  */
-export async function storeEmbeddings(tx: Prisma.TransactionClient, embeddings: EmbeddingToStore[], field: string[]): Promise<void> {
+export async function storeEmbeddings(
+  tx: Prisma.TransactionClient,
+  embeddings: EmbeddingToStore[],
+  field: string[],
+): Promise<void> {
   if (embeddings.length === 0) return;
   try {
     await tx.$executeRawUnsafe(
@@ -80,7 +90,10 @@ export async function storeEmbeddings(tx: Prisma.TransactionClient, embeddings: 
 export async function clearEmbedding(tx: Prisma.TransactionClient, memoryId: string): Promise<void> {
   const embedded = await tx.memory.count({ where: { id: memoryId, embeddingDimensions: { not: null } } });
   if (embedded === 0) return;
-  await tx.$executeRawUnsafe('UPDATE memories SET embedding = NULL, embedding_model = NULL, embedding_dimensions = NULL WHERE id = $1', memoryId);
+  await tx.$executeRawUnsafe(
+    'UPDATE memories SET embedding = NULL, embedding_model = NULL, embedding_dimensions = NULL WHERE id = $1',
+    memoryId,
+  );
 }
 
 export type SemanticRecallState = { on: true } | { on: false; reason: string };
@@ -91,10 +104,17 @@ export type SemanticRecallState = { on: true } | { on: false; reason: string };
  * Run at start and by `npm run db:migrate`, as the database's owner: installing pgvector later and
  * starting again turns it on. Says once, in the log, when it stays off and why.
  */
-export async function prepareSemanticRecall(owner: PrismaClient, settings: EmbeddingSettings, logger?: Logger): Promise<SemanticRecallState> {
+export async function prepareSemanticRecall(
+  owner: PrismaClient,
+  settings: EmbeddingSettings,
+  logger?: Logger,
+): Promise<SemanticRecallState> {
   let reason: string | null;
   try {
-    const [row] = await owner.$queryRawUnsafe<Array<{ reason: string | null }>>('SELECT agentmem_enable_semantic_recall($1::int) AS reason', settings.dimensions);
+    const [row] = await owner.$queryRawUnsafe<Array<{ reason: string | null }>>(
+      'SELECT agentmem_enable_semantic_recall($1::int) AS reason',
+      settings.dimensions,
+    );
     reason = row?.reason ?? null;
   } catch (error) {
     reason = `it could not be prepared: ${error instanceof Error ? error.message : String(error)}`;

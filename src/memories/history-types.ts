@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { column, connection, fallback, orderBy, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
-import { SNAPSHOT_FIELDS, type MemoryEvent } from './history';
+import { type MemoryEvent, SNAPSHOT_FIELDS } from './history';
 import { MemoryType } from './type';
 
 const memoryEvents = {
@@ -10,7 +10,11 @@ const memoryEvents = {
   UPDATE: { value: 'update', description: 'Changed by updateMemory.' },
   DELETE: { value: 'delete', description: 'Soft-deleted by deleteMemory.' },
   RESTORE: { value: 'restore', description: 'Brought back by restoreMemory.' },
-  DEDUPE: { value: 'dedupe', description: 'A creation with the same content was merged into it (its importance raised if the new one was higher).' },
+  DEDUPE: {
+    value: 'dedupe',
+    description:
+      'A creation with the same content was merged into it (its importance raised if the new one was higher).',
+  },
   PRUNE: { value: 'prune', description: 'Soft-deleted by pruneMemories.' },
 } as const satisfies Record<string, { value: MemoryEvent; description: string }>;
 
@@ -24,26 +28,46 @@ builder.prismaObject('MemoryHistory', {
   fields: (t) => ({
     id: t.exposeID('id', { sql: column('id') }),
     memoryId: t.exposeID('memoryId', { sql: column('memory_id') }),
-    event: t.field({ type: MemoryEventEnum, sql: column('event'), resolve: (entry) => entry.event as typeof MemoryEventEnum.$inferType }),
+    event: t.field({
+      type: MemoryEventEnum,
+      sql: column('event'),
+      resolve: (entry) => entry.event as typeof MemoryEventEnum.$inferType,
+    }),
     before: t.expose('before', {
       sql: column('before'),
       type: 'JSON',
       nullable: true,
-      description: 'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); ' +
+      description:
+        'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); ' +
         'null for CREATE.',
     }),
-    after: t.expose('after', { sql: column('after'), type: 'JSON', nullable: true, description: 'The same fields after the change.' }),
+    after: t.expose('after', {
+      sql: column('after'),
+      type: 'JSON',
+      nullable: true,
+      description: 'The same fields after the change.',
+    }),
     changedFields: t.stringList({
       description: 'The fields whose value differs between before and after (every field for CREATE).',
       sql: fallback('compares two JSON snapshots in JavaScript', { before: 'before', after: 'after' }),
       resolve: (entry) => {
         const before = entry.before as Snapshot;
         const after = (entry.after as Snapshot) ?? {};
-        return Object.keys(SNAPSHOT_FIELDS).filter((field) => !before || !isDeepStrictEqual(before[field], after[field]));
+        return Object.keys(SNAPSHOT_FIELDS).filter(
+          (field) => !before || !isDeepStrictEqual(before[field], after[field]),
+        );
       },
     }),
-    actorUserId: t.exposeID('actorUserId', { sql: column('actor_user_id'), nullable: true, description: "The user of the API key that made the change." }),
-    apiKeyId: t.exposeID('apiKeyId', { sql: column('api_key_id'), nullable: true, description: 'The API key that made the change.' }),
+    actorUserId: t.exposeID('actorUserId', {
+      sql: column('actor_user_id'),
+      nullable: true,
+      description: 'The user of the API key that made the change.',
+    }),
+    apiKeyId: t.exposeID('apiKeyId', {
+      sql: column('api_key_id'),
+      nullable: true,
+      description: 'The API key that made the change.',
+    }),
     createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
   }),
 });
@@ -53,7 +77,11 @@ builder.prismaObjectField(MemoryType, 'history', (t) =>
     ...connectionOptions,
     description: 'Every change of this memory, newest first (as mem0 history).',
     totalCount: true,
-    sql: connection(relatedRows('memory_history', 'memory_id', 'id'), () => orderBy(['seq'], 'DESC'), connectionOptions),
+    sql: connection(
+      relatedRows('memory_history', 'memory_id', 'id'),
+      () => orderBy(['seq'], 'DESC'),
+      connectionOptions,
+    ),
     query: (args) => {
       assertPageSize(args);
       return { orderBy: [{ seq: 'desc' }] };

@@ -25,7 +25,9 @@ export const SNAPSHOT_FIELDS = {
 
 /** The snapshot of the memory row `alias`, as JSONB. */
 export function snapshotOf(alias: string): string {
-  return `jsonb_build_object(${Object.entries(SNAPSHOT_FIELDS).map(([field, column]) => `'${field}', ${alias}.${column}`).join(', ')})`;
+  return `jsonb_build_object(${Object.entries(SNAPSHOT_FIELDS)
+    .map(([field, column]) => `'${field}', ${alias}.${column}`)
+    .join(', ')})`;
 }
 
 // History ids are made by PostgreSQL, in the statement that records the event: the prune's one
@@ -51,7 +53,11 @@ export interface HistoryEntry {
 }
 
 /** Records `entries`, in their order, with each memory's fields as they are now as "after". */
-export async function recordHistory(tx: Prisma.TransactionClient, context: Context, entries: HistoryEntry[]): Promise<void> {
+export async function recordHistory(
+  tx: Prisma.TransactionClient,
+  context: Context,
+  entries: HistoryEntry[],
+): Promise<void> {
   if (entries.length === 0) return;
   const { userId, apiKeyId } = context.caller;
   await tx.$executeRawUnsafe(
@@ -81,6 +87,11 @@ export async function withHistory(
 ): Promise<number> {
   const before = await lockSnapshots(tx, ids);
   const count = await change();
-  if (count > 0) await recordHistory(tx, context, [...before.keys()].map((memoryId) => ({ memoryId, event, before: before.get(memoryId) ?? null })));
+  if (count > 0)
+    await recordHistory(
+      tx,
+      context,
+      [...before.keys()].map((memoryId) => ({ memoryId, event, before: before.get(memoryId) ?? null })),
+    );
   return count;
 }

@@ -1,7 +1,7 @@
 import type { ScopedSql } from '../db/row-level-security';
-import { statement, type Bind, type Statement } from '../db/statements';
+import { type Bind, type Statement, statement } from '../db/statements';
 import type { SortOrder } from '../schema/ordering';
-import { memoryFilterConditions, type MemoryFilterInput } from './filter';
+import { type MemoryFilterInput, memoryFilterConditions } from './filter';
 
 /** How `memories` is ordered; the id follows in the same direction, so that pages are stable. */
 export interface MemoryListOrder {

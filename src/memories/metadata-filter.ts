@@ -1,5 +1,5 @@
-import { ValidationError } from '../errors';
 import type { Bind } from '../db/statements';
+import { ValidationError } from '../errors';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { unstorable } from '../schema/rules';
@@ -49,22 +49,45 @@ export const MetadataFilter = builder.inputRef<MetadataFilterShape>('MetadataFil
     'operator; or exactly one of `and`, `or`, `not`. A missing key never equals anything: `ne` and `nin` match it, ' +
     `the others do not. At most ${MAX_METADATA_FILTER_DEPTH} levels deep and ${MAX_METADATA_CONDITIONS} comparisons.`,
   fields: (t) => ({
-    path: t.string({ description: `Object keys joined by dots, e.g. "source" or "project.name" (1 to ${MAX_METADATA_PATH_KEYS} keys).` }),
+    path: t.string({
+      description: `Object keys joined by dots, e.g. "source" or "project.name" (1 to ${MAX_METADATA_PATH_KEYS} keys).`,
+    }),
     eq: t.field({ type: 'JSON', description: 'Equal to this JSON value (numbers by value: 1 equals 1.0).' }),
     ne: t.field({ type: 'JSON', description: 'Missing, or not equal to this JSON value.' }),
-    in: t.field({ type: ['JSON'], extensions: maxItems(MAX_METADATA_LIST), description: `Equal to one of these values (1 to ${MAX_METADATA_LIST}).` }),
-    nin: t.field({ type: ['JSON'], extensions: maxItems(MAX_METADATA_LIST), description: `Missing, or equal to none of these values (1 to ${MAX_METADATA_LIST}).` }),
-    gt: t.field({ type: 'JSON', description: 'Greater than this number or string (strings compare as text: ISO dates work). Values of another type never match.' }),
+    in: t.field({
+      type: ['JSON'],
+      extensions: maxItems(MAX_METADATA_LIST),
+      description: `Equal to one of these values (1 to ${MAX_METADATA_LIST}).`,
+    }),
+    nin: t.field({
+      type: ['JSON'],
+      extensions: maxItems(MAX_METADATA_LIST),
+      description: `Missing, or equal to none of these values (1 to ${MAX_METADATA_LIST}).`,
+    }),
+    gt: t.field({
+      type: 'JSON',
+      description:
+        'Greater than this number or string (strings compare as text: ISO dates work). Values of another type never match.',
+    }),
     gte: t.field({ type: 'JSON', description: 'Greater than or equal to this number or string.' }),
     lt: t.field({ type: 'JSON', description: 'Less than this number or string.' }),
     lte: t.field({ type: 'JSON', description: 'Less than or equal to this number or string.' }),
     contains: t.field({
       type: 'JSON',
-      description: 'A string: a text value containing it (case-sensitive), or an array with it as an element. An array or object: JSON containment (@>).',
+      description:
+        'A string: a text value containing it (case-sensitive), or an array with it as an element. An array or object: JSON containment (@>).',
     }),
     exists: t.boolean({ description: 'true: the path is present (even as null); false: it is missing.' }),
-    and: t.field({ type: [MetadataFilter], extensions: maxItems(MAX_METADATA_LIST), description: `All of these (1 to ${MAX_METADATA_LIST}).` }),
-    or: t.field({ type: [MetadataFilter], extensions: maxItems(MAX_METADATA_LIST), description: `At least one of these (1 to ${MAX_METADATA_LIST}).` }),
+    and: t.field({
+      type: [MetadataFilter],
+      extensions: maxItems(MAX_METADATA_LIST),
+      description: `All of these (1 to ${MAX_METADATA_LIST}).`,
+    }),
+    or: t.field({
+      type: [MetadataFilter],
+      extensions: maxItems(MAX_METADATA_LIST),
+      description: `At least one of these (1 to ${MAX_METADATA_LIST}).`,
+    }),
     not: t.field({ type: MetadataFilter, description: 'Not this.' }),
   }),
 });
@@ -81,7 +104,8 @@ function pathKeys(path: string, field: string[]): string[] {
   if (keys.length > MAX_METADATA_PATH_KEYS) refuse(field, `a path has at most ${MAX_METADATA_PATH_KEYS} keys`);
   for (const key of keys) {
     if (key === '') refuse(field, 'a path is object keys joined by dots, none of them empty (e.g. "project.name")');
-    if ([...key].length > MAX_METADATA_KEY_LENGTH) refuse(field, `a key has at most ${MAX_METADATA_KEY_LENGTH} characters`);
+    if ([...key].length > MAX_METADATA_KEY_LENGTH)
+      refuse(field, `a key has at most ${MAX_METADATA_KEY_LENGTH} characters`);
     if (unstorable(key)) refuse(field, 'a key cannot hold NUL characters or lone surrogates');
   }
   return keys;
@@ -137,7 +161,8 @@ function comparison(operator: Comparison, operand: unknown, value: string, field
         return `(jsonb_typeof(${value}) = 'string' AND strpos(${value} #>> '{}', ${bind(operand)}) > 0)
           OR (jsonb_typeof(${value}) = 'array' AND ${value} @> ${bind(jsonOperand([operand], field))}::jsonb)`;
       }
-      if (typeof operand === 'object' && operand !== null) return `${value} @> ${bind(jsonOperand(operand, field))}::jsonb`;
+      if (typeof operand === 'object' && operand !== null)
+        return `${value} @> ${bind(jsonOperand(operand, field))}::jsonb`;
       return refuse(field, 'must be a string, an array or an object');
     }
     case 'exists':
@@ -150,8 +175,16 @@ interface Budget {
   comparisons: number;
 }
 
-function compileNode(filter: MetadataFilterShape, column: string, field: string[], depth: number, budget: Budget, bind: Bind): string {
-  if (depth > MAX_METADATA_FILTER_DEPTH) refuse(field, `a metadata filter nests at most ${MAX_METADATA_FILTER_DEPTH} levels deep`);
+function compileNode(
+  filter: MetadataFilterShape,
+  column: string,
+  field: string[],
+  depth: number,
+  budget: Budget,
+  bind: Bind,
+): string {
+  if (depth > MAX_METADATA_FILTER_DEPTH)
+    refuse(field, `a metadata filter nests at most ${MAX_METADATA_FILTER_DEPTH} levels deep`);
   const operators = COMPARISONS.filter((name) => isGiven(filter[name]));
   const combinations = COMBINATIONS.filter((name) => isGiven(filter[name]));
   if (combinations.length > 0) {
@@ -159,16 +192,21 @@ function compileNode(filter: MetadataFilterShape, column: string, field: string[
       refuse(field, 'give either a path with one operator, or exactly one of and, or, not');
     }
     const combination = combinations[0]!;
-    if (combination === 'not') return `NOT (${compileNode(filter.not!, column, [...field, 'not'], depth + 1, budget, bind)})`;
+    if (combination === 'not')
+      return `NOT (${compileNode(filter.not!, column, [...field, 'not'], depth + 1, budget, bind)})`;
     const items = filter[combination]!;
-    if (items.length < 1 || items.length > MAX_METADATA_LIST) refuse([...field, combination], `must hold 1 to ${MAX_METADATA_LIST} conditions`);
-    const parts = items.map((item, index) => compileNode(item, column, [...field, combination, String(index)], depth + 1, budget, bind));
+    if (items.length < 1 || items.length > MAX_METADATA_LIST)
+      refuse([...field, combination], `must hold 1 to ${MAX_METADATA_LIST} conditions`);
+    const parts = items.map((item, index) =>
+      compileNode(item, column, [...field, combination, String(index)], depth + 1, budget, bind),
+    );
     return `(${parts.join(combination === 'and' ? ' AND ' : ' OR ')})`;
   }
   if (!isGiven(filter.path)) refuse([...field, 'path'], 'a comparison needs a path (or use and, or, not)');
   if (operators.length !== 1) refuse(field, `give exactly one operator with a path: one of ${COMPARISONS.join(', ')}`);
   budget.comparisons += 1;
-  if (budget.comparisons > MAX_METADATA_CONDITIONS) refuse(field, `a metadata filter holds at most ${MAX_METADATA_CONDITIONS} comparisons`);
+  if (budget.comparisons > MAX_METADATA_CONDITIONS)
+    refuse(field, `a metadata filter holds at most ${MAX_METADATA_CONDITIONS} comparisons`);
   const keys = pathKeys(filter.path!, [...field, 'path']);
   // Bound once, and read by each use of `value` in the comparison (as $n::text every time).
   const value = keys.reduce((json, key) => `(${json} -> ${bind(key)}::text)`, column);

@@ -3,15 +3,15 @@ import type { Context } from '../context/types';
 import { ConflictError, NotFoundError, SemanticRecallUnavailableError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { builder } from '../schema/builder';
-import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
+import { maxItems } from '../schema/list-caps';
 import { payloadRow } from '../schema/payloads';
 import { label, MAX_MEMORY_CONTENT, name, real, storedEnum, text } from '../schema/rules';
 import { allRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { contentHash } from './content-hash';
-import { createMemories, lockContent, type CreatedMemory } from './creation';
+import { type CreatedMemory, createMemories, lockContent } from './creation';
 import { checkDimensions, clearEmbedding, embeddingInput, embeddingModel, storeEmbeddings } from './embeddings';
 import { withHistory } from './history';
 import { MemoryTypeEnum, memoryTypes } from './memory-type';
@@ -23,12 +23,22 @@ import { visibleMemories } from './visibility';
  * Refuses to give memory `id` content (its `hash`) that another live memory of its agent already
  * has, with CONFLICT naming that memory. Takes the content's lock first, as creation does.
  */
-async function requireUniqueContent(context: Context, tx: Prisma.TransactionClient, id: string, hash: string, field: string[]): Promise<void> {
+async function requireUniqueContent(
+  context: Context,
+  tx: Prisma.TransactionClient,
+  id: string,
+  hash: string,
+  field: string[],
+): Promise<void> {
   const memory = await tx.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
   if (!memory) return; // the change itself answers NOT_FOUND
   await lockContent(tx, memory.agentId, hash);
-  const same = await tx.memory.findFirst({ where: { ...liveRowsOf(context), agentId: memory.agentId, hash, id: { not: id } }, select: { id: true } });
-  if (same) throw new ConflictError(`memory ${JSON.stringify(same.id)} of the same agent already has this content`, field);
+  const same = await tx.memory.findFirst({
+    where: { ...liveRowsOf(context), agentId: memory.agentId, hash, id: { not: id } },
+    select: { id: true },
+  });
+  if (same)
+    throw new ConflictError(`memory ${JSON.stringify(same.id)} of the same agent already has this content`, field);
 }
 
 // What creation requires is non-null here; a memory's agent and user never change. The content
@@ -38,7 +48,8 @@ const memoryWriteErrors = [...commonMutationErrors, SemanticRecallUnavailableErr
 
 const EMBEDDING_DESCRIPTION =
   "The content's embedding, EMBEDDINGS_DIMENSIONS finite numbers, stored with pgvector. SEMANTIC_RECALL_UNAVAILABLE where the server has no pgvector.";
-const EMBEDDING_MODEL_DESCRIPTION = 'The model that made `embedding`, up to 255 characters. Default: the EMBEDDINGS_MODEL setting.';
+const EMBEDDING_MODEL_DESCRIPTION =
+  'The model that made `embedding`, up to 255 characters. Default: the EMBEDDINGS_MODEL setting.';
 
 const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
   fields: (t) => ({
@@ -66,7 +77,9 @@ const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
     scope: t.string(),
     level: t.string(),
     importance: t.float(),
-    embedding: t.floatList({ description: `${EMBEDDING_DESCRIPTION} New content without a new embedding drops the old one.` }),
+    embedding: t.floatList({
+      description: `${EMBEDDING_DESCRIPTION} New content without a new embedding drops the old one.`,
+    }),
     embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
   }),
 });
@@ -108,12 +121,19 @@ const MemoriesPayload = builder.objectRef<{ results: CreatedMemory[] }>('Memorie
       type: [MemoryType],
       description: 'In the order given; a deduplicated input gives the memory it was the same as.',
       resolve: async (query, payload, _args, context) => {
-        const rows = await context.prisma.memory.findMany({ ...query, where: { id: { in: payload.results.map((result) => result.memoryId) } } });
+        const rows = await context.prisma.memory.findMany({
+          ...query,
+          where: { id: { in: payload.results.map((result) => result.memoryId) } },
+        });
         const byId = new Map(rows.map((row) => [row.id, row]));
         return payload.results.flatMap((result) => byId.get(result.memoryId) ?? []);
       },
     }),
-    results: t.field({ type: [CreatedMemoryResult], description: 'Each input in the order given: its memory, and whether it was deduplicated.', resolve: (payload) => payload.results }),
+    results: t.field({
+      type: [CreatedMemoryResult],
+      description: 'Each input in the order given: its memory, and whether it was deduplicated.',
+      resolve: (payload) => payload.results,
+    }),
   }),
 });
 
@@ -123,7 +143,10 @@ const MemoryPayload = builder.objectRef<{ memoryId: string; deduplicated?: boole
       type: MemoryType,
       resolve: (query, payload, _args, context) => payloadRow(context.prisma.memory, query, payload.memoryId),
     }),
-    deduplicated: t.boolean({ description: `On createMemory: ${DEDUPLICATED} Always false on other mutations.`, resolve: (payload) => payload.deduplicated ?? false }),
+    deduplicated: t.boolean({
+      description: `On createMemory: ${DEDUPLICATED} Always false on other mutations.`,
+      resolve: (payload) => payload.deduplicated ?? false,
+    }),
   }),
 });
 
@@ -134,9 +157,13 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createMemorySchema, args.input, ['input']);
-      const [created] = await context.prisma.$transaction((tx) => createMemories(context, tx, [input], () => ['input']));
+      const [created] = await context.prisma.$transaction((tx) =>
+        createMemories(context, tx, [input], () => ['input']),
+      );
       // A deduplicated memory may have had its importance raised: its subscribers hear of a change.
-      announceChanges(context, created!.deduplicated ? 'updated' : 'created', [{ id: created!.memoryId, agentId: input.agentId }]);
+      announceChanges(context, created!.deduplicated ? 'updated' : 'created', [
+        { id: created!.memoryId, agentId: input.agentId },
+      ]);
       return created!;
     },
   }),
@@ -144,14 +171,37 @@ builder.mutationFields((t) => ({
     type: MemoriesPayload,
     description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none, deduplicated by content as createMemory is.`,
     errors: { types: memoryWriteErrors },
-    args: { inputs: t.arg({ type: [CreateMemoryInput], required: true, extensions: maxItems(MAX_MEMORIES_PER_BATCH), description: `At most ${MAX_MEMORIES_PER_BATCH}.` }) },
+    args: {
+      inputs: t.arg({
+        type: [CreateMemoryInput],
+        required: true,
+        extensions: maxItems(MAX_MEMORIES_PER_BATCH),
+        description: `At most ${MAX_MEMORIES_PER_BATCH}.`,
+      }),
+    },
     resolve: async (_root, args, context) => {
-      const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, ['inputs']);
-      const results = await context.prisma.$transaction((tx) => createMemories(context, tx, inputs, (index) => ['inputs', String(index)]));
-      const memories = results.map((result, index) => ({ id: result.memoryId, agentId: inputs[index]!.agentId, deduplicated: result.deduplicated }));
+      const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, [
+        'inputs',
+      ]);
+      const results = await context.prisma.$transaction((tx) =>
+        createMemories(context, tx, inputs, (index) => ['inputs', String(index)]),
+      );
+      const memories = results.map((result, index) => ({
+        id: result.memoryId,
+        agentId: inputs[index]!.agentId,
+        deduplicated: result.deduplicated,
+      }));
       // A deduplicated memory may have had its importance raised: its subscribers hear of a change.
-      announceChanges(context, 'created', memories.filter((memory) => !memory.deduplicated));
-      announceChanges(context, 'updated', memories.filter((memory) => memory.deduplicated));
+      announceChanges(
+        context,
+        'created',
+        memories.filter((memory) => !memory.deduplicated),
+      );
+      announceChanges(
+        context,
+        'updated',
+        memories.filter((memory) => memory.deduplicated),
+      );
       return { results };
     },
   }),
@@ -161,7 +211,12 @@ builder.mutationFields((t) => ({
     errors: { types: memoryWriteErrors },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
-      const { metadata, embedding, embeddingModel: namedModel, ...input } = parseInput(updateMemorySchema, args.input, ['input']);
+      const {
+        metadata,
+        embedding,
+        embeddingModel: namedModel,
+        ...input
+      } = parseInput(updateMemorySchema, args.input, ['input']);
       const id = String(args.id);
       if (embedding) checkDimensions(embedding, context.embeddings, ['input', 'embedding']);
       await context.prisma.$transaction(async (tx) => {
@@ -170,16 +225,29 @@ builder.mutationFields((t) => ({
         const count = await withHistory(tx, context, [id], 'update', async () => {
           const changed = await tx.memory.updateMany({
             where: { id, ...visibleMemories(context) },
-            data: { ...input, ...(hash !== undefined && { hash }), ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }), ...updatedBy(context) },
+            data: {
+              ...input,
+              ...(hash !== undefined && { hash }),
+              ...(metadata !== undefined && { metadata: metadata as Prisma.InputJsonValue }),
+              ...updatedBy(context),
+            },
           });
           return changed.count;
         });
         if (count === 0) throw new NotFoundError('Memory', id, ['id']);
-        if (embedding) await storeEmbeddings(tx, [{ memoryId: id, vector: embedding, model: embeddingModel(namedModel, context.embeddings) }], ['input', 'embedding']);
+        if (embedding)
+          await storeEmbeddings(
+            tx,
+            [{ memoryId: id, vector: embedding, model: embeddingModel(namedModel, context.embeddings) }],
+            ['input', 'embedding'],
+          );
         else if (input.content !== undefined) await clearEmbedding(tx, id);
       });
       // Purged since by someone else: its PURGED event tells the subscribers.
-      const updated = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+      const updated = await context.prisma.memory.findFirst({
+        where: { id, ...allRowsOf(context) },
+        select: { agentId: true },
+      });
       if (updated) announceChanges(context, 'updated', [{ id, agentId: updated.agentId }]);
       return { memoryId: id };
     },
@@ -194,13 +262,19 @@ addLifecycleMutations({
   // Deleting and restoring a memory are in its history; a restored memory must not duplicate a live one.
   recordChange: async (context, tx, id, isDeleted, change) => {
     if (!isDeleted) {
-      const memory = await tx.memory.findFirst({ where: { id, ...allRowsOf(context), isDeleted: true }, select: { hash: true } });
+      const memory = await tx.memory.findFirst({
+        where: { id, ...allRowsOf(context), isDeleted: true },
+        select: { hash: true },
+      });
       if (memory?.hash) await requireUniqueContent(context, tx, id, memory.hash, ['id']);
     }
     return withHistory(tx, context, [id], isDeleted ? 'delete' : 'restore', change);
   },
   beforeChange: async (context, change, id) => {
-    const memory = await context.prisma.memory.findFirst({ where: { id, ...allRowsOf(context) }, select: { agentId: true } });
+    const memory = await context.prisma.memory.findFirst({
+      where: { id, ...allRowsOf(context) },
+      select: { agentId: true },
+    });
     return () => memory && announceChanges(context, change, [{ id, agentId: memory.agentId }]);
   },
 });

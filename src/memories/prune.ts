@@ -38,9 +38,21 @@ const pruneStatement = `WITH agent AS (
   SELECT (SELECT count(*) FROM agent)::int AS agents, (SELECT coalesce(array_agg(id), '{}') FROM pruned) AS removed`;
 
 /** Prunes `agentId`'s memories to `keep`; the ids it removed, or null when there is no such agent. */
-async function pruneMemories(context: Context, tx: Prisma.TransactionClient, agentId: string, keep: number): Promise<string[] | null> {
+async function pruneMemories(
+  context: Context,
+  tx: Prisma.TransactionClient,
+  agentId: string,
+  keep: number,
+): Promise<string[] | null> {
   const { organizationId, userId, apiKeyId } = context.caller;
-  const [row] = await tx.$queryRawUnsafe<Array<{ agents: number; removed: string[] }>>(pruneStatement, agentId, organizationId, keep, userId, apiKeyId);
+  const [row] = await tx.$queryRawUnsafe<Array<{ agents: number; removed: string[] }>>(
+    pruneStatement,
+    agentId,
+    organizationId,
+    keep,
+    userId,
+    apiKeyId,
+  );
   return row && row.agents > 0 ? row.removed : null;
 }
 
@@ -58,7 +70,7 @@ builder.mutationField('pruneMemories', (t) =>
     type: PruneMemoriesPayload,
     description:
       "Soft-deletes all but the `keep` most important of an agent's live memories (ties: " +
-        "the newest stays), each recorded in its history as `prune`. One statement.",
+      'the newest stays), each recorded in its history as `prune`. One statement.',
     errors: { types: commonMutationErrors },
     args: { agentId: t.arg.id({ required: true }), keep: t.arg.int({ required: true }) },
     resolve: async (_root, args, context) => {
@@ -67,7 +79,12 @@ builder.mutationField('pruneMemories', (t) =>
       // In a transaction of its own only so that a deadlock with another writer is run again (src/db/retries.ts).
       const removed = await context.prisma.$transaction((tx) => pruneMemories(context, tx, agentId, keep));
       if (removed === null) throw new NotFoundError('Agent', agentId, ['agentId']);
-      if (removed.length > 0) announceChanges(context, 'deleted', removed.map((id) => ({ id, agentId })));
+      if (removed.length > 0)
+        announceChanges(
+          context,
+          'deleted',
+          removed.map((id) => ({ id, agentId })),
+        );
       return { agentId, removed: removed.length };
     },
   }),

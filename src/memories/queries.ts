@@ -12,18 +12,22 @@ import { builder } from '../schema/builder';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { name, text } from '../schema/rules';
+import { selectionOf } from '../schema/selection';
 import { listedRowsOf } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
-import { selectionOf } from '../schema/selection';
 import { checkDimensions, embeddingInput, embeddingModel } from './embeddings';
-import { MemoryFilter, memoryFilterConditions, type MemoryFilterInput } from './filter';
-import { countMemories, memoryPageIds, sortKey, type MemoryListOrder, type MemoryListPage } from './list';
+import { MemoryFilter, type MemoryFilterInput, memoryFilterConditions } from './filter';
+import { countMemories, type MemoryListOrder, type MemoryListPage, memoryPageIds, sortKey } from './list';
 import { findMatchingMemories, type MemorySearch, type MemorySearchRow, type SearchMode } from './search';
 import { MemoryType } from './type';
 import { visibleMemories, visibleMemoryRows } from './visibility';
 
 const MemoryOrderField = builder.enumType('MemoryOrderField', {
-  values: { IMPORTANCE: { value: 'importance' }, CREATED_AT: { value: 'createdAt' }, LAST_ACCESSED: { value: 'lastAccessed' } } as const,
+  values: {
+    IMPORTANCE: { value: 'importance' },
+    CREATED_AT: { value: 'createdAt' },
+    LAST_ACCESSED: { value: 'lastAccessed' },
+  } as const,
 });
 
 const MemoryOrder = builder.inputType('MemoryOrder', {
@@ -36,7 +40,8 @@ const MemoryOrder = builder.inputType('MemoryOrder', {
 const trackArgument = {
   type: 'Boolean',
   defaultValue: true,
-  description: 'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; false: only look.',
+  description:
+    'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; false: only look.',
 } as const;
 
 /** The ids of the memories a planned page shows. */
@@ -59,16 +64,25 @@ builder.queryFields((t) => ({
   memories: t.prismaConnection({
     type: MemoryType,
     ...connectionOptions,
-    description: 'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most recently accessed first.',
+    description:
+      'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most recently accessed first.',
     args: {
       filter: t.arg({ type: MemoryFilter }),
       orderBy: t.arg({ type: MemoryOrder }),
       track: t.arg(trackArgument),
-      deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as accessed).' }),
+      deleted: t.arg.boolean({
+        defaultValue: false,
+        description:
+          'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as accessed).',
+      }),
     },
     totalCount: (_root, args, context) => {
       listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
-      return countMemories(context.sql, { organizationId: context.caller.organizationId, filter: args.filter, deleted: args.deleted });
+      return countMemories(context.sql, {
+        organizationId: context.caller.organizationId,
+        filter: args.filter,
+        deleted: args.deleted,
+      });
     },
     // The trash (admin only) is read by the resolver. Keyset pages, as memoryListStatement reads them.
     sql: connection(
@@ -82,23 +96,40 @@ builder.queryFields((t) => ({
       },
       (args) => {
         const order = args.orderBy as MemoryListOrder | null | undefined;
-        return { columns: (row) => [sortKey(order, row), `${row}.id`], direction: (order?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC' };
+        return {
+          columns: (row) => [sortKey(order, row), `${row}.id`],
+          direction: (order?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC',
+        };
       },
       connectionOptions,
-      { cursor: 'strict', shownIds: true, onAnswer: (answer, args, context) => countAsRead(context, args.track as boolean | null, shownIdsOf(answer)) },
+      {
+        cursor: 'strict',
+        shownIds: true,
+        onAnswer: (answer, args, context) => countAsRead(context, args.track as boolean | null, shownIdsOf(answer)),
+      },
     ),
     resolve: async (query, _root, args, context) => {
       assertPageSize(args);
       // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
       const rowsWhere = args.deleted ? listedRowsOf(context, args.deleted) : visibleMemories(context);
       const { take, skip, cursor, ...selection } = query as typeof query & MemoryListPage;
-      const list = { organizationId: context.caller.organizationId, filter: args.filter, orderBy: args.orderBy, deleted: args.deleted };
+      const list = {
+        organizationId: context.caller.organizationId,
+        filter: args.filter,
+        orderBy: args.orderBy,
+        deleted: args.deleted,
+      };
       const ids = await memoryPageIds(context.sql, list, { take, skip, cursor });
       if (ids.length === 0) return [];
       const rows = await context.prisma.memory.findMany({ ...selection, where: { ...rowsWhere, id: { in: ids } } });
       const byId = new Map(rows.map((row) => [row.id, row]));
       const page = ids.flatMap((id) => byId.get(id) ?? []);
-      if (!args.deleted) countAsRead(context, args.track, shownRows(page, take).map((row) => row.id));
+      if (!args.deleted)
+        countAsRead(
+          context,
+          args.track,
+          shownRows(page, take).map((row) => row.id),
+        );
       return page;
     },
   }),
@@ -107,13 +138,19 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }), track: t.arg(trackArgument) },
     sql: object(
-      { table: 'memories', where: (scope) => [`${scope.row}.id = ${scope.bind(String(scope.args.id))}`, ...visibleMemoryRows(scope)] },
+      {
+        table: 'memories',
+        where: (scope) => [`${scope.row}.id = ${scope.bind(String(scope.args.id))}`, ...visibleMemoryRows(scope)],
+      },
       (answer, args, context) => {
         if (answer !== null) countAsRead(context, args.track as boolean | null, [(answer as { id: string }).id]);
       },
     ),
     resolve: async (query, _root, args, context) => {
-      const memory = await context.prisma.memory.findFirst({ ...query, where: { ...visibleMemories(context), id: String(args.id) } });
+      const memory = await context.prisma.memory.findFirst({
+        ...query,
+        where: { ...visibleMemories(context), id: String(args.id) },
+      });
       if (memory) countAsRead(context, args.track, [memory.id]);
       return memory;
     },
@@ -149,15 +186,28 @@ const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').
         'HYBRID: reciprocal rank fusion of textRank and vectorRank, 1/(k + rank) summed over the rankings the memory is in ' +
         '(k = SEARCH_RRF_K), scaled so that first in both is 1.',
     }),
-    text: t.exposeFloat('text', { description: 'Text relevance: ts_rank_cd, normalized to rank / (rank + 1); 0 when the words did not match.' }),
+    text: t.exposeFloat('text', {
+      description: 'Text relevance: ts_rank_cd, normalized to rank / (rank + 1); 0 when the words did not match.',
+    }),
     similarity: t.exposeFloat('similarity', {
       nullable: true,
-      description: "Cosine similarity of the memory's embedding to the search's vector (-1 to 1); null in a TEXT search or when the memory was not among the nearest.",
+      description:
+        "Cosine similarity of the memory's embedding to the search's vector (-1 to 1); null in a TEXT search or when the memory was not among the nearest.",
     }),
-    textRank: t.exposeInt('textRank', { nullable: true, description: 'HYBRID: the place in the text ranking (1 best); null when not in it, and in TEXT and VECTOR searches.' }),
-    vectorRank: t.exposeInt('vectorRank', { nullable: true, description: 'VECTOR and HYBRID: the place among the nearest embeddings (1 nearest); null when not among them.' }),
-    importance: t.exposeFloat('importance', { description: 'The memory\'s importance, clamped to 0..1.' }),
-    recency: t.exposeFloat('recency', { description: '0.5 ^ (age / SEARCH_RECENCY_HALF_LIFE_DAYS), from the last access, or the creation if never accessed.' }),
+    textRank: t.exposeInt('textRank', {
+      nullable: true,
+      description:
+        'HYBRID: the place in the text ranking (1 best); null when not in it, and in TEXT and VECTOR searches.',
+    }),
+    vectorRank: t.exposeInt('vectorRank', {
+      nullable: true,
+      description: 'VECTOR and HYBRID: the place among the nearest embeddings (1 nearest); null when not among them.',
+    }),
+    importance: t.exposeFloat('importance', { description: "The memory's importance, clamped to 0..1." }),
+    recency: t.exposeFloat('recency', {
+      description:
+        '0.5 ^ (age / SEARCH_RECENCY_HALF_LIFE_DAYS), from the last access, or the creation if never accessed.',
+    }),
     use: t.exposeFloat('use', { description: 'access_count / (access_count + SEARCH_USE_HALF_COUNT).' }),
   }),
 });
@@ -169,10 +219,14 @@ const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit
     score: t.exposeFloat('score', { description: 'The weighted sum of the breakdown: hits come highest first.' }),
     breakdown: t.field({ type: ScoreBreakdown, resolve: (hit) => hit.breakdown }),
     snippet: t.string({
-      description: 'The content around the matched words, which are marked **like this** (ts_headline; fragments joined by " … "). Text, not HTML.',
+      description:
+        'The content around the matched words, which are marked **like this** (ts_headline; fragments joined by " … "). Text, not HTML.',
       resolve: (hit) => hit.snippet ?? '',
     }),
-    rank: t.float({ deprecationReason: 'Use score (and breakdown.text for the text relevance alone).', resolve: (hit) => hit.score }),
+    rank: t.float({
+      deprecationReason: 'Use score (and breakdown.text for the text relevance alone).',
+      resolve: (hit) => hit.score,
+    }),
   }),
 });
 
@@ -182,7 +236,7 @@ const SearchModeEnum = builder.enumType('SearchMode', {
   description: 'How searchMemories finds and ranks memories.',
   values: {
     TEXT: { description: 'By the words of `query` (full-text search).' },
-    VECTOR: { description: "By meaning: the memories whose embeddings are nearest to `vector` (cosine)." },
+    VECTOR: { description: 'By meaning: the memories whose embeddings are nearest to `vector` (cosine).' },
     HYBRID: { description: 'Both, fused by reciprocal rank fusion: needs `query` and `vector`.' },
   } as const,
 });
@@ -198,18 +252,27 @@ interface SearchArguments {
 }
 
 /** The search that the arguments ask for, or VALIDATION naming what its mode lacks or has wrong. */
-function searchOf(args: SearchArguments, context: Context, base: Omit<MemorySearch, 'mode' | 'query' | 'vector'>): MemorySearch {
+function searchOf(
+  args: SearchArguments,
+  context: Context,
+  base: Omit<MemorySearch, 'mode' | 'query' | 'vector'>,
+): MemorySearch {
   const mode = args.mode ?? (args.vector == null ? 'TEXT' : args.query == null ? 'VECTOR' : 'HYBRID');
   const query = () => {
     if (args.query == null) throw new ValidationError(`query: ${mode} search needs the words to search for`, ['query']);
     return parseInput(searchText, args.query, ['query']);
   };
   const vector = () => {
-    if (args.vector == null) throw new ValidationError(`vector: ${mode} search needs the query's embedding`, ['vector']);
+    if (args.vector == null)
+      throw new ValidationError(`vector: ${mode} search needs the query's embedding`, ['vector']);
     const numbers = parseInput(embeddingInput, args.vector, ['vector']);
     checkDimensions(numbers, context.embeddings, ['vector']);
     const model = args.embeddingModel == null ? null : parseInput(name, args.embeddingModel, ['embeddingModel']);
-    return { vector: numbers, model: embeddingModel(model, context.embeddings), dimensions: context.embeddings.dimensions };
+    return {
+      vector: numbers,
+      model: embeddingModel(model, context.embeddings),
+      dimensions: context.embeddings.dimensions,
+    };
   };
   if (mode === 'TEXT') return { ...base, mode, query: query() };
   if (mode === 'VECTOR') return { ...base, mode, vector: vector() };
@@ -244,11 +307,17 @@ builder.queryField('searchMemories', (t) =>
       'a VALIDATION error. Without pgvector on the server, VECTOR and HYBRID are SEMANTIC_RECALL_UNAVAILABLE.',
     args: {
       query: t.arg.string({ description: 'The words to search for: needed by TEXT and HYBRID.' }),
-      vector: t.arg.floatList({ description: "The query's embedding, EMBEDDINGS_DIMENSIONS finite numbers: needed by VECTOR and HYBRID." }),
-      embeddingModel: t.arg.string({ description: 'The model that made `vector`: only embeddings of that model are compared. Default: EMBEDDINGS_MODEL.' }),
+      vector: t.arg.floatList({
+        description: "The query's embedding, EMBEDDINGS_DIMENSIONS finite numbers: needed by VECTOR and HYBRID.",
+      }),
+      embeddingModel: t.arg.string({
+        description:
+          'The model that made `vector`: only embeddings of that model are compared. Default: EMBEDDINGS_MODEL.',
+      }),
       mode: t.arg({
         type: SearchModeEnum,
-        description: 'Default: HYBRID given both `query` and `vector`, VECTOR given `vector` alone, TEXT given `query` alone.',
+        description:
+          'Default: HYBRID given both `query` and `vector`, VECTOR given `vector` alone, TEXT given `query` alone.',
       }),
       filter: t.arg({ type: MemoryFilter }),
       minScore: t.arg.float({ description: 'Leave out hits scoring less.' }),
@@ -272,13 +341,28 @@ builder.queryField('searchMemories', (t) =>
         // One statement: the hits, each with its memory planned for what the request selects of it.
         // Planned as the statement is written, its values bound there.
         const memory = (bind: Bind) => {
-          const request = { fragments: info.fragments, variableValues: info.variableValues, organizationId: caller.organizationId, userId: caller.userId };
-          const planned = planObject(info.schema.getType('Memory') as GraphQLObjectType, hit.get('memory') ?? [], 'm', request, bind);
+          const request = {
+            fragments: info.fragments,
+            variableValues: info.variableValues,
+            organizationId: caller.organizationId,
+            userId: caller.userId,
+          };
+          const planned = planObject(
+            info.schema.getType('Memory') as GraphQLObjectType,
+            hit.get('memory') ?? [],
+            'm',
+            request,
+            bind,
+          );
           currentRequestFacts()?.planFallbacks.push(...planned.fallbacks);
           return planned.sql;
         };
         const rows = await findMatchingMemories(context.sql, search, memory);
-        countAsRead(context, args.track, rows.map((row) => row.id));
+        countAsRead(
+          context,
+          args.track,
+          rows.map((row) => row.id),
+        );
         // A planned object, which Memory's fields answer from (src/planner/plugin.ts).
         return rows.map((row) => hitOf(row, row.hit_memory as MemorySearchHitShape['memory']));
       }
@@ -293,7 +377,11 @@ builder.queryField('searchMemories', (t) =>
         const memory = byId.get(String(match.id));
         return memory ? [hitOf(match, memory)] : [];
       });
-      countAsRead(context, args.track, hits.map((found) => found.memory.id));
+      countAsRead(
+        context,
+        args.track,
+        hits.map((found) => found.memory.id),
+      );
       return hits;
     },
   }),

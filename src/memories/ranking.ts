@@ -54,7 +54,12 @@ export function textRelevance(query: string): string {
  * `relevance`, the column that the text weight applies to: `text` in a TEXT search, the fused or
  * vector relevance otherwise (src/memories/search.ts).
  */
-export function weightedScore(settings: RankingSettings, row: string, relevance: 'text' | 'relevance', bind: Bind): string {
+export function weightedScore(
+  settings: RankingSettings,
+  row: string,
+  relevance: 'text' | 'relevance',
+  bind: Bind,
+): string {
   const { text, importance, recency, use } = settings.weights;
   const part = (name: string, weight: number) => `${bind(weight)}::float8 * ${row}.${name}`;
   return `(${part(relevance, text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;

@@ -34,7 +34,7 @@ function searchIndexWarning(use: SearchIndexUse): string | undefined {
     `"${use.viewOwner}", which is neither a superuser nor BYPASSRLS, so row-level security applies beneath it and ` +
     `each search reads all of the organization's memories. Results are the same, only slower. To use the index, ` +
     `make a superuser or a BYPASSRLS role (with SELECT on memories) its owner: ` +
-      `ALTER VIEW ${SEARCH_VIEW} OWNER TO <role>`
+    `ALTER VIEW ${SEARCH_VIEW} OWNER TO <role>`
   );
 }
 

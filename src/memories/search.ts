@@ -1,9 +1,9 @@
 import type { RankingSettings } from '../config/settings';
 import type { ScopedSql } from '../db/row-level-security';
+import { type Bind, type Statement, statement } from '../db/statements';
 import { SemanticRecallUnavailableError, ValidationError } from '../errors';
 import { isMissingVector } from './embeddings';
-import { statement, type Bind, type Statement } from '../db/statements';
-import { memoryFilterConditions, type MemoryFilterInput } from './filter';
+import { type MemoryFilterInput, memoryFilterConditions } from './filter';
 import { scoreParts, textRelevance, weightedScore } from './ranking';
 import { nearestMemories, type VectorQuery } from './vector-search';
 
@@ -59,7 +59,8 @@ export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
  * How snippets mark the matched words: Markdown's bold, since hits mostly go into prompts and
  * Markdown views. The content is not escaped: a snippet is text, not HTML.
  */
-export const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
+export const SNIPPET_OPTIONS =
+  'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
 
 const tsquery = (text: string, bind: Bind) => `websearch_to_tsquery('english', ${bind(text)})`;
 
@@ -219,7 +220,9 @@ export function memorySearchStatement(search: MemorySearch, memory?: PlannedMemo
   return statement((bind) => {
     // The snippet is computed for the `limit` hits only, after the ranking.
     const snippet =
-      search.snippet && search.query != null ? `, ts_headline('english', m.content, ${tsquery(search.query, bind)}, ${bind(SNIPPET_OPTIONS)}) AS hit_snippet` : '';
+      search.snippet && search.query != null
+        ? `, ts_headline('english', m.content, ${tsquery(search.query, bind)}, ${bind(SNIPPET_OPTIONS)}) AS hit_snippet`
+        : '';
     const planned = memory ? `, ${memory(bind)} AS hit_memory` : '';
     return `
     SELECT m.id, s.score AS hit_score, s.relevance AS hit_relevance, s.text AS hit_text, s.similarity AS hit_similarity,
@@ -256,7 +259,11 @@ export interface MemorySearchRow {
  * parser decides) is VALIDATION; it is asked only when nothing was found, so that a search with
  * hits costs one statement.
  */
-export async function findMatchingMemories(sql: ScopedSql, search: MemorySearch, memory?: PlannedMemory): Promise<MemorySearchRow[]> {
+export async function findMatchingMemories(
+  sql: ScopedSql,
+  search: MemorySearch,
+  memory?: PlannedMemory,
+): Promise<MemorySearchRow[]> {
   const searched = memorySearchStatement(search, memory);
   let rows: MemorySearchRow[];
   try {
@@ -274,6 +281,8 @@ export async function assertSearchableQuery(sql: ScopedSql, text: string): Promi
   const check = statement((bind) => `SELECT numnode(websearch_to_tsquery('english', ${bind(text)})) AS nodes`);
   const [row] = await sql.query<{ nodes: number }>(check.text, check.values);
   if (Number(row?.nodes ?? 0) === 0) {
-    throw new ValidationError('query: has no words to search for (it is empty, or only stop words and punctuation)', ['query']);
+    throw new ValidationError('query: has no words to search for (it is empty, or only stop words and punctuation)', [
+      'query',
+    ]);
   }
 }

@@ -13,7 +13,9 @@ type Tally = Map<string, number>;
 
 /** Largest count first, then by value: a stable order for dashboards and tests. */
 function sorted(tally: Tally): Array<{ value: string; count: number }> {
-  return [...tally].map(([value, count]) => ({ value, count })).sort((x, y) => y.count - x.count || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
+  return [...tally]
+    .map(([value, count]) => ({ value, count }))
+    .sort((x, y) => y.count - x.count || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
 }
 
 /**
@@ -22,12 +24,19 @@ function sorted(tally: Tally): Array<{ value: string; count: number }> {
  */
 export function createMemoryStatsLoader(prisma: PrismaClient) {
   return new DataLoader<string, MemoryStatsShape>(async (agentIds) => {
-    const rows = await prisma.$queryRaw<Array<{ agentId: string; memoryType: string; scope: string; level: string; count: number }>>`
+    const rows = await prisma.$queryRaw<
+      Array<{ agentId: string; memoryType: string; scope: string; level: string; count: number }>
+    >`
       SELECT agent_id AS "agentId", memory_type AS "memoryType", scope, level, count(*)::int AS count
       FROM memories
       WHERE agent_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(agentIds)}::jsonb)) AND NOT is_deleted
       GROUP BY agent_id, memory_type, scope, level`;
-    const tallies = new Map(agentIds.map((id) => [id, { total: 0, byType: new Map() as Tally, byScope: new Map() as Tally, byLevel: new Map() as Tally }]));
+    const tallies = new Map(
+      agentIds.map((id) => [
+        id,
+        { total: 0, byType: new Map() as Tally, byScope: new Map() as Tally, byLevel: new Map() as Tally },
+      ]),
+    );
     for (const row of rows) {
       const tally = tallies.get(row.agentId);
       if (!tally) continue;
@@ -39,7 +48,12 @@ export function createMemoryStatsLoader(prisma: PrismaClient) {
     }
     return agentIds.map((id) => {
       const tally = tallies.get(id)!;
-      return { total: tally.total, byType: sorted(tally.byType), byScope: sorted(tally.byScope), byLevel: sorted(tally.byLevel) };
+      return {
+        total: tally.total,
+        byType: sorted(tally.byType),
+        byScope: sorted(tally.byScope),
+        byLevel: sorted(tally.byLevel),
+      };
     });
   });
 }

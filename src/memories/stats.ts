@@ -29,7 +29,8 @@ const MemoryStats = builder.objectRef<MemoryStatsShape>('MemoryStats').implement
 builder.prismaObjectField(AgentType, 'memoryStats', (t) =>
   t.field({
     type: MemoryStats,
-    description: "Counts of the agent's live memories by type, scope and level (one statement for all the agents of a request).",
+    description:
+      "Counts of the agent's live memories by type, scope and level (one statement for all the agents of a request).",
     sql: fallback('grouped counts: one loader statement per request'),
     resolve: (agent, _args, context) => context.loaders.memoryStats.load(agent.id),
   }),

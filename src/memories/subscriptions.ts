@@ -9,11 +9,16 @@ import { allRowsOf, requireLiveAgent } from '../schema/tenancy';
 import { MemoryType } from './type';
 
 /** Tells the subscribers of each memory's agent (one event per agent, in the given order). */
-export function announceChanges(context: Context, change: MemoryChange, memories: Array<{ id: string; agentId: string }>): void {
+export function announceChanges(
+  context: Context,
+  change: MemoryChange,
+  memories: Array<{ id: string; agentId: string }>,
+): void {
   const { organizationId } = context.caller;
   const byAgent = new Map<string, string[]>();
   for (const { id, agentId } of memories) byAgent.set(agentId, [...(byAgent.get(agentId) ?? []), id]);
-  for (const [agentId, memoryIds] of byAgent) context.live.publish({ kind: 'memoryChanged', change, organizationId, agentId, memoryIds });
+  for (const [agentId, memoryIds] of byAgent)
+    context.live.publish({ kind: 'memoryChanged', change, organizationId, agentId, memoryIds });
 }
 
 const MemoryChangeKind = builder.enumType('MemoryChangeKind', {
@@ -64,7 +69,10 @@ builder.subscriptionField('memoryChanged', (t) =>
         // Read once per event for every subscriber sharing its organization, agent and relations
         // (as messageAdded's); deleted ones too (their change is the news).
         const memories = await readOnce(event, { organizationId, agentId, query }, () =>
-          context.prisma.memory.findMany({ ...query, where: { ...allRowsOf(context), agentId, id: { in: memoryIds } } }),
+          context.prisma.memory.findMany({
+            ...query,
+            where: { ...allRowsOf(context), agentId, id: { in: memoryIds } },
+          }),
         );
         const byId = new Map(memories.map((memory) => [memory.id, memory]));
         // A memory purged since its change is not there any more: its PURGED event follows.

@@ -11,13 +11,19 @@ export const MemoryType = builder.prismaObject('Memory', {
     userId: t.exposeID('userId', { sql: column('user_id') }),
     agentId: t.exposeID('agentId', { sql: column('agent_id') }),
     content: t.exposeString('content', { sql: column('content') }),
-    hash: t.exposeString('hash', { sql: column('hash'),
+    hash: t.exposeString('hash', {
+      sql: column('hash'),
       nullable: true,
-      description: 'SHA-256 (hex) of the normalized content (NFKC, lower case, whitespace collapsed and trimmed): memories of an agent are deduplicated by it.',
+      description:
+        'SHA-256 (hex) of the normalized content (NFKC, lower case, whitespace collapsed and trimmed): memories of an agent are deduplicated by it.',
     }),
     metadata: t.expose('metadata', { sql: column('metadata'), type: 'JSON' }),
     score: t.exposeFloat('score', { sql: column('score'), nullable: true }),
-    memoryType: t.field({ type: MemoryTypeEnum, sql: column('memory_type'), resolve: (memory) => memory.memoryType as typeof MemoryTypeEnum.$inferType }),
+    memoryType: t.field({
+      type: MemoryTypeEnum,
+      sql: column('memory_type'),
+      resolve: (memory) => memory.memoryType as typeof MemoryTypeEnum.$inferType,
+    }),
     scope: t.exposeString('scope', { sql: column('scope') }),
     level: t.exposeString('level', { sql: column('level') }),
     importance: t.exposeFloat('importance', { sql: column('importance') }),
@@ -30,9 +36,14 @@ export const MemoryType = builder.prismaObject('Memory', {
     embeddingModel: t.exposeString('embeddingModel', {
       sql: column('embedding_model'),
       nullable: true,
-      description: 'The model that made the embedding; null when the memory has none. Vectors of different models are never compared.',
+      description:
+        'The model that made the embedding; null when the memory has none. Vectors of different models are never compared.',
     }),
-    embeddingDimensions: t.exposeInt('embeddingDimensions', { sql: column('embedding_dimensions'), nullable: true, description: 'How many numbers the embedding has; null when none.' }),
+    embeddingDimensions: t.exposeInt('embeddingDimensions', {
+      sql: column('embedding_dimensions'),
+      nullable: true,
+      description: 'How many numbers the embedding has; null when none.',
+    }),
     user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
   }),
 });

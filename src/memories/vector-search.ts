@@ -1,5 +1,5 @@
 import type { Bind } from '../db/statements';
-import { memoryFilterConditions, type MemoryFilterInput } from './filter';
+import { type MemoryFilterInput, memoryFilterConditions } from './filter';
 
 /**
  * The view vector search reads: the live, embedded memories of the organization in scope, made

@@ -10,5 +10,9 @@ export function visibleMemories(context: WithCaller): Prisma.MemoryWhereInput {
 
 /** Memories the caller may read, as conditions on a planned row (visibleMemories, in SQL). */
 export function visibleMemoryRows(scope: RowsScope): string[] {
-  return [...organizationRows(scope), ...liveRows(scope), `EXISTS (SELECT 1 FROM agents a WHERE a.id = ${scope.row}.agent_id AND NOT a.is_deleted)`];
+  return [
+    ...organizationRows(scope),
+    ...liveRows(scope),
+    `EXISTS (SELECT 1 FROM agents a WHERE a.id = ${scope.row}.agent_id AND NOT a.is_deleted)`,
+  ];
 }

@@ -3,14 +3,14 @@ import { NotFoundError, ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { builder } from '../schema/builder';
-import { maxItems } from '../schema/list-caps';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
+import { maxItems } from '../schema/list-caps';
 import { json, longText, storedEnum, text } from '../schema/rules';
 import { createdBy, liveRowsOf, requireLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { callsMadeBy } from './tool-calls';
-import { conversationOrder, MessageRole, messageRoles, MessageType } from './type';
+import { conversationOrder, MessageRole, MessageType, messageRoles } from './type';
 
 const MessageInput = builder.inputType('MessageInput', {
   fields: (t) => ({
@@ -19,7 +19,10 @@ const MessageInput = builder.inputType('MessageInput', {
     content: t.field({ type: 'JSON', description: 'Content parts, e.g. [{"type": "text", "text": "Hi"}].' }),
     model: t.string(),
     name: t.string(),
-    toolCalls: t.field({ type: 'JSON', description: 'A list of {id, type, function: {name, arguments}}; arguments is a JSON string.' }),
+    toolCalls: t.field({
+      type: 'JSON',
+      description: 'A list of {id, type, function: {name, arguments}}; arguments is a JSON string.',
+    }),
     toolCallId: t.string({ description: 'Required on TOOL messages: the call this message answers.' }),
     stepId: t.string(),
     otid: t.string(),
@@ -74,11 +77,16 @@ const appendSchema = z.array(messageSchema).min(1, 'must hold at least one messa
  * A TOOL message answers a call that an assistant message of the same agent made before it: in
  * the conversation already, or earlier in the same append. Otherwise VALIDATION on its toolCallId.
  */
-async function requireAnsweredCalls(tx: Prisma.TransactionClient, agentId: string, messages: Array<z.infer<typeof messageSchema>>): Promise<void> {
+async function requireAnsweredCalls(
+  tx: Prisma.TransactionClient,
+  agentId: string,
+  messages: Array<z.infer<typeof messageSchema>>,
+): Promise<void> {
   const madeHere = new Set<string>();
   const unresolved: Array<{ index: number; callId: string }> = [];
   messages.forEach((message, index) => {
-    if (message.role === 'tool' && message.toolCallId && !madeHere.has(message.toolCallId)) unresolved.push({ index, callId: message.toolCallId });
+    if (message.role === 'tool' && message.toolCallId && !madeHere.has(message.toolCallId))
+      unresolved.push({ index, callId: message.toolCallId });
     if (message.role === 'assistant') for (const call of message.toolCalls ?? []) madeHere.add(call.id);
   });
   if (unresolved.length === 0) return;
@@ -86,7 +94,10 @@ async function requireAnsweredCalls(tx: Prisma.TransactionClient, agentId: strin
   const missing = unresolved.find((call) => !made.has(call.callId));
   if (missing) {
     const field = ['messages', String(missing.index), 'toolCallId'];
-    throw new ValidationError(`${field.join('.')}: no earlier assistant message of this agent made the tool call ${JSON.stringify(missing.callId)}`, field);
+    throw new ValidationError(
+      `${field.join('.')}: no earlier assistant message of this agent made the tool call ${JSON.stringify(missing.callId)}`,
+      field,
+    );
   }
 }
 
@@ -96,7 +107,11 @@ const MessagesPayload = builder.objectRef<{ messageIds: string[] }>('MessagesPay
       type: [MessageType],
       description: 'The appended messages, in the order given.',
       resolve: (query, payload, _args, context) =>
-        context.prisma.message.findMany({ ...query, where: { id: { in: payload.messageIds } }, orderBy: conversationOrder }),
+        context.prisma.message.findMany({
+          ...query,
+          where: { id: { in: payload.messageIds } },
+          orderBy: conversationOrder,
+        }),
     }),
   }),
 });
@@ -108,7 +123,12 @@ builder.mutationField('appendMessages', (t) =>
     errors: { types: commonMutationErrors },
     args: {
       agentId: t.arg.id({ required: true }),
-      messages: t.arg({ type: [MessageInput], required: true, extensions: maxItems(MAX_MESSAGES_PER_APPEND), description: `At most ${MAX_MESSAGES_PER_APPEND}.` }),
+      messages: t.arg({
+        type: [MessageInput],
+        required: true,
+        extensions: maxItems(MAX_MESSAGES_PER_APPEND),
+        description: `At most ${MAX_MESSAGES_PER_APPEND}.`,
+      }),
     },
     resolve: async (_root, args, context) => {
       const messages = parseInput(appendSchema, args.messages, ['messages']);
@@ -119,12 +139,19 @@ builder.mutationField('appendMessages', (t) =>
         // with another's. The messages of one append share one instant, no earlier than the
         // conversation's last; `seq`, drawn in the order they are sent, orders them.
         await tx.$queryRaw`SELECT id FROM agents WHERE id = ${agentId} FOR UPDATE`;
-        const last = await tx.message.findFirst({ where: { agentId }, orderBy: { createdAt: 'desc' }, select: { createdAt: true } });
+        const last = await tx.message.findFirst({
+          where: { agentId },
+          orderBy: { createdAt: 'desc' },
+          select: { createdAt: true },
+        });
         const at = new Date(Math.max(Date.now(), last?.createdAt.getTime() ?? 0));
         await requireAnsweredCalls(tx, agentId, messages);
 
         const userIds = [...new Set(messages.flatMap((message) => (message.userId ? [message.userId] : [])))];
-        const known = await tx.user.findMany({ where: { id: { in: userIds }, ...liveRowsOf(context) }, select: { id: true } });
+        const known = await tx.user.findMany({
+          where: { id: { in: userIds }, ...liveRowsOf(context) },
+          select: { id: true },
+        });
         const knownIds = new Set(known.map((user) => user.id));
         messages.forEach((message, index) => {
           if (message.userId && !knownIds.has(message.userId)) {
@@ -150,7 +177,12 @@ builder.mutationField('appendMessages', (t) =>
         await tx.message.createMany({ data: rows });
         return rows.map((row) => row.id);
       });
-      context.live.publish({ kind: 'messageAdded', organizationId: context.caller.organizationId, agentId, messageIds });
+      context.live.publish({
+        kind: 'messageAdded',
+        organizationId: context.caller.organizationId,
+        agentId,
+        messageIds,
+      });
       return { messageIds };
     },
   }),
@@ -158,4 +190,9 @@ builder.mutationField('appendMessages', (t) =>
 
 // Messages are appended, never edited, but one may be taken out of a conversation (and restored:
 // the restored message comes back in the payload of appendMessages).
-addLifecycleMutations({ entity: 'Message', table: (prisma) => prisma.message, payload: MessagesPayload, toPayload: (id) => ({ messageIds: [id] }) });
+addLifecycleMutations({
+  entity: 'Message',
+  table: (prisma) => prisma.message,
+  payload: MessagesPayload,
+  toPayload: (id) => ({ messageIds: [id] }),
+});

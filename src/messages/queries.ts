@@ -17,8 +17,14 @@ builder.queryFields((t) => ({
       roles: t.arg({ type: [MessageRole], extensions: maxItems(10), description: 'Any of these roles; at most 10.' }),
       since: t.arg({ type: 'DateTime', description: 'Messages created at or after this instant.' }),
       until: t.arg({ type: 'DateTime', description: 'Messages created before this instant.' }),
-      deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }),
-      otid: t.arg.string({ description: "The message a client sent with this offline threading id: how a chat client finds its optimistic message's stored one." }),
+      deleted: t.arg.boolean({
+        defaultValue: false,
+        description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.',
+      }),
+      otid: t.arg.string({
+        description:
+          "The message a client sent with this offline threading id: how a chat client finds its optimistic message's stored one.",
+      }),
       stepId: t.arg.string({ description: 'The messages of one agent step.' }),
       groupId: t.arg.string({ description: 'The messages of one group.' }),
     },
@@ -30,7 +36,8 @@ builder.queryFields((t) => ({
         where: (scope) => {
           const args = scope.args as Parameters<typeof messageWhere>[1];
           if (args.deleted) return undefined;
-          const equal = (name: string, value: unknown) => (value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`]);
+          const equal = (name: string, value: unknown) =>
+            value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`];
           return [
             ...organizationRows(scope),
             ...liveRows(scope),
@@ -50,7 +57,11 @@ builder.queryFields((t) => ({
     ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.message.findMany({ ...query, where: messageWhere(context, args), orderBy: conversationOrder });
+      return context.prisma.message.findMany({
+        ...query,
+        where: messageWhere(context, args),
+        orderBy: conversationOrder,
+      });
     },
   }),
 }));
@@ -76,6 +87,8 @@ function messageWhere(
     ...(args.stepId != null && { stepId: args.stepId }),
     ...(args.groupId != null && { groupId: args.groupId }),
     ...(args.roles && { role: { in: args.roles } }),
-    ...((args.since || args.until) && { createdAt: { ...(args.since && { gte: args.since }), ...(args.until && { lt: args.until }) } }),
+    ...((args.since || args.until) && {
+      createdAt: { ...(args.since && { gte: args.since }), ...(args.until && { lt: args.until }) },
+    }),
   };
 }

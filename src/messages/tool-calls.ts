@@ -29,7 +29,9 @@ const callKey = (agentId: string, callId: string) => JSON.stringify([agentId, ca
 /** The ids of the calls an assistant message made (its tool_calls as stored). */
 function callIdsOf(message: Pick<Message, 'toolCalls'>): string[] {
   const calls = Array.isArray(message.toolCalls) ? message.toolCalls : [];
-  return calls.flatMap((call) => (call && typeof call === 'object' && !Array.isArray(call) && typeof call.id === 'string' ? [call.id] : []));
+  return calls.flatMap((call) =>
+    call && typeof call === 'object' && !Array.isArray(call) && typeof call.id === 'string' ? [call.id] : [],
+  );
 }
 
 /**
@@ -59,25 +61,38 @@ export function createToolCallLoaders(prisma: PrismaClient) {
   // Assistant message → the TOOL messages answering its calls, in the conversation's order.
   const answers = new DataLoader<Message, Message[], string>(
     async (assistants) => {
-      const wanted = assistants.flatMap((message) => callIdsOf(message).map((callId) => ({ agentId: message.agentId, callId })));
+      const wanted = assistants.flatMap((message) =>
+        callIdsOf(message).map((callId) => ({ agentId: message.agentId, callId })),
+      );
       const rows =
         wanted.length === 0
           ? []
           : await prisma.message.findMany({
-              where: { ...live, role: 'tool', agentId: { in: [...new Set(wanted.map((call) => call.agentId))] }, toolCallId: { in: [...new Set(wanted.map((call) => call.callId))] } },
+              where: {
+                ...live,
+                role: 'tool',
+                agentId: { in: [...new Set(wanted.map((call) => call.agentId))] },
+                toolCallId: { in: [...new Set(wanted.map((call) => call.callId))] },
+              },
               orderBy: [{ createdAt: 'asc' }, { seq: 'asc' }],
             });
       return assistants.map((message) => {
         const calls = new Set(callIdsOf(message));
-        return rows.filter((row) => row.agentId === message.agentId && row.toolCallId !== null && calls.has(row.toolCallId));
+        return rows.filter(
+          (row) => row.agentId === message.agentId && row.toolCallId !== null && calls.has(row.toolCallId),
+        );
       });
     },
     { cacheKeyFn: (message) => message.id },
   );
 
   return {
-    callerOf: (message: Message) => (message.role === 'tool' && message.toolCallId ? caller.load({ agentId: message.agentId, callId: message.toolCallId }) : null),
-    answersTo: (message: Message) => (message.role === 'assistant' && callIdsOf(message).length > 0 ? answers.load(message) : []),
+    callerOf: (message: Message) =>
+      message.role === 'tool' && message.toolCallId
+        ? caller.load({ agentId: message.agentId, callId: message.toolCallId })
+        : null,
+    answersTo: (message: Message) =>
+      message.role === 'assistant' && callIdsOf(message).length > 0 ? answers.load(message) : [],
   };
 }
 

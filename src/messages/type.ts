@@ -21,12 +21,26 @@ export const MessageType = builder.prismaObject('Message', {
     organizationId: t.exposeID('organizationId', { sql: column('organization_id') }),
     userId: t.exposeID('userId', { sql: column('user_id') }),
     agentId: t.exposeID('agentId', { sql: column('agent_id') }),
-    role: t.field({ type: MessageRole, sql: column('role'), resolve: (message) => message.role as typeof MessageRole.$inferType }),
+    role: t.field({
+      type: MessageRole,
+      sql: column('role'),
+      resolve: (message) => message.role as typeof MessageRole.$inferType,
+    }),
     text: t.exposeString('text', { sql: column('text'), nullable: true }),
-    content: t.expose('content', { sql: column('content'), type: 'JSON', nullable: true, description: 'Content parts.' }),
+    content: t.expose('content', {
+      sql: column('content'),
+      type: 'JSON',
+      nullable: true,
+      description: 'Content parts.',
+    }),
     model: t.exposeString('model', { sql: column('model'), nullable: true }),
     name: t.exposeString('name', { sql: column('name'), nullable: true }),
-    toolCalls: t.expose('toolCalls', { sql: column('tool_calls'), type: 'JSON', nullable: true, description: 'A list of {id, type, function: {name, arguments}}.' }),
+    toolCalls: t.expose('toolCalls', {
+      sql: column('tool_calls'),
+      type: 'JSON',
+      nullable: true,
+      description: 'A list of {id, type, function: {name, arguments}}.',
+    }),
     toolCallId: t.exposeString('toolCallId', { sql: column('tool_call_id'), nullable: true }),
     stepId: t.exposeString('stepId', { sql: column('step_id'), nullable: true }),
     otid: t.exposeString('otid', { sql: column('otid'), nullable: true, description: 'Offline threading id.' }),
@@ -47,13 +61,22 @@ builder.prismaObjectFields(MessageType, (t) => ({
   toolCall: t.field({
     type: MessageType,
     nullable: true,
-    sql: fallback('matched by tool call id in JSON: one loader statement per request', { agentId: 'agent_id', toolCallId: 'tool_call_id', role: 'role' }),
-    description: 'On a TOOL message: the assistant message that made the call it answers (the call itself is in its toolCalls, by toolCallId).',
+    sql: fallback('matched by tool call id in JSON: one loader statement per request', {
+      agentId: 'agent_id',
+      toolCallId: 'tool_call_id',
+      role: 'role',
+    }),
+    description:
+      'On a TOOL message: the assistant message that made the call it answers (the call itself is in its toolCalls, by toolCallId).',
     resolve: (message, _args, context) => context.loaders.toolCalls.callerOf(message),
   }),
   toolReturnMessages: t.field({
     type: [MessageType],
-    sql: fallback('matched by tool call ids in JSON: one loader statement per request', { agentId: 'agent_id', toolCalls: 'tool_calls', role: 'role' }),
+    sql: fallback('matched by tool call ids in JSON: one loader statement per request', {
+      agentId: 'agent_id',
+      toolCalls: 'tool_calls',
+      role: 'role',
+    }),
     description:
       'On an assistant message: the TOOL messages answering its tool calls, oldest first (the field toolReturns is the tool_returns column). Empty on other messages.',
     resolve: (message, _args, context) => context.loaders.toolCalls.answersTo(message),
@@ -69,4 +92,7 @@ export function visibleMessages(context: Context): Prisma.MessageWhereInput {
  * The order of a conversation, everywhere messages are listed: by instant, and by `seq` (the
  * order rows were written in) where instants tie, as they do for the messages of one append.
  */
-export const conversationOrder = [{ createdAt: 'asc' }, { seq: 'asc' }] satisfies Prisma.MessageOrderByWithRelationInput[];
+export const conversationOrder = [
+  { createdAt: 'asc' },
+  { seq: 'asc' },
+] satisfies Prisma.MessageOrderByWithRelationInput[];

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/database';
 import type { Admission } from '../http/admission';
 import type { InterpretedReason } from '../http/executor';
@@ -167,7 +167,10 @@ export function metricsEndpoint(metrics: Metrics, token: string) {
   return (request: http.IncomingMessage, response: http.ServerResponse): void => {
     const presented = request.headers.authorization;
     if (typeof presented !== 'string' || !timingSafeEqual(digest(presented), expected)) {
-      response.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="metrics"' });
+      response.writeHead(401, {
+        'content-type': 'text/plain; charset=utf-8',
+        'www-authenticate': 'Bearer realm="metrics"',
+      });
       response.end('401: /metrics needs Authorization: Bearer <METRICS_TOKEN>\n');
       return;
     }

@@ -3,7 +3,7 @@ import type { Authenticate } from '../auth/authenticate';
 import type { Database } from '../db/database';
 import { currentRequestFacts, currentRequestId, type RequestFacts } from '../http/request-id';
 import type { Logger } from '../logger';
-import { METRICS_PATH, metricsEndpoint, type Metrics } from './metrics';
+import { METRICS_PATH, type Metrics, metricsEndpoint } from './metrics';
 import type { Tracing } from './tracing';
 
 export interface Observers {
@@ -37,7 +37,10 @@ export function observeStatements(database: Database, tracing: Tracing | undefin
  * request's trace span, and when the response ends writes the request's one log line and its
  * metrics from the facts gathered on the way (`useRequestFacts`, src/http/request-facts.ts).
  */
-export function observingRequests({ logger, metrics, metricsToken, tracing }: Observers, handler: http.RequestListener) {
+export function observingRequests(
+  { logger, metrics, metricsToken, tracing }: Observers,
+  handler: http.RequestListener,
+) {
   const serveMetrics = metrics && metricsToken ? metricsEndpoint(metrics, metricsToken) : undefined;
   return (request: http.IncomingMessage, response: http.ServerResponse, facts: RequestFacts): void => {
     const path = pathOf(request);

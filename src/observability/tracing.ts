@@ -1,5 +1,14 @@
 import type http from 'node:http';
-import { context, defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  defaultTextMapGetter,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -8,8 +17,8 @@ import {
   BasicTracerProvider,
   BatchSpanProcessor,
   ParentBasedSampler,
-  TraceIdRatioBasedSampler,
   type SpanExporter,
+  TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
 import type { Settings } from '../config/settings';
 import type { StatementEnd } from '../db/row-level-security';
@@ -53,7 +62,10 @@ export class Tracing {
     const parent = this.propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
     const span = this.tracer.startSpan(
       'graphql',
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method ?? 'GET', 'url.path': (request.url ?? '/').split('?')[0] } },
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': request.method ?? 'GET', 'url.path': (request.url ?? '/').split('?')[0] },
+      },
       parent,
     );
     context.with(trace.setSpan(parent, span), handle);
@@ -62,7 +74,8 @@ export class Tracing {
 
   requestEnded(span: Span, facts: RequestFacts, status: number): void {
     if (!span.isRecording()) return;
-    if (facts.operationType) span.updateName(facts.operationName ? `${facts.operationType} ${facts.operationName}` : facts.operationType);
+    if (facts.operationType)
+      span.updateName(facts.operationName ? `${facts.operationType} ${facts.operationName}` : facts.operationType);
     span.setAttributes({
       'http.response.status_code': status,
       'agentmem.statements': facts.statements,
@@ -71,7 +84,8 @@ export class Tracing {
       ...(facts.organizationId && { 'agentmem.organization_id': facts.organizationId }),
       ...(facts.errorCodes.length > 0 && { 'agentmem.error_codes': facts.errorCodes }),
     });
-    if (facts.errorCodes.length > 0 || status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: facts.errorCodes[0] ?? `HTTP ${status}` });
+    if (facts.errorCodes.length > 0 || status >= 500)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: facts.errorCodes[0] ?? `HTTP ${status}` });
     span.end();
   }
 
@@ -86,7 +100,10 @@ export class Tracing {
     return (error) => {
       if (error !== undefined) {
         const code = (error as { code?: unknown }).code;
-        span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? `SQLSTATE ${code}` : 'failed' });
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: typeof code === 'string' ? `SQLSTATE ${code}` : 'failed',
+        });
       }
       span.end();
     };
@@ -101,5 +118,8 @@ export class Tracing {
 /** Traces as configured, or none; `exporter` replaces the OTLP one (tests pass an in-memory one). */
 export function createTracing(settings: Settings['tracing'], exporter?: SpanExporter): Tracing | undefined {
   if (!settings) return undefined;
-  return new Tracing(settings, exporter ?? new OTLPTraceExporter({ url: `${settings.endpoint.replace(/\/+$/, '')}/v1/traces` }));
+  return new Tracing(
+    settings,
+    exporter ?? new OTLPTraceExporter({ url: `${settings.endpoint.replace(/\/+$/, '')}/v1/traces` }),
+  );
 }

@@ -1,11 +1,23 @@
-import { column, count, liveRows, object, organizationRows, relatedRows, timestamp, type RowsSource } from '../planner/declarations';
+import {
+  column,
+  count,
+  liveRows,
+  object,
+  organizationRows,
+  type RowsSource,
+  relatedRows,
+  timestamp,
+} from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { payloadRow } from '../schema/payloads';
 import { live } from '../schema/tenancy';
 import { UserType } from '../users/types';
 
 /** The caller's organization row. */
-const callersOrganization: RowsSource = { table: 'organizations', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.organizationId)}`] };
+const callersOrganization: RowsSource = {
+  table: 'organizations',
+  where: (scope) => [`${scope.row}.id = ${scope.bind(scope.organizationId)}`],
+};
 
 const OrganizationType = builder.prismaObject('Organization', {
   description: 'A tenant: every other row belongs to exactly one organization.',
@@ -14,8 +26,14 @@ const OrganizationType = builder.prismaObject('Organization', {
     name: t.exposeString('name', { sql: column('name') }),
     createdAt: t.expose('createdAt', { sql: timestamp('created_at'), type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
-    userCount: t.relationCount('users', { where: live, sql: count(relatedRows('users', 'organization_id', 'id', liveRows)) }),
-    agentCount: t.relationCount('agents', { where: live, sql: count(relatedRows('agents', 'organization_id', 'id', liveRows)) }),
+    userCount: t.relationCount('users', {
+      where: live,
+      sql: count(relatedRows('users', 'organization_id', 'id', liveRows)),
+    }),
+    agentCount: t.relationCount('agents', {
+      where: live,
+      sql: count(relatedRows('agents', 'organization_id', 'id', liveRows)),
+    }),
   }),
 });
 
@@ -39,13 +57,17 @@ const Me = builder.objectRef<{ userId: string; organizationId: string }>('Me').i
 builder.queryFields((t) => ({
   me: t.field({
     type: Me,
-    sql: object({ table: 'users', where: (scope) => [`${scope.row}.id = ${scope.bind(scope.userId)}`, ...organizationRows(scope)] }),
+    sql: object({
+      table: 'users',
+      where: (scope) => [`${scope.row}.id = ${scope.bind(scope.userId)}`, ...organizationRows(scope)],
+    }),
     resolve: (_root, _args, context) => context.caller,
   }),
   organization: t.prismaField({
     type: OrganizationType,
     description: "The caller's organization.",
     sql: object(callersOrganization),
-    resolve: (query, _root, _args, context) => payloadRow(context.prisma.organization, query, context.caller.organizationId),
+    resolve: (query, _root, _args, context) =>
+      payloadRow(context.prisma.organization, query, context.caller.organizationId),
   }),
 }));

@@ -1,17 +1,26 @@
 import { parsePrismaCursor } from '@pothos/plugin-prisma';
 import {
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
   getArgumentValues,
   getNamedType,
   isListType,
   isNonNullType,
   isObjectType,
-  type FieldNode,
-  type GraphQLField,
-  type GraphQLObjectType,
-  type GraphQLOutputType,
 } from 'graphql';
 import type { Bind } from '../db/statements';
-import { fieldSqlOf, type ConnectionSql, type ListSql, type ObjectSql, type RootSql, type RowOrder, type RowsScope, type RowsSource } from './declarations';
+import {
+  type ConnectionSql,
+  fieldSqlOf,
+  type ListSql,
+  type ObjectSql,
+  type RootSql,
+  type RowOrder,
+  type RowsScope,
+  type RowsSource,
+} from './declarations';
 import { fieldsOf, type SelectionContext } from './selection';
 
 /**
@@ -48,15 +57,20 @@ export interface Plan extends Statement {
 const PAIRS_PER_CALL = 50;
 
 function jsonObject(pairs: ReadonlyArray<readonly [string, string]>): string {
-  const call = (part: ReadonlyArray<readonly [string, string]>, fn: string) => `${fn}(${part.map(([key, value]) => `'${key.replaceAll("'", "''")}', ${value}`).join(', ')})`;
+  const call = (part: ReadonlyArray<readonly [string, string]>, fn: string) =>
+    `${fn}(${part.map(([key, value]) => `'${key.replaceAll("'", "''")}', ${value}`).join(', ')})`;
   if (pairs.length <= PAIRS_PER_CALL) return call(pairs, 'json_build_object');
   const parts: string[] = [];
-  for (let start = 0; start < pairs.length; start += PAIRS_PER_CALL) parts.push(call(pairs.slice(start, start + PAIRS_PER_CALL), 'jsonb_build_object'));
+  for (let start = 0; start < pairs.length; start += PAIRS_PER_CALL)
+    parts.push(call(pairs.slice(start, start + PAIRS_PER_CALL), 'jsonb_build_object'));
   return `(${parts.join(' || ')})::json`;
 }
 
 /** A planned object: its answers, and under `@` the columns its fallback fields read (or true). */
-function planned(answers: ReadonlyArray<readonly [string, string]>, needs: ReadonlyArray<readonly [string, string]> = []): string {
+function planned(
+  answers: ReadonlyArray<readonly [string, string]>,
+  needs: ReadonlyArray<readonly [string, string]> = [],
+): string {
   return jsonObject([...answers, [PLANNED, needs.length > 0 ? jsonObject(needs) : 'true']]);
 }
 
@@ -70,7 +84,10 @@ function flipped(direction: RowOrder['direction']): RowOrder['direction'] {
 }
 
 function orderText(order: RowOrder, row: string, direction = order.direction): string {
-  return order.columns(row).map((expression) => `${expression} ${direction}`).join(', ');
+  return order
+    .columns(row)
+    .map((expression) => `${expression} ${direction}`)
+    .join(', ');
 }
 
 /** The object type a field's values are, through lists and non-null; undefined for scalars and abstract types. */
@@ -110,15 +127,31 @@ class Compiler {
   }
 
   private scope(row: string, parent: string, link: string, args: Readonly<Record<string, unknown>>): RowsScope {
-    return { row, parent, link, args, organizationId: this.request.organizationId, userId: this.request.userId, bind: this.bind };
+    return {
+      row,
+      parent,
+      link,
+      args,
+      organizationId: this.request.organizationId,
+      userId: this.request.userId,
+      bind: this.bind,
+    };
   }
 
   /** `FROM … WHERE …` of a source, or undefined when its arguments are left to the resolver. */
-  private from(source: RowsSource, row: string, parent: string, args: Readonly<Record<string, unknown>>, extra: string[] = []): { from: string; where: string[] } | undefined {
+  private from(
+    source: RowsSource,
+    row: string,
+    parent: string,
+    args: Readonly<Record<string, unknown>>,
+    extra: string[] = [],
+  ): { from: string; where: string[] } | undefined {
     const link = source.through ? this.alias() : '';
     const where = source.where(this.scope(row, parent, link, args));
     if (!where) return undefined;
-    const from = source.through ? `${source.through.table} ${link} JOIN ${source.table} ${row} ON ${source.through.on(link, row)}` : `${source.table} ${row}`;
+    const from = source.through
+      ? `${source.through.table} ${link} JOIN ${source.table} ${row} ON ${source.through.on(link, row)}`
+      : `${source.table} ${row}`;
     return { from, where: [...where, ...extra] };
   }
 
@@ -154,7 +187,12 @@ class Compiler {
   }
 
   /** The SQL of one field's value, or what its resolver needs of the row when it falls back. */
-  private field(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>, nodes: FieldNode[], row: string): string | { needs: Readonly<Record<string, string>> } {
+  private field(
+    type: GraphQLObjectType,
+    field: GraphQLField<unknown, unknown>,
+    nodes: FieldNode[],
+    row: string,
+  ): string | { needs: Readonly<Record<string, string>> } {
     const sql = fieldSqlOf(field.extensions);
     // Values bound for SQL that is then left out are taken back: each `$n` must be in the text.
     const bound = this.values.length;
@@ -175,7 +213,10 @@ class Compiler {
     } else if (!target) {
       return fallBack('not an object type');
     } else if (sql.kind === 'object') {
-      value = this.joins && !sql.source.through ? this.joinedToOne(sql, target, nodes, row, args) : this.toOne(sql, target, nodes, row, args);
+      value =
+        this.joins && !sql.source.through
+          ? this.joinedToOne(sql, target, nodes, row, args)
+          : this.toOne(sql, target, nodes, row, args);
     } else if (sql.kind === 'list') {
       value = isList(field.type) ? this.list(sql, target, nodes, row, args) : undefined;
     } else {
@@ -202,7 +243,13 @@ class Compiler {
     }
   }
 
-  toOne(sql: ObjectSql, type: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+  toOne(
+    sql: ObjectSql,
+    type: GraphQLObjectType,
+    nodes: readonly FieldNode[],
+    parent: string,
+    args: Readonly<Record<string, unknown>>,
+  ): string | undefined {
     const row = this.alias();
     const rows = this.from(sql.source, row, parent, args);
     if (!rows) return undefined;
@@ -215,7 +262,13 @@ class Compiler {
    * a tenth less of a nested page's time. Every to-one relation is by the target's primary key,
    * so the join adds no row; no row joined is null.
    */
-  private joinedToOne(sql: ObjectSql, type: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+  private joinedToOne(
+    sql: ObjectSql,
+    type: GraphQLObjectType,
+    nodes: readonly FieldNode[],
+    parent: string,
+    args: Readonly<Record<string, unknown>>,
+  ): string | undefined {
     const row = this.alias();
     const rows = this.from(sql.source, row, parent, args);
     if (!rows) return undefined;
@@ -223,15 +276,23 @@ class Compiler {
     return `CASE WHEN ${row}.id IS NULL THEN NULL ELSE ${this.object(type, nodes, row)} END`;
   }
 
-  private list(sql: ListSql, type: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+  private list(
+    sql: ListSql,
+    type: GraphQLObjectType,
+    nodes: readonly FieldNode[],
+    parent: string,
+    args: Readonly<Record<string, unknown>>,
+  ): string | undefined {
     const row = this.alias();
     const rows = this.from(sql.source, row, parent, args);
     if (!rows) return undefined;
     const where = rows.where.join(' AND ');
     if (!sql.window) {
       const [object, joins] = this.joined(() => this.object(type, nodes, row));
-      return `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, row)}), '[]') ` +
-        `FROM ${rows.from} ${joins} WHERE ${where})`;
+      return (
+        `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, row)}), '[]') ` +
+        `FROM ${rows.from} ${joins} WHERE ${where})`
+      );
     }
     const limit = sql.window.limit(args);
     if (limit === undefined) return undefined;
@@ -247,7 +308,13 @@ class Compiler {
    * page size plus one (negative backwards), `skip` 1 past the cursor row, whose place in the
    * order is read from the table itself, and the page comes back in the connection's order.
    */
-  connection(sql: ConnectionSql, connectionType: GraphQLObjectType, nodes: readonly FieldNode[], parent: string, args: Readonly<Record<string, unknown>>): string | undefined {
+  connection(
+    sql: ConnectionSql,
+    connectionType: GraphQLObjectType,
+    nodes: readonly FieldNode[],
+    parent: string,
+    args: Readonly<Record<string, unknown>>,
+  ): string | undefined {
     const order = sql.order(args);
     const page = pageOf(args, sql);
     if (!order || !page) return undefined;
@@ -262,7 +329,12 @@ class Compiler {
       const comparison = `${readDirection === 'ASC' ? '>' : '<'}${strict ? '' : '='}`;
       // Under a parent, the cursor's row must be one of the relation's rows, or the page is empty,
       // as Prisma's nested reads page: a cursor of another agent's list shows nothing.
-      const cursorRows = parent ? this.from(sql.source, at, parent, args) : { from: `${sql.source.table} ${at}`, where: [`${at}.organization_id = ${this.bind(this.request.organizationId)}`] };
+      const cursorRows = parent
+        ? this.from(sql.source, at, parent, args)
+        : {
+            from: `${sql.source.table} ${at}`,
+            where: [`${at}.organization_id = ${this.bind(this.request.organizationId)}`],
+          };
       if (!cursorRows) return undefined;
       cursorCondition.push(
         `(${order.columns(row).join(', ')}) ${comparison} (SELECT ${order.columns(at).join(', ')} ` +
@@ -282,7 +354,9 @@ class Compiler {
     const take = this.bind(paging ? page.take : page.take - 1);
     // Shown rows: all but the extra one.
     const shown = paging ? `FILTER (WHERE ${paged}.__n < ${take})` : '';
-    const shownOrder = paging ? `ORDER BY ${paged}.__n ${page.backward ? 'DESC' : 'ASC'}` : `ORDER BY ${orderText(order, paged)}`;
+    const shownOrder = paging
+      ? `ORDER BY ${paged}.__n ${page.backward ? 'DESC' : 'ASC'}`
+      : `ORDER BY ${orderText(order, paged)}`;
     const answers: [string, string][] = [];
     // Whether a resolver would have read and shown rows: not when only totalCount is asked for.
     let showsRows = false;
@@ -297,7 +371,10 @@ class Compiler {
           if (!all) return false;
           answers.push([key, all]);
         } else if (name === 'nodes') {
-          answers.push([key, `coalesce(json_agg(${this.object(nodeType, fieldNodes, paged)} ${shownOrder}) ${shown}, '[]')`]);
+          answers.push([
+            key,
+            `coalesce(json_agg(${this.object(nodeType, fieldNodes, paged)} ${shownOrder}) ${shown}, '[]')`,
+          ]);
         } else if (name === 'edges') {
           const edge: [string, string][] = [];
           for (const [edgeKey, edgeNodes] of fieldsOf(fieldNodes, edgeType, this.request)) {
@@ -308,7 +385,16 @@ class Compiler {
           }
           answers.push([key, `coalesce(json_agg(${planned(edge)} ${shownOrder}) ${shown}, '[]')`]);
         } else if (name === 'pageInfo') {
-          answers.push([key, this.pageInfo(fieldNodes, getNamedType(connectionType.getFields().pageInfo!.type) as GraphQLObjectType, page, paged, take)]);
+          answers.push([
+            key,
+            this.pageInfo(
+              fieldNodes,
+              getNamedType(connectionType.getFields().pageInfo!.type) as GraphQLObjectType,
+              page,
+              paged,
+              take,
+            ),
+          ]);
         } else {
           return false;
         }
@@ -324,8 +410,10 @@ class Compiler {
                     OFFSET ${page.cursor === undefined || strict ? 0 : 1}`;
     // Numbered after the LIMIT, so that the read stays an index scan that stops at the page's end.
     const numbered = this.alias();
-    const from = paging ? `(SELECT ${numbered}.*, row_number() OVER (ORDER BY ${orderText(order, numbered, readDirection)}) AS __n ` +
-      `FROM (${read}) ${numbered})` : `(${read})`;
+    const from = paging
+      ? `(SELECT ${numbered}.*, row_number() OVER (ORDER BY ${orderText(order, numbered, readDirection)}) AS __n ` +
+        `FROM (${read}) ${numbered})`
+      : `(${read})`;
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
     return `(SELECT ${planned(answers)}
@@ -333,7 +421,13 @@ class Compiler {
       HAVING true)`;
   }
 
-  private pageInfo(nodes: readonly FieldNode[], type: GraphQLObjectType, page: Page, paged: string, take: string): string {
+  private pageInfo(
+    nodes: readonly FieldNode[],
+    type: GraphQLObjectType,
+    page: Page,
+    paged: string,
+    take: string,
+  ): string {
     const full = `count(*) = ${take}`;
     const cursors = `(array_agg(${cursorOf(paged)} ORDER BY ${paged}.__n) FILTER (WHERE ${paged}.__n < ${take}))`;
     const first = `${cursors}[1]`;
@@ -360,10 +454,19 @@ interface Page {
 }
 
 /** The page Pothos would read for these arguments, or undefined for arguments it refuses. */
-function pageOf(args: Readonly<Record<string, unknown>>, sizes: { defaultSize: number; maxSize: number }): Page | undefined {
-  const { first, last, after, before } = args as { first?: number | null; last?: number | null; after?: string | null; before?: string | null };
+function pageOf(
+  args: Readonly<Record<string, unknown>>,
+  sizes: { defaultSize: number; maxSize: number },
+): Page | undefined {
+  const { first, last, after, before } = args as {
+    first?: number | null;
+    last?: number | null;
+    after?: string | null;
+    before?: string | null;
+  };
   if ((first != null && first < 0) || (last != null && last < 0)) return undefined;
-  if ((before != null && after != null) || (before != null && first != null) || (after != null && last != null)) return undefined;
+  if ((before != null && after != null) || (before != null && first != null) || (after != null && last != null))
+    return undefined;
   const cursorText = before ?? after;
   let cursor: string | undefined;
   if (cursorText != null) {
@@ -376,14 +479,27 @@ function pageOf(args: Readonly<Record<string, unknown>>, sizes: { defaultSize: n
     }
   }
   const backward = before != null || last != null;
-  return { take: Math.min(first ?? last ?? sizes.defaultSize, sizes.maxSize) + 1, backward, cursor, before: before != null, after: after != null, last: last != null };
+  return {
+    take: Math.min(first ?? last ?? sizes.defaultSize, sizes.maxSize) + 1,
+    backward,
+    cursor,
+    before: before != null,
+    after: after != null,
+    last: last != null,
+  };
 }
 
 /**
  * The one statement that answers root field `field` for `nodes`, or undefined when its
  * arguments are ones its resolver must answer (refusals, filters the declaration leaves out).
  */
-export function planRootField(field: GraphQLField<unknown, unknown>, sql: RootSql, nodes: readonly FieldNode[], args: Readonly<Record<string, unknown>>, request: PlanRequest): Plan | undefined {
+export function planRootField(
+  field: GraphQLField<unknown, unknown>,
+  sql: RootSql,
+  nodes: readonly FieldNode[],
+  args: Readonly<Record<string, unknown>>,
+  request: PlanRequest,
+): Plan | undefined {
   const compiler = new Compiler(request);
   const type = objectTypeOf(field.type);
   if (!type) return undefined;
@@ -396,7 +512,11 @@ export function planRootField(field: GraphQLField<unknown, unknown>, sql: RootSq
   if (value === undefined) return undefined;
   // Named in the text, so that pg_stat_statements and the logs tell which field a plan answers;
   // after SELECT, where the replica routing and the retries recognize a read.
-  return { text: `SELECT /* planned ${field.name} */ ${value} AS value`, values: compiler.values, fallbacks: compiler.fallbacks };
+  return {
+    text: `SELECT /* planned ${field.name} */ ${value} AS value`,
+    values: compiler.values,
+    fallbacks: compiler.fallbacks,
+  };
 }
 
 /**
@@ -404,7 +524,13 @@ export function planRootField(field: GraphQLField<unknown, unknown>, sql: RootSq
  * search's hits), its values bound with that statement's `bind`, with the fields left to their
  * resolvers.
  */
-export function planObject(type: GraphQLObjectType, nodes: readonly FieldNode[], row: string, request: PlanRequest, bind: Bind): { sql: string; fallbacks: string[] } {
+export function planObject(
+  type: GraphQLObjectType,
+  nodes: readonly FieldNode[],
+  row: string,
+  request: PlanRequest,
+  bind: Bind,
+): { sql: string; fallbacks: string[] } {
   const compiler = new Compiler(request, bind);
   return { sql: compiler.object(type, nodes, row), fallbacks: compiler.fallbacks };
 }

@@ -151,19 +151,37 @@ export function fallback(reason: string, needs?: Record<string, string>): Fallba
 }
 
 /** The rows of `table` whose `column` is the parent's `parentColumn` (a foreign key either way). */
-export function relatedRows(table: string, columnName: string, parentColumn: string, extra: (scope: RowsScope) => string[] = () => []): RowsSource {
+export function relatedRows(
+  table: string,
+  columnName: string,
+  parentColumn: string,
+  extra: (scope: RowsScope) => string[] = () => [],
+): RowsSource {
   return {
     table,
-    where: (scope) => [`${scope.row}."${columnName}" = ${scope.parent}."${parentColumn}"`, ...organizationRows(scope), ...extra(scope)],
+    where: (scope) => [
+      `${scope.row}."${columnName}" = ${scope.parent}."${parentColumn}"`,
+      ...organizationRows(scope),
+      ...extra(scope),
+    ],
   };
 }
 
 /** Rows of the caller's organization: the planner's own tenancy condition, beside row-level security. */
-export const organizationRows = (scope: RowsScope) => [`${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`];
+export const organizationRows = (scope: RowsScope) => [
+  `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`,
+];
 
 /** The live row of `table` whose id is the `id` argument, in the caller's organization. */
 export function liveRowById(table: string): RowsSource {
-  return { table, where: (scope) => [`${scope.row}.id = ${scope.bind(String(scope.args.id))}`, ...organizationRows(scope), ...liveRows(scope)] };
+  return {
+    table,
+    where: (scope) => [
+      `${scope.row}.id = ${scope.bind(String(scope.args.id))}`,
+      ...organizationRows(scope),
+      ...liveRows(scope),
+    ],
+  };
 }
 
 /** Live rows only (not soft-deleted). */

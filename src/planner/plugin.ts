@@ -1,8 +1,15 @@
-import SchemaBuilder, { BasePlugin, type FieldNullability, type InputFieldMap, type PothosOutputFieldConfig, type SchemaTypes, type TypeParam } from '@pothos/core';
+import SchemaBuilder, {
+  BasePlugin,
+  type FieldNullability,
+  type InputFieldMap,
+  type PothosOutputFieldConfig,
+  type SchemaTypes,
+  type TypeParam,
+} from '@pothos/core';
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context/types';
 import { currentRequestFacts } from '../http/request-id';
-import { planRootField, PLANNED } from './compile';
+import { PLANNED, planRootField } from './compile';
 import type { FieldSql, RootSql } from './declarations';
 
 /**
@@ -20,10 +27,15 @@ class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
     return { ...fieldConfig, extensions: { ...fieldConfig.extensions, sql } };
   }
 
-  override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types['Context'], object>, fieldConfig: PothosOutputFieldConfig<Types>): GraphQLFieldResolver<unknown, Types['Context'], object> {
+  override wrapResolve(
+    resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
+    fieldConfig: PothosOutputFieldConfig<Types>,
+  ): GraphQLFieldResolver<unknown, Types['Context'], object> {
     const sql = fieldConfig.pothosOptions.sql;
-    if (fieldConfig.kind === 'Query' && (sql?.kind === 'object' || sql?.kind === 'connection')) return plannedRootField(sql, resolver);
-    if (fieldConfig.kind === 'Query' || fieldConfig.kind === 'Mutation' || fieldConfig.kind === 'Subscription') return resolver;
+    if (fieldConfig.kind === 'Query' && (sql?.kind === 'object' || sql?.kind === 'connection'))
+      return plannedRootField(sql, resolver);
+    if (fieldConfig.kind === 'Query' || fieldConfig.kind === 'Mutation' || fieldConfig.kind === 'Subscription')
+      return resolver;
     return (parent, args, context, info) => {
       if (parent !== null && typeof parent === 'object' && PLANNED in parent) {
         const planned = parent as Record<string, unknown>;
@@ -37,15 +49,25 @@ class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   }
 }
 
-function plannedRootField<Types extends SchemaTypes>(sql: RootSql, resolver: GraphQLFieldResolver<unknown, Types['Context'], object>): GraphQLFieldResolver<unknown, Types['Context'], object> {
+function plannedRootField<Types extends SchemaTypes>(
+  sql: RootSql,
+  resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
+): GraphQLFieldResolver<unknown, Types['Context'], object> {
   return (parent, args, context, info) => {
-    const answer = (context as Context).fastReads ? answerRootField(sql, args as Record<string, unknown>, context as Context, info) : undefined;
+    const answer = (context as Context).fastReads
+      ? answerRootField(sql, args as Record<string, unknown>, context as Context, info)
+      : undefined;
     return answer ?? resolver(parent, args, context, info);
   };
 }
 
 /** The root field's answer from its one statement, or undefined when its resolver must answer. */
-function answerRootField(sql: RootSql, args: Readonly<Record<string, unknown>>, context: Context, info: GraphQLResolveInfo): Promise<unknown> | undefined {
+function answerRootField(
+  sql: RootSql,
+  args: Readonly<Record<string, unknown>>,
+  context: Context,
+  info: GraphQLResolveInfo,
+): Promise<unknown> | undefined {
   const field = info.parentType.getFields()[info.fieldName]!;
   const plan = planRootField(field, sql, info.fieldNodes, args, {
     fragments: info.fragments,

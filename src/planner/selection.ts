@@ -1,11 +1,11 @@
 import {
-  getDirectiveValues,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  Kind,
   type FieldNode,
   type FragmentDefinitionNode,
+  GraphQLIncludeDirective,
   type GraphQLObjectType,
+  GraphQLSkipDirective,
+  getDirectiveValues,
+  Kind,
   type SelectionSetNode,
 } from 'graphql';
 
@@ -21,7 +21,10 @@ export interface SelectionContext {
  */
 export type FieldsByKey = Map<string, FieldNode[]>;
 
-function included(node: Parameters<typeof getDirectiveValues>[1], variables: SelectionContext['variableValues']): boolean {
+function included(
+  node: Parameters<typeof getDirectiveValues>[1],
+  variables: SelectionContext['variableValues'],
+): boolean {
   if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
   return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
 }
@@ -31,7 +34,13 @@ function applies(condition: string, type: GraphQLObjectType): boolean {
   return condition === type.name || type.getInterfaces().some((implemented) => implemented.name === condition);
 }
 
-function collect(set: SelectionSetNode | undefined, type: GraphQLObjectType, context: SelectionContext, into: FieldsByKey, visited: Set<string>): void {
+function collect(
+  set: SelectionSetNode | undefined,
+  type: GraphQLObjectType,
+  context: SelectionContext,
+  into: FieldsByKey,
+  visited: Set<string>,
+): void {
   for (const selection of set?.selections ?? []) {
     if (!included(selection, context.variableValues)) continue;
     if (selection.kind === Kind.FIELD) {
@@ -40,7 +49,8 @@ function collect(set: SelectionSetNode | undefined, type: GraphQLObjectType, con
       if (nodes) nodes.push(selection);
       else into.set(key, [selection]);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      if (!selection.typeCondition || applies(selection.typeCondition.name.value, type)) collect(selection.selectionSet, type, context, into, visited);
+      if (!selection.typeCondition || applies(selection.typeCondition.name.value, type))
+        collect(selection.selectionSet, type, context, into, visited);
     } else {
       const name = selection.name.value;
       const fragment = context.fragments[name];

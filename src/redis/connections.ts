@@ -25,7 +25,12 @@ export function connectRedis(url: string, logger: Logger): RedisConnections {
   // No offline queue: while Redis is away a command fails at once rather than waiting in memory
   // to be sent late (a stale event, a count in a window that has ended): publishers log and go
   // on, the rate limiter counts in memory meanwhile.
-  const commands = new Redis(url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectionName: 'agentmem-commands' });
+  const commands = new Redis(url, {
+    ...base,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectionName: 'agentmem-commands',
+  });
   // SUBSCRIBE and UNSUBSCRIBE wait for the connection instead, and are sent again after a
   // reconnection (ioredis's autoResubscribe): they never fail, so nothing is left unhandled.
   const subscriber = new Redis(url, { ...base, maxRetriesPerRequest: null, connectionName: 'agentmem-subscriber' });
@@ -60,7 +65,9 @@ export function connectRedis(url: string, logger: Logger): RedisConnections {
       // quit() waits for Redis's answer, which never comes while it is away: disconnect then.
       await Promise.all(
         [commands, subscriber].map((connection) =>
-          connection.status === 'ready' ? connection.quit().catch(() => connection.disconnect()) : connection.disconnect(),
+          connection.status === 'ready'
+            ? connection.quit().catch(() => connection.disconnect())
+            : connection.disconnect(),
         ),
       );
     },

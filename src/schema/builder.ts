@@ -3,14 +3,14 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import PlannerPlugin from '../planner/plugin';
 import { grantedScopes } from '../auth/scopes';
-import { ForbiddenError } from '../errors';
-import { DateTime } from './date-time';
-import { JSONScalar } from './json';
 import type { Context } from '../context/types';
+import { ForbiddenError } from '../errors';
 import type PrismaTypes from '../generated/pothos-prisma-types';
 import { getDatamodel } from '../generated/pothos-prisma-types';
+import PlannerPlugin from '../planner/plugin';
+import { DateTime } from './date-time';
+import { JSONScalar } from './json';
 
 export const builder = new SchemaBuilder<{
   Context: Context;

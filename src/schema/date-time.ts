@@ -33,7 +33,9 @@ export function parseInstant(value: string): Date | undefined {
 
 function storable(date: Date, node?: ValueNode): Date {
   if (!isStorableInstant(date)) {
-    throw new GraphQLError(`DateTime must be between ${EARLIEST} and ${LATEST}, got ${date.toISOString()}`, { nodes: node });
+    throw new GraphQLError(`DateTime must be between ${EARLIEST} and ${LATEST}, got ${date.toISOString()}`, {
+      nodes: node,
+    });
   }
   return date;
 }

@@ -1,4 +1,13 @@
-import { type AppError, BlockLimitExceededError, ConflictError, NotFoundError, SemanticRecallUnavailableError, ValidationError, VersionConflictError, type ErrorCode } from '../errors';
+import {
+  type AppError,
+  BlockLimitExceededError,
+  ConflictError,
+  type ErrorCode,
+  NotFoundError,
+  SemanticRecallUnavailableError,
+  ValidationError,
+  VersionConflictError,
+} from '../errors';
 import { builder } from './builder';
 
 const codes: Record<ErrorCode, { description: string }> = {
@@ -7,11 +16,23 @@ const codes: Record<ErrorCode, { description: string }> = {
   BLOCK_LIMIT_EXCEEDED: { description: "A block's value would be longer than its limit." },
   CONFLICT: { description: 'The change conflicts with the current state, e.g. a duplicate.' },
   FORBIDDEN: { description: "The API key's scopes do not allow this field." },
-  DATABASE_UNAVAILABLE: { description: 'The database cannot be reached for now: HTTP 503, retry after `Retry-After` seconds.' },
-  OVERLOADED: { description: 'The server is busy (the database answers): HTTP 503, retry after `Retry-After` seconds, with backoff.' },
-  REQUEST_TIMEOUT: { description: 'The request ran longer than the server allows and was abandoned: HTTP 503, retry after `Retry-After` seconds.' },
-  LIVE_UPDATES_UNAVAILABLE: { description: 'A subscription cannot be served for now (the event bus is out of reach): subscribe again.' },
-  SEMANTIC_RECALL_UNAVAILABLE: { description: 'A vector was given, but this server has no pgvector: semantic recall is off; text search works.' },
+  DATABASE_UNAVAILABLE: {
+    description: 'The database cannot be reached for now: HTTP 503, retry after `Retry-After` seconds.',
+  },
+  OVERLOADED: {
+    description:
+      'The server is busy (the database answers): HTTP 503, retry after `Retry-After` seconds, with backoff.',
+  },
+  REQUEST_TIMEOUT: {
+    description:
+      'The request ran longer than the server allows and was abandoned: HTTP 503, retry after `Retry-After` seconds.',
+  },
+  LIVE_UPDATES_UNAVAILABLE: {
+    description: 'A subscription cannot be served for now (the event bus is out of reach): subscribe again.',
+  },
+  SEMANTIC_RECALL_UNAVAILABLE: {
+    description: 'A vector was given, but this server has no pgvector: semantic recall is off; text search works.',
+  },
 };
 
 const ErrorCodeEnum = builder.enumType('ErrorCode', { values: codes });
@@ -28,11 +49,15 @@ const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
 builder.objectType(NotFoundError, { name: 'NotFoundError', interfaces: [ErrorInterface] });
 builder.objectType(ValidationError, { name: 'ValidationError', interfaces: [ErrorInterface] });
 builder.objectType(ConflictError, { name: 'ConflictError', interfaces: [ErrorInterface] });
-builder.objectType(SemanticRecallUnavailableError, { name: 'SemanticRecallUnavailableError', interfaces: [ErrorInterface] });
+builder.objectType(SemanticRecallUnavailableError, {
+  name: 'SemanticRecallUnavailableError',
+  interfaces: [ErrorInterface],
+});
 builder.objectType(VersionConflictError, {
   name: 'VersionConflictError',
   interfaces: [ErrorInterface],
-  description: 'CONFLICT: the row changed since the version the write expected. Read it again and retry with `currentVersion`.',
+  description:
+    'CONFLICT: the row changed since the version the write expected. Read it again and retry with `currentVersion`.',
   fields: (t) => ({
     currentVersion: t.exposeInt('currentVersion'),
   }),

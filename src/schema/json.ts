@@ -7,7 +7,10 @@ import { JSONResolver } from 'graphql-scalars';
  * it refused (found by test/http/generated-writes.test.ts). Strings are quoted in JSON.
  */
 function refuseBareNames(ast: ValueNode): void {
-  if (ast.kind === Kind.ENUM) throw new GraphQLError(`JSON cannot hold the bare name ${ast.value}: write it as a string, "${ast.value}"`, { nodes: ast });
+  if (ast.kind === Kind.ENUM)
+    throw new GraphQLError(`JSON cannot hold the bare name ${ast.value}: write it as a string, "${ast.value}"`, {
+      nodes: ast,
+    });
   if (ast.kind === Kind.LIST) for (const value of ast.values) refuseBareNames(value);
   if (ast.kind === Kind.OBJECT) for (const field of ast.fields) refuseBareNames(field.value);
 }

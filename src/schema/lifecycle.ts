@@ -1,7 +1,7 @@
 import type { ObjectRef } from '@pothos/core';
 import type { Context } from '../context/types';
-import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { ConflictError, NotFoundError } from '../errors';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { builder } from './builder';
 import { commonMutationErrors } from './errors';
 import { allRowsOf } from './tenancy';
@@ -18,7 +18,10 @@ interface DeletionColumns {
 
 /** The part of a Prisma delegate that soft delete, restore and purge need. */
 interface TenantTable {
-  updateMany(args: { where: { id: string; organizationId: string; isDeleted: boolean }; data: DeletionColumns }): Promise<{ count: number }>;
+  updateMany(args: {
+    where: { id: string; organizationId: string; isDeleted: boolean };
+    data: DeletionColumns;
+  }): Promise<{ count: number }>;
   count(args: { where: { id: string; organizationId: string } }): Promise<number>;
   deleteMany(args: { where: { id: string; organizationId: string } }): Promise<{ count: number }>;
 }
@@ -51,7 +54,13 @@ export function addLifecycleMutations(options: {
    * Wraps a soft delete or restore (`change`, which says how many rows it changed) in one
    * transaction, for an entity that keeps a history of its changes (memories).
    */
-  recordChange?: (context: Context, tx: Prisma.TransactionClient, id: string, isDeleted: boolean, change: () => Promise<number>) => Promise<number>;
+  recordChange?: (
+    context: Context,
+    tx: Prisma.TransactionClient,
+    id: string,
+    isDeleted: boolean,
+    change: () => Promise<number>,
+  ) => Promise<number>;
   /** The scope a soft delete needs: write, or admin where the rows are users. */
   deleteScope?: 'write' | 'admin';
   /** What must hold before a deleted row comes back (in the restore's transaction), e.g. a free label. */
@@ -62,13 +71,23 @@ export function addLifecycleMutations(options: {
    */
   beforeChange?: (context: Context, change: 'deleted' | 'restored' | 'purged', id: string) => Promise<() => void>;
 }): void {
-  const { entity, table, payload, toPayload, deleteScope = 'write', assertRestorable, recordChange, beforeChange = async () => () => undefined } = options;
+  const {
+    entity,
+    table,
+    payload,
+    toPayload,
+    deleteScope = 'write',
+    assertRestorable,
+    recordChange,
+    beforeChange = async () => () => undefined,
+  } = options;
   const noun = entity.toLowerCase();
 
   builder.mutationField(`delete${entity}`, (t) =>
     t.field({
       type: DeletedPayload,
-      description: `Soft-deletes a ${noun}: it disappears from every read, relation and count, ` +
+      description:
+        `Soft-deletes a ${noun}: it disappears from every read, relation and count, ` +
         `and waits in the trash (\`deleted: true\` lists) until restored or purged.`,
       errors: { types: commonMutationErrors },
       authScopes: { [deleteScope]: true },

@@ -1,4 +1,4 @@
-import { getNullableType, isInputObjectType, isListType, type GraphQLInputType } from 'graphql';
+import { type GraphQLInputType, getNullableType, isInputObjectType, isListType } from 'graphql';
 
 /**
  * The most items a list input may hold, declared on each list argument and input field
@@ -18,7 +18,12 @@ export function maxItemsOf(extensions: Readonly<Record<string, unknown>> | null 
 }
 
 /** The path and cap of the first list in `value` (of `type`) that holds more than its cap. */
-export function overCap(value: unknown, type: GraphQLInputType, cap: number | undefined, path: string[]): { path: string[]; cap: number; size: number } | undefined {
+export function overCap(
+  value: unknown,
+  type: GraphQLInputType,
+  cap: number | undefined,
+  path: string[],
+): { path: string[]; cap: number; size: number } | undefined {
   if (value === null || value === undefined) return undefined;
   const nullable = getNullableType(type);
   if (isListType(nullable)) {

@@ -42,7 +42,8 @@ function assertCursor(cursor: string | null | undefined, name: 'after' | 'before
   } catch {
     id = undefined;
   }
-  if (typeof id !== 'string' || unstorable(id)) throw new ValidationError(`${name} is not a cursor of this API`, [name]);
+  if (typeof id !== 'string' || unstorable(id))
+    throw new ValidationError(`${name} is not a cursor of this API`, [name]);
 }
 
 /**
@@ -54,9 +55,12 @@ export function assertPageArguments(args: PageArguments): void {
   assertPageSize(args);
   // Pages go one way from one cursor: refused here, for every connection of the request, rather
   // than by each path that reads a page (Pothos's own words).
-  if (args.before != null && args.after != null) throw new ValidationError('Arguments "before" and "after" are not supported at the same time', ['after']);
-  if (args.before != null && args.first != null) throw new ValidationError('Arguments "before" and "first" are not supported at the same time', ['first']);
-  if (args.after != null && args.last != null) throw new ValidationError('Arguments "after" and "last" are not supported at the same time', ['last']);
+  if (args.before != null && args.after != null)
+    throw new ValidationError('Arguments "before" and "after" are not supported at the same time', ['after']);
+  if (args.before != null && args.first != null)
+    throw new ValidationError('Arguments "before" and "first" are not supported at the same time', ['first']);
+  if (args.after != null && args.last != null)
+    throw new ValidationError('Arguments "after" and "last" are not supported at the same time', ['last']);
   assertCursor(args.after, 'after');
   assertCursor(args.before, 'before');
 }
@@ -70,7 +74,8 @@ export const PAGE_ARGUMENTS = ['first', 'last', 'after', 'before'] as const;
  */
 export function listLimit(limit: number | null | undefined, defaultLimit: number): number {
   const size = limit ?? defaultLimit;
-  if (size < 1 || size > MAX_PAGE_SIZE) throw new ValidationError(`limit must be between 1 and ${MAX_PAGE_SIZE} (got ${size})`, ['limit']);
+  if (size < 1 || size > MAX_PAGE_SIZE)
+    throw new ValidationError(`limit must be between 1 and ${MAX_PAGE_SIZE} (got ${size})`, ['limit']);
   return size;
 }
 

@@ -29,7 +29,9 @@ export function unstorableKey(key: string): string | null {
 /** A string of at most `max` characters (Unicode code points, as PostgreSQL counts them). */
 export const text = (max: number) =>
   // A string has at least as many UTF-16 units as code points: most values need no count.
-  z.string().refine((value) => value.length <= max || characterCount(value) <= max, `must be at most ${max} characters`);
+  z
+    .string()
+    .refine((value) => value.length <= max || characterCount(value) <= max, `must be at most ${max} characters`);
 
 export const name = z.string().trim().min(1, 'must not be empty').pipe(text(255));
 
@@ -59,7 +61,10 @@ export const MAX_MEMORY_CONTENT = 100_000;
  */
 export function storedEnum<const Values extends Record<string, { value: string }>>(values: Values) {
   const stored = Object.fromEntries(Object.entries(values).map(([graphqlName, { value }]) => [graphqlName, value]));
-  return z.enum(stored as { [Name in keyof Values]: Values[Name]['value'] }, `must be one of ${Object.keys(values).join(', ')}`);
+  return z.enum(
+    stored as { [Name in keyof Values]: Values[Name]['value'] },
+    `must be one of ${Object.keys(values).join(', ')}`,
+  );
 }
 
 /** Any JSON value (the JSON scalar has parsed it already). */
@@ -75,4 +80,7 @@ export function characterCount(value: string): number {
  */
 export const real = z
   .number()
-  .refine((value) => Number.isFinite(Math.fround(value)) && (value === 0 || Math.fround(value) !== 0), 'is out of range for a 4-byte float (REAL)');
+  .refine(
+    (value) => Number.isFinite(Math.fround(value)) && (value === 0 || Math.fround(value) !== 0),
+    'is out of range for a 4-byte float (REAL)',
+  );

@@ -9,7 +9,11 @@ import { fieldsOf } from '../planner/selection';
 export type Selection = Map<string, FieldNode[]>;
 
 /** The fields that `nodes` select of `typeName`, an object type: the planner's collection, by field name. */
-export function selectionOf(nodes: readonly FieldNode[], typeName: string, info: Pick<GraphQLResolveInfo, 'fragments' | 'variableValues' | 'schema'>): Selection {
+export function selectionOf(
+  nodes: readonly FieldNode[],
+  typeName: string,
+  info: Pick<GraphQLResolveInfo, 'fragments' | 'variableValues' | 'schema'>,
+): Selection {
   const selection: Selection = new Map();
   for (const fieldNodes of fieldsOf(nodes, info.schema.getType(typeName) as GraphQLObjectType, info).values()) {
     const name = fieldNodes[0]!.name.value;

@@ -35,14 +35,24 @@ export function updatedBy(context: WithCaller): { lastUpdatedById: string } {
 }
 
 /** The caller's live agent `id`, or NOT_FOUND on `field` (the same for another tenant's id). */
-export async function requireLiveAgent(context: WithCaller, tx: Prisma.TransactionClient, id: string, field: string[]): Promise<void> {
+export async function requireLiveAgent(
+  context: WithCaller,
+  tx: Prisma.TransactionClient,
+  id: string,
+  field: string[],
+): Promise<void> {
   if (!(await tx.agent.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true } }))) {
     throw new NotFoundError('Agent', id, field);
   }
 }
 
 /** The caller's live user `id`, or NOT_FOUND on `field`. */
-export async function requireLiveUser(context: WithCaller, tx: Prisma.TransactionClient, id: string, field: string[]): Promise<void> {
+export async function requireLiveUser(
+  context: WithCaller,
+  tx: Prisma.TransactionClient,
+  id: string,
+  field: string[],
+): Promise<void> {
   if (!(await tx.user.findFirst({ where: { id, ...liveRowsOf(context) }, select: { id: true } }))) {
     throw new NotFoundError('User', id, field);
   }
@@ -53,13 +63,22 @@ export async function requireLiveUser(context: WithCaller, tx: Prisma.Transactio
  * only its soft-deleted ones (the trash), which only admin keys may see (FORBIDDEN otherwise),
  * since only they may restore or purge them.
  */
-export function listedRowsOf(context: WithCaller, deleted: boolean | null | undefined): { organizationId: string; isDeleted: boolean } {
+export function listedRowsOf(
+  context: WithCaller,
+  deleted: boolean | null | undefined,
+): { organizationId: string; isDeleted: boolean } {
   if (!deleted) return liveRowsOf(context);
   if (!grantedScopes(context.caller.scopes).admin) throw new ForbiddenError(['deleted']);
   return { ...allRowsOf(context), isDeleted: true };
 }
 
 /** Who soft-deleted a row: a user of the caller's organization, deleted or not, or null. */
-export function deletedByUser<Query extends object>(context: WithCaller & { prisma: PrismaClient }, query: Query, deletedById: string | null) {
-  return deletedById === null ? null : context.prisma.user.findFirst({ ...query, where: { id: deletedById, ...allRowsOf(context) } });
+export function deletedByUser<Query extends object>(
+  context: WithCaller & { prisma: PrismaClient },
+  query: Query,
+  deletedById: string | null,
+) {
+  return deletedById === null
+    ? null
+    : context.prisma.user.findFirst({ ...query, where: { id: deletedById, ...allRowsOf(context) } });
 }

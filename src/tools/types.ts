@@ -3,12 +3,21 @@ import type { Context } from '../context/types';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
-import { column, connection, liveRowById, liveRows, object, orderBy, organizationRows, timestamp } from '../planner/declarations';
+import {
+  column,
+  connection,
+  liveRowById,
+  liveRows,
+  object,
+  orderBy,
+  organizationRows,
+  timestamp,
+} from '../planner/declarations';
 import { builder } from '../schema/builder';
-import { maxItems } from '../schema/list-caps';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
+import { maxItems } from '../schema/list-caps';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { payloadRow } from '../schema/payloads';
 import { json, label, longText, name, text } from '../schema/rules';
@@ -42,7 +51,11 @@ const ToolFilter = builder.inputType('ToolFilter', {
   }),
 });
 
-function toolWhere(context: Context, filter: typeof ToolFilter.$inferInput | null | undefined, deleted: boolean | null | undefined): Prisma.ToolWhereInput {
+function toolWhere(
+  context: Context,
+  filter: typeof ToolFilter.$inferInput | null | undefined,
+  deleted: boolean | null | undefined,
+): Prisma.ToolWhereInput {
   return {
     ...listedRowsOf(context, deleted),
     ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
@@ -54,8 +67,15 @@ builder.queryFields((t) => ({
   tools: t.prismaConnection({
     type: ToolType,
     ...connectionOptions,
-    args: { filter: t.arg({ type: ToolFilter }), deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
-    totalCount: (_root, args, context) => context.prisma.tool.count({ where: toolWhere(context, args.filter, args.deleted) }),
+    args: {
+      filter: t.arg({ type: ToolFilter }),
+      deleted: t.arg.boolean({
+        defaultValue: false,
+        description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.',
+      }),
+    },
+    totalCount: (_root, args, context) =>
+      context.prisma.tool.count({ where: toolWhere(context, args.filter, args.deleted) }),
     // The trash (admin only) and a name filter are read by the resolver.
     sql: connection(
       {
@@ -63,7 +83,8 @@ builder.queryFields((t) => ({
         where: (scope) => {
           const filter = scope.args.filter as typeof ToolFilter.$inferInput | null | undefined;
           if (scope.args.deleted || filter?.nameContains != null) return undefined;
-          const tag = filter?.tag == null ? [] : [`${scope.row}.tags @> jsonb_build_array(${scope.bind(filter.tag)}::text)`];
+          const tag =
+            filter?.tag == null ? [] : [`${scope.row}.tags @> jsonb_build_array(${scope.bind(filter.tag)}::text)`];
           return [...organizationRows(scope), ...liveRows(scope), ...tag];
         },
       },
@@ -72,7 +93,11 @@ builder.queryFields((t) => ({
     ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.tool.findMany({ ...query, where: toolWhere(context, args.filter, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.tool.findMany({
+        ...query,
+        where: toolWhere(context, args.filter, args.deleted),
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      });
     },
   }),
   tool: t.prismaField({
@@ -80,7 +105,8 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     sql: object(liveRowById('tools')),
-    resolve: (query, _root, args, context) => context.prisma.tool.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
+    resolve: (query, _root, args, context) =>
+      context.prisma.tool.findFirst({ ...query, where: { ...liveRowsOf(context), id: String(args.id) } }),
   }),
 }));
 
@@ -140,7 +166,13 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) => {
       const input = parseInput(createToolSchema, args.input, ['input']);
       const tool = await context.prisma.tool.create({
-        data: { id: newId('tool'), organizationId: liveRowsOf(context).organizationId, name: input.name, ...toolData(input), ...createdBy(context) },
+        data: {
+          id: newId('tool'),
+          organizationId: liveRowsOf(context).organizationId,
+          name: input.name,
+          ...toolData(input),
+          ...createdBy(context),
+        },
       });
       return { toolId: tool.id };
     },
@@ -152,11 +184,19 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) => {
       const input = parseInput(updateToolSchema, args.input, ['input']);
       const id = String(args.id);
-      const { count } = await context.prisma.tool.updateMany({ where: { id, ...liveRowsOf(context) }, data: { ...toolData(input), ...updatedBy(context) } });
+      const { count } = await context.prisma.tool.updateMany({
+        where: { id, ...liveRowsOf(context) },
+        data: { ...toolData(input), ...updatedBy(context) },
+      });
       if (count === 0) throw new NotFoundError('Tool', id, ['id']);
       return { toolId: id };
     },
   }),
 }));
 
-addLifecycleMutations({ entity: 'Tool', table: (prisma) => prisma.tool, payload: ToolPayload, toPayload: (id) => ({ toolId: id }) });
+addLifecycleMutations({
+  entity: 'Tool',
+  table: (prisma) => prisma.tool,
+  payload: ToolPayload,
+  toPayload: (id) => ({ toolId: id }),
+});

@@ -1,16 +1,25 @@
 import { z } from 'zod';
 import { NotFoundError } from '../errors';
 import { newId } from '../ids';
-import { column, connection, liveRowById, liveRows, object, orderBy, organizationRows, timestamp } from '../planner/declarations';
+import {
+  column,
+  connection,
+  liveRowById,
+  liveRows,
+  object,
+  orderBy,
+  organizationRows,
+  timestamp,
+} from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { payloadRow } from '../schema/payloads';
-import { parseInput } from '../schema/validation';
-import { createdBy, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
 import { label, name, text } from '../schema/rules';
+import { createdBy, listedRowsOf, liveRowsOf, updatedBy } from '../schema/tenancy';
+import { parseInput } from '../schema/validation';
 
 export const UserType = builder.prismaObject('User', {
   description: 'A person who talks to agents, within one organization.',
@@ -24,7 +33,9 @@ export const UserType = builder.prismaObject('User', {
     updatedAt: t.expose('updatedAt', { sql: timestamp('updated_at'), type: 'DateTime' }),
     createdById: t.exposeID('createdById', { sql: column('created_by_id'), nullable: true }),
     lastUpdatedById: t.exposeID('lastUpdatedById', { sql: column('last_updated_by_id'), nullable: true }),
-    organization: t.relation('organization', { sql: object({ table: 'organizations', where: (scope) => [`${scope.row}.id = ${scope.parent}.organization_id`] }) }),
+    organization: t.relation('organization', {
+      sql: object({ table: 'organizations', where: (scope) => [`${scope.row}.id = ${scope.parent}.organization_id`] }),
+    }),
   }),
 });
 addDeletionFields('User');
@@ -34,17 +45,29 @@ builder.queryFields((t) => ({
     type: UserType,
     ...connectionOptions,
     description: "The organization's users, oldest first.",
-    args: { deleted: t.arg.boolean({ defaultValue: false, description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.' }) },
+    args: {
+      deleted: t.arg.boolean({
+        defaultValue: false,
+        description: 'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only.',
+      }),
+    },
     totalCount: (_root, args, context) => context.prisma.user.count({ where: listedRowsOf(context, args.deleted) }),
     // The trash (admin only) is read by the resolver.
     sql: connection(
-      { table: 'users', where: (scope) => (scope.args.deleted ? undefined : [...organizationRows(scope), ...liveRows(scope)]) },
+      {
+        table: 'users',
+        where: (scope) => (scope.args.deleted ? undefined : [...organizationRows(scope), ...liveRows(scope)]),
+      },
       () => orderBy(['created_at', 'id'], 'ASC'),
       connectionOptions,
     ),
     resolve: (query, _root, args, context) => {
       assertPageSize(args);
-      return context.prisma.user.findMany({ ...query, where: listedRowsOf(context, args.deleted), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return context.prisma.user.findMany({
+        ...query,
+        where: listedRowsOf(context, args.deleted),
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      });
     },
   }),
   user: t.prismaField({
@@ -101,7 +124,12 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) => {
       const input = parseInput(createUserSchema, args.input, ['input']);
       const user = await context.prisma.user.create({
-        data: { id: newId('user'), organizationId: liveRowsOf(context).organizationId, ...input, ...createdBy(context) },
+        data: {
+          id: newId('user'),
+          organizationId: liveRowsOf(context).organizationId,
+          ...input,
+          ...createdBy(context),
+        },
       });
       return { userId: user.id };
     },
@@ -114,11 +142,20 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) => {
       const input = parseInput(updateUserSchema, args.input, ['input']);
       const id = String(args.id);
-      const { count } = await context.prisma.user.updateMany({ where: { id, ...liveRowsOf(context) }, data: { ...input, ...updatedBy(context) } });
+      const { count } = await context.prisma.user.updateMany({
+        where: { id, ...liveRowsOf(context) },
+        data: { ...input, ...updatedBy(context) },
+      });
       if (count === 0) throw new NotFoundError('User', id, ['id']);
       return { userId: id };
     },
   }),
 }));
 
-addLifecycleMutations({ entity: 'User', table: (prisma) => prisma.user, payload: UserPayload, toPayload: (id) => ({ userId: id }), deleteScope: 'admin' });
+addLifecycleMutations({
+  entity: 'User',
+  table: (prisma) => prisma.user,
+  payload: UserPayload,
+  toPayload: (id) => ({ userId: id }),
+  deleteScope: 'admin',
+});

@@ -65,7 +65,8 @@ type AgentFileDocument = {
  * files of the same agent compare field by field whatever ids they got. Tools keep their names.
  */
 function comparable(file: AgentFileDocument) {
-  const place = (list: Array<{ id: string }>, kind: string) => new Map(list.map((row, index) => [row.id, `${kind}#${index}`]));
+  const place = (list: Array<{ id: string }>, kind: string) =>
+    new Map(list.map((row, index) => [row.id, `${kind}#${index}`]));
   const blocks = place(file.blocks, 'block');
   const messages = place(file.messages, 'message');
   const tools = new Map(file.tools.map((tool) => [tool.id, `tool:${tool.name}`]));
@@ -95,33 +96,40 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
     a = await app.seedDemo();
     b = await app.seedDemo();
     const made = (await app.graphql(MakeExportTool, { agentId: a.agentId })).data!;
-    if (made.createTool.__typename !== 'ToolPayload' || made.createBlock.__typename !== 'BlockPayload' || made.appendMessages.__typename !== 'MessagesPayload') {
+    if (
+      made.createTool.__typename !== 'ToolPayload' ||
+      made.createBlock.__typename !== 'BlockPayload' ||
+      made.appendMessages.__typename !== 'MessagesPayload'
+    ) {
       throw new Error('could not build the agent to export');
     }
     const appended = made.appendMessages.messages.map((message) => message.id);
     deletedMessageId = appended[2]!;
-    const all = await app.database.owner.message.findMany({ where: { agentId: a.agentId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
-    const finished = (await app.graphql(FinishExportAgent, {
-      agentId: a.agentId,
-      toolId: made.createTool.tool.id,
-      blockId: made.createBlock.block.id,
-      deletedMessage: deletedMessageId,
-      // The window, out of conversation order, with a message that is deleted after it is put in
-      // the window (export leaves it out).
-      changes: {
-        messageIds: [all[3]!.id, all[0]!.id, appended[0]!, appended[1]!, deletedMessageId],
-        metadata: { team: 'x' },
-        toolRules: [{ type: 'exit_loop' }],
-        topic: 'export',
-      },
-    })).data!;
-    expect(Object.entries(finished).filter(([field]) => field !== '__typename').map(([, result]) => (result as { __typename: string }).__typename)).toEqual([
-      'AgentPayload',
-      'AgentPayload',
-      'AgentPayload',
-      'DeletedPayload',
-      'DeletedPayload',
-    ]);
+    const all = await app.database.owner.message.findMany({
+      where: { agentId: a.agentId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    const finished = (
+      await app.graphql(FinishExportAgent, {
+        agentId: a.agentId,
+        toolId: made.createTool.tool.id,
+        blockId: made.createBlock.block.id,
+        deletedMessage: deletedMessageId,
+        // The window, out of conversation order, with a message that is deleted after it is put in
+        // the window (export leaves it out).
+        changes: {
+          messageIds: [all[3]!.id, all[0]!.id, appended[0]!, appended[1]!, deletedMessageId],
+          metadata: { team: 'x' },
+          toolRules: [{ type: 'exit_loop' }],
+          topic: 'export',
+        },
+      })
+    ).data!;
+    expect(
+      Object.entries(finished)
+        .filter(([field]) => field !== '__typename')
+        .map(([, result]) => (result as { __typename: string }).__typename),
+    ).toEqual(['AgentPayload', 'AgentPayload', 'AgentPayload', 'DeletedPayload', 'DeletedPayload']);
     original = (await app.graphql(ExportAgentFile, { id: a.agentId })).data!.exportAgent as AgentFileDocument;
   });
   afterAll(async () => {
@@ -131,9 +139,17 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
   const importAs = (key: string, document: unknown) => app.graphqlAs(key, ImportAgentFile, { document });
 
   it('exports the live agent, blocks, tools, messages, memories and links as one versioned document', () => {
-    expect(original).toMatchObject({ format: 'agentmem.agent', version: 1, agent: { id: a.agentId, name: 'Demo Assistant', topic: 'export', metadata: { team: 'x' } } });
+    expect(original).toMatchObject({
+      format: 'agentmem.agent',
+      version: 1,
+      agent: { id: a.agentId, name: 'Demo Assistant', topic: 'export', metadata: { team: 'x' } },
+    });
     expect(original.blocks.map((block) => block.label)).toEqual(['human', 'persona']);
-    expect(original.tools.map((tool) => tool.name).sort()).toEqual(['archival_memory_search', 'current_time', 'export_only_tool']);
+    expect(original.tools.map((tool) => tool.name).sort()).toEqual([
+      'archival_memory_search',
+      'current_time',
+      'export_only_tool',
+    ]);
     expect(original.messages).toHaveLength(6);
     expect(original.messages.map((message) => message.id)).not.toContain(deletedMessageId);
     expect(original.agent.messageIds).toHaveLength(4);
@@ -146,13 +162,16 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
     const imported = (await importAs(a.key, original)).data!.importAgent;
     if (imported.__typename !== 'AgentPayload') throw new Error(`importAgent returned ${JSON.stringify(imported)}`);
     expect(imported.agent.id).not.toBe(a.agentId);
-    const again = (await app.graphql(ExportAgentFile, { id: imported.agent.id })).data!.exportAgent as AgentFileDocument;
+    const again = (await app.graphql(ExportAgentFile, { id: imported.agent.id })).data!
+      .exportAgent as AgentFileDocument;
     expect(comparable(again)).toEqual(comparable(original));
     // New ids everywhere, except the tools, which are matched by name in the same organization.
     const ids = (file: AgentFileDocument) => [...file.blocks, ...file.messages, ...file.memories].map((row) => row.id);
     expect(ids(again).filter((id) => ids(original).includes(id))).toEqual([]);
     expect(again.tools.map((tool) => tool.id).sort()).toEqual(original.tools.map((tool) => tool.id).sort());
-    expect(await app.database.owner.tool.count({ where: { organizationId: a.organizationId, name: 'export_only_tool' } })).toBe(1);
+    expect(
+      await app.database.owner.tool.count({ where: { organizationId: a.organizationId, name: 'export_only_tool' } }),
+    ).toBe(1);
   });
 
   it('imports into another organization, which owns every row, and leaks nothing back', async () => {
@@ -160,7 +179,10 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
     const imported = (await importAs(b.key, original)).data!.importAgent;
     if (imported.__typename !== 'AgentPayload') throw new Error(`importAgent returned ${JSON.stringify(imported)}`);
     expect(imported.agent).toMatchObject({ organizationId: b.organizationId, name: 'Demo Assistant', memoryCount: 1 });
-    expect(imported.agent.blocks).toEqual([{ label: 'human', value: 'Name: Ada. Learning GraphQL.' }, { label: 'persona', value: 'I am a friendly, concise assistant.' }]);
+    expect(imported.agent.blocks).toEqual([
+      { label: 'human', value: 'Name: Ada. Learning GraphQL.' },
+      { label: 'persona', value: 'I am a friendly, concise assistant.' },
+    ]);
 
     const owner = app.database.owner;
     const newAgent = imported.agent.id;
@@ -172,7 +194,8 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
       owner.memory.findMany({ where: { agentId: newAgent } }),
     ]);
     for (const row of rows.flat()) expect(row.organizationId).toBe(b.organizationId);
-    for (const row of [...rows[1], ...rows[3], ...rows[4]]) expect(row).toMatchObject({ userId: b.userId, createdById: b.userId });
+    for (const row of [...rows[1], ...rows[3], ...rows[4]])
+      expect(row).toMatchObject({ userId: b.userId, createdById: b.userId });
     // B's own tools of those names were reused; the one B lacked was created in B.
     const bTools = await owner.tool.findMany({ where: { organizationId: b.organizationId }, orderBy: { name: 'asc' } });
     expect(bTools.map((tool) => tool.name)).toEqual(['archival_memory_search', 'current_time', 'export_only_tool']);
@@ -189,19 +212,79 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
     return change(file) ?? file;
   };
   it.each([
-    ['a wrong version', (file: AgentFileDocument) => void (file.version = 2), 'ValidationError', ['document', 'version']],
-    ['another format', (file: AgentFileDocument) => void (file.format = 'letta.agent'), 'ValidationError', ['document', 'format']],
-    ['a block link to no block of the file', (file: AgentFileDocument) => void (file.links.blocksAgents[1]!.blockId = 'block-elsewhere'), 'ValidationError', ['document', 'links', 'blocksAgents', '1', 'blockId']],
-    ['a tool link to no tool of the file', (file: AgentFileDocument) => void (file.links.toolsAgents[0]!.toolId = 'tool-elsewhere'), 'ValidationError', ['document', 'links', 'toolsAgents', '0', 'toolId']],
-    ['a window entry naming no message of the file', (file: AgentFileDocument) => void file.agent.messageIds!.splice(1, 0, 'message-elsewhere'), 'ValidationError', ['document', 'agent', 'messageIds', '1']],
-    ['a block over its limit', (file: AgentFileDocument) => void Object.assign(file.blocks[1]!, { limit: 5 }), 'BlockLimitExceededError', ['document', 'blocks', '1', 'value']],
-    ['a message role of no kind', (file: AgentFileDocument) => void (file.messages[2]!.role = 'robot'), 'ValidationError', ['document', 'messages', '2', 'role']],
-    ['a block without its label', (file: AgentFileDocument) => void delete (file.blocks[0] as Partial<AgentFileDocument['blocks'][0]>).label, 'ValidationError', ['document', 'blocks', '0', 'label']],
-    ['two blocks with one label', (file: AgentFileDocument) => void (file.blocks[1]!.label = file.links.blocksAgents[1]!.blockLabel = 'human'), 'ValidationError', ['document', 'links', 'blocksAgents', '1', 'blockLabel']],
-    ['an instant PostgreSQL cannot store', (file: AgentFileDocument) => void (file.messages[0]!.createdAt = '0000-01-01T00:00:00Z'), 'ValidationError', ['document', 'messages', '0', 'createdAt']],
+    [
+      'a wrong version',
+      (file: AgentFileDocument) => void (file.version = 2),
+      'ValidationError',
+      ['document', 'version'],
+    ],
+    [
+      'another format',
+      (file: AgentFileDocument) => void (file.format = 'letta.agent'),
+      'ValidationError',
+      ['document', 'format'],
+    ],
+    [
+      'a block link to no block of the file',
+      (file: AgentFileDocument) => void (file.links.blocksAgents[1]!.blockId = 'block-elsewhere'),
+      'ValidationError',
+      ['document', 'links', 'blocksAgents', '1', 'blockId'],
+    ],
+    [
+      'a tool link to no tool of the file',
+      (file: AgentFileDocument) => void (file.links.toolsAgents[0]!.toolId = 'tool-elsewhere'),
+      'ValidationError',
+      ['document', 'links', 'toolsAgents', '0', 'toolId'],
+    ],
+    [
+      'a window entry naming no message of the file',
+      (file: AgentFileDocument) => void file.agent.messageIds!.splice(1, 0, 'message-elsewhere'),
+      'ValidationError',
+      ['document', 'agent', 'messageIds', '1'],
+    ],
+    [
+      'a block over its limit',
+      (file: AgentFileDocument) => void Object.assign(file.blocks[1]!, { limit: 5 }),
+      'BlockLimitExceededError',
+      ['document', 'blocks', '1', 'value'],
+    ],
+    [
+      'a message role of no kind',
+      (file: AgentFileDocument) => void (file.messages[2]!.role = 'robot'),
+      'ValidationError',
+      ['document', 'messages', '2', 'role'],
+    ],
+    [
+      'a block without its label',
+      (file: AgentFileDocument) => void delete (file.blocks[0] as Partial<AgentFileDocument['blocks'][0]>).label,
+      'ValidationError',
+      ['document', 'blocks', '0', 'label'],
+    ],
+    [
+      'two blocks with one label',
+      (file: AgentFileDocument) => void (file.blocks[1]!.label = file.links.blocksAgents[1]!.blockLabel = 'human'),
+      'ValidationError',
+      ['document', 'links', 'blocksAgents', '1', 'blockLabel'],
+    ],
+    [
+      'an instant PostgreSQL cannot store',
+      (file: AgentFileDocument) => void (file.messages[0]!.createdAt = '0000-01-01T00:00:00Z'),
+      'ValidationError',
+      ['document', 'messages', '0', 'createdAt'],
+    ],
     // The DateTime scalar's rule: a date that does not exist is refused, never moved to March 1st.
-    ['a date that does not exist', (file: AgentFileDocument) => void (file.messages[0]!.createdAt = '2024-02-30T00:00:00Z'), 'ValidationError', ['document', 'messages', '0', 'createdAt']],
-    ['an instant that is not RFC 3339', (file: AgentFileDocument) => void (file.blocks[0]!.createdAt = 'March 3, 2024'), 'ValidationError', ['document', 'blocks', '0', 'createdAt']],
+    [
+      'a date that does not exist',
+      (file: AgentFileDocument) => void (file.messages[0]!.createdAt = '2024-02-30T00:00:00Z'),
+      'ValidationError',
+      ['document', 'messages', '0', 'createdAt'],
+    ],
+    [
+      'an instant that is not RFC 3339',
+      (file: AgentFileDocument) => void (file.blocks[0]!.createdAt = 'March 3, 2024'),
+      'ValidationError',
+      ['document', 'blocks', '0', 'createdAt'],
+    ],
     ['not an object at all', (file: AgentFileDocument) => [file], 'ValidationError', ['document']],
   ])('refuses %s, naming its path, and writes nothing', async (_case, change, typename, field) => {
     const before = await rowsOfOrganization(app.database.owner, b.organizationId);
@@ -233,7 +316,8 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
       const { stdout } = await run('sh', ['-c', `npm run --silent agent:import < "${file}"`], { cwd, env: env(b.key) });
       const newAgent = stdout.trim();
       expect(newAgent).toMatch(/^agent-/);
-      const imported = (await app.graphqlAs(b.key, ExportAgentFile, { id: newAgent })).data!.exportAgent as AgentFileDocument;
+      const imported = (await app.graphqlAs(b.key, ExportAgentFile, { id: newAgent })).data!
+        .exportAgent as AgentFileDocument;
       expect(comparable(imported).messages).toEqual(comparable(original).messages);
       expect(imported.blocks.map((block) => block.value)).toEqual(original.blocks.map((block) => block.value));
 
@@ -243,7 +327,10 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
 
       // A refusal: the path on standard error, exit code 1, nothing written.
       await writeFile(file, JSON.stringify({ ...original, version: 9 }));
-      const failed = await run('sh', ['-c', `npm run --silent agent:import < "${file}"`], { cwd, env: env(b.key) }).then(
+      const failed = await run('sh', ['-c', `npm run --silent agent:import < "${file}"`], {
+        cwd,
+        env: env(b.key),
+      }).then(
         () => null,
         (error: { code: number; stderr: string }) => error,
       );

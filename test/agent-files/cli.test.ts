@@ -29,7 +29,11 @@ function shell(command: string, settings: Record<string, string>) {
   const env = { ...process.env, AGENTMEM_URL: '', PORT: '', ...settings };
   return run('sh', ['-c', command], { cwd: projectRoot, env }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
   );
 }
 
@@ -53,7 +57,10 @@ describe('the agentmem command (npx --no agentmem, npm run agent:export / agent:
 
   it('finds the server on PORT and writes the agent file alone with `npx --no agentmem export <id> > agent.json`', async () => {
     const file = path.join(directory, 'redirected.json');
-    const exported = await shell(`npx --no agentmem export "${a.agentId}" > "${file}"`, { PORT: port, AGENTMEM_API_KEY: a.key });
+    const exported = await shell(`npx --no agentmem export "${a.agentId}" > "${file}"`, {
+      PORT: port,
+      AGENTMEM_API_KEY: a.key,
+    });
     expect(exported).toMatchObject({ code: 0, stderr: '' });
     const text = await readFile(file, 'utf8');
     // The whole file is the document: JSON.parse refuses anything before or after it.
@@ -67,29 +74,45 @@ describe('the agentmem command (npx --no agentmem, npm run agent:export / agent:
 
   it('writes the file given by --output, through `npm run agent:export` too, whose banner stays on standard output', async () => {
     const file = path.join(directory, 'output.json');
-    const exported = await shell(`npm run agent:export -- "${a.agentId}" --output "${file}"`, { AGENTMEM_URL: app.url, AGENTMEM_API_KEY: a.key });
+    const exported = await shell(`npm run agent:export -- "${a.agentId}" --output "${file}"`, {
+      AGENTMEM_URL: app.url,
+      AGENTMEM_API_KEY: a.key,
+    });
     expect(exported.code).toBe(0);
     expect(exported.stdout).toContain('> node bin/agentmem.js export');
     expect(exported.stderr).toContain(`exported agent ${a.agentId} to ${file}`);
-    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ format: 'agentmem.agent', agent: { id: a.agentId } });
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({
+      format: 'agentmem.agent',
+      agent: { id: a.agentId },
+    });
   }, 60_000);
 
   it('names the URL it tried when no server answers there, and says how to start one or point at one', async () => {
     const nobody = await closedPort();
     const file = path.join(directory, 'never-written.json');
-    const viaPort = await shell(`npx --no agentmem export "${a.agentId}" --output "${file}"`, { PORT: String(nobody), AGENTMEM_API_KEY: a.key });
+    const viaPort = await shell(`npx --no agentmem export "${a.agentId}" --output "${file}"`, {
+      PORT: String(nobody),
+      AGENTMEM_API_KEY: a.key,
+    });
     expect(viaPort.code).toBe(1);
     expect(viaPort.stdout).toBe('');
-    expect(viaPort.stderr).toContain(`cannot reach the AgentMem server at http://127.0.0.1:${nobody}/graphql (from PORT=${nobody}, as AGENTMEM_URL is not set)`);
+    expect(viaPort.stderr).toContain(
+      `cannot reach the AgentMem server at http://127.0.0.1:${nobody}/graphql (from PORT=${nobody}, as AGENTMEM_URL is not set)`,
+    );
     expect(viaPort.stderr).toContain('ECONNREFUSED');
     expect(viaPort.stderr).toMatch(/npm start.*AGENTMEM_URL/);
     expect(existsSync(file)).toBe(false);
 
     const document = path.join(directory, 'any.json');
     await writeFile(document, '{}');
-    const importing = await shell(`npx --no agentmem import < "${document}"`, { AGENTMEM_URL: `http://127.0.0.1:${nobody}/graphql`, AGENTMEM_API_KEY: b.key });
+    const importing = await shell(`npx --no agentmem import < "${document}"`, {
+      AGENTMEM_URL: `http://127.0.0.1:${nobody}/graphql`,
+      AGENTMEM_API_KEY: b.key,
+    });
     expect(importing.code).toBe(1);
-    expect(importing.stderr).toContain(`cannot reach the AgentMem server at http://127.0.0.1:${nobody}/graphql (from AGENTMEM_URL)`);
+    expect(importing.stderr).toContain(
+      `cannot reach the AgentMem server at http://127.0.0.1:${nobody}/graphql (from AGENTMEM_URL)`,
+    );
   }, 60_000);
 
   it('refuses a command line it does not understand with its usage, before any request', async () => {

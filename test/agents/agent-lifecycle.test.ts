@@ -83,14 +83,21 @@ describe('agent lifecycle, filters and ordering', () => {
 
   it('updates an agent with the audit trail, and refuses bad input', async () => {
     const id = await createAgent('Before');
-    const updated = (await app.graphql(UpdateAgent, { id, input: { name: 'After', topic: 'GraphQL', llmConfig: { model: 'x' } } })).data!.updateAgent;
+    const updated = (
+      await app.graphql(UpdateAgent, { id, input: { name: 'After', topic: 'GraphQL', llmConfig: { model: 'x' } } })
+    ).data!.updateAgent;
     if (updated.__typename !== 'AgentPayload') throw new Error(`updateAgent returned ${updated.__typename}`);
     expect(updated.agent).toMatchObject({ name: 'After', topic: 'GraphQL', llmConfig: { model: 'x' } });
     expect(updated.agent.lastUpdatedById).toMatch(/^user-/);
     expect(new Date(updated.agent.updatedAt).getTime()).toBeGreaterThan(new Date(updated.agent.createdAt).getTime());
 
-    expect((await app.graphql(UpdateAgent, { id, input: { name: 'x'.repeat(256) } })).data!.updateAgent).toMatchObject({ code: 'VALIDATION', field: ['input', 'name'] });
-    expect((await app.graphql(UpdateAgent, { id: 'agent-nope', input: { name: 'y' } })).data!.updateAgent).toMatchObject({ code: 'NOT_FOUND', field: ['id'] });
+    expect((await app.graphql(UpdateAgent, { id, input: { name: 'x'.repeat(256) } })).data!.updateAgent).toMatchObject({
+      code: 'VALIDATION',
+      field: ['input', 'name'],
+    });
+    expect(
+      (await app.graphql(UpdateAgent, { id: 'agent-nope', input: { name: 'y' } })).data!.updateAgent,
+    ).toMatchObject({ code: 'NOT_FOUND', field: ['id'] });
     expect((await app.graphql(AgentName, { id })).data!.agent?.name).toBe('After');
   });
 
@@ -99,10 +106,19 @@ describe('agent lifecycle, filters and ordering', () => {
     const page = (variables: AgentsPageQueryVariables) => app.graphql(AgentsPage, variables);
     expect((await page({ filter: { nameContains: 'RAV' } })).data!.agents.nodes).toEqual([{ name: 'Bravo' }]);
 
-    const first = (await page({ filter: { agentType: 'sorter' }, orderBy: { field: 'NAME', direction: 'DESC' }, first: 3 })).data!.agents;
+    const first = (
+      await page({ filter: { agentType: 'sorter' }, orderBy: { field: 'NAME', direction: 'DESC' }, first: 3 })
+    ).data!.agents;
     expect(first.totalCount).toBe(4);
     expect(first.nodes.map((node) => node.name)).toEqual(['delta', 'charlie', 'alpha']);
-    const rest = (await page({ filter: { agentType: 'sorter' }, orderBy: { field: 'NAME', direction: 'DESC' }, first: 3, after: first.pageInfo.endCursor })).data!.agents;
+    const rest = (
+      await page({
+        filter: { agentType: 'sorter' },
+        orderBy: { field: 'NAME', direction: 'DESC' },
+        first: 3,
+        after: first.pageInfo.endCursor,
+      })
+    ).data!.agents;
     expect(rest.nodes.map((node) => node.name)).toEqual(['Bravo']);
     expect(rest.pageInfo.hasNextPage).toBe(false);
   });
@@ -113,14 +129,25 @@ describe('agent lifecycle, filters and ordering', () => {
     expect(conversation.pageInfo.hasNextPage).toBe(true);
     expect(conversation.nodes).toEqual([
       { text: 'Hi! I am Ada. I am learning GraphQL.', user: { name: 'Demo User' }, agent: { id: demoAgent } },
-      { text: 'Nice to meet you, Ada. I will remember that you are learning GraphQL.', user: { name: 'Demo User' }, agent: { id: demoAgent } },
+      {
+        text: 'Nice to meet you, Ada. I will remember that you are learning GraphQL.',
+        user: { name: 'Demo User' },
+        agent: { id: demoAgent },
+      },
     ]);
   });
 
   it('restores a deleted agent with its conversation, and purges it with everything that depends on it', async () => {
     const id = await createAgent('Phoenix');
     await app.database.owner.message.create({
-      data: { id: 'message-phoenix', organizationId: (await app.database.owner.agent.findUniqueOrThrow({ where: { id } })).organizationId, userId: (await app.database.owner.user.findFirstOrThrow()).id, agentId: id, role: 'user', text: 'rise' },
+      data: {
+        id: 'message-phoenix',
+        organizationId: (await app.database.owner.agent.findUniqueOrThrow({ where: { id } })).organizationId,
+        userId: (await app.database.owner.user.findFirstOrThrow()).id,
+        agentId: id,
+        role: 'user',
+        text: 'rise',
+      },
     });
     await app.graphql(DeleteAgentById, { id });
     expect((await app.graphql(AgentName, { id })).data!.agent).toBeNull();
@@ -132,19 +159,33 @@ describe('agent lifecycle, filters and ordering', () => {
   });
 
   it('orders memories by last access with never-accessed last, and restores and purges them', async () => {
-    const created = (await app.graphql(AddMemories, {
-      inputs: ['seen long ago', 'never seen', 'seen just now'].map((content) => ({ agentId: demoAgent, content, memoryType: 'SEMANTIC' as const, scope: 'agent', level: 'archival' })),
-    })).data!.createMemories;
+    const created = (
+      await app.graphql(AddMemories, {
+        inputs: ['seen long ago', 'never seen', 'seen just now'].map((content) => ({
+          agentId: demoAgent,
+          content,
+          memoryType: 'SEMANTIC' as const,
+          scope: 'agent',
+          level: 'archival',
+        })),
+      })
+    ).data!.createMemories;
     if (created.__typename !== 'MemoriesPayload') throw new Error('createMemories failed');
     const [old, never, recent] = created.memories.map((memory) => memory.id);
-    await app.database.owner.memory.update({ where: { id: old! }, data: { lastAccessed: new Date(Date.now() - 86_400_000), accessCount: 3 } });
-    await app.database.owner.memory.update({ where: { id: recent! }, data: { lastAccessed: new Date(), accessCount: 1 } });
+    await app.database.owner.memory.update({
+      where: { id: old! },
+      data: { lastAccessed: new Date(Date.now() - 86_400_000), accessCount: 3 },
+    });
+    await app.database.owner.memory.update({
+      where: { id: recent! },
+      data: { lastAccessed: new Date(), accessCount: 1 },
+    });
     // Only this test's memories: the demo agent comes with one of its own. Read with track: false,
     // since a read that counts would make every memory just accessed.
     const ours = new Set(created.memories.map((memory) => memory.id));
     const contents = async (direction: 'ASC' | 'DESC') =>
-      (await app.graphql(MemoriesByAccess, { agentId: demoAgent, direction })).data!.memories.nodes
-        .filter((node) => ours.has(node.id))
+      (await app.graphql(MemoriesByAccess, { agentId: demoAgent, direction }))
+        .data!.memories.nodes.filter((node) => ours.has(node.id))
         .map((node) => node.content);
     expect(await contents('DESC')).toEqual(['seen just now', 'seen long ago', 'never seen']);
     expect(await contents('ASC')).toEqual(['seen long ago', 'seen just now', 'never seen']);

@@ -74,7 +74,15 @@ describe('agents over HTTP', () => {
   it('creates an agent with new blocks and existing tools in one mutation', async () => {
     const toolIds = (await app.graphql(ToolIds)).data!.tools.nodes.map((tool) => tool.id);
     const created = await app.graphql(CreateAgent, {
-      input: { name: 'Scribe', system: 'Take notes.', blocks: [{ label: 'persona', value: 'I take notes.' }, { label: 'human', value: 'Ada' }], toolIds },
+      input: {
+        name: 'Scribe',
+        system: 'Take notes.',
+        blocks: [
+          { label: 'persona', value: 'I take notes.' },
+          { label: 'human', value: 'Ada' },
+        ],
+        toolIds,
+      },
     });
     const result = created.data!.createAgent;
     if (result.__typename !== 'AgentPayload') throw new Error(`expected AgentPayload, got ${result.__typename}`);
@@ -89,7 +97,11 @@ describe('agents over HTTP', () => {
     const result = await app.graphql(CreateAgent, {
       input: { name: 'Broken', blocks: [{ label: 'persona', value: 'ok' }], toolIds: ['tool-that-does-not-exist'] },
     });
-    expect(result.data?.createAgent).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND', field: ['input', 'toolIds', '0'] });
+    expect(result.data?.createAgent).toMatchObject({
+      __typename: 'NotFoundError',
+      code: 'NOT_FOUND',
+      field: ['input', 'toolIds', '0'],
+    });
     expect(await app.database.owner.block.count()).toBe(blocksBefore);
     expect(await app.database.owner.agent.count()).toBe(agentsBefore);
   });

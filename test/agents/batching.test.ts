@@ -67,7 +67,9 @@ describe('batched relations', () => {
       expect(sent.length - brackets(sent).length).toBeLessThanOrEqual(4);
     }
     // The same statement for 5 agents as for 50: only the page size is a bound value.
-    expect(fifty.statements.find((sql) => sql.includes('planned agents'))).toBe(five.statements.find((sql) => sql.includes('planned agents')));
+    expect(fifty.statements.find((sql) => sql.includes('planned agents'))).toBe(
+      five.statements.find((sql) => sql.includes('planned agents')),
+    );
 
     const batchAgent = fifty.result.data!.agents.nodes.find((agent) => agent.id === 'agent-fleet-007')!;
     expect(batchAgent.blocks.map((block) => block.label)).toEqual(['human', 'persona']);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
-import { startGeneralPathServer, type GeneralPathServer } from '../support/read-paths';
+import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -10,25 +10,127 @@ import { startTestApp, type TestApp } from '../support/test-app';
  * share one database here: the test app (fast path, graphql-jit) and a general one beside it.
  */
 
-const agentScalars = ['id', 'organizationId', 'name', 'agentType', 'description', 'system', 'topic', 'messageIds', 'metadata', 'llmConfig', 'embeddingConfig', 'toolRules', 'mcpTools', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
-const blockScalars = ['id', 'organizationId', 'userId', 'label', 'value', 'limit', 'description', 'templateName', 'isTemplate', 'metadata', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById', 'version'];
-const toolScalars = ['id', 'organizationId', 'name', 'description', 'jsonSchema', 'sourceType', 'sourceCode', 'tags', 'metadata', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
-const messageScalars = ['id', 'organizationId', 'userId', 'agentId', 'role', 'text', 'content', 'model', 'name', 'toolCalls', 'toolCallId', 'stepId', 'otid', 'toolReturns', 'groupId', 'senderId', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
+const agentScalars = [
+  'id',
+  'organizationId',
+  'name',
+  'agentType',
+  'description',
+  'system',
+  'topic',
+  'messageIds',
+  'metadata',
+  'llmConfig',
+  'embeddingConfig',
+  'toolRules',
+  'mcpTools',
+  'createdAt',
+  'updatedAt',
+  'createdById',
+  'lastUpdatedById',
+];
+const blockScalars = [
+  'id',
+  'organizationId',
+  'userId',
+  'label',
+  'value',
+  'limit',
+  'description',
+  'templateName',
+  'isTemplate',
+  'metadata',
+  'createdAt',
+  'updatedAt',
+  'createdById',
+  'lastUpdatedById',
+  'version',
+];
+const toolScalars = [
+  'id',
+  'organizationId',
+  'name',
+  'description',
+  'jsonSchema',
+  'sourceType',
+  'sourceCode',
+  'tags',
+  'metadata',
+  'createdAt',
+  'updatedAt',
+  'createdById',
+  'lastUpdatedById',
+];
+const messageScalars = [
+  'id',
+  'organizationId',
+  'userId',
+  'agentId',
+  'role',
+  'text',
+  'content',
+  'model',
+  'name',
+  'toolCalls',
+  'toolCallId',
+  'stepId',
+  'otid',
+  'toolReturns',
+  'groupId',
+  'senderId',
+  'createdAt',
+  'updatedAt',
+  'createdById',
+  'lastUpdatedById',
+];
 
 const alias = fc.option(fc.constantFrom('x', 'y', 'z'), { nil: undefined });
 // Aliases are numbered apart, so that two picks never give one response key two meanings.
 let aliases = 0;
 const fields = (names: string[]) =>
-  fc.array(fc.tuple(fc.boolean(), fc.constantFrom(...names)), { minLength: 1, maxLength: 5 }).map((picked) => picked.map(([aliased, name]) => (aliased ? `f${(aliases += 1)}: ${name}` : name)).join(' '));
+  fc
+    .array(fc.tuple(fc.boolean(), fc.constantFrom(...names)), { minLength: 1, maxLength: 5 })
+    .map((picked) => picked.map(([aliased, name]) => (aliased ? `f${(aliases += 1)}: ${name}` : name)).join(' '));
 
 // Fields beyond the fast path's columns send the request the general way on both servers: they
 // are generated too, rarely, so that the choice itself is tested.
-const blockSelection = fc.tuple(fields(blockScalars), fc.constantFrom('', '', '', '', '', 'user { id name }')).map((parts) => parts.join(' '));
+const blockSelection = fc
+  .tuple(fields(blockScalars), fc.constantFrom('', '', '', '', '', 'user { id name }'))
+  .map((parts) => parts.join(' '));
 const relation = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(alias, fc.option(fc.constantFrom('persona', 'human', 'none'), { nil: undefined }), blockSelection).map(([as, label, selection]) => `${as ? `${as}: ` : ''}blocks${label ? `(label: "${label}")` : ''} { ${selection} }`) },
-  { weight: 3, arbitrary: fc.tuple(alias, fields(toolScalars)).map(([as, selection]) => `${as ? `${as}: ` : ''}tools { ${selection} }`) },
-  { weight: 3, arbitrary: fc.tuple(alias, fc.option(fc.integer({ min: 1, max: 14 }), { nil: undefined }), fields(messageScalars)).map(([as, limit, selection]) => `${as ? `${as}: ` : ''}recentMessages${limit ? `(limit: ${limit})` : ''} { ${selection} }`) },
-  { weight: 1, arbitrary: fc.constantFrom('messageCount', 'memories(first: 2) { nodes { id } }', 'contextMessages { id text }', 'blocks { id history(first: 1) { nodes { version } } }') },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(alias, fc.option(fc.constantFrom('persona', 'human', 'none'), { nil: undefined }), blockSelection)
+      .map(
+        ([as, label, selection]) =>
+          `${as ? `${as}: ` : ''}blocks${label ? `(label: "${label}")` : ''} { ${selection} }`,
+      ),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(alias, fields(toolScalars))
+      .map(([as, selection]) => `${as ? `${as}: ` : ''}tools { ${selection} }`),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(alias, fc.option(fc.integer({ min: 1, max: 14 }), { nil: undefined }), fields(messageScalars))
+      .map(
+        ([as, limit, selection]) =>
+          `${as ? `${as}: ` : ''}recentMessages${limit ? `(limit: ${limit})` : ''} { ${selection} }`,
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'messageCount',
+      'memories(first: 2) { nodes { id } }',
+      'contextMessages { id text }',
+      'blocks { id history(first: 1) { nodes { version } } }',
+    ),
+  },
 );
 
 /** An Agent selection: columns, relations, fragments and directives. */
@@ -51,13 +153,25 @@ const agentSelection = fc
 const page = fc
   .record({
     size: fc.constantFrom('first: 5', 'first: 0', 'last: 3', '', '', 'first: 40'),
-    order: fc.constantFrom('', '', 'orderBy: { field: CREATED_AT }', 'orderBy: { field: CREATED_AT, direction: desc }', 'orderBy: { field: UPDATED_AT, direction: desc }', 'orderBy: { field: UPDATED_AT }', 'orderBy: { field: NAME }'),
+    order: fc.constantFrom(
+      '',
+      '',
+      'orderBy: { field: CREATED_AT }',
+      'orderBy: { field: CREATED_AT, direction: desc }',
+      'orderBy: { field: UPDATED_AT, direction: desc }',
+      'orderBy: { field: UPDATED_AT }',
+      'orderBy: { field: NAME }',
+    ),
     filter: fc.constantFrom('', '', '', 'filter: { agentType: "fleet" }', 'filter: { nameContains: "1" }'),
     cursor: fc.constantFrom('none', 'none', 'after', 'before', 'deleted', 'unknown'),
     edges: fc.boolean(),
   })
   // Mostly pages the arguments allow; now and then one they refuse, which both paths must refuse alike.
-  .map((args) => (args.cursor === 'before' && args.size.startsWith('first') && args.size !== 'first: 0' ? { ...args, size: 'last: 3' } : args));
+  .map((args) =>
+    args.cursor === 'before' && args.size.startsWith('first') && args.size !== 'first: 0'
+      ? { ...args, size: 'last: 3' }
+      : args,
+  );
 
 describe('the fast read path of agents', () => {
   let app: TestApp;
@@ -114,16 +228,29 @@ describe('the fast read path of agents', () => {
   it('answers generated selections of agents(...) byte for byte as the general path does', async () => {
     let fastServed = 0;
     await fc.assert(
-      fc.asyncProperty(agentSelection, page, fc.boolean(), async ({ selection, fragment }, { size, order, filter, cursor, edges }, on) => {
-        const cursorArgument = cursor === 'none' ? '' : cursor === 'before' ? `before: "${cursors.before}"` : `after: "${cursors[cursor]}"`;
-        const args = [size, order, filter, cursorArgument].filter((part) => part !== '').join(', ');
-        const nodes = edges ? `edges { cursor node { ${selection} } }` : `nodes { ${selection} }`;
-        const query = `query ($on: Boolean!) { __typename @include(if: $on) agents${args ? `(${args})` : ''} {
+      fc.asyncProperty(
+        agentSelection,
+        page,
+        fc.boolean(),
+        async ({ selection, fragment }, { size, order, filter, cursor, edges }, on) => {
+          const cursorArgument =
+            cursor === 'none'
+              ? ''
+              : cursor === 'before'
+                ? `before: "${cursors.before}"`
+                : `after: "${cursors[cursor]}"`;
+          const args = [size, order, filter, cursorArgument].filter((part) => part !== '').join(', ');
+          const nodes = edges ? `edges { cursor node { ${selection} } }` : `nodes { ${selection} }`;
+          const query = `query ($on: Boolean!) { __typename @include(if: $on) agents${args ? `(${args})` : ''} {
           ${nodes} pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } ${fragment}`;
-        const { result: [fast, slow], statements } = await app.countStatements(() => both(query, { on }));
-        expect({ query, on, answer: fast }).toEqual({ query, on, answer: slow });
-        if (statements.some((sql) => sql.startsWith('SELECT /* planned agents */'))) fastServed += 1;
-      }),
+          const {
+            result: [fast, slow],
+            statements,
+          } = await app.countStatements(() => both(query, { on }));
+          expect({ query, on, answer: fast }).toEqual({ query, on, answer: slow });
+          if (statements.some((sql) => sql.startsWith('SELECT /* planned agents */'))) fastServed += 1;
+        },
+      ),
       { numRuns: 120 },
     );
     // Most generated selections are ones the fast path serves: it was the one tested.
@@ -132,12 +259,17 @@ describe('the fast read path of agents', () => {
 
   it('answers agent(id) byte for byte as the general path does', async () => {
     await fc.assert(
-      fc.asyncProperty(agentSelection, fc.constantFrom('agent-fleet-001', 'agent-fleet-006', 'agent-fleet-010', 'agent-nobody', demo.agentId), fc.boolean(), async ({ selection, fragment }, id, on) => {
-        const query = `query ($on: Boolean!, $id: ID!) { __typename @include(if: $on) agent(id: $id) {
+      fc.asyncProperty(
+        agentSelection,
+        fc.constantFrom('agent-fleet-001', 'agent-fleet-006', 'agent-fleet-010', 'agent-nobody', demo.agentId),
+        fc.boolean(),
+        async ({ selection, fragment }, id, on) => {
+          const query = `query ($on: Boolean!, $id: ID!) { __typename @include(if: $on) agent(id: $id) {
           ${selection} } } ${fragment}`;
-        const [fast, slow] = await both(query, { on, id });
-        expect({ query, answer: fast }).toEqual({ query, answer: slow });
-      }),
+          const [fast, slow] = await both(query, { on, id });
+          expect({ query, answer: fast }).toEqual({ query, answer: slow });
+        },
+      ),
       { numRuns: 60 },
     );
   });

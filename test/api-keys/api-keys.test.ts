@@ -27,7 +27,9 @@ describe('api keys', () => {
   it('exposes no key hash anywhere in the schema', async () => {
     const introspection = await app.graphqlUntyped(getIntrospectionQuery());
     const types = (introspection.data as unknown as IntrospectionQuery).__schema.types;
-    const fieldNames = types.flatMap((type) => ('fields' in type && type.fields ? type.fields.map((field) => field.name) : []));
+    const fieldNames = types.flatMap((type) =>
+      'fields' in type && type.fields ? type.fields.map((field) => field.name) : [],
+    );
     expect(fieldNames.filter((name) => /hash/i.test(name))).toEqual(['hash']); // Memory.hash, a content hash
     expect(types.find((type) => type.name === 'ApiKey')).toBeDefined();
   });

@@ -46,15 +46,26 @@ describe('authentication with API keys', () => {
       headers: { 'content-type': 'application/json', ...(authorization !== null && { authorization }) },
       body: JSON.stringify({ query: CreateAgentNamed.toString(), variables: { name: 'should not exist' } }),
     });
-    return { status: response.status, body: await response.text(), authenticate: response.headers.get('www-authenticate') };
+    return {
+      status: response.status,
+      body: await response.text(),
+      authenticate: response.headers.get('www-authenticate'),
+    };
   }
 
   it('answers every kind of bad key with the same 401 UNAUTHENTICATED, executing nothing', async () => {
     const agentsBefore = await app.database.owner.agent.count();
-    const expired = (await app.graphql(CreateApiKey, { input: { name: 'soon expired', scopes: ['READ'], expiresAt: new Date(Date.now() + 60_000).toISOString() } })).data!.createApiKey;
+    const expired = (
+      await app.graphql(CreateApiKey, {
+        input: { name: 'soon expired', scopes: ['READ'], expiresAt: new Date(Date.now() + 60_000).toISOString() },
+      })
+    ).data!.createApiKey;
     if (expired.__typename !== 'CreatedApiKey') throw new Error('createApiKey failed');
     // Its expiry passes at once, rather than after a wait: the API refuses an expiry in the past.
-    await app.database.owner.apiKey.update({ where: { id: expired.apiKey.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await app.database.owner.apiKey.update({
+      where: { id: expired.apiKey.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     const expiredKey = expired.key;
     const revoked = await app.graphql(CreateApiKey, { input: { name: 'revoked', scopes: ['READ'] } });
     if (revoked.data!.createApiKey.__typename !== 'CreatedApiKey') throw new Error('createApiKey failed');
@@ -78,7 +89,8 @@ describe('authentication with API keys', () => {
   });
 
   it('shows a new key once, stores only its hash, and accepts it until it is revoked', async () => {
-    const created = (await app.graphql(CreateApiKey, { input: { name: 'ci', scopes: ['READ', 'WRITE'] } })).data!.createApiKey;
+    const created = (await app.graphql(CreateApiKey, { input: { name: 'ci', scopes: ['READ', 'WRITE'] } })).data!
+      .createApiKey;
     if (created.__typename !== 'CreatedApiKey') throw new Error(`createApiKey returned ${created.__typename}`);
     expect(created.key).toMatch(/^amk_[A-Za-z0-9_-]{43}$/);
     expect(created.apiKey).toMatchObject({ name: 'ci', scopes: ['read', 'write'], isActive: true, expiresAt: null });
@@ -96,16 +108,21 @@ describe('authentication with API keys', () => {
   it('refuses keys without scopes, in the past, or for an unknown user', async () => {
     const noScope = (await app.graphql(CreateApiKey, { input: { name: 'none', scopes: [] } })).data!.createApiKey;
     expect(noScope).toMatchObject({ code: 'VALIDATION', field: ['input', 'scopes'] });
-    const past = (await app.graphql(CreateApiKey, { input: { name: 'past', scopes: ['READ'], expiresAt: '2000-01-01T00:00:00Z' } })).data!.createApiKey;
+    const past = (
+      await app.graphql(CreateApiKey, { input: { name: 'past', scopes: ['READ'], expiresAt: '2000-01-01T00:00:00Z' } })
+    ).data!.createApiKey;
     expect(past).toMatchObject({ code: 'VALIDATION', field: ['input', 'expiresAt'] });
-    const stranger = (await app.graphql(CreateApiKey, { input: { name: 'x', scopes: ['READ'], userId: 'user-nobody' } })).data!.createApiKey;
+    const stranger = (
+      await app.graphql(CreateApiKey, { input: { name: 'x', scopes: ['READ'], userId: 'user-nobody' } })
+    ).data!.createApiKey;
     expect(stranger).toMatchObject({ code: 'NOT_FOUND', field: ['input', 'userId'] });
   });
 
   it('writes last_used_at at most about once a minute, not per request', async () => {
     const created = (await app.graphql(CreateApiKey, { input: { name: 'busy', scopes: ['READ'] } })).data!.createApiKey;
     if (created.__typename !== 'CreatedApiKey') throw new Error('createApiKey failed');
-    const lastUsed = async () => (await app.database.owner.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } })).lastUsedAt;
+    const lastUsed = async () =>
+      (await app.database.owner.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } })).lastUsedAt;
     expect(await lastUsed()).toBeNull();
 
     app.useKey(created.key);
@@ -133,23 +150,36 @@ describe('npm run bootstrap', () => {
     // The embedded database always: the command is the same on PostgreSQL, only slower to set up here.
     const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PGLITE_DATA_DIR: dataDir };
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, [require.resolve('tsx/cli'), 'scripts/bootstrap.ts', '--organization', 'Acme', '--user', 'Ada'], {
-        cwd: projectRoot,
-        env,
-        encoding: 'utf8',
-      });
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [require.resolve('tsx/cli'), 'scripts/bootstrap.ts', '--organization', 'Acme', '--user', 'Ada'],
+        {
+          cwd: projectRoot,
+          env,
+          encoding: 'utf8',
+        },
+      );
       const key = /API key \(shown once, keep it safe\): (amk_\S+)/.exec(stdout)?.[1];
       expect(key).toBeDefined();
       const database = await openDatabase({ kind: 'pglite', dataDir });
       try {
-        const row = await database.owner.apiKey.findUniqueOrThrow({ where: { keyHash: hashApiKey(key!) }, include: { user: true, organization: true } });
-        expect(row).toMatchObject({ scopes: ['read', 'write', 'admin'], user: { name: 'Ada' }, organization: { name: 'Acme' } });
+        const row = await database.owner.apiKey.findUniqueOrThrow({
+          where: { keyHash: hashApiKey(key!) },
+          include: { user: true, organization: true },
+        });
+        expect(row).toMatchObject({
+          scopes: ['read', 'write', 'admin'],
+          user: { name: 'Ada' },
+          organization: { name: 'Acme' },
+        });
       } finally {
         await database.close();
       }
-      const refused = await promisify(execFile)(process.execPath, [require.resolve('tsx/cli'), 'scripts/bootstrap.ts'], { cwd: projectRoot, env }).catch(
-        (error: { code: number; stderr: string }) => error,
-      );
+      const refused = await promisify(execFile)(
+        process.execPath,
+        [require.resolve('tsx/cli'), 'scripts/bootstrap.ts'],
+        { cwd: projectRoot, env },
+      ).catch((error: { code: number; stderr: string }) => error);
       expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/^agentmem: cannot bootstrap: usage: /) });
     } finally {
       fs.rmSync(root, { recursive: true, force: true });

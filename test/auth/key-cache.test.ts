@@ -1,12 +1,13 @@
-import { startServerProcess, type ServerProcess } from '../support/server-process';
-import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
+import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
 
 // Two processes share one PostgreSQL database (PGlite is one process's alone: this runs on the
 // PostgreSQL half). A checked key is trusted for AUTH_CACHE_MS (900) without a statement.
 const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
 
-const IssueKey = 'mutation { createApiKey(input: { name: "short-lived", scopes: [READ] }) { ... on CreatedApiKey { ' +
+const IssueKey =
+  'mutation { createApiKey(input: { name: "short-lived", scopes: [READ] }) { ... on CreatedApiKey { ' +
   'key apiKey { id } } } }';
 const Revoke = 'mutation ($id: ID!) { revokeApiKey(id: $id) { __typename } }';
 
@@ -38,8 +39,15 @@ describe('the key check cache (AUTH_CACHE_MS)', () => {
 
   onPostgres('stops a revoked key at once on the process that revoked it, and within 1 s on every other', async () => {
     if (database.settings.kind !== 'postgres') throw new Error('PostgreSQL only');
-    other = await startServerProcess({ DATABASE_URL: database.settings.url, MIGRATE_ON_START: 'false', DEMO_DATA: 'false', AUTH_CACHE_MS: '900' });
-    const issued = (await app.graphqlUntyped(IssueKey)).data as { createApiKey: { key: string; apiKey: { id: string } } };
+    other = await startServerProcess({
+      DATABASE_URL: database.settings.url,
+      MIGRATE_ON_START: 'false',
+      DEMO_DATA: 'false',
+      AUTH_CACHE_MS: '900',
+    });
+    const issued = (await app.graphqlUntyped(IssueKey)).data as {
+      createApiKey: { key: string; apiKey: { id: string } };
+    };
     const { key, apiKey } = issued.createApiKey;
 
     // Both processes have checked the key, and trust it now.

@@ -46,7 +46,8 @@ describe('scopes', () => {
     await app?.close();
   });
 
-  const forbidden = (response: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => response.errors?.[0]?.extensions?.code === 'FORBIDDEN';
+  const forbidden = (response: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
+    response.errors?.[0]?.extensions?.code === 'FORBIDDEN';
 
   async function as<T>(key: string, work: () => Promise<T>): Promise<T> {
     app.useKey(key);

@@ -106,29 +106,51 @@ describe('blocks', () => {
   });
 
   const createBlock = async (input: CreateBlockInput) => (await app.graphql(CreateBlock, { input })).data!.createBlock;
-  const updateBlock = async (id: string, input: UpdateBlockInput) => (await app.graphql(UpdateBlock, { id, input })).data!.updateBlock;
-  const attach = async (variables: { agentId: string; blockId: string }) => (await app.graphql(AttachBlock, variables)).data!.attachBlock;
+  const updateBlock = async (id: string, input: UpdateBlockInput) =>
+    (await app.graphql(UpdateBlock, { id, input })).data!.updateBlock;
+  const attach = async (variables: { agentId: string; blockId: string }) =>
+    (await app.graphql(AttachBlock, variables)).data!.attachBlock;
   const newBlockId = async (input: CreateBlockInput) => {
     const created = await createBlock(input);
     if (created.__typename !== 'BlockPayload') throw new Error(`createBlock returned ${created.__typename}`);
     return created.block.id;
   };
-  const labelsOf = (result: Awaited<ReturnType<typeof attach>>) => (result.__typename === 'AgentPayload' ? result.agent.blocks.map((block) => block.label) : result.__typename);
+  const labelsOf = (result: Awaited<ReturnType<typeof attach>>) =>
+    result.__typename === 'AgentPayload' ? result.agent.blocks.map((block) => block.label) : result.__typename;
 
   it('refuses a value longer than the limit, in characters, writing nothing', async () => {
     const before = await app.database.owner.block.count();
     // Five code points, ten UTF-16 units: the limit counts characters.
     expect((await createBlock({ label: 'notes', value: '😀😀😀😀😀', limit: 5 })).__typename).toBe('BlockPayload');
     const refused = await createBlock({ label: 'notes', value: 'x'.repeat(11), limit: 10 });
-    expect(refused).toMatchObject({ __typename: 'BlockLimitExceededError', code: 'BLOCK_LIMIT_EXCEEDED', length: 11, limit: 10, field: ['input', 'value'] });
+    expect(refused).toMatchObject({
+      __typename: 'BlockLimitExceededError',
+      code: 'BLOCK_LIMIT_EXCEEDED',
+      length: 11,
+      limit: 10,
+      field: ['input', 'value'],
+    });
     expect(await app.database.owner.block.count()).toBe(before + 1);
   });
 
   it('refuses an update past the limit, and lowering the limit below the value', async () => {
     const id = await newBlockId({ label: 'scratch', value: 'twelve chars', limit: 20 });
-    expect(await updateBlock(id, { value: 'x'.repeat(21) })).toMatchObject({ __typename: 'BlockLimitExceededError', length: 21, limit: 20, field: ['input', 'value'] });
-    expect(await updateBlock(id, { limit: 11 })).toMatchObject({ __typename: 'BlockLimitExceededError', length: 12, limit: 11, field: ['input', 'limit'] });
-    expect(await updateBlock(id, { limit: 12 })).toMatchObject({ __typename: 'BlockPayload', block: { value: 'twelve chars', limit: 12 } });
+    expect(await updateBlock(id, { value: 'x'.repeat(21) })).toMatchObject({
+      __typename: 'BlockLimitExceededError',
+      length: 21,
+      limit: 20,
+      field: ['input', 'value'],
+    });
+    expect(await updateBlock(id, { limit: 11 })).toMatchObject({
+      __typename: 'BlockLimitExceededError',
+      length: 12,
+      limit: 11,
+      field: ['input', 'limit'],
+    });
+    expect(await updateBlock(id, { limit: 12 })).toMatchObject({
+      __typename: 'BlockPayload',
+      block: { value: 'twelve chars', limit: 12 },
+    });
     const stored = await app.database.owner.block.findUniqueOrThrow({ where: { id } });
     expect(stored.value).toBe('twelve chars');
     expect(stored.lastUpdatedById).not.toBeNull();
@@ -136,12 +158,25 @@ describe('blocks', () => {
   });
 
   it('lists blocks by label, user, template flag and template name', async () => {
-    const template = await newBlockId({ label: 'persona', value: 'template persona', isTemplate: true, templateName: 'friendly' });
-    const ofTemplate = await newBlockId({ label: 'human', value: 'template human', isTemplate: true, templateName: 'friendly' });
-    const filter = async (filter: Record<string, unknown>) => (await app.graphql(FilterBlocks, { filter })).data!.blocks;
+    const template = await newBlockId({
+      label: 'persona',
+      value: 'template persona',
+      isTemplate: true,
+      templateName: 'friendly',
+    });
+    const ofTemplate = await newBlockId({
+      label: 'human',
+      value: 'template human',
+      isTemplate: true,
+      templateName: 'friendly',
+    });
+    const filter = async (filter: Record<string, unknown>) =>
+      (await app.graphql(FilterBlocks, { filter })).data!.blocks;
     // Templates are listed apart: only when asked for.
     expect((await filter({ templateName: 'friendly' })).nodes).toEqual([]);
-    expect((await filter({ templateName: 'friendly', isTemplate: true })).nodes.map((block) => block.id).sort()).toEqual([template, ofTemplate].sort());
+    expect(
+      (await filter({ templateName: 'friendly', isTemplate: true })).nodes.map((block) => block.id).sort(),
+    ).toEqual([template, ofTemplate].sort());
     expect((await filter({ isTemplate: true, label: 'human' })).nodes.map((block) => block.id)).toEqual([ofTemplate]);
     const owner = (await app.database.owner.block.findUniqueOrThrow({ where: { id: template } })).userId;
     expect((await filter({ userId: owner })).totalCount).toBeGreaterThanOrEqual(4);
@@ -150,9 +185,18 @@ describe('blocks', () => {
   });
 
   it('validates labels and limits', async () => {
-    expect(await createBlock({ label: '', value: 'v' })).toMatchObject({ code: 'VALIDATION', field: ['input', 'label'] });
-    expect(await createBlock({ label: 'x'.repeat(51), value: 'v' })).toMatchObject({ code: 'VALIDATION', field: ['input', 'label'] });
-    expect(await createBlock({ label: 'ok', value: 'v', limit: 0 })).toMatchObject({ code: 'VALIDATION', field: ['input', 'limit'] });
+    expect(await createBlock({ label: '', value: 'v' })).toMatchObject({
+      code: 'VALIDATION',
+      field: ['input', 'label'],
+    });
+    expect(await createBlock({ label: 'x'.repeat(51), value: 'v' })).toMatchObject({
+      code: 'VALIDATION',
+      field: ['input', 'label'],
+    });
+    expect(await createBlock({ label: 'ok', value: 'v', limit: 0 })).toMatchObject({
+      code: 'VALIDATION',
+      field: ['input', 'limit'],
+    });
   });
 
   it('attaches and detaches, takes the label from the block, and refuses a second block of one label', async () => {
@@ -161,11 +205,17 @@ describe('blocks', () => {
     expect(labelsOf(await attach({ agentId, blockId: notes }))).toEqual(['human', 'notes2', 'persona']); // idempotent
 
     const secondPersona = await newBlockId({ label: 'persona', value: 'another persona' });
-    expect(await attach({ agentId, blockId: secondPersona })).toMatchObject({ __typename: 'ConflictError', field: ['blockId'] });
+    expect(await attach({ agentId, blockId: secondPersona })).toMatchObject({
+      __typename: 'ConflictError',
+      field: ['blockId'],
+    });
 
     const detached = (await app.graphql(DetachBlock, { agentId, blockId: notes })).data!.detachBlock;
     expect(labelsOf(detached)).toEqual(['human', 'persona']);
-    expect(await attach({ agentId: 'agent-nope', blockId: notes })).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
+    expect(await attach({ agentId: 'agent-nope', blockId: notes })).toMatchObject({
+      __typename: 'NotFoundError',
+      field: ['agentId'],
+    });
   });
 
   it('hides a soft-deleted block from every read and relation, restores it, and purges it', async () => {

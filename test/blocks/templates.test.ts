@@ -38,7 +38,18 @@ describe('block templates', () => {
   let other: DemoData;
   const templateIds: string[] = [];
 
-  const createBlock = async (input: { label: string; value: string; templateName?: string; isTemplate?: boolean; limit?: number; description?: string; metadata?: unknown }, key = demo.key) => {
+  const createBlock = async (
+    input: {
+      label: string;
+      value: string;
+      templateName?: string;
+      isTemplate?: boolean;
+      limit?: number;
+      description?: string;
+      metadata?: unknown;
+    },
+    key = demo.key,
+  ) => {
     const created = (await app.graphqlAs(key, CreateTemplateBlock, { input })).data!.createBlock;
     if (created.__typename !== 'BlockPayload') throw new Error(`createBlock returned ${JSON.stringify(created)}`);
     return created.block.id;
@@ -48,15 +59,33 @@ describe('block templates', () => {
     if (created.__typename !== 'AgentPayload') throw new Error(`createAgent returned ${created.__typename}`);
     return created.agent.id;
   };
-  const instantiate = async (name: string, agentId: string, key = demo.key) => (await app.graphqlAs(key, Instantiate, { name, agentId })).data!.instantiateTemplate;
+  const instantiate = async (name: string, agentId: string, key = demo.key) =>
+    (await app.graphqlAs(key, Instantiate, { name, agentId })).data!.instantiateTemplate;
   const blockCount = () => app.database.owner.block.count();
 
   beforeAll(async () => {
     app = await startTestApp('block_templates', { rateLimit: { requests: 0, windowSeconds: 60 } });
     demo = await app.seedDemo();
     other = await app.seedDemo();
-    templateIds.push(await createBlock({ label: 'persona', value: 'I help with support tickets.', templateName: 'support', isTemplate: true, limit: 500, description: 'who', metadata: { tone: 'calm' } }));
-    templateIds.push(await createBlock({ label: 'policy', value: 'Refunds within 30 days.', templateName: 'support', isTemplate: true }));
+    templateIds.push(
+      await createBlock({
+        label: 'persona',
+        value: 'I help with support tickets.',
+        templateName: 'support',
+        isTemplate: true,
+        limit: 500,
+        description: 'who',
+        metadata: { tone: 'calm' },
+      }),
+    );
+    templateIds.push(
+      await createBlock({
+        label: 'policy',
+        value: 'Refunds within 30 days.',
+        templateName: 'support',
+        isTemplate: true,
+      }),
+    );
     await createBlock({ label: 'persona', value: 'Sales persona.', templateName: 'sales', isTemplate: true });
   }, 60_000);
   afterAll(async () => {
@@ -72,9 +101,15 @@ describe('block templates', () => {
     ]);
     expect(lists.blocks.nodes.some((node) => node.isTemplate)).toBe(false);
     const all = (await app.graphql(TemplateLists, {})).data!.blockTemplates;
-    expect(all.nodes.map((node) => `${node.templateName}/${node.label}`)).toEqual(['sales/persona', 'support/persona', 'support/policy']);
+    expect(all.nodes.map((node) => `${node.templateName}/${node.label}`)).toEqual([
+      'sales/persona',
+      'support/persona',
+      'support/policy',
+    ]);
     // Another organization's templates are not listed.
-    expect((await app.graphqlAs(other.key, TemplateLists, { name: 'support' })).data!.blockTemplates.totalCount).toBe(0);
+    expect((await app.graphqlAs(other.key, TemplateLists, { name: 'support' })).data!.blockTemplates.totalCount).toBe(
+      0,
+    );
   });
 
   it("copies a template's blocks to an agent and attaches them, as new first versions", async () => {
@@ -82,8 +117,25 @@ describe('block templates', () => {
     const result = await instantiate('support', agentId);
     if (result.__typename !== 'AgentPayload') throw new Error(`instantiateTemplate returned ${JSON.stringify(result)}`);
     expect(result.agent.blocks).toEqual([
-      expect.objectContaining({ label: 'persona', value: 'I help with support tickets.', limit: 500, description: 'who', metadata: { tone: 'calm' }, isTemplate: false, templateName: 'support', version: 1, history: { totalCount: 1 } }),
-      expect.objectContaining({ label: 'policy', value: 'Refunds within 30 days.', limit: 2000, isTemplate: false, templateName: 'support', version: 1 }),
+      expect.objectContaining({
+        label: 'persona',
+        value: 'I help with support tickets.',
+        limit: 500,
+        description: 'who',
+        metadata: { tone: 'calm' },
+        isTemplate: false,
+        templateName: 'support',
+        version: 1,
+        history: { totalCount: 1 },
+      }),
+      expect.objectContaining({
+        label: 'policy',
+        value: 'Refunds within 30 days.',
+        limit: 2000,
+        isTemplate: false,
+        templateName: 'support',
+        version: 1,
+      }),
     ]);
     for (const copy of result.agent.blocks) expect(templateIds).not.toContain(copy.id);
     // The templates themselves are untouched and still templates.
@@ -109,12 +161,24 @@ describe('block templates', () => {
   it('answers NOT_FOUND for an unknown template or agent, and VALIDATION for an empty name', async () => {
     const agentId = await newAgent('Nobody');
     const before = await blockCount();
-    expect(await instantiate('no-such-template', agentId)).toMatchObject({ __typename: 'NotFoundError', field: ['name'] });
-    expect(await instantiate('support', 'agent-nobody')).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
+    expect(await instantiate('no-such-template', agentId)).toMatchObject({
+      __typename: 'NotFoundError',
+      field: ['name'],
+    });
+    expect(await instantiate('support', 'agent-nobody')).toMatchObject({
+      __typename: 'NotFoundError',
+      field: ['agentId'],
+    });
     expect(await instantiate('', agentId)).toMatchObject({ __typename: 'ValidationError', field: ['name'] });
     // Another organization can use neither this organization's template nor its agent.
-    expect(await instantiate('support', agentId, other.key)).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
-    expect(await instantiate('support', await newAgent('Theirs', other.key), other.key)).toMatchObject({ __typename: 'NotFoundError', field: ['name'] });
+    expect(await instantiate('support', agentId, other.key)).toMatchObject({
+      __typename: 'NotFoundError',
+      field: ['agentId'],
+    });
+    expect(await instantiate('support', await newAgent('Theirs', other.key), other.key)).toMatchObject({
+      __typename: 'NotFoundError',
+      field: ['name'],
+    });
     expect(await blockCount()).toBe(before);
   });
 

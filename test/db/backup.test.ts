@@ -8,9 +8,9 @@ import type { DatabaseSettings } from '../../src/config/settings';
 import { openDatabase } from '../../src/db/database';
 import { openPglite } from '../../src/db/pglite';
 import { withOrganization } from '../../src/db/row-level-security';
-import { seedDemoData, type DemoData } from '../../src/demo/seed';
+import { type DemoData, seedDemoData } from '../../src/demo/seed';
 import { newId } from '../../src/ids';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { rowsOfOrganization } from '../support/tenant-rows';
 import { cloneMigratedDatabase, createEmptyDatabase, testDatabaseKind } from '../support/test-databases';
 import { createThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres';
@@ -78,12 +78,15 @@ type Query = (sql: string) => Promise<Record<string, unknown>[]>;
  * read with its own SQL, not the backup code's, so that a table the backup code overlooked shows.
  */
 async function everyRow(query: Query): Promise<Record<string, string[]>> {
-  for (const setting of ["SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", 'SET extra_float_digits = 1']) await query(setting);
+  for (const setting of ["SET TimeZone = 'UTC'", "SET DateStyle = 'ISO, YMD'", 'SET extra_float_digits = 1'])
+    await query(setting);
   const tables = await query(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
   const rows: Record<string, string[]> = {};
   for (const { name } of tables) {
     const table = String(name);
-    rows[table] = (await query(`SELECT t::text AS row FROM public."${table}" t ORDER BY 1`)).map((row) => String(row.row));
+    rows[table] = (await query(`SELECT t::text AS row FROM public."${table}" t ORDER BY 1`)).map((row) =>
+      String(row.row),
+    );
   }
   return rows;
 }
@@ -158,7 +161,8 @@ async function seedEveryTable(settings: DatabaseSettings): Promise<Tenants> {
 
 function expectEveryTableFilled(rows: Record<string, string[]>): void {
   expect(Object.keys(rows)).toEqual(TABLES);
-  for (const [table, list] of Object.entries(rows)) expect({ table, filled: list.length > 0 }).toEqual({ table, filled: true });
+  for (const [table, list] of Object.entries(rows))
+    expect({ table, filled: list.length > 0 }).toEqual({ table, filled: true });
 }
 
 /** What a server answers each tenant's old key: its organization and its agent, over HTTP. */
@@ -171,7 +175,9 @@ async function expectKeysAccepted(server: ServerProcess, tenants: Tenants): Prom
     });
     expect({ status: response.status, body: await response.json() }).toEqual({
       status: 200,
-      body: { data: { me: { organization: { id: tenant.organizationId } }, agents: { nodes: [{ id: tenant.agentId }] } } },
+      body: {
+        data: { me: { organization: { id: tenant.organizationId } }, agents: { nodes: [{ id: tenant.agentId }] } },
+      },
     });
   }
 }
@@ -197,22 +203,39 @@ const TENANT_TABLE_ORDER = [
 async function expectOrganizationExport(file: string, settings: DatabaseSettings, tenants: Tenants): Promise<void> {
   const text = fs.readFileSync(file, 'utf8');
   const [headerLine, ...lines] = text.trimEnd().split('\n');
-  const header = JSON.parse(headerLine ?? '{}') as { format?: string; version?: number; organizationId?: string; migrations?: string[] };
-  expect(header).toMatchObject({ format: 'agentmem-organization-export', version: 1, organizationId: tenants.own.organizationId });
+  const header = JSON.parse(headerLine ?? '{}') as {
+    format?: string;
+    version?: number;
+    organizationId?: string;
+    migrations?: string[];
+  };
+  expect(header).toMatchObject({
+    format: 'agentmem-organization-export',
+    version: 1,
+    organizationId: tenants.own.organizationId,
+  });
   expect(header.migrations?.length).toBeGreaterThan(0);
   const rows = lines.map((line) => JSON.parse(line) as { table: string; row: Record<string, unknown> });
   for (const { table, row } of rows) {
-    const owner = table === 'organizations' ? row.id : (row.organization_id ?? (row.agent_id === tenants.own.agentId ? tenants.own.organizationId : row.agent_id));
+    const owner =
+      table === 'organizations'
+        ? row.id
+        : (row.organization_id ?? (row.agent_id === tenants.own.agentId ? tenants.own.organizationId : row.agent_id));
     expect({ table, owner }).toEqual({ table, owner: tenants.own.organizationId });
   }
-  for (const foreign of [tenants.other.organizationId, tenants.other.agentId, tenants.other.userId]) expect(text).not.toContain(foreign);
+  for (const foreign of [tenants.other.organizationId, tenants.other.agentId, tenants.other.userId])
+    expect(text).not.toContain(foreign);
   expect(rows.find((entry) => entry.table === 'api_keys')?.row.key_hash).toBe(hashApiKey(tenants.own.key));
 
   const database = await openDatabase(settings);
   try {
     const expected = await rowsOfOrganization(database.owner, tenants.own.organizationId);
-    const counted = Object.fromEntries(TENANT_TABLE_ORDER.map((table) => [table, rows.filter((entry) => entry.table === table).length]));
-    expect(counted).toEqual(Object.fromEntries(TENANT_TABLE_ORDER.map((table, index) => [table, expected[index]?.length])));
+    const counted = Object.fromEntries(
+      TENANT_TABLE_ORDER.map((table) => [table, rows.filter((entry) => entry.table === table).length]),
+    );
+    expect(counted).toEqual(
+      Object.fromEntries(TENANT_TABLE_ORDER.map((table, index) => [table, expected[index]?.length])),
+    );
     for (const count of Object.values(counted)) expect(count).toBeGreaterThan(0);
   } finally {
     await database.close();
@@ -249,7 +272,10 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       expect(fs.readFileSync(dump).subarray(0, 5).toString('latin1')).toBe('PGDMP');
       // An existing file is not overwritten by accident.
       const again = await npmRun('backup', ['--out', dump], { DATABASE_URL: sourceUrl });
-      expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('exists; choose another file or pass --force') });
+      expect({ code: again.code, stderr: again.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringContaining('exists; choose another file or pass --force'),
+      });
 
       // Another server, which has never seen AgentMem: no application role.
       const cluster: ThrowawayPostgres = await createThrowawayPostgres();
@@ -263,14 +289,20 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
 
       // A database that is not empty is refused, and left as it was; --force replaces it.
       const refused = await npmRun('restore', ['--in', dump], { DATABASE_URL: restoredUrl });
-      expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('the database is not empty') });
+      expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringContaining('the database is not empty'),
+      });
       await cluster.query('restored', `UPDATE organizations SET name = 'changed since the backup'`);
       const changed = await everyPostgresRow(restoredUrl);
       // A damaged file fails the restore as a whole: even with --force, nothing was dropped.
       const damaged = path.join(work, 'damaged.dump');
       fs.writeFileSync(damaged, fs.readFileSync(dump).subarray(0, Math.floor(fs.statSync(dump).size * 0.8)));
       const failed = await npmRun('restore', ['--in', damaged, '--force'], { DATABASE_URL: restoredUrl });
-      expect({ code: failed.code, stderr: failed.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^agentmem: cannot restore: pg_restore failed: /) });
+      expect({ code: failed.code, stderr: failed.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringMatching(/^agentmem: cannot restore: pg_restore failed: /),
+      });
       expect(await everyPostgresRow(restoredUrl)).toEqual(changed);
       await npmRunOk('restore', ['--in', dump, '--force'], { DATABASE_URL: restoredUrl });
       expect(await everyPostgresRow(restoredUrl)).toEqual(before);
@@ -278,17 +310,30 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       // A server on the restored database: row-level security holds with the role made by the
       // restore, and the old keys work. (The migrations' record, compared above, came along: the
       // server is not made to run `prisma migrate deploy`, which costs some 15 s and applies nothing.)
-      const server = await startServerProcess({ DATABASE_URL: restoredUrl, MIGRATE_ON_START: 'false', DEMO_DATA: 'false' });
+      const server = await startServerProcess({
+        DATABASE_URL: restoredUrl,
+        MIGRATE_ON_START: 'false',
+        DEMO_DATA: 'false',
+      });
       cleanups.push(() => server.stop());
       await expectKeysAccepted(server, tenants);
       await server.stop();
 
       const exported = path.join(work, 'organization.jsonl');
-      const exportRun = await npmRunOk('backup', ['--organization', tenants.own.organizationId, '--out', exported], { DATABASE_URL: sourceUrl });
+      const exportRun = await npmRunOk('backup', ['--organization', tenants.own.organizationId, '--out', exported], {
+        DATABASE_URL: sourceUrl,
+      });
       expect(exportRun.stdout).toContain(`organization ${tenants.own.organizationId}`);
       await expectOrganizationExport(exported, source.settings, tenants);
-      const unknown = await npmRun('backup', ['--organization', 'org-nobody', '--out', path.join(work, 'nobody.jsonl')], { DATABASE_URL: sourceUrl });
-      expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('there is no organization org-nobody') });
+      const unknown = await npmRun(
+        'backup',
+        ['--organization', 'org-nobody', '--out', path.join(work, 'nobody.jsonl')],
+        { DATABASE_URL: sourceUrl },
+      );
+      expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringContaining('there is no organization org-nobody'),
+      });
       expect(fs.existsSync(path.join(work, 'nobody.jsonl'))).toBe(false);
     },
     240_000,
@@ -319,7 +364,13 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       for (const table of TABLES.filter((name) => name !== '_prisma_migrations')) {
         const line = moved.stdout.split('\n').find((text) => text.startsWith(`${table} `)) ?? '';
         const [, embeddedRows, targetRows, embeddedSum, targetSum, verdict] = line.split(/\s+/);
-        expect({ table, embeddedRows, targetRows, sameSum: embeddedSum === targetSum && /^[0-9a-f]{32}$/.test(targetSum ?? ''), verdict }).toEqual({
+        expect({
+          table,
+          embeddedRows,
+          targetRows,
+          sameSum: embeddedSum === targetSum && /^[0-9a-f]{32}$/.test(targetSum ?? ''),
+          verdict,
+        }).toEqual({
           table,
           embeddedRows: String(before[table]?.length),
           targetRows: String(before[table]?.length),
@@ -329,16 +380,24 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       }
       const after = await everyPostgresRow(targetUrl);
       // Row for row, API keys included; the target's migrations' record is its own, of the same migrations.
-      const migrationNames = (rows: string[] | undefined) => (rows ?? []).map((row) => /,(\d{14}_\w+),/.exec(row)?.[1]).sort();
+      const migrationNames = (rows: string[] | undefined) =>
+        (rows ?? []).map((row) => /,(\d{14}_\w+),/.exec(row)?.[1]).sort();
       expect(migrationNames(after._prisma_migrations)).toEqual(migrationNames(before._prisma_migrations));
       expect({ ...after, _prisma_migrations: [] }).toEqual({ ...before, _prisma_migrations: [] });
 
       // The target now holds rows: a second move is refused and changes nothing.
       const refused = await npmRun('db:move', ['--to', targetUrl], { PGLITE_DATA_DIR: embedded });
-      expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('the target database is not empty') });
+      expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringContaining('the target database is not empty'),
+      });
       expect(await everyPostgresRow(targetUrl)).toEqual(after);
 
-      const server = await startServerProcess({ DATABASE_URL: targetUrl, MIGRATE_ON_START: 'false', DEMO_DATA: 'false' });
+      const server = await startServerProcess({
+        DATABASE_URL: targetUrl,
+        MIGRATE_ON_START: 'false',
+        DEMO_DATA: 'false',
+      });
       cleanups.push(() => server.stop());
       await expectKeysAccepted(server, tenants);
     },
@@ -366,9 +425,16 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       expect(restored.stdout).toMatch(/organizations\s+2\s/);
       expect(await everyPgliteRow(restoredDir)).toEqual(before);
       const refused = await npmRun('restore', ['--in', dump], { PGLITE_DATA_DIR: restoredDir });
-      expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('already holds an embedded database') });
+      expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringContaining('already holds an embedded database'),
+      });
 
-      const server = await startServerProcess({ PGLITE_DATA_DIR: restoredDir, MIGRATE_ON_START: 'false', DEMO_DATA: 'false' });
+      const server = await startServerProcess({
+        PGLITE_DATA_DIR: restoredDir,
+        MIGRATE_ON_START: 'false',
+        DEMO_DATA: 'false',
+      });
       cleanups.push(() => server.stop());
       await expectKeysAccepted(server, tenants);
       // While the server holds the directory, each command says so and does nothing.
@@ -380,7 +446,9 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
         expect({ script, code: held.code, stderr: held.stderr }).toEqual({
           script,
           code: 1,
-          stderr: expect.stringContaining(`the embedded database ${restoredDir} is in use by a running AgentMem server`),
+          stderr: expect.stringContaining(
+            `the embedded database ${restoredDir} is in use by a running AgentMem server`,
+          ),
         });
       }
       expect(fs.existsSync(path.join(work, 'while-serving.tar.gz'))).toBe(false);
@@ -399,7 +467,10 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       const damaged = path.join(work, 'damaged.tar.gz');
       fs.writeFileSync(damaged, fs.readFileSync(dump).subarray(0, Math.floor(fs.statSync(dump).size / 2)));
       const failed = await npmRun('restore', ['--in', damaged, '--force'], { PGLITE_DATA_DIR: restoredDir });
-      expect({ code: failed.code, stderr: failed.stderr }).toEqual({ code: 1, stderr: expect.stringContaining(`${damaged} could not be restored`) });
+      expect({ code: failed.code, stderr: failed.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringContaining(`${damaged} could not be restored`),
+      });
       expect(fs.readdirSync(work).filter((name) => name.includes('before-restore'))).toEqual([]);
       expect(await everyPgliteRow(restoredDir)).toEqual(changed);
 
@@ -408,7 +479,9 @@ describe('backup, restore and the move to PostgreSQL, through the npm scripts', 
       expect(await everyPgliteRow(restoredDir)).toEqual(before);
 
       const exported = path.join(work, 'organization.jsonl');
-      await npmRunOk('backup', ['--organization', tenants.own.organizationId, '--out', exported], { PGLITE_DATA_DIR: restoredDir });
+      await npmRunOk('backup', ['--organization', tenants.own.organizationId, '--out', exported], {
+        PGLITE_DATA_DIR: restoredDir,
+      });
       await expectOrganizationExport(exported, { kind: 'pglite', dataDir: restoredDir }, tenants);
     },
     240_000,

@@ -1,4 +1,4 @@
-import { openDatabase, type Database } from '../../src/db/database';
+import { type Database, openDatabase } from '../../src/db/database';
 import { seedDemoData } from '../../src/demo/seed';
 import { cloneMigratedDatabase } from '../support/test-databases';
 
@@ -17,7 +17,9 @@ describe('constraints of the AgentMem schema', () => {
 
   it('blocks_agents refuses a (block_id, block_label) pair that does not exist', async () => {
     const { agentId } = await seedDemoData(database.prisma);
-    const persona = await database.owner.block.findFirstOrThrow({ where: { label: 'persona', agentLinks: { some: { agentId } } } });
+    const persona = await database.owner.block.findFirstOrThrow({
+      where: { label: 'persona', agentLinks: { some: { agentId } } },
+    });
     const otherAgent = await database.owner.agent.create({
       data: { id: `agent-constraint-${Date.now()}`, organizationId: persona.organizationId },
     });
@@ -29,11 +31,15 @@ describe('constraints of the AgentMem schema', () => {
       database.owner.blockAgent.create({ data: { blockId: persona.id, blockLabel: 'human', agentId: otherAgent.id } }),
     ).rejects.toThrow(compositeKey);
     await expect(
-      database.owner.blockAgent.create({ data: { blockId: 'block-missing', blockLabel: 'persona', agentId: otherAgent.id } }),
+      database.owner.blockAgent.create({
+        data: { blockId: 'block-missing', blockLabel: 'persona', agentId: otherAgent.id },
+      }),
     ).rejects.toThrow(compositeKey);
     expect(await database.owner.blockAgent.count({ where: { agentId: otherAgent.id } })).toBe(0);
 
-    await database.owner.blockAgent.create({ data: { blockId: persona.id, blockLabel: 'persona', agentId: otherAgent.id } });
+    await database.owner.blockAgent.create({
+      data: { blockId: persona.id, blockLabel: 'persona', agentId: otherAgent.id },
+    });
     expect(await database.owner.blockAgent.count({ where: { agentId: otherAgent.id } })).toBe(1);
   });
 
@@ -75,7 +81,15 @@ describe('constraints of the AgentMem schema', () => {
     await prisma.organization.delete({ where: { id: doomed.organizationId } });
 
     expect(await countRows(doomed.organizationId)).toEqual({
-      users: 0, agents: 0, messages: 0, blocks: 0, tools: 0, memories: 0, apiKeys: 0, blockLinks: 0, toolLinks: 0,
+      users: 0,
+      agents: 0,
+      messages: 0,
+      blocks: 0,
+      tools: 0,
+      memories: 0,
+      apiKeys: 0,
+      blockLinks: 0,
+      toolLinks: 0,
     });
     expect(await countRows(kept.organizationId)).toEqual(keptBefore);
   });

@@ -12,7 +12,17 @@ describe('migrations versus schema.prisma', () => {
     const cli = require.resolve('prisma/build/index.js');
     const run = promisify(execFile)(
       process.execPath,
-      [cli, 'migrate', 'diff', '--from-migrations', 'prisma/migrations', '--to-schema', 'prisma/schema.prisma', '--script', '--exit-code'],
+      [
+        cli,
+        'migrate',
+        'diff',
+        '--from-migrations',
+        'prisma/migrations',
+        '--to-schema',
+        'prisma/schema.prisma',
+        '--script',
+        '--exit-code',
+      ],
       { cwd: projectRoot, env: { ...process.env, CHECKPOINT_DISABLE: '1' }, encoding: 'utf8' },
     );
     // Exit code 2 would mean a difference; the script would show it.

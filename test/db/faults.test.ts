@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../../src/db/database';
-import { seedDemoData, type DemoData } from '../../src/demo/seed';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { type DemoData, seedDemoData } from '../../src/demo/seed';
+import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { testDatabaseKind } from '../support/test-databases';
 import { createThrowawayPostgres, type ThrowawayPostgres } from '../support/throwaway-postgres';
 
@@ -94,7 +94,10 @@ describe('PostgreSQL failing under steady writes', () => {
               { agentId: demo.agentId, text },
               key,
             );
-            const body = (await response.json()) as { data?: { appendMessages?: { __typename: string } }; errors?: Array<{ extensions?: { code?: unknown } }> };
+            const body = (await response.json()) as {
+              data?: { appendMessages?: { __typename: string } };
+              errors?: Array<{ extensions?: { code?: unknown } }>;
+            };
             if (response.status === 200 && body.data?.appendMessages?.__typename === 'MessagesPayload') return;
             refusal = {
               phase,
@@ -135,7 +138,8 @@ describe('PostgreSQL failing under steady writes', () => {
         while (Date.now() - returned < 30_000) {
           try {
             const response = await post('{ agents { totalCount } }', {});
-            if (response.status === 200 && !((await response.json()) as { errors?: unknown }).errors) return Date.now() - returned;
+            if (response.status === 200 && !((await response.json()) as { errors?: unknown }).errors)
+              return Date.now() - returned;
           } catch {
             // no answer: the process is checked below
           }
@@ -165,14 +169,20 @@ describe('PostgreSQL failing under steady writes', () => {
         phase = 'fast stop, 5 s, start';
         await cluster.stop();
         const whileDown = await fetch(readyUrl);
-        ready.whileDown = { status: whileDown.status, retryAfter: whileDown.headers.get('retry-after'), body: await whileDown.text() };
+        ready.whileDown = {
+          status: whileDown.status,
+          retryAfter: whileDown.headers.get('retry-after'),
+          body: await whileDown.text(),
+        };
         const unknown = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer amk_${'x'.repeat(43)}` },
           body: JSON.stringify({ query: '{ agents { totalCount } }' }),
         });
         unknownKey.status = unknown.status;
-        unknownKey.code = ((await unknown.json()) as { errors?: Array<{ extensions?: { code?: unknown } }> }).errors?.[0]?.extensions?.code;
+        unknownKey.code = (
+          (await unknown.json()) as { errors?: Array<{ extensions?: { code?: unknown } }> }
+        ).errors?.[0]?.extensions?.code;
         await sleep(5000);
         await cluster.start();
         recoveries[phase] = await recovery();
@@ -199,23 +209,35 @@ describe('PostgreSQL failing under steady writes', () => {
 
       // Every answer that was not a success was a 503 DATABASE_UNAVAILABLE with Retry-After, and
       // the 5 s stop, longer than the server waits, did produce some.
-      const unexpected = refusals.filter((refusal) => refusal.status !== 503 || refusal.code !== 'DATABASE_UNAVAILABLE' || !refusal.retryAfter);
+      const unexpected = refusals.filter(
+        (refusal) => refusal.status !== 503 || refusal.code !== 'DATABASE_UNAVAILABLE' || !refusal.retryAfter,
+      );
       // With the server's log of each, to see what went wrong.
-      const logOf = (requestId: string | null) => (requestId ? output().split('\n').filter((line) => line.includes(requestId)) : []);
+      const logOf = (requestId: string | null) =>
+        requestId
+          ? output()
+              .split('\n')
+              .filter((line) => line.includes(requestId))
+          : [];
       expect(unexpected.map((refusal) => ({ ...refusal, log: logOf(refusal.requestId) }))).toEqual([]);
       expect(refusals.filter((refusal) => refusal.phase === 'fast stop, 5 s, start').length).toBeGreaterThan(0);
 
       // /ready tells the truth, in a few words and nothing about the server.
       expect(ready.whileDown.status).toBe(503);
       expect(ready.whileDown.retryAfter).toBe('1');
-      expect(JSON.parse(ready.whileDown.body)).toEqual({ status: 'unavailable', reason: 'the database is unavailable' });
+      expect(JSON.parse(ready.whileDown.body)).toEqual({
+        status: 'unavailable',
+        reason: 'the database is unavailable',
+      });
       expect(ready.again).toBe(200);
       expect(unknownKey).toEqual({ status: 503, code: 'DATABASE_UNAVAILABLE' });
 
       // The stored messages are exactly the acknowledged writes: none lost, none doubled.
-      const stored = await cluster.query<{ text: string }>(DATABASE, `SELECT text FROM messages WHERE agent_id = $1 AND text LIKE 'fault-writer-%'`, [
-        demo.agentId,
-      ]);
+      const stored = await cluster.query<{ text: string }>(
+        DATABASE,
+        `SELECT text FROM messages WHERE agent_id = $1 AND text LIKE 'fault-writer-%'`,
+        [demo.agentId],
+      );
       expect(stored.map((row) => row.text).sort()).toEqual([...acknowledged].sort());
     },
     170_000,

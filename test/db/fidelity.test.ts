@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase, type Database } from '../../src/db/database';
-import { compareCatalogs, readCatalog, splitStatements, type CatalogDifference } from '../support/catalog';
+import { type Database, openDatabase } from '../../src/db/database';
+import { type CatalogDifference, compareCatalogs, readCatalog, splitStatements } from '../support/catalog';
 import { cloneMigratedDatabase, createEmptyDatabase } from '../support/test-databases';
 
 const vendoredSpec = path.join(__dirname, '..', 'fixtures', 'agentmem-schema.sql');
@@ -11,7 +11,9 @@ const sharedSpec = path.resolve(__dirname, '..', '..', '..', 'shared', 'spec', '
 function documentedDifferences(): Set<string> {
   const section = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'schema-differences.md'), 'utf8');
   // A row: | `name` | a reason that is not empty |
-  const names = [...section.matchAll(/^\|[ \t]*`([^`]+)`[ \t]*\|[ \t]*[^|\s][^|\n]*\|[ \t]*$/gm)].map((match) => match[1] as string);
+  const names = [...section.matchAll(/^\|[ \t]*`([^`]+)`[ \t]*\|[ \t]*[^|\s][^|\n]*\|[ \t]*$/gm)].map(
+    (match) => match[1] as string,
+  );
   return new Set(names);
 }
 

@@ -1,4 +1,4 @@
-import { openDatabase, type Database } from '../../src/db/database';
+import { type Database, openDatabase } from '../../src/db/database';
 import { readCatalog } from '../support/catalog';
 import { createEmptyDatabase } from '../support/test-databases';
 
@@ -30,7 +30,21 @@ describe('prisma migrate deploy', () => {
     expect(applied.every((migration) => migration.finished)).toBe(true);
     const tables = [...first.values()].filter((entry) => entry.kind === 'table').map((entry) => entry.name);
     expect(tables.sort()).toEqual(
-      ['agents', 'api_keys', 'block_history', 'blocks', 'blocks_agents', 'idempotency_keys', 'memories', 'memory_history', 'messages', 'organizations', 'tools', 'tools_agents', 'users'].sort(),
+      [
+        'agents',
+        'api_keys',
+        'block_history',
+        'blocks',
+        'blocks_agents',
+        'idempotency_keys',
+        'memories',
+        'memory_history',
+        'messages',
+        'organizations',
+        'tools',
+        'tools_agents',
+        'users',
+      ].sort(),
     );
 
     await database.migrate();

@@ -1,6 +1,6 @@
-import type { DemoData } from '../../src/demo/seed';
 import { hashApiKey } from '../../src/auth/keys';
 import { APPLICATION_ROLE, withOrganization, withPresentedApiKey } from '../../src/db/row-level-security';
+import type { DemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -83,12 +83,19 @@ describe('row-level security', () => {
     for (const caller of [own, other]) {
       const response = await fetch(app.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${caller.key}`, 'idempotency-key': 'row-level-security' },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${caller.key}`,
+          'idempotency-key': 'row-level-security',
+        },
         body: JSON.stringify({ query: KeptToolCreation.toString() }),
       });
       expect(response.status).toBe(200);
       // A memory's creation, so that memory_history has rows of both.
-      expect((await app.graphqlAs(caller.key, KeptMemoryCreation, { agentId: caller.agentId })).data?.createMemory.__typename).toBe('MemoryPayload');
+      expect(
+        (await app.graphqlAs(caller.key, KeptMemoryCreation, { agentId: caller.agentId })).data?.createMemory
+          .__typename,
+      ).toBe('MemoryPayload');
     }
   });
   afterAll(async () => {
@@ -124,7 +131,13 @@ describe('row-level security', () => {
       agents: await organizationsSeenIn('agents'),
       blocks: await organizationsSeenIn('blocks'),
     }));
-    expect(seen).toEqual({ keys: [own.userId], users: [own.userId], organizations: [own.organizationId], agents: [], blocks: [] });
+    expect(seen).toEqual({
+      keys: [own.userId],
+      users: [own.userId],
+      organizations: [own.organizationId],
+      agents: [],
+      blocks: [],
+    });
   });
 
   it('refuses rows written into another organization, or naming its users, agents, blocks, tools or keys', async () => {
@@ -139,16 +152,66 @@ describe('row-level security', () => {
     const expiresAt = new Date(Date.now() + 60_000);
     const kept = { key: 'smuggled', requestHash: '0'.repeat(64), responseStatus: 200, responseBody: '{}', expiresAt };
     const attempts: Array<() => Promise<unknown>> = [
-      () => prisma.agent.create({ data: { id: 'agent-smuggled', organizationId: other.organizationId, name: 'smuggled' } }),
-      () => prisma.message.create({ data: { id: 'message-smuggled', organizationId: own.organizationId, userId: otherUser.id, agentId: own.agentId, role: 'user', text: 'hi' } }),
-      () => prisma.blockAgent.create({ data: { blockId: otherBlock.id, blockLabel: otherBlock.label, agentId: own.agentId } }),
+      () =>
+        prisma.agent.create({ data: { id: 'agent-smuggled', organizationId: other.organizationId, name: 'smuggled' } }),
+      () =>
+        prisma.message.create({
+          data: {
+            id: 'message-smuggled',
+            organizationId: own.organizationId,
+            userId: otherUser.id,
+            agentId: own.agentId,
+            role: 'user',
+            text: 'hi',
+          },
+        }),
+      () =>
+        prisma.blockAgent.create({
+          data: { blockId: otherBlock.id, blockLabel: otherBlock.label, agentId: own.agentId },
+        }),
       () => prisma.toolAgent.create({ data: { toolId: otherTool.id, agentId: own.agentId } }),
-      () => prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: own.organizationId } }),
-      () => prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: other.organizationId } }),
+      () =>
+        prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: own.organizationId } }),
+      () =>
+        prisma.idempotencyKey.create({
+          data: { ...kept, apiKeyId: otherKey.id, organizationId: other.organizationId },
+        }),
       // A version of another organization's block, or one of its own naming another's user or key.
-      () => prisma.blockVersion.create({ data: { id: `${otherBlock.id}:v9`, organizationId: own.organizationId, blockId: otherBlock.id, version: 9, value: 'x', limit: 10 } }),
-      () => prisma.blockVersion.create({ data: { id: `${ownBlock.id}:v9`, organizationId: own.organizationId, blockId: ownBlock.id, version: 9, value: 'x', limit: 10, changedById: otherUser.id } }),
-      () => prisma.blockVersion.create({ data: { id: `${ownBlock.id}:v9`, organizationId: own.organizationId, blockId: ownBlock.id, version: 9, value: 'x', limit: 10, apiKeyId: otherKey.id } }),
+      () =>
+        prisma.blockVersion.create({
+          data: {
+            id: `${otherBlock.id}:v9`,
+            organizationId: own.organizationId,
+            blockId: otherBlock.id,
+            version: 9,
+            value: 'x',
+            limit: 10,
+          },
+        }),
+      () =>
+        prisma.blockVersion.create({
+          data: {
+            id: `${ownBlock.id}:v9`,
+            organizationId: own.organizationId,
+            blockId: ownBlock.id,
+            version: 9,
+            value: 'x',
+            limit: 10,
+            changedById: otherUser.id,
+          },
+        }),
+      () =>
+        prisma.blockVersion.create({
+          data: {
+            id: `${ownBlock.id}:v9`,
+            organizationId: own.organizationId,
+            blockId: ownBlock.id,
+            version: 9,
+            value: 'x',
+            limit: 10,
+            apiKeyId: otherKey.id,
+          },
+        }),
     ];
     for (const attempt of attempts) {
       await expect(withOrganization(own.organizationId, attempt)).rejects.toThrow();
@@ -158,7 +221,8 @@ describe('row-level security', () => {
     const changed = await withOrganization(own.organizationId, async () => [
       (await prisma.agent.updateMany({ where: { id: other.agentId }, data: { name: 'taken over' } })).count,
       (await prisma.message.deleteMany({ where: { agentId: other.agentId } })).count,
-      (await prisma.organization.updateMany({ where: { id: other.organizationId }, data: { name: 'taken over' } })).count,
+      (await prisma.organization.updateMany({ where: { id: other.organizationId }, data: { name: 'taken over' } }))
+        .count,
     ]);
     expect(changed).toEqual([0, 0, 0]);
     expect(await app.database.owner.agent.findUniqueOrThrow({ where: { id: other.agentId } })).toEqual(before);
@@ -166,15 +230,19 @@ describe('row-level security', () => {
   });
 
   it('runs the application as a role that owns no table and cannot bypass the policies', async () => {
-    const [role] = await withOrganization(own.organizationId, () =>
-      app.database.prisma.$queryRaw<Array<{ name: string; superuser: boolean; bypass: boolean }>>`
+    const [role] = await withOrganization(
+      own.organizationId,
+      () =>
+        app.database.prisma.$queryRaw<Array<{ name: string; superuser: boolean; bypass: boolean }>>`
         SELECT current_user::text AS name, rolsuper AS superuser, rolbypassrls AS bypass FROM pg_roles
           WHERE rolname = current_user`,
     );
     expect(role).toEqual({ name: APPLICATION_ROLE, superuser: false, bypass: false });
 
     // Every table, including any a later migration adds, is covered: enabled, forced, with a policy.
-    const tables = await app.database.owner.$queryRaw<Array<{ table: string; enabled: boolean; forced: boolean; policies: number; owner: string }>>`
+    const tables = await app.database.owner.$queryRaw<
+      Array<{ table: string; enabled: boolean; forced: boolean; policies: number; owner: string }>
+    >`
       SELECT c.relname::text AS "table", c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
              (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
                pg_get_userbyid(c.relowner)::text AS owner
@@ -188,7 +256,9 @@ describe('row-level security', () => {
       expect(table.owner).not.toBe(APPLICATION_ROLE);
     }
     await expect(
-      withOrganization(own.organizationId, () => app.database.prisma.$queryRawUnsafe('SELECT count(*) FROM _prisma_migrations')),
+      withOrganization(own.organizationId, () =>
+        app.database.prisma.$queryRawUnsafe('SELECT count(*) FROM _prisma_migrations'),
+      ),
     ).rejects.toThrow();
 
     // Every view the application may read, including any a later migration adds, is one the
@@ -200,7 +270,11 @@ describe('row-level security', () => {
       WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')
         AND has_table_privilege(${APPLICATION_ROLE}, c.oid, 'SELECT')
       ORDER BY 1`;
-    expect(views).toEqual(Object.keys(TENANT_VIEWS).sort().map((view) => ({ view, writable: false })));
+    expect(views).toEqual(
+      Object.keys(TENANT_VIEWS)
+        .sort()
+        .map((view) => ({ view, writable: false })),
+    );
   });
 
   it('keeps concurrent requests of two organizations apart, through loaders and batching', async () => {

@@ -3,7 +3,7 @@ import { isQueryTimeout } from '../../src/db/connection-failures';
 import { graphql } from '../generated';
 import { holdAgents } from '../support/held-table';
 import { testPoolerRunning, throughTestPooler } from '../support/pgbouncer';
-import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy';
+import { type StallingProxy, startStallingProxy } from '../support/stalling-proxy';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
 
@@ -39,7 +39,8 @@ interface Answer {
  * close travels to the proxy beside the response, not before it.
  */
 async function closedAfter(proxy: StallingProxy, before: number): Promise<number> {
-  for (let waited = 0; proxy.closed <= before && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  for (let waited = 0; proxy.closed <= before && waited < 5000; waited += 20)
+    await new Promise((resolve) => setTimeout(resolve, 20));
   return proxy.closed;
 }
 
@@ -61,7 +62,11 @@ async function ask(app: TestApp, key: string): Promise<Answer> {
   const started = performance.now();
   const response = await fetch(app.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${key}`,
+    },
     body: JSON.stringify({ query: AgentNames.toString() }),
     // A request that is never answered fails the test instead of hanging it.
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS + 2 * MARGIN_MS),
@@ -82,7 +87,10 @@ describe('a database that accepts connections and then never answers', () => {
   const apps: TestApp[] = [];
 
   /** A server whose connections go through a stalling proxy to this test's database. */
-  async function serverBehindProxy(overrides: { requestTimeoutMs: number; statementTimeoutMs: number }): Promise<TestApp> {
+  async function serverBehindProxy(overrides: {
+    requestTimeoutMs: number;
+    statementTimeoutMs: number;
+  }): Promise<TestApp> {
     clone ??= await cloneMigratedDatabase('timeouts');
     const direct = throughTestPooler(clone.settings) as PostgresSettings;
     const url = new URL(direct.url);
@@ -103,55 +111,66 @@ describe('a database that accepts connections and then never answers', () => {
     await clone?.drop();
   });
 
-  onPostgres('ends a stalled request at REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT, discards its connection, ' +
-    'and recovers when the database answers again', async () => {
-    const app = await serverBehindProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS, statementTimeoutMs: 60_000 });
-    const { key } = await app.seedDemo();
-    expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined });
-    const closedBefore = proxy!.closed;
+  onPostgres(
+    'ends a stalled request at REQUEST_TIMEOUT_MS with 503 REQUEST_TIMEOUT, discards its connection, ' +
+      'and recovers when the database answers again',
+    async () => {
+      const app = await serverBehindProxy({ requestTimeoutMs: REQUEST_TIMEOUT_MS, statementTimeoutMs: 60_000 });
+      const { key } = await app.seedDemo();
+      expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined });
+      const closedBefore = proxy!.closed;
 
-    await poolIdle(app);
-    proxy!.stall();
-    const stalled = await ask(app, key);
-    expect(stalled).toMatchObject({ status: 503, code: 'REQUEST_TIMEOUT', retryAfter: '1' });
-    expect(stalled.elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + MARGIN_MS);
-    // The connection stuck mid-statement was closed, not put back in the pool.
-    expect(await closedAfter(proxy!, closedBefore)).toBeGreaterThan(closedBefore);
+      await poolIdle(app);
+      proxy!.stall();
+      const stalled = await ask(app, key);
+      expect(stalled).toMatchObject({ status: 503, code: 'REQUEST_TIMEOUT', retryAfter: '1' });
+      expect(stalled.elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + MARGIN_MS);
+      // The connection stuck mid-statement was closed, not put back in the pool.
+      expect(await closedAfter(proxy!, closedBefore)).toBeGreaterThan(closedBefore);
 
-    proxy!.resume();
-    expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined, data: { agents: { nodes: [{ name: 'Demo Assistant' }] } } });
-  });
+      proxy!.resume();
+      expect(await ask(app, key)).toMatchObject({
+        status: 200,
+        code: undefined,
+        data: { agents: { nodes: [{ name: 'Demo Assistant' }] } },
+      });
+    },
+  );
 
-  onPostgres('without a request timeout, the statement timeout still ends the wait for an answer that never comes', async () => {
-    // DATABASE_STATEMENT_TIMEOUT_MS, and the client's own bound a little over it.
-    const statementTimeoutMs = 500;
-    const app = await serverBehindProxy({ requestTimeoutMs: 0, statementTimeoutMs });
-    const { key } = await app.seedDemo();
-    expect(await ask(app, key)).toMatchObject({ status: 200 });
-    const closedBefore = proxy!.closed;
+  onPostgres(
+    'without a request timeout, the statement timeout still ends the wait for an answer that never comes',
+    async () => {
+      // DATABASE_STATEMENT_TIMEOUT_MS, and the client's own bound a little over it.
+      const statementTimeoutMs = 500;
+      const app = await serverBehindProxy({ requestTimeoutMs: 0, statementTimeoutMs });
+      const { key } = await app.seedDemo();
+      expect(await ask(app, key)).toMatchObject({ status: 200 });
+      const closedBefore = proxy!.closed;
 
-    await poolIdle(app);
-    proxy!.stall();
-    const stalled = await ask(app, key);
-    // Through PgBouncer in transaction mode each statement is a transaction of its own, and on a
-    // loaded CI machine the stall has met the opening of one (seen once in CI): a connection that
-    // cannot be made is an outage, DATABASE_UNAVAILABLE. Either way the request ends, bounded.
-    const codes = testPoolerRunning() ? ['REQUEST_TIMEOUT', 'DATABASE_UNAVAILABLE'] : ['REQUEST_TIMEOUT'];
-    expect(stalled).toMatchObject({ status: 503, retryAfter: '1' });
-    expect(codes).toContain(stalled.code);
-    expect(stalled.elapsedMs).toBeLessThan(statementTimeoutMs + 2000 + MARGIN_MS);
-    // A statement that timed out leaves its connection closed (a connection never made has none).
-    if (stalled.code === 'REQUEST_TIMEOUT') expect(await closedAfter(proxy!, closedBefore)).toBeGreaterThan(closedBefore);
+      await poolIdle(app);
+      proxy!.stall();
+      const stalled = await ask(app, key);
+      // Through PgBouncer in transaction mode each statement is a transaction of its own, and on a
+      // loaded CI machine the stall has met the opening of one (seen once in CI): a connection that
+      // cannot be made is an outage, DATABASE_UNAVAILABLE. Either way the request ends, bounded.
+      const codes = testPoolerRunning() ? ['REQUEST_TIMEOUT', 'DATABASE_UNAVAILABLE'] : ['REQUEST_TIMEOUT'];
+      expect(stalled).toMatchObject({ status: 503, retryAfter: '1' });
+      expect(codes).toContain(stalled.code);
+      expect(stalled.elapsedMs).toBeLessThan(statementTimeoutMs + 2000 + MARGIN_MS);
+      // A statement that timed out leaves its connection closed (a connection never made has none).
+      if (stalled.code === 'REQUEST_TIMEOUT')
+        expect(await closedAfter(proxy!, closedBefore)).toBeGreaterThan(closedBefore);
 
-    proxy!.resume();
-    expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined });
-    // PostgreSQL's own statement_timeout, through PgBouncer as well: it cancels a long statement.
-    const [setting] = await app.database.sql.query<{ statement_timeout: string }>('SHOW statement_timeout', []);
-    expect(setting?.statement_timeout).toBe('500ms');
-    const sleeping = app.database.sql.query('SELECT pg_sleep(30)', []);
-    await expect(sleeping).rejects.toMatchObject({ code: '57014' });
-    expect(isQueryTimeout(await sleeping.catch((error: unknown) => error))).toBe(true);
-  });
+      proxy!.resume();
+      expect(await ask(app, key)).toMatchObject({ status: 200, code: undefined });
+      // PostgreSQL's own statement_timeout, through PgBouncer as well: it cancels a long statement.
+      const [setting] = await app.database.sql.query<{ statement_timeout: string }>('SHOW statement_timeout', []);
+      expect(setting?.statement_timeout).toBe('500ms');
+      const sleeping = app.database.sql.query('SELECT pg_sleep(30)', []);
+      await expect(sleeping).rejects.toMatchObject({ code: '57014' });
+      expect(isQueryTimeout(await sleeping.catch((error: unknown) => error))).toBe(true);
+    },
+  );
 });
 
 describe('a request held up in the database', () => {
@@ -175,6 +194,9 @@ describe('a request held up in the database', () => {
     }
     expect(held).toMatchObject({ status: 503, code: 'REQUEST_TIMEOUT', retryAfter: '1' });
     expect(held.elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + MARGIN_MS);
-    expect(await ask(app, key)).toMatchObject({ status: 200, data: { agents: { nodes: [{ name: 'Demo Assistant' }] } } });
+    expect(await ask(app, key)).toMatchObject({
+      status: 200,
+      data: { agents: { nodes: [{ name: 'Demo Assistant' }] } },
+    });
   });
 });

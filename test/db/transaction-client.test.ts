@@ -1,6 +1,6 @@
-import type { DemoData } from '../../src/demo/seed';
 import { withOrganization } from '../../src/db/row-level-security';
 import { transactionBoundClient } from '../../src/db/transaction-client';
+import type { DemoData } from '../../src/demo/seed';
 import { ValidationError } from '../../src/errors';
 import type { PrismaClient } from '../../src/generated/prisma/client';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -22,11 +22,15 @@ describe('transactionBoundClient', () => {
 
   const tool = (name: string) => ({ data: { id: `tool-${name}`, organizationId: demo.organizationId, name } });
   const committedTools = async (names: string[]) =>
-    (await app.database.owner.tool.findMany({ where: { name: { in: names } }, orderBy: { name: 'asc' } })).map((row) => row.name);
+    (await app.database.owner.tool.findMany({ where: { name: { in: names } }, orderBy: { name: 'asc' } })).map(
+      (row) => row.name,
+    );
 
   /** Runs `work` with a bound client inside one transaction of the caller's organization, then commits. */
   const inEnclosingTransaction = (work: (client: PrismaClient) => Promise<void>) =>
-    withOrganization(demo.organizationId, () => app.database.prisma.$transaction((tx) => work(transactionBoundClient(tx))));
+    withOrganization(demo.organizationId, () =>
+      app.database.prisma.$transaction((tx) => work(transactionBoundClient(tx))),
+    );
 
   it('undoes the writes of a nested transaction that throws, and keeps the rest of the enclosing one', async () => {
     await inEnclosingTransaction(async (client) => {
@@ -37,7 +41,9 @@ describe('transactionBoundClient', () => {
           throw new ValidationError('refused halfway');
         }),
       ).rejects.toThrow('refused halfway');
-      expect(await client.$transaction(async (nested) => (await nested.tool.create(tool('nested'))).name)).toBe('nested');
+      expect(await client.$transaction(async (nested) => (await nested.tool.create(tool('nested'))).name)).toBe(
+        'nested',
+      );
       // The enclosing transaction sees its own writes, not the undone one.
       expect(await client.tool.count({ where: { name: { in: ['before', 'undone', 'nested'] } } })).toBe(2);
     });
@@ -56,8 +62,13 @@ describe('transactionBoundClient', () => {
 
   it('runs the batch form in order, all or none', async () => {
     await inEnclosingTransaction(async (client) => {
-      await expect(client.$transaction([client.tool.create(tool('batch one')), client.tool.create(tool('taken'))])).rejects.toThrow();
-      const created = await client.$transaction([client.tool.create(tool('batch two')), client.tool.create(tool('batch three'))]);
+      await expect(
+        client.$transaction([client.tool.create(tool('batch one')), client.tool.create(tool('taken'))]),
+      ).rejects.toThrow();
+      const created = await client.$transaction([
+        client.tool.create(tool('batch two')),
+        client.tool.create(tool('batch three')),
+      ]);
       expect(created.map((row) => row.name)).toEqual(['batch two', 'batch three']);
     });
     expect(await committedTools(['batch one', 'batch two', 'batch three'])).toEqual(['batch three', 'batch two']);

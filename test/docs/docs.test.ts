@@ -1,8 +1,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildSchema, getNamedType, isUnionType, Kind, parse, validate, type DocumentNode, type GraphQLObjectType, type OperationDefinitionNode } from 'graphql';
+import {
+  buildSchema,
+  type DocumentNode,
+  type GraphQLObjectType,
+  getNamedType,
+  isUnionType,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  validate,
+} from 'graphql';
 import { settingNames } from '../../src/config/settings';
-import { documentationFiles, fencedBlocks, headingAnchors, links, markdownParts, readDocumentation, repositoryRoot, section, tableRows } from '../support/markdown';
+import {
+  documentationFiles,
+  fencedBlocks,
+  headingAnchors,
+  links,
+  markdownParts,
+  readDocumentation,
+  repositoryRoot,
+  section,
+  tableRows,
+} from '../support/markdown';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -36,7 +56,10 @@ function graphqlProblems(file: string, markdown: string): string[] {
     if (!/^(graphql|gql)/i.test(block.language)) return [];
     const where = `${file}:${block.line}`;
     const kind = GRAPHQL_BLOCKS[block.language as keyof typeof GRAPHQL_BLOCKS];
-    if (kind === undefined) return [`${where}: unknown GraphQL block tag "${block.language}" (use ${Object.keys(GRAPHQL_BLOCKS).join(', ')})`];
+    if (kind === undefined)
+      return [
+        `${where}: unknown GraphQL block tag "${block.language}" (use ${Object.keys(GRAPHQL_BLOCKS).join(', ')})`,
+      ];
     if (kind === 'excerpt') {
       // A piece of a document: whole, or the inside of a selection set.
       const problem = parseProblem(block.text) && parseProblem(`{\n${block.text}\n}`);
@@ -49,7 +72,9 @@ function graphqlProblems(file: string, markdown: string): string[] {
       return [`${where}: ${(error as Error).message}`];
     }
     if (kind === 'sdl') {
-      const executable = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION || definition.kind === Kind.FRAGMENT_DEFINITION);
+      const executable = document.definitions.filter(
+        (definition) => definition.kind === Kind.OPERATION_DEFINITION || definition.kind === Kind.FRAGMENT_DEFINITION,
+      );
       return executable.length > 0 ? [`${where}: a graphql-sdl block holds an operation or fragment`] : [];
     }
     return validate(schema, document).map((error) => `${where}: ${error.message}`);
@@ -58,7 +83,9 @@ function graphqlProblems(file: string, markdown: string): string[] {
 
 describe('GraphQL in the README and docs/', () => {
   it('is valid against schema.graphql, or tagged as an excerpt or SDL', () => {
-    const blocks = documentationFiles().flatMap((file) => fencedBlocks(readDocumentation(file)).filter((block) => block.language.startsWith('graphql')));
+    const blocks = documentationFiles().flatMap((file) =>
+      fencedBlocks(readDocumentation(file)).filter((block) => block.language.startsWith('graphql')),
+    );
     expect(blocks.length).toBeGreaterThan(15);
     expect(documentationFiles().flatMap((file) => graphqlProblems(file, readDocumentation(file)))).toEqual([]);
   });
@@ -87,12 +114,15 @@ describe('links between the README and docs/', () => {
       if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return [];
       const where = `${file}:${line}: ${target}`;
       const [pathPart = '', anchor] = target.split('#');
-      const resolved = pathPart === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), decodeURI(pathPart)));
+      const resolved =
+        pathPart === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), decodeURI(pathPart)));
       if (resolved.startsWith('..')) return [`${where}: leads outside the repository`];
       if (!fs.existsSync(path.join(repositoryRoot, resolved))) return [`${where}: no such file`];
       if (anchor === undefined) return [];
       if (!resolved.endsWith('.md')) return [`${where}: an anchor into a file that is not Markdown`];
-      return headingAnchors(readDocumentation(resolved)).has(anchor) ? [] : [`${where}: ${resolved} has no heading #${anchor}`];
+      return headingAnchors(readDocumentation(resolved)).has(anchor)
+        ? []
+        : [`${where}: ${resolved} has no heading #${anchor}`];
     });
   }
 
@@ -108,15 +138,27 @@ describe('links between the README and docs/', () => {
   });
 
   it('read anchors as GitHub makes them', () => {
-    const anchors = headingAnchors('# Operations\n## Read replicas: `DATABASE_REPLICA_URLS`\n### The request\'s path\n## Figures\n## Figures\n```sh\n# not a heading\n```');
-    expect([...anchors]).toEqual(['operations', 'read-replicas-database_replica_urls', 'the-requests-path', 'figures', 'figures-1']);
+    const anchors = headingAnchors(
+      "# Operations\n## Read replicas: `DATABASE_REPLICA_URLS`\n### The request's path\n## Figures\n## Figures\n```sh\n# not a heading\n```",
+    );
+    expect([...anchors]).toEqual([
+      'operations',
+      'read-replicas-database_replica_urls',
+      'the-requests-path',
+      'figures',
+      'figures-1',
+    ]);
   });
 });
 
 describe('the settings table of docs/operations.md', () => {
   const table = tableRows(section(readDocumentation('docs/operations.md'), '## Settings'));
-  const documented = table.flatMap(([names = '']) => [...names.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((match) => match[1]!));
-  const inExample = [...fs.readFileSync(path.join(repositoryRoot, '.env.example'), 'utf8').matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]!);
+  const documented = table.flatMap(([names = '']) =>
+    [...names.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((match) => match[1]!),
+  );
+  const inExample = [
+    ...fs.readFileSync(path.join(repositoryRoot, '.env.example'), 'utf8').matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm),
+  ].map((match) => match[1]!);
 
   it('names every setting of .env.example, and only those, once each', () => {
     expect(documented.length).toBeGreaterThan(40);
@@ -138,23 +180,32 @@ describe('the payload unions table of docs/api.md', () => {
     Object.values(schema.getMutationType()!.getFields()).map((field) => {
       const type = getNamedType(field.type);
       const members = isUnionType(type) ? type.getTypes() : [type as GraphQLObjectType];
-      const isError = (member: GraphQLObjectType) => member.getInterfaces().some((implemented) => implemented === errorInterface);
+      const isError = (member: GraphQLObjectType) =>
+        member.getInterfaces().some((implemented) => implemented === errorInterface);
       return [
         field.name,
         {
           union: type.name,
-          payloads: members.filter((member) => !isError(member)).map((member) => member.name).sort(),
-          errors: members.filter(isError).map((member) => member.name).sort(),
+          payloads: members
+            .filter((member) => !isError(member))
+            .map((member) => member.name)
+            .sort(),
+          errors: members
+            .filter(isError)
+            .map((member) => member.name)
+            .sort(),
         },
       ];
     }),
   );
   const names = (cell = '') => [...cell.matchAll(/`(\w+)`/g)].map((match) => match[1]!).sort();
   const listed = Object.fromEntries(
-    tableRows(section(readDocumentation('docs/api.md'), '## Payload unions')).map(([mutation, union, payloads, errors]) => [
-      names(mutation)[0],
-      { union: names(union)[0], payloads: names(payloads), errors: names(errors) },
-    ]),
+    tableRows(section(readDocumentation('docs/api.md'), '## Payload unions')).map(
+      ([mutation, union, payloads, errors]) => [
+        names(mutation)[0],
+        { union: names(union)[0], payloads: names(payloads), errors: names(errors) },
+      ],
+    ),
   );
 
   it('lists every mutation with the union it answers and that union’s members', () => {
@@ -173,8 +224,11 @@ interface Step {
 }
 
 function operationOf(document: string): OperationDefinitionNode {
-  const operations = parse(document).definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
-  if (operations.length !== 1 || !operations[0]!.name) throw new Error(`a first-hour example must be one named operation:\n${document}`);
+  const operations = parse(document).definitions.filter(
+    (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION,
+  );
+  if (operations.length !== 1 || !operations[0]!.name)
+    throw new Error(`a first-hour example must be one named operation:\n${document}`);
   return operations[0]!;
 }
 
@@ -192,7 +246,13 @@ function firstHourSteps(markdown: string): Step[] {
       const answers = /\bAnswers `(\w+)`/.exec(part.text);
       if (step && answers && step.expected === undefined) step.expected = answers[1];
     } else if (part.language === 'graphql') {
-      steps.push({ operation: operationOf(part.text).name!.value, document: part.text, variables: undefined, expected: undefined, line: part.line });
+      steps.push({
+        operation: operationOf(part.text).name!.value,
+        document: part.text,
+        variables: undefined,
+        expected: undefined,
+        line: part.line,
+      });
       previous = 'document';
     } else if (part.language === 'json' && step && previous !== 'other') {
       const variables = JSON.parse(part.text) as Record<string, unknown>;
@@ -214,12 +274,18 @@ function withAnswers(value: unknown, answers: Map<string, unknown>): unknown {
     const operation = reference[1]!;
     const at = reference[2]!;
     if (!answers.has(operation)) throw new Error(`${value}: no answer of ${operation} yet`);
-    const found = at.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), answers.get(operation));
+    const found = at
+      .split('.')
+      .reduce<unknown>(
+        (node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined),
+        answers.get(operation),
+      );
     if (found === undefined) throw new Error(`${value}: the answer of ${operation} has nothing at ${at}`);
     return found;
   }
   if (Array.isArray(value)) return value.map((item) => withAnswers(item, answers));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withAnswers(item, answers)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withAnswers(item, answers)]));
   return value;
 }
 
@@ -237,7 +303,10 @@ describe('docs/first-hour.md', () => {
   });
 
   it('covers the core workflow: agent, conversation, recall, versions, trash, export and import', () => {
-    const fields = steps.map((step) => `${operationOf(step.document).operation} ${(operationOf(step.document).selectionSet.selections[0] as { name: { value: string } }).name.value}`);
+    const fields = steps.map(
+      (step) =>
+        `${operationOf(step.document).operation} ${(operationOf(step.document).selectionSet.selections[0] as { name: { value: string } }).name.value}`,
+    );
     for (const expected of [
       'mutation createAgent',
       'mutation appendMessages',
@@ -256,25 +325,29 @@ describe('docs/first-hour.md', () => {
     expect(steps.filter((step) => step.expected === 'VersionConflictError')).toHaveLength(1);
   });
 
-  it.each(steps.map((step, index) => [index + 1, step.operation, step.line, step] as const))('%i. %s (line %i) answers as the page says', async (_index, _operation, _line, step) => {
-    const operation = operationOf(step.document);
-    const variables = withAnswers(step.variables ?? {}, answers) as Record<string, unknown>;
-    const response = await app.graphqlUntyped(step.document, variables);
-    expect({ status: response.status, errors: response.errors }).toEqual({ status: 200, errors: undefined });
-    const data = response.data!;
-    if (operation.operation === 'mutation') {
-      expect(step.expected).toBeDefined();
-      for (const value of Object.values(data)) expect((value as { __typename?: string }).__typename).toBe(step.expected);
-    } else {
-      // A query step must find something: the memory recalled, the agent in the trash.
-      expect(step.expected).toBeUndefined();
-      for (const value of Object.values(data)) {
-        expect(value).not.toBeNull();
-        if (Array.isArray(value)) expect(value.length).toBeGreaterThan(0);
-        const nodes = (value as { nodes?: unknown[] }).nodes;
-        if (nodes) expect(nodes.length).toBeGreaterThan(0);
+  it.each(steps.map((step, index) => [index + 1, step.operation, step.line, step] as const))(
+    '%i. %s (line %i) answers as the page says',
+    async (_index, _operation, _line, step) => {
+      const operation = operationOf(step.document);
+      const variables = withAnswers(step.variables ?? {}, answers) as Record<string, unknown>;
+      const response = await app.graphqlUntyped(step.document, variables);
+      expect({ status: response.status, errors: response.errors }).toEqual({ status: 200, errors: undefined });
+      const data = response.data!;
+      if (operation.operation === 'mutation') {
+        expect(step.expected).toBeDefined();
+        for (const value of Object.values(data))
+          expect((value as { __typename?: string }).__typename).toBe(step.expected);
+      } else {
+        // A query step must find something: the memory recalled, the agent in the trash.
+        expect(step.expected).toBeUndefined();
+        for (const value of Object.values(data)) {
+          expect(value).not.toBeNull();
+          if (Array.isArray(value)) expect(value.length).toBeGreaterThan(0);
+          const nodes = (value as { nodes?: unknown[] }).nodes;
+          if (nodes) expect(nodes.length).toBeGreaterThan(0);
+        }
       }
-    }
-    answers.set(step.operation, data);
-  });
+      answers.set(step.operation, data);
+    },
+  );
 });

@@ -28,7 +28,22 @@ const dashboardFile = path.resolve(__dirname, '..', '..', 'docs', 'grafana', 'ag
 const dashboard = JSON.parse(fs.readFileSync(dashboardFile, 'utf8')) as Dashboard;
 
 /** Words of PromQL that are not metric names: keywords and aggregation modifiers. */
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'atan2']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+  'atan2',
+]);
 
 /**
  * The metric names a PromQL expression reads: its identifiers, once strings, label matchers,
@@ -74,7 +89,8 @@ function exportedSeries(exposition: string): { series: Set<string>; metrics: Set
     const name = match[1]!;
     const type = match[2]!;
     metrics.add(name);
-    const suffixes = type === 'histogram' ? ['_bucket', '_sum', '_count'] : type === 'summary' ? ['', '_sum', '_count'] : [''];
+    const suffixes =
+      type === 'histogram' ? ['_bucket', '_sum', '_count'] : type === 'summary' ? ['', '_sum', '_count'] : [''];
     for (const suffix of suffixes) series.add(name + suffix);
   }
   return { series, metrics };
@@ -112,7 +128,9 @@ describe('the Grafana dashboard docs/grafana/agentmem.json', () => {
     const unknown = queries().flatMap(({ where, expression }) => {
       const names = metricNames(expression);
       if (names.length === 0) return [`${where}: ${expression} names no metric`];
-      return names.filter((name) => !series.has(name) && !(onPglite && postgresOnly.has(name))).map((name) => `${where}: ${name}`);
+      return names
+        .filter((name) => !series.has(name) && !(onPglite && postgresOnly.has(name)))
+        .map((name) => `${where}: ${name}`);
     });
     expect(unknown).toEqual([]);
   });
@@ -126,10 +144,14 @@ describe('the Grafana dashboard docs/grafana/agentmem.json', () => {
   });
 
   it('reads metric names out of PromQL', () => {
-    expect(metricNames('histogram_quantile(0.99, sum by (le, operation) (rate(agentmem_x_bucket{instance=~"$instance", code!="a b"}[$__rate_interval])))')).toEqual([
-      'agentmem_x_bucket',
-    ]);
-    expect(metricNames('sum(rate(a_sum[5m])) / sum(rate(a_count[5m])) > bool 0 unless on (job) b_total offset 5m')).toEqual(['a_sum', 'a_count', 'b_total']);
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum by (le, operation) (rate(agentmem_x_bucket{instance=~"$instance", code!="a b"}[$__rate_interval])))',
+      ),
+    ).toEqual(['agentmem_x_bucket']);
+    expect(
+      metricNames('sum(rate(a_sum[5m])) / sum(rate(a_count[5m])) > bool 0 unless on (job) b_total offset 5m'),
+    ).toEqual(['a_sum', 'a_count', 'b_total']);
     expect(metricNames('process_resident_memory_bytes')).toEqual(['process_resident_memory_bytes']);
     expect(metricNames('vector(1)')).toEqual([]);
   });

@@ -25,9 +25,12 @@ function startCluster(env: Record<string, string>) {
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stderr })),
+  );
   /** The pids of the workers that said they were ready, in order. */
-  const readyWorkers = () => [...stdout.matchAll(/"pid":(\d+),"msg":"AgentMem is ready: GraphiQL/g)].map((match) => Number(match[1]));
+  const readyWorkers = () =>
+    [...stdout.matchAll(/"pid":(\d+),"msg":"AgentMem is ready: GraphiQL/g)].map((match) => Number(match[1]));
   /** What `found` finds in the output, checked as each chunk is printed (not on a timer). */
   const until = <T>(found: () => T | undefined, what: string): Promise<T> =>
     new Promise((resolve, reject) => {
@@ -76,57 +79,76 @@ describe('npm run start:cluster', () => {
     expect(exit.stderr).toMatch(/^agentmem: cannot start: npm run start:cluster needs PostgreSQL \(set DATABASE_URL\)/);
   });
 
-  onPostgres('runs WORKERS processes on one port, replaces one that dies, and stops them all gracefully', async () => {
-    const database = await cloneMigratedDatabase('cluster');
-    const url = database.settings.kind === 'postgres' ? database.settings.url : '';
-    const owner = await openDatabase(database.settings);
-    const { key } = await seedDemoData(owner.prisma);
-    await owner.close();
-    const cluster = startCluster({ DATABASE_URL: url, WORKERS: '2', PORT: '0', MIGRATE_ON_START: 'false', RATE_LIMIT_REQUESTS: '0' });
-    try {
-      const endpoint = await cluster.until(() => /with 2 workers: GraphiQL at (\S+)"/.exec(cluster.output())?.[1], 'the cluster start');
-      const workers = cluster.readyWorkers();
-      expect(new Set(workers).size).toBe(2);
-      expect(workers).not.toContain(cluster.child.pid);
+  onPostgres(
+    'runs WORKERS processes on one port, replaces one that dies, and stops them all gracefully',
+    async () => {
+      const database = await cloneMigratedDatabase('cluster');
+      const url = database.settings.kind === 'postgres' ? database.settings.url : '';
+      const owner = await openDatabase(database.settings);
+      const { key } = await seedDemoData(owner.prisma);
+      await owner.close();
+      const cluster = startCluster({
+        DATABASE_URL: url,
+        WORKERS: '2',
+        PORT: '0',
+        MIGRATE_ON_START: 'false',
+        RATE_LIMIT_REQUESTS: '0',
+      });
+      try {
+        const endpoint = await cluster.until(
+          () => /with 2 workers: GraphiQL at (\S+)"/.exec(cluster.output())?.[1],
+          'the cluster start',
+        );
+        const workers = cluster.readyWorkers();
+        expect(new Set(workers).size).toBe(2);
+        expect(workers).not.toContain(cluster.child.pid);
 
-      const ask = async () => {
-        const response = await fetch(endpoint, {
-          method: 'POST',
-          // A new connection each time: the primary hands connections to the workers in turn.
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, connection: 'close' },
-          body: JSON.stringify({ query: '{ agents(first: 5) { nodes { id } } }' }),
-          // A request that hangs fails here, by name, rather than as the whole test's timeout.
-          signal: AbortSignal.timeout(15_000),
-        });
-        const body = (await response.json()) as { data?: { agents: { nodes: unknown[] } } };
-        return { status: response.status, agents: body.data?.agents.nodes.length };
-      };
-      const answers = await Promise.all(Array.from({ length: 10 }, ask));
-      expect(answers.every((answer) => answer.status === 200 && answer.agents !== undefined)).toBe(true);
+        const ask = async () => {
+          const response = await fetch(endpoint, {
+            method: 'POST',
+            // A new connection each time: the primary hands connections to the workers in turn.
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, connection: 'close' },
+            body: JSON.stringify({ query: '{ agents(first: 5) { nodes { id } } }' }),
+            // A request that hangs fails here, by name, rather than as the whole test's timeout.
+            signal: AbortSignal.timeout(15_000),
+          });
+          const body = (await response.json()) as { data?: { agents: { nodes: unknown[] } } };
+          return { status: response.status, agents: body.data?.agents.nodes.length };
+        };
+        const answers = await Promise.all(Array.from({ length: 10 }, ask));
+        expect(answers.every((answer) => answer.status === 200 && answer.agents !== undefined)).toBe(true);
 
-      // A worker killed outright is replaced; once the primary has seen it go, the port keeps
-      // answering (a connection handed to the worker in the instant it dies dies with it: the
-      // operating system's answer, not the cluster's).
-      process.kill(workers[0]!, 'SIGKILL');
-      await cluster.until(() => (/a worker died: starting another/.test(cluster.output()) ? true : undefined), 'the primary noticing the dead worker');
-      expect((await ask()).status).toBe(200);
-      const replacement = await cluster.until(() => cluster.readyWorkers()[2], 'a replacement worker');
-      expect((await ask()).status).toBe(200);
+        // A worker killed outright is replaced; once the primary has seen it go, the port keeps
+        // answering (a connection handed to the worker in the instant it dies dies with it: the
+        // operating system's answer, not the cluster's).
+        process.kill(workers[0]!, 'SIGKILL');
+        await cluster.until(
+          () => (/a worker died: starting another/.test(cluster.output()) ? true : undefined),
+          'the primary noticing the dead worker',
+        );
+        expect((await ask()).status).toBe(200);
+        const replacement = await cluster.until(() => cluster.readyWorkers()[2], 'a replacement worker');
+        expect((await ask()).status).toBe(200);
 
-      cluster.child.kill('SIGTERM');
-      let deadline: NodeJS.Timeout | undefined;
-      const exit = await Promise.race([
-        cluster.exited,
-        new Promise<never>((_resolve, reject) => {
-          deadline = setTimeout(() => reject(new Error(`the cluster did not stop within 30 s of SIGTERM:\n${cluster.output()}`)), 30_000);
-        }),
-      ]).finally(() => clearTimeout(deadline));
-      expect(exit.code).toBe(0);
-      expect(cluster.output()).toMatch(/shutting down the workers/);
-      expect([workers[1]!, replacement].filter(isAlive)).toEqual([]);
-    } finally {
-      if (cluster.child.exitCode === null) process.kill(-cluster.child.pid!, 'SIGKILL');
-      await database.drop();
-    }
-  }, 120_000);
+        cluster.child.kill('SIGTERM');
+        let deadline: NodeJS.Timeout | undefined;
+        const exit = await Promise.race([
+          cluster.exited,
+          new Promise<never>((_resolve, reject) => {
+            deadline = setTimeout(
+              () => reject(new Error(`the cluster did not stop within 30 s of SIGTERM:\n${cluster.output()}`)),
+              30_000,
+            );
+          }),
+        ]).finally(() => clearTimeout(deadline));
+        expect(exit.code).toBe(0);
+        expect(cluster.output()).toMatch(/shutting down the workers/);
+        expect([workers[1]!, replacement].filter(isAlive)).toEqual([]);
+      } finally {
+        if (cluster.child.exitCode === null) process.kill(-cluster.child.pid!, 'SIGKILL');
+        await database.drop();
+      }
+    },
+    120_000,
+  );
 });

@@ -38,7 +38,9 @@ describe('the error model over HTTP', () => {
         headers: { 'content-type': 'application/json', 'x-request-id': 'req-mask-1', authorization: `Bearer ${key}` },
         body: JSON.stringify({ query: AgentNames.toString() }),
       });
-      const body = (await response.json()) as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+      const body = (await response.json()) as {
+        errors: Array<{ message: string; extensions: Record<string, unknown> }>;
+      };
       const text = JSON.stringify(body);
       expect(body.errors[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR', requestId: 'req-mask-1' });
       expect(body.errors[0]?.message).toBe('Unexpected error (request req-mask-1)');

@@ -3,13 +3,13 @@ import path from 'node:path';
 import fc from 'fast-check';
 import {
   buildSchema,
+  type GraphQLInputType,
   getNullableType,
   isEnumType,
   isInputObjectType,
   isListType,
   isNonNullType,
   isScalarType,
-  type GraphQLInputType,
 } from 'graphql';
 import type { DemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
@@ -33,9 +33,20 @@ const AGENT = 'AGENT_ID_PLACEHOLDER';
 const USER = 'USER_ID_PLACEHOLDER';
 
 const word = fc.constantFrom('chat', 'tea', 'Ada', 'persona', 'é😀', 'x y', '');
-const jsonLeaf = fc.oneof(word, fc.integer({ min: -5, max: 5 }), fc.double({ min: -10, max: 10, noNaN: true }), fc.boolean(), fc.constant(null));
+const jsonLeaf = fc.oneof(
+  word,
+  fc.integer({ min: -5, max: 5 }),
+  fc.double({ min: -10, max: 10, noNaN: true }),
+  fc.boolean(),
+  fc.constant(null),
+);
 const jsonValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small', maxDepth: 3 }, jsonLeaf, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('source', 'tags', 'k', 'nested'), tie('value'), { maxKeys: 3 })),
+  value: fc.oneof(
+    { depthSize: 'small', maxDepth: 3 },
+    jsonLeaf,
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(fc.constantFrom('source', 'tags', 'k', 'nested'), tie('value'), { maxKeys: 3 }),
+  ),
 })).value;
 const jsonObject = fc.dictionary(fc.constantFrom('source', 'tags', 'k', 'nested'), jsonValue, { maxKeys: 3 });
 
@@ -48,11 +59,17 @@ function valueFor(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbi
     // alike by both, and a right one is more tokens than a document may have (vectors are tested
     // in test/memories/embeddings.test.ts).
     if (fieldName === 'embedding') return fc.constant(null);
-    return fc.array(valueFor(nullable.ofType, fieldName, depth + 1), { minLength: isNonNullType(type) ? 1 : 0, maxLength: 2 });
+    return fc.array(valueFor(nullable.ofType, fieldName, depth + 1), {
+      minLength: isNonNullType(type) ? 1 : 0,
+      maxLength: 2,
+    });
   }
   if (isEnumType(nullable)) {
     // Tool messages need an earlier call to answer: those are refused alike, but rarely worth a run.
-    const names = nullable.getValues().map((value) => value.name).filter((name) => name !== 'TOOL');
+    const names = nullable
+      .getValues()
+      .map((value) => value.name)
+      .filter((name) => name !== 'TOOL');
     return fc.constantFrom(...names);
   }
   if (isInputObjectType(nullable)) {
@@ -67,7 +84,9 @@ function valueFor(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbi
     case 'ID':
       return fc.constant(fieldName === 'userId' ? USER : AGENT);
     case 'String':
-      return fieldName === 'label' || fieldName === 'level' || fieldName === 'scope' || fieldName === 'name' ? fc.constantFrom('core', 'user', 'persona') : word;
+      return fieldName === 'label' || fieldName === 'level' || fieldName === 'scope' || fieldName === 'name'
+        ? fc.constantFrom('core', 'user', 'persona')
+        : word;
     case 'Int':
       return fieldName === 'limit' ? fc.integer({ min: 100, max: 5000 }) : fc.integer({ min: 0, max: 5 });
     case 'Float':
@@ -77,7 +96,9 @@ function valueFor(type: GraphQLInputType, fieldName: string, depth = 0): fc.Arbi
     case 'DateTime':
       return fc.constantFrom('2024-02-29T12:00:00.000Z', '2030-01-01T00:00:00.000Z');
     case 'JSON':
-      return fieldName === 'importAgent' ? jsonValue : fc.oneof({ weight: 4, arbitrary: jsonObject }, { weight: 1, arbitrary: jsonValue });
+      return fieldName === 'importAgent'
+        ? jsonValue
+        : fc.oneof({ weight: 4, arbitrary: jsonObject }, { weight: 1, arbitrary: jsonValue });
     default:
       throw new Error(`no generator for scalar ${nullable.name}`);
   }
@@ -107,7 +128,9 @@ class DocumentWriter {
   /** A variable (named from the generated names, numbered apart) for `value`, given or defaulted. */
   private variable(value: unknown, typeText: string, defaultLiteral?: string): string {
     const name = `${this.names[this.declarations.length % this.names.length]}${this.declarations.length}`;
-    this.declarations.push(defaultLiteral === undefined ? `$${name}: ${typeText}` : `$${name}: ${typeText} = ${defaultLiteral}`);
+    this.declarations.push(
+      defaultLiteral === undefined ? `$${name}: ${typeText}` : `$${name}: ${typeText} = ${defaultLiteral}`,
+    );
     if (defaultLiteral === undefined) this.variables[name] = value;
     if (this.depth > 0) this.nested += 1;
     return `$${name}`;
@@ -117,7 +140,8 @@ class DocumentWriter {
     const placement = this.place();
     if (placement === 1) return this.variable(value, String(type));
     // A default value is a constant: written without variables.
-    if (placement === 2) return this.variable(value, String(type), new DocumentWriter([0], this.names).literal(value, type));
+    if (placement === 2)
+      return this.variable(value, String(type), new DocumentWriter([0], this.names).literal(value, type));
     return this.literal(value, type);
   }
 
@@ -126,7 +150,8 @@ class DocumentWriter {
     const nullable = getNullableType(type);
     this.depth += 1;
     try {
-      if (isListType(nullable)) return `[${(value as unknown[]).map((item) => this.write(item, nullable.ofType)).join(', ')}]`;
+      if (isListType(nullable))
+        return `[${(value as unknown[]).map((item) => this.write(item, nullable.ofType)).join(', ')}]`;
       if (isEnumType(nullable)) return String(value);
       if (isInputObjectType(nullable)) {
         const fields = nullable.getFields();
@@ -154,21 +179,51 @@ class DocumentWriter {
 
 /** The mutations and queries whose answers show what was stored, with the selection that shows it. */
 const targets: Array<{ field: string; selection: string; root: 'query' | 'mutation' }> = [
-  { root: 'mutation', field: 'createMemory', selection: '__typename ... on MemoryPayload { memory { ' +
-    'content importance level memoryType metadata scope score } } ... on Error { code message }' },
-  { root: 'mutation', field: 'createMemories', selection: '__typename ... on MemoriesPayload { memories { ' +
-    'content importance level memoryType metadata scope } } ... on Error { code message }' },
-  { root: 'mutation', field: 'createAgent', selection: '__typename ... on AgentPayload { agent { ' +
-    'name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools ' +
-    'blocks { label value limit metadata description isTemplate templateName } } } ... on Error { code message }' },
-  { root: 'mutation', field: 'updateAgent', selection: '__typename ... on AgentPayload { agent { ' +
-    'name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools } } ' +
-    '... on Error { code message }' },
-  { root: 'mutation', field: 'createTool', selection: '__typename ... on ToolPayload { tool { ' +
-    'name description jsonSchema sourceType sourceCode tags metadata } } ... on Error { code message }' },
-  { root: 'mutation', field: 'appendMessages', selection: '__typename ... on MessagesPayload { messages { ' +
-    'role text content model name toolCalls toolReturns stepId otid groupId senderId user { ' +
-    'id } } } ... on Error { code message }' },
+  {
+    root: 'mutation',
+    field: 'createMemory',
+    selection:
+      '__typename ... on MemoryPayload { memory { ' +
+      'content importance level memoryType metadata scope score } } ... on Error { code message }',
+  },
+  {
+    root: 'mutation',
+    field: 'createMemories',
+    selection:
+      '__typename ... on MemoriesPayload { memories { ' +
+      'content importance level memoryType metadata scope } } ... on Error { code message }',
+  },
+  {
+    root: 'mutation',
+    field: 'createAgent',
+    selection:
+      '__typename ... on AgentPayload { agent { ' +
+      'name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools ' +
+      'blocks { label value limit metadata description isTemplate templateName } } } ... on Error { code message }',
+  },
+  {
+    root: 'mutation',
+    field: 'updateAgent',
+    selection:
+      '__typename ... on AgentPayload { agent { ' +
+      'name agentType description system topic messageIds metadata llmConfig embeddingConfig toolRules mcpTools } } ' +
+      '... on Error { code message }',
+  },
+  {
+    root: 'mutation',
+    field: 'createTool',
+    selection:
+      '__typename ... on ToolPayload { tool { ' +
+      'name description jsonSchema sourceType sourceCode tags metadata } } ... on Error { code message }',
+  },
+  {
+    root: 'mutation',
+    field: 'appendMessages',
+    selection:
+      '__typename ... on MessagesPayload { messages { ' +
+      'role text content model name toolCalls toolReturns stepId otid groupId senderId user { ' +
+      'id } } } ... on Error { code message }',
+  },
   { root: 'mutation', field: 'importAgent', selection: '__typename ... on Error { code message }' },
   { root: 'query', field: 'memories', selection: 'nodes { content metadata }' },
 ];
@@ -190,7 +245,11 @@ async function send(app: TestApp, demo: DemoData, query: string, variables: Reco
   const own = (text: string) => text.replaceAll(AGENT, demo.agentId).replaceAll(USER, demo.userId);
   const response = await fetch(app.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${demo.key}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${demo.key}`,
+    },
     body: own(JSON.stringify({ query, variables })),
   });
   return masked(`${response.status} ${await response.text()}`);
@@ -203,7 +262,10 @@ describe('graphql-jit and graphql-js give one meaning to every document', () => 
   let jsDemo: DemoData;
 
   beforeAll(async () => {
-    [jit, js] = await Promise.all([startTestApp('executors_jit', { graphqlJit: true }), startTestApp('executors_js', { graphqlJit: false })]);
+    [jit, js] = await Promise.all([
+      startTestApp('executors_jit', { graphqlJit: true }),
+      startTestApp('executors_js', { graphqlJit: false }),
+    ]);
     [jitDemo, jsDemo] = await Promise.all([jit.seedDemo(), js.seedDemo()]);
   }, 240_000);
   afterAll(async () => {
@@ -215,17 +277,33 @@ describe('graphql-jit and graphql-js give one meaning to every document', () => 
     let nestedVariables = 0;
     await fc.assert(
       fc.asyncProperty(operation, fc.gen(), async ({ target, placement, names }, generate) => {
-        const field = (target.root === 'query' ? schema.getQueryType() : schema.getMutationType())!.getFields()[target.field]!;
+        const field = (target.root === 'query' ? schema.getQueryType() : schema.getMutationType())!.getFields()[
+          target.field
+        ]!;
         const writer = new DocumentWriter(placement, names);
         const args = field.args
           .filter((arg) => isNonNullType(arg.type) || target.field === 'memories')
-          .map((arg) => `${arg.name}: ${writer.write(generate(() => valueFor(arg.type, arg.name === 'document' ? 'importAgent' : arg.name)), arg.type)}`);
+          .map(
+            (arg) =>
+              `${arg.name}: ${writer.write(
+                generate(() => valueFor(arg.type, arg.name === 'document' ? 'importAgent' : arg.name)),
+                arg.type,
+              )}`,
+          );
         if (target.field === 'memories') args.push('first: 50');
         const header = writer.declarations.length > 0 ? `(${writer.declarations.join(', ')})` : '';
-        const query = `${target.root} Generated${header} { ${target.field}${args.length > 0 ? `(${args.join(', ')})` : ''} { ` +
+        const query =
+          `${target.root} Generated${header} { ${target.field}${args.length > 0 ? `(${args.join(', ')})` : ''} { ` +
           `${target.selection} } }`;
-        const [compiled, interpreted] = await Promise.all([send(jit, jitDemo, query, writer.variables), send(js, jsDemo, query, writer.variables)]);
-        expect({ query, variables: writer.variables, answer: compiled }).toEqual({ query, variables: writer.variables, answer: interpreted });
+        const [compiled, interpreted] = await Promise.all([
+          send(jit, jitDemo, query, writer.variables),
+          send(js, jsDemo, query, writer.variables),
+        ]);
+        expect({ query, variables: writer.variables, answer: compiled }).toEqual({
+          query,
+          variables: writer.variables,
+          answer: interpreted,
+        });
         if (!compiled.includes('"code"') && !compiled.includes('"errors"')) accepted += 1;
         if (writer.nested > 0) nestedVariables += 1;
       }),
@@ -246,9 +324,15 @@ describe('graphql-jit and graphql-js give one meaning to every document', () => 
       }
     `);
     const response = await jit.graphql(Create, { agentId: jitDemo.agentId, s: 'chat', t: { deep: 1 } });
-    expect(response.data?.createMemory).toMatchObject({ __typename: 'MemoryPayload', memory: { metadata: { source: 'chat', nested: { tags: [{ deep: 1 }, 'x'] } } } });
+    expect(response.data?.createMemory).toMatchObject({
+      __typename: 'MemoryPayload',
+      memory: { metadata: { source: 'chat', nested: { tags: [{ deep: 1 }, 'x'] } } },
+    });
     const id = response.data?.createMemory.__typename === 'MemoryPayload' ? response.data.createMemory.memory.id : '';
-    const stored = await jit.database.owner.$queryRawUnsafe<Array<{ metadata: unknown }>>('SELECT metadata FROM memories WHERE id = $1', id);
+    const stored = await jit.database.owner.$queryRawUnsafe<Array<{ metadata: unknown }>>(
+      'SELECT metadata FROM memories WHERE id = $1',
+      id,
+    );
     expect(stored).toEqual([{ metadata: { source: 'chat', nested: { tags: [{ deep: 1 }, 'x'] } } }]);
   });
 });
@@ -268,15 +352,34 @@ const selections = {
   memoryChanged: { type: 'MemoryChange', fields: 'kind memoryId memory { content agentId }' },
 };
 
-function writeSubscription(shape: typeof subscriptionDocument extends fc.Arbitrary<infer T> ? T : never): { query: string; variables: Record<string, unknown> } {
+function writeSubscription(shape: typeof subscriptionDocument extends fc.Arbitrary<infer T> ? T : never): {
+  query: string;
+  variables: Record<string, unknown>;
+} {
   const { type, fields } = selections[shape.field as keyof typeof selections];
   const argument = shape.argument === 'inline' ? `"${AGENT}"` : `$${shape.variableName}`;
-  const header = shape.argument === 'variable' ? `($${shape.variableName}: ID!)` : shape.argument === 'default' ? `($${shape.variableName}: ID = "${AGENT}")` : '';
+  const header =
+    shape.argument === 'variable'
+      ? `($${shape.variableName}: ID!)`
+      : shape.argument === 'default'
+        ? `($${shape.variableName}: ID = "${AGENT}")`
+        : '';
   const selection = shape.selectionFragment ? '...Selected' : fields;
   const field = `${shape.alias}${shape.field}(agentId: ${argument}) { ${selection} }`;
-  const body = shape.wrapping === 'plain' ? field : shape.wrapping === 'inline fragment' ? `... on Subscription { ${field} }` : '...Root';
-  const fragments = [shape.wrapping === 'named fragment' ? `fragment Root on Subscription { ${field} }` : '', shape.selectionFragment ? `fragment Selected on ${type} { ${fields} }` : ''].join(' ');
-  return { query: `subscription Live${header} { ${body} } ${fragments}`, variables: shape.argument === 'variable' ? { [shape.variableName]: AGENT } : {} };
+  const body =
+    shape.wrapping === 'plain'
+      ? field
+      : shape.wrapping === 'inline fragment'
+        ? `... on Subscription { ${field} }`
+        : '...Root';
+  const fragments = [
+    shape.wrapping === 'named fragment' ? `fragment Root on Subscription { ${field} }` : '',
+    shape.selectionFragment ? `fragment Selected on ${type} { ${fields} }` : '',
+  ].join(' ');
+  return {
+    query: `subscription Live${header} { ${body} } ${fragments}`,
+    variables: shape.argument === 'variable' ? { [shape.variableName]: AGENT } : {},
+  };
 }
 
 const Append = graphql(`
@@ -294,7 +397,10 @@ describe('subscriptions take their arguments as written, under both executors', 
   let apps: Array<{ app: TestApp; demo: DemoData }>;
 
   beforeAll(async () => {
-    const started = await Promise.all([startTestApp('live_jit', { graphqlJit: true }), startTestApp('live_js', { graphqlJit: false })]);
+    const started = await Promise.all([
+      startTestApp('live_jit', { graphqlJit: true }),
+      startTestApp('live_js', { graphqlJit: false }),
+    ]);
     apps = await Promise.all(started.map(async (app) => ({ app, demo: await app.seedDemo() })));
   }, 240_000);
   afterAll(async () => {
@@ -302,11 +408,25 @@ describe('subscriptions take their arguments as written, under both executors', 
   });
 
   /** Opens the subscription on a server, causes one event, and returns that event, masked. */
-  async function firstEvent({ app, demo }: { app: TestApp; demo: DemoData }, field: string, query: string, variables: Record<string, unknown>, text: string) {
+  async function firstEvent(
+    { app, demo }: { app: TestApp; demo: DemoData },
+    field: string,
+    query: string,
+    variables: Record<string, unknown>,
+    text: string,
+  ) {
     const own = (value: string) => value.replaceAll(AGENT, demo.agentId);
-    const live = await subscribe(app.url, demo.key, { toString: () => own(query) }, JSON.parse(own(JSON.stringify(variables))) as Record<string, unknown>);
+    const live = await subscribe(
+      app.url,
+      demo.key,
+      { toString: () => own(query) },
+      JSON.parse(own(JSON.stringify(variables))) as Record<string, unknown>,
+    );
     try {
-      const cause = field === 'messageAdded' ? app.graphqlAs(demo.key, Append, { agentId: demo.agentId, text }) : app.graphqlAs(demo.key, Remember, { agentId: demo.agentId, content: text });
+      const cause =
+        field === 'messageAdded'
+          ? app.graphqlAs(demo.key, Append, { agentId: demo.agentId, text })
+          : app.graphqlAs(demo.key, Remember, { agentId: demo.agentId, content: text });
       expect((await cause).errors).toBeUndefined();
       return masked(JSON.stringify(await live.next()));
     } finally {
@@ -320,7 +440,9 @@ describe('subscriptions take their arguments as written, under both executors', 
       fc.asyncProperty(subscriptionDocument, async (shape) => {
         const { query, variables } = writeSubscription(shape);
         run += 1;
-        const [compiled, interpreted] = await Promise.all(apps.map((server) => firstEvent(server, shape.field, query, variables, `event ${run}`)));
+        const [compiled, interpreted] = await Promise.all(
+          apps.map((server) => firstEvent(server, shape.field, query, variables, `event ${run}`)),
+        );
         expect({ query, answer: compiled }).toEqual({ query, answer: interpreted });
         expect({ query, answer: compiled }).toEqual({ query, answer: expect.stringContaining(`event ${run}`) });
       }),
@@ -330,7 +452,9 @@ describe('subscriptions take their arguments as written, under both executors', 
 
   it('runs the subscription examples of docs/live-updates.md as written', async () => {
     const page = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'live-updates.md'), 'utf8');
-    const examples = page.split('\n').filter((line) => /^subscription \{ (messageAdded|memoryChanged)\(agentId: "agent-…"\)/.test(line));
+    const examples = page
+      .split('\n')
+      .filter((line) => /^subscription \{ (messageAdded|memoryChanged)\(agentId: "agent-…"\)/.test(line));
     expect(examples).toHaveLength(2);
     for (const server of apps) {
       for (const example of examples) {

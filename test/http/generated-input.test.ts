@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { buildSchema, getNamedType, isInputObjectType, parse, typeFromAST, visit, type GraphQLNamedType } from 'graphql';
+import {
+  buildSchema,
+  type GraphQLNamedType,
+  getNamedType,
+  isInputObjectType,
+  parse,
+  typeFromAST,
+  visit,
+} from 'graphql';
 import type { DemoData } from '../../src/demo/seed';
 import { graphqlString, inlineVariables, type StringStyle } from '../support/graphql-literals';
 import { propertySeed } from '../support/property-seed';
@@ -15,35 +23,70 @@ const nastyString = fc
   .array(
     fc.oneof(
       fc.string({ unit: 'binary', maxLength: 12 }),
-      fc.constantFrom('\u0000', '\ud800', '\udfff', "'", '"', '\\', '"""', '\\u0000', '\\u{0}', '%', '_', '😀', "'; DROP TABLE agents; --", ' ', '', '\n'),
+      fc.constantFrom(
+        '\u0000',
+        '\ud800',
+        '\udfff',
+        "'",
+        '"',
+        '\\',
+        '"""',
+        '\\u0000',
+        '\\u{0}',
+        '%',
+        '_',
+        '😀',
+        "'; DROP TABLE agents; --",
+        ' ',
+        '',
+        '\n',
+      ),
     ),
     { maxLength: 4 },
   )
   .map((parts) => parts.join(''));
 
 /** 1,000,000 characters of distinct words: what once overflowed the full-text index. */
-const distinctWords = Array.from({ length: 200_000 }, (_, index) => `w${index.toString(36)}`).join(' ').slice(0, 1_000_000);
+const distinctWords = Array.from({ length: 200_000 }, (_, index) => `w${index.toString(36)}`)
+  .join(' ')
+  .slice(0, 1_000_000);
 
 /**
  * Mostly what the rules accept, now and then anything: a request whose every field is hostile
  * is refused by its first rule, and the rules behind it would never be reached.
  */
-const word = fc.oneof({ weight: 5, arbitrary: fc.constantFrom('user', 'core', 'persona', 'Ada', 'likes tea', 'x') }, { weight: 1, arbitrary: nastyString });
+const word = fc.oneof(
+  { weight: 5, arbitrary: fc.constantFrom('user', 'core', 'persona', 'Ada', 'likes tea', 'x') },
+  { weight: 1, arbitrary: nastyString },
+);
 
 /** Texts around the documented maxima (50, 255, 1,000, 100,000, 1,000,000 characters) now and then. */
 const sizedString = fc.oneof(
   { weight: 8, arbitrary: word },
-  { weight: 1, arbitrary: fc.constantFrom(50, 51, 255, 256, 1000, 1001, 100_000, 100_001).map((length) => 'x'.repeat(length)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(50, 51, 255, 256, 1000, 1001, 100_000, 100_001).map((length) => 'x'.repeat(length)),
+  },
   { weight: 1, arbitrary: fc.constantFrom(distinctWords, 'y'.repeat(1_000_001)) },
 );
 
 /** Memory content is indexed for search, which has limits of its own: large texts more often. */
-const memoryContent = fc.oneof({ weight: 2, arbitrary: word }, { weight: 1, arbitrary: fc.constantFrom('x'.repeat(100_001), distinctWords) });
+const memoryContent = fc.oneof(
+  { weight: 2, arbitrary: word },
+  { weight: 1, arbitrary: fc.constantFrom('x'.repeat(100_001), distinctWords) },
+);
 
-const nastyJson = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(nastyString, nastyString, { maxKeys: 3 }), fc.array(nastyString, { maxLength: 3 }));
+const nastyJson = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.dictionary(nastyString, nastyString, { maxKeys: 3 }),
+  fc.array(nastyString, { maxLength: 3 }),
+);
 
 /** Where a JSON object is expected (metadata): mostly one, now and then any JSON. */
-const jsonObject = fc.oneof({ weight: 4, arbitrary: fc.dictionary(fc.constantFrom('source', 'tags', 'k'), word, { maxKeys: 2 }) }, { weight: 1, arbitrary: nastyJson });
+const jsonObject = fc.oneof(
+  { weight: 4, arbitrary: fc.dictionary(fc.constantFrom('source', 'tags', 'k'), word, { maxKeys: 2 }) },
+  { weight: 1, arbitrary: nastyJson },
+);
 
 /** Instants PostgreSQL or the DateTime scalar cannot take, around the edges, and any JavaScript can. */
 const extremeDate = fc.oneof(
@@ -64,7 +107,10 @@ const extremeDate = fc.oneof(
 const extremeInt = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 0, max: 100 }) },
   { weight: 1, arbitrary: fc.integer({ min: -3, max: 120 }) },
-  { weight: 1, arbitrary: fc.constantFrom(-1, 101, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, Number.MAX_SAFE_INTEGER, 1e21, 1.5) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(-1, 101, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, Number.MAX_SAFE_INTEGER, 1e21, 1.5),
+  },
 );
 const extremeFloat = fc.oneof(
   { weight: 8, arbitrary: fc.double({ min: -1000, max: 1000, noNaN: true }) },
@@ -129,10 +175,21 @@ interface Operation {
 /** The operations the requests are made of: every mutation that takes input, and the reads with arguments. */
 function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Record<string, unknown>> }> {
   // The caller's own rows mostly, so that requests reach the writes; another tenant's and no one's now and then.
-  const agentId = fc.oneof({ weight: 3, arbitrary: fc.constant(ids.own.agentId) }, { weight: 1, arbitrary: fc.constantFrom(ids.other.agentId, 'agent-unknown', '') });
+  const agentId = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(ids.own.agentId) },
+    { weight: 1, arbitrary: fc.constantFrom(ids.other.agentId, 'agent-unknown', '') },
+  );
   const userId = fc.option(fc.constantFrom(ids.own.userId, ids.other.userId, 'user-unknown'), { nil: undefined });
   const blockInput = fc.record(
-    { label: word, value: sizedString, limit: extremeInt, description: nastyString, isTemplate: fc.boolean(), metadata: jsonObject, userId },
+    {
+      label: word,
+      value: sizedString,
+      limit: extremeInt,
+      description: nastyString,
+      isTemplate: fc.boolean(),
+      metadata: jsonObject,
+      userId,
+    },
     { requiredKeys: ['label', 'value'] },
   );
   const memoryFields = {
@@ -153,23 +210,48 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
     {
       query: 'mutation ($input: CreateToolInput!) { createTool(input: $input) { __typename } }',
       variables: fc.record({
-        input: fc.record({ name: word, tags: fc.array(word, { maxLength: 3 }), metadata: jsonObject, jsonSchema: jsonObject, sourceCode: sizedString }, { requiredKeys: ['name'] }),
+        input: fc.record(
+          {
+            name: word,
+            tags: fc.array(word, { maxLength: 3 }),
+            metadata: jsonObject,
+            jsonSchema: jsonObject,
+            sourceCode: sizedString,
+          },
+          { requiredKeys: ['name'] },
+        ),
       }),
     },
     {
-      query: 'mutation ($agentId: ID!, $messages: [MessageInput!]!) { ' +
+      query:
+        'mutation ($agentId: ID!, $messages: [MessageInput!]!) { ' +
         'appendMessages(agentId: $agentId, messages: $messages) { __typename } }',
       variables: fc.record({
         agentId,
         messages: fc.array(
-          fc.record({ role: fc.constantFrom('USER', 'ASSISTANT', 'SYSTEM', 'TOOL'), text: fc.option(sizedString), content: fc.option(nastyJson), toolCallId: fc.option(nastyString), toolCalls: fc.option(nastyJson), userId }),
+          fc.record({
+            role: fc.constantFrom('USER', 'ASSISTANT', 'SYSTEM', 'TOOL'),
+            text: fc.option(sizedString),
+            content: fc.option(nastyJson),
+            toolCallId: fc.option(nastyString),
+            toolCalls: fc.option(nastyJson),
+            userId,
+          }),
           { maxLength: 3 },
         ),
       }),
     },
     {
       query: 'mutation ($inputs: [CreateMemoryInput!]!) { createMemories(inputs: $inputs) { __typename } }',
-      variables: fc.record({ inputs: fc.array(fc.record({ agentId, userId, ...memoryFields }, { requiredKeys: ['agentId', 'content', 'scope', 'level', 'memoryType'] }), { minLength: 1, maxLength: 2 }) }),
+      variables: fc.record({
+        inputs: fc.array(
+          fc.record(
+            { agentId, userId, ...memoryFields },
+            { requiredKeys: ['agentId', 'content', 'scope', 'level', 'memoryType'] },
+          ),
+          { minLength: 1, maxLength: 2 },
+        ),
+      }),
     },
     {
       // Only the content varies: its maximum is reached whatever the other fields draw.
@@ -181,20 +263,26 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
     {
       query: 'mutation ($input: CreateAgentInput!) { createAgent(input: $input) { __typename } }',
       variables: fc.record({
-        input: fc.record({
-          name: nastyString,
-          system: sizedString,
-          messageIds: fc.array(nastyString, { maxLength: 2 }),
-          llmConfig: nastyJson,
-          blocks: fc.array(blockInput, { maxLength: 2 }),
-          blockIds: fc.array(fc.constantFrom(ids.own.blockId, ids.other.blockId, 'block-unknown'), { maxLength: 2 }),
-          toolIds: fc.array(fc.constantFrom(ids.own.toolId, 'tool-unknown'), { maxLength: 2 }),
-        }, { requiredKeys: [] }),
+        input: fc.record(
+          {
+            name: nastyString,
+            system: sizedString,
+            messageIds: fc.array(nastyString, { maxLength: 2 }),
+            llmConfig: nastyJson,
+            blocks: fc.array(blockInput, { maxLength: 2 }),
+            blockIds: fc.array(fc.constantFrom(ids.own.blockId, ids.other.blockId, 'block-unknown'), { maxLength: 2 }),
+            toolIds: fc.array(fc.constantFrom(ids.own.toolId, 'tool-unknown'), { maxLength: 2 }),
+          },
+          { requiredKeys: [] },
+        ),
       }),
     },
     {
       query: 'mutation ($id: ID!, $input: UpdateAgentInput!) { updateAgent(id: $id, input: $input) { __typename } }',
-      variables: fc.record({ id: agentId, input: fc.record({ description: sizedString, topic: nastyString, toolRules: nastyJson }, { requiredKeys: [] }) }),
+      variables: fc.record({
+        id: agentId,
+        input: fc.record({ description: sizedString, topic: nastyString, toolRules: nastyJson }, { requiredKeys: [] }),
+      }),
     },
     {
       query: 'mutation ($id: ID!, $input: UpdateBlockInput!) { updateBlock(id: $id, input: $input) { __typename } }',
@@ -209,34 +297,58 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
     },
     {
       query: 'mutation ($id: ID!, $input: UpdateToolInput!) { updateTool(id: $id, input: $input) { __typename } }',
-      variables: fc.record({ id: fc.constant(ids.own.toolId), input: fc.record({ name: nastyString, description: sizedString, sourceType: nastyString }, { requiredKeys: [] }) }),
+      variables: fc.record({
+        id: fc.constant(ids.own.toolId),
+        input: fc.record(
+          { name: nastyString, description: sizedString, sourceType: nastyString },
+          { requiredKeys: [] },
+        ),
+      }),
     },
     {
       query: 'mutation ($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { __typename } }',
       variables: fc.record({
         id: fc.constantFrom(ids.own.userId, ids.other.userId),
-        input: fc.record({ name: nastyString, status: nastyString, timezone: fc.constantFrom('UTC', 'Mars/Olympus', '') }, { requiredKeys: [] }),
+        input: fc.record(
+          { name: nastyString, status: nastyString, timezone: fc.constantFrom('UTC', 'Mars/Olympus', '') },
+          { requiredKeys: [] },
+        ),
       }),
     },
     {
       query: 'mutation ($input: CreateUserInput!) { createUser(input: $input) { __typename } }',
-      variables: fc.record({ input: fc.record({ name: nastyString, status: nastyString, timezone: fc.constantFrom('Europe/Paris', 'Nowhere/Else') }, { requiredKeys: ['name'] }) }),
+      variables: fc.record({
+        input: fc.record(
+          { name: nastyString, status: nastyString, timezone: fc.constantFrom('Europe/Paris', 'Nowhere/Else') },
+          { requiredKeys: ['name'] },
+        ),
+      }),
     },
     {
       query: 'mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename } }',
-      variables: fc.record({ input: fc.record({ name: word, scopes: fc.subarray(['READ', 'WRITE', 'ADMIN']), expiresAt: extremeDate, userId }, { requiredKeys: ['name', 'scopes'] }) }),
+      variables: fc.record({
+        input: fc.record(
+          { name: word, scopes: fc.subarray(['READ', 'WRITE', 'ADMIN']), expiresAt: extremeDate, userId },
+          { requiredKeys: ['name', 'scopes'] },
+        ),
+      }),
     },
     {
-      query: 'mutation ($agentId: ID!, $blockId: ID!) { attachBlock(agentId: $agentId, blockId: $blockId) { __typename } }',
+      query:
+        'mutation ($agentId: ID!, $blockId: ID!) { attachBlock(agentId: $agentId, blockId: $blockId) { __typename } }',
       variables: fc.record({ agentId, blockId: fc.constantFrom(ids.other.blockId, 'block-unknown') }),
     },
     {
-      query: 'query ($tools: ToolFilter, $blocks: BlockFilter, $last: Int) { tools(filter: $tools) { ' +
+      query:
+        'query ($tools: ToolFilter, $blocks: BlockFilter, $last: Int) { tools(filter: $tools) { ' +
         'totalCount nodes { id name } } blocks(filter: $blocks, last: $last) { nodes { id value } } }',
       variables: fc.record(
         {
           tools: fc.record({ nameContains: nastyString, tag: nastyString }, { requiredKeys: [] }),
-          blocks: fc.record({ label: nastyString, isTemplate: fc.boolean(), templateName: nastyString, userId }, { requiredKeys: [] }),
+          blocks: fc.record(
+            { label: nastyString, isTemplate: fc.boolean(), templateName: nastyString, userId },
+            { requiredKeys: [] },
+          ),
           last: extremeInt,
         },
         { requiredKeys: [] },
@@ -253,8 +365,18 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
         {
           agents: fc.record({ nameContains: nastyString, agentType: nastyString }, { requiredKeys: [] }),
           first: extremeInt,
-          after: fc.oneof(nastyString, fc.constantFrom('R1BDOk46NQ==', Buffer.from(`GPC:S:${ids.own.agentId}`).toString('base64'), Buffer.from(`GPC:S:${ids.other.agentId}`).toString('base64'))),
-          order: fc.record({ field: fc.constantFrom('CREATED_AT', 'UPDATED_AT', 'NAME'), direction: fc.constantFrom('ASC', 'DESC') }),
+          after: fc.oneof(
+            nastyString,
+            fc.constantFrom(
+              'R1BDOk46NQ==',
+              Buffer.from(`GPC:S:${ids.own.agentId}`).toString('base64'),
+              Buffer.from(`GPC:S:${ids.other.agentId}`).toString('base64'),
+            ),
+          ),
+          order: fc.record({
+            field: fc.constantFrom('CREATED_AT', 'UPDATED_AT', 'NAME'),
+            direction: fc.constantFrom('ASC', 'DESC'),
+          }),
           agentId,
           label: nastyString,
           limit: extremeInt,
@@ -268,7 +390,13 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
           id text } }
       }`,
       variables: fc.record(
-        { agentId, roles: fc.array(fc.constantFrom('USER', 'TOOL'), { maxLength: 2 }), since: extremeDate, until: extremeDate, first: extremeInt },
+        {
+          agentId,
+          roles: fc.array(fc.constantFrom('USER', 'TOOL'), { maxLength: 2 }),
+          since: extremeDate,
+          until: extremeDate,
+          first: extremeInt,
+        },
         { requiredKeys: ['agentId'] },
       ),
     },
@@ -299,13 +427,19 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
             },
             { requiredKeys: [] },
           ),
-          order: fc.record({ field: fc.constantFrom('IMPORTANCE', 'CREATED_AT', 'LAST_ACCESSED'), direction: fc.constantFrom('ASC', 'DESC') }),
+          order: fc.record({
+            field: fc.constantFrom('IMPORTANCE', 'CREATED_AT', 'LAST_ACCESSED'),
+            direction: fc.constantFrom('ASC', 'DESC'),
+          }),
           first: extremeInt,
           limit: extremeInt,
           minScore: extremeFloat,
           track: fc.boolean(),
           // Of the server's EMBEDDINGS_DIMENSIONS (1536) now and then; mostly the wrong length.
-          vector: fc.oneof(fc.array(extremeFloat, { maxLength: 8 }), fc.array(extremeFloat, { minLength: 1536, maxLength: 1536 })),
+          vector: fc.oneof(
+            fc.array(extremeFloat, { maxLength: 8 }),
+            fc.array(extremeFloat, { minLength: 1536, maxLength: 1536 }),
+          ),
           embeddingModel: nastyString,
           mode: fc.constantFrom('TEXT', 'VECTOR', 'HYBRID'),
         },
@@ -318,8 +452,10 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
 /** Every place in a value that could hold something else: the value itself, its fields and items. */
 function placesIn(value: unknown, at: string[] = []): string[][] {
   const places = [at];
-  if (Array.isArray(value)) for (const [index, item] of value.entries()) places.push(...placesIn(item, [...at, String(index)]));
-  else if (value !== null && typeof value === 'object') for (const [key, item] of Object.entries(value)) places.push(...placesIn(item, [...at, key]));
+  if (Array.isArray(value))
+    for (const [index, item] of value.entries()) places.push(...placesIn(item, [...at, String(index)]));
+  else if (value !== null && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) places.push(...placesIn(item, [...at, key]));
   return places;
 }
 
@@ -343,22 +479,34 @@ const isMutation = (query: string) => query.trimStart().startsWith('mutation');
 
 function requests(operation: fc.Arbitrary<Operation>): fc.Arbitrary<Request> {
   return fc.oneof(
-    { weight: 3, arbitrary: operation.map(({ query, variables }): Request => ({ kind: 'variables', query, variables, isMutation: isMutation(query) })) },
     {
       weight: 3,
-      arbitrary: fc.tuple(operation, fc.constantFrom<StringStyle>('plain', 'fixed', 'braced', 'block')).map(([{ query, variables }, style]): Request => ({
-        kind: 'inline',
-        query: inlineVariables(schema, query, variables, style),
-        style,
-        isMutation: isMutation(query),
-      })),
+      arbitrary: operation.map(
+        ({ query, variables }): Request => ({ kind: 'variables', query, variables, isMutation: isMutation(query) }),
+      ),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.tuple(operation, fc.constantFrom<StringStyle>('plain', 'fixed', 'braced', 'block')).map(
+        ([{ query, variables }, style]): Request => ({
+          kind: 'inline',
+          query: inlineVariables(schema, query, variables, style),
+          style,
+          isMutation: isMutation(query),
+        }),
+      ),
     },
     {
       weight: 2,
       arbitrary: fc.tuple(operation, fc.nat(), wrongValue).map(([{ query, variables }, choice, wrong]): Request => {
         const places = placesIn(variables).filter((at) => at.length > 0);
         const at = places.length > 0 ? places[choice % places.length]! : ['unexpected'];
-        return { kind: 'wrong variable', query, variables: replacedAt(variables, at, wrong), isMutation: isMutation(query) };
+        return {
+          kind: 'wrong variable',
+          query,
+          variables: replacedAt(variables, at, wrong),
+          isMutation: isMutation(query),
+        };
       }),
     },
     {
@@ -366,7 +514,11 @@ function requests(operation: fc.Arbitrary<Operation>): fc.Arbitrary<Request> {
       arbitrary: fc.tuple(operation, fc.nat(), invalidUtf8).map(([{ query, variables }, choice, bytes]): Request => {
         const body = Buffer.from(JSON.stringify({ query, variables }));
         const at = choice % (body.length + 1);
-        return { kind: 'invalid UTF-8', body: Buffer.concat([body.subarray(0, at), Buffer.from(bytes), body.subarray(at)]), isMutation: isMutation(query) };
+        return {
+          kind: 'invalid UTF-8',
+          body: Buffer.concat([body.subarray(0, at), Buffer.from(bytes), body.subarray(at)]),
+          isMutation: isMutation(query),
+        };
       }),
     },
   );
@@ -383,7 +535,8 @@ function inputTypesOf(query: string): Set<string> {
   const visitType = (type: GraphQLNamedType) => {
     if (reached.has(type.name)) return;
     reached.add(type.name);
-    if (isInputObjectType(type)) for (const field of Object.values(type.getFields())) visitType(getNamedType(field.type));
+    if (isInputObjectType(type))
+      for (const field of Object.values(type.getFields())) visitType(getNamedType(field.type));
   };
   visit(parse(query), {
     VariableDefinition(node) {
@@ -400,10 +553,12 @@ function allInputTypes(): Set<string> {
   const visitType = (type: GraphQLNamedType) => {
     if (reached.has(type.name)) return;
     reached.add(type.name);
-    if (isInputObjectType(type)) for (const field of Object.values(type.getFields())) visitType(getNamedType(field.type));
+    if (isInputObjectType(type))
+      for (const field of Object.values(type.getFields())) visitType(getNamedType(field.type));
   };
   for (const root of [schema.getQueryType()!, schema.getMutationType()!]) {
-    for (const field of Object.values(root.getFields())) for (const argument of field.args) visitType(getNamedType(argument.type));
+    for (const field of Object.values(root.getFields()))
+      for (const argument of field.args) visitType(getNamedType(argument.type));
   }
   return reached;
 }
@@ -442,7 +597,11 @@ describe('generated hostile requests', () => {
   const ownRows = async () =>
     (await rowsOfOrganization(app.database.owner, own.organizationId))
       .filter((_rows, table) => table !== 7)
-      .map((rows) => (rows as Record<string, unknown>[]).map((row) => ('accessCount' in row ? { ...row, accessCount: null, lastAccessed: null } : row)));
+      .map((rows) =>
+        (rows as Record<string, unknown>[]).map((row) =>
+          'accessCount' in row ? { ...row, accessCount: null, lastAccessed: null } : row,
+        ),
+      );
 
   it('generates values of every input type of the schema, each written inline too', () => {
     const generated = new Set(operations(ids).flatMap(({ query }) => [...inputTypesOf(query)]));
@@ -455,7 +614,11 @@ describe('generated hostile requests', () => {
 
   it('never answers with a server error or an untyped error, stores nothing it refuses, ' +
     'and never touches another tenant', async () => {
-    const operation = fc.oneof(...operations(ids).map(({ query, variables }) => variables.map((values): Operation => ({ query, variables: values }))));
+    const operation = fc.oneof(
+      ...operations(ids).map(({ query, variables }) =>
+        variables.map((values): Operation => ({ query, variables: values })),
+      ),
+    );
     const before = await rowsOfOrganization(app.database.owner, other.organizationId);
     const otherIds = [other.organizationId, ids.other.agentId, ids.other.userId, ids.other.blockId];
     const seen = new Map<string, number>();
@@ -472,7 +635,10 @@ describe('generated hostile requests', () => {
         });
         const text = await response.text();
         expect(response.status).toBeLessThan(500);
-        const answer = JSON.parse(text) as { data?: Record<string, { __typename?: string } | null> | null; errors?: Array<{ extensions?: { code?: string } }> };
+        const answer = JSON.parse(text) as {
+          data?: Record<string, { __typename?: string } | null> | null;
+          errors?: Array<{ extensions?: { code?: string } }>;
+        };
         for (const error of answer.errors ?? []) {
           expect(error.extensions?.code).toBeDefined();
           expect(error.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
@@ -488,7 +654,11 @@ describe('generated hostile requests', () => {
 
         // Only a mutation that succeeded may change the caller's rows: what is refused stores nothing.
         const result = Object.values(answer.data ?? {})[0];
-        const succeeded = answer.errors === undefined && result !== undefined && result !== null && !ERROR_RESULTS.has(result.__typename ?? '');
+        const succeeded =
+          answer.errors === undefined &&
+          result !== undefined &&
+          result !== null &&
+          !ERROR_RESULTS.has(result.__typename ?? '');
         if (!(request.isMutation && succeeded)) expect(await ownRows()).toEqual(ownBefore);
       }),
       { numRuns: 250, seed: propertySeed('hostile') },

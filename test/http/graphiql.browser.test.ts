@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -31,7 +31,16 @@ const onPostgres = process.env.DATABASE_URL !== undefined;
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1400, height: 900 },
     });
     const origin = new URL(app.url).origin;
@@ -45,7 +54,8 @@ const onPostgres = process.env.DATABASE_URL !== undefined;
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('request', (request) => {
-      if (request.method() === 'POST' && request.url().startsWith(app.url)) graphqlPosts.push({ authorization: request.headers().authorization, body: request.postData() ?? '' });
+      if (request.method() === 'POST' && request.url().startsWith(app.url))
+        graphqlPosts.push({ authorization: request.headers().authorization, body: request.postData() ?? '' });
     });
   });
   afterAll(async () => {
@@ -81,9 +91,17 @@ const onPostgres = process.env.DATABASE_URL !== undefined;
     await page.keyboard.press('Delete');
     await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${key}` }));
     await page.screenshot({ path: path.join(SCREENSHOTS, '2-key-entered.png') });
-    const answered = page.waitForResponse((response) => response.url().startsWith(app.url) && response.request().method() === 'POST' && !(response.request().postData() ?? '').includes('__schema'));
+    const answered = page.waitForResponse(
+      (response) =>
+        response.url().startsWith(app.url) &&
+        response.request().method() === 'POST' &&
+        !(response.request().postData() ?? '').includes('__schema'),
+    );
     await page.locator('.graphiql-execute-button').click();
-    const answer = (await (await answered).json()) as { data?: { agents: { nodes: Array<{ name: string }> }; searchMemories: Array<{ rank: number }> }; errors?: unknown };
+    const answer = (await (await answered).json()) as {
+      data?: { agents: { nodes: Array<{ name: string }> }; searchMemories: Array<{ rank: number }> };
+      errors?: unknown;
+    };
     expect(answer.errors).toBeUndefined();
     expect(answer.data?.agents.nodes.map((agent) => agent.name)).toEqual(['Demo Assistant']);
     expect(answer.data?.searchMemories.length).toBeGreaterThan(0);

@@ -41,7 +41,10 @@ interface Answer {
   status: number;
   text: string;
   headers: Headers;
-  body: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  body: {
+    data?: Record<string, unknown> | null;
+    errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  };
 }
 
 interface PostOptions {
@@ -81,11 +84,17 @@ describe('Idempotency-Key on mutations', () => {
   let app: TestApp;
   let demo: DemoData;
 
-  const send = <TData, TVariables>(key: string, document: TypedDocument<TData, TVariables>, variables: TVariables, idempotencyKey?: string, options?: PostOptions) =>
-    post(app.url, key, document, variables, idempotencyKey, options);
+  const send = <TData, TVariables>(
+    key: string,
+    document: TypedDocument<TData, TVariables>,
+    variables: TVariables,
+    idempotencyKey?: string,
+    options?: PostOptions,
+  ) => post(app.url, key, document, variables, idempotencyKey, options);
 
   const messageCount = () => app.database.owner.message.count({ where: { agentId: demo.agentId } });
-  const keptCount = (key?: string) => app.database.owner.idempotencyKey.count({ where: { organizationId: demo.organizationId, ...(key && { key }) } });
+  const keptCount = (key?: string) =>
+    app.database.owner.idempotencyKey.count({ where: { organizationId: demo.organizationId, ...(key && { key }) } });
 
   beforeAll(async () => {
     app = await startTestApp('idempotency', { idempotencyTtlHours: 2 });
@@ -111,8 +120,14 @@ describe('Idempotency-Key on mutations', () => {
 
     // The same request written differently (key order, a null operation name, the draft's quoted
     // form of the key) is the same request.
-    const rewritten = JSON.stringify({ variables: { text: 'once', agentId: demo.agentId }, operationName: null, query: AppendOne.toString() });
-    const again = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'once' }, `"${key}"`, { body: rewritten });
+    const rewritten = JSON.stringify({
+      variables: { text: 'once', agentId: demo.agentId },
+      operationName: null,
+      query: AppendOne.toString(),
+    });
+    const again = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'once' }, `"${key}"`, {
+      body: rewritten,
+    });
     expect(again.text).toBe(first.text);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
 
@@ -124,23 +139,26 @@ describe('Idempotency-Key on mutations', () => {
     expect(Math.round((kept.expiresAt.getTime() - kept.createdAt.getTime()) / 60_000)).toBe(120);
   });
 
-  it('refuses the key with another request: 422 CONFLICT naming the header, nothing written, ' +
-    'the first outcome still kept', async () => {
-    const key = randomUUID();
-    const first = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'first' }, key);
-    const before = await messageCount();
+  it(
+    'refuses the key with another request: 422 CONFLICT naming the header, nothing written, ' +
+      'the first outcome still kept',
+    async () => {
+      const key = randomUUID();
+      const first = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'first' }, key);
+      const before = await messageCount();
 
-    const other = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'something else' }, key);
-    expect(other.status).toBe(422);
-    expect(other.body.data).toBeUndefined();
-    expect(other.body.errors).toHaveLength(1);
-    expect(other.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: ['Idempotency-Key'] });
-    expect(await messageCount()).toBe(before);
+      const other = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'something else' }, key);
+      expect(other.status).toBe(422);
+      expect(other.body.data).toBeUndefined();
+      expect(other.body.errors).toHaveLength(1);
+      expect(other.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: ['Idempotency-Key'] });
+      expect(await messageCount()).toBe(before);
 
-    const retry = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'first' }, key);
-    expect(retry.text).toBe(first.text);
-    expect(await keptCount(key)).toBe(1);
-  });
+      const retry = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'first' }, key);
+      expect(retry.text).toBe(first.text);
+      expect(await keptCount(key)).toBe(1);
+    },
+  );
 
   it('keeps keys per API key: another key with the same Idempotency-Key runs on its own', async () => {
     const issued = await send(demo.key, IssueKey, {});
@@ -163,12 +181,16 @@ describe('Idempotency-Key on mutations', () => {
 
   it('keeps a typed error too: the retry gets it again, even once the request would succeed', async () => {
     const key = randomUUID();
-    expect((await send(demo.key, DeleteAgent, { id: demo.agentId })).body.data?.deleteAgent).toMatchObject({ __typename: 'DeletedPayload' });
+    expect((await send(demo.key, DeleteAgent, { id: demo.agentId })).body.data?.deleteAgent).toMatchObject({
+      __typename: 'DeletedPayload',
+    });
     const before = await messageCount();
     const first = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'to a deleted agent' }, key);
     expect(first.body.data?.appendMessages).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
 
-    expect((await send(demo.key, RestoreAgent, { id: demo.agentId })).body.data?.restoreAgent).toMatchObject({ __typename: 'AgentPayload' });
+    expect((await send(demo.key, RestoreAgent, { id: demo.agentId })).body.data?.restoreAgent).toMatchObject({
+      __typename: 'AgentPayload',
+    });
     const retry = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'to a deleted agent' }, key);
     expect(retry.text).toBe(first.text);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
@@ -203,7 +225,10 @@ describe('Idempotency-Key on mutations', () => {
     const retry = await send(demo.key, CreateToolThenAppend, variables, key);
     expect(retry.status).toBe(200);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
-    expect(retry.body.data).toMatchObject({ createTool: { __typename: 'ToolPayload' }, appendMessages: { __typename: 'MessagesPayload' } });
+    expect(retry.body.data).toMatchObject({
+      createTool: { __typename: 'ToolPayload' },
+      appendMessages: { __typename: 'MessagesPayload' },
+    });
     expect(await tools()).toBe(1);
     expect(await messageCount()).toBe(before + 1);
     expect(await keptCount(key)).toBe(1);
@@ -212,10 +237,18 @@ describe('Idempotency-Key on mutations', () => {
   it('forgets a key once it has expired: the request runs again, and expired keys are swept', async () => {
     // An organization of its own, whose first idempotent request in this process sweeps.
     const other = await app.seedDemo();
-    const stale = { apiKeyId: '', organizationId: other.organizationId, requestHash: 'x'.repeat(64), responseStatus: 200, responseBody: '{}' };
+    const stale = {
+      apiKeyId: '',
+      organizationId: other.organizationId,
+      requestHash: 'x'.repeat(64),
+      responseStatus: 200,
+      responseBody: '{}',
+    };
     const [apiKey] = await app.database.owner.apiKey.findMany({ where: { organizationId: other.organizationId } });
     const past = new Date(Date.now() - 60_000);
-    await app.database.owner.idempotencyKey.create({ data: { ...stale, apiKeyId: apiKey!.id, key: 'long forgotten', expiresAt: past } });
+    await app.database.owner.idempotencyKey.create({
+      data: { ...stale, apiKeyId: apiKey!.id, key: 'long forgotten', expiresAt: past },
+    });
 
     const key = randomUUID();
     const agents = () => app.database.owner.agent.count({ where: { organizationId: other.organizationId } });
@@ -271,7 +304,9 @@ describe('Idempotency-Key on mutations', () => {
       if (/INSERT INTO "public"\."messages"/.test(sql)) abandoned.abort();
     });
     try {
-      await expect(send(demo.key, AppendOne, { agentId: demo.agentId, text: 'ambiguous' }, key, { signal: abandoned.signal })).rejects.toThrow();
+      await expect(
+        send(demo.key, AppendOne, { agentId: demo.agentId, text: 'ambiguous' }, key, { signal: abandoned.signal }),
+      ).rejects.toThrow();
     } finally {
       stop();
     }
@@ -283,7 +318,10 @@ describe('Idempotency-Key on mutations', () => {
       answer = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'ambiguous' }, key);
     }
     expect(answer.status).toBe(200);
-    expect(answer.body.data?.appendMessages).toMatchObject({ __typename: 'MessagesPayload', messages: [{ text: 'ambiguous' }] });
+    expect(answer.body.data?.appendMessages).toMatchObject({
+      __typename: 'MessagesPayload',
+      messages: [{ text: 'ambiguous' }],
+    });
     expect(await messageCount()).toBe(before + 1);
   });
 
@@ -299,64 +337,78 @@ describe('Idempotency-Key on mutations', () => {
     expect(new Set(outcomes.map((answer) => answer.text)).size).toBe(1);
     for (const answer of answers.filter((candidate) => candidate.status !== 200)) {
       expect(answer.status).toBe(409);
-      expect(answer.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: ['Idempotency-Key'], retryAfterSeconds: 1 });
+      expect(answer.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'CONFLICT',
+        field: ['Idempotency-Key'],
+        retryAfterSeconds: 1,
+      });
     }
   });
 
   // PGlite serves one transaction at a time: a retry cannot start while the first request's
   // transaction is open, so it waits its turn and then gets the kept outcome.
-  onPglite('makes a concurrent retry wait for the first request on the embedded database, then replays it', async () => {
-    const key = randomUUID();
-    const answers = await Promise.all(
-      Array.from({ length: 4 }, () => send(demo.key, AppendOne, { agentId: demo.agentId, text: 'in turn' }, key)),
-    );
-    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
-    expect(answers.filter((answer) => answer.headers.get('idempotent-replayed') === 'true')).toHaveLength(3);
-  });
+  onPglite(
+    'makes a concurrent retry wait for the first request on the embedded database, then replays it',
+    async () => {
+      const key = randomUUID();
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, () => send(demo.key, AppendOne, { agentId: demo.agentId, text: 'in turn' }, key)),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+      expect(answers.filter((answer) => answer.headers.get('idempotent-replayed') === 'true')).toHaveLength(3);
+    },
+  );
 
   // On PostgreSQL another session can hold the first request inside its transaction: a lock on
   // the agent's row, which appendMessages takes after it has claimed the key.
-  onPostgres('answers a retry while the first request is in flight with 409 CONFLICT, retryAfterSeconds and Retry-After', async () => {
-    const key = randomUUID();
-    const before = await messageCount();
-    let release!: () => void;
-    let locked!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const holding = app.database.owner.$transaction(
-      async (tx) => {
-        await tx.$queryRaw`SELECT id FROM agents WHERE id = ${demo.agentId} FOR UPDATE`;
-        locked();
-        await released;
-      },
-      { timeout: 60_000 },
-    );
-    await isLocked;
-    const first = send(demo.key, AppendOne, { agentId: demo.agentId, text: 'held' }, key);
-    try {
-      // Until the first request waits for the row lock, holding its key.
-      for (;;) {
-        const [waiting] = await app.database.owner.$queryRaw<Array<{ count: number }>>`
+  onPostgres(
+    'answers a retry while the first request is in flight with 409 CONFLICT, retryAfterSeconds and Retry-After',
+    async () => {
+      const key = randomUUID();
+      const before = await messageCount();
+      let release!: () => void;
+      let locked!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holding = app.database.owner.$transaction(
+        async (tx) => {
+          await tx.$queryRaw`SELECT id FROM agents WHERE id = ${demo.agentId} FOR UPDATE`;
+          locked();
+          await released;
+        },
+        { timeout: 60_000 },
+      );
+      await isLocked;
+      const first = send(demo.key, AppendOne, { agentId: demo.agentId, text: 'held' }, key);
+      try {
+        // Until the first request waits for the row lock, holding its key.
+        for (;;) {
+          const [waiting] = await app.database.owner.$queryRaw<Array<{ count: number }>>`
           SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database()
             AND wait_event_type = 'Lock'`;
-        if (waiting!.count > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+          if (waiting!.count > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const retry = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'held' }, key);
+        expect(retry.status).toBe(409);
+        expect(retry.headers.get('retry-after')).toBe('1');
+        expect(retry.body.data).toBeUndefined();
+        expect(retry.body.errors?.[0]?.extensions).toMatchObject({
+          code: 'CONFLICT',
+          field: ['Idempotency-Key'],
+          retryAfterSeconds: 1,
+        });
+      } finally {
+        release();
+        await holding;
       }
-      const retry = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'held' }, key);
-      expect(retry.status).toBe(409);
-      expect(retry.headers.get('retry-after')).toBe('1');
-      expect(retry.body.data).toBeUndefined();
-      expect(retry.body.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: ['Idempotency-Key'], retryAfterSeconds: 1 });
-    } finally {
-      release();
-      await holding;
-    }
-    const done = await first;
-    expect(done.status).toBe(200);
-    const replay = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'held' }, key);
-    expect(replay.text).toBe(done.text);
-    expect(await messageCount()).toBe(before + 1);
-  });
+      const done = await first;
+      expect(done.status).toBe(200);
+      const replay = await send(demo.key, AppendOne, { agentId: demo.agentId, text: 'held' }, key);
+      expect(replay.text).toBe(done.text);
+      expect(await messageCount()).toBe(before + 1);
+    },
+  );
 });
 
 // graphql-jit replaces the executor (GRAPHQL_JIT): the idempotent transaction must wrap it too.

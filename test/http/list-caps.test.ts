@@ -1,14 +1,14 @@
 import {
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLInputField,
+  type GraphQLInputType,
   getNullableType,
   isEnumType,
   isInputObjectType,
   isListType,
   isNonNullType,
   isScalarType,
-  type GraphQLArgument,
-  type GraphQLField,
-  type GraphQLInputField,
-  type GraphQLInputType,
 } from 'graphql';
 import { schema } from '../../src/schema';
 import { maxItemsOf } from '../../src/schema/list-caps';
@@ -28,11 +28,14 @@ function smallest(type: GraphQLInputType): unknown {
   if (isEnumType(nullable)) return nullable.getValues()[0]!.name;
   if (isInputObjectType(nullable)) {
     const value: Record<string, unknown> = {};
-    for (const field of Object.values(nullable.getFields())) if (isNonNullType(field.type)) value[field.name] = smallest(field.type);
+    for (const field of Object.values(nullable.getFields()))
+      if (isNonNullType(field.type)) value[field.name] = smallest(field.type);
     return value;
   }
   if (isScalarType(nullable)) {
-    return { String: 'x', ID: 'id-x', Int: 1, Float: 1, Boolean: true, JSON: {}, DateTime: '2024-01-01T00:00:00Z' }[nullable.name];
+    return { String: 'x', ID: 'id-x', Int: 1, Float: 1, Boolean: true, JSON: {}, DateTime: '2024-01-01T00:00:00Z' }[
+      nullable.name
+    ];
   }
   throw new Error(`no value for ${String(type)}`);
 }
@@ -46,7 +49,12 @@ interface ListPosition {
   cap: number | undefined;
 }
 
-function listsUnder(type: GraphQLInputType, path: GraphQLInputField[], seen: Set<string>, found: (path: GraphQLInputField[], cap: number | undefined, item: GraphQLInputType) => void): void {
+function listsUnder(
+  type: GraphQLInputType,
+  path: GraphQLInputField[],
+  seen: Set<string>,
+  found: (path: GraphQLInputField[], cap: number | undefined, item: GraphQLInputType) => void,
+): void {
   const nullable = getNullableType(type);
   if (isListType(nullable)) {
     listsUnder(nullable.ofType, path, seen, found);
@@ -62,10 +70,14 @@ function listsUnder(type: GraphQLInputType, path: GraphQLInputField[], seen: Set
 
 function listPositions(): ListPosition[] {
   const positions: ListPosition[] = [];
-  for (const [root, type] of [['query', schema.getQueryType()!], ['mutation', schema.getMutationType()!]] as const) {
+  for (const [root, type] of [
+    ['query', schema.getQueryType()!],
+    ['mutation', schema.getMutationType()!],
+  ] as const) {
     for (const field of Object.values(type.getFields())) {
       for (const argument of field.args) {
-        if (isListType(getNullableType(argument.type))) positions.push({ root, field, argument, path: [], cap: maxItemsOf(argument.extensions) });
+        if (isListType(getNullableType(argument.type)))
+          positions.push({ root, field, argument, path: [], cap: maxItemsOf(argument.extensions) });
         listsUnder(argument.type, [], new Set(), (path, cap) => positions.push({ root, field, argument, path, cap }));
       }
     }
@@ -73,7 +85,8 @@ function listPositions(): ListPosition[] {
   return positions;
 }
 
-const label = (position: ListPosition) => [`${position.field.name}(${position.argument.name})`, ...position.path.map((field) => field.name)].join('.');
+const label = (position: ListPosition) =>
+  [`${position.field.name}(${position.argument.name})`, ...position.path.map((field) => field.name)].join('.');
 
 describe('list inputs', () => {
   let app: TestApp;
@@ -86,7 +99,9 @@ describe('list inputs', () => {
   });
 
   it('each declare a cap', () => {
-    const uncapped = listPositions().filter((position) => position.cap === undefined).map(label);
+    const uncapped = listPositions()
+      .filter((position) => position.cap === undefined)
+      .map(label);
     expect(uncapped).toEqual([]);
     expect(listPositions().length).toBeGreaterThan(15);
   });
@@ -94,7 +109,9 @@ describe('list inputs', () => {
   it('each refuse one item over the cap with VALIDATION naming the list, changing nothing', async () => {
     const findings: string[] = [];
     for (const position of listPositions()) {
-      const listType = getNullableType(position.path.length === 0 ? position.argument.type : position.path.at(-1)!.type);
+      const listType = getNullableType(
+        position.path.length === 0 ? position.argument.type : position.path.at(-1)!.type,
+      );
       if (!isListType(listType)) throw new Error(`${label(position)} is not a list`);
       const tooMany = Array.from({ length: position.cap! + 1 }, () => smallest(listType.ofType));
       // The argument's smallest value, with the list at its path replaced by one too many.
@@ -113,16 +130,26 @@ describe('list inputs', () => {
       const variables: Record<string, unknown> = { value: argument };
       const others = position.field.args.filter((other) => other !== position.argument && isNonNullType(other.type));
       for (const other of others) variables[other.name] = smallest(other.type);
-      const declarations = [`$value: ${String(position.argument.type)}`, ...others.map((other) => `$${other.name}: ${String(other.type)}`)];
+      const declarations = [
+        `$value: ${String(position.argument.type)}`,
+        ...others.map((other) => `$${other.name}: ${String(other.type)}`),
+      ];
       const args = [`${position.argument.name}: $value`, ...others.map((other) => `${other.name}: $${other.name}`)];
-      const query = `${position.root} (${declarations.join(', ')}) { ${position.field.name}(${args.join(', ')}) { ` +
+      const query =
+        `${position.root} (${declarations.join(', ')}) { ${position.field.name}(${args.join(', ')}) { ` +
         `__typename } }`;
       const response = await app.graphqlUntyped(query, variables);
       const error = response.errors?.[0];
       const named = position.path.length > 0 ? position.path.at(-1)!.name : position.argument.name;
-      if (response.status !== 400 || error?.extensions?.code !== 'VALIDATION' || !JSON.stringify(error.extensions.field).includes(`"${named}"`)) {
-        findings.push(`${label(position)} (cap ${position.cap}): ${response.status} ` +
-          `${JSON.stringify(response.errors ?? response.data).slice(0, 300)}`);
+      if (
+        response.status !== 400 ||
+        error?.extensions?.code !== 'VALIDATION' ||
+        !JSON.stringify(error.extensions.field).includes(`"${named}"`)
+      ) {
+        findings.push(
+          `${label(position)} (cap ${position.cap}): ${response.status} ` +
+            `${JSON.stringify(response.errors ?? response.data).slice(0, 300)}`,
+        );
       }
     }
     expect(findings).toEqual([]);

@@ -23,7 +23,8 @@ describe('the log tells faults from mistakes', () => {
   beforeAll(async () => {
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
         done();
       },
     });
@@ -35,7 +36,10 @@ describe('the log tells faults from mistakes', () => {
   });
 
   /** Sends a request with its own id and returns what the log says about that request. */
-  async function logged(requestId: string, init: { body: string; contentType?: string; authorization?: string | null }) {
+  async function logged(
+    requestId: string,
+    init: { body: string; contentType?: string; authorization?: string | null },
+  ) {
     const response = await fetch(app.url, {
       method: 'POST',
       headers: {
@@ -57,14 +61,33 @@ describe('the log tells faults from mistakes', () => {
     ['a page beyond the cap', { body: query('{ agents(first: 101) { totalCount } }') }, 'VALIDATION'],
     ['a limit beyond the cap', { body: query('{ searchMemories(query: "tea", limit: 101) { rank } }') }, 'VALIDATION'],
     ['a bad cursor', { body: query('{ agents(after: "garbage") { nodes { id } } }') }, 'VALIDATION'],
-    ['a variable of the wrong type', { body: JSON.stringify({ query: 'query ($f: Int) { agents(first: $f) { totalCount } }', variables: { f: 'abc' } }) }, 'VALIDATION'],
-    ['a form post without the CSRF header', { body: 'query={__typename}', contentType: 'application/x-www-form-urlencoded' }, 'CSRF_HEADER_REQUIRED'],
-    ['an unknown key', { body: query('{ __typename }'), authorization: `Bearer amk_${'A'.repeat(43)}` }, 'UNAUTHENTICATED'],
+    [
+      'a variable of the wrong type',
+      {
+        body: JSON.stringify({
+          query: 'query ($f: Int) { agents(first: $f) { totalCount } }',
+          variables: { f: 'abc' },
+        }),
+      },
+      'VALIDATION',
+    ],
+    [
+      'a form post without the CSRF header',
+      { body: 'query={__typename}', contentType: 'application/x-www-form-urlencoded' },
+      'CSRF_HEADER_REQUIRED',
+    ],
+    [
+      'an unknown key',
+      { body: query('{ __typename }'), authorization: `Bearer amk_${'A'.repeat(43)}` },
+      'UNAUTHENTICATED',
+    ],
   ])('logs %s once, at info, without a stack', async (_case, init, code) => {
     const before = lines.length;
     const { status, lines: about, all } = await logged(`mistake-${code}-${before}`, init);
     expect(status).toBeLessThan(500);
-    expect(about.filter((line) => line.msg === 'client error')).toEqual([expect.objectContaining({ level: INFO, code })]);
+    expect(about.filter((line) => line.msg === 'client error')).toEqual([
+      expect.objectContaining({ level: INFO, code }),
+    ]);
     // …and its request line names the code too.
     expect(about.filter((line) => line.msg === 'request')).toEqual([expect.objectContaining({ level: INFO, code })]);
     const since = all.slice(before);
@@ -80,7 +103,11 @@ describe('the log tells faults from mistakes', () => {
       const { lines: about, all } = await logged('fault-1', { body: query('{ agents { nodes { name } } }') });
       const faults = all.slice(before).filter((line) => line.level >= WARN);
       expect(faults).toHaveLength(1);
-      expect(faults[0]).toMatchObject({ level: ERROR, requestId: 'fault-1', err: { stack: expect.stringContaining('agents') } });
+      expect(faults[0]).toMatchObject({
+        level: ERROR,
+        requestId: 'fault-1',
+        err: { stack: expect.stringContaining('agents') },
+      });
       // The client was told only of an internal error, and that is not logged as its mistake.
       expect(about.filter((line) => line.msg === 'client error')).toEqual([]);
     } finally {
@@ -93,22 +120,35 @@ describe('the log tells faults from mistakes', () => {
       // A value of the wrong type, inline and in a variable, at the top and inside an input.
       { query: `{ agents(first: "${secret}") { totalCount } }` },
       { query: 'query ($f: Int) { agents(first: $f) { totalCount } }', variables: { f: secret } },
-      { query: 'mutation ($i: CreateMemoryInput!) { createMemory(input: $i) { __typename } }', variables: { i: { agentId: 'a', content: { nested: secret }, level: 'x', scope: 'y', memoryType: 'SEMANTIC' } } },
+      {
+        query: 'mutation ($i: CreateMemoryInput!) { createMemory(input: $i) { __typename } }',
+        variables: { i: { agentId: 'a', content: { nested: secret }, level: 'x', scope: 'y', memoryType: 'SEMANTIC' } },
+      },
       // An enum value that does not exist, inline and in a variable.
       { query: `{ messages(agentId: "a", roles: [${secret.replaceAll('-', '_').toUpperCase()}]) { totalCount } }` },
-      { query: 'query ($r: [MessageRole!]) { messages(agentId: "a", roles: $r) { totalCount } }', variables: { r: [secret] } },
+      {
+        query: 'query ($r: [MessageRole!]) { messages(agentId: "a", roles: $r) { totalCount } }',
+        variables: { r: [secret] },
+      },
       // An instant that is not one, a cursor that is not ours, an unknown input field.
       { query: 'query ($s: DateTime) { messages(agentId: "a", since: $s) { totalCount } }', variables: { s: secret } },
       { query: `{ agents(after: "${secret}") { totalCount } }` },
-      { query: 'query ($f: AgentFilter) { agents(filter: $f) { totalCount } }', variables: { f: { agentType: 'x', [secret.replaceAll('-', '_')]: secret } } },
+      {
+        query: 'query ($f: AgentFilter) { agents(filter: $f) { totalCount } }',
+        variables: { f: { agentType: 'x', [secret.replaceAll('-', '_')]: secret } },
+      },
     ];
     for (const [index, attempt] of attempts.entries()) {
       const { status, lines } = await logged(`secrets-${index}`, { body: JSON.stringify(attempt) });
       expect(status).toBe(400);
       const clientErrors = lines.filter((line) => line.msg === 'client error');
       expect(clientErrors.length).toBeGreaterThan(0);
-      for (const line of clientErrors) expect(line).toMatchObject({ code: expect.any(String), fault: expect.any(String) });
-      expect({ attempt: index, logged: JSON.stringify(lines) }).not.toEqual({ attempt: index, logged: expect.stringContaining(secret.slice(0, 10)) });
+      for (const line of clientErrors)
+        expect(line).toMatchObject({ code: expect.any(String), fault: expect.any(String) });
+      expect({ attempt: index, logged: JSON.stringify(lines) }).not.toEqual({
+        attempt: index,
+        logged: expect.stringContaining(secret.slice(0, 10)),
+      });
       expect(JSON.stringify(lines).toLowerCase()).not.toContain('sekret');
     }
   });
@@ -122,7 +162,12 @@ describe('each request has one line that says what a person needs', () => {
   beforeAll(async () => {
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        text.push(...chunk.toString('utf8').split('\n').filter((line) => line.trim() !== ''));
+        text.push(
+          ...chunk
+            .toString('utf8')
+            .split('\n')
+            .filter((line) => line.trim() !== ''),
+        );
         done();
       },
     });
@@ -145,7 +190,9 @@ describe('each request has one line that says what a person needs', () => {
   }
 
   it('names the request, its operation, organization, duration, statements and status', async () => {
-    const { result: logged, statements } = await app.countStatements(() => send('named-1', { query: 'query DemoAgents { agents { nodes { name } } }' }));
+    const { result: logged, statements } = await app.countStatements(() =>
+      send('named-1', { query: 'query DemoAgents { agents { nodes { name } } }' }),
+    );
     expect(logged).toEqual([
       expect.objectContaining({
         level: INFO,
@@ -167,9 +214,22 @@ describe('each request has one line that says what a person needs', () => {
 
   it('names the error code of a refused request, with the operation the document names', async () => {
     const logged = await send('refused-1', { query: 'query Page { agents(first: 101) { totalCount } }' });
-    expect(logged).toEqual([expect.objectContaining({ status: 400, operation: 'Page', code: 'VALIDATION', organizationId: demo.organizationId })]);
-    const unauthenticated = await send('refused-2', { query: 'mutation Forget { __typename }' }, 'Bearer amk_not-a-key');
-    expect(unauthenticated).toEqual([expect.objectContaining({ status: 401, operation: 'Forget', operationType: 'mutation', code: 'UNAUTHENTICATED' })]);
+    expect(logged).toEqual([
+      expect.objectContaining({
+        status: 400,
+        operation: 'Page',
+        code: 'VALIDATION',
+        organizationId: demo.organizationId,
+      }),
+    ]);
+    const unauthenticated = await send(
+      'refused-2',
+      { query: 'mutation Forget { __typename }' },
+      'Bearer amk_not-a-key',
+    );
+    expect(unauthenticated).toEqual([
+      expect.objectContaining({ status: 401, operation: 'Forget', operationType: 'mutation', code: 'UNAUTHENTICATED' }),
+    ]);
     expect(unauthenticated[0]).not.toHaveProperty('organizationId');
   });
 

@@ -38,17 +38,30 @@ describe('npm start', () => {
   });
 
   it('stops the server when npm itself gets SIGINT (a process manager or `kill -INT` signals npm, not its children)', async () => {
-    const where = database.settings.kind === 'postgres' ? { DATABASE_URL: database.settings.url } : { PGLITE_DATA_DIR: database.settings.dataDir };
+    const where =
+      database.settings.kind === 'postgres'
+        ? { DATABASE_URL: database.settings.url }
+        : { PGLITE_DATA_DIR: database.settings.dataDir };
     // --ignore-scripts leaves out `prestart` (prisma generate): the test run generated the client
     // already, and generating it again would rewrite files that other test files are loading.
     const npm = spawn('npm', ['start', '--ignore-scripts'], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', DEMO_DATA: 'false', MIGRATE_ON_START: 'false', ...where },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        DEMO_DATA: 'false',
+        MIGRATE_ON_START: 'false',
+        ...where,
+      },
     });
     let output = '';
     npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm.on('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      npm.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     let serverPid: number | undefined;
     try {
       const [, pid, url] = await printed(npm, () => output, /"pid":(\d+),"msg":"AgentMem is ready: GraphiQL at (\S+)"/);
@@ -61,7 +74,10 @@ describe('npm start', () => {
       npm.kill('SIGINT');
       // An idle server closes at once; 5 s is a margin for a loaded machine, well under the
       // SHUTDOWN_TIMEOUT_MS (10 s) that in-flight requests could take.
-      const exit = await Promise.race([exited, setTimeout(5_000, 'npm is still running 5 s after SIGINT', { ref: false })]);
+      const exit = await Promise.race([
+        exited,
+        setTimeout(5_000, 'npm is still running 5 s after SIGINT', { ref: false }),
+      ]);
       expect(output).toContain('"signal":"SIGINT","msg":"shutting down: finishing in-flight requests"');
       expect(exit).toEqual({ code: 0, signal: null });
       expect(isAlive(serverPid)).toBe(false);

@@ -5,7 +5,11 @@ import { holdAgents } from '../support/held-table';
 import { throughTestPooler } from '../support/pgbouncer';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
-import { createThrowawayPostgres, throwawayPostgresAvailable, type ThrowawayPostgres } from '../support/throwaway-postgres';
+import {
+  createThrowawayPostgres,
+  type ThrowawayPostgres,
+  throwawayPostgresAvailable,
+} from '../support/throwaway-postgres';
 
 // PGlite has no pool to run dry and no server to stop: those two tests are reported as skipped
 // there (docs/testing.md); admission control runs on both databases.
@@ -28,11 +32,20 @@ interface Answer {
 async function ask(url: string, key: string): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${key}`,
+    },
     body: JSON.stringify({ query: AgentNames.toString() }),
   });
   const body = (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: { code?: unknown } }> };
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), code: body.errors?.[0]?.extensions?.code, data: body.data };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    code: body.errors?.[0]?.extensions?.code,
+    data: body.data,
+  };
 }
 
 /** `count` concurrent requests, and how many of them have been answered so far. */
@@ -59,7 +72,9 @@ async function until(condition: () => boolean): Promise<boolean> {
 }
 
 async function metricValue(app: TestApp, name: string): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', app.url), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const text = await (
+    await fetch(new URL('/metrics', app.url), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  ).text();
   const line = text.split('\n').find((entry) => entry.startsWith(`${name} `));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
 }
@@ -71,47 +86,15 @@ describe('overload told apart from outage', () => {
     app = undefined;
   });
 
-  it('admits ADMISSION_MAX_IN_FLIGHT + ADMISSION_MAX_QUEUED requests, ' +
-    'refuses the rest at once with 503 OVERLOADED, counts them, and /health answers throughout', async () => {
-    const [maxInFlight, maxQueued, sent] = [2, 3, 12];
-    app = await startTestApp('overload-admission', { admission: { maxInFlight, maxQueued, queueTimeoutMs: 120_000 }, metricsToken: METRICS_TOKEN });
-    const { key } = await app.seedDemo();
-    expect(await ask(app.url, key)).toMatchObject({ status: 200 });
-
-    const release = await holdAgents(app);
-    let answers: Answer[];
-    try {
-      const requests = burst(app.url, key, sent);
-      // The refused are answered while the admitted wait on the held table.
-      expect(await until(() => requests.settled().length >= sent - maxInFlight - maxQueued)).toBe(true);
-      const health = await fetch(new URL('/health', app.url));
-      expect(health.status).toBe(200);
-      expect(requests.settled()).toHaveLength(sent - maxInFlight - maxQueued);
-      for (const refused of requests.settled()) expect(refused).toEqual({ status: 503, retryAfter: '1', code: 'OVERLOADED' });
-      await release();
-      answers = await requests.answers;
-    } catch (error) {
-      await release();
-      throw error;
-    }
-    const answered = answers.filter((answer) => answer.status === 200);
-    expect(answered).toHaveLength(maxInFlight + maxQueued);
-    for (const answer of answered) expect(answer.data).toEqual({ agents: { nodes: [{ name: 'Demo Assistant' }] } });
-    // Counted when each response ended: the refusals, and nothing else.
-    expect(await metricValue(app, 'agentmem_overload_refusals_total')).toBe(sent - maxInFlight - maxQueued);
-    expect(await ask(app.url, key)).toMatchObject({ status: 200 });
-  });
-
-  onPostgres('a pool that stays full while the database answers gives 503 OVERLOADED with Retry-After, logged at warn, ' +
-    'never DATABASE_UNAVAILABLE', async () => {
-    const lines: Array<{ level: number; msg: string; code?: string }> = [];
-    const logger = pino({ level: 'info', base: undefined }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
-    const clone = await cloneMigratedDatabase('overload-pool');
-    const poolSize = 2;
-    const sent = 6;
-    try {
-      const database = { ...(clone.settings as Extract<DatabaseSettings, { kind: 'postgres' }>), poolSize, connectTimeoutMs: 500 };
-      app = await startTestApp('overload-pool', { database: throughTestPooler(database), metricsToken: METRICS_TOKEN }, logger);
+  it(
+    'admits ADMISSION_MAX_IN_FLIGHT + ADMISSION_MAX_QUEUED requests, ' +
+      'refuses the rest at once with 503 OVERLOADED, counts them, and /health answers throughout',
+    async () => {
+      const [maxInFlight, maxQueued, sent] = [2, 3, 12];
+      app = await startTestApp('overload-admission', {
+        admission: { maxInFlight, maxQueued, queueTimeoutMs: 120_000 },
+        metricsToken: METRICS_TOKEN,
+      });
       const { key } = await app.seedDemo();
       expect(await ask(app.url, key)).toMatchObject({ status: 200 });
 
@@ -119,29 +102,83 @@ describe('overload told apart from outage', () => {
       let answers: Answer[];
       try {
         const requests = burst(app.url, key, sent);
-        // At most `poolSize` requests hold a connection on the held table; the others' checkouts
-        // give up after DATABASE_CONNECT_TIMEOUT_MS.
-        expect(await until(() => requests.settled().length >= sent - poolSize)).toBe(true);
+        // The refused are answered while the admitted wait on the held table.
+        expect(await until(() => requests.settled().length >= sent - maxInFlight - maxQueued)).toBe(true);
+        const health = await fetch(new URL('/health', app.url));
+        expect(health.status).toBe(200);
+        expect(requests.settled()).toHaveLength(sent - maxInFlight - maxQueued);
+        for (const refused of requests.settled())
+          expect(refused).toEqual({ status: 503, retryAfter: '1', code: 'OVERLOADED' });
         await release();
         answers = await requests.answers;
       } catch (error) {
         await release();
         throw error;
       }
-      const refused = answers.filter((answer) => answer.status !== 200);
-      expect(refused.length).toBeGreaterThanOrEqual(sent - poolSize);
-      for (const answer of refused) expect(answer).toMatchObject({ status: 503, retryAfter: '1', code: 'OVERLOADED' });
-      expect(await metricValue(app, 'agentmem_overload_refusals_total')).toBe(refused.length);
-      const overloadLines = lines.filter((line) => line.code === 'OVERLOADED' && line.msg.startsWith('overloaded'));
-      expect(overloadLines.length).toBeGreaterThanOrEqual(refused.length);
-      expect(overloadLines.every((line) => line.level === 40)).toBe(true); // warn
-      expect(lines.filter((line) => line.level >= 50)).toEqual([]); // nothing at error
-    } finally {
-      await app?.close();
-      app = undefined;
-      await clone.drop();
-    }
-  });
+      const answered = answers.filter((answer) => answer.status === 200);
+      expect(answered).toHaveLength(maxInFlight + maxQueued);
+      for (const answer of answered) expect(answer.data).toEqual({ agents: { nodes: [{ name: 'Demo Assistant' }] } });
+      // Counted when each response ended: the refusals, and nothing else.
+      expect(await metricValue(app, 'agentmem_overload_refusals_total')).toBe(sent - maxInFlight - maxQueued);
+      expect(await ask(app.url, key)).toMatchObject({ status: 200 });
+    },
+  );
+
+  onPostgres(
+    'a pool that stays full while the database answers gives 503 OVERLOADED with Retry-After, logged at warn, ' +
+      'never DATABASE_UNAVAILABLE',
+    async () => {
+      const lines: Array<{ level: number; msg: string; code?: string }> = [];
+      const logger = pino(
+        { level: 'info', base: undefined },
+        { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) },
+      );
+      const clone = await cloneMigratedDatabase('overload-pool');
+      const poolSize = 2;
+      const sent = 6;
+      try {
+        const database = {
+          ...(clone.settings as Extract<DatabaseSettings, { kind: 'postgres' }>),
+          poolSize,
+          connectTimeoutMs: 500,
+        };
+        app = await startTestApp(
+          'overload-pool',
+          { database: throughTestPooler(database), metricsToken: METRICS_TOKEN },
+          logger,
+        );
+        const { key } = await app.seedDemo();
+        expect(await ask(app.url, key)).toMatchObject({ status: 200 });
+
+        const release = await holdAgents(app);
+        let answers: Answer[];
+        try {
+          const requests = burst(app.url, key, sent);
+          // At most `poolSize` requests hold a connection on the held table; the others' checkouts
+          // give up after DATABASE_CONNECT_TIMEOUT_MS.
+          expect(await until(() => requests.settled().length >= sent - poolSize)).toBe(true);
+          await release();
+          answers = await requests.answers;
+        } catch (error) {
+          await release();
+          throw error;
+        }
+        const refused = answers.filter((answer) => answer.status !== 200);
+        expect(refused.length).toBeGreaterThanOrEqual(sent - poolSize);
+        for (const answer of refused)
+          expect(answer).toMatchObject({ status: 503, retryAfter: '1', code: 'OVERLOADED' });
+        expect(await metricValue(app, 'agentmem_overload_refusals_total')).toBe(refused.length);
+        const overloadLines = lines.filter((line) => line.code === 'OVERLOADED' && line.msg.startsWith('overloaded'));
+        expect(overloadLines.length).toBeGreaterThanOrEqual(refused.length);
+        expect(overloadLines.every((line) => line.level === 40)).toBe(true); // warn
+        expect(lines.filter((line) => line.level >= 50)).toEqual([]); // nothing at error
+      } finally {
+        await app?.close();
+        app = undefined;
+        await clone.drop();
+      }
+    },
+  );
 
   describe('a database that is down', () => {
     let cluster: ThrowawayPostgres | undefined;
@@ -162,7 +199,8 @@ describe('overload told apart from outage', () => {
       expect(await ask(app.url, key)).toMatchObject({ status: 200 });
       await cluster.stop();
       const answers = await Promise.all(Array.from({ length: 4 }, () => ask(app!.url, key)));
-      for (const answer of answers) expect(answer).toMatchObject({ status: 503, retryAfter: '1', code: 'DATABASE_UNAVAILABLE' });
+      for (const answer of answers)
+        expect(answer).toMatchObject({ status: 503, retryAfter: '1', code: 'DATABASE_UNAVAILABLE' });
       expect((await fetch(new URL('/health', app.url))).status).toBe(200);
       expect(await metricValue(app, 'agentmem_overload_refusals_total')).toBe(0);
       await cluster.start();

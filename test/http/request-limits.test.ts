@@ -9,7 +9,10 @@ describe('request limits, CSRF, CORS and introspection', () => {
   beforeAll(async () => {
     app = await startTestApp('limits', { corsOrigins: ['https://app.example'] });
     ({ key } = await app.seedDemo());
-    locked = await startTestApp('limits_locked', { introspection: 'nobody', limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 50 } });
+    locked = await startTestApp('limits_locked', {
+      introspection: 'nobody',
+      limits: { maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 50 },
+    });
     await locked.seedDemo();
     // As in production by default (INTROSPECTION=auto, NODE_ENV=production).
     adminsOnly = await startTestApp('limits_admins', { introspection: 'admin' });
@@ -30,8 +33,10 @@ describe('request limits, CSRF, CORS and introspection', () => {
   it('refuses documents that are too deep, too aliased or too long, before running them', async () => {
     // Requests that fail validation answer 4xx under application/graphql-response+json (the
     // GraphQL-over-HTTP spec), limit refusals as well as graphql-js's own.
-    const deep = await app.graphqlUntyped('{ agents { nodes { blocks { agents { tools { agents { blocks { agents { tools { agents { ' +
-      'id } } } } } } } } } } }');
+    const deep = await app.graphqlUntyped(
+      '{ agents { nodes { blocks { agents { tools { agents { blocks { agents { tools { agents { ' +
+        'id } } } } } } } } } } }',
+    );
     expect(deep.data).toBeUndefined();
     expect(codeOf(deep)).toMatch(/depth/i);
     expect(deep.status).toBe(400);
@@ -48,7 +53,8 @@ describe('request limits, CSRF, CORS and introspection', () => {
   });
 
   it('refuses a document that costs more than the limit, and allows the ordinary nested query', async () => {
-    const nested = '{ agents(first: 50) { nodes { id blocks { id label value } tools { id name } recentMessages(limit: 10) { ' +
+    const nested =
+      '{ agents(first: 50) { nodes { id blocks { id label value } tools { id name } recentMessages(limit: 10) { ' +
       'id text } } } }';
     expect((await app.graphqlUntyped(nested)).errors).toBeUndefined();
     const costly = await locked.graphqlUntyped(nested);
@@ -64,11 +70,16 @@ describe('request limits, CSRF, CORS and introspection', () => {
 
   it('lets only admin keys introspect where introspection is for admins', async () => {
     expect((await adminsOnly.graphqlUntyped(getIntrospectionQuery())).errors).toBeUndefined();
-    const issued = await adminsOnly.graphqlUntyped('mutation { createApiKey(input: { name: "reader", scopes: [READ] }) { ... on CreatedApiKey { key } } }');
+    const issued = await adminsOnly.graphqlUntyped(
+      'mutation { createApiKey(input: { name: "reader", scopes: [READ] }) { ... on CreatedApiKey { key } } }',
+    );
     adminsOnly.useKey((issued.data as { createApiKey: { key: string } }).createApiKey.key);
     const refused = await adminsOnly.graphqlUntyped('{ organization { id } __type(name: "Agent") { name } }');
     expect(refused.data).toBeUndefined();
-    expect(refused.errors?.[0]).toMatchObject({ message: expect.stringMatching(/introspection/i), extensions: { code: 'FORBIDDEN' } });
+    expect(refused.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/introspection/i),
+      extensions: { code: 'FORBIDDEN' },
+    });
     // Everything else, __typename included, stays open to the read key.
     expect((await adminsOnly.graphqlUntyped('{ organization { __typename id } }')).errors).toBeUndefined();
   });
@@ -87,11 +98,25 @@ describe('request limits, CSRF, CORS and introspection', () => {
 
   it('sends CORS headers to configured origins only', async () => {
     const preflight = (origin: string) =>
-      fetch(app.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' } });
-    expect((await preflight('https://app.example')).headers.get('access-control-allow-origin')).toBe('https://app.example');
+      fetch(app.url, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,authorization',
+        },
+      });
+    expect((await preflight('https://app.example')).headers.get('access-control-allow-origin')).toBe(
+      'https://app.example',
+    );
     // The allowed origin, never the asking one: a browser on evil.example refuses the answer.
-    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
-    const closed = await fetch(locked.url, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).not.toBe(
+      'https://evil.example',
+    );
+    const closed = await fetch(locked.url, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
     expect(closed.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

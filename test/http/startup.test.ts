@@ -56,8 +56,14 @@ describe('server start-up', () => {
   });
 
   it('fails fast when PostgreSQL cannot be reached', async () => {
-    const exit = await startServer({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/agentmem', DATABASE_CONNECT_TIMEOUT_MS: '2000' }).exited;
-    expectOneLineFailure(exit, /cannot reach PostgreSQL at 127\.0\.0\.1:1\/agentmem \(DATABASE_URL\): connection refused/);
+    const exit = await startServer({
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/agentmem',
+      DATABASE_CONNECT_TIMEOUT_MS: '2000',
+    }).exited;
+    expectOneLineFailure(
+      exit,
+      /cannot reach PostgreSQL at 127\.0\.0\.1:1\/agentmem \(DATABASE_URL\): connection refused/,
+    );
   });
 
   it('fails fast when the port is taken, before creating the embedded database', async () => {
@@ -99,7 +105,9 @@ describe('server start-up', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
         body: JSON.stringify({ query: '{ agents { nodes { name blocks { label } tools { name } } } }' }),
       });
-      const body = (await response.json()) as { data: { agents: { nodes: Array<{ name: string; blocks: unknown[]; tools: unknown[] }> } } };
+      const body = (await response.json()) as {
+        data: { agents: { nodes: Array<{ name: string; blocks: unknown[]; tools: unknown[] }> } };
+      };
       const agents = body.data.agents.nodes;
       expect(agents).toEqual([expect.objectContaining({ name: 'Demo Assistant' })]);
       expect(agents[0]?.blocks).toHaveLength(2);

@@ -1,13 +1,13 @@
 import type { ResultOf } from '@graphql-typed-document-node/core';
 import { openDatabase } from '../../src/db/database';
-import { seedDemoData, type DemoData } from '../../src/demo/seed';
+import { type DemoData, seedDemoData } from '../../src/demo/seed';
 import { createLogger } from '../../src/logger';
 import { graphql } from '../generated';
-import { subscribe, type LiveResult } from '../support/live-client';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { type LiveResult, subscribe } from '../support/live-client';
+import { type ServerProcess, startServerProcess } from '../support/server-process';
 import type { TypedDocument } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
-import { startThrowawayRedis, throwawayRedisAvailable, type ThrowawayRedis } from '../support/throwaway-redis';
+import { startThrowawayRedis, type ThrowawayRedis, throwawayRedisAvailable } from '../support/throwaway-redis';
 
 // Two replicas (src/server.ts as two processes) on one PostgreSQL database and one Redis of the
 // test's own. Replicas share a database server, which the embedded database cannot be: on PGlite
@@ -82,7 +82,8 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
   };
 
   beforeAll(async () => {
-    if (!throwawayRedisAvailable()) throw new Error('redis-server is not installed (apt-get install redis-server; .ci/run does it)');
+    if (!throwawayRedisAvailable())
+      throw new Error('redis-server is not installed (apt-get install redis-server; .ci/run does it)');
     redis = await startThrowawayRedis();
     database = await cloneMigratedDatabase('replicas');
     if (database.settings.kind !== 'postgres') throw new Error('PostgreSQL only');
@@ -113,31 +114,37 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     await database?.drop();
   });
 
-  it(`delivers ${MESSAGES} messages appended through the second replica to a subscriber of the first, ` +
-    `all and in order`, async () => {
-    const key = await newKey('live');
-    const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
-    expect(live.status).toBe(200);
+  it(
+    `delivers ${MESSAGES} messages appended through the second replica to a subscriber of the first, ` +
+      `all and in order`,
+    async () => {
+      const key = await newKey('live');
+      const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
+      expect(live.status).toBe(200);
 
-    const acknowledged: string[] = [];
-    const received: LiveResult<ResultOf<typeof MessageAdded>>[] = [];
-    const receiving = (async () => {
-      for (let index = 0; index < MESSAGES; index += 1) {
-        const result = await live.next(HANG_GUARD_MS);
-        if (!result) return;
-        received.push(result);
-      }
-    })();
-    for (let index = 1; index <= MESSAGES; index += 1) acknowledged.push(await appendThrough(second, key, `message ${index}`));
-    await receiving;
-    live.close();
+      const acknowledged: string[] = [];
+      const received: LiveResult<ResultOf<typeof MessageAdded>>[] = [];
+      const receiving = (async () => {
+        for (let index = 0; index < MESSAGES; index += 1) {
+          const result = await live.next(HANG_GUARD_MS);
+          if (!result) return;
+          received.push(result);
+        }
+      })();
+      for (let index = 1; index <= MESSAGES; index += 1)
+        acknowledged.push(await appendThrough(second, key, `message ${index}`));
+      await receiving;
+      live.close();
 
-    // All, in order, each once: how fast they arrive is measured by `npm run bench:subscriptions`,
-    // not asserted here.
-    expect(received.map((result) => result.errors)).toEqual(acknowledged.map(() => undefined));
-    expect(received.map((result) => result.data?.messageAdded.id)).toEqual(acknowledged);
-    expect(received.map((result) => result.data?.messageAdded.text)).toEqual(acknowledged.map((_id, index) => `message ${index + 1}`));
-  });
+      // All, in order, each once: how fast they arrive is measured by `npm run bench:subscriptions`,
+      // not asserted here.
+      expect(received.map((result) => result.errors)).toEqual(acknowledged.map(() => undefined));
+      expect(received.map((result) => result.data?.messageAdded.id)).toEqual(acknowledged);
+      expect(received.map((result) => result.data?.messageAdded.text)).toEqual(
+        acknowledged.map((_id, index) => `message ${index + 1}`),
+      );
+    },
+  );
 
   it('enforces one rate-limit budget per key across both replicas', async () => {
     const key = await newKey('budget');
@@ -167,60 +174,69 @@ onPostgres('two replicas sharing PostgreSQL and Redis', () => {
     // Now even a valid key from that address is refused, on either replica; other addresses are not.
     expect((await post(first, demo.key, AgentName, { id: demo.agentId }, from)).status).toBe(429);
     expect((await post(second, demo.key, AgentName, { id: demo.agentId }, from)).status).toBe(429);
-    expect((await post(second, demo.key, AgentName, { id: demo.agentId }, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(200);
+    expect(
+      (await post(second, demo.key, AgentName, { id: demo.agentId }, { 'x-forwarded-for': '203.0.113.8' })).status,
+    ).toBe(200);
   });
 
-  it('when Redis goes away: subscriptions end with a clear error, queries and mutations go on, ' +
-    'and subscriptions work again when it returns', async () => {
-    const key = await newKey('outage');
-    const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
-    expect(live.status).toBe(200);
+  it(
+    'when Redis goes away: subscriptions end with a clear error, queries and mutations go on, ' +
+      'and subscriptions work again when it returns',
+    async () => {
+      const key = await newKey('outage');
+      const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
+      expect(live.status).toBe(200);
 
-    await redis.kill();
-    const ended = await live.rest(HANG_GUARD_MS);
-    expect(ended).toHaveLength(1);
-    expect(ended[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
-    expect(ended[0]?.errors?.[0]?.message).toMatch(/live updates are unavailable.*subscribe again/);
+      await redis.kill();
+      const ended = await live.rest(HANG_GUARD_MS);
+      expect(ended).toHaveLength(1);
+      expect(ended[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
+      expect(ended[0]?.errors?.[0]?.message).toMatch(/live updates are unavailable.*subscribe again/);
 
-    // Reads and writes on both replicas, the rate limit counting in memory meanwhile.
-    expect((await post(first, key, AgentName, { id: demo.agentId })).data?.agent?.name).toBe('Demo Assistant');
-    expect((await post(second, key, AgentName, { id: demo.agentId })).data?.agent?.name).toBe('Demo Assistant');
-    await appendThrough(second, key, 'written while Redis is away');
-    await appendThrough(first, key, 'also written while Redis is away');
+      // Reads and writes on both replicas, the rate limit counting in memory meanwhile.
+      expect((await post(first, key, AgentName, { id: demo.agentId })).data?.agent?.name).toBe('Demo Assistant');
+      expect((await post(second, key, AgentName, { id: demo.agentId })).data?.agent?.name).toBe('Demo Assistant');
+      await appendThrough(second, key, 'written while Redis is away');
+      await appendThrough(first, key, 'also written while Redis is away');
 
-    // A new subscription is refused at once, with the same error.
-    const refused = await (await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId })).rest(HANG_GUARD_MS);
-    expect(refused).toHaveLength(1);
-    expect(refused[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
+      // A new subscription is refused at once, with the same error.
+      const refused = await (await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId })).rest(
+        HANG_GUARD_MS,
+      );
+      expect(refused).toHaveLength(1);
+      expect(refused[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
 
-    await redis.start();
-    // Subscriptions work again once the replicas have reconnected. The contract (docs/live-updates.md, "Live
-    // updates"): they reconnect every 100 ms to 1 s, so within about a second; the 15 s bound is
-    // that contract with a margin a loaded CI machine cannot break. A refused attempt is tried
-    // again after 300 ms: a pace (each attempt counts against the key's rate limit), not a wait
-    // for the outcome, which each attempt checks itself.
-    let delivered: string | undefined;
-    let attempts = 0;
-    for (const deadline = Date.now() + 15_000; !delivered && Date.now() < deadline; attempts += 1) {
-      const again = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
-      const sent = await appendThrough(second, key, `after Redis returned (${attempts})`);
-      const result = await again.next(5_000).catch(() => undefined);
-      again.close();
-      if (result?.data?.messageAdded.id === sent) delivered = sent;
-      else await sleep(300);
-    }
-    expect(delivered).toBeDefined();
+      await redis.start();
+      // Subscriptions work again once the replicas have reconnected. The contract (docs/live-updates.md, "Live
+      // updates"): they reconnect every 100 ms to 1 s, so within about a second; the 15 s bound is
+      // that contract with a margin a loaded CI machine cannot break. A refused attempt is tried
+      // again after 300 ms: a pace (each attempt counts against the key's rate limit), not a wait
+      // for the outcome, which each attempt checks itself.
+      let delivered: string | undefined;
+      let attempts = 0;
+      for (const deadline = Date.now() + 15_000; !delivered && Date.now() < deadline; attempts += 1) {
+        const again = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
+        const sent = await appendThrough(second, key, `after Redis returned (${attempts})`);
+        const result = await again.next(5_000).catch(() => undefined);
+        again.close();
+        if (result?.data?.messageAdded.id === sent) delivered = sent;
+        else await sleep(300);
+      }
+      expect(delivered).toBeDefined();
 
-    // Neither replica stopped at any point.
-    expect([first.exits, second.exits]).toEqual([[], []]);
-  });
+      // Neither replica stopped at any point.
+      expect([first.exits, second.exits]).toEqual([[], []]);
+    },
+  );
 
   it('stops cleanly (exit code 0) while Redis is away, with subscriptions open', async () => {
     const key = await newKey('stop');
     const live = await subscribe(first.url, key, MessageAdded, { agentId: demo.agentId });
     expect(live.status).toBe(200);
     await redis.kill();
-    expect((await live.rest(HANG_GUARD_MS))[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'LIVE_UPDATES_UNAVAILABLE' });
+    expect((await live.rest(HANG_GUARD_MS))[0]?.errors?.[0]?.extensions).toMatchObject({
+      code: 'LIVE_UPDATES_UNAVAILABLE',
+    });
     await first.stop();
     expect(first.exits).toEqual([{ code: 0, signal: null }]);
     expect(first.output()).not.toMatch(/Unhandled|unhandled/);

@@ -82,37 +82,49 @@ describe('subscriptions in one process', () => {
     expect(received.map((result) => result?.errors)).toEqual([undefined, undefined, undefined, undefined]);
     expect(received.map((result) => result?.data?.messageAdded.id)).toEqual([...first, ...second]);
     expect(received.map((result) => result?.data?.messageAdded.text)).toEqual(['one', 'two', 'three', 'four']);
-    expect(received[0]?.data?.messageAdded).toMatchObject({ agentId: a.agentId, organizationId: a.organizationId, role: 'USER', user: { id: a.userId } });
+    expect(received[0]?.data?.messageAdded).toMatchObject({
+      agentId: a.agentId,
+      organizationId: a.organizationId,
+      role: 'USER',
+      user: { id: a.userId },
+    });
   });
 
-  it('subscribers of one agent with and without a relation each get their selection (the read is shared only by ' +
-    'the same relations)', async () => {
-    // The one without a relation listens first, so its read is the event's first: a read shared
-    // regardless of relations would leave the other without its user.
-    const plain = await subscribe(app.url, a.key, MessageTextAdded, { agentId: a.agentId });
-    const withUser = await subscribe(app.url, a.key, MessageAdded, { agentId: a.agentId });
-    const { result, statements } = await app.countStatements(async () => {
-      const [appended] = await appendAs(a.key, a.agentId, ['both see it']);
-      return { id: appended, plainResult: await plain.next(), withUserResult: await withUser.next() };
-    });
-    const { id, plainResult, withUserResult } = result;
-    plain.close();
-    withUser.close();
-    expect(plainResult).toEqual({ data: { messageAdded: { id, text: 'both see it' } } });
-    expect(withUserResult?.errors).toBeUndefined();
-    expect(withUserResult?.data?.messageAdded).toMatchObject({ id, text: 'both see it', user: { id: a.userId } });
-    // One read for each set of relations, and the user read once with the second (joined into
-    // it, or one statement of its own where the driver does not join): a relation left to each
-    // subscriber's resolvers would be read apart, by each subscriber.
-    const eventReads = statements.filter((sql) => /FROM "public"\."messages"/.test(sql) && /"agent_id" = \$\d+ AND "t0"\."id" IN \(/.test(sql));
-    expect(eventReads).toHaveLength(2);
-    // The append's own check of the users it names (none here: `1=0`) aside.
-    expect(statements.filter((sql) => /"public"\."users"/.test(sql) && !/1=0/.test(sql))).toHaveLength(1);
-  });
+  it(
+    'subscribers of one agent with and without a relation each get their selection (the read is shared only by ' +
+      'the same relations)',
+    async () => {
+      // The one without a relation listens first, so its read is the event's first: a read shared
+      // regardless of relations would leave the other without its user.
+      const plain = await subscribe(app.url, a.key, MessageTextAdded, { agentId: a.agentId });
+      const withUser = await subscribe(app.url, a.key, MessageAdded, { agentId: a.agentId });
+      const { result, statements } = await app.countStatements(async () => {
+        const [appended] = await appendAs(a.key, a.agentId, ['both see it']);
+        return { id: appended, plainResult: await plain.next(), withUserResult: await withUser.next() };
+      });
+      const { id, plainResult, withUserResult } = result;
+      plain.close();
+      withUser.close();
+      expect(plainResult).toEqual({ data: { messageAdded: { id, text: 'both see it' } } });
+      expect(withUserResult?.errors).toBeUndefined();
+      expect(withUserResult?.data?.messageAdded).toMatchObject({ id, text: 'both see it', user: { id: a.userId } });
+      // One read for each set of relations, and the user read once with the second (joined into
+      // it, or one statement of its own where the driver does not join): a relation left to each
+      // subscriber's resolvers would be read apart, by each subscriber.
+      const eventReads = statements.filter(
+        (sql) => /FROM "public"\."messages"/.test(sql) && /"agent_id" = \$\d+ AND "t0"\."id" IN \(/.test(sql),
+      );
+      expect(eventReads).toHaveLength(2);
+      // The append's own check of the users it names (none here: `1=0`) aside.
+      expect(statements.filter((sql) => /"public"\."users"/.test(sql) && !/1=0/.test(sql))).toHaveLength(1);
+    },
+  );
 
   it("another organization's agent is NOT_FOUND, as an agent that does not exist; no key is 401", async () => {
     const foreign = await subscribe(app.url, a.key, MessageAdded, { agentId: b.agentId });
-    const missing = await subscribe(app.url, a.key, MessageAdded, { agentId: 'agent-00000000-0000-4000-8000-000000000000' });
+    const missing = await subscribe(app.url, a.key, MessageAdded, {
+      agentId: 'agent-00000000-0000-4000-8000-000000000000',
+    });
     const [foreignResults, missingResults] = [await foreign.rest(), await missing.rest()];
     expect(foreignResults).toHaveLength(1);
     expect(foreignResults[0]?.data ?? null).toBeNull();
@@ -144,7 +156,12 @@ describe('subscriptions in one process', () => {
 
     // An event on A's channel naming B's message (what a bug in a publisher could send): A's
     // subscriber reads it under A's scope, where it does not exist, and is shown nothing.
-    app.live.publish({ kind: 'messageAdded', organizationId: a.organizationId, agentId: a.agentId, messageIds: [bMessage!] });
+    app.live.publish({
+      kind: 'messageAdded',
+      organizationId: a.organizationId,
+      agentId: a.agentId,
+      messageIds: [bMessage!],
+    });
     const [aMessage] = await appendAs(a.key, a.agentId, ['for A only']);
 
     expect((await liveA.next())?.data?.messageAdded.id).toBe(aMessage);
@@ -178,9 +195,18 @@ describe('subscriptions in one process', () => {
     const send = () =>
       fetch(app.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${a.key}`, 'idempotency-key': idempotencyKey },
-        body: JSON.stringify({ query: Append.toString(), variables: { agentId: a.agentId, messages: [userMessage('once')] } }),
-      }).then((response) => response.json() as Promise<{ data: { appendMessages: { messages: Array<{ id: string }> } } }>);
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${a.key}`,
+          'idempotency-key': idempotencyKey,
+        },
+        body: JSON.stringify({
+          query: Append.toString(),
+          variables: { agentId: a.agentId, messages: [userMessage('once')] },
+        }),
+      }).then(
+        (response) => response.json() as Promise<{ data: { appendMessages: { messages: Array<{ id: string }> } } }>,
+      );
     const first = await send();
     const replay = await send();
     expect(replay).toEqual(first);
@@ -194,18 +220,31 @@ describe('subscriptions in one process', () => {
     const other = (await app.graphqlAs(a.key, CreateAgent, { name: 'another agent' })).data?.createAgent;
     if (other?.__typename !== 'AgentPayload') throw new Error('createAgent failed');
     const live = await subscribe(app.url, a.key, MemoryChanged, { agentId: a.agentId });
-    const input = (agentId: string, content: string) => ({ agentId, content, memoryType: 'FACTUAL' as const, scope: 'user', level: 'core' });
+    const input = (agentId: string, content: string) => ({
+      agentId,
+      content,
+      memoryType: 'FACTUAL' as const,
+      scope: 'user',
+      level: 'core',
+    });
 
-    const created = (await app.graphqlAs(a.key, CreateMemory, { input: input(a.agentId, 'likes tea') })).data?.createMemory;
+    const created = (await app.graphqlAs(a.key, CreateMemory, { input: input(a.agentId, 'likes tea') })).data
+      ?.createMemory;
     if (created?.__typename !== 'MemoryPayload') throw new Error('createMemory failed');
     const id = created.memory.id;
     const batch = (
       await app.graphqlAs(a.key, CreateMemories, {
-        inputs: [input(a.agentId, 'first of many'), input(other.agent.id, 'for the other agent'), input(a.agentId, 'second of many')],
+        inputs: [
+          input(a.agentId, 'first of many'),
+          input(other.agent.id, 'for the other agent'),
+          input(a.agentId, 'second of many'),
+        ],
       })
     ).data?.createMemories;
     if (batch?.__typename !== 'MemoriesPayload') throw new Error('createMemories failed');
-    expect((await app.graphqlAs(a.key, UpdateMemory, { id, content: 'likes green tea' })).data?.updateMemory.__typename).toBe('MemoryPayload');
+    expect(
+      (await app.graphqlAs(a.key, UpdateMemory, { id, content: 'likes green tea' })).data?.updateMemory.__typename,
+    ).toBe('MemoryPayload');
     expect((await app.graphqlAs(a.key, DeleteMemory, { id })).data?.deleteMemory.__typename).toBe('DeletedPayload');
     // Already deleted: NOT_FOUND, and nothing to announce.
     expect((await app.graphqlAs(a.key, DeleteMemory, { id })).data?.deleteMemory.__typename).toBe('NotFoundError');
@@ -218,8 +257,16 @@ describe('subscriptions in one process', () => {
     const [firstOfMany, , secondOfMany] = batch.memories.map((memory) => memory.id);
     expect(received).toEqual([
       { kind: 'CREATED', memoryId: id, memory: { id, content: 'likes tea', agentId: a.agentId } },
-      { kind: 'CREATED', memoryId: firstOfMany, memory: { id: firstOfMany, content: 'first of many', agentId: a.agentId } },
-      { kind: 'CREATED', memoryId: secondOfMany, memory: { id: secondOfMany, content: 'second of many', agentId: a.agentId } },
+      {
+        kind: 'CREATED',
+        memoryId: firstOfMany,
+        memory: { id: firstOfMany, content: 'first of many', agentId: a.agentId },
+      },
+      {
+        kind: 'CREATED',
+        memoryId: secondOfMany,
+        memory: { id: secondOfMany, content: 'second of many', agentId: a.agentId },
+      },
       { kind: 'UPDATED', memoryId: id, memory: { id, content: 'likes green tea', agentId: a.agentId } },
       { kind: 'DELETED', memoryId: id, memory: { id, content: 'likes green tea', agentId: a.agentId } },
       { kind: 'RESTORED', memoryId: id, memory: { id, content: 'likes green tea', agentId: a.agentId } },

@@ -9,7 +9,8 @@ describe('the content rule of deduplication', () => {
       for (const marks of ['', '\u0301', '\u0308\u0301', '\u0345']) {
         const text = `${String.fromCodePoint(codePoint)}${marks} word`;
         const once = normalizeContent(text);
-        if (normalizeContent(once) !== once) broken.push(`U+${codePoint.toString(16).toUpperCase()}${marks ? ` + ${marks.length} mark(s)` : ''}`);
+        if (normalizeContent(once) !== once)
+          broken.push(`U+${codePoint.toString(16).toUpperCase()}${marks ? ` + ${marks.length} mark(s)` : ''}`);
       }
     }
     expect(broken).toEqual([]);

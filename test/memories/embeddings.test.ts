@@ -3,7 +3,12 @@ import { graphql } from '../generated';
 import type { CreateMemoryInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { testDatabaseKind } from '../support/test-databases';
-import { copyPostgresInstallation, createThrowawayPostgres, type PostgresInstallationCopy, type ThrowawayPostgres } from '../support/throwaway-postgres';
+import {
+  copyPostgresInstallation,
+  createThrowawayPostgres,
+  type PostgresInstallationCopy,
+  type ThrowawayPostgres,
+} from '../support/throwaway-postgres';
 
 const CreateMemory = graphql(`
   mutation CreateEmbeddedMemory($input: CreateMemoryInput!) {
@@ -45,7 +50,11 @@ const VectorSearch = graphql(`
 const DIMENSIONS = 3;
 
 /** Reads what PostgreSQL itself holds: the vector as text, and its cosine distance to `to`. */
-async function storedVector(app: TestApp, id: string, to: number[]): Promise<{ vector: string | null; distance: number | null }> {
+async function storedVector(
+  app: TestApp,
+  id: string,
+  to: number[],
+): Promise<{ vector: string | null; distance: number | null }> {
   const [row] = await app.database.owner.$queryRawUnsafe<Array<{ vector: string | null; distance: number | null }>>(
     'SELECT embedding::text AS vector, (embedding <=> $2::text::vector)::float8 AS distance FROM memories WHERE id = $1',
     id,
@@ -60,7 +69,9 @@ describe('memory embeddings (pgvector)', () => {
   beforeAll(async () => {
     app = await startTestApp('embeddings', { embeddings: { dimensions: DIMENSIONS, model: 'test-model' } });
     const { organizationId } = await app.seedDemo();
-    agentId = (await app.database.owner.agent.create({ data: { id: 'agent-embeddings', organizationId, name: 'Embedder' } })).id;
+    agentId = (
+      await app.database.owner.agent.create({ data: { id: 'agent-embeddings', organizationId, name: 'Embedder' } })
+    ).id;
   });
   afterAll(async () => {
     await app?.close();
@@ -77,16 +88,27 @@ describe('memory embeddings (pgvector)', () => {
   const memoryCount = () => app.database.owner.memory.count({ where: { agentId } });
 
   it('stores a client vector in pgvector with its model and dimensions, and real vector math reads it', async () => {
-    const created = (await app.graphql(CreateMemory, { input: memory('likes green tea', { embedding: [1, 0, 0] }) })).data!.createMemory;
-    expect(created).toMatchObject({ __typename: 'MemoryPayload', memory: { embeddingModel: 'test-model', embeddingDimensions: 3 } });
+    const created = (await app.graphql(CreateMemory, { input: memory('likes green tea', { embedding: [1, 0, 0] }) }))
+      .data!.createMemory;
+    expect(created).toMatchObject({
+      __typename: 'MemoryPayload',
+      memory: { embeddingModel: 'test-model', embeddingDimensions: 3 },
+    });
     const id = (created as { memory: { id: string } }).memory.id;
     const stored = await storedVector(app, id, [0, 1, 0]);
     expect(stored.vector).toBe('[1,0,0]');
     expect(stored.distance).toBeCloseTo(1, 10); // orthogonal: cosine distance 1
     expect((await storedVector(app, id, [2, 0, 0])).distance).toBeCloseTo(0, 10);
-    expect((await app.graphql(MemoryEmbedding, { id })).data!.memory).toEqual({ embeddingModel: 'test-model', embeddingDimensions: 3 });
+    expect((await app.graphql(MemoryEmbedding, { id })).data!.memory).toEqual({
+      embeddingModel: 'test-model',
+      embeddingDimensions: 3,
+    });
 
-    const named = (await app.graphql(CreateMemory, { input: memory('owns a bicycle', { embedding: [0.5, 0.5, 0], embeddingModel: 'all-MiniLM-L6-v2' }) })).data!.createMemory;
+    const named = (
+      await app.graphql(CreateMemory, {
+        input: memory('owns a bicycle', { embedding: [0.5, 0.5, 0], embeddingModel: 'all-MiniLM-L6-v2' }),
+      })
+    ).data!.createMemory;
     expect(named).toMatchObject({ memory: { embeddingModel: 'all-MiniLM-L6-v2', embeddingDimensions: 3 } });
 
     const plain = (await app.graphql(CreateMemory, { input: memory('has no vector') })).data!.createMemory;
@@ -104,22 +126,40 @@ describe('memory embeddings (pgvector)', () => {
   it('refuses a vector of another length, an empty one or a huge one with VALIDATION naming the field, and stores nothing', async () => {
     const before = await memoryCount();
     for (const embedding of [[1, 2], [1, 2, 3, 4], []]) {
-      const refused = (await app.graphql(CreateMemory, { input: memory(`wrong vector ${embedding.length}`, { embedding }) })).data!.createMemory;
-      expect(refused).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION', field: ['input', 'embedding'] });
+      const refused = (
+        await app.graphql(CreateMemory, { input: memory(`wrong vector ${embedding.length}`, { embedding }) })
+      ).data!.createMemory;
+      expect(refused).toMatchObject({
+        __typename: 'ValidationError',
+        code: 'VALIDATION',
+        field: ['input', 'embedding'],
+      });
     }
-    const huge = await app.graphql(CreateMemory, { input: memory('huge vector', { embedding: new Array<number>(100_000).fill(0.5) }) });
-    expect(huge.errors?.[0]?.extensions?.code ?? (huge.data?.createMemory as { code?: string } | undefined)?.code).toMatch(/^(VALIDATION|BAD_USER_INPUT|REQUEST_TOO_LARGE|PAYLOAD_TOO_LARGE|MAX_LIST_SIZE|GRAPHQL_VALIDATION_FAILED)$/);
+    const huge = await app.graphql(CreateMemory, {
+      input: memory('huge vector', { embedding: new Array<number>(100_000).fill(0.5) }),
+    });
+    expect(
+      huge.errors?.[0]?.extensions?.code ?? (huge.data?.createMemory as { code?: string } | undefined)?.code,
+    ).toMatch(
+      /^(VALIDATION|BAD_USER_INPUT|REQUEST_TOO_LARGE|PAYLOAD_TOO_LARGE|MAX_LIST_SIZE|GRAPHQL_VALIDATION_FAILED)$/,
+    );
     expect(huge.status).toBeLessThan(500);
 
     // One bad input of a batch: nothing of the batch is stored, and the error names its index.
-    const batch = (await app.graphql(CreateMemories, { inputs: [memory('first of batch', { embedding: [1, 1, 1] }), memory('second of batch', { embedding: [1, 1] })] })).data!.createMemories;
+    const batch = (
+      await app.graphql(CreateMemories, {
+        inputs: [memory('first of batch', { embedding: [1, 1, 1] }), memory('second of batch', { embedding: [1, 1] })],
+      })
+    ).data!.createMemories;
     expect(batch).toMatchObject({ __typename: 'ValidationError', field: ['inputs', '1', 'embedding'] });
     expect(await memoryCount()).toBe(before);
   });
 
   it('refuses NaN and Infinity, in a literal or a variable, as a typed error', async () => {
     const before = await memoryCount();
-    const literal = await app.graphqlUntyped(`mutation { createMemory(input: { agentId: "${agentId}", content: "nan", memoryType: FACTUAL, scope: "user", level: "core", embedding: [NaN, 1, 1] }) { __typename } }`);
+    const literal = await app.graphqlUntyped(
+      `mutation { createMemory(input: { agentId: "${agentId}", content: "nan", memoryType: FACTUAL, scope: "user", level: "core", embedding: [NaN, 1, 1] }) { __typename } }`,
+    );
     // The input guard types it before GraphQL's own validation would (GRAPHQL_VALIDATION_FAILED).
     expect(literal.errors?.[0]?.extensions?.code).toMatch(/^(VALIDATION|GRAPHQL_VALIDATION_FAILED)$/);
     expect(literal.data ?? null).toBeNull();
@@ -134,24 +174,36 @@ describe('memory embeddings (pgvector)', () => {
   });
 
   it('replaces a vector on update, and drops it when the content changes without one', async () => {
-    const created = (await app.graphql(CreateMemory, { input: memory('lives in Paris', { embedding: [0, 0, 1] }) })).data!.createMemory as { memory: { id: string } };
+    const created = (await app.graphql(CreateMemory, { input: memory('lives in Paris', { embedding: [0, 0, 1] }) }))
+      .data!.createMemory as { memory: { id: string } };
     const id = created.memory.id;
-    const replaced = (await app.graphql(UpdateMemory, { id, input: { embedding: [0, 1, 1], embeddingModel: 'other-model' } })).data!.updateMemory;
+    const replaced = (
+      await app.graphql(UpdateMemory, { id, input: { embedding: [0, 1, 1], embeddingModel: 'other-model' } })
+    ).data!.updateMemory;
     expect(replaced).toMatchObject({ memory: { embeddingModel: 'other-model', embeddingDimensions: 3 } });
     expect((await storedVector(app, id, [0, 1, 1])).distance).toBeCloseTo(0, 6);
 
-    const wrong = (await app.graphql(UpdateMemory, { id, input: { content: 'lives in Lyon', embedding: [1] } })).data!.updateMemory;
+    const wrong = (await app.graphql(UpdateMemory, { id, input: { content: 'lives in Lyon', embedding: [1] } })).data!
+      .updateMemory;
     expect(wrong).toMatchObject({ code: 'VALIDATION', field: ['input', 'embedding'] });
-    expect((await app.graphql(MemoryEmbedding, { id })).data!.memory).toEqual({ embeddingModel: 'other-model', embeddingDimensions: 3 });
+    expect((await app.graphql(MemoryEmbedding, { id })).data!.memory).toEqual({
+      embeddingModel: 'other-model',
+      embeddingDimensions: 3,
+    });
 
     const moved = (await app.graphql(UpdateMemory, { id, input: { content: 'lives in Lyon' } })).data!.updateMemory;
-    expect(moved).toMatchObject({ memory: { content: 'lives in Lyon', embeddingModel: null, embeddingDimensions: null } });
+    expect(moved).toMatchObject({
+      memory: { content: 'lives in Lyon', embeddingModel: null, embeddingDimensions: null },
+    });
     expect((await storedVector(app, id, [0, 1, 1])).vector).toBeNull();
   });
 
   it('gives a deduplicated input vector to the memory it was the same as', async () => {
-    const first = (await app.graphql(CreateMemory, { input: memory('drinks coffee') })).data!.createMemory as { memory: { id: string } };
-    const again = (await app.graphql(CreateMemory, { input: memory('Drinks coffee', { embedding: [1, 2, 3] }) })).data!.createMemory;
+    const first = (await app.graphql(CreateMemory, { input: memory('drinks coffee') })).data!.createMemory as {
+      memory: { id: string };
+    };
+    const again = (await app.graphql(CreateMemory, { input: memory('Drinks coffee', { embedding: [1, 2, 3] }) })).data!
+      .createMemory;
     expect(again).toMatchObject({ memory: { id: first.memory.id, embeddingDimensions: 3 } });
   });
 });
@@ -170,44 +222,76 @@ describe('a PostgreSQL server without pgvector', () => {
     installation?.remove();
   });
 
-  onPostgres('migrates, starts saying once why semantic recall is off, searches by text, refuses vectors; installing pgvector later turns it on with nothing lost', async () => {
-    installation = copyPostgresInstallation(['vector']);
-    cluster = await createThrowawayPostgres(installation.binDir);
-    await cluster.query('postgres', 'CREATE DATABASE agentmem');
-    const database = { kind: 'postgres' as const, url: cluster.url.replace(/\/postgres$/, '/agentmem'), poolSize: 2, connectTimeoutMs: 5000 };
-    const lines: Array<{ level: number; msg: string }> = [];
-    const logger = pino({ level: 'info', base: undefined }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
-    const start = () => startTestApp('no-pgvector', { database, migrateOnStart: true, embeddings: { dimensions: DIMENSIONS, model: 'test-model' } }, logger);
+  onPostgres(
+    'migrates, starts saying once why semantic recall is off, searches by text, refuses vectors; installing pgvector later turns it on with nothing lost',
+    async () => {
+      installation = copyPostgresInstallation(['vector']);
+      cluster = await createThrowawayPostgres(installation.binDir);
+      await cluster.query('postgres', 'CREATE DATABASE agentmem');
+      const database = {
+        kind: 'postgres' as const,
+        url: cluster.url.replace(/\/postgres$/, '/agentmem'),
+        poolSize: 2,
+        connectTimeoutMs: 5000,
+      };
+      const lines: Array<{ level: number; msg: string }> = [];
+      const logger = pino(
+        { level: 'info', base: undefined },
+        { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) },
+      );
+      const start = () =>
+        startTestApp(
+          'no-pgvector',
+          { database, migrateOnStart: true, embeddings: { dimensions: DIMENSIONS, model: 'test-model' } },
+          logger,
+        );
 
-    app = await start();
-    const off = lines.filter((line) => line.msg.startsWith('semantic recall is off'));
-    expect(off).toHaveLength(1);
-    expect(off[0]!.msg).toContain('no pgvector extension');
-    expect(off[0]!.level).toBe(40); // warn
+      app = await start();
+      const off = lines.filter((line) => line.msg.startsWith('semantic recall is off'));
+      expect(off).toHaveLength(1);
+      expect(off[0]!.msg).toContain('no pgvector extension');
+      expect(off[0]!.level).toBe(40); // warn
 
-    const { organizationId, key } = await app.seedDemo();
-    const agentId = (await app.database.owner.agent.create({ data: { id: 'agent-no-vectors', organizationId, name: 'Plain' } })).id;
-    const input = { agentId, memoryType: 'FACTUAL' as const, scope: 'user', level: 'core' };
-    const kept = (await app.graphql(CreateMemory, { input: { ...input, content: 'prefers trains to planes' } })).data!.createMemory;
-    expect(kept).toMatchObject({ __typename: 'MemoryPayload', memory: { embeddingModel: null } });
-    const refused = (await app.graphql(CreateMemory, { input: { ...input, content: 'with a vector', embedding: [1, 0, 0] } })).data!.createMemory;
-    expect(refused).toMatchObject({ __typename: 'SemanticRecallUnavailableError', code: 'SEMANTIC_RECALL_UNAVAILABLE', field: ['input', 'embedding'] });
-    expect(await app.database.owner.memory.count({ where: { content: 'with a vector' } })).toBe(0);
-    expect((await app.graphql(Search, { query: 'trains' })).data!.searchMemories.map((hit) => hit.memory.content)).toContain('prefers trains to planes');
-    const vectorSearch = await app.graphql(VectorSearch, { vector: [1, 0, 0] });
-    expect(vectorSearch.data).toBeNull();
-    expect(vectorSearch.errors?.[0]?.extensions).toMatchObject({ code: 'SEMANTIC_RECALL_UNAVAILABLE', field: ['vector'] });
+      const { organizationId, key } = await app.seedDemo();
+      const agentId = (
+        await app.database.owner.agent.create({ data: { id: 'agent-no-vectors', organizationId, name: 'Plain' } })
+      ).id;
+      const input = { agentId, memoryType: 'FACTUAL' as const, scope: 'user', level: 'core' };
+      const kept = (await app.graphql(CreateMemory, { input: { ...input, content: 'prefers trains to planes' } })).data!
+        .createMemory;
+      expect(kept).toMatchObject({ __typename: 'MemoryPayload', memory: { embeddingModel: null } });
+      const refused = (
+        await app.graphql(CreateMemory, { input: { ...input, content: 'with a vector', embedding: [1, 0, 0] } })
+      ).data!.createMemory;
+      expect(refused).toMatchObject({
+        __typename: 'SemanticRecallUnavailableError',
+        code: 'SEMANTIC_RECALL_UNAVAILABLE',
+        field: ['input', 'embedding'],
+      });
+      expect(await app.database.owner.memory.count({ where: { content: 'with a vector' } })).toBe(0);
+      expect(
+        (await app.graphql(Search, { query: 'trains' })).data!.searchMemories.map((hit) => hit.memory.content),
+      ).toContain('prefers trains to planes');
+      const vectorSearch = await app.graphql(VectorSearch, { vector: [1, 0, 0] });
+      expect(vectorSearch.data).toBeNull();
+      expect(vectorSearch.errors?.[0]?.extensions).toMatchObject({
+        code: 'SEMANTIC_RECALL_UNAVAILABLE',
+        field: ['vector'],
+      });
 
-    // Installed later: the next start turns it on, and the memory written meanwhile is there.
-    await app.stop();
-    app = undefined;
-    installation.addExtension('vector');
-    lines.length = 0;
-    app = await start();
-    expect(lines.some((line) => line.msg.startsWith('semantic recall is on'))).toBe(true);
-    app.useKey(key);
-    const embedded = (await app.graphql(CreateMemory, { input: { ...input, content: 'with a vector', embedding: [1, 0, 0] } })).data!.createMemory;
-    expect(embedded).toMatchObject({ __typename: 'MemoryPayload', memory: { embeddingDimensions: 3 } });
-    expect(await app.database.owner.memory.count({ where: { content: 'prefers trains to planes' } })).toBe(1);
-  });
+      // Installed later: the next start turns it on, and the memory written meanwhile is there.
+      await app.stop();
+      app = undefined;
+      installation.addExtension('vector');
+      lines.length = 0;
+      app = await start();
+      expect(lines.some((line) => line.msg.startsWith('semantic recall is on'))).toBe(true);
+      app.useKey(key);
+      const embedded = (
+        await app.graphql(CreateMemory, { input: { ...input, content: 'with a vector', embedding: [1, 0, 0] } })
+      ).data!.createMemory;
+      expect(embedded).toMatchObject({ __typename: 'MemoryPayload', memory: { embeddingDimensions: 3 } });
+      expect(await app.database.owner.memory.count({ where: { content: 'prefers trains to planes' } })).toBe(1);
+    },
+  );
 });

@@ -46,7 +46,9 @@ describe('memories', () => {
     app = await startTestApp('memories');
     const { organizationId } = await app.seedDemo();
     // An agent of its own: the demo agent comes with a memory.
-    agentId = (await app.database.owner.agent.create({ data: { id: 'agent-memories', organizationId, name: 'Rememberer' } })).id;
+    agentId = (
+      await app.database.owner.agent.create({ data: { id: 'agent-memories', organizationId, name: 'Rememberer' } })
+    ).id;
   });
   afterAll(async () => {
     await app?.close();
@@ -60,18 +62,30 @@ describe('memories', () => {
     scope: 'user',
     level: 'core',
   });
-  const createMemories = async (inputs: CreateMemoryInput[]) => (await app.graphql(CreateMemories, { inputs })).data!.createMemories;
+  const createMemories = async (inputs: CreateMemoryInput[]) =>
+    (await app.graphql(CreateMemories, { inputs })).data!.createMemories;
 
   it('creates a batch in order, then lists by importance, type and scope', async () => {
-    const created = await createMemories([memory('Ada likes tea', 0.4), memory('Ada is learning GraphQL', 0.9), memory('Met Ada on Monday', 0.2, 'EPISODIC')]);
+    const created = await createMemories([
+      memory('Ada likes tea', 0.4),
+      memory('Ada is learning GraphQL', 0.9),
+      memory('Met Ada on Monday', 0.2, 'EPISODIC'),
+    ]);
     if (created.__typename !== 'MemoriesPayload') throw new Error(`createMemories returned ${created.__typename}`);
-    expect(created.memories.map((m) => m.content)).toEqual(['Ada likes tea', 'Ada is learning GraphQL', 'Met Ada on Monday']);
+    expect(created.memories.map((m) => m.content)).toEqual([
+      'Ada likes tea',
+      'Ada is learning GraphQL',
+      'Met Ada on Monday',
+    ]);
 
     expect((await app.graphql(MemoriesByImportance, { agentId })).data!.memories).toEqual({
       totalCount: 2,
       nodes: [{ content: 'Ada is learning GraphQL' }, { content: 'Ada likes tea' }],
     });
-    expect((await app.graphql(AgentMemoryCounts, { id: agentId })).data!.agent).toEqual({ memoryCount: 3, memories: { totalCount: 3 } });
+    expect((await app.graphql(AgentMemoryCounts, { id: agentId })).data!.agent).toEqual({
+      memoryCount: 3,
+      memories: { totalCount: 3 },
+    });
 
     const single = (await app.graphql(CreateMemory, { input: memory('one more', 0.5) })).data!.createMemory;
     expect(single).toMatchObject({ __typename: 'MemoryPayload', memory: { agent: { id: agentId } } });
@@ -79,14 +93,22 @@ describe('memories', () => {
 
   it('refuses the whole batch when one memory is bad', async () => {
     const before = await app.database.owner.memory.count();
-    expect(await createMemories([memory('fine', 0.5), memory('', 0.5)])).toMatchObject({ code: 'VALIDATION', field: ['inputs', '1', 'content'] });
-    expect(await createMemories([memory('fine', 0.5), { ...memory('also fine', 0.5), agentId: 'agent-nope' }])).toMatchObject({
+    expect(await createMemories([memory('fine', 0.5), memory('', 0.5)])).toMatchObject({
+      code: 'VALIDATION',
+      field: ['inputs', '1', 'content'],
+    });
+    expect(
+      await createMemories([memory('fine', 0.5), { ...memory('also fine', 0.5), agentId: 'agent-nope' }]),
+    ).toMatchObject({
       code: 'NOT_FOUND',
       field: ['inputs', '1', 'agentId'],
     });
     // Found by the generated-input test: GraphQL's Float is 8 bytes, the column's REAL 4.
     for (const importance of [-5e-324, 1e39]) {
-      expect(await createMemories([{ ...memory('tiny', 0.5), importance }])).toMatchObject({ code: 'VALIDATION', field: ['inputs', '0', 'importance'] });
+      expect(await createMemories([{ ...memory('tiny', 0.5), importance }])).toMatchObject({
+        code: 'VALIDATION',
+        field: ['inputs', '0', 'importance'],
+      });
     }
     expect(await app.database.owner.memory.count()).toBe(before);
   });

@@ -32,8 +32,16 @@ const AgentsMemoryStats = graphql(`
 
 /** Five memories with metadata of every kind; importance gives the list's order (M1 .9, M4 .7, M3 .5, M5 .3, M2 .1). */
 const FIXTURE = [
-  { name: 'M1', importance: 0.9, metadata: { source: 'chat', priority: 5, tags: ['work', 'urgent'], project: { name: 'apollo' }, due: '2026-12-01' } },
-  { name: 'M2', importance: 0.1, metadata: { source: 'email', priority: 2, tags: ['home'], project: { name: 'gemini' } } },
+  {
+    name: 'M1',
+    importance: 0.9,
+    metadata: { source: 'chat', priority: 5, tags: ['work', 'urgent'], project: { name: 'apollo' }, due: '2026-12-01' },
+  },
+  {
+    name: 'M2',
+    importance: 0.1,
+    metadata: { source: 'email', priority: 2, tags: ['home'], project: { name: 'gemini' } },
+  },
   { name: 'M3', importance: 0.5, metadata: { source: 'chat', priority: 'high', note: null } },
   { name: 'M4', importance: 0.7, metadata: {} },
   { name: 'M5', importance: 0.3, metadata: { source: 'Chat log', priority: 3.0, tags: 'work' } },
@@ -57,19 +65,56 @@ const CASES: Array<{ filter: MetadataFilter; expected: string[] }> = [
   { filter: { path: 'project.name', eq: 'gemini' }, expected: ['M2'] },
   { filter: { path: 'note', exists: true }, expected: ['M3'] },
   { filter: { path: 'note', exists: false }, expected: ['M1', 'M4', 'M5', 'M2'] },
-  { filter: { and: [{ path: 'source', eq: 'chat' }, { path: 'priority', gt: 1 }] }, expected: ['M1'] },
-  { filter: { or: [{ path: 'source', eq: 'email' }, { path: 'tags', contains: 'urgent' }] }, expected: ['M1', 'M2'] },
+  {
+    filter: {
+      and: [
+        { path: 'source', eq: 'chat' },
+        { path: 'priority', gt: 1 },
+      ],
+    },
+    expected: ['M1'],
+  },
+  {
+    filter: {
+      or: [
+        { path: 'source', eq: 'email' },
+        { path: 'tags', contains: 'urgent' },
+      ],
+    },
+    expected: ['M1', 'M2'],
+  },
   { filter: { not: { path: 'source', eq: 'chat' } }, expected: ['M4', 'M5', 'M2'] },
   {
-    filter: { and: [{ not: { or: [{ path: 'priority', lt: 3 }, { path: 'priority', eq: 'high' }] } }, { path: 'source', exists: true }] },
+    filter: {
+      and: [
+        {
+          not: {
+            or: [
+              { path: 'priority', lt: 3 },
+              { path: 'priority', eq: 'high' },
+            ],
+          },
+        },
+        { path: 'source', exists: true },
+      ],
+    },
     expected: ['M1', 'M5'],
   },
 ];
 
-const nested = (depth: number): MetadataFilter => (depth === 1 ? { path: 'source', eq: 'chat' } : { not: nested(depth - 1) });
+const nested = (depth: number): MetadataFilter =>
+  depth === 1 ? { path: 'source', eq: 'chat' } : { not: nested(depth - 1) };
 
 const REFUSED: Array<{ filter: MetadataFilter; field: string[] }> = [
-  { filter: { and: [{ path: 'source', eq: 'chat' }, { path: 'priority', gt: true }] }, field: ['filter', 'metadata', 'and', '1', 'gt'] },
+  {
+    filter: {
+      and: [
+        { path: 'source', eq: 'chat' },
+        { path: 'priority', gt: true },
+      ],
+    },
+    field: ['filter', 'metadata', 'and', '1', 'gt'],
+  },
   { filter: { path: 'project..name', eq: 'x' }, field: ['filter', 'metadata', 'path'] },
   { filter: { path: 'source' }, field: ['filter', 'metadata'] },
   { filter: { path: 'source', eq: 'chat', ne: 'email' }, field: ['filter', 'metadata'] },
@@ -128,9 +173,37 @@ describe('the memories list and the metadata filter', () => {
     }
     await app.database.owner.memory.createMany({
       data: [
-        { id: 'memory-counted-1', organizationId: demo.organizationId, userId: demo.userId, agentId: otherAgentId, content: 'one', memoryType: 'working', scope: 'session', level: 'short' },
-        { id: 'memory-counted-2', organizationId: demo.organizationId, userId: demo.userId, agentId: otherAgentId, content: 'two', memoryType: 'working', scope: 'user', level: 'short' },
-        { id: 'memory-counted-3', organizationId: demo.organizationId, userId: demo.userId, agentId: otherAgentId, content: 'gone', memoryType: 'factual', scope: 'user', level: 'short', isDeleted: true },
+        {
+          id: 'memory-counted-1',
+          organizationId: demo.organizationId,
+          userId: demo.userId,
+          agentId: otherAgentId,
+          content: 'one',
+          memoryType: 'working',
+          scope: 'session',
+          level: 'short',
+        },
+        {
+          id: 'memory-counted-2',
+          organizationId: demo.organizationId,
+          userId: demo.userId,
+          agentId: otherAgentId,
+          content: 'two',
+          memoryType: 'working',
+          scope: 'user',
+          level: 'short',
+        },
+        {
+          id: 'memory-counted-3',
+          organizationId: demo.organizationId,
+          userId: demo.userId,
+          agentId: otherAgentId,
+          content: 'gone',
+          memoryType: 'factual',
+          scope: 'user',
+          level: 'short',
+          isDeleted: true,
+        },
       ],
     });
   });
@@ -141,14 +214,23 @@ describe('the memories list and the metadata filter', () => {
   it('selects by every operator alike in the list and in search', async () => {
     for (const { filter, expected } of CASES) {
       expect({ filter, listed: await listed({ agentId, metadata: filter }) }).toEqual({ filter, listed: expected });
-      expect({ filter, searched: (await searched({ agentId, metadata: filter })).sort() }).toEqual({ filter, searched: [...expected].sort() });
+      expect({ filter, searched: (await searched({ agentId, metadata: filter })).sort() }).toEqual({
+        filter,
+        searched: [...expected].sort(),
+      });
     }
   });
 
   it('refuses bad paths and operands with VALIDATION naming the part of the filter, in lists and search', async () => {
     for (const { filter, field } of REFUSED) {
-      for (const response of [await app.graphql(ListMemories, { filter: { metadata: filter } }), await app.graphql(SearchFiltered, { filter: { metadata: filter } })]) {
-        expect({ filter, error: response.errors?.[0]?.extensions }).toEqual({ filter, error: { code: 'VALIDATION', field } });
+      for (const response of [
+        await app.graphql(ListMemories, { filter: { metadata: filter } }),
+        await app.graphql(SearchFiltered, { filter: { metadata: filter } }),
+      ]) {
+        expect({ filter, error: response.errors?.[0]?.extensions }).toEqual({
+          filter,
+          error: { code: 'VALIDATION', field },
+        });
       }
     }
   });
@@ -156,10 +238,16 @@ describe('the memories list and the metadata filter', () => {
   it('filters by types, scopes, levels and creation time; orders by importance, last access and creation', async () => {
     expect(await listed({ agentId, memoryTypes: ['EPISODIC'] })).toEqual(['M4', 'M2']);
     expect(await listed({ agentId, scopes: ['agent'], levels: ['core', 'long_term'] })).toEqual(['M4', 'M5']);
-    expect(await listed({ agentId, createdAfter: '2026-01-02T00:00:00Z', createdBefore: '2026-01-05T00:00:00Z' })).toEqual(['M4', 'M3']);
+    expect(
+      await listed({ agentId, createdAfter: '2026-01-02T00:00:00Z', createdBefore: '2026-01-05T00:00:00Z' }),
+    ).toEqual(['M4', 'M3']);
 
-    const ordered = async (orderBy: { field: 'IMPORTANCE' | 'LAST_ACCESSED' | 'CREATED_AT'; direction?: 'ASC' | 'DESC' } | undefined) =>
-      names((await app.graphql(ListMemories, { filter: { agentId }, ...(orderBy && { orderBy }) })).data!.memories.nodes);
+    const ordered = async (
+      orderBy: { field: 'IMPORTANCE' | 'LAST_ACCESSED' | 'CREATED_AT'; direction?: 'ASC' | 'DESC' } | undefined,
+    ) =>
+      names(
+        (await app.graphql(ListMemories, { filter: { agentId }, ...(orderBy && { orderBy }) })).data!.memories.nodes,
+      );
     expect(await ordered(undefined)).toEqual(['M1', 'M2', 'M3', 'M4', 'M5']);
     expect(await ordered({ field: 'IMPORTANCE', direction: 'ASC' })).toEqual(['M2', 'M5', 'M3', 'M4', 'M1']);
     expect(await ordered({ field: 'CREATED_AT' })).toEqual(['M5', 'M4', 'M3', 'M2', 'M1']);
@@ -177,7 +265,9 @@ describe('the memories list and the metadata filter', () => {
         const forwards: string[] = [];
         let after: string | undefined;
         for (;;) {
-          const page = (await app.graphql(ListMemories, { filter: { agentId }, orderBy, first: 2, ...(after && { after }) })).data!.memories;
+          const page = (
+            await app.graphql(ListMemories, { filter: { agentId }, orderBy, first: 2, ...(after && { after }) })
+          ).data!.memories;
           forwards.push(...names(page.nodes));
           if (!page.pageInfo.hasNextPage) break;
           after = page.pageInfo.endCursor!;
@@ -185,12 +275,18 @@ describe('the memories list and the metadata filter', () => {
         const backwards: string[] = [];
         let before: string | undefined;
         for (;;) {
-          const page = (await app.graphql(ListMemories, { filter: { agentId }, orderBy, last: 2, ...(before && { before }) })).data!.memories;
+          const page = (
+            await app.graphql(ListMemories, { filter: { agentId }, orderBy, last: 2, ...(before && { before }) })
+          ).data!.memories;
           backwards.unshift(...names(page.nodes));
           if (!page.pageInfo.hasPreviousPage) break;
           before = page.pageInfo.startCursor!;
         }
-        expect({ orderBy, forwards, backwards }).toEqual({ orderBy, forwards: names(whole.nodes), backwards: names(whole.nodes) });
+        expect({ orderBy, forwards, backwards }).toEqual({
+          orderBy,
+          forwards: names(whole.nodes),
+          backwards: names(whole.nodes),
+        });
       }
     }
   });
@@ -201,14 +297,23 @@ describe('the memories list and the metadata filter', () => {
     const byId = new Map(result.data!.agents.nodes.map((agent) => [agent.id, agent.memoryStats]));
     expect(byId.get(agentId)).toEqual({
       total: 5,
-      byType: [{ memoryType: 'FACTUAL', count: 3 }, { memoryType: 'EPISODIC', count: 2 }],
-      byScope: [{ value: 'user', count: 3 }, { value: 'agent', count: 2 }],
+      byType: [
+        { memoryType: 'FACTUAL', count: 3 },
+        { memoryType: 'EPISODIC', count: 2 },
+      ],
+      byScope: [
+        { value: 'user', count: 3 },
+        { value: 'agent', count: 2 },
+      ],
       byLevel: [{ value: 'core', count: 5 }],
     });
     expect(byId.get(otherAgentId)).toEqual({
       total: 2,
       byType: [{ memoryType: 'WORKING', count: 2 }],
-      byScope: [{ value: 'session', count: 1 }, { value: 'user', count: 1 }],
+      byScope: [
+        { value: 'session', count: 1 },
+        { value: 'user', count: 1 },
+      ],
       byLevel: [{ value: 'short', count: 2 }],
     });
     expect(result.data!.agents.nodes.length).toBeGreaterThanOrEqual(3);

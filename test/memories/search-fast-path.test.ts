@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { DemoData } from '../../src/demo/seed';
-import { startGeneralPathServer, type GeneralPathServer } from '../support/read-paths';
+import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -9,18 +9,54 @@ import { startTestApp, type TestApp } from '../support/test-app';
  * path (Prisma) does.
  */
 
-const memoryScalars = ['id', 'organizationId', 'userId', 'agentId', 'content', 'hash', 'metadata', 'score', 'memoryType', 'scope', 'level', 'importance', 'accessCount', 'lastAccessed', 'createdAt', 'updatedAt', 'createdById', 'lastUpdatedById'];
+const memoryScalars = [
+  'id',
+  'organizationId',
+  'userId',
+  'agentId',
+  'content',
+  'hash',
+  'metadata',
+  'score',
+  'memoryType',
+  'scope',
+  'level',
+  'importance',
+  'accessCount',
+  'lastAccessed',
+  'createdAt',
+  'updatedAt',
+  'createdById',
+  'lastUpdatedById',
+];
 
 let aliases = 0;
 const memorySelection = fc
   .tuple(
     fc.array(fc.tuple(fc.boolean(), fc.constantFrom(...memoryScalars)), { minLength: 1, maxLength: 6 }),
-    fc.constantFrom('', '', '', 'user { id name }', 'agent { name messageCount blocks { label } }', 'history(first: 1) { totalCount nodes { event changedFields } }', 'deletedBy { id }'),
+    fc.constantFrom(
+      '',
+      '',
+      '',
+      'user { id name }',
+      'agent { name messageCount blocks { label } }',
+      'history(first: 1) { totalCount nodes { event changedFields } }',
+      'deletedBy { id }',
+    ),
   )
-  .map(([picked, relation]) => [...picked.map(([aliased, name]) => (aliased ? `m${(aliases += 1)}: ${name}` : name)), relation].join(' '));
+  .map(([picked, relation]) =>
+    [...picked.map(([aliased, name]) => (aliased ? `m${(aliases += 1)}: ${name}` : name)), relation].join(' '),
+  );
 
 const search = fc.record({
-  query: fc.constantFrom('tea', 'project deadline', '"green tea"', 'tea -green', 'kyoto or tea', 'nothing-matches-this'),
+  query: fc.constantFrom(
+    'tea',
+    'project deadline',
+    '"green tea"',
+    'tea -green',
+    'kyoto or tea',
+    'nothing-matches-this',
+  ),
   limit: fc.constantFrom('', 'limit: 1', 'limit: 3', 'limit: 50'),
   filter: fc.constantFrom(
     '',
@@ -76,19 +112,29 @@ describe('the one-statement memory search', () => {
   it('answers generated searches and selections byte for byte as the general path does', async () => {
     let oneStatement = 0;
     await fc.assert(
-      fc.asyncProperty(memorySelection, search, hitFields, async (selection, { query, limit, filter, minScore }, fields) => {
-        // Not counted as accesses: each server would otherwise answer after the other's count.
-        const args = [`query: ${JSON.stringify(query)}`, limit, filter, minScore, 'track: false'].filter((part) => part !== '').join(', ');
-        const document = `{ searchMemories(${args}) { ${fields} memory { ${selection} } } }`;
-        const { result: [fast, slow], statements } = await app.countStatements(() => general.both(demo.key, document, {}));
-        expect({ document, answer: fast }).toEqual({ document, answer: slow });
-        // The general server loads the memories with a findMany after the search; the fast one
-        // never does: its one statement carries the planned memories.
-        // (or none, when Prisma has no ids to look for).
-        const loads = statements.filter((sql) => /FROM "public"\."memories"/.test(sql)).length;
-        expect({ document, loads: Math.min(loads, 2) }).toEqual({ document, loads: Math.min(loads, 1) });
-        if (loads === 1) oneStatement += 1;
-      }),
+      fc.asyncProperty(
+        memorySelection,
+        search,
+        hitFields,
+        async (selection, { query, limit, filter, minScore }, fields) => {
+          // Not counted as accesses: each server would otherwise answer after the other's count.
+          const args = [`query: ${JSON.stringify(query)}`, limit, filter, minScore, 'track: false']
+            .filter((part) => part !== '')
+            .join(', ');
+          const document = `{ searchMemories(${args}) { ${fields} memory { ${selection} } } }`;
+          const {
+            result: [fast, slow],
+            statements,
+          } = await app.countStatements(() => general.both(demo.key, document, {}));
+          expect({ document, answer: fast }).toEqual({ document, answer: slow });
+          // The general server loads the memories with a findMany after the search; the fast one
+          // never does: its one statement carries the planned memories.
+          // (or none, when Prisma has no ids to look for).
+          const loads = statements.filter((sql) => /FROM "public"\."memories"/.test(sql)).length;
+          expect({ document, loads: Math.min(loads, 2) }).toEqual({ document, loads: Math.min(loads, 1) });
+          if (loads === 1) oneStatement += 1;
+        },
+      ),
       { numRuns: 80 },
     );
     expect(oneStatement).toBeGreaterThan(40);

@@ -1,14 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { getOperationAST, parse, type FieldNode, type GraphQLObjectType } from 'graphql';
+import { type FieldNode, type GraphQLObjectType, getOperationAST, parse } from 'graphql';
 import pino from 'pino';
-import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
 import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
 import type { Statement } from '../../src/db/statements';
-import { findMatchingMemories, memorySearchStatement, SEARCH_INDEX, SEARCH_VIEW, type MemorySearch } from '../../src/memories/search';
+import type { DemoData } from '../../src/demo/seed';
+import {
+  findMatchingMemories,
+  type MemorySearch,
+  memorySearchStatement,
+  SEARCH_INDEX,
+  SEARCH_VIEW,
+} from '../../src/memories/search';
+import { inspectSearchIndexUse, warnIfSearchCannotUseIndex } from '../../src/memories/search-index';
 import { planObject } from '../../src/planner/compile';
 import { schema } from '../../src/schema';
-import { inspectSearchIndexUse, warnIfSearchCannotUseIndex } from '../../src/memories/search-index';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -21,7 +27,24 @@ const SearchPlanMemories = graphql(`
 /** Memories per organization: 100,000 in all, the scale at which the issue requires the index. */
 const MEMORIES = 50_000;
 const QUERY = 'project deadline';
-const WORDS = ['project', 'deadline', 'tea', 'coffee', 'meeting', 'graphql', 'prisma', 'kyoto', 'budget', 'launch', 'review', 'design', 'customer', 'invoice', 'holiday', 'report'];
+const WORDS = [
+  'project',
+  'deadline',
+  'tea',
+  'coffee',
+  'meeting',
+  'graphql',
+  'prisma',
+  'kyoto',
+  'budget',
+  'launch',
+  'review',
+  'design',
+  'customer',
+  'invoice',
+  'holiday',
+  'report',
+];
 
 describe('memory search under row-level security: the plan and the rows', () => {
   let app: TestApp;
@@ -69,7 +92,10 @@ describe('memory search under row-level security: the plan and the rows', () => 
     return withOrganization(organizationId, async () => {
       const [role] = await app.database.prisma.$queryRaw<Array<{ role: string }>>`SELECT current_user::text AS role`;
       expect(role?.role).toBe(APPLICATION_ROLE);
-      const plan = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN ${statement.text}`, ...statement.values);
+      const plan = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(
+        `EXPLAIN ${statement.text}`,
+        ...statement.values,
+      );
       return plan.map((line) => line['QUERY PLAN']).join('\n');
     });
   }
@@ -105,7 +131,9 @@ describe('memory search under row-level security: the plan and the rows', () => 
     own = await app.seedDemo();
     other = await app.seedDemo();
     deletedAgentId = `agent-${randomUUID()}`;
-    await app.database.owner.agent.create({ data: { id: deletedAgentId, organizationId: own.organizationId, name: 'Gone', isDeleted: true } });
+    await app.database.owner.agent.create({
+      data: { id: deletedAgentId, organizationId: own.organizationId, name: 'Gone', isDeleted: true },
+    });
     await fill(own, deletedAgentId);
     await fill(other, null);
     await app.database.owner.$executeRawUnsafe('ANALYZE');
@@ -114,66 +142,85 @@ describe('memory search under row-level security: the plan and the rows', () => 
     await app?.close();
   });
 
-  it('EXPLAINs exactly the statement the resolver sends, as the application role in scope: ' +
-    'it reads the GIN index by organization and words', async () => {
-    const { statements } = await app.countStatements(() => searchedIds({ query: QUERY, limit: 20 }));
-    // The memory of each hit as the read planner answers `memory { id }`.
-    const memoryNode = getOperationAST(parse('{ memory { id } }'))!.selectionSet.selections[0] as FieldNode;
-    const request = { fragments: {}, variableValues: {}, organizationId: own.organizationId, userId: own.userId };
-    const statement = memorySearchStatement(searchOf(own), (bind) => planObject(schema.getType('Memory') as GraphQLObjectType, [memoryNode], 'm', request, bind).sql);
-    expect(statements).toContain(statement.text);
+  it(
+    'EXPLAINs exactly the statement the resolver sends, as the application role in scope: ' +
+      'it reads the GIN index by organization and words',
+    async () => {
+      const { statements } = await app.countStatements(() => searchedIds({ query: QUERY, limit: 20 }));
+      // The memory of each hit as the read planner answers `memory { id }`.
+      const memoryNode = getOperationAST(parse('{ memory { id } }'))!.selectionSet.selections[0] as FieldNode;
+      const request = { fragments: {}, variableValues: {}, organizationId: own.organizationId, userId: own.userId };
+      const statement = memorySearchStatement(
+        searchOf(own),
+        (bind) => planObject(schema.getType('Memory') as GraphQLObjectType, [memoryNode], 'm', request, bind).sql,
+      );
+      expect(statements).toContain(statement.text);
 
-    expect(readsIndexByOrganization(await planAsApplication(own.organizationId, statement))).toBe(true);
-    // With the filters that have no index of their own. (agentId and userId do: by them the
-    // planner may rightly prefer idx_memories_agent_id or idx_memories_user_id, by their counts.)
-    const filtered = memorySearchStatement(searchOf(own, { filter: { memoryType: 'factual', scope: 'user', level: 'long_term' } }));
-    expect(readsIndexByOrganization(await planAsApplication(own.organizationId, filtered))).toBe(true);
-    // With everything search adds: several types, a metadata filter, dates, a minimum score, snippets.
-    const ranked = memorySearchStatement(
-      searchOf(own, {
-        filter: {
-          memoryTypes: ['factual', 'episodic'],
-          scopes: ['user'],
-          metadata: { or: [{ path: 'source', eq: 'chat' }, { not: { path: 'priority', gte: 3 } }] },
-          createdAfter: new Date('2020-01-01T00:00:00Z'),
-        },
-        minScore: 0.1,
-        snippet: true,
-      }),
-    );
-    expect(readsIndexByOrganization(await planAsApplication(own.organizationId, ranked))).toBe(true);
-  });
+      expect(readsIndexByOrganization(await planAsApplication(own.organizationId, statement))).toBe(true);
+      // With the filters that have no index of their own. (agentId and userId do: by them the
+      // planner may rightly prefer idx_memories_agent_id or idx_memories_user_id, by their counts.)
+      const filtered = memorySearchStatement(
+        searchOf(own, { filter: { memoryType: 'factual', scope: 'user', level: 'long_term' } }),
+      );
+      expect(readsIndexByOrganization(await planAsApplication(own.organizationId, filtered))).toBe(true);
+      // With everything search adds: several types, a metadata filter, dates, a minimum score, snippets.
+      const ranked = memorySearchStatement(
+        searchOf(own, {
+          filter: {
+            memoryTypes: ['factual', 'episodic'],
+            scopes: ['user'],
+            metadata: { or: [{ path: 'source', eq: 'chat' }, { not: { path: 'priority', gte: 3 } }] },
+            createdAfter: new Date('2020-01-01T00:00:00Z'),
+          },
+          minScore: 0.1,
+          snippet: true,
+        }),
+      );
+      expect(readsIndexByOrganization(await planAsApplication(own.organizationId, ranked))).toBe(true);
+    },
+  );
 
-  it('finds what the table holds for the caller, and nothing of another organization, ' +
-    'deleted memories or deleted agents', async () => {
-    const ownExpected = await expectedMatches(own.organizationId, QUERY, 100);
-    const otherExpected = await expectedMatches(other.organizationId, QUERY, 100);
-    // Both organizations have matches, so that a leak would show.
-    expect(ownExpected.length).toBeGreaterThan(20);
-    expect(otherExpected.length).toBeGreaterThan(20);
+  it(
+    'finds what the table holds for the caller, and nothing of another organization, ' +
+      'deleted memories or deleted agents',
+    async () => {
+      const ownExpected = await expectedMatches(own.organizationId, QUERY, 100);
+      const otherExpected = await expectedMatches(other.organizationId, QUERY, 100);
+      // Both organizations have matches, so that a leak would show.
+      expect(ownExpected.length).toBeGreaterThan(20);
+      expect(otherExpected.length).toBeGreaterThan(20);
 
-    expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(ownExpected);
-    expect(await searchedIds({ query: QUERY, limit: 100, filter: { agentId: deletedAgentId } })).toEqual([]);
-    expect(await searchedIds({ query: QUERY, limit: 100, filter: { agentId: other.agentId } })).toEqual([]);
-    app.useKey(other.key);
-    try {
-      expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(otherExpected);
-    } finally {
-      app.useKey(own.key);
-    }
-  });
+      expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(ownExpected);
+      expect(await searchedIds({ query: QUERY, limit: 100, filter: { agentId: deletedAgentId } })).toEqual([]);
+      expect(await searchedIds({ query: QUERY, limit: 100, filter: { agentId: other.agentId } })).toEqual([]);
+      app.useKey(other.key);
+      try {
+        expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(otherExpected);
+      } finally {
+        app.useKey(own.key);
+      }
+    },
+  );
 
   it('cannot be made to read another organization: not by its arguments, outside a scope, or by writing', async () => {
     const { prisma, sql } = app.database;
     // The caller's id for another organization's: the view still shows only the scope's.
     expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(other)))).toEqual([]);
-    expect(await withOrganization(own.organizationId, () => findMatchingMemories(sql, searchOf(own, { filter: { agentId: other.agentId } })))).toEqual([]);
+    expect(
+      await withOrganization(own.organizationId, () =>
+        findMatchingMemories(sql, searchOf(own, { filter: { agentId: other.agentId } })),
+      ),
+    ).toEqual([]);
     // No scope: nothing at all.
     expect(await findMatchingMemories(sql, searchOf(own))).toEqual([]);
 
     const organizationsInView = () =>
-      prisma.$queryRawUnsafe<Array<{ organization: string }>>(`SELECT DISTINCT organization_id AS organization FROM ${SEARCH_VIEW}`);
-    expect(await withOrganization(own.organizationId, organizationsInView)).toEqual([{ organization: own.organizationId }]);
+      prisma.$queryRawUnsafe<Array<{ organization: string }>>(
+        `SELECT DISTINCT organization_id AS organization FROM ${SEARCH_VIEW}`,
+      );
+    expect(await withOrganization(own.organizationId, organizationsInView)).toEqual([
+      { organization: own.organizationId },
+    ]);
     expect(await organizationsInView()).toEqual([]);
 
     // A view owned by a superuser would skip the policies' WITH CHECK: the application may only read it.
@@ -194,35 +241,51 @@ describe('memory search under row-level security: the plan and the rows', () => 
     expect(grants).toEqual([{ grantee: APPLICATION_ROLE, privilege: 'SELECT' }]);
   });
 
-  it('with a view owner that cannot bypass the policies: ' +
-    'the same rows without the index, and one warning at start-up', async () => {
-    expect(await inspectSearchIndexUse(app.database.prisma)).toMatchObject({ usesIndex: true });
+  it(
+    'with a view owner that cannot bypass the policies: ' +
+      'the same rows without the index, and one warning at start-up',
+    async () => {
+      expect(await inspectSearchIndexUse(app.database.prisma)).toMatchObject({ usesIndex: true });
 
-    const owner = app.database.owner;
-    const [view] = await owner.$queryRaw<Array<{ owner: string }>>`
+      const owner = app.database.owner;
+      const [view] = await owner.$queryRaw<Array<{ owner: string }>>`
       SELECT pg_get_userbyid(relowner)::text AS owner FROM pg_class WHERE oid = to_regclass(${SEARCH_VIEW}::text)`;
-    const viewOwner = view!.owner;
-    // Roles belong to the whole server: a name of this run's own.
-    const plainRole = `agentmem_test_view_owner_${randomBytes(4).toString('hex')}`;
-    await owner.$executeRawUnsafe(`CREATE ROLE "${plainRole}" NOLOGIN NOSUPERUSER NOBYPASSRLS`);
-    try {
-      await owner.$executeRawUnsafe(`GRANT SELECT ON memories TO "${plainRole}"`);
-      await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${plainRole}"`);
+      const viewOwner = view!.owner;
+      // Roles belong to the whole server: a name of this run's own.
+      const plainRole = `agentmem_test_view_owner_${randomBytes(4).toString('hex')}`;
+      await owner.$executeRawUnsafe(`CREATE ROLE "${plainRole}" NOLOGIN NOSUPERUSER NOBYPASSRLS`);
+      try {
+        await owner.$executeRawUnsafe(`GRANT SELECT ON memories TO "${plainRole}"`);
+        await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${plainRole}"`);
 
-      expect(await inspectSearchIndexUse(app.database.prisma)).toEqual({ usesIndex: false, viewOwner: plainRole });
-      const lines: string[] = [];
-      await warnIfSearchCannotUseIndex(app.database.prisma, pino({ level: 'info', base: undefined }, { write: (line: string) => lines.push(line) }));
-      expect(lines).toHaveLength(1);
-      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, viewOwner: plainRole, msg: expect.stringContaining('BYPASSRLS') });
+        expect(await inspectSearchIndexUse(app.database.prisma)).toEqual({ usesIndex: false, viewOwner: plainRole });
+        const lines: string[] = [];
+        await warnIfSearchCannotUseIndex(
+          app.database.prisma,
+          pino({ level: 'info', base: undefined }, { write: (line: string) => lines.push(line) }),
+        );
+        expect(lines).toHaveLength(1);
+        expect(JSON.parse(lines[0]!)).toMatchObject({
+          level: 40,
+          viewOwner: plainRole,
+          msg: expect.stringContaining('BYPASSRLS'),
+        });
 
-      expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(await expectedMatches(own.organizationId, QUERY, 100));
-      expect(await withOrganization(own.organizationId, () => findMatchingMemories(app.database.sql, searchOf(other)))).toEqual([]);
-      expect(await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own)))).not.toContain(SEARCH_INDEX);
-    } finally {
-      await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${viewOwner}"`);
-      await owner.$executeRawUnsafe(`DROP OWNED BY "${plainRole}"`);
-      await owner.$executeRawUnsafe(`DROP ROLE "${plainRole}"`);
-    }
-    expect(await inspectSearchIndexUse(app.database.prisma)).toEqual({ usesIndex: true, viewOwner });
-  });
+        expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(
+          await expectedMatches(own.organizationId, QUERY, 100),
+        );
+        expect(
+          await withOrganization(own.organizationId, () => findMatchingMemories(app.database.sql, searchOf(other))),
+        ).toEqual([]);
+        expect(await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own)))).not.toContain(
+          SEARCH_INDEX,
+        );
+      } finally {
+        await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${viewOwner}"`);
+        await owner.$executeRawUnsafe(`DROP OWNED BY "${plainRole}"`);
+        await owner.$executeRawUnsafe(`DROP ROLE "${plainRole}"`);
+      }
+      expect(await inspectSearchIndexUse(app.database.prisma)).toEqual({ usesIndex: true, viewOwner });
+    },
+  );
 });

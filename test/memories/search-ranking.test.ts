@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
+import type { DemoData } from '../../src/demo/seed';
 import { createGraphqlHandler } from '../../src/http/yoga';
 import { createLogger } from '../../src/logger';
 import { graphql } from '../generated';
@@ -54,12 +54,54 @@ const RankedSearch = graphql(`
  */
 const FIXTURE = [
   { name: 'A', content: 'A: Ada drinks tea.', importance: 0, createdDaysAgo: 0, accessedDaysAgo: null, accessCount: 0 },
-  { name: 'B', content: 'B: tea, tea and more tea.', importance: 0, createdDaysAgo: 60, accessedDaysAgo: null, accessCount: 0 },
-  { name: 'C', content: 'C: Ada prefers tea.', importance: 1, createdDaysAgo: 200, accessedDaysAgo: 30, accessCount: 10 },
-  { name: 'D', content: 'D: tea once in Kyoto.', importance: 0.5, createdDaysAgo: 365, accessedDaysAgo: null, accessCount: 90 },
-  { name: 'E', content: 'E: green tea and black tea.', importance: 0.25, createdDaysAgo: 30, accessedDaysAgo: null, accessCount: 0 },
-  { name: 'F', content: 'F: Ada drinks coffee.', importance: 1, createdDaysAgo: 0, accessedDaysAgo: 0, accessCount: 1000 },
-  { name: 'G', content: 'G: tea at the office.', importance: 2.5, createdDaysAgo: 90, accessedDaysAgo: null, accessCount: 0 },
+  {
+    name: 'B',
+    content: 'B: tea, tea and more tea.',
+    importance: 0,
+    createdDaysAgo: 60,
+    accessedDaysAgo: null,
+    accessCount: 0,
+  },
+  {
+    name: 'C',
+    content: 'C: Ada prefers tea.',
+    importance: 1,
+    createdDaysAgo: 200,
+    accessedDaysAgo: 30,
+    accessCount: 10,
+  },
+  {
+    name: 'D',
+    content: 'D: tea once in Kyoto.',
+    importance: 0.5,
+    createdDaysAgo: 365,
+    accessedDaysAgo: null,
+    accessCount: 90,
+  },
+  {
+    name: 'E',
+    content: 'E: green tea and black tea.',
+    importance: 0.25,
+    createdDaysAgo: 30,
+    accessedDaysAgo: null,
+    accessCount: 0,
+  },
+  {
+    name: 'F',
+    content: 'F: Ada drinks coffee.',
+    importance: 1,
+    createdDaysAgo: 0,
+    accessedDaysAgo: 0,
+    accessCount: 1000,
+  },
+  {
+    name: 'G',
+    content: 'G: tea at the office.',
+    importance: 2.5,
+    createdDaysAgo: 90,
+    accessedDaysAgo: null,
+    accessCount: 0,
+  },
 ] as const;
 
 const EXPECTED = [
@@ -67,7 +109,11 @@ const EXPECTED = [
   { name: 'E', score: 0.5 * (2 / 3) + 0.05 + 0.1, breakdown: { text: 2 / 3, importance: 0.25, recency: 0.5, use: 0 } },
   { name: 'G', score: 0.475, breakdown: { text: 0.5, importance: 1, recency: 0.125, use: 0 } },
   { name: 'A', score: 0.45, breakdown: { text: 0.5, importance: 0, recency: 1, use: 0 } },
-  { name: 'D', score: 0.25 + 0.1 + 0.2 * 0.5 ** (365 / 30) + 0.09, breakdown: { text: 0.5, importance: 0.5, recency: 0.5 ** (365 / 30), use: 0.9 } },
+  {
+    name: 'D',
+    score: 0.25 + 0.1 + 0.2 * 0.5 ** (365 / 30) + 0.09,
+    breakdown: { text: 0.5, importance: 0.5, recency: 0.5 ** (365 / 30), use: 0.9 },
+  },
   { name: 'B', score: 0.425, breakdown: { text: 0.75, importance: 0, recency: 0.25, use: 0 } },
 ];
 
@@ -79,8 +125,13 @@ describe('ranked recall: the hand-worked fixture', () => {
 
   /** Another server over the same database, with the ranking settings given as environment variables. */
   async function serverWith(env: Record<string, string>): Promise<string> {
-    const settings = { ...loadSettings({ PORT: '0', LOG_LEVEL: 'silent', ...env }), rateLimit: { requests: 0, windowSeconds: 60 } };
-    const server = http.createServer(createGraphqlHandler(app.database, settings, createLogger('silent'), { live: app.live, redis: undefined }));
+    const settings = {
+      ...loadSettings({ PORT: '0', LOG_LEVEL: 'silent', ...env }),
+      rateLimit: { requests: 0, windowSeconds: 60 },
+    };
+    const server = http.createServer(
+      createGraphqlHandler(app.database, settings, createLogger('silent'), { live: app.live, redis: undefined }),
+    );
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
@@ -89,7 +140,9 @@ describe('ranked recall: the hand-worked fixture', () => {
   beforeAll(async () => {
     app = await startTestApp('search_ranking');
     demo = await app.seedDemo();
-    await app.database.owner.agent.create({ data: { id: agentId, organizationId: demo.organizationId, name: 'Ranker' } });
+    await app.database.owner.agent.create({
+      data: { id: agentId, organizationId: demo.organizationId, name: 'Ranker' },
+    });
     for (const memory of FIXTURE) {
       await app.database.owner.$executeRaw`
         INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, importance,
@@ -115,7 +168,8 @@ describe('ranked recall: the hand-worked fixture', () => {
       const expected = EXPECTED[index]!;
       // Seconds pass between the insert and the search: recency moves by about 1e-7 a second at most.
       expect(hit.score).toBeCloseTo(expected.score, 5);
-      for (const part of ['text', 'importance', 'recency', 'use'] as const) expect(hit.breakdown[part]).toBeCloseTo(expected.breakdown[part], 5);
+      for (const part of ['text', 'importance', 'recency', 'use'] as const)
+        expect(hit.breakdown[part]).toBeCloseTo(expected.breakdown[part], 5);
     });
   });
 
@@ -125,13 +179,20 @@ describe('ranked recall: the hand-worked fixture', () => {
   });
 
   it('takes its weights from the settings: text alone orders by occurrences, ties newest first', async () => {
-    const url = await serverWith({ SEARCH_WEIGHT_TEXT: '1', SEARCH_WEIGHT_IMPORTANCE: '0', SEARCH_WEIGHT_RECENCY: '0', SEARCH_WEIGHT_USE: '0' });
+    const url = await serverWith({
+      SEARCH_WEIGHT_TEXT: '1',
+      SEARCH_WEIGHT_IMPORTANCE: '0',
+      SEARCH_WEIGHT_RECENCY: '0',
+      SEARCH_WEIGHT_USE: '0',
+    });
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${demo.key}` },
       body: JSON.stringify({ query: RankedSearch.toString(), variables: { query: 'tea', agentId } }),
     });
-    const { data } = (await response.json()) as { data: { searchMemories: Array<{ score: number; memory: { content: string } }> } };
+    const { data } = (await response.json()) as {
+      data: { searchMemories: Array<{ score: number; memory: { content: string } }> };
+    };
     // B 3/4, E 2/3, then A, G, C, D at 1/2 each, newest first: created now, 90, 200 and 365 days ago.
     expect(data.searchMemories.map((hit) => hit.memory.content.slice(0, 1))).toEqual(['B', 'E', 'A', 'G', 'C', 'D']);
     expect(data.searchMemories.map((hit) => hit.score)).toEqual([0.75, 0.6666666865348816, 0.5, 0.5, 0.5, 0.5]);

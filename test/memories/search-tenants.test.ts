@@ -1,7 +1,7 @@
-import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
 import { APPLICATION_ROLE, withOrganization } from '../../src/db/row-level-security';
-import { memorySearchStatement, SEARCH_INDEX, type MemorySearch } from '../../src/memories/search';
+import type { DemoData } from '../../src/demo/seed';
+import { type MemorySearch, memorySearchStatement, SEARCH_INDEX } from '../../src/memories/search';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -62,7 +62,9 @@ function scanCounts(root: PlanNode, memoryIndexes: Set<string>): ScanCounts {
   expect(indexScans.map((node) => node['Node Type'])).toEqual(['Bitmap Index Scan']);
   const indexScan = indexScans[0]!;
   // The heap scan above it (directly, or through a BitmapAnd with another index of the same table).
-  const heapScan = nodes.find((node) => node['Node Type'] === 'Bitmap Heap Scan' && [...nodesOf(node)].includes(indexScan));
+  const heapScan = nodes.find(
+    (node) => node['Node Type'] === 'Bitmap Heap Scan' && [...nodesOf(node)].includes(indexScan),
+  );
   expect(heapScan).toBeDefined();
   return {
     shape: nodes.map((node) => `${node['Node Type']}${node['Index Name'] ? ` on ${node['Index Name']}` : ''}`),
@@ -74,7 +76,13 @@ function scanCounts(root: PlanNode, memoryIndexes: Set<string>): ScanCounts {
     mostMemoryRowsRead: Math.max(
       ...nodes
         .filter((node) => node['Relation Name'] === 'memories' || memoryIndexes.has(node['Index Name'] ?? ''))
-        .map((node) => ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1)),
+        .map(
+          (node) =>
+            ((node['Actual Rows'] ?? 0) +
+              (node['Rows Removed by Filter'] ?? 0) +
+              (node['Rows Removed by Index Recheck'] ?? 0)) *
+            (node['Actual Loops'] ?? 1),
+        ),
     ),
   };
 }
@@ -85,7 +93,13 @@ describe('memory search: what one organization’s search reads does not depend 
   let other: DemoData;
   let memoryIndexes: Set<string>;
 
-  const search = (): MemorySearch => ({ organizationId: own.organizationId, mode: 'TEXT', query: WORD, limit: 20, ranking: loadSettings({}).ranking });
+  const search = (): MemorySearch => ({
+    organizationId: own.organizationId,
+    mode: 'TEXT',
+    query: WORD,
+    limit: 20,
+    ranking: loadSettings({}).ranking,
+  });
 
   /**
    * `EXPLAIN (ANALYZE, BUFFERS)` of exactly the resolver's statement, as the application sends it:
@@ -125,7 +139,9 @@ describe('memory search: what one organization’s search reads does not depend 
              'factual', 'user', 'long_term'
       FROM generate_series(1, ${OWN_MEMORIES}) AS i`;
     await app.database.owner.$executeRawUnsafe('ANALYZE');
-    const indexes = await app.database.owner.$queryRaw<Array<{ name: string }>>`SELECT indexname::text AS name FROM pg_indexes WHERE tablename = 'memories'`;
+    const indexes = await app.database.owner.$queryRaw<
+      Array<{ name: string }>
+    >`SELECT indexname::text AS name FROM pg_indexes WHERE tablename = 'memories'`;
     memoryIndexes = new Set(indexes.map((index) => index.name));
   }, 120_000);
   afterAll(async () => {
@@ -141,39 +157,42 @@ describe('memory search: what one organization’s search reads does not depend 
     expect(counts.indexRows).toBe(OWN_MATCHES);
   });
 
-  it(`counts the same rows, heap pages and plan with 0 and with ${OTHER_MATCHES.toLocaleString('en')} of another ` +
-    `organization's memories holding the word`, async () => {
-    const expectedIds = await searchedIds();
-    expect(expectedIds).toHaveLength(OWN_MATCHES);
-    const alone = await measuredSearch();
+  it(
+    `counts the same rows, heap pages and plan with 0 and with ${OTHER_MATCHES.toLocaleString('en')} of another ` +
+      `organization's memories holding the word`,
+    async () => {
+      const expectedIds = await searchedIds();
+      expect(expectedIds).toHaveLength(OWN_MATCHES);
+      const alone = await measuredSearch();
 
-    await app.database.owner.$executeRaw`
+      await app.database.owner.$executeRaw`
       INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
       SELECT 'memory-other-' || i, ${other.organizationId}, ${other.userId}, ${other.agentId},
              'their ' || ${WORD} || ' note number ' || i, 'factual', 'user', 'long_term'
       FROM generate_series(1, ${OTHER_MATCHES}) AS i`;
-    // The statistics then say the word is common, as a server's autovacuum would come to say.
-    await app.database.owner.$executeRawUnsafe('ANALYZE');
-    const crowded = await measuredSearch();
+      // The statistics then say the word is common, as a server's autovacuum would come to say.
+      await app.database.owner.$executeRawUnsafe('ANALYZE');
+      const crowded = await measuredSearch();
 
-    expect(await searchedIds()).toEqual(expectedIds);
-    // The same plan, estimated alike: the search's estimate does not follow the words'
-    // frequency in all organizations (src/memories/search.ts), so another organization's rows
-    // cannot turn the index scan into a scan of all of A's memories.
-    expect(crowded.shape).toEqual(alone.shape);
-    expect(crowded.indexCondition).toBe(alone.indexCondition);
-    expect(crowded.indexRows).toBe(OWN_MATCHES);
-    expect(alone.indexRows).toBe(OWN_MATCHES);
-    expect(crowded.heapBlocks).toBe(alone.heapBlocks);
-    expect(crowded.recheckRemoved).toBe(alone.recheckRemoved);
-    // No node reads more of memories than A holds (B's rows would be 10 to 25 times that).
-    expect(alone.mostMemoryRowsRead).toBeLessThanOrEqual(OWN_MEMORIES + 10);
-    expect(crowded.mostMemoryRowsRead).toBe(alone.mostMemoryRowsRead);
-    // Index pages: once a word's entries outgrow a page they move into a posting tree, of which
-    // the scan reads the root and the leaves that hold A's row pointers (by GIN's skipping), not
-    // B's: 2 pages more here, for any number of B's rows that fits in two levels (hundreds of thousands).
-    // B's pointers themselves would be dozens of pages.
-    expect(crowded.indexBlocks - alone.indexBlocks).toBeGreaterThanOrEqual(0);
-    expect(crowded.indexBlocks - alone.indexBlocks).toBeLessThanOrEqual(2);
-  });
+      expect(await searchedIds()).toEqual(expectedIds);
+      // The same plan, estimated alike: the search's estimate does not follow the words'
+      // frequency in all organizations (src/memories/search.ts), so another organization's rows
+      // cannot turn the index scan into a scan of all of A's memories.
+      expect(crowded.shape).toEqual(alone.shape);
+      expect(crowded.indexCondition).toBe(alone.indexCondition);
+      expect(crowded.indexRows).toBe(OWN_MATCHES);
+      expect(alone.indexRows).toBe(OWN_MATCHES);
+      expect(crowded.heapBlocks).toBe(alone.heapBlocks);
+      expect(crowded.recheckRemoved).toBe(alone.recheckRemoved);
+      // No node reads more of memories than A holds (B's rows would be 10 to 25 times that).
+      expect(alone.mostMemoryRowsRead).toBeLessThanOrEqual(OWN_MEMORIES + 10);
+      expect(crowded.mostMemoryRowsRead).toBe(alone.mostMemoryRowsRead);
+      // Index pages: once a word's entries outgrow a page they move into a posting tree, of which
+      // the scan reads the root and the leaves that hold A's row pointers (by GIN's skipping), not
+      // B's: 2 pages more here, for any number of B's rows that fits in two levels (hundreds of thousands).
+      // B's pointers themselves would be dozens of pages.
+      expect(crowded.indexBlocks - alone.indexBlocks).toBeGreaterThanOrEqual(0);
+      expect(crowded.indexBlocks - alone.indexBlocks).toBeLessThanOrEqual(2);
+    },
+  );
 });

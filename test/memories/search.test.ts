@@ -30,7 +30,16 @@ describe('memory search', () => {
   async function remember(owner: DemoData, content: string, agentId = owner.agentId): Promise<string> {
     const id = `memory-${randomUUID()}`;
     await app.database.owner.memory.create({
-      data: { id, organizationId: owner.organizationId, userId: owner.userId, agentId, content, memoryType: 'factual', scope: 'user', level: 'long_term' },
+      data: {
+        id,
+        organizationId: owner.organizationId,
+        userId: owner.userId,
+        agentId,
+        content,
+        memoryType: 'factual',
+        scope: 'user',
+        level: 'long_term',
+      },
     });
     return id;
   }
@@ -45,7 +54,11 @@ describe('memory search', () => {
     app = await startTestApp('memory_search');
     own = await app.seedDemo();
     other = await app.seedDemo();
-    otherAgentId = (await app.database.owner.agent.create({ data: { id: `agent-${randomUUID()}`, organizationId: own.organizationId, name: 'Second' } })).id;
+    otherAgentId = (
+      await app.database.owner.agent.create({
+        data: { id: `agent-${randomUUID()}`, organizationId: own.organizationId, name: 'Second' },
+      })
+    ).id;
     await remember(own, 'Ada drinks green tea every morning. Tea helps her think.');
     await remember(own, 'Ada once tried tea in Kyoto.');
     await remember(own, 'Ada is learning GraphQL and Prisma.');
@@ -74,7 +87,9 @@ describe('memory search', () => {
     expect(await contents('tea -kyoto -coffee')).toEqual(['Ada drinks green tea every morning. Tea helps her think.']);
     // The demo memory is about GraphQL too.
     expect(await contents('graphql or kyoto')).toHaveLength(3);
-    expect(await contents('tea', { filter: { agentId: otherAgentId } })).toEqual(['The second agent knows Ada prefers coffee to tea.']);
+    expect(await contents('tea', { filter: { agentId: otherAgentId } })).toEqual([
+      'The second agent knows Ada prefers coffee to tea.',
+    ]);
     expect(await contents('tea', { limit: 1 })).toHaveLength(1);
     expect(await contents('organization')).toEqual([]);
   });
@@ -106,11 +121,17 @@ describe('memory search', () => {
   });
 
   it('marks the matched words in a snippet, and filters by types, scopes, levels, user and creation time', async () => {
-    const response = await app.graphql(SnippetSearch, { query: 'green teas', filter: { memoryTypes: ['FACTUAL', 'EPISODIC'], scopes: ['user'], levels: ['long_term', 'core'] } });
+    const response = await app.graphql(SnippetSearch, {
+      query: 'green teas',
+      filter: { memoryTypes: ['FACTUAL', 'EPISODIC'], scopes: ['user'], levels: ['long_term', 'core'] },
+    });
     expect(response.errors).toBeUndefined();
     expect(response.data!.searchMemories).toEqual([
       // Fragments (MaxFragments=2) are cut at word boundaries around the matches.
-      { snippet: 'drinks **green** **tea** every morning. **Tea** helps her think', memory: { content: 'Ada drinks green tea every morning. Tea helps her think.' } },
+      {
+        snippet: 'drinks **green** **tea** every morning. **Tea** helps her think',
+        memory: { content: 'Ada drinks green tea every morning. Tea helps her think.' },
+      },
     ]);
     const count = async (filter: Record<string, unknown>) => {
       const found = await app.graphqlUntyped(SnippetSearch.toString(), { query: 'tea', filter });
@@ -133,10 +154,14 @@ describe('memory search', () => {
   it('never finds deleted memories, nor the memories of a deleted agent', async () => {
     const gone = await remember(own, 'A forgotten fact about tea ceremonies.');
     expect(await contents('ceremonies')).toHaveLength(1);
-    expect((await app.graphql(DeleteSearchedMemory, { id: gone })).data!.deleteMemory.__typename).toBe('DeletedPayload');
+    expect((await app.graphql(DeleteSearchedMemory, { id: gone })).data!.deleteMemory.__typename).toBe(
+      'DeletedPayload',
+    );
     expect(await contents('ceremonies')).toEqual([]);
 
-    expect((await app.graphql(DeleteSearchedAgent, { id: otherAgentId })).data!.deleteAgent.__typename).toBe('DeletedPayload');
+    expect((await app.graphql(DeleteSearchedAgent, { id: otherAgentId })).data!.deleteAgent.__typename).toBe(
+      'DeletedPayload',
+    );
     expect(await contents('coffee')).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
-import type { DemoData } from '../../src/demo/seed';
 import { loadSettings } from '../../src/config/settings';
 import { withOrganization } from '../../src/db/row-level-security';
-import { memorySearchStatement, type MemorySearch } from '../../src/memories/search';
+import type { DemoData } from '../../src/demo/seed';
+import { type MemorySearch, memorySearchStatement } from '../../src/memories/search';
 import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
 import { graphql } from '../generated';
 import type { CreateMemoryInput, SearchMode } from '../generated/graphql';
@@ -66,7 +66,14 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       ['tea without a vector', null],
     ];
     for (const [content, embedding, extra] of memories) {
-      const input: CreateMemoryInput = { agentId: own.agentId, content, memoryType: 'FACTUAL', scope: 'user', level: 'core', ...extra };
+      const input: CreateMemoryInput = {
+        agentId: own.agentId,
+        content,
+        memoryType: 'FACTUAL',
+        scope: 'user',
+        level: 'core',
+        ...extra,
+      };
       if (embedding) input.embedding = embedding;
       const created = (await app.graphql(CreateMemory, { input })).data!.createMemory;
       expect(created.__typename).toBe('MemoryPayload');
@@ -78,8 +85,15 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   });
 
   type Hit = NonNullable<Awaited<ReturnType<typeof search>>['data']>['searchMemories'][number];
-  const search = (variables: { query?: string; vector?: number[]; embeddingModel?: string; mode?: SearchMode; filter?: object; minScore?: number; limit?: number }) =>
-    app.graphql(SearchByMeaning, variables);
+  const search = (variables: {
+    query?: string;
+    vector?: number[];
+    embeddingModel?: string;
+    mode?: SearchMode;
+    filter?: object;
+    minScore?: number;
+    limit?: number;
+  }) => app.graphql(SearchByMeaning, variables);
   const hitsOf = async (variables: Parameters<typeof search>[0]): Promise<Hit[]> => {
     const response = await search(variables);
     expect(response.errors).toBeUndefined();
@@ -87,7 +101,10 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   };
   const expectScoreFromBreakdown = (hit: Hit) => {
     const { relevance, importance, recency, use } = hit.breakdown;
-    expect(hit.score).toBeCloseTo(weights.text * relevance + weights.importance * importance + weights.recency * recency + weights.use * use, 9);
+    expect(hit.score).toBeCloseTo(
+      weights.text * relevance + weights.importance * importance + weights.recency * recency + weights.use * use,
+      9,
+    );
   };
 
   it('VECTOR ranks the embeddings of the model by cosine similarity, and says so in the breakdown', async () => {
@@ -105,7 +122,9 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     const all = await hitsOf({ vector: query, limit: 50 });
     expect(all.map((hit) => hit.memory.content)).not.toContain('green tea from Kyoto');
     expect(all.map((hit) => hit.memory.content)).not.toContain('tea without a vector');
-    expect((await hitsOf({ vector: query, embeddingModel: 'other-model' })).map((hit) => hit.memory.content)).toEqual(['green tea from Kyoto']);
+    expect((await hitsOf({ vector: query, embeddingModel: 'other-model' })).map((hit) => hit.memory.content)).toEqual([
+      'green tea from Kyoto',
+    ]);
   });
 
   it('HYBRID fuses the text and the vector rankings by reciprocal rank fusion', async () => {
@@ -113,25 +132,38 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     const byContent = new Map(hits.map((hit) => [hit.memory.content, hit]));
     // Found by its words only (its vector is another model's), by meaning only, and by both.
     expect(byContent.get('green tea from Kyoto')?.breakdown).toMatchObject({ vectorRank: null, similarity: null });
-    expect(byContent.get('prefers trains to planes')?.breakdown).toMatchObject({ textRank: null, text: 0, vectorRank: 1 });
+    expect(byContent.get('prefers trains to planes')?.breakdown).toMatchObject({
+      textRank: null,
+      text: 0,
+      vectorRank: 1,
+    });
     expect(byContent.get('Earl Grey tea, no milk')?.breakdown.textRank).not.toBeNull();
     expect(byContent.get('Earl Grey tea, no milk')?.breakdown.vectorRank).not.toBeNull();
     for (const hit of hits) {
       const { textRank, vectorRank } = hit.breakdown;
-      const fused = ((textRank == null ? 0 : 1 / (fusionK + textRank)) + (vectorRank == null ? 0 : 1 / (fusionK + vectorRank))) * ((fusionK + 1) / 2);
+      const fused =
+        ((textRank == null ? 0 : 1 / (fusionK + textRank)) + (vectorRank == null ? 0 : 1 / (fusionK + vectorRank))) *
+        ((fusionK + 1) / 2);
       expect(hit.breakdown.relevance).toBeCloseTo(fused, 9);
       expectScoreFromBreakdown(hit);
     }
     // In both rankings beats in one, all else alike (importance 0, never read, created seconds apart).
     expect(hits[0]!.memory.content).toBe('Earl Grey tea, no milk');
     // Text ranks are 1..n over the words' matches, by text relevance.
-    const textRanked = hits.filter((hit) => hit.breakdown.textRank != null).sort((a, b) => a.breakdown.textRank! - b.breakdown.textRank!);
+    const textRanked = hits
+      .filter((hit) => hit.breakdown.textRank != null)
+      .sort((a, b) => a.breakdown.textRank! - b.breakdown.textRank!);
     expect(textRanked.map((hit) => hit.breakdown.textRank)).toEqual(textRanked.map((_, index) => index + 1));
-    for (let index = 1; index < textRanked.length; index += 1) expect(textRanked[index - 1]!.breakdown.text).toBeGreaterThanOrEqual(textRanked[index]!.breakdown.text);
+    for (let index = 1; index < textRanked.length; index += 1)
+      expect(textRanked[index - 1]!.breakdown.text).toBeGreaterThanOrEqual(textRanked[index]!.breakdown.text);
     // The default mode with both is HYBRID; TEXT alone gives what it gave before this issue.
-    expect((await hitsOf({ query: 'tea', vector: [0, 0, 1], mode: 'HYBRID', limit: 20 })).map((hit) => hit.memory.id)).toEqual(hits.map((hit) => hit.memory.id));
+    expect(
+      (await hitsOf({ query: 'tea', vector: [0, 0, 1], mode: 'HYBRID', limit: 20 })).map((hit) => hit.memory.id),
+    ).toEqual(hits.map((hit) => hit.memory.id));
     const text = await hitsOf({ query: 'tea', limit: 20 });
-    expect(text.every((hit) => hit.breakdown.vectorRank == null && hit.breakdown.relevance === hit.breakdown.text)).toBe(true);
+    expect(
+      text.every((hit) => hit.breakdown.vectorRank == null && hit.breakdown.relevance === hit.breakdown.text),
+    ).toBe(true);
   });
 
   it('refuses a search that its mode cannot run, naming the argument, as VALIDATION', async () => {
@@ -154,16 +186,28 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
 
   it('keeps filters, minScore, limit and soft delete in VECTOR search', async () => {
     const query = [1, 0, 0];
-    expect((await hitsOf({ vector: query, filter: { memoryType: 'EPISODIC' } })).map((hit) => hit.memory.content)).toEqual(['oolong from Taiwan']);
+    expect(
+      (await hitsOf({ vector: query, filter: { memoryType: 'EPISODIC' } })).map((hit) => hit.memory.content),
+    ).toEqual(['oolong from Taiwan']);
     const all = await hitsOf({ vector: query, limit: 50 });
     const threshold = all[1]!.score;
-    expect((await hitsOf({ vector: query, minScore: threshold, limit: 50 })).every((hit) => hit.score >= threshold)).toBe(true);
+    expect(
+      (await hitsOf({ vector: query, minScore: threshold, limit: 50 })).every((hit) => hit.score >= threshold),
+    ).toBe(true);
     expect(await hitsOf({ vector: query, limit: 1 })).toHaveLength(1);
-    await app.database.owner.memory.update({ where: { id: ids.get('Earl Grey tea, no milk')! }, data: { isDeleted: true } });
+    await app.database.owner.memory.update({
+      where: { id: ids.get('Earl Grey tea, no milk')! },
+      data: { isDeleted: true },
+    });
     try {
-      expect((await hitsOf({ vector: query, limit: 50 })).map((hit) => hit.memory.content)).not.toContain('Earl Grey tea, no milk');
+      expect((await hitsOf({ vector: query, limit: 50 })).map((hit) => hit.memory.content)).not.toContain(
+        'Earl Grey tea, no milk',
+      );
     } finally {
-      await app.database.owner.memory.update({ where: { id: ids.get('Earl Grey tea, no milk')! }, data: { isDeleted: false } });
+      await app.database.owner.memory.update({
+        where: { id: ids.get('Earl Grey tea, no milk')! },
+        data: { isDeleted: false },
+      });
     }
   });
 
@@ -178,7 +222,9 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
              ('[' || (0.95 + i / 100000.0) || ',0.2,0.05]')::vector, ${MODEL}, ${DIMENSIONS}
       FROM generate_series(1, 500) AS i`;
     expect((await hitsOf({ vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(before);
-    expect((await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(hybridBefore);
+    expect((await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(
+      hybridBefore,
+    );
     const theirs = (await app.graphqlAs(other.key, SearchByMeaning, { vector: query, limit: 50 })).data!.searchMemories;
     expect(theirs).toHaveLength(50);
     expect(theirs.every((hit) => hit.memory.content.startsWith('tea crowd'))).toBe(true);
@@ -211,7 +257,10 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     const analyzed = (owner: DemoData, vector: number[]) =>
       withOrganization(owner.organizationId, async () => {
         const statement = memorySearchStatement(vectorSearch(owner, vector, 10));
-        const plan = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${statement.text}`, ...statement.values);
+        const plan = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(
+          `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${statement.text}`,
+          ...statement.values,
+        );
         return plan.map((line) => line['QUERY PLAN']).join('\n');
       });
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DemoData } from '../../src/demo/seed';
 import { withOrganization } from '../../src/db/row-level-security';
+import type { DemoData } from '../../src/demo/seed';
 import { contentHash, normalizeContent } from '../../src/memories/content-hash';
 import { graphql } from '../generated';
 import type { CreateMemoryInput } from '../generated/graphql';
@@ -110,21 +110,43 @@ describe('writing memories: dedupe, prune, history', () => {
     expect(contentHash('tea at five')).not.toBe(contentHash('tea at six'));
   });
 
-  it("hashed older memories in the migration by the server's rule where their content is ASCII, " +
-    "and left the others without a hash", async () => {
-    const migration = fs.readFileSync(path.join(__dirname, '..', '..', 'prisma', 'migrations', '20261127200000_recall_writes', 'migration.sql'), 'utf8');
-    const rehash = /UPDATE "memories" SET "hash" = CASE[\s\S]*?END/.exec(migration)![0];
-    const agentId = await newAgent();
-    const contents = ['  Tea\tat  FIVE\n', 'plain', 'MiXeD   Case\r\nlines ', 'Ｆｕｌｌ width', 'café au lait'];
-    for (const [index, content] of contents.entries()) {
-      await app.database.owner.memory.create({
-        data: { id: `memory-rehash-${index}`, organizationId: own.organizationId, userId: own.userId, agentId, content, hash: 'a client hash', memoryType: 'factual', scope: 'user', level: 'core' },
-      });
-    }
-    await app.database.owner.$executeRawUnsafe(`${rehash} WHERE "agent_id" = $1`, agentId);
-    const rows = await app.database.owner.memory.findMany({ where: { agentId }, orderBy: { id: 'asc' } });
-    expect(rows.map((row) => row.hash)).toEqual([contentHash(contents[0]!), contentHash(contents[1]!), contentHash(contents[2]!), null, null]);
-  });
+  it(
+    "hashed older memories in the migration by the server's rule where their content is ASCII, " +
+      'and left the others without a hash',
+    async () => {
+      const migration = fs.readFileSync(
+        path.join(__dirname, '..', '..', 'prisma', 'migrations', '20261127200000_recall_writes', 'migration.sql'),
+        'utf8',
+      );
+      const rehash = /UPDATE "memories" SET "hash" = CASE[\s\S]*?END/.exec(migration)![0];
+      const agentId = await newAgent();
+      const contents = ['  Tea\tat  FIVE\n', 'plain', 'MiXeD   Case\r\nlines ', 'Ｆｕｌｌ width', 'café au lait'];
+      for (const [index, content] of contents.entries()) {
+        await app.database.owner.memory.create({
+          data: {
+            id: `memory-rehash-${index}`,
+            organizationId: own.organizationId,
+            userId: own.userId,
+            agentId,
+            content,
+            hash: 'a client hash',
+            memoryType: 'factual',
+            scope: 'user',
+            level: 'core',
+          },
+        });
+      }
+      await app.database.owner.$executeRawUnsafe(`${rehash} WHERE "agent_id" = $1`, agentId);
+      const rows = await app.database.owner.memory.findMany({ where: { agentId }, orderBy: { id: 'asc' } });
+      expect(rows.map((row) => row.hash)).toEqual([
+        contentHash(contents[0]!),
+        contentHash(contents[1]!),
+        contentHash(contents[2]!),
+        null,
+        null,
+      ]);
+    },
+  );
 
   it('returns the existing memory for the same content, raises its importance, and records the merge', async () => {
     const agentId = await newAgent();
@@ -133,10 +155,16 @@ describe('writing memories: dedupe, prune, history', () => {
     expect(first.memory.hash).toBe(contentHash('Ada drinks tea at five'));
 
     const again = await createOne(input(agentId, '  ada DRINKS tea\n at five ', 0.7));
-    expect(again).toMatchObject({ deduplicated: true, memory: { id: first.memory.id, importance: expect.closeTo(0.7, 5), content: 'Ada drinks tea at five' } });
+    expect(again).toMatchObject({
+      deduplicated: true,
+      memory: { id: first.memory.id, importance: expect.closeTo(0.7, 5), content: 'Ada drinks tea at five' },
+    });
     // A lower importance leaves it as it is.
     const lower = await createOne(input(agentId, 'Ada drinks tea at five', 0.1));
-    expect(lower).toMatchObject({ deduplicated: true, memory: { id: first.memory.id, importance: expect.closeTo(0.7, 5) } });
+    expect(lower).toMatchObject({
+      deduplicated: true,
+      memory: { id: first.memory.id, importance: expect.closeTo(0.7, 5) },
+    });
     expect(await liveCount(agentId)).toBe(1);
 
     // Another agent's memory with the same content is another memory.
@@ -146,12 +174,24 @@ describe('writing memories: dedupe, prune, history', () => {
     const { nodes, totalCount } = await history(first.memory.id);
     expect(totalCount).toBe(3);
     expect(nodes.map((node) => node.event)).toEqual(['DEDUPE', 'DEDUPE', 'CREATE']);
-    expect(nodes[1]).toMatchObject({ changedFields: ['importance'], before: { importance: expect.closeTo(0.3, 5) }, after: { importance: expect.closeTo(0.7, 5) } });
+    expect(nodes[1]).toMatchObject({
+      changedFields: ['importance'],
+      before: { importance: expect.closeTo(0.3, 5) },
+      after: { importance: expect.closeTo(0.7, 5) },
+    });
     expect(nodes[0]!.changedFields).toEqual([]);
     expect(nodes[2]).toMatchObject({
       memoryId: first.memory.id,
       before: null,
-      after: { content: 'Ada drinks tea at five', hash: first.memory.hash, isDeleted: false, memoryType: 'factual', scope: 'user', level: 'core', metadata: {} },
+      after: {
+        content: 'Ada drinks tea at five',
+        hash: first.memory.hash,
+        isDeleted: false,
+        memoryType: 'factual',
+        scope: 'user',
+        level: 'core',
+        metadata: {},
+      },
       actorUserId: own.userId,
       apiKeyId,
     });
@@ -160,40 +200,63 @@ describe('writing memories: dedupe, prune, history', () => {
   it('dedupes within a batch and against stored memories; a bad item refuses the whole batch, naming it', async () => {
     const agentId = await newAgent();
     const existing = await createOne(input(agentId, 'likes kyoto', 0.2));
-    const batch = (await app.graphql(CreateBatch, {
-      inputs: [input(agentId, 'new fact', 0.1), input(agentId, 'LIKES KYOTO', 0.6), input(agentId, 'new  fact', 0.4), input(agentId, 'other fact', 0.5)],
-    })).data!.createMemories;
+    const batch = (
+      await app.graphql(CreateBatch, {
+        inputs: [
+          input(agentId, 'new fact', 0.1),
+          input(agentId, 'LIKES KYOTO', 0.6),
+          input(agentId, 'new  fact', 0.4),
+          input(agentId, 'other fact', 0.5),
+        ],
+      })
+    ).data!.createMemories;
     if (batch.__typename !== 'MemoriesPayload') throw new Error(JSON.stringify(batch));
     const [newFact, kyoto, newFactAgain, otherFact] = batch.results;
     expect(batch.results.map((result) => result.deduplicated)).toEqual([false, true, true, false]);
     expect(kyoto!.memory).toEqual({ id: existing.memory.id, importance: expect.closeTo(0.6, 5) });
     expect(newFactAgain!.memory).toEqual({ id: newFact!.memory.id, importance: expect.closeTo(0.4, 5) });
-    expect(batch.memories.map((memory) => memory.id)).toEqual([newFact, kyoto, newFactAgain, otherFact].map((result) => result!.memory.id));
+    expect(batch.memories.map((memory) => memory.id)).toEqual(
+      [newFact, kyoto, newFactAgain, otherFact].map((result) => result!.memory.id),
+    );
     expect(await liveCount(agentId)).toBe(3);
     expect((await history(newFact!.memory.id)).nodes.map((node) => node.event)).toEqual(['DEDUPE', 'CREATE']);
 
     const memoriesBefore = await app.database.owner.memory.count();
     const historyBefore = await app.database.owner.memoryHistory.count();
-    const refused = (await app.graphql(CreateBatch, { inputs: [input(agentId, 'fine'), input(agentId, 'likes kyoto', 0.9), { ...input(agentId, 'x'), scope: '' }] })).data!
-      .createMemories;
+    const refused = (
+      await app.graphql(CreateBatch, {
+        inputs: [input(agentId, 'fine'), input(agentId, 'likes kyoto', 0.9), { ...input(agentId, 'x'), scope: '' }],
+      })
+    ).data!.createMemories;
     expect(refused).toMatchObject({ code: 'VALIDATION', field: ['inputs', '2', 'scope'] });
-    const missing = (await app.graphql(CreateBatch, { inputs: [input(agentId, 'likes kyoto', 0.9), { ...input(agentId, 'y'), agentId: other.agentId }] })).data!
-      .createMemories;
+    const missing = (
+      await app.graphql(CreateBatch, {
+        inputs: [input(agentId, 'likes kyoto', 0.9), { ...input(agentId, 'y'), agentId: other.agentId }],
+      })
+    ).data!.createMemories;
     expect(missing).toMatchObject({ code: 'NOT_FOUND', field: ['inputs', '1', 'agentId'] });
     expect(await app.database.owner.memory.count()).toBe(memoriesBefore);
     expect(await app.database.owner.memoryHistory.count()).toBe(historyBefore);
-    expect((await app.database.owner.memory.findUniqueOrThrow({ where: { id: existing.memory.id } })).importance).toBeCloseTo(0.6, 5);
+    expect(
+      (await app.database.owner.memory.findUniqueOrThrow({ where: { id: existing.memory.id } })).importance,
+    ).toBeCloseTo(0.6, 5);
   });
 
   it('creates one memory when many callers create the same content at once', async () => {
     const agentId = await newAgent();
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, index) => app.graphqlAs(own.key, CreateOne, { input: input(agentId, `Concurrent  Content`, index / 20) })),
+      Array.from({ length: 12 }, (_, index) =>
+        app.graphqlAs(own.key, CreateOne, { input: input(agentId, `Concurrent  Content`, index / 20) }),
+      ),
     );
     const payloads = results.map((result) => result.data!.createMemory);
-    const ids = new Set(payloads.map((payload) => (payload.__typename === 'MemoryPayload' ? payload.memory.id : payload.__typename)));
+    const ids = new Set(
+      payloads.map((payload) => (payload.__typename === 'MemoryPayload' ? payload.memory.id : payload.__typename)),
+    );
     expect(ids.size).toBe(1);
-    expect(payloads.filter((payload) => payload.__typename === 'MemoryPayload' && !payload.deduplicated)).toHaveLength(1);
+    expect(payloads.filter((payload) => payload.__typename === 'MemoryPayload' && !payload.deduplicated)).toHaveLength(
+      1,
+    );
     expect(await liveCount(agentId)).toBe(1);
     const [memory] = await app.database.owner.memory.findMany({ where: { agentId } });
     expect(memory!.importance).toBeCloseTo(11 / 20, 5);
@@ -210,7 +273,9 @@ describe('writing memories: dedupe, prune, history', () => {
     expect(conflict).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT', field: ['input', 'content'] });
     expect(conflict.__typename === 'ConflictError' && conflict.message).toContain(kept.memory.id);
 
-    expect((await app.graphql(Update, { id, input: { content: 'third content', scope: 'project' } })).data!.updateMemory).toEqual({
+    expect(
+      (await app.graphql(Update, { id, input: { content: 'third content', scope: 'project' } })).data!.updateMemory,
+    ).toEqual({
       __typename: 'MemoryPayload',
       memory: { hash: contentHash('third content') },
     });
@@ -229,20 +294,30 @@ describe('writing memories: dedupe, prune, history', () => {
       ['UPDATE', ['content', 'hash', 'scope']],
       ['CREATE', ['content', 'hash', 'metadata', 'score', 'memoryType', 'scope', 'level', 'importance', 'isDeleted']],
     ]);
-    expect(nodes[1]).toMatchObject({ before: { isDeleted: false, content: 'third content' }, after: { isDeleted: true } });
+    expect(nodes[1]).toMatchObject({
+      before: { isDeleted: false, content: 'third content' },
+      after: { isDeleted: true },
+    });
   });
 
   it('pages history newest first, and another organization never sees it', async () => {
     const agentId = await newAgent();
     const created = await createOne(input(agentId, 'paged', 0.1));
-    for (const importance of [0.2, 0.3, 0.4, 0.5]) await app.graphql(Update, { id: created.memory.id, input: { importance } });
+    for (const importance of [0.2, 0.3, 0.4, 0.5])
+      await app.graphql(Update, { id: created.memory.id, input: { importance } });
     const first = await app.graphql(History, { id: created.memory.id, first: 2 });
     const page = first.data!.memory!.history;
     expect(page.totalCount).toBe(5);
-    expect(page.nodes.map((node) => (node.after as { importance: number }).importance)).toEqual([expect.closeTo(0.5, 5), expect.closeTo(0.4, 5)]);
-    const next = (await app.graphql(History, { id: created.memory.id, first: 10, after: page.pageInfo.endCursor })).data!.memory!.history;
+    expect(page.nodes.map((node) => (node.after as { importance: number }).importance)).toEqual([
+      expect.closeTo(0.5, 5),
+      expect.closeTo(0.4, 5),
+    ]);
+    const next = (await app.graphql(History, { id: created.memory.id, first: 10, after: page.pageInfo.endCursor }))
+      .data!.memory!.history;
     expect(next.nodes.map((node) => node.event)).toEqual(['UPDATE', 'UPDATE', 'CREATE']);
-    expect((await app.graphql(History, { id: created.memory.id, first: 101 })).errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION' });
+    expect((await app.graphql(History, { id: created.memory.id, first: 101 })).errors?.[0]?.extensions).toMatchObject({
+      code: 'VALIDATION',
+    });
 
     app.useKey(other.key);
     try {
@@ -252,11 +327,26 @@ describe('writing memories: dedupe, prune, history', () => {
     }
     // Beneath the API: the other organization's scope shows none of it, and cannot write into it.
     const { prisma } = app.database;
-    expect(await withOrganization(other.organizationId, () => prisma.memoryHistory.count({ where: { memoryId: created.memory.id } }))).toBe(0);
-    expect(await withOrganization(own.organizationId, () => prisma.memoryHistory.count({ where: { memoryId: created.memory.id } }))).toBe(5);
+    expect(
+      await withOrganization(other.organizationId, () =>
+        prisma.memoryHistory.count({ where: { memoryId: created.memory.id } }),
+      ),
+    ).toBe(0);
+    expect(
+      await withOrganization(own.organizationId, () =>
+        prisma.memoryHistory.count({ where: { memoryId: created.memory.id } }),
+      ),
+    ).toBe(5);
     await expect(
       withOrganization(other.organizationId, () =>
-        prisma.memoryHistory.create({ data: { id: 'history-smuggled', organizationId: other.organizationId, memoryId: created.memory.id, event: 'update' } }),
+        prisma.memoryHistory.create({
+          data: {
+            id: 'history-smuggled',
+            organizationId: other.organizationId,
+            memoryId: created.memory.id,
+            event: 'update',
+          },
+        }),
       ),
     ).rejects.toThrow();
   });
@@ -265,11 +355,23 @@ describe('writing memories: dedupe, prune, history', () => {
     const agentId = await newAgent();
     // Equal importance for two, created one after the other: the newer stays.
     const ids: Record<string, string> = {};
-    for (const [content, importance] of [['low', 0.1], ['tie older', 0.5], ['tie newer', 0.5], ['high', 0.9], ['middle', 0.3]] as const) {
+    for (const [content, importance] of [
+      ['low', 0.1],
+      ['tie older', 0.5],
+      ['tie newer', 0.5],
+      ['high', 0.9],
+      ['middle', 0.3],
+    ] as const) {
       ids[content] = (await createOne(input(agentId, content, importance))).memory.id;
     }
-    expect((await app.graphql(Prune, { agentId, keep: -1 })).data!.pruneMemories).toMatchObject({ code: 'VALIDATION', field: ['keep'] });
-    expect((await app.graphql(Prune, { agentId: other.agentId, keep: 1 })).data!.pruneMemories).toMatchObject({ code: 'NOT_FOUND', field: ['agentId'] });
+    expect((await app.graphql(Prune, { agentId, keep: -1 })).data!.pruneMemories).toMatchObject({
+      code: 'VALIDATION',
+      field: ['keep'],
+    });
+    expect((await app.graphql(Prune, { agentId: other.agentId, keep: 1 })).data!.pruneMemories).toMatchObject({
+      code: 'NOT_FOUND',
+      field: ['agentId'],
+    });
     expect(await liveCount(agentId)).toBe(5);
 
     const { result, statements } = await app.countStatements(() => app.graphql(Prune, { agentId, keep: 2 }));
@@ -278,7 +380,10 @@ describe('writing memories: dedupe, prune, history', () => {
     const live = (await app.graphql(LiveContents, { agentId })).data!.memories.nodes.map((node) => node.content).sort();
     expect(live).toEqual(['high', 'tie newer']);
     // A pruned memory is deleted, so read beneath the API; its history shows again once it is restored.
-    const [prunedEntry] = await app.database.owner.memoryHistory.findMany({ where: { memoryId: ids['tie older']! }, orderBy: { seq: 'desc' } });
+    const [prunedEntry] = await app.database.owner.memoryHistory.findMany({
+      where: { memoryId: ids['tie older']! },
+      orderBy: { seq: 'desc' },
+    });
     expect(prunedEntry).toMatchObject({
       event: 'prune',
       before: { isDeleted: false, content: 'tie older' },
@@ -290,7 +395,20 @@ describe('writing memories: dedupe, prune, history', () => {
     expect((await history(ids['tie older']!)).nodes.map((node) => [node.event, node.changedFields])).toEqual([
       ['RESTORE', ['isDeleted']],
       ['PRUNE', ['isDeleted']],
-      ['CREATE', Object.keys({ content: 1, hash: 1, metadata: 1, score: 1, memoryType: 1, scope: 1, level: 1, importance: 1, isDeleted: 1 })],
+      [
+        'CREATE',
+        Object.keys({
+          content: 1,
+          hash: 1,
+          metadata: 1,
+          score: 1,
+          memoryType: 1,
+          scope: 1,
+          level: 1,
+          importance: 1,
+          isDeleted: 1,
+        }),
+      ],
     ]);
     await app.graphql(Delete, { id: ids['tie older']! });
     expect((await app.graphql(Prune, { agentId, keep: 2 })).data!.pruneMemories).toMatchObject({ removed: 0 });
@@ -302,7 +420,9 @@ describe('writing memories: dedupe, prune, history', () => {
     const inputs = Array.from({ length: 60 }, (_, index) => input(agentId, `fact number ${index}`, (index % 10) / 10));
     await app.graphql(CreateBatch, { inputs });
     const prunes = Array.from({ length: 6 }, () => app.graphqlAs(own.key, Prune, { agentId, keep: 10 }));
-    const creations = Array.from({ length: 4 }, (_, index) => app.graphqlAs(own.key, CreateOne, { input: input(agentId, `late fact ${index}`, 0.95) }));
+    const creations = Array.from({ length: 4 }, (_, index) =>
+      app.graphqlAs(own.key, CreateOne, { input: input(agentId, `late fact ${index}`, 0.95) }),
+    );
     const [pruned] = await Promise.all([Promise.all(prunes), Promise.all(creations)]);
     const removed = pruned.map((response) => {
       const payload = response.data!.pruneMemories;
@@ -312,7 +432,9 @@ describe('writing memories: dedupe, prune, history', () => {
     const deleted = await app.database.owner.memory.count({ where: { agentId, isDeleted: true } });
     // Each memory was removed once and counted once, and its removal recorded once.
     expect(removed.reduce((sum, count) => sum + count, 0)).toBe(deleted);
-    expect(await app.database.owner.memoryHistory.count({ where: { event: 'prune', memory: { agentId } } })).toBe(deleted);
+    expect(await app.database.owner.memoryHistory.count({ where: { event: 'prune', memory: { agentId } } })).toBe(
+      deleted,
+    );
     // Creations that came after a prune survive it; whatever the interleaving, at most keep plus them remain.
     const live = await liveCount(agentId);
     expect(live).toBeGreaterThanOrEqual(10);

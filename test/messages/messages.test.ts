@@ -1,6 +1,6 @@
 import { graphql } from '../generated';
 import type { MessageInput, MessagePageQuery } from '../generated/graphql';
-import { startTestApp, type GraphqlResponse, type TestApp } from '../support/test-app';
+import { type GraphqlResponse, startTestApp, type TestApp } from '../support/test-app';
 
 const AppendMessages = graphql(`
   mutation AppendMessages($agentId: ID!, $messages: [MessageInput!]!) {
@@ -45,9 +45,21 @@ describe('messages', () => {
 
   it.each([
     ['a TOOL message without toolCallId', [{ role: 'TOOL', text: '42' }], ['messages', '0', 'toolCallId']],
-    ['toolCalls that are not {id, type, function}', [{ role: 'ASSISTANT', text: 'x', toolCalls: [{ name: 'f' }] }], ['messages', '0', 'toolCalls', '0', 'id']],
+    [
+      'toolCalls that are not {id, type, function}',
+      [{ role: 'ASSISTANT', text: 'x', toolCalls: [{ name: 'f' }] }],
+      ['messages', '0', 'toolCalls', '0', 'id'],
+    ],
     ['neither text nor content', [{ role: 'USER', text: '', content: [] }], ['messages', '0', 'text']],
-    ['a bad message after good ones', [{ role: 'USER', text: 'ok' }, { role: 'USER', text: 'fine' }, { role: 'TOOL', text: 'no id' }], ['messages', '2', 'toolCallId']],
+    [
+      'a bad message after good ones',
+      [
+        { role: 'USER', text: 'ok' },
+        { role: 'USER', text: 'fine' },
+        { role: 'TOOL', text: 'no id' },
+      ],
+      ['messages', '2', 'toolCallId'],
+    ],
     ['no messages at all', [], ['messages']],
   ] as [string, MessageInput[], string[]][])('refuses %s, writing nothing', async (_case, messages, field) => {
     const before = await messageCount();
@@ -57,7 +69,10 @@ describe('messages', () => {
   });
 
   it('refuses an agent that does not exist', async () => {
-    const result = await app.graphql(AppendMessages, { agentId: 'agent-nope', messages: [{ role: 'USER', text: 'hi' }] });
+    const result = await app.graphql(AppendMessages, {
+      agentId: 'agent-nope',
+      messages: [{ role: 'USER', text: 'hi' }],
+    });
     expect(result.data?.appendMessages).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
   });
 
@@ -65,13 +80,17 @@ describe('messages', () => {
     const result = await app.graphql(AppendMessages, {
       agentId,
       messages: [
-        { role: 'ASSISTANT', toolCalls: [{ id: 'call-1', type: 'function', function: { name: 'current_time', arguments: '{}' } }] },
+        {
+          role: 'ASSISTANT',
+          toolCalls: [{ id: 'call-1', type: 'function', function: { name: 'current_time', arguments: '{}' } }],
+        },
         { role: 'TOOL', toolCallId: 'call-1', text: '12:00' },
         { role: 'ASSISTANT', text: 'It is noon.' },
       ],
     });
     const appended = result.data!.appendMessages;
-    if (appended.__typename !== 'MessagesPayload') throw new Error(`expected MessagesPayload, got ${appended.__typename}`);
+    if (appended.__typename !== 'MessagesPayload')
+      throw new Error(`expected MessagesPayload, got ${appended.__typename}`);
     expect(appended.messages.map((message) => message.role)).toEqual(['ASSISTANT', 'TOOL', 'ASSISTANT']);
 
     const tools = await app.graphql(MessagePage, { agentId, roles: ['TOOL'] });
@@ -98,11 +117,18 @@ describe('messages', () => {
     const forward: Array<string | null | undefined> = [];
     let after: string | null | undefined = null;
     for (;;) {
-      const page: GraphqlResponse<MessagePageQuery> = await app.graphql(MessagePage, { agentId: walkAgent, first: 37, after });
+      const page: GraphqlResponse<MessagePageQuery> = await app.graphql(MessagePage, {
+        agentId: walkAgent,
+        first: 37,
+        after,
+      });
       forward.push(...page.data!.messages.nodes.map((node) => node.text));
       if (forward.length === 37) {
         // New messages arrive while a client pages: cursors already handed out stay valid.
-        const late = await app.graphql(AppendMessages, { agentId: walkAgent, messages: lateTexts.map((text) => ({ role: 'USER' as const, text })) });
+        const late = await app.graphql(AppendMessages, {
+          agentId: walkAgent,
+          messages: lateTexts.map((text) => ({ role: 'USER' as const, text })),
+        });
         expect(late.data?.appendMessages.__typename).toBe('MessagesPayload');
       }
       if (!page.data!.messages.pageInfo.hasNextPage) break;
@@ -113,7 +139,11 @@ describe('messages', () => {
     const backward: Array<string | null | undefined> = [];
     let before: string | null | undefined = null;
     for (;;) {
-      const page: GraphqlResponse<MessagePageQuery> = await app.graphql(MessagePage, { agentId: walkAgent, last: 41, before });
+      const page: GraphqlResponse<MessagePageQuery> = await app.graphql(MessagePage, {
+        agentId: walkAgent,
+        last: 41,
+        before,
+      });
       backward.unshift(...page.data!.messages.nodes.map((node) => node.text));
       if (!page.data!.messages.pageInfo.hasPreviousPage) break;
       before = page.data!.messages.pageInfo.startCursor;

@@ -36,10 +36,20 @@ describe('Prometheus metrics at /metrics', () => {
     return response.text();
   };
   const post = (as: string, body: unknown) =>
-    fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${as}` }, body: JSON.stringify(body) }).then((response) => response.status);
+    fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${as}` },
+      body: JSON.stringify(body),
+    }).then((response) => response.status);
 
   it('refuses a scrape without the token, or with another', async () => {
-    for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Bearer ${TOKEN}x`, TOKEN, `Bearer ${key}`]) {
+    for (const authorization of [
+      undefined,
+      'Bearer wrong-token-0123456789',
+      `Bearer ${TOKEN}x`,
+      TOKEN,
+      `Bearer ${key}`,
+    ]) {
       const response = await fetch(metricsUrl, { headers: authorization ? { authorization } : {} });
       expect(response.status).toBe(401);
       expect(await response.text()).not.toContain('agentmem_');
@@ -57,8 +67,12 @@ describe('Prometheus metrics at /metrics', () => {
     });
     const after = await scrape();
     expect(sample(after, 'agentmem_graphql_requests_total{operation="DemoAgents",type="query"}')).toBe(2);
-    expect(sample(after, 'agentmem_graphql_request_duration_seconds_count{operation="DemoAgents",type="query"}')).toBe(2);
-    expect(sample(after, 'agentmem_graphql_request_duration_seconds_sum{operation="DemoAgents",type="query"}')).toBeGreaterThan(0);
+    expect(sample(after, 'agentmem_graphql_request_duration_seconds_count{operation="DemoAgents",type="query"}')).toBe(
+      2,
+    );
+    expect(
+      sample(after, 'agentmem_graphql_request_duration_seconds_sum{operation="DemoAgents",type="query"}'),
+    ).toBeGreaterThan(0);
     expect(sample(after, 'agentmem_graphql_requests_total{operation="anonymous",type="query"}')).toBe(1);
     expect(sample(after, 'agentmem_graphql_errors_total{code="VALIDATION"}')).toBe(1);
     // Every statement the database saw is in the histogram, one observation per request.
@@ -95,11 +109,14 @@ describe('Prometheus metrics at /metrics', () => {
 
   it('counts the executions graphql-jit hands to graphql-js, by reason', async () => {
     const demo = await app.seedDemo();
-    const reason = (text: string, name: string) => sample(text, `agentmem_graphql_interpreted_executions_total{reason="${name}"}`) ?? 0;
+    const reason = (text: string, name: string) =>
+      sample(text, `agentmem_graphql_interpreted_executions_total{reason="${name}"}`) ?? 0;
     const before = await scrape();
     const query = 'query ($agentId: ID!) { memories(filter: { agentId: $agentId }) { nodes { id } } }';
     expect(await post(demo.key, { query, variables: { agentId: demo.agentId } })).toBe(200);
-    expect(await post(demo.key, { query: 'mutation { importAgent(document: { format: "x" }) { __typename } }' })).toBe(200);
+    expect(await post(demo.key, { query: 'mutation { importAgent(document: { format: "x" }) { __typename } }' })).toBe(
+      200,
+    );
     expect(await post(demo.key, { query: 'query ($n: Int = 1) { agents(first: $n) { nodes { id } } }' })).toBe(200);
     const after = await scrape();
     expect(reason(after, 'json_literal') - reason(before, 'json_literal')).toBe(1);
@@ -108,9 +125,10 @@ describe('Prometheus metrics at /metrics', () => {
     expect(reason(after, 'subscription')).toBeGreaterThanOrEqual(1);
   });
 
-  it("counts the fields the read planner does not compile, by field and reason", async () => {
+  it('counts the fields the read planner does not compile, by field and reason', async () => {
     const demo = await app.seedDemo();
-    const series = 'agentmem_planner_fallbacks_total{field="Agent.contextMessages",reason="the order of a JSON list of ids: ' +
+    const series =
+      'agentmem_planner_fallbacks_total{field="Agent.contextMessages",reason="the order of a JSON list of ids: ' +
       'one loader statement per page"}';
     const before = sample(await scrape(), series) ?? 0;
     expect(await post(demo.key, { query: '{ agents(first: 5) { nodes { id contextMessages { id } } } }' })).toBe(200);

@@ -19,11 +19,22 @@ describe('OpenTelemetry traces', () => {
   const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
   beforeAll(async () => {
-    app = await startTestApp('tracing', { tracing: { endpoint: 'http://127.0.0.1:9/unused', sampleRatio: 1, serviceName: 'agentmem-test' } }, undefined, { spanExporter: exporter });
+    app = await startTestApp(
+      'tracing',
+      { tracing: { endpoint: 'http://127.0.0.1:9/unused', sampleRatio: 1, serviceName: 'agentmem-test' } },
+      undefined,
+      { spanExporter: exporter },
+    );
     ({ key, organizationId } = await app.seedDemo());
     const post = (body: unknown, headers: Record<string, string> = {}) =>
-      fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers }, body: JSON.stringify(body) }).then((response) => response.text());
-    ({ statements: statementsSeen } = await app.countStatements(() => post({ query: 'query DemoAgents { agents { nodes { name blocks { label } } } }' })));
+      fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
+        body: JSON.stringify(body),
+      }).then((response) => response.text());
+    ({ statements: statementsSeen } = await app.countStatements(() =>
+      post({ query: 'query DemoAgents { agents { nodes { name blocks { label } } } }' }),
+    ));
     await post({ query: '{ searchMemories(query: "") { rank } }' }, { traceparent });
     // Stopping flushes the batch of spans to the exporter.
     await app.stop();
@@ -34,7 +45,8 @@ describe('OpenTelemetry traces', () => {
   });
 
   const operationSpan = (name: string) => spans.find((span) => span.kind === SpanKind.SERVER && span.name === name);
-  const childrenOf = (parent: ReadableSpan) => spans.filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId);
+  const childrenOf = (parent: ReadableSpan) =>
+    spans.filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId);
 
   it('has one span per operation, named after it, with its organization', () => {
     const operation = operationSpan('query DemoAgents');
@@ -53,15 +65,21 @@ describe('OpenTelemetry traces', () => {
     const operation = operationSpan('query DemoAgents')!;
     const statements = childrenOf(operation);
     // The same statements (spans are listed as they end, and pipelined statements overlap).
-    expect(statements.map((span) => String(span.attributes['db.query.text'])).sort()).toEqual([...statementsSeen].sort());
+    expect(statements.map((span) => String(span.attributes['db.query.text'])).sort()).toEqual(
+      [...statementsSeen].sort(),
+    );
     expect(operation.attributes['agentmem.statements']).toBe(statementsSeen.length);
     for (const statement of statements) {
       expect(statement.kind).toBe(SpanKind.CLIENT);
       expect(statement.spanContext().traceId).toBe(operation.spanContext().traceId);
       expect(statement.ended).toBe(true);
-      expect(statement.startTime[0] * 1e9 + statement.startTime[1]).toBeGreaterThanOrEqual(operation.startTime[0] * 1e9 + operation.startTime[1]);
+      expect(statement.startTime[0] * 1e9 + statement.startTime[1]).toBeGreaterThanOrEqual(
+        operation.startTime[0] * 1e9 + operation.startTime[1],
+      );
     }
-    expect(statements.some((span) => span.name === 'SELECT' && String(span.attributes['db.query.text']).includes('agents'))).toBe(true);
+    expect(
+      statements.some((span) => span.name === 'SELECT' && String(span.attributes['db.query.text']).includes('agents')),
+    ).toBe(true);
   });
 
   it("continues a caller's trace and marks an operation that answered with errors", () => {
@@ -73,7 +91,9 @@ describe('OpenTelemetry traces', () => {
   });
 
   it('holds no key and no values', () => {
-    const everything = JSON.stringify(spans.map((span) => ({ name: span.name, attributes: span.attributes, events: span.events })));
+    const everything = JSON.stringify(
+      spans.map((span) => ({ name: span.name, attributes: span.attributes, events: span.events })),
+    );
     expect(everything).not.toContain(key);
     expect(everything).not.toContain('Demo Assistant');
   });
@@ -82,10 +102,19 @@ describe('OpenTelemetry traces', () => {
 describe('sampling', () => {
   it('traces no operation at a ratio of 0, and sends no statement spans', async () => {
     const exporter = new KeptSpans();
-    const app = await startTestApp('tracing-sampled', { tracing: { endpoint: 'http://127.0.0.1:9/unused', sampleRatio: 0, serviceName: 'agentmem' } }, undefined, { spanExporter: exporter });
+    const app = await startTestApp(
+      'tracing-sampled',
+      { tracing: { endpoint: 'http://127.0.0.1:9/unused', sampleRatio: 0, serviceName: 'agentmem' } },
+      undefined,
+      { spanExporter: exporter },
+    );
     try {
       const { key } = await app.seedDemo();
-      const response = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: '{ agents { nodes { name } } }' }) });
+      const response = await fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: '{ agents { nodes { name } } }' }),
+      });
       expect(response.status).toBe(200);
       await response.text();
     } finally {

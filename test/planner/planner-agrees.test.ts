@@ -1,5 +1,9 @@
 import fc from 'fast-check';
 import {
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLObjectType,
   getNamedType,
   getNullableType,
   isEnumType,
@@ -9,16 +13,12 @@ import {
   isNonNullType,
   isObjectType,
   isScalarType,
-  type GraphQLArgument,
-  type GraphQLField,
-  type GraphQLInputType,
-  type GraphQLObjectType,
 } from 'graphql';
 import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
 import { schema } from '../../src/schema';
 import { propertySeed } from '../support/property-seed';
-import { startGeneralPathServer, type GeneralPathServer } from '../support/read-paths';
+import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -60,9 +60,14 @@ let aliasCounter = 0;
 const aliased = (name: string, alias: boolean) => (alias ? `a${(aliasCounter += 1)}: ${name}` : name);
 
 /** A literal for an input value: mostly sensible, now and then out of range. */
-function argumentValue(arg: GraphQLArgument | { name: string; type: GraphQLInputType }, pools: Pools, entity: string): fc.Arbitrary<string | undefined> {
+function argumentValue(
+  arg: GraphQLArgument | { name: string; type: GraphQLInputType },
+  pools: Pools,
+  entity: string,
+): fc.Arbitrary<string | undefined> {
   const type = getNullableType(arg.type);
-  const optional = <T extends string>(value: fc.Arbitrary<T>) => (isNonNullType(arg.type) ? value : fc.option(value, { nil: undefined, freq: 2 }));
+  const optional = <T extends string>(value: fc.Arbitrary<T>) =>
+    isNonNullType(arg.type) ? value : fc.option(value, { nil: undefined, freq: 2 });
   switch (arg.name) {
     case 'track':
       return fc.constant('false');
@@ -84,12 +89,24 @@ function argumentValue(arg: GraphQLArgument | { name: string; type: GraphQLInput
   if (isEnumType(type)) return optional(fc.constantFrom(...type.getValues().map((value) => value.name)));
   if (isListType(type)) {
     const item = getNamedType(type);
-    if (isEnumType(item)) return optional(fc.subarray(item.getValues().map((value) => value.name), { minLength: 1 }).map((names) => `[${names.join(', ')}]`));
+    if (isEnumType(item))
+      return optional(
+        fc
+          .subarray(
+            item.getValues().map((value) => value.name),
+            { minLength: 1 },
+          )
+          .map((names) => `[${names.join(', ')}]`),
+      );
     return fc.constant(undefined);
   }
   if (isInputObjectType(type)) {
     if (type.name === 'MetadataFilter') return fc.constant(undefined);
-    const fields = Object.values(type.getFields()).map((field) => argumentValue({ name: field.name, type: field.type }, pools, entity).map((value) => (value === undefined ? '' : `${field.name}: ${value}`)));
+    const fields = Object.values(type.getFields()).map((field) =>
+      argumentValue({ name: field.name, type: field.type }, pools, entity).map((value) =>
+        value === undefined ? '' : `${field.name}: ${value}`,
+      ),
+    );
     return optional(fc.tuple(...fields).map((parts) => `{ ${parts.filter((part) => part !== '').join(', ')} }`));
   }
   if (isScalarType(type)) {
@@ -119,8 +136,22 @@ function pageArguments(pools: Pools): fc.Arbitrary<string[]> {
   const cursor = fc.constantFrom(...pools.cursors).map((value) => JSON.stringify(value));
   return fc.oneof(
     { weight: 2, arbitrary: fc.constant<string[]>([]) },
-    { weight: 3, arbitrary: fc.tuple(fc.option(size, { nil: undefined }), fc.option(cursor, { nil: undefined })).map(([first, after]) => [first && `first: ${first}`, after && `after: ${after}`].filter((part): part is string => !!part)) },
-    { weight: 3, arbitrary: fc.tuple(fc.option(size, { nil: undefined }), fc.option(cursor, { nil: undefined })).map(([last, before]) => [last && `last: ${last}`, before && `before: ${before}`].filter((part): part is string => !!part)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(fc.option(size, { nil: undefined }), fc.option(cursor, { nil: undefined }))
+        .map(([first, after]) =>
+          [first && `first: ${first}`, after && `after: ${after}`].filter((part): part is string => !!part),
+        ),
+    },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(fc.option(size, { nil: undefined }), fc.option(cursor, { nil: undefined }))
+        .map(([last, before]) =>
+          [last && `last: ${last}`, before && `before: ${before}`].filter((part): part is string => !!part),
+        ),
+    },
     { weight: 1, arbitrary: fc.tuple(size, cursor).map(([first, before]) => [`first: ${first}`, `before: ${before}`]) },
   );
 }
@@ -130,7 +161,12 @@ function argumentsOf(field: GraphQLField<unknown, unknown>, pools: Pools, entity
   const paged = field.args.some((arg) => arg.name === 'first');
   const others = field.args.filter((arg) => !PAGE.has(arg.name));
   return fc
-    .tuple(paged ? pageArguments(pools) : fc.constant([]), ...others.map((arg) => argumentValue(arg, pools, entity).map((value) => (value === undefined ? '' : `${arg.name}: ${value}`))))
+    .tuple(
+      paged ? pageArguments(pools) : fc.constant([]),
+      ...others.map((arg) =>
+        argumentValue(arg, pools, entity).map((value) => (value === undefined ? '' : `${arg.name}: ${value}`)),
+      ),
+    )
     .map(([page, ...parts]) => {
       const written = [...page, ...parts.filter((part) => part !== '')];
       return written.length > 0 ? `(${written.join(', ')})` : '';
@@ -151,9 +187,22 @@ function selectionOf(type: GraphQLObjectType, depth: number, pools: Pools): fc.A
     const edge = getNamedType(type.getFields().edges!.type) as GraphQLObjectType;
     const node = getNamedType(edge.getFields().node!.type) as GraphQLObjectType;
     const parts = [
-      fc.option(selectionOf(node, depth, pools).map((inner) => `nodes { ${inner} }`), { nil: '' }),
-      fc.option(fc.tuple(fc.boolean(), selectionOf(node, depth, pools)).map(([cursor, inner]) => `edges { ${cursor ? 'cursor ' : ''}node { ${inner} } }`), { nil: '' }),
-      fc.option(fc.subarray(['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'], { minLength: 1 }).map((names) => `pageInfo { ${names.join(' ')} }`), { nil: '' }),
+      fc.option(
+        selectionOf(node, depth, pools).map((inner) => `nodes { ${inner} }`),
+        { nil: '' },
+      ),
+      fc.option(
+        fc
+          .tuple(fc.boolean(), selectionOf(node, depth, pools))
+          .map(([cursor, inner]) => `edges { ${cursor ? 'cursor ' : ''}node { ${inner} } }`),
+        { nil: '' },
+      ),
+      fc.option(
+        fc
+          .subarray(['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'], { minLength: 1 })
+          .map((names) => `pageInfo { ${names.join(' ')} }`),
+        { nil: '' },
+      ),
       fc.option(fc.constant('totalCount'), { nil: '' }),
     ];
     return fc.tuple(...parts).map((chosen) => chosen.filter((part) => part !== '').join(' ') || 'totalCount');
@@ -168,11 +217,18 @@ function selectionOf(type: GraphQLObjectType, depth: number, pools: Pools): fc.A
   const pick = fc.constantFrom(...fields).chain((field) => {
     const target = getNamedType(field.type);
     const args = argumentsOf(field, pools, entityOf(type));
-    const sub = isObjectType(target) ? selectionOf(target, depth + 1, pools).map((inner) => ` { ${inner} }`) : fc.constant('');
-    return fc.tuple(fc.boolean(), args, sub).map(([alias, written, inner]) => `${aliased(field.name, alias)}${written}${inner}`);
+    const sub = isObjectType(target)
+      ? selectionOf(target, depth + 1, pools).map((inner) => ` { ${inner} }`)
+      : fc.constant('');
+    return fc
+      .tuple(fc.boolean(), args, sub)
+      .map(([alias, written, inner]) => `${aliased(field.name, alias)}${written}${inner}`);
   });
   return fc
-    .tuple(fc.array(pick, { minLength: 1, maxLength: depth === 1 ? 6 : 3 }), fc.constantFrom('plain', 'plain', 'inline', 'skip', 'include', 'typename'))
+    .tuple(
+      fc.array(pick, { minLength: 1, maxLength: depth === 1 ? 6 : 3 }),
+      fc.constantFrom('plain', 'plain', 'inline', 'skip', 'include', 'typename'),
+    )
     .map(([picked, wrap]) => {
       const [first, ...rest] = picked;
       const body = rest.join(' ');
@@ -189,8 +245,16 @@ function rootRequest(pools: Pools): fc.Arbitrary<string> {
   return fc.constantFrom(...Object.keys(ROOTS)).chain((name) => {
     const field = query[name]!;
     const type = getNamedType(field.type) as GraphQLObjectType;
-    const entity = isConnection(type) ? (getNamedType((getNamedType(type.getFields().edges!.type) as GraphQLObjectType).getFields().node!.type) as GraphQLObjectType).name : type.name;
-    return fc.tuple(argumentsOf(field, pools, entity), selectionOf(type, 1, pools), fc.boolean()).map(([args, selection, alias]) => `${aliased(name, alias)}${args} { ${selection} }`);
+    const entity = isConnection(type)
+      ? (
+          getNamedType(
+            (getNamedType(type.getFields().edges!.type) as GraphQLObjectType).getFields().node!.type,
+          ) as GraphQLObjectType
+        ).name
+      : type.name;
+    return fc
+      .tuple(argumentsOf(field, pools, entity), selectionOf(type, 1, pools), fc.boolean())
+      .map(([args, selection, alias]) => `${aliased(name, alias)}${args} { ${selection} }`);
   });
 }
 
@@ -211,14 +275,18 @@ describe('the read planner answers as the general path does', () => {
     await owner.$executeRawUnsafe(`UPDATE agents
       SET created_at = (SELECT min(created_at) FROM agents WHERE id LIKE 'agent-fleet-%'), agent_type = 'fleet'
       WHERE id IN ('agent-fleet-003', 'agent-fleet-004')`);
-    await owner.$executeRawUnsafe(`UPDATE agents SET metadata_ = '{"b": [1, 2.50, null], "n": 1e3}', name = NULL WHERE id = 'agent-fleet-006'`);
+    await owner.$executeRawUnsafe(
+      `UPDATE agents SET metadata_ = '{"b": [1, 2.50, null], "n": 1e3}', name = NULL WHERE id = 'agent-fleet-006'`,
+    );
     await owner.$executeRawUnsafe(`UPDATE agents
       SET is_deleted = true, deleted_at = now(), deleted_by_id = '${demo.userId}' WHERE id = 'agent-fleet-010'`);
     await owner.$executeRawUnsafe(`INSERT INTO blocks_agents (block_id, block_label, agent_id)
       VALUES ('block-fleet-1-persona', 'persona', 'agent-fleet-002')`);
     await owner.$executeRawUnsafe(`UPDATE blocks SET is_deleted = true WHERE id = 'block-fleet-2-human'`);
     await owner.$executeRawUnsafe(`UPDATE messages SET is_deleted = true WHERE id = 'message-fleet-1-11'`);
-    await owner.$executeRawUnsafe(`UPDATE tools SET tags = '["tag", "x"]' WHERE organization_id = '${demo.organizationId}'`);
+    await owner.$executeRawUnsafe(
+      `UPDATE tools SET tags = '["tag", "x"]' WHERE organization_id = '${demo.organizationId}'`,
+    );
     await owner.$executeRawUnsafe(`
       INSERT INTO memories (id, organization_id, user_id, agent_id, content, metadata, memory_type, scope, level,
         importance, created_at)
@@ -228,8 +296,14 @@ describe('the read planner answers as the general path does', () => {
       FROM generate_series(1, 9) n`);
     await owner.$executeRawUnsafe(`ANALYZE`);
     for (const [query, variables] of [
-      ['mutation ($id: ID!) { updateBlock(id: $id, input: { value: "changed" }) { __typename } }', { id: 'block-fleet-0-persona' }],
-      ['mutation ($id: ID!) { updateBlock(id: $id, input: { value: "changed again" }) { __typename } }', { id: 'block-fleet-0-persona' }],
+      [
+        'mutation ($id: ID!) { updateBlock(id: $id, input: { value: "changed" }) { __typename } }',
+        { id: 'block-fleet-0-persona' },
+      ],
+      [
+        'mutation ($id: ID!) { updateBlock(id: $id, input: { value: "changed again" }) { __typename } }',
+        { id: 'block-fleet-0-persona' },
+      ],
     ] as const) {
       const response = await app.graphqlUntyped(query, variables);
       expect(response.errors).toBeUndefined();
@@ -237,15 +311,30 @@ describe('the read planner answers as the general path does', () => {
 
     const ids = async (sql: string) => (await owner.$queryRawUnsafe<Array<{ id: string }>>(sql)).map((row) => row.id);
     pools.ids.Agent = ['agent-fleet-001', 'agent-fleet-006', 'agent-fleet-010', demo.agentId, other.agentId];
-    pools.ids.Block = ['block-fleet-0-persona', 'block-fleet-1-persona', 'block-fleet-2-human', ...(await ids(`SELECT id FROM blocks WHERE organization_id = '${other.organizationId}' LIMIT 1`))];
+    pools.ids.Block = [
+      'block-fleet-0-persona',
+      'block-fleet-1-persona',
+      'block-fleet-2-human',
+      ...(await ids(`SELECT id FROM blocks WHERE organization_id = '${other.organizationId}' LIMIT 1`)),
+    ];
     pools.ids.Tool = await ids(`SELECT id FROM tools ORDER BY id LIMIT 3`);
     pools.ids.User = [demo.userId, other.userId];
-    pools.ids.Memory = ['memory-fleet-1', 'memory-fleet-2', ...(await ids(`SELECT id FROM memories WHERE organization_id = '${other.organizationId}' LIMIT 1`))];
+    pools.ids.Memory = [
+      'memory-fleet-1',
+      'memory-fleet-2',
+      ...(await ids(`SELECT id FROM memories WHERE organization_id = '${other.organizationId}' LIMIT 1`)),
+    ];
     const cursorOf = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');
     const sample = await ids(`SELECT id FROM (SELECT id FROM agents UNION ALL SELECT id FROM messages
       WHERE agent_id = 'agent-fleet-001' UNION ALL SELECT id FROM blocks UNION ALL SELECT id FROM memories UNION ALL
       SELECT id FROM block_history) s ORDER BY md5(id) LIMIT 24`);
-    pools.cursors = [...sample.map(cursorOf), cursorOf('agent-fleet-010'), cursorOf(other.agentId), cursorOf('agent-nobody'), 'not a cursor'];
+    pools.cursors = [
+      ...sample.map(cursorOf),
+      cursorOf('agent-fleet-010'),
+      cursorOf(other.agentId),
+      cursorOf('agent-nobody'),
+      'not a cursor',
+    ];
     general = await startGeneralPathServer(app);
   }, 240_000);
 
@@ -256,9 +345,20 @@ describe('the read planner answers as the general path does', () => {
 
   it("pages a relation from a cursor of another parent's rows as the general path does: empty", async () => {
     const cursorOf = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');
-    const [message] = await app.database.owner.$queryRawUnsafe<Array<{ id: string }>>(`SELECT id FROM messages WHERE agent_id = 'agent-fleet-001' ORDER BY created_at LIMIT 1 OFFSET 3`);
-    for (const [field, id] of [['messages', message!.id], ['memories', 'memory-fleet-3'], ['memories', 'memory-fleet-9']] as const) {
-      for (const page of [`after: "${cursorOf(id)}"`, `before: "${cursorOf(id)}"`, `last: 2, before: "${cursorOf(id)}"`, `first: 1, after: "${cursorOf(id)}"`]) {
+    const [message] = await app.database.owner.$queryRawUnsafe<Array<{ id: string }>>(
+      `SELECT id FROM messages WHERE agent_id = 'agent-fleet-001' ORDER BY created_at LIMIT 1 OFFSET 3`,
+    );
+    for (const [field, id] of [
+      ['messages', message!.id],
+      ['memories', 'memory-fleet-3'],
+      ['memories', 'memory-fleet-9'],
+    ] as const) {
+      for (const page of [
+        `after: "${cursorOf(id)}"`,
+        `before: "${cursorOf(id)}"`,
+        `last: 2, before: "${cursorOf(id)}"`,
+        `first: 1, after: "${cursorOf(id)}"`,
+      ]) {
         const query = `{ agents { nodes { id ${field}(${page}) { edges { cursor node { id } } pageInfo {
           hasNextPage hasPreviousPage } } } } }`;
         const [fast, slow] = await general.both(demo.key, query, {});
@@ -270,12 +370,19 @@ describe('the read planner answers as the general path does', () => {
   it('gives the same bytes for generated selections over the whole schema', async () => {
     let planned = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(rootRequest(pools), { minLength: 1, maxLength: 2 }), fc.boolean(), async (roots, on) => {
-        const query = `query ($on: Boolean!) { ${roots.join(' ')} }`;
-        const { result: [fast, slow], statements } = await app.countStatements(() => general.both(demo.key, query, { on }));
-        expect({ query, on, answer: fast }).toEqual({ query, on, answer: slow });
-        if (statements.some((sql) => sql.startsWith('SELECT /* planned'))) planned += 1;
-      }),
+      fc.asyncProperty(
+        fc.array(rootRequest(pools), { minLength: 1, maxLength: 2 }),
+        fc.boolean(),
+        async (roots, on) => {
+          const query = `query ($on: Boolean!) { ${roots.join(' ')} }`;
+          const {
+            result: [fast, slow],
+            statements,
+          } = await app.countStatements(() => general.both(demo.key, query, { on }));
+          expect({ query, on, answer: fast }).toEqual({ query, on, answer: slow });
+          if (statements.some((sql) => sql.startsWith('SELECT /* planned'))) planned += 1;
+        },
+      ),
       { numRuns: 250, seed: propertySeed('planner') },
     );
     // Most requests were planned: the planner is what was compared.

@@ -1,4 +1,4 @@
-import { getNamedType, getOperationAST, isObjectType, parse, type FieldNode, type GraphQLObjectType } from 'graphql';
+import { type FieldNode, type GraphQLObjectType, getNamedType, getOperationAST, isObjectType, parse } from 'graphql';
 import { statement } from '../../src/db/statements';
 import { planObject } from '../../src/planner/compile';
 import { fieldSqlOf } from '../../src/planner/declarations';
@@ -13,12 +13,14 @@ import { planOf } from '../support/plans';
 
 const ORGANIZATION = 'org-00000000-0000-4000-8000-000000000000';
 
-const plan = (document: string, variableValues: Record<string, unknown> = {}) => planOf(document, ORGANIZATION, variableValues);
+const plan = (document: string, variableValues: Record<string, unknown> = {}) =>
+  planOf(document, ORGANIZATION, variableValues);
 
 /** Object types the planner reaches from the root fields it plans, connections' own types aside. */
 function plannedTypes(): GraphQLObjectType[] {
   const seen = new Map<string, GraphQLObjectType>();
-  const isConnectionPart = (type: GraphQLObjectType) => type.name === 'PageInfo' || /Connection(Edge)?$/.test(type.name);
+  const isConnectionPart = (type: GraphQLObjectType) =>
+    type.name === 'PageInfo' || /Connection(Edge)?$/.test(type.name);
   const visit = (type: GraphQLObjectType) => {
     if (seen.has(type.name)) return;
     if (!isConnectionPart(type)) seen.set(type.name, type);
@@ -45,8 +47,23 @@ describe('the read planner', () => {
     );
     expect(undeclared).toEqual([]);
     // The check reaches what matters: the entities and their history.
-    expect(plannedTypes().map((type) => type.name).sort()).toEqual(
-      expect.arrayContaining(['Agent', 'ApiKey', 'Block', 'BlockVersion', 'Memory', 'MemoryHistoryEntry', 'Message', 'Organization', 'Tool', 'User']),
+    expect(
+      plannedTypes()
+        .map((type) => type.name)
+        .sort(),
+    ).toEqual(
+      expect.arrayContaining([
+        'Agent',
+        'ApiKey',
+        'Block',
+        'BlockVersion',
+        'Memory',
+        'MemoryHistoryEntry',
+        'Message',
+        'Organization',
+        'Tool',
+        'User',
+      ]),
     );
   });
 
@@ -74,9 +91,14 @@ describe('the read planner', () => {
   });
 
   it('follows @skip, @include, aliases and fragments as graphql-js collects them', () => {
-    const planned = plan(`query ($on: Boolean!) { agent(id: "a") { x: name name @skip(if: $on) ...more ... on Agent {
-      topic } } } fragment more on Agent { system }`, { on: true })!;
-    expect(planned.text).toContain(`json_build_object('x', t1."name", 'system', t1."system", 'topic', t1."topic", '@', true)`);
+    const planned = plan(
+      `query ($on: Boolean!) { agent(id: "a") { x: name name @skip(if: $on) ...more ... on Agent {
+      topic } } } fragment more on Agent { system }`,
+      { on: true },
+    )!;
+    expect(planned.text).toContain(
+      `json_build_object('x', t1."name", 'system', t1."system", 'topic', t1."topic", '@', true)`,
+    );
   });
 
   const representative: Record<string, string> = {
@@ -100,7 +122,8 @@ describe('the read planner', () => {
   };
 
   it("plans each search hit's memory inside the search's own statement", () => {
-    const memoryNode = getOperationAST(parse('{ memory { content agent { name } history(first: 1) { totalCount } } }'))!.selectionSet.selections[0] as FieldNode;
+    const memoryNode = getOperationAST(parse('{ memory { content agent { name } history(first: 1) { totalCount } } }'))!
+      .selectionSet.selections[0] as FieldNode;
     const request = { fragments: {}, variableValues: {}, organizationId: ORGANIZATION, userId: 'user-1' };
     let fallbacks: string[] | undefined;
     // The planner binds its values in the search's statement, after those the statement bound first.
@@ -119,6 +142,10 @@ describe('the read planner', () => {
   it.each(Object.entries(representative))('plans %s as the snapshot shows', (_name, document) => {
     const planned = plan(document)!;
     expect(planned).toBeDefined();
-    expect({ sql: planned.text.replace(/\s+/g, ' '), values: planned.values, fallbacks: planned.fallbacks }).toMatchSnapshot();
+    expect({
+      sql: planned.text.replace(/\s+/g, ' '),
+      values: planned.values,
+      fallbacks: planned.fallbacks,
+    }).toMatchSnapshot();
   });
 });

@@ -3,6 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   buildSchema,
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLInputField,
+  type GraphQLInputType,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
   getNamedType,
   getNullableType,
   isEnumType,
@@ -12,16 +19,9 @@ import {
   isNonNullType,
   isScalarType,
   isUnionType,
-  type GraphQLArgument,
-  type GraphQLField,
-  type GraphQLInputField,
-  type GraphQLInputType,
-  type GraphQLNamedType,
-  type GraphQLObjectType,
-  type GraphQLOutputType,
 } from 'graphql';
 import type { DemoData } from '../../src/demo/seed';
-import { idPrefixes, type EntityType } from '../../src/ids';
+import { type EntityType, idPrefixes } from '../../src/ids';
 import { rowsOfOrganization } from '../support/tenant-rows';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -38,7 +38,10 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const schema = buildSchema(fs.readFileSync(path.join(__dirname, '..', '..', 'schema.graphql'), 'utf8'));
 const ENTITY_TYPES = Object.keys(idPrefixes) as EntityType[];
-const ID_SHAPE = new RegExp(`\\b(${Object.values(idPrefixes).join('|')})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\b`, 'g');
+const ID_SHAPE = new RegExp(
+  `\\b(${Object.values(idPrefixes).join('|')})-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\b`,
+  'g',
+);
 const TIMESTAMP_SHAPE = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g;
 const SELECTION_DEPTH = 2;
 
@@ -78,7 +81,8 @@ function idSlotsOf(field: GraphQLField<unknown, unknown>): IdSlot[] {
     }
     const named = getNamedType(type);
     if (isInputObjectType(named) && !seen.has(named.name)) {
-      for (const inner of Object.values(named.getFields())) visit(inner.name, inner.type, [...at, name], new Set([...seen, named.name]));
+      for (const inner of Object.values(named.getFields()))
+        visit(inner.name, inner.type, [...at, name], new Set([...seen, named.name]));
     }
   };
   for (const argument of field.args) visit(argument.name, argument.type, [], new Set());
@@ -124,24 +128,33 @@ interface Sampling {
   omit: Set<string>;
 }
 
-const onProbePath = (at: string[], sampling: Sampling) => sampling.probe !== null && at.every((name, index) => sampling.probe!.path[index] === name);
+const onProbePath = (at: string[], sampling: Sampling) =>
+  sampling.probe !== null && at.every((name, index) => sampling.probe!.path[index] === name);
 
 function wanted(at: string[], type: GraphQLInputType, sampling: Sampling): boolean {
   const key = at.join('.');
   if (sampling.omit.has(key)) return false;
-  return isNonNullType(type) || onProbePath(at, sampling) || sampling.include.has(key) || (at.length > 1 && fillsOptional(type));
+  return (
+    isNonNullType(type) ||
+    onProbePath(at, sampling) ||
+    sampling.include.has(key) ||
+    (at.length > 1 && fillsOptional(type))
+  );
 }
 
 function sampleInput(type: GraphQLInputType, at: string[], sampling: Sampling, fieldName: string): unknown {
   const nullable = getNullableType(type);
   if (isListType(nullable)) return [sampleInput(nullable.ofType, at, sampling, fieldName)];
   if (isIdType(nullable)) {
-    return sampling.probe && at.join('.') === sampling.probe.path.join('.') ? sampling.probe.id : sampling.ownId(entityOf(at.at(-1)!, fieldName));
+    return sampling.probe && at.join('.') === sampling.probe.path.join('.')
+      ? sampling.probe.id
+      : sampling.ownId(entityOf(at.at(-1)!, fieldName));
   }
   if (isInputObjectType(nullable)) {
     const value: Record<string, unknown> = {};
     for (const inner of Object.values(nullable.getFields()) as GraphQLInputField[]) {
-      if (wanted([...at, inner.name], inner.type, sampling)) value[inner.name] = sampleInput(inner.type, [...at, inner.name], sampling, fieldName);
+      if (wanted([...at, inner.name], inner.type, sampling))
+        value[inner.name] = sampleInput(inner.type, [...at, inner.name], sampling, fieldName);
     }
     return value;
   }
@@ -151,14 +164,17 @@ function sampleInput(type: GraphQLInputType, at: string[], sampling: Sampling, f
 function sampleArguments(field: GraphQLField<unknown, unknown>, sampling: Sampling): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const argument of field.args as GraphQLArgument[]) {
-    if (wanted([argument.name], argument.type, sampling)) values[argument.name] = sampleInput(argument.type, [argument.name], sampling, field.name);
+    if (wanted([argument.name], argument.type, sampling))
+      values[argument.name] = sampleInput(argument.type, [argument.name], sampling, field.name);
   }
   return values;
 }
 
 /** The input path a VALIDATION answer names, list indexes left out. */
 function refusedPath(response: unknown): string | null {
-  const match = /"code":"VALIDATION","field":\[([^\]]*)\]|"field":\[([^\]]*)\][^}]*"code":"VALIDATION"/.exec(JSON.stringify(response));
+  const match = /"code":"VALIDATION","field":\[([^\]]*)\]|"field":\[([^\]]*)\][^}]*"code":"VALIDATION"/.exec(
+    JSON.stringify(response),
+  );
   const list = match?.[1] ?? match?.[2];
   if (!list) return null;
   return (JSON.parse(`[${list}]`) as string[]).filter((part) => !/^\d+$/.test(part)).join('.');
@@ -182,7 +198,9 @@ function selectionOf(type: GraphQLOutputType, depth: number): string {
     const members = isUnionType(named) ? named.getTypes() : schema.getPossibleTypes(named);
     return `{ __typename ${members.map((member) => `... on ${member.name} ${selectionOf(member, depth)}`).join(' ')} }`;
   }
-  const fields = Object.values((named as GraphQLObjectType).getFields()).filter((inner) => inner.args.every((argument) => !isNonNullType(argument.type)));
+  const fields = Object.values((named as GraphQLObjectType).getFields()).filter((inner) =>
+    inner.args.every((argument) => !isNonNullType(argument.type)),
+  );
   const parts = ['__typename'];
   for (const inner of fields) {
     const innerNamed = getNamedType(inner.type);
@@ -192,12 +210,18 @@ function selectionOf(type: GraphQLOutputType, depth: number): string {
   return `{ ${parts.join(' ')} }`;
 }
 
-function documentFor(operation: 'query' | 'mutation', field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): string {
+function documentFor(
+  operation: 'query' | 'mutation',
+  field: GraphQLField<unknown, unknown>,
+  args: Record<string, unknown>,
+): string {
   const used = field.args.filter((argument) => argument.name in args);
   const variables = used.map((argument) => `$${argument.name}: ${argument.type.toString()}`).join(', ');
   const passed = used.map((argument) => `${argument.name}: $${argument.name}`).join(', ');
-  return `${operation} Isolation${variables ? `(${variables})` : ''} { ` +
-    `${field.name}${passed ? `(${passed})` : ''} ${selectionOf(field.type, SELECTION_DEPTH)} }`;
+  return (
+    `${operation} Isolation${variables ? `(${variables})` : ''} { ` +
+    `${field.name}${passed ? `(${passed})` : ''} ${selectionOf(field.type, SELECTION_DEPTH)} }`
+  );
 }
 
 /** Ids and instants vary from run to run; everything else must match. */
@@ -223,7 +247,16 @@ describe('isolation, walking the whole schema', () => {
     const where = { organizationId: demo.organizationId };
     const memoryId = `${idPrefixes.memory}-${randomUUID()}`;
     await owner.memory.create({
-      data: { id: memoryId, ...where, userId: demo.userId, agentId: demo.agentId, content: 'likes tea', memoryType: 'factual', scope: 'user', level: 'long_term' },
+      data: {
+        id: memoryId,
+        ...where,
+        userId: demo.userId,
+        agentId: demo.agentId,
+        content: 'likes tea',
+        memoryType: 'factual',
+        scope: 'user',
+        level: 'long_term',
+      },
     });
     const [block, tool, message, apiKey] = await Promise.all([
       owner.block.findFirstOrThrow({ where }),
@@ -233,7 +266,16 @@ describe('isolation, walking the whole schema', () => {
     ]);
     return {
       ...demo,
-      ids: { organization: demo.organizationId, user: demo.userId, agent: demo.agentId, block: block.id, tool: tool.id, message: message.id, memory: memoryId, apiKey: apiKey.id },
+      ids: {
+        organization: demo.organizationId,
+        user: demo.userId,
+        agent: demo.agentId,
+        block: block.id,
+        tool: tool.id,
+        message: message.id,
+        memory: memoryId,
+        apiKey: apiKey.id,
+      },
     };
   }
 
@@ -294,7 +336,10 @@ describe('isolation, walking the whole schema', () => {
     });
     const kept = statements.filter((_sql, index) => !dropped.has(index));
     // A transaction left empty (PgBouncer's BEGIN, scope, key check, COMMIT) is dropped with them.
-    return kept.filter((sql, index) => !(sql === 'BEGIN' && kept[index + 1] === 'COMMIT') && !(sql === 'COMMIT' && kept[index - 1] === 'BEGIN'));
+    return kept.filter(
+      (sql, index) =>
+        !(sql === 'BEGIN' && kept[index + 1] === 'COMMIT') && !(sql === 'COMMIT' && kept[index - 1] === 'BEGIN'),
+    );
   }
 
   async function send(document: string, variables: Record<string, unknown>) {
@@ -308,7 +353,10 @@ describe('isolation, walking the whole schema', () => {
     let comparisons = 0;
     let lookups = 0;
 
-    for (const [operation, root] of [['query', schema.getQueryType()!], ['mutation', schema.getMutationType()!]] as const) {
+    for (const [operation, root] of [
+      ['query', schema.getQueryType()!],
+      ['mutation', schema.getMutationType()!],
+    ] as const) {
       for (const field of Object.values(root.getFields())) {
         const slots = idSlotsOf(field);
         const ownId = (entity: EntityType | null) => a.ids[entity ?? 'agent'];
@@ -336,7 +384,8 @@ describe('isolation, walking the whole schema', () => {
             let foreign = await send(documentFor(operation, field, foreignArgs), foreignArgs);
             for (let mend = 0; mend < 4; mend += 1) {
               const refused = refusedPath(foreign.result);
-              if (refused === null || refused === slot.path.join('.') || include.has(refused) || omit.has(refused)) break;
+              if (refused === null || refused === slot.path.join('.') || include.has(refused) || omit.has(refused))
+                break;
               (present(foreignArgs, refused) ? omit : include).add(refused);
               foreignArgs = sampleArguments(field, sampling(foreignId));
               foreign = await send(documentFor(operation, field, foreignArgs), foreignArgs);
@@ -348,16 +397,27 @@ describe('isolation, walking the whole schema', () => {
             const codes = JSON.stringify(foreign.result).match(/"code":"[A-Z_]+"/g) ?? [];
             if (codes.some((code) => code.includes('INTERNAL_SERVER_ERROR'))) findings.push(`${label}: internal error`);
 
-            const answer = (response: typeof foreign) => normalized({ ...response.result, statements: undefined }).replaceAll(foreignId, '<probe>').replaceAll(missingId, '<probe>');
+            const answer = (response: typeof foreign) =>
+              normalized({ ...response.result, statements: undefined })
+                .replaceAll(foreignId, '<probe>')
+                .replaceAll(missingId, '<probe>');
             if (answer(foreign) !== answer(missing)) {
-              findings.push(`${label}: answers differently from a missing id` +
-                `\n  B:       ${answer(foreign)}\n  missing: ${answer(missing)}`);
+              findings.push(
+                `${label}: answers differently from a missing id` +
+                  `\n  B:       ${answer(foreign)}\n  missing: ${answer(missing)}`,
+              );
             }
             if (foreign.statements.length !== missing.statements.length) {
-              findings.push(`${label}: ${foreign.statements.length} statements, ${missing.statements.length} for a missing id`);
+              findings.push(
+                `${label}: ${foreign.statements.length} statements, ${missing.statements.length} for a missing id`,
+              );
             }
             comparisons += 1;
-            if (codes.some((code) => code.includes('NOT_FOUND')) || /":null[,}]/.test(JSON.stringify(foreign.result.data))) lookups += 1;
+            if (
+              codes.some((code) => code.includes('NOT_FOUND')) ||
+              /":null[,}]/.test(JSON.stringify(foreign.result.data))
+            )
+              lookups += 1;
           }
         }
       }

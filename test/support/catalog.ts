@@ -64,7 +64,10 @@ export interface CatalogDifference {
   actual?: string;
 }
 
-export function compareCatalogs(expected: Map<string, CatalogEntry>, actual: Map<string, CatalogEntry>): CatalogDifference[] {
+export function compareCatalogs(
+  expected: Map<string, CatalogEntry>,
+  actual: Map<string, CatalogEntry>,
+): CatalogDifference[] {
   const differences: CatalogDifference[] = [];
   for (const [key, entry] of expected) {
     const found = actual.get(key);

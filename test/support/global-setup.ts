@@ -14,12 +14,16 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await database.close();
   }
-  const location = empty.settings.kind === 'postgres' ? new URL(empty.settings.url).pathname.slice(1) : empty.settings.dataDir;
+  const location =
+    empty.settings.kind === 'postgres' ? new URL(empty.settings.url).pathname.slice(1) : empty.settings.dataDir;
   process.env[TEMPLATE_ENV] = location;
   if (empty.settings.kind === 'postgres' && testPoolerWanted()) {
     const pgbouncer = await startPgBouncer(empty.settings.url);
     process.env[PGBOUNCER_ENV] = `${pgbouncer.port} ${pgbouncer.pid} ${pgbouncer.directory}`;
   }
   // Teardown runs in this process too, but write it down in case a run is interrupted.
-  fs.writeFileSync(path.join(os.tmpdir(), `agentmem-test-template-${process.pid}`), `${testDatabaseKind()} ${location}\n`);
+  fs.writeFileSync(
+    path.join(os.tmpdir(), `agentmem-test-template-${process.pid}`),
+    `${testDatabaseKind()} ${location}\n`,
+  );
 }

@@ -1,4 +1,6 @@
 import {
+  type GraphQLInputType,
+  type GraphQLSchema,
   getNullableType,
   isEnumType,
   isInputObjectType,
@@ -8,8 +10,6 @@ import {
   print,
   typeFromAST,
   visit,
-  type GraphQLInputType,
-  type GraphQLSchema,
 } from 'graphql';
 
 /**
@@ -45,7 +45,9 @@ function untypedLiteral(value: unknown, style: StringStyle): string {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
   if (typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return `[${value.map((item) => untypedLiteral(item, style)).join(', ')}]`;
-  const fields = Object.entries(value as Record<string, unknown>).map(([key, item], index) => `${NAME.test(key) ? key : `key${index}`}: ${untypedLiteral(item, style)}`);
+  const fields = Object.entries(value as Record<string, unknown>).map(
+    ([key, item], index) => `${NAME.test(key) ? key : `key${index}`}: ${untypedLiteral(item, style)}`,
+  );
   return `{${fields.join(', ')}}`;
 }
 
@@ -53,13 +55,19 @@ function untypedLiteral(value: unknown, style: StringStyle): string {
 function literalOf(value: unknown, type: GraphQLInputType, style: StringStyle): string {
   if (value === null || value === undefined) return 'null';
   const nullable = getNullableType(type);
-  if (isListType(nullable)) return Array.isArray(value) ? `[${value.map((item) => literalOf(item, nullable.ofType, style)).join(', ')}]` : literalOf(value, nullable.ofType, style);
+  if (isListType(nullable))
+    return Array.isArray(value)
+      ? `[${value.map((item) => literalOf(item, nullable.ofType, style)).join(', ')}]`
+      : literalOf(value, nullable.ofType, style);
   if (isEnumType(nullable) && typeof value === 'string' && NAME.test(value)) return value;
   if (isInputObjectType(nullable) && typeof value === 'object' && !Array.isArray(value)) {
     const fields = nullable.getFields();
     const written = Object.entries(value as Record<string, unknown>)
       .filter(([key]) => NAME.test(key))
-      .map(([key, item]) => `${key}: ${fields[key] ? literalOf(item, fields[key].type, style) : untypedLiteral(item, style)}`);
+      .map(
+        ([key, item]) =>
+          `${key}: ${fields[key] ? literalOf(item, fields[key].type, style) : untypedLiteral(item, style)}`,
+      );
     return `{${written.join(', ')}}`;
   }
   return untypedLiteral(value, style);
@@ -69,7 +77,12 @@ function literalOf(value: unknown, type: GraphQLInputType, style: StringStyle): 
  * The same operation with every variable written inline, as a literal of its declared type (a
  * variable without a value becomes null).
  */
-export function inlineVariables(schema: GraphQLSchema, query: string, variables: Record<string, unknown>, style: StringStyle): string {
+export function inlineVariables(
+  schema: GraphQLSchema,
+  query: string,
+  variables: Record<string, unknown>,
+  style: StringStyle,
+): string {
   const document = parse(query);
   const types = new Map<string, GraphQLInputType>();
   visit(document, {
@@ -90,6 +103,7 @@ export function inlineVariables(schema: GraphQLSchema, query: string, variables:
     },
   });
   let text = print(inlined);
-  for (const [name, type] of types) text = text.replace(new RegExp(`__literal_${name}__`, 'g'), () => literalOf(variables[name], type, style));
+  for (const [name, type] of types)
+    text = text.replace(new RegExp(`__literal_${name}__`, 'g'), () => literalOf(variables[name], type, style));
   return text;
 }

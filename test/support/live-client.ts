@@ -35,7 +35,11 @@ export async function subscribe<TData, TVariables>(
   const abort = new AbortController();
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(key && { authorization: `Bearer ${key}` }) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      ...(key && { authorization: `Bearer ${key}` }),
+    },
     body: JSON.stringify({ query: document.toString(), variables }),
     signal: abort.signal,
   });
@@ -59,8 +63,14 @@ export async function subscribe<TData, TVariables>(
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const lines = block.split('\n');
-          const event = lines.find((line) => line.startsWith('event:'))?.slice(6).trim();
-          const data = lines.filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+          const event = lines
+            .find((line) => line.startsWith('event:'))
+            ?.slice(6)
+            .trim();
+          const data = lines
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trim())
+            .join('\n');
           if (event === 'complete') {
             completed = true;
             return;

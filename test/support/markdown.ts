@@ -73,7 +73,9 @@ export function fencedBlocks(markdown: string): FencedBlock[] {
 
 /** The prose of a page, outside its code blocks: what headings and links are read from. */
 function proseOf(markdown: string): Array<{ text: string; line: number }> {
-  return markdownParts(markdown).flatMap((part) => (part.kind === 'prose' ? [{ text: part.text, line: part.line }] : []));
+  return markdownParts(markdown).flatMap((part) =>
+    part.kind === 'prose' ? [{ text: part.text, line: part.line }] : [],
+  );
 }
 
 /**
@@ -115,7 +117,9 @@ export function section(markdown: string, heading: string): string {
   const start = lines.findIndex((line) => line === heading);
   if (start < 0) throw new Error(`no heading "${heading}"`);
   const level = /^#+/.exec(heading)![0].length;
-  const end = lines.findIndex((line, index) => index > start && /^#+ /.test(line) && /^#+/.exec(line)![0].length <= level);
+  const end = lines.findIndex(
+    (line, index) => index > start && /^#+ /.test(line) && /^#+/.exec(line)![0].length <= level,
+  );
   return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
 }
 

@@ -47,13 +47,22 @@ export interface RunningPgBouncer {
  * server of `serverUrl`, on a free loopback port: every database of that server, logged in as that
  * URL's user (clients' own credentials are not checked: `auth_type = any`, loopback only).
  */
-export async function startPgBouncer(serverUrl: string, options: { poolSize?: number } = {}): Promise<RunningPgBouncer> {
-  if (!fs.existsSync(binary)) throw new Error(`${TEST_POOLER_ENV}=pgbouncer needs PgBouncer at ${binary} (apt-get install pgbouncer)`);
+export async function startPgBouncer(
+  serverUrl: string,
+  options: { poolSize?: number } = {},
+): Promise<RunningPgBouncer> {
+  if (!fs.existsSync(binary))
+    throw new Error(`${TEST_POOLER_ENV}=pgbouncer needs PgBouncer at ${binary} (apt-get install pgbouncer)`);
   const server = new URL(serverUrl);
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-pgbouncer-'));
   const account = serverAccount();
   const port = await freePort();
-  const login = [`user=${decodeURIComponent(server.username || 'postgres')}`, server.password && `password=${decodeURIComponent(server.password)}`].filter(Boolean).join(' ');
+  const login = [
+    `user=${decodeURIComponent(server.username || 'postgres')}`,
+    server.password && `password=${decodeURIComponent(server.password)}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   fs.writeFileSync(
     path.join(directory, 'pgbouncer.ini'),
     `[databases]
@@ -74,11 +83,20 @@ logfile = ${path.join(directory, 'pgbouncer.log')}
 `,
   );
   if (account) fs.chownSync(directory, account.uid, account.gid);
-  const child = spawn(binary, [path.join(directory, 'pgbouncer.ini')], { stdio: 'ignore', uid: account?.uid, gid: account?.gid });
+  const child = spawn(binary, [path.join(directory, 'pgbouncer.ini')], {
+    stdio: 'ignore',
+    uid: account?.uid,
+    gid: account?.gid,
+  });
   let exited = false;
   child.once('exit', () => (exited = true));
   for (let waited = 0; ; waited += 100) {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: server.username || 'postgres', database: 'postgres' });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: server.username || 'postgres',
+      database: 'postgres',
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();

@@ -18,19 +18,33 @@ export interface GeneralPathServer {
 async function send(url: string, key: string, query: string, variables: Record<string, unknown>): Promise<string> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${key}`,
+    },
     body: JSON.stringify({ query, variables }),
   });
   return `${response.status} ${await response.text()}`;
 }
 
 export async function startGeneralPathServer(app: TestApp): Promise<GeneralPathServer> {
-  const settings = { ...loadSettings({ PORT: '0', LOG_LEVEL: 'silent' }), readPath: 'general' as const, graphqlJit: false, rateLimit: { requests: 0, windowSeconds: 60 } };
-  const server = http.createServer(createGraphqlHandler(app.database, settings, createLogger('silent'), { live: app.live, redis: undefined }));
+  const settings = {
+    ...loadSettings({ PORT: '0', LOG_LEVEL: 'silent' }),
+    readPath: 'general' as const,
+    graphqlJit: false,
+    rateLimit: { requests: 0, windowSeconds: 60 },
+  };
+  const server = http.createServer(
+    createGraphqlHandler(app.database, settings, createLogger('silent'), { live: app.live, redis: undefined }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
   return {
-    both: async (key, query, variables) => [await send(app.url, key, query, variables), await send(url, key, query, variables)],
+    both: async (key, query, variables) => [
+      await send(app.url, key, query, variables),
+      await send(url, key, query, variables),
+    ],
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 
 const projectRoot = path.resolve(__dirname, '..', '..');
@@ -9,7 +9,12 @@ const tsxCli = require.resolve('tsx/cli');
  * fill), as soon as it is printed: checked on each chunk, not on a timer. Rejects if the child
  * exits first, or after `timeoutMs` (a guard against a hang, not a bound on start-up time).
  */
-export function printed(child: ChildProcessWithoutNullStreams, output: () => string, pattern: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
+export function printed(
+  child: ChildProcessWithoutNullStreams,
+  output: () => string,
+  pattern: RegExp,
+  timeoutMs = 90_000,
+): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const done = () => {
       clearTimeout(timer);

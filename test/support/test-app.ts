@@ -1,7 +1,7 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-import { startApp, type AppOptions, type RunningApp } from '../../src/app';
+import { type AppOptions, type RunningApp, startApp } from '../../src/app';
 import { loadSettings, type Settings } from '../../src/config/settings';
-import { seedDemoData, type DemoData } from '../../src/demo/seed';
+import { type DemoData, seedDemoData } from '../../src/demo/seed';
 import { createLogger, type Logger } from '../../src/logger';
 import { throughTestPooler } from './pgbouncer';
 import { cloneMigratedDatabase } from './test-databases';
@@ -13,9 +13,16 @@ export interface TypedDocument<TData, TVariables> extends DocumentTypeDecoration
 
 export interface TestApp extends RunningApp {
   /** POSTs a GraphQL document to the running server, as a client would. */
-  graphql<TData, TVariables>(document: TypedDocument<TData, TVariables>, variables?: TVariables): Promise<GraphqlResponse<TData>>;
+  graphql<TData, TVariables>(
+    document: TypedDocument<TData, TVariables>,
+    variables?: TVariables,
+  ): Promise<GraphqlResponse<TData>>;
   /** The same with an explicit key, independent of `useKey`: for concurrent callers. */
-  graphqlAs<TData, TVariables>(key: string | null, document: TypedDocument<TData, TVariables>, variables?: TVariables): Promise<GraphqlResponse<TData>>;
+  graphqlAs<TData, TVariables>(
+    key: string | null,
+    document: TypedDocument<TData, TVariables>,
+    variables?: TVariables,
+  ): Promise<GraphqlResponse<TData>>;
   /** For documents codegen cannot type: deliberately invalid ones. */
   graphqlUntyped(query: string, variables?: Record<string, unknown>): Promise<GraphqlResponse<Record<string, unknown>>>;
   /**
@@ -36,7 +43,12 @@ export interface GraphqlResponse<TData> {
   errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
 }
 
-async function post<TData>(url: string, key: string | null, query: string, variables: unknown): Promise<GraphqlResponse<TData>> {
+async function post<TData>(
+  url: string,
+  key: string | null,
+  query: string,
+  variables: unknown,
+): Promise<GraphqlResponse<TData>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: {
@@ -55,8 +67,15 @@ async function post<TData>(url: string, key: string | null, query: string, varia
  * nowhere unless given a `logger` (at the level the logger has). A `database` among the
  * overrides is used as it is (already migrated), and left in place by `close()`.
  */
-export async function startTestApp(purpose: string, overrides: Partial<Settings> = {}, logger?: Logger, options: AppOptions = {}): Promise<TestApp> {
-  const database = overrides.database ? { settings: overrides.database, drop: async () => undefined } : await cloneMigratedDatabase(purpose);
+export async function startTestApp(
+  purpose: string,
+  overrides: Partial<Settings> = {},
+  logger?: Logger,
+  options: AppOptions = {},
+): Promise<TestApp> {
+  const database = overrides.database
+    ? { settings: overrides.database, drop: async () => undefined }
+    : await cloneMigratedDatabase(purpose);
   // The server's own defaults (limits, body size, …), from an environment of only these.
   const defaults = loadSettings({
     PORT: '0',

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { loadSettings, type DatabaseSettings } from '../../src/config/settings';
+import { type DatabaseSettings, loadSettings } from '../../src/config/settings';
 
 /**
  * Every test run makes its own databases and removes them: on the PostgreSQL server named by
@@ -52,7 +52,9 @@ function settingsFor(kind: TestDatabaseKind, location: string): DatabaseSettings
 }
 
 /** An empty database: no tables at all. */
-export async function createEmptyDatabase(purpose: string): Promise<{ settings: DatabaseSettings; drop(): Promise<void> }> {
+export async function createEmptyDatabase(
+  purpose: string,
+): Promise<{ settings: DatabaseSettings; drop(): Promise<void> }> {
   const kind = testDatabaseKind();
   if (kind === 'postgres') {
     const name = uniqueName(purpose);
@@ -65,7 +67,9 @@ export async function createEmptyDatabase(purpose: string): Promise<{ settings: 
 }
 
 /** A copy of the run's migrated template (made once by global-setup.ts). */
-export async function cloneMigratedDatabase(purpose: string): Promise<{ settings: DatabaseSettings; drop(): Promise<void> }> {
+export async function cloneMigratedDatabase(
+  purpose: string,
+): Promise<{ settings: DatabaseSettings; drop(): Promise<void> }> {
   const template = process.env[TEMPLATE_ENV];
   if (!template) throw new Error(`${TEMPLATE_ENV} is not set: run the tests through jest (global-setup.ts)`);
   const kind = testDatabaseKind();

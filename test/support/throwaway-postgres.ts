@@ -59,13 +59,18 @@ export async function freePort(): Promise<number> {
 
 /** `binDir`: the server binaries to run, e.g. those of `copyPostgresInstallation`. */
 export async function createThrowawayPostgres(binDir = defaultBinDir): Promise<ThrowawayPostgres> {
-  return startThrowaway(binDir, (run, dataDir) => run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']));
+  return startThrowaway(binDir, (run, dataDir) =>
+    run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']),
+  );
 }
 
 type RunBinary = (binary: string, args: string[]) => Promise<void>;
 
 /** A cluster whose data directory `create` makes (initdb, or pg_basebackup from a primary). */
-async function startThrowaway(binDir: string, create: (run: RunBinary, dataDir: string) => Promise<void>): Promise<ThrowawayPostgres> {
+async function startThrowaway(
+  binDir: string,
+  create: (run: RunBinary, dataDir: string) => Promise<void>,
+): Promise<ThrowawayPostgres> {
   const account = serverAccount();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-faults-'));
   const dataDir = path.join(root, 'data');
@@ -78,7 +83,9 @@ async function startThrowaway(binDir: string, create: (run: RunBinary, dataDir: 
       await promisify(execFile)(path.join(binDir, binary), args, { ...account, cwd: root, encoding: 'utf8' });
     } catch (error) {
       const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-2000) : '';
-      throw new Error(`${binary} ${args.join(' ')} failed: ${String((error as { stderr?: unknown }).stderr ?? error)}\n${log}`);
+      throw new Error(
+        `${binary} ${args.join(' ')} failed: ${String((error as { stderr?: unknown }).stderr ?? error)}\n${log}`,
+      );
     }
   };
   // fsync on a shared machine is slow, and only matters when the machine itself fails: a server
@@ -93,7 +100,11 @@ async function startThrowaway(binDir: string, create: (run: RunBinary, dataDir: 
   let running = true;
   const standbys: ThrowawayPostgres[] = [];
 
-  async function query<Row extends pg.QueryResultRow>(database: string, sql: string, values: unknown[] = []): Promise<Row[]> {
+  async function query<Row extends pg.QueryResultRow>(
+    database: string,
+    sql: string,
+    values: unknown[] = [],
+  ): Promise<Row[]> {
     const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database });
     client.on('error', () => undefined); // the server may go away under it: the query reports that
     await client.connect();
@@ -131,7 +142,21 @@ async function startThrowaway(binDir: string, create: (run: RunBinary, dataDir: 
     async createStandby() {
       const standby = await startThrowaway(binDir, (runThere, standbyDir) =>
         // -R writes primary_conninfo and standby.signal: the copy starts as a streaming replica.
-        runThere('pg_basebackup', ['-D', standbyDir, '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync']),
+        runThere('pg_basebackup', [
+          '-D',
+          standbyDir,
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-U',
+          'postgres',
+          '-R',
+          '-X',
+          'stream',
+          '--checkpoint=fast',
+          '--no-sync',
+        ]),
       );
       standbys.push(standby);
       return standby;
@@ -166,8 +191,17 @@ export function copyPostgresInstallation(withoutExtensions: string[]): PostgresI
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-pg-install-'));
   const copiedLib = path.join(root, libDir);
   const copiedShare = path.join(root, shareDir);
-  const isLeftOut = (file: string) => withoutExtensions.some((name) => path.basename(file) === `${name}.so` || path.basename(file).startsWith(`${name}--`) || path.basename(file) === `${name}.control`);
-  fs.cpSync(libDir, copiedLib, { recursive: true, filter: (source) => !isLeftOut(source) && !source.includes(`${path.sep}bitcode${path.sep}`) });
+  const isLeftOut = (file: string) =>
+    withoutExtensions.some(
+      (name) =>
+        path.basename(file) === `${name}.so` ||
+        path.basename(file).startsWith(`${name}--`) ||
+        path.basename(file) === `${name}.control`,
+    );
+  fs.cpSync(libDir, copiedLib, {
+    recursive: true,
+    filter: (source) => !isLeftOut(source) && !source.includes(`${path.sep}bitcode${path.sep}`),
+  });
   fs.cpSync(shareDir, copiedShare, { recursive: true, filter: (source) => !isLeftOut(source) });
   // mkdtemp's 0700 would keep out the `postgres` account that the server runs as under root.
   fs.chmodSync(root, 0o755);
@@ -177,7 +211,8 @@ export function copyPostgresInstallation(withoutExtensions: string[]): PostgresI
       fs.copyFileSync(path.join(libDir, 'lib', `${name}.so`), path.join(copiedLib, 'lib', `${name}.so`));
       const extensionDir = path.join(shareDir, 'extension');
       for (const file of fs.readdirSync(extensionDir)) {
-        if (file === `${name}.control` || file.startsWith(`${name}--`)) fs.copyFileSync(path.join(extensionDir, file), path.join(copiedShare, 'extension', file));
+        if (file === `${name}.control` || file.startsWith(`${name}--`))
+          fs.copyFileSync(path.join(extensionDir, file), path.join(copiedShare, 'extension', file));
       }
     },
     remove() {

@@ -55,18 +55,23 @@ describe('tools', () => {
   });
 
   const createTool = async (input: CreateToolInput) => (await app.graphql(CreateTool, { input })).data!.createTool;
-  const agentToolIds = async () => (await app.graphql(AgentTools, { id: agentId })).data!.agent!.tools.map((tool) => tool.id);
+  const agentToolIds = async () =>
+    (await app.graphql(AgentTools, { id: agentId })).data!.agent!.tools.map((tool) => tool.id);
 
   it('creates, updates, filters, attaches, detaches, soft-deletes, restores and purges tools', async () => {
     const created = await createTool({ name: 'Web_Search', tags: ['web', 'search'], jsonSchema: { type: 'object' } });
     if (created.__typename !== 'ToolPayload') throw new Error(`createTool returned ${created.__typename}`);
     const toolId = created.tool.id;
     expect(created.tool.tags).toEqual(['web', 'search']);
-    expect((await app.graphql(UpdateTool, { id: toolId, input: { description: 'Searches the web.' } })).data!.updateTool).toMatchObject({
+    expect(
+      (await app.graphql(UpdateTool, { id: toolId, input: { description: 'Searches the web.' } })).data!.updateTool,
+    ).toMatchObject({
       tool: { description: 'Searches the web.' },
     });
 
-    expect((await app.graphql(FilterTools, { filter: { nameContains: 'web_s' } })).data!.tools.nodes).toEqual([{ id: toolId }]);
+    expect((await app.graphql(FilterTools, { filter: { nameContains: 'web_s' } })).data!.tools.nodes).toEqual([
+      { id: toolId },
+    ]);
     expect((await app.graphql(FilterTools, { filter: { tag: 'memory' } })).data!.tools.totalCount).toBe(1);
 
     expect((await app.graphql(AttachTool, { agentId, toolId })).data!.attachTool.__typename).toBe('AgentPayload');

@@ -99,7 +99,11 @@ describe('the trash: deleted rows listed, restored, refused', () => {
     demo = await app.seedDemo();
     other = await app.seedDemo();
     const made = (await app.graphql(MakeTrashables)).data!;
-    if (made.createAgent.__typename !== 'AgentPayload' || made.createTool.__typename !== 'ToolPayload' || made.createUser.__typename !== 'UserPayload') {
+    if (
+      made.createAgent.__typename !== 'AgentPayload' ||
+      made.createTool.__typename !== 'ToolPayload' ||
+      made.createUser.__typename !== 'UserPayload'
+    ) {
       throw new Error('could not create the rows to trash');
     }
     const owner = app.database.owner;
@@ -124,7 +128,10 @@ describe('the trash: deleted rows listed, restored, refused', () => {
     expect(resultsOf(deleted).map((result) => result.__typename)).toEqual(Array(6).fill('DeletedPayload'));
 
     const trash = (await app.graphql(Trash, { agentId: demo.agentId })).data!;
-    const expectTrashed = (nodes: Array<{ id: string; deletedAt?: unknown; deletedById?: string | null }>, id: string) => {
+    const expectTrashed = (
+      nodes: Array<{ id: string; deletedAt?: unknown; deletedById?: string | null }>,
+      id: string,
+    ) => {
       expect(nodes.map((node) => node.id)).toEqual([id]);
       expect(nodes[0]!.deletedById).toBe(demo.userId);
       expect(Date.parse(String(nodes[0]!.deletedAt))).toBeGreaterThanOrEqual(before - 1000);
@@ -137,7 +144,11 @@ describe('the trash: deleted rows listed, restored, refused', () => {
     expectTrashed(trash.messages.nodes, ids.message);
     expect(trash.agents.nodes[0]!.deletedBy).toEqual({ id: demo.userId });
     expect(trash.blocks.nodes[0]!.deletedBy).toEqual({ id: demo.userId });
-    expect([trash.agents, trash.blocks, trash.tools, trash.users, trash.memories, trash.messages].map((list) => list.totalCount)).toEqual(Array(6).fill(1));
+    expect(
+      [trash.agents, trash.blocks, trash.tools, trash.users, trash.memories, trash.messages].map(
+        (list) => list.totalCount,
+      ),
+    ).toEqual(Array(6).fill(1));
 
     const live = (await app.graphql(LiveLists, { agentId: demo.agentId })).data!;
     const liveIds = new Set(resultsOf(live).flatMap((list) => list.nodes.map((node) => node.id)));
@@ -145,12 +156,21 @@ describe('the trash: deleted rows listed, restored, refused', () => {
     expect(live.agents.nodes.every((agent) => agent.deletedAt === null)).toBe(true);
 
     const restored = (await app.graphql(RestoreEverything, ids)).data!;
-    expect(restored.agent).toEqual({ __typename: 'AgentPayload', agent: { id: ids.agent, deletedAt: null, deletedById: null } });
-    expect(restored.block).toEqual({ __typename: 'BlockPayload', block: { id: ids.block, deletedAt: null, deletedBy: null } });
+    expect(restored.agent).toEqual({
+      __typename: 'AgentPayload',
+      agent: { id: ids.agent, deletedAt: null, deletedById: null },
+    });
+    expect(restored.block).toEqual({
+      __typename: 'BlockPayload',
+      block: { id: ids.block, deletedAt: null, deletedBy: null },
+    });
     expect(restored.tool).toEqual({ __typename: 'ToolPayload', tool: { id: ids.tool, deletedAt: null } });
     expect(restored.user).toEqual({ __typename: 'UserPayload', user: { id: ids.user, deletedAt: null } });
     expect(restored.memory).toEqual({ __typename: 'MemoryPayload', memory: { id: ids.memory, deletedAt: null } });
-    expect(restored.message).toEqual({ __typename: 'MessagesPayload', messages: [{ id: ids.message, deletedAt: null }] });
+    expect(restored.message).toEqual({
+      __typename: 'MessagesPayload',
+      messages: [{ id: ids.message, deletedAt: null }],
+    });
 
     const emptied = (await app.graphql(Trash, { agentId: demo.agentId })).data!;
     expect(resultsOf(emptied).map((list) => list.totalCount)).toEqual(Array(6).fill(0));
@@ -165,7 +185,8 @@ describe('the trash: deleted rows listed, restored, refused', () => {
       expect(result).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT', field: ['id'] });
       expect((result as { message: string }).message).toMatch(/is not deleted/);
     }
-    const missing = (await app.graphql(RestoreOneAgent, { id: 'agent-00000000-0000-0000-0000-000000000000' })).data!.restoreAgent;
+    const missing = (await app.graphql(RestoreOneAgent, { id: 'agent-00000000-0000-0000-0000-000000000000' })).data!
+      .restoreAgent;
     expect(missing).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND', field: ['id'] });
   });
 
@@ -181,23 +202,41 @@ describe('the trash: deleted rows listed, restored, refused', () => {
   });
 
   it('refuses to restore a block whose label its agent has given to another block meanwhile', async () => {
-    const persona = await app.database.owner.blockAgent.findFirstOrThrow({ where: { agentId: demo.agentId, blockLabel: 'persona' } });
+    const persona = await app.database.owner.blockAgent.findFirstOrThrow({
+      where: { agentId: demo.agentId, blockLabel: 'persona' },
+    });
     const replaced = (await app.graphql(ReplacePersona, { old: persona.blockId })).data!;
     if (replaced.createBlock.__typename !== 'BlockPayload') throw new Error('could not create the new persona');
-    const result = (await app.graphql(AttachAndRestore, { agentId: demo.agentId, new: replaced.createBlock.block.id, old: persona.blockId })).data!;
+    const result = (
+      await app.graphql(AttachAndRestore, {
+        agentId: demo.agentId,
+        new: replaced.createBlock.block.id,
+        old: persona.blockId,
+      })
+    ).data!;
     expect(result.attachBlock.__typename).toBe('AgentPayload');
     expect(result.restoreBlock).toMatchObject({ __typename: 'ConflictError', field: ['id'] });
     expect((result.restoreBlock as { message: string }).message).toContain('"persona"');
-    expect(await app.database.owner.block.findUniqueOrThrow({ where: { id: persona.blockId } })).toMatchObject({ isDeleted: true, deletedById: demo.userId });
+    expect(await app.database.owner.block.findUniqueOrThrow({ where: { id: persona.blockId } })).toMatchObject({
+      isDeleted: true,
+      deletedById: demo.userId,
+    });
   });
 
   it("never shows or restores another organization's deleted rows", async () => {
-    expect((await app.graphqlAs(other.key, DeleteOneAgent, { id: other.agentId })).data!.deleteAgent.__typename).toBe('DeletedPayload');
+    expect((await app.graphqlAs(other.key, DeleteOneAgent, { id: other.agentId })).data!.deleteAgent.__typename).toBe(
+      'DeletedPayload',
+    );
     const mine = (await app.graphql(TrashCount, { deleted: true })).data!.agents;
     expect(mine.nodes.map((node) => node.id)).not.toContain(other.agentId);
-    expect((await app.graphql(RestoreOneAgent, { id: other.agentId })).data!.restoreAgent).toMatchObject({ __typename: 'NotFoundError', field: ['id'] });
+    expect((await app.graphql(RestoreOneAgent, { id: other.agentId })).data!.restoreAgent).toMatchObject({
+      __typename: 'NotFoundError',
+      field: ['id'],
+    });
     const stillDeleted = await app.database.owner.agent.findUniqueOrThrow({ where: { id: other.agentId } });
     expect(stillDeleted).toMatchObject({ isDeleted: true, deletedById: other.userId });
-    expect((await app.graphqlAs(other.key, TrashCount, { deleted: true })).data!.agents.nodes.map((node) => node.id)).toEqual([other.agentId]);
+    expect(
+      (await app.graphqlAs(other.key, TrashCount, { deleted: true })).data!.agents.nodes.map((node) => node.id),
+    ).toEqual([other.agentId]);
   });
 });

@@ -37,7 +37,9 @@ describe('users', () => {
     app = await startTestApp('users');
     await app.seedDemo();
     const other = await app.seedDemo();
-    otherOrganizationUser = (await app.database.owner.user.findFirstOrThrow({ where: { organizationId: other.organizationId } })).id;
+    otherOrganizationUser = (
+      await app.database.owner.user.findFirstOrThrow({ where: { organizationId: other.organizationId } })
+    ).id;
   });
   afterAll(async () => {
     await app?.close();
@@ -68,13 +70,19 @@ describe('users', () => {
   });
 
   it("refuses bad input and another organization's users, changing nothing", async () => {
-    expect(await createUser({ name: 'X', timezone: 'Mars/Olympus' })).toMatchObject({ code: 'VALIDATION', field: ['input', 'timezone'] });
+    expect(await createUser({ name: 'X', timezone: 'Mars/Olympus' })).toMatchObject({
+      code: 'VALIDATION',
+      field: ['input', 'timezone'],
+    });
     expect(await createUser({ name: '  ' })).toMatchObject({ code: 'VALIDATION', field: ['input', 'name'] });
 
     expect((await app.graphql(UserById, { id: otherOrganizationUser })).data!.user).toBeNull();
-    const change = (await app.graphql(UpdateUser, { id: otherOrganizationUser, input: { name: 'Hijacked' } })).data!.updateUser;
+    const change = (await app.graphql(UpdateUser, { id: otherOrganizationUser, input: { name: 'Hijacked' } })).data!
+      .updateUser;
     expect(change.__typename).toBe('NotFoundError');
-    expect((await app.graphql(DeleteUser, { id: otherOrganizationUser })).data!.deleteUser.__typename).toBe('NotFoundError');
+    expect((await app.graphql(DeleteUser, { id: otherOrganizationUser })).data!.deleteUser.__typename).toBe(
+      'NotFoundError',
+    );
     const stored = await app.database.owner.user.findUniqueOrThrow({ where: { id: otherOrganizationUser } });
     expect(stored).toMatchObject({ name: 'Demo User', isDeleted: false });
   });

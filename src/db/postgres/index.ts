@@ -8,7 +8,8 @@
  * - prepared-statements.ts: the raw SQL path's named statements;
  * - migration-adapter.ts: the Prisma CLI's driver adapter.
  */
-export type { ConnectionEvents } from './pool';
-export { createApplicationPool, createPostgresPool, poolAnswers, type PostgresSettings } from './pools';
-export { scopedSqlOver } from './prepared-statements';
+
 export { PostgresMigrationAdapterFactory } from './migration-adapter';
+export type { ConnectionEvents } from './pool';
+export { createApplicationPool, createPostgresPool, type PostgresSettings, poolAnswers } from './pools';
+export { scopedSqlOver } from './prepared-statements';

@@ -1,12 +1,21 @@
 import pg from 'pg';
-import { ConnectionUnavailableError, isDatabaseUnavailable, PoolExhaustedError, QueryTimeoutError } from '../connection-failures';
+import {
+  ConnectionUnavailableError,
+  isDatabaseUnavailable,
+  PoolExhaustedError,
+  QueryTimeoutError,
+} from '../connection-failures';
 import { currentDeadline } from '../request-deadline';
 import { retryPause, sleep } from '../retries';
 import { APPLICATION_ROLE, currentScopeStatement } from '../row-level-security';
 import { CatalogTextClient } from './catalog-text-client';
 import { scopedPerTransaction } from './transaction-pooler';
 
-export type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
+export type ConnectCallback = (
+  error: Error | undefined,
+  client: pg.PoolClient | undefined,
+  done: (release?: unknown) => void,
+) => void;
 
 /** What a pool tells about its connections, for the log of outages (src/db/availability.ts). */
 export interface ConnectionEvents {
@@ -116,13 +125,24 @@ export class RowScopedPool extends pg.Pool {
    * A scoped connection, waited for until `waitLimitMs` or until the request's deadline fires
    * (`requestDeadline`, src/db/request-deadline.ts); a connection held when it fires is closed.
    */
-  private async checkOutWith(sql: string, args: unknown[], requestDeadline: AbortSignal | undefined): Promise<pg.PoolClient> {
+  private async checkOutWith(
+    sql: string,
+    args: unknown[],
+    requestDeadline: AbortSignal | undefined,
+  ): Promise<pg.PoolClient> {
     const deadline = Date.now() + this.waitLimitMs;
     for (let attempt = 0; ; attempt += 1) {
       try {
         requestDeadline?.throwIfAborted();
-        if (this.scoping.extent === 'transaction') return this.abandonedAt(requestDeadline, this.perTransaction(await this.connectBefore(deadline, requestDeadline), sql, args));
-        return this.abandonedAt(requestDeadline, this.scoped(await this.connectionInRole(deadline, requestDeadline), sql, args));
+        if (this.scoping.extent === 'transaction')
+          return this.abandonedAt(
+            requestDeadline,
+            this.perTransaction(await this.connectBefore(deadline, requestDeadline), sql, args),
+          );
+        return this.abandonedAt(
+          requestDeadline,
+          this.scoped(await this.connectionInRole(deadline, requestDeadline), sql, args),
+        );
       } catch (error) {
         this.events?.failed(error);
         const pause = retryPause(attempt);
@@ -135,7 +155,11 @@ export class RowScopedPool extends pg.Pool {
   /** `client`, closed if `requestDeadline` fires before it is released. */
   private abandonedAt(requestDeadline: AbortSignal | undefined, client: pg.PoolClient): pg.PoolClient {
     if (!requestDeadline) return client;
-    const cutOff = () => abandon(client, requestDeadline.reason instanceof Error ? requestDeadline.reason : new QueryTimeoutError('request'));
+    const cutOff = () =>
+      abandon(
+        client,
+        requestDeadline.reason instanceof Error ? requestDeadline.reason : new QueryTimeoutError('request'),
+      );
     if (requestDeadline.aborted) {
       cutOff();
       return client;
@@ -207,7 +231,8 @@ export class RowScopedPool extends pg.Pool {
   private waitFailure(cause?: unknown): Error {
     const max = this.options.max ?? 10;
     if (this.totalCount >= max && this.idleCount === 0) return new PoolExhaustedError(this.waitLimitMs);
-    const reason = cause instanceof Error ? cause.message : `none was free or could be made within ${this.waitLimitMs} ms`;
+    const reason =
+      cause instanceof Error ? cause.message : `none was free or could be made within ${this.waitLimitMs} ms`;
     return new ConnectionUnavailableError(reason, cause);
   }
 
@@ -259,4 +284,3 @@ export class RowScopedPool extends pg.Pool {
     return client;
   }
 }
-

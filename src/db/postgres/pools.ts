@@ -3,7 +3,7 @@ import { parse as parseConnectionString } from 'pg-connection-string';
 import type { DatabaseSettings } from '../../config/settings';
 import type { StatementReporter } from '../row-level-security';
 import { CatalogTextClient } from './catalog-text-client';
-import { RowScopedPool, type ConnectionEvents, type RowScopeOptions } from './pool';
+import { type ConnectionEvents, RowScopedPool, type RowScopeOptions } from './pool';
 import { ReplicaRoutingPool } from './replicas';
 import { clientReportingTo } from './statement-reporting';
 
@@ -57,7 +57,10 @@ function listenedTo(pool: pg.Pool, events: ConnectionEvents | undefined): pg.Poo
   return pool;
 }
 
-function poolParts(settings: PostgresSettings, options: PoolOptions): { config: pg.PoolConfig; scoping: RowScopeOptions } {
+function poolParts(
+  settings: PostgresSettings,
+  options: PoolOptions,
+): { config: pg.PoolConfig; scoping: RowScopeOptions } {
   // Separate fields rather than `connectionString`: adapter-pg derives the shadow database of
   // `migrate dev` by overriding `database`, which a connection string would silently win over.
   const { host, port, user, password, database, ssl } = parseConnectionString(settings.url);
@@ -75,7 +78,8 @@ function poolParts(settings: PostgresSettings, options: PoolOptions): { config: 
     // The client's own bound on a statement's answer, for a database that accepts a connection
     // and then never answers: a little over the server's statement timeout, which normally
     // answers first (57014). Application connections only: the owner's run migrations.
-    ...(options.rowScoped && statementTimeoutMs > 0 && { query_timeout: statementTimeoutMs + STATEMENT_ANSWER_GRACE_MS }),
+    ...(options.rowScoped &&
+      statementTimeoutMs > 0 && { query_timeout: statementTimeoutMs + STATEMENT_ANSWER_GRACE_MS }),
     Client: options.report ? clientReportingTo(options.report) : CatalogTextClient,
     // The Prisma CLI never ends its pool: idle connections must not keep it running.
     allowExitOnIdle: true,
@@ -101,4 +105,3 @@ export function poolAnswers(pool: pg.Pool): Promise<boolean> {
     () => false,
   );
 }
-

@@ -36,4 +36,3 @@ export function scopedSqlOver(pool: pg.Pool, options: { prepared: boolean } = { 
     },
   };
 }
-

@@ -9,7 +9,10 @@ export type QueryOverride<Target> = (this: Target, ...args: unknown[]) => unknow
  * Why not an overriding method: pg's `query` has a dozen overloads that a subclass method cannot
  * restate; assigning the prototype slot keeps every one of them.
  */
-export function overrideQuery<Target extends pg.Client | pg.Pool>(target: { prototype: Target }, query: QueryOverride<Target>): void {
+export function overrideQuery<Target extends pg.Client | pg.Pool>(
+  target: { prototype: Target },
+  query: QueryOverride<Target>,
+): void {
   target.prototype.query = query as Target['query'];
 }
 

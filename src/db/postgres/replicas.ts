@@ -2,7 +2,7 @@ import pg from 'pg';
 import { isTransientFailure } from '../connection-failures';
 import { readFromPrimaryFromNowOn, readMayUseReplica } from '../read-routing';
 import { readStatement } from '../statements';
-import { RowScopedPool, type ConnectCallback, type RowScopeOptions } from './pool';
+import { type ConnectCallback, RowScopedPool, type RowScopeOptions } from './pool';
 import { overrideQuery, textOf } from './query-override';
 
 /** When a replica that failed is tried again. */

@@ -12,7 +12,7 @@ export function clientReportingTo(report: StatementReporter): typeof CatalogText
   const sendQuery = CatalogTextClient.prototype.query as (...args: unknown[]) => unknown;
   overrideQuery(StatementReportingClient, function reportingQuery(this: pg.Client, ...args: unknown[]) {
     const [query] = args;
-    const end = report(typeof query === 'string' ? query : (query as { text?: string }).text ?? '');
+    const end = report(typeof query === 'string' ? query : ((query as { text?: string }).text ?? ''));
     if (!end) return Reflect.apply(sendQuery, this, args);
     // pg answers through a callback (pg-pool's `query` passes one) or a promise.
     const callback = args.at(-1);

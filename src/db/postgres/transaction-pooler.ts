@@ -9,7 +9,6 @@ const endsTransaction = /^\s*(COMMIT|ROLLBACK|END|ABORT)(\s+(WORK|TRANSACTION))?
 
 type SendQuery = (...args: unknown[]) => Promise<pg.QueryResult>;
 
-
 /**
  * Scopes `client` for a transaction pooler (PgBouncer in transaction mode): nothing is sent at
  * checkout. The transaction the caller begins takes the role and the scope (`SET LOCAL`'s
@@ -57,7 +56,10 @@ export function scopedPerTransaction(client: pg.PoolClient, sql: string, args: u
     });
   };
   client.query = ((...args: unknown[]) => {
-    const callback = typeof args.at(-1) === 'function' ? (args.pop() as (error: Error | null, result?: pg.QueryResult) => void) : undefined;
+    const callback =
+      typeof args.at(-1) === 'function'
+        ? (args.pop() as (error: Error | null, result?: pg.QueryResult) => void)
+        : undefined;
     const result = query(args);
     if (!callback) return result;
     result.then(
