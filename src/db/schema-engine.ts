@@ -162,7 +162,7 @@ async function serveRpc(args: Arguments): Promise<void> {
 
   // One request at a time, in order, as the native engine answers the CLI.
   let pending = Promise.resolve();
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   lines.on('line', (line) => {
     if (line.trim() === '') return;
     const message = JSON.parse(line) as Partial<Request> & { result?: unknown };

@@ -80,7 +80,7 @@ const appendSchema = z.array(messageSchema).min(1, 'must hold at least one messa
 async function requireAnsweredCalls(
   tx: Prisma.TransactionClient,
   agentId: string,
-  messages: Array<z.infer<typeof messageSchema>>,
+  messages: z.infer<typeof messageSchema>[],
 ): Promise<void> {
   const madeHere = new Set<string>();
   const unresolved: Array<{ index: number; callId: string }> = [];

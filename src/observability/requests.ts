@@ -44,8 +44,14 @@ export function observingRequests(
   const serveMetrics = metrics && metricsToken ? metricsEndpoint(metrics, metricsToken) : undefined;
   return (request: http.IncomingMessage, response: http.ServerResponse, facts: RequestFacts): void => {
     const path = pathOf(request);
-    if (path === METRICS_PATH && serveMetrics) return serveMetrics(request, response);
-    if (quietPaths.has(path)) return handler(request, response);
+    if (path === METRICS_PATH && serveMetrics) {
+      serveMetrics(request, response);
+      return;
+    }
+    if (quietPaths.has(path)) {
+      handler(request, response);
+      return;
+    }
 
     const started = performance.now();
     const requestId = currentRequestId();

@@ -57,7 +57,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     app = await startTestApp('vector_search', { embeddings: { dimensions: DIMENSIONS, model: MODEL } });
     own = await app.seedDemo();
     other = await app.seedDemo();
-    const memories: Array<[string, number[] | null, Partial<CreateMemoryInput>?]> = [
+    const memories: [string, number[] | null, Partial<CreateMemoryInput>?][] = [
       ['Earl Grey tea, no milk', [1, 0.1, 0]],
       ['oolong from Taiwan', [0.9, 0.3, 0], { memoryType: 'EPISODIC' }],
       ['espresso, a double shot', [0, 1, 0]],
@@ -167,7 +167,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   });
 
   it('refuses a search that its mode cannot run, naming the argument, as VALIDATION', async () => {
-    const cases: Array<[Parameters<typeof search>[0], string[]]> = [
+    const cases: [Parameters<typeof search>[0], string[]][] = [
       [{}, ['query']],
       [{ vector: [1, 0, 0], mode: 'TEXT' }, ['query']],
       [{ query: 'tea', mode: 'VECTOR' }, ['vector']],
