@@ -33,7 +33,8 @@ function unreachable(settings: AgentFileClientSettings, error: unknown): Error {
   }[settings.urlFrom];
   return new Error(
     `cannot reach the AgentMem server at ${settings.url} (${from}): ${cause}.\n` +
-      'Start it with `npm start` (in another terminal), or set AGENTMEM_URL to the GraphQL endpoint of a running server.',
+      'Start it with `npm start` (in another terminal), or set AGENTMEM_URL to the GraphQL endpoint of a ' +
+      'running server.',
   );
 }
 
@@ -60,7 +61,8 @@ async function graphqlRequest(
   const error = body.errors?.[0];
   if (error || !response.ok || !body.data) {
     throw new Error(
-      `${settings.url} answered ${response.status}${error ? `: ${error.extensions?.code ?? 'ERROR'}: ${error.message}` : ''}`,
+      `${settings.url} answered ${response.status}` +
+        (error ? `: ${error.extensions?.code ?? 'ERROR'}: ${error.message}` : ''),
     );
   }
   return body.data;

@@ -170,7 +170,8 @@ export class SemanticRecallUnavailableError extends AppError {
   override name = 'SemanticRecallUnavailableError';
   constructor(field: string[] | null = null) {
     super(
-      'semantic recall is off on this server: its database has no pgvector extension, so vectors cannot be stored or searched; text search works',
+      'semantic recall is off on this server: its database has no pgvector extension, so vectors cannot be ' +
+        'stored or searched; text search works',
       field,
     );
   }

@@ -23,7 +23,8 @@ const MEASURED_REQUESTS = 300;
 /** The whole hit: score, its parts, the snippet and the memory, with the ranking on. */
 const SEARCH = `query Search($query: String!, $vector: [Float!], $limit: Int!, $track: Boolean!) {
   searchMemories(query: $query, vector: $vector, limit: $limit, track: $track) {
-    score breakdown { relevance text similarity textRank vectorRank importance recency use } snippet memory { id content importance }
+    score breakdown { relevance text similarity textRank vectorRank importance recency use } snippet memory { id
+      content importance }
   }
 }`;
 
@@ -76,7 +77,8 @@ async function prepare(cluster: Cluster, size: number): Promise<{ key: string; m
     await client.query(
       `UPDATE memories m SET embedding = e.vector, embedding_model = $1, embedding_dimensions = $2
        FROM (
-         SELECT id, (SELECT array_agg(sin((abs(hashtext(id)) % $3) * 0.7 + j * 0.31) + 0.4 * (random() - 0.5) ORDER BY j)
+         SELECT id, (SELECT array_agg(sin((abs(hashtext(id)) % $3) * 0.7 + j * 0.31) + 0.4 * (random() - 0.5)
+           ORDER BY j)
                      FROM generate_series(1, $2) AS j)::vector AS vector
          FROM memories
        ) e
@@ -126,7 +128,8 @@ async function hnswRecall(client: pg.Client, organizationId: string): Promise<{ 
     found += indexed.rows.filter((row) => expected.has(row.id)).length;
   }
   const { rows } = await client.query<{ count: number }>(
-    'SELECT count(*)::int AS count FROM memories WHERE organization_id = $1 AND embedding_model = $2 AND NOT is_deleted',
+    'SELECT count(*)::int AS count FROM memories ' +
+      'WHERE organization_id = $1 AND embedding_model = $2 AND NOT is_deleted',
     [organizationId, MODEL],
   );
   return { recall: found / (10 * RECALL_QUERIES), embeddings: rows[0]!.count };
@@ -182,25 +185,39 @@ async function run(cleanup: Cleanup): Promise<void> {
       for (const track of [false, true]) {
         progress(`timing ${size} memories, ${mode}, track: ${track}`);
         const figures = await latencies(server.baseUrl, key, track, mode === 'HYBRID' ? queryVector(5) : null);
-        lines.push(
-          `| ${size.toLocaleString('en-US').padStart(7)} | ${String(matches).padStart(7)} | ${mode.padEnd(6)} | ${String(track).padEnd(5)} | ${figures.p50.toFixed(1).padStart(6)} | ${figures.p99.toFixed(1).padStart(6)} | ${figures.mean.toFixed(1).padStart(6)} |`,
-        );
+        const cells = [
+          size.toLocaleString('en-US').padStart(7),
+          String(matches).padStart(7),
+          mode.padEnd(6),
+          String(track).padEnd(5),
+          ...[figures.p50, figures.p99, figures.mean].map((value) => value.toFixed(1).padStart(6)),
+        ];
+        lines.push(`| ${cells.join(' | ')} |`);
       }
     }
     await server.process.stop('SIGTERM', 10_000);
   }
   const indexLines = SIZES.map((size) => {
     const recall = recalls.get(size)!;
-    return `| ${size.toLocaleString('en-US').padStart(7)} | ${recall.embeddings.toLocaleString('en-US')} | ${recall.recall.toFixed(3)} | ${indexSeconds.get(size)!.toFixed(1)} |`;
+    const cells = [
+      size.toLocaleString('en-US').padStart(7),
+      recall.embeddings.toLocaleString('en-US'),
+      recall.recall.toFixed(3),
+      indexSeconds.get(size)!.toFixed(1),
+    ];
+    return `| ${cells.join(' | ')} |`;
   });
   process.stdout.write(
     `\nsearchMemories("${SEARCH_QUERY}", limit: ${SEARCH_LIMIT}) with score, breakdown, snippet; ` +
       `${MEASURED_REQUESTS} requests one at a time after ${WARMUP_REQUESTS}; ` +
       `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}\n\n` +
-      `| memories | matches (organization 1) | mode | track | p50 ms | p99 ms | mean ms |\n|---:|---:|---|---|---:|---:|---:|\n${lines.join('\n')}\n\n` +
-      `HYBRID: the same words and a ${DIMENSIONS}-dimension vector near one of ${CLUSTERS} clusters; every memory has a synthetic embedding. ` +
+      '| memories | matches (organization 1) | mode | track | p50 ms | p99 ms | mean ms |\n' +
+      `|---:|---:|---|---|---:|---:|---:|\n${lines.join('\n')}\n\n` +
+      `HYBRID: the same words and a ${DIMENSIONS}-dimension vector near one of ${CLUSTERS} clusters; ` +
+      'every memory has a synthetic embedding. ' +
       `HNSW recall@10 against exact search over ${RECALL_QUERIES} queries, in organization 1:\n\n` +
-      `| memories | organization 1's embeddings | recall@10 | index build s |\n|---:|---:|---:|---:|\n${indexLines.join('\n')}\n`,
+      `| memories | organization 1's embeddings | recall@10 | index build s ' +
+        '|\n|---:|---:|---:|---:|\n${indexLines.join('\n')}\n`,
   );
 }
 

@@ -41,7 +41,9 @@ const AgentFieldsInput = (name: string, withRelations: boolean) =>
       topic: t.string(),
       messageIds: t.stringList({
         extensions: maxItems(MAX_CONTEXT_WINDOW),
-        description: `The context window: live messages of this agent, each once (as setContextWindow); at most ${MAX_CONTEXT_WINDOW}.`,
+        description:
+          'The context window: live messages of this agent, each once (as setContextWindow); ' +
+          `at most ${MAX_CONTEXT_WINDOW}.`,
       }),
       metadata: t.field({ type: 'JSON' }),
       llmConfig: t.field({ type: 'JSON' }),
@@ -242,7 +244,9 @@ builder.mutationFields((t) => ({
   }),
   setContextWindow: t.field({
     type: AgentPayload,
-    description: `Sets the agent's context window (messageIds): live messages of this agent, each once, in order, at most ${MAX_CONTEXT_WINDOW}. An empty list empties it.`,
+    description:
+      "Sets the agent's context window (messageIds): live messages of this agent, each once, in order, " +
+      `at most ${MAX_CONTEXT_WINDOW}. An empty list empties it.`,
     errors: { types: agentErrors },
     args: {
       agentId: t.arg.id({ required: true }),
@@ -263,7 +267,8 @@ builder.mutationFields((t) => ({
   instantiateTemplate: t.field({
     type: AgentPayload,
     description:
-      'Copies the blocks of a template (the template blocks with this templateName) to the agent and attaches them, in one transaction. The copies are not templates; they keep the templateName.',
+      'Copies the blocks of a template (the template blocks with this templateName) to the agent and attaches ' +
+      'them, in one transaction. The copies are not templates; they keep the templateName.',
     errors: { types: agentErrors },
     args: {
       name: t.arg.string({ required: true, description: 'The templateName of the template blocks.' }),

@@ -112,7 +112,9 @@ export const AgentType = builder.prismaObject('Agent', {
     }),
     recentMessages: t.field({
       type: [MessageType],
-      description: `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, at most ${MAX_PAGE_SIZE}).`,
+      description:
+        `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, ` +
+        `at most ${MAX_PAGE_SIZE}).`,
       args: { limit: t.arg.int({ defaultValue: DEFAULT_RECENT_MESSAGES }) },
       // The last `limit`, newest first through idx_messages_agent_created_at, given oldest first.
       sql: list(agentMessages, orderBy(['created_at', 'seq'], 'ASC'), {
@@ -125,7 +127,8 @@ export const AgentType = builder.prismaObject('Agent', {
     contextMessages: t.field({
       type: [MessageType],
       description:
-        'The context window: the messages of messageIds, in that order (see setContextWindow). A message deleted since it was put there is left out.',
+        'The context window: the messages of messageIds, in that order (see setContextWindow). A message ' +
+        'deleted since it was put there is left out.',
       sql: fallback('the order of a JSON list of ids: one loader statement per page', { messageIds: 'message_ids' }),
       resolve: (agent, _args, context) => context.loaders.agents.contextMessagesOf(agent),
     }),

@@ -60,13 +60,13 @@ export const createBlockSchema = z.object({ label, userId: z.string().optional()
 });
 const updateBlockSchema = z.object(blockFields).partial();
 
-export const DEFAULT_BLOCK_LIMIT = 2000;
+const DEFAULT_BLOCK_LIMIT = 2000;
 
 /** A block version number, as updateBlock and revertBlock take it. */
 export const versionNumber = z.number().int().min(1, 'must be at least 1');
 
 /** A value may not be longer than its block's limit, on create, on update and when lowering the limit. */
-export function assertWithinLimit(value: string, blockLimit: number, field: string[]): void {
+function assertWithinLimit(value: string, blockLimit: number, field: string[]): void {
   const length = characterCount(value);
   if (length > blockLimit) throw new BlockLimitExceededError(length, blockLimit, field);
 }
@@ -112,7 +112,8 @@ export const blockErrors = [...commonMutationErrors, BlockLimitExceededError, Ve
 
 /** updateBlock's and revertBlock's argument: the version the caller last read. */
 export const expectedVersionDescription =
-  'The version this change is based on: when the block is at another one, the change is refused with VersionConflictError and nothing changes. Unset: the change applies to whatever version is current.';
+  'The version this change is based on: when the block is at another one, the change is refused with ' +
+  'VersionConflictError and nothing changes. Unset: the change applies to whatever version is current.';
 
 builder.mutationFields((t) => ({
   createBlock: t.field({

@@ -12,7 +12,8 @@ const BlockFilter = builder.inputType('BlockFilter', {
     userId: t.id(),
     isTemplate: t.boolean({
       description:
-        'true: only template blocks; false or unset: only blocks that are not templates (templates are listed by blockTemplates).',
+        'true: only template blocks; false or unset: only blocks that are not templates (templates are listed ' +
+        'by blockTemplates).',
     }),
     templateName: t.string({
       description: 'Blocks made from one template by instantiateTemplate (with isTemplate: true, the template itself).',

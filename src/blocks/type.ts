@@ -26,7 +26,8 @@ export const BlockType = builder.prismaObject('Block', {
     version: t.exposeInt('version', {
       sql: column('version'),
       description:
-        'Starts at 1; every change makes the next. Pass it to updateBlock as expectedVersion so that no other change is overwritten.',
+        'Starts at 1; every change makes the next. Pass it to updateBlock as expectedVersion so that no other ' +
+        'change is overwritten.',
     }),
     user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
   }),

@@ -330,7 +330,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
  * The model recorded for a client's vectors when neither the write nor EMBEDDINGS_MODEL names
  * one: vectors are compared only with vectors of the same model, so every unnamed one is alike.
  */
-export const UNNAMED_EMBEDDING_MODEL = 'unnamed';
+const UNNAMED_EMBEDDING_MODEL = 'unnamed';
 
 /** DATABASE_REPLICA_URLS: comma-separated PostgreSQL URLs, each checked as DATABASE_URL is. */
 function replicaList(value: string): string[] {
@@ -391,7 +391,8 @@ export function loadAgentFileClientSettings(env: NodeJS.ProcessEnv = process.env
   if (values.PORT === 0) {
     // The server then listens on a port the system picks, which only its log tells.
     throw new SettingsError(
-      'invalid setting PORT: 0 lets the server pick its port; set AGENTMEM_URL to the address it printed (see .env.example)',
+      'invalid setting PORT: 0 lets the server pick its port; set AGENTMEM_URL to the address it printed (see ' +
+        '.env.example)',
     );
   }
   return {

@@ -21,7 +21,10 @@ export interface Context extends YogaInitialContext {
   ranking: RankingSettings;
   /** Memories' embeddings: their dimensions and default model (the EMBEDDINGS_* settings). */
   embeddings: EmbeddingSettings;
-  /** The memories this request's reads returned, counted as accessed once its data is settled (src/http/memory-access-tracking.ts). */
+  /**
+   * The memories this request's reads returned, counted as accessed once its data is settled
+   * (src/http/memory-access-tracking.ts).
+   */
   memoryAccesses: MemoryAccesses;
   /** Fresh per request: batching and caching never cross requests (or callers). */
   loaders: RequestLoaders;

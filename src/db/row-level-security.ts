@@ -21,7 +21,7 @@ export const APPLICATION_ROLE = 'agentmem_app';
  * Which rows the statements of a unit of work may touch: one organization's, or, while a request
  * is being authenticated and its organization is not known yet, only the API key it presented.
  */
-export type RowScope = { organizationId: string } | { apiKeyHash: string };
+type RowScope = { organizationId: string } | { apiKeyHash: string };
 
 // Carried by the async context rather than passed along, because it must reach statements that
 // Prisma, DataLoader batches and raw SQL issue without any code of ours in between.
@@ -49,7 +49,7 @@ export function withPresentedApiKey<T>(apiKeyHash: string, work: () => Promise<T
  * every time it is checked out of a pool). With no scope both settings are empty, and the
  * policies match no row.
  */
-export function scopeStatement(
+function scopeStatement(
   scope: RowScope | undefined,
   extent: 'transaction' | 'session',
   statementTimeoutMs = 0,
@@ -62,7 +62,8 @@ export function scopeStatement(
   const timeout =
     statementTimeoutMs > 0 ? `, set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', ${local})` : '';
   return {
-    sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1, ${local}), set_config('app.api_key_hash', $2, ${local})${timeout}`,
+    sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1,
+      ${local}), set_config('app.api_key_hash', $2, ${local})${timeout}`,
     args: [organizationId, apiKeyHash],
     argTypes: [
       { scalarType: 'string', arity: 'scalar' },
@@ -81,7 +82,7 @@ export type StatementEnd = (error?: unknown) => void;
 export type StatementReporter = (sql: string) => StatementEnd | undefined;
 
 /** `answer`, with `end` (a reporter's, if any) called when it settles. */
-export function endingWith<T>(end: StatementEnd | undefined, answer: Promise<T>): Promise<T> {
+function endingWith<T>(end: StatementEnd | undefined, answer: Promise<T>): Promise<T> {
   if (end) answer.then(() => end(), end);
   return answer;
 }

@@ -11,8 +11,10 @@ const unknownEnumValue = /" does not exist in "(\w+)" enum\.(?: Did you mean the
 const notAnEnumValue = /^Enum "(\w+)" cannot represent non-(enum|string) value: /;
 
 /** A bare name written inline where text or an id belongs (`label: HUMAN`): GraphQL reads it as an enum value. */
-const bareNameForText =
-  /^(?:String cannot represent a non string value|ID cannot represent a non-string and non-integer value): ([_A-Za-z]\w*)$/;
+const bareNameForText = new RegExp(
+  '^(?:String cannot represent a non string value|ID cannot represent a non-string and non-integer value): ' +
+    '([_A-Za-z]\\w*)$',
+);
 
 /**
  * A refusal of an input value, with what would have been accepted. graphql-js suggests a value

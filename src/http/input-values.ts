@@ -197,7 +197,8 @@ function withInputPaths(schema: GraphQLSchema, document: DocumentNode, errors: r
 
 /**
  * Values of the wrong type, inline or in variables, are VALIDATION errors with the input path
- * (and, for an enum, its values), answered with 400 before anything executes; so are page arguments beyond the caps, whatever
+ * (and, for an enum, its values), answered with 400 before anything executes; so are page arguments
+ * beyond the caps, whatever
  * the selection under the connection (`agents(first: 101) { totalCount }` included).
  */
 export function useTypedInputValues(): Plugin {

@@ -11,7 +11,7 @@ const impossibleSpread =
  * `restoreAgent` an `AgentPayload`), and graphql-js names only the union, which says nothing of
  * its members. An object type's only possibility is itself, which the message names already.
  */
-export function withPossibleTypes(schema: GraphQLSchema, message: string): string {
+function withPossibleTypes(schema: GraphQLSchema, message: string): string {
   const parent = schema.getType(impossibleSpread.exec(message)?.[1] ?? '');
   if (!isAbstractType(parent)) return message;
   const possible = schema.getPossibleTypes(parent);
@@ -19,7 +19,8 @@ export function withPossibleTypes(schema: GraphQLSchema, message: string): strin
     ...new Set(possible.flatMap((type) => type.getInterfaces().map((implemented) => implemented.name))),
   ].sort();
   const members = possible.map((type) => type.name).sort();
-  return `${message} "${parent.name}" can be: ${members.join(', ')}${interfaces.length > 0 ? `; interfaces of these: ${interfaces.join(', ')}` : ''}.`;
+  const inherited = interfaces.length > 0 ? `; interfaces of these: ${interfaces.join(', ')}` : '';
+  return `${message} "${parent.name}" can be: ${members.join(', ')}${inherited}.`;
 }
 
 /** Validation errors about fragment spreads name the types that may be spread where they are written. */

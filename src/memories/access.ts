@@ -26,11 +26,12 @@ export class MemoryAccesses {
  * PostgreSQL under the row's lock, so concurrent requests never lose an increment. `updated_at`
  * stays: being read is not a change.
  */
-export function accessStatement(organizationId: string, ids: string[]): Statement {
+function accessStatement(organizationId: string, ids: string[]): Statement {
   return statement(
     (bind) => `
     UPDATE memories SET access_count = access_count + 1, last_accessed = now()
-    WHERE organization_id = ${bind(organizationId)} AND id IN (SELECT jsonb_array_elements_text(${bind(JSON.stringify(ids))}::jsonb))`,
+    WHERE organization_id = ${bind(organizationId)} AND id IN (SELECT
+      jsonb_array_elements_text(${bind(JSON.stringify(ids))}::jsonb))`,
   );
 }
 

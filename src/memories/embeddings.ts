@@ -40,8 +40,10 @@ export function embeddingModel(named: string | null | undefined, settings: Embed
 // vector_dims): each, about one of pgvector's objects, means the extension never reached this
 // database. The code alone would also match an unrelated mistake, so the object is checked too.
 const MISSING_VECTOR_CODES = new Set(['42703', '42704', '42P01', '42883']);
-const MISSING_VECTOR_MESSAGE =
-  /(column "embedding"(?: of relation "memories")?|type "vector"|relation "live_memory_vectors_in_scope"|function vector_dims\(.*\)) does not exist/;
+const MISSING_VECTOR_MESSAGE = new RegExp(
+  '(column "embedding"(?: of relation "memories")?|type "vector"|relation "live_memory_vectors_in_scope"|' +
+    'function vector_dims\\(.*\\)) does not exist',
+);
 
 /** Whether `error` is a statement's failure for want of pgvector (its type, column or view). */
 export function isMissingVector(error: unknown): boolean {
@@ -69,7 +71,8 @@ export async function storeEmbeddings(
   if (embeddings.length === 0) return;
   try {
     await tx.$executeRawUnsafe(
-      `UPDATE memories m SET embedding = e.vector::vector, embedding_model = e.model, embedding_dimensions = vector_dims(e.vector::vector)
+      `UPDATE memories m SET embedding = e.vector::vector, embedding_model = e.model, embedding_dimensions =
+        vector_dims(e.vector::vector)
        FROM unnest($1::text[], $2::text[], $3::text[]) AS e(id, vector, model)
        WHERE m.id = e.id`,
       embeddings.map((embedding) => embedding.memoryId),
@@ -125,7 +128,9 @@ export async function prepareSemanticRecall(
   }
   logger?.warn(
     { reason },
-    `semantic recall is off: ${reason}. Memories are stored and searched by text as before; a write or search with a vector gets SEMANTIC_RECALL_UNAVAILABLE. Install pgvector (docs/recall.md "Semantic recall") and start again.`,
+    `semantic recall is off: ${reason}. Memories are stored and searched by text as before; a write or search ` +
+      'with a vector gets SEMANTIC_RECALL_UNAVAILABLE. ' +
+      'Install pgvector (docs/recall.md "Semantic recall") and start again.',
   );
   return { on: false, reason };
 }

@@ -55,7 +55,7 @@ function listConditions(list: MemoryList, bind: Bind): string[] {
  * same code as the search's (src/memories/filter.ts). Keyset paging: the cursor's own sort key is
  * read in the same statement.
  */
-export function memoryListStatement(list: MemoryList, page: MemoryListPage): Statement {
+function memoryListStatement(list: MemoryList, page: MemoryListPage): Statement {
   const ascending = (list.orderBy?.direction ?? 'asc') === 'asc';
   const forward = page.take >= 0;
   const readAscending = ascending === forward;

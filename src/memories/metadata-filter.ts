@@ -31,13 +31,13 @@ export interface MetadataFilterShape {
 }
 
 /** How deep and/or/not may nest (a comparison at the top is depth 1). */
-export const MAX_METADATA_FILTER_DEPTH = 5;
+const MAX_METADATA_FILTER_DEPTH = 5;
 /** The most comparisons in one filter, and the most values of one `in`/`nin` or items of one and/or. */
-export const MAX_METADATA_CONDITIONS = 50;
-export const MAX_METADATA_LIST = 100;
+const MAX_METADATA_CONDITIONS = 50;
+const MAX_METADATA_LIST = 100;
 /** The most keys in a path ("a.b.c" has three), and the longest key. */
-export const MAX_METADATA_PATH_KEYS = 10;
-export const MAX_METADATA_KEY_LENGTH = 255;
+const MAX_METADATA_PATH_KEYS = 10;
+const MAX_METADATA_KEY_LENGTH = 255;
 
 const COMPARISONS = ['eq', 'ne', 'in', 'nin', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists'] as const;
 type Comparison = (typeof COMPARISONS)[number];
@@ -67,7 +67,8 @@ export const MetadataFilter = builder.inputRef<MetadataFilterShape>('MetadataFil
     gt: t.field({
       type: 'JSON',
       description:
-        'Greater than this number or string (strings compare as text: ISO dates work). Values of another type never match.',
+        'Greater than this number or string (strings compare as text: ISO dates work). Values of another type ' +
+        'never match.',
     }),
     gte: t.field({ type: 'JSON', description: 'Greater than or equal to this number or string.' }),
     lt: t.field({ type: 'JSON', description: 'Less than this number or string.' }),
@@ -75,7 +76,8 @@ export const MetadataFilter = builder.inputRef<MetadataFilterShape>('MetadataFil
     contains: t.field({
       type: 'JSON',
       description:
-        'A string: a text value containing it (case-sensitive), or an array with it as an element. An array or object: JSON containment (@>).',
+        'A string: a text value containing it (case-sensitive), or an array with it as an element. An array or ' +
+        'object: JSON containment (@>).',
     }),
     exists: t.boolean({ description: 'true: the path is present (even as null); false: it is missing.' }),
     and: t.field({

@@ -47,7 +47,8 @@ async function requireUniqueContent(
 const memoryWriteErrors = [...commonMutationErrors, SemanticRecallUnavailableError];
 
 const EMBEDDING_DESCRIPTION =
-  "The content's embedding, EMBEDDINGS_DIMENSIONS finite numbers, stored with pgvector. SEMANTIC_RECALL_UNAVAILABLE where the server has no pgvector.";
+  "The content's embedding, EMBEDDINGS_DIMENSIONS finite numbers, stored with pgvector. " +
+  'SEMANTIC_RECALL_UNAVAILABLE where the server has no pgvector.';
 const EMBEDDING_MODEL_DESCRIPTION =
   'The model that made `embedding`, up to 255 characters. Default: the EMBEDDINGS_MODEL setting.';
 
@@ -99,10 +100,12 @@ const createMemorySchema = memoryFields
   .partial({ metadata: true, score: true, importance: true });
 const updateMemorySchema = memoryFields.partial().extend(embeddingFields);
 
-export const MAX_MEMORIES_PER_BATCH = 500;
+const MAX_MEMORIES_PER_BATCH = 500;
 
 const DEDUPLICATED =
-  'True when the agent already had a live memory with the same normalized content (or an earlier input of the same batch had it): that memory was returned, its importance raised to the new one if higher, and nothing was created.';
+  'True when the agent already had a live memory with the same normalized content (or an earlier input of the ' +
+  'same batch had it): that memory was returned, its importance raised to the new one if higher, and nothing was ' +
+  'created.';
 
 const CreatedMemoryResult = builder.objectRef<CreatedMemory>('CreatedMemory').implement({
   description: 'What became of one input of createMemories.',
@@ -169,7 +172,10 @@ builder.mutationFields((t) => ({
   }),
   createMemories: t.field({
     type: MemoriesPayload,
-    description: `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none, deduplicated by content as createMemory is.`,
+    description: [
+      `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none,`,
+      'deduplicated by content as createMemory is.',
+    ].join(' '),
     errors: { types: memoryWriteErrors },
     args: {
       inputs: t.arg({

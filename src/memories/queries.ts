@@ -41,7 +41,8 @@ const trackArgument = {
   type: 'Boolean',
   defaultValue: true,
   description:
-    'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; false: only look.',
+    'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; ' +
+    'false: only look.',
 } as const;
 
 /** The ids of the memories a planned page shows. */
@@ -54,7 +55,10 @@ function countAsRead(context: Context, track: boolean | null | undefined, ids: I
   if (track !== false) context.memoryAccesses.record(ids);
 }
 
-/** The rows a connection shows of those read for Pothos's `take`: it reads one more, to tell whether there is a next page. */
+/**
+ * The rows a connection shows of those read for Pothos's `take`: it reads one more, to tell whether
+ * there is a next page.
+ */
 function shownRows<T>(rows: T[], take: number): T[] {
   if (rows.length < Math.abs(take)) return rows;
   return take < 0 ? rows.slice(1) : rows.slice(0, -1);
@@ -65,7 +69,8 @@ builder.queryFields((t) => ({
     type: MemoryType,
     ...connectionOptions,
     description:
-      'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most recently accessed first.',
+      'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most ' +
+      'recently accessed first.',
     args: {
       filter: t.arg({ type: MemoryFilter }),
       orderBy: t.arg({ type: MemoryOrder }),
@@ -73,7 +78,8 @@ builder.queryFields((t) => ({
       deleted: t.arg.boolean({
         defaultValue: false,
         description:
-          'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as accessed).',
+          'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as ' +
+          'accessed).',
       }),
     },
     totalCount: (_root, args, context) => {
@@ -182,8 +188,10 @@ const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').
   fields: (t) => ({
     relevance: t.exposeFloat('relevance', {
       description:
-        'The part SEARCH_WEIGHT_TEXT weighs. TEXT: the text relevance (text). VECTOR: the cosine similarity, 0 below 0. ' +
-        'HYBRID: reciprocal rank fusion of textRank and vectorRank, 1/(k + rank) summed over the rankings the memory is in ' +
+        'The part SEARCH_WEIGHT_TEXT weighs. TEXT: the text relevance (text). VECTOR: the cosine similarity, 0 ' +
+        'below 0. ' +
+        'HYBRID: reciprocal rank fusion of textRank and vectorRank, 1/(k + rank) summed over the rankings the ' +
+        'memory is in ' +
         '(k = SEARCH_RRF_K), scaled so that first in both is 1.',
     }),
     text: t.exposeFloat('text', {
@@ -192,7 +200,8 @@ const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').
     similarity: t.exposeFloat('similarity', {
       nullable: true,
       description:
-        "Cosine similarity of the memory's embedding to the search's vector (-1 to 1); null in a TEXT search or when the memory was not among the nearest.",
+        "Cosine similarity of the memory's embedding to the search's vector (-1 to 1); null in a TEXT search " +
+        'or when the memory was not among the nearest.',
     }),
     textRank: t.exposeInt('textRank', {
       nullable: true,
@@ -220,7 +229,8 @@ const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit
     breakdown: t.field({ type: ScoreBreakdown, resolve: (hit) => hit.breakdown }),
     snippet: t.string({
       description:
-        'The content around the matched words, which are marked **like this** (ts_headline; fragments joined by " … "). Text, not HTML.',
+        'The content around the matched words, which are marked **like this** (ts_headline; fragments joined by ' +
+        '" … "). Text, not HTML.',
       resolve: (hit) => hit.snippet ?? '',
     }),
     rank: t.float({
@@ -301,9 +311,11 @@ builder.queryField('searchMemories', (t) =>
   t.field({
     type: [MemorySearchHit],
     description:
-      'Searches memories by their words (TEXT: English stemming; web-search syntax: words, "quoted phrases", or, -excluded), ' +
+      'Searches memories by their words (TEXT: English stemming; web-search syntax: words, "quoted phrases", ' +
+      'or, -excluded), ' +
       'by meaning (VECTOR: the embeddings nearest to `vector`), or both (HYBRID), ranked by one score of relevance, ' +
-      'importance, recency and use (see ScoreBreakdown). A query with no words to search for (empty, or only stop words) is ' +
+      'importance, recency and use (see ScoreBreakdown). A query with no words to search for (empty, or only ' +
+      'stop words) is ' +
       'a VALIDATION error. Without pgvector on the server, VECTOR and HYBRID are SEMANTIC_RECALL_UNAVAILABLE.',
     args: {
       query: t.arg.string({ description: 'The words to search for: needed by TEXT and HYBRID.' }),

@@ -28,16 +28,22 @@ export interface ScoreParts {
 /** The half-lives beyond which recency is taken as 0 (2^-1000 is already far below any weight). */
 const MAX_HALF_LIVES = 1000;
 
-/** The parts of the score for `m` (a row with content, importance, access_count, last_accessed, created_at) and `query` (a tsquery). */
+/**
+ * The parts of the score for `m` (a row with content, importance, access_count, last_accessed,
+ * created_at) and `query` (a tsquery).
+ */
 export function scoreParts(settings: RankingSettings, query: string, bind: Bind): ScoreParts {
   const halfLifeSeconds = bind(settings.recencyHalfLifeDays * 86_400);
   return {
     text: textRelevance(query),
     importance: `least(greatest(m.importance::float8, 0), 1)`,
     // date_part gives float8; extract gives numeric, whose arithmetic cost as much as the text rank.
-    recency: `CASE WHEN date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8 >= ${bind(MAX_HALF_LIVES)} THEN 0::float8
-      ELSE power(0.5::float8, greatest(date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) / ${halfLifeSeconds}::float8, 0)) END`,
-    use: `greatest(m.access_count, 0)::float8 / (greatest(m.access_count, 0)::float8 + ${bind(settings.useHalfCount)}::float8)`,
+    recency: `CASE WHEN date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) /
+      ${halfLifeSeconds}::float8 >= ${bind(MAX_HALF_LIVES)} THEN 0::float8
+      ELSE power(0.5::float8, greatest(date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) /
+        ${halfLifeSeconds}::float8, 0)) END`,
+    use: `greatest(m.access_count, 0)::float8 / (greatest(m.access_count, 0)::float8 +
+      ${bind(settings.useHalfCount)}::float8)`,
   };
 }
 
@@ -62,5 +68,6 @@ export function weightedScore(
 ): string {
   const { text, importance, recency, use } = settings.weights;
   const part = (name: string, weight: number) => `${bind(weight)}::float8 * ${row}.${name}`;
-  return `(${part(relevance, text)} + ${part('importance', importance)} + ${part('recency', recency)} + ${part('use', use)})`;
+  const weighted = [part(relevance, text), part('importance', importance), part('recency', recency), part('use', use)];
+  return `(${weighted.join(' + ')})`;
 }

@@ -35,7 +35,7 @@ export type MemorySearch =
  * importance, recency and use to reorder it. Both rankings are cut at the same length, as
  * hybrid search engines do, so that neither swamps the fusion.
  */
-export function rankedCandidates(limit: number): number {
+function rankedCandidates(limit: number): number {
   return Math.min(Math.max(100, 5 * limit), 1000);
 }
 
@@ -59,8 +59,7 @@ export const SEARCH_INDEX = 'idx_memories_organization_id_content_fts';
  * How snippets mark the matched words: Markdown's bold, since hits mostly go into prompts and
  * Markdown views. The content is not escaped: a snippet is text, not HTML.
  */
-export const SNIPPET_OPTIONS =
-  'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
+const SNIPPET_OPTIONS = 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "';
 
 const tsquery = (text: string, bind: Bind) => `websearch_to_tsquery('english', ${bind(text)})`;
 
@@ -87,10 +86,12 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind):
   const conditions = textConditions(search, bind);
   const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
   return `
-    SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank, NULL::int AS vector_rank,
+    SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank,
+      NULL::int AS vector_rank,
            c.importance, c.recency, c.use, ${score} AS score
     FROM (
-      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
+      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS
+        recency, ${parts.use} AS use
       FROM ${SEARCH_VIEW} m
       JOIN agents a ON a.id = m.agent_id
       -- A fence (OFFSET 0) around the query, so that the planner estimates its matches without its
@@ -180,19 +181,22 @@ function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }, bind
     const k = bind(search.ranking.fusionK);
     fused = `
         SELECT coalesce(t.id, v.id) AS id, coalesce(t.text, 0) AS text, v.similarity, t.text_rank, v.vector_rank,
-               (coalesce(1.0::float8 / (${k}::float8 + t.text_rank), 0) + coalesce(1.0::float8 / (${k}::float8 + v.vector_rank), 0))
+               (coalesce(1.0::float8 / (${k}::float8 + t.text_rank), 0) + coalesce(1.0::float8 / (${k}::float8 +
+                 v.vector_rank), 0))
                  * (${k}::float8 + 1) / 2 AS relevance
         FROM (${textRanking(search, bind)}) t
         FULL JOIN (${vectorRanking(search, bind)}) v ON v.id = t.id`;
   } else {
     fused = `
-        SELECT v.id, 0::float8 AS text, v.similarity, NULL::int AS text_rank, v.vector_rank, greatest(v.similarity, 0) AS relevance
+        SELECT v.id, 0::float8 AS text, v.similarity, NULL::int AS text_rank, v.vector_rank,
+          greatest(v.similarity, 0) AS relevance
         FROM (${vectorRanking(search, bind)}) v`;
   }
   const organization = bind(search.organizationId);
   const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
   return `
-    SELECT c.id, c.created_at, c.relevance, c.text, c.similarity, c.text_rank, c.vector_rank, c.importance, c.recency, c.use, ${score} AS score
+    SELECT c.id, c.created_at, c.relevance, c.text, c.similarity, c.text_rank, c.vector_rank, c.importance,
+      c.recency, c.use, ${score} AS score
     FROM (
       SELECT m.id, m.created_at, f.relevance, f.text, f.similarity, f.text_rank, f.vector_rank,
              ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
@@ -277,7 +281,7 @@ export async function findMatchingMemories(
 }
 
 /** VALIDATION on `query` when PostgreSQL finds no word in it to search for. */
-export async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
+async function assertSearchableQuery(sql: ScopedSql, text: string): Promise<void> {
   const check = statement((bind) => `SELECT numnode(websearch_to_tsquery('english', ${bind(text)})) AS nodes`);
   const [row] = await sql.query<{ nodes: number }>(check.text, check.values);
   if (Number(row?.nodes ?? 0) === 0) {

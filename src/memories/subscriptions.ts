@@ -55,7 +55,8 @@ builder.subscriptionField('memoryChanged', (t) =>
   t.field({
     type: MemoryChangeType,
     description:
-      "Each change to the agent's memories from now on: created, updated, deleted, restored, purged (over Server-Sent Events: POST with Accept: text/event-stream).",
+      "Each change to the agent's memories from now on: created, updated, deleted, restored, purged (over " +
+      'Server-Sent Events: POST with Accept: text/event-stream).',
     args: { agentId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, context, info) => {
       const agentId = String(args.agentId);

@@ -15,7 +15,8 @@ export const MemoryType = builder.prismaObject('Memory', {
       sql: column('hash'),
       nullable: true,
       description:
-        'SHA-256 (hex) of the normalized content (NFKC, lower case, whitespace collapsed and trimmed): memories of an agent are deduplicated by it.',
+        'SHA-256 (hex) of the normalized content (NFKC, lower case, whitespace collapsed and trimmed): memories ' +
+        'of an agent are deduplicated by it.',
     }),
     metadata: t.expose('metadata', { sql: column('metadata'), type: 'JSON' }),
     score: t.exposeFloat('score', { sql: column('score'), nullable: true }),
@@ -37,7 +38,8 @@ export const MemoryType = builder.prismaObject('Memory', {
       sql: column('embedding_model'),
       nullable: true,
       description:
-        'The model that made the embedding; null when the memory has none. Vectors of different models are never compared.',
+        'The model that made the embedding; null when the memory has none. Vectors of different models are ' +
+        'never compared.',
     }),
     embeddingDimensions: t.exposeInt('embeddingDimensions', {
       sql: column('embedding_dimensions'),

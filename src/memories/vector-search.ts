@@ -6,7 +6,7 @@ import { type MemoryFilterInput, memoryFilterConditions } from './filter';
  * with the `embedding` column by `agentmem_enable_semantic_recall` (migration
  * 20261202200000_semantic_recall_storage) where pgvector is installed.
  */
-export const VECTOR_VIEW = 'live_memory_vectors_in_scope';
+const VECTOR_VIEW = 'live_memory_vectors_in_scope';
 
 /**
  * Up to this many embeddings (of the model searched) an organization's vector search is exact:
@@ -82,7 +82,8 @@ function exactNearest(search: VectorCandidates, bind: Bind): string {
 function indexedNearest(search: VectorCandidates, bind: Bind): string {
   return `
     SELECT n.id, n.distance
-    FROM agentmem_nearest_memories(${bind(vectorLiteral(search.query.vector))}, ${bind(search.query.dimensions)}::int, ${bind(search.query.model)}, ${bind(search.candidates)}::int) n`;
+    FROM agentmem_nearest_memories(${bind(vectorLiteral(search.query.vector))},
+      ${bind(search.query.dimensions)}::int, ${bind(search.query.model)}, ${bind(search.candidates)}::int) n`;
 }
 
 /**

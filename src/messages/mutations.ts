@@ -70,7 +70,7 @@ const messageSchema = z
     }
   });
 
-export const MAX_MESSAGES_PER_APPEND = 500;
+const MAX_MESSAGES_PER_APPEND = 500;
 const appendSchema = z.array(messageSchema).min(1, 'must hold at least one message').max(MAX_MESSAGES_PER_APPEND);
 
 /**
@@ -95,7 +95,8 @@ async function requireAnsweredCalls(
   if (missing) {
     const field = ['messages', String(missing.index), 'toolCallId'];
     throw new ValidationError(
-      `${field.join('.')}: no earlier assistant message of this agent made the tool call ${JSON.stringify(missing.callId)}`,
+      `${field.join('.')}: no earlier assistant message of this agent made the tool call ` +
+        JSON.stringify(missing.callId),
       field,
     );
   }

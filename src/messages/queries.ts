@@ -23,7 +23,8 @@ builder.queryFields((t) => ({
       }),
       otid: t.arg.string({
         description:
-          "The message a client sent with this offline threading id: how a chat client finds its optimistic message's stored one.",
+          'The message a client sent with this offline threading id: how a chat client finds its optimistic ' +
+          "message's stored one.",
       }),
       stepId: t.arg.string({ description: 'The messages of one agent step.' }),
       groupId: t.arg.string({ description: 'The messages of one group.' }),

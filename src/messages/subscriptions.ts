@@ -9,7 +9,8 @@ builder.subscriptionField('messageAdded', (t) =>
   t.field({
     type: MessageType,
     description:
-      "Each message appended to the agent's conversation from now on, in conversation order (over Server-Sent Events: POST with Accept: text/event-stream).",
+      "Each message appended to the agent's conversation from now on, in conversation order (over Server-Sent " +
+      'Events: POST with Accept: text/event-stream).',
     args: { agentId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, context, info) => {
       const agentId = String(args.agentId);

@@ -67,7 +67,8 @@ builder.prismaObjectFields(MessageType, (t) => ({
       role: 'role',
     }),
     description:
-      'On a TOOL message: the assistant message that made the call it answers (the call itself is in its toolCalls, by toolCallId).',
+      'On a TOOL message: the assistant message that made the call it answers (the call itself is in its ' +
+      'toolCalls, by toolCallId).',
     resolve: (message, _args, context) => context.loaders.toolCalls.callerOf(message),
   }),
   toolReturnMessages: t.field({
@@ -78,7 +79,8 @@ builder.prismaObjectFields(MessageType, (t) => ({
       role: 'role',
     }),
     description:
-      'On an assistant message: the TOOL messages answering its tool calls, oldest first (the field toolReturns is the tool_returns column). Empty on other messages.',
+      'On an assistant message: the TOOL messages answering its tool calls, oldest first (the field toolReturns ' +
+      'is the tool_returns column). Empty on other messages.',
     resolve: (message, _args, context) => context.loaders.toolCalls.answersTo(message),
   }),
 }));

@@ -54,17 +54,23 @@ export class Metrics {
   });
   private readonly overloadRefusals = new Counter({
     name: 'agentmem_overload_refusals_total',
-    help: 'GraphQL requests refused with OVERLOADED: by admission control (in flight and queue full, or the queue wait over), or for want of a pooled connection while the database answered',
+    help:
+      'GraphQL requests refused with OVERLOADED: by admission control (in flight and queue full, or the ' +
+      'queue wait over), or for want of a pooled connection while the database answered',
     registers: [this.registry],
   });
   private readonly requestTimeouts = new Counter({
     name: 'agentmem_request_timeouts_total',
-    help: 'GraphQL requests answered REQUEST_TIMEOUT: past REQUEST_TIMEOUT_MS, or a statement past DATABASE_STATEMENT_TIMEOUT_MS',
+    help:
+      'GraphQL requests answered REQUEST_TIMEOUT: past REQUEST_TIMEOUT_MS, or a statement past ' +
+      'DATABASE_STATEMENT_TIMEOUT_MS',
     registers: [this.registry],
   });
   private readonly interpretedExecutions = new Counter({
     name: 'agentmem_graphql_interpreted_executions_total',
-    help: 'Executions sent to graphql-js although graphql-jit is on, by the reason the compiled executor could not agree',
+    help:
+      'Executions sent to graphql-js although graphql-jit is on, by the reason the compiled executor could ' +
+      'not agree',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -55,7 +55,7 @@ describe('the agentmem command (npx --no agentmem, npm run agent:export / agent:
     await app?.close();
   });
 
-  it('finds the server on PORT and writes the agent file alone with `npx --no agentmem export <id> > agent.json`', async () => {
+  it('finds the server on PORT; `npx --no agentmem export <id> > agent.json` writes the file alone', async () => {
     const file = path.join(directory, 'redirected.json');
     const exported = await shell(`npx --no agentmem export "${a.agentId}" > "${file}"`, {
       PORT: port,
@@ -72,7 +72,7 @@ describe('the agentmem command (npx --no agentmem, npm run agent:export / agent:
     expect(imported.stdout.trim()).not.toBe(a.agentId);
   }, 60_000);
 
-  it('writes the file given by --output, through `npm run agent:export` too, whose banner stays on standard output', async () => {
+  it('writes the file given by --output, through `npm run agent:export` too (its banner stays out)', async () => {
     const file = path.join(directory, 'output.json');
     const exported = await shell(`npm run agent:export -- "${a.agentId}" --output "${file}"`, {
       AGENTMEM_URL: app.url,
@@ -97,7 +97,8 @@ describe('the agentmem command (npx --no agentmem, npm run agent:export / agent:
     expect(viaPort.code).toBe(1);
     expect(viaPort.stdout).toBe('');
     expect(viaPort.stderr).toContain(
-      `cannot reach the AgentMem server at http://127.0.0.1:${nobody}/graphql (from PORT=${nobody}, as AGENTMEM_URL is not set)`,
+      `cannot reach the AgentMem server at http://127.0.0.1:${nobody}/graphql ` +
+        `(from PORT=${nobody}, as AGENTMEM_URL is not set)`,
     );
     expect(viaPort.stderr).toContain('ECONNREFUSED');
     expect(viaPort.stderr).toMatch(/npm start.*AGENTMEM_URL/);

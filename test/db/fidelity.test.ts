@@ -31,7 +31,7 @@ describe('schema fidelity: migrations versus the schema document', () => {
     expect(fs.readFileSync(vendoredSpec, 'utf8')).toBe(fs.readFileSync(sharedSpec, 'utf8'));
   });
 
-  it('differs from the DDL only where docs/schema-differences.md says so, and says so only where it differs', async () => {
+  it('differs from the DDL only where docs/schema-differences.md says so, and only there', async () => {
     const migratedCopy = await cloneMigratedDatabase('fidelity_migrated');
     const migrated = await openDatabase(migratedCopy.settings);
     opened.push({ database: migrated, drop: migratedCopy.drop });

@@ -139,7 +139,8 @@ describe('links between the README and docs/', () => {
 
   it('read anchors as GitHub makes them', () => {
     const anchors = headingAnchors(
-      "# Operations\n## Read replicas: `DATABASE_REPLICA_URLS`\n### The request's path\n## Figures\n## Figures\n```sh\n# not a heading\n```",
+      "# Operations\n## Read replicas: `DATABASE_REPLICA_URLS`\n### The request's path\n" +
+        '## Figures\n## Figures\n```sh\n# not a heading\n```',
     );
     expect([...anchors]).toEqual([
       'operations',
@@ -305,7 +306,8 @@ describe('docs/first-hour.md', () => {
   it('covers the core workflow: agent, conversation, recall, versions, trash, export and import', () => {
     const fields = steps.map(
       (step) =>
-        `${operationOf(step.document).operation} ${(operationOf(step.document).selectionSet.selections[0] as { name: { value: string } }).name.value}`,
+        `${operationOf(step.document).operation} ` +
+        (operationOf(step.document).selectionSet.selections[0] as { name: { value: string } }).name.value,
     );
     for (const expected of [
       'mutation createAgent',

@@ -146,7 +146,8 @@ describe('the Grafana dashboard docs/grafana/agentmem.json', () => {
   it('reads metric names out of PromQL', () => {
     expect(
       metricNames(
-        'histogram_quantile(0.99, sum by (le, operation) (rate(agentmem_x_bucket{instance=~"$instance", code!="a b"}[$__rate_interval])))',
+        'histogram_quantile(0.99, sum by (le, operation) (rate(agentmem_x_bucket{instance=~"$instance", ' +
+          'code!="a b"}[$__rate_interval])))',
       ),
     ).toEqual(['agentmem_x_bucket']);
     expect(

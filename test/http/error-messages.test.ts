@@ -2,7 +2,8 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const ROLES = 'ASSISTANT, SYSTEM, TOOL, USER';
 const APPEND =
-  'mutation ($agentId: ID!, $messages: [MessageInput!]!) { appendMessages(agentId: $agentId, messages: $messages) { __typename } }';
+  'mutation ($agentId: ID!, $messages: [MessageInput!]!) { appendMessages(agentId: $agentId, messages: ' +
+  '$messages) { __typename } }';
 
 /**
  * What a newcomer gets wrong first, answered with what would have been right: an enum's values,
@@ -43,7 +44,8 @@ describe('error messages that say what is allowed', () => {
     ],
     [
       'a number in a variable',
-      'mutation ($role: MessageRole!) { appendMessages(agentId: "a", messages: [{ role: $role, text: "hi" }]) { __typename } }',
+      'mutation ($role: MessageRole!) { appendMessages(agentId: "a", messages: [{ role: $role, text: "hi" }]) { ' +
+        '__typename } }',
       { role: 3 },
       ['$role'],
       `Allowed values: ${ROLES}.`,
@@ -116,7 +118,8 @@ describe('error messages that say what is allowed', () => {
       expect(answer.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
       expect(answer.errors?.[0]?.message).toBe(
         `${start} be spread here as objects of type "MutationDeleteAgentResult" can never be of type "AgentPayload". ` +
-          '"MutationDeleteAgentResult" can be: ConflictError, DeletedPayload, NotFoundError, ValidationError; interfaces of these: Error.',
+          '"MutationDeleteAgentResult" can be: ConflictError, DeletedPayload, NotFoundError, ValidationError; ' +
+          'interfaces of these: Error.',
       );
       // Nothing ran: the agent is still there.
       expect(await app.database.owner.agent.findUniqueOrThrow({ where: { id: agentId } })).toMatchObject({

@@ -401,7 +401,8 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       ),
     },
     {
-      query: `query ($query: String, $vector: [Float!], $embeddingModel: String, $mode: SearchMode, $filter: MemoryFilter,
+      query: `query ($query: String, $vector: [Float!], $embeddingModel: String, $mode: SearchMode, $filter:
+        MemoryFilter,
         $order: MemoryOrder, $first: Int, $limit: Int, $minScore: Float, $track: Boolean) {
         memories(filter: $filter, orderBy: $order, first: $first, track: $track) { totalCount nodes { id content } }
         searchMemories(query: $query, vector: $vector, embeddingModel: $embeddingModel, mode: $mode, filter: $filter,

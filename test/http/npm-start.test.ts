@@ -37,7 +37,7 @@ describe('npm start', () => {
     await database?.drop();
   });
 
-  it('stops the server when npm itself gets SIGINT (a process manager or `kill -INT` signals npm, not its children)', async () => {
+  it('stops the server when npm itself gets SIGINT (as from a process manager or `kill -INT`)', async () => {
     const where =
       database.settings.kind === 'postgres'
         ? { DATABASE_URL: database.settings.url }

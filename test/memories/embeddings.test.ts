@@ -56,7 +56,8 @@ async function storedVector(
   to: number[],
 ): Promise<{ vector: string | null; distance: number | null }> {
   const [row] = await app.database.owner.$queryRawUnsafe<Array<{ vector: string | null; distance: number | null }>>(
-    'SELECT embedding::text AS vector, (embedding <=> $2::text::vector)::float8 AS distance FROM memories WHERE id = $1',
+    'SELECT embedding::text AS vector, (embedding <=> $2::text::vector)::float8 AS distance ' +
+      'FROM memories WHERE id = $1',
     id,
     JSON.stringify(to),
   );
@@ -117,48 +118,57 @@ describe('memory embeddings (pgvector)', () => {
 
   it('makes the HNSW index of the configured dimensions', async () => {
     const indexes = await app.database.owner.$queryRawUnsafe<Array<{ indexdef: string }>>(
-      `SELECT indexdef FROM pg_indexes WHERE tablename = 'memories' AND indexname = 'idx_memories_embedding_hnsw_${DIMENSIONS}'`,
+      `SELECT indexdef FROM pg_indexes WHERE tablename = 'memories' AND indexname =
+        'idx_memories_embedding_hnsw_${DIMENSIONS}'`,
     );
     expect(indexes).toHaveLength(1);
     expect(indexes[0]!.indexdef).toMatch(/USING hnsw \(\(\(embedding\)::vector\(3\)\) vector_cosine_ops\)/);
   });
 
-  it('refuses a vector of another length, an empty one or a huge one with VALIDATION naming the field, and stores nothing', async () => {
-    const before = await memoryCount();
-    for (const embedding of [[1, 2], [1, 2, 3, 4], []]) {
-      const refused = (
-        await app.graphql(CreateMemory, { input: memory(`wrong vector ${embedding.length}`, { embedding }) })
-      ).data!.createMemory;
-      expect(refused).toMatchObject({
-        __typename: 'ValidationError',
-        code: 'VALIDATION',
-        field: ['input', 'embedding'],
+  it(
+    'refuses a vector of another length, an empty one or a huge one with VALIDATION naming the field, and ' +
+      'stores nothing',
+    async () => {
+      const before = await memoryCount();
+      for (const embedding of [[1, 2], [1, 2, 3, 4], []]) {
+        const refused = (
+          await app.graphql(CreateMemory, { input: memory(`wrong vector ${embedding.length}`, { embedding }) })
+        ).data!.createMemory;
+        expect(refused).toMatchObject({
+          __typename: 'ValidationError',
+          code: 'VALIDATION',
+          field: ['input', 'embedding'],
+        });
+      }
+      const huge = await app.graphql(CreateMemory, {
+        input: memory('huge vector', { embedding: new Array<number>(100_000).fill(0.5) }),
       });
-    }
-    const huge = await app.graphql(CreateMemory, {
-      input: memory('huge vector', { embedding: new Array<number>(100_000).fill(0.5) }),
-    });
-    expect(
-      huge.errors?.[0]?.extensions?.code ?? (huge.data?.createMemory as { code?: string } | undefined)?.code,
-    ).toMatch(
-      /^(VALIDATION|BAD_USER_INPUT|REQUEST_TOO_LARGE|PAYLOAD_TOO_LARGE|MAX_LIST_SIZE|GRAPHQL_VALIDATION_FAILED)$/,
-    );
-    expect(huge.status).toBeLessThan(500);
+      expect(
+        huge.errors?.[0]?.extensions?.code ?? (huge.data?.createMemory as { code?: string } | undefined)?.code,
+      ).toMatch(
+        /^(VALIDATION|BAD_USER_INPUT|REQUEST_TOO_LARGE|PAYLOAD_TOO_LARGE|MAX_LIST_SIZE|GRAPHQL_VALIDATION_FAILED)$/,
+      );
+      expect(huge.status).toBeLessThan(500);
 
-    // One bad input of a batch: nothing of the batch is stored, and the error names its index.
-    const batch = (
-      await app.graphql(CreateMemories, {
-        inputs: [memory('first of batch', { embedding: [1, 1, 1] }), memory('second of batch', { embedding: [1, 1] })],
-      })
-    ).data!.createMemories;
-    expect(batch).toMatchObject({ __typename: 'ValidationError', field: ['inputs', '1', 'embedding'] });
-    expect(await memoryCount()).toBe(before);
-  });
+      // One bad input of a batch: nothing of the batch is stored, and the error names its index.
+      const batch = (
+        await app.graphql(CreateMemories, {
+          inputs: [
+            memory('first of batch', { embedding: [1, 1, 1] }),
+            memory('second of batch', { embedding: [1, 1] }),
+          ],
+        })
+      ).data!.createMemories;
+      expect(batch).toMatchObject({ __typename: 'ValidationError', field: ['inputs', '1', 'embedding'] });
+      expect(await memoryCount()).toBe(before);
+    },
+  );
 
   it('refuses NaN and Infinity, in a literal or a variable, as a typed error', async () => {
     const before = await memoryCount();
     const literal = await app.graphqlUntyped(
-      `mutation { createMemory(input: { agentId: "${agentId}", content: "nan", memoryType: FACTUAL, scope: "user", level: "core", embedding: [NaN, 1, 1] }) { __typename } }`,
+      `mutation { createMemory(input: { agentId: "${agentId}", content: "nan", memoryType: FACTUAL, scope:
+        "user", level: "core", embedding: [NaN, 1, 1] }) { __typename } }`,
     );
     // The input guard types it before GraphQL's own validation would (GRAPHQL_VALIDATION_FAILED).
     expect(literal.errors?.[0]?.extensions?.code).toMatch(/^(VALIDATION|GRAPHQL_VALIDATION_FAILED)$/);
@@ -223,7 +233,8 @@ describe('a PostgreSQL server without pgvector', () => {
   });
 
   onPostgres(
-    'migrates, starts saying once why semantic recall is off, searches by text, refuses vectors; installing pgvector later turns it on with nothing lost',
+    'migrates, starts saying once why semantic recall is off, searches by text, refuses vectors; installing ' +
+      'pgvector later turns it on with nothing lost',
     async () => {
       installation = copyPostgresInstallation(['vector']);
       cluster = await createThrowawayPostgres(installation.binDir);

@@ -17,8 +17,10 @@ const CreateMemory = graphql(`
   }
 `);
 const SearchByMeaning = graphql(`
-  query SearchByMeaning($query: String, $vector: [Float!], $embeddingModel: String, $mode: SearchMode, $filter: MemoryFilter, $minScore: Float, $limit: Int) {
-    searchMemories(query: $query, vector: $vector, embeddingModel: $embeddingModel, mode: $mode, filter: $filter, minScore: $minScore, limit: $limit, track: false) {
+  query SearchByMeaning($query: String, $vector: [Float!], $embeddingModel: String, $mode: SearchMode, $filter:
+    MemoryFilter, $minScore: Float, $limit: Int) {
+    searchMemories(query: $query, vector: $vector, embeddingModel: $embeddingModel, mode: $mode, filter:
+      $filter, minScore: $minScore, limit: $limit, track: false) {
       score
       memory { id content }
       breakdown { relevance text similarity textRank vectorRank importance recency use }
@@ -40,9 +42,12 @@ function cosine(a: readonly number[], b: readonly number[]): number {
 /** `count` embedded memories for `owner`, inserted by the owner: vectors on a spiral, clustered by `i % 8`. */
 async function fillVectors(app: TestApp, owner: DemoData, prefix: string, count: number): Promise<void> {
   await app.database.owner.$executeRaw`
-    INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding, embedding_model, embedding_dimensions)
-    SELECT ${prefix} || i, ${owner.organizationId}, ${owner.userId}, ${owner.agentId}, 'filler note ' || i, 'factual', 'user', 'core',
-           ('[' || (cos(i % 8) + sin(i) / 10) || ',' || (sin(i % 8) + cos(i * 1.7) / 10) || ',' || ((i % 5) / 10.0) || ']')::vector,
+    INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding,
+      embedding_model, embedding_dimensions)
+    SELECT ${prefix} || i, ${owner.organizationId}, ${owner.userId}, ${owner.agentId}, 'filler note ' || i,
+      'factual', 'user', 'core',
+           ('[' || (cos(i % 8) + sin(i) / 10) || ',' || (sin(i % 8) + cos(i * 1.7) / 10) || ',' || ((i % 5) /
+             10.0) || ']')::vector,
            ${MODEL}, ${DIMENSIONS}
     FROM generate_series(1, ${count}) AS i`;
 }
@@ -217,8 +222,10 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     const hybridBefore = (await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id);
     // The other organization fills the space around the query with near vectors of the same model.
     await app.database.owner.$executeRaw`
-      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding, embedding_model, embedding_dimensions)
-      SELECT 'crowd-' || i, ${other.organizationId}, ${other.userId}, ${other.agentId}, 'tea crowd ' || i, 'factual', 'user', 'core',
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level,
+        embedding, embedding_model, embedding_dimensions)
+      SELECT 'crowd-' || i, ${other.organizationId}, ${other.userId}, ${other.agentId}, 'tea crowd ' || i,
+        'factual', 'user', 'core',
              ('[' || (0.95 + i / 100000.0) || ',0.2,0.05]')::vector, ${MODEL}, ${DIMENSIONS}
       FROM generate_series(1, 500) AS i`;
     expect((await hitsOf({ vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(before);
@@ -268,11 +275,12 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     const exactNearest = async (owner: DemoData, vector: number[], limit: number) =>
       (
         await app.database.owner.$queryRaw<Array<{ id: string }>>`
-          SELECT id FROM memories WHERE organization_id = ${owner.organizationId} AND embedding_model = ${MODEL} AND NOT is_deleted
+          SELECT id FROM memories WHERE organization_id = ${owner.organizationId} AND embedding_model = ${MODEL}
+            AND NOT is_deleted
           ORDER BY (embedding <=> ${JSON.stringify(vector)}::vector) + 0, id LIMIT ${limit}`
       ).map((row) => row.id);
 
-    it('searches the large one through the HNSW index, with a recall@10 of at least 0.9 against exact search', async () => {
+    it('searches the large one through the HNSW index, recall@10 >= 0.9 against exact search', async () => {
       const plan = await analyzed(large, [1, 0.2, 0.1]);
       expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(actual rows=[\d.]+ loops=1\)/);
       // The exact branch: its gate is evaluated, its search never runs.

@@ -111,7 +111,10 @@ export function links(markdown: string): Array<{ target: string; line: number }>
   });
 }
 
-/** The section of a page under a heading (the heading's line excluded), up to the next heading of its level or above. */
+/**
+ * The section of a page under a heading (the heading's line excluded), up to the next heading of
+ * its level or above.
+ */
 export function section(markdown: string, heading: string): string {
   const lines = markdown.split('\n');
   const start = lines.findIndex((line) => line === heading);
