@@ -36,6 +36,9 @@ const weight = z.coerce.number().min(0).max(100);
 /** The port `npm start` listens on when PORT is not set; the agent-file CLI looks there too. */
 const DEFAULT_PORT = 4000;
 
+/** The most numbers an embedding may have: pgvector's HNSW index takes vectors of up to 2,000. */
+export const MAX_EMBEDDING_DIMENSIONS = 2000;
+
 const environmentSchema = z.object({
   PORT: integer(0, 65535).default(DEFAULT_PORT),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -92,7 +95,7 @@ const environmentSchema = z.object({
   SEARCH_USE_HALF_COUNT: z.coerce.number().min(0.001).max(1_000_000_000).default(10),
   SEARCH_RRF_K: z.coerce.number().int().min(1).max(10_000).default(60),
   // 2,000 is the most dimensions pgvector's HNSW index takes for `vector`.
-  EMBEDDINGS_DIMENSIONS: integer(1, 2000).default(1536),
+  EMBEDDINGS_DIMENSIONS: integer(1, MAX_EMBEDDING_DIMENSIONS).default(1536),
   EMBEDDINGS_MODEL: z.string().trim().min(1).max(255).optional(),
   NODE_ENV: z.string().default('development'),
 });

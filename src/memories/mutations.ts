@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_EMBEDDING_DIMENSIONS } from '../config/settings';
 import type { Context } from '../context/types';
 import { ConflictError, NotFoundError, SemanticRecallUnavailableError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
@@ -63,7 +64,7 @@ const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
     scope: t.string({ required: true, description: '1 to 50 characters, e.g. user.' }),
     level: t.string({ required: true, description: '1 to 50 characters, e.g. core.' }),
     importance: t.float({ description: 'Default 0.' }),
-    embedding: t.floatList({ description: EMBEDDING_DESCRIPTION }),
+    embedding: t.floatList({ description: EMBEDDING_DESCRIPTION, extensions: maxItems(MAX_EMBEDDING_DIMENSIONS) }),
     embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
   }),
 });
@@ -80,6 +81,7 @@ const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
     importance: t.float(),
     embedding: t.floatList({
       description: `${EMBEDDING_DESCRIPTION} New content without a new embedding drops the old one.`,
+      extensions: maxItems(MAX_EMBEDDING_DIMENSIONS),
     }),
     embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
   }),

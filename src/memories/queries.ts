@@ -1,6 +1,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLObjectType } from 'graphql';
 import { z } from 'zod';
+import { MAX_EMBEDDING_DIMENSIONS } from '../config/settings';
 import type { Context } from '../context/types';
 import type { Bind } from '../db/statements';
 import { ValidationError } from '../errors';
@@ -9,6 +10,7 @@ import { currentRequestFacts } from '../http/request-id';
 import { planObject, SHOWN } from '../planner/compile';
 import { connection, object } from '../planner/declarations';
 import { builder } from '../schema/builder';
+import { maxItems } from '../schema/list-caps';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { name, text } from '../schema/rules';
@@ -321,6 +323,7 @@ builder.queryField('searchMemories', (t) =>
       query: t.arg.string({ description: 'The words to search for: needed by TEXT and HYBRID.' }),
       vector: t.arg.floatList({
         description: "The query's embedding, EMBEDDINGS_DIMENSIONS finite numbers: needed by VECTOR and HYBRID.",
+        extensions: maxItems(MAX_EMBEDDING_DIMENSIONS),
       }),
       embeddingModel: t.arg.string({
         description:

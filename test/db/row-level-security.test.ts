@@ -30,6 +30,7 @@ type TenantTable = keyof typeof TENANT_TABLES;
  */
 const TENANT_VIEWS = {
   live_memories_in_scope: 'organization_id',
+  live_memory_vectors_in_scope: 'organization_id',
 } as const;
 
 type TenantView = keyof typeof TENANT_VIEWS;
@@ -97,6 +98,13 @@ describe('row-level security', () => {
           .__typename,
       ).toBe('MemoryPayload');
     }
+    // An embedding per organization, so that the vector search's view has rows of both.
+    await app.database.owner.$executeRawUnsafe(
+      `UPDATE memories SET embedding = '[1,0,0]', embedding_model = 'rls', embedding_dimensions = 3
+       WHERE content = 'kept' AND organization_id IN ($1, $2)`,
+      own.organizationId,
+      other.organizationId,
+    );
   });
   afterAll(async () => {
     await app?.close();
