@@ -99,7 +99,12 @@ describe('npm run start:cluster', () => {
           () => /with 2 workers: GraphiQL at (\S+)"/.exec(cluster.output())?.[1],
           'the cluster start',
         );
-        const workers = cluster.readyWorkers();
+        // The primary's line and the workers' lines reach the pipe from three processes, in any
+        // order: wait for both workers' own.
+        const workers = await cluster.until(() => {
+          const ready = cluster.readyWorkers();
+          return new Set(ready).size >= 2 ? ready : undefined;
+        }, 'both workers ready');
         expect(new Set(workers).size).toBe(2);
         expect(workers).not.toContain(cluster.child.pid);
 
