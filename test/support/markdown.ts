@@ -117,7 +117,7 @@ export function links(markdown: string): Array<{ target: string; line: number }>
  */
 export function section(markdown: string, heading: string): string {
   const lines = markdown.split('\n');
-  const start = lines.findIndex((line) => line === heading);
+  const start = lines.indexOf(heading);
   if (start < 0) throw new Error(`no heading "${heading}"`);
   const level = /^#+/.exec(heading)![0].length;
   const end = lines.findIndex(
