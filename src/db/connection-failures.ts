@@ -8,7 +8,7 @@
  *   node-postgres's errors that carry no code (`CatalogTextClient`, `RowScopedPool`);
  * - @prisma/adapter-pg: a `DriverAdapterError` whose `cause` has a `kind` and, for PostgreSQL's
  *   own errors, the SQLSTATE as `code`/`originalCode`;
- * - Prisma 6.19's client: a `PrismaClientKnownRequestError` with a P-code (P1001 "can't reach",
+ * - Prisma's client (7.10, as 6.19): a `PrismaClientKnownRequestError` with a P-code (P1001 "can't reach",
  *   P1017 "server closed the connection", P2028 "unable to start a transaction in the given
  *   time", …) and the adapter's error as `meta.driverAdapterError`, or the driver's error passed
  *   on with its `code`;

@@ -10,7 +10,7 @@ function withDatabase(url: string, database: string): string {
 }
 
 /**
- * adapter-pg 6.19 runs a migration script by splitting it on every `;`, which breaks `DO $$ … $$`
+ * adapter-pg (6.19 and 7.10 alike) runs a migration script by splitting it on every `;`, which breaks `DO $$ … $$`
  * bodies and any comment with a semicolon. A statement without parameters goes over the simple
  * query protocol instead (node-postgres chooses it when `values` is empty), which takes the whole
  * script and runs it as one implicit transaction: a migration applies completely or not at all.
@@ -25,8 +25,8 @@ function runningWholeScripts(adapter: SqlDriverAdapter): SqlDriverAdapter {
 /**
  * The adapter factory of the Prisma CLI. It differs from plain PrismaPg in two things: scripts run
  * whole (above), and the shadow database of `migrate diff --from-migrations` / `migrate dev` is
- * dropped after its pool has ended (adapter-pg 6.19 drops it first and fails with "being accessed
- * by other users").
+ * dropped after its pool has ended (adapter-pg 7.10, as 6.19, drops it
+ * first and fails with "being accessed by other users").
  */
 export class PostgresMigrationAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
   readonly provider = 'postgres';
