@@ -156,11 +156,14 @@ async function main(): Promise<void> {
     // Standard output is the protocol's: every word of the command's own goes to standard error.
     const url = mcpUrlBeside(settings.url);
     process.stderr.write(`agentmem mcp: serving MCP on stdin/stdout, relayed to ${url.href}\n`);
-    return serveStdioBridge({
+    await serveStdioBridge({
       url,
+      graphqlUrl: settings.url,
       apiKey: settings.apiKey,
       report: (message) => process.stderr.write(`agentmem mcp: ${message}\n`),
     });
+    // Standard input has ended: the client is gone, whatever connection is still open.
+    process.exit(0);
   }
   return importCommand(settings);
 }

@@ -16,6 +16,7 @@ import { grantedScopes } from '../auth/scopes';
 import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 import type { RunGraphql } from './graphql';
+import { BLOCK_URI_TEMPLATE, blockUri, parseBlockUri, READ_BLOCK, RESOURCE_NOT_FOUND } from './resources';
 import { TOOLS, type ToolDefinition, ToolError, type ToolFailure } from './tools';
 
 /**
@@ -100,12 +101,6 @@ async function callTool(
   }
 }
 
-const BLOCK_URI = /^agentmem:\/\/agents\/([^/]+)\/blocks\/([^/]+)$/;
-
-function blockUri(agentId: string, label: string): string {
-  return `agentmem://agents/${encodeURIComponent(agentId)}/blocks/${encodeURIComponent(label)}`;
-}
-
 export function createMcpServer(graphql: RunGraphql, scopes: readonly Scope[], logger?: Logger): Server {
   const granted = grantedScopes(scopes);
   const server = new Server(SERVER_INFO, {
@@ -136,7 +131,7 @@ export function createMcpServer(graphql: RunGraphql, scopes: readonly Scope[], l
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
     resourceTemplates: [
       {
-        uriTemplate: 'agentmem://agents/{agentId}/blocks/{label}',
+        uriTemplate: BLOCK_URI_TEMPLATE,
         name: 'core-memory-block',
         title: 'Core memory block',
         description: "One block of an agent's core memory (persona, human, …): its current value.",
@@ -168,16 +163,10 @@ export function createMcpServer(graphql: RunGraphql, scopes: readonly Scope[], l
 
   server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
     const { uri } = request.params;
-    const match = BLOCK_URI.exec(uri);
-    if (!match) throw new McpError(RESOURCE_NOT_FOUND, `no resource ${JSON.stringify(uri)}`, { uri });
-    const agentId = decodeURIComponent(match[1]!);
-    const label = decodeURIComponent(match[2]!);
-    const result = await graphql({
-      query: `query McpBlockResource($agentId: ID!, $label: String!) {
-        agent(id: $agentId) { blocks(label: $label) { value } }
-      }`,
-      variables: { agentId, label },
-    });
+    const named = parseBlockUri(uri);
+    if (!named) throw new McpError(RESOURCE_NOT_FOUND, `no resource ${JSON.stringify(uri)}`, { uri });
+    const { agentId, label } = named;
+    const result = await graphql({ query: READ_BLOCK, variables: { agentId, label } });
     if (!result.data) throw new McpError(ErrorCode.InternalError, result.errors?.[0]?.message ?? 'no data');
     const block = (result.data.agent as { blocks: Array<{ value: string }> } | null)?.blocks[0];
     if (!block) {
@@ -196,6 +185,3 @@ interface AgentBlocks {
   name: string | null;
   blocks: Array<{ label: string; description: string | null }>;
 }
-
-/** The JSON-RPC code the MCP specification gives an unknown resource. */
-const RESOURCE_NOT_FOUND = -32002;

@@ -93,7 +93,10 @@ function messageWhere(
     ...(args.stepId != null && { stepId: args.stepId }),
     ...(args.groupId != null && { groupId: args.groupId }),
     ...(args.roles && { role: { in: args.roles } }),
-    ...(args.textContains != null && { text: { contains: args.textContains, mode: 'insensitive' } }),
+    // Prisma's contains is ILIKE '%…%' with the value as it is: its wildcards are escaped here.
+    ...(args.textContains != null && {
+      text: { contains: args.textContains.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' },
+    }),
     ...((args.since || args.until) && {
       createdAt: { ...(args.since && { gte: args.since }), ...(args.until && { lt: args.until }) },
     }),

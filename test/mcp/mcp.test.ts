@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -425,8 +425,25 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
     expect(rebound).toBe(403);
     const get = await fetch(mcpUrl(app.url), { headers: { authorization: `Bearer ${a.key}` } });
     expect(get.status).toBe(405);
-    const huge = await post({ authorization: `Bearer ${a.key}` }, ' '.repeat(5 * 1024 * 1024));
-    expect(huge.status).toBe(413);
+    // Refused by its Content-Length, before the body is read: no byte of it needs sending.
+    const huge = await new Promise<number>((resolve, reject) => {
+      const request = http.request(mcpUrl(app.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(5 * 1024 * 1024),
+          authorization: `Bearer ${a.key}`,
+        },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+        request.destroy();
+      });
+      request.on('error', reject);
+      request.flushHeaders();
+    });
+    expect(huge).toBe(413);
   });
 
   it("serves each agent's core memory blocks as resources", async () => {
@@ -442,6 +459,8 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
         text: 'I am a friendly, concise assistant.',
       },
     ]);
+    // Stateless: no session to hold a subscription (the stdio relay holds them: the stdio test).
+    expect(admin.getServerCapabilities()?.resources?.subscribe).toBeUndefined();
     const { resourceTemplates } = await admin.listResourceTemplates();
     expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual([
       'agentmem://agents/{agentId}/blocks/{label}',
@@ -473,10 +492,28 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
       expect(
         await failure(stdio, 'remember', { agentId: a.agentId, memories: [{ content: 'z'.repeat(2 * 1024 * 1024) }] }),
       ).toMatchObject({ code: 'VALIDATION', field: ['memories', '0', 'content'] });
-      expect(
-        await failure(stdio, 'remember', { agentId: a.agentId, memories: [{ content: 'z'.repeat(5 * 1024 * 1024) }] }),
-      ).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
       expect(await memoriesOfA()).toBe(before);
+
+      // The relay holds resource subscriptions for its client: a block's change is told to it.
+      expect(stdio.getServerCapabilities()?.resources?.subscribe).toBe(true);
+      const updated: string[] = [];
+      let told: () => void = () => undefined;
+      const tellings = new Promise<void>((resolve) => (told = resolve));
+      stdio.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+        updated.push(notification.params.uri);
+        told();
+      });
+      const persona = `agentmem://agents/${a.agentId}/blocks/persona`;
+      await stdio.subscribeResource({ uri: persona });
+      await expect(stdio.subscribeResource({ uri: `agentmem://agents/${b.agentId}/blocks/persona` })).rejects.toThrow(
+        `agent ${JSON.stringify(b.agentId)} was not found`,
+      );
+      // A change of another block of the agent is not this resource's.
+      await ok(stdio, 'core_memory_append', { agentId: a.agentId, label: 'human', text: 'Likes trains.' });
+      await ok(stdio, 'core_memory_append', { agentId: a.agentId, label: 'persona', text: 'Answers in English.' });
+      await tellings;
+      expect(updated).toEqual([persona]);
+      await stdio.unsubscribeResource({ uri: persona });
     } finally {
       await stdio.close();
     }
