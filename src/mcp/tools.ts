@@ -232,6 +232,16 @@ const remember = tool({
   },
 });
 
+/** recall's GraphQL document (exported for `npm run bench`, which sends it beside the tool). */
+export const RECALL_QUERY = `query McpRecall($agentId: ID!, $withAgent: Boolean!, $query: String, $filter: MemoryFilter,
+    $mode: SearchMode, $vector: [Float!], $limit: Int, $minScore: Float, $track: Boolean) {
+  agent(id: $agentId) @include(if: $withAgent) { id }
+  searchMemories(query: $query, filter: $filter, mode: $mode, vector: $vector, limit: $limit,
+      minScore: $minScore, track: $track) {
+    score snippet memory { ${MEMORY_FIELDS} }
+  }
+}`;
+
 const recall = tool({
   name: 'recall',
   title: 'Recall memories',
@@ -283,14 +293,7 @@ const recall = tool({
       ...(args.metadata && { metadata: args.metadata }),
     };
     const result = await graphql({
-      query: `query McpRecall($agentId: ID!, $withAgent: Boolean!, $query: String, $filter: MemoryFilter,
-          $mode: SearchMode, $vector: [Float!], $limit: Int, $minScore: Float, $track: Boolean) {
-        agent(id: $agentId) @include(if: $withAgent) { id }
-        searchMemories(query: $query, filter: $filter, mode: $mode, vector: $vector, limit: $limit,
-            minScore: $minScore, track: $track) {
-          score snippet memory { ${MEMORY_FIELDS} }
-        }
-      }`,
+      query: RECALL_QUERY,
       variables: {
         agentId: args.agentId ?? '',
         withAgent: args.agentId !== undefined,
