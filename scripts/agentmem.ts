@@ -2,10 +2,12 @@ import 'dotenv/config';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type AgentFileClientSettings, loadAgentFileClientSettings } from '../src/config/settings';
+import { mcpUrlBeside, serveStdioBridge } from '../src/mcp/stdio';
 
 const usage = [
   'usage: npx --no agentmem export <agent id> [--output agent.json]   (or > agent.json)',
   '       npx --no agentmem import < agent.json',
+  "       npx --no agentmem mcp   (MCP over stdin/stdout, relayed to the server's /mcp)",
   '(npm run agent:export -- <agent id> / npm run agent:import do the same)',
 ].join('\n');
 
@@ -129,7 +131,7 @@ const options = { output: { type: 'string' } } as const;
 
 function parseCommandLine(
   args: string[],
-): { command: 'export'; id: string; output: string | undefined } | { command: 'import' } {
+): { command: 'export'; id: string; output: string | undefined } | { command: 'import' } | { command: 'mcp' } {
   const parsed = (() => {
     try {
       return parseArgs({ args, allowPositionals: true, options });
@@ -141,7 +143,8 @@ function parseCommandLine(
   const [command, id, ...rest] = parsed.positionals;
   if (command === 'export' && id !== undefined && rest.length === 0)
     return { command, id, output: parsed.values.output };
-  if (command === 'import' && id === undefined && parsed.values.output === undefined) return { command };
+  if ((command === 'import' || command === 'mcp') && id === undefined && parsed.values.output === undefined)
+    return { command };
   throw new Error(usage);
 }
 
@@ -149,6 +152,19 @@ async function main(): Promise<void> {
   const commandLine = parseCommandLine(process.argv.slice(2));
   const settings = loadAgentFileClientSettings();
   if (commandLine.command === 'export') return exportCommand(settings, commandLine.id, commandLine.output);
+  if (commandLine.command === 'mcp') {
+    // Standard output is the protocol's: every word of the command's own goes to standard error.
+    const url = mcpUrlBeside(settings.url);
+    process.stderr.write(`agentmem mcp: serving MCP on stdin/stdout, relayed to ${url.href}\n`);
+    await serveStdioBridge({
+      url,
+      graphqlUrl: settings.url,
+      apiKey: settings.apiKey,
+      report: (message) => process.stderr.write(`agentmem mcp: ${message}\n`),
+    });
+    // Standard input has ended: the client is gone, whatever connection is still open.
+    process.exit(0);
+  }
   return importCommand(settings);
 }
 

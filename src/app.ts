@@ -11,9 +11,10 @@ import { withBodyLimit } from './http/body-limit';
 import { assertPortFree } from './http/port';
 import { withRequestId } from './http/request-id';
 import { withRequestTimeout } from './http/request-timeout';
-import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
+import { createGraphqlHandler, createGuards, GRAPHQL_PATH } from './http/yoga';
 import { createLiveBus, type LiveBus } from './live/bus';
 import type { Logger } from './logger';
+import { createMcpHandler, MCP_PATH } from './mcp/http';
 import { prepareSemanticRecall } from './memories/embeddings';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
 import { Metrics } from './observability/metrics';
@@ -63,16 +64,29 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         `\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`,
       );
     }
-    const handler = createGraphqlHandler(database, settings, logger, { live, redis }, metrics);
+    const guards = createGuards(database, settings, redis);
+    const yoga = createGraphqlHandler(database, settings, logger, { live, redis }, metrics, guards);
+    // MCP at /mcp beside GraphQL, its tools running GraphQL operations through yoga in this process.
+    const mcp = createMcpHandler({
+      graphqlFetch: (url, init) => yoga.fetch(url, init),
+      authenticate: guards.authenticate,
+      limitRate: guards.limitRate,
+      host: settings.host,
+      allowedOrigins: settings.corsOrigins,
+      logger,
+    });
+    const handler: http.RequestListener = (request, response) =>
+      (request.url ?? '/').split('?')[0] === MCP_PATH ? mcp(request, response) : yoga(request, response);
     // Admission before the request's clock starts: a refusal is quick, and a wait in the queue is
-    // bounded by ADMISSION_QUEUE_TIMEOUT_MS, not by REQUEST_TIMEOUT_MS.
+    // bounded by ADMISSION_QUEUE_TIMEOUT_MS, not by REQUEST_TIMEOUT_MS. /mcp passes both as /graphql does.
     const admission = new Admission(settings.admission, logger);
     metrics?.watchAdmission(admission);
-    const admitted = withAdmission(
+    const timed = withRequestTimeout(
       withRequestTimeout(handler, settings.requestTimeoutMs, GRAPHQL_PATH),
-      admission,
-      GRAPHQL_PATH,
+      settings.requestTimeoutMs,
+      MCP_PATH,
     );
+    const admitted = withAdmission(withAdmission(timed, admission, GRAPHQL_PATH), admission, MCP_PATH);
     const observed = observingRequests(
       { logger, metrics, metricsToken: settings.metricsToken, tracing },
       withBodyLimit(admitted, settings.maxRequestBytes),

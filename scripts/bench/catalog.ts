@@ -4,6 +4,7 @@ import {
   nestedAgents,
   nestedAgentsByWorkers,
   oneAgent,
+  recallOverMcp,
   type Shape,
   type ShapeContext,
   searchMemories,
@@ -85,6 +86,11 @@ export const CATALOG: readonly CatalogEntry[] = [
     id: 'search',
     summary: 'searchMemories("project deadline", limit: 20); peer: a plain full-text statement',
     build: searchMemories,
+  },
+  {
+    id: 'recall-mcp',
+    summary: 'the MCP tool recall at /mcp; peer: the GraphQL document it runs, at /graphql (the same process)',
+    build: recallOverMcp,
   },
   { id: 'append', summary: 'appendMessages of one message (AgentMem only)', build: appendMessages },
   {

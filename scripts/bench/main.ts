@@ -93,9 +93,23 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   );
   const needed = new Set(shapes.flatMap((shape) => shape.participants.map((participant) => participant.server)));
   progress(`starting ${[...needed].map((id) => SERVER_NAMES[id]).join(', ')}`);
+  // One process answers both /graphql and /mcp: the MCP shape's two participants are that process.
+  let agentmem: Promise<BenchServer> | undefined;
+  const startAgentMemOnce = () =>
+    (agentmem ??= startAgentMem(
+      cluster,
+      cleanup,
+      AGENTMEM_DATABASE,
+      undefined,
+      options.profile ? profileDirectory : undefined,
+    ));
   const starters: Record<ServerId, () => Promise<BenchServer>> = {
-    agentmem: () =>
-      startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, undefined, options.profile ? profileDirectory : undefined),
+    agentmem: startAgentMemOnce,
+    'agentmem-mcp': async () => ({
+      ...(await startAgentMemOnce()),
+      id: 'agentmem-mcp',
+      name: SERVER_NAMES['agentmem-mcp'],
+    }),
     'agentmem-1-worker': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 1),
     'agentmem-2-workers': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 2),
     postgraphile: () => startPostGraphile(cluster, cleanup, POSTGRAPHILE_DATABASE, install),

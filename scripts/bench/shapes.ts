@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RECALL_QUERY } from '../../src/mcp/tools';
 import type { DatasetFacts } from './dataset';
 
 // The requests the benchmark times, as each server is asked for them, and how each server's answer
@@ -11,7 +12,8 @@ export type ServerId =
   | 'postgraphile'
   | 'json-agg'
   | 'full-text'
-  | 'yoga';
+  | 'yoga'
+  | 'agentmem-mcp';
 
 export const SERVER_NAMES: Record<ServerId, string> = {
   agentmem: 'AgentMem',
@@ -21,6 +23,7 @@ export const SERVER_NAMES: Record<ServerId, string> = {
   'json-agg': 'plain json_agg statement',
   'full-text': 'plain full-text statement',
   yoga: 'bare graphql-yoga',
+  'agentmem-mcp': 'AgentMem over MCP (/mcp)',
 };
 
 export interface HttpRequest {
@@ -326,6 +329,73 @@ export function searchMemories(context: ShapeContext): Shape {
     participants: [
       { server: 'agentmem', request: () => agentmem, read: readSearchHits },
       { server: 'full-text', request: () => reference, read: readSearchHits },
+    ],
+  };
+}
+
+const mcpHits = z.object({
+  result: z.object({
+    isError: z.boolean().optional(),
+    structuredContent: z.object({ hits: searchHits }),
+  }),
+});
+
+/**
+ * The MCP tool recall beside the GraphQL document it runs (RECALL_QUERY, the same variables), on
+ * the same server: what MCP adds (the JSON-RPC request, a server and transport per request, the
+ * argument checks, the in-process GraphQL request, the result's JSON twice) over GraphQL alone.
+ */
+export function recallOverMcp(context: ShapeContext): Shape {
+  const variables = {
+    agentId: '',
+    withAgent: false,
+    query: SEARCH_QUERY,
+    filter: {},
+    limit: SEARCH_LIMIT,
+    track: false,
+  };
+  const graphql = graphqlRequest(context.agentmemKey, RECALL_QUERY, variables);
+  const mcp: HttpRequest = {
+    method: 'POST',
+    path: '/mcp',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${context.agentmemKey}`,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'recall', arguments: { query: SEARCH_QUERY, limit: SEARCH_LIMIT, track: false } },
+    }),
+  };
+  const rounded = (hits: z.infer<typeof searchHits>) =>
+    hits.map((hit) => ({
+      score: Math.round(hit.score * 1e6) / 1e6,
+      memory: { id: hit.memory.id, content: hit.memory.content },
+    }));
+  return {
+    id: 'recall-mcp',
+    title: `recall over MCP beside its searchMemories over GraphQL ("${SEARCH_QUERY}", ${SEARCH_LIMIT})`,
+    peer: 'agentmem',
+    compared: true,
+    expectedRows: SEARCH_LIMIT,
+    participants: [
+      {
+        server: 'agentmem',
+        request: () => graphql,
+        read: (body) => rounded(dataOf(body, z.object({ searchMemories: searchHits })).searchMemories),
+      },
+      {
+        server: 'agentmem-mcp',
+        request: () => mcp,
+        read: (body) => {
+          const { result } = mcpHits.parse(body);
+          if (result.isError) throw new Error(`recall failed: ${JSON.stringify(body)}`);
+          return rounded(result.structuredContent.hits);
+        },
+      },
     ],
   };
 }

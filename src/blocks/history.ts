@@ -6,6 +6,7 @@ import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { characterCount } from '../schema/rules';
 import { parseInput } from '../schema/validation';
 import { BlockPayload, blockErrors, expectedVersionDescription, versionNumber } from './mutations';
+import { announceBlockChange, attachedAgents } from './subscriptions';
 import { BlockType } from './type';
 import { changeBlock } from './versions';
 
@@ -75,8 +76,8 @@ builder.mutationField('revertBlock', (t) =>
       const expectedVersion =
         parseInput(versionNumber.optional().nullable(), args.expectedVersion, ['expectedVersion']) ?? undefined;
       const id = String(args.id);
-      const changed = await context.prisma.$transaction((tx) =>
-        changeBlock(context, tx, id, expectedVersion, async (block) => {
+      const { changed, agentIds } = await context.prisma.$transaction(async (tx) => {
+        const changed = await changeBlock(context, tx, id, expectedVersion, async (block) => {
           const past = await tx.blockVersion.findUnique({ where: { blockId_version: { blockId: block.id, version } } });
           if (!past) throw new NotFoundError('Block version', `${id} v${version}`, ['version']);
           const length = characterCount(past.value);
@@ -92,8 +93,10 @@ builder.mutationField('revertBlock', (t) =>
             description: past.description,
             metadata: past.metadata === null ? Prisma.DbNull : (past.metadata as Prisma.InputJsonValue),
           };
-        }),
-      );
+        });
+        return { changed, agentIds: await attachedAgents(tx, id) };
+      });
+      announceBlockChange(context, id, agentIds);
       return { blockId: id, version: changed.version };
     },
   }),

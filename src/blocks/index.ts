@@ -3,3 +3,4 @@ import './type';
 import './queries';
 import './mutations';
 import './history';
+import './subscriptions';

@@ -10,6 +10,7 @@ import { payloadRow } from '../schema/payloads';
 import { characterCount, json, label, longText, MAX_LONG_TEXT, text } from '../schema/rules';
 import { createdBy, requireLiveUser } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
+import { announceBlockChange, attachedAgents } from './subscriptions';
 import { BlockType } from './type';
 import { changeBlock, recordNewBlocks } from './versions';
 
@@ -145,8 +146,8 @@ builder.mutationFields((t) => ({
       const expectedVersion =
         parseInput(versionNumber.optional().nullable(), args.expectedVersion, ['expectedVersion']) ?? undefined;
       const id = String(args.id);
-      const changed = await context.prisma.$transaction((tx) =>
-        changeBlock(context, tx, id, expectedVersion, (block) => {
+      const { changed, agentIds } = await context.prisma.$transaction(async (tx) => {
+        const changed = await changeBlock(context, tx, id, expectedVersion, (block) => {
           const field = input.value !== undefined ? ['input', 'value'] : ['input', 'limit'];
           assertWithinLimit(input.value ?? block.value, input.limit ?? Number(block.limit), field);
           const { metadata, ...columns } = input;
@@ -156,8 +157,10 @@ builder.mutationFields((t) => ({
               metadata: metadata === null ? Prisma.DbNull : (metadata as Prisma.InputJsonValue),
             }),
           };
-        }),
-      );
+        });
+        return { changed, agentIds: await attachedAgents(tx, id) };
+      });
+      announceBlockChange(context, id, agentIds);
       return { blockId: id, version: changed.version };
     },
   }),

@@ -38,18 +38,30 @@ export interface SharedState {
   redis: RedisConnections | undefined;
 }
 
+/**
+ * Who a request's key belongs to, and its rate limit: one of each per server, shared by /graphql
+ * and /mcp (src/mcp/http.ts), so that a key revoked through either is forgotten by both, and a
+ * key's requests count against one limit.
+ */
+export function createGuards(database: Database, settings: Settings, redis: RedisConnections | undefined) {
+  const keys = new KeyCache(settings.authCacheMs);
+  const authenticate = notingOrganization(
+    throttleFailedAuthentications(createAuthenticator(database, keys), settings.authFailureLimit, redis?.commands),
+  );
+  const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
+  return { keys, authenticate, limitRate };
+}
+
+type Guards = ReturnType<typeof createGuards>;
+
 export function createGraphqlHandler(
   database: Database,
   settings: Settings,
   logger: Logger,
   { live, redis }: SharedState,
   metrics?: Metrics,
+  { keys, authenticate, limitRate }: Guards = createGuards(database, settings, redis),
 ) {
-  const keys = new KeyCache(settings.authCacheMs);
-  const authenticate = notingOrganization(
-    throttleFailedAuthentications(createAuthenticator(database, keys), settings.authFailureLimit, redis?.commands),
-  );
-  const limitRate = createRateLimiter(settings.rateLimit, redis?.commands);
   const maskError = createErrorMasker(logger);
   const contextOptions: ContextOptions = {
     database,

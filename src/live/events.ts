@@ -24,7 +24,15 @@ interface MemoriesChanged {
   memoryIds: string[];
 }
 
-export type LiveEvent = MessagesAdded | MemoriesChanged;
+/** A change to core-memory blocks attached to the agent (updateBlock, revertBlock): a new version each. */
+interface BlocksChanged {
+  kind: 'blockChanged';
+  organizationId: string;
+  agentId: string;
+  blockIds: string[];
+}
+
+export type LiveEvent = MessagesAdded | MemoriesChanged | BlocksChanged;
 export type LiveEventKind = LiveEvent['kind'];
 export type LiveEventOf<K extends LiveEventKind> = Extract<LiveEvent, { kind: K }>;
 

@@ -28,6 +28,9 @@ builder.queryFields((t) => ({
       }),
       stepId: t.arg.string({ description: 'The messages of one agent step.' }),
       groupId: t.arg.string({ description: 'The messages of one group.' }),
+      textContains: t.arg.string({
+        description: "Messages whose text contains this, case-insensitive (the MCP tool conversation_search's query).",
+      }),
     },
     totalCount: (_root, args, context) => context.prisma.message.count({ where: messageWhere(context, args) }),
     // The trash (admin only) is read by the resolver. Messages of a deleted agent are not shown.
@@ -36,7 +39,8 @@ builder.queryFields((t) => ({
         table: 'messages',
         where: (scope) => {
           const args = scope.args as Parameters<typeof messageWhere>[1];
-          if (args.deleted) return undefined;
+          // A text search is Prisma's (ILIKE), as nameContains is for agents.
+          if (args.deleted || args.textContains != null) return undefined;
           const equal = (name: string, value: unknown) =>
             value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`];
           return [
@@ -77,6 +81,7 @@ function messageWhere(
     otid?: string | null;
     stepId?: string | null;
     groupId?: string | null;
+    textContains?: string | null;
     deleted?: boolean | null;
   },
 ): Prisma.MessageWhereInput {
@@ -88,6 +93,10 @@ function messageWhere(
     ...(args.stepId != null && { stepId: args.stepId }),
     ...(args.groupId != null && { groupId: args.groupId }),
     ...(args.roles && { role: { in: args.roles } }),
+    // Prisma's contains is ILIKE '%…%' with the value as it is: its wildcards are escaped here.
+    ...(args.textContains != null && {
+      text: { contains: args.textContains.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' },
+    }),
     ...((args.since || args.until) && {
       createdAt: { ...(args.since && { gte: args.since }), ...(args.until && { lt: args.until }) },
     }),

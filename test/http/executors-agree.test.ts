@@ -407,6 +407,25 @@ describe('subscriptions take their arguments as written, under both executors', 
     await Promise.all((apps ?? []).map(({ app }) => app.close()));
   });
 
+  /** A new version of the demo agent's persona block: blockChanged's event. */
+  async function changePersona(app: TestApp, demo: DemoData, value: string) {
+    const document = (query: string) => ({ toString: () => query });
+    const read = await app.graphqlAs(
+      demo.key,
+      document('query Persona($id: ID!) { agent(id: $id) { blocks(label: "persona") { id } } }'),
+      { id: demo.agentId },
+    );
+    const [persona] = (read.data as { agent: { blocks: Array<{ id: string }> } }).agent.blocks;
+    return app.graphqlAs(
+      demo.key,
+      document(
+        'mutation ChangePersona($id: ID!, $value: String!) { ' +
+          'updateBlock(id: $id, input: { value: $value }) { __typename } }',
+      ),
+      { id: persona!.id, value },
+    );
+  }
+
   /** Opens the subscription on a server, causes one event, and returns that event, masked. */
   async function firstEvent(
     { app, demo }: { app: TestApp; demo: DemoData },
@@ -426,7 +445,9 @@ describe('subscriptions take their arguments as written, under both executors', 
       const cause =
         field === 'messageAdded'
           ? app.graphqlAs(demo.key, Append, { agentId: demo.agentId, text })
-          : app.graphqlAs(demo.key, Remember, { agentId: demo.agentId, content: text });
+          : field === 'blockChanged'
+            ? changePersona(app, demo, text)
+            : app.graphqlAs(demo.key, Remember, { agentId: demo.agentId, content: text });
       expect((await cause).errors).toBeUndefined();
       return masked(JSON.stringify(await live.next()));
     } finally {
@@ -454,11 +475,11 @@ describe('subscriptions take their arguments as written, under both executors', 
     const page = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'live-updates.md'), 'utf8');
     const examples = page
       .split('\n')
-      .filter((line) => /^subscription \{ (messageAdded|memoryChanged)\(agentId: "agent-…"\)/.test(line));
-    expect(examples).toHaveLength(2);
+      .filter((line) => /^subscription \{ (messageAdded|memoryChanged|blockChanged)\(agentId: "agent-…"\)/.test(line));
+    expect(examples).toHaveLength(3);
     for (const server of apps) {
       for (const example of examples) {
-        const field = example.includes('messageAdded') ? 'messageAdded' : 'memoryChanged';
+        const field = /^subscription \{ (\w+)/.exec(example)![1]!;
         const event = await firstEvent(server, field, example.replace('agent-…', AGENT), {}, `readme ${field}`);
         expect(event).toContain(`readme ${field}`);
         expect(event).not.toContain('errors');

@@ -1,0 +1,46 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { Context } from '../context/types';
+import type { Prisma } from '../generated/prisma/client';
+import { rowsOf } from '../live/rows';
+import { readOnce } from '../live/shared-reads';
+import { builder } from '../schema/builder';
+import { liveRowsOf, requireLiveAgent } from '../schema/tenancy';
+import { BlockType } from './type';
+
+/** The agents a block is attached to: who hears of its change. Read in the change's transaction. */
+export async function attachedAgents(tx: Prisma.TransactionClient, blockId: string): Promise<string[]> {
+  const links = await tx.blockAgent.findMany({ where: { blockId }, select: { agentId: true } });
+  return links.map((link) => link.agentId);
+}
+
+/** Tells the subscribers of every agent the block is attached to, once the change has committed. */
+export function announceBlockChange(context: Context, blockId: string, agentIds: string[]): void {
+  const { organizationId } = context.caller;
+  for (const agentId of agentIds)
+    context.live.publish({ kind: 'blockChanged', organizationId, agentId, blockIds: [blockId] });
+}
+
+builder.subscriptionField('blockChanged', (t) =>
+  t.field({
+    type: BlockType,
+    description:
+      "Each new version of one of the agent's core-memory blocks from now on (updateBlock, revertBlock), as the " +
+      'block is after it (over Server-Sent Events: POST with Accept: text/event-stream).',
+    args: { agentId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, context, info) => {
+      const agentId = String(args.agentId);
+      // Another organization's agent is NOT_FOUND, as a missing one is.
+      await requireLiveAgent(context, context.prisma, agentId, ['agentId']);
+      const { organizationId } = context.caller;
+      const events = await context.live.listen('blockChanged', organizationId, agentId);
+      const query = queryFromInfo({ context, info, typeName: 'Block' });
+      // Read once per event for every subscriber of this organization and agent (src/live/shared-reads.ts).
+      return rowsOf(events, (event) =>
+        readOnce(event, { organizationId, agentId, query }, () =>
+          context.prisma.block.findMany({ ...query, where: { ...liveRowsOf(context), id: { in: event.blockIds } } }),
+        ),
+      );
+    },
+    resolve: (block) => block,
+  }),
+);

@@ -1,0 +1,170 @@
+import type http from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { GraphQLError } from 'graphql';
+import type { Authenticate } from '../auth/authenticate';
+import type { Caller } from '../auth/caller';
+import type { LimitRate } from '../auth/rate-limit';
+import { currentRequestFacts } from '../http/request-id';
+import type { Logger } from '../logger';
+import { graphqlOverFetch } from './graphql';
+import { createMcpServer } from './server';
+
+export const MCP_PATH = '/mcp';
+
+/**
+ * The MCP endpoint, Streamable HTTP at /mcp, beside /graphql on the same server and port.
+ *
+ * Stateless by design: every POST is answered on its own (a fresh server and transport, no
+ * Mcp-Session-Id), so any process of the cluster and any replica answers any request, and a
+ * restart loses nothing. GET (a server-to-client stream) and DELETE (ending a session) are 405.
+ *
+ * Each request passes the same gates as a GraphQL one: the body limit, admission and the request
+ * timeout (src/app.ts), then its API key (401 without a valid one) and its rate limit. Every tool
+ * runs its GraphQL operation through yoga in this process (`yoga.fetch`), with the request's own
+ * Authorization header: scopes, row-level security, limits, idempotency, metrics and logs apply.
+ */
+
+/** What the handler needs of the GraphQL server beside it. */
+export interface McpHandlerOptions {
+  /** yoga's fetch: a GraphQL request handled in this process, through every plugin. */
+  graphqlFetch: (url: string, init: RequestInit) => Promise<Response> | Response;
+  authenticate: Authenticate;
+  limitRate: LimitRate;
+  /** The address the server listens on: on a loopback one, only loopback Host names are served. */
+  host: string;
+  /** CORS_ORIGINS: the browser origins allowed besides loopback ones. */
+  allowedOrigins: readonly string[];
+  logger: Logger;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** The host name of a Host header or an origin, without its port. */
+function hostName(value: string): string {
+  return value.startsWith('[') ? value.slice(0, value.indexOf(']') + 1) : (value.split(':')[0] ?? '');
+}
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(origin).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** A JSON-RPC error outside any request (HTTP-level refusals), as the SDK's transport answers them. */
+function refuse(
+  response: http.ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+  errorCode?: string,
+): void {
+  currentRequestFacts()?.errorCodes.push(errorCode ?? `HTTP_${status}`);
+  response.writeHead(status, { 'content-type': 'application/json', ...headers });
+  response.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+/** A GraphQL error with an HTTP status (401, 429) as the response it stands for. */
+function refuseWithGraphqlError(response: http.ServerResponse, error: GraphQLError): void {
+  const http = error.extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
+  const code = typeof error.extensions.code === 'string' ? error.extensions.code : 'ERROR';
+  refuse(response, http?.status ?? 500, -32001, `${code}: ${error.message}`, http?.headers ?? {}, code);
+}
+
+function readBody(request: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+/** Messages whose work is a GraphQL operation, which counts against the rate limit by itself. */
+const COUNTED_BY_GRAPHQL = new Set(['tools/call', 'resources/read', 'resources/list']);
+
+function methodsOf(body: unknown): string[] {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.map((message) =>
+    message !== null && typeof message === 'object' && typeof (message as { method?: unknown }).method === 'string'
+      ? (message as { method: string }).method
+      : '',
+  );
+}
+
+export function createMcpHandler(options: McpHandlerOptions): http.RequestListener {
+  const { graphqlFetch, authenticate, limitRate, allowedOrigins, logger } = options;
+  const checkHost = LOOPBACK_HOSTS.has(options.host);
+  const log = logger.child({ component: 'mcp' });
+
+  async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    // DNS rebinding: a page whose name was pointed at this machine calls it as its own origin.
+    // Listening on a loopback address, only loopback names are served; a browser's Origin must be
+    // a loopback one or one of CORS_ORIGINS (clients other than browsers send none).
+    const host = request.headers.host ?? '';
+    if (checkHost && !LOOPBACK_HOSTS.has(hostName(host))) {
+      refuse(response, 403, -32000, `the Host ${JSON.stringify(host)} is not served here (DNS rebinding protection)`);
+      return;
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && !isLoopbackOrigin(origin) && !allowedOrigins.includes(origin)) {
+      refuse(response, 403, -32000, `the Origin ${JSON.stringify(origin)} is not allowed (see CORS_ORIGINS)`);
+      return;
+    }
+    if (request.method !== 'POST') {
+      request.resume();
+      refuse(response, 405, -32000, 'this MCP server is stateless: POST only (no GET stream, no session)', {
+        allow: 'POST',
+      });
+      return;
+    }
+
+    const authorization = request.headers.authorization ?? '';
+    let caller: Caller;
+    try {
+      caller = await authenticate({ headers: new Headers({ authorization }) } as Request);
+    } catch (error) {
+      request.resume();
+      if (error instanceof GraphQLError) return refuseWithGraphqlError(response, error);
+      throw error;
+    }
+
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(request));
+    } catch {
+      refuse(response, 400, -32700, 'Parse error: the body is not JSON');
+      return;
+    }
+    // Tool calls and resource reads count through their GraphQL operations; anything else
+    // (initialize, tools/list, ping) counts once here.
+    if (methodsOf(body).some((method) => !COUNTED_BY_GRAPHQL.has(method))) {
+      try {
+        await limitRate(caller);
+      } catch (error) {
+        if (error instanceof GraphQLError) return refuseWithGraphqlError(response, error);
+        throw error;
+      }
+    }
+
+    const graphql = graphqlOverFetch(graphqlFetch, 'http://agentmem.internal/graphql', authorization);
+    const server = createMcpServer(graphql, caller.scopes, log);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    response.once('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(request, response, body);
+  }
+
+  return (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      log.error({ err: error }, 'MCP request failed');
+      if (!response.headersSent) refuse(response, 500, -32603, 'Internal error');
+      else response.end();
+    });
+  };
+}

@@ -1,0 +1,187 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Scope } from '../auth/caller';
+import { grantedScopes } from '../auth/scopes';
+import { NotFoundError } from '../errors';
+import type { Logger } from '../logger';
+import type { RunGraphql } from './graphql';
+import { BLOCK_URI_TEMPLATE, blockUri, parseBlockUri, READ_BLOCK, RESOURCE_NOT_FOUND } from './resources';
+import { TOOLS, type ToolDefinition, ToolError, type ToolFailure } from './tools';
+
+/**
+ * The MCP server of one caller: the tools its key's scopes allow, and the core-memory blocks of
+ * its organization's agents as resources. Made per request over Streamable HTTP (stateless,
+ * src/mcp/http.ts); every tool and resource reads and writes through `graphql`.
+ */
+
+const SERVER_INFO = { name: 'agentmem', title: 'AgentMem', version: '0.1.0' };
+
+const INSTRUCTIONS =
+  'AgentMem keeps your long-term memory and your core memory. Start with list_agents to find your agent id, ' +
+  'then agent_context for your core memory and recent messages. Store lasting facts with remember, find them ' +
+  'with recall, correct them with update_memory or remove them with forget. Edit core memory with ' +
+  'core_memory_replace and core_memory_append, passing the version you read as expectedVersion.';
+
+/** JSON Schema (draft 7, which every MCP client validates) of a zod object, without its $schema key. */
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
+  return rest as Tool['inputSchema'];
+}
+
+/** What tools/list says of each tool: worked out once, shared by every request. */
+const DESCRIBED = new Map<string, { definition: ToolDefinition; listed: Tool }>(
+  TOOLS.map((definition) => [
+    definition.name,
+    {
+      definition,
+      listed: {
+        name: definition.name,
+        title: definition.title,
+        description: `${definition.description} Needs an API key with the ${definition.scope} scope.`,
+        inputSchema: jsonSchemaOf(definition.input, 'input'),
+        outputSchema: jsonSchemaOf(definition.output, 'output'),
+        annotations: { title: definition.title, openWorldHint: false, ...definition.annotations },
+      },
+    },
+  ]),
+);
+
+/**
+ * A tool error: isError, its one text content the JSON {"error": {code, field, message}}. Not as
+ * structuredContent, which clients validate against the tool's outputSchema (the SDK's Client
+ * does so even when isError is set).
+ */
+function failed(failure: ToolFailure): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: failure }) }] };
+}
+
+/** The first problem zod found, as AgentMem's VALIDATION error naming the argument. */
+function invalidArguments(error: z.ZodError): ToolFailure {
+  const [issue] = error.issues;
+  const field = issue ? issue.path.map(String) : [];
+  const where = field.length > 0 ? field.join('.') : 'arguments';
+  return {
+    code: 'VALIDATION',
+    field: field.length > 0 ? field : null,
+    message: `${where}: ${issue?.message ?? 'invalid arguments'}`,
+  };
+}
+
+async function callTool(
+  definition: ToolDefinition,
+  args: Record<string, unknown>,
+  graphql: RunGraphql,
+  logger: Logger | undefined,
+): Promise<CallToolResult> {
+  const parsed = definition.input.safeParse(args);
+  if (!parsed.success) return failed(invalidArguments(parsed.error));
+  try {
+    const output = (await definition.run(parsed.data, graphql)) as Record<string, unknown>;
+    return { content: [{ type: 'text', text: JSON.stringify(output) }], structuredContent: output };
+  } catch (error) {
+    if (error instanceof ToolError) return failed(error.failure);
+    // A bug, or the server out of reach: a tool error all the same, its details in the log only.
+    logger?.error({ err: error, tool: definition.name }, 'MCP tool failed unexpectedly');
+    return failed({
+      code: 'INTERNAL',
+      field: null,
+      message: 'the tool failed unexpectedly; the server log has the details',
+    });
+  }
+}
+
+export function createMcpServer(graphql: RunGraphql, scopes: readonly Scope[], logger?: Logger): Server {
+  const granted = grantedScopes(scopes);
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: {}, resources: {} },
+    instructions: INSTRUCTIONS,
+  });
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: [...DESCRIBED.values()].filter(({ definition }) => granted[definition.scope]).map(({ listed }) => listed),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, (request) => {
+    const described = DESCRIBED.get(request.params.name);
+    if (!described) throw new McpError(ErrorCode.InvalidParams, `no tool named ${JSON.stringify(request.params.name)}`);
+    const { definition } = described;
+    if (!granted[definition.scope]) {
+      return failed({
+        code: 'FORBIDDEN',
+        field: null,
+        message:
+          `the tool ${definition.name} needs an API key with the ${definition.scope} scope; this key has ` +
+          `${scopes.length > 0 ? scopes.join(', ') : 'no scope'}`,
+      });
+    }
+    return callTool(definition, request.params.arguments ?? {}, graphql, logger);
+  });
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+    resourceTemplates: [
+      {
+        uriTemplate: BLOCK_URI_TEMPLATE,
+        name: 'core-memory-block',
+        title: 'Core memory block',
+        description: "One block of an agent's core memory (persona, human, …): its current value.",
+        mimeType: 'text/plain',
+      },
+    ],
+  }));
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => {
+    const result = await graphql({
+      query: `query McpBlockResources {
+        agents(first: 100) { nodes { id name blocks { label description } } }
+      }`,
+    });
+    const agents = (result.data?.agents as { nodes: AgentBlocks[] } | undefined)?.nodes;
+    if (!agents) throw new McpError(ErrorCode.InternalError, result.errors?.[0]?.message ?? 'no agents');
+    return {
+      resources: agents.flatMap((agent) =>
+        agent.blocks.map((block) => ({
+          uri: blockUri(agent.id, block.label),
+          name: `${agent.name ?? agent.id}/${block.label}`,
+          title: `${agent.name ?? agent.id}: ${block.label}`,
+          ...(block.description && { description: block.description }),
+          mimeType: 'text/plain',
+        })),
+      ),
+    };
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+    const { uri } = request.params;
+    const named = parseBlockUri(uri);
+    if (!named) throw new McpError(RESOURCE_NOT_FOUND, `no resource ${JSON.stringify(uri)}`, { uri });
+    const { agentId, label } = named;
+    const result = await graphql({ query: READ_BLOCK, variables: { agentId, label } });
+    if (!result.data) throw new McpError(ErrorCode.InternalError, result.errors?.[0]?.message ?? 'no data');
+    const block = (result.data.agent as { blocks: Array<{ value: string }> } | null)?.blocks[0];
+    if (!block) {
+      // The same words whether the agent is unknown, deleted or another organization's.
+      const missing = result.data.agent ? `block ${JSON.stringify(label)} was not found` : undefined;
+      throw new McpError(RESOURCE_NOT_FOUND, missing ?? new NotFoundError('agent', agentId).message, { uri });
+    }
+    return { contents: [{ uri, mimeType: 'text/plain', text: block.value }] };
+  });
+
+  return server;
+}
+
+interface AgentBlocks {
+  id: string;
+  name: string | null;
+  blocks: Array<{ label: string; description: string | null }>;
+}

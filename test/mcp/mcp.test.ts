@@ -1,0 +1,584 @@
+import http from 'node:http';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type CallToolResult, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { type ServerProcess, startServerProcess } from '../support/server-process';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
+
+// The MCP server (src/mcp/) through the SDK's own Client: over Streamable HTTP at /mcp, and over
+// stdio through `npx --no agentmem mcp`. Every answer is checked against the database.
+
+const projectRoot = path.resolve(__dirname, '..', '..');
+const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
+
+const READ_TOOLS = ['recall', 'core_memory_read', 'conversation_search', 'list_agents', 'agent_context'];
+const WRITE_TOOLS = [
+  'remember',
+  'forget',
+  'update_memory',
+  'core_memory_replace',
+  'core_memory_append',
+  'conversation_append',
+];
+
+const IssueKey =
+  'mutation ($scopes: [Scope!]!) { createApiKey(input: { name: "mcp", scopes: $scopes }) { ' +
+  '... on CreatedApiKey { key } } }';
+
+function mcpUrl(graphqlUrl: string): URL {
+  return new URL('/mcp', graphqlUrl);
+}
+
+async function connect(
+  url: URL,
+  key: string,
+  fetchFunction?: (input: string | URL, init?: RequestInit) => Promise<Response>,
+): Promise<Client> {
+  const client = new Client({ name: 'agentmem-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(url, {
+      requestInit: { headers: { authorization: `Bearer ${key}` } },
+      ...(fetchFunction && { fetch: fetchFunction }),
+    }),
+  );
+  return client;
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult;
+}
+
+/** A successful result's structured content (its text content is the same JSON). */
+async function ok<T = Record<string, unknown>>(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<T> {
+  const result = await call(client, name, args);
+  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`);
+  const [content] = result.content;
+  expect(content?.type === 'text' && JSON.parse(content.text)).toEqual(result.structuredContent);
+  return result.structuredContent as T;
+}
+
+interface Failure {
+  code: string;
+  field: string[] | null;
+  message: string;
+}
+
+async function failure(client: Client, name: string, args: Record<string, unknown>): Promise<Failure> {
+  const result = await call(client, name, args);
+  expect(result.isError).toBe(true);
+  expect(result.structuredContent).toBeUndefined();
+  const [content] = result.content;
+  return (JSON.parse(content?.type === 'text' ? content.text : '{}') as { error: Failure }).error;
+}
+
+describe('the MCP server over Streamable HTTP (/mcp)', () => {
+  let app: TestApp;
+  let a: Awaited<ReturnType<TestApp['seedDemo']>>;
+  let b: Awaited<ReturnType<TestApp['seedDemo']>>;
+  let admin: Client;
+  let readKey: string;
+  let writeKey: string;
+  const clients: Client[] = [];
+  const memoriesOfA = () =>
+    app.database.owner.memory.count({ where: { organizationId: a.organizationId, isDeleted: false } });
+
+  beforeAll(async () => {
+    // Bodies up to 4 MiB, so that a 2 MB argument reaches the tool's schema (the default 1 MiB
+    // refuses it before anything reads it: the last test of this block).
+    app = await startTestApp('mcp', { maxRequestBytes: 4 * 1024 * 1024 });
+    a = await app.seedDemo();
+    b = await app.seedDemo();
+    const issue = async (scopes: string[]) =>
+      ((await app.graphqlUntyped(IssueKey, { scopes })).data as { createApiKey: { key: string } }).createApiKey.key;
+    readKey = await issue(['READ']);
+    writeKey = await issue(['WRITE']);
+    admin = await connect(mcpUrl(app.url), a.key);
+    clients.push(admin);
+  });
+  afterAll(async () => {
+    for (const client of clients) await client.close();
+    await app?.close();
+  });
+
+  it('lists every tool to an admin key, each with a JSON Schema for its input and its output', async () => {
+    const { tools } = await admin.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual([...READ_TOOLS, ...WRITE_TOOLS, 'restore'].sort());
+    for (const tool of tools) {
+      expect(tool.description!.length).toBeGreaterThan(80);
+      expect(tool.inputSchema).toMatchObject({ type: 'object', additionalProperties: false });
+      expect(tool.outputSchema).toMatchObject({ type: 'object' });
+    }
+    const remember = tools.find((tool) => tool.name === 'remember')!;
+    expect(remember.inputSchema.required).toEqual(['agentId', 'memories']);
+    expect(remember.annotations).toMatchObject({ readOnlyHint: false });
+  });
+
+  it('remembers, recalls, updates, forgets and restores, as the database then holds', async () => {
+    const remembered = await ok<{ memories: Array<{ id: string; deduplicated: boolean; content: string }> }>(
+      admin,
+      'remember',
+      {
+        agentId: a.agentId,
+        memories: [
+          {
+            content: 'Ada travels to Lisbon in May.',
+            memoryType: 'episodic',
+            importance: 0.7,
+            metadata: { topic: 'travel' },
+          },
+          { content: 'Ada prefers window seats on trains.', scope: 'user', level: 'core' },
+          { content: 'ada travels to lisbon in may.' },
+        ],
+      },
+    );
+    expect(remembered.memories.map((memory) => memory.deduplicated)).toEqual([false, false, true]);
+    const [lisbon, seats] = remembered.memories;
+    const stored = await app.database.owner.memory.findUniqueOrThrow({ where: { id: lisbon!.id } });
+    expect(stored).toMatchObject({
+      agentId: a.agentId,
+      organizationId: a.organizationId,
+      memoryType: 'episodic',
+      importance: 0.7,
+      metadata: { topic: 'travel' },
+    });
+
+    const recalled = await ok<{ hits: Array<{ score: number; snippet: string; memory: { id: string } }> }>(
+      admin,
+      'recall',
+      { query: 'Lisbon travel', agentId: a.agentId, metadata: { path: 'topic', eq: 'travel' } },
+    );
+    expect(recalled.hits.map((hit) => hit.memory.id)).toEqual([lisbon!.id]);
+    expect(recalled.hits[0]!.snippet).toContain('**Lisbon**');
+    // Recalled memories count as used, as searchMemories counts them.
+    const afterRecall = await app.database.owner.memory.findUniqueOrThrow({ where: { id: lisbon!.id } });
+    expect(Number(afterRecall.accessCount)).toBe(1);
+
+    const updated = await ok<{ memory: { content: string; memoryType: string } }>(admin, 'update_memory', {
+      memoryId: seats!.id,
+      content: 'Ada prefers aisle seats on trains.',
+      memoryType: 'semantic',
+    });
+    expect(updated.memory).toMatchObject({ content: 'Ada prefers aisle seats on trains.', memoryType: 'semantic' });
+    expect((await app.database.owner.memory.findUniqueOrThrow({ where: { id: seats!.id } })).content).toBe(
+      'Ada prefers aisle seats on trains.',
+    );
+
+    expect(await ok(admin, 'forget', { memoryId: seats!.id })).toEqual({ memoryId: seats!.id, forgotten: true });
+    expect((await app.database.owner.memory.findUniqueOrThrow({ where: { id: seats!.id } })).isDeleted).toBe(true);
+    expect(await failure(admin, 'forget', { memoryId: seats!.id })).toMatchObject({
+      code: 'NOT_FOUND',
+      field: ['memoryId'],
+    });
+
+    const restored = await ok<{ memory: { id: string } }>(admin, 'restore', { memoryId: seats!.id });
+    expect(restored.memory.id).toBe(seats!.id);
+    expect((await app.database.owner.memory.findUniqueOrThrow({ where: { id: seats!.id } })).isDeleted).toBe(false);
+  });
+
+  it('reads core memory and edits it with the block limit and version checks', async () => {
+    const { blocks } = await ok<{ blocks: Array<{ label: string; value: string; version: number; limit: number }> }>(
+      admin,
+      'core_memory_read',
+      { agentId: a.agentId },
+    );
+    expect(blocks.map((block) => block.label).sort()).toEqual(['human', 'persona']);
+    const human = blocks.find((block) => block.label === 'human')!;
+    expect(human.value).toBe('Name: Ada. Learning GraphQL.');
+
+    const replaced = await ok<{ block: { value: string; version: number } }>(admin, 'core_memory_replace', {
+      agentId: a.agentId,
+      label: 'human',
+      oldText: 'Learning GraphQL.',
+      newText: 'Knows GraphQL; learning MCP.',
+      expectedVersion: human.version,
+    });
+    expect(replaced.block).toEqual(
+      expect.objectContaining({ value: 'Name: Ada. Knows GraphQL; learning MCP.', version: human.version + 1 }),
+    );
+    // The version read before is stale now: nothing is written.
+    expect(
+      await failure(admin, 'core_memory_append', {
+        agentId: a.agentId,
+        label: 'human',
+        text: 'Lives in Porto.',
+        expectedVersion: human.version,
+      }),
+    ).toEqual({
+      code: 'CONFLICT',
+      field: ['expectedVersion'],
+      message: `the block is at version ${human.version + 1}, not ${human.version}: it changed since it was read`,
+    });
+    const appended = await ok<{ block: { value: string; version: number } }>(admin, 'core_memory_append', {
+      agentId: a.agentId,
+      label: 'human',
+      text: 'Lives in Porto.',
+      expectedVersion: human.version + 1,
+    });
+    expect(appended.block.value).toBe('Name: Ada. Knows GraphQL; learning MCP.\nLives in Porto.');
+    const stored = await app.database.owner.block.findFirstOrThrow({
+      where: { organizationId: a.organizationId, label: 'human' },
+    });
+    expect(stored).toMatchObject({ value: appended.block.value, version: human.version + 2 });
+
+    expect(
+      await failure(admin, 'core_memory_append', { agentId: a.agentId, label: 'human', text: 'x'.repeat(human.limit) }),
+    ).toMatchObject({ code: 'BLOCK_LIMIT_EXCEEDED', field: ['text'] });
+    expect(
+      await failure(admin, 'core_memory_replace', {
+        agentId: a.agentId,
+        label: 'human',
+        oldText: 'not there',
+        newText: 'x',
+      }),
+    ).toMatchObject({ code: 'VALIDATION', field: ['oldText'] });
+    expect(await ok(admin, 'core_memory_read', { agentId: a.agentId, label: 'nope' })).toEqual({ blocks: [] });
+    expect(await failure(admin, 'core_memory_append', { agentId: a.agentId, label: 'nope', text: 'x' })).toMatchObject({
+      code: 'NOT_FOUND',
+      field: ['label'],
+    });
+    expect(
+      (await app.database.owner.block.findFirstOrThrow({ where: { organizationId: a.organizationId, label: 'human' } }))
+        .version,
+    ).toBe(human.version + 2);
+  });
+
+  it('appends to the conversation and searches it; lists agents; gives the agent context as one text', async () => {
+    const appended = await ok<{ messages: Array<{ id: string; role: string }> }>(admin, 'conversation_append', {
+      agentId: a.agentId,
+      messages: [
+        { role: 'user', text: 'Please book the 100% refundable fare to Lisbon.' },
+        { role: 'assistant', text: 'Booked: the refundable fare.' },
+      ],
+    });
+    expect(appended.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(await app.database.owner.message.count({ where: { agentId: a.agentId } })).toBe(6);
+
+    const found = await ok<{ messages: Array<{ text: string }>; totalCount: number }>(admin, 'conversation_search', {
+      agentId: a.agentId,
+      query: 'REFUNDABLE',
+    });
+    expect(found.messages.map((message) => message.text)).toEqual([
+      'Please book the 100% refundable fare to Lisbon.',
+      'Booked: the refundable fare.',
+    ]);
+    expect(found.totalCount).toBe(2);
+    const byRole = await ok<{ messages: Array<{ text: string }> }>(admin, 'conversation_search', {
+      agentId: a.agentId,
+      roles: ['user'],
+      limit: 1,
+    });
+    expect(byRole.messages.map((message) => message.text)).toEqual(['Please book the 100% refundable fare to Lisbon.']);
+    // A LIKE wildcard is a character like any other.
+    const percent = await ok<{ totalCount: number }>(admin, 'conversation_search', { agentId: a.agentId, query: '%' });
+    expect(percent.totalCount).toBe(1);
+
+    const listed = await ok<{ agents: Array<{ id: string; messageCount: number }>; totalCount: number }>(
+      admin,
+      'list_agents',
+      {},
+    );
+    expect(listed).toMatchObject({ totalCount: 1, agents: [{ id: a.agentId, messageCount: 6 }] });
+
+    const context = await ok<{ text: string; blocks: unknown[]; tools: unknown[]; recentMessages: unknown[] }>(
+      admin,
+      'agent_context',
+      { agentId: a.agentId, recentMessages: 3 },
+    );
+    expect(context.recentMessages).toHaveLength(3);
+    expect(context.tools).toHaveLength(2);
+    expect(context.text).toContain('<block label="persona"');
+    expect(context.text).toContain('I am a friendly, concise assistant.');
+    expect(context.text).toContain('assistant: Booked: the refundable fare.');
+    expect(context.text).toContain('<system>\nYou are a helpful assistant with a persistent memory.\n</system>');
+  });
+
+  it("answers another organization's agent id exactly as an unknown one", async () => {
+    const unknown = 'agent-00000000-0000-4000-8000-000000000000';
+    const calls: [string, (agentId: string) => Record<string, unknown>][] = [
+      ['core_memory_read', (agentId) => ({ agentId })],
+      ['core_memory_append', (agentId) => ({ agentId, label: 'human', text: 'x' })],
+      ['core_memory_replace', (agentId) => ({ agentId, label: 'human', oldText: 'Ada', newText: 'Bob' })],
+      ['conversation_search', (agentId) => ({ agentId })],
+      ['conversation_append', (agentId) => ({ agentId, messages: [{ role: 'user', text: 'hi' }] })],
+      ['agent_context', (agentId) => ({ agentId })],
+      ['recall', (agentId) => ({ agentId, query: 'Ada' })],
+      ['remember', (agentId) => ({ agentId, memories: [{ content: 'x' }] })],
+    ];
+    const before = await app.database.owner.memory.count();
+    for (const [name, args] of calls) {
+      const foreign = JSON.stringify(await call(admin, name, args(b.agentId))).replaceAll(b.agentId, '<id>');
+      const none = JSON.stringify(await call(admin, name, args(unknown))).replaceAll(unknown, '<id>');
+      expect([name, foreign]).toEqual([name, none]);
+      expect(foreign).toContain('NOT_FOUND');
+    }
+    const foreignResource = await admin
+      .readResource({ uri: `agentmem://agents/${b.agentId}/blocks/human` })
+      .catch((error: Error) => error.message.replaceAll(b.agentId, '<id>'));
+    const unknownResource = await admin
+      .readResource({ uri: `agentmem://agents/${unknown}/blocks/human` })
+      .catch((error: Error) => error.message.replaceAll(unknown, '<id>'));
+    expect(foreignResource).toEqual(unknownResource);
+    expect(await app.database.owner.memory.count()).toBe(before);
+    const blockOfB = await app.database.owner.block.findFirstOrThrow({
+      where: { organizationId: b.organizationId, label: 'human' },
+    });
+    expect(blockOfB.version).toBe(1);
+  });
+
+  it('refuses arguments that break the schema with a VALIDATION tool error, and stores nothing', async () => {
+    const before = await memoriesOfA();
+    const cases: [Record<string, unknown>, string[]][] = [
+      [{ agentId: a.agentId }, ['memories']],
+      [{ agentId: a.agentId, memories: [] }, ['memories']],
+      [{ agentId: a.agentId, memories: [{ content: 'x', importance: 'high' }] }, ['memories', '0', 'importance']],
+      [{ agentId: a.agentId, memories: [{ content: 'x', memoryType: 'gossip' }] }, ['memories', '0', 'memoryType']],
+      [{ agentId: 42, memories: [{ content: 'x' }] }, ['agentId']],
+      [{ agentId: a.agentId, memories: [{ content: 'a\u0000b' }] }, ['memories', '0', 'content']],
+      [{ agentId: a.agentId, memories: [{ content: 'x'.repeat(2 * 1024 * 1024) }] }, ['memories', '0', 'content']],
+      [{ agentId: a.agentId, memories: [{ content: 'x' }], extra: true }, []],
+    ];
+    for (const [args, field] of cases) {
+      const refused = await failure(admin, 'remember', args);
+      expect(refused.code).toBe('VALIDATION');
+      expect(refused.field ?? []).toEqual(field);
+    }
+    expect(
+      await failure(admin, 'core_memory_append', { agentId: a.agentId, label: 'human', text: 'y'.repeat(2_000_001) }),
+    ).toMatchObject({ code: 'VALIDATION', field: ['text'] });
+    expect(await failure(admin, 'update_memory', { memoryId: 'memory-x' })).toMatchObject({ code: 'VALIDATION' });
+    expect(await failure(admin, 'recall', { query: 'ada', limit: 1000 })).toMatchObject({
+      code: 'VALIDATION',
+      field: ['limit'],
+    });
+    expect(await memoriesOfA()).toBe(before);
+  });
+
+  it('shows a read key only the read tools, and refuses it a write with a tool error naming the scope', async () => {
+    const reader = await connect(mcpUrl(app.url), readKey);
+    clients.push(reader);
+    const { tools } = await reader.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual([...READ_TOOLS].sort());
+    const before = await memoriesOfA();
+    const refused = await failure(reader, 'remember', { agentId: a.agentId, memories: [{ content: 'sneaky' }] });
+    expect(refused).toEqual({
+      code: 'FORBIDDEN',
+      field: null,
+      message: 'the tool remember needs an API key with the write scope; this key has read',
+    });
+    expect(await memoriesOfA()).toBe(before);
+    expect((await ok<{ hits: unknown[] }>(reader, 'recall', { query: 'Ada' })).hits.length).toBeGreaterThan(0);
+
+    const writer = await connect(mcpUrl(app.url), writeKey);
+    clients.push(writer);
+    const listed = (await writer.listTools()).tools.map((tool) => tool.name);
+    expect(listed).toContain('remember');
+    expect(listed).not.toContain('restore');
+  });
+
+  it('answers 401 to a bad key, 403 to a foreign Origin or Host, 405 to GET, 413 beyond the body limit', async () => {
+    const initialize = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    const post = (headers: Record<string, string>, body = initialize) =>
+      fetch(mcpUrl(app.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body,
+      });
+    const unauthenticated = await post({ authorization: 'Bearer amk_not-a-real-key' });
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await unauthenticated.json()).toMatchObject({
+      error: { message: expect.stringMatching(/^UNAUTHENTICATED/) },
+    });
+    expect((await post({})).status).toBe(401);
+    await expect(connect(mcpUrl(app.url), 'amk_not-a-real-key')).rejects.toThrow(/UNAUTHENTICATED/);
+
+    expect((await post({ authorization: `Bearer ${a.key}`, origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post({ authorization: `Bearer ${a.key}`, origin: 'http://localhost:5173' })).status).toBe(200);
+    // fetch sends its own Host: node:http sends the one a rebound name would carry.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const request = http.request(
+        mcpUrl(app.url),
+        {
+          method: 'POST',
+          headers: { host: 'evil.example:4000', authorization: `Bearer ${a.key}`, 'content-type': 'application/json' },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      request.on('error', reject);
+      request.end(initialize);
+    });
+    expect(rebound).toBe(403);
+    const get = await fetch(mcpUrl(app.url), { headers: { authorization: `Bearer ${a.key}` } });
+    expect(get.status).toBe(405);
+    // Refused by its Content-Length, before the body is read: no byte of it needs sending.
+    const huge = await new Promise<number>((resolve, reject) => {
+      const request = http.request(mcpUrl(app.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(5 * 1024 * 1024),
+          authorization: `Bearer ${a.key}`,
+        },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+        request.destroy();
+      });
+      request.on('error', reject);
+      request.flushHeaders();
+    });
+    expect(huge).toBe(413);
+  });
+
+  it("serves each agent's core memory blocks as resources", async () => {
+    const { resources } = await admin.listResources();
+    expect(resources.map((resource) => resource.uri).sort()).toEqual(
+      [`agentmem://agents/${a.agentId}/blocks/human`, `agentmem://agents/${a.agentId}/blocks/persona`].sort(),
+    );
+    const { contents } = await admin.readResource({ uri: `agentmem://agents/${a.agentId}/blocks/persona` });
+    expect(contents).toEqual([
+      {
+        uri: `agentmem://agents/${a.agentId}/blocks/persona`,
+        mimeType: 'text/plain',
+        text: 'I am a friendly, concise assistant.',
+      },
+    ]);
+    // Stateless: no session to hold a subscription (the stdio relay holds them: the stdio test).
+    expect(admin.getServerCapabilities()?.resources?.subscribe).toBeUndefined();
+    const { resourceTemplates } = await admin.listResourceTemplates();
+    expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual([
+      'agentmem://agents/{agentId}/blocks/{label}',
+    ]);
+  });
+
+  it('serves stdio through `npx --no agentmem mcp`, relayed to the server', async () => {
+    const stdio = new Client({ name: 'agentmem-stdio-test', version: '1.0.0' });
+    const transport = new StdioClientTransport({
+      command: 'npx',
+      args: ['--no', 'agentmem', 'mcp'],
+      cwd: projectRoot,
+      env: { ...(process.env as Record<string, string>), AGENTMEM_URL: app.url, AGENTMEM_API_KEY: a.key, PORT: '' },
+      stderr: 'pipe',
+    });
+    await stdio.connect(transport);
+    try {
+      const { tools } = await stdio.listTools();
+      expect(tools).toHaveLength(12);
+      const remembered = await ok<{ memories: Array<{ id: string }> }>(stdio, 'remember', {
+        agentId: a.agentId,
+        memories: [{ content: 'Ada speaks Portuguese.' }],
+      });
+      const [memory] = remembered.memories;
+      expect(await app.database.owner.memory.findUnique({ where: { id: memory!.id } })).not.toBeNull();
+      const recalled = await ok<{ hits: Array<{ memory: { id: string } }> }>(stdio, 'recall', { query: 'Portuguese' });
+      expect(recalled.hits.map((hit) => hit.memory.id)).toEqual([memory!.id]);
+      const before = await memoriesOfA();
+      expect(
+        await failure(stdio, 'remember', { agentId: a.agentId, memories: [{ content: 'z'.repeat(2 * 1024 * 1024) }] }),
+      ).toMatchObject({ code: 'VALIDATION', field: ['memories', '0', 'content'] });
+      expect(await memoriesOfA()).toBe(before);
+
+      // The relay holds resource subscriptions for its client: a block's change is told to it.
+      expect(stdio.getServerCapabilities()?.resources?.subscribe).toBe(true);
+      const updated: string[] = [];
+      let told: () => void = () => undefined;
+      const tellings = new Promise<void>((resolve) => (told = resolve));
+      stdio.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+        updated.push(notification.params.uri);
+        told();
+      });
+      const persona = `agentmem://agents/${a.agentId}/blocks/persona`;
+      await stdio.subscribeResource({ uri: persona });
+      await expect(stdio.subscribeResource({ uri: `agentmem://agents/${b.agentId}/blocks/persona` })).rejects.toThrow(
+        `agent ${JSON.stringify(b.agentId)} was not found`,
+      );
+      // A change of another block of the agent is not this resource's.
+      await ok(stdio, 'core_memory_append', { agentId: a.agentId, label: 'human', text: 'Likes trains.' });
+      await ok(stdio, 'core_memory_append', { agentId: a.agentId, label: 'persona', text: 'Answers in English.' });
+      await tellings;
+      expect(updated).toEqual([persona]);
+      await stdio.unsubscribeResource({ uri: persona });
+    } finally {
+      await stdio.close();
+    }
+
+    const refused = new StdioClientTransport({
+      command: 'npx',
+      args: ['--no', 'agentmem', 'mcp'],
+      cwd: projectRoot,
+      env: { ...(process.env as Record<string, string>), AGENTMEM_URL: app.url, AGENTMEM_API_KEY: 'amk_bad', PORT: '' },
+      stderr: 'pipe',
+    });
+    const rejected = new Client({ name: 'agentmem-stdio-test', version: '1.0.0' });
+    await expect(rejected.connect(refused)).rejects.toThrow(/UNAUTHENTICATED/);
+    await rejected.close();
+  });
+});
+
+describe('the MCP server across two processes on one database', () => {
+  let app: TestApp;
+  let database: Awaited<ReturnType<typeof cloneMigratedDatabase>>;
+  let other: ServerProcess | undefined;
+
+  beforeAll(async () => {
+    database = await cloneMigratedDatabase('mcp_processes');
+    app = await startTestApp('mcp_processes', { database: database.settings });
+  });
+  afterAll(async () => {
+    await other?.stop();
+    await app?.close();
+    await database?.drop();
+  });
+
+  onPostgres("is stateless: one client's requests alternate between the processes and all succeed", async () => {
+    if (database.settings.kind !== 'postgres') throw new Error('PostgreSQL only');
+    other = await startServerProcess({
+      DATABASE_URL: database.settings.url,
+      MIGRATE_ON_START: 'false',
+      DEMO_DATA: 'false',
+    });
+    const { key, agentId } = await app.seedDemo();
+    const servers = [mcpUrl(app.url), mcpUrl(other.url)];
+    const served = [0, 0];
+    let next = 0;
+    // Every request of the client goes to the other process than the one before.
+    const alternate = (_input: string | URL, init?: RequestInit) => {
+      const index = next++ % 2;
+      served[index]! += 1;
+      return fetch(servers[index]!, init);
+    };
+    const client = await connect(servers[0]!, key, alternate);
+    try {
+      const remembered = await ok<{ memories: Array<{ id: string }> }>(client, 'remember', {
+        agentId,
+        memories: [{ content: 'Written through one process, read through the other.' }],
+      });
+      const recalled = await ok<{ hits: Array<{ memory: { id: string } }> }>(client, 'recall', {
+        query: 'process',
+        agentId,
+      });
+      expect(recalled.hits.map((hit) => hit.memory.id)).toEqual([remembered.memories[0]!.id]);
+      expect((await client.listTools()).tools).toHaveLength(12);
+    } finally {
+      await client.close();
+    }
+    expect(served[0]).toBeGreaterThanOrEqual(2);
+    expect(served[1]).toBeGreaterThanOrEqual(2);
+  });
+});
