@@ -8,6 +8,7 @@ import { hasReplicas, routingReadsPerRequest } from './db/read-routing';
 import { seedDemoData } from './demo/seed';
 import { Admission, withAdmission } from './http/admission';
 import { withBodyLimit } from './http/body-limit';
+import { withInspector } from './http/inspector';
 import { assertPortFree } from './http/port';
 import { withRequestId } from './http/request-id';
 import { withRequestTimeout } from './http/request-timeout';
@@ -75,7 +76,8 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
     );
     const observed = observingRequests(
       { logger, metrics, metricsToken: settings.metricsToken, tracing },
-      withBodyLimit(admitted, settings.maxRequestBytes),
+      // The memory inspector's page and assets (/ui), beside GraphQL on the same port.
+      withInspector(withBodyLimit(admitted, settings.maxRequestBytes)),
     );
     const requests = withRequestId(observed, settings.trustedProxies);
     server = http.createServer(hasReplicas(settings) ? routingReadsPerRequest(requests) : requests);
