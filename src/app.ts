@@ -61,7 +61,8 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       logger.info(demo, 'created demo data');
       // The one time this key can be shown: GraphiQL needs it as a header.
       process.stdout.write(
-        `\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`,
+        `\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n` +
+          'In the memory inspector (/ui on the same port), enter the key.\n\n',
       );
     }
     const handler = createGraphqlHandler(database, settings, logger, { live, redis }, metrics);

@@ -175,11 +175,21 @@ interface AxeFinding {
     await page.goto(`${origin}/ui`);
     await page.getByLabel('API key').waitFor();
     await checkScreen(page, '1-key');
-    await enterKey(page, demo.key);
+    // By keyboard only: Tab to the key field, type, Enter; then Tab to the agent, Enter.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('api-key');
+    await page.keyboard.type(demo.key);
+    await page.keyboard.press('Enter');
     await page.getByRole('link', { name: 'Demo Assistant' }).waitFor();
     expect(await page.getByRole('row').count()).toBe(2);
     await checkScreen(page, '2-agents');
-    await page.getByRole('link', { name: 'Demo Assistant' }).click();
+    let presses = 0;
+    while ((await page.evaluate('document.activeElement.textContent')) !== 'Demo Assistant' && presses < 20) {
+      await page.keyboard.press('Tab');
+      presses += 1;
+    }
+    expect(presses).toBeLessThan(20);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Demo Assistant', level: 1 }).waitFor();
     await page.getByTestId('live-state').getByText('live').waitFor();
     expect(page.url()).toBe(agentUrl(demo.agentId));
@@ -227,6 +237,15 @@ interface AxeFinding {
     await persona.getByText('version 2').waitFor();
     const stored = (await app.graphql(BlockByLabel, { agentId: demo.agentId })).data!.agent!.blocks[0]!;
     expect(stored).toMatchObject({ value: 'I am a friendly assistant who keeps notes.', version: 2 });
+    // Over its limit: refused, in words, with the field named; nothing stored.
+    await persona.getByRole('button', { name: 'Edit persona' }).click();
+    await persona.getByLabel('New value of persona').fill('x'.repeat(2001));
+    await persona.getByRole('button', { name: 'Save persona' }).click();
+    const refusal = persona.getByRole('alert');
+    await refusal.waitFor();
+    expect(await refusal.innerText()).toMatch(/^Field input\.value: .*2000.*\(BLOCK_LIMIT_EXCEEDED\)$/s);
+    await persona.getByRole('button', { name: 'Cancel' }).click();
+    expect((await app.graphql(BlockByLabel, { agentId: demo.agentId })).data!.agent!.blocks[0]!.version).toBe(2);
     await persona.getByRole('button', { name: 'History' }).click();
     await persona.locator('ins').first().waitFor();
     expect(await persona.locator('ins').allInnerTexts()).toContain('who keeps notes.');
@@ -343,6 +362,35 @@ interface AxeFinding {
     await page.getByText('After the reconnection.').waitFor();
   });
 
+  it('exports the agent file, and imports it back as a new agent', async () => {
+    await page.goto(agentUrl(demo.agentId));
+    const downloaded = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export agent file' }).click();
+    const download = await downloaded;
+    expect(download.suggestedFilename()).toBe('Demo-Assistant.agent.json');
+    const file = path.join(profile, 'exported.agent.json');
+    await download.saveAs(file);
+    const document = JSON.parse(fs.readFileSync(file, 'utf8')) as { format: string; agent: { name: string } };
+    expect(document).toMatchObject({ format: 'agentmem.agent', agent: { name: 'Demo Assistant' } });
+
+    await page.getByRole('link', { name: 'Agents' }).click();
+    // A document that is not an agent file: refused, with the path of what is wrong.
+    const broken = path.join(profile, 'broken.agent.json');
+    fs.writeFileSync(broken, JSON.stringify({ format: 'agentmem.agent', version: 1 }));
+    await page.getByLabel('Import an agent file').setInputFiles(broken);
+    const refusal = page.getByRole('alert');
+    await refusal.waitFor();
+    expect(await refusal.innerText()).toMatch(/^Field document\b.*\((VALIDATION)\)/s);
+
+    await page.getByLabel('Import an agent file').setInputFiles(file);
+    await page.waitForURL((url) => url.pathname.startsWith('/ui/agents/') && !url.pathname.endsWith(demo.agentId));
+    await page.getByRole('heading', { name: 'Demo Assistant', level: 1 }).waitFor();
+    await page.getByTestId('block-persona').waitFor();
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByText('2 agents').waitFor();
+    await checkScreen(page, '10-imported');
+  });
+
   it('shows a read key no edit controls, and refuses its writes', async () => {
     const reader = await browser.newPage();
     await reader.goto(`${origin}/ui`);
@@ -352,7 +400,7 @@ interface AxeFinding {
     await reader.getByTestId('memory').first().waitFor();
     expect(await reader.getByRole('button', { name: /^(Edit|Save|Delete|Restore|Purge)/ }).count()).toBe(0);
     expect(await reader.getByLabel('Import an agent file').count()).toBe(0);
-    await checkScreen(reader, '10-read-key');
+    await checkScreen(reader, '11-read-key');
     // What the page could send anyway: the server refuses it, and nothing changes.
     const persona = (await app.graphql(BlockByLabel, { agentId: demo.agentId })).data!.agent!.blocks[0]!;
     const write = `mutation { updateBlock(id: "${persona.id}", input: { value: "x" }) { __typename } }`;
@@ -374,7 +422,7 @@ interface AxeFinding {
     await stranger.goto(agentUrl(demo.agentId));
     await enterKey(stranger, otherOrganization.key);
     await stranger.getByRole('heading', { name: 'No such agent' }).waitFor();
-    await checkScreen(stranger, '11-other-organization');
+    await checkScreen(stranger, '12-other-organization');
     await stranger.getByRole('link', { name: 'See the agents' }).click();
     await stranger.getByRole('link', { name: 'Demo Assistant' }).waitFor();
     expect(await stranger.getByRole('link', { name: 'Demo Assistant' }).getAttribute('href')).toBe(
