@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { DemoData } from '../../src/demo/seed';
+import { newId } from '../../src/ids';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -34,6 +35,14 @@ const ToolConversation = graphql(`
     appendMessages(agentId: $agentId, messages: $messages) {
       __typename
       ... on MessagesPayload { messages { id } }
+    }
+  }
+`);
+
+const RememberThis = graphql(`
+  mutation InspectorTestRemember($agentId: ID!, $content: String!) {
+    createMemory(input: { agentId: $agentId, content: $content, memoryType: EPISODIC, scope: "user", level: "core" }) {
+      __typename
     }
   }
 `);
@@ -340,6 +349,13 @@ interface AxeFinding {
     });
     expect(appended.data?.appendMessages.__typename).toBe('MessagesPayload');
     await page.getByText('Appended through the API while the inspector watches.').waitFor();
+    // A memory change too: the list of memories reloads by itself.
+    const remembered = await app.graphql(RememberThis, {
+      agentId: demo.agentId,
+      content: 'Remembered through the API while the inspector watches.',
+    });
+    expect(remembered.data?.createMemory.__typename).toBe('MemoryPayload');
+    await page.getByTestId('memory').getByText('Remembered through the API while the inspector watches.').waitFor();
     expect(await page.evaluate('window.__sameDocument === true')).toBe(true);
     await checkScreen(page, '8-live');
 
@@ -436,6 +452,90 @@ interface AxeFinding {
     const hits = await stranger.getByTestId('hit').allInnerTexts();
     expect(hits.every((text) => text.includes(otherOrganization.agentId) && !text.includes(demo.agentId))).toBe(true);
     await stranger.close();
+  });
+
+  it('pages 1,000 agents and 10,000 memories through the API, 20 and 10 at a time', async () => {
+    const large = await app.seedDemo();
+    const owner = app.database.owner;
+    const audit = { createdById: large.userId, lastUpdatedById: large.userId };
+    await owner.agent.createMany({
+      data: Array.from({ length: 999 }, (_, index) => ({
+        id: newId('agent'),
+        organizationId: large.organizationId,
+        name: `Scale agent ${String(index).padStart(4, '0')}`,
+        ...audit,
+      })),
+    });
+    await owner.memory.createMany({
+      data: Array.from({ length: 9_999 }, (_, index) => ({
+        id: newId('memory'),
+        organizationId: large.organizationId,
+        userId: large.userId,
+        agentId: large.agentId,
+        content: `Scale memory number ${index}.`,
+        memoryType: 'factual',
+        scope: 'user',
+        level: 'archival',
+        ...audit,
+      })),
+    });
+    const sizes: number[] = [];
+    const reader = await browser.newPage();
+    reader.on('response', (response) => {
+      if (new URL(response.url()).pathname !== '/graphql') return;
+      if (!(response.request().postData() ?? '').includes('query Inspector')) return;
+      void response.json().then(
+        (body: { data?: Record<string, { nodes?: unknown[] } | null> }) => {
+          for (const value of Object.values(body.data ?? {})) if (value?.nodes) sizes.push(value.nodes.length);
+        },
+        () => undefined,
+      );
+    });
+    await reader.goto(`${origin}/ui`);
+    await enterKey(reader, large.key);
+    await reader.getByText('1000 agents').waitFor();
+    expect(await reader.getByRole('row').count()).toBe(21);
+    const firstPageNames = await reader.locator('tbody tr td:first-child a').allInnerTexts();
+    await reader.getByRole('navigation', { name: 'Agents pages' }).getByRole('button', { name: 'Next →' }).click();
+    await reader.waitForFunction(
+      (first) => document.querySelector('tbody tr td:first-child a')?.textContent !== first,
+      firstPageNames[0],
+    );
+    const secondPageNames = await reader.locator('tbody tr td:first-child a').allInnerTexts();
+    expect(secondPageNames).toHaveLength(20);
+    expect(secondPageNames.filter((name) => firstPageNames.includes(name))).toEqual([]);
+    // The first screen on an organization of 1,000 agents, by the browser's own timing.
+    await reader.goto(`${origin}/ui`);
+    await reader.getByText('1000 agents').waitFor();
+    const shown = (await reader.evaluate(
+      `performance.getEntriesByName('agentmem:first-screen')[0]?.startTime ?? null`,
+    )) as number | null;
+    expect(shown).not.toBeNull();
+    expect(shown!).toBeLessThan(1000);
+
+    await reader.goto(agentUrl(large.agentId));
+    await reader.getByText('10000 memories, newest first.').waitFor();
+    expect(await reader.getByTestId('memory').count()).toBe(10);
+    const memoryPages = reader.getByRole('navigation', { name: 'Memories pages' });
+    const firstMemory = await reader.getByTestId('memory').first().locator('p').first().innerText();
+    await memoryPages.getByRole('button', { name: 'Next →' }).click();
+    await reader.waitForFunction(
+      (first) => document.querySelector('[data-testid="memory"] p')?.textContent !== first,
+      firstMemory,
+    );
+    expect(await reader.getByTestId('memory').count()).toBe(10);
+    // Back to the first page, by its cursor.
+    await memoryPages.getByRole('button', { name: '← Previous' }).click();
+    await reader.waitForFunction(
+      (first) => document.querySelector('[data-testid="memory"] p')?.textContent === first,
+      firstMemory,
+    );
+    expect(await memoryPages.getByRole('button', { name: '← Previous' }).isDisabled()).toBe(true);
+    await checkScreen(reader, '13-scale');
+    await reader.close();
+    // No answer carried more than a page.
+    expect(sizes.length).toBeGreaterThan(0);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(20);
   });
 
   it('sent the key only to /graphql, loaded nothing from elsewhere, and put no key in a URL', () => {

@@ -111,7 +111,7 @@ export function AgentsScreen({ session }: { session: Session }) {
               })}
             </tbody>
           </table>
-          <Pager label="Agents" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
+          <Pager current={page} label="Agents" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
         </>
       ) : agents.loading ? (
         <p>Loading…</p>

@@ -54,7 +54,7 @@ export function Memories({ agentId, session, refresh }: { agentId: string; sessi
               </li>
             ))}
           </ul>
-          <Pager label="Memories" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
+          <Pager current={page} label="Memories" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
         </>
       ) : memories.loading ? (
         <p>Loading…</p>

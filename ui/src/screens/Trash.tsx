@@ -89,7 +89,7 @@ function DeletedMemories() {
               ))}
             </tbody>
           </table>
-          <Pager label="Deleted memories" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
+          <Pager current={page} label="Deleted memories" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
         </>
       ) : null}
     </section>
@@ -147,7 +147,7 @@ function DeletedAgents() {
               ))}
             </tbody>
           </table>
-          <Pager label="Deleted agents" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
+          <Pager current={page} label="Deleted agents" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
         </>
       ) : null}
     </section>
