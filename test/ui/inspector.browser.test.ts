@@ -43,7 +43,20 @@ const RememberThis = graphql(`
   mutation InspectorTestRemember($agentId: ID!, $content: String!) {
     createMemory(input: { agentId: $agentId, content: $content, memoryType: EPISODIC, scope: "user", level: "core" }) {
       __typename
+      ... on MemoryPayload { memory { id } }
     }
+  }
+`);
+
+const DeleteMemory = graphql(`
+  mutation InspectorTestDeleteMemory($id: ID!) {
+    deleteMemory(id: $id) { __typename }
+  }
+`);
+
+const DeletedMemories = graphql(`
+  query InspectorTestDeletedMemories {
+    memories(deleted: true, track: false) { nodes { id content } }
   }
 `);
 
@@ -203,7 +216,7 @@ interface AxeFinding {
     await page.getByTestId('live-state').getByText('live').waitFor();
     expect(page.url()).toBe(agentUrl(demo.agentId));
     // Blocks with their gauge and version, tools, the conversation with the tool call threaded.
-    await page.getByTestId('block-persona').getByText('version 1').waitFor();
+    await page.getByTestId('block-persona').getByText('version 1', { exact: true }).waitFor();
     expect(await page.getByRole('meter', { name: /persona fill: 35 of 2000 characters/ }).count()).toBe(1);
     expect(await page.getByText('archival_memory_search').count()).toBe(1);
     const call = page.locator('.tool-call');
@@ -243,7 +256,7 @@ interface AxeFinding {
     await persona.getByRole('button', { name: 'Edit persona' }).click();
     await persona.getByLabel('New value of persona').fill('I am a friendly assistant who keeps notes.');
     await persona.getByRole('button', { name: 'Save persona' }).click();
-    await persona.getByText('version 2').waitFor();
+    await persona.getByText('version 2', { exact: true }).waitFor();
     const stored = (await app.graphql(BlockByLabel, { agentId: demo.agentId })).data!.agent!.blocks[0]!;
     expect(stored).toMatchObject({ value: 'I am a friendly assistant who keeps notes.', version: 2 });
     // Over its limit: refused, in words, with the field named; nothing stored.
@@ -270,11 +283,11 @@ interface AxeFinding {
     await second.goto(agentUrl(demo.agentId));
     await enterKey(second, demo.key);
     const theirs = second.getByTestId('block-persona');
-    await theirs.getByText('version 2').waitFor();
+    await theirs.getByText('version 2', { exact: true }).waitFor();
     await theirs.getByRole('button', { name: 'Edit persona' }).click();
     await theirs.getByLabel('New value of persona').fill('Theirs: a cheerful assistant.');
     await theirs.getByRole('button', { name: 'Save persona' }).click();
-    await theirs.getByText('version 3').waitFor();
+    await theirs.getByText('version 3', { exact: true }).waitFor();
     await second.close();
 
     await persona.getByRole('button', { name: 'Save persona' }).click();
@@ -284,7 +297,7 @@ interface AxeFinding {
     expect(await conflict.getByText('Theirs: a cheerful assistant.').count()).toBe(1);
     await checkScreen(page, '5-conflict');
     await conflict.getByRole('button', { name: 'Keep mine' }).click();
-    await persona.getByText('version 4').waitFor();
+    await persona.getByText('version 4', { exact: true }).waitFor();
     const stored = (await app.graphql(BlockByLabel, { agentId: demo.agentId })).data!.agent!.blocks[0]!;
     expect(stored).toMatchObject({ value: 'Mine: a careful assistant.', version: 4 });
   });
@@ -337,6 +350,21 @@ interface AxeFinding {
     await row.waitFor({ state: 'detached' });
     const restored = (await app.graphql(MemoriesOfAgent, { agentId: demo.agentId })).data!.memories.nodes;
     expect(restored.map((row) => row.content)).toContain(demoMemoryText);
+
+    // Purge, after the browser's confirmation: gone for good, from the trash too.
+    const created = (await app.graphql(RememberThis, { agentId: demo.agentId, content: 'A memory to purge.' })).data!
+      .createMemory;
+    if (created.__typename !== 'MemoryPayload') throw new Error(`createMemory returned ${created.__typename}`);
+    expect((await app.graphql(DeleteMemory, { id: created.memory.id })).data?.deleteMemory.__typename).toBe(
+      'DeletedPayload',
+    );
+    await page.reload();
+    const doomed = page.getByTestId('trashed-memory').filter({ hasText: 'A memory to purge.' });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await doomed.getByRole('button', { name: 'Purge' }).click();
+    await doomed.waitFor({ state: 'detached' });
+    const trash = (await app.graphql(DeletedMemories)).data!.memories.nodes;
+    expect(trash.map((row) => row.id)).not.toContain(created.memory.id);
   });
 
   it('shows a message appended through the API without a reload, and a lost connection', async () => {

@@ -223,3 +223,63 @@ export const ImportAgentMutation = graphql(`
     }
   }
 `);
+
+export const TrashBlocksQuery = graphql(`
+  query InspectorTrashBlocks($first: Int, $after: String, $last: Int, $before: String) {
+    blocks(deleted: true, first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      nodes { id label value deletedAt deletedBy { id name } }
+    }
+  }
+`);
+
+export const TrashToolsQuery = graphql(`
+  query InspectorTrashTools($first: Int, $after: String, $last: Int, $before: String) {
+    tools(deleted: true, first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      nodes { id name description deletedAt deletedBy { id name } }
+    }
+  }
+`);
+
+export const RestoreBlockMutation = graphql(`
+  mutation InspectorRestoreBlock($id: ID!) {
+    restoreBlock(id: $id) {
+      __typename
+      ... on BlockPayload { block { id } }
+      ... on Error { code field message }
+    }
+  }
+`);
+
+export const PurgeBlockMutation = graphql(`
+  mutation InspectorPurgeBlock($id: ID!) {
+    purgeBlock(id: $id) {
+      __typename
+      ... on DeletedPayload { id }
+      ... on Error { code field message }
+    }
+  }
+`);
+
+export const RestoreToolMutation = graphql(`
+  mutation InspectorRestoreTool($id: ID!) {
+    restoreTool(id: $id) {
+      __typename
+      ... on ToolPayload { tool { id } }
+      ... on Error { code field message }
+    }
+  }
+`);
+
+export const PurgeToolMutation = graphql(`
+  mutation InspectorPurgeTool($id: ID!) {
+    purgeTool(id: $id) {
+      __typename
+      ... on DeletedPayload { id }
+      ... on Error { code field message }
+    }
+  }
+`);

@@ -1,16 +1,22 @@
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { type ApiError, errorsOf, payloadError, request } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
 import { Link } from '../components/Link';
-import { firstPage, type PageRequest, Pager } from '../components/Pager';
+import { firstPage, type PageInfo, type PageRequest, Pager } from '../components/Pager';
 import { useLoad } from '../load';
 import {
   PurgeAgentMutation,
+  PurgeBlockMutation,
   PurgeMemoryMutation,
+  PurgeToolMutation,
   RestoreAgentMutation,
+  RestoreBlockMutation,
   RestoreMemoryMutation,
+  RestoreToolMutation,
   TrashAgentsQuery,
+  TrashBlocksQuery,
   TrashMemoriesQuery,
+  TrashToolsQuery,
 } from '../operations';
 import type { Session } from '../session';
 import { when } from './Agents';
@@ -19,7 +25,35 @@ const PAGE = 20;
 
 type Outcome = { __typename?: string; code?: string; field?: readonly string[] | null; message?: string };
 
-function useAct(reload: () => void) {
+interface DeletedRow {
+  id: string;
+  what: ReactNode;
+  deletedAt?: string | null;
+  deletedBy?: { name: string } | null;
+}
+
+interface DeletedPage {
+  totalCount: number;
+  pageInfo: PageInfo;
+  rows: DeletedRow[];
+}
+
+/** One kind of deleted row, a page at a time: who deleted each and when; restore, purge after a confirmation. */
+function DeletedRows({
+  kind,
+  title,
+  load,
+  restore,
+  purge,
+}: {
+  kind: string;
+  title: string;
+  load(page: PageRequest): Promise<DeletedPage>;
+  restore(id: string): Promise<Outcome>;
+  purge(id: string): Promise<Outcome>;
+}) {
+  const [page, setPage] = useState<PageRequest>(firstPage(PAGE));
+  const rows = useLoad(`${kind}:${JSON.stringify(page)}`, () => load(page));
   const [errors, setErrors] = useState<ApiError[] | null>(null);
   const act = async (run: () => Promise<Outcome>) => {
     setErrors(null);
@@ -29,125 +63,62 @@ function useAct(reload: () => void) {
     } catch (error) {
       setErrors(errorsOf(error));
     }
-    reload();
+    rows.reload();
   };
-  return { errors, act };
-}
-
-function DeletedMemories() {
-  const [page, setPage] = useState<PageRequest>(firstPage(PAGE));
-  const rows = useLoad(JSON.stringify(page), () => request(TrashMemoriesQuery, page));
-  const { errors, act } = useAct(rows.reload);
-  const connection = rows.data?.memories;
+  const data = rows.data;
   return (
-    <section aria-labelledby="trash-memories">
-      <h2 id="trash-memories">Memories</h2>
+    <section aria-labelledby={`trash-${kind}`}>
+      <h2 id={`trash-${kind}`}>{title}</h2>
       <ErrorNote errors={rows.errors ?? errors} />
-      {connection ? (
+      {data ? (
         <>
-          <p className="muted">{connection.totalCount} deleted memories.</p>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Memory</th>
-                <th scope="col">Agent</th>
-                <th scope="col">Deleted by</th>
-                <th scope="col">When</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {connection.nodes.map((memory) => (
-                <tr key={memory.id} data-testid="trashed-memory">
-                  <td>{memory.content}</td>
-                  <td>
-                    <Link to={{ screen: 'agent', id: memory.agentId }}>{memory.agentId}</Link>
-                  </td>
-                  <td>{memory.deletedBy?.name ?? '—'}</td>
-                  <td>{when(memory.deletedAt)}</td>
-                  <td className="actions">
-                    <button
-                      type="button"
-                      onClick={() =>
-                        void act(async () => (await request(RestoreMemoryMutation, { id: memory.id })).restoreMemory)
-                      }
-                    >
-                      Restore
-                    </button>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() =>
-                        window.confirm('Delete this memory for good? This cannot be undone.') &&
-                        void act(async () => (await request(PurgeMemoryMutation, { id: memory.id })).purgeMemory)
-                      }
-                    >
-                      Purge
-                    </button>
-                  </td>
+          <p className="muted">
+            {data.totalCount} deleted {title.toLowerCase()}.
+          </p>
+          {data.rows.length > 0 ? (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{title.replace(/s$/, '')}</th>
+                  <th scope="col">Deleted by</th>
+                  <th scope="col">When</th>
+                  <th scope="col">Actions</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          <Pager current={page} label="Deleted memories" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
-        </>
-      ) : null}
-    </section>
-  );
-}
-
-function DeletedAgents() {
-  const [page, setPage] = useState<PageRequest>(firstPage(PAGE));
-  const rows = useLoad(JSON.stringify(page), () => request(TrashAgentsQuery, page));
-  const { errors, act } = useAct(rows.reload);
-  const connection = rows.data?.agents;
-  return (
-    <section aria-labelledby="trash-agents">
-      <h2 id="trash-agents">Agents</h2>
-      <ErrorNote errors={rows.errors ?? errors} />
-      {connection ? (
-        <>
-          <p className="muted">{connection.totalCount} deleted agents.</p>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Agent</th>
-                <th scope="col">Deleted by</th>
-                <th scope="col">When</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {connection.nodes.map((agent) => (
-                <tr key={agent.id}>
-                  <td>{agent.name ?? agent.id}</td>
-                  <td>{agent.deletedBy?.name ?? '—'}</td>
-                  <td>{when(agent.deletedAt)}</td>
-                  <td className="actions">
-                    <button
-                      type="button"
-                      onClick={() =>
-                        void act(async () => (await request(RestoreAgentMutation, { id: agent.id })).restoreAgent)
-                      }
-                    >
-                      Restore
-                    </button>
-                    <button
-                      type="button"
-                      className="danger"
-                      onClick={() =>
-                        window.confirm('Delete this agent and everything of it for good? This cannot be undone.') &&
-                        void act(async () => (await request(PurgeAgentMutation, { id: agent.id })).purgeAgent)
-                      }
-                    >
-                      Purge
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <Pager current={page} label="Deleted agents" pageInfo={connection.pageInfo} size={PAGE} onPage={setPage} />
+              </thead>
+              <tbody>
+                {data.rows.map((row) => (
+                  <tr key={row.id} data-testid={`trashed-${kind}`}>
+                    <td>{row.what}</td>
+                    <td>{row.deletedBy?.name ?? '—'}</td>
+                    <td>{when(row.deletedAt)}</td>
+                    <td className="actions">
+                      <button type="button" onClick={() => void act(() => restore(row.id))}>
+                        Restore
+                      </button>
+                      <button
+                        type="button"
+                        className="danger"
+                        onClick={() =>
+                          window.confirm(
+                            'Delete this for good, with everything that depends on it? This cannot be undone.',
+                          ) && void act(() => purge(row.id))
+                        }
+                      >
+                        Purge
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : null}
+          <Pager
+            current={page}
+            label={`Deleted ${title.toLowerCase()}`}
+            pageInfo={data.pageInfo}
+            size={PAGE}
+            onPage={setPage}
+          />
         </>
       ) : null}
     </section>
@@ -169,9 +140,73 @@ export function TrashScreen({ session }: { session: Session }) {
   return (
     <main>
       <h1>Trash</h1>
-      <p className="muted">Deleted rows wait here until restored, or purged for good.</p>
-      <DeletedMemories />
-      <DeletedAgents />
+      <p className="muted">
+        Deleted rows wait here until restored, or purged for good. A deleted message is restored from the API
+        (restoreMessage).
+      </p>
+      <DeletedRows
+        kind="memory"
+        title="Memories"
+        load={async (page) => {
+          const { memories } = await request(TrashMemoriesQuery, page);
+          return {
+            ...memories,
+            rows: memories.nodes.map((memory) => ({
+              ...memory,
+              what: (
+                <>
+                  {memory.content}
+                  <div className="muted">
+                    of <Link to={{ screen: 'agent', id: memory.agentId }}>{memory.agentId}</Link>
+                  </div>
+                </>
+              ),
+            })),
+          };
+        }}
+        restore={async (id) => (await request(RestoreMemoryMutation, { id })).restoreMemory}
+        purge={async (id) => (await request(PurgeMemoryMutation, { id })).purgeMemory}
+      />
+      <DeletedRows
+        kind="agent"
+        title="Agents"
+        load={async (page) => {
+          const { agents } = await request(TrashAgentsQuery, page);
+          return { ...agents, rows: agents.nodes.map((agent) => ({ ...agent, what: agent.name ?? agent.id })) };
+        }}
+        restore={async (id) => (await request(RestoreAgentMutation, { id })).restoreAgent}
+        purge={async (id) => (await request(PurgeAgentMutation, { id })).purgeAgent}
+      />
+      <DeletedRows
+        kind="block"
+        title="Blocks"
+        load={async (page) => {
+          const { blocks } = await request(TrashBlocksQuery, page);
+          return {
+            ...blocks,
+            rows: blocks.nodes.map((block) => ({
+              ...block,
+              what: (
+                <>
+                  <strong>{block.label}</strong>: {block.value}
+                </>
+              ),
+            })),
+          };
+        }}
+        restore={async (id) => (await request(RestoreBlockMutation, { id })).restoreBlock}
+        purge={async (id) => (await request(PurgeBlockMutation, { id })).purgeBlock}
+      />
+      <DeletedRows
+        kind="tool"
+        title="Tools"
+        load={async (page) => {
+          const { tools } = await request(TrashToolsQuery, page);
+          return { ...tools, rows: tools.nodes.map((tool) => ({ ...tool, what: <code>{tool.name}</code> })) };
+        }}
+        restore={async (id) => (await request(RestoreToolMutation, { id })).restoreTool}
+        purge={async (id) => (await request(PurgeToolMutation, { id })).purgeTool}
+      />
     </main>
   );
 }
