@@ -22,8 +22,14 @@ function useLive(agentId: string) {
   const [states, setStates] = useState<Record<string, { state: LiveState; detail?: string }>>({});
   const [controls, setControls] = useState<Array<{ reconnect(): void }>>([]);
   useEffect(() => {
+    // Once lost, a subscription stays lost (the banner stays up) until it is open again: its
+    // attempts to reconnect in between do not hide the banner.
     const state = (name: string) => (next: LiveState, detail?: string) =>
-      setStates((previous) => ({ ...previous, [name]: { state: next, detail } }));
+      setStates((previous) => {
+        const before = previous[name];
+        const stillLost = next === 'connecting' && before?.state === 'lost';
+        return { ...previous, [name]: stillLost ? before : { state: next, detail } };
+      });
     const messages = subscribe(
       MessageAddedSubscription,
       { agentId },
