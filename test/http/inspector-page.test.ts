@@ -13,7 +13,7 @@ function get(
   method = 'GET',
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, path: rawPath, method }, (response) => {
+    const request = http.request({ host: '127.0.0.1', port, path: rawPath, method, agent: false }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
@@ -51,7 +51,10 @@ describe('the inspector is served at /ui (src/http/inspector.ts)', () => {
     missing = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-ui-missing-'));
   });
   afterAll(async () => {
-    for (const server of servers) await new Promise((resolve) => server.close(resolve));
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
     servers = [];
     fs.rmSync(built, { recursive: true, force: true });
     fs.rmSync(missing, { recursive: true, force: true });
