@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
 const DEFAULT_MAX = 120;
-const CHECKED_DIRECTORIES = ['src/', 'scripts/', 'test/'];
-const CHECKED_EXTENSIONS = /\.(ts|mts|cts|js|mjs|cjs)$/;
+const CHECKED_DIRECTORIES = ['src/', 'scripts/', 'test/', 'ui/'];
+const CHECKED_EXTENSIONS = /\.(ts|tsx|mts|cts|js|mjs|cjs|css|html)$/;
 // Written by `npm run generate` and `npm run codegen` (and ignored by git besides).
-const GENERATED = ['src/generated/', 'test/generated/'];
+const GENERATED = ['src/generated/', 'test/generated/', 'ui/src/gql/', 'ui/dist/'];
 
 interface LongLine {
   file: string;

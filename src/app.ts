@@ -8,6 +8,7 @@ import { hasReplicas, routingReadsPerRequest } from './db/read-routing';
 import { seedDemoData } from './demo/seed';
 import { Admission, withAdmission } from './http/admission';
 import { withBodyLimit } from './http/body-limit';
+import { withInspector } from './http/inspector';
 import { assertPortFree } from './http/port';
 import { withRequestId } from './http/request-id';
 import { withRequestTimeout } from './http/request-timeout';
@@ -61,7 +62,8 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       logger.info(demo, 'created demo data');
       // The one time this key can be shown: GraphiQL needs it as a header.
       process.stdout.write(
-        `\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`,
+        `\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n` +
+          'In the memory inspector (/ui on the same port), enter the key.\n\n',
       );
     }
     const guards = createGuards(database, settings, redis);
@@ -89,7 +91,8 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
     const admitted = withAdmission(withAdmission(timed, admission, GRAPHQL_PATH), admission, MCP_PATH);
     const observed = observingRequests(
       { logger, metrics, metricsToken: settings.metricsToken, tracing },
-      withBodyLimit(admitted, settings.maxRequestBytes),
+      // The memory inspector's page and assets (/ui), beside GraphQL on the same port.
+      withInspector(withBodyLimit(admitted, settings.maxRequestBytes)),
     );
     const requests = withRequestId(observed, settings.trustedProxies);
     server = http.createServer(hasReplicas(settings) ? routingReadsPerRequest(requests) : requests);

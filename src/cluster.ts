@@ -86,6 +86,7 @@ async function runPrimary(): Promise<void> {
     { workers: settings.workers, pid: process.pid },
     `AgentMem is ready with ${settings.workers} workers: GraphiQL at ${ready[0]}`,
   );
+  if (ready[0]) logger.info(`The memory inspector, with the same API key: ${new URL('/ui', ready[0]).href}`);
 
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;

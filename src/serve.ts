@@ -13,6 +13,7 @@ export async function serve(): Promise<RunningApp> {
   const logger = createLogger(settings.logLevel);
   const app = await startApp(settings, logger);
   logger.info({ database: settings.database.kind, pid: process.pid }, `AgentMem is ready: GraphiQL at ${app.url}`);
+  logger.info(`The memory inspector, with the same API key: ${new URL('/ui', app.url).href}`);
 
   const shutdown = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');

@@ -62,7 +62,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const ScopeEnum = builder.enumType('Scope', {
+export const ScopeEnum = builder.enumType('Scope', {
   values: {
     READ: { value: 'read', description: 'Read every entity of the organization.' },
     WRITE: { value: 'write', description: 'Create, change and soft-delete.' },

@@ -1,6 +1,8 @@
+import { ScopeEnum } from '../api-keys/types';
 import {
   column,
   count,
+  fallback,
   liveRows,
   object,
   organizationRows,
@@ -50,6 +52,14 @@ const Me = builder.objectRef<{ userId: string; organizationId: string }>('Me').i
       type: OrganizationType,
       sql: object(callersOrganization),
       resolve: (query, me, _args, context) => payloadRow(context.prisma.organization, query, me.organizationId),
+    }),
+    scopes: t.field({
+      type: [ScopeEnum],
+      description:
+        'The scopes of the API key this request was made with: what a client may offer (the inspector hides ' +
+        'edit controls from a read key). The server checks them on every field anyway.',
+      sql: fallback("the request's key, known before any statement: no read"),
+      resolve: (_me, _args, context) => context.caller.scopes,
     }),
   }),
 });
