@@ -4,13 +4,25 @@ import { SemanticRecallUnavailableError, ValidationError } from '../errors';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
 
+/** The largest 4-byte float. */
+const FLOAT4_MAX = 3.4028234663852886e38;
+
 /**
  * A memory's embedding as a client sends it: checked here for what GraphQL's `[Float!]` does not
  * say (a length, finite numbers), and against the deployment's dimensions when it is stored.
  * GraphQL's Float already refuses NaN and Infinity; the check repeats it for any other caller.
  */
 export const embeddingInput = z
-  .array(z.number().finite('must be a finite number'))
+  .array(
+    z
+      .number()
+      .finite('must be a finite number')
+      // pgvector keeps 4-byte floats: a number beyond their range would fail in the database.
+      .refine(
+        (value) => Math.abs(value) <= FLOAT4_MAX,
+        'must be within ±3.4e38 (a 4-byte float, as pgvector stores it)',
+      ),
+  )
   .min(1, 'must have at least one number');
 
 /** The embedding a write gives a memory, with the model that made it. */

@@ -180,6 +180,17 @@ describe('memory embeddings (pgvector)', () => {
       );
       expect(variable.errors?.[0]?.extensions?.code).toMatch(/^(BAD_USER_INPUT|VALIDATION)$/);
     }
+    // Finite, but beyond a 4-byte float, which pgvector stores: refused before the database.
+    const overflow = (await app.graphql(CreateMemory, { input: memory('overflow', { embedding: [0, 0, -3.5e38] }) }))
+      .data!.createMemory;
+    expect(overflow).toMatchObject({ code: 'VALIDATION', field: ['input', 'embedding', '2'] });
+    const search = await app.graphqlUntyped(
+      'query ($v: [Float!]) { searchMemories(query: "user", vector: $v) { score } }',
+      {
+        v: [0, 0, -3.402823567797337e38],
+      },
+    );
+    expect(search.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['vector', '2'] });
     expect(await memoryCount()).toBe(before);
   });
 
