@@ -15,6 +15,7 @@ import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
 import { createLiveBus, type LiveBus } from './live/bus';
 import type { Logger } from './logger';
 import { prepareSemanticRecall } from './memories/embeddings';
+import { createExpiredMemorySweeper } from './memories/expiry';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
 import { Metrics } from './observability/metrics';
 import { observeStatements, observingRequests } from './observability/requests';
@@ -47,6 +48,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
   // src/live/bus.ts and src/auth/rate-limit.ts for what works meanwhile).
   const redis = settings.redisUrl ? connectRedis(settings.redisUrl, logger) : undefined;
   const live = createLiveBus(redis, logger);
+  const expiredMemories = createExpiredMemorySweeper(database.prisma, live, logger, settings.memoryExpirySweepSeconds);
   let server: http.Server | undefined;
   const metrics = settings.metricsToken ? new Metrics(database) : undefined;
   const tracing = createTracing(settings.tracing, options.spanExporter);
@@ -63,7 +65,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         `\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`,
       );
     }
-    const handler = createGraphqlHandler(database, settings, logger, { live, redis }, metrics);
+    const handler = createGraphqlHandler(database, settings, logger, { live, redis, expiredMemories }, metrics);
     // Admission before the request's clock starts: a refusal is quick, and a wait in the queue is
     // bounded by ADMISSION_QUEUE_TIMEOUT_MS, not by REQUEST_TIMEOUT_MS.
     const admission = new Admission(settings.admission, logger);
@@ -113,6 +115,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         await closed;
         clearInterval(idleSweep);
         clearTimeout(deadline);
+        await expiredMemories.idle();
         await redis?.close();
         await database.close();
         await tracing?.shutdown();
