@@ -76,7 +76,8 @@ describe('memory search under row-level security: the plan and the rows', () => 
     await app.database.owner.$executeRaw`
       UPDATE memories SET
         valid_until = CASE WHEN right(id, 1) IN ('0', '1', '2', '3', '4') THEN valid_from END,
-        expires_at = CASE right(id, 1) WHEN 'a' THEN now() - interval '1 hour' WHEN 'b' THEN now() + interval '1 day' END
+        expires_at = CASE right(id, 1)
+          WHEN 'a' THEN now() - interval '1 hour' WHEN 'b' THEN now() + interval '1 day' END
       WHERE organization_id = ${owner.organizationId} AND right(id, 1) IN ('0', '1', '2', '3', '4', 'a', 'b')`;
   }
 
