@@ -5,6 +5,7 @@ import { sweepExpiredMemories } from '../../src/memories/expiry';
 import { memorySearchStatement } from '../../src/memories/search';
 import { graphql } from '../generated';
 import type { CreateMemoryInput } from '../generated/graphql';
+import { subscribe } from '../support/live-client';
 import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -83,6 +84,21 @@ const History = graphql(`
 `);
 const Trash = graphql(`
   query ValidityTrash { memories(deleted: true, first: 100) { nodes { id } } }
+`);
+
+const Changes = graphql(`
+  subscription ValidityChanges($agentId: ID!) { memoryChanged(agentId: $agentId) { kind memoryId memory { content } } }
+`);
+const ByMetadata = graphql(`
+  query ValidityByMetadata($agentId: ID!, $source: JSON!, $asOf: DateTime) {
+    memories(filter: { agentId: $agentId, metadata: { path: "source", eq: $source } }, asOf: $asOf, track: false) {
+      nodes { content }
+    }
+    searchMemories(query: "lives", filter: { agentId: $agentId, metadata: { path: "source", eq: $source } },
+      asOf: $asOf, track: false) {
+      memory { content }
+    }
+  }
 `);
 
 const CHAIN = `{ id content validFrom validUntil supersededById supersededBy { id } supersedes { id }
@@ -366,6 +382,48 @@ describe('memories that change: validity, supersession, expiry', () => {
       orderBy: { seq: 'desc' },
     });
     expect(events.map((event) => event.event)).toEqual(['expire', 'create']);
+  });
+
+  it('publishes SUPERSEDED, INVALIDATED and EXPIRED to the agent\'s subscribers', async () => {
+    const agentId = await newAgent();
+    const live = await subscribe(app.url, own.key, Changes, { agentId });
+    const paris = await create(fact(agentId, 'The user lives in Paris'));
+    const lyon = await supersede(paris, { content: 'The user lives in Lyon' });
+    const chess = await create(fact(agentId, 'Plays chess'));
+    expect((await app.graphql(Invalidate, { id: chess })).data!.invalidateMemory.__typename).toBe('MemoryPayload');
+    const expiresAt = new Date(Date.now() + 1000);
+    const hotel = await create(fact(agentId, 'Stays at a hotel', { expiresAt: expiresAt.toISOString() }));
+    while (Date.now() <= expiresAt.getTime() + 50) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await sweepExpiredMemories(app.database.prisma, app.live, own.organizationId)).toBe(1);
+
+    const received = [];
+    for (let index = 0; index < 7; index += 1) received.push((await live.next())?.data?.memoryChanged);
+    live.close();
+    expect(received).toEqual([
+      { kind: 'CREATED', memoryId: paris, memory: { content: 'The user lives in Paris' } },
+      { kind: 'CREATED', memoryId: lyon, memory: { content: 'The user lives in Lyon' } },
+      { kind: 'SUPERSEDED', memoryId: paris, memory: { content: 'The user lives in Paris' } },
+      { kind: 'CREATED', memoryId: chess, memory: { content: 'Plays chess' } },
+      { kind: 'INVALIDATED', memoryId: chess, memory: { content: 'Plays chess' } },
+      { kind: 'CREATED', memoryId: hotel, memory: { content: 'Stays at a hotel' } },
+      { kind: 'EXPIRED', memoryId: hotel, memory: { content: 'Stays at a hotel' } },
+    ]);
+  });
+
+  it('combines metadata filters with validity', async () => {
+    const agentId = await newAgent();
+    const chat = await create(
+      fact(agentId, 'The user lives in Paris', { metadata: { source: 'chat' }, validFrom: '2020-01-01T00:00:00Z' }),
+    );
+    await create(fact(agentId, 'The user lives in Rome', { metadata: { source: 'email' } }));
+    await supersede(chat, { content: 'The user lives in Lyon', validFrom: '2022-01-01T00:00:00Z' });
+    const read = async (asOf?: string) => {
+      const data = (await app.graphql(ByMetadata, { agentId, source: 'chat', asOf })).data!;
+      return [data.memories.nodes.map((node) => node.content), data.searchMemories.map((hit) => hit.memory.content)];
+    };
+    // The successor inherited the metadata: the filter finds it now, and the old fact then.
+    expect(await read()).toEqual([['The user lives in Lyon'], ['The user lives in Lyon']]);
+    expect(await read('2021-01-01T00:00:00Z')).toEqual([['The user lives in Paris'], ['The user lives in Paris']]);
   });
 
   it('refuses bad input with a typed error naming the field, and stores nothing', async () => {
