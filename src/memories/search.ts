@@ -85,7 +85,7 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind):
   // Bound in the order they appear in the text.
   const score = weightedScore(search.ranking, 'c', 'text', bind);
   const instant = instantOf(search.validity, bind);
-  const parts = scoreParts(search.ranking, 'q.query', bind, instant);
+  const parts = scoreParts(search.ranking, 'q.query', bind, instant());
   const words = tsquery(search.query, bind);
   const conditions = textConditions(search, bind, instant);
   const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
@@ -112,7 +112,7 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind):
     LIMIT ${bind(search.limit)}`;
 }
 
-function textConditions(search: MemorySearch, bind: Bind, instant: string): string[] {
+function textConditions(search: MemorySearch, bind: Bind, instant: () => string): string[] {
   return [
     `m.organization_id = ${bind(search.organizationId)}`,
     'NOT a.is_deleted',
@@ -126,7 +126,7 @@ function textConditions(search: MemorySearch, bind: Bind, instant: string): stri
  * The search's conditions of expiry and validity on `m` (a row of the view): filters on the rows
  * the index finds, which keep the index search (test/memories/search-plan.test.ts).
  */
-function validRows(search: MemorySearch, instant: string): string[] {
+function validRows(search: MemorySearch, instant: () => string): string[] {
   return [notExpired('m'), ...validityConditions(search.validity, 'm', instant)];
 }
 
@@ -193,7 +193,7 @@ function vectorRanking(search: MemorySearch & { vector: VectorQuery }, bind: Bin
 function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }, bind: Bind): string {
   // Bound in the order they appear in the text; the fusion's k once, read where it is used.
   const score = weightedScore(search.ranking, 'c', 'relevance', bind);
-  const parts = scoreParts(search.ranking, 'NULL', bind, instantOf(search.validity, bind));
+  const parts = scoreParts(search.ranking, 'NULL', bind, instantOf(search.validity, bind)());
   let fused: string;
   if (search.mode === 'HYBRID') {
     const k = bind(search.ranking.fusionK);

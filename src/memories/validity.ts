@@ -21,9 +21,14 @@ export interface ValidityChoice {
   includeInvalid?: boolean | null;
 }
 
-/** The instant the choice is about, as SQL: `asOf` bound, or the statement's now(). */
-export function instantOf(choice: ValidityChoice | undefined, bind: Bind): string {
-  return choice?.asOf ? `${bind(choice.asOf.toISOString())}::timestamptz` : 'now()';
+/**
+ * The instant the choice is about, as SQL: `asOf` bound, or the statement's now(). Bound when first
+ * asked for, once: a statement must not carry a value its text does not use (PostgreSQL cannot type
+ * it), as one with `includeInvalid` and no recency would.
+ */
+export function instantOf(choice: ValidityChoice | undefined, bind: Bind): () => string {
+  let bound: string | undefined;
+  return () => (bound ??= choice?.asOf ? `${bind(choice.asOf.toISOString())}::timestamptz` : 'now()');
 }
 
 /**
@@ -37,8 +42,8 @@ export function notExpired(row: string): string {
 }
 
 /** Valid at `instant` (SQL, from `instantOf`): the fact had begun and not yet ended. */
-function validAt(row: string, instant: string): string[] {
-  return [`${row}.valid_from <= ${instant}`, `(${row}.valid_until IS NULL OR ${row}.valid_until > ${instant})`];
+function validAt(row: string, instant: () => string): string[] {
+  return [`${row}.valid_from <= ${instant()}`, `(${row}.valid_until IS NULL OR ${row}.valid_until > ${instant()})`];
 }
 
 /**
@@ -46,7 +51,7 @@ function validAt(row: string, instant: string): string[] {
  * part of what is visible at all: `notExpired`, in src/memories/visibility.ts.) `instant` is what
  * `instantOf` gave, so that a statement binds `asOf` once.
  */
-export function validityConditions(choice: ValidityChoice | undefined, row: string, instant: string): string[] {
+export function validityConditions(choice: ValidityChoice | undefined, row: string, instant: () => string): string[] {
   return choice?.includeInvalid ? [] : validAt(row, instant);
 }
 

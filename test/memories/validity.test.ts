@@ -219,6 +219,10 @@ describe('memories that change: validity, supersession, expiry', () => {
       'The user lives in Lyon',
       'The user lives in Paris',
     ]);
+    // asOf with includeInvalid: everything, recency as of then.
+    const asOf = '2021-06-01T00:00:00Z';
+    expect((await listed(agentId, { asOf, includeInvalid: true })).nodes).toHaveLength(3);
+    expect(await searched(agentId, { asOf, includeInvalid: true })).toHaveLength(3);
 
     // The chain as relations, the same on the read planner and on the general path.
     for (const id of [paris, lyon, berlin]) {
@@ -384,7 +388,7 @@ describe('memories that change: validity, supersession, expiry', () => {
     expect(events.map((event) => event.event)).toEqual(['expire', 'create']);
   });
 
-  it('publishes SUPERSEDED, INVALIDATED and EXPIRED to the agent\'s subscribers', async () => {
+  it("publishes SUPERSEDED, INVALIDATED and EXPIRED to the agent's subscribers", async () => {
     const agentId = await newAgent();
     const live = await subscribe(app.url, own.key, Changes, { agentId });
     const paris = await create(fact(agentId, 'The user lives in Paris'));
