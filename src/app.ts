@@ -17,6 +17,7 @@ import { createLiveBus, type LiveBus } from './live/bus';
 import type { Logger } from './logger';
 import { createMcpHandler, MCP_PATH } from './mcp/http';
 import { prepareSemanticRecall } from './memories/embeddings';
+import { createExpiredMemorySweeper } from './memories/expiry';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
 import { Metrics } from './observability/metrics';
 import { observeStatements, observingRequests } from './observability/requests';
@@ -49,6 +50,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
   // src/live/bus.ts and src/auth/rate-limit.ts for what works meanwhile).
   const redis = settings.redisUrl ? connectRedis(settings.redisUrl, logger) : undefined;
   const live = createLiveBus(redis, logger);
+  const expiredMemories = createExpiredMemorySweeper(database.prisma, live, logger, settings.memoryExpirySweepSeconds);
   let server: http.Server | undefined;
   const metrics = settings.metricsToken ? new Metrics(database) : undefined;
   const tracing = createTracing(settings.tracing, options.spanExporter);
@@ -67,7 +69,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       );
     }
     const guards = createGuards(database, settings, redis);
-    const yoga = createGraphqlHandler(database, settings, logger, { live, redis }, metrics, guards);
+    const yoga = createGraphqlHandler(database, settings, logger, { live, redis, expiredMemories }, metrics, guards);
     // MCP at /mcp beside GraphQL, its tools running GraphQL operations through yoga in this process.
     const mcp = createMcpHandler({
       graphqlFetch: (url, init) => yoga.fetch(url, init),
@@ -130,6 +132,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         await closed;
         clearInterval(idleSweep);
         clearTimeout(deadline);
+        await expiredMemories.idle();
         await redis?.close();
         await database.close();
         await tracing?.shutdown();

@@ -63,6 +63,28 @@ export class VersionConflictError extends AppError {
   }
 }
 
+/**
+ * A memory to supersede (or invalidate) was already superseded: another writer replaced it first,
+ * or the client is behind. Nothing was written; `supersededById` names the winner, which is the
+ * fact to supersede now if the change still applies. Concurrent supersessions of one memory
+ * never fork its chain: one wins, the others get this.
+ */
+export class AlreadySupersededError extends AppError {
+  readonly code = 'CONFLICT';
+  override name = 'AlreadySupersededError';
+  constructor(
+    readonly memoryId: string,
+    readonly supersededById: string,
+    field: string[] | null,
+  ) {
+    super(
+      `memory ${JSON.stringify(memoryId)} was already superseded by memory ${JSON.stringify(supersededById)}: ` +
+        'supersede that one instead if the change still applies',
+      field,
+    );
+  }
+}
+
 export class BlockLimitExceededError extends AppError {
   readonly code = 'BLOCK_LIMIT_EXCEEDED';
   override name = 'BlockLimitExceededError';

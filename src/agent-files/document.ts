@@ -1,18 +1,23 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import schemaV1 from '../../schemas/agent-export.v1.schema.json';
+import schemaV2 from '../../schemas/agent-export.v2.schema.json';
 import { BlockLimitExceededError, ValidationError } from '../errors';
 import { parseInstant } from '../schema/date-time';
 import { characterCount, real } from '../schema/rules';
 
 /**
  * The agent file (issue 11): one agent with its blocks, tools, conversation, memories and links,
- * as one versioned JSON document. Its published JSON Schema is schemas/agent-export.v1.schema.json;
+ * as one versioned JSON document. Its published JSON Schema is schemas/agent-export.v2.schema.json;
  * the types below are what that schema admits (the columns of this release). Readers ignore
  * properties they do not know, so a later release may add optional ones (a block's version, a
- * message's sequence number) without a new version.
+ * message's sequence number) without a new version. Version 2 (issue 17) adds each memory's
+ * validity and supersession chain: a version 1 reader would take every fact as holding, so it is
+ * a new version. Version 1 files still import (their memories hold from their creation).
  */
 export const AGENT_FILE_FORMAT = 'agentmem.agent';
-export const AGENT_FILE_VERSION = 1;
+export const AGENT_FILE_VERSION = 2;
+/** Every version this server reads, each with its JSON Schema. */
+const READABLE_VERSIONS = [1, 2] as const;
 
 type Json = unknown;
 type Timestamp = string;
@@ -87,11 +92,16 @@ export interface AgentFileMemory {
   accessCount?: number;
   lastAccessed?: Timestamp | null;
   createdAt?: Timestamp;
+  /** Version 2: the fact's period, its successor among this document's memories, its time to live. */
+  validFrom?: Timestamp;
+  validUntil?: Timestamp | null;
+  supersededById?: string | null;
+  expiresAt?: Timestamp | null;
 }
 
 export interface AgentFile {
   format: typeof AGENT_FILE_FORMAT;
-  version: typeof AGENT_FILE_VERSION;
+  version: (typeof READABLE_VERSIONS)[number];
   exportedAt?: Timestamp;
   agent: AgentFileAgent;
   blocks: AgentFileBlock[];
@@ -101,8 +111,9 @@ export interface AgentFile {
   links: { blocksAgents: Array<{ blockId: string; blockLabel: string }>; toolsAgents: Array<{ toolId: string }> };
 }
 
-/** The schema's JSON Schema validator, compiled once. ajv counts string lengths in code points, as PostgreSQL does. */
-const validateSchema = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile<AgentFile>(schemaV1);
+/** Each version's JSON Schema validator, compiled once. ajv counts lengths in code points, as PostgreSQL does. */
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validators = { 1: ajv.compile<AgentFile>(schemaV1), 2: ajv.compile<AgentFile>(schemaV2) };
 
 /** Every path named in an error starts at the mutation's argument: ["document", "blocks", "2", "value"]. */
 const ROOT = 'document';
@@ -151,6 +162,22 @@ function assertUnique(ids: string[], path: (index: number) => Array<string | num
   return seen;
 }
 
+/** VALIDATION at the first memory whose chain of successors comes back to it. */
+function assertNoSupersessionCycle(memories: AgentFileMemory[]): void {
+  const successorOf = new Map(memories.map((memory) => [memory.id, memory.supersededById ?? null]));
+  memories.forEach((memory, index) => {
+    const seen = new Set([memory.id]);
+    for (let next = successorOf.get(memory.id) ?? null; next !== null; next = successorOf.get(next) ?? null) {
+      if (seen.has(next))
+        throw new ValidationError(
+          `the memories superseding ${JSON.stringify(memory.id)} form a cycle`,
+          at('memories', index, 'supersededById'),
+        );
+      seen.add(next);
+    }
+  });
+}
+
 function assertReal(value: number | null | undefined, path: Array<string | number>): void {
   if (value == null) return;
   const checked = real.safeParse(value);
@@ -172,12 +199,15 @@ export function parseAgentFile(document: unknown): AgentFile {
   const { format, version } = document as { format?: unknown; version?: unknown };
   if (format !== AGENT_FILE_FORMAT)
     throw new ValidationError(`must be ${JSON.stringify(AGENT_FILE_FORMAT)}`, at('format'));
-  if (version !== AGENT_FILE_VERSION) {
+  if (!READABLE_VERSIONS.includes(version as 1 | 2)) {
     throw new ValidationError(
-      `version ${JSON.stringify(version)} is not one this server reads (it reads version ${AGENT_FILE_VERSION})`,
+      `version ${JSON.stringify(version)} is not one this server reads (it reads versions ${READABLE_VERSIONS.join(
+        ' and ',
+      )})`,
       at('version'),
     );
   }
+  const validateSchema = validators[version as 1 | 2];
   if (!validateSchema(document)) {
     const error = validateSchema.errors![0]!;
     throw new ValidationError(describe(error), pathOf(error));
@@ -229,17 +259,33 @@ export function parseAgentFile(document: unknown): AgentFile {
       throw new ValidationError('a message needs text or content', at('messages', index, 'text'));
     }
   });
-  assertUnique(
+  const memoryIds = assertUnique(
     file.memories.map((memory) => memory.id),
     (index) => ['memories', index, 'id'],
     'memory',
   );
   file.memories.forEach((memory, index) => {
-    documentDate(memory.createdAt, ['memories', index, 'createdAt']);
+    const createdAt = documentDate(memory.createdAt, ['memories', index, 'createdAt']);
     documentDate(memory.lastAccessed, ['memories', index, 'lastAccessed']);
     assertReal(memory.score, ['memories', index, 'score']);
     assertReal(memory.importance, ['memories', index, 'importance']);
+    const validFrom = documentDate(memory.validFrom, ['memories', index, 'validFrom']) ?? createdAt;
+    const validUntil = documentDate(memory.validUntil, ['memories', index, 'validUntil']);
+    documentDate(memory.expiresAt, ['memories', index, 'expiresAt']);
+    if (validUntil && !validFrom)
+      throw new ValidationError(
+        'needs validFrom (or createdAt): when the fact began',
+        at('memories', index, 'validFrom'),
+      );
+    if (validUntil && validFrom && validUntil < validFrom)
+      throw new ValidationError('must not be before validFrom', at('memories', index, 'validUntil'));
+    if (memory.supersededById != null && !memoryIds.has(memory.supersededById))
+      throw new ValidationError(
+        `no memory ${JSON.stringify(memory.supersededById)} in this document`,
+        at('memories', index, 'supersededById'),
+      );
   });
+  assertNoSupersessionCycle(file.memories);
 
   // References: every link and every window entry names a row of this document.
   const linkedBlocks = new Set<string>();

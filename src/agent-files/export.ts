@@ -1,4 +1,5 @@
 import type { Context } from '../context/types';
+import { notExpiredWhere } from '../memories/validity';
 import { conversationOrder } from '../messages/type';
 import { live, liveRowsOf } from '../schema/tenancy';
 import {
@@ -34,7 +35,8 @@ export async function exportAgent(context: Context, id: string): Promise<AgentFi
       },
       toolLinks: { where: { tool: live }, include: { tool: true }, orderBy: { toolId: 'asc' } },
       messages: { where: live, orderBy: conversationOrder },
-      memories: { where: live, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+      // Valid or not (a chain is exported whole), but not expired: those are as good as deleted.
+      memories: { where: { ...live, ...notExpiredWhere() }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
     },
   });
   if (!agent) return null;
@@ -55,6 +57,7 @@ export async function exportAgent(context: Context, id: string): Promise<AgentFi
     senderId: message.senderId,
     createdAt: iso(message.createdAt),
   }));
+  const exported = new Set(agent.memories.map((memory) => memory.id));
   const memories: AgentFileMemory[] = agent.memories.map((memory) => ({
     id: memory.id,
     content: memory.content,
@@ -68,6 +71,12 @@ export async function exportAgent(context: Context, id: string): Promise<AgentFi
     accessCount: Number(memory.accessCount),
     lastAccessed: memory.lastAccessed && iso(memory.lastAccessed),
     createdAt: iso(memory.createdAt),
+    validFrom: iso(memory.validFrom),
+    validUntil: memory.validUntil && iso(memory.validUntil),
+    // A successor left behind (of another agent, deleted, expired): the fact still ended, with no link.
+    supersededById:
+      memory.supersededById !== null && exported.has(memory.supersededById) ? memory.supersededById : null,
+    expiresAt: memory.expiresAt && iso(memory.expiresAt),
   }));
 
   return {

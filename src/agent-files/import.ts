@@ -39,6 +39,10 @@ export async function importAgent(context: Context, document: unknown): Promise<
     file.messages.map((message) => message.id),
     'message',
   );
+  const memoryIds = renumber(
+    file.memories.map((memory) => memory.id),
+    'memory',
+  );
   // Messages without an instant follow each other from now, in the file's order.
   const now = Date.now();
 
@@ -137,7 +141,7 @@ export async function importAgent(context: Context, document: unknown): Promise<
     if (file.memories.length > 0) {
       await tx.memory.createMany({
         data: file.memories.map((memory, index) => ({
-          id: newId('memory'),
+          id: memoryIds.get(memory.id)!,
           organizationId,
           userId,
           agentId,
@@ -152,9 +156,24 @@ export async function importAgent(context: Context, document: unknown): Promise<
           accessCount: memory.accessCount ?? undefined,
           lastAccessed: documentDate(memory.lastAccessed, ['memories', index, 'lastAccessed']) ?? null,
           createdAt: documentDate(memory.createdAt, ['memories', index, 'createdAt']),
+          // Version 1 files have no period: a fact holds from its creation.
+          validFrom:
+            documentDate(memory.validFrom, ['memories', index, 'validFrom']) ??
+            documentDate(memory.createdAt, ['memories', index, 'createdAt']),
+          validUntil: documentDate(memory.validUntil, ['memories', index, 'validUntil']) ?? null,
+          expiresAt: documentDate(memory.expiresAt, ['memories', index, 'expiresAt']) ?? null,
           ...audit,
         })),
       });
+      // The chains once every memory exists, whatever their order in the file.
+      const chained = file.memories.filter((memory) => memory.supersededById != null);
+      if (chained.length > 0)
+        await tx.$executeRawUnsafe(
+          `UPDATE memories m SET superseded_by_id = c.successor
+           FROM unnest($1::text[], $2::text[]) AS c(id, successor) WHERE m.id = c.id`,
+          chained.map((memory) => memoryIds.get(memory.id)!),
+          chained.map((memory) => memoryIds.get(memory.supersededById!)!),
+        );
     }
     if (file.links.blocksAgents.length > 0) {
       await tx.blockAgent.createMany({

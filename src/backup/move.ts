@@ -48,9 +48,16 @@ async function assertEmptyTarget(session: SqlSession): Promise<void> {
 
 const columnNames = (table: Table) => table.columns.map((column) => column.name).join(',');
 
-/** Copies one table's rows, in batches, as text that each column's type reads back exactly. */
+/**
+ * Copies one table's rows, in batches, as text that each column's type reads back exactly. A
+ * column that references the table itself (a memory's successor) is written in a second pass,
+ * once every row it may name is there: the rows come in any order.
+ */
 async function copyTable(source: SqlSession, target: SqlSession, table: Table): Promise<void> {
   const columns = table.columns;
+  const selfReferences = new Set(
+    table.foreignKeys.filter((key) => key.references === table.name).map((key) => key.column),
+  );
   const cursor = `agentmem_move_${table.name.replace(/\W/g, '_')}`;
   const asText = columns.map((column, index) => `${quoteName(column.name)}::text AS c${index}`).join(', ');
   await source.query(
@@ -58,7 +65,9 @@ async function copyTable(source: SqlSession, target: SqlSession, table: Table): 
   );
   const insert = `INSERT INTO public.${quoteName(table.name)}
     (${columns.map((column) => quoteName(column.name)).join(', ')})
-    SELECT ${columns.map((column, index) => `u.c${index}::${column.type}`).join(', ')}
+    SELECT ${columns
+      .map((column, index) => (selfReferences.has(column.name) ? 'NULL' : `u.c${index}::${column.type}`))
+      .join(', ')}
     FROM unnest(${columns.map((_, index) => `$${index + 1}::text[]`).join(', ')})
       AS u(${columns.map((_, index) => `c${index}`).join(', ')})`;
   for (;;) {
@@ -68,6 +77,30 @@ async function copyTable(source: SqlSession, target: SqlSession, table: Table): 
       insert,
       columns.map((_, index) => rows.map((row) => row[`c${index}`] ?? null)),
     );
+  }
+  await source.query(`CLOSE ${quoteName(cursor)}`);
+  for (const name of selfReferences) await copySelfReference(source, target, table, name);
+}
+
+/** The second pass of `copyTable`: a self-referencing column, by the table's one-column primary key. */
+async function copySelfReference(source: SqlSession, target: SqlSession, table: Table, name: string): Promise<void> {
+  const key = table.primaryKey[0];
+  const keyType = table.columns.find((column) => column.name === key)?.type;
+  const type = table.columns.find((column) => column.name === name)?.type;
+  if (table.primaryKey.length !== 1 || !key || !keyType || !type)
+    throw new BackupError(`table ${table.name} references itself without a one-column primary key`);
+  const cursor = `agentmem_move_${table.name.replace(/\W/g, '_')}_${name.replace(/\W/g, '_')}`;
+  await source.query(
+    `DECLARE ${quoteName(cursor)} NO SCROLL CURSOR
+     FOR SELECT ${quoteName(key)}::text AS k, ${quoteName(name)}::text AS v
+     FROM public.${quoteName(table.name)} WHERE ${quoteName(name)} IS NOT NULL`,
+  );
+  const update = `UPDATE public.${quoteName(table.name)} t SET ${quoteName(name)} = u.v::${type}
+    FROM unnest($1::text[], $2::text[]) AS u(k, v) WHERE t.${quoteName(key)} = u.k::${keyType}`;
+  for (;;) {
+    const rows = await source.query<{ k: string; v: string }>(`FETCH ${BATCH_ROWS} FROM ${quoteName(cursor)}`);
+    if (rows.length === 0) break;
+    await target.query(update, [rows.map((row) => row.k), rows.map((row) => row.v)]);
   }
   await source.query(`CLOSE ${quoteName(cursor)}`);
 }

@@ -73,6 +73,7 @@ const environmentSchema = z.object({
   READ_PATH: z.enum(['fast', 'general']).default('fast'),
   GRAPHQL_JIT: z.enum(['true', 'false']).default('true'),
   IDEMPOTENCY_TTL_HOURS: integer(1, 8760).default(24),
+  MEMORY_EXPIRY_SWEEP_SECONDS: integer(0, 86_400).default(60),
   AUTH_FAILURE_LIMIT: integer(0, 10_000_000).default(30),
   AUTH_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(60),
   TRUSTED_PROXIES: integer(0, 100).default(0),
@@ -156,6 +157,8 @@ export interface Settings {
   graphqlJit: boolean;
   /** How long the outcome of a mutation sent with an Idempotency-Key is kept for its retries. */
   idempotencyTtlHours: number;
+  /** At most how often an organization's expired memories are swept into the trash; 0: never. */
+  memoryExpirySweepSeconds: number;
   /** Failed authentications one client address may make per window before it is refused; 0: no limit. */
   authFailureLimit: { failures: number; windowSeconds: number };
   /** Reverse proxies in front of the server: how many X-Forwarded-For entries, from the right, to trust. */
@@ -302,6 +305,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     readPath: values.READ_PATH,
     graphqlJit: values.GRAPHQL_JIT === 'true',
     idempotencyTtlHours: values.IDEMPOTENCY_TTL_HOURS,
+    memoryExpirySweepSeconds: values.MEMORY_EXPIRY_SWEEP_SECONDS,
     authFailureLimit: { failures: values.AUTH_FAILURE_LIMIT, windowSeconds: values.AUTH_FAILURE_WINDOW_SECONDS },
     trustedProxies: values.TRUSTED_PROXIES,
     postgresBinDir: values.PG_BIN_DIR === undefined ? undefined : path.resolve(values.PG_BIN_DIR),

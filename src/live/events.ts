@@ -13,7 +13,16 @@ export interface MessagesAdded {
   messageIds: string[];
 }
 
-const MEMORY_CHANGES = ['created', 'updated', 'deleted', 'restored', 'purged'] as const;
+const MEMORY_CHANGES = [
+  'created',
+  'updated',
+  'deleted',
+  'restored',
+  'purged',
+  'superseded',
+  'invalidated',
+  'expired',
+] as const;
 export type MemoryChange = (typeof MEMORY_CHANGES)[number];
 
 interface MemoriesChanged {

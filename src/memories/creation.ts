@@ -6,6 +6,8 @@ import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { contentHash } from './content-hash';
 import { checkDimensions, embeddingModel, storeEmbeddings } from './embeddings';
 import { type HistoryEntry, lockSnapshots, recordHistory } from './history';
+import { closeSuperseded, lockSuperseded, periodOf, type Supersession } from './supersession';
+import { dedupeCandidates } from './validity';
 
 /** One memory to create, validated (src/memories/mutations.ts). */
 export interface MemoryToCreate {
@@ -21,6 +23,23 @@ export interface MemoryToCreate {
   /** Its embedding, checked for finite numbers but not yet for the deployment's dimensions. */
   embedding?: number[] | null;
   embeddingModel?: string | null;
+  /** When the fact became true: now (the transaction's) by default, never before what it supersedes. */
+  validFrom?: Date | null;
+  /** When it stopped being true: a fact of the past. */
+  validUntil?: Date | null;
+  expiresAt?: Date | null;
+  /** The memories it replaces: each is closed in the same transaction (src/memories/supersession.ts). */
+  supersedes?: string[] | null;
+}
+
+/** Whether an input says anything of its period: such a fact is its own, never merged into another. */
+function hasValidity(input: MemoryToCreate): boolean {
+  return (
+    (input.supersedes?.length ?? 0) > 0 ||
+    input.validFrom != null ||
+    input.validUntil != null ||
+    input.expiresAt != null
+  );
 }
 
 /** What became of one input: a new memory, or an existing one it was the same as. */
@@ -79,29 +98,56 @@ async function checkOwners(
   });
 }
 
+/** What createMemories did: each input's memory, and the memories it superseded. */
+export interface CreatedMemories {
+  results: CreatedMemory[];
+  superseded: Array<{ id: string; agentId: string }>;
+}
+
 /**
- * Creates memories in `tx`, deduplicated by content: an input whose content hash an agent's live
- * memory already has (or an earlier input of the same batch) creates nothing; it returns that
- * memory, marked deduplicated, and raises its importance to the input's if that is higher. Every
- * creation and every merge is recorded in memory_history.
+ * Creates memories in `tx`, deduplicated by content: an input whose content hash a fact of its
+ * agent that still holds already has (or an earlier input of the same batch) creates nothing; it
+ * returns that memory, marked deduplicated, and raises its importance to the input's if that is
+ * higher. An input that says anything of its period (supersedes, validFrom, validUntil,
+ * expiresAt) is never merged. The memories an input supersedes are locked first, and closed
+ * once it exists (valid_until = its valid_from, superseded_by_id = it). Every creation, merge
+ * and supersession is recorded in memory_history. `supersedesPath` names where an input's
+ * `supersedes[j]` came from, for errors.
  */
 export async function createMemories(
   context: Context,
   tx: Prisma.TransactionClient,
   inputs: MemoryToCreate[],
   path: (index: number) => string[],
-): Promise<CreatedMemory[]> {
+  supersedesPath: (index: number, position: number) => string[] = (index, position) => [
+    ...path(index),
+    'supersedes',
+    String(position),
+  ],
+): Promise<CreatedMemories> {
   const caller = context.caller;
   inputs.forEach((input, index) => {
     if (input.embedding) checkDimensions(input.embedding, context.embeddings, [...path(index), 'embedding']);
   });
   await checkOwners(context, tx, inputs, path);
+  // Row locks on what is superseded before the content locks: a second writer superseding the same
+  // memory waits here, then finds it superseded (CONFLICT naming the winner).
+  const supersessions = await lockSuperseded(context, tx, inputs, supersedesPath);
+  const periods = inputs.map((input, index) =>
+    periodOf(input, supersessions.now, supersessions.byInput[index]!, path(index)),
+  );
   const hashes = inputs.map((input) => contentHash(input.content));
   const keys = inputs.map((input, index) => sameContentKey(input.agentId, hashes[index]!));
   await lockContents(tx, keys);
 
+  const mergeable = inputs.filter((input) => !hasValidity(input));
   const existing = await tx.memory.findMany({
-    where: { ...liveRowsOf(context), agentId: { in: inputs.map((input) => input.agentId) }, hash: { in: hashes } },
+    where: {
+      ...liveRowsOf(context),
+      ...dedupeCandidates(),
+      agentId: { in: mergeable.map((input) => input.agentId) },
+      hash: { in: mergeable.map((input) => contentHash(input.content)) },
+    },
     select: { id: true, agentId: true, hash: true, importance: true },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
@@ -113,15 +159,28 @@ export async function createMemories(
   }
 
   const rows: Prisma.MemoryCreateManyInput[] = [];
+  const successors: Supersession[] = [];
   const results = inputs.map((input, index): CreatedMemory => {
     const key = keys[index]!;
     const importance = input.importance ?? 0;
-    const same = byKey.get(key);
+    const own = hasValidity(input);
+    const same = own ? undefined : byKey.get(key);
     if (same) {
       same.importance = Math.max(same.importance, importance);
       return { memoryId: same.id, deduplicated: true };
     }
-    const { metadata, userId, embedding: _embedding, embeddingModel: _model, ...columns } = input;
+    const {
+      metadata,
+      userId,
+      embedding: _embedding,
+      embeddingModel: _model,
+      supersedes: _supersedes,
+      validFrom: _validFrom,
+      validUntil,
+      expiresAt,
+      ...columns
+    } = input;
+    const period = periods[index]!;
     const row = {
       ...columns,
       id: newId('memory'),
@@ -129,14 +188,20 @@ export async function createMemories(
       userId: userId ?? caller.userId,
       hash: hashes[index]!,
       metadata: (metadata ?? {}) as Prisma.InputJsonValue,
+      ...(period.validFrom && { validFrom: period.validFrom }),
+      validUntil: validUntil ?? null,
+      expiresAt: expiresAt ?? null,
       ...createdBy(context),
     };
     rows.push(row);
-    byKey.set(key, { id: row.id, importance, isNew: true });
+    if (!own) byKey.set(key, { id: row.id, importance, isNew: true });
+    for (const old of supersessions.byInput[index]!)
+      successors.push({ ...old, successorId: row.id, validFrom: period.validFrom });
     return { memoryId: row.id, deduplicated: false };
   });
 
   if (rows.length > 0) await tx.memory.createMany({ data: rows });
+  await closeSuperseded(context, tx, successors);
   const merged = new Set(results.filter((result) => result.deduplicated).map((result) => result.memoryId));
   const before = await lockSnapshots(tx, [...merged]);
   // Raised where an input was more important than the memory it merged into (the UPDATE compares).
@@ -157,6 +222,7 @@ export async function createMemories(
         ? { memoryId: result.memoryId, event: 'dedupe', before: before.get(result.memoryId) ?? null }
         : { memoryId: result.memoryId, event: 'create', before: null },
   );
+  for (const old of successors) entries.push({ memoryId: old.id, event: 'supersede', before: old.before });
   await recordHistory(tx, context, entries);
   // A deduplicated input's vector goes to the memory it was the same as: same content, same meaning.
   const embedded = inputs.flatMap((input, index) => (input.embedding ? [{ input, index }] : []));
@@ -168,5 +234,5 @@ export async function createMemories(
     }));
     await storeEmbeddings(tx, embeddings, [...path(embedded[0]!.index), 'embedding']);
   }
-  return results;
+  return { results, superseded: successors.map((old) => ({ id: old.id, agentId: old.agentId })) };
 }

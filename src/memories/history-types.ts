@@ -16,6 +16,14 @@ const memoryEvents = {
       'A creation with the same content was merged into it (its importance raised if the new one was higher).',
   },
   PRUNE: { value: 'prune', description: 'Soft-deleted by pruneMemories.' },
+  SUPERSEDE: {
+    value: 'supersede',
+    description:
+      'Replaced by another memory (supersedeMemory, createMemory with supersedes): validUntil and ' +
+      'supersededById set.',
+  },
+  INVALIDATE: { value: 'invalidate', description: 'Ended without a replacement by invalidateMemory (see reason).' },
+  EXPIRE: { value: 'expire', description: 'Moved to the trash by the sweep after its expiresAt.' },
 } as const satisfies Record<string, { value: MemoryEvent; description: string }>;
 
 const MemoryEventEnum = builder.enumType('MemoryEvent', { values: memoryEvents });
@@ -38,8 +46,8 @@ builder.prismaObject('MemoryHistory', {
       type: 'JSON',
       nullable: true,
       description:
-        'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted); ' +
-        'null for CREATE.',
+        'The fields before (content, hash, metadata, score, memoryType, scope, level, importance, isDeleted, ' +
+        'validFrom, validUntil, supersededById, expiresAt); null for CREATE.',
     }),
     after: t.expose('after', {
       sql: column('after'),
@@ -57,6 +65,11 @@ builder.prismaObject('MemoryHistory', {
           (field) => !before || !isDeepStrictEqual(before[field], after[field]),
         );
       },
+    }),
+    reason: t.exposeString('reason', {
+      sql: column('reason'),
+      nullable: true,
+      description: "Why: invalidateMemory's reason; null for other events.",
     }),
     actorUserId: t.exposeID('actorUserId', {
       sql: column('actor_user_id'),

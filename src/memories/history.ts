@@ -8,7 +8,16 @@ import type { Prisma } from '../generated/prisma/client';
  * not happen, nor misses one. The snapshots are built by PostgreSQL from the rows themselves,
  * the same way for every event (`snapshotOf`), so that before and after always compare.
  */
-export type MemoryEvent = 'create' | 'update' | 'delete' | 'restore' | 'dedupe' | 'prune';
+export type MemoryEvent =
+  | 'create'
+  | 'update'
+  | 'delete'
+  | 'restore'
+  | 'dedupe'
+  | 'prune'
+  | 'supersede'
+  | 'invalidate'
+  | 'expire';
 
 /** A memory's fields as history keeps them, with their columns: what a client wrote, and whether it is deleted. */
 export const SNAPSHOT_FIELDS = {
@@ -21,6 +30,10 @@ export const SNAPSHOT_FIELDS = {
   level: 'level',
   importance: 'importance',
   isDeleted: 'is_deleted',
+  validFrom: 'valid_from',
+  validUntil: 'valid_until',
+  supersededById: 'superseded_by_id',
+  expiresAt: 'expires_at',
 } as const;
 
 /** The snapshot of the memory row `alias`, as JSONB. */
@@ -50,6 +63,8 @@ export interface HistoryEntry {
   event: MemoryEvent;
   /** The snapshot before the change (from `lockSnapshots`); none for a creation. */
   before: string | null;
+  /** Why (invalidateMemory's reason). */
+  reason?: string | null;
 }
 
 /** Records `entries`, in their order, with each memory's fields as they are now as "after". */
@@ -61,9 +76,12 @@ export async function recordHistory(
   if (entries.length === 0) return;
   const { userId, apiKeyId } = context.caller;
   await tx.$executeRawUnsafe(
-    `INSERT INTO memory_history (id, organization_id, memory_id, event, before, after, actor_user_id, api_key_id)
-     SELECT ${newHistoryId}, m.organization_id, e.memory_id, e.event, e.before::jsonb, ${snapshotOf('m')}, $4, $5
-     FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS e(memory_id, event, before, n)
+    `INSERT INTO memory_history (id, organization_id, memory_id, event, before, after, actor_user_id, api_key_id,
+       reason)
+     SELECT ${newHistoryId}, m.organization_id, e.memory_id, e.event, e.before::jsonb, ${snapshotOf('m')}, $4, $5,
+       e.reason
+     FROM unnest($1::text[], $2::text[], $3::text[], $6::text[])
+       WITH ORDINALITY AS e(memory_id, event, before, reason, n)
      JOIN memories m ON m.id = e.memory_id
      ORDER BY e.n`,
     entries.map((entry) => entry.memoryId),
@@ -71,6 +89,7 @@ export async function recordHistory(
     entries.map((entry) => entry.before),
     userId,
     apiKeyId,
+    entries.map((entry) => entry.reason ?? null),
   );
 }
 

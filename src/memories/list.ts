@@ -2,6 +2,7 @@ import type { ScopedSql } from '../db/row-level-security';
 import { type Bind, type Statement, statement } from '../db/statements';
 import type { SortOrder } from '../schema/ordering';
 import { type MemoryFilterInput, memoryFilterConditions } from './filter';
+import { instantOf, notExpired, type ValidityChoice, validityConditions } from './validity';
 
 /** How `memories` is ordered; the id follows in the same direction, so that pages are stable. */
 export interface MemoryListOrder {
@@ -22,6 +23,8 @@ export interface MemoryList {
   orderBy?: MemoryListOrder | null;
   /** The trash instead: the memories deleted one by one (those of a deleted agent come back with it). */
   deleted?: boolean | null;
+  /** Which facts, by validity (not for the trash): valid now by default. */
+  validity?: ValidityChoice;
 }
 
 /**
@@ -37,13 +40,20 @@ export function sortKey(order: MemoryListOrder | null | undefined, row: string):
 }
 
 /**
- * The caller's live memories of live agents (or its trash) that `list.filter` selects, as
- * conditions on `m` joined to its agent `a`.
+ * The caller's live, unexpired memories of live agents, valid as `list.validity` says (or its
+ * trash), that `list.filter` selects, as conditions on `m` joined to its agent `a`.
  */
 function listConditions(list: MemoryList, bind: Bind): string[] {
   return [
     `m.organization_id = ${bind(list.organizationId)}`,
-    ...(list.deleted ? ['m.is_deleted'] : ['NOT m.is_deleted', 'NOT a.is_deleted']),
+    ...(list.deleted
+      ? ['m.is_deleted']
+      : [
+          'NOT m.is_deleted',
+          'NOT a.is_deleted',
+          notExpired('m'),
+          ...validityConditions(list.validity, 'm', instantOf(list.validity, bind)),
+        ]),
     ...memoryFilterConditions(list.filter, ['filter'], bind),
   ];
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_EMBEDDING_DIMENSIONS } from '../config/settings';
 import type { Context } from '../context/types';
-import { ConflictError, NotFoundError, SemanticRecallUnavailableError } from '../errors';
+import { AlreadySupersededError, ConflictError, NotFoundError, SemanticRecallUnavailableError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { builder } from '../schema/builder';
 import { commonMutationErrors } from '../schema/errors';
@@ -17,12 +17,14 @@ import { checkDimensions, clearEmbedding, embeddingInput, embeddingModel, storeE
 import { withHistory } from './history';
 import { MemoryTypeEnum, memoryTypes } from './memory-type';
 import { announceChanges } from './subscriptions';
+import { invalidateMemory } from './supersession';
 import { MemoryType } from './type';
+import { dedupeCandidates } from './validity';
 import { visibleMemories } from './visibility';
 
 /**
- * Refuses to give memory `id` content (its `hash`) that another live memory of its agent already
- * has, with CONFLICT naming that memory. Takes the content's lock first, as creation does.
+ * Refuses to give memory `id` content (its `hash`) that another fact of its agent that still holds
+ * already has, with CONFLICT naming that memory. Takes the content's lock first, as creation does.
  */
 async function requireUniqueContent(
   context: Context,
@@ -35,7 +37,7 @@ async function requireUniqueContent(
   if (!memory) return; // the change itself answers NOT_FOUND
   await lockContent(tx, memory.agentId, hash);
   const same = await tx.memory.findFirst({
-    where: { ...liveRowsOf(context), agentId: memory.agentId, hash, id: { not: id } },
+    where: { ...liveRowsOf(context), ...dedupeCandidates(), agentId: memory.agentId, hash, id: { not: id } },
     select: { id: true },
   });
   if (same)
@@ -46,6 +48,8 @@ async function requireUniqueContent(
 // hash is the server's (src/memories/content-hash.ts), never a client's.
 /** A memory write with a vector meets pgvector, or its absence. */
 const memoryWriteErrors = [...commonMutationErrors, SemanticRecallUnavailableError];
+/** One that supersedes may find its memory superseded already. */
+const supersedingWriteErrors = [...memoryWriteErrors, AlreadySupersededError];
 
 const EMBEDDING_DESCRIPTION =
   "The content's embedding, EMBEDDINGS_DIMENSIONS finite numbers, stored with pgvector. " +
@@ -66,6 +70,33 @@ const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
     importance: t.float({ description: 'Default 0.' }),
     embedding: t.floatList({ description: EMBEDDING_DESCRIPTION, extensions: maxItems(MAX_EMBEDDING_DIMENSIONS) }),
     embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
+    ...validityInputFields(t),
+    supersedes: t.idList({
+      description:
+        `The memories this one replaces, at most ${MAX_SUPERSEDED}: in the same transaction each gets validUntil = ` +
+        "this one's validFrom and supersededBy = this one, and its history a SUPERSEDE entry. One already " +
+        'superseded is an AlreadySupersededError naming its successor.',
+      extensions: maxItems(MAX_SUPERSEDED),
+    }),
+  }),
+});
+
+const SupersedeMemoryInput = builder.inputType('SupersedeMemoryInput', {
+  description:
+    "The memory that replaces another. Every field but content defaults to the superseded memory's (its agent, " +
+    'user, type, scope, level, metadata, importance), not its embedding or period.',
+  fields: (t) => ({
+    content: t.string({ required: true, description: `1 to ${MAX_MEMORY_CONTENT} characters.` }),
+    userId: t.id(),
+    metadata: t.field({ type: 'JSON' }),
+    score: t.float(),
+    memoryType: t.field({ type: MemoryTypeEnum }),
+    scope: t.string(),
+    level: t.string(),
+    importance: t.float(),
+    embedding: t.floatList({ description: EMBEDDING_DESCRIPTION, extensions: maxItems(MAX_EMBEDDING_DIMENSIONS) }),
+    embeddingModel: t.string({ description: EMBEDDING_MODEL_DESCRIPTION }),
+    ...validityInputFields(t),
   }),
 });
 
@@ -87,6 +118,38 @@ const UpdateMemoryInput = builder.inputType('UpdateMemoryInput', {
   }),
 });
 
+/** The most memories one input may supersede. */
+const MAX_SUPERSEDED = 100;
+
+type InputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0];
+
+/** When a new memory's fact holds, and for how long the memory is kept. */
+function validityInputFields(t: InputFieldBuilder) {
+  return {
+    validFrom: t.field({
+      type: 'DateTime',
+      description:
+        'When the fact became true. Default: now (when superseding: never before the superseded ones became true).',
+    }),
+    validUntil: t.field({
+      type: 'DateTime',
+      description: 'When it stopped being true, for a fact of the past; not before validFrom. Default: it holds.',
+    }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      description:
+        'A time to live, in the future: from then on no read returns the memory, and a sweep later moves it to the ' +
+        'trash. Default: never.',
+    }),
+  };
+}
+
+const validityFields = {
+  validFrom: z.date().nullish(),
+  validUntil: z.date().nullish(),
+  expiresAt: z.date().nullish(),
+};
+
 const memoryFields = z.object({
   content: text(MAX_MEMORY_CONTENT).refine((value) => value.trim() !== '', 'must not be empty'),
   metadata: z.record(z.string(), z.unknown(), 'must be a JSON object'),
@@ -98,8 +161,18 @@ const memoryFields = z.object({
 });
 const embeddingFields = { embedding: embeddingInput.nullish(), embeddingModel: name.nullish() };
 const createMemorySchema = memoryFields
-  .extend({ agentId: z.string(), userId: z.string().nullish(), ...embeddingFields })
+  .extend({
+    agentId: z.string(),
+    userId: z.string().nullish(),
+    ...embeddingFields,
+    ...validityFields,
+    supersedes: z.array(z.string()).max(MAX_SUPERSEDED).nullish(),
+  })
   .partial({ metadata: true, score: true, importance: true });
+const supersedeMemorySchema = memoryFields
+  .partial()
+  .extend({ content: memoryFields.shape.content, userId: z.string().nullish(), ...embeddingFields, ...validityFields });
+const invalidateReason = text(1000).nullish();
 const updateMemorySchema = memoryFields.partial().extend(embeddingFields);
 
 const MAX_MEMORIES_PER_BATCH = 500;
@@ -158,18 +231,20 @@ const MemoryPayload = builder.objectRef<{ memoryId: string; deduplicated?: boole
 builder.mutationFields((t) => ({
   createMemory: t.field({
     type: MemoryPayload,
-    errors: { types: memoryWriteErrors },
+    errors: { types: supersedingWriteErrors },
     args: { input: t.arg({ type: CreateMemoryInput, required: true }) },
     resolve: async (_root, args, context) => {
       const input = parseInput(createMemorySchema, args.input, ['input']);
-      const [created] = await context.prisma.$transaction((tx) =>
+      const { results, superseded } = await context.prisma.$transaction((tx) =>
         createMemories(context, tx, [input], () => ['input']),
       );
+      const created = results[0]!;
       // A deduplicated memory may have had its importance raised: its subscribers hear of a change.
-      announceChanges(context, created!.deduplicated ? 'updated' : 'created', [
-        { id: created!.memoryId, agentId: input.agentId },
+      announceChanges(context, created.deduplicated ? 'updated' : 'created', [
+        { id: created.memoryId, agentId: input.agentId },
       ]);
-      return created!;
+      announceChanges(context, 'superseded', superseded);
+      return created;
     },
   }),
   createMemories: t.field({
@@ -178,7 +253,7 @@ builder.mutationFields((t) => ({
       `Creates up to ${MAX_MEMORIES_PER_BATCH} memories, all or none,`,
       'deduplicated by content as createMemory is.',
     ].join(' '),
-    errors: { types: memoryWriteErrors },
+    errors: { types: supersedingWriteErrors },
     args: {
       inputs: t.arg({
         type: [CreateMemoryInput],
@@ -191,7 +266,7 @@ builder.mutationFields((t) => ({
       const inputs = parseInput(z.array(createMemorySchema).min(1).max(MAX_MEMORIES_PER_BATCH), args.inputs, [
         'inputs',
       ]);
-      const results = await context.prisma.$transaction((tx) =>
+      const { results, superseded } = await context.prisma.$transaction((tx) =>
         createMemories(context, tx, inputs, (index) => ['inputs', String(index)]),
       );
       const memories = results.map((result, index) => ({
@@ -210,7 +285,71 @@ builder.mutationFields((t) => ({
         'updated',
         memories.filter((memory) => memory.deduplicated),
       );
+      announceChanges(context, 'superseded', superseded);
       return { results };
+    },
+  }),
+  supersedeMemory: t.field({
+    type: MemoryPayload,
+    description:
+      'Replaces memory `id` with a new memory, in one transaction: the new one is created (never deduplicated), ' +
+      "the old one ends (validUntil = the new one's validFrom, supersededBy = the new one), and both are recorded " +
+      'in their history. `memory` is the new one. An old one already superseded is an AlreadySupersededError ' +
+      "naming its successor (of two concurrent writers, one wins); another organization's id is NOT_FOUND.",
+    errors: { types: supersedingWriteErrors },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: SupersedeMemoryInput, required: true }) },
+    resolve: async (_root, args, context) => {
+      const id = String(args.id);
+      const input = parseInput(supersedeMemorySchema, args.input, ['input']);
+      const { results, superseded } = await context.prisma.$transaction(async (tx) => {
+        // What the new memory inherits; locked, and checked again, by createMemories.
+        const old = await tx.memory.findFirst({ where: { id, ...visibleMemories(context) } });
+        if (!old) throw new NotFoundError('Memory', id, ['id']);
+        const inherited = {
+          agentId: old.agentId,
+          userId: old.userId,
+          metadata: old.metadata as Record<string, unknown>,
+          score: old.score,
+          memoryType: old.memoryType,
+          scope: old.scope,
+          level: old.level,
+          importance: old.importance,
+        };
+        const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+        return createMemories(
+          context,
+          tx,
+          [{ ...inherited, ...defined, content: input.content, supersedes: [id] }],
+          () => ['input'],
+          () => ['id'],
+        );
+      });
+      const created = results[0]!;
+      announceChanges(context, 'created', [{ id: created.memoryId, agentId: superseded[0]!.agentId }]);
+      announceChanges(context, 'superseded', superseded);
+      return { memoryId: created.memoryId };
+    },
+  }),
+  invalidateMemory: t.field({
+    type: MemoryPayload,
+    description:
+      'Ends a fact without a replacement: validUntil = `at` (default now), recorded in its history as ' +
+      'INVALIDATE with `reason`. Reads stop returning it from `at` on (asOf before `at` still does). One already ' +
+      'superseded is an AlreadySupersededError; one already ended, a CONFLICT.',
+    errors: { types: [...commonMutationErrors, AlreadySupersededError] },
+    args: {
+      id: t.arg.id({ required: true }),
+      at: t.arg({ type: 'DateTime', description: 'When it stopped being true; not before validFrom. Default: now.' }),
+      reason: t.arg.string({ description: 'Why, up to 1000 characters: kept in its history.' }),
+    },
+    resolve: async (_root, args, context) => {
+      const id = String(args.id);
+      const reason = parseInput(invalidateReason, args.reason, ['reason']) ?? null;
+      const { agentId } = await context.prisma.$transaction((tx) =>
+        invalidateMemory(context, tx, id, args.at ?? null, reason),
+      );
+      announceChanges(context, 'invalidated', [{ id, agentId }]);
+      return { memoryId: id };
     },
   }),
   updateMemory: t.field({
@@ -276,7 +415,14 @@ addLifecycleMutations({
       });
       if (memory?.hash) await requireUniqueContent(context, tx, id, memory.hash, ['id']);
     }
-    return withHistory(tx, context, [id], isDeleted ? 'delete' : 'restore', change);
+    if (isDeleted) return withHistory(tx, context, [id], 'delete', change);
+    // A memory the sweep moved to the trash comes back without its past expiry: it would stay hidden.
+    return withHistory(tx, context, [id], 'restore', async () => {
+      const count = await change();
+      if (count > 0)
+        await tx.memory.updateMany({ where: { id, expiresAt: { lte: new Date() } }, data: { expiresAt: null } });
+      return count;
+    });
   },
   beforeChange: async (context, change, id) => {
     const memory = await context.prisma.memory.findFirst({

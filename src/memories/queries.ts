@@ -22,6 +22,7 @@ import { MemoryFilter, type MemoryFilterInput, memoryFilterConditions } from './
 import { countMemories, type MemoryListOrder, type MemoryListPage, memoryPageIds, sortKey } from './list';
 import { findMatchingMemories, type MemorySearch, type MemorySearchRow, type SearchMode } from './search';
 import { MemoryType } from './type';
+import { instantOf, type ValidityChoice, validityConditions } from './validity';
 import { visibleMemories, visibleMemoryRows } from './visibility';
 
 const MemoryOrderField = builder.enumType('MemoryOrderField', {
@@ -46,6 +47,26 @@ const trackArgument = {
     'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; ' +
     'false: only look.',
 } as const;
+
+const validityArguments = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) => ({
+  asOf: t.arg({
+    type: 'DateTime',
+    description:
+      'Return the facts valid at this instant instead of now (valid_from <= asOf < valid_until); search computes ' +
+      "the score's recency as of it too. Expired memories are never returned.",
+  }),
+  includeInvalid: t.arg.boolean({
+    defaultValue: false,
+    description:
+      'Return every memory, valid or not (superseded, invalidated, not yet begun), each with validFrom, validUntil ' +
+      'and supersededBy. Expired memories are never returned.',
+  }),
+});
+
+/** The validity choice of a field's arguments. */
+function validityOf(args: { asOf?: unknown; includeInvalid?: unknown }): ValidityChoice {
+  return { asOf: (args.asOf as Date | null | undefined) ?? null, includeInvalid: args.includeInvalid === true };
+}
 
 /** The ids of the memories a planned page shows. */
 function shownIdsOf(answer: unknown): string[] {
@@ -81,8 +102,9 @@ builder.queryFields((t) => ({
         defaultValue: false,
         description:
           'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as ' +
-          'accessed).',
+          'accessed). Validity does not apply to the trash.',
       }),
+      ...validityArguments(t),
     },
     totalCount: (_root, args, context) => {
       listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
@@ -90,6 +112,7 @@ builder.queryFields((t) => ({
         organizationId: context.caller.organizationId,
         filter: args.filter,
         deleted: args.deleted,
+        validity: validityOf(args),
       });
     },
     // The trash (admin only) is read by the resolver. Keyset pages, as memoryListStatement reads them.
@@ -99,7 +122,12 @@ builder.queryFields((t) => ({
         where: (scope) => {
           if (scope.args.deleted) return undefined;
           const filter = scope.args.filter as MemoryFilterInput | null | undefined;
-          return [...visibleMemoryRows(scope), ...memoryFilterConditions(filter, ['filter'], scope.bind, scope.row)];
+          const validity = validityOf(scope.args);
+          return [
+            ...visibleMemoryRows(scope),
+            ...validityConditions(validity, scope.row, instantOf(validity, scope.bind)),
+            ...memoryFilterConditions(filter, ['filter'], scope.bind, scope.row),
+          ];
         },
       },
       (args) => {
@@ -126,6 +154,7 @@ builder.queryFields((t) => ({
         filter: args.filter,
         orderBy: args.orderBy,
         deleted: args.deleted,
+        validity: validityOf(args),
       };
       const ids = await memoryPageIds(context.sql, list, { take, skip, cursor });
       if (ids.length === 0) return [];
@@ -217,7 +246,8 @@ const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').
     importance: t.exposeFloat('importance', { description: "The memory's importance, clamped to 0..1." }),
     recency: t.exposeFloat('recency', {
       description:
-        '0.5 ^ (age / SEARCH_RECENCY_HALF_LIFE_DAYS), from the last access, or the creation if never accessed.',
+        '0.5 ^ (age / SEARCH_RECENCY_HALF_LIFE_DAYS), from the last access, or the creation if never accessed; ' +
+        'the age as of `asOf` when given.',
     }),
     use: t.exposeFloat('use', { description: 'access_count / (access_count + SEARCH_USE_HALF_COUNT).' }),
   }),
@@ -338,6 +368,7 @@ builder.queryField('searchMemories', (t) =>
       minScore: t.arg.float({ description: 'Leave out hits scoring less.' }),
       limit: t.arg.int({ defaultValue: DEFAULT_SEARCH_RESULTS, description: `At most ${MAX_PAGE_SIZE}.` }),
       track: t.arg(trackArgument),
+      ...validityArguments(t),
     },
     resolve: async (_root, args, context, info) => {
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
@@ -351,6 +382,7 @@ builder.queryField('searchMemories', (t) =>
         minScore,
         ranking: context.ranking,
         snippet: hit.has('snippet'),
+        validity: validityOf(args),
       });
       if (context.fastReads) {
         // One statement: the hits, each with its memory planned for what the request selects of it.

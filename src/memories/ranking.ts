@@ -30,17 +30,17 @@ const MAX_HALF_LIVES = 1000;
 
 /**
  * The parts of the score for `m` (a row with content, importance, access_count, last_accessed,
- * created_at) and `query` (a tsquery).
+ * created_at) and `query` (a tsquery), with recency as of `at` (SQL: now(), or a search's asOf).
  */
-export function scoreParts(settings: RankingSettings, query: string, bind: Bind): ScoreParts {
+export function scoreParts(settings: RankingSettings, query: string, bind: Bind, at = 'now()'): ScoreParts {
   const halfLifeSeconds = bind(settings.recencyHalfLifeDays * 86_400);
   return {
     text: textRelevance(query),
     importance: `least(greatest(m.importance::float8, 0), 1)`,
     // date_part gives float8; extract gives numeric, whose arithmetic cost as much as the text rank.
-    recency: `CASE WHEN date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) /
+    recency: `CASE WHEN date_part('epoch', ${at} - coalesce(m.last_accessed, m.created_at)) /
       ${halfLifeSeconds}::float8 >= ${bind(MAX_HALF_LIVES)} THEN 0::float8
-      ELSE power(0.5::float8, greatest(date_part('epoch', now() - coalesce(m.last_accessed, m.created_at)) /
+      ELSE power(0.5::float8, greatest(date_part('epoch', ${at} - coalesce(m.last_accessed, m.created_at)) /
         ${halfLifeSeconds}::float8, 0)) END`,
     use: `greatest(m.access_count, 0)::float8 / (greatest(m.access_count, 0)::float8 +
       ${bind(settings.useHalfCount)}::float8)`,

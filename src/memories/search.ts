@@ -5,6 +5,7 @@ import { SemanticRecallUnavailableError, ValidationError } from '../errors';
 import { isMissingVector } from './embeddings';
 import { type MemoryFilterInput, memoryFilterConditions } from './filter';
 import { scoreParts, textRelevance, weightedScore } from './ranking';
+import { instantOf, notExpired, type ValidityChoice, validityConditions } from './validity';
 import { nearestMemories, type VectorQuery } from './vector-search';
 
 /**
@@ -22,6 +23,8 @@ interface SearchBase {
   ranking: RankingSettings;
   /** Whether to compute each hit's ts_headline snippet (it reads the whole content again). */
   snippet?: boolean;
+  /** Which facts, by validity: valid now by default; recency is computed as of `asOf` when given. */
+  validity?: ValidityChoice;
 }
 
 /** A search, with what its mode needs: the query's text, its vector, or both. */
@@ -81,9 +84,10 @@ const tsquery = (text: string, bind: Bind) => `websearch_to_tsquery('english', $
 function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind): string {
   // Bound in the order they appear in the text.
   const score = weightedScore(search.ranking, 'c', 'text', bind);
-  const parts = scoreParts(search.ranking, 'q.query', bind);
+  const instant = instantOf(search.validity, bind);
+  const parts = scoreParts(search.ranking, 'q.query', bind, instant());
   const words = tsquery(search.query, bind);
-  const conditions = textConditions(search, bind);
+  const conditions = textConditions(search, bind, instant);
   const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
   return `
     SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank,
@@ -108,13 +112,22 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind):
     LIMIT ${bind(search.limit)}`;
 }
 
-function textConditions(search: MemorySearch, bind: Bind): string[] {
+function textConditions(search: MemorySearch, bind: Bind, instant: () => string): string[] {
   return [
     `m.organization_id = ${bind(search.organizationId)}`,
     'NOT a.is_deleted',
     "to_tsvector('english', m.content) @@ q.query",
+    ...validRows(search, instant),
     ...memoryFilterConditions(search.filter, ['filter'], bind),
   ];
+}
+
+/**
+ * The search's conditions of expiry and validity on `m` (a row of the view): filters on the rows
+ * the index finds, which keep the index search (test/memories/search-plan.test.ts).
+ */
+function validRows(search: MemorySearch, instant: () => string): string[] {
+  return [notExpired('m'), ...validityConditions(search.validity, 'm', instant)];
 }
 
 /**
@@ -124,7 +137,7 @@ function textConditions(search: MemorySearch, bind: Bind): string[] {
 function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): string {
   const text = textRelevance('q.query');
   const words = tsquery(search.query, bind);
-  const conditions = textConditions(search, bind);
+  const conditions = textConditions(search, bind, instantOf(search.validity, bind));
   return `
     SELECT r.id, r.text, row_number() OVER (ORDER BY r.text DESC, r.created_at DESC, r.id DESC)::int AS text_rank
     FROM (
@@ -153,12 +166,17 @@ function vectorRanking(search: MemorySearch & { vector: VectorQuery }, bind: Bin
     },
     bind,
   );
+  const conditions = [
+    `m.organization_id = ${bind(search.organizationId)}`,
+    'NOT a.is_deleted',
+    ...validRows(search, instantOf(search.validity, bind)),
+  ];
   return `
     SELECT n.id, 1 - n.distance AS similarity, row_number() OVER (ORDER BY n.distance, n.id)::int AS vector_rank
     FROM (${nearest}) n
     JOIN ${SEARCH_VIEW} m ON m.id = n.id
     JOIN agents a ON a.id = m.agent_id
-    WHERE m.organization_id = ${bind(search.organizationId)} AND NOT a.is_deleted`;
+    WHERE ${conditions.join(' AND ')}`;
 }
 
 /**
@@ -175,7 +193,7 @@ function vectorRanking(search: MemorySearch & { vector: VectorQuery }, bind: Bin
 function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }, bind: Bind): string {
   // Bound in the order they appear in the text; the fusion's k once, read where it is used.
   const score = weightedScore(search.ranking, 'c', 'relevance', bind);
-  const parts = scoreParts(search.ranking, 'NULL', bind);
+  const parts = scoreParts(search.ranking, 'NULL', bind, instantOf(search.validity, bind)());
   let fused: string;
   if (search.mode === 'HYBRID') {
     const k = bind(search.ranking.fusionK);
@@ -234,6 +252,8 @@ export function memorySearchStatement(search: MemorySearch, memory?: PlannedMemo
            s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
     FROM (${rankedMatches(search, bind)}) s
     JOIN memories m ON m.id = s.id
+    -- Again as the hits leave: a memory that expired while the search ran is not among them.
+    WHERE ${notExpired('m')}
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
   });
 }

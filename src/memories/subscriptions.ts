@@ -28,6 +28,16 @@ const MemoryChangeKind = builder.enumType('MemoryChangeKind', {
     DELETED: { value: 'deleted', description: 'Soft-deleted: hidden from every read, but restorable.' },
     RESTORED: { value: 'restored' },
     PURGED: { value: 'purged', description: 'Deleted for good: `memory` is null.' },
+    SUPERSEDED: {
+      value: 'superseded',
+      description: 'Replaced by another memory (its CREATED event comes first): validUntil and supersededBy are set.',
+    },
+    INVALIDATED: { value: 'invalidated', description: 'Ended without a replacement (invalidateMemory).' },
+    EXPIRED: {
+      value: 'expired',
+      description:
+        'Past its expiresAt and moved to the trash by the sweep (reads stopped returning it at expiresAt already).',
+    },
   } as const satisfies Record<string, { value: MemoryChange; description?: string }>,
 });
 
@@ -55,7 +65,8 @@ builder.subscriptionField('memoryChanged', (t) =>
   t.field({
     type: MemoryChangeType,
     description:
-      "Each change to the agent's memories from now on: created, updated, deleted, restored, purged (over " +
+      "Each change to the agent's memories from now on: created, updated, deleted, restored, purged, superseded, " +
+      'invalidated, expired (over ' +
       'Server-Sent Events: POST with Accept: text/event-stream).',
     args: { agentId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, context, info) => {

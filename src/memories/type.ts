@@ -1,7 +1,17 @@
-import { column, object, relatedRows, timestamp } from '../planner/declarations';
+import { statement } from '../db/statements';
+import { column, list, object, orderBy, type RowsScope, relatedRows, timestamp } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { MemoryTypeEnum } from './memory-type';
+import { CHAIN_ORDER, chainOrderBy, lineageIds } from './validity';
+import { visibleMemories, visibleMemoryRows } from './visibility';
+
+/** The chain's relations read the memories a reader sees: live, not expired, of a live agent. */
+const chainRows = (condition: (scope: RowsScope) => string) => ({
+  table: 'memories',
+  where: (scope: RowsScope) => [condition(scope), ...visibleMemoryRows(scope)],
+});
+const chainOrder = orderBy(CHAIN_ORDER, 'ASC');
 
 export const MemoryType = builder.prismaObject('Memory', {
   description: 'A long-term memory of an agent about a user.',
@@ -47,6 +57,77 @@ export const MemoryType = builder.prismaObject('Memory', {
       description: 'How many numbers the embedding has; null when none.',
     }),
     user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
+    validFrom: t.expose('validFrom', {
+      sql: timestamp('valid_from'),
+      type: 'DateTime',
+      description: 'When the fact became true: its creation unless the client said otherwise.',
+    }),
+    validUntil: t.expose('validUntil', {
+      sql: timestamp('valid_until'),
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When it stopped being true (superseded or invalidated); null while it holds. Never before validFrom.',
+    }),
+    supersededById: t.exposeID('supersededById', {
+      sql: column('superseded_by_id'),
+      nullable: true,
+      description: 'The memory that replaced it; null unless superseded.',
+    }),
+    expiresAt: t.expose('expiresAt', {
+      sql: timestamp('expires_at'),
+      type: 'DateTime',
+      nullable: true,
+      description: 'Its time to live: from this instant no read returns it, and a sweep later moves it to the trash.',
+    }),
+    supersededBy: t.prismaField({
+      type: 'Memory',
+      nullable: true,
+      description: 'The memory that replaced it (if the reader can see it: not deleted or expired).',
+      sql: object(chainRows((scope) => `${scope.row}.id = ${scope.parent}.superseded_by_id`)),
+      resolve: (query, memory, _args, context) =>
+        memory.supersededById === null
+          ? null
+          : context.prisma.memory.findFirst({
+              ...query,
+              where: { ...visibleMemories(context), id: memory.supersededById },
+            }),
+    }),
+    supersedes: t.prismaField({
+      type: ['Memory'],
+      description: 'The memories it replaced, oldest first.',
+      sql: list(
+        chainRows((scope) => `${scope.row}.superseded_by_id = ${scope.parent}.id`),
+        chainOrder,
+      ),
+      resolve: (query, memory, _args, context) =>
+        context.prisma.memory.findMany({
+          ...query,
+          where: { ...visibleMemories(context), supersededById: memory.id },
+          orderBy: chainOrderBy,
+        }),
+    }),
+    lineage: t.prismaField({
+      type: ['Memory'],
+      description:
+        'The whole chain this memory is part of, oldest first: every memory it replaced (directly or not), itself, ' +
+        'and every successor after it.',
+      sql: list(
+        chainRows(
+          (scope) => `${scope.row}.id IN (${lineageIds(`${scope.parent}.id`, scope.bind(scope.organizationId))})`,
+        ),
+        chainOrder,
+      ),
+      resolve: async (query, memory, _args, context) => {
+        const chain = statement((bind) => lineageIds(bind(memory.id), bind(context.caller.organizationId)));
+        const ids = await context.sql.query<{ id: string }>(chain.text, chain.values);
+        return context.prisma.memory.findMany({
+          ...query,
+          where: { ...visibleMemories(context), id: { in: ids.map((row) => row.id) } },
+          orderBy: chainOrderBy,
+        });
+      },
+    }),
   }),
 });
 addDeletionFields('Memory');

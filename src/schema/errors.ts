@@ -1,4 +1,5 @@
 import {
+  AlreadySupersededError,
   type AppError,
   BlockLimitExceededError,
   ConflictError,
@@ -60,6 +61,17 @@ builder.objectType(VersionConflictError, {
     'CONFLICT: the row changed since the version the write expected. Read it again and retry with `currentVersion`.',
   fields: (t) => ({
     currentVersion: t.exposeInt('currentVersion'),
+  }),
+});
+builder.objectType(AlreadySupersededError, {
+  name: 'AlreadySupersededError',
+  interfaces: [ErrorInterface],
+  description:
+    'CONFLICT: the memory was already superseded. `supersededById` names the memory that replaced it: supersede ' +
+    'that one instead if the change still applies.',
+  fields: (t) => ({
+    memoryId: t.exposeID('memoryId', { description: 'The memory that was already superseded.' }),
+    supersededById: t.exposeID('supersededById', { description: 'The memory that replaced it: the winner.' }),
   }),
 });
 builder.objectType(BlockLimitExceededError, {

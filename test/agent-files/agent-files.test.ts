@@ -70,6 +70,7 @@ function comparable(file: AgentFileDocument) {
   const blocks = place(file.blocks, 'block');
   const messages = place(file.messages, 'message');
   const tools = new Map(file.tools.map((tool) => [tool.id, `tool:${tool.name}`]));
+  const memories = place(file.memories, 'memory');
   const { exportedAt: _exportedAt, ...rest } = file;
   return {
     ...rest,
@@ -77,7 +78,11 @@ function comparable(file: AgentFileDocument) {
     blocks: file.blocks.map((block) => ({ ...block, id: blocks.get(block.id) })),
     tools: file.tools.map((tool) => ({ ...tool, id: tools.get(tool.id) })),
     messages: file.messages.map((message) => ({ ...message, id: messages.get(message.id) })),
-    memories: file.memories.map((memory, index) => ({ ...memory, id: `memory#${index}` })),
+    memories: file.memories.map((memory) => ({
+      ...memory,
+      id: memories.get(memory.id),
+      supersededById: memory.supersededById == null ? null : memories.get(memory.supersededById as string),
+    })),
     links: {
       blocksAgents: file.links.blocksAgents.map((link) => ({ ...link, blockId: blocks.get(link.blockId) })),
       toolsAgents: file.links.toolsAgents.map((link) => ({ toolId: tools.get(link.toolId) })),
@@ -141,7 +146,7 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
   it('exports the live agent, blocks, tools, messages, memories and links as one versioned document', () => {
     expect(original).toMatchObject({
       format: 'agentmem.agent',
-      version: 1,
+      version: 2,
       agent: { id: a.agentId, name: 'Demo Assistant', topic: 'export', metadata: { team: 'x' } },
     });
     expect(original.blocks.map((block) => block.label)).toEqual(['human', 'persona']);
@@ -207,6 +212,107 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
     expect((await app.graphqlAs(b.key, ExportAgentFile, { id: a.agentId })).data!.exportAgent).toBeNull();
   });
 
+  it('carries validity and supersession chains (version 2); a version 1 file still imports', async () => {
+    const agentId = 'agent-export-chains';
+    await app.database.owner.agent.create({ data: { id: agentId, organizationId: a.organizationId, name: 'Chains' } });
+    const made = await app.graphqlAs(
+      a.key,
+      graphql(`
+        mutation ExportChainStart($paris: CreateMemoryInput!, $chess: CreateMemoryInput!, $hotel: CreateMemoryInput!) {
+          paris: createMemory(input: $paris) { __typename ... on MemoryPayload { memory { id } } }
+          chess: createMemory(input: $chess) { __typename ... on MemoryPayload { memory { id } } }
+          hotel: createMemory(input: $hotel) { __typename ... on MemoryPayload { memory { id } } }
+        }
+      `),
+      {
+        paris: {
+          agentId,
+          content: 'Lives in Paris',
+          memoryType: 'FACTUAL',
+          scope: 'user',
+          level: 'core',
+          validFrom: '2020-01-01T00:00:00Z',
+        },
+        chess: { agentId, content: 'Plays chess', memoryType: 'FACTUAL', scope: 'user', level: 'core' },
+        hotel: {
+          agentId,
+          content: 'Stays at a hotel',
+          memoryType: 'FACTUAL',
+          scope: 'user',
+          level: 'core',
+          expiresAt: '2999-01-01T00:00:00Z',
+        },
+      },
+    );
+    const idOf = (result: unknown) => (result as { memory: { id: string } }).memory.id;
+    const paris = idOf(made.data!.paris);
+    const chess = idOf(made.data!.chess);
+    const moved = await app.graphqlUntyped(
+      `mutation { supersedeMemory(id: "${paris}",
+        input: { content: "Lives in Lyon", validFrom: "2022-01-01T00:00:00Z" })
+        { __typename ... on MemoryPayload { memory { id } } } invalidateMemory(id: "${chess}") { __typename } }`,
+    );
+    expect(moved.data).toMatchObject({ supersedeMemory: { __typename: 'MemoryPayload' }, invalidateMemory: {} });
+    const lyon = idOf(moved.data!.supersedeMemory);
+
+    const file = (await app.graphqlAs(a.key, ExportAgentFile, { id: agentId })).data!.exportAgent as AgentFileDocument;
+    expect(file.version).toBe(2);
+    const byContent = new Map(file.memories.map((memory) => [memory.content as string, memory]));
+    expect(byContent.get('Lives in Paris')).toMatchObject({
+      id: paris,
+      validFrom: '2020-01-01T00:00:00.000Z',
+      validUntil: '2022-01-01T00:00:00.000Z',
+      supersededById: lyon,
+      expiresAt: null,
+    });
+    expect(byContent.get('Lives in Lyon')).toMatchObject({ validUntil: null, supersededById: null });
+    expect(byContent.get('Plays chess')).toMatchObject({ validUntil: expect.any(String), supersededById: null });
+    expect(byContent.get('Stays at a hotel')).toMatchObject({ expiresAt: '2999-01-01T00:00:00.000Z' });
+
+    // Into another organization, and back out: the same chain, periods and expiries.
+    const imported = (await importAs(b.key, file)).data!.importAgent;
+    if (imported.__typename !== 'AgentPayload') throw new Error(`importAgent returned ${JSON.stringify(imported)}`);
+    const again = (await app.graphqlAs(b.key, ExportAgentFile, { id: imported.agent.id })).data!
+      .exportAgent as AgentFileDocument;
+    expect(comparable(again).memories).toEqual(comparable(file).memories);
+
+    // A version 1 file: no periods, every memory holds from its creation.
+    const v1 = structuredClone(file) as AgentFileDocument & { version: number };
+    v1.version = 1;
+    for (const memory of v1.memories) {
+      for (const key of ['validFrom', 'validUntil', 'supersededById', 'expiresAt']) delete memory[key];
+    }
+    const old = (await importAs(b.key, v1)).data!.importAgent;
+    if (old.__typename !== 'AgentPayload') throw new Error(`importAgent returned ${JSON.stringify(old)}`);
+    const rows = await app.database.owner.memory.findMany({ where: { agentId: old.agent.id } });
+    expect(rows).toHaveLength(4);
+    for (const row of rows)
+      expect(row).toMatchObject({ validFrom: row.createdAt, validUntil: null, supersededById: null, expiresAt: null });
+
+    // A chain that loops back, or names a memory the file does not have, is refused, and nothing is written.
+    const before = await rowsOfOrganization(app.database.owner, b.organizationId);
+    const looped = structuredClone(file);
+    looped.memories[0]!.supersededById = looped.memories[1]!.id;
+    looped.memories[1]!.supersededById = looped.memories[0]!.id;
+    expect((await importAs(b.key, looped)).data!.importAgent).toMatchObject({
+      code: 'VALIDATION',
+      field: ['document', 'memories', '0', 'supersededById'],
+    });
+    const dangling = structuredClone(file);
+    dangling.memories[0]!.supersededById = 'memory-elsewhere';
+    expect((await importAs(b.key, dangling)).data!.importAgent).toMatchObject({
+      code: 'VALIDATION',
+      field: ['document', 'memories', '0', 'supersededById'],
+    });
+    const backwards = structuredClone(file);
+    Object.assign(backwards.memories[0]!, { validFrom: '2030-01-01T00:00:00Z', validUntil: '2029-01-01T00:00:00Z' });
+    expect((await importAs(b.key, backwards)).data!.importAgent).toMatchObject({
+      code: 'VALIDATION',
+      field: ['document', 'memories', '0', 'validUntil'],
+    });
+    expect(await rowsOfOrganization(app.database.owner, b.organizationId)).toEqual(before);
+  });
+
   const broken = (change: (file: AgentFileDocument) => unknown): unknown => {
     const file = structuredClone(original);
     return change(file) ?? file;
@@ -214,7 +320,7 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
   it.each([
     [
       'a wrong version',
-      (file: AgentFileDocument) => void (file.version = 2),
+      (file: AgentFileDocument) => void (file.version = 3),
       'ValidationError',
       ['document', 'version'],
     ],
@@ -323,7 +429,7 @@ describe('agent files: exportAgent, importAgent and the CLI', () => {
 
       // --silent writes the document alone: plain JSON.
       await run('sh', ['-c', `npm run --silent agent:export -- "${a.agentId}" > "${file}"`], { cwd, env: env(a.key) });
-      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ format: 'agentmem.agent', version: 1 });
+      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ format: 'agentmem.agent', version: 2 });
 
       // A refusal: the path on standard error, exit code 1, nothing written.
       await writeFile(file, JSON.stringify({ ...original, version: 9 }));

@@ -64,7 +64,7 @@ describe('the agentmem command (npx --no agentmem, npm run agent:export / agent:
     expect(exported).toMatchObject({ code: 0, stderr: '' });
     const text = await readFile(file, 'utf8');
     // The whole file is the document: JSON.parse refuses anything before or after it.
-    expect(JSON.parse(text)).toMatchObject({ format: 'agentmem.agent', version: 1, agent: { id: a.agentId } });
+    expect(JSON.parse(text)).toMatchObject({ format: 'agentmem.agent', version: 2, agent: { id: a.agentId } });
 
     const imported = await shell(`npx --no agentmem import < "${file}"`, { PORT: port, AGENTMEM_API_KEY: b.key });
     expect(imported.code).toBe(0);

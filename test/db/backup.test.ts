@@ -149,6 +149,28 @@ async function seedEveryTable(settings: DatabaseSettings): Promise<Tenants> {
             content: { nested: [1, 2.5, null, 'ü', { deep: 'x"y' }] },
           },
         });
+        // A fact that changed (issue 17): the older one names its successor, and is stored after
+        // it (the successor's row rewritten last), so that a copy in storage order meets the
+        // reference before the row it names.
+        const memory = (id: string, content: string) => ({
+          id,
+          organizationId: demo.organizationId,
+          userId: demo.userId,
+          agentId: demo.agentId,
+          content,
+          memoryType: 'factual',
+          scope: 'user',
+          level: 'core',
+        });
+        const older = newId('memory');
+        const newer = newId('memory');
+        await database.prisma.memory.create({ data: { ...memory(older, 'Lives in Paris'), validFrom: new Date(0) } });
+        await database.prisma.memory.create({
+          data: { ...memory(newer, 'Lives in Lyon'), expiresAt: new Date(Date.now() + 86_400_000) },
+        });
+        await database.prisma.$executeRaw`UPDATE memories SET superseded_by_id = ${newer},
+          valid_until = (SELECT valid_from FROM memories WHERE id = ${newer}) WHERE id = ${older}`;
+        await database.prisma.$executeRaw`UPDATE memories SET importance = 0.5 WHERE id = ${newer}`;
       });
       seeded.push(demo);
     }

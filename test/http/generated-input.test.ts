@@ -296,6 +296,23 @@ function operations(ids: Ids): Array<{ query: string; variables: fc.Arbitrary<Re
       variables: fc.record({ id: fc.constant(ids.own.memoryId), input: fc.record(memoryFields, { requiredKeys: [] }) }),
     },
     {
+      // The first that succeeds supersedes the memory; the rest find it superseded (or the dates wrong).
+      query:
+        'mutation ($id: ID!, $input: SupersedeMemoryInput!) { supersedeMemory(id: $id, input: $input) { __typename } }',
+      variables: fc.record({
+        id: fc.constantFrom(ids.own.memoryId, 'memory-unknown'),
+        input: fc.record(
+          {
+            ...memoryFields,
+            validFrom: extremeDate,
+            validUntil: extremeDate,
+            expiresAt: extremeDate,
+          },
+          { requiredKeys: ['content'] },
+        ),
+      }),
+    },
+    {
       query: 'mutation ($id: ID!, $input: UpdateToolInput!) { updateTool(id: $id, input: $input) { __typename } }',
       variables: fc.record({
         id: fc.constant(ids.own.toolId),

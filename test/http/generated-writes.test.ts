@@ -1047,6 +1047,56 @@ describe.each([
           };
         },
       }),
+      supersedeMemory: writeCase({
+        draw: fc.record({
+          content: word(40),
+          bad: fc.option(fc.constantFrom('superseded', 'foreign', 'period'), { nil: undefined }),
+        }),
+        plan: async ({ content, bad }) => {
+          const id = await newMemory(await newAgent());
+          const input = { content: unique(content) };
+          if (bad === 'foreign') return { args: { id: foreign('unknown', '', 'memory'), input }, refused: 'NOT_FOUND' };
+          if (bad === 'period')
+            return {
+              args: { id, input: { ...input, validFrom: '2030-01-01T00:00:00Z', validUntil: '2029-01-01T00:00:00Z' } },
+              refused: 'VALIDATION',
+            };
+          if (bad === 'superseded') {
+            await mutate('supersedeMemory', `id: ${literal(id)}, input: { content: ${literal(unique(content))} }`, '');
+            return { args: { id, input }, refused: 'CONFLICT' };
+          }
+          return {
+            args: { id, input },
+            selection: '... on MemoryPayload { memory { id content } }',
+            stored: async (result) => {
+              const successor = result.memory as { id: string; content: string };
+              expect(successor.content).toBe(input.content);
+              expect(await memoryRow(id)).toMatchObject({ supersededById: successor.id, validUntil: expect.any(Date) });
+            },
+          };
+        },
+      }),
+      invalidateMemory: writeCase({
+        draw: fc.record({
+          reason: fc.option(word(100), { nil: undefined }),
+          bad: fc.option(fc.constantFrom('twice', 'foreign', 'early'), { nil: undefined }),
+        }),
+        plan: async ({ reason, bad }) => {
+          const id = await newMemory(await newAgent());
+          if (bad === 'foreign') return { args: { id: foreign('unknown', '', 'memory') }, refused: 'NOT_FOUND' };
+          if (bad === 'early') return { args: { id, at: '2001-01-01T00:00:00Z' }, refused: 'VALIDATION' };
+          if (bad === 'twice') {
+            await mutate('invalidateMemory', `id: ${literal(id)}`, '');
+            return { args: { id }, refused: 'CONFLICT' };
+          }
+          return {
+            args: { id, ...(reason !== undefined && { reason }) },
+            selection: '... on MemoryPayload { memory { id } }',
+            stored: async () =>
+              expect(await memoryRow(id)).toMatchObject({ supersededById: null, validUntil: expect.any(Date) }),
+          };
+        },
+      }),
       ...lifecycle(
         'memory',
         async () => newMemory(await newAgent()),

@@ -16,11 +16,15 @@ import { inspectSearchIndexUse, warnIfSearchCannotUseIndex } from '../../src/mem
 import { planObject } from '../../src/planner/compile';
 import { schema } from '../../src/schema';
 import { graphql } from '../generated';
+import { planOf } from '../support/plans';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const SearchPlanMemories = graphql(`
-  query SearchPlanMemories($query: String!, $filter: MemoryFilter, $limit: Int) {
-    searchMemories(query: $query, filter: $filter, limit: $limit, track: false) { score memory { id } }
+  query SearchPlanMemories($query: String!, $filter: MemoryFilter, $limit: Int, $includeInvalid: Boolean) {
+    searchMemories(query: $query, filter: $filter, limit: $limit, track: false, includeInvalid: $includeInvalid) {
+      score
+      memory { id }
+    }
   }
 `);
 
@@ -67,6 +71,14 @@ describe('memory search under row-level security: the plan and the rows', () => 
              (ARRAY['factual', 'episodic', 'procedural', 'semantic', 'working'])[1 + i % 5], 'user', 'long_term',
                i % 50 = 1
       FROM generate_series(1, ${MEMORIES}) AS i, (SELECT ${WORDS}::text[] AS w) AS words`;
+    // Facts that changed (issue 17), by the last digit of the id's md5: about 5 in 16 ended, 1 in 16
+    // expired, 1 in 16 expiring later. The search must still read the index, and skip them.
+    await app.database.owner.$executeRaw`
+      UPDATE memories SET
+        valid_until = CASE WHEN right(id, 1) IN ('0', '1', '2', '3', '4') THEN valid_from END,
+        expires_at = CASE right(id, 1)
+          WHEN 'a' THEN now() - interval '1 hour' WHEN 'b' THEN now() + interval '1 day' END
+      WHERE organization_id = ${owner.organizationId} AND right(id, 1) IN ('0', '1', '2', '3', '4', 'a', 'b')`;
   }
 
   /**
@@ -81,6 +93,8 @@ describe('memory search under row-level security: the plan and the rows', () => 
              websearch_to_tsquery('english', ${query}) AS q(query)
       WHERE m.organization_id = ${organizationId} AND NOT m.is_deleted AND NOT a.is_deleted
         AND to_tsvector('english', m.content) @@ q.query
+        AND m.valid_from <= now() AND (m.valid_until IS NULL OR m.valid_until > now())
+        AND (m.expires_at IS NULL OR m.expires_at > now())
       ORDER BY ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content), q.query, 32) DESC,
         m.created_at DESC, m.id DESC
       LIMIT ${limit}`;
@@ -120,7 +134,12 @@ describe('memory search under row-level security: the plan and the rows', () => 
     ...extra,
   });
 
-  const searchedIds = async (variables: { query: string; limit?: number; filter?: { agentId?: string } }) => {
+  const searchedIds = async (variables: {
+    query: string;
+    limit?: number;
+    filter?: { agentId?: string };
+    includeInvalid?: boolean;
+  }) => {
     const response = await app.graphql(SearchPlanMemories, variables);
     expect(response.errors).toBeUndefined();
     return response.data!.searchMemories.map((hit) => hit.memory.id);
@@ -179,6 +198,58 @@ describe('memory search under row-level security: the plan and the rows', () => 
       expect(readsIndexByOrganization(await planAsApplication(own.organizationId, ranked))).toBe(true);
     },
   );
+
+  it('keeps the index search when it filters by validity: now, as of an instant, or everything', async () => {
+    // About a third of the matches are facts that no longer hold, and some have expired.
+    const [counts] = await app.database.owner.$queryRaw<Array<{ ended: number; expired: number }>>`
+      SELECT count(*) FILTER (WHERE valid_until IS NOT NULL)::int AS ended,
+             count(*) FILTER (WHERE expires_at <= now())::int AS expired
+      FROM memories WHERE organization_id = ${own.organizationId}`;
+    expect(counts!.ended).toBeGreaterThan(MEMORIES / 4);
+    expect(counts!.expired).toBeGreaterThan(MEMORIES / 40);
+    for (const validity of [
+      undefined,
+      { asOf: new Date('2020-01-01T00:00:00Z') },
+      { asOf: new Date('2099-01-01T00:00:00Z') },
+      { includeInvalid: true },
+    ]) {
+      const plan = await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own, { validity })));
+      expect({ validity, index: readsIndexByOrganization(plan) }).toEqual({ validity, index: true });
+      // The validity conditions are filters on the rows the index found, not a scan of the organization.
+      expect(plan).not.toMatch(/Seq Scan on memories/);
+    }
+    // With a metadata filter, validity combines.
+    const combined = memorySearchStatement(
+      searchOf(own, {
+        validity: { asOf: new Date('2030-01-01T00:00:00Z') },
+        filter: { metadata: { path: 'source', eq: 'chat' }, memoryType: 'factual' },
+      }),
+    );
+    expect(readsIndexByOrganization(await planAsApplication(own.organizationId, combined))).toBe(true);
+
+    // What it returns: the facts valid now, none expired; everything but the expired with includeInvalid.
+    const now = await expectedMatches(own.organizationId, QUERY, 100);
+    expect(await searchedIds({ query: QUERY, limit: 100 })).toEqual(now);
+    const ended = await app.database.owner.memory.findMany({
+      where: { id: { in: await searchedIds({ query: QUERY, limit: 100, includeInvalid: true }) } },
+      select: { validUntil: true, expiresAt: true },
+    });
+    expect(ended.some((memory) => memory.validUntil !== null)).toBe(true);
+    expect(ended.filter((memory) => memory.expiresAt !== null && memory.expiresAt <= new Date())).toEqual([]);
+  });
+
+  it('lists the facts valid now through an index, not a scan of the table', async () => {
+    const document = `{ memories(first: 20, track: false) { totalCount nodes { id validFrom } } }`;
+    for (const variables of [{}, { asOf: '2030-01-01T00:00:00Z' }]) {
+      const planned = planOf(
+        variables.asOf ? document.replace('track: false', `track: false, asOf: "${variables.asOf}"`) : document,
+        own.organizationId,
+      )!;
+      const plan = await planAsApplication(own.organizationId, { text: planned.text, values: planned.values });
+      expect({ variables, plan }).toEqual({ variables, plan: expect.not.stringMatching(/Seq Scan on memories/) });
+      expect(plan).toMatch(/Index (Only )?Scan|Bitmap Index Scan/);
+    }
+  });
 
   it(
     'finds what the table holds for the caller, and nothing of another organization, ' +
@@ -277,9 +348,11 @@ describe('memory search under row-level security: the plan and the rows', () => 
         expect(
           await withOrganization(own.organizationId, () => findMatchingMemories(app.database.sql, searchOf(other))),
         ).toEqual([]);
-        expect(await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own)))).not.toContain(
-          SEARCH_INDEX,
-        );
+        // The words are no index condition beneath the policies (the planner may still read the index
+        // by its organization column alone, as any index on organization_id).
+        expect(
+          readsIndexByOrganization(await planAsApplication(own.organizationId, memorySearchStatement(searchOf(own)))),
+        ).toBe(false);
       } finally {
         await owner.$executeRawUnsafe(`ALTER VIEW ${SEARCH_VIEW} OWNER TO "${viewOwner}"`);
         await owner.$executeRawUnsafe(`DROP OWNED BY "${plainRole}"`);

@@ -292,7 +292,24 @@ describe('writing memories: dedupe, prune, history', () => {
       ['RESTORE', ['isDeleted']],
       ['DELETE', ['isDeleted']],
       ['UPDATE', ['content', 'hash', 'scope']],
-      ['CREATE', ['content', 'hash', 'metadata', 'score', 'memoryType', 'scope', 'level', 'importance', 'isDeleted']],
+      [
+        'CREATE',
+        [
+          'content',
+          'hash',
+          'metadata',
+          'score',
+          'memoryType',
+          'scope',
+          'level',
+          'importance',
+          'isDeleted',
+          'validFrom',
+          'validUntil',
+          'supersededById',
+          'expiresAt',
+        ],
+      ],
     ]);
     expect(nodes[1]).toMatchObject({
       before: { isDeleted: false, content: 'third content' },
@@ -407,6 +424,10 @@ describe('writing memories: dedupe, prune, history', () => {
           level: 1,
           importance: 1,
           isDeleted: 1,
+          validFrom: 1,
+          validUntil: 1,
+          supersededById: 1,
+          expiresAt: 1,
         }),
       ],
     ]);

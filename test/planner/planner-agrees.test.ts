@@ -294,6 +294,25 @@ describe('the read planner answers as the general path does', () => {
         'fact ' || n, ('{"k": ' || n || '}')::jsonb, 'semantic', 'user', 'core', (n % 4) / 4.0,
         now() - n * interval '1 second'
       FROM generate_series(1, 9) n`);
+    // Facts that change: a chain 3 → 2 → 1, a merge (5 and 6 → 4), one ended, one expired, one that will expire.
+    await owner.$executeRawUnsafe(`UPDATE memories SET valid_from = created_at WHERE id LIKE 'memory-fleet-%'`);
+    for (const [old, successor] of [
+      ['3', '2'],
+      ['2', '1'],
+      ['5', '4'],
+      ['6', '4'],
+    ])
+      await owner.$executeRawUnsafe(`UPDATE memories SET superseded_by_id = 'memory-fleet-${successor}',
+        valid_until = (SELECT valid_from FROM memories WHERE id = 'memory-fleet-${successor}')
+        WHERE id = 'memory-fleet-${old}'`);
+    await owner.$executeRawUnsafe(`UPDATE memories SET valid_until = valid_from + interval '500 microseconds'
+      WHERE id = 'memory-fleet-7'`);
+    await owner.$executeRawUnsafe(
+      `UPDATE memories SET expires_at = now() - interval '1 hour' WHERE id = 'memory-fleet-8'`,
+    );
+    await owner.$executeRawUnsafe(
+      `UPDATE memories SET expires_at = now() + interval '1 day' WHERE id = 'memory-fleet-9'`,
+    );
     await owner.$executeRawUnsafe(`ANALYZE`);
     for (const [query, variables] of [
       [
@@ -322,6 +341,9 @@ describe('the read planner answers as the general path does', () => {
     pools.ids.Memory = [
       'memory-fleet-1',
       'memory-fleet-2',
+      'memory-fleet-3',
+      'memory-fleet-4',
+      'memory-fleet-8',
       ...(await ids(`SELECT id FROM memories WHERE organization_id = '${other.organizationId}' LIMIT 1`)),
     ];
     const cursorOf = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');

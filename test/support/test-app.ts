@@ -87,6 +87,9 @@ export async function startTestApp(
     // concurrent requests is the point of the test, and is let through rather than refused.
     ADMISSION_MAX_IN_FLIGHT: '10000',
     ADMISSION_MAX_QUEUED: '0',
+    // The sweep of expired memories runs beside requests: its statements would join the counts of
+    // tests that count them. test/memories/validity.test.ts runs it itself.
+    MEMORY_EXPIRY_SWEEP_SECONDS: '0',
   });
   // Through the run's PgBouncer when there is one (TEST_POOLER=pgbouncer): a database given among
   // the overrides is taken as it is.
