@@ -14,6 +14,7 @@ import { withRequestTimeout } from './http/request-timeout';
 import { createGraphqlHandler, GRAPHQL_PATH } from './http/yoga';
 import { createLiveBus, type LiveBus } from './live/bus';
 import type { Logger } from './logger';
+import { EmbeddingWorker } from './memories/embedding-worker';
 import { prepareSemanticRecall } from './memories/embeddings';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
 import { Metrics } from './observability/metrics';
@@ -48,13 +49,15 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
   const redis = settings.redisUrl ? connectRedis(settings.redisUrl, logger) : undefined;
   const live = createLiveBus(redis, logger);
   let server: http.Server | undefined;
+  let worker: EmbeddingWorker | undefined;
   const metrics = settings.metricsToken ? new Metrics(database) : undefined;
   const tracing = createTracing(settings.tracing, options.spanExporter);
   observeStatements(database, tracing);
   try {
     if (settings.migrateOnStart) await database.migrate();
     await warnIfSearchCannotUseIndex(database.prisma, logger);
-    await prepareSemanticRecall(database.owner, settings.embeddings, logger);
+    const semanticRecall = await prepareSemanticRecall(database.owner, settings.embeddings, logger);
+    const embeddings = { ...settings.embeddings, semanticRecall: semanticRecall.on };
     if (database.kind === 'pglite' && settings.demoData && (await database.owner.organization.count()) === 0) {
       const { key, ...demo } = await seedDemoData(database.prisma);
       logger.info(demo, 'created demo data');
@@ -63,7 +66,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         `\nDemo API key (shown once): ${key}\nIn GraphiQL, add the header {"Authorization": "Bearer ${key}"}\n\n`,
       );
     }
-    const handler = createGraphqlHandler(database, settings, logger, { live, redis }, metrics);
+    const handler = createGraphqlHandler(database, { ...settings, embeddings }, logger, { live, redis }, metrics);
     // Admission before the request's clock starts: a refusal is quick, and a wait in the queue is
     // bounded by ADMISSION_QUEUE_TIMEOUT_MS, not by REQUEST_TIMEOUT_MS.
     const admission = new Admission(settings.admission, logger);
@@ -83,7 +86,17 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);
     });
+    // Memories wait, PENDING, while pgvector is missing: installing it and starting again embeds them.
+    const provider = embeddings.provider;
+    if (provider && semanticRecall.on) {
+      worker = new EmbeddingWorker(database.prisma, { ...embeddings, provider }, logger);
+      worker.start();
+      logger.info({ url: new URL(provider.url).origin, model: embeddings.model }, 'embedding provider: worker started');
+    } else if (provider) {
+      logger.warn('embedding provider: not used while semantic recall is off; new memories wait PENDING');
+    }
   } catch (error) {
+    await worker?.stop();
     await redis?.close();
     await database.close();
     await tracing?.shutdown();
@@ -108,6 +121,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         // and their connections, idle once the stream has ended, are closed as they turn idle
         // (close() closes only those idle at the time).
         await live.close();
+        await worker?.stop();
         const idleSweep = setInterval(() => listening.closeIdleConnections(), 50);
         const deadline = setTimeout(() => listening.closeAllConnections(), settings.shutdownTimeoutMs);
         await closed;
