@@ -173,6 +173,8 @@ interface ScoreBreakdownShape {
   similarity: number | null;
   textRank: number | null;
   vectorRank: number | null;
+  matchedWords: number | null;
+  fuzzy: number | null;
   importance: number;
   recency: number;
   use: number;
@@ -217,6 +219,19 @@ const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').
     vectorRank: t.exposeInt('vectorRank', {
       nullable: true,
       description: 'VECTOR and HYBRID: the place among the nearest embeddings (1 nearest); null when not among them.',
+    }),
+    matchedWords: t.exposeInt('matchedWords', {
+      nullable: true,
+      description:
+        "HYBRID: how many of the query's words the memory has (any of them matches; more ranks higher in the " +
+        'text ranking); 0 for a memory found by a near word (fuzzy) or by meaning alone; null in TEXT and VECTOR.',
+    }),
+    fuzzy: t.exposeFloat('fuzzy', {
+      nullable: true,
+      description:
+        "HYBRID: when the query's exact words found fewer memories than `limit`, the trigram similarity (pg_trgm " +
+        "strict_word_similarity, 0.25 to 1) of the memory's nearest word to one of the query's: typo tolerance. Null " +
+        'otherwise.',
     }),
     importance: t.exposeFloat('importance', { description: "The memory's importance, clamped to 0..1." }),
     recency: t.exposeFloat('recency', {
@@ -362,6 +377,8 @@ function hitOf(
       similarity: row.hit_similarity,
       textRank: row.hit_text_rank,
       vectorRank: row.hit_vector_rank,
+      matchedWords: row.hit_matched_words,
+      fuzzy: row.hit_fuzzy,
       importance: row.hit_importance,
       recency: row.hit_recency,
       use: row.hit_use,
