@@ -16,6 +16,7 @@ import { createGraphqlHandler, createGuards, GRAPHQL_PATH } from './http/yoga';
 import { createLiveBus, type LiveBus } from './live/bus';
 import type { Logger } from './logger';
 import { createMcpHandler, MCP_PATH } from './mcp/http';
+import { EmbeddingWorker } from './memories/embedding-worker';
 import { prepareSemanticRecall } from './memories/embeddings';
 import { createExpiredMemorySweeper } from './memories/expiry';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
@@ -52,13 +53,15 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
   const live = createLiveBus(redis, logger);
   const expiredMemories = createExpiredMemorySweeper(database.prisma, live, logger, settings.memoryExpirySweepSeconds);
   let server: http.Server | undefined;
+  let worker: EmbeddingWorker | undefined;
   const metrics = settings.metricsToken ? new Metrics(database) : undefined;
   const tracing = createTracing(settings.tracing, options.spanExporter);
   observeStatements(database, tracing);
   try {
     if (settings.migrateOnStart) await database.migrate();
     await warnIfSearchCannotUseIndex(database.prisma, logger);
-    await prepareSemanticRecall(database.owner, settings.embeddings, logger);
+    const semanticRecall = await prepareSemanticRecall(database.owner, settings.embeddings, logger);
+    const embeddings = { ...settings.embeddings, semanticRecall: semanticRecall.on };
     if (database.kind === 'pglite' && settings.demoData && (await database.owner.organization.count()) === 0) {
       const { key, ...demo } = await seedDemoData(database.prisma);
       logger.info(demo, 'created demo data');
@@ -69,7 +72,14 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       );
     }
     const guards = createGuards(database, settings, redis);
-    const yoga = createGraphqlHandler(database, settings, logger, { live, redis, expiredMemories }, metrics, guards);
+    const yoga = createGraphqlHandler(
+      database,
+      { ...settings, embeddings },
+      logger,
+      { live, redis, expiredMemories },
+      metrics,
+      guards,
+    );
     // MCP at /mcp beside GraphQL, its tools running GraphQL operations through yoga in this process.
     const mcp = createMcpHandler({
       graphqlFetch: (url, init) => yoga.fetch(url, init),
@@ -102,7 +112,17 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);
     });
+    // Memories wait, PENDING, while pgvector is missing: installing it and starting again embeds them.
+    const provider = embeddings.provider;
+    if (provider && semanticRecall.on) {
+      worker = new EmbeddingWorker(database.prisma, { ...embeddings, provider }, logger);
+      worker.start();
+      logger.info({ url: new URL(provider.url).origin, model: embeddings.model }, 'embedding provider: worker started');
+    } else if (provider) {
+      logger.warn('embedding provider: not used while semantic recall is off; new memories wait PENDING');
+    }
   } catch (error) {
+    await worker?.stop();
     await redis?.close();
     await database.close();
     await tracing?.shutdown();
@@ -127,6 +147,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         // and their connections, idle once the stream has ended, are closed as they turn idle
         // (close() closes only those idle at the time).
         await live.close();
+        await worker?.stop();
         const idleSweep = setInterval(() => listening.closeIdleConnections(), 50);
         const deadline = setTimeout(() => listening.closeAllConnections(), settings.shutdownTimeoutMs);
         await closed;

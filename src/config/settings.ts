@@ -98,6 +98,18 @@ const environmentSchema = z.object({
   // 2,000 is the most dimensions pgvector's HNSW index takes for `vector`.
   EMBEDDINGS_DIMENSIONS: integer(1, MAX_EMBEDDING_DIMENSIONS).default(1536),
   EMBEDDINGS_MODEL: z.string().trim().min(1).max(255).optional(),
+  EMBEDDINGS_URL: z
+    .url({
+      protocol: /^https?$/,
+      error:
+        'expected the http(s) URL of an OpenAI-compatible embeddings endpoint, ' +
+        'e.g. http://127.0.0.1:11434/v1/embeddings',
+    })
+    .optional(),
+  EMBEDDINGS_API_KEY: z.string().min(1).optional(),
+  EMBEDDINGS_TIMEOUT_MS: integer(100, 600_000).default(30_000),
+  EMBEDDINGS_QUERY_TIMEOUT_MS: integer(10, 60_000).default(2000),
+  EMBEDDINGS_MAX_ATTEMPTS: integer(1, 1000).default(12),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -188,6 +200,34 @@ export interface EmbeddingSettings {
   dimensions: number;
   /** The model recorded for an embedding whose write names none. */
   model: string;
+  /** The embedding provider (EMBEDDINGS_URL): undefined, none, and only clients' vectors exist. */
+  provider?: EmbeddingProviderSettings;
+  /**
+   * Whether pgvector is there (src/memories/embeddings.ts `prepareSemanticRecall`), known once
+   * the server has started; undefined before, taken as on.
+   */
+  semanticRecall?: boolean;
+}
+
+/** An OpenAI-compatible `/v1/embeddings` endpoint, and how the worker calls it. */
+export interface EmbeddingProviderSettings {
+  /** The endpoint itself, e.g. https://api.openai.com/v1/embeddings. */
+  url: string;
+  /** Sent as `Authorization: Bearer`; undefined: no header (a local server). */
+  apiKey?: string;
+  /** How long one call to embed memories may take before it counts as failed. */
+  timeoutMs: number;
+  /** How long embedding a search's query may take before the search answers by text alone. */
+  queryTimeoutMs: number;
+  /** Failed calls for a memory before it is FAILED (a 429 is not counted). */
+  maxAttempts: number;
+  /** Memories per call. */
+  batchSize: number;
+  /** The first retry's wait; each next one twice as long, up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How often an idle worker looks for work. */
+  pollMs: number;
 }
 
 export interface AdmissionSettings {
@@ -329,7 +369,31 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       useHalfCount: values.SEARCH_USE_HALF_COUNT,
       fusionK: values.SEARCH_RRF_K,
     },
-    embeddings: { dimensions: values.EMBEDDINGS_DIMENSIONS, model: values.EMBEDDINGS_MODEL ?? UNNAMED_EMBEDDING_MODEL },
+    embeddings: {
+      dimensions: values.EMBEDDINGS_DIMENSIONS,
+      model: values.EMBEDDINGS_MODEL ?? UNNAMED_EMBEDDING_MODEL,
+      ...(values.EMBEDDINGS_URL && { provider: providerSettings(values) }),
+    },
+  };
+}
+
+function providerSettings(values: z.infer<typeof environmentSchema>): EmbeddingProviderSettings {
+  if (!values.EMBEDDINGS_MODEL) {
+    throw new SettingsError(
+      'invalid setting EMBEDDINGS_MODEL: required with EMBEDDINGS_URL, the model the provider is asked for; ' +
+        'set EMBEDDINGS_MODEL (see .env.example)',
+    );
+  }
+  return {
+    url: values.EMBEDDINGS_URL!,
+    ...(values.EMBEDDINGS_API_KEY && { apiKey: values.EMBEDDINGS_API_KEY }),
+    timeoutMs: values.EMBEDDINGS_TIMEOUT_MS,
+    queryTimeoutMs: values.EMBEDDINGS_QUERY_TIMEOUT_MS,
+    maxAttempts: values.EMBEDDINGS_MAX_ATTEMPTS,
+    batchSize: 64,
+    retryBaseMs: 1000,
+    retryMaxMs: 300_000,
+    pollMs: 1000,
   };
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { vector } from '@electric-sql/pglite-pgvector';
 import lockfile from 'proper-lockfile';
 
@@ -67,10 +68,11 @@ export async function openPglite(dataDir: string, options: OpenOptions = {}): Pr
  * The contrib extensions the migrations create. PGlite has a contrib module's files only when it is
  * opened with it; opened without, a database whose migrations created it could not be read (its
  * index over organization and words needs btree_gin's operator classes: migration
- * 20261202160000_memory_search_index_by_organization). pgvector ships as a package of its own
+ * 20261202160000_memory_search_index_by_organization; the typo-tolerant search's needs pg_trgm's,
+ * 20261203130000_typo_tolerant_search). pgvector ships as a package of its own
  * (@electric-sql/pglite-pgvector), so semantic recall is always on here.
  */
-export const EXTENSIONS = { btree_gin, vector } satisfies PGliteOptions['extensions'];
+export const EXTENSIONS = { btree_gin, pg_trgm, vector } satisfies PGliteOptions['extensions'];
 
 /** Opens a directory whose lock the caller holds (`lockDataDirectory`) and keeps after `close`. */
 export async function openLockedPglite(dataDir: string, options: OpenOptions = {}): Promise<OpenedPglite> {

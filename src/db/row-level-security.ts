@@ -21,7 +21,15 @@ export const APPLICATION_ROLE = 'agentmem_app';
  * Which rows the statements of a unit of work may touch: one organization's, or, while a request
  * is being authenticated and its organization is not known yet, only the API key it presented.
  */
-type RowScope = { organizationId: string } | { apiKeyHash: string };
+type RowScope = { organizationId: string } | { apiKeyHash: string } | { workQueue: WorkQueue };
+
+/**
+ * A server's background work that is not one organization's: the embedding worker claims jobs
+ * of every organization (the policies of embedding_jobs let this scope read and reschedule them,
+ * and no other table shows it a row), then reads and writes each memory in its organization's
+ * scope (src/memories/embedding-worker.ts).
+ */
+type WorkQueue = 'embeddings';
 
 // Carried by the async context rather than passed along, because it must reach statements that
 // Prisma, DataLoader batches and raw SQL issue without any code of ours in between.
@@ -36,6 +44,11 @@ function inScope<T>(scope: RowScope, work: () => Promise<T>): Promise<T> {
 /** Runs `work` with the rows of one organization visible to every statement it issues. */
 export function withOrganization<T>(organizationId: string, work: () => Promise<T>): Promise<T> {
   return inScope({ organizationId }, work);
+}
+
+/** Runs `work` with the jobs of `queue` visible, of every organization, and no other row. */
+export function withWorkQueue<T>(queue: WorkQueue, work: () => Promise<T>): Promise<T> {
+  return inScope({ workQueue: queue }, work);
 }
 
 /** Runs `work` with only the API key whose hash is `apiKeyHash` visible: for authentication. */
@@ -56,6 +69,7 @@ function scopeStatement(
 ): SqlQuery {
   const organizationId = scope && 'organizationId' in scope ? scope.organizationId : '';
   const apiKeyHash = scope && 'apiKeyHash' in scope ? scope.apiKeyHash : '';
+  const workQueue = scope && 'workQueue' in scope ? scope.workQueue : '';
   const local = extent === 'transaction';
   // The statement timeout rides with the scope rather than as a startup parameter, which a
   // transaction pooler (PgBouncer) refuses: an integer of the settings, never a client's value.
@@ -63,9 +77,10 @@ function scopeStatement(
     statementTimeoutMs > 0 ? `, set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', ${local})` : '';
   return {
     sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1,
-      ${local}), set_config('app.api_key_hash', $2, ${local})${timeout}`,
-    args: [organizationId, apiKeyHash],
+      ${local}), set_config('app.api_key_hash', $2, ${local}), set_config('app.work_queue', $3, ${local})${timeout}`,
+    args: [organizationId, apiKeyHash, workQueue],
     argTypes: [
+      { scalarType: 'string', arity: 'scalar' },
       { scalarType: 'string', arity: 'scalar' },
       { scalarType: 'string', arity: 'scalar' },
     ],

@@ -4,6 +4,7 @@ import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
 import { createdBy, liveRowsOf } from '../schema/tenancy';
 import { contentHash } from './content-hash';
+import { enqueueEmbeddings } from './embedding-worker';
 import { checkDimensions, embeddingModel, storeEmbeddings } from './embeddings';
 import { type HistoryEntry, lockSnapshots, recordHistory } from './history';
 import { closeSuperseded, lockSuperseded, periodOf, type Supersession } from './supersession';
@@ -233,6 +234,17 @@ export async function createMemories(
       model: embeddingModel(input.embeddingModel, context.embeddings),
     }));
     await storeEmbeddings(tx, embeddings, [...path(embedded[0]!.index), 'embedding']);
+  }
+  // With a provider, every new memory without a client's vector waits for the worker's, from
+  // this same transaction: committed, it is never forgotten.
+  if (context.embeddings.provider) {
+    const given = new Set(embedded.map(({ index }) => results[index]!.memoryId));
+    const toEmbed = results.filter((result) => !result.deduplicated && !given.has(result.memoryId));
+    await enqueueEmbeddings(
+      tx,
+      caller.organizationId,
+      toEmbed.map((result) => result.memoryId),
+    );
   }
   return { results, superseded: successors.map((old) => ({ id: old.id, agentId: old.agentId })) };
 }

@@ -3,6 +3,7 @@ import type { EmbeddingSettings } from '../config/settings';
 import { SemanticRecallUnavailableError, ValidationError } from '../errors';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { Logger } from '../logger';
+import { enqueueEmbeddings } from './embedding-worker';
 
 /** The largest 4-byte float. */
 const FLOAT4_MAX = 3.4028234663852886e38;
@@ -72,8 +73,9 @@ export function isMissingVector(error: unknown): boolean {
 }
 
 /**
- * Sets each memory's embedding in `tx`, the write's transaction, in one statement. Where pgvector
- * is missing the statement fails, and so does the write, whole: SEMANTIC_RECALL_UNAVAILABLE.
+ * Sets each memory's embedding in `tx`, the write's transaction, in one statement: READY, and any
+ * job the provider had for it dropped (the client's vector wins). Where pgvector is missing the
+ * statement fails, and so does the write, whole: SEMANTIC_RECALL_UNAVAILABLE.
  */
 export async function storeEmbeddings(
   tx: Prisma.TransactionClient,
@@ -83,8 +85,9 @@ export async function storeEmbeddings(
   if (embeddings.length === 0) return;
   try {
     await tx.$executeRawUnsafe(
-      `UPDATE memories m SET embedding = e.vector::vector, embedding_model = e.model, embedding_dimensions =
-        vector_dims(e.vector::vector)
+      `WITH dropped AS (DELETE FROM embedding_jobs WHERE memory_id = ANY($1::text[]))
+       UPDATE memories m SET embedding = e.vector::vector, embedding_model = e.model, embedding_dimensions =
+        vector_dims(e.vector::vector), embedding_status = 'READY', embedding_error = NULL
        FROM unnest($1::text[], $2::text[], $3::text[]) AS e(id, vector, model)
        WHERE m.id = e.id`,
       embeddings.map((embedding) => embedding.memoryId),
@@ -100,13 +103,32 @@ export async function storeEmbeddings(
 /**
  * Drops a memory's embedding: its content changed and the vector no longer describes it. Only a
  * memory that has one is touched, so where pgvector is missing (no memory has one) this reads and
- * writes nothing more.
+ * writes nothing more. With a provider, the memory is queued to be embedded again (PENDING).
  */
-export async function clearEmbedding(tx: Prisma.TransactionClient, memoryId: string): Promise<void> {
+export async function clearEmbedding(
+  tx: Prisma.TransactionClient,
+  organizationId: string,
+  memoryId: string,
+  settings: EmbeddingSettings,
+): Promise<void> {
+  if (settings.provider) {
+    const [row] = await tx.$queryRawUnsafe<Array<{ embedded: boolean }>>(
+      'SELECT embedding_dimensions IS NOT NULL AS embedded FROM memories WHERE id = $1',
+      memoryId,
+    );
+    if (row?.embedded) await dropVector(tx, memoryId);
+    await enqueueEmbeddings(tx, organizationId, [memoryId]);
+    return;
+  }
   const embedded = await tx.memory.count({ where: { id: memoryId, embeddingDimensions: { not: null } } });
   if (embedded === 0) return;
-  await tx.$executeRawUnsafe(
-    'UPDATE memories SET embedding = NULL, embedding_model = NULL, embedding_dimensions = NULL WHERE id = $1',
+  await dropVector(tx, memoryId);
+}
+
+function dropVector(tx: Prisma.TransactionClient, memoryId: string): Promise<number> {
+  return tx.$executeRawUnsafe(
+    `UPDATE memories SET embedding = NULL, embedding_model = NULL, embedding_dimensions = NULL,
+       embedding_status = NULL, embedding_error = NULL WHERE id = $1`,
     memoryId,
   );
 }

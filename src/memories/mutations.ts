@@ -388,7 +388,8 @@ builder.mutationFields((t) => ({
             [{ memoryId: id, vector: embedding, model: embeddingModel(namedModel, context.embeddings) }],
             ['input', 'embedding'],
           );
-        else if (input.content !== undefined) await clearEmbedding(tx, id);
+        else if (input.content !== undefined)
+          await clearEmbedding(tx, context.caller.organizationId, id, context.embeddings);
       });
       // Purged since by someone else: its PURGED event tells the subscribers.
       const updated = await context.prisma.memory.findFirst({

@@ -17,6 +17,7 @@ import { name, text } from '../schema/rules';
 import { selectionOf } from '../schema/selection';
 import { listedRowsOf } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
+import { EmbeddingProviderError, embedTexts } from './embedding-provider';
 import { checkDimensions, embeddingInput, embeddingModel } from './embeddings';
 import { MemoryFilter, type MemoryFilterInput, memoryFilterConditions } from './filter';
 import { countMemories, type MemoryListOrder, type MemoryListPage, memoryPageIds, sortKey } from './list';
@@ -201,6 +202,8 @@ interface ScoreBreakdownShape {
   similarity: number | null;
   textRank: number | null;
   vectorRank: number | null;
+  matchedWords: number | null;
+  fuzzy: number | null;
   importance: number;
   recency: number;
   use: number;
@@ -212,6 +215,9 @@ interface MemorySearchHitShape {
   score: number;
   breakdown: ScoreBreakdownShape;
   snippet: string | null;
+  mode: SearchMode;
+  /** Why the search answered by text alone when it meant to use meaning too; null: it did not. */
+  degradedReason: string | null;
 }
 
 const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').implement({
@@ -243,6 +249,19 @@ const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').
       nullable: true,
       description: 'VECTOR and HYBRID: the place among the nearest embeddings (1 nearest); null when not among them.',
     }),
+    matchedWords: t.exposeInt('matchedWords', {
+      nullable: true,
+      description:
+        "HYBRID: how many of the query's words the memory has (any of them matches; more ranks higher in the " +
+        'text ranking); 0 for a memory found by a near word (fuzzy) or by meaning alone; null in TEXT and VECTOR.',
+    }),
+    fuzzy: t.exposeFloat('fuzzy', {
+      nullable: true,
+      description:
+        "HYBRID: when the query's exact words found fewer memories than `limit`, the trigram similarity (pg_trgm " +
+        "strict_word_similarity, 0.25 to 1) of the memory's nearest word to one of the query's: typo tolerance. Null " +
+        'otherwise.',
+    }),
     importance: t.exposeFloat('importance', { description: "The memory's importance, clamped to 0..1." }),
     recency: t.exposeFloat('recency', {
       description:
@@ -251,6 +270,15 @@ const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').
     }),
     use: t.exposeFloat('use', { description: 'access_count / (access_count + SEARCH_USE_HALF_COUNT).' }),
   }),
+});
+
+const SearchModeEnum = builder.enumType('SearchMode', {
+  description: 'How searchMemories finds and ranks memories.',
+  values: {
+    TEXT: { description: 'By the words of `query` (full-text search).' },
+    VECTOR: { description: 'By meaning: the memories whose embeddings are nearest to `vector` (cosine).' },
+    HYBRID: { description: 'Both, fused by reciprocal rank fusion: needs `query` and `vector`.' },
+  } as const,
 });
 
 const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit').implement({
@@ -265,6 +293,22 @@ const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit
         '" … "). Text, not HTML.',
       resolve: (hit) => hit.snippet ?? '',
     }),
+    mode: t.field({
+      type: SearchModeEnum,
+      description: 'How the search that found this hit ranked (the same on every hit of a search).',
+      resolve: (hit) => hit.mode,
+    }),
+    degraded: t.boolean({
+      description:
+        "True when the search meant to use meaning but embedding the query's text with the provider failed " +
+        '(down, slow, garbage): it answered by text alone (mode TEXT), never with an error. The same on every hit.',
+      resolve: (hit) => hit.degradedReason !== null,
+    }),
+    degradedReason: t.string({
+      nullable: true,
+      description: 'Why the search was degraded; null when it was not.',
+      resolve: (hit) => hit.degradedReason,
+    }),
     rank: t.float({
       deprecationReason: 'Use score (and breakdown.text for the text relevance alone).',
       resolve: (hit) => hit.score,
@@ -273,15 +317,6 @@ const MemorySearchHit = builder.objectRef<MemorySearchHitShape>('MemorySearchHit
 });
 
 const DEFAULT_SEARCH_RESULTS = 10;
-
-const SearchModeEnum = builder.enumType('SearchMode', {
-  description: 'How searchMemories finds and ranks memories.',
-  values: {
-    TEXT: { description: 'By the words of `query` (full-text search).' },
-    VECTOR: { description: 'By meaning: the memories whose embeddings are nearest to `vector` (cosine).' },
-    HYBRID: { description: 'Both, fused by reciprocal rank fusion: needs `query` and `vector`.' },
-  } as const,
-});
 
 const searchText = z.string().trim().min(1, 'must not be empty').pipe(text(1000));
 const minScoreRule = z.number().finite('must be a finite number');
@@ -293,13 +328,27 @@ interface SearchArguments {
   mode?: SearchMode | null;
 }
 
-/** The search that the arguments ask for, or VALIDATION naming what its mode lacks or has wrong. */
-function searchOf(
+/** A search to run, and why it answers by text alone where it meant to use meaning (null: it does not). */
+interface PlannedSearch {
+  search: MemorySearch;
+  degradedReason: string | null;
+}
+
+/**
+ * The search that the arguments ask for, or VALIDATION naming what its mode lacks or has wrong.
+ * With an embedding provider (and pgvector), a search given words and no vector embeds the words
+ * (EMBEDDINGS_QUERY_TIMEOUT_MS) and is HYBRID by default; if that fails, it is TEXT, degraded.
+ */
+async function searchOf(
   args: SearchArguments,
   context: Context,
   base: Omit<MemorySearch, 'mode' | 'query' | 'vector'>,
-): MemorySearch {
-  const mode = args.mode ?? (args.vector == null ? 'TEXT' : args.query == null ? 'VECTOR' : 'HYBRID');
+): Promise<PlannedSearch> {
+  const settings = context.embeddings;
+  const provider = settings.semanticRecall === false ? undefined : settings.provider;
+  const byProvider = provider !== undefined && args.vector == null && args.query != null && args.mode !== 'TEXT';
+  const mode =
+    args.mode ?? (args.vector == null ? (byProvider ? 'HYBRID' : 'TEXT') : args.query == null ? 'VECTOR' : 'HYBRID');
   const query = () => {
     if (args.query == null) throw new ValidationError(`query: ${mode} search needs the words to search for`, ['query']);
     return parseInput(searchText, args.query, ['query']);
@@ -308,22 +357,49 @@ function searchOf(
     if (args.vector == null)
       throw new ValidationError(`vector: ${mode} search needs the query's embedding`, ['vector']);
     const numbers = parseInput(embeddingInput, args.vector, ['vector']);
-    checkDimensions(numbers, context.embeddings, ['vector']);
+    checkDimensions(numbers, settings, ['vector']);
     const model = args.embeddingModel == null ? null : parseInput(name, args.embeddingModel, ['embeddingModel']);
     return {
       vector: numbers,
-      model: embeddingModel(model, context.embeddings),
-      dimensions: context.embeddings.dimensions,
+      model: embeddingModel(model, settings),
+      dimensions: settings.dimensions,
     };
   };
-  if (mode === 'TEXT') return { ...base, mode, query: query() };
-  if (mode === 'VECTOR') return { ...base, mode, vector: vector() };
-  return { ...base, mode, query: query(), vector: vector() };
+  if (byProvider && provider) {
+    const text = query();
+    try {
+      const [embedded] = await embedTexts(
+        provider,
+        settings.model,
+        settings.dimensions,
+        [text],
+        provider.queryTimeoutMs,
+      );
+      const vectorQuery = { vector: embedded!, model: settings.model, dimensions: settings.dimensions };
+      if (mode === 'VECTOR') return { search: { ...base, mode, vector: vectorQuery }, degradedReason: null };
+      return { search: { ...base, mode: 'HYBRID', query: text, vector: vectorQuery }, degradedReason: null };
+    } catch (error) {
+      const reason = error instanceof EmbeddingProviderError ? error.message : 'the provider failed';
+      return {
+        search: { ...base, mode: 'TEXT', query: text },
+        degradedReason: `the query was not embedded: ${reason}`,
+      };
+    }
+  }
+  if (mode === 'TEXT') return { search: { ...base, mode, query: query() }, degradedReason: null };
+  if (mode === 'VECTOR') return { search: { ...base, mode, vector: vector() }, degradedReason: null };
+  return { search: { ...base, mode, query: query(), vector: vector() }, degradedReason: null };
 }
 
-function hitOf(row: MemorySearchRow, memory: Prisma.MemoryGetPayload<object>): MemorySearchHitShape {
+function hitOf(
+  row: MemorySearchRow,
+  memory: Prisma.MemoryGetPayload<object>,
+  planned: PlannedSearch,
+): MemorySearchHitShape {
   return {
     memory,
+    mode: planned.search.mode,
+    degradedReason: planned.degradedReason,
     score: row.hit_score,
     breakdown: {
       relevance: row.hit_relevance,
@@ -331,6 +407,8 @@ function hitOf(row: MemorySearchRow, memory: Prisma.MemoryGetPayload<object>): M
       similarity: row.hit_similarity,
       textRank: row.hit_text_rank,
       vectorRank: row.hit_vector_rank,
+      matchedWords: row.hit_matched_words,
+      fuzzy: row.hit_fuzzy,
       importance: row.hit_importance,
       recency: row.hit_recency,
       use: row.hit_use,
@@ -348,7 +426,9 @@ builder.queryField('searchMemories', (t) =>
       'by meaning (VECTOR: the embeddings nearest to `vector`), or both (HYBRID), ranked by one score of relevance, ' +
       'importance, recency and use (see ScoreBreakdown). A query with no words to search for (empty, or only ' +
       'stop words) is ' +
-      'a VALIDATION error. Without pgvector on the server, VECTOR and HYBRID are SEMANTIC_RECALL_UNAVAILABLE.',
+      'a VALIDATION error. Without pgvector on the server, VECTOR and HYBRID are SEMANTIC_RECALL_UNAVAILABLE. ' +
+      "With an embedding provider, `query`'s text is embedded when no `vector` is given; if that fails, the " +
+      'search answers by text alone and says so on each hit (degraded, degradedReason).',
     args: {
       query: t.arg.string({ description: 'The words to search for: needed by TEXT and HYBRID.' }),
       vector: t.arg.floatList({
@@ -362,7 +442,8 @@ builder.queryField('searchMemories', (t) =>
       mode: t.arg({
         type: SearchModeEnum,
         description:
-          'Default: HYBRID given both `query` and `vector`, VECTOR given `vector` alone, TEXT given `query` alone.',
+          'Default: HYBRID given both `query` and `vector`, VECTOR given `vector` alone; given `query` alone, ' +
+          'HYBRID where an embedding provider (EMBEDDINGS_URL) embeds it, TEXT elsewhere.',
       }),
       filter: t.arg({ type: MemoryFilter }),
       minScore: t.arg.float({ description: 'Leave out hits scoring less.' }),
@@ -375,7 +456,7 @@ builder.queryField('searchMemories', (t) =>
       const minScore = args.minScore == null ? null : parseInput(minScoreRule, args.minScore, ['minScore']);
       const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);
       const caller = context.caller;
-      const search = searchOf(args, context, {
+      const planned = await searchOf(args, context, {
         organizationId: caller.organizationId,
         limit,
         filter: args.filter,
@@ -384,6 +465,7 @@ builder.queryField('searchMemories', (t) =>
         snippet: hit.has('snippet'),
         validity: validityOf(args),
       });
+      const search = planned.search;
       if (context.fastReads) {
         // One statement: the hits, each with its memory planned for what the request selects of it.
         // Planned as the statement is written, its values bound there.
@@ -411,7 +493,7 @@ builder.queryField('searchMemories', (t) =>
           rows.map((row) => row.id),
         );
         // A planned object, which Memory's fields answer from (src/planner/plugin.ts).
-        return rows.map((row) => hitOf(row, row.hit_memory as MemorySearchHitShape['memory']));
+        return rows.map((row) => hitOf(row, row.hit_memory as MemorySearchHitShape['memory'], planned));
       }
       const matches = await findMatchingMemories(context.sql, search);
       // Loaded with what the selection under `memory` needs, so its relations cost no more queries.
@@ -422,7 +504,7 @@ builder.queryField('searchMemories', (t) =>
       const byId = new Map(memories.map((memory) => [memory.id, memory]));
       const hits = matches.flatMap((match) => {
         const memory = byId.get(String(match.id));
-        return memory ? [hitOf(match, memory)] : [];
+        return memory ? [hitOf(match, memory, planned)] : [];
       });
       countAsRead(
         context,

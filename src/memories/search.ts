@@ -91,7 +91,7 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind):
   const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
   return `
     SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank,
-      NULL::int AS vector_rank,
+      NULL::int AS vector_rank, NULL::int AS matched_words, NULL::float8 AS fuzzy,
            c.importance, c.recency, c.use, ${score} AS score
     FROM (
       SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS
@@ -131,23 +131,83 @@ function validRows(search: MemorySearch, instant: () => string): string[] {
 }
 
 /**
- * The text ranking of a HYBRID search: its best `rankedCandidates` matches by text relevance
- * alone, each with its rank (1 best), read through the full-text index as TEXT's are.
+ * The query's words for the typo-tolerant part of a HYBRID search: lower case, of at least 4
+ * characters (a shorter one's few trigrams make any word sharing its first letters "near"), each
+ * once, at most 8.
+ */
+function fuzzyWords(query: string): string[] {
+  const words = query.toLowerCase().split(/[^\p{L}\p{N}]+/u);
+  return [...new Set(words.filter((word) => word.length >= 4))].slice(0, 8);
+}
+
+/**
+ * The text ranking of a HYBRID search: its best `rankedCandidates` matches, each with its rank
+ * (1 best), typo-tolerant.
+ *
+ * - Any of the query's words matches (its stemmed words joined by OR, through the full-text
+ *   index as TEXT's are), ranked first by how many of them the memory has (`matched_words`),
+ *   then by text relevance: a misspelled or missing word lowers a memory's rank instead of
+ *   emptying the result, as TEXT's every-word-required search does.
+ * - When those find fewer memories than the page, memories with a word trigram-similar to one
+ *   of the query's words ("trians" for "trains") follow them, best `fuzzy` similarity first,
+ *   through the trigram index (`agentmem_fuzzy_memories`, migration
+ *   20261203130000_typo_tolerant_search). PostgreSQL runs that branch only when its condition
+ *   holds (a one-time filter).
  */
 function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): string {
+  // Bound in the order they appear in the text.
   const text = textRelevance('q.query');
-  const words = tsquery(search.query, bind);
-  const conditions = textConditions(search, bind, instantOf(search.validity, bind));
+  const plain = bind(search.query);
+  const instant = instantOf(search.validity, bind);
+  const conditions = textConditions(search, bind, instant);
+  const candidates = bind(rankedCandidates(search.limit));
+  const words = fuzzyWords(search.query);
+  let fuzzy = '';
+  if (words.length > 0) {
+    const found = `agentmem_fuzzy_memories(${bind(words)}::text[], ${bind(rankedCandidates(search.limit))}::int)`;
+    const organization = bind(search.organizationId);
+    const filter = memoryFilterConditions(search.filter, ['filter'], bind);
+    const tooFew = bind(search.limit);
+    const fuzzyConditions = [
+      `m.organization_id = ${organization}`,
+      'NOT a.is_deleted',
+      ...validRows(search, instant),
+      ...filter,
+    ];
+    fuzzy = `
+        UNION ALL
+        SELECT m.id, m.created_at, 0::float8 AS text, 0 AS matched_words, f.similarity AS fuzzy
+        FROM ${found} f
+        JOIN ${SEARCH_VIEW} m ON m.id = f.id
+        JOIN agents a ON a.id = m.agent_id
+        WHERE ${fuzzyConditions.join(' AND ')}
+          AND f.id NOT IN (SELECT id FROM exact)
+          AND (SELECT count(*) FROM exact) < ${tooFew}`;
+  }
   return `
-    SELECT r.id, r.text, row_number() OVER (ORDER BY r.text DESC, r.created_at DESC, r.id DESC)::int AS text_rank
+    SELECT r.id, r.text, r.matched_words, r.fuzzy,
+           row_number() OVER (ORDER BY r.matched_words DESC, r.fuzzy DESC NULLS LAST, r.text DESC, r.created_at DESC,
+             r.id DESC)::int AS text_rank
     FROM (
-      SELECT m.id, m.created_at, ${text} AS text
-      FROM ${SEARCH_VIEW} m
-      JOIN agents a ON a.id = m.agent_id
-      CROSS JOIN (SELECT ${words} OFFSET 0) AS q(query)
-      WHERE ${conditions.join(' AND ')}
-      ORDER BY text DESC, m.created_at DESC, m.id DESC
-      LIMIT ${bind(rankedCandidates(search.limit))}
+      WITH exact AS (
+        SELECT m.id, m.created_at, ${text} AS text,
+               (SELECT count(DISTINCT w)::int FROM unnest(tsvector_to_array(to_tsvector('english', m.content))) AS w
+                WHERE w = ANY(q.words)) AS matched_words,
+               NULL::float8 AS fuzzy
+        FROM ${SEARCH_VIEW} m
+        JOIN agents a ON a.id = m.agent_id
+        -- Any of the words: plainto_tsquery's AND of the stemmed words, made an OR (its lexemes are
+        -- quoted, so ' & ' is only ever its operator); a fence, as TEXT's (rankedTextMatches).
+        CROSS JOIN (
+          SELECT replace(plainto_tsquery('english', ${plain})::text, ' & ', ' | ')::tsquery,
+                 tsvector_to_array(to_tsvector('english', ${plain}))
+          OFFSET 0
+        ) AS q(query, words)
+        WHERE ${conditions.join(' AND ')}
+        ORDER BY matched_words DESC, text DESC, m.created_at DESC, m.id DESC
+        LIMIT ${candidates}
+      )
+      SELECT id, created_at, text, matched_words, fuzzy FROM exact${fuzzy}
     ) r`;
 }
 
@@ -199,6 +259,7 @@ function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }, bind
     const k = bind(search.ranking.fusionK);
     fused = `
         SELECT coalesce(t.id, v.id) AS id, coalesce(t.text, 0) AS text, v.similarity, t.text_rank, v.vector_rank,
+               t.matched_words, t.fuzzy,
                (coalesce(1.0::float8 / (${k}::float8 + t.text_rank), 0) + coalesce(1.0::float8 / (${k}::float8 +
                  v.vector_rank), 0))
                  * (${k}::float8 + 1) / 2 AS relevance
@@ -207,16 +268,18 @@ function rankedFusedMatches(search: MemorySearch & { vector: VectorQuery }, bind
   } else {
     fused = `
         SELECT v.id, 0::float8 AS text, v.similarity, NULL::int AS text_rank, v.vector_rank,
+          NULL::int AS matched_words, NULL::float8 AS fuzzy,
           greatest(v.similarity, 0) AS relevance
         FROM (${vectorRanking(search, bind)}) v`;
   }
   const organization = bind(search.organizationId);
   const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
   return `
-    SELECT c.id, c.created_at, c.relevance, c.text, c.similarity, c.text_rank, c.vector_rank, c.importance,
-      c.recency, c.use, ${score} AS score
+    SELECT c.id, c.created_at, c.relevance, c.text, c.similarity, c.text_rank, c.vector_rank, c.matched_words,
+      c.fuzzy, c.importance, c.recency, c.use, ${score} AS score
     FROM (
-      SELECT m.id, m.created_at, f.relevance, f.text, f.similarity, f.text_rank, f.vector_rank,
+      SELECT m.id, m.created_at, f.relevance, f.text, f.similarity, f.text_rank, f.vector_rank, f.matched_words,
+             f.fuzzy,
              ${parts.importance} AS importance, ${parts.recency} AS recency, ${parts.use} AS use
       FROM (${fused}) f
       JOIN ${SEARCH_VIEW} m ON m.id = f.id
@@ -248,7 +311,8 @@ export function memorySearchStatement(search: MemorySearch, memory?: PlannedMemo
     const planned = memory ? `, ${memory(bind)} AS hit_memory` : '';
     return `
     SELECT m.id, s.score AS hit_score, s.relevance AS hit_relevance, s.text AS hit_text, s.similarity AS hit_similarity,
-           s.text_rank AS hit_text_rank, s.vector_rank AS hit_vector_rank,
+           s.text_rank AS hit_text_rank, s.vector_rank AS hit_vector_rank, s.matched_words AS hit_matched_words,
+           s.fuzzy AS hit_fuzzy,
            s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
     FROM (${rankedMatches(search, bind)}) s
     JOIN memories m ON m.id = s.id
@@ -270,6 +334,8 @@ export interface MemorySearchRow {
   hit_similarity: number | null;
   hit_text_rank: number | null;
   hit_vector_rank: number | null;
+  hit_matched_words: number | null;
+  hit_fuzzy: number | null;
   hit_importance: number;
   hit_recency: number;
   hit_use: number;

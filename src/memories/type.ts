@@ -13,6 +13,15 @@ const chainRows = (condition: (scope: RowsScope) => string) => ({
 });
 const chainOrder = orderBy(CHAIN_ORDER, 'ASC');
 
+const EmbeddingStatusEnum = builder.enumType('EmbeddingStatus', {
+  description: "Where a memory's embedding is.",
+  values: {
+    PENDING: { description: 'Written; the embedding provider has yet to embed it (it retries until it can).' },
+    READY: { description: 'It has an embedding.' },
+    FAILED: { description: 'The provider could not embed it after EMBEDDINGS_MAX_ATTEMPTS tries.' },
+  } as const,
+});
+
 export const MemoryType = builder.prismaObject('Memory', {
   description: 'A long-term memory of an agent about a user.',
   fields: (t) => ({
@@ -55,6 +64,21 @@ export const MemoryType = builder.prismaObject('Memory', {
       sql: column('embedding_dimensions'),
       nullable: true,
       description: 'How many numbers the embedding has; null when none.',
+    }),
+    embeddingStatus: t.field({
+      type: EmbeddingStatusEnum,
+      nullable: true,
+      sql: column('embedding_status'),
+      description:
+        "PENDING: the embedding provider has yet to embed it; READY: it has an embedding (the provider's or a " +
+        "client's); FAILED: the provider could not, see embeddingError. Null: no embedding and none coming (no " +
+        'provider is configured and the client sent no vector).',
+      resolve: (memory) => memory.embeddingStatus as typeof EmbeddingStatusEnum.$inferType | null,
+    }),
+    embeddingError: t.exposeString('embeddingError', {
+      sql: column('embedding_error'),
+      nullable: true,
+      description: 'FAILED: why the provider could not embed it, after its last attempt; null otherwise.',
     }),
     user: t.relation('user', { sql: object(relatedRows('users', 'id', 'user_id')) }),
     validFrom: t.expose('validFrom', {

@@ -32,6 +32,7 @@ const TABLES = [
   'block_history',
   'blocks',
   'blocks_agents',
+  'embedding_jobs',
   'idempotency_keys',
   'memories',
   'memory_history',
@@ -116,7 +117,7 @@ interface Tenants {
 }
 
 /**
- * Two organizations with rows in every table: the demo's, an idempotency record, and a message
+ * Two organizations with rows in every table: the demo's, an idempotency record, an embedding job, and a message
  * whose text and JSON carry quotes, backslashes, newlines, tabs and characters outside ASCII.
  */
 async function seedEveryTable(settings: DatabaseSettings): Promise<Tenants> {
@@ -137,6 +138,11 @@ async function seedEveryTable(settings: DatabaseSettings): Promise<Tenants> {
             responseBody: '{"data":{"ok":true}}',
             expiresAt: new Date(Date.now() + 86_400_000),
           },
+        });
+        // A memory waiting for the embedding provider: the queue is backed up, restored and moved too.
+        const waiting = await database.prisma.memory.findFirstOrThrow({ select: { id: true } });
+        await database.prisma.embeddingJob.create({
+          data: { memoryId: waiting.id, organizationId: demo.organizationId },
         });
         await database.prisma.message.create({
           data: {

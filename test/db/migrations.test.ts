@@ -36,6 +36,7 @@ describe('prisma migrate deploy', () => {
         'block_history',
         'blocks',
         'blocks_agents',
+        'embedding_jobs',
         'idempotency_keys',
         'memories',
         'memory_history',

@@ -1,5 +1,10 @@
 import { hashApiKey } from '../../src/auth/keys';
-import { APPLICATION_ROLE, withOrganization, withPresentedApiKey } from '../../src/db/row-level-security';
+import {
+  APPLICATION_ROLE,
+  withOrganization,
+  withPresentedApiKey,
+  withWorkQueue,
+} from '../../src/db/row-level-security';
 import type { DemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -17,6 +22,7 @@ const TENANT_TABLES = {
   idempotency_keys: 'organization_id',
   block_history: 'organization_id',
   memory_history: 'organization_id',
+  embedding_jobs: 'organization_id',
   blocks_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
   tools_agents: '(SELECT organization_id FROM agents WHERE agents.id = agent_id)',
 } as const;
@@ -105,6 +111,13 @@ describe('row-level security', () => {
       own.organizationId,
       other.organizationId,
     );
+    // A job for the embedding provider per organization, so that embedding_jobs has rows of both.
+    await app.database.owner.$executeRawUnsafe(
+      `INSERT INTO embedding_jobs (memory_id, organization_id)
+       SELECT id, organization_id FROM memories WHERE content = 'kept' AND organization_id IN ($1, $2)`,
+      own.organizationId,
+      other.organizationId,
+    );
   });
   afterAll(async () => {
     await app?.close();
@@ -129,6 +142,33 @@ describe('row-level security', () => {
     for (const table of Object.keys(TENANT_RELATIONS) as Array<TenantTable | TenantView>) {
       expect({ table, seen: await organizationsSeenIn(table) }).toEqual({ table, seen: [] });
     }
+  });
+
+  it("shows the embedding worker's scope all organizations' jobs, to reschedule only, and no other row", async () => {
+    await withWorkQueue('embeddings', async () => {
+      for (const table of Object.keys(TENANT_RELATIONS) as Array<TenantTable | TenantView>) {
+        const seen = (await organizationsSeenIn(table)).sort();
+        const expected = table === 'embedding_jobs' ? [own.organizationId, other.organizationId].sort() : [];
+        expect({ table, seen }).toEqual({ table, seen: expected });
+      }
+      expect(
+        await app.database.prisma.$executeRawUnsafe(
+          "UPDATE embedding_jobs SET next_attempt_at = now() + interval '1 minute'",
+        ),
+      ).toBe(2);
+      // Neither deleted nor created there: a job ends in its organization's scope, with its memory.
+      expect(await app.database.prisma.$executeRawUnsafe('DELETE FROM embedding_jobs')).toBe(0);
+      const memory = await app.database.owner.memory.findFirstOrThrow({
+        where: { organizationId: own.organizationId, content: { not: 'kept' } },
+      });
+      await expect(
+        app.database.prisma.$executeRawUnsafe(
+          'INSERT INTO embedding_jobs (memory_id, organization_id) VALUES ($1, $2)',
+          memory.id,
+          own.organizationId,
+        ),
+      ).rejects.toThrow(/row-level security/);
+    });
   });
 
   it('shows authentication the presented key, its user and its organization, and nothing else', async () => {

@@ -40,6 +40,9 @@ const UpdateMemory = graphql(`
 const MemoryEmbedding = graphql(`
   query MemoryEmbedding($id: ID!) { memory(id: $id) { embeddingModel embeddingDimensions } }
 `);
+const MemoryEmbeddingStatus = graphql(`
+  query MemoryEmbeddingStatusWithoutProvider($id: ID!) { memory(id: $id) { embeddingStatus embeddingError } }
+`);
 const Search = graphql(`
   query SearchWithoutVectors($query: String!) { searchMemories(query: $query) { memory { content } } }
 `);
@@ -217,6 +220,22 @@ describe('memory embeddings (pgvector)', () => {
       memory: { content: 'lives in Lyon', embeddingModel: null, embeddingDimensions: null },
     });
     expect((await storedVector(app, id, [0, 1, 1])).vector).toBeNull();
+  });
+
+  it('says READY for a client vector and null without one when there is no provider, and queues nothing', async () => {
+    const idOf = async (input: CreateMemoryInput) =>
+      ((await app.graphql(CreateMemory, { input })).data!.createMemory as { memory: { id: string } }).memory.id;
+    const withVector = await idOf(memory('status with a vector', { embedding: [0, 0, 1] }));
+    const without = await idOf(memory('status without a vector'));
+    expect((await app.graphql(MemoryEmbeddingStatus, { id: withVector })).data!.memory).toEqual({
+      embeddingStatus: 'READY',
+      embeddingError: null,
+    });
+    expect((await app.graphql(MemoryEmbeddingStatus, { id: without })).data!.memory).toEqual({
+      embeddingStatus: null,
+      embeddingError: null,
+    });
+    expect(await app.database.owner.embeddingJob.count()).toBe(0);
   });
 
   it('gives a deduplicated input vector to the memory it was the same as', async () => {

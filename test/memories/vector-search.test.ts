@@ -23,7 +23,7 @@ const SearchByMeaning = graphql(`
       $filter, minScore: $minScore, limit: $limit, track: false) {
       score
       memory { id content }
-      breakdown { relevance text similarity textRank vectorRank importance recency use }
+      breakdown { relevance text similarity textRank vectorRank matchedWords fuzzy importance recency use }
     }
   }
 `);
@@ -315,5 +315,88 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       const hits = (await app.graphqlAs(small.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
       expect(new Set(hits.map((hit) => hit.memory.id))).toEqual(new Set(await exactNearest(small, vector, 10)));
     });
+  });
+
+  it('tolerates typos in HYBRID: any word matches, more words rank higher, near words follow', async () => {
+    const typist = await app.seedDemo();
+    const contents = [
+      'takes trains to work every day',
+      'the trains were late again',
+      'prefers trains over planes',
+      'vegetarian meals on Fridays',
+      'cheap meals near the office',
+      'likes jazz records',
+    ];
+    for (const [index, content] of contents.entries()) {
+      const created = await app.graphqlAs(typist.key, CreateMemory, {
+        input: {
+          agentId: typist.agentId,
+          content,
+          memoryType: 'FACTUAL',
+          scope: 'user',
+          level: 'core',
+          embedding: [Math.cos(index), Math.sin(index), 0.5],
+        },
+      });
+      expect(created.data?.createMemory.__typename).toBe('MemoryPayload');
+    }
+    const search = async (query: string, mode: SearchMode = 'HYBRID') => {
+      const response = await app.graphqlAs(typist.key, SearchByMeaning, { query, vector: [0, 0, 1], mode, limit: 10 });
+      expect(response.errors).toBeUndefined();
+      return response.data!.searchMemories;
+    };
+    // TEXT requires every word: a misspelling finds nothing, as before.
+    expect(await search('trians', 'TEXT')).toEqual([]);
+    expect(await search('vegetarain meals', 'TEXT')).toEqual([]);
+    // HYBRID: "trians" finds the three memories about trains by a near word, ranked by it.
+    const trains = (await search('trians')).filter((hit) => hit.breakdown.textRank != null);
+    expect(new Set(trains.map((hit) => hit.memory.content))).toEqual(
+      new Set(contents.filter((content) => content.includes('trains'))),
+    );
+    for (const hit of trains) {
+      expect(hit.breakdown.matchedWords).toBe(0);
+      expect(hit.breakdown.fuzzy).toBeGreaterThanOrEqual(0.25);
+    }
+    // "vegetarain meals": one misspelled word no longer empties the search; both meals match by the
+    // word they have, counted in matchedWords.
+    const meals = (await search('vegetarain meals')).filter((hit) => hit.breakdown.textRank != null);
+    const byContent = new Map(meals.map((hit) => [hit.memory.content, hit.breakdown]));
+    expect(byContent.get('vegetarian meals on Fridays')).toMatchObject({ matchedWords: 1, fuzzy: null });
+    expect(byContent.get('cheap meals near the office')).toMatchObject({ matchedWords: 1, fuzzy: null });
+    expect(byContent.has('likes jazz records')).toBe(false);
+    // More of the query's words rank higher in the text ranking.
+    const both = (await search('cheap meals')).filter((hit) => (hit.breakdown.matchedWords ?? 0) > 0);
+    const ranked = [...both].sort((a, b) => a.breakdown.textRank! - b.breakdown.textRank!);
+    expect(ranked.map((hit) => [hit.memory.content, hit.breakdown.matchedWords, hit.breakdown.textRank])).toEqual([
+      ['cheap meals near the office', 2, 1],
+      ['vegetarian meals on Fridays', 1, 2],
+    ]);
+    // The near-word search reads the trigram index under row-level security, as the application role:
+    // its statement for one word, in an organization of 3,000 memories.
+    await app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
+      SELECT 'typo-filler-' || i, ${typist.organizationId}, ${typist.userId}, ${typist.agentId},
+        'filler note number ' || i, 'factual', 'user', 'core'
+      FROM generate_series(1, 3000) AS i`;
+    await app.database.owner.$executeRawUnsafe('ANALYZE memories');
+    // On PGlite, a pause after that long work on the process's one thread (see the next describe's).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const plan = await withOrganization(typist.organizationId, () =>
+      app.database.prisma.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe('SET LOCAL pg_trgm.strict_word_similarity_threshold = 0.25');
+        const role = await tx.$queryRawUnsafe<Array<{ role: string }>>('SELECT current_user::text AS role');
+        expect(role[0]!.role).toBe('agentmem_app');
+        const lines = await tx.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(
+          `EXPLAIN (COSTS OFF) SELECT f.id FROM live_memories_in_scope f
+           WHERE f.organization_id = current_setting('app.organization_id', true)
+             AND ($1::text[])[1] <<% lower(f.content)`,
+          ['trians'],
+        );
+        return lines.map((line) => line['QUERY PLAN']).join('\n');
+      }),
+    );
+    // And through the function, it still finds the trains among them.
+    expect((await search('trians')).filter((hit) => (hit.breakdown.fuzzy ?? 0) > 0).length).toBe(3);
+    expect(plan).toContain('idx_memories_organization_id_content_trgm');
   });
 });
