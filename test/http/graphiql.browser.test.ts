@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, type TestBrowser } from '../support/chromium';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -9,7 +9,6 @@ import { startTestApp, type TestApp } from '../support/test-app';
  * one), driven by playwright-core. One browser is heavy for a 2-core CI: this runs in the
  * PostgreSQL half only, and is reported skipped on PGlite (see docs/testing.md).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve(__dirname, '../../artifacts/graphiql');
 const onPostgres = process.env.DATABASE_URL !== undefined;
 
@@ -18,7 +17,7 @@ const onPostgres = process.env.DATABASE_URL !== undefined;
   let key: string;
   let browser: BrowserContext;
   let page: Page;
-  let profile: string;
+  let testBrowser: TestBrowser | undefined;
   const graphqlPosts: Array<{ authorization: string | undefined; body: string }> = [];
   const elsewhere: string[] = [];
   const pageErrors: string[] = [];
@@ -27,22 +26,8 @@ const onPostgres = process.env.DATABASE_URL !== undefined;
     app = await startTestApp('graphiql-browser');
     ({ key } = await app.seedDemo());
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 900 },
-    });
+    testBrowser = await launchChromium({ width: 1400, height: 900 });
+    browser = testBrowser.context;
     const origin = new URL(app.url).origin;
     // Offline: anything but the server itself is refused, and noted.
     await browser.route('**/*', (route) => {
@@ -59,8 +44,7 @@ const onPostgres = process.env.DATABASE_URL !== undefined;
     });
   });
   afterAll(async () => {
-    await browser?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await testBrowser?.close();
     await app?.close();
   });
 

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { DemoData } from '../../src/demo/seed';
 import { newId } from '../../src/ids';
 import { graphql } from '../generated';
+import { launchChromium, type TestBrowser } from '../support/chromium';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -15,7 +15,6 @@ import { startTestApp, type TestApp } from '../support/test-app';
  * docs/testing.md). Each screen is checked by axe-core (no serious or critical violation) and left
  * as a screenshot in artifacts/inspector/.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '../..');
 const SCREENSHOTS = path.join(ROOT, 'artifacts/inspector');
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -99,6 +98,7 @@ interface AxeFinding {
   let readKey: string;
   let browser: BrowserContext;
   let page: Page;
+  let testBrowser: TestBrowser | undefined;
   let profile: string;
   const requests: Array<{ url: string; authorization: string | undefined }> = [];
   const pageErrors: string[] = [];
@@ -140,22 +140,9 @@ interface AxeFinding {
 
     fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'agentmem-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1400, height: 1000 },
-    });
+    testBrowser = await launchChromium({ width: 1400, height: 1000 });
+    browser = testBrowser.context;
+    profile = testBrowser.profile;
     browser.on('request', (request) =>
       requests.push({ url: request.url(), authorization: request.headers().authorization }),
     );
@@ -163,8 +150,7 @@ interface AxeFinding {
     page.on('pageerror', (error) => pageErrors.push(error.message));
   });
   afterAll(async () => {
-    await browser?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await testBrowser?.close();
     await app?.close();
   });
 
