@@ -1,4 +1,5 @@
 import type { Context } from '../context/types';
+import { containsText } from '../db/text-filters';
 import type { Prisma } from '../generated/prisma/client';
 import { connection, liveRowById, liveRows, object, orderBy, organizationRows } from '../planner/declarations';
 import { builder } from '../schema/builder';
@@ -32,7 +33,7 @@ function agentWhere(
 ): Prisma.AgentWhereInput {
   return {
     ...listedRowsOf(context, deleted),
-    ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
+    ...(filter?.nameContains != null && { name: containsText(filter.nameContains) }),
     ...(filter?.agentType != null && { agentType: filter.agentType }),
   };
 }

@@ -1,4 +1,5 @@
 import type { Context } from '../context/types';
+import { containsText } from '../db/text-filters';
 import type { Prisma } from '../generated/prisma/client';
 import { connection, liveRows, orderBy, organizationRows } from '../planner/declarations';
 import { builder } from '../schema/builder';
@@ -93,10 +94,7 @@ function messageWhere(
     ...(args.stepId != null && { stepId: args.stepId }),
     ...(args.groupId != null && { groupId: args.groupId }),
     ...(args.roles && { role: { in: args.roles } }),
-    // Prisma's contains is ILIKE '%…%' with the value as it is: its wildcards are escaped here.
-    ...(args.textContains != null && {
-      text: { contains: args.textContains.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' },
-    }),
+    ...(args.textContains != null && { text: containsText(args.textContains) }),
     ...((args.since || args.until) && {
       createdAt: { ...(args.since && { gte: args.since }), ...(args.until && { lt: args.until }) },
     }),

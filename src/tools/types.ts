@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Context } from '../context/types';
+import { containsText } from '../db/text-filters';
 import { NotFoundError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { newId } from '../ids';
@@ -58,7 +59,7 @@ function toolWhere(
 ): Prisma.ToolWhereInput {
   return {
     ...listedRowsOf(context, deleted),
-    ...(filter?.nameContains != null && { name: { contains: filter.nameContains, mode: 'insensitive' } }),
+    ...(filter?.nameContains != null && { name: containsText(filter.nameContains) }),
     ...(filter?.tag != null && { tags: { array_contains: [filter.tag] } }),
   };
 }

@@ -105,6 +105,9 @@ describe('agent lifecycle, filters and ordering', () => {
     for (const name of ['alpha', 'Bravo', 'charlie', 'delta']) await createAgent(name, 'sorter');
     const page = (variables: AgentsPageQueryVariables) => app.graphql(AgentsPage, variables);
     expect((await page({ filter: { nameContains: 'RAV' } })).data!.agents.nodes).toEqual([{ name: 'Bravo' }]);
+    // `_` and `%` match themselves, not any character.
+    expect((await page({ filter: { agentType: 'sorter', nameContains: 'r_v' } })).data!.agents.nodes).toEqual([]);
+    expect((await page({ filter: { agentType: 'sorter', nameContains: '%' } })).data!.agents.nodes).toEqual([]);
 
     const first = (
       await page({ filter: { agentType: 'sorter' }, orderBy: { field: 'NAME', direction: 'DESC' }, first: 3 })

@@ -72,6 +72,8 @@ describe('tools', () => {
     expect((await app.graphql(FilterTools, { filter: { nameContains: 'web_s' } })).data!.tools.nodes).toEqual([
       { id: toolId },
     ]);
+    // `%` and `_` are the client's characters, not LIKE wildcards: "eb%se" would match Web_Search.
+    expect((await app.graphql(FilterTools, { filter: { nameContains: 'eb%se' } })).data!.tools.nodes).toEqual([]);
     expect((await app.graphql(FilterTools, { filter: { tag: 'memory' } })).data!.tools.totalCount).toBe(1);
 
     expect((await app.graphql(AttachTool, { agentId, toolId })).data!.attachTool.__typename).toBe('AgentPayload');
