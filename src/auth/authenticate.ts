@@ -45,10 +45,16 @@ const findPresentedKey = `
 export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, keys: KeyCache) {
   const lastUsedWrites = new Map<string, number>();
 
-  async function recordUse(keyId: string, now: Date): Promise<void> {
+  /** Writes the key's last_used_at in its organization's scope, unless written a moment ago. */
+  async function recordUse(organizationId: string, keyId: string, now: Date): Promise<void> {
     const previous = lastUsedWrites.get(keyId) ?? 0;
+    // Checked before entering the scope: most requests write nothing, and pay nothing for it.
     if (now.getTime() - previous < LAST_USED_RESOLUTION_MS) return;
     lastUsedWrites.set(keyId, now.getTime());
+    await withOrganization(organizationId, () => writeLastUsed(keyId, now));
+  }
+
+  async function writeLastUsed(keyId: string, now: Date): Promise<void> {
     await prisma.apiKey.updateMany({
       where: {
         id: keyId,
@@ -62,13 +68,13 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
   return async function authenticate(request: Request): Promise<Caller> {
     const token = bearerToken(request);
     if (!token || !looksLikeApiKey(token)) throw unauthenticated();
-    const keyHash = hashApiKey(token);
     const now = new Date();
-    const known = keys.get(keyHash, now.getTime());
+    const known = keys.get(token, now.getTime());
     if (known) {
-      await withOrganization(known.organizationId, () => recordUse(known.apiKeyId, now));
+      await recordUse(known.organizationId, known.apiKeyId, now);
       return known;
     }
+    const keyHash = hashApiKey(token);
     // Row-level security lets this read see the presented key, its user and its organization,
     // and nothing else: the organization is not known yet.
     const lookUp = () =>
@@ -80,10 +86,10 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
       [key] = await lookUp();
     }
     if (!key) throw unauthenticated();
-    await withOrganization(key.organizationId, () => recordUse(key.id, now));
+    await recordUse(key.organizationId, key.id, now);
     const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
     const caller = { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
-    keys.set(keyHash, caller, now.getTime(), key.expiresAt === null ? null : new Date(key.expiresAt));
+    keys.set(token, caller, now.getTime(), key.expiresAt === null ? null : new Date(key.expiresAt));
     return caller;
   };
 }

@@ -1,7 +1,6 @@
-import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import { QueryTimeoutError } from '../db/connection-failures';
-import { withDeadline } from '../db/request-deadline';
+import { RequestDeadline, withDeadline } from '../db/request-deadline';
 import { whenResponseStarts } from './response-start';
 
 /**
@@ -22,12 +21,8 @@ export function withRequestTimeout(
   if (timeoutMs === 0) return handler;
   return (request, response) => {
     if ((request.url ?? '/').split('?')[0] !== path) return handler(request, response);
-    const deadline = new AbortController();
-    // One listener per connection the request holds or waits for, released with it: a request
-    // of many fields in parallel may hold more than Node's default of 10 without any leak.
-    setMaxListeners(0, deadline.signal);
-    const timer = setTimeout(() => deadline.abort(new QueryTimeoutError('request')), timeoutMs);
-    whenResponseStarts(response, () => clearTimeout(timer));
-    withDeadline(deadline.signal, () => handler(request, response));
+    const deadline = new RequestDeadline(Date.now() + timeoutMs, () => new QueryTimeoutError('request'));
+    whenResponseStarts(response, () => deadline.end());
+    withDeadline(deadline, () => handler(request, response));
   };
 }

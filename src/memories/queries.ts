@@ -141,7 +141,11 @@ builder.queryFields((t) => ({
       connectionOptions,
       {
         cursor: 'strict',
-        shownIds: true,
+        // The ids are for access tracking only: not read with track: false.
+        shownIds: (args) => args.track !== false,
+        // A memory's conditions (its agent live, not expired, valid) are checked per row: once,
+        // for the count and the page together.
+        sharedRows: true,
         onAnswer: (answer, args, context) => countAsRead(context, args.track as boolean | null, shownIdsOf(answer)),
       },
     ),

@@ -342,15 +342,24 @@ class Compiler {
           `AND ${cursorRows.where.join(' AND ')})`,
       );
     }
-    const rows = this.from(sql.source, row, parent, args, cursorCondition);
+    const selected = fieldsOf(nodes, connectionType, this.request);
+    const asked = new Set([...selected.values()].map((fieldNodes) => fieldNodes[0]!.name.value));
+    // With sharedRows, totalCount and the page read one materialized set of the source's rows
+    // (a CTE), so that its conditions are checked once per row, not once for each (the page is
+    // read even for totalCount alone: its one row answers an empty selection).
+    const shared =
+      sql.sharedRows && asked.has('totalCount') ? this.sharedRows(sql.source, row, parent, args) : undefined;
+    if (sql.sharedRows && shared === null) return undefined;
+    const rows = shared
+      ? { from: `${shared.name} ${row}`, where: cursorCondition.length > 0 ? cursorCondition : ['true'] }
+      : this.from(sql.source, row, parent, args, cursorCondition);
     if (!rows) return undefined;
 
     const paged = this.alias();
-    const selected = fieldsOf(nodes, connectionType, this.request);
     // pageInfo tells whether another page follows, from one row read beyond the page, and the
     // rows are numbered in reading order to leave it out. Without pageInfo the page is read
     // alone, in the order it is shown: no numbering, no filter (a tenth of a nested page's time).
-    const paging = [...selected.values()].some((fieldNodes) => fieldNodes[0]!.name.value === 'pageInfo');
+    const paging = asked.has('pageInfo');
     const take = this.bind(paging ? page.take : page.take - 1);
     // Shown rows: all but the extra one.
     const shown = paging ? `FILTER (WHERE ${paged}.__n < ${take})` : '';
@@ -367,7 +376,7 @@ class Compiler {
         if (name !== 'totalCount') showsRows = true;
         if (name === '__typename') continue;
         if (name === 'totalCount') {
-          const all = this.count(sql.source, parent, args);
+          const all = shared ? `(SELECT count(*)::int FROM ${shared.name})` : this.count(sql.source, parent, args);
           if (!all) return false;
           answers.push([key, all]);
         } else if (name === 'nodes') {
@@ -402,7 +411,8 @@ class Compiler {
       return true;
     });
     if (!complete) return undefined;
-    if (sql.shownIds && showsRows) {
+    const shownIds = typeof sql.shownIds === 'function' ? sql.shownIds(args) : sql.shownIds === true;
+    if (shownIds && showsRows) {
       answers.push([SHOWN, `coalesce(json_agg(${paged}.id ${shownOrder}) ${shown}, '[]')`]);
     }
     const read = `SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
@@ -416,9 +426,29 @@ class Compiler {
       : `(${read})`;
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
-    return `(SELECT ${planned(answers)}
+    return `(${shared ? `WITH ${shared.definition} ` : ''}SELECT ${planned(answers)}
       FROM ${from} ${paged} ${joins}
       HAVING true)`;
+  }
+
+  /**
+   * The rows of `source` as a CTE named `name`, read as `row` inside it (the same alias the page
+   * then reads them by, so that the order's and the cursor's expressions hold); null when its
+   * arguments are left to the resolver.
+   */
+  private sharedRows(
+    source: RowsSource,
+    row: string,
+    parent: string,
+    args: Readonly<Record<string, unknown>>,
+  ): { name: string; definition: string } | null {
+    const all = this.from(source, row, parent, args);
+    if (!all) return null;
+    const name = this.alias();
+    return {
+      name,
+      definition: `${name} AS MATERIALIZED (SELECT ${row}.* FROM ${all.from} WHERE ${all.where.join(' AND ')})`,
+    };
   }
 
   private pageInfo(

@@ -85,8 +85,18 @@ export interface ConnectionSql {
    * own paging); `offset` (the default): Prisma's, from the cursor row's place, past one row.
    */
   cursor?: 'offset' | 'strict';
-  /** Whether the answer also carries the ids of the rows it shows (`@shown`), for `onAnswer`. */
-  shownIds?: boolean;
+  /**
+   * Whether the answer also carries the ids of the rows it shows (`@shown`), for `onAnswer`; a
+   * function: for these arguments only (not when `onAnswer` will not read them).
+   */
+  shownIds?: boolean | ((args: Readonly<Record<string, unknown>>) => boolean);
+  /**
+   * Whether `totalCount` and the page read the source's rows once, from one materialized set,
+   * when both are asked for: for a source whose conditions cost per row (a memory's agent, its
+   * validity), which would otherwise be checked twice, once for the count and once for the page.
+   * Not for a cheap source, whose page is an index scan that stops at the page's end.
+   */
+  sharedRows?: boolean;
   onAnswer?: RootAnswerHook;
 }
 
@@ -141,7 +151,7 @@ export function connection(
   source: RowsSource,
   order: ConnectionSql['order'],
   sizes: { defaultSize: number; maxSize: number },
-  options: Pick<ConnectionSql, 'cursor' | 'shownIds' | 'onAnswer'> = {},
+  options: Pick<ConnectionSql, 'cursor' | 'shownIds' | 'sharedRows' | 'onAnswer'> = {},
 ): ConnectionSql {
   return { kind: 'connection', source, order, ...sizes, ...options };
 }

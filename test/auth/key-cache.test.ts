@@ -1,3 +1,4 @@
+import { KeyCache } from '../../src/auth/key-cache';
 import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -72,5 +73,26 @@ describe('the key check cache (AUTH_CACHE_MS)', () => {
     }
     expect(refusedSentAt).toBeDefined();
     expect(refusedSentAt! - revokedAt).toBeLessThan(1_000);
+  });
+});
+
+describe('the key check cache, alone', () => {
+  const caller = { userId: 'user-1', organizationId: 'org-1', apiKeyId: 'key-1', scopes: [] };
+
+  it('holds a presented key no longer than its time: the next key checked drops it', () => {
+    const cache = new KeyCache(1_000);
+    cache.set('amk_first', caller, 0, null);
+    expect(cache.get('amk_first', 500)).toBe(caller);
+    cache.set('amk_second', caller, 1_000, null);
+    // Asked as of before its time: it is no longer there to answer.
+    expect(cache.get('amk_first', 500)).toBeUndefined();
+    expect(cache.get('amk_second', 1_500)).toBe(caller);
+  });
+
+  it('holds a key only until it expires, if sooner', () => {
+    const cache = new KeyCache(1_000);
+    cache.set('amk_soon', caller, 0, new Date(100));
+    expect(cache.get('amk_soon', 99)).toBe(caller);
+    expect(cache.get('amk_soon', 100)).toBeUndefined();
   });
 });

@@ -119,7 +119,30 @@ describe('the read planner', () => {
     'block templates after a cursor': `{ blockTemplates(first: 5, after: "R1BDOlM6YmxvY2stMQ==", name: "support") {
       nodes { label value } pageInfo { hasNextPage } } }`,
     'the caller': `{ me { user { name } organization { name } } }`,
+    'memories by user and scope, with totalCount, after a cursor': `{ memories(first: 50, after:
+      "R1BDOlM6bWVtb3J5LTE=", filter: { userId: "user-1", scope: "user" }, orderBy: { field: IMPORTANCE },
+      track: false) { totalCount pageInfo { hasNextPage } nodes { id content } } }`,
   };
+
+  it("checks a memory's conditions once for totalCount and the page: one materialized set of rows", () => {
+    const both = plan(`{ memories(first: 5) { totalCount nodes { id } } }`)!;
+    expect(both.text).toContain('AS MATERIALIZED');
+    expect(both.text.match(/EXISTS \(SELECT 1 FROM agents/g)).toHaveLength(1);
+    // Each value bound once: the organization, the page size.
+    expect(both.values).toEqual([ORGANIZATION, 5]);
+    expect(plan(`{ memories(first: 5) { totalCount } }`)!.text.match(/EXISTS \(SELECT 1 FROM agents/g)).toHaveLength(1);
+    // Without totalCount, no set to share: the page stays an index scan that stops at its end.
+    const page = plan(`{ memories(first: 5) { nodes { id } } }`)!;
+    expect(page.text).not.toContain('MATERIALIZED');
+    expect(page.text.match(/EXISTS \(SELECT 1 FROM agents/g)).toHaveLength(1);
+    // Other connections read their rows as before.
+    expect(plan(`{ agents(first: 5) { totalCount nodes { id } } }`)!.text).not.toContain('MATERIALIZED');
+  });
+
+  it('reads the ids of the memories shown only when they are counted as accessed', () => {
+    expect(plan(`{ memories(first: 5) { nodes { id } } }`)!.text).toContain("'@shown'");
+    expect(plan(`{ memories(first: 5, track: false) { nodes { id } } }`)!.text).not.toContain("'@shown'");
+  });
 
   it("plans each search hit's memory inside the search's own statement", () => {
     const memoryNode = getOperationAST(parse('{ memory { content agent { name } history(first: 1) { totalCount } } }'))!
