@@ -82,7 +82,7 @@ const ORGANIZATIONS_PER_LISTING = 100;
  * `sweepExpiredMemories`): two processes sweeping at once skip each other's locked rows, and a
  * row is moved once. `stopping` ends the round between batches.
  */
-export async function sweepAllExpiredMemories(
+async function sweepAllExpiredMemories(
   prisma: PrismaClient,
   live: LiveBus,
   stopping: () => boolean = () => false,
@@ -148,5 +148,3 @@ export function createExpiredMemorySweeper(
     },
   };
 }
-
-export type ExpiredMemorySweeper = ReturnType<typeof createExpiredMemorySweeper>;

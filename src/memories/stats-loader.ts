@@ -33,7 +33,8 @@ export function createMemoryStatsLoader(prisma: PrismaClient) {
     >`
       SELECT agent_id AS "agentId", memory_type AS "memoryType", scope, level, count(*)::int AS count
       FROM memories
-      WHERE agent_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(agentIds)}::jsonb)) AND NOT is_deleted AND ${present}
+      WHERE agent_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(agentIds)}::jsonb)) AND NOT is_deleted
+        AND ${present}
       GROUP BY agent_id, memory_type, scope, level`;
     const tallies = new Map(
       agentIds.map((id) => [

@@ -565,7 +565,7 @@ describe('memories that change: validity, supersession, expiry', () => {
     expect(await historyCount()).toBe(entries + 3);
   });
 
-  it("lists and counts an agent's memories as the root memories does: the present by default, on both paths", async () => {
+  it("lists and counts an agent's memories as the root memories does: the present, on both paths", async () => {
     const agentId = await newAgent();
     const paris = await create(fact(agentId, 'The user lives in Paris', { validFrom: '2020-01-01T00:00:00.000Z' }));
     const lyon = await supersede(paris, { content: 'The user lives in Lyon', validFrom: '2022-01-01T00:00:00.000Z' });
