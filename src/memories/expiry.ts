@@ -135,6 +135,8 @@ export function createExpiredMemorySweeper(
           schedule();
         });
     }, intervalSeconds * 1000);
+    // Never what keeps a process alive: stop() ends it, and a process that exits needs no sweep.
+    timer.unref();
   };
   return {
     start(): void {
