@@ -72,14 +72,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       );
     }
     const guards = createGuards(database, settings, redis);
-    const yoga = createGraphqlHandler(
-      database,
-      { ...settings, embeddings },
-      logger,
-      { live, redis, expiredMemories },
-      metrics,
-      guards,
-    );
+    const yoga = createGraphqlHandler(database, { ...settings, embeddings }, logger, { live, redis }, metrics, guards);
     // MCP at /mcp beside GraphQL, its tools running GraphQL operations through yoga in this process.
     const mcp = createMcpHandler({
       graphqlFetch: (url, init) => yoga.fetch(url, init),
@@ -112,6 +105,8 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       server?.once('error', reject);
       server?.listen(settings.port, settings.host, resolve);
     });
+    // Every organization's expired memories, whether it sends requests or not (src/memories/expiry.ts).
+    expiredMemories.start();
     // Memories wait, PENDING, while pgvector is missing: installing it and starting again embeds them.
     const provider = embeddings.provider;
     if (provider && semanticRecall.on) {
@@ -122,6 +117,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
       logger.warn('embedding provider: not used while semantic recall is off; new memories wait PENDING');
     }
   } catch (error) {
+    await expiredMemories.stop();
     await worker?.stop();
     await redis?.close();
     await database.close();
@@ -148,12 +144,12 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         // (close() closes only those idle at the time).
         await live.close();
         await worker?.stop();
+        await expiredMemories.stop();
         const idleSweep = setInterval(() => listening.closeIdleConnections(), 50);
         const deadline = setTimeout(() => listening.closeAllConnections(), settings.shutdownTimeoutMs);
         await closed;
         clearInterval(idleSweep);
         clearTimeout(deadline);
-        await expiredMemories.idle();
         await redis?.close();
         await database.close();
         await tracing?.shutdown();

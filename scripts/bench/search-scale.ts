@@ -116,7 +116,7 @@ async function hnswRecall(client: pg.Client, organizationId: string): Promise<{ 
     const vector = JSON.stringify(queryVector(cluster * 3));
     // As a search asks: rankedCandidates(20) = 100 candidates, of which the nearest 10 count.
     const indexed = await client.query<{ id: string }>(
-      'SELECT id FROM agentmem_nearest_memories($1, $2, $3, 100) ORDER BY distance, id LIMIT 10',
+      'SELECT id FROM agentmem_nearest_memories($1, $2, $3, 100, now(), false) ORDER BY distance, id LIMIT 10',
       [vector, DIMENSIONS, MODEL],
     );
     const exact = await client.query<{ id: string }>(

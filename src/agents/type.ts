@@ -1,5 +1,7 @@
 import { BlockType } from '../blocks/type';
 import { MemoryType } from '../memories/type';
+import { presentWhere } from '../memories/validity';
+import { presentRowsOf, validityArguments, validityOf } from '../memories/validity-arguments';
 import { conversationOrder, MessageType } from '../messages/type';
 import {
   column,
@@ -15,7 +17,7 @@ import {
 } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
-import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
+import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE, type PageArguments } from '../schema/pagination';
 import { live } from '../schema/tenancy';
 import { ToolType } from '../tools/types';
 
@@ -23,6 +25,15 @@ const DEFAULT_RECENT_MESSAGES = 10;
 
 /** An agent's live messages. */
 const agentMessages = relatedRows('messages', 'agent_id', 'id', liveRows);
+
+/**
+ * An agent's live memories as its lists and counts show them: as the root `memories` does, the
+ * facts valid now (or at `asOf`, or all with `includeInvalid`), never expired ones.
+ */
+const agentMemories = relatedRows('memories', 'agent_id', 'id', (scope) => [
+  ...liveRows(scope),
+  ...presentRowsOf(scope),
+]);
 
 /** A list's size when it is one `limit` allows; otherwise the field refuses it itself. */
 function pageSizeOf(limit: unknown): number | undefined {
@@ -145,22 +156,26 @@ export const AgentType = builder.prismaObject('Agent', {
     }),
     memories: t.relatedConnection('memories', {
       ...connectionOptions,
-      description: 'Long-term memories, newest first.',
+      description:
+        'Long-term memories, newest first: the facts valid now unless asOf or includeInvalid says otherwise; ' +
+        'never expired ones.',
       totalCount: true,
-      sql: connection(
-        relatedRows('memories', 'agent_id', 'id', liveRows),
-        () => orderBy(['created_at', 'id'], 'DESC'),
-        connectionOptions,
-      ),
+      args: validityArguments,
+      sql: connection(agentMemories, () => orderBy(['created_at', 'id'], 'DESC'), connectionOptions),
       query: (args) => {
-        assertPageSize(args);
-        return { where: live, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] };
+        // Pothos types `args` as the field's own arguments; the connection's come beside them.
+        assertPageSize(args as typeof args & PageArguments);
+        return {
+          where: { ...live, ...presentWhere(validityOf(args)) },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        };
       },
     }),
     messageCount: t.relationCount('messages', { where: live, sql: count(agentMessages) }),
     memoryCount: t.relationCount('memories', {
-      where: live,
-      sql: count(relatedRows('memories', 'agent_id', 'id', liveRows)),
+      description: 'How many memories Agent.memories lists by default: the facts valid now, not expired.',
+      where: () => ({ ...live, ...presentWhere(undefined) }),
+      sql: count(agentMemories),
     }),
   }),
 });

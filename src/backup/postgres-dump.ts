@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PostgresSettings } from '../db/postgres';
 import { createPostgresPool } from '../db/postgres';
-import { APPLICATION_ROLE } from '../db/row-level-security';
+import { APPLICATION_ROLE, EXPIRY_SWEEP_ROLE } from '../db/row-level-security';
 import { assertWritable, backupFileKind, writeWhole, wrongKindOfBackup } from './backup-file';
 import { BackupError } from './errors';
 import { postgresSession, type SqlSession, seeEveryRow, useCanonicalText } from './sql-session';
@@ -90,16 +90,17 @@ export async function backupPostgres(
   });
 }
 
-// The application role belongs to the server, not to the database, so no dump holds it: a
-// restore makes it where it is missing and lets the restoring login switch to it, as the
-// row_level_security migration does. The dump's GRANTs to it then apply.
-const applicationRoleStatements = `
+// The application's roles belong to the server, not to the database, so no dump holds them: a
+// restore makes each where it is missing and lets the restoring login switch to it, as the
+// migrations do (row_level_security; memory_validity_follow_up for the expiry sweep's). The
+// dump's GRANTs and policies to them then apply.
+const roleStatements = (role: string) => `
 DO $$
 BEGIN
     -- Looked up first: CREATE ROLE checks the privilege to make roles before whether the role
     -- exists, and a login without CREATEROLE may restore where the role is already there.
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${APPLICATION_ROLE}') THEN
-        CREATE ROLE ${APPLICATION_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN
+        CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOBYPASSRLS;
     END IF;
 EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
@@ -107,12 +108,13 @@ END
 $$;
 DO $$
 BEGIN
-    IF NOT pg_has_role(current_user, '${APPLICATION_ROLE}', 'MEMBER') THEN
-        EXECUTE format('GRANT ${APPLICATION_ROLE} TO %I', current_user);
+    IF NOT pg_has_role(current_user, '${role}', 'MEMBER') THEN
+        EXECUTE format('GRANT ${role} TO %I', current_user);
     END IF;
 END
 $$;
 `;
+const applicationRoleStatements = [APPLICATION_ROLE, EXPIRY_SWEEP_ROLE].map(roleStatements).join('');
 
 // --force: everything of the application lives in the schema public; it goes, and the restore
 // recreates it, in the same transaction.

@@ -9,7 +9,6 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import type { LiveBus } from '../live/bus';
 import type { LiveEvent } from '../live/events';
 import { MemoryAccesses } from '../memories/access';
-import type { ExpiredMemorySweeper } from '../memories/expiry';
 import { createMemoryStatsLoader, type MemoryStatsLoader } from '../memories/stats-loader';
 import { createToolCallLoaders, type ToolCallLoaders } from '../messages/tool-calls';
 import type { Context, RequestLoaders } from './types';
@@ -26,8 +25,6 @@ export interface ContextOptions {
   authenticate: Authenticate;
   limitRate: LimitRate;
   live: LiveBus;
-  /** Told of each caller's organization: sweeps its expired memories now and then. */
-  expiredMemories?: Pick<ExpiredMemorySweeper, 'poke'> | undefined;
 }
 
 /**
@@ -56,10 +53,9 @@ export async function createContext(
   options: ContextOptions,
   initial: YogaInitialContext,
 ): Promise<Omit<Context, keyof YogaInitialContext>> {
-  const { database, fastReads, ranking, embeddings, authenticate, limitRate, live, expiredMemories } = options;
+  const { database, fastReads, ranking, embeddings, authenticate, limitRate, live } = options;
   const caller = await authenticate(initial.request);
   await limitRate(caller);
-  expiredMemories?.poke(caller.organizationId);
   const { prisma, sql } = database;
   // Yoga merges this into the request's context: the initial one is not copied.
   return {

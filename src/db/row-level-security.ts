@@ -29,7 +29,15 @@ type RowScope = { organizationId: string } | { apiKeyHash: string } | { workQueu
  * and no other table shows it a row), then reads and writes each memory in its organization's
  * scope (src/memories/embedding-worker.ts).
  */
-type WorkQueue = 'embeddings';
+type WorkQueue = 'embeddings' | 'expiry';
+
+/**
+ * The role of the `expiry` queue's scope: the sweep of expired memories learns there which
+ * organizations have some, reading only organization_id, expires_at and is_deleted of the live
+ * expired memories (migration 20261203161700_memory_validity_follow_up), then sweeps each
+ * organization in its own scope (src/memories/expiry.ts).
+ */
+export const EXPIRY_SWEEP_ROLE = 'agentmem_expiry_sweep';
 
 // Carried by the async context rather than passed along, because it must reach statements that
 // Prisma, DataLoader batches and raw SQL issue without any code of ours in between.
@@ -70,13 +78,14 @@ function scopeStatement(
   const organizationId = scope && 'organizationId' in scope ? scope.organizationId : '';
   const apiKeyHash = scope && 'apiKeyHash' in scope ? scope.apiKeyHash : '';
   const workQueue = scope && 'workQueue' in scope ? scope.workQueue : '';
+  const role = workQueue === 'expiry' ? EXPIRY_SWEEP_ROLE : APPLICATION_ROLE;
   const local = extent === 'transaction';
   // The statement timeout rides with the scope rather than as a startup parameter, which a
   // transaction pooler (PgBouncer) refuses: an integer of the settings, never a client's value.
   const timeout =
     statementTimeoutMs > 0 ? `, set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', ${local})` : '';
   return {
-    sql: `SELECT set_config('role', '${APPLICATION_ROLE}', ${local}), set_config('app.organization_id', $1,
+    sql: `SELECT set_config('role', '${role}', ${local}), set_config('app.organization_id', $1,
       ${local}), set_config('app.api_key_hash', $2, ${local}), set_config('app.work_queue', $3, ${local})${timeout}`,
     args: [organizationId, apiKeyHash, workQueue],
     argTypes: [

@@ -8,7 +8,6 @@ import type { Database } from '../db/database';
 import { hasReplicas } from '../db/read-routing';
 import type { LiveBus } from '../live/bus';
 import type { Logger } from '../logger';
-import type { ExpiredMemorySweeper } from '../memories/expiry';
 import type { Metrics } from '../observability/metrics';
 import { notingOrganization } from '../observability/requests';
 import type { RedisConnections } from '../redis/connections';
@@ -37,8 +36,6 @@ const READINESS_PATH = '/ready';
 export interface SharedState {
   live: LiveBus;
   redis: RedisConnections | undefined;
-  /** Sweeps an organization's expired memories beside its requests (src/memories/expiry.ts). */
-  expiredMemories?: ExpiredMemorySweeper;
 }
 
 /**
@@ -61,7 +58,7 @@ export function createGraphqlHandler(
   database: Database,
   settings: Settings,
   logger: Logger,
-  { live, redis, expiredMemories }: SharedState,
+  { live, redis }: SharedState,
   metrics?: Metrics,
   { keys, authenticate, limitRate }: Guards = createGuards(database, settings, redis),
 ) {
@@ -74,7 +71,6 @@ export function createGraphqlHandler(
     authenticate,
     limitRate,
     live,
-    expiredMemories,
   };
   return createYoga({
     schema,

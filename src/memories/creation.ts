@@ -8,7 +8,7 @@ import { enqueueEmbeddings } from './embedding-worker';
 import { checkDimensions, embeddingModel, storeEmbeddings } from './embeddings';
 import { type HistoryEntry, lockSnapshots, recordHistory } from './history';
 import { closeSuperseded, lockSuperseded, periodOf, type Supersession } from './supersession';
-import { dedupeCandidates } from './validity';
+import { dedupeCandidates, holdsAt, revivableCandidates } from './validity';
 
 /** One memory to create, validated (src/memories/mutations.ts). */
 export interface MemoryToCreate {
@@ -31,6 +31,8 @@ export interface MemoryToCreate {
   expiresAt?: Date | null;
   /** The memories it replaces: each is closed in the same transaction (src/memories/supersession.ts). */
   supersedes?: string[] | null;
+  /** `reviveSuperseded`: may merge into a fact that no longer holds when none that holds matches. */
+  dedupe?: { reviveSuperseded?: boolean | null } | null;
 }
 
 /** Whether an input says anything of its period: such a fact is its own, never merged into another. */
@@ -142,21 +144,27 @@ export async function createMemories(
   await lockContents(tx, keys);
 
   const mergeable = inputs.filter((input) => !hasValidity(input));
+  const now = new Date();
+  // Facts that no longer hold are read only when an input asks to revive one.
+  const revives = mergeable.some((input) => input.dedupe?.reviveSuperseded === true);
   const existing = await tx.memory.findMany({
     where: {
       ...liveRowsOf(context),
-      ...dedupeCandidates(),
+      ...(revives ? revivableCandidates(now) : dedupeCandidates(now)),
       agentId: { in: mergeable.map((input) => input.agentId) },
       hash: { in: mergeable.map((input) => contentHash(input.content)) },
     },
-    select: { id: true, agentId: true, hash: true, importance: true },
+    select: { id: true, agentId: true, hash: true, importance: true, supersededById: true, validUntil: true },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
-  // The memory each content key stands for: the oldest live one, or the batch's first.
+  // The memory each content key stands for: the oldest live one that holds, or the batch's first;
+  // for an input that revives, failing those, the oldest that no longer holds.
   const byKey = new Map<string, { id: string; importance: number; isNew: boolean }>();
+  const revivable = new Map<string, { id: string; importance: number; isNew: boolean }>();
   for (const memory of existing) {
     const key = sameContentKey(memory.agentId, memory.hash!);
-    if (!byKey.has(key)) byKey.set(key, { id: memory.id, importance: memory.importance, isNew: false });
+    const chosen = holdsAt(memory, now) ? byKey : revivable;
+    if (!chosen.has(key)) chosen.set(key, { id: memory.id, importance: memory.importance, isNew: false });
   }
 
   const rows: Prisma.MemoryCreateManyInput[] = [];
@@ -165,7 +173,9 @@ export async function createMemories(
     const key = keys[index]!;
     const importance = input.importance ?? 0;
     const own = hasValidity(input);
-    const same = own ? undefined : byKey.get(key);
+    const same = own
+      ? undefined
+      : (byKey.get(key) ?? (input.dedupe?.reviveSuperseded === true ? revivable.get(key) : undefined));
     if (same) {
       same.importance = Math.max(same.importance, importance);
       return { memoryId: same.id, deduplicated: true };
@@ -176,6 +186,7 @@ export async function createMemories(
       embedding: _embedding,
       embeddingModel: _model,
       supersedes: _supersedes,
+      dedupe: _dedupe,
       validFrom: _validFrom,
       validUntil,
       expiresAt,

@@ -1,4 +1,4 @@
-import { withOrganization } from '../db/row-level-security';
+import { withOrganization, withWorkQueue } from '../db/row-level-security';
 import type { PrismaClient } from '../generated/prisma/client';
 import type { LiveBus } from '../live/bus';
 import type { Logger } from '../logger';
@@ -56,11 +56,61 @@ export async function sweepExpiredMemories(
 }
 
 /**
- * Runs the sweep for an organization when one of its requests comes, at most once per
- * `intervalSeconds` (MEMORY_EXPIRY_SWEEP_SECONDS; 0: never), beside the request rather than in
- * it: the request neither waits for it nor fails with it. Under row-level security the server
- * cannot list the organizations, so their requests are what brings the sweep to each. `idle()`
- * waits for the sweeps under way, before the database closes.
+ * The organizations that have expired memories still live, at most `limit`: read in the `expiry`
+ * work queue's scope, as the sweep's role, which sees of memories only these three columns of the
+ * expired live rows, of every organization (migration 20261203161700_memory_validity_follow_up),
+ * through the partial index idx_memories_organization_id_expires_at_live.
+ */
+async function organizationsWithExpiredMemories(prisma: PrismaClient, limit: number): Promise<string[]> {
+  const rows = await withWorkQueue('expiry', () =>
+    prisma.$queryRawUnsafe<Array<{ organizationId: string }>>(
+      `SELECT DISTINCT organization_id AS "organizationId" FROM memories
+       WHERE expires_at IS NOT NULL AND NOT is_deleted AND expires_at <= clock_timestamp()
+       LIMIT $1`,
+      limit,
+    ),
+  );
+  return rows.map((row) => row.organizationId);
+}
+
+/** How many organizations one listing of a round brings; a round lists again until fewer come. */
+const ORGANIZATIONS_PER_LISTING = 100;
+
+/**
+ * Sweeps every organization's expired memories, whether it sends requests or not; how many it
+ * moved to the trash. Each organization is swept in its own scope, in short batches (see
+ * `sweepExpiredMemories`): two processes sweeping at once skip each other's locked rows, and a
+ * row is moved once. `stopping` ends the round between batches.
+ */
+async function sweepAllExpiredMemories(
+  prisma: PrismaClient,
+  live: LiveBus,
+  stopping: () => boolean = () => false,
+  batchSize = DEFAULT_BATCH,
+): Promise<number> {
+  let swept = 0;
+  const done = new Set<string>();
+  while (!stopping()) {
+    // An organization whose rows another process holds may be listed again: swept once per round.
+    const organizations = (await organizationsWithExpiredMemories(prisma, ORGANIZATIONS_PER_LISTING)).filter(
+      (organizationId) => !done.has(organizationId),
+    );
+    for (const organizationId of organizations) {
+      if (stopping()) break;
+      swept += await sweepExpiredMemories(prisma, live, organizationId, batchSize);
+      done.add(organizationId);
+    }
+    if (organizations.length === 0) break;
+  }
+  return swept;
+}
+
+/**
+ * The background sweep of every server process: every `intervalSeconds`
+ * (MEMORY_EXPIRY_SWEEP_SECONDS; 0: never), a round over every organization with expired memories
+ * (`sweepAllExpiredMemories`). Rounds never overlap; a failed one is logged and the next comes as
+ * usual. `stop()` ends the timer and waits for the round under way (ended between batches), before
+ * the database closes: no handle stays open.
  */
 export function createExpiredMemorySweeper(
   prisma: PrismaClient,
@@ -68,26 +118,35 @@ export function createExpiredMemorySweeper(
   logger: Logger,
   intervalSeconds: number,
 ) {
-  const lastSweeps = new Map<string, number>();
-  const running = new Set<Promise<void>>();
-  return {
-    poke(organizationId: string): void {
-      if (intervalSeconds <= 0) return;
-      const now = Date.now();
-      if (now - (lastSweeps.get(organizationId) ?? 0) < intervalSeconds * 1000) return;
-      lastSweeps.set(organizationId, now);
-      const sweep = sweepExpiredMemories(prisma, live, organizationId)
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> | undefined;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped || intervalSeconds <= 0) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      round = sweepAllExpiredMemories(prisma, live, () => stopped)
         .then((swept) => {
-          if (swept > 0) logger.info({ organizationId, swept }, 'moved expired memories to the trash');
+          if (swept > 0) logger.info({ swept }, 'moved expired memories to the trash');
         })
-        .catch((error: unknown) => logger.warn({ err: error, organizationId }, 'the sweep of expired memories failed'))
-        .finally(() => running.delete(sweep));
-      running.add(sweep);
+        .catch((error: unknown) => logger.warn({ err: error }, 'the sweep of expired memories failed'))
+        .finally(() => {
+          round = undefined;
+          schedule();
+        });
+    }, intervalSeconds * 1000);
+    // Never what keeps a process alive: stop() ends it, and a process that exits needs no sweep.
+    timer.unref();
+  };
+  return {
+    start(): void {
+      if (!stopped && timer === undefined && round === undefined) schedule();
     },
-    async idle(): Promise<void> {
-      await Promise.all([...running]);
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+      await round;
     },
   };
 }
-
-export type ExpiredMemorySweeper = ReturnType<typeof createExpiredMemorySweeper>;

@@ -57,6 +57,19 @@ const EMBEDDING_DESCRIPTION =
 const EMBEDDING_MODEL_DESCRIPTION =
   'The model that made `embedding`, up to 255 characters. Default: the EMBEDDINGS_MODEL setting.';
 
+const DedupeInput = builder.inputType('DedupeInput', {
+  description: 'How createMemory and createMemories deduplicate an input by its content.',
+  fields: (t) => ({
+    reviveSuperseded: t.boolean({
+      defaultValue: false,
+      description:
+        'Also merge into a fact of the agent that no longer holds (superseded or ended, not expired nor deleted) ' +
+        'when none that holds has the same content: that memory is returned, deduplicated, its period unchanged. ' +
+        'Default false: storing a superseded fact again creates a new fact.',
+    }),
+  }),
+});
+
 const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
   fields: (t) => ({
     agentId: t.id({ required: true }),
@@ -78,6 +91,7 @@ const CreateMemoryInput = builder.inputType('CreateMemoryInput', {
         'superseded is an AlreadySupersededError naming its successor.',
       extensions: maxItems(MAX_SUPERSEDED),
     }),
+    dedupe: t.field({ type: DedupeInput, description: 'How this input is deduplicated; default: never revive.' }),
   }),
 });
 
@@ -167,6 +181,7 @@ const createMemorySchema = memoryFields
     ...embeddingFields,
     ...validityFields,
     supersedes: z.array(z.string()).max(MAX_SUPERSEDED).nullish(),
+    dedupe: z.object({ reviveSuperseded: z.boolean().nullish() }).nullish(),
   })
   .partial({ metadata: true, score: true, importance: true });
 const supersedeMemorySchema = memoryFields

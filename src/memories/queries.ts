@@ -23,7 +23,8 @@ import { MemoryFilter, type MemoryFilterInput, memoryFilterConditions } from './
 import { countMemories, type MemoryListOrder, type MemoryListPage, memoryPageIds, sortKey } from './list';
 import { findMatchingMemories, type MemorySearch, type MemorySearchRow, type SearchMode } from './search';
 import { MemoryType } from './type';
-import { instantOf, type ValidityChoice, validityConditions } from './validity';
+import { instantOf, validityConditions } from './validity';
+import { validityArguments, validityOf } from './validity-arguments';
 import { visibleMemories, visibleMemoryRows } from './visibility';
 
 const MemoryOrderField = builder.enumType('MemoryOrderField', {
@@ -48,26 +49,6 @@ const trackArgument = {
     'Count what this returns as accessed (access_count + 1, last_accessed = now), once the response is settled; ' +
     'false: only look.',
 } as const;
-
-const validityArguments = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) => ({
-  asOf: t.arg({
-    type: 'DateTime',
-    description:
-      'Return the facts valid at this instant instead of now (valid_from <= asOf < valid_until); search computes ' +
-      "the score's recency as of it too. Expired memories are never returned.",
-  }),
-  includeInvalid: t.arg.boolean({
-    defaultValue: false,
-    description:
-      'Return every memory, valid or not (superseded, invalidated, not yet begun), each with validFrom, validUntil ' +
-      'and supersededBy. Expired memories are never returned.',
-  }),
-});
-
-/** The validity choice of a field's arguments. */
-function validityOf(args: { asOf?: unknown; includeInvalid?: unknown }): ValidityChoice {
-  return { asOf: (args.asOf as Date | null | undefined) ?? null, includeInvalid: args.includeInvalid === true };
-}
 
 /** The ids of the memories a planned page shows. */
 function shownIdsOf(answer: unknown): string[] {
@@ -105,7 +86,7 @@ builder.queryFields((t) => ({
           'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as ' +
           'accessed). Validity does not apply to the trash.',
       }),
-      ...validityArguments(t),
+      ...validityArguments,
     },
     totalCount: (_root, args, context) => {
       listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
@@ -453,7 +434,7 @@ builder.queryField('searchMemories', (t) =>
       minScore: t.arg.float({ description: 'Leave out hits scoring less.' }),
       limit: t.arg.int({ defaultValue: DEFAULT_SEARCH_RESULTS, description: `At most ${MAX_PAGE_SIZE}.` }),
       track: t.arg(trackArgument),
-      ...validityArguments(t),
+      ...validityArguments,
     },
     resolve: async (_root, args, context, info) => {
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);

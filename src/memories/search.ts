@@ -5,7 +5,7 @@ import { SemanticRecallUnavailableError, ValidationError } from '../errors';
 import { isMissingVector } from './embeddings';
 import { type MemoryFilterInput, memoryFilterConditions } from './filter';
 import { scoreParts, textRelevance, weightedScore } from './ranking';
-import { instantOf, notExpired, type ValidityChoice, validityConditions } from './validity';
+import { instantOf, notExpired, presentRows, type ValidityChoice } from './validity';
 import { nearestMemories, type VectorQuery } from './vector-search';
 
 /**
@@ -127,7 +127,7 @@ function textConditions(search: MemorySearch, bind: Bind, instant: () => string)
  * the index finds, which keep the index search (test/memories/search-plan.test.ts).
  */
 function validRows(search: MemorySearch, instant: () => string): string[] {
-  return [notExpired('m'), ...validityConditions(search.validity, 'm', instant)];
+  return presentRows(search.validity, 'm', instant);
 }
 
 /**
@@ -164,7 +164,9 @@ function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): str
   const words = fuzzyWords(search.query);
   let fuzzy = '';
   if (words.length > 0) {
-    const found = `agentmem_fuzzy_memories(${bind(words)}::text[], ${bind(rankedCandidates(search.limit))}::int)`;
+    // Valid candidates only, chosen inside the function (as the vector ranking's): see validRows.
+    const found = `agentmem_fuzzy_memories(${bind(words)}::text[], ${bind(rankedCandidates(search.limit))}::int,
+      ${instant()}, ${bind(search.validity?.includeInvalid === true)}::boolean)`;
     const organization = bind(search.organizationId);
     const filter = memoryFilterConditions(search.filter, ['filter'], bind);
     const tooFew = bind(search.limit);
@@ -217,19 +219,22 @@ function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): str
  * cosine similarity (1 - distance) and its rank (1 nearest).
  */
 function vectorRanking(search: MemorySearch & { vector: VectorQuery }, bind: Bind): string {
+  const instant = instantOf(search.validity, bind);
   const nearest = nearestMemories(
     {
       organizationId: search.organizationId,
       query: search.vector,
       filter: search.filter,
       candidates: rankedCandidates(search.limit),
+      validity: search.validity,
+      instant,
     },
     bind,
   );
   const conditions = [
     `m.organization_id = ${bind(search.organizationId)}`,
     'NOT a.is_deleted',
-    ...validRows(search, instantOf(search.validity, bind)),
+    ...validRows(search, instant),
   ];
   return `
     SELECT n.id, 1 - n.distance AS similarity, row_number() OVER (ORDER BY n.distance, n.id)::int AS vector_rank

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import type { PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { presentRows } from './validity';
 
 /** An agent's live memories counted by type, scope and level. */
 export interface MemoryStatsShape {
@@ -18,6 +19,9 @@ function sorted(tally: Tally): Array<{ value: string; count: number }> {
     .sort((x, y) => y.count - x.count || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
 }
 
+/** What the stats count, as Agent.memories and memoryCount: the facts valid now, not expired. */
+const present = Prisma.raw(presentRows(undefined, 'memories', () => 'now()').join(' AND '));
+
 /**
  * Agent.memoryStats for every agent of a request in ONE statement: the live memories grouped by
  * agent, type, scope and level (few combinations per agent), tallied here per dimension.
@@ -30,6 +34,7 @@ export function createMemoryStatsLoader(prisma: PrismaClient) {
       SELECT agent_id AS "agentId", memory_type AS "memoryType", scope, level, count(*)::int AS count
       FROM memories
       WHERE agent_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(agentIds)}::jsonb)) AND NOT is_deleted
+        AND ${present}
       GROUP BY agent_id, memory_type, scope, level`;
     const tallies = new Map(
       agentIds.map((id) => [

@@ -17,7 +17,9 @@ const MemoryLabelCount = builder.objectRef<{ value: string; count: number }>('Me
 });
 
 const MemoryStats = builder.objectRef<MemoryStatsShape>('MemoryStats').implement({
-  description: "An agent's live memories counted by type, scope and level; the largest counts first.",
+  description:
+    "An agent's live memories, the facts valid now (not expired), counted by type, scope and level; the largest " +
+    'counts first.',
   fields: (t) => ({
     total: t.exposeInt('total'),
     byType: t.field({ type: [MemoryTypeCount], resolve: (stats) => stats.byType }),

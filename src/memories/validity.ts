@@ -55,6 +55,26 @@ export function validityConditions(choice: ValidityChoice | undefined, row: stri
   return choice?.includeInvalid ? [] : validAt(row, instant);
 }
 
+/**
+ * What a reader sees by default of a memory's time, on `row`: not expired, and valid at the
+ * choice's instant (unless `includeInvalid`). The one condition that the root `memories`, the
+ * relations and counts that list memories (Agent.memories, memoryCount, memoryStats) and every
+ * candidate selection of search apply (the SQL functions of search repeat it, migration
+ * 20261203161700_memory_validity_follow_up). `instant` is what `instantOf` gave.
+ */
+export function presentRows(choice: ValidityChoice | undefined, row: string, instant: () => string): string[] {
+  return [notExpired(row), ...validityConditions(choice, row, instant)];
+}
+
+/** `presentRows` for Prisma (the general path), with `now` for the clock. */
+export function presentWhere(choice: ValidityChoice | undefined, now = new Date()): Prisma.MemoryWhereInput {
+  const at = choice?.asOf ?? now;
+  const valid: Prisma.MemoryWhereInput[] = choice?.includeInvalid
+    ? []
+    : [{ validFrom: { lte: at } }, { OR: [{ validUntil: null }, { validUntil: { gt: at } }] }];
+  return { AND: [notExpiredWhere(now), ...valid] };
+}
+
 /** `notExpired` for Prisma, at `now` (the general path's clock). */
 export function notExpiredWhere(now = new Date()): Prisma.MemoryWhereInput {
   return { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
@@ -70,6 +90,20 @@ export function dedupeCandidates(now = new Date()): Prisma.MemoryWhereInput {
     supersededById: null,
     AND: [{ OR: [{ validUntil: null }, { validUntil: { gt: now } }] }, notExpiredWhere(now)],
   };
+}
+
+/** Whether a dedupe candidate is one of `dedupeCandidates` (it holds, or is yet to begin) at `now`. */
+export function holdsAt(memory: { supersededById: string | null; validUntil: Date | null }, now: Date): boolean {
+  return memory.supersededById === null && (memory.validUntil === null || memory.validUntil > now);
+}
+
+/**
+ * The memories deduplication may merge into when the client asks to revive (`dedupe:
+ * { reviveSuperseded: true }`): `dedupeCandidates` and also the facts that no longer hold,
+ * superseded or ended; never an expired one, which is as good as deleted.
+ */
+export function revivableCandidates(now = new Date()): Prisma.MemoryWhereInput {
+  return notExpiredWhere(now);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Bind } from '../db/statements';
 import { type MemoryFilterInput, memoryFilterConditions } from './filter';
+import { presentRows, type ValidityChoice } from './validity';
 
 /**
  * The view vector search reads: the live, embedded memories of the organization in scope, made
@@ -31,6 +32,13 @@ export interface VectorCandidates {
   filter?: MemoryFilterInput | null;
   /** How many nearest memories to rank: the search's page and room for the score to reorder it. */
   candidates: number;
+  /**
+   * Which facts may be candidates (valid at `instant`, from `instantOf`, unless includeInvalid;
+   * never expired): chosen while picking the nearest, so that invalid facts nearer the query than
+   * the valid ones never leave the page short.
+   */
+  validity?: ValidityChoice;
+  instant: () => string;
 }
 
 /** The text form of a vector, `[0.1,0.2]`, that `::vector` reads. */
@@ -48,10 +56,11 @@ function queryAt(search: VectorCandidates, bind: Bind): string {
 }
 
 /**
- * Every live memory of the organization (of a live agent, passing the filter) with an embedding
- * of the model, and its cosine distance to the query: computed for each behind a fence (OFFSET 0),
- * so that PostgreSQL cannot turn the ordering into an HNSW index scan that the organization's
- * condition would then thin out. The memories' other columns are read only for a filter.
+ * Every live memory of the organization (of a live agent, valid, passing the filter) with an
+ * embedding of the model, and its cosine distance to the query: computed for each behind a fence
+ * (OFFSET 0), so that PostgreSQL cannot turn the ordering into an HNSW index scan that the
+ * organization's condition would then thin out. The memories' other columns are read only for a
+ * filter.
  */
 function exactNearest(search: VectorCandidates, bind: Bind): string {
   // Bound in the order they appear in the text.
@@ -61,6 +70,7 @@ function exactNearest(search: VectorCandidates, bind: Bind): string {
     `v.embedding_dimensions = ${bind(search.query.dimensions)}::int`,
     `v.embedding_model = ${bind(search.query.model)}`,
     'NOT a.is_deleted',
+    ...presentRows(search.validity, 'v', search.instant),
   ];
   const filtered = search.filter ? memoryFilterConditions(search.filter, ['filter'], bind) : [];
   const memories = filtered.length > 0 ? 'JOIN live_memories_in_scope m ON m.id = v.id' : '';
@@ -78,12 +88,16 @@ function exactNearest(search: VectorCandidates, bind: Bind): string {
     LIMIT ${bind(search.candidates)}`;
 }
 
-/** The nearest through the HNSW index, with pgvector's iterative scan (see the migration). */
+/**
+ * The nearest valid ones through the HNSW index, with pgvector's iterative scan (see the
+ * migrations 20261202200000_semantic_recall_storage and 20261203161700_memory_validity_follow_up).
+ */
 function indexedNearest(search: VectorCandidates, bind: Bind): string {
   return `
     SELECT n.id, n.distance
     FROM agentmem_nearest_memories(${bind(vectorLiteral(search.query.vector))},
-      ${bind(search.query.dimensions)}::int, ${bind(search.query.model)}, ${bind(search.candidates)}::int) n`;
+      ${bind(search.query.dimensions)}::int, ${bind(search.query.model)}, ${bind(search.candidates)}::int,
+      ${search.instant()}, ${bind(search.validity?.includeInvalid === true)}::boolean) n`;
 }
 
 /**

@@ -28,8 +28,14 @@ const SearchPlanMemories = graphql(`
   }
 `);
 
-/** Memories per organization: 100,000 in all, the scale at which the issue requires the index. */
-const MEMORIES = 50_000;
+/**
+ * Memories per organization, two organizations. On PostgreSQL 200,000 in all, the scale at which
+ * issue 17 requires the index. On PGlite (one WASM thread) 20,000 in all: its fill of 200,000 takes
+ * minutes, and PGlite runs the same planner, so the plans' shape is checked there at a smaller
+ * scale; the number that matters for a deployment is PostgreSQL's.
+ */
+const memoriesPerOrganization = (kind: string) => (kind === 'pglite' ? 10_000 : 100_000);
+let MEMORIES = 0;
 const QUERY = 'project deadline';
 const WORDS = [
   'project',
@@ -62,23 +68,38 @@ describe('memory search under row-level security: the plan and the rows', () => 
    * every fiftieth is soft-deleted.
    */
   async function fill(owner: DemoData, deletedAgent: string | null): Promise<void> {
+    // One statement. Facts that changed (issue 17), by the last digit of the id's md5: about 5 in 16
+    // ended, 1 in 16 expired, 1 in 16 expiring later. The search must still read the index, and skip them.
     await app.database.owner.$executeRaw`
-      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, is_deleted)
-      SELECT 'memory-' || md5(${owner.organizationId} || i), ${owner.organizationId}, ${owner.userId},
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, is_deleted,
+        valid_from, valid_until, expires_at)
+      SELECT r.id, ${owner.organizationId}, ${owner.userId},
              CASE WHEN i % 10 = 0 AND ${deletedAgent}::text IS NOT NULL THEN ${deletedAgent} ELSE ${owner.agentId} END,
              w[1 + i % 16] || ' ' || w[1 + i / 16 % 16] || ' note ' || i || ' ' || w[1 + i / 256 % 16] || ' and what
                came of it',
              (ARRAY['factual', 'episodic', 'procedural', 'semantic', 'working'])[1 + i % 5], 'user', 'long_term',
-               i % 50 = 1
-      FROM generate_series(1, ${MEMORIES}) AS i, (SELECT ${WORDS}::text[] AS w) AS words`;
-    // Facts that changed (issue 17), by the last digit of the id's md5: about 5 in 16 ended, 1 in 16
-    // expired, 1 in 16 expiring later. The search must still read the index, and skip them.
-    await app.database.owner.$executeRaw`
-      UPDATE memories SET
-        valid_until = CASE WHEN right(id, 1) IN ('0', '1', '2', '3', '4') THEN valid_from END,
-        expires_at = CASE right(id, 1)
-          WHEN 'a' THEN now() - interval '1 hour' WHEN 'b' THEN now() + interval '1 day' END
-      WHERE organization_id = ${owner.organizationId} AND right(id, 1) IN ('0', '1', '2', '3', '4', 'a', 'b')`;
+             i % 50 = 1, now(),
+             CASE WHEN right(r.id, 1) IN ('0', '1', '2', '3', '4') THEN now() END,
+             CASE right(r.id, 1) WHEN 'a' THEN now() - interval '1 hour' WHEN 'b' THEN now() + interval '1 day' END
+      FROM generate_series(1, ${MEMORIES}) AS i
+        CROSS JOIN LATERAL (SELECT 'memory-' || md5(${owner.organizationId} || i) AS id) AS r,
+        (SELECT ${WORDS}::text[] AS w) AS words`;
+  }
+
+  /**
+   * The GIN indexes of memories (full text, trigrams), dropped before the fill and made again after
+   * from their own definitions: a bulk build takes seconds where growing them row by row (the
+   * trigram one has fastupdate off) took most of this file's minute and a half.
+   */
+  async function withoutGinIndexes(work: () => Promise<void>): Promise<void> {
+    const owner = app.database.owner;
+    const indexes = await owner.$queryRaw<Array<{ name: string; definition: string }>>`
+      SELECT indexname::text AS name, indexdef AS definition FROM pg_indexes
+      WHERE tablename = 'memories' AND indexdef LIKE '% USING gin %'`;
+    expect(indexes.map((index) => index.name)).toContain(SEARCH_INDEX);
+    for (const index of indexes) await owner.$executeRawUnsafe(`DROP INDEX "${index.name}"`);
+    await work();
+    for (const index of indexes) await owner.$executeRawUnsafe(index.definition);
   }
 
   /**
@@ -153,8 +174,11 @@ describe('memory search under row-level security: the plan and the rows', () => 
     await app.database.owner.agent.create({
       data: { id: deletedAgentId, organizationId: own.organizationId, name: 'Gone', isDeleted: true },
     });
-    await fill(own, deletedAgentId);
-    await fill(other, null);
+    MEMORIES = memoriesPerOrganization(app.database.kind);
+    await withoutGinIndexes(async () => {
+      await fill(own, deletedAgentId);
+      await fill(other, null);
+    });
     await app.database.owner.$executeRawUnsafe('ANALYZE');
   }, 600_000);
   afterAll(async () => {

@@ -1,7 +1,8 @@
 import { loadSettings } from '../../src/config/settings';
 import { withOrganization } from '../../src/db/row-level-security';
 import type { DemoData } from '../../src/demo/seed';
-import { sweepExpiredMemories } from '../../src/memories/expiry';
+import { createLogger } from '../../src/logger';
+import { createExpiredMemorySweeper, sweepExpiredMemories } from '../../src/memories/expiry';
 import { memorySearchStatement } from '../../src/memories/search';
 import { graphql } from '../generated';
 import type { CreateMemoryInput } from '../generated/graphql';
@@ -26,6 +27,15 @@ const Create = graphql(`
     }
   }
 `);
+const AgentMemories = `query AgentMemories($id: ID!) {
+  agent(id: $id) {
+    memoryCount
+    memoryStats { total byType { memoryType count } }
+    now: memories { totalCount nodes { content } }
+    past: memories(asOf: "2021-06-01T00:00:00Z") { totalCount nodes { content } }
+    all: memories(includeInvalid: true, first: 2) { totalCount nodes { content validUntil } }
+  }
+}`;
 const Supersede = graphql(`
   mutation ValiditySupersede($id: ID!, $input: SupersedeMemoryInput!) {
     supersedeMemory(id: $id, input: $input) {
@@ -112,7 +122,8 @@ describe('memories that change: validity, supersession, expiry', () => {
   let agents = 0;
 
   beforeAll(async () => {
-    app = await startTestApp('memory_validity');
+    // The background sweep is off: the tests sweep when they mean to (the last one runs sweepers of its own).
+    app = await startTestApp('memory_validity', { memoryExpirySweepSeconds: 0 });
     own = await app.seedDemo();
     other = await app.seedDemo();
     general = await startGeneralPathServer(app);
@@ -552,5 +563,109 @@ describe('memories that change: validity, supersession, expiry', () => {
     // Nothing of the refused writes was stored (the chain made for the cycle aside).
     expect(await memoryCount()).toBe(memories + 2);
     expect(await historyCount()).toBe(entries + 3);
+  });
+
+  it("lists and counts an agent's memories as the root memories does: the present, on both paths", async () => {
+    const agentId = await newAgent();
+    const paris = await create(fact(agentId, 'The user lives in Paris', { validFrom: '2020-01-01T00:00:00.000Z' }));
+    const lyon = await supersede(paris, { content: 'The user lives in Lyon', validFrom: '2022-01-01T00:00:00.000Z' });
+    await supersede(lyon, { content: 'The user lives in Berlin', validFrom: '2024-01-01T00:00:00.000Z' });
+    const gone = await create(fact(agentId, 'Stays at a hostel', { validFrom: '2020-01-01T00:00:00.000Z' }));
+    await app.database.owner.$executeRaw`UPDATE memories SET expires_at = now() - interval '1 hour' WHERE id = ${gone}`;
+
+    const [fast, slow] = await general.both(own.key, AgentMemories, { id: agentId });
+    expect(fast).toEqual(slow);
+    const agent = JSON.parse(fast.slice(fast.indexOf(' ') + 1)).data.agent;
+    expect(agent).toEqual({
+      memoryCount: 1,
+      memoryStats: { total: 1, byType: [{ memoryType: 'FACTUAL', count: 1 }] },
+      now: { totalCount: 1, nodes: [{ content: 'The user lives in Berlin' }] },
+      past: { totalCount: 1, nodes: [{ content: 'The user lives in Paris' }] },
+      // Newest first; the expired one never, whatever the arguments.
+      all: {
+        totalCount: 3,
+        nodes: [
+          { content: 'The user lives in Berlin', validUntil: null },
+          { content: 'The user lives in Lyon', validUntil: '2024-01-01T00:00:00.000Z' },
+        ],
+      },
+    });
+  });
+
+  it('revives a superseded fact through dedupe only when the client asks', async () => {
+    const agentId = await newAgent();
+    const paris = await create(fact(agentId, 'The user lives in Paris', { validFrom: '2020-01-01T00:00:00.000Z' }));
+    await supersede(paris, { content: 'The user lives in Lyon', validFrom: '2022-01-01T00:00:00.000Z' });
+    const again = async (dedupe?: { reviveSuperseded: boolean }) => {
+      const created = (await app.graphql(Create, { input: fact(agentId, ' the user LIVES in Paris', { dedupe }) }))
+        .data!.createMemory;
+      if (created.__typename !== 'MemoryPayload') throw new Error(JSON.stringify(created));
+      return { id: created.memory.id, deduplicated: created.deduplicated, validUntil: created.memory.validUntil };
+    };
+    const before = await memoryCount();
+    // Asked: merged into the superseded Paris, its period unchanged, nothing created.
+    expect(await again({ reviveSuperseded: true })).toEqual({
+      id: paris,
+      deduplicated: true,
+      validUntil: '2022-01-01T00:00:00.000Z',
+    });
+    expect(await memoryCount()).toBe(before);
+    // By default (and when said false): a new fact.
+    const fresh = await again({ reviveSuperseded: false });
+    expect(fresh).toMatchObject({ deduplicated: false, validUntil: null });
+    expect(fresh.id).not.toBe(paris);
+    expect(await memoryCount()).toBe(before + 1);
+    // A fact that holds is preferred over a superseded one, asked or not.
+    expect(await again({ reviveSuperseded: true })).toEqual({ ...fresh, deduplicated: true });
+    expect(await again()).toEqual({ ...fresh, deduplicated: true });
+    expect(await memoryCount()).toBe(before + 1);
+  });
+
+  it("sweeps every organization's expired memories in the background, one that sends no requests too", async () => {
+    // Seeded and written in the database only: this organization never sends a request.
+    const quiet = await app.seedDemo();
+    const expired = [`memory-quiet-${quiet.organizationId}-1`, `memory-quiet-${quiet.organizationId}-2`];
+    for (const id of expired)
+      await app.database.owner.$executeRaw`
+        INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, expires_at)
+        VALUES (${id}, ${quiet.organizationId}, ${quiet.userId}, ${quiet.agentId}, 'a passing note', 'factual',
+          'user', 'core', now() - interval '1 minute')`;
+    const kept = `memory-quiet-${quiet.organizationId}-kept`;
+    await app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, expires_at)
+      VALUES (${kept}, ${quiet.organizationId}, ${quiet.userId}, ${quiet.agentId}, 'a lasting note', 'factual',
+        'user', 'core', now() + interval '1 day')`;
+    const events = await app.live.listen('memoryChanged', quiet.organizationId, quiet.agentId);
+    const trashed = () =>
+      app.database.owner.memory.count({ where: { id: { in: expired }, isDeleted: true, deletedAt: { not: null } } });
+
+    // Two processes' sweepers at once: each row moved once, one history entry each.
+    const sweepers = [1, 2].map(() =>
+      createExpiredMemorySweeper(app.database.prisma, app.live, createLogger('silent'), 1),
+    );
+    for (const sweeper of sweepers) sweeper.start();
+    const deadline = Date.now() + 30_000;
+    while ((await trashed()) < expired.length && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    await Promise.all(sweepers.map((sweeper) => sweeper.stop()));
+
+    expect(await trashed()).toBe(expired.length);
+    expect(await app.database.owner.memory.count({ where: { id: kept, isDeleted: false } })).toBe(1);
+    expect(
+      await app.database.owner.memoryHistory.count({ where: { memoryId: { in: expired }, event: 'expire' } }),
+    ).toBe(expired.length);
+    const published: string[] = [];
+    while (published.length < expired.length) {
+      const next = await events.next();
+      if (next.done) break;
+      expect(next.value).toMatchObject({
+        kind: 'memoryChanged',
+        change: 'expired',
+        organizationId: quiet.organizationId,
+      });
+      published.push(...next.value.memoryIds);
+    }
+    await events.return?.();
+    expect(published.sort()).toEqual([...expired].sort());
   });
 });

@@ -315,6 +315,87 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       const hits = (await app.graphqlAs(small.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
       expect(new Set(hits.map((hit) => hit.memory.id))).toEqual(new Set(await exactNearest(small, vector, 10)));
     });
+
+    it('reads past superseded near-duplicates in the HNSW scan: a full page of valid facts', async () => {
+      const vector = [1, 0.2, 0.1];
+      const successor = (await exactNearest(large, [0, 0, 1], 1))[0]!;
+      // Run last in this block: 300 ended facts, each nearer the query than any valid one.
+      await fillSuperseded(large, 'large-superseded-', 300, vector, 'filler note', successor);
+      const plan = await analyzed(large, vector);
+      expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(actual rows=[\d.]+ loops=1\)/);
+      const hits = (await app.graphqlAs(large.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
+      expect(hits).toHaveLength(10);
+      expect(hits.filter((hit) => hit.memory.id.startsWith('large-superseded-'))).toEqual([]);
+    });
+  });
+
+  /**
+   * `count` superseded near-duplicates in `owner`'s organization, nearer `near` than any valid
+   * memory, each ended a day ago and replaced by `successor`: what a search must read past.
+   */
+  async function fillSuperseded(
+    owner: DemoData,
+    prefix: string,
+    count: number,
+    near: number[] | null,
+    content: string,
+    successor: string,
+  ): Promise<void> {
+    await app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding,
+        embedding_model, embedding_dimensions, valid_from, valid_until, superseded_by_id)
+      SELECT ${prefix} || lpad(i::text, 4, '0'), ${owner.organizationId}, ${owner.userId}, ${owner.agentId},
+        ${content}, 'factual', 'user', 'core', ${near && JSON.stringify(near)}::vector, ${near && MODEL},
+        ${near && DIMENSIONS}::int,
+        now() - interval '2 days', now() - interval '1 day', ${successor}
+      FROM generate_series(1, ${count}) AS i`;
+  }
+
+  it('picks valid candidates only: superseded near-duplicates nearest the query never leave a page short', async () => {
+    const crowded = await app.seedDemo();
+    const valid: string[] = [];
+    for (let index = 0; index < 8; index += 1) {
+      const input: CreateMemoryInput = {
+        agentId: crowded.agentId,
+        content: index < 4 ? `walks along the harbour ${index}` : `lives by the sea ${index}`,
+        memoryType: 'FACTUAL',
+        scope: 'user',
+        level: 'core',
+      };
+      // The harbour walks have no vector: only the text (typo-tolerant) ranking can find them.
+      if (index >= 4) input.embedding = [0.6, 0.8, 0.1 * index];
+      const created = (await app.graphqlAs(crowded.key, CreateMemory, { input })).data!.createMemory;
+      expect(created.__typename).toBe('MemoryPayload');
+      valid.push((created as { memory: { id: string } }).memory.id);
+    }
+    // More than any search's candidates (rankedCandidates(5) = 100), each nearer than every valid one.
+    await fillSuperseded(crowded, 'crowd-sea-', 150, [1, 0, 0], 'lives by the sea', valid[4]!);
+    await fillSuperseded(crowded, 'crowd-walk-', 150, null, 'walks along the harbour', valid[0]!);
+    const validIds = new Set(valid);
+    const hitsAs = async (variables: Parameters<typeof search>[0]) => {
+      const response = await app.graphqlAs(crowded.key, SearchByMeaning, variables);
+      expect(response.errors).toBeUndefined();
+      return response.data!.searchMemories;
+    };
+
+    // VECTOR: the page of 3 is full, of valid facts, each found by the vector ranking.
+    const vector = await hitsAs({ vector: [1, 0, 0], limit: 3 });
+    expect(vector).toHaveLength(3);
+    for (const hit of vector) expect(validIds.has(hit.memory.id) && hit.breakdown.vectorRank !== null).toBe(true);
+    // HYBRID: the text matches the superseded ones too; the valid ones still come by both rankings.
+    const hybrid = await hitsAs({ query: 'sea', vector: [1, 0, 0], limit: 4 });
+    expect(hybrid.map((hit) => hit.memory.id).sort()).toEqual(valid.slice(4).sort());
+    for (const hit of hybrid)
+      expect(hit.breakdown).toMatchObject({ textRank: expect.any(Number), vectorRank: expect.any(Number) });
+    // HYBRID's typo tolerance: "harbor" is no word of theirs; the near ones are picked valid too.
+    const fuzzy = await hitsAs({ query: 'harbor', vector: [0, 0, 1], limit: 8 });
+    expect(
+      fuzzy
+        .filter((hit) => hit.breakdown.fuzzy !== null)
+        .map((hit) => hit.memory.id)
+        .sort(),
+    ).toEqual(valid.slice(0, 4).sort());
+    for (const hit of fuzzy) expect(validIds.has(hit.memory.id)).toBe(true);
   });
 
   it('tolerates typos in HYBRID: any word matches, more words rank higher, near words follow', async () => {
