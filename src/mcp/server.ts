@@ -12,6 +12,7 @@ import {
   type Tool,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { z } from 'zod';
 import type { Scope } from '../auth/caller';
 import { grantedScopes } from '../auth/scopes';
@@ -33,6 +34,13 @@ const INSTRUCTIONS =
   'then agent_context for your core memory and recent messages. Store lasting facts with remember, find them ' +
   'with recall, correct them with update_memory or remove them with forget. Edit core memory with ' +
   'core_memory_replace and core_memory_append, passing the version you read as expectedVersion.';
+
+/**
+ * The JSON Schema validator of every server (the SDK's Server validates elicitation answers with
+ * it, which AgentMem never asks for). Shared: the SDK's default makes a new Ajv instance per
+ * Server, and a server is made per request (src/mcp/http.ts): that was a third of /mcp's CPU.
+ */
+const JSON_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 /** JSON Schema (draft 7, which every MCP client validates) of a zod object, without its $schema key. */
 function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
@@ -120,6 +128,7 @@ export function createMcpServer(
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: {}, resources: session.offered ? { subscribe: true } : {} },
     instructions: INSTRUCTIONS,
+    jsonSchemaValidator: JSON_SCHEMA_VALIDATOR,
   });
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({
