@@ -15,7 +15,9 @@ import { withRequestTimeout } from './http/request-timeout';
 import { createGraphqlHandler, createGuards, GRAPHQL_PATH } from './http/yoga';
 import { createLiveBus, type LiveBus } from './live/bus';
 import type { Logger } from './logger';
-import { createMcpHandler, MCP_PATH } from './mcp/http';
+import { createMcpHandler, GRAPHQL_URL, MCP_PATH } from './mcp/http';
+import { memorySessionStore, redisSessionStore } from './mcp/session-store';
+import { McpSessions } from './mcp/sessions';
 import { EmbeddingWorker } from './memories/embedding-worker';
 import { prepareSemanticRecall } from './memories/embeddings';
 import { createExpiredMemorySweeper } from './memories/expiry';
@@ -74,8 +76,13 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
     const guards = createGuards(database, settings, redis);
     const yoga = createGraphqlHandler(database, { ...settings, embeddings }, logger, { live, redis }, metrics, guards);
     // MCP at /mcp beside GraphQL, its tools running GraphQL operations through yoga in this process.
+    const graphqlFetch = (url: string, init: RequestInit) => yoga.fetch(url, init);
+    // Sessions (resource subscriptions) in Redis, or in the process when it is the only one: a
+    // worker of a cluster without Redis could not find the session another worker opened.
+    const sessionStore = redis ? redisSessionStore(redis) : cluster.isWorker ? undefined : memorySessionStore();
     const mcp = createMcpHandler({
-      graphqlFetch: (url, init) => yoga.fetch(url, init),
+      graphqlFetch,
+      sessions: sessionStore && new McpSessions(sessionStore, live, graphqlFetch, GRAPHQL_URL, logger),
       authenticate: guards.authenticate,
       limitRate: guards.limitRate,
       host: settings.host,

@@ -41,7 +41,25 @@ interface BlocksChanged {
   blockIds: string[];
 }
 
-export type LiveEvent = MessagesAdded | MemoriesChanged | BlocksChanged;
+/**
+ * A change to an MCP session over Streamable HTTP (src/mcp/sessions.ts), told to the process that
+ * holds its stream, whichever received the request. `agentId` is the session's id: the bus's
+ * channels are per organization and one id, and a session belongs to one organization.
+ */
+export interface McpSessionChanged {
+  kind: 'mcpSessionChanged';
+  organizationId: string;
+  agentId: string;
+  /**
+   * subscribed, unsubscribed: the client's requests (uri: the resource); listening: the stream's
+   * holder follows `uri` now; stream: a new stream opened (uri: its token), older ones end;
+   * ended: the session was deleted.
+   */
+  change: 'subscribed' | 'unsubscribed' | 'listening' | 'stream' | 'ended';
+  uri: string;
+}
+
+export type LiveEvent = MessagesAdded | MemoriesChanged | BlocksChanged | McpSessionChanged;
 export type LiveEventKind = LiveEvent['kind'];
 export type LiveEventOf<K extends LiveEventKind> = Extract<LiveEvent, { kind: K }>;
 

@@ -7,16 +7,19 @@ import type { LimitRate } from '../auth/rate-limit';
 import { currentRequestFacts } from '../http/request-id';
 import type { Logger } from '../logger';
 import { graphqlOverFetch } from './graphql';
-import { createMcpServer } from './server';
+import { createMcpServer, type RequestSession } from './server';
+import { type McpSessions, SessionNotFound } from './sessions';
 
 export const MCP_PATH = '/mcp';
 
 /**
  * The MCP endpoint, Streamable HTTP at /mcp, beside /graphql on the same server and port.
  *
- * Stateless by design: every POST is answered on its own (a fresh server and transport, no
- * Mcp-Session-Id), so any process of the cluster and any replica answers any request, and a
- * restart loses nothing. GET (a server-to-client stream) and DELETE (ending a session) are 405.
+ * Tools are stateless: every POST is answered on its own (a fresh server and transport), so any
+ * process of the cluster and any replica answers any request, and a restart loses nothing. Where
+ * sessions can be kept (`sessions`: Redis, or a single process), `initialize` also opens a session
+ * (Mcp-Session-Id) for resource subscriptions only: resources/subscribe and unsubscribe, its GET
+ * stream and its DELETE (src/mcp/sessions.ts). Without one, GET and DELETE are 405.
  *
  * Each request passes the same gates as a GraphQL one: the body limit, admission and the request
  * timeout (src/app.ts), then its API key (401 without a valid one) and its rate limit. Every tool
@@ -35,6 +38,8 @@ export interface McpHandlerOptions {
   /** CORS_ORIGINS: the browser origins allowed besides loopback ones. */
   allowedOrigins: readonly string[];
   logger: Logger;
+  /** Resource subscriptions' sessions; undefined where they cannot be kept (a cluster without Redis). */
+  sessions?: McpSessions;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -85,6 +90,11 @@ function readBody(request: http.IncomingMessage): Promise<string> {
 /** Messages whose work is a GraphQL operation, which counts against the rate limit by itself. */
 const COUNTED_BY_GRAPHQL = new Set(['tools/call', 'resources/read', 'resources/list']);
 
+/** Requests that need the session they name. */
+const NEED_SESSION = new Set(['resources/subscribe', 'resources/unsubscribe']);
+
+const SESSION_HEADER = 'mcp-session-id';
+
 function methodsOf(body: unknown): string[] {
   const messages = Array.isArray(body) ? body : [body];
   return messages.map((message) =>
@@ -94,8 +104,43 @@ function methodsOf(body: unknown): string[] {
   );
 }
 
+/** Where the tools' GraphQL requests go: yoga's own fetch, within the process. */
+export const GRAPHQL_URL = 'http://agentmem.internal/graphql';
+
+/**
+ * The session side of a POST: a new session for `initialize` (its id in the response's
+ * Mcp-Session-Id; none, and the server stays stateless for this client, when the store is out of
+ * reach), the named session for a subscription (SessionNotFound: 404, as the MCP specification
+ * has it, for an unknown or another key's), nothing for the rest: tools need no session.
+ */
+async function sessionOf(
+  sessions: McpSessions,
+  caller: Caller,
+  named: string | undefined,
+  methods: string[],
+  response: http.ServerResponse,
+): Promise<RequestSession> {
+  if (methods.length === 1 && methods[0] === 'initialize') {
+    try {
+      response.setHeader(SESSION_HEADER, await sessions.create(caller));
+      return { offered: true };
+    } catch {
+      return { offered: false };
+    }
+  }
+  if (named === undefined || !methods.some((method) => NEED_SESSION.has(method))) return { offered: true };
+  const session = await sessions.open(named, caller);
+  return {
+    offered: true,
+    current: {
+      subscribe: (uri) => sessions.subscribe(named, session, uri),
+      unsubscribe: (uri) => sessions.unsubscribe(named, session, uri),
+    },
+  };
+}
+
 export function createMcpHandler(options: McpHandlerOptions): http.RequestListener {
-  const { graphqlFetch, authenticate, limitRate, allowedOrigins, logger } = options;
+  const { graphqlFetch, authenticate, limitRate, allowedOrigins, logger, sessions } = options;
   const checkHost = LOOPBACK_HOSTS.has(options.host);
   const log = logger.child({ component: 'mcp' });
 
@@ -113,11 +158,17 @@ export function createMcpHandler(options: McpHandlerOptions): http.RequestListen
       refuse(response, 403, -32000, `the Origin ${JSON.stringify(origin)} is not allowed (see CORS_ORIGINS)`);
       return;
     }
-    if (request.method !== 'POST') {
+    const sessionId = request.headers[SESSION_HEADER];
+    const named = typeof sessionId === 'string' && sessionId !== '' ? sessionId : undefined;
+    if (
+      request.method !== 'POST' &&
+      !(sessions && named && (request.method === 'GET' || request.method === 'DELETE'))
+    ) {
       request.resume();
-      refuse(response, 405, -32000, 'this MCP server is stateless: POST only (no GET stream, no session)', {
-        allow: 'POST',
-      });
+      const why = sessions
+        ? 'GET and DELETE need the Mcp-Session-Id that initialize answered with'
+        : 'this MCP server keeps no sessions here (a cluster without REDIS_URL): POST only';
+      refuse(response, 405, -32000, why, { allow: sessions ? 'GET, POST, DELETE' : 'POST' });
       return;
     }
 
@@ -131,6 +182,23 @@ export function createMcpHandler(options: McpHandlerOptions): http.RequestListen
       throw error;
     }
 
+    if (request.method !== 'POST' && sessions && named) {
+      request.resume();
+      try {
+        await limitRate(caller);
+        const session = await sessions.open(named, caller);
+        if (request.method === 'DELETE') {
+          await sessions.delete(named, session);
+          response.writeHead(200).end();
+        } else await sessions.stream(named, session, authorization, response);
+      } catch (error) {
+        if (error instanceof GraphQLError) return refuseWithGraphqlError(response, error);
+        if (error instanceof SessionNotFound) return refuse(response, 404, -32001, error.message);
+        throw error;
+      }
+      return;
+    }
+
     let body: unknown;
     try {
       body = JSON.parse(await readBody(request));
@@ -140,7 +208,8 @@ export function createMcpHandler(options: McpHandlerOptions): http.RequestListen
     }
     // Tool calls and resource reads count through their GraphQL operations; anything else
     // (initialize, tools/list, ping) counts once here.
-    if (methodsOf(body).some((method) => !COUNTED_BY_GRAPHQL.has(method))) {
+    const methods = methodsOf(body);
+    if (methods.some((method) => !COUNTED_BY_GRAPHQL.has(method))) {
       try {
         await limitRate(caller);
       } catch (error) {
@@ -149,8 +218,17 @@ export function createMcpHandler(options: McpHandlerOptions): http.RequestListen
       }
     }
 
-    const graphql = graphqlOverFetch(graphqlFetch, 'http://agentmem.internal/graphql', authorization);
-    const server = createMcpServer(graphql, caller.scopes, log);
+    let session: RequestSession | undefined;
+    if (sessions) {
+      try {
+        session = await sessionOf(sessions, caller, named, methods, response);
+      } catch (error) {
+        if (error instanceof SessionNotFound) return refuse(response, 404, -32001, error.message);
+        throw error;
+      }
+    }
+    const graphql = graphqlOverFetch(graphqlFetch, GRAPHQL_URL, authorization);
+    const server = createMcpServer(graphql, caller.scopes, log, session);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     response.once('close', () => {
       void transport.close();

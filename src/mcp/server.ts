@@ -8,15 +8,17 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
   type Tool,
+  UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { z } from 'zod';
 import type { Scope } from '../auth/caller';
 import { grantedScopes } from '../auth/scopes';
-import { NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 import type { RunGraphql } from './graphql';
-import { BLOCK_URI_TEMPLATE, blockUri, parseBlockUri, READ_BLOCK, RESOURCE_NOT_FOUND } from './resources';
+import { BLOCK_URI_TEMPLATE, blockUri, MEMORIES_URI_TEMPLATE, memoriesUri, readResource } from './resources';
 import { TOOLS, type ToolDefinition, ToolError, type ToolFailure } from './tools';
 
 /**
@@ -32,6 +34,13 @@ const INSTRUCTIONS =
   'then agent_context for your core memory and recent messages. Store lasting facts with remember, find them ' +
   'with recall, correct them with update_memory or remove them with forget. Edit core memory with ' +
   'core_memory_replace and core_memory_append, passing the version you read as expectedVersion.';
+
+/**
+ * The JSON Schema validator of every server (the SDK's Server validates elicitation answers with
+ * it, which AgentMem never asks for). Shared: the SDK's default makes a new Ajv instance per
+ * Server, and a server is made per request (src/mcp/http.ts): that was a third of /mcp's CPU.
+ */
+const JSON_SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
 
 /** JSON Schema (draft 7, which every MCP client validates) of a zod object, without its $schema key. */
 function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
@@ -101,11 +110,25 @@ async function callTool(
   }
 }
 
-export function createMcpServer(graphql: RunGraphql, scopes: readonly Scope[], logger?: Logger): Server {
+/** What a request over Streamable HTTP has of a session (src/mcp/sessions.ts). */
+export interface RequestSession {
+  /** Sessions are kept: resources.subscribe is in the capabilities. */
+  offered: boolean;
+  /** The session the request names, checked as its key's. */
+  current?: { subscribe(uri: string): Promise<void>; unsubscribe(uri: string): Promise<void> };
+}
+
+export function createMcpServer(
+  graphql: RunGraphql,
+  scopes: readonly Scope[],
+  logger?: Logger,
+  session: RequestSession = { offered: false },
+): Server {
   const granted = grantedScopes(scopes);
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: {}, resources: {} },
+    capabilities: { tools: {}, resources: session.offered ? { subscribe: true } : {} },
     instructions: INSTRUCTIONS,
+    jsonSchemaValidator: JSON_SCHEMA_VALIDATOR,
   });
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({
@@ -137,6 +160,15 @@ export function createMcpServer(graphql: RunGraphql, scopes: readonly Scope[], l
         description: "One block of an agent's core memory (persona, human, …): its current value.",
         mimeType: 'text/plain',
       },
+      {
+        uriTemplate: MEMORIES_URI_TEMPLATE,
+        name: 'memories',
+        title: 'Long-term memories',
+        description:
+          "An agent's newest long-term memories (JSON); subscribed, it tells of every change to any of its memories. " +
+          'Use the recall tool to search them all.',
+        mimeType: 'application/json',
+      },
     ],
   }));
 
@@ -149,33 +181,48 @@ export function createMcpServer(graphql: RunGraphql, scopes: readonly Scope[], l
     const agents = (result.data?.agents as { nodes: AgentBlocks[] } | undefined)?.nodes;
     if (!agents) throw new McpError(ErrorCode.InternalError, result.errors?.[0]?.message ?? 'no agents');
     return {
-      resources: agents.flatMap((agent) =>
-        agent.blocks.map((block) => ({
+      resources: agents.flatMap((agent) => [
+        ...agent.blocks.map((block) => ({
           uri: blockUri(agent.id, block.label),
           name: `${agent.name ?? agent.id}/${block.label}`,
           title: `${agent.name ?? agent.id}: ${block.label}`,
           ...(block.description && { description: block.description }),
           mimeType: 'text/plain',
         })),
-      ),
+        {
+          uri: memoriesUri(agent.id),
+          name: `${agent.name ?? agent.id}/memories`,
+          title: `${agent.name ?? agent.id}: long-term memories`,
+          description: 'The newest long-term memories of the agent, as JSON.',
+          mimeType: 'application/json',
+        },
+      ]),
     };
   });
 
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
-    const { uri } = request.params;
-    const named = parseBlockUri(uri);
-    if (!named) throw new McpError(RESOURCE_NOT_FOUND, `no resource ${JSON.stringify(uri)}`, { uri });
-    const { agentId, label } = named;
-    const result = await graphql({ query: READ_BLOCK, variables: { agentId, label } });
-    if (!result.data) throw new McpError(ErrorCode.InternalError, result.errors?.[0]?.message ?? 'no data');
-    const block = (result.data.agent as { blocks: Array<{ value: string }> } | null)?.blocks[0];
-    if (!block) {
-      // The same words whether the agent is unknown, deleted or another organization's.
-      const missing = result.data.agent ? `block ${JSON.stringify(label)} was not found` : undefined;
-      throw new McpError(RESOURCE_NOT_FOUND, missing ?? new NotFoundError('agent', agentId).message, { uri });
-    }
-    return { contents: [{ uri, mimeType: 'text/plain', text: block.value }] };
-  });
+  server.setRequestHandler(ReadResourceRequestSchema, (request) => readResource(graphql, request.params.uri));
+
+  if (session.offered) {
+    const { current } = session;
+    const needsSession = () =>
+      new McpError(
+        ErrorCode.InvalidRequest,
+        'resources/subscribe needs a session: send the Mcp-Session-Id header that initialize answered with, ' +
+          'and open its stream with GET /mcp',
+      );
+    server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+      if (!current) throw needsSession();
+      // Only what the key may read: an unknown or foreign agent is the same "not found".
+      await readResource(graphql, request.params.uri);
+      await current.subscribe(request.params.uri);
+      return {};
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+      if (!current) throw needsSession();
+      await current.unsubscribe(request.params.uri);
+      return {};
+    });
+  }
 
   return server;
 }

@@ -9,9 +9,7 @@ import {
   type JSONRPCRequest,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { NotFoundError } from '../errors';
-import { graphqlOverFetch } from './graphql';
-import { parseBlockUri, READ_BLOCK, RESOURCE_NOT_FOUND } from './resources';
+import { ResourceSubscriptions } from './subscriptions';
 
 /**
  * `npx --no agentmem mcp`: MCP over stdin/stdout for desktop clients, for the organization of
@@ -85,87 +83,6 @@ function failureFor(request: JSONRPCRequest, error: unknown, url: URL): JSONRPCM
   return { jsonrpc: '2.0', id: request.id, error: { code: -32001, message: `${code}: ${message}` } };
 }
 
-/** The `data` of each SSE event of a GraphQL subscription's stream, until it ends. */
-async function forEachEvent(body: ReadableStream<Uint8Array>, onData: (data: unknown) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const lines = buffer.slice(0, end).split('\n');
-      buffer = buffer.slice(end + 2);
-      if (lines.some((line) => line.startsWith('event: complete'))) return;
-      const data = lines.filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim());
-      if (data.length > 0) onData(JSON.parse(data.join('\n')));
-    }
-  }
-}
-
-const BLOCK_CHANGED = `subscription McpBlockChanged($agentId: ID!) { blockChanged(agentId: $agentId) { label } }`;
-
-/**
- * Resource subscriptions, which the stateless /mcp cannot hold: the relay has a session (this
- * process, for as long as the client keeps it), so it subscribes for the client. A block's
- * resource is followed by the GraphQL subscription blockChanged of its agent (Server-Sent
- * Events, the live updates of src/live/), and each change of that label is told to the client
- * as notifications/resources/updated.
- */
-class BlockSubscriptions {
-  private readonly open = new Map<string, AbortController>();
-
-  constructor(
-    private readonly graphqlUrl: string,
-    private readonly authorization: string,
-    private readonly notify: (uri: string) => void,
-    private readonly report: (message: string) => void,
-  ) {}
-
-  /** Resolves once the server listens for the block's changes; rejects as resources/read would. */
-  async subscribe(uri: string): Promise<void> {
-    const named = parseBlockUri(uri);
-    if (!named) throw new McpError(RESOURCE_NOT_FOUND, `no resource ${JSON.stringify(uri)}`, { uri });
-    const graphql = graphqlOverFetch(fetch, this.graphqlUrl, this.authorization);
-    const read = await graphql({ query: READ_BLOCK, variables: named });
-    if (!read.data) throw new McpError(ErrorCode.InternalError, read.errors?.[0]?.message ?? 'no data');
-    const agent = read.data.agent as { blocks: unknown[] } | null;
-    if (!agent) throw new McpError(RESOURCE_NOT_FOUND, new NotFoundError('agent', named.agentId).message, { uri });
-    if (agent.blocks.length === 0)
-      throw new McpError(RESOURCE_NOT_FOUND, `block ${JSON.stringify(named.label)} was not found`, { uri });
-
-    this.unsubscribe(uri);
-    const abort = new AbortController();
-    // The response's headers come once the server listens (src/live/bus.ts): no change is missed after.
-    const response = await fetch(this.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: this.authorization },
-      body: JSON.stringify({ query: BLOCK_CHANGED, variables: { agentId: named.agentId } }),
-      signal: abort.signal,
-    });
-    if (!response.ok || !response.body)
-      throw new McpError(ErrorCode.InternalError, `the server answered ${response.status} to the subscription`);
-    this.open.set(uri, abort);
-    forEachEvent(response.body, (data) => {
-      const changed = (data as { data?: { blockChanged?: { label?: string } } }).data?.blockChanged;
-      if (changed?.label === named.label) this.notify(uri);
-    })
-      .catch((error: unknown) => {
-        if (!abort.signal.aborted) this.report(`subscription to ${uri} ended: ${String(error)}`);
-      })
-      .finally(() => {
-        if (this.open.get(uri) === abort) this.open.delete(uri);
-      });
-  }
-
-  unsubscribe(uri: string): void {
-    this.open.get(uri)?.abort();
-    this.open.delete(uri);
-  }
-
-  close(): void {
-    for (const uri of [...this.open.keys()]) this.unsubscribe(uri);
-  }
-}
-
 /** Relays until standard input ends. */
 export async function serveStdioBridge(options: StdioBridgeOptions): Promise<void> {
   const { url, apiKey, report } = options;
@@ -175,7 +92,9 @@ export async function serveStdioBridge(options: StdioBridgeOptions): Promise<voi
   const local = new StdioServerTransport(input, options.output ?? process.stdout);
   const send = (message: JSONRPCMessage) =>
     local.send(message).catch((error: unknown) => report(error instanceof Error ? error.message : String(error)));
-  const subscriptions = new BlockSubscriptions(
+  // The relay is its client's session: it holds the resource subscriptions itself.
+  const subscriptions = new ResourceSubscriptions(
+    fetch,
     options.graphqlUrl,
     authorization,
     (uri) => void send({ jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri } }),

@@ -82,7 +82,7 @@ const MessageOut = z.object({
   createdAt: z.string(),
 });
 
-const MEMORY_FIELDS = 'id agentId userId content memoryType scope level importance metadata createdAt updatedAt';
+export const MEMORY_FIELDS = 'id agentId userId content memoryType scope level importance metadata createdAt updatedAt';
 const BLOCK_FIELDS = 'id label value limit version description';
 const MESSAGE_FIELDS = 'id role name text toolCallId createdAt';
 
@@ -91,7 +91,7 @@ type Block = z.infer<typeof BlockOut>;
 type Message = z.infer<typeof MessageOut>;
 
 /** GraphQL's enums are upper case; the tools speak lower case, as models write them. */
-const lower = <T extends { memoryType?: unknown; role?: unknown }>(row: T): T => ({
+export const lower = <T extends { memoryType?: unknown; role?: unknown }>(row: T): T => ({
   ...row,
   ...(typeof row.memoryType === 'string' && { memoryType: row.memoryType.toLowerCase() }),
   ...(typeof row.role === 'string' && { role: row.role.toLowerCase() }),

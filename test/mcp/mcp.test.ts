@@ -7,6 +7,7 @@ import { type CallToolResult, ResourceUpdatedNotificationSchema } from '@modelco
 import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
+import { startThrowawayRedis, type ThrowawayRedis } from '../support/throwaway-redis';
 
 // The MCP server (src/mcp/) through the SDK's own Client: over Streamable HTTP at /mcp, and over
 // stdio through `npx --no agentmem mcp`. Every answer is checked against the database.
@@ -46,6 +47,44 @@ async function connect(
   );
   return client;
 }
+
+/**
+ * A fetch that tells when the SDK Client's GET stream (the session's notifications) has opened:
+ * a subscription made after that is followed by that stream.
+ */
+function watchingStreams(base: (input: string | URL, init?: RequestInit) => Promise<Response> = fetch) {
+  let opened: () => void = () => undefined;
+  const streamOpen = new Promise<void>((resolve) => (opened = resolve));
+  const watching = async (input: string | URL, init?: RequestInit) => {
+    const response = await base(input, init);
+    if (init?.method === 'GET' && response.ok) opened();
+    return response;
+  };
+  return { fetch: watching, streamOpen };
+}
+
+/** The URIs of the notifications/resources/updated a client receives, one at a time. */
+function updatesOf(client: Client): { next(): Promise<string>; received: string[] } {
+  const received: string[] = [];
+  const waiting: Array<(uri: string) => void> = [];
+  let read = 0;
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+    received.push(notification.params.uri);
+    waiting.shift()?.(notification.params.uri);
+  });
+  return {
+    received,
+    next: () => {
+      const index = read++;
+      const ready = received[index];
+      return ready !== undefined ? Promise.resolve(ready) : new Promise<string>((resolve) => waiting.push(resolve));
+    },
+  };
+}
+
+const CreateMemory =
+  'mutation ($agentId: ID!, $content: String!) { createMemory(input: { agentId: $agentId, content: $content, ' +
+  'memoryType: FACTUAL, scope: "user", level: "detail" }) { __typename ... on MemoryPayload { memory { id } } } }';
 
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
@@ -446,10 +485,14 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
     expect(huge).toBe(413);
   });
 
-  it("serves each agent's core memory blocks as resources", async () => {
+  it("serves each agent's core memory blocks and memories as resources", async () => {
     const { resources } = await admin.listResources();
     expect(resources.map((resource) => resource.uri).sort()).toEqual(
-      [`agentmem://agents/${a.agentId}/blocks/human`, `agentmem://agents/${a.agentId}/blocks/persona`].sort(),
+      [
+        `agentmem://agents/${a.agentId}/blocks/human`,
+        `agentmem://agents/${a.agentId}/blocks/persona`,
+        `agentmem://agents/${a.agentId}/memories`,
+      ].sort(),
     );
     const { contents } = await admin.readResource({ uri: `agentmem://agents/${a.agentId}/blocks/persona` });
     expect(contents).toEqual([
@@ -459,12 +502,93 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
         text: 'I am a friendly, concise assistant.',
       },
     ]);
-    // Stateless: no session to hold a subscription (the stdio relay holds them: the stdio test).
-    expect(admin.getServerCapabilities()?.resources?.subscribe).toBeUndefined();
+    const memories = await admin.readResource({ uri: `agentmem://agents/${a.agentId}/memories` });
+    const [read] = memories.contents;
+    const listed = JSON.parse(read && 'text' in read ? read.text : '{}') as { memories: Array<{ id: string }> };
+    const stored = await app.database.owner.memory.findMany({
+      where: { agentId: a.agentId, isDeleted: false },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: 50,
+      select: { id: true },
+    });
+    expect(listed.memories.map((memory) => memory.id).sort()).toEqual(stored.map((memory) => memory.id).sort());
+    await expect(admin.readResource({ uri: `agentmem://agents/${b.agentId}/memories` })).rejects.toThrow(
+      `agent ${JSON.stringify(b.agentId)} was not found`,
+    );
     const { resourceTemplates } = await admin.listResourceTemplates();
     expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual([
       'agentmem://agents/{agentId}/blocks/{label}',
+      'agentmem://agents/{agentId}/memories',
     ]);
+  });
+
+  it('tells a client subscribed over HTTP of changes to a block and to memories, whoever wrote them', async () => {
+    const watched = watchingStreams();
+    const transport = new StreamableHTTPClientTransport(mcpUrl(app.url), {
+      requestInit: { headers: { authorization: `Bearer ${a.key}` } },
+      fetch: watched.fetch,
+    });
+    const client = new Client({ name: 'agentmem-session-test', version: '1.0.0' });
+    await client.connect(transport);
+    clients.push(client);
+    expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+    const sessionId = transport.sessionId!;
+    expect(sessionId).toMatch(/^mcp_/);
+    await watched.streamOpen;
+    const updates = updatesOf(client);
+    const memories = `agentmem://agents/${a.agentId}/memories`;
+    const persona = `agentmem://agents/${a.agentId}/blocks/persona`;
+    await client.subscribeResource({ uri: memories });
+    await client.subscribeResource({ uri: persona });
+    await expect(client.subscribeResource({ uri: `agentmem://agents/${b.agentId}/memories` })).rejects.toThrow(
+      `agent ${JSON.stringify(b.agentId)} was not found`,
+    );
+
+    // Another client writes through GraphQL: a memory created, then deleted.
+    const created = await app.graphqlUntyped(CreateMemory, { agentId: a.agentId, content: 'Ada owns a red bicycle.' });
+    const memoryId = (created.data as { createMemory: { memory: { id: string } } }).createMemory.memory.id;
+    expect(await updates.next()).toBe(memories);
+    await app.graphqlUntyped('mutation ($id: ID!) { deleteMemory(id: $id) { __typename } }', { id: memoryId });
+    expect(await updates.next()).toBe(memories);
+    // The human block is not subscribed; persona is.
+    await ok(admin, 'core_memory_append', { agentId: a.agentId, label: 'human', text: 'Rides to work.' });
+    await ok(admin, 'core_memory_append', { agentId: a.agentId, label: 'persona', text: 'Keeps it short.' });
+    expect(await updates.next()).toBe(persona);
+    expect(updates.received).toEqual([memories, memories, persona]);
+    await client.unsubscribeResource({ uri: persona });
+
+    // The session is its key's: another key of the same organization cannot use it, nor subscribe without one.
+    const raw = (method: string, key: string, headers: Record<string, string>, body?: unknown) =>
+      fetch(mcpUrl(app.url), {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+          authorization: `Bearer ${key}`,
+          ...headers,
+        },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+    const subscribe = { jsonrpc: '2.0', id: 7, method: 'resources/subscribe', params: { uri: memories } };
+    const foreign = await raw('POST', writeKey, { 'mcp-session-id': sessionId }, subscribe);
+    expect(foreign.status).toBe(404);
+    expect(await foreign.json()).toMatchObject({
+      error: { code: -32001, message: expect.stringMatching(/no MCP session/) },
+    });
+    expect((await raw('GET', writeKey, { 'mcp-session-id': sessionId })).status).toBe(404);
+    expect((await raw('DELETE', writeKey, { 'mcp-session-id': sessionId })).status).toBe(404);
+    expect((await raw('GET', a.key, { 'mcp-session-id': 'mcp_unknown' })).status).toBe(404);
+    const sessionless = await raw('POST', a.key, {}, subscribe);
+    expect(sessionless.status).toBe(200);
+    expect(await sessionless.json()).toMatchObject({
+      id: 7,
+      error: { code: -32600, message: expect.stringMatching(/needs a session/) },
+    });
+
+    // Ended by its client: the session is gone.
+    await transport.terminateSession();
+    expect((await raw('GET', a.key, { 'mcp-session-id': sessionId })).status).toBe(404);
   });
 
   it('serves stdio through `npx --no agentmem mcp`, relayed to the server', async () => {
@@ -496,23 +620,28 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
 
       // The relay holds resource subscriptions for its client: a block's change is told to it.
       expect(stdio.getServerCapabilities()?.resources?.subscribe).toBe(true);
-      const updated: string[] = [];
-      let told: () => void = () => undefined;
-      const tellings = new Promise<void>((resolve) => (told = resolve));
-      stdio.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
-        updated.push(notification.params.uri);
-        told();
-      });
+      const updates = updatesOf(stdio);
       const persona = `agentmem://agents/${a.agentId}/blocks/persona`;
       await stdio.subscribeResource({ uri: persona });
+      await expect(stdio.subscribeResource({ uri: `agentmem://agents/${b.agentId}/persona` })).rejects.toThrow(
+        'no resource',
+      );
       await expect(stdio.subscribeResource({ uri: `agentmem://agents/${b.agentId}/blocks/persona` })).rejects.toThrow(
         `agent ${JSON.stringify(b.agentId)} was not found`,
       );
       // A change of another block of the agent is not this resource's.
       await ok(stdio, 'core_memory_append', { agentId: a.agentId, label: 'human', text: 'Likes trains.' });
       await ok(stdio, 'core_memory_append', { agentId: a.agentId, label: 'persona', text: 'Answers in English.' });
-      await tellings;
-      expect(updated).toEqual([persona]);
+      expect(await updates.next()).toBe(persona);
+      // And a memory written by another client, through GraphQL, is told to a subscriber of the memories.
+      const memories = `agentmem://agents/${a.agentId}/memories`;
+      await stdio.subscribeResource({ uri: memories });
+      await expect(stdio.subscribeResource({ uri: `agentmem://agents/${b.agentId}/memories` })).rejects.toThrow(
+        `agent ${JSON.stringify(b.agentId)} was not found`,
+      );
+      await app.graphqlUntyped(CreateMemory, { agentId: a.agentId, content: 'Ada collects stamps.' });
+      expect(await updates.next()).toBe(memories);
+      expect(updates.received).toEqual([persona, memories]);
       await stdio.unsubscribeResource({ uri: persona });
     } finally {
       await stdio.close();
@@ -535,6 +664,8 @@ describe('the MCP server across two processes on one database', () => {
   let app: TestApp;
   let database: Awaited<ReturnType<typeof cloneMigratedDatabase>>;
   let other: ServerProcess | undefined;
+  let redis: ThrowawayRedis | undefined;
+  const withRedis: ServerProcess[] = [];
 
   beforeAll(async () => {
     database = await cloneMigratedDatabase('mcp_processes');
@@ -542,6 +673,8 @@ describe('the MCP server across two processes on one database', () => {
   });
   afterAll(async () => {
     await other?.stop();
+    await Promise.all(withRedis.map((server) => server.stop()));
+    await redis?.remove();
     await app?.close();
     await database?.drop();
   });
@@ -581,4 +714,57 @@ describe('the MCP server across two processes on one database', () => {
     expect(served[0]).toBeGreaterThanOrEqual(2);
     expect(served[1]).toBeGreaterThanOrEqual(2);
   });
+
+  onPostgres(
+    "keeps a session's subscriptions across two processes with Redis, whichever one holds its stream",
+    async () => {
+      if (database.settings.kind !== 'postgres') throw new Error('PostgreSQL only');
+      redis = await startThrowawayRedis();
+      const env = {
+        DATABASE_URL: database.settings.url,
+        REDIS_URL: redis.url,
+        MIGRATE_ON_START: 'false',
+        DEMO_DATA: 'false',
+      };
+      withRedis.push(...(await Promise.all([startServerProcess(env), startServerProcess(env)])));
+      const { key, agentId } = await app.seedDemo();
+      const servers = withRedis.map((server) => mcpUrl(server.url));
+      const served = [0, 0];
+      let next = 0;
+      const alternate = (_input: string | URL, init?: RequestInit) => {
+        const index = next++ % 2;
+        served[index]! += 1;
+        return fetch(servers[index]!, init);
+      };
+      const watched = watchingStreams(alternate);
+      const transport = new StreamableHTTPClientTransport(servers[0]!, {
+        requestInit: { headers: { authorization: `Bearer ${key}` } },
+        fetch: watched.fetch,
+      });
+      const client = new Client({ name: 'agentmem-processes-test', version: '1.0.0' });
+      await client.connect(transport);
+      try {
+        expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+        await watched.streamOpen;
+        const updates = updatesOf(client);
+        const memories = `agentmem://agents/${agentId}/memories`;
+        await client.subscribeResource({ uri: memories });
+        // Written through each process by another client: each change is told on the one stream.
+        for (const server of withRedis) {
+          const response = await fetch(server.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+            body: JSON.stringify({ query: CreateMemory, variables: { agentId, content: `Written at ${server.url}.` } }),
+          });
+          expect(await response.json()).toMatchObject({ data: { createMemory: { __typename: 'MemoryPayload' } } });
+          expect(await updates.next()).toBe(memories);
+        }
+        expect(updates.received).toEqual([memories, memories]);
+      } finally {
+        await client.close();
+      }
+      expect(served[0]).toBeGreaterThanOrEqual(2);
+      expect(served[1]).toBeGreaterThanOrEqual(2);
+    },
+  );
 });
