@@ -582,6 +582,7 @@ interface AxeFinding {
     await stranger.close();
   });
 
+  // Seeding 14,000 rows and paging four lists: over jest's 120 s default on a loaded 2-core machine.
   it('pages 1,000 agents, 10,000 memories, 1,200 tools and 1,200 deleted messages through the API', async () => {
     const large = await app.seedDemo();
     const owner = app.database.owner;
@@ -703,7 +704,7 @@ interface AxeFinding {
     // No answer carried more than a page.
     expect(sizes.length).toBeGreaterThan(0);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(20);
-  });
+  }, 240_000);
 
   it('sent the key only to /graphql, loaded nothing from elsewhere, and put no key in a URL', () => {
     const keys = [demo.key, readKey, otherOrganization.key];
