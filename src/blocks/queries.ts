@@ -10,6 +10,9 @@ const BlockFilter = builder.inputType('BlockFilter', {
   fields: (t) => ({
     label: t.string(),
     userId: t.id(),
+    agentId: t.id({
+      description: 'The blocks attached to this agent: its core memory a page at a time (Agent.blocks lists them all).',
+    }),
     isTemplate: t.boolean({
       description:
         'true: only template blocks; false or unset: only blocks that are not templates (templates are listed ' +
@@ -30,6 +33,7 @@ function blockWhere(
     ...listedRowsOf(context, deleted),
     ...(filter?.label != null && { label: filter.label }),
     ...(filter?.userId != null && { userId: String(filter.userId) }),
+    ...(filter?.agentId != null && { agentLinks: { some: { agentId: String(filter.agentId) } } }),
     // Templates are not core memory of any agent: listed apart unless asked for.
     isTemplate: filter?.isTemplate ?? false,
     ...(filter?.templateName != null && { templateName: filter.templateName }),
@@ -67,6 +71,12 @@ builder.queryFields((t) => ({
             ...liveRows(scope),
             ...equal('label', filter?.label),
             ...equal('user_id', filter?.userId == null ? null : String(filter.userId)),
+            ...(filter?.agentId == null
+              ? []
+              : [
+                  `EXISTS (SELECT 1 FROM blocks_agents ba WHERE ba.block_id = ${scope.row}.id ` +
+                    `AND ba.block_label = ${scope.row}.label AND ba.agent_id = ${scope.bind(String(filter.agentId))})`,
+                ]),
             `${scope.row}.is_template = ${scope.bind(filter?.isTemplate ?? false)}`,
             ...equal('template_name', filter?.templateName),
           ];

@@ -1,5 +1,6 @@
 import type { Context } from '../context/types';
 import { containsText } from '../db/text-filters';
+import { ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
 import { connection, liveRows, orderBy, organizationRows } from '../planner/declarations';
 import { builder } from '../schema/builder';
@@ -12,9 +13,15 @@ builder.queryFields((t) => ({
   messages: t.prismaConnection({
     type: MessageType,
     ...connectionOptions,
-    description: "An agent's conversation, oldest first. Cursors stay valid while messages are appended.",
+    description:
+      "An agent's conversation, oldest first. Cursors stay valid while messages are appended. With " +
+      '`deleted: true`, the trash: without agentId, the deleted messages of every agent of the organization.',
     args: {
-      agentId: t.arg.id({ required: true }),
+      agentId: t.arg.id({
+        description:
+          'The agent whose messages these are: required, except for the trash (`deleted: true`), which lists ' +
+          "every agent's deleted messages without it (VALIDATION otherwise).",
+      }),
       roles: t.arg({ type: [MessageRole], extensions: maxItems(10), description: 'Any of these roles; at most 10.' }),
       since: t.arg({ type: 'DateTime', description: 'Messages created at or after this instant.' }),
       until: t.arg({ type: 'DateTime', description: 'Messages created before this instant.' }),
@@ -40,8 +47,9 @@ builder.queryFields((t) => ({
         table: 'messages',
         where: (scope) => {
           const args = scope.args as Parameters<typeof messageWhere>[1];
-          // A text search is Prisma's (ILIKE), as nameContains is for agents.
-          if (args.deleted || args.textContains != null) return undefined;
+          // A text search is Prisma's (ILIKE), as nameContains is for agents; a missing agentId is
+          // refused by the resolver.
+          if (args.deleted || args.textContains != null || args.agentId == null) return undefined;
           const equal = (name: string, value: unknown) =>
             value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`];
           return [
@@ -72,10 +80,14 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/**
+ * The messages' conditions. A conversation is one agent's: only the trash (admin keys, checked
+ * first) may be listed across the organization's agents.
+ */
 function messageWhere(
   context: Context,
   args: {
-    agentId: string | number;
+    agentId?: string | number | null;
     roles?: string[] | null;
     since?: Date | null;
     until?: Date | null;
@@ -86,10 +98,14 @@ function messageWhere(
     deleted?: boolean | null;
   },
 ): Prisma.MessageWhereInput {
+  const rows = args.deleted ? listedRowsOf(context, args.deleted) : visibleMessages(context);
+  if (args.agentId == null && !args.deleted) {
+    throw new ValidationError('agentId is required, except for the trash (deleted: true)', ['agentId']);
+  }
   return {
     // The trash holds the messages deleted one by one; those of a deleted agent come back with it.
-    ...(args.deleted ? listedRowsOf(context, args.deleted) : visibleMessages(context)),
-    agentId: String(args.agentId),
+    ...rows,
+    ...(args.agentId != null && { agentId: String(args.agentId) }),
     ...(args.otid != null && { otid: args.otid }),
     ...(args.stepId != null && { stepId: args.stepId }),
     ...(args.groupId != null && { groupId: args.groupId }),

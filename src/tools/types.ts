@@ -49,6 +49,7 @@ const ToolFilter = builder.inputType('ToolFilter', {
   fields: (t) => ({
     nameContains: t.string({ description: 'Case-insensitive.' }),
     tag: t.string({ description: 'Tools whose tags include this one.' }),
+    agentId: t.id({ description: 'The tools attached to this agent, a page at a time (Agent.tools lists them all).' }),
   }),
 });
 
@@ -61,6 +62,7 @@ function toolWhere(
     ...listedRowsOf(context, deleted),
     ...(filter?.nameContains != null && { name: containsText(filter.nameContains) }),
     ...(filter?.tag != null && { tags: { array_contains: [filter.tag] } }),
+    ...(filter?.agentId != null && { agentLinks: { some: { agentId: String(filter.agentId) } } }),
   };
 }
 
@@ -86,7 +88,14 @@ builder.queryFields((t) => ({
           if (scope.args.deleted || filter?.nameContains != null) return undefined;
           const tag =
             filter?.tag == null ? [] : [`${scope.row}.tags @> jsonb_build_array(${scope.bind(filter.tag)}::text)`];
-          return [...organizationRows(scope), ...liveRows(scope), ...tag];
+          const agent =
+            filter?.agentId == null
+              ? []
+              : [
+                  `EXISTS (SELECT 1 FROM tools_agents ta WHERE ta.tool_id = ${scope.row}.id ` +
+                    `AND ta.agent_id = ${scope.bind(String(filter.agentId))})`,
+                ];
+          return [...organizationRows(scope), ...liveRows(scope), ...tag, ...agent];
         },
       },
       () => orderBy(['created_at', 'id'], 'ASC'),

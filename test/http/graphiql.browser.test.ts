@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium, type TestBrowser } from '../support/chromium';
+import { launchChromium, type TestBrowser } from '../../scripts/chromium';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**

@@ -1,8 +1,7 @@
-import type { EmbeddingProviderSettings, EmbeddingSettings } from '../../src/config/settings';
 import { loadSettings } from '../../src/config/settings';
 import type { DemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
-import { EmbeddingsStandIn } from '../support/embeddings-stand-in';
+import { EmbeddingsStandIn, providerAt, STAND_IN_DIMENSIONS, STAND_IN_MODEL } from '../support/embeddings-stand-in';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
 
@@ -56,27 +55,8 @@ const Search = graphql(`
   }
 `);
 
-const DIMENSIONS = 8;
-const MODEL = 'stand-in-embedder';
-
-/** Quick retries and short waits, so that a test sees many attempts; the production defaults are in settings.ts. */
-function providerAt(url: string, overrides: Partial<EmbeddingProviderSettings> = {}): EmbeddingSettings {
-  return {
-    dimensions: DIMENSIONS,
-    model: MODEL,
-    provider: {
-      url,
-      timeoutMs: 1500,
-      queryTimeoutMs: 1500,
-      maxAttempts: 1000,
-      batchSize: 4,
-      retryBaseMs: 50,
-      retryMaxMs: 500,
-      pollMs: 25,
-      ...overrides,
-    },
-  };
-}
+const DIMENSIONS = STAND_IN_DIMENSIONS;
+const MODEL = STAND_IN_MODEL;
 
 const memoryInput = (agentId: string, content: string) => ({
   agentId,

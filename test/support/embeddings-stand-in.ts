@@ -1,6 +1,33 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { EmbeddingProviderSettings, EmbeddingSettings } from '../../src/config/settings';
+
+/** The stand-in's vectors' size and the model name the server is configured with for it. */
+export const STAND_IN_DIMENSIONS = 8;
+export const STAND_IN_MODEL = 'stand-in-embedder';
+
+/**
+ * The server's embedding settings for a stand-in at `url`: quick retries and short waits, so that
+ * a test sees many attempts; the production defaults are in settings.ts.
+ */
+export function providerAt(url: string, overrides: Partial<EmbeddingProviderSettings> = {}): EmbeddingSettings {
+  return {
+    dimensions: STAND_IN_DIMENSIONS,
+    model: STAND_IN_MODEL,
+    provider: {
+      url,
+      timeoutMs: 1500,
+      queryTimeoutMs: 1500,
+      maxAttempts: 1000,
+      batchSize: 4,
+      retryBaseMs: 50,
+      retryMaxMs: 500,
+      pollMs: 25,
+      ...overrides,
+    },
+  };
+}
 
 /**
  * A stand-in for an embedding provider AT THE NETWORK BOUNDARY: a real HTTP server on a local

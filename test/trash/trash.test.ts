@@ -1,3 +1,4 @@
+import { newId } from '../../src/ids';
 import { graphql } from '../generated';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -78,6 +79,27 @@ const AttachAndRestore = graphql(`
     attachBlock(agentId: $agentId, blockId: $new) { __typename ... on Error { code } }
     restoreBlock(id: $old) { __typename ... on Error { code field message } }
   }
+`);
+const DeleteMessages = graphql(`
+  mutation DeleteTrashMessages($mine: ID!, $theirs: ID!) {
+    mine: deleteMessage(id: $mine) { __typename }
+    theirs: deleteMessage(id: $theirs) { __typename }
+  }
+`);
+const DeleteTheirMessage = graphql(`
+  mutation DeleteTheirMessage($id: ID!) { deleteMessage(id: $id) { __typename } }
+`);
+const MessageTrash = graphql(`
+  query MessageTrash($first: Int, $after: String) {
+    messages(deleted: true, first: $first, after: $after) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      nodes { id agentId deletedAt deletedBy { id } }
+    }
+  }
+`);
+const MessagesWithoutAgent = graphql(`
+  query MessagesWithoutAgent { messages(first: 5) { totalCount nodes { id } } }
 `);
 const DeleteOneAgent = graphql(`
   mutation DeleteOneAgent($id: ID!) { deleteAgent(id: $id) { __typename } }
@@ -221,6 +243,53 @@ describe('the trash: deleted rows listed, restored, refused', () => {
       isDeleted: true,
       deletedById: demo.userId,
     });
+  });
+
+  it("lists every agent's deleted messages without agentId, by cursor, to admin keys, never another's", async () => {
+    const owner = app.database.owner;
+    const second = await owner.message.findFirstOrThrow({
+      where: { agentId: demo.agentId, isDeleted: false, id: { not: ids.message } },
+    });
+    // One of another agent of the organization: the agent made for the trash (restored above).
+    const made = await owner.message.create({
+      data: {
+        id: newId('message'),
+        organizationId: demo.organizationId,
+        userId: demo.userId,
+        agentId: ids.agent,
+        role: 'user',
+        text: 'to the trash from another agent',
+      },
+    });
+    const theirs = await owner.message.findFirstOrThrow({ where: { agentId: other.agentId } });
+    expect(resultsOf((await app.graphql(DeleteMessages, { mine: second.id, theirs: made.id })).data!)).toEqual([
+      { __typename: 'DeletedPayload' },
+      { __typename: 'DeletedPayload' },
+    ]);
+    expect((await app.graphqlAs(other.key, DeleteTheirMessage, { id: theirs.id })).data!.deleteMessage).toEqual({
+      __typename: 'DeletedPayload',
+    });
+
+    // Two pages of one: both agents' messages, oldest first, none of the other organization's.
+    const first = (await app.graphql(MessageTrash, { first: 1 })).data!.messages;
+    expect(first).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true } });
+    const next = (await app.graphql(MessageTrash, { first: 1, after: first.pageInfo.endCursor })).data!.messages;
+    expect(next.pageInfo.hasNextPage).toBe(false);
+    const listed = [...first.nodes, ...next.nodes];
+    expect(listed.map((node) => node.id)).toEqual([second.id, made.id]);
+    expect(listed.map((node) => node.agentId)).toEqual([demo.agentId, ids.agent]);
+    expect(listed.every((node) => node.deletedBy?.id === demo.userId && node.deletedAt !== null)).toBe(true);
+    const theirTrash = (await app.graphqlAs(other.key, MessageTrash, {})).data!.messages;
+    expect(theirTrash.nodes.map((node) => node.id)).toEqual([theirs.id]);
+
+    // A write key may not list it; a live conversation still needs its agent.
+    const issued = (await app.graphql(IssueTrashWriterKey)).data!.createApiKey;
+    if (issued.__typename !== 'CreatedApiKey') throw new Error(`createApiKey returned ${issued.__typename}`);
+    const refused = await app.graphqlAs(issued.key, MessageTrash, {});
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', field: ['deleted'] });
+    const noAgent = await app.graphql(MessagesWithoutAgent);
+    expect(noAgent.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION', field: ['agentId'] });
+    expect(noAgent.data ?? null).toBeNull();
   });
 
   it("never shows or restores another organization's deleted rows", async () => {

@@ -2,10 +2,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, type TestBrowser } from '../../scripts/chromium';
 import type { DemoData } from '../../src/demo/seed';
 import { newId } from '../../src/ids';
+import { enqueueEmbeddings } from '../../src/memories/embedding-worker';
 import { graphql } from '../generated';
-import { launchChromium, type TestBrowser } from '../support/chromium';
+import { EmbeddingsStandIn, providerAt, STAND_IN_DIMENSIONS } from '../support/embeddings-stand-in';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -78,8 +80,31 @@ const MemoriesOfAgent = graphql(`
 `);
 
 const SearchBreakdown = graphql(`
-  query InspectorTestSearch {
-    searchMemories(query: "GraphQL", track: false) { score breakdown { text importance recency use } memory { id } }
+  query InspectorTestSearch($mode: SearchMode) {
+    searchMemories(query: "GraphQL", mode: $mode, track: false) {
+      mode
+      score
+      breakdown { text importance recency use similarity }
+      memory { id }
+    }
+  }
+`);
+
+const DeleteMessage = graphql(`
+  mutation InspectorTestDeleteMessage($id: ID!) {
+    deleteMessage(id: $id) { __typename }
+  }
+`);
+
+const MessagesOfAgent = graphql(`
+  query InspectorTestMessages($agentId: ID!) {
+    messages(agentId: $agentId, last: 50) { nodes { id text } }
+  }
+`);
+
+const DeletedMessages = graphql(`
+  query InspectorTestDeletedMessages {
+    messages(deleted: true, first: 50) { totalCount nodes { id text agentId } }
   }
 `);
 
@@ -99,6 +124,7 @@ interface AxeFinding {
   let browser: BrowserContext;
   let page: Page;
   let testBrowser: TestBrowser | undefined;
+  let standIn: EmbeddingsStandIn | undefined;
   let profile: string;
   const requests: Array<{ url: string; authorization: string | undefined }> = [];
   const pageErrors: string[] = [];
@@ -109,10 +135,26 @@ interface AxeFinding {
       cwd: ROOT,
       stdio: 'ignore',
     });
-    app = await startTestApp('inspector-browser');
+    // An embedding provider (the stand-in of test/memories/embedding-provider.test.ts, a real HTTP
+    // server): memories get embeddings, and a search by default uses meaning too (HYBRID).
+    standIn = new EmbeddingsStandIn(STAND_IN_DIMENSIONS);
+    app = await startTestApp('inspector-browser', { embeddings: providerAt(await standIn.start()) });
     origin = new URL(app.url).origin;
     demo = await app.seedDemo();
     otherOrganization = await app.seedDemo();
+    // The demo's memories are seeded without embeddings: queued, as a write queues them, for the
+    // server's worker to embed through the stand-in (untilEmbedded waits for it).
+    const seeded = await app.database.owner.memory.findMany({
+      where: { organizationId: demo.organizationId },
+      select: { id: true },
+    });
+    await app.database.owner.$transaction((tx) =>
+      enqueueEmbeddings(
+        tx,
+        demo.organizationId,
+        seeded.map((memory) => memory.id),
+      ),
+    );
     const issued = (await app.graphql(IssueReadKey)).data!.createApiKey;
     if (issued.__typename !== 'CreatedApiKey') throw new Error(`createApiKey returned ${issued.__typename}`);
     readKey = issued.key;
@@ -152,6 +194,7 @@ interface AxeFinding {
   afterAll(async () => {
     await testBrowser?.close();
     await app?.close();
+    await standIn?.close();
   });
 
   const shoot = (target: Page, name: string) =>
@@ -178,6 +221,19 @@ interface AxeFinding {
   }
 
   const agentUrl = (id: string) => `${origin}/ui/agents/${id}`;
+
+  /** Waits until the embedding worker has embedded every memory (it runs beside requests). */
+  async function untilEmbedded(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const [pending] = await app.database.owner.$queryRawUnsafe<Array<{ count: number }>>(
+        "SELECT count(*)::int AS count FROM memories WHERE embedding_status = 'PENDING'",
+      );
+      if (pending!.count === 0) return;
+      if (Date.now() > deadline) throw new Error(`${pending!.count} memories still PENDING`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 
   it('opens /ui, takes the demo key and opens the demo agent', async () => {
     await page.goto(`${origin}/ui`);
@@ -222,18 +278,12 @@ interface AxeFinding {
     await checkScreen(page, '3-agent');
   });
 
-  it('shows the first screen within 1 s on the demo data (Navigation and User Timing)', async () => {
+  it('marks the first screen once the agents are listed with their counts', async () => {
+    // How long that takes is measured by `npm run bench:ui` (docs/inspector.md), never asserted here.
     await page.goto(`${origin}/ui`);
     await page.getByRole('link', { name: 'Demo Assistant' }).waitFor();
-    const timing = (await page.evaluate(`(() => {
-      const navigation = performance.getEntriesByType('navigation')[0];
-      const shown = performance.getEntriesByName('agentmem:first-screen')[0];
-      return { loaded: navigation.loadEventEnd, shown: shown ? shown.startTime : null };
-    })()`)) as { loaded: number; shown: number | null };
-    expect(timing.shown).not.toBeNull();
-    // From the navigation's start (time origin) to the agents listed with their counts.
-    expect(timing.shown!).toBeLessThan(1000);
-    expect(timing.loaded).toBeLessThan(1000);
+    await page.getByText('1 agent', { exact: true }).waitFor();
+    expect(await page.evaluate(`performance.getEntriesByName('agentmem:first-screen').length`)).toBe(1);
   });
 
   it('edits a block with its version', async () => {
@@ -288,19 +338,52 @@ interface AxeFinding {
     expect(stored).toMatchObject({ value: 'Mine: a careful assistant.', version: 4 });
   });
 
-  it('searches memories and shows each part of the score', async () => {
+  it('searches memories and shows each part of the score, the semantic part included', async () => {
+    await untilEmbedded();
     await page.getByRole('link', { name: 'Recall' }).click();
     await page.getByLabel('Words to search for').fill('GraphQL');
     await page.getByRole('button', { name: 'Search' }).click();
     const hit = page.getByTestId('hit').first();
     await hit.waitFor();
     expect(await hit.locator('mark').first().innerText()).toBe('GraphQL');
-    const expected = (await app.graphql(SearchBreakdown)).data!.searchMemories[0]!;
-    for (const part of ['text', 'importance', 'recency', 'use'] as const) {
-      const label = `${part}: ${expected.breakdown[part].toFixed(3)}`;
+    // The API's default with an embedding provider: words and meaning.
+    const expected = (await app.graphql(SearchBreakdown, {})).data!.searchMemories[0]!;
+    expect(expected.mode).toBe('HYBRID');
+    expect(expected.breakdown.similarity).toEqual(expect.any(Number));
+    await page.getByText(/ranked by words and meaning \(HYBRID\)/).waitFor();
+    for (const part of ['similarity', 'text', 'importance', 'recency', 'use'] as const) {
+      const label = `${part}: ${expected.breakdown[part]!.toFixed(3)}`;
       expect(await hit.getByRole('meter', { name: label }).count()).toBe(1);
     }
     expect(await hit.getByText(`score ${expected.score.toFixed(3)}`).count()).toBe(1);
+    await checkScreen(page, '6-recall-hybrid');
+
+    // By words only: no semantic bar.
+    await page.getByLabel('Mode').selectOption('TEXT');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText(/ranked by words \(TEXT\)/).waitFor();
+    expect(await hit.getByRole('meter', { name: /^similarity/ }).count()).toBe(0);
+    // By meaning: the similarity bar, as the API gives it.
+    const byMeaning = (await app.graphql(SearchBreakdown, { mode: 'VECTOR' })).data!.searchMemories[0]!;
+    await page.getByLabel('Mode').selectOption('VECTOR');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText(/ranked by meaning \(VECTOR\)/).waitFor();
+    const similarity = `similarity: ${byMeaning.breakdown.similarity!.toFixed(3)}`;
+    expect(await hit.getByRole('meter', { name: similarity }).count()).toBe(1);
+    // The provider down: the default search answers by words alone, and says so with the reason.
+    await page.getByLabel('Mode').selectOption('');
+    standIn!.down = true;
+    try {
+      await page.getByRole('button', { name: 'Search' }).click();
+      const degraded = page.getByTestId('degraded');
+      await degraded.waitFor();
+      expect(await degraded.innerText()).toMatch(/^Searched by words only: .*\(.+\)\.$/s);
+      expect(await hit.getByRole('meter', { name: /^similarity/ }).count()).toBe(0);
+      await checkScreen(page, '6-recall-degraded');
+    } finally {
+      standIn!.down = false;
+    }
+    await page.getByLabel('Mode').selectOption('TEXT');
     // A metadata filter nothing matches: no hits, said in words.
     await page.getByLabel('Metadata path').fill('source');
     await page.getByLabel(/^equals/).fill('"nowhere"');
@@ -310,7 +393,8 @@ interface AxeFinding {
     await page.getByRole('button', { name: 'Search' }).click();
     await hit.waitFor();
     await checkScreen(page, '6-recall');
-    // An error from the API, in words with its field named: a query of stop words only.
+    // An error from the API, in words with its field named: a query of stop words only, by words.
+    // (By default, with a provider, its meaning is searched for: no error.)
     await page.getByLabel('Words to search for').fill('the');
     await page.getByRole('button', { name: 'Search' }).click();
     const alert = page.getByRole('alert');
@@ -351,6 +435,35 @@ interface AxeFinding {
     await doomed.waitFor({ state: 'detached' });
     const trash = (await app.graphql(DeletedMemories)).data!.memories.nodes;
     expect(trash.map((row) => row.id)).not.toContain(created.memory.id);
+  });
+
+  it("lists every agent's deleted messages in the trash, and restores and purges them", async () => {
+    const conversation = (await app.graphql(MessagesOfAgent, { agentId: demo.agentId })).data!.messages.nodes;
+    const [first, second] = conversation.filter((message) => message.text);
+    for (const message of [first!, second!]) {
+      expect((await app.graphql(DeleteMessage, { id: message.id })).data?.deleteMessage.__typename).toBe(
+        'DeletedPayload',
+      );
+    }
+    await page.goto(`${origin}/ui/trash`);
+    const restored = page.getByTestId('trashed-message').filter({ hasText: first!.text! });
+    await restored.waitFor();
+    expect(await restored.getByRole('link', { name: demo.agentId }).count()).toBe(1);
+    expect(await restored.innerText()).toContain('Demo User');
+    await page.getByText('2 deleted messages.').waitFor();
+    await checkScreen(page, '7-trash-messages');
+    await restored.getByRole('button', { name: 'Restore' }).click();
+    await restored.waitFor({ state: 'detached' });
+    const live = (await app.graphql(MessagesOfAgent, { agentId: demo.agentId })).data!.messages.nodes;
+    expect(live.map((message) => message.id)).toContain(first!.id);
+    const purged = page.getByTestId('trashed-message').filter({ hasText: second!.text! });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await purged.getByRole('button', { name: 'Purge' }).click();
+    await purged.waitFor({ state: 'detached' });
+    const trash = (await app.graphql(DeletedMessages)).data!.messages;
+    expect(trash).toMatchObject({ totalCount: 0, nodes: [] });
+    const after = (await app.graphql(MessagesOfAgent, { agentId: demo.agentId })).data!.messages.nodes;
+    expect(after.map((message) => message.id)).not.toContain(second!.id);
   });
 
   it('shows a message appended through the API without a reload, and a lost connection', async () => {
@@ -469,7 +582,8 @@ interface AxeFinding {
     await stranger.close();
   });
 
-  it('pages 1,000 agents and 10,000 memories through the API, 20 and 10 at a time', async () => {
+  // Seeding 14,000 rows and paging four lists: over jest's 120 s default on a loaded 2-core machine.
+  it('pages 1,000 agents, 10,000 memories, 1,200 tools and 1,200 deleted messages through the API', async () => {
     const large = await app.seedDemo();
     const owner = app.database.owner;
     const audit = { createdById: large.userId, lastUpdatedById: large.userId };
@@ -491,6 +605,29 @@ interface AxeFinding {
         memoryType: 'factual',
         scope: 'user',
         level: 'archival',
+        ...audit,
+      })),
+    });
+    // 1,200 tools attached to one agent (attachTool has no cap), and 1,200 deleted messages.
+    const tools = Array.from({ length: 1_200 }, (_, index) => ({
+      id: newId('tool'),
+      organizationId: large.organizationId,
+      name: `scale_tool_${String(index).padStart(4, '0')}`,
+      ...audit,
+    }));
+    await owner.tool.createMany({ data: tools });
+    await owner.toolAgent.createMany({ data: tools.map((tool) => ({ toolId: tool.id, agentId: large.agentId })) });
+    await owner.message.createMany({
+      data: Array.from({ length: 1_200 }, (_, index) => ({
+        id: newId('message'),
+        organizationId: large.organizationId,
+        userId: large.userId,
+        agentId: large.agentId,
+        role: 'user',
+        text: `Deleted scale message ${index}.`,
+        isDeleted: true,
+        deletedAt: new Date(),
+        deletedById: large.userId,
         ...audit,
       })),
     });
@@ -519,14 +656,6 @@ interface AxeFinding {
     const secondPageNames = await reader.locator('tbody tr td:first-child a').allInnerTexts();
     expect(secondPageNames).toHaveLength(20);
     expect(secondPageNames.filter((name) => firstPageNames.includes(name))).toEqual([]);
-    // The first screen on an organization of 1,000 agents, by the browser's own timing.
-    await reader.goto(`${origin}/ui`);
-    await reader.getByText('1000 agents').waitFor();
-    const shown = (await reader.evaluate(
-      `performance.getEntriesByName('agentmem:first-screen')[0]?.startTime ?? null`,
-    )) as number | null;
-    expect(shown).not.toBeNull();
-    expect(shown!).toBeLessThan(1000);
 
     await reader.goto(agentUrl(large.agentId));
     await reader.getByText('10000 memories, newest first.').waitFor();
@@ -546,12 +675,36 @@ interface AxeFinding {
       firstMemory,
     );
     expect(await memoryPages.getByRole('button', { name: '← Previous' }).isDisabled()).toBe(true);
+    // The agent's tools, 20 a page: the next page holds the next 20.
+    await reader.getByText('1202 tools.').waitFor();
+    expect(await reader.getByTestId('tool').count()).toBe(20);
+    const firstTools = await reader.getByTestId('tool').allInnerTexts();
+    await reader.getByRole('navigation', { name: 'Tools pages' }).getByRole('button', { name: 'Next →' }).click();
+    await reader.waitForFunction(
+      (first) => document.querySelector('[data-testid="tool"]')?.textContent !== first,
+      firstTools[0],
+    );
+    const nextTools = await reader.getByTestId('tool').allInnerTexts();
+    expect(nextTools).toHaveLength(20);
+    expect(nextTools.filter((tool) => firstTools.includes(tool))).toEqual([]);
     await checkScreen(reader, '13-scale');
+    // The trash: 1,200 deleted messages, 20 a page.
+    await reader.getByRole('link', { name: 'Trash' }).click();
+    await reader.getByText('1200 deleted messages.').waitFor();
+    expect(await reader.getByTestId('trashed-message').count()).toBe(20);
+    const trashPages = reader.getByRole('navigation', { name: 'Deleted messages pages' });
+    const firstTrashed = await reader.getByTestId('trashed-message').first().innerText();
+    await trashPages.getByRole('button', { name: 'Next →' }).click();
+    await reader.waitForFunction(
+      (first) => (document.querySelector('[data-testid="trashed-message"]') as HTMLElement | null)?.innerText !== first,
+      firstTrashed,
+    );
+    expect(await reader.getByTestId('trashed-message').count()).toBe(20);
     await reader.close();
     // No answer carried more than a page.
     expect(sizes.length).toBeGreaterThan(0);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(20);
-  });
+  }, 240_000);
 
   it('sent the key only to /graphql, loaded nothing from elsewhere, and put no key in a URL', () => {
     const keys = [demo.key, readKey, otherOrganization.key];

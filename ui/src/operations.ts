@@ -51,8 +51,28 @@ export const AgentQuery = graphql(`
       messageIds
       memoryCount
       messageCount
-      blocks { id label value limit version description updatedAt }
-      tools { id name description tags }
+    }
+  }
+`);
+
+// An agent's blocks and tools, a page at a time (the root lists filtered by agentId): Agent.blocks
+// and Agent.tools would give them all at once.
+export const AgentBlocksQuery = graphql(`
+  query InspectorAgentBlocks($agentId: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+    blocks(filter: { agentId: $agentId }, first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      nodes { id label value limit version description updatedAt }
+    }
+  }
+`);
+
+export const AgentToolsQuery = graphql(`
+  query InspectorAgentTools($agentId: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+    tools(filter: { agentId: $agentId }, first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      nodes { id name description tags }
     }
   }
 `);
@@ -138,10 +158,13 @@ export const DeleteMemoryMutation = graphql(`
 `);
 
 export const SearchQuery = graphql(`
-  query InspectorSearch($query: String!, $filter: MemoryFilter, $limit: Int) {
-    searchMemories(query: $query, filter: $filter, limit: $limit, track: false) {
+  query InspectorSearch($query: String!, $filter: MemoryFilter, $limit: Int, $mode: SearchMode) {
+    searchMemories(query: $query, filter: $filter, limit: $limit, mode: $mode, track: false) {
       score
       snippet
+      mode
+      degraded
+      degradedReason
       breakdown { relevance text importance recency use similarity }
       memory { id content agentId memoryType scope level importance metadata createdAt }
     }
@@ -277,6 +300,36 @@ export const RestoreToolMutation = graphql(`
 export const PurgeToolMutation = graphql(`
   mutation InspectorPurgeTool($id: ID!) {
     purgeTool(id: $id) {
+      __typename
+      ... on DeletedPayload { id }
+      ... on Error { code field message }
+    }
+  }
+`);
+
+export const TrashMessagesQuery = graphql(`
+  query InspectorTrashMessages($first: Int, $after: String, $last: Int, $before: String) {
+    messages(deleted: true, first: $first, after: $after, last: $last, before: $before) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      nodes { id role text agentId deletedAt deletedBy { id name } }
+    }
+  }
+`);
+
+export const RestoreMessageMutation = graphql(`
+  mutation InspectorRestoreMessage($id: ID!) {
+    restoreMessage(id: $id) {
+      __typename
+      ... on MessagesPayload { messages { id } }
+      ... on Error { code field message }
+    }
+  }
+`);
+
+export const PurgeMessageMutation = graphql(`
+  mutation InspectorPurgeMessage($id: ID!) {
+    purgeMessage(id: $id) {
       __typename
       ... on DeletedPayload { id }
       ... on Error { code field message }

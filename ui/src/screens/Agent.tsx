@@ -7,8 +7,8 @@ import { type LiveState, subscribe } from '../live';
 import { useLoad } from '../load';
 import { AgentQuery, ExportAgentQuery, MemoryChangedSubscription, MessageAddedSubscription } from '../operations';
 import { markFirstScreen, type Session } from '../session';
+import { AgentBlocks, AgentTools } from './AgentParts';
 import { when } from './Agents';
-import { BlockCard } from './Blocks';
 import { Conversation } from './Conversation';
 import { Memories } from './Memories';
 
@@ -154,28 +154,8 @@ export function AgentScreen({ id, session }: { id: string; session: Session }) {
       </div>
       <div className="columns">
         <div>
-          <section aria-labelledby="blocks-title">
-            <h2 id="blocks-title">Core memory</h2>
-            {data.blocks.length === 0 ? <p>No blocks.</p> : null}
-            {data.blocks.map((block) => (
-              <BlockCard key={block.id} initial={block} session={session} />
-            ))}
-          </section>
-          <section aria-labelledby="tools-title">
-            <h2 id="tools-title">Tools</h2>
-            {data.tools.length === 0 ? <p>No tools.</p> : null}
-            <ul className="tools">
-              {data.tools.map((tool) => (
-                <li key={tool.id}>
-                  <code>{tool.name}</code>
-                  {tool.description ? ` — ${tool.description}` : ''}
-                  {Array.isArray(tool.tags) && tool.tags.length > 0 ? (
-                    <span className="muted"> ({tool.tags.map(String).join(', ')})</span>
-                  ) : null}
-                </li>
-              ))}
-            </ul>
-          </section>
+          <AgentBlocks agentId={data.id} session={session} />
+          <AgentTools agentId={data.id} />
           <Memories agentId={data.id} session={session} refresh={live.memoryChanges} />
         </div>
         <Conversation agentId={data.id} contextIds={contextIds} incoming={live.incoming} refresh={live.reconnections} />

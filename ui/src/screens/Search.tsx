@@ -3,15 +3,22 @@ import { type ApiError, errorsOf, request } from '../api';
 import { Bar } from '../components/Bar';
 import { ErrorNote } from '../components/ErrorNote';
 import { Link } from '../components/Link';
-import type { InspectorSearchQuery, MemoryFilter, MemoryType } from '../gql/graphql';
+import type { InspectorSearchQuery, MemoryFilter, MemoryType, SearchMode } from '../gql/graphql';
 import { SearchQuery } from '../operations';
 import { when } from './Agents';
 
 type Hit = InspectorSearchQuery['searchMemories'][number];
 
 const TYPES: MemoryType[] = ['EPISODIC', 'FACTUAL', 'PROCEDURAL', 'SEMANTIC', 'WORKING'];
+const MODES: SearchMode[] = ['TEXT', 'VECTOR', 'HYBRID'];
 const STEP = 10;
 const MOST = 100;
+
+const MODE_WORDS: Record<SearchMode, string> = {
+  TEXT: 'by words (TEXT)',
+  VECTOR: 'by meaning (VECTOR)',
+  HYBRID: 'by words and meaning (HYBRID)',
+};
 
 /** ts_headline marks matched words **like this**: shown as <mark>, as text (never as HTML). */
 function Snippet({ text }: { text: string }) {
@@ -45,6 +52,8 @@ function metadataCondition(path: string, value: string): MemoryFilter['metadata'
 
 export function SearchScreen() {
   const [query, setQuery] = useState('');
+  // Empty: the API's own default (HYBRID where the server embeds the query's text, TEXT elsewhere).
+  const [mode, setMode] = useState('');
   const [memoryType, setMemoryType] = useState('');
   const [scope, setScope] = useState('');
   const [level, setLevel] = useState('');
@@ -67,7 +76,12 @@ export function SearchScreen() {
       ...(metaPath.trim() ? { metadata: metadataCondition(metaPath, metaValue) } : {}),
     };
     try {
-      const { searchMemories } = await request(SearchQuery, { query, filter, limit: size });
+      const { searchMemories } = await request(SearchQuery, {
+        query,
+        filter,
+        limit: size,
+        mode: mode ? (mode as SearchMode) : null,
+      });
       setHits(searchMemories);
       setLimit(size);
     } catch (error) {
@@ -87,12 +101,24 @@ export function SearchScreen() {
       <h1>Recall</h1>
       <p className="muted">
         Searches the memories of every agent of your organization by their words, ranked by one score: text relevance,
-        importance, recency and use (and similarity, for a search by meaning). Looking here does not count as a use.
+        importance, recency and use, and the similarity of meaning when the search uses embeddings. Looking here does
+        not count as a use.
       </p>
       <form className="search-form" onSubmit={submit}>
         <div className="field wide">
           <label htmlFor="recall-query">Words to search for</label>
           <input id="recall-query" type="search" value={query} onChange={(event) => setQuery(event.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="recall-mode">Mode</label>
+          <select id="recall-mode" value={mode} onChange={(event) => setMode(event.target.value)}>
+            <option value="">the server's default</option>
+            {MODES.map((choice) => (
+              <option key={choice} value={choice}>
+                {choice === 'TEXT' ? 'by words' : choice === 'VECTOR' ? 'by meaning' : 'both (hybrid)'}
+              </option>
+            ))}
+          </select>
         </div>
         <div className="field">
           <label htmlFor="recall-type">Type</label>
@@ -138,8 +164,16 @@ export function SearchScreen() {
       {hits ? (
         <>
           <p aria-live="polite">
-            {hits.length} hit{hits.length === 1 ? '' : 's'}, best first.
+            {hits.length} hit{hits.length === 1 ? '' : 's'}, best first
+            {hits[0] ? `, ranked ${MODE_WORDS[hits[0].mode]}` : ''}.
           </p>
+          {hits[0]?.degraded ? (
+            <p className="degraded" role="status" data-testid="degraded">
+              Searched by words only: the query's meaning could not be used (
+              {hits[0].degradedReason ?? 'no reason given'}
+              ).
+            </p>
+          ) : null}
           <ol className="hits">
             {hits.map((hit) => (
               <li key={hit.memory.id} data-testid="hit">
@@ -149,13 +183,13 @@ export function SearchScreen() {
                 </div>
                 <Snippet text={hit.snippet} />
                 <div className="breakdown">
+                  {hit.breakdown.similarity !== null && hit.breakdown.similarity !== undefined ? (
+                    <Bar label="similarity" value={hit.breakdown.similarity} />
+                  ) : null}
                   <Bar label="text" value={hit.breakdown.text} />
                   <Bar label="importance" value={hit.breakdown.importance} />
                   <Bar label="recency" value={hit.breakdown.recency} />
                   <Bar label="use" value={hit.breakdown.use} />
-                  {hit.breakdown.similarity !== null && hit.breakdown.similarity !== undefined ? (
-                    <Bar label="similarity" value={hit.breakdown.similarity} />
-                  ) : null}
                 </div>
                 <p className="muted">
                   {hit.memory.memoryType.toLowerCase()} · scope {hit.memory.scope} · level {hit.memory.level} ·{' '}

@@ -8,14 +8,17 @@ import {
   PurgeAgentMutation,
   PurgeBlockMutation,
   PurgeMemoryMutation,
+  PurgeMessageMutation,
   PurgeToolMutation,
   RestoreAgentMutation,
   RestoreBlockMutation,
   RestoreMemoryMutation,
+  RestoreMessageMutation,
   RestoreToolMutation,
   TrashAgentsQuery,
   TrashBlocksQuery,
   TrashMemoriesQuery,
+  TrashMessagesQuery,
   TrashToolsQuery,
 } from '../operations';
 import type { Session } from '../session';
@@ -140,10 +143,7 @@ export function TrashScreen({ session }: { session: Session }) {
   return (
     <main>
       <h1>Trash</h1>
-      <p className="muted">
-        Deleted rows wait here until restored, or purged for good. A deleted message is restored from the API
-        (restoreMessage).
-      </p>
+      <p className="muted">Deleted rows wait here until restored, or purged for good.</p>
       <DeletedRows
         kind="memory"
         title="Memories"
@@ -166,6 +166,29 @@ export function TrashScreen({ session }: { session: Session }) {
         }}
         restore={async (id) => (await request(RestoreMemoryMutation, { id })).restoreMemory}
         purge={async (id) => (await request(PurgeMemoryMutation, { id })).purgeMemory}
+      />
+      <DeletedRows
+        kind="message"
+        title="Messages"
+        load={async (page) => {
+          const { messages } = await request(TrashMessagesQuery, page);
+          return {
+            ...messages,
+            rows: messages.nodes.map((message) => ({
+              ...message,
+              what: (
+                <>
+                  <strong>{message.role.toLowerCase()}</strong>: {message.text ?? '(no text)'}
+                  <div className="muted">
+                    of <Link to={{ screen: 'agent', id: message.agentId }}>{message.agentId}</Link>
+                  </div>
+                </>
+              ),
+            })),
+          };
+        }}
+        restore={async (id) => (await request(RestoreMessageMutation, { id })).restoreMessage}
+        purge={async (id) => (await request(PurgeMessageMutation, { id })).purgeMessage}
       />
       <DeletedRows
         kind="agent"

@@ -3,7 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 
-/** Debian's Chromium (never a downloaded one); CHROMIUM_PATH names another. */
+/**
+ * Debian's Chromium (never a downloaded one); CHROMIUM_PATH names another. The browser tests and
+ * `npm run bench:ui` launch it here.
+ */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
