@@ -64,7 +64,7 @@ export class Admission {
     }
     if (
       this.queue.length >= this.settings.maxQueued ||
-      this.expectedWaitMs(this.queue.length + 1) > this.settings.queueTimeoutMs
+      this.expectedWaitMs(this.queue.length + 1) >= this.settings.queueTimeoutMs
     ) {
       this.refused(refuse);
       return () => undefined;
@@ -73,11 +73,19 @@ export class Admission {
     // runs in its own request's context. (Only here: AsyncResource.bind on every request cost 3%
     // of a small read's CPU.)
     const context = new AsyncResource('agentmem.admission');
+    const position = this.queue.length + 1;
     const waiting: Waiting = {
       admit: () => context.runInAsyncScope(() => admit(this.leaver())),
       refuse: () => {
         this.remove(waiting);
         this.refusedAfterWaitSinceLog += 1;
+        // A miss teaches the estimate at once, where the moving average would take many
+        // operations (a burst after a quiet spell): fewer than `position` operations left in the
+        // whole wait, so each takes at least this long.
+        this.serviceMs = Math.max(
+          this.serviceMs,
+          (this.settings.queueTimeoutMs * this.settings.maxInFlight) / position,
+        );
         context.runInAsyncScope(() => this.refused(refuse));
       },
       timer: setTimeout(() => waiting.refuse(), this.settings.queueTimeoutMs),

@@ -55,6 +55,21 @@ describe('admission control', () => {
     expect(admission.state).toEqual({ inFlight: 0, queued: 0 });
   });
 
+  it('after a request waited out the queue timeout, refuses at once the next that would wait as long', async () => {
+    // No operation has ended yet, so nothing predicts the wait: the first in line waits out its
+    // 20 ms and is refused; that miss alone is enough to refuse the next at once.
+    const admission = new Admission({ maxInFlight: 1, maxQueued: 10, queueTimeoutMs: 20 }, logger);
+    const running = caller(admission);
+    const first = caller(admission);
+    expect([first.admitted, first.refused]).toEqual([false, false]);
+    await sleep(60);
+    expect(first.refused).toBe(true);
+    const next = caller(admission);
+    expect([next.admitted, next.refused]).toEqual([false, true]);
+    expect(admission.state).toEqual({ inFlight: 1, queued: 0 });
+    running.leave();
+  });
+
   it('refuses at once beyond the queue, and after the queue timeout a request still waiting', async () => {
     const admission = new Admission({ maxInFlight: 1, maxQueued: 1, queueTimeoutMs: 20 }, logger);
     const running = caller(admission);
