@@ -211,6 +211,8 @@ async function main(): Promise<void> {
         RATE_LIMIT_REQUESTS: '0',
       },
     });
+    // Set while the clients are measured (and, for the probes of /health, until they stop).
+    let measuring = false;
     // Only the last few kilobytes of its output are kept, for a start that fails.
     let output = '';
     const keep = (chunk: Buffer) => {
@@ -218,6 +220,22 @@ async function main(): Promise<void> {
     };
     server.stdout?.on('data', keep);
     server.stderr?.on('data', keep);
+    // The server's own view of each refusal, from its request log line (at the default level,
+    // info): from the request's arrival in Node to the response's end. What the clients measure
+    // adds the wait for the server's event loop to take the connection, and their own.
+    const refusalsAtServer: number[] = [];
+    let partial = '';
+    server.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      if (!measuring) return;
+      for (const text of lines) {
+        if (!text.includes('"OVERLOADED"')) continue;
+        const entry = JSON.parse(text) as { msg?: string; code?: string; durationMs?: number };
+        if (entry.msg === 'request' && entry.code === 'OVERLOADED' && entry.durationMs !== undefined)
+          refusalsAtServer.push(entry.durationMs);
+      }
+    });
     let started = false;
     for (let waited = 0; !started && waited < 60_000; waited += 200) {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -230,7 +248,7 @@ async function main(): Promise<void> {
     progress('server started; warming up');
 
     const health: number[] = [];
-    let measuring = true;
+    measuring = true;
     const probing = (async () => {
       while (measuring) {
         const started = performance.now();
@@ -252,6 +270,7 @@ async function main(): Promise<void> {
     await drive(url, load, () => undefined, WARM_UP_CONNECTIONS, WARM_UP_SECONDS);
     progress('warmed up; measuring');
     health.length = 0;
+    refusalsAtServer.length = 0;
     const result = await drive(url, load, record, connections, seconds);
     measuring = false;
     await probing;
@@ -274,7 +293,8 @@ async function main(): Promise<void> {
         `mixed workload (40% agent, 20% agents, 20% search, 20% append), ${clients}\n`,
     );
     process.stdout.write(
-      `${line('admitted (200)', admitted)}\n${line('refused (503)', refused)}\n${line('/health', health)}\n`,
+      `${line('admitted (200)', admitted)}\n${line('refused (503)', refused)}\n${line('/health', health)}\n` +
+        `${line('refused, at the server', refusalsAtServer)}\n`,
     );
     const others = [...byStatus.entries()].filter(([status]) => status !== 200 && status !== 503);
     process.stdout.write(

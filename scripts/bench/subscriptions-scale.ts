@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 import { openDatabase } from '../../src/db/database';
 import { migrateDeploy } from '../../src/db/migrate';
 import { type DemoData, seedDemoData } from '../../src/demo/seed';
@@ -6,6 +7,7 @@ import { createLogger } from '../../src/logger';
 import { type Cleanup, runBenchmark } from './cleanup';
 import { startCluster } from './cluster';
 import { sampleProcess } from './processes';
+import { profileReport } from './profile';
 import { startAgentMem } from './servers';
 
 // `npm run bench:subscriptions`: issue 21's target for live updates. 2,000 open subscriptions
@@ -15,6 +17,13 @@ import { startAgentMem } from './servers';
 // Prints events delivered/expected, ended subscriptions, delivery p50/p99 (from sending an append
 // to a subscriber's receiving it, the append's own round trip included) and both append rates.
 // The subscribers are read by this process, on the same machine: their parsing is part of the load.
+// Every client does as the API asks: a 503 OVERLOADED (admission control) is sent again after its
+// Retry-After, with jitter; the refusals are counted and printed.
+//
+//   npm run bench:subscriptions -- [--profile <directory>]
+//
+// With --profile, the server writes a V8 CPU profile there, summarized by self time at the end.
+const { values: options } = parseArgs({ options: { profile: { type: 'string' } } });
 
 const progress = (line: string) => process.stderr.write(`subscriptions-scale: ${line}\n`);
 
@@ -42,17 +51,34 @@ interface Agent {
   key: string;
 }
 
+/** 503 OVERLOADED answers, sent again after their Retry-After. */
+let refusals = 0;
+
+/** `send`, sent again after Retry-After (plus up to half again) for as long as it is refused with a 503. */
+async function admitted(send: () => Promise<Response>): Promise<Response> {
+  for (;;) {
+    const response = await send();
+    if (response.status !== 503) return response;
+    refusals += 1;
+    await response.arrayBuffer();
+    const retryAfter = Number(response.headers.get('retry-after') ?? 1);
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 * (1 + Math.random() / 2)));
+  }
+}
+
 async function post(
   url: string,
   key: string,
   query: string,
   variables: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
+  const response = await admitted(() =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query, variables }),
+    }),
+  );
   const body = (await response.json()) as { data?: Record<string, unknown>; errors?: unknown };
   if (!response.ok || body.errors) throw new Error(`${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
   return body.data!;
@@ -68,12 +94,18 @@ interface Subscriber {
 
 async function openSubscriber(url: string, agent: Agent, onArrival: () => void): Promise<Subscriber> {
   const abort = new AbortController();
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${agent.key}` },
-    body: JSON.stringify({ query: SUBSCRIPTION, variables: { agentId: agent.id } }),
-    signal: abort.signal,
-  });
+  const response = await admitted(() =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${agent.key}`,
+      },
+      body: JSON.stringify({ query: SUBSCRIPTION, variables: { agentId: agent.id } }),
+      signal: abort.signal,
+    }),
+  );
   if (response.status !== 200 || !response.body) throw new Error(`subscription refused: ${response.status}`);
   const subscriber: Subscriber = { agent, arrivals: new Map(), ended: false, close: () => abort.abort() };
   void (async () => {
@@ -161,7 +193,7 @@ async function run(cleanup: Cleanup): Promise<void> {
   } finally {
     await seeding.close();
   }
-  const server = await startAgentMem(cluster, cleanup, DATABASE);
+  const server = await startAgentMem(cluster, cleanup, DATABASE, undefined, options.profile);
   const url = `${server.baseUrl}/graphql`;
 
   const agents: Agent[] = organizations.map((organization) => ({ id: organization.agentId, key: organization.key }));
@@ -184,9 +216,11 @@ async function run(cleanup: Cleanup): Promise<void> {
   };
 
   progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, no subscriber`);
+  refusals = 0;
   const aloneCpu = cpu();
   const alone = await appendAll(url, agents, 'alone');
   const aloneCpuUsed = cpuSince(aloneCpu);
+  const aloneRefusals = refusals;
 
   progress(`opening ${AGENTS * SUBSCRIBERS_PER_AGENT} subscriptions`);
   let arrived = 0;
@@ -209,7 +243,9 @@ async function run(cleanup: Cleanup): Promise<void> {
   progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, ${subscribers.length} subscribers`);
   const watchedCpu = cpu();
   const watchedStarted = performance.now();
+  refusals = 0;
   const watched = await appendAll(url, agents, 'watched');
+  const watchedRefusals = refusals;
   const expected = [...watched.sentAt.values()].reduce(
     (sum, { agent }) => sum + subscribers.filter((subscriber) => subscriber.agent === agent).length,
     0,
@@ -273,7 +309,8 @@ async function run(cleanup: Cleanup): Promise<void> {
       `p99 ${percentile(aloneAppendTimes, 99).toFixed(0)} ms)\n` +
       `appends/s: ${aloneRate.toFixed(0)} without subscribers, ` +
       `${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
-      `failed appends: ${alone.failed} and ${watched.failed}\n` +
+      `failed appends: ${alone.failed} and ${watched.failed}; ` +
+      `refused (503, sent again after Retry-After): ${aloneRefusals} and ${watchedRefusals}\n` +
       `CPU seconds (server / this process's clients): ` +
       `${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone ` +
       `(${alone.seconds.toFixed(1)} s), ` +
@@ -284,6 +321,12 @@ async function run(cleanup: Cleanup): Promise<void> {
       `machine counts)\n` +
       `target: p99 <= 1000 ms, appends >= 80% of their rate without subscribers, all delivered, none ended\n`,
   );
+  if (options.profile) {
+    // V8 writes the profile as the process exits; it covers the setup too (seeding, the subscriptions' start).
+    for (const subscriber of subscribers) subscriber.close();
+    await server.process.stop('SIGTERM', 10_000);
+    process.stdout.write(`\n${profileReport(options.profile)}\n`);
+  }
 }
 
 void runBenchmark('subscriptions-scale', run);

@@ -241,14 +241,17 @@ export interface AdmissionSettings {
 
 /**
  * The defaults follow the pool: twice as many operations in flight as connections (an operation
- * holds a connection only while its statements run), and a queue as long again, which absorbs a
- * burst of one more round; a longer queue only makes every admitted request slower under a
- * sustained overload (measured with scripts/overload.ts, docs/operations.md, "When the database fails").
+ * holds a connection only while its statements run), and a queue four times as long. The queue is
+ * bounded by time rather than by its length: a request that would wait more than the queue
+ * timeout, by the recent operations' durations, is refused at once (src/http/admission.ts), so a
+ * longer queue no longer makes the admitted requests slower under a sustained overload; it takes
+ * a burst of clients (50 appenders at once, issue 21) without refusing what it can serve in time
+ * (measured with scripts/overload.ts, docs/operations.md, "When the database fails").
  * PGlite runs one statement at a time, like a pool of one, but is in process and quick: 8.
  */
 function admissionDefaults(poolSize: number | undefined): { maxInFlight: number; maxQueued: number } {
   const maxInFlight = poolSize === undefined ? 8 : 2 * poolSize;
-  return { maxInFlight, maxQueued: maxInFlight };
+  return { maxInFlight, maxQueued: 4 * maxInFlight };
 }
 
 export interface RankingSettings {

@@ -66,18 +66,18 @@ describe('settings for replicas, a transaction pooler and workers', () => {
     );
   });
 
-  it('derives admission control from the pool unless set: twice the pool in flight, as many queued', () => {
+  it('derives admission control from the pool unless set: twice the pool in flight, four times as many queued', () => {
     expect(loadSettings({ DATABASE_URL: url }).admission).toEqual({
       maxInFlight: 20,
-      maxQueued: 20,
+      maxQueued: 80,
       queueTimeoutMs: 250,
     });
     expect(loadSettings({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' }).admission).toEqual({
       maxInFlight: 8,
-      maxQueued: 8,
+      maxQueued: 32,
       queueTimeoutMs: 250,
     });
-    expect(loadSettings({}).admission).toEqual({ maxInFlight: 8, maxQueued: 8, queueTimeoutMs: 250 });
+    expect(loadSettings({}).admission).toEqual({ maxInFlight: 8, maxQueued: 32, queueTimeoutMs: 250 });
     expect(
       loadSettings({ ADMISSION_MAX_IN_FLIGHT: '3', ADMISSION_MAX_QUEUED: '0', ADMISSION_QUEUE_TIMEOUT_MS: '50' })
         .admission,
