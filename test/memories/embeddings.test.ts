@@ -298,7 +298,7 @@ describe('near-duplicate dedupe (MEMORY_DEDUPE_SIMILARITY)', () => {
     // cos([1, 0.2, 0], [1, 0, 0]) = 0.981 >= 0.95: the same memory, more important now, its own words
     // and its own vector kept, and the merge in its history.
     const near = await create('Likes Earl Grey', { embedding: [1, 0.2, 0], importance: 0.7 });
-    expect(near).toEqual({
+    expect(near).toMatchObject({
       deduplicated: true,
       memory: { id: first.memory.id, content: 'Prefers Earl Grey tea', importance: 0.7 },
     });
