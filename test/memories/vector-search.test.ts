@@ -258,6 +258,8 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
              ('[' || (0.95 + i / 100000.0) || ',0.2,0.05' || repeat(',0', ${DIMENSIONS - 3}) || ']')::vector, ${MODEL},
              ${DIMENSIONS}
       FROM generate_series(1, 500) AS i`;
+    // On PGlite, a pause after that long work on the process's one thread (see the describe below).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await hitsOf({ vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(before);
     expect((await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(
       hybridBefore,
