@@ -221,8 +221,8 @@ async function run(cleanup: Cleanup): Promise<void> {
       `HYBRID: the same words and a ${DIMENSIONS}-dimension vector near one of ${CLUSTERS} clusters; ` +
       'every memory has a synthetic embedding. ' +
       `HNSW recall@10 against exact search over ${RECALL_QUERIES} queries, in organization 1:\n\n` +
-      `| memories | organization 1's embeddings | recall@10 | index build s ' +
-        '|\n|---:|---:|---:|---:|\n${indexLines.join('\n')}\n`,
+      "| memories | organization 1's embeddings | recall@10 | index build s |\n" +
+      `|---:|---:|---:|---:|\n${indexLines.join('\n')}\n`,
   );
 }
 
