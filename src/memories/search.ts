@@ -92,7 +92,7 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind):
   // TEXT is the exact mode: near words only when no memory has every word (a misspelling).
   const near = nearWordMatches(
     search,
-    search.limit,
+    rankedCandidates(search.limit),
     1,
     `0::float8 AS text, f.similarity AS fuzzy, ${parts.importance} AS importance, ${parts.recency} AS recency,
           ${parts.use} AS use`,

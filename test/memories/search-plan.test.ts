@@ -249,9 +249,11 @@ describe('memory search under row-level security: the plan and the rows', () => 
     expect(readsIndexByOrganization(plan)).toBe(true);
     expect(plan).toContain('Function Scan on agentmem_fuzzy_memories');
     expect(plan).not.toMatch(/Seq Scan on memories/);
-    // Inside the function, its statement (migration 20261203130000_typo_tolerant_search) reads the
-    // trigram index with the organization in the index condition, as the application role: the
-    // time a search takes never depends on another organization's rows (issue 21).
+    // Inside the function, its statement (migration 20261203130000_typo_tolerant_search) reads an
+    // organization-led index, with the organization in the index condition, as the application
+    // role: the time a search takes never depends on another organization's rows (issue 21). (At
+    // 50,000 memories of the organization PostgreSQL may prefer idx_memories_organization_id and
+    // `<<%` as a filter to the trigram index: both are led by the organization.)
     const inner = await withOrganization(own.organizationId, () =>
       app.database.prisma.$transaction(async (tx) => {
         const [role] = await tx.$queryRaw<Array<{ role: string }>>`SELECT current_user::text AS role`;
@@ -261,22 +263,18 @@ describe('memory search under row-level security: the plan and the rows', () => 
           `EXPLAIN (COSTS OFF) SELECT f.id FROM ${SEARCH_VIEW} f
            WHERE f.organization_id = current_setting('app.organization_id', true)
              AND (($1::text[])[1] <<% lower(f.content) OR ($1::text[])[2] <<% lower(f.content))`,
-          [['projetc', 'deadlnie']],
+          ['projetc', 'deadlnie'],
         );
         return lines.map((line) => line['QUERY PLAN']).join('\n');
       }),
     );
-    const scan = inner
-      .split('\n')
-      .findIndex((line) => line.includes('Index Scan on idx_memories_organization_id_content_trgm'));
-    expect(scan).toBeGreaterThanOrEqual(0);
-    const condition =
-      inner
-        .split('\n')
-        .slice(scan + 1)
-        .find((line) => line.trim().startsWith('Index Cond:')) ?? '';
+    const lines = inner.split('\n');
+    const scan = lines.findIndex((line) => / Index Scan (on|using) idx_memories_organization_id/.test(line));
+    const condition = lines.slice(scan + 1).find((line) => line.trim().startsWith('Index Cond:')) ?? '';
+    expect({ inner, scan: scan >= 0 }).toEqual({ inner, scan: true });
+    expect(inner).not.toMatch(/Seq Scan/);
     expect(condition).toMatch(/organization_id\)::text = /);
-    expect(condition).toContain('<<%');
+    expect(inner).toContain('<<%');
     // And what it answers: the memories with words near both, none of another organization.
     const found = await app.database.owner.memory.findMany({
       where: { id: { in: await searchedIds({ query: misspelled, limit: 20 }) } },
