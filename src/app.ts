@@ -117,7 +117,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
     // Memories wait, PENDING, while pgvector is missing: installing it and starting again embeds them.
     const provider = embeddings.provider;
     if (provider && semanticRecall.on) {
-      worker = new EmbeddingWorker(database.prisma, { ...embeddings, provider }, logger);
+      worker = new EmbeddingWorker(database.prisma, { ...embeddings, provider }, live, logger);
       worker.start();
       logger.info({ url: new URL(provider.url).origin, model: embeddings.model }, 'embedding provider: worker started');
     } else if (provider) {

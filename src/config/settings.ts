@@ -98,6 +98,8 @@ const environmentSchema = z.object({
   // 2,000 is the most dimensions pgvector's HNSW index takes for `vector`.
   EMBEDDINGS_DIMENSIONS: integer(1, MAX_EMBEDDING_DIMENSIONS).default(1536),
   EMBEDDINGS_MODEL: z.string().trim().min(1).max(255).optional(),
+  // Near-duplicate dedupe: off unless set (a cosine similarity above 0, at most 1).
+  MEMORY_DEDUPE_SIMILARITY: z.coerce.number().gt(0).max(1).optional(),
   EMBEDDINGS_URL: z
     .url({
       protocol: /^https?$/,
@@ -202,6 +204,11 @@ export interface EmbeddingSettings {
   model: string;
   /** The embedding provider (EMBEDDINGS_URL): undefined, none, and only clients' vectors exist. */
   provider?: EmbeddingProviderSettings;
+  /**
+   * MEMORY_DEDUPE_SIMILARITY: a new memory whose vector is at least this cosine-similar to one of
+   * its agent's (same model) is merged into it, as the same content is. Undefined: off.
+   */
+  dedupeSimilarity?: number;
   /**
    * Whether pgvector is there (src/memories/embeddings.ts `prepareSemanticRecall`), known once
    * the server has started; undefined before, taken as on.
@@ -376,6 +383,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       dimensions: values.EMBEDDINGS_DIMENSIONS,
       model: values.EMBEDDINGS_MODEL ?? UNNAMED_EMBEDDING_MODEL,
       ...(values.EMBEDDINGS_URL && { provider: providerSettings(values) }),
+      ...(values.MEMORY_DEDUPE_SIMILARITY !== undefined && { dedupeSimilarity: values.MEMORY_DEDUPE_SIMILARITY }),
     },
   };
 }

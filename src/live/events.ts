@@ -22,6 +22,7 @@ const MEMORY_CHANGES = [
   'superseded',
   'invalidated',
   'expired',
+  'embedded',
 ] as const;
 export type MemoryChange = (typeof MEMORY_CHANGES)[number];
 

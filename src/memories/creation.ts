@@ -7,6 +7,7 @@ import { contentHash } from './content-hash';
 import { enqueueEmbeddings } from './embedding-worker';
 import { checkDimensions, embeddingModel, storeEmbeddings } from './embeddings';
 import { type HistoryEntry, lockSnapshots, recordHistory } from './history';
+import { findNearDuplicates } from './near-duplicates';
 import { closeSuperseded, lockSuperseded, periodOf, type Supersession } from './supersession';
 import { dedupeCandidates, holdsAt, revivableCandidates } from './validity';
 
@@ -167,6 +168,27 @@ export async function createMemories(
     if (!chosen.has(key)) chosen.set(key, { id: memory.id, importance: memory.importance, isNew: false });
   }
 
+  // Near duplicates (MEMORY_DEDUPE_SIMILARITY, off by default): an input with a vector and no
+  // stored twin by content merges into its agent's memory nearest in meaning, if near enough.
+  const near = await findNearDuplicates(
+    tx,
+    caller.organizationId,
+    inputs.flatMap((input, index) =>
+      input.embedding && !hasValidity(input) && !byKey.has(keys[index]!)
+        ? [
+            {
+              index,
+              agentId: input.agentId,
+              vector: input.embedding,
+              model: embeddingModel(input.embeddingModel, context.embeddings),
+            },
+          ]
+        : [],
+    ),
+    context.embeddings,
+    (index) => [...path(index), 'embedding'],
+  );
+
   const rows: Prisma.MemoryCreateManyInput[] = [];
   const successors: Supersession[] = [];
   const results = inputs.map((input, index): CreatedMemory => {
@@ -175,7 +197,9 @@ export async function createMemories(
     const own = hasValidity(input);
     const same = own
       ? undefined
-      : (byKey.get(key) ?? (input.dedupe?.reviveSuperseded === true ? revivable.get(key) : undefined));
+      : (byKey.get(key) ??
+        (input.dedupe?.reviveSuperseded === true ? revivable.get(key) : undefined) ??
+        near.get(index));
     if (same) {
       same.importance = Math.max(same.importance, importance);
       return { memoryId: same.id, deduplicated: true };
@@ -217,7 +241,10 @@ export async function createMemories(
   const merged = new Set(results.filter((result) => result.deduplicated).map((result) => result.memoryId));
   const before = await lockSnapshots(tx, [...merged]);
   // Raised where an input was more important than the memory it merged into (the UPDATE compares).
-  const raised = [...byKey.values()].filter((memory) => merged.has(memory.id));
+  const raisedTo = new Map<string, number>();
+  for (const memory of [...byKey.values(), ...near.values()])
+    if (merged.has(memory.id)) raisedTo.set(memory.id, Math.max(raisedTo.get(memory.id) ?? 0, memory.importance));
+  const raised = [...raisedTo].map(([id, importance]) => ({ id, importance }));
   if (raised.length > 0) {
     await tx.$executeRawUnsafe(
       `UPDATE memories m SET importance = r.importance, updated_at = now(), last_updated_by_id = $3
@@ -237,7 +264,10 @@ export async function createMemories(
   for (const old of successors) entries.push({ memoryId: old.id, event: 'supersede', before: old.before });
   await recordHistory(tx, context, entries);
   // A deduplicated input's vector goes to the memory it was the same as: same content, same meaning.
-  const embedded = inputs.flatMap((input, index) => (input.embedding ? [{ input, index }] : []));
+  // One merged by meaning leaves that memory its own vector (and its own words).
+  const embedded = inputs.flatMap((input, index) =>
+    input.embedding && !(near.has(index) && results[index]!.memoryId === near.get(index)!.id) ? [{ input, index }] : [],
+  );
   if (embedded.length > 0) {
     const embeddings = embedded.map(({ input, index }) => ({
       memoryId: results[index]!.memoryId,

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { EmbeddingProviderSettings, EmbeddingSettings } from '../config/settings';
 import { withOrganization, withWorkQueue } from '../db/row-level-security';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import type { LiveBus } from '../live/bus';
 import type { Logger } from '../logger';
+import { publishMemoryChanges } from './announce';
 import { EmbeddingProviderError, embedTexts } from './embedding-provider';
 
 /**
@@ -63,6 +65,7 @@ export class EmbeddingWorker {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly settings: EmbeddingSettings & { provider: EmbeddingProviderSettings },
+    private readonly live: LiveBus,
     private readonly logger?: Logger,
   ) {}
 
@@ -159,8 +162,8 @@ export class EmbeddingWorker {
     for (const [organizationId, ofOrganization] of byOrganization) {
       const ids = ofOrganization.map((job) => job.memory_id).filter((id) => vectorOf.has(id));
       if (ids.length === 0) continue;
-      await withOrganization(organizationId, () =>
-        this.prisma.$executeRawUnsafe(
+      const ready = await withOrganization(organizationId, () =>
+        this.prisma.$queryRawUnsafe<Array<{ id: string; agentId: string }>>(
           `WITH locked AS (SELECT id FROM memories WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE),
            done AS (
              DELETE FROM embedding_jobs j USING locked l WHERE j.memory_id = l.id AND j.claimed_by = $2
@@ -169,13 +172,16 @@ export class EmbeddingWorker {
            UPDATE memories m SET embedding = e.vector::vector, embedding_model = $3,
              embedding_dimensions = vector_dims(e.vector::vector), embedding_status = 'READY', embedding_error = NULL
            FROM unnest($1::text[], $4::text[]) AS e(id, vector)
-           WHERE m.id = e.id AND m.id IN (SELECT memory_id FROM done)`,
+           WHERE m.id = e.id AND m.id IN (SELECT memory_id FROM done)
+           RETURNING m.id, m.agent_id AS "agentId"`,
           ids,
           token,
           this.settings.model,
           ids.map((id) => JSON.stringify(vectorOf.get(id))),
         ),
       );
+      // After the commit: subscribers of memoryChanged learn that these can be found by meaning.
+      publishMemoryChanges(this.live, organizationId, 'embedded', ready);
     }
     return jobs.length;
   }

@@ -243,9 +243,9 @@ const ScoreBreakdown = builder.objectRef<ScoreBreakdownShape>('ScoreBreakdown').
     fuzzy: t.exposeFloat('fuzzy', {
       nullable: true,
       description:
-        "HYBRID: when the query's exact words found fewer memories than `limit`, the trigram similarity (pg_trgm " +
-        "strict_word_similarity, 0.25 to 1) of the memory's nearest word to one of the query's: typo tolerance. Null " +
-        'otherwise.',
+        "Typo tolerance: the trigram similarity (pg_trgm strict_word_similarity, 0.25 to 1) of the memory's nearest " +
+        "word to one of the query's, for a memory found that way: in HYBRID when the exact words found fewer " +
+        'memories than `limit`, in TEXT when no memory has every word (its text is then 0). Null otherwise.',
     }),
     importance: t.exposeFloat('importance', { description: "The memory's importance, clamped to 0..1." }),
     recency: t.exposeFloat('recency', {

@@ -80,22 +80,31 @@ const tsquery = (text: string, bind: Bind) => `websearch_to_tsquery('english', $
  * view's is a subquery's value). Agents are read through their policy, as everywhere else. The
  * filter's conditions and the score's parts cannot raise on any row
  * (src/memories/metadata-filter.ts, ranking.ts).
+ *
+ * When no memory has every word, the memories with a word near one of the query's follow
+ * (`nearWordMatches`: "trians" finds trains), with text relevance 0 and their `fuzzy` similarity.
  */
 function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind): string {
-  // Bound in the order they appear in the text.
-  const score = weightedScore(search.ranking, 'c', 'text', bind);
   const instant = instantOf(search.validity, bind);
   const parts = scoreParts(search.ranking, 'q.query', bind, instant());
   const words = tsquery(search.query, bind);
   const conditions = textConditions(search, bind, instant);
+  // TEXT is the exact mode: near words only when no memory has every word (a misspelling).
+  const near = nearWordMatches(
+    search,
+    rankedCandidates(search.limit),
+    1,
+    `0::float8 AS text, f.similarity AS fuzzy, ${parts.importance} AS importance, ${parts.recency} AS recency,
+          ${parts.use} AS use`,
+    bind,
+    instant,
+  );
+  const score = weightedScore(search.ranking, 'c', 'text', bind);
   const minScore = search.minScore != null ? `WHERE ${score} >= ${bind(search.minScore)}::float8` : '';
   return `
-    SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank,
-      NULL::int AS vector_rank, NULL::int AS matched_words, NULL::float8 AS fuzzy,
-           c.importance, c.recency, c.use, ${score} AS score
-    FROM (
-      SELECT m.id, m.created_at, ${parts.text} AS text, ${parts.importance} AS importance, ${parts.recency} AS
-        recency, ${parts.use} AS use
+    WITH exact AS (
+      SELECT m.id, m.created_at, ${parts.text} AS text, NULL::float8 AS fuzzy, ${parts.importance} AS importance,
+        ${parts.recency} AS recency, ${parts.use} AS use
       FROM ${SEARCH_VIEW} m
       JOIN agents a ON a.id = m.agent_id
       -- A fence (OFFSET 0) around the query, so that the planner estimates its matches without its
@@ -106,7 +115,11 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind):
       WHERE ${conditions.join(' AND ')}
       -- A fence: each part is computed once per match here, not again in the score and the ordering.
       OFFSET 0
-    ) c
+    )
+    SELECT c.id, c.created_at, c.text AS relevance, c.text, NULL::float8 AS similarity, NULL::int AS text_rank,
+      NULL::int AS vector_rank, NULL::int AS matched_words, c.fuzzy,
+           c.importance, c.recency, c.use, ${score} AS score
+    FROM (SELECT id, created_at, text, fuzzy, importance, recency, use FROM exact${near}) c
     ${minScore}
     ORDER BY score DESC, c.created_at DESC, c.id DESC
     LIMIT ${bind(search.limit)}`;
@@ -131,13 +144,55 @@ function validRows(search: MemorySearch, instant: () => string): string[] {
 }
 
 /**
- * The query's words for the typo-tolerant part of a HYBRID search: lower case, of at least 4
+ * The query's words for the typo-tolerant part of a search: lower case, of at least 4
  * characters (a shorter one's few trigrams make any word sharing its first letters "near"), each
  * once, at most 8.
  */
 function fuzzyWords(query: string): string[] {
   const words = query.toLowerCase().split(/[^\p{L}\p{N}]+/u);
   return [...new Set(words.filter((word) => word.length >= 4))].slice(0, 8);
+}
+
+/**
+ * Typo tolerance, after the exact matches (a CTE named `exact`, with an `id` column): a `UNION
+ * ALL` branch of the memories with a word trigram-similar to one of the query's words ("trians"
+ * for "trains"), at most `candidates`, best `fuzzy` similarity first, through the trigram index
+ * (`agentmem_fuzzy_memories`, migration 20261203130000_typo_tolerant_search, organization first).
+ * It runs only when the exact matches are fewer than `fewerThan` (PostgreSQL's one-time filter), and
+ * selects `m.id, m.created_at` and `columns` (over `m`, the view's row, and `f.similarity`).
+ * Empty when the query has no word long enough to be near another.
+ */
+function nearWordMatches(
+  search: MemorySearch & { query: string },
+  candidates: number,
+  fewerThan: number,
+  columns: string,
+  bind: Bind,
+  instant: () => string,
+): string {
+  const words = fuzzyWords(search.query);
+  if (words.length === 0) return '';
+  // Valid candidates only, chosen inside the function (as the vector ranking's): see validRows.
+  const found = `agentmem_fuzzy_memories(${bind(words)}::text[], ${bind(candidates)}::int,
+      ${instant()}, ${bind(search.validity?.includeInvalid === true)}::boolean)`;
+  const organization = bind(search.organizationId);
+  const filter = memoryFilterConditions(search.filter, ['filter'], bind);
+  const tooFew = bind(fewerThan);
+  const conditions = [
+    `m.organization_id = ${organization}`,
+    'NOT a.is_deleted',
+    ...validRows(search, instant),
+    ...filter,
+  ];
+  return `
+        UNION ALL
+        SELECT m.id, m.created_at, ${columns}
+        FROM ${found} f
+        JOIN ${SEARCH_VIEW} m ON m.id = f.id
+        JOIN agents a ON a.id = m.agent_id
+        WHERE ${conditions.join(' AND ')}
+          AND f.id NOT IN (SELECT id FROM exact)
+          AND (SELECT count(*) FROM exact) < ${tooFew}`;
 }
 
 /**
@@ -161,31 +216,14 @@ function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): str
   const instant = instantOf(search.validity, bind);
   const conditions = textConditions(search, bind, instant);
   const candidates = bind(rankedCandidates(search.limit));
-  const words = fuzzyWords(search.query);
-  let fuzzy = '';
-  if (words.length > 0) {
-    // Valid candidates only, chosen inside the function (as the vector ranking's): see validRows.
-    const found = `agentmem_fuzzy_memories(${bind(words)}::text[], ${bind(rankedCandidates(search.limit))}::int,
-      ${instant()}, ${bind(search.validity?.includeInvalid === true)}::boolean)`;
-    const organization = bind(search.organizationId);
-    const filter = memoryFilterConditions(search.filter, ['filter'], bind);
-    const tooFew = bind(search.limit);
-    const fuzzyConditions = [
-      `m.organization_id = ${organization}`,
-      'NOT a.is_deleted',
-      ...validRows(search, instant),
-      ...filter,
-    ];
-    fuzzy = `
-        UNION ALL
-        SELECT m.id, m.created_at, 0::float8 AS text, 0 AS matched_words, f.similarity AS fuzzy
-        FROM ${found} f
-        JOIN ${SEARCH_VIEW} m ON m.id = f.id
-        JOIN agents a ON a.id = m.agent_id
-        WHERE ${fuzzyConditions.join(' AND ')}
-          AND f.id NOT IN (SELECT id FROM exact)
-          AND (SELECT count(*) FROM exact) < ${tooFew}`;
-  }
+  const fuzzy = nearWordMatches(
+    search,
+    rankedCandidates(search.limit),
+    search.limit,
+    '0::float8 AS text, 0 AS matched_words, f.similarity AS fuzzy',
+    bind,
+    instant,
+  );
   return `
     SELECT r.id, r.text, r.matched_words, r.fuzzy,
            row_number() OVER (ORDER BY r.matched_words DESC, r.fuzzy DESC NULLS LAST, r.text DESC, r.created_at DESC,

@@ -6,6 +6,7 @@ import { rowsOf } from '../live/rows';
 import { readOnce } from '../live/shared-reads';
 import { builder } from '../schema/builder';
 import { allRowsOf, requireLiveAgent } from '../schema/tenancy';
+import { publishMemoryChanges } from './announce';
 import { MemoryType } from './type';
 
 /** Tells the subscribers of each memory's agent (one event per agent, in the given order). */
@@ -14,11 +15,7 @@ export function announceChanges(
   change: MemoryChange,
   memories: Array<{ id: string; agentId: string }>,
 ): void {
-  const { organizationId } = context.caller;
-  const byAgent = new Map<string, string[]>();
-  for (const { id, agentId } of memories) byAgent.set(agentId, [...(byAgent.get(agentId) ?? []), id]);
-  for (const [agentId, memoryIds] of byAgent)
-    context.live.publish({ kind: 'memoryChanged', change, organizationId, agentId, memoryIds });
+  publishMemoryChanges(context.live, context.caller.organizationId, change, memories);
 }
 
 const MemoryChangeKind = builder.enumType('MemoryChangeKind', {
@@ -37,6 +34,11 @@ const MemoryChangeKind = builder.enumType('MemoryChangeKind', {
       value: 'expired',
       description:
         'Past its expiresAt and moved to the trash by the sweep (reads stopped returning it at expiresAt already).',
+    },
+    EMBEDDED: {
+      value: 'embedded',
+      description:
+        "The embedding provider's vector is stored: embeddingStatus is READY, and searches by meaning find it.",
     },
   } as const satisfies Record<string, { value: MemoryChange; description?: string }>,
 });
@@ -66,7 +68,7 @@ builder.subscriptionField('memoryChanged', (t) =>
     type: MemoryChangeType,
     description:
       "Each change to the agent's memories from now on: created, updated, deleted, restored, purged, superseded, " +
-      'invalidated, expired (over ' +
+      'invalidated, expired, embedded (over ' +
       'Server-Sent Events: POST with Accept: text/event-stream).',
     args: { agentId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, context, info) => {

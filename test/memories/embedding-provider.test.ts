@@ -2,6 +2,7 @@ import { loadSettings } from '../../src/config/settings';
 import type { DemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import { EmbeddingsStandIn, providerAt, STAND_IN_DIMENSIONS, STAND_IN_MODEL } from '../support/embeddings-stand-in';
+import { subscribe } from '../support/live-client';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
 
@@ -52,6 +53,12 @@ const Search = graphql(`
       memory { content }
       breakdown { textRank vectorRank similarity }
     }
+  }
+`);
+
+const Changes = graphql(`
+  subscription EmbeddingChanges($agentId: ID!) {
+    memoryChanged(agentId: $agentId) { kind memoryId memory { embeddingStatus } }
   }
 `);
 
@@ -142,8 +149,8 @@ describe('embeddings from a provider (stand-in OpenAI embeddings server)', () =>
 
   it('embeds each memory once through timeouts, 429, 500, truncated JSON, wrong dimensions and an outage', async () => {
     // Each fault once, in this order, on the first calls; then an outage in the middle of the writes.
-    // The issue asks for a 30 s outage; 3 s here keeps the suite's time, and spans several of the
-    // worker's attempts (retries from 50 ms, doubling to 500 ms), which is what an outage tests.
+    // 3 s here, on both databases: several of the worker's attempts (retries from 50 ms, doubling to
+    // 500 ms). The issue's 30 s outage is the next test's, on PostgreSQL only.
     standIn.fail('timeout', '429', '500', 'truncated', 'wrong-dimensions');
     const written: string[] = [];
     const failedWrites: unknown[] = [];
@@ -206,6 +213,42 @@ describe('embeddings from a provider (stand-in OpenAI embeddings server)', () =>
     });
   }, 300_000);
 
+  onPostgres(
+    'loses nothing and blocks no write while the provider is down for 30 s under steady writes',
+    async () => {
+      // The issue's outage, 30 s of wall time: on PostgreSQL only, so that CI pays it once (the
+      // worker and the queue are the same code on PGlite, where the 3 s outage above runs).
+      const WRITES = 70;
+      const written: string[] = [];
+      const failedWrites: unknown[] = [];
+      const started = Date.now();
+      standIn.down = true;
+      for (let index = 0; index < WRITES; index += 1) {
+        // Down for the first 30 s of the writes, then up again while they go on.
+        if (standIn.down && Date.now() - started >= 30_000) standIn.down = false;
+        const content = `write during a long outage ${index}`;
+        const response = await app.graphql(CreateMemory, { input: memoryInput(demo.agentId, content) });
+        const created = response.data?.createMemory;
+        if (created?.__typename === 'MemoryPayload') written.push(created.memory.id);
+        else failedWrites.push(response);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      while (Date.now() - started < 30_000) await new Promise((resolve) => setTimeout(resolve, 100));
+      standIn.down = false;
+      expect(failedWrites).toEqual([]);
+      expect(written).toHaveLength(WRITES);
+      expect((standIn.faultsServed.get('down') ?? 0) > 0).toBe(true);
+      await untilNonePending(app);
+      // Every memory READY, none lost, none FAILED, each content delivered once.
+      expect(await statuses(app, written)).toEqual({ READY: WRITES });
+      for (let index = 0; index < WRITES; index += 1) {
+        const content = `write during a long outage ${index}`;
+        expect({ content, delivered: standIn.delivered.get(content) }).toEqual({ content, delivered: 1 });
+      }
+    },
+    300_000,
+  );
+
   it('searches HYBRID with the query embedded by the provider; by text, degraded, while it is down', async () => {
     const target = 'steady write 3: the user mentioned item 21';
     const hybrid = await app.graphql(Search, { query: target });
@@ -243,13 +286,26 @@ describe('embeddings from a provider (stand-in OpenAI embeddings server)', () =>
     expect(standIn.calls).toBe(calls);
   }, 300_000);
 
-  it('embeds new content again, and keeps a client vector over the provider', async () => {
+  it('embeds new content again, tells subscribers when it is READY, and keeps a client vector', async () => {
+    const live = await subscribe(app.url, demo.key, Changes, { agentId: demo.agentId });
     const created = await app.graphql(CreateMemory, { input: memoryInput(demo.agentId, 'content before') });
     const id = (created.data!.createMemory as { memory: { id: string } }).memory.id;
     await untilNonePending(app);
     const changed = await app.graphql(UpdateMemory, { id, input: { content: 'content after' } });
     expect(changed.data?.updateMemory).toMatchObject({ memory: { embeddingStatus: 'PENDING' } });
     await untilNonePending(app);
+    const received = [];
+    for (let index = 0; index < 4; index += 1) received.push((await live.next())?.data?.memoryChanged);
+    live.close();
+    // Each write's event, then EMBEDDED once the worker's vector is committed. An event's memory is
+    // read when it is delivered, so only the last one's status is certain: READY.
+    expect(received.map((event) => [event?.kind, event?.memoryId])).toEqual([
+      ['CREATED', id],
+      ['EMBEDDED', id],
+      ['UPDATED', id],
+      ['EMBEDDED', id],
+    ]);
+    expect(received[3]?.memory).toEqual({ embeddingStatus: 'READY' });
     expect(standIn.delivered.get('content after')).toBe(1);
     const vector = Array.from({ length: DIMENSIONS }, (_, index) => (index === 0 ? 1 : 0));
     const given = await app.graphql(CreateMemory, {

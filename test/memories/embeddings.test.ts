@@ -50,6 +50,16 @@ const VectorSearch = graphql(`
   query SearchByVectorWithoutPgvector($vector: [Float!]) { searchMemories(vector: $vector) { memory { content } } }
 `);
 
+const CreateNearMemory = graphql(`
+  mutation CreateNearMemory($input: CreateMemoryInput!) {
+    createMemory(input: $input) {
+      __typename
+      ... on Error { code field message }
+      ... on MemoryPayload { deduplicated memory { id content importance } }
+    }
+  }
+`);
+
 const DIMENSIONS = 3;
 
 /** Reads what PostgreSQL itself holds: the vector as text, and its cosine distance to `to`. */
@@ -245,6 +255,82 @@ describe('memory embeddings (pgvector)', () => {
     const again = (await app.graphql(CreateMemory, { input: memory('Drinks coffee', { embedding: [1, 2, 3] }) })).data!
       .createMemory;
     expect(again).toMatchObject({ memory: { id: first.memory.id, embeddingDimensions: 3 } });
+  });
+
+  it('keeps near duplicates apart by default (MEMORY_DEDUPE_SIMILARITY unset)', async () => {
+    const first = await app.graphql(CreateNearMemory, { input: memory('likes green tea', { embedding: [1, 0, 0] }) });
+    const near = await app.graphql(CreateNearMemory, {
+      input: memory('enjoys green tea', { embedding: [1, 0.001, 0] }),
+    });
+    expect(near.data?.createMemory).toMatchObject({ deduplicated: false });
+    expect((near.data!.createMemory as { memory: { id: string } }).memory.id).not.toBe(
+      (first.data!.createMemory as { memory: { id: string } }).memory.id,
+    );
+  });
+});
+
+describe('near-duplicate dedupe (MEMORY_DEDUPE_SIMILARITY)', () => {
+  let app: TestApp;
+  let agentId: string;
+  beforeAll(async () => {
+    app = await startTestApp('embeddings_near_duplicates', {
+      embeddings: { dimensions: DIMENSIONS, model: 'test-model', dedupeSimilarity: 0.95 },
+    });
+    agentId = (await app.seedDemo()).agentId;
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const create = async (content: string, extra: Partial<CreateMemoryInput> = {}) => {
+    const response = await app.graphql(CreateNearMemory, {
+      input: { agentId, content, memoryType: 'FACTUAL', scope: 'user', level: 'core', ...extra },
+    });
+    expect(response.data?.createMemory.__typename).toBe('MemoryPayload');
+    return response.data!.createMemory as {
+      deduplicated: boolean;
+      memory: { id: string; content: string; importance: number };
+    };
+  };
+
+  it('merges a vector at least that cosine-similar into the memory, as the same content is', async () => {
+    const first = await create('Prefers Earl Grey tea', { embedding: [1, 0, 0], importance: 0.2 });
+    // cos([1, 0.2, 0], [1, 0, 0]) = 0.981 >= 0.95: the same memory, more important now, its own words
+    // and its own vector kept, and the merge in its history.
+    const near = await create('Likes Earl Grey', { embedding: [1, 0.2, 0], importance: 0.7 });
+    expect(near).toMatchObject({
+      deduplicated: true,
+      memory: { id: first.memory.id, content: 'Prefers Earl Grey tea', importance: 0.7 },
+    });
+    expect((await storedVector(app, first.memory.id, [1, 0, 0])).distance).toBeCloseTo(0, 6);
+    const history = await app.database.owner.memoryHistory.findMany({
+      where: { memoryId: first.memory.id },
+      orderBy: { seq: 'asc' },
+    });
+    expect(history.map((entry) => entry.event)).toEqual(['create', 'dedupe']);
+    // cos([1, 0.4, 0], [1, 0, 0]) = 0.928 < 0.95: a memory of its own.
+    expect(await create('Drinks Earl Grey sometimes', { embedding: [1, 0.4, 0] })).toMatchObject({
+      deduplicated: false,
+    });
+  });
+
+  it('compares only when both have embeddings, of the same model', async () => {
+    const plain = await create('Walks to work');
+    // No vector on the write: never merged by meaning.
+    expect(await create('Walks to the office')).toMatchObject({ deduplicated: false });
+    // The memory without a vector is never merged into.
+    const embedded = await create('Walks to the office daily', { embedding: [0, 1, 0] });
+    expect(embedded).toMatchObject({ deduplicated: false });
+    expect(embedded.memory.id).not.toBe(plain.memory.id);
+    // Another model's vector means nothing next to this one's.
+    expect(await create('Walks everywhere', { embedding: [0, 1, 0], embeddingModel: 'other-model' })).toMatchObject({
+      deduplicated: false,
+    });
+    // The same model: merged.
+    expect(await create('Walks each day', { embedding: [0, 1, 0.01] })).toMatchObject({
+      deduplicated: true,
+      memory: { id: embedded.memory.id },
+    });
   });
 });
 

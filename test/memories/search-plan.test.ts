@@ -262,6 +262,53 @@ describe('memory search under row-level security: the plan and the rows', () => 
     expect(ended.filter((memory) => memory.expiresAt !== null && memory.expiresAt <= new Date())).toEqual([]);
   });
 
+  it('keeps the organization-led indexes for a misspelled TEXT search: full text, then trigrams', async () => {
+    const misspelled = 'projetc deadlnie';
+    // No memory has both words as written: the near words' memories are the answer.
+    expect(await expectedMatches(own.organizationId, misspelled, 1)).toEqual([]);
+    const plan = await planAsApplication(
+      own.organizationId,
+      memorySearchStatement(searchOf(own, { query: misspelled })),
+    );
+    expect(readsIndexByOrganization(plan)).toBe(true);
+    expect(plan).toContain('Function Scan on agentmem_fuzzy_memories');
+    expect(plan).not.toMatch(/Seq Scan on memories/);
+    // Inside the function, its statement (migration 20261203130000_typo_tolerant_search) reads an
+    // organization-led index, with the organization in the index condition, as the application
+    // role: the time a search takes never depends on another organization's rows (issue 21). (At
+    // 50,000 memories of the organization PostgreSQL may prefer idx_memories_organization_id and
+    // `<<%` as a filter to the trigram index: both are led by the organization.)
+    const inner = await withOrganization(own.organizationId, () =>
+      app.database.prisma.$transaction(async (tx) => {
+        const [role] = await tx.$queryRaw<Array<{ role: string }>>`SELECT current_user::text AS role`;
+        expect(role?.role).toBe(APPLICATION_ROLE);
+        await tx.$executeRawUnsafe('SET LOCAL pg_trgm.strict_word_similarity_threshold = 0.25');
+        const lines = await tx.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(
+          `EXPLAIN (COSTS OFF) SELECT f.id FROM ${SEARCH_VIEW} f
+           WHERE f.organization_id = current_setting('app.organization_id', true)
+             AND (($1::text[])[1] <<% lower(f.content) OR ($1::text[])[2] <<% lower(f.content))`,
+          ['projetc', 'deadlnie'],
+        );
+        return lines.map((line) => line['QUERY PLAN']).join('\n');
+      }),
+    );
+    const lines = inner.split('\n');
+    const scan = lines.findIndex((line) => / Index Scan (on|using) idx_memories_organization_id/.test(line));
+    const condition = lines.slice(scan + 1).find((line) => line.trim().startsWith('Index Cond:')) ?? '';
+    expect({ inner, scan: scan >= 0 }).toEqual({ inner, scan: true });
+    expect(inner).not.toMatch(/Seq Scan/);
+    expect(condition).toMatch(/organization_id\)::text = /);
+    expect(inner).toContain('<<%');
+    // And what it answers: the memories with words near both, none of another organization.
+    const found = await app.database.owner.memory.findMany({
+      where: { id: { in: await searchedIds({ query: misspelled, limit: 20 }) } },
+      select: { organizationId: true, content: true },
+    });
+    expect(found).toHaveLength(20);
+    expect(found.every((memory) => memory.organizationId === own.organizationId)).toBe(true);
+    expect(found.every((memory) => /project|deadline/.test(memory.content))).toBe(true);
+  });
+
   it('lists the facts valid now through an index, not a scan of the table', async () => {
     const document = `{ memories(first: 20, track: false) { totalCount nodes { id validFrom } } }`;
     for (const variables of [{}, { asOf: '2030-01-01T00:00:00Z' }]) {

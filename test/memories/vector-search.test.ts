@@ -5,6 +5,7 @@ import { type MemorySearch, memorySearchStatement } from '../../src/memories/sea
 import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
 import { graphql } from '../generated';
 import type { CreateMemoryInput, SearchMode } from '../generated/graphql';
+import { normal, seededRandom } from '../support/seeded-random';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const CreateMemory = graphql(`
@@ -28,10 +29,20 @@ const SearchByMeaning = graphql(`
   }
 `);
 
-const DIMENSIONS = 3;
+/**
+ * 8 dimensions: the hand-written vectors below are given in their first three (`v`), and the
+ * generated ones (`fillVectors`) fill all eight, so that neighbours are distinct and the HNSW
+ * index's search is not a toss-up between near-equal distances.
+ */
+const DIMENSIONS = 8;
 const MODEL = 'test-model';
 const settings = loadSettings({});
 const { weights, fusionK } = settings.ranking;
+
+/** A vector of DIMENSIONS numbers: those given, then zeros (which change no cosine). */
+function v(...leading: number[]): number[] {
+  return [...leading, ...Array.from({ length: DIMENSIONS - leading.length }, () => 0)];
+}
 
 function cosine(a: readonly number[], b: readonly number[]): number {
   const dot = a.reduce((sum, value, index) => sum + value * b[index]!, 0);
@@ -39,17 +50,34 @@ function cosine(a: readonly number[], b: readonly number[]): number {
   return dot / (norm(a) * norm(b));
 }
 
-/** `count` embedded memories for `owner`, inserted by the owner: vectors on a spiral, clustered by `i % 8`. */
-async function fillVectors(app: TestApp, owner: DemoData, prefix: string, count: number): Promise<void> {
+/** How many clusters `clustered` draws around, as a real store's embeddings cluster by topic. */
+const CLUSTERS = 16;
+
+/**
+ * `count` vectors from the seeded generator `random`: each around one of CLUSTERS fixed centres,
+ * with Gaussian noise in every dimension. Continuous noise in 8 dimensions makes two equal
+ * distances to a query practically impossible (the test checks it), so the exact nearest 10 are
+ * one set and recall against them measures the index, not a tie's coin.
+ */
+function clustered(random: () => number, count: number): number[][] {
+  const centres = Array.from({ length: CLUSTERS }, (_, cluster) =>
+    Array.from({ length: DIMENSIONS }, (_, index) => Math.sin(cluster * 0.7 + (index + 1) * 1.31)),
+  );
+  return Array.from({ length: count }, () => {
+    const centre = centres[Math.floor(random() * CLUSTERS)]!;
+    return centre.map((value) => value + 0.25 * normal(random));
+  });
+}
+
+/** `count` embedded memories for `owner`, inserted by the owner, with vectors from `clustered`. */
+async function fillVectors(app: TestApp, owner: DemoData, prefix: string, count: number, seed: number): Promise<void> {
+  const vectors = clustered(seededRandom(seed), count).map((vector) => JSON.stringify(vector));
   await app.database.owner.$executeRaw`
     INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding,
       embedding_model, embedding_dimensions)
     SELECT ${prefix} || i, ${owner.organizationId}, ${owner.userId}, ${owner.agentId}, 'filler note ' || i,
-      'factual', 'user', 'core',
-           ('[' || (cos(i % 8) + sin(i) / 10) || ',' || (sin(i % 8) + cos(i * 1.7) / 10) || ',' || ((i % 5) /
-             10.0) || ']')::vector,
-           ${MODEL}, ${DIMENSIONS}
-    FROM generate_series(1, ${count}) AS i`;
+      'factual', 'user', 'core', e.vector::vector, ${MODEL}, ${DIMENSIONS}
+    FROM unnest(${vectors}::text[]) WITH ORDINALITY AS e(vector, i)`;
 }
 
 describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
@@ -63,11 +91,11 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     own = await app.seedDemo();
     other = await app.seedDemo();
     const memories: [string, number[] | null, Partial<CreateMemoryInput>?][] = [
-      ['Earl Grey tea, no milk', [1, 0.1, 0]],
-      ['oolong from Taiwan', [0.9, 0.3, 0], { memoryType: 'EPISODIC' }],
-      ['espresso, a double shot', [0, 1, 0]],
-      ['prefers trains to planes', [0, 0, 1]],
-      ['green tea from Kyoto', [1, 0, 0], { embeddingModel: 'other-model' }],
+      ['Earl Grey tea, no milk', v(1, 0.1, 0)],
+      ['oolong from Taiwan', v(0.9, 0.3, 0), { memoryType: 'EPISODIC' }],
+      ['espresso, a double shot', v(0, 1, 0)],
+      ['prefers trains to planes', v(0, 0, 1)],
+      ['green tea from Kyoto', v(1, 0, 0), { embeddingModel: 'other-model' }],
       ['tea without a vector', null],
     ];
     for (const [content, embedding, extra] of memories) {
@@ -113,11 +141,11 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   };
 
   it('VECTOR ranks the embeddings of the model by cosine similarity, and says so in the breakdown', async () => {
-    const query = [1, 0, 0];
+    const query = v(1, 0, 0);
     const hits = await hitsOf({ vector: query, limit: 2 });
     expect(hits.map((hit) => hit.memory.content)).toEqual(['Earl Grey tea, no milk', 'oolong from Taiwan']);
     hits.forEach((hit, index) => {
-      const stored = hit.memory.content === 'Earl Grey tea, no milk' ? [1, 0.1, 0] : [0.9, 0.3, 0];
+      const stored = hit.memory.content === 'Earl Grey tea, no milk' ? v(1, 0.1, 0) : v(0.9, 0.3, 0);
       expect(hit.breakdown.similarity).toBeCloseTo(cosine(query, stored), 6);
       expect(hit.breakdown.relevance).toBeCloseTo(hit.breakdown.similarity!, 9);
       expect(hit.breakdown).toMatchObject({ vectorRank: index + 1, textRank: null, text: 0 });
@@ -133,7 +161,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   });
 
   it('HYBRID fuses the text and the vector rankings by reciprocal rank fusion', async () => {
-    const hits = await hitsOf({ query: 'tea', vector: [0, 0, 1], limit: 20 });
+    const hits = await hitsOf({ query: 'tea', vector: v(0, 0, 1), limit: 20 });
     const byContent = new Map(hits.map((hit) => [hit.memory.content, hit]));
     // Found by its words only (its vector is another model's), by meaning only, and by both.
     expect(byContent.get('green tea from Kyoto')?.breakdown).toMatchObject({ vectorRank: null, similarity: null });
@@ -163,7 +191,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       expect(textRanked[index - 1]!.breakdown.text).toBeGreaterThanOrEqual(textRanked[index]!.breakdown.text);
     // The default mode with both is HYBRID; TEXT alone gives what it gave before this issue.
     expect(
-      (await hitsOf({ query: 'tea', vector: [0, 0, 1], mode: 'HYBRID', limit: 20 })).map((hit) => hit.memory.id),
+      (await hitsOf({ query: 'tea', vector: v(0, 0, 1), mode: 'HYBRID', limit: 20 })).map((hit) => hit.memory.id),
     ).toEqual(hits.map((hit) => hit.memory.id));
     const text = await hitsOf({ query: 'tea', limit: 20 });
     expect(
@@ -174,13 +202,13 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   it('refuses a search that its mode cannot run, naming the argument, as VALIDATION', async () => {
     const cases: [Parameters<typeof search>[0], string[]][] = [
       [{}, ['query']],
-      [{ vector: [1, 0, 0], mode: 'TEXT' }, ['query']],
+      [{ vector: v(1, 0, 0), mode: 'TEXT' }, ['query']],
       [{ query: 'tea', mode: 'VECTOR' }, ['vector']],
       [{ query: 'tea', mode: 'HYBRID' }, ['vector']],
       [{ vector: [1, 0] }, ['vector']],
       [{ vector: [] }, ['vector']],
       [{ vector: Array.from({ length: 100_000 }, () => 0.5) }, ['vector']],
-      [{ vector: [1, 0, 0], embeddingModel: '' }, ['embeddingModel']],
+      [{ vector: v(1, 0, 0), embeddingModel: '' }, ['embeddingModel']],
     ];
     for (const [variables, field] of cases) {
       const response = await search(variables);
@@ -191,7 +219,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   });
 
   it('keeps filters, minScore, limit and soft delete in VECTOR search', async () => {
-    const query = [1, 0, 0];
+    const query = v(1, 0, 0);
     expect(
       (await hitsOf({ vector: query, filter: { memoryType: 'EPISODIC' } })).map((hit) => hit.memory.content),
     ).toEqual(['oolong from Taiwan']);
@@ -218,7 +246,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   });
 
   it("never lets another organization's vectors change an organization's results or their order", async () => {
-    const query = [0.95, 0.2, 0.05];
+    const query = v(0.95, 0.2, 0.05);
     const before = (await hitsOf({ vector: query, limit: 10 })).map((hit) => hit.memory.id);
     const hybridBefore = (await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id);
     // The other organization fills the space around the query with near vectors of the same model.
@@ -227,8 +255,11 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
         embedding, embedding_model, embedding_dimensions)
       SELECT 'crowd-' || i, ${other.organizationId}, ${other.userId}, ${other.agentId}, 'tea crowd ' || i,
         'factual', 'user', 'core',
-             ('[' || (0.95 + i / 100000.0) || ',0.2,0.05]')::vector, ${MODEL}, ${DIMENSIONS}
+             ('[' || (0.95 + i / 100000.0) || ',0.2,0.05' || repeat(',0', ${DIMENSIONS - 3}) || ']')::vector, ${MODEL},
+             ${DIMENSIONS}
       FROM generate_series(1, 500) AS i`;
+    // On PGlite, a pause after that long work on the process's one thread (see the describe below).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await hitsOf({ vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(before);
     expect((await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(
       hybridBefore,
@@ -244,8 +275,8 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     beforeAll(async () => {
       large = await app.seedDemo();
       small = await app.seedDemo();
-      await fillVectors(app, large, 'large-', EXACT_VECTOR_SEARCH_LIMIT + 2_000);
-      await fillVectors(app, small, 'small-', 30);
+      await fillVectors(app, large, 'large-', EXACT_VECTOR_SEARCH_LIMIT + 2_000, 19);
+      await fillVectors(app, small, 'small-', 30, 20);
       await app.database.owner.$executeRawUnsafe('ANALYZE memories');
       // On PGlite that was a long stretch of work on this process's one thread, the server's
       // too: connections accepted just after it are closed as overdue by Node's HTTP server
@@ -272,17 +303,17 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
         return plan.map((line) => line['QUERY PLAN']).join('\n');
       });
 
-    /** The exact nearest ids, as the owner computes them from the table. */
+    /** The exact nearest, with their cosine distance, as the owner computes them from the table. */
+    const exactNearestRows = (owner: DemoData, vector: number[], limit: number) =>
+      app.database.owner.$queryRaw<Array<{ id: string; distance: number }>>`
+        SELECT id, (embedding <=> ${JSON.stringify(vector)}::vector)::float8 AS distance FROM memories
+        WHERE organization_id = ${owner.organizationId} AND embedding_model = ${MODEL} AND NOT is_deleted
+        ORDER BY (embedding <=> ${JSON.stringify(vector)}::vector) + 0, id LIMIT ${limit}`;
     const exactNearest = async (owner: DemoData, vector: number[], limit: number) =>
-      (
-        await app.database.owner.$queryRaw<Array<{ id: string }>>`
-          SELECT id FROM memories WHERE organization_id = ${owner.organizationId} AND embedding_model = ${MODEL}
-            AND NOT is_deleted
-          ORDER BY (embedding <=> ${JSON.stringify(vector)}::vector) + 0, id LIMIT ${limit}`
-      ).map((row) => row.id);
+      (await exactNearestRows(owner, vector, limit)).map((row) => row.id);
 
     it('searches the large one through the HNSW index, recall@10 >= 0.9 against exact search', async () => {
-      const plan = await analyzed(large, [1, 0.2, 0.1]);
+      const plan = await analyzed(large, v(1, 0.2, 0.1));
       expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(actual rows=[\d.]+ loops=1\)/);
       // The exact branch: its gate is evaluated, its search never runs.
       expect(plan).toMatch(/Subquery Scan on "\*SELECT\* 2" \(actual rows=0(?:\.00)? loops=1\)/);
@@ -290,26 +321,44 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       // The organization's count is taken once, for both gates.
       expect(plan.match(/CTE Scan on scope_size/g)?.length ?? 0).toBe(2);
       expect(plan.match(/CTE scope_size/g)).toHaveLength(1);
+      // 50 queries drawn like the memories (another seed): 500 chances, so that one unlucky
+      // neighbour moves the measure by 0.002, not by 0.02 as with 5 queries.
+      const queries = clustered(seededRandom(21), 50);
+      // Each query's exact nearest 11, all in one statement.
+      const exactRows = await app.database.owner.$queryRaw<Array<{ query: number; id: string; distance: number }>>`
+        SELECT q.n::int AS query, x.id, x.distance FROM unnest(${queries.map((query) => JSON.stringify(query))}::text[])
+          WITH ORDINALITY AS q(vector, n)
+        CROSS JOIN LATERAL (
+          SELECT id, (embedding <=> q.vector::vector)::float8 AS distance FROM memories
+          WHERE organization_id = ${large.organizationId} AND embedding_model = ${MODEL} AND NOT is_deleted
+          ORDER BY (embedding <=> q.vector::vector) + 0, id LIMIT 11
+        ) x
+        ORDER BY q.n, x.distance, x.id`;
       let found = 0;
-      const queries = [
-        [1, 0.2, 0.1],
-        [0.2, 1, 0.3],
-        [-0.7, 0.6, 0.2],
-        [-0.9, -0.3, 0],
-        [0.5, -0.8, 0.4],
-      ];
-      for (const vector of queries) {
-        const exact = new Set(await exactNearest(large, vector, 10));
-        const hits = (await app.graphqlAs(large.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
-        expect(hits).toHaveLength(10);
-        // The score reorders by importance, recency and use, which are alike here: compare as sets.
-        found += hits.filter((hit) => exact.has(hit.memory.id)).length;
+      // The searches, ten at a time, as concurrent requests would come.
+      for (let start = 0; start < queries.length; start += 10) {
+        const batch = queries.slice(start, start + 10);
+        const responses = await Promise.all(
+          batch.map((vector) => app.graphqlAs(large.key, SearchByMeaning, { vector, limit: 10 })),
+        );
+        responses.forEach((response, offset) => {
+          const exact = exactRows.filter((row) => row.query === start + offset + 1);
+          // No tie at the edge of the nearest 10: the 10th and 11th are told apart well beyond the
+          // 4-byte floats' precision (pgvector's), so the exact set is one set.
+          expect(exact).toHaveLength(11);
+          expect(exact[10]!.distance - exact[9]!.distance).toBeGreaterThan(1e-6);
+          const nearest = new Set(exact.slice(0, 10).map((row) => row.id));
+          const hits = response.data!.searchMemories;
+          expect(hits).toHaveLength(10);
+          // The score reorders by importance, recency and use, which are alike here: compare as sets.
+          found += hits.filter((hit) => nearest.has(hit.memory.id)).length;
+        });
       }
       expect(found / (10 * queries.length)).toBeGreaterThanOrEqual(0.9);
     });
 
     it('searches the small one exactly: a full page, the exact nearest, no index scan', async () => {
-      const vector = [1, 0.2, 0.1];
+      const vector = v(1, 0.2, 0.1);
       const plan = await analyzed(small, vector);
       expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(never executed\)/);
       const hits = (await app.graphqlAs(small.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
@@ -398,7 +447,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     for (const hit of fuzzy) expect(validIds.has(hit.memory.id)).toBe(true);
   });
 
-  it('tolerates typos in HYBRID: any word matches, more words rank higher, near words follow', async () => {
+  it('tolerates typos in HYBRID and TEXT: any word matches, more words rank higher, near words follow', async () => {
     const typist = await app.seedDemo();
     const contents = [
       'takes trains to work every day',
@@ -416,19 +465,34 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
           memoryType: 'FACTUAL',
           scope: 'user',
           level: 'core',
-          embedding: [Math.cos(index), Math.sin(index), 0.5],
+          embedding: v(Math.cos(index), Math.sin(index), 0.5),
         },
       });
       expect(created.data?.createMemory.__typename).toBe('MemoryPayload');
     }
     const search = async (query: string, mode: SearchMode = 'HYBRID') => {
-      const response = await app.graphqlAs(typist.key, SearchByMeaning, { query, vector: [0, 0, 1], mode, limit: 10 });
+      const response = await app.graphqlAs(typist.key, SearchByMeaning, { query, vector: v(0, 0, 1), mode, limit: 10 });
       expect(response.errors).toBeUndefined();
       return response.data!.searchMemories;
     };
-    // TEXT requires every word: a misspelling finds nothing, as before.
-    expect(await search('trians', 'TEXT')).toEqual([]);
-    expect(await search('vegetarain meals', 'TEXT')).toEqual([]);
+    // TEXT requires every word; when no memory has them all, the near words' memories follow:
+    // "trians" finds the three about trains (text 0, their fuzzy similarity), and nothing else.
+    const textTrains = await search('trians', 'TEXT');
+    expect(new Set(textTrains.map((hit) => hit.memory.content))).toEqual(
+      new Set(contents.filter((content) => content.includes('trains'))),
+    );
+    for (const hit of textTrains) {
+      expect(hit.breakdown).toMatchObject({ text: 0, textRank: null, vectorRank: null, matchedWords: null });
+      expect(hit.breakdown.fuzzy).toBeGreaterThanOrEqual(0.25);
+    }
+    // Where every word is there, TEXT is exact as before: no near word is added.
+    const exactTrains = await search('trains', 'TEXT');
+    expect(exactTrains).toHaveLength(3);
+    expect(exactTrains.every((hit) => hit.breakdown.fuzzy === null && hit.breakdown.text > 0)).toBe(true);
+    // "vegetarain meals": the meals, by their near (here: equal) word; never the jazz.
+    const textMeals = (await search('vegetarain meals', 'TEXT')).map((hit) => hit.memory.content);
+    expect(textMeals).toEqual(expect.arrayContaining(['vegetarian meals on Fridays', 'cheap meals near the office']));
+    expect(textMeals).not.toContain('likes jazz records');
     // HYBRID: "trians" finds the three memories about trains by a near word, ranked by it.
     const trains = (await search('trians')).filter((hit) => hit.breakdown.textRank != null);
     expect(new Set(trains.map((hit) => hit.memory.content))).toEqual(

@@ -25,13 +25,13 @@ function serverUrl(): string {
   return database.url;
 }
 
-function urlFor(database: string): string {
+export function urlFor(database: string): string {
   const url = new URL(serverUrl());
   url.pathname = `/${database}`;
   return url.toString();
 }
 
-async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: serverUrl() });
   await client.connect();
   try {
