@@ -366,8 +366,8 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     });
 
     it('reads past superseded near-duplicates in the HNSW scan: a full page of valid facts', async () => {
-      const vector = [1, 0.2, 0.1];
-      const successor = (await exactNearest(large, [0, 0, 1], 1))[0]!;
+      const vector = v(1, 0.2, 0.1);
+      const successor = (await exactNearest(large, v(0, 0, 1), 1))[0]!;
       // Run last in this block: 300 ended facts, each nearer the query than any valid one.
       await fillSuperseded(large, 'large-superseded-', 300, vector, 'filler note', successor);
       const plan = await analyzed(large, vector);
@@ -412,13 +412,13 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
         level: 'core',
       };
       // The harbour walks have no vector: only the text (typo-tolerant) ranking can find them.
-      if (index >= 4) input.embedding = [0.6, 0.8, 0.1 * index];
+      if (index >= 4) input.embedding = v(0.6, 0.8, 0.1 * index);
       const created = (await app.graphqlAs(crowded.key, CreateMemory, { input })).data!.createMemory;
       expect(created.__typename).toBe('MemoryPayload');
       valid.push((created as { memory: { id: string } }).memory.id);
     }
     // More than any search's candidates (rankedCandidates(5) = 100), each nearer than every valid one.
-    await fillSuperseded(crowded, 'crowd-sea-', 150, [1, 0, 0], 'lives by the sea', valid[4]!);
+    await fillSuperseded(crowded, 'crowd-sea-', 150, v(1, 0, 0), 'lives by the sea', valid[4]!);
     await fillSuperseded(crowded, 'crowd-walk-', 150, null, 'walks along the harbour', valid[0]!);
     const validIds = new Set(valid);
     const hitsAs = async (variables: Parameters<typeof search>[0]) => {
@@ -428,16 +428,16 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     };
 
     // VECTOR: the page of 3 is full, of valid facts, each found by the vector ranking.
-    const vector = await hitsAs({ vector: [1, 0, 0], limit: 3 });
+    const vector = await hitsAs({ vector: v(1, 0, 0), limit: 3 });
     expect(vector).toHaveLength(3);
     for (const hit of vector) expect(validIds.has(hit.memory.id) && hit.breakdown.vectorRank !== null).toBe(true);
     // HYBRID: the text matches the superseded ones too; the valid ones still come by both rankings.
-    const hybrid = await hitsAs({ query: 'sea', vector: [1, 0, 0], limit: 4 });
+    const hybrid = await hitsAs({ query: 'sea', vector: v(1, 0, 0), limit: 4 });
     expect(hybrid.map((hit) => hit.memory.id).sort()).toEqual(valid.slice(4).sort());
     for (const hit of hybrid)
       expect(hit.breakdown).toMatchObject({ textRank: expect.any(Number), vectorRank: expect.any(Number) });
     // HYBRID's typo tolerance: "harbor" is no word of theirs; the near ones are picked valid too.
-    const fuzzy = await hitsAs({ query: 'harbor', vector: [0, 0, 1], limit: 8 });
+    const fuzzy = await hitsAs({ query: 'harbor', vector: v(0, 0, 1), limit: 8 });
     expect(
       fuzzy
         .filter((hit) => hit.breakdown.fuzzy !== null)
