@@ -184,14 +184,21 @@ function nearWordMatches(
     ...validRows(search, instant),
     ...filter,
   ];
+  // Each near word's memory is looked up by its id (a LATERAL with LIMIT 1 is never flattened):
+  // joined as a set, the join's method followed the table's statistics, which other organizations'
+  // rows move, and the plan of a search must not depend on them (test/memories/search-tenants.test.ts).
   return `
         UNION ALL
         SELECT m.id, m.created_at, ${columns}
         FROM ${found} f
-        JOIN ${SEARCH_VIEW} m ON m.id = f.id
-        JOIN agents a ON a.id = m.agent_id
-        WHERE ${conditions.join(' AND ')}
-          AND f.id NOT IN (SELECT id FROM exact)
+        CROSS JOIN LATERAL (
+          SELECT m.*
+          FROM ${SEARCH_VIEW} m
+          JOIN agents a ON a.id = m.agent_id
+          WHERE m.id = f.id AND ${conditions.join(' AND ')}
+          LIMIT 1
+        ) m
+        WHERE f.id NOT IN (SELECT id FROM exact)
           AND (SELECT count(*) FROM exact) < ${tooFew}`;
 }
 
@@ -358,7 +365,9 @@ export function memorySearchStatement(search: MemorySearch, memory?: PlannedMemo
            s.fuzzy AS hit_fuzzy,
            s.importance AS hit_importance, s.recency AS hit_recency, s.use AS hit_use${snippet}${planned}
     FROM (${rankedMatches(search, bind)}) s
-    JOIN memories m ON m.id = s.id
+    -- Each hit's row by its id (a LATERAL with LIMIT 1 is never flattened into a join whose method
+    -- follows the table's statistics, which other organizations' rows move: see nearWordMatches).
+    CROSS JOIN LATERAL (SELECT * FROM memories m WHERE m.id = s.id LIMIT 1) m
     -- Again as the hits leave: a memory that expired while the search ran is not among them.
     WHERE ${notExpired('m')}
     ORDER BY s.score DESC, s.created_at DESC, s.id DESC`;
