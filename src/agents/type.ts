@@ -127,7 +127,7 @@ export const AgentType = builder.prismaObject('Agent', {
         `The last messages of the conversation, newest last (default ${DEFAULT_RECENT_MESSAGES}, ` +
         `at most ${MAX_PAGE_SIZE}).`,
       args: { limit: t.arg.int({ defaultValue: DEFAULT_RECENT_MESSAGES }) },
-      // The last `limit`, newest first through idx_messages_agent_created_at, given oldest first.
+      // The last `limit`, newest first through idx_messages_agent_id_live (agent, created_at, seq), given oldest first.
       sql: list(agentMessages, orderBy(['created_at', 'seq'], 'ASC'), {
         order: orderBy(['created_at', 'seq'], 'DESC'),
         limit: ({ limit }) => pageSizeOf(limit),

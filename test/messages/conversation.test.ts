@@ -252,7 +252,7 @@ describe('conversations: order, tool calls, look-ups', () => {
   });
 
   it(
-    'reads recentMessages through idx_messages_agent_created_at, as the application role, ' +
+    'reads recentMessages through idx_messages_agent_id_live in its order, as the application role, ' +
       'on a realistically sized table',
     async () => {
       // 300 agents of 100 messages in each organization, a third of them in runs that share an instant.
@@ -291,7 +291,10 @@ describe('conversations: order, tool calls, look-ups', () => {
         return lines.map((line) => line['QUERY PLAN']).join('\n');
       });
       if (process.env.SHOW_PLAN) console.log(plan);
-      expect(plan).toMatch(/Index Scan Backward using idx_messages_agent_created_at on messages t\d+/);
+      // In the page's order (agent, created_at, seq): read backwards and stopped after `limit`, with
+      // no sort of tied instants by seq (only the page itself is turned oldest first, by its aggregate).
+      expect(plan).toMatch(/Index Scan Backward using idx_messages_agent_id_live on messages t\d+/);
+      expect(plan).not.toMatch(/Incremental Sort/);
       expect(plan).not.toMatch(/Seq Scan on messages/);
     },
   );
