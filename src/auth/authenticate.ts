@@ -64,16 +64,14 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
     });
   }
 
-  /** The caller behind a request's bearer key; throws `unauthenticated()` otherwise. */
-  return async function authenticate(request: Request): Promise<Caller> {
-    const token = bearerToken(request);
-    if (!token || !looksLikeApiKey(token)) throw unauthenticated();
-    const now = new Date();
-    const known = keys.get(token, now.getTime());
-    if (known) {
-      await recordUse(known.organizationId, known.apiKeyId, now);
-      return known;
-    }
+  /**
+   * The key's check in the database, and its caller remembered. Concurrent requests with the same
+   * key share one check: when a cached key's time runs out under load, every request in flight
+   * would otherwise check it at once (ten statements, and as many scopes changed and changed back).
+   */
+  const checking = new Map<string, Promise<Caller>>();
+
+  async function check(token: string, now: Date): Promise<Caller> {
     const keyHash = hashApiKey(token);
     // Row-level security lets this read see the presented key, its user and its organization,
     // and nothing else: the organization is not known yet.
@@ -86,10 +84,27 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
       [key] = await lookUp();
     }
     if (!key) throw unauthenticated();
-    await recordUse(key.organizationId, key.id, now);
     const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
     const caller = { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
     keys.set(token, caller, now.getTime(), key.expiresAt === null ? null : new Date(key.expiresAt));
+    return caller;
+  }
+
+  /** The caller behind a request's bearer key; throws `unauthenticated()` otherwise. */
+  return async function authenticate(request: Request): Promise<Caller> {
+    const token = bearerToken(request);
+    if (!token || !looksLikeApiKey(token)) throw unauthenticated();
+    const now = new Date();
+    let caller = keys.get(token, now.getTime());
+    if (!caller) {
+      let pending = checking.get(token);
+      if (!pending) {
+        pending = check(token, now).finally(() => checking.delete(token));
+        checking.set(token, pending);
+      }
+      caller = await pending;
+    }
+    await recordUse(caller.organizationId, caller.apiKeyId, now);
     return caller;
   };
 }

@@ -74,6 +74,15 @@ describe('the key check cache (AUTH_CACHE_MS)', () => {
     expect(refusedSentAt).toBeDefined();
     expect(refusedSentAt! - revokedAt).toBeLessThan(1_000);
   });
+  it('checks a key once for all the requests that present it at the same time', async () => {
+    const issued = (await app.graphqlUntyped(IssueKey)).data as { createApiKey: { key: string } };
+    const { key } = issued.createApiKey;
+    const { result: statuses, statements } = await app.countStatements(() =>
+      Promise.all(Array.from({ length: 10 }, () => status(app.url, key))),
+    );
+    expect(statuses).toEqual(Array.from({ length: 10 }, () => 200));
+    expect(statements.filter((statement) => /FROM api_keys k\b/.test(statement))).toHaveLength(1);
+  });
 });
 
 describe('the key check cache, alone', () => {
