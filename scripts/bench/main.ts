@@ -10,6 +10,7 @@ import { type BenchOptions, parseOptions, USAGE } from './options';
 import { ensurePostGraphile } from './postgraphile';
 import { profileReport } from './profile';
 import { ratios, ratiosSvg, resultsTable, runDescription, type ShapeResults } from './report';
+import { BENCH_PROCESS_NODE, ensureBenchNode } from './runtime';
 import { type BenchServer, startAgentMem, startPostGraphile, startReference, startYoga } from './servers';
 import { SERVER_NAMES, type ServerId, type Shape } from './shapes';
 import { verifyShapes } from './verify';
@@ -68,6 +69,9 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   const startedAt = new Date();
   const install = ensurePostGraphile(progress);
   progress(`PostGraphile ${install.postgraphileVersion} on Node ${install.nodeVersion}, from ${install.directory}`);
+  // Every server on one Node (runtime.ts), unless asked to run AgentMem's on the bench's own.
+  const runtime = options.nodeSelf ? BENCH_PROCESS_NODE : ensureBenchNode(progress);
+  progress(`AgentMem, bare graphql-yoga and the plain statements on Node ${runtime.version} (${runtime.binary})`);
 
   const cluster = await startCluster(cleanup);
   progress(`throwaway PostgreSQL ${cluster.version} on port ${cluster.port}, in ${cluster.directory}`);
@@ -96,13 +100,10 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   // One process answers both /graphql and /mcp: the MCP shape's two participants are that process.
   let agentmem: Promise<BenchServer> | undefined;
   const startAgentMemOnce = () =>
-    (agentmem ??= startAgentMem(
-      cluster,
-      cleanup,
-      AGENTMEM_DATABASE,
-      undefined,
-      options.profile ? profileDirectory : undefined,
-    ));
+    (agentmem ??= startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, {
+      profileDirectory: options.profile ? profileDirectory : undefined,
+      runtime,
+    }));
   const starters: Record<ServerId, () => Promise<BenchServer>> = {
     agentmem: startAgentMemOnce,
     'agentmem-mcp': async () => ({
@@ -110,14 +111,15 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
       id: 'agentmem-mcp',
       name: SERVER_NAMES['agentmem-mcp'],
     }),
-    'agentmem-1-worker': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 1),
-    'agentmem-2-workers': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, 2),
+    'agentmem-1-worker': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, { workers: 1, runtime }),
+    'agentmem-2-workers': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, { workers: 2, runtime }),
     postgraphile: () => startPostGraphile(cluster, cleanup, POSTGRAPHILE_DATABASE, install),
     'json-agg': () =>
-      startReference(cluster, cleanup, 'json-agg', POSTGRAPHILE_DATABASE, databases.facts.organizationId),
+      startReference(cluster, cleanup, 'json-agg', POSTGRAPHILE_DATABASE, databases.facts.organizationId, runtime),
     // On AgentMem's database, as a superuser: the same memories, without row-level security.
-    'full-text': () => startReference(cluster, cleanup, 'full-text', AGENTMEM_DATABASE, databases.facts.organizationId),
-    yoga: () => startYoga(cluster, cleanup),
+    'full-text': () =>
+      startReference(cluster, cleanup, 'full-text', AGENTMEM_DATABASE, databases.facts.organizationId, runtime),
+    yoga: () => startYoga(cluster, cleanup, runtime),
   };
   const servers = new Map(
     (await Promise.all([...needed].map((id) => starters[id]()))).map((server) => [server.id, server]),

@@ -13,6 +13,8 @@ export interface BenchOptions {
   showStatements: boolean;
   /** Check the answers of the shapes and stop: nothing timed. */
   verifyOnly: boolean;
+  /** Run AgentMem, bare yoga and the plain statements on the bench's own Node, not Node 24. */
+  nodeSelf: boolean;
   /** Where the table (results.md) and the chart (ratios.svg) are written. */
   outDirectory: string;
   /** Run AgentMem (one process) under `--cpu-prof` and summarize its profile in profile.md. */
@@ -34,6 +36,8 @@ export const USAGE = `usage: npm run bench [-- options]
   --connections N      concurrent connections (default 10)                         env BENCH_CONNECTIONS
   --shapes a,b         only these shapes (default: all, in the order below)        env BENCH_SHAPES
   --verify-only        check that the servers agree on the shapes, time nothing    env BENCH_VERIFY_ONLY=1
+  --node-self          AgentMem and the plain servers on this Node, not Node 24    env BENCH_NODE_SELF=1
+                       (PostGraphile stays on 24): what the runtime itself moves
   --statements         list the SQL statements of one request (first round)        env BENCH_STATEMENTS=1
   --out DIR            results.md and ratios.svg go there (default artifacts/bench) env BENCH_OUT
   --profile            CPU-profile AgentMem (one process) over the run; its summary env BENCH_PROFILE=1
@@ -74,6 +78,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       shapes: { type: 'string' },
       statements: { type: 'boolean' },
       'verify-only': { type: 'boolean' },
+      'node-self': { type: 'boolean' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -89,6 +94,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     shapes: shapeList(values.shapes ?? env.BENCH_SHAPES ?? ''),
     showStatements: values.statements === true || env.BENCH_STATEMENTS === '1',
     verifyOnly: values['verify-only'] === true || env.BENCH_VERIFY_ONLY === '1',
+    nodeSelf: values['node-self'] === true || env.BENCH_NODE_SELF === '1',
     outDirectory: path.resolve(values.out ?? env.BENCH_OUT ?? DEFAULT_OUT),
     profile: values.profile === true || env.BENCH_PROFILE === '1',
   };

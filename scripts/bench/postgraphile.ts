@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePeerInstall, installedVersion } from '../peer-install';
+import { BENCH_NODE_MAJOR } from './runtime';
 
 export interface PostGraphileInstall {
   directory: string;
@@ -11,9 +12,12 @@ export interface PostGraphileInstall {
   serverScript: string;
 }
 
-/** PostGraphile v5 (which requires Node >= 22) with its Node, installed once outside the repository. */
+/** PostGraphile v5 (which requires Node >= 22) with the bench's Node, installed once outside the repository. */
 export function ensurePostGraphile(log: (line: string) => void): PostGraphileInstall {
-  const install = ensurePeerInstall({ name: 'postgraphile', packages: { postgraphile: '^5.0.0' } }, log);
+  const install = ensurePeerInstall(
+    { name: 'postgraphile', packages: { postgraphile: '^5.0.0' }, nodeMajor: BENCH_NODE_MAJOR },
+    log,
+  );
   const serverScript = path.join(install.directory, 'bench-server.mjs');
   fs.copyFileSync(path.join(__dirname, 'postgraphile-server.mjs'), serverScript);
   return { ...install, postgraphileVersion: installedVersion(install, 'postgraphile'), serverScript };

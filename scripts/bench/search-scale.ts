@@ -182,9 +182,8 @@ async function run(cleanup: Cleanup): Promise<void> {
   for (const size of SIZES) {
     progress(`building ${size} memories`);
     const { key, matches } = await prepare(cluster, size);
-    const server = await startAgentMem(cluster, cleanup, `bench_search_${size}`, undefined, undefined, {
-      EMBEDDINGS_DIMENSIONS: String(DIMENSIONS),
-      EMBEDDINGS_MODEL: MODEL,
+    const server = await startAgentMem(cluster, cleanup, `bench_search_${size}`, {
+      settings: { EMBEDDINGS_DIMENSIONS: String(DIMENSIONS), EMBEDDINGS_MODEL: MODEL },
     });
     for (const mode of ['TEXT', 'HYBRID'] as const) {
       for (const track of [false, true]) {

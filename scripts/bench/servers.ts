@@ -4,6 +4,7 @@ import type { Cleanup } from './cleanup';
 import type { Cluster } from './cluster';
 import type { PostGraphileInstall } from './postgraphile';
 import { freePort, type Started, startProcess, waitUntilReady } from './processes';
+import { BENCH_PROCESS_NODE, type NodeRuntime } from './runtime';
 import { SERVER_NAMES, type ServerId } from './shapes';
 
 const REPOSITORY = path.resolve(__dirname, '..', '..');
@@ -73,13 +74,20 @@ async function launch(
  * (src/server.ts), or with `workers`, `npm run start:cluster`'s primary and that many workers.
  * With `profileDirectory`, the one process writes a V8 CPU profile there when it stops.
  */
+export interface AgentMemStart {
+  workers?: 1 | 2;
+  profileDirectory?: string;
+  /** Settings beside the bench's own. */
+  settings?: NodeJS.ProcessEnv;
+  /** The Node it runs on (default: the one running the bench). */
+  runtime?: NodeRuntime;
+}
+
 export async function startAgentMem(
   cluster: Cluster,
   cleanup: Cleanup,
   database: string,
-  workers?: 1 | 2,
-  profileDirectory?: string,
-  settings: NodeJS.ProcessEnv = {},
+  { workers, profileDirectory, settings = {}, runtime = BENCH_PROCESS_NODE }: AgentMemStart = {},
 ): Promise<BenchServer> {
   const port = await freePort();
   return launch(
@@ -88,11 +96,11 @@ export async function startAgentMem(
     {
       id: workers === undefined ? 'agentmem' : workers === 1 ? 'agentmem-1-worker' : 'agentmem-2-workers',
       database,
-      nodeVersion: process.version,
+      nodeVersion: runtime.version,
       port,
       processTree: workers !== undefined,
       // `node --import tsx` rather than the tsx CLI: the measured process is the server itself.
-      command: process.execPath,
+      command: runtime.binary,
       args: [
         ...NODE_PRELOADS,
         ...(profileDirectory ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : []),
@@ -156,16 +164,20 @@ export async function startPostGraphile(
 }
 
 /** A bare graphql-yoga server (yoga-server.ts): one field, default plugins, no database. */
-export async function startYoga(cluster: Cluster, cleanup: Cleanup): Promise<BenchServer> {
+export async function startYoga(
+  cluster: Cluster,
+  cleanup: Cleanup,
+  runtime: NodeRuntime = BENCH_PROCESS_NODE,
+): Promise<BenchServer> {
   const port = await freePort();
   return launch(
     cleanup,
     cluster.directory,
     {
       id: 'yoga',
-      nodeVersion: process.version,
+      nodeVersion: runtime.version,
       port,
-      command: process.execPath,
+      command: runtime.binary,
       args: [...NODE_PRELOADS, path.join('scripts', 'bench', 'yoga-server.ts')],
       env: { ...baseEnvironment(), NODE_ENV: 'production', PORT: String(port) },
     },
@@ -185,6 +197,7 @@ export async function startReference(
   id: Extract<ServerId, 'json-agg' | 'full-text'>,
   database: string,
   organizationId: string,
+  runtime: NodeRuntime = BENCH_PROCESS_NODE,
 ): Promise<BenchServer> {
   const port = await freePort();
   return launch(
@@ -193,9 +206,9 @@ export async function startReference(
     {
       id,
       database,
-      nodeVersion: process.version,
+      nodeVersion: runtime.version,
       port,
-      command: process.execPath,
+      command: runtime.binary,
       args: [...NODE_PRELOADS, path.join('scripts', 'bench', 'reference-server.ts')],
       env: {
         ...baseEnvironment(),

@@ -193,7 +193,7 @@ async function run(cleanup: Cleanup): Promise<void> {
   } finally {
     await seeding.close();
   }
-  const server = await startAgentMem(cluster, cleanup, DATABASE, undefined, options.profile);
+  const server = await startAgentMem(cluster, cleanup, DATABASE, { profileDirectory: options.profile });
   const url = `${server.baseUrl}/graphql`;
 
   const agents: Agent[] = organizations.map((organization) => ({ id: organization.agentId, key: organization.key }));
