@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { GraphQLError } from 'graphql';
 import type { Authenticate } from '../auth/authenticate';
 import type { Caller } from '../auth/caller';
@@ -16,8 +16,10 @@ export const MCP_PATH = '/mcp';
 /**
  * The MCP endpoint, Streamable HTTP at /mcp, beside /graphql on the same server and port.
  *
- * Tools are stateless: every POST is answered on its own (a fresh server and transport), so any
- * process of the cluster and any replica answers any request, and a restart loses nothing. Where
+ * Tools are stateless: every POST is answered on its own, so any process of the cluster and any
+ * replica answers any request, and a restart loses nothing. A plain tools/call (the bulk of an
+ * agent's requests) is answered here directly over Node's request and response (directCall);
+ * every other POST gets a fresh SDK server and transport (the SDK's stateless mode). Where
  * sessions can be kept (`sessions`: Redis, or a single process), `initialize` also opens a session
  * (Mcp-Session-Id) for resource subscriptions only: resources/subscribe and unsubscribe, its GET
  * stream and its DELETE (src/mcp/sessions.ts). Without one, GET and DELETE are 405.
@@ -144,6 +146,27 @@ function directCall(request: http.IncomingMessage, body: unknown): DirectCall | 
   const version = request.headers['mcp-protocol-version'];
   if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) return undefined;
   return { id: id as string | number, name: params.name, args };
+}
+
+/**
+ * The JSON-RPC response of a tools/call, as the SDK's transport writes it ({result, jsonrpc, id}).
+ * A tool's result has its output twice: as the text content, JSON.stringify of the output (made
+ * in src/mcp/server.ts, callTool), and as structuredContent. That text is the structuredContent's
+ * JSON as JSON.stringify would write it again: it is reused rather than made a second time.
+ */
+function toolsCallResponse(result: CallToolResult, id: string | number): string {
+  const [text] = result.content;
+  const { content, structuredContent, ...rest } = result;
+  if (
+    structuredContent !== undefined &&
+    content.length === 1 &&
+    text?.type === 'text' &&
+    Object.keys(rest).length === 0
+  ) {
+    const head = `{"result":{"content":${JSON.stringify(content)},"structuredContent":`;
+    return `${head}${text.text}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
+  }
+  return JSON.stringify({ result, jsonrpc: '2.0', id });
 }
 
 /** Where the tools' GraphQL requests go: yoga's own fetch, within the process. */
@@ -274,7 +297,7 @@ export function createMcpHandler(options: McpHandlerOptions): http.RequestListen
     if (direct) {
       const result = await callNamedTool(direct.name, direct.args, caller.scopes, graphql, log);
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ result, jsonrpc: '2.0', id: direct.id }));
+      response.end(toolsCallResponse(result, direct.id));
       return;
     }
     const server = createMcpServer(graphql, caller.scopes, log, session);
