@@ -422,7 +422,7 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
     const overGraphql = () => app.graphqlUntyped(RECALL_QUERY, variables);
     const overMcp = async () =>
       (await toolsCall(a.key, { name: 'recall', arguments: { query: 'Ada', limit: 20, track: false } })).json();
-    // Once each first: the key's lookup is cached after its first request.
+    // Once each first: a first request warms what later ones find cached.
     await overGraphql();
     await overMcp();
     const graphql = await app.countStatements(overGraphql);
@@ -431,8 +431,15 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
     // fetch's JSON is of another realm than jest's: expect.any(Array) would not know its arrays.
     const hits = (mcp.result as { result: { structuredContent: { hits: unknown[] } } }).result.structuredContent.hits;
     expect(hits.length).toBe((graphql.result.data?.searchMemories as unknown[]).length);
-    expect(graphql.statements.length).toBeGreaterThan(0);
-    expect(mcp.statements).toEqual(graphql.statements);
+    // The key's lookup (its own transaction: BEGIN, the scope, the SELECT, COMMIT) runs again once
+    // its cache entry is AUTH_CACHE_MS old, which a slow PGlite call can outlast: left out on both.
+    const operation = (statements: string[]) => {
+      const lookup = statements.findIndex((sql) => sql.includes('FROM api_keys'));
+      if (lookup < 2 || statements[lookup - 2] !== 'BEGIN' || statements[lookup + 1] !== 'COMMIT') return statements;
+      return [...statements.slice(0, lookup - 2), ...statements.slice(lookup + 2)];
+    };
+    expect(operation(graphql.statements).length).toBeGreaterThan(0);
+    expect(operation(mcp.statements)).toEqual(operation(graphql.statements));
   });
 
   it('refuses arguments that break the schema with a VALIDATION tool error, and stores nothing', async () => {
