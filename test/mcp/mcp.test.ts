@@ -388,7 +388,7 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
   it('answers a plain tools/call itself with the very bytes the SDK writes for it', async () => {
     // With params._meta the SDK's Server and transport answer (src/mcp/http.ts, directCall);
     // without, the direct path does. Results, tool errors of each kind, and string ids alike.
-    const cases: Array<[string, string, Record<string, unknown>, string | number]> = [
+    const cases: [string, string, Record<string, unknown>, string | number][] = [
       [a.key, 'recall', { query: 'Ada', track: false }, 7],
       [a.key, 'recall', { query: 'Ada', limit: 0 }, 'an id'],
       [a.key, 'core_memory_read', { agentId: b.agentId }, 8],
@@ -430,7 +430,7 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
     expect(graphql.result.errors).toBeUndefined();
     // fetch's JSON is of another realm than jest's: expect.any(Array) would not know its arrays.
     const hits = (mcp.result as { result: { structuredContent: { hits: unknown[] } } }).result.structuredContent.hits;
-    expect(hits.length).toBe((graphql.result.data?.searchMemories as unknown[]).length);
+    expect(hits.length).toBe((graphql.result.data as { searchMemories: unknown[] }).searchMemories.length);
     // The key's lookup (its own transaction: BEGIN, the scope, the SELECT, COMMIT) runs again once
     // its cache entry is AUTH_CACHE_MS old, which a slow PGlite call can outlast: left out on both.
     const operation = (statements: string[]) => {
