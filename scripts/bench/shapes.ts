@@ -342,8 +342,9 @@ const mcpHits = z.object({
 
 /**
  * The MCP tool recall beside the GraphQL document it runs (RECALL_QUERY, the same variables), on
- * the same server: what MCP adds (the JSON-RPC request, a server and transport per request, the
- * argument checks, the in-process GraphQL request, the result's JSON twice) over GraphQL alone.
+ * the same server: what MCP adds (the JSON-RPC request, answered by /mcp itself for a plain
+ * tools/call like this one, the argument checks, the in-process GraphQL request, the result's JSON
+ * twice) over GraphQL alone.
  */
 export function recallOverMcp(context: ShapeContext): Shape {
   const variables = {

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { type CallToolResult, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { GraphQLError } from 'graphql';
 import type { Authenticate } from '../auth/authenticate';
 import type { Caller } from '../auth/caller';
@@ -7,7 +8,7 @@ import type { LimitRate } from '../auth/rate-limit';
 import { currentRequestFacts } from '../http/request-id';
 import type { Logger } from '../logger';
 import { graphqlOverFetch } from './graphql';
-import { createMcpServer, type RequestSession } from './server';
+import { callNamedTool, createMcpServer, isTool, type RequestSession } from './server';
 import { type McpSessions, SessionNotFound } from './sessions';
 
 export const MCP_PATH = '/mcp';
@@ -15,8 +16,10 @@ export const MCP_PATH = '/mcp';
 /**
  * The MCP endpoint, Streamable HTTP at /mcp, beside /graphql on the same server and port.
  *
- * Tools are stateless: every POST is answered on its own (a fresh server and transport), so any
- * process of the cluster and any replica answers any request, and a restart loses nothing. Where
+ * Tools are stateless: every POST is answered on its own, so any process of the cluster and any
+ * replica answers any request, and a restart loses nothing. A plain tools/call (the bulk of an
+ * agent's requests) is answered here directly over Node's request and response (directCall);
+ * every other POST gets a fresh SDK server and transport (the SDK's stateless mode). Where
  * sessions can be kept (`sessions`: Redis, or a single process), `initialize` also opens a session
  * (Mcp-Session-Id) for resource subscriptions only: resources/subscribe and unsubscribe, its GET
  * stream and its DELETE (src/mcp/sessions.ts). Without one, GET and DELETE are 405.
@@ -102,6 +105,68 @@ function methodsOf(body: unknown): string[] {
       ? (message as { method: string }).method
       : '',
   );
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+const CALL_KEYS = new Set(['name', 'arguments']);
+
+/** A tools/call the direct path answers: its id, tool name and arguments. */
+interface DirectCall {
+  id: string | number;
+  name: string;
+  args: Record<string, unknown>;
+}
+
+/**
+ * The tools/call that src/mcp/http.ts answers itself, without the SDK's Server and transport:
+ * one JSON-RPC request (no batch), with nothing but jsonrpc, id, method and params, whose params
+ * are a tool of this server by name and an arguments object (no _meta: no progress token or
+ * task), and headers the SDK's transport would let through (Accept, a plain JSON Content-Type, a
+ * supported MCP-Protocol-Version or none). Anything else is undefined and goes to the SDK, whose
+ * answers (its errors included) stay as they are. Where it is defined, the SDK would have called
+ * the same handler (callNamedTool) with the same arguments and written its result as
+ * {result, jsonrpc, id}: the direct path writes the same bytes for a fraction of the CPU (the
+ * web Request and Response, a Server and transport per request, four zod parses of the message).
+ */
+function directCall(request: http.IncomingMessage, body: unknown): DirectCall | undefined {
+  if (!isPlainObject(body) || body.jsonrpc !== '2.0' || body.method !== 'tools/call') return undefined;
+  const { id, params } = body;
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return undefined;
+  if (!isPlainObject(params) || typeof params.name !== 'string' || !isTool(params.name)) return undefined;
+  const args = params.arguments ?? {};
+  if (!isPlainObject(args)) return undefined;
+  if (Object.keys(body).some((key) => !REQUEST_KEYS.has(key))) return undefined;
+  if (Object.keys(params).some((key) => !CALL_KEYS.has(key))) return undefined;
+  const { accept = '', 'content-type': contentType } = request.headers;
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
+  if (contentType !== 'application/json') return undefined;
+  const version = request.headers['mcp-protocol-version'];
+  if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(String(version))) return undefined;
+  return { id: id as string | number, name: params.name, args };
+}
+
+/**
+ * The JSON-RPC response of a tools/call, as the SDK's transport writes it ({result, jsonrpc, id}).
+ * A tool's result has its output twice: as the text content, JSON.stringify of the output (made
+ * in src/mcp/server.ts, callTool), and as structuredContent. That text is the structuredContent's
+ * JSON as JSON.stringify would write it again: it is reused rather than made a second time.
+ */
+function toolsCallResponse(result: CallToolResult, id: string | number): string {
+  const [text] = result.content;
+  const { content, structuredContent, ...rest } = result;
+  if (
+    structuredContent !== undefined &&
+    content.length === 1 &&
+    text?.type === 'text' &&
+    Object.keys(rest).length === 0
+  ) {
+    const head = `{"result":{"content":${JSON.stringify(content)},"structuredContent":`;
+    return `${head}${text.text}},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
+  }
+  return JSON.stringify({ result, jsonrpc: '2.0', id });
 }
 
 /** Where the tools' GraphQL requests go: yoga's own fetch, within the process. */
@@ -228,6 +293,13 @@ export function createMcpHandler(options: McpHandlerOptions): http.RequestListen
       }
     }
     const graphql = graphqlOverFetch(graphqlFetch, GRAPHQL_URL, authorization);
+    const direct = directCall(request, body);
+    if (direct) {
+      const result = await callNamedTool(direct.name, direct.args, caller.scopes, graphql, log);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(toolsCallResponse(result, direct.id));
+      return;
+    }
     const server = createMcpServer(graphql, caller.scopes, log, session);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     response.once('close', () => {

@@ -69,10 +69,12 @@ const DESCRIBED = new Map<string, { definition: ToolDefinition; listed: Tool }>(
 /**
  * A tool error: isError, its one text content the JSON {"error": {code, field, message}}. Not as
  * structuredContent, which clients validate against the tool's outputSchema (the SDK's Client
- * does so even when isError is set).
+ * does so even when isError is set). Keys in the order of the SDK's CallToolResultSchema, whose
+ * parse the SDK's Server runs on every result: the direct path of src/mcp/http.ts, which skips
+ * that parse, then writes the same bytes.
  */
 function failed(failure: ToolFailure): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: failure }) }] };
+  return { content: [{ type: 'text', text: JSON.stringify({ error: failure }) }], isError: true };
 }
 
 /** The first problem zod found, as AgentMem's VALIDATION error naming the argument. */
@@ -110,6 +112,34 @@ async function callTool(
   }
 }
 
+/** Whether a tools/call names a tool of this server (any caller's: scopes are checked by the call). */
+export const isTool = (name: string): boolean => DESCRIBED.has(name);
+
+/**
+ * A tools/call of a tool that exists (isTool): a tool error if the key lacks its scope, else the
+ * tool's result or its tool error. Shared by the SDK's Server below and by the direct JSON path of
+ * src/mcp/http.ts, so both answer alike.
+ */
+export function callNamedTool(
+  name: string,
+  args: Record<string, unknown>,
+  scopes: readonly Scope[],
+  graphql: RunGraphql,
+  logger: Logger | undefined,
+): Promise<CallToolResult> | CallToolResult {
+  const { definition } = DESCRIBED.get(name)!;
+  if (!grantedScopes(scopes)[definition.scope]) {
+    return failed({
+      code: 'FORBIDDEN',
+      field: null,
+      message:
+        `the tool ${definition.name} needs an API key with the ${definition.scope} scope; this key has ` +
+        `${scopes.length > 0 ? scopes.join(', ') : 'no scope'}`,
+    });
+  }
+  return callTool(definition, args, graphql, logger);
+}
+
 /** What a request over Streamable HTTP has of a session (src/mcp/sessions.ts). */
 export interface RequestSession {
   /** Sessions are kept: resources.subscribe is in the capabilities. */
@@ -136,19 +166,9 @@ export function createMcpServer(
   }));
 
   server.setRequestHandler(CallToolRequestSchema, (request) => {
-    const described = DESCRIBED.get(request.params.name);
-    if (!described) throw new McpError(ErrorCode.InvalidParams, `no tool named ${JSON.stringify(request.params.name)}`);
-    const { definition } = described;
-    if (!granted[definition.scope]) {
-      return failed({
-        code: 'FORBIDDEN',
-        field: null,
-        message:
-          `the tool ${definition.name} needs an API key with the ${definition.scope} scope; this key has ` +
-          `${scopes.length > 0 ? scopes.join(', ') : 'no scope'}`,
-      });
-    }
-    return callTool(definition, request.params.arguments ?? {}, graphql, logger);
+    const { name } = request.params;
+    if (!isTool(name)) throw new McpError(ErrorCode.InvalidParams, `no tool named ${JSON.stringify(name)}`);
+    return callNamedTool(name, request.params.arguments ?? {}, scopes, graphql, logger);
   });
 
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({

@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { RECALL_QUERY } from '../../src/mcp/tools';
 import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -369,6 +370,76 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
       where: { organizationId: b.organizationId, label: 'human' },
     });
     expect(blockOfB.version).toBe(1);
+  });
+
+  /** A raw tools/call POST, as the SDK's Client sends it. */
+  const toolsCall = (key: string, params: Record<string, unknown>, id: string | number = 7) =>
+    fetch(mcpUrl(app.url), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+        authorization: `Bearer ${key}`,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }),
+    });
+
+  it('answers a plain tools/call itself with the very bytes the SDK writes for it', async () => {
+    // With params._meta the SDK's Server and transport answer (src/mcp/http.ts, directCall);
+    // without, the direct path does. Results, tool errors of each kind, and string ids alike.
+    const cases: [string, string, Record<string, unknown>, string | number][] = [
+      [a.key, 'recall', { query: 'Ada', track: false }, 7],
+      [a.key, 'recall', { query: 'Ada', limit: 0 }, 'an id'],
+      [a.key, 'core_memory_read', { agentId: b.agentId }, 8],
+      [readKey, 'remember', { agentId: a.agentId, memories: [{ content: 'x' }] }, 9],
+      [a.key, 'list_agents', {}, 10],
+    ];
+    for (const [key, name, args, id] of cases) {
+      const direct = await toolsCall(key, { name, arguments: args }, id);
+      const viaSdk = await toolsCall(key, { name, arguments: args, _meta: {} }, id);
+      expect([name, direct.status, direct.headers.get('content-type')]).toEqual([
+        name,
+        viaSdk.status,
+        viaSdk.headers.get('content-type'),
+      ]);
+      // A score has a recency term: two calls a moment apart differ in its last digits.
+      const withoutScores = async (response: Response) =>
+        (await response.text()).replace(/(\\?"score\\?":)[-+.e0-9]+/g, (_, key: string) => `${key}0`);
+      const [directBody, sdkBody] = [await withoutScores(direct), await withoutScores(viaSdk)];
+      expect([name, directBody]).toEqual([name, sdkBody]);
+      expect(JSON.parse(directBody)).toMatchObject({ jsonrpc: '2.0', id, result: { content: [{ type: 'text' }] } });
+    }
+    // What the direct path leaves to the SDK is answered as before, e.g. an unknown tool.
+    const unknown = (await (await toolsCall(a.key, { name: 'no_such_tool', arguments: {} })).json()) as {
+      error: { code: number };
+    };
+    expect(unknown.error.code).toBe(-32602);
+  });
+
+  it('recalls over MCP with the very SQL statements of its searchMemories over GraphQL', async () => {
+    const variables = { agentId: '', withAgent: false, query: 'Ada', filter: {}, limit: 20, track: false };
+    const overGraphql = () => app.graphqlUntyped(RECALL_QUERY, variables);
+    const overMcp = async () =>
+      (await toolsCall(a.key, { name: 'recall', arguments: { query: 'Ada', limit: 20, track: false } })).json();
+    // Once each first: a first request warms what later ones find cached.
+    await overGraphql();
+    await overMcp();
+    const graphql = await app.countStatements(overGraphql);
+    const mcp = await app.countStatements(overMcp);
+    expect(graphql.result.errors).toBeUndefined();
+    // fetch's JSON is of another realm than jest's: expect.any(Array) would not know its arrays.
+    const hits = (mcp.result as { result: { structuredContent: { hits: unknown[] } } }).result.structuredContent.hits;
+    expect(hits.length).toBe((graphql.result.data as { searchMemories: unknown[] }).searchMemories.length);
+    // The key's lookup (its own transaction: BEGIN, the scope, the SELECT, COMMIT) runs again once
+    // its cache entry is AUTH_CACHE_MS old, which a slow PGlite call can outlast: left out on both.
+    const operation = (statements: string[]) => {
+      const lookup = statements.findIndex((sql) => sql.includes('FROM api_keys'));
+      if (lookup < 2 || statements[lookup - 2] !== 'BEGIN' || statements[lookup + 1] !== 'COMMIT') return statements;
+      return [...statements.slice(0, lookup - 2), ...statements.slice(lookup + 2)];
+    };
+    expect(operation(graphql.statements).length).toBeGreaterThan(0);
+    expect(operation(mcp.statements)).toEqual(operation(graphql.statements));
   });
 
   it('refuses arguments that break the schema with a VALIDATION tool error, and stores nothing', async () => {
