@@ -95,6 +95,21 @@ function forPostGraphile(index: IndexDefinition): string {
 }
 
 /**
+ * An index whose INCLUDE names a column the schema document lacks (memoryCount's validity columns)
+ * is given without it: the same index for the rows PostGraphile has, which never expire.
+ */
+function withoutIncluded(definition: string, column: string): string | undefined {
+  const include = /INCLUDE \(([^)]*)\)/.exec(definition);
+  if (!include) return undefined;
+  const kept = include[1]!
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.replaceAll('"', '') !== column);
+  if (kept.length === include[1]!.split(',').length) return undefined;
+  return definition.replace(include[0], kept.length > 0 ? `INCLUDE (${kept.join(', ')})` : '');
+}
+
+/**
  * Where PostGraphile's database gets the extensions AgentMem's indexes need: out of its schema, so
  * that it exposes none of their functions.
  */
@@ -130,11 +145,18 @@ async function copyIndexes(cluster: Cluster): Promise<{ copied: string[]; skippe
     const skipped: string[] = [];
     for (const index of source) {
       if (!tables.has(index.table) || names.has(index.name) || shapes.has(shape(index))) continue;
-      try {
-        await client.query(forPostGraphile(index));
-        copied.push(index.name);
-      } catch (error) {
-        skipped.push(`${index.name} (${error instanceof Error ? error.message : String(error)})`);
+      let definition: string | undefined = forPostGraphile(index);
+      while (definition !== undefined) {
+        try {
+          await client.query(definition);
+          copied.push(index.name);
+          break;
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          const missing = /column "([^"]+)" does not exist/.exec(message)?.[1];
+          definition = missing === undefined ? undefined : withoutIncluded(definition, missing);
+          if (definition === undefined) skipped.push(`${index.name} (${message})`);
+        }
       }
     }
     return { copied, skipped };

@@ -148,7 +148,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   ).version;
   const description = runDescription({
     startedAt,
-    agentmemNode: process.version,
+    agentmemNode: runtime.version,
     postgraphileNode: install.nodeVersion,
     postgraphileVersion: install.postgraphileVersion,
     autocannonVersion,
