@@ -7,7 +7,7 @@ import { commonMutationErrors } from '../schema/errors';
 import { addLifecycleMutations } from '../schema/lifecycle';
 import { maxItems } from '../schema/list-caps';
 import { json, longText, storedEnum, text } from '../schema/rules';
-import { createdBy, liveRowsOf, requireLiveAgent } from '../schema/tenancy';
+import { createdBy, liveRowsOf, lockLiveAgent } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { callsMadeBy } from './tool-calls';
 import { conversationOrder, MessageRole, MessageType, messageRoles } from './type';
@@ -135,11 +135,10 @@ builder.mutationField('appendMessages', (t) =>
       const messages = parseInput(appendSchema, args.messages, ['messages']);
       const agentId = String(args.agentId);
       const messageIds = await context.prisma.$transaction(async (tx) => {
-        await requireLiveAgent(context, tx, agentId, ['agentId']);
         // Appends to one agent take turns, so that the order of one append never interleaves
         // with another's. The messages of one append share one instant, no earlier than the
         // conversation's last; `seq`, drawn in the order they are sent, orders them.
-        await tx.$queryRaw`SELECT id FROM agents WHERE id = ${agentId} FOR UPDATE`;
+        await lockLiveAgent(context, tx, agentId, ['agentId']);
         const last = await tx.message.findFirst({
           where: { agentId },
           orderBy: { createdAt: 'desc' },
@@ -149,10 +148,11 @@ builder.mutationField('appendMessages', (t) =>
         await requireAnsweredCalls(tx, agentId, messages);
 
         const userIds = [...new Set(messages.flatMap((message) => (message.userId ? [message.userId] : [])))];
-        const known = await tx.user.findMany({
-          where: { id: { in: userIds }, ...liveRowsOf(context) },
-          select: { id: true },
-        });
+        // Most appends name no user (the key's own is theirs): no statement for them.
+        const known =
+          userIds.length === 0
+            ? []
+            : await tx.user.findMany({ where: { id: { in: userIds }, ...liveRowsOf(context) }, select: { id: true } });
         const knownIds = new Set(known.map((user) => user.id));
         messages.forEach((message, index) => {
           if (message.userId && !knownIds.has(message.userId)) {

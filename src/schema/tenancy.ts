@@ -46,6 +46,23 @@ export async function requireLiveAgent(
   }
 }
 
+/**
+ * The caller's live agent `id`, locked until the transaction ends (appends to one agent take
+ * turns), or NOT_FOUND on `field`: the check and the lock in one statement, the check made on the
+ * row as it is once locked (a deletion committed meanwhile is seen).
+ */
+export async function lockLiveAgent(
+  context: WithCaller,
+  tx: Prisma.TransactionClient,
+  id: string,
+  field: string[],
+): Promise<void> {
+  const { organizationId } = liveRowsOf(context);
+  const locked = await tx.$queryRaw<Array<{ id: string }>>`
+    SELECT id FROM agents WHERE id = ${id} AND organization_id = ${organizationId} AND NOT is_deleted FOR UPDATE`;
+  if (locked.length === 0) throw new NotFoundError('Agent', id, field);
+}
+
 /** The caller's live user `id`, or NOT_FOUND on `field`. */
 export async function requireLiveUser(
   context: WithCaller,

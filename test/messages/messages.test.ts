@@ -76,6 +76,36 @@ describe('messages', () => {
     expect(result.data?.appendMessages).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
   });
 
+  it('checks and locks the agent in one statement, and looks no user up when none is named', async () => {
+    const { result, statements } = await app.countStatements(() =>
+      app.graphql(AppendMessages, { agentId, messages: [{ role: 'USER', text: 'counted' }] }),
+    );
+    expect(result.data?.appendMessages.__typename).toBe('MessagesPayload');
+    expect(statements.filter((sql) => /\bFROM agents\b/i.test(sql) || /"agents"/.test(sql))).toEqual([
+      expect.stringMatching(/FOR UPDATE/),
+    ]);
+    expect(statements.filter((sql) => /"users"|\bFROM users\b/i.test(sql))).toEqual([]);
+  });
+
+  it('refuses a deleted agent and one of another organization as not found, writing nothing', async () => {
+    const created = await app.graphql(CreateWalker, { name: 'soon deleted' });
+    if (created.data?.createAgent.__typename !== 'AgentPayload') throw new Error('createAgent failed');
+    const deletedId = created.data.createAgent.agent.id;
+    await app.database.owner.agent.update({ where: { id: deletedId }, data: { isDeleted: true } });
+    const foreign = await app.database.owner.agent.create({
+      data: {
+        id: 'agent-of-another-org',
+        name: 'theirs',
+        organization: { create: { id: 'org-other', name: 'other' } },
+      },
+    });
+    for (const id of [deletedId, foreign.id]) {
+      const result = await app.graphql(AppendMessages, { agentId: id, messages: [{ role: 'USER', text: 'hi' }] });
+      expect(result.data?.appendMessages).toMatchObject({ __typename: 'NotFoundError', field: ['agentId'] });
+      expect(await app.database.owner.message.count({ where: { agentId: id } })).toBe(0);
+    }
+  });
+
   it('appends a tool exchange in order and atomically', async () => {
     const result = await app.graphql(AppendMessages, {
       agentId,
