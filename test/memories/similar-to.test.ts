@@ -197,7 +197,8 @@ describe('memories(filter: { similarTo }): a memory’s nearest neighbours', () 
   it('refuses bad input with a typed error, never INTERNAL_SERVER_ERROR', async () => {
     const errorOf = async (variables: Record<string, unknown>, query = NEIGHBOURS) => {
       const response = await app.graphqlAs(own.key, { toString: () => query } as never, variables);
-      expect(response.data?.memories ?? response.data?.searchMemories ?? null).toBeNull();
+      const data = response.data as Record<string, unknown> | null | undefined;
+      expect(data?.memories ?? data?.searchMemories ?? null).toBeNull();
       const [error] = response.errors ?? [];
       return { code: error?.extensions?.code, field: error?.extensions?.field, message: error?.message };
     };
