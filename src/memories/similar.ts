@@ -154,7 +154,7 @@ function neighbours(list: SimilarList, bind: Bind): string {
  * cursor), nearest first: keyset by (distance, id) from the cursor's own place among them. A
  * cursor that is not among them (another list's, another organization's) gives an empty page.
  */
-function similarPageStatement(list: SimilarList, page: MemoryListPage): Statement {
+export function similarPageStatement(list: SimilarList, page: MemoryListPage): Statement {
   const forward = page.take >= 0;
   const direction = forward ? 'ASC' : 'DESC';
   return statement((bind) => {

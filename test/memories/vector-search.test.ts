@@ -2,6 +2,7 @@ import { loadSettings } from '../../src/config/settings';
 import { withOrganization } from '../../src/db/row-level-security';
 import type { DemoData } from '../../src/demo/seed';
 import { type MemorySearch, memorySearchStatement } from '../../src/memories/search';
+import { similarPageStatement } from '../../src/memories/similar';
 import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
 import { graphql } from '../generated';
 import type { CreateMemoryInput, SearchMode } from '../generated/graphql';
@@ -363,6 +364,42 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(never executed\)/);
       const hits = (await app.graphqlAs(small.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
       expect(new Set(hits.map((hit) => hit.memory.id))).toEqual(new Set(await exactNearest(small, vector, 10)));
+    });
+
+    it("finds a memory's neighbours (similarTo) in the large one through the HNSW index", async () => {
+      const [target] = await exactNearestRows(large, v(1, 0.2, 0.1), 1);
+      const [row] = await app.database.owner.$queryRaw<Array<{ embedding: string }>>`
+        SELECT embedding::text AS embedding FROM memories WHERE id = ${target!.id}`;
+      const vector = JSON.parse(row!.embedding) as number[];
+      const list = {
+        organizationId: large.organizationId,
+        target: { id: target!.id, vector, model: MODEL, dimensions: DIMENSIONS, minSimilarity: null },
+      };
+      // As the application role, in the organization's scope: the index's branch runs, the exact one does not.
+      const plan = await withOrganization(large.organizationId, async () => {
+        const page = similarPageStatement(list, { take: 11, skip: 0 });
+        const lines = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(
+          `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${page.text}`,
+          ...page.values,
+        );
+        return lines.map((line) => line['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(actual rows=[\d.]+ loops=1\)/);
+      expect(plan).toMatch(/Limit \(never executed\)/);
+      app.useKey(large.key);
+      const response = await app.graphqlUntyped(
+        `query ($id: ID!) { memories(filter: { similarTo: { memoryId: $id } }, first: 10, track: false) {
+          edges { similarity node { id } } } }`,
+        { id: target!.id },
+      );
+      app.useKey(own.key);
+      const edges = (response.data as { memories: { edges: Array<{ similarity: number; node: { id: string } }> } })
+        .memories.edges;
+      expect(edges).toHaveLength(10);
+      const exact = (await exactNearest(large, vector, 11)).filter((id) => id !== target!.id).slice(0, 10);
+      const found = edges.filter((edge) => exact.includes(edge.node.id)).length;
+      expect(found).toBeGreaterThanOrEqual(9);
+      expect(edges.map((edge) => edge.node.id)).not.toContain(target!.id);
     });
 
     it('reads past superseded near-duplicates in the HNSW scan: a full page of valid facts', async () => {
