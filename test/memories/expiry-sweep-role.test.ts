@@ -52,10 +52,6 @@ describe("the expiry sweep's role can do only what the sweep needs", () => {
     );
 
   it('is the role the sweep runs as, and sees only the expired live rows, of every organization', async () => {
-    // The first statement of this scope on PostgreSQL was seen to run in the scope the connection
-    // held before (here the seeding's, as agentmem_app): reported to the lead (issue-19-s7); the
-    // role is checked from the next one on.
-    await asSweep('SELECT 1');
     const [role] = (await asSweep('SELECT current_user::text AS role')).rows!;
     expect(role).toEqual({ role: 'agentmem_expiry_sweep' });
     const seen = await asSweep(
@@ -68,6 +64,28 @@ describe("the expiry sweep's role can do only what the sweep needs", () => {
         .sort()
         .map((organizationId) => ({ organization_id: organizationId, is_deleted: false, expired: true })),
     );
+  });
+
+  it("takes its role and leaves it statement by statement, between organizations' scopes", async () => {
+    // One connection: each statement in its own scope, the first after a change of role too. (The
+    // role was written into the scope's prepared statement, whose one name node-postgres refuses
+    // for another text: the first statement after a change ran in the scope held before, a
+    // request's as the sweep's role and the sweep's in an organization's.)
+    const who = `SELECT current_user::text AS role, current_setting('app.organization_id', true) AS organization`;
+    const read = () => app.database.prisma.$queryRawUnsafe<Array<{ role: string; organization: string }>>(who);
+    const seen = [];
+    for (const scope of [own.organizationId, 'expiry', 'expiry', other.organizationId, 'expiry', own.organizationId])
+      seen.push(...(await (scope === 'expiry' ? withWorkQueue('expiry', read) : withOrganization(scope, read))));
+    const app_ = (organization: string) => ({ role: 'agentmem_app', organization });
+    const sweep = { role: 'agentmem_expiry_sweep', organization: '' };
+    expect(seen).toEqual([
+      app_(own.organizationId),
+      sweep,
+      sweep,
+      app_(other.organizationId),
+      sweep,
+      app_(own.organizationId),
+    ]);
   });
 
   it('reads no other column of memories, no other table, and writes nothing', async () => {
@@ -133,10 +151,7 @@ describe("the expiry sweep's role can do only what the sweep needs", () => {
       'sweep-role-own-expired',
       'sweep-role-own-trashed',
     ]);
-    // And the sweep's role sees nothing left to sweep. (The first statement in the expiry scope right
-    // after another organization's scope was seen to run in that previous scope, as agentmem_app, on
-    // PostgreSQL: reported to the lead (issue-19-s7); hence the statement before the check.)
-    await asSweep('SELECT 1');
+    // And the sweep's role sees nothing left to sweep.
     const left = await asSweep(
       "SELECT current_user::text AS role, count(*)::int AS count FROM memories WHERE organization_id LIKE 'org-%'",
     );
