@@ -138,13 +138,13 @@ function neighbours(list: SimilarList, bind: Bind): string {
     `m.organization_id = ${bind(list.organizationId)}`,
     'NOT m.is_deleted',
     'NOT a.is_deleted',
-    `n.id <> ${bind(list.target.id)}`,
+    `nb.id <> ${bind(list.target.id)}`,
   ];
   if (list.target.minSimilarity !== null)
-    conditions.push(`1 - n.distance >= ${bind(list.target.minSimilarity)}::float8`);
+    conditions.push(`1 - nb.distance >= ${bind(list.target.minSimilarity)}::float8`);
   return `near AS MATERIALIZED (${nearest}),
     shown AS (
-      SELECT n.id, n.distance FROM near n JOIN memories m ON m.id = n.id JOIN agents a ON a.id = m.agent_id
+      SELECT nb.id, nb.distance FROM near nb JOIN memories m ON m.id = nb.id JOIN agents a ON a.id = m.agent_id
       WHERE ${conditions.join(' AND ')}
     )`;
 }
