@@ -30,7 +30,8 @@ describe("the expiry sweep's role can do only what the sweep needs", () => {
            is_deleted)
          VALUES ($1 || '-expired', $2, $3, $4, 'secret expired', 'factual', 'user', 'core', now() - interval '1 hour',
                  false),
-                ($1 || '-later', $2, $3, $4, 'secret later', 'factual', 'user', 'core', now() + interval '1 day', false),
+                ($1 || '-later', $2, $3, $4, 'secret later', 'factual', 'user', 'core', now() + interval '1 day',
+                 false),
                 ($1 || '-trashed', $2, $3, $4, 'secret trashed', 'factual', 'user', 'core', now() - interval '1 hour',
                  true),
                 ($1 || '-forever', $2, $3, $4, 'secret forever', 'factual', 'user', 'core', NULL, false)`,
@@ -46,7 +47,7 @@ describe("the expiry sweep's role can do only what the sweep needs", () => {
 
   /** A statement as the sweep's role, in its scope: its rows, or the error's message. */
   const asSweep = (text: string) =>
-    withWorkQueue('expiry', () => app.database.prisma.$queryRawUnsafe<Array<Record<string, unknown>>>(text)).then(
+    withWorkQueue('expiry', () => app.database.prisma.$queryRawUnsafe<Record<string, unknown>[]>(text)).then(
       (rows) => ({ rows, error: undefined }),
       (error: unknown) => ({ rows: undefined, error: String((error as Error).message) }),
     );
