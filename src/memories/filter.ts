@@ -25,7 +25,7 @@ import { MetadataFilter, type MetadataFilterShape, metadataCondition } from './m
  */
 export const SIMILAR_TO_LIMIT = 1000;
 
-export const MemorySimilarTo = builder.inputType('MemorySimilarTo', {
+const MemorySimilarTo = builder.inputType('MemorySimilarTo', {
   description:
     "The memories whose embeddings are nearest to this memory's (cosine, the same model and dimensions), " +
     'nearest first, the memory itself left out; each edge says how similar (QueryMemoriesConnectionEdge.similarity).',
