@@ -1,3 +1,4 @@
+import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
 import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -170,6 +171,21 @@ describe('memories(filter: { similarTo }): a memory’s nearest neighbours', () 
     // A cursor that is not among the neighbours (another organization's memory) gives an empty page.
     const theirs = Buffer.from(`GPC:S:${ids.get('theirs')}`).toString('base64');
     expect(contents(await neighbours({ filter: similarTo('the target: Earl Grey'), after: theirs }))).toEqual([]);
+  });
+
+  it("never leaves the first page short: a deleted agent's memories among the nearest are read past", async () => {
+    await addAgentFleet(app.database.owner, own, 1);
+    const agentId = 'agent-fleet-000';
+    for (const [index, near] of [0.005, 0.006, 0.007].entries())
+      await create({ ...own, agentId }, `a deleted agent's ${index}`, v(1, near, 0));
+    await app.database.owner.$executeRawUnsafe(`UPDATE agents SET is_deleted = true WHERE id = $1`, agentId);
+    // The first page (2 rows read: 1 and one to tell whether more follow) searches 2 × 2 + 1
+    // candidates first: the memory, the deleted agent's 3, and only one more; it is read again
+    // from the full window.
+    const page = await neighbours({ filter: similarTo('the target: Earl Grey'), first: 1 });
+    expect(contents(page)).toEqual(['near: Darjeeling']);
+    expect(page.pageInfo.hasNextPage).toBe(true);
+    expect(page.totalCount).toBe(5);
   });
 
   it('leaves similarTo to the resolver on the planner, and answers the same on the general path', async () => {

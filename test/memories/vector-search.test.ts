@@ -1,5 +1,6 @@
 import { loadSettings } from '../../src/config/settings';
 import { withOrganization } from '../../src/db/row-level-security';
+import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
 import { type MemorySearch, memorySearchStatement } from '../../src/memories/search';
 import { similarPageStatement } from '../../src/memories/similar';
@@ -412,6 +413,32 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       const hits = (await app.graphqlAs(large.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
       expect(hits).toHaveLength(10);
       expect(hits.filter((hit) => hit.memory.id.startsWith('large-superseded-'))).toEqual([]);
+    });
+
+    it("never leaves similarTo's first page short: a deleted agent's twins of the memory are read past", async () => {
+      const [target] = await exactNearestRows(large, v(0, 0, 1), 1);
+      await addAgentFleet(app.database.owner, large, 1);
+      // 30 memories of an agent then deleted, with the memory's own vector: nearer than any other,
+      // more than the first page's quick search (2 × 11 + 1 candidates) holds.
+      await app.database.owner.$executeRaw`
+        INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding,
+          embedding_model, embedding_dimensions)
+        SELECT 'large-twin-' || i, organization_id, user_id, 'agent-fleet-000', content, memory_type, scope, level,
+          embedding, embedding_model, embedding_dimensions
+        FROM memories, generate_series(1, 30) AS i WHERE id = ${target!.id}`;
+      await app.database.owner.$executeRaw`UPDATE agents SET is_deleted = true WHERE id = 'agent-fleet-000'`;
+      app.useKey(large.key);
+      const response = await app.graphqlUntyped(
+        `query ($id: ID!) { memories(filter: { similarTo: { memoryId: $id } }, first: 10, track: false) {
+          edges { node { id } } pageInfo { hasNextPage } } }`,
+        { id: target!.id },
+      );
+      app.useKey(own.key);
+      const page = (response.data as { memories: { edges: Array<{ node: { id: string } }>; pageInfo: object } })
+        .memories;
+      expect(page.edges).toHaveLength(10);
+      expect(page.edges.filter((edge) => edge.node.id.startsWith('large-twin-'))).toEqual([]);
+      expect(page.pageInfo).toEqual({ hasNextPage: true });
     });
   });
 
