@@ -84,11 +84,16 @@ function scopeStatement(
   // transaction pooler (PgBouncer) refuses: an integer of the settings, never a client's value.
   const timeout =
     statementTimeoutMs > 0 ? `, set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', ${local})` : '';
+  // The role is bound, not written into the text: the pool prepares this statement under one name
+  // (agentmem_row_scope), and node-postgres refuses a name given another text. With the role in the
+  // text, the checkout that changed roles (the expiry sweep's, or the first after it) failed before
+  // sending its scope, and its statement ran in the scope the connection held before.
   return {
-    sql: `SELECT set_config('role', '${role}', ${local}), set_config('app.organization_id', $1,
+    sql: `SELECT set_config('role', $4, ${local}), set_config('app.organization_id', $1,
       ${local}), set_config('app.api_key_hash', $2, ${local}), set_config('app.work_queue', $3, ${local})${timeout}`,
-    args: [organizationId, apiKeyHash, workQueue],
+    args: [organizationId, apiKeyHash, workQueue, role],
     argTypes: [
+      { scalarType: 'string', arity: 'scalar' },
       { scalarType: 'string', arity: 'scalar' },
       { scalarType: 'string', arity: 'scalar' },
       { scalarType: 'string', arity: 'scalar' },

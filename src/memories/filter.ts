@@ -13,6 +13,35 @@ import { MetadataFilter, type MetadataFilterShape, metadataCondition } from './m
  * `m`, a row of memories or of the search's view (both have these columns), so that the list and
  * the search select alike.
  */
+/**
+ * `memories(filter: { similarTo })`: a memory's nearest neighbours by the cosine similarity of their
+ * embeddings (src/memories/similar.ts). Not a condition `memoryFilterConditions` compiles: it
+ * orders the list and bounds it, so the list reads it itself; searchMemories refuses it.
+ */
+/**
+ * How many of a memory's nearest neighbours `similarTo` reaches: its pages, and its totalCount,
+ * are within them. Bounded so that a page costs one bounded index search (HNSW's ef_search is at
+ * most 1000) however far the client pages.
+ */
+export const SIMILAR_TO_LIMIT = 1000;
+
+const MemorySimilarTo = builder.inputType('MemorySimilarTo', {
+  description:
+    "The memories whose embeddings are nearest to this memory's (cosine, the same model and dimensions), " +
+    'nearest first, the memory itself left out; each edge says how similar (QueryMemoriesConnectionEdge.similarity).',
+  fields: (t) => ({
+    memoryId: t.id({
+      required: true,
+      description: "The memory to compare with: one of the organization's, live and embedded (embeddingStatus READY).",
+    }),
+    minSimilarity: t.float({
+      description: 'Leave out memories whose cosine similarity is below this, from -1 to 1. Default: none.',
+    }),
+  }),
+});
+
+export type MemorySimilarToInput = typeof MemorySimilarTo.$inferInput;
+
 export const MemoryFilter = builder.inputType('MemoryFilter', {
   description: 'Every condition given must hold.',
   fields: (t) => ({
@@ -40,6 +69,12 @@ export const MemoryFilter = builder.inputType('MemoryFilter', {
     }),
     createdAfter: t.field({ type: 'DateTime', description: 'Created strictly after this instant.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Created strictly before this instant.' }),
+    similarTo: t.field({
+      type: MemorySimilarTo,
+      description:
+        "memories only: a memory's nearest neighbours, nearest first (orderBy must not be given), at most the " +
+        `nearest ${SIMILAR_TO_LIMIT}. searchMemories refuses it: give it \`vector\` instead.`,
+    }),
   }),
 });
 

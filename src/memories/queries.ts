@@ -22,6 +22,7 @@ import { checkDimensions, embeddingInput, embeddingModel } from './embeddings';
 import { MemoryFilter, type MemoryFilterInput, memoryFilterConditions } from './filter';
 import { countMemories, type MemoryListOrder, type MemoryListPage, memoryPageIds, sortKey } from './list';
 import { findMatchingMemories, type MemorySearch, type MemorySearchRow, type SearchMode } from './search';
+import { countSimilar, type SimilarList, similarPage, similarTarget } from './similar';
 import { MemoryType } from './type';
 import { instantOf, validityConditions } from './validity';
 import { validityArguments, validityOf } from './validity-arguments';
@@ -69,93 +70,162 @@ function shownRows<T>(rows: T[], take: number): T[] {
   return take < 0 ? rows.slice(1) : rows.slice(0, -1);
 }
 
+/**
+ * Each memory of a `similarTo` page and its similarity, for `QueryMemoriesConnectionEdge.similarity`:
+ * the edge Pothos makes holds the row itself as its node. Weak: gone with the response.
+ */
+const similarities = new WeakMap<object, number>();
+
+interface ListArguments {
+  filter?: MemoryFilterInput | null;
+  orderBy?: unknown;
+  deleted?: boolean | null;
+  asOf?: Date | null;
+  includeInvalid?: boolean | null;
+}
+
+/**
+ * The neighbours' list when the filter has `similarTo`, or null: VALIDATION when the arguments
+ * ask for another order or the trash, NOT_FOUND or VALIDATION for the memory compared with (see
+ * similarTarget).
+ */
+async function similarListOf(args: ListArguments, context: Context): Promise<SimilarList | null> {
+  const similarTo = args.filter?.similarTo;
+  if (similarTo == null) return null;
+  if (args.orderBy != null)
+    throw new ValidationError('orderBy: similarTo orders by similarity, nearest first; leave orderBy out', ['orderBy']);
+  if (args.deleted)
+    throw new ValidationError('filter.similarTo: the trash is not searched by similarity', ['filter', 'similarTo']);
+  const organizationId = context.caller.organizationId;
+  const target = await similarTarget(context.sql, organizationId, similarTo, context.embeddings.semanticRecall);
+  return { organizationId, target, filter: args.filter, validity: validityOf(args) };
+}
+
+/**
+ * Why the planner leaves `memories` to its resolver for these arguments, counted as the fallback's
+ * reason: `similarTo` is a vector search over the memory's neighbours (src/memories/similar.ts), not
+ * a condition on rows in the list's order.
+ */
+function leftToResolver(args: Readonly<Record<string, unknown>>): string | undefined {
+  const filter = args.filter as MemoryFilterInput | null | undefined;
+  return filter?.similarTo != null ? 'similarTo (a vector search, src/memories/similar.ts)' : undefined;
+}
+
 builder.queryFields((t) => ({
-  memories: t.prismaConnection({
-    type: MemoryType,
-    ...connectionOptions,
-    description:
-      'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most ' +
-      'recently accessed first.',
-    args: {
-      filter: t.arg({ type: MemoryFilter }),
-      orderBy: t.arg({ type: MemoryOrder }),
-      track: t.arg(trackArgument),
-      deleted: t.arg.boolean({
-        defaultValue: false,
-        description:
-          'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as ' +
-          'accessed). Validity does not apply to the trash.',
-      }),
-      ...validityArguments,
-    },
-    totalCount: (_root, args, context) => {
-      listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
-      return countMemories(context.sql, {
-        organizationId: context.caller.organizationId,
-        filter: args.filter,
-        deleted: args.deleted,
-        validity: validityOf(args),
-      });
-    },
-    // The trash (admin only) is read by the resolver. Keyset pages, as memoryListStatement reads them.
-    sql: connection(
-      {
-        table: 'memories',
-        where: (scope) => {
-          if (scope.args.deleted) return undefined;
-          const filter = scope.args.filter as MemoryFilterInput | null | undefined;
-          const validity = validityOf(scope.args);
-          return [
-            ...visibleMemoryRows(scope),
-            ...validityConditions(validity, scope.row, instantOf(validity, scope.bind)),
-            ...memoryFilterConditions(filter, ['filter'], scope.bind, scope.row),
-          ];
+  memories: t.prismaConnection(
+    {
+      type: MemoryType,
+      ...connectionOptions,
+      description:
+        'Memories by agent, user, types, scopes, levels, metadata and creation time; the most important or most ' +
+        'recently accessed first.',
+      args: {
+        filter: t.arg({ type: MemoryFilter }),
+        orderBy: t.arg({ type: MemoryOrder }),
+        track: t.arg(trackArgument),
+        deleted: t.arg.boolean({
+          defaultValue: false,
+          description:
+            'Only soft-deleted rows (the trash), with deletedAt and deletedBy; admin keys only (never counted as ' +
+            'accessed). Validity does not apply to the trash.',
+        }),
+        ...validityArguments,
+      },
+      totalCount: async (_root, args, context) => {
+        listedRowsOf(context, args.deleted); // the trash is for admin keys: FORBIDDEN otherwise
+        const similar = await similarListOf(args, context);
+        if (similar) return countSimilar(context.sql, similar);
+        return countMemories(context.sql, {
+          organizationId: context.caller.organizationId,
+          filter: args.filter,
+          deleted: args.deleted,
+          validity: validityOf(args),
+        });
+      },
+      // The trash (admin only) is read by the resolver. Keyset pages, as memoryListStatement reads them.
+      sql: connection(
+        {
+          table: 'memories',
+          where: (scope) => {
+            if (scope.args.deleted || leftToResolver(scope.args)) return undefined;
+            const filter = scope.args.filter as MemoryFilterInput | null | undefined;
+            const validity = validityOf(scope.args);
+            return [
+              ...visibleMemoryRows(scope),
+              ...validityConditions(validity, scope.row, instantOf(validity, scope.bind)),
+              ...memoryFilterConditions(filter, ['filter'], scope.bind, scope.row),
+            ];
+          },
         },
-      },
-      (args) => {
-        const order = args.orderBy as MemoryListOrder | null | undefined;
-        return {
-          columns: (row) => [sortKey(order, row), `${row}.id`],
-          direction: (order?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC',
+        (args) => {
+          const order = args.orderBy as MemoryListOrder | null | undefined;
+          return {
+            columns: (row) => [sortKey(order, row), `${row}.id`],
+            direction: (order?.direction ?? 'asc') === 'asc' ? 'ASC' : 'DESC',
+          };
+        },
+        connectionOptions,
+        {
+          cursor: 'strict',
+          // The ids are for access tracking only: not read with track: false.
+          shownIds: (args) => args.track !== false,
+          // A memory's conditions (its agent live, not expired, valid) are checked per row: once,
+          // for the count and the page together.
+          sharedRows: true,
+          onAnswer: (answer, args, context) => countAsRead(context, args.track as boolean | null, shownIdsOf(answer)),
+          leftToResolver,
+        },
+      ),
+      resolve: async (query, _root, args, context) => {
+        assertPageSize(args);
+        // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
+        const rowsWhere = args.deleted ? listedRowsOf(context, args.deleted) : visibleMemories(context);
+        const { take, skip, cursor, ...selection } = query as typeof query & MemoryListPage;
+        const list = {
+          organizationId: context.caller.organizationId,
+          filter: args.filter,
+          orderBy: args.orderBy,
+          deleted: args.deleted,
+          validity: validityOf(args),
         };
+        const similar = await similarListOf(args, context);
+        const found = similar
+          ? await similarPage(context.sql, similar, { take, skip, cursor })
+          : (await memoryPageIds(context.sql, list, { take, skip, cursor })).map((id) => ({ id, similarity: null }));
+        if (found.length === 0) return [];
+        const ids = found.map((row) => row.id);
+        const rows = await context.prisma.memory.findMany({ ...selection, where: { ...rowsWhere, id: { in: ids } } });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        const page = found.flatMap(({ id, similarity }) => {
+          const row = byId.get(id);
+          if (!row) return [];
+          if (similarity !== null) similarities.set(row, similarity);
+          return [row];
+        });
+        if (!args.deleted)
+          countAsRead(
+            context,
+            args.track,
+            shownRows(page, take).map((row) => row.id),
+          );
+        return page;
       },
-      connectionOptions,
-      {
-        cursor: 'strict',
-        // The ids are for access tracking only: not read with track: false.
-        shownIds: (args) => args.track !== false,
-        // A memory's conditions (its agent live, not expired, valid) are checked per row: once,
-        // for the count and the page together.
-        sharedRows: true,
-        onAnswer: (answer, args, context) => countAsRead(context, args.track as boolean | null, shownIdsOf(answer)),
-      },
-    ),
-    resolve: async (query, _root, args, context) => {
-      assertPageSize(args);
-      // The trash holds the memories deleted one by one; those of a deleted agent come back with it.
-      const rowsWhere = args.deleted ? listedRowsOf(context, args.deleted) : visibleMemories(context);
-      const { take, skip, cursor, ...selection } = query as typeof query & MemoryListPage;
-      const list = {
-        organizationId: context.caller.organizationId,
-        filter: args.filter,
-        orderBy: args.orderBy,
-        deleted: args.deleted,
-        validity: validityOf(args),
-      };
-      const ids = await memoryPageIds(context.sql, list, { take, skip, cursor });
-      if (ids.length === 0) return [];
-      const rows = await context.prisma.memory.findMany({ ...selection, where: { ...rowsWhere, id: { in: ids } } });
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      const page = ids.flatMap((id) => byId.get(id) ?? []);
-      if (!args.deleted)
-        countAsRead(
-          context,
-          args.track,
-          shownRows(page, take).map((row) => row.id),
-        );
-      return page;
     },
-  }),
+    {},
+    {
+      fields: (edge) => ({
+        similarity: edge.float({
+          nullable: true,
+          description:
+            "With filter.similarTo: the cosine similarity of this memory's embedding to the compared memory's " +
+            '(-1 to 1, 1 the same direction); null otherwise.',
+          // The planner answers it only where there is no similarTo (which it leaves to the resolver).
+          sql: { kind: 'column', expression: () => 'NULL::float8' },
+          resolve: (memoryEdge) => similarities.get(memoryEdge.node) ?? null,
+        }),
+      }),
+    },
+  ),
   memory: t.prismaField({
     type: MemoryType,
     nullable: true,
@@ -437,6 +507,12 @@ builder.queryField('searchMemories', (t) =>
       ...validityArguments,
     },
     resolve: async (_root, args, context, info) => {
+      if (args.filter?.similarTo != null)
+        throw new ValidationError(
+          'filter.similarTo: searchMemories ranks by its own query; give `vector` (or use memories(filter: ' +
+            "{ similarTo }) for a memory's neighbours)",
+          ['filter', 'similarTo'],
+        );
       const limit = listLimit(args.limit, DEFAULT_SEARCH_RESULTS);
       const minScore = args.minScore == null ? null : parseInput(minScoreRule, args.minScore, ['minScore']);
       const hit = selectionOf(info.fieldNodes, 'MemorySearchHit', info);

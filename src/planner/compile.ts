@@ -390,7 +390,12 @@ class Compiler {
             const edgeField = edgeNodes[0]!.name.value;
             if (edgeField === 'cursor') edge.push([edgeKey, cursorOf(paged)]);
             else if (edgeField === 'node') edge.push([edgeKey, this.object(nodeType, edgeNodes, paged)]);
-            else if (edgeField !== '__typename') return false;
+            else if (edgeField !== '__typename') {
+              // An edge's own field (QueryMemoriesConnectionEdge.similarity) answers only by a column declaration.
+              const edgeSql = fieldSqlOf(edgeType.getFields()[edgeField]?.extensions);
+              if (edgeSql?.kind !== 'column') return false;
+              edge.push([edgeKey, edgeSql.expression(paged)]);
+            }
           }
           answers.push([key, `coalesce(json_agg(${planned(edge)} ${shownOrder}) ${shown}, '[]')`]);
         } else if (name === 'pageInfo') {

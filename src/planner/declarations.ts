@@ -98,6 +98,11 @@ export interface ConnectionSql {
    */
   sharedRows?: boolean;
   onAnswer?: RootAnswerHook;
+  /**
+   * A root connection's arguments that its resolver answers, and why (the reason counted in
+   * agentmem_planner_fallbacks_total): undefined when the planner answers them.
+   */
+  leftToResolver?: (args: Readonly<Record<string, unknown>>) => string | undefined;
 }
 
 /** Told of a planned root field's answer: what a resolver would have done with its rows (access counts). */
@@ -151,7 +156,7 @@ export function connection(
   source: RowsSource,
   order: ConnectionSql['order'],
   sizes: { defaultSize: number; maxSize: number },
-  options: Pick<ConnectionSql, 'cursor' | 'shownIds' | 'sharedRows' | 'onAnswer'> = {},
+  options: Pick<ConnectionSql, 'cursor' | 'shownIds' | 'sharedRows' | 'onAnswer' | 'leftToResolver'> = {},
 ): ConnectionSql {
   return { kind: 'connection', source, order, ...sizes, ...options };
 }

@@ -69,6 +69,11 @@ function answerRootField(
   info: GraphQLResolveInfo,
 ): Promise<unknown> | undefined {
   const field = info.parentType.getFields()[info.fieldName]!;
+  const left = sql.kind === 'connection' ? sql.leftToResolver?.(args) : undefined;
+  if (left !== undefined) {
+    currentRequestFacts()?.planFallbacks.push(`Query.${info.fieldName}: ${left}`);
+    return undefined;
+  }
   const plan = planRootField(field, sql, info.fieldNodes, args, {
     fragments: info.fragments,
     variableValues: info.variableValues,

@@ -1,7 +1,9 @@
 import { loadSettings } from '../../src/config/settings';
 import { withOrganization } from '../../src/db/row-level-security';
+import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
 import { type MemorySearch, memorySearchStatement } from '../../src/memories/search';
+import { similarPageStatement } from '../../src/memories/similar';
 import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
 import { graphql } from '../generated';
 import type { CreateMemoryInput, SearchMode } from '../generated/graphql';
@@ -365,6 +367,42 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       expect(new Set(hits.map((hit) => hit.memory.id))).toEqual(new Set(await exactNearest(small, vector, 10)));
     });
 
+    it("finds a memory's neighbours (similarTo) in the large one through the HNSW index", async () => {
+      const [target] = await exactNearestRows(large, v(1, 0.2, 0.1), 1);
+      const [row] = await app.database.owner.$queryRaw<Array<{ embedding: string }>>`
+        SELECT embedding::text AS embedding FROM memories WHERE id = ${target!.id}`;
+      const vector = JSON.parse(row!.embedding) as number[];
+      const list = {
+        organizationId: large.organizationId,
+        target: { id: target!.id, vector, model: MODEL, dimensions: DIMENSIONS, minSimilarity: null },
+      };
+      // As the application role, in the organization's scope: the index's branch runs, the exact one does not.
+      const plan = await withOrganization(large.organizationId, async () => {
+        const page = similarPageStatement(list, { take: 11, skip: 0 });
+        const lines = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(
+          `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${page.text}`,
+          ...page.values,
+        );
+        return lines.map((line) => line['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(actual rows=[\d.]+ loops=1\)/);
+      expect(plan).toMatch(/Limit \(never executed\)/);
+      app.useKey(large.key);
+      const response = await app.graphqlUntyped(
+        `query ($id: ID!) { memories(filter: { similarTo: { memoryId: $id } }, first: 10, track: false) {
+          edges { similarity node { id } } } }`,
+        { id: target!.id },
+      );
+      app.useKey(own.key);
+      const edges = (response.data as { memories: { edges: Array<{ similarity: number; node: { id: string } }> } })
+        .memories.edges;
+      expect(edges).toHaveLength(10);
+      const exact = (await exactNearest(large, vector, 11)).filter((id) => id !== target!.id).slice(0, 10);
+      const found = edges.filter((edge) => exact.includes(edge.node.id)).length;
+      expect(found).toBeGreaterThanOrEqual(9);
+      expect(edges.map((edge) => edge.node.id)).not.toContain(target!.id);
+    });
+
     it('reads past superseded near-duplicates in the HNSW scan: a full page of valid facts', async () => {
       const vector = v(1, 0.2, 0.1);
       const successor = (await exactNearest(large, v(0, 0, 1), 1))[0]!;
@@ -375,6 +413,32 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       const hits = (await app.graphqlAs(large.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories;
       expect(hits).toHaveLength(10);
       expect(hits.filter((hit) => hit.memory.id.startsWith('large-superseded-'))).toEqual([]);
+    });
+
+    it("never leaves similarTo's first page short: a deleted agent's twins of the memory are read past", async () => {
+      const [target] = await exactNearestRows(large, v(0, 0, 1), 1);
+      await addAgentFleet(app.database.owner, large, 1);
+      // 30 memories of an agent then deleted, with the memory's own vector: nearer than any other,
+      // more than the first page's quick search (2 × 11 + 1 candidates) holds.
+      await app.database.owner.$executeRaw`
+        INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding,
+          embedding_model, embedding_dimensions)
+        SELECT 'large-twin-' || i, organization_id, user_id, 'agent-fleet-000', content, memory_type, scope, level,
+          embedding, embedding_model, embedding_dimensions
+        FROM memories, generate_series(1, 30) AS i WHERE id = ${target!.id}`;
+      await app.database.owner.$executeRaw`UPDATE agents SET is_deleted = true WHERE id = 'agent-fleet-000'`;
+      app.useKey(large.key);
+      const response = await app.graphqlUntyped(
+        `query ($id: ID!) { memories(filter: { similarTo: { memoryId: $id } }, first: 10, track: false) {
+          edges { node { id } } pageInfo { hasNextPage } } }`,
+        { id: target!.id },
+      );
+      app.useKey(own.key);
+      const page = (response.data as { memories: { edges: Array<{ node: { id: string } }>; pageInfo: object } })
+        .memories;
+      expect(page.edges).toHaveLength(10);
+      expect(page.edges.filter((edge) => edge.node.id.startsWith('large-twin-'))).toEqual([]);
+      expect(page.pageInfo).toEqual({ hasNextPage: true });
     });
   });
 

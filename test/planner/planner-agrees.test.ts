@@ -83,6 +83,21 @@ function argumentValue(
       return fc.option(fc.constantFrom('1', '3', '14', '0', '101'), { nil: undefined, freq: 2 });
     case 'label':
       return optional(fc.constantFrom('"persona"', '"human"', '"none"'));
+    case 'similarTo':
+      // The planner leaves similarTo to the resolver (a counted reason): rarely, so that most requests are
+      // planned. These memories have no embedding, or are another organization's: both paths must refuse alike.
+      return fc.oneof(
+        { weight: 9, arbitrary: fc.constant(undefined) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(
+              fc.constantFrom(...pools.ids.Memory!),
+              fc.constantFrom('', ', minSimilarity: 0.5', ', minSimilarity: 2'),
+            )
+            .map(([id, bound]) => `{ memoryId: ${JSON.stringify(id)}${bound} }`),
+        },
+      );
     default:
       break;
   }
@@ -181,6 +196,13 @@ function isConnection(type: GraphQLObjectType): boolean {
 
 const entityOf = (type: GraphQLObjectType) => type.name;
 
+/** An edge's own leaf fields, beside cursor and node (QueryMemoriesConnectionEdge.similarity). */
+function edgeLeaves(edge: GraphQLObjectType): string[] {
+  return Object.values(edge.getFields())
+    .filter((field) => field.name !== 'cursor' && field.name !== 'node' && isLeafType(getNamedType(field.type)))
+    .map((field) => field.name);
+}
+
 /** A selection of `type`, `depth` levels below the root. */
 function selectionOf(type: GraphQLObjectType, depth: number, pools: Pools): fc.Arbitrary<string> {
   if (isConnection(type)) {
@@ -193,8 +215,8 @@ function selectionOf(type: GraphQLObjectType, depth: number, pools: Pools): fc.A
       ),
       fc.option(
         fc
-          .tuple(fc.boolean(), selectionOf(node, depth, pools))
-          .map(([cursor, inner]) => `edges { ${cursor ? 'cursor ' : ''}node { ${inner} } }`),
+          .tuple(fc.boolean(), fc.subarray(edgeLeaves(edge)), selectionOf(node, depth, pools))
+          .map(([cursor, own, inner]) => `edges { ${cursor ? 'cursor ' : ''}${own.join(' ')} node { ${inner} } }`),
         { nil: '' },
       ),
       fc.option(
