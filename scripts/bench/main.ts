@@ -102,6 +102,7 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
   const startAgentMemOnce = () =>
     (agentmem ??= startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, {
       profileDirectory: options.profile ? profileDirectory : undefined,
+      settings: options.agentmemSettings,
       runtime,
     }));
   const starters: Record<ServerId, () => Promise<BenchServer>> = {
@@ -111,8 +112,10 @@ async function bench(options: BenchOptions, cleanup: Cleanup): Promise<void> {
       id: 'agentmem-mcp',
       name: SERVER_NAMES['agentmem-mcp'],
     }),
-    'agentmem-1-worker': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, { workers: 1, runtime }),
-    'agentmem-2-workers': () => startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, { workers: 2, runtime }),
+    'agentmem-1-worker': () =>
+      startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, { workers: 1, settings: options.agentmemSettings, runtime }),
+    'agentmem-2-workers': () =>
+      startAgentMem(cluster, cleanup, AGENTMEM_DATABASE, { workers: 2, settings: options.agentmemSettings, runtime }),
     postgraphile: () => startPostGraphile(cluster, cleanup, POSTGRAPHILE_DATABASE, install),
     'json-agg': () =>
       startReference(cluster, cleanup, 'json-agg', POSTGRAPHILE_DATABASE, databases.facts.organizationId, runtime),

@@ -15,6 +15,8 @@ export interface BenchOptions {
   verifyOnly: boolean;
   /** Run AgentMem, bare yoga and the plain statements on the bench's own Node, not Node 24. */
   nodeSelf: boolean;
+  /** Settings given to AgentMem beside the bench's own (`--agentmem-env GRAPHQL_JIT=false`). */
+  agentmemSettings: Record<string, string>;
   /** Where the table (results.md) and the chart (ratios.svg) are written. */
   outDirectory: string;
   /** Run AgentMem (one process) under `--cpu-prof` and summarize its profile in profile.md. */
@@ -38,6 +40,7 @@ export const USAGE = `usage: npm run bench [-- options]
   --verify-only        check that the servers agree on the shapes, time nothing    env BENCH_VERIFY_ONLY=1
   --node-self          AgentMem and the plain servers on this Node, not Node 24    env BENCH_NODE_SELF=1
                        (PostGraphile stays on 24): what the runtime itself moves
+  --agentmem-env K=V   a setting for AgentMem (repeatable), e.g. GRAPHQL_JIT=false  env BENCH_AGENTMEM_ENV=K=V,K=V
   --statements         list the SQL statements of one request (first round)        env BENCH_STATEMENTS=1
   --out DIR            results.md and ratios.svg go there (default artifacts/bench) env BENCH_OUT
   --profile            CPU-profile AgentMem (one process) over the run; its summary env BENCH_PROFILE=1
@@ -65,6 +68,17 @@ function integer(name: string, value: string | undefined, fallback: number): num
   return parsed;
 }
 
+/** `NAME=value` pairs, as settings; anything else is refused with the usage. */
+function settingsOf(pairs: string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const pair of pairs.filter((part) => part !== '')) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match) throw new Error(`--agentmem-env takes NAME=value, not "${pair}"\n${USAGE}`);
+    settings[match[1]!] = match[2]!;
+  }
+  return settings;
+}
+
 /** Flags first, then the BENCH_* environment, then --quick's or the full run's defaults. */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
   const { values } = parseArgs({
@@ -79,6 +93,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       statements: { type: 'boolean' },
       'verify-only': { type: 'boolean' },
       'node-self': { type: 'boolean' },
+      'agentmem-env': { type: 'string', multiple: true },
       out: { type: 'string' },
       profile: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -95,6 +110,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     showStatements: values.statements === true || env.BENCH_STATEMENTS === '1',
     verifyOnly: values['verify-only'] === true || env.BENCH_VERIFY_ONLY === '1',
     nodeSelf: values['node-self'] === true || env.BENCH_NODE_SELF === '1',
+    agentmemSettings: settingsOf(values['agentmem-env'] ?? env.BENCH_AGENTMEM_ENV?.split(',') ?? []),
     outDirectory: path.resolve(values.out ?? env.BENCH_OUT ?? DEFAULT_OUT),
     profile: values.profile === true || env.BENCH_PROFILE === '1',
   };

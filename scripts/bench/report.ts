@@ -197,6 +197,8 @@ export interface RunDescription {
   warmupSeconds: number;
   durationSeconds: number;
   rounds: number;
+  /** Settings AgentMem was given beside the bench's own (`--agentmem-env`). */
+  agentmemSettings: Record<string, string>;
 }
 
 /** Date, machine, versions and settings: the lines above the table. */
@@ -211,5 +213,12 @@ export function runDescription(run: RunDescription): string {
     `load: ${run.connections} connections, ${run.warmupSeconds} s warm-up + ${run.durationSeconds} s measured ` +
       `per turn, ` +
       `${run.rounds} round${run.rounds === 1 ? '' : 's'} with the servers taking turns; medians over the rounds`,
+    ...(Object.keys(run.agentmemSettings).length > 0
+      ? [
+          `AgentMem settings: ${Object.entries(run.agentmemSettings)
+            .map(([name, value]) => `${name}=${value}`)
+            .join(' ')}`,
+        ]
+      : []),
   ].join('\n');
 }
