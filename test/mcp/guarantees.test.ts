@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+// What /graphql guarantees holds over /mcp too, since every tool runs as a GraphQL operation
+// (src/mcp/graphql.ts): idempotent retries, the rate limit, semantic recall and the body limit.
+// Through the SDK's own Client, each checked against the database.
+
+async function connect(app: TestApp, key: string): Promise<Client> {
+  const client = new Client({ name: 'agentmem-guarantees-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL('/mcp', app.url), {
+      requestInit: { headers: { authorization: `Bearer ${key}` } },
+    }),
+  );
+  return client;
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult;
+}
+
+async function ok<T>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
+  const result = await call(client, name, args);
+  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`);
+  return result.structuredContent as T;
+}
+
+interface Failure {
+  code: string;
+  field: string[] | null;
+  message: string;
+}
+
+async function failure(client: Client, name: string, args: Record<string, unknown>): Promise<Failure> {
+  const result = await call(client, name, args);
+  expect(result.isError).toBe(true);
+  const [content] = result.content;
+  return (JSON.parse(content?.type === 'text' ? content.text : '{}') as { error: Failure }).error;
+}
+
+type Remembered = { memories: Array<{ id: string; deduplicated: boolean }> };
+
+describe('idempotent retries over MCP (the idempotencyKey argument)', () => {
+  let app: TestApp;
+  let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
+  let client: Client;
+  beforeAll(async () => {
+    app = await startTestApp('mcp_idempotency');
+    demo = await app.seedDemo();
+    client = await connect(app, demo.key);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await app?.close();
+  });
+
+  it('runs a retried remember once and answers it with the first answer', async () => {
+    const idempotencyKey = randomUUID();
+    const args = { agentId: demo.agentId, memories: [{ content: 'Ada retries after timeouts.' }], idempotencyKey };
+    const rows = () => app.database.owner.memory.count({ where: { content: 'Ada retries after timeouts.' } });
+    const first = await ok<Remembered>(client, 'remember', args);
+    const retried = await ok<Remembered>(client, 'remember', args);
+    // The first answer again: a second execution would have found the memory and said deduplicated.
+    expect(retried).toEqual(first);
+    expect(retried.memories.map((memory) => memory.deduplicated)).toEqual([false]);
+    expect(await rows()).toBe(1);
+    const again = await ok<Remembered>(client, 'remember', { ...args, idempotencyKey: randomUUID() });
+    expect(again.memories).toEqual([{ ...first.memories[0], deduplicated: true }]);
+  });
+
+  it('appends a retried conversation_append once', async () => {
+    const idempotencyKey = randomUUID();
+    const args = {
+      agentId: demo.agentId,
+      messages: [{ role: 'user', text: 'Said once, sent twice.' }],
+      idempotencyKey,
+    };
+    const first = await ok<{ messages: Array<{ id: string }> }>(client, 'conversation_append', args);
+    expect(await ok(client, 'conversation_append', args)).toEqual(first);
+    expect(await app.database.owner.message.count({ where: { text: 'Said once, sent twice.' } })).toBe(1);
+  });
+
+  it('refuses the same key with other arguments as GraphQL does, naming the argument, and writes nothing', async () => {
+    const idempotencyKey = randomUUID();
+    await ok(client, 'remember', { agentId: demo.agentId, memories: [{ content: 'First use.' }], idempotencyKey });
+    const before = await app.database.owner.memory.count({ where: { organizationId: demo.organizationId } });
+    const refused = await failure(client, 'remember', {
+      agentId: demo.agentId,
+      memories: [{ content: 'Another request.' }],
+      idempotencyKey,
+    });
+    expect(refused).toEqual({
+      code: 'CONFLICT',
+      field: ['idempotencyKey'],
+      message: 'Idempotency-Key was already used for another request: send a new key with a new request',
+    });
+    expect(await app.database.owner.memory.count({ where: { organizationId: demo.organizationId } })).toBe(before);
+  });
+});
+
