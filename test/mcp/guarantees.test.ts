@@ -101,3 +101,66 @@ describe('idempotent retries over MCP (the idempotencyKey argument)', () => {
   });
 });
 
+describe('the rate limit over MCP', () => {
+  const limit = 6;
+  let app: TestApp;
+  let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
+  beforeAll(async () => {
+    app = await startTestApp('mcp_rate_limit', { rateLimit: { requests: limit, windowSeconds: 3600 } });
+    demo = await app.seedDemo();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it(
+    'refuses a tool call over the limit with a RATE_LIMITED tool error that writes nothing, ' +
+      'and any other message with 429 and Retry-After',
+    async () => {
+      const client = await connect(app, demo.key);
+      const memories = () => app.database.owner.memory.count({ where: { organizationId: demo.organizationId } });
+      const before = await memories();
+      // initialize and notifications/initialized counted already (and the client's GET stream, if it opened).
+      let written = 0;
+      let refused: Failure | undefined;
+      for (let attempt = 0; attempt < limit && !refused; attempt += 1) {
+        const result = await call(client, 'remember', {
+          agentId: demo.agentId,
+          memories: [{ content: `Rate-limited memory ${attempt}.` }],
+        });
+        if (result.isError) {
+          const [content] = result.content;
+          refused = (JSON.parse(content?.type === 'text' ? content.text : '{}') as { error: Failure }).error;
+        } else written += 1;
+      }
+      expect(written).toBeGreaterThan(0);
+      expect(refused).toEqual({
+        code: 'RATE_LIMITED',
+        field: null,
+        message: expect.stringMatching(/^too many requests for this API key: retry in \d+ s$/),
+      });
+      expect(await memories()).toBe(before + written);
+      // Still refused, and still nothing written.
+      expect(
+        await failure(client, 'remember', { agentId: demo.agentId, memories: [{ content: 'One more try.' }] }),
+      ).toMatchObject({ code: 'RATE_LIMITED' });
+      expect(await memories()).toBe(before + written);
+
+      // A message that is no GraphQL operation is refused by /mcp itself, as /graphql refuses: 429.
+      const listed = await fetch(new URL('/mcp', app.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${demo.key}`,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list', params: {} }),
+      });
+      expect(listed.status).toBe(429);
+      expect(Number(listed.headers.get('retry-after'))).toBeGreaterThan(3500);
+      expect(await listed.json()).toMatchObject({ error: { message: expect.stringMatching(/^RATE_LIMITED: /) } });
+      await client.close();
+    },
+  );
+});
+
