@@ -164,3 +164,69 @@ describe('the rate limit over MCP', () => {
   );
 });
 
+const CreateEmbeddedMemory =
+  'mutation ($agentId: ID!, $content: String!, $embedding: [Float!]) { createMemory(input: { agentId: $agentId, ' +
+  'content: $content, memoryType: FACTUAL, scope: "user", level: "core", embedding: $embedding }) { __typename } }';
+const SearchMemories =
+  'query ($query: String, $vector: [Float!], $mode: SearchMode, $agentId: ID, $limit: Int) { ' +
+  'searchMemories(query: $query, vector: $vector, mode: $mode, filter: { agentId: $agentId }, limit: $limit, ' +
+  'track: false) { score snippet memory { id } } }';
+
+describe('recall over MCP by meaning (pgvector)', () => {
+  let app: TestApp;
+  let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
+  let client: Client;
+  beforeAll(async () => {
+    // The embedding stand-in of test/memories/vector-search.test.ts: vectors given with each memory.
+    app = await startTestApp('mcp_vector', { embeddings: { dimensions: 3, model: 'test-model' } });
+    demo = await app.seedDemo();
+    const memories: [string, number[] | null][] = [
+      ['Earl Grey tea, no milk', [1, 0.1, 0]],
+      ['oolong from Taiwan', [0.9, 0.3, 0]],
+      ['espresso, a double shot', [0, 1, 0]],
+      ['prefers trains to planes', [0, 0, 1]],
+      ['tea without a vector', null],
+    ];
+    for (const [content, embedding] of memories) {
+      const created = await app.graphqlUntyped(CreateEmbeddedMemory, { agentId: demo.agentId, content, embedding });
+      expect(created.data).toEqual({ createMemory: { __typename: 'MemoryPayload' } });
+    }
+    client = await connect(app, demo.key);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await app?.close();
+  });
+
+  it.each([
+    ['vector', { vector: [0, 0.2, 1] }],
+    ['hybrid', { query: 'tea', vector: [0, 0, 1] }],
+  ] as const)('answers mode %s with what searchMemories answers for the same arguments', async (mode, args) => {
+    const overGraphql = await app.graphqlUntyped(SearchMemories, {
+      ...args,
+      mode: mode.toUpperCase(),
+      agentId: demo.agentId,
+      limit: 10,
+    });
+    expect(overGraphql.errors).toBeUndefined();
+    const expected = (
+      overGraphql.data as { searchMemories: Array<{ score: number; snippet: string; memory: { id: string } }> }
+    ).searchMemories;
+    // The four memories with a vector by meaning; in hybrid mode the one without, by its word, too.
+    expect(expected).toHaveLength(mode === 'vector' ? 4 : 5);
+    const recalled = await ok<{ hits: Array<{ score: number; snippet: string; memory: { id: string } }> }>(
+      client,
+      'recall',
+      { ...args, mode, agentId: demo.agentId, limit: 10, track: false },
+    );
+    // The same hits in the same order with the same snippets; the scores too, but for the recency
+    // that decays between the two requests.
+    expect(recalled.hits.map(({ snippet, memory }) => ({ snippet, id: memory.id }))).toEqual(
+      expected.map(({ snippet, memory }) => ({ snippet, id: memory.id })),
+    );
+    recalled.hits.forEach((hit, index) => {
+      expect(hit.score).toBeCloseTo(expected[index]!.score, 6);
+    });
+  });
+});
+
