@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { loadSettings } from '../../src/config/settings';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 // What /graphql guarantees holds over /mcp too, since every tool runs as a GraphQL operation
@@ -230,3 +232,79 @@ describe('recall over MCP by meaning (pgvector)', () => {
   });
 });
 
+/** POSTs `body`'s headers only (its Content-Length): the status of a refusal that reads no byte of it. */
+function statusOfDeclared(url: URL, key: string, body: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const request = http.request(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'content-length': String(Buffer.byteLength(body)),
+        authorization: `Bearer ${key}`,
+      },
+    });
+    request.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+      request.destroy();
+    });
+    request.on('error', reject);
+    request.flushHeaders();
+  });
+}
+
+describe('the body limit over MCP, at its default', () => {
+  let app: TestApp;
+  let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
+  beforeAll(async () => {
+    app = await startTestApp('mcp_body_limit');
+    demo = await app.seedDemo();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('refuses a 2 MB argument with 413, as /graphql refuses the same body, and stores nothing', async () => {
+    expect(loadSettings({}).maxRequestBytes).toBe(1024 * 1024);
+    const content = 'x'.repeat(2 * 1024 * 1024);
+    const toolsCall = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'remember', arguments: { agentId: demo.agentId, memories: [{ content }] } },
+    });
+    const before = await app.database.owner.memory.count({ where: { organizationId: demo.organizationId } });
+    expect(await statusOfDeclared(new URL('/mcp', app.url), demo.key, toolsCall)).toBe(413);
+    const mutation = JSON.stringify({
+      query: 'mutation ($input: CreateMemoryInput!) { createMemory(input: $input) { __typename } }',
+      variables: { input: { agentId: demo.agentId, content, memoryType: 'FACTUAL', scope: 'user', level: 'core' } },
+    });
+    expect(await statusOfDeclared(new URL(app.url), demo.key, mutation)).toBe(413);
+    expect(await app.database.owner.memory.count({ where: { organizationId: demo.organizationId } })).toBe(before);
+    // Just under the limit, a call reaches the tool: nine memories of 100000 characters (each one's most).
+    const memories = Array.from({ length: 9 }, (_, index) => ({
+      content: String.fromCharCode(97 + index).repeat(1e5),
+    }));
+    const fits = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'remember', arguments: { agentId: demo.agentId, memories } },
+    });
+    expect(Buffer.byteLength(fits)).toBeLessThan(1024 * 1024);
+    const answered = await fetch(new URL('/mcp', app.url), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+        authorization: `Bearer ${demo.key}`,
+      },
+      body: fits,
+    });
+    expect(answered.status).toBe(200);
+    expect(((await answered.json()) as { result: { isError?: boolean } }).result.isError ?? false).toBe(false);
+    expect(await app.database.owner.memory.count({ where: { organizationId: demo.organizationId } })).toBe(before + 9);
+  });
+});
