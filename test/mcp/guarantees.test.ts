@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadSettings } from '../../src/config/settings';
@@ -306,5 +308,48 @@ describe('the body limit over MCP, at its default', () => {
     expect(answered.status).toBe(200);
     expect(((await answered.json()) as { result: { isError?: boolean } }).result.isError ?? false).toBe(false);
     expect(await app.database.owner.memory.count({ where: { organizationId: demo.organizationId } })).toBe(before + 9);
+  });
+});
+
+/** `npx --no agentmem mcp` relaying to `app`, as test/mcp/mcp.test.ts starts it. */
+async function connectStdio(app: TestApp, key: string): Promise<Client> {
+  const client = new Client({ name: 'agentmem-guarantees-stdio', version: '1.0.0' });
+  await client.connect(
+    new StdioClientTransport({
+      command: 'npx',
+      args: ['--no', 'agentmem', 'mcp'],
+      cwd: path.resolve(__dirname, '..', '..'),
+      env: { ...(process.env as Record<string, string>), AGENTMEM_URL: app.url, AGENTMEM_API_KEY: key, PORT: '' },
+      stderr: 'pipe',
+    }),
+  );
+  return client;
+}
+
+describe('the stdio command, when the server refuses or is gone', () => {
+  it('tells a body over the limit as PAYLOAD_TOO_LARGE and a server gone as SERVER_UNREACHABLE', async () => {
+    const app = await startTestApp('mcp_stdio_refusals');
+    const demo = await app.seedDemo();
+    const stdio = await connectStdio(app, demo.key);
+    try {
+      const memories = () => app.database.owner.memory.count({ where: { organizationId: demo.organizationId } });
+      const before = await memories();
+      const tooLarge = await failure(stdio, 'remember', {
+        agentId: demo.agentId,
+        memories: [{ content: 'x'.repeat(2 * 1024 * 1024) }],
+      });
+      expect(tooLarge).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: null });
+      expect(tooLarge.message).toContain('answered 413');
+      expect(await memories()).toBe(before);
+    } finally {
+      await app.close();
+    }
+    try {
+      const gone = await failure(stdio, 'remember', { agentId: demo.agentId, memories: [{ content: 'Lost.' }] });
+      expect(gone).toMatchObject({ code: 'SERVER_UNREACHABLE', field: null });
+      expect(gone.message).toContain(`cannot reach the AgentMem server at ${new URL('/mcp', app.url).href}`);
+    } finally {
+      await stdio.close();
+    }
   });
 });
