@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Scope } from '../auth/caller';
 import { NotFoundError, ValidationError, VersionConflictError } from '../errors';
+import { IDEMPOTENCY_KEY_HEADER } from '../idempotency/key';
 import type { GraphqlResult, RunGraphql } from './graphql';
 
 /**
@@ -103,6 +104,11 @@ export const lower = <T extends { memoryType?: unknown; role?: unknown }>(row: T
 type FieldMap = (field: string[]) => string[];
 const sameField: FieldMap = (field) => field;
 
+// A refusal of the Idempotency-Key header (src/http/idempotency.ts) is about the argument that
+// became it: the model fixes `idempotencyKey`, it never saw a header.
+const headerAsArgument = (field: string[]): string[] =>
+  field.length === 1 && field[0] === IDEMPOTENCY_KEY_HEADER ? ['idempotencyKey'] : field;
+
 /** The data of a result, or the ToolError of its first error (top-level errors: scopes, limits, input). */
 function dataOf(result: GraphqlResult, mapField: FieldMap = sameField): Record<string, unknown> {
   const error = result.errors?.[0];
@@ -110,7 +116,7 @@ function dataOf(result: GraphqlResult, mapField: FieldMap = sameField): Record<s
     const field = error?.extensions?.field;
     throw new ToolError({
       code: error?.extensions?.code ?? 'INTERNAL',
-      field: field ? mapField(field) : null,
+      field: field ? mapField(headerAsArgument(field)) : null,
       message: error?.message ?? 'the server answered without data',
     });
   }
