@@ -274,7 +274,7 @@ const recall = tool({
     mode: z
       .enum(['text', 'vector', 'hybrid'])
       .optional()
-      .describe('Default: hybrid given query and vector, else text.'),
+      .describe('Default: hybrid when a vector is given or the server embeds queries itself, else text.'),
     vector: z
       .array(z.number())
       .min(1)
