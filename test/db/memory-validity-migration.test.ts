@@ -7,8 +7,8 @@ import { issueApiKey } from '../../src/auth/keys';
 import { migrateDeploy, migrateDeployPglite } from '../../src/db/migrate';
 import { openPglite } from '../../src/db/pglite';
 import { graphql } from '../generated';
-import { createEmptyDatabase } from '../support/test-databases';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { createEmptyDatabase } from '../support/test-databases';
 
 /**
  * Migration 20261203100000_memory_validity on a database that already holds memories (issue 17:
@@ -60,7 +60,7 @@ export default {
   return config;
 }
 
-type Query = (text: string, values?: unknown[]) => Promise<Array<Record<string, unknown>>>;
+type Query = (text: string, values?: unknown[]) => Promise<Record<string, unknown>[]>;
 
 describe('migration 20261203100000_memory_validity on existing memories', () => {
   let root: string;
@@ -93,7 +93,9 @@ describe('migration 20261203100000_memory_validity on existing memories', () => 
     const opened = await openPglite(settings.dataDir);
     try {
       await migrateDeployPglite(opened.pglite, { config });
-      return await work(async (text, values) => (await opened.pglite.query<Record<string, unknown>>(text, values)).rows);
+      return await work(
+        async (text, values) => (await opened.pglite.query<Record<string, unknown>>(text, values)).rows,
+      );
     } finally {
       await opened.close();
     }
@@ -112,7 +114,10 @@ describe('migration 20261203100000_memory_validity on existing memories', () => 
     // Before the migration: the columns are not there yet; memories of the past, one in the trash.
     const before = await migrated(configBefore(root), async (query) => {
       await query(`INSERT INTO organizations (id, name) VALUES ($1, 'Backfill')`, [organizationId]);
-      await query(`INSERT INTO users (id, organization_id, name) VALUES ($1, $2, 'Backfill')`, [userId, organizationId]);
+      await query(`INSERT INTO users (id, organization_id, name) VALUES ($1, $2, 'Backfill')`, [
+        userId,
+        organizationId,
+      ]);
       await query(`INSERT INTO agents (id, organization_id, name) VALUES ($1, $2, 'Backfill')`, [
         agentId,
         organizationId,
@@ -128,7 +133,8 @@ describe('migration 20261203100000_memory_validity on existing memories', () => 
       return {
         applied: (await query('SELECT migration_name FROM _prisma_migrations')).map((row) => row.migration_name),
         columns: await query(
-          `SELECT column_name FROM information_schema.columns WHERE table_name = 'memories' AND column_name = 'valid_from'`,
+          `SELECT column_name FROM information_schema.columns
+           WHERE table_name = 'memories' AND column_name = 'valid_from'`,
         ),
       };
     });
@@ -162,8 +168,8 @@ describe('migration 20261203100000_memory_validity on existing memories', () => 
       totalCount: 2,
       nodes: live.map((id) => ({ id, validFrom: created[id], validUntil: null, expiresAt: null, supersededBy: null })),
     });
-    expect(
-      response.data!.searchMemories.map((hit) => hit.memory).sort((a, b) => a.id.localeCompare(b.id)),
-    ).toEqual(live.map((id) => ({ id, validFrom: created[id], validUntil: null })));
+    expect(response.data!.searchMemories.map((hit) => hit.memory).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      live.map((id) => ({ id, validFrom: created[id], validUntil: null })),
+    );
   }, 300_000);
 });
