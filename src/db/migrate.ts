@@ -10,14 +10,24 @@ class MigrationError extends Error {
 
 const projectRoot = path.resolve(__dirname, '..', '..');
 
+export interface MigrateOptions {
+  /**
+   * Another Prisma config file (`--config`) than the project's prisma.config.ts: for tests that
+   * migrate a database only part of the way, with a copy of the first migrations, to test what a
+   * later one does to the rows already there (test/db/memory-validity-migration.test.ts).
+   */
+  config?: string;
+}
+
 /**
  * Applies the committed migrations with `prisma migrate deploy`: the real CLI, so that what
  * runs here is exactly what runs in production.
  */
-export async function migrateDeploy(databaseUrl: string): Promise<void> {
+export async function migrateDeploy(databaseUrl: string, options: MigrateOptions = {}): Promise<void> {
   const cli = require.resolve('prisma/build/index.js');
+  const config = options.config ? ['--config', options.config] : [];
   try {
-    await promisify(execFile)(process.execPath, [cli, 'migrate', 'deploy'], {
+    await promisify(execFile)(process.execPath, [cli, 'migrate', 'deploy', ...config], {
       cwd: projectRoot,
       env: { ...process.env, DATABASE_URL: databaseUrl, CHECKPOINT_DISABLE: '1' },
       encoding: 'utf8',
@@ -37,11 +47,11 @@ export async function migrateDeploy(databaseUrl: string): Promise<void> {
  * in another. So for the length of the migration the open database is served on a loopback
  * port with the PostgreSQL wire protocol, and the CLI connects to it like to any server.
  */
-export async function migrateDeployPglite(pglite: PGlite): Promise<void> {
+export async function migrateDeployPglite(pglite: PGlite, options: MigrateOptions = {}): Promise<void> {
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0 });
   await server.start();
   try {
-    await migrateDeploy(`postgresql://postgres@${server.getServerConn()}/postgres`);
+    await migrateDeploy(`postgresql://postgres@${server.getServerConn()}/postgres`, options);
   } finally {
     await server.stop();
   }

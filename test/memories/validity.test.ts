@@ -86,6 +86,14 @@ const Search = graphql(`
     }
   }
 `);
+const RecencyOf = graphql(`
+  query ValidityRecency($query: String!, $agentId: ID!, $asOf: DateTime) {
+    searchMemories(query: $query, filter: { agentId: $agentId }, asOf: $asOf, limit: 5, track: false) {
+      breakdown { recency }
+      memory { id }
+    }
+  }
+`);
 const One = graphql(`
   query ValidityOne($id: ID!) { memory(id: $id, track: false) { id content } }
 `);
@@ -423,6 +431,52 @@ describe('memories that change: validity, supersession, expiry', () => {
       { kind: 'CREATED', memoryId: hotel, memory: { content: 'Stays at a hotel' } },
       { kind: 'EXPIRED', memoryId: hotel, memory: { content: 'Stays at a hotel' } },
     ]);
+  });
+
+  it("computes the score's recency as of asOf, and as of now without it", async () => {
+    const agentId = await newAgent();
+    const id = await create(fact(agentId, 'The user lives in Porto'));
+    // Created (and valid from) 10 days ago, never accessed: recency counts from the creation.
+    const day = 86_400_000;
+    const created = new Date(Math.floor(Date.now() / 1000) * 1000 - 10 * day);
+    await app.database.owner.memory.update({
+      where: { id },
+      data: { createdAt: created, validFrom: created, lastAccessed: null },
+    });
+    const halfLife = loadSettings({}).ranking.recencyHalfLifeDays;
+    /** recency = 0.5 ^ (age / half-life), the age in days at `at` (src/memories/ranking.ts). */
+    const expected = (at: number) => 0.5 ** ((at - created.getTime()) / day / halfLife);
+    const recency = async (query: string, asOf?: string) => {
+      const response = await app.graphql(RecencyOf, { query, agentId, asOf });
+      expect(response.errors).toBeUndefined();
+      const hits = response.data!.searchMemories;
+      expect(hits.map((hit) => hit.memory.id)).toEqual([id]);
+      return hits[0]!.breakdown.recency;
+    };
+
+    // Two instants, two recencies, each the formula's at that instant: by the words, and by near words.
+    for (const query of ['Porto', 'Portto']) {
+      for (const days of [2, 7]) {
+        const asOf = new Date(created.getTime() + days * day);
+        expect({ query, days, recency: await recency(query, asOf.toISOString()) }).toEqual({
+          query,
+          days,
+          recency: expect.closeTo(expected(asOf.getTime()), 12),
+        });
+      }
+      expect(expected(created.getTime() + 2 * day)).toBeGreaterThan(expected(created.getTime() + 7 * day) + 0.05);
+    }
+    // The same on the general path as on the read planner.
+    const asOf = new Date(created.getTime() + 2 * day).toISOString();
+    const [fast, slow] = await general.both(own.key, RecencyOf.toString(), { query: 'Porto', agentId, asOf });
+    expect(fast).toEqual(slow);
+
+    // Without asOf: as of now, between the clock before and after the search (10 days: 0.79 at a 30-day half-life).
+    const before = Date.now();
+    const now = await recency('Porto');
+    const after = Date.now();
+    expect(now).toBeLessThanOrEqual(expected(before) + 1e-12);
+    expect(now).toBeGreaterThanOrEqual(expected(after) - 1e-12);
   });
 
   it('combines metadata filters with validity', async () => {
