@@ -11,6 +11,9 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Each file opens a database (and PGlite is a whole PostgreSQL in WASM): 2 workers fit 2 cores.
   maxWorkers: 2,
+  // The longest suites first, by their times written down per database (test/support/sequencer.cjs):
+  // a long suite started last would leave the other worker idle at the end of the run.
+  testSequencer: '<rootDir>/test/support/sequencer.cjs',
   // A worker keeps what each suite's server and modules leave in its heap, and a large heap slows
   // every collection after it and the worker's own exit (test/support/worker-exit.cjs): jest
   // replaces a worker whose heap is over this after a suite.

@@ -739,6 +739,8 @@ describe('the MCP server across two processes on one database', () => {
   const withRedis: ServerProcess[] = [];
 
   beforeAll(async () => {
+    // Both tests are skipped on PGlite: no server for them there.
+    if (testDatabaseKind() !== 'postgres') return;
     database = await cloneMigratedDatabase('mcp_processes');
     app = await startTestApp('mcp_processes', { database: database.settings });
   });
