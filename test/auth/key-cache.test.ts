@@ -28,8 +28,6 @@ describe('the key check cache (AUTH_CACHE_MS)', () => {
   let other: ServerProcess | undefined;
 
   beforeAll(async () => {
-    // Its one test is skipped on PGlite: no server for it there.
-    if (testDatabaseKind() !== 'postgres') return;
     database = await cloneMigratedDatabase('key_cache');
     app = await startTestApp('key_cache', { database: database.settings });
     await app.seedDemo();
@@ -76,6 +74,7 @@ describe('the key check cache (AUTH_CACHE_MS)', () => {
     expect(refusedSentAt).toBeDefined();
     expect(refusedSentAt! - revokedAt).toBeLessThan(1_000);
   });
+
   it('checks a key once for all the requests that present it at the same time', async () => {
     const issued = (await app.graphqlUntyped(IssueKey)).data as { createApiKey: { key: string } };
     const { key } = issued.createApiKey;
