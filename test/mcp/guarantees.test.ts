@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import pino from 'pino';
 import { loadSettings } from '../../src/config/settings';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 // What /graphql guarantees holds over /mcp too, since every tool runs as a GraphQL operation
 // (src/mcp/graphql.ts): idempotent retries, the rate limit, semantic recall and the body limit.
-// Through the SDK's own Client, each checked against the database.
+// Through the SDK's own Client, each checked against the database; and the metrics and logs of a call.
 
 async function connect(app: TestApp, key: string): Promise<Client> {
   const client = new Client({ name: 'agentmem-guarantees-test', version: '1.0.0' });
@@ -351,5 +353,72 @@ describe('the stdio command, when the server refuses or is gone', () => {
     } finally {
       await stdio.close();
     }
+  });
+});
+
+describe('metrics and logs over MCP', () => {
+  const TOKEN = 'test-metrics-token-0123456789';
+  const lines: Array<Record<string, unknown>> = [];
+  let app: TestApp;
+  let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    app = await startTestApp(
+      'mcp_observability',
+      { metricsToken: TOKEN },
+      pino({ level: 'info', base: undefined }, sink),
+    );
+    demo = await app.seedDemo();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const scrape = async () =>
+    (await fetch(new URL('/metrics', app.url), { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const sample = (text: string, series: string) => {
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it('counts a tool call as its GraphQL operation in /metrics, and logs it under its request id', async () => {
+    const series = 'agentmem_graphql_requests_total{operation="McpRecall",type="query"}';
+    const before = sample(await scrape(), series) ?? 0;
+    const requestId = randomUUID();
+    const response = await fetch(new URL('/mcp', app.url), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${demo.key}`,
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'recall', arguments: { agentId: demo.agentId, query: 'tea' } },
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { result: { isError?: boolean } }).result.isError).toBeFalsy();
+    expect(sample(await scrape(), series)).toBe(before + 1);
+    // pino writes asynchronously to its stream: let it drain before reading.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.filter((line) => line.requestId === requestId && line.msg === 'request')).toEqual([
+      expect.objectContaining({
+        path: '/mcp',
+        status: 200,
+        operation: 'McpRecall',
+        operationType: 'query',
+        organizationId: demo.organizationId,
+      }),
+    ]);
   });
 });

@@ -704,6 +704,52 @@ describe('the MCP server over Streamable HTTP (/mcp)', () => {
       await ok(stdio, 'core_memory_append', { agentId: a.agentId, label: 'human', text: 'Likes trains.' });
       await ok(stdio, 'core_memory_append', { agentId: a.agentId, label: 'persona', text: 'Answers in English.' });
       expect(await updates.next()).toBe(persona);
+      // The other tools over stdio as well, each checked by what it answers: all 12 go through the relay.
+      await ok(stdio, 'core_memory_replace', {
+        agentId: a.agentId,
+        label: 'human',
+        oldText: 'Likes trains.',
+        newText: 'Likes night trains.',
+      });
+      const human = await ok<{ blocks: Array<{ value: string }> }>(stdio, 'core_memory_read', {
+        agentId: a.agentId,
+        label: 'human',
+      });
+      expect(human.blocks[0]?.value).toContain('Likes night trains.');
+      const stored = await app.database.owner.block.findFirstOrThrow({
+        where: { label: 'human', isDeleted: false, agentLinks: { some: { agentId: a.agentId } } },
+      });
+      expect(stored.value).toBe(human.blocks[0]?.value);
+      const updated = await ok<{ memory: { content: string } }>(stdio, 'update_memory', {
+        memoryId: memory!.id,
+        content: 'Ada speaks Portuguese and Spanish.',
+      });
+      expect(updated.memory.content).toBe('Ada speaks Portuguese and Spanish.');
+      const row = () => app.database.owner.memory.findUniqueOrThrow({ where: { id: memory!.id } });
+      expect((await row()).content).toBe('Ada speaks Portuguese and Spanish.');
+      expect(await ok(stdio, 'forget', { memoryId: memory!.id })).toEqual({ memoryId: memory!.id, forgotten: true });
+      expect((await row()).isDeleted).toBe(true);
+      const restored = await ok<{ memory: { id: string } }>(stdio, 'restore', { memoryId: memory!.id });
+      expect(restored.memory.id).toBe(memory!.id);
+      expect((await row()).isDeleted).toBe(false);
+      const appended = await ok<{ messages: Array<{ id: string }> }>(stdio, 'conversation_append', {
+        agentId: a.agentId,
+        messages: [{ role: 'user', text: 'Sent over stdio.' }],
+      });
+      expect(appended.messages).toHaveLength(1);
+      expect(await app.database.owner.message.count({ where: { id: appended.messages[0]!.id } })).toBe(1);
+      const found = await ok<{ totalCount: number }>(stdio, 'conversation_search', {
+        agentId: a.agentId,
+        query: 'over stdio',
+      });
+      expect(found.totalCount).toBe(1);
+      const listed = await ok<{ agents: Array<{ id: string }> }>(stdio, 'list_agents', {});
+      expect(listed.agents.map((agent) => agent.id)).toContain(a.agentId);
+      const context = await ok<{ recentMessages: unknown[] }>(stdio, 'agent_context', {
+        agentId: a.agentId,
+        recentMessages: 1,
+      });
+      expect(context.recentMessages).toHaveLength(1);
       // And a memory written by another client, through GraphQL, is told to a subscriber of the memories.
       const memories = `agentmem://agents/${a.agentId}/memories`;
       await stdio.subscribeResource({ uri: memories });
