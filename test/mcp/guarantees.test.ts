@@ -358,7 +358,7 @@ describe('the stdio command, when the server refuses or is gone', () => {
 
 describe('metrics and logs over MCP', () => {
   const TOKEN = 'test-metrics-token-0123456789';
-  const lines: Array<Record<string, unknown>> = [];
+  const lines: Record<string, unknown>[] = [];
   let app: TestApp;
   let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
   beforeAll(async () => {
