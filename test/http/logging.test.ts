@@ -1,16 +1,5 @@
-import { Writable } from 'node:stream';
-import pino from 'pino';
+import { capturedLogger } from '../support/captured-logs';
 import { startTestApp, type TestApp } from '../support/test-app';
-
-/** One line of the server's log, as pino writes it. */
-interface LogLine {
-  level: number;
-  msg: string;
-  requestId?: string;
-  code?: string;
-  err?: { stack?: string };
-  [field: string]: unknown;
-}
 
 const INFO = 30;
 const WARN = 40;
@@ -19,16 +8,9 @@ const ERROR = 50;
 describe('the log tells faults from mistakes', () => {
   let app: TestApp;
   let key: string;
-  const lines: LogLine[] = [];
+  const { logger, lines } = capturedLogger('debug');
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (line.trim() !== '') lines.push(JSON.parse(line) as LogLine);
-        done();
-      },
-    });
-    app = await startTestApp('logging', {}, pino({ level: 'debug', base: undefined }, sink));
+    app = await startTestApp('logging', {}, logger);
     ({ key } = await app.seedDemo());
   });
   afterAll(async () => {
@@ -157,21 +139,9 @@ describe('the log tells faults from mistakes', () => {
 describe('each request has one line that says what a person needs', () => {
   let app: TestApp;
   let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
-  const text: string[] = [];
-  const lines = () => text.map((line) => JSON.parse(line) as LogLine);
+  const { logger, lines, text } = capturedLogger('debug');
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        text.push(
-          ...chunk
-            .toString('utf8')
-            .split('\n')
-            .filter((line) => line.trim() !== ''),
-        );
-        done();
-      },
-    });
-    app = await startTestApp('request-log', {}, pino({ level: 'debug', base: undefined }, sink));
+    app = await startTestApp('request-log', {}, logger);
     demo = await app.seedDemo();
   });
   afterAll(async () => {
@@ -186,7 +156,7 @@ describe('each request has one line that says what a person needs', () => {
     });
     await response.text();
     await new Promise((resolve) => setImmediate(resolve));
-    return lines().filter((line) => line.requestId === requestId && line.msg === 'request');
+    return lines.filter((line) => line.requestId === requestId && line.msg === 'request');
   }
 
   it('names the request, its operation, organization, duration, statements and status', async () => {

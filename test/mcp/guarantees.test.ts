@@ -1,50 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import pino from 'pino';
 import { loadSettings } from '../../src/config/settings';
+import { capturedLogger } from '../support/captured-logs';
+import { call, connect, errorOf, type Failure, failure, mcpUrl, ok } from '../support/mcp-client';
+import { sample } from '../support/metrics';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 // What /graphql guarantees holds over /mcp too, since every tool runs as a GraphQL operation
 // (src/mcp/graphql.ts): idempotent retries, the rate limit, semantic recall and the body limit.
 // Through the SDK's own Client, each checked against the database; and the metrics and logs of a call.
 
-async function connect(app: TestApp, key: string): Promise<Client> {
-  const client = new Client({ name: 'agentmem-guarantees-test', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL('/mcp', app.url), {
-      requestInit: { headers: { authorization: `Bearer ${key}` } },
-    }),
-  );
-  return client;
-}
-
-async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult;
-}
-
-async function ok<T>(client: Client, name: string, args: Record<string, unknown>): Promise<T> {
-  const result = await call(client, name, args);
-  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`);
-  return result.structuredContent as T;
-}
-
-interface Failure {
-  code: string;
-  field: string[] | null;
-  message: string;
-}
-
-async function failure(client: Client, name: string, args: Record<string, unknown>): Promise<Failure> {
-  const result = await call(client, name, args);
-  expect(result.isError).toBe(true);
-  const [content] = result.content;
-  return (JSON.parse(content?.type === 'text' ? content.text : '{}') as { error: Failure }).error;
+/** A JSON-RPC message POSTed to /mcp as the SDK's transport sends it, with `headers` beside. */
+function postMcp(app: TestApp, key: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(mcpUrl(app.url), {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${key}`,
+      ...headers,
+    },
+    body,
+  });
 }
 
 type Remembered = { memories: Array<{ id: string; deduplicated: boolean }> };
@@ -56,7 +36,7 @@ describe('idempotent retries over MCP (the idempotencyKey argument)', () => {
   beforeAll(async () => {
     app = await startTestApp('mcp_idempotency');
     demo = await app.seedDemo();
-    client = await connect(app, demo.key);
+    client = await connect(mcpUrl(app.url), demo.key);
   });
   afterAll(async () => {
     await client?.close();
@@ -123,7 +103,7 @@ describe('the rate limit over MCP', () => {
     'refuses a tool call over the limit with a RATE_LIMITED tool error that writes nothing, ' +
       'and any other message with 429 and Retry-After',
     async () => {
-      const client = await connect(app, demo.key);
+      const client = await connect(mcpUrl(app.url), demo.key);
       const memories = () => app.database.owner.memory.count({ where: { organizationId: demo.organizationId } });
       const before = await memories();
       // initialize and notifications/initialized counted already (and the client's GET stream, if it opened).
@@ -134,10 +114,8 @@ describe('the rate limit over MCP', () => {
           agentId: demo.agentId,
           memories: [{ content: `Rate-limited memory ${attempt}.` }],
         });
-        if (result.isError) {
-          const [content] = result.content;
-          refused = (JSON.parse(content?.type === 'text' ? content.text : '{}') as { error: Failure }).error;
-        } else written += 1;
+        if (result.isError) refused = errorOf(result);
+        else written += 1;
       }
       expect(written).toBeGreaterThan(0);
       expect(refused).toEqual({
@@ -153,15 +131,11 @@ describe('the rate limit over MCP', () => {
       expect(await memories()).toBe(before + written);
 
       // A message that is no GraphQL operation is refused by /mcp itself, as /graphql refuses: 429.
-      const listed = await fetch(new URL('/mcp', app.url), {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          authorization: `Bearer ${demo.key}`,
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list', params: {} }),
-      });
+      const listed = await postMcp(
+        app,
+        demo.key,
+        JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list', params: {} }),
+      );
       expect(listed.status).toBe(429);
       expect(Number(listed.headers.get('retry-after'))).toBeGreaterThan(3500);
       expect(await listed.json()).toMatchObject({ error: { message: expect.stringMatching(/^RATE_LIMITED: /) } });
@@ -197,7 +171,7 @@ describe('recall over MCP by meaning (pgvector)', () => {
       const created = await app.graphqlUntyped(CreateEmbeddedMemory, { agentId: demo.agentId, content, embedding });
       expect(created.data).toEqual({ createMemory: { __typename: 'MemoryPayload' } });
     }
-    client = await connect(app, demo.key);
+    client = await connect(mcpUrl(app.url), demo.key);
   });
   afterAll(async () => {
     await client?.close();
@@ -297,16 +271,7 @@ describe('the body limit over MCP, at its default', () => {
       params: { name: 'remember', arguments: { agentId: demo.agentId, memories } },
     });
     expect(Buffer.byteLength(fits)).toBeLessThan(1024 * 1024);
-    const answered = await fetch(new URL('/mcp', app.url), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-06-18',
-        authorization: `Bearer ${demo.key}`,
-      },
-      body: fits,
-    });
+    const answered = await postMcp(app, demo.key, fits, { 'mcp-protocol-version': '2025-06-18' });
     expect(answered.status).toBe(200);
     expect(((await answered.json()) as { result: { isError?: boolean } }).result.isError ?? false).toBe(false);
     expect(await app.database.owner.memory.count({ where: { organizationId: demo.organizationId } })).toBe(before + 9);
@@ -358,22 +323,11 @@ describe('the stdio command, when the server refuses or is gone', () => {
 
 describe('metrics and logs over MCP', () => {
   const TOKEN = 'test-metrics-token-0123456789';
-  const lines: Record<string, unknown>[] = [];
+  const { logger, lines } = capturedLogger('info');
   let app: TestApp;
   let demo: Awaited<ReturnType<TestApp['seedDemo']>>;
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    app = await startTestApp(
-      'mcp_observability',
-      { metricsToken: TOKEN },
-      pino({ level: 'info', base: undefined }, sink),
-    );
+    app = await startTestApp('mcp_observability', { metricsToken: TOKEN }, logger);
     demo = await app.seedDemo();
   });
   afterAll(async () => {
@@ -382,30 +336,22 @@ describe('metrics and logs over MCP', () => {
 
   const scrape = async () =>
     (await fetch(new URL('/metrics', app.url), { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-  const sample = (text: string, series: string) => {
-    const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-    return line === undefined ? undefined : Number(line.slice(series.length + 1));
-  };
 
   it('counts a tool call as its GraphQL operation in /metrics, and logs it under its request id', async () => {
     const series = 'agentmem_graphql_requests_total{operation="McpRecall",type="query"}';
     const before = sample(await scrape(), series) ?? 0;
     const requestId = randomUUID();
-    const response = await fetch(new URL('/mcp', app.url), {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${demo.key}`,
-        'x-request-id': requestId,
-      },
-      body: JSON.stringify({
+    const response = await postMcp(
+      app,
+      demo.key,
+      JSON.stringify({
         jsonrpc: '2.0',
         id: 1,
         method: 'tools/call',
         params: { name: 'recall', arguments: { agentId: demo.agentId, query: 'tea' } },
       }),
-    });
+      { 'x-request-id': requestId },
+    );
     expect(response.status).toBe(200);
     expect(((await response.json()) as { result: { isError?: boolean } }).result.isError).toBeFalsy();
     expect(sample(await scrape(), series)).toBe(before + 1);

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { type CallToolResult, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { RECALL_QUERY } from '../../src/mcp/tools';
+import { call, connect, failure, mcpUrl, ok } from '../support/mcp-client';
 import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -29,25 +30,6 @@ const WRITE_TOOLS = [
 const IssueKey =
   'mutation ($scopes: [Scope!]!) { createApiKey(input: { name: "mcp", scopes: $scopes }) { ' +
   '... on CreatedApiKey { key } } }';
-
-function mcpUrl(graphqlUrl: string): URL {
-  return new URL('/mcp', graphqlUrl);
-}
-
-async function connect(
-  url: URL,
-  key: string,
-  fetchFunction?: (input: string | URL, init?: RequestInit) => Promise<Response>,
-): Promise<Client> {
-  const client = new Client({ name: 'agentmem-test', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(url, {
-      requestInit: { headers: { authorization: `Bearer ${key}` } },
-      ...(fetchFunction && { fetch: fetchFunction }),
-    }),
-  );
-  return client;
-}
 
 /**
  * A fetch that tells when the SDK Client's GET stream (the session's notifications) has opened:
@@ -86,37 +68,6 @@ function updatesOf(client: Client): { next(): Promise<string>; received: string[
 const CreateMemory =
   'mutation ($agentId: ID!, $content: String!) { createMemory(input: { agentId: $agentId, content: $content, ' +
   'memoryType: FACTUAL, scope: "user", level: "detail" }) { __typename ... on MemoryPayload { memory { id } } } }';
-
-async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult;
-}
-
-/** A successful result's structured content (its text content is the same JSON). */
-async function ok<T = Record<string, unknown>>(
-  client: Client,
-  name: string,
-  args: Record<string, unknown>,
-): Promise<T> {
-  const result = await call(client, name, args);
-  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`);
-  const [content] = result.content;
-  expect(content?.type === 'text' && JSON.parse(content.text)).toEqual(result.structuredContent);
-  return result.structuredContent as T;
-}
-
-interface Failure {
-  code: string;
-  field: string[] | null;
-  message: string;
-}
-
-async function failure(client: Client, name: string, args: Record<string, unknown>): Promise<Failure> {
-  const result = await call(client, name, args);
-  expect(result.isError).toBe(true);
-  expect(result.structuredContent).toBeUndefined();
-  const [content] = result.content;
-  return (JSON.parse(content?.type === 'text' ? content.text : '{}') as { error: Failure }).error;
-}
 
 describe('the MCP server over Streamable HTTP (/mcp)', () => {
   let app: TestApp;

@@ -1,5 +1,6 @@
 import { graphql } from '../generated';
 import { subscribe } from '../support/live-client';
+import { sample } from '../support/metrics';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const MetricsMessageAdded = graphql(`
@@ -7,12 +8,6 @@ const MetricsMessageAdded = graphql(`
 `);
 
 const TOKEN = 'test-metrics-token-0123456789';
-
-/** The value of one series in Prometheus's text format, or undefined when it is absent. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((entry) => entry.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('Prometheus metrics at /metrics', () => {
   let app: TestApp;
