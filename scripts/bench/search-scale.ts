@@ -6,6 +6,7 @@ import { issueKey } from './databases';
 import { DATASET, fillDataset, readDatasetFacts } from './dataset';
 import { startAgentMem } from './servers';
 import { SEARCH_LIMIT, SEARCH_QUERY } from './shapes';
+import { clusterVectorSql, queryVector, SYNTHETIC_DIMENSIONS, SYNTHETIC_MODEL } from './synthetic-embeddings';
 
 // `npm run bench:search-scale`: ranked memory search latency at 20,000 and at 200,000 memories
 // (issue 10), by text and HYBRID (issue 19: every memory has a synthetic 384-dimension embedding,
@@ -29,21 +30,11 @@ const SEARCH = `query Search($query: String!, $vector: [Float!], $limit: Int!, $
   }
 }`;
 
-/** The synthetic embeddings: 384 numbers (all-MiniLM-L6-v2's size), around one of 64 centres. */
-const DIMENSIONS = 384;
+/** Around one of 64 centres (scripts/bench/synthetic-embeddings.ts). */
+const DIMENSIONS = SYNTHETIC_DIMENSIONS;
 const CLUSTERS = 64;
-const MODEL = 'bench-synthetic';
+const MODEL = SYNTHETIC_MODEL;
 const RECALL_QUERIES = 20;
-
-/** Component `j` (1-based) of cluster `c`'s centre: the same formula as the SQL fill's. */
-function centre(cluster: number): number[] {
-  return Array.from({ length: DIMENSIONS }, (_, index) => Math.sin(cluster * 0.7 + (index + 1) * 0.31));
-}
-
-/** A query near cluster `c`'s centre, with noise from a fixed sequence so every run asks the same. */
-function queryVector(cluster: number): number[] {
-  return centre(cluster).map((value, index) => value + 0.2 * Math.sin(cluster * 13.1 + index * 1.7));
-}
 
 /**
  * The benchmark's dataset (20,000 memories), and for larger sizes copies of its memories with
@@ -78,9 +69,7 @@ async function prepare(cluster: Cluster, size: number): Promise<{ key: string; m
     await client.query(
       `UPDATE memories m SET embedding = e.vector, embedding_model = $1, embedding_dimensions = $2
        FROM (
-         SELECT id, (SELECT array_agg(sin((abs(hashtext(id)) % $3) * 0.7 + j * 0.31) + 0.4 * (random() - 0.5)
-           ORDER BY j)
-                     FROM generate_series(1, $2) AS j)::vector AS vector
+         SELECT id, ${clusterVectorSql('abs(hashtext(id)) % $3', '$2')} AS vector
          FROM memories
        ) e
        WHERE m.id = e.id`,

@@ -1,35 +1,115 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import type pg from 'pg';
 import { migrateDeploy } from '../../src/db/migrate';
+import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
 import { type Cleanup, runBenchmark } from './cleanup';
 import { type Cluster, startCluster } from './cluster';
 import { issueKey } from './databases';
 import { startAgentMem } from './servers';
+import {
+  clusterAtPhase,
+  clusterVectorSql,
+  queryVector,
+  SYNTHETIC_DIMENSIONS,
+  SYNTHETIC_MODEL,
+} from './synthetic-embeddings';
 
 // `npm run bench:search-tenants`: does one organization's search time depend on what another
 // organization writes? (issue 21, item 7). A has 10,000 memories, 20 of which hold the word
 // LOADED and 20 the word CONTROL; B has none, then 50,000 that hold LOADED. A searches for the
 // two words in turn over HTTP; if B's rows reached A's search, LOADED would be the slower one.
-// One throwaway PostgreSQL 15 cluster (as `npm run bench`), AgentMem in production mode, requests
-// one at a time. `--old-index` puts back the index before migration
+// One throwaway PostgreSQL 15 cluster (as `npm run bench`, with the machine's pgvector), AgentMem
+// in production mode, requests one at a time. `--old-index` puts back the index before migration
 // 20261202160000_memory_search_index_by_organization (words of all organizations together), to
-// see the difference. See docs/performance.md, "Search time and other organizations".
+// see the difference.
+// `--vector`: semantic recall under the same rule. Every memory carries a synthetic embedding
+// (scripts/bench/synthetic-embeddings.ts): A's 20 LOADED memories near cluster 0's centre, its 20
+// CONTROL ones near the opposite cluster, the rest between the two; B's 50,000 all near
+// cluster 0, where A's LOADED query vector is. A searches in TEXT, VECTOR (the client's `vector:`
+// alone) and HYBRID (word and vector) mode. `--own N` gives A N memories: up to
+// EXACT_VECTOR_SEARCH_LIMIT embeddings its vector search is exact (only A's rows), beyond it goes
+// through the HNSW index that all organizations share (src/memories/vector-search.ts).
+// See docs/performance.md, "Search time and other organizations".
 
 const progress = (line: string) => process.stderr.write(`search-tenants: ${line}\n`);
 
+const { values: options } = parseArgs({
+  options: {
+    'old-index': { type: 'boolean', default: false },
+    vector: { type: 'boolean', default: false },
+    own: { type: 'string', default: '10000' },
+  },
+});
+const oldIndex = options['old-index'];
+const withVectors = options.vector;
+
 const DATABASE = 'bench_search_tenants';
-const OWN_MEMORIES = 10_000;
+const OWN_MEMORIES = Number(options.own);
 const OWN_MATCHES = 20;
 const OTHER_MEMORIES = 50_000;
 const LOADED = 'zephyr';
 const CONTROL = 'quokka';
+/**
+ * The clusters of the embeddings that go with each word, opposite in phase; A's other memories
+ * lie around the two phases between (scripts/bench/synthetic-embeddings.ts), far from both, so
+ * that the nearest 20 to a word's query vector are A's 20 memories of that word.
+ */
+const CLUSTER_OF = { [LOADED]: clusterAtPhase(0), [CONTROL]: clusterAtPhase(Math.PI) } as const;
+const OTHER_CLUSTER_SQL = `${clusterAtPhase(Math.PI / 2)} + ${clusterAtPhase(Math.PI)} * (i % 2)
+  + ${clusterAtPhase(0.5)} * ((i % 31) / 31.0 - 0.5)`;
 const WARMUP_PAIRS = 30;
 const MEASURED_PAIRS = 150;
 /** The issue's bound on the ratio of the medians. */
 const TARGET = { low: 0.8, high: 1.25 };
+/** Every `EVERY`th memory of A holds LOADED, every `EVERY`th offset by half CONTROL. */
+const EVERY = OWN_MEMORIES / OWN_MATCHES;
+if (!Number.isInteger(EVERY) || EVERY % 2 !== 0) throw new Error(`--own ${options.own}: not a multiple of 40`);
 
-const SEARCH = `query Search($query: String!) { searchMemories(query: $query, limit: 20, track: false) {
-  score memory { id } } }`;
+type Mode = 'TEXT' | 'VECTOR' | 'HYBRID';
+type Word = typeof LOADED | typeof CONTROL;
+const MODES: Mode[] = withVectors ? ['TEXT', 'VECTOR', 'HYBRID'] : ['TEXT'];
 
-const oldIndex = process.argv.includes('--old-index');
+const SEARCH = `query Search($query: String, $vector: [Float!], $mode: SearchMode) {
+  searchMemories(query: $query, vector: $vector, mode: $mode, limit: 20, track: false) { score memory { id } } }`;
+
+/** A's memories that hold `word` (and, with --vector, whose embeddings are near its cluster). */
+function ownMatches(word: Word): string[] {
+  const offset = word === LOADED ? 0 : EVERY / 2;
+  return Array.from({ length: OWN_MEMORIES }, (_, index) => index + 1)
+    .filter((i) => i % EVERY === offset)
+    .map((i) => `memory-a-${i}`)
+    .sort();
+}
+const EXPECTED = { [LOADED]: ownMatches(LOADED), [CONTROL]: ownMatches(CONTROL) };
+
+/** The variables of A's search for `word` in `mode`: the word, its cluster's query vector, or both. */
+function variablesOf(mode: Mode, word: Word): Record<string, unknown> {
+  const vector = queryVector(CLUSTER_OF[word]);
+  if (mode === 'TEXT') return { query: word, mode };
+  if (mode === 'VECTOR') return { vector, mode };
+  return { query: word, vector, mode };
+}
+
+/** The embedding columns of an INSERT … SELECT, and their values: near the cluster `clusterSql` gives. */
+function embeddingColumns(clusterSql: string): { columns: string; values: string } {
+  return {
+    columns: ', embedding, embedding_model, embedding_dimensions',
+    values:
+      `, ${clusterVectorSql(clusterSql, String(SYNTHETIC_DIMENSIONS))}, ` +
+      `'${SYNTHETIC_MODEL}', ${SYNTHETIC_DIMENSIONS}`,
+  };
+}
+
+/** `agentmem_enable_semantic_recall`: the column and view, and with `dimensions` the HNSW index. */
+async function enableSemanticRecall(client: pg.Client, dimensions: number | null): Promise<void> {
+  await client.query("SET maintenance_work_mem = '1GB'");
+  const { rows } = await client.query<{ reason: string | null }>(
+    'SELECT agentmem_enable_semantic_recall($1) AS reason',
+    [dimensions],
+  );
+  if (rows[0]?.reason) throw new Error(`semantic recall is off: ${rows[0].reason}`);
+}
 
 /** A and B, each an organization with a user and an agent; A's 10,000 memories; a key for A. */
 async function prepare(cluster: Cluster): Promise<string> {
@@ -52,18 +132,31 @@ async function prepare(cluster: Cluster): Promise<string> {
         `Agent ${tenant}`,
       ]);
     }
+    // The embedding column (and the vector view) first; the HNSW index after A's rows, in one build.
+    if (withVectors) await enableSemanticRecall(client, null);
     // Every 500th holds LOADED, every 500th (offset by 250) CONTROL: the same count, spread alike.
-    const every = OWN_MEMORIES / OWN_MATCHES;
+    // With --vector each has an embedding near its word's cluster, the others near one of the rest.
+    const embedding = withVectors
+      ? embeddingColumns(
+          `CASE WHEN i % $1 = 0 THEN ${CLUSTER_OF[LOADED]} WHEN i % $1 = $1 / 2 THEN ${CLUSTER_OF[CONTROL]}
+             ELSE ${OTHER_CLUSTER_SQL} END`,
+        )
+      : { columns: '', values: '' };
+    await client.query('SELECT setseed(0.21)');
     await client.query(
-      `INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
+      `INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope,
+         level${embedding.columns})
        SELECT 'memory-a-' || i, 'org-a', 'user-a', 'agent-a',
               CASE WHEN i % $1 = 0 THEN 'a note about ' || $2 || ' number ' || i
                    WHEN i % $1 = $1 / 2 THEN 'a note about ' || $3 || ' number ' || i
                    ELSE 'an ordinary note number ' || i END,
-              'factual', 'user', 'long_term'
+              'factual', 'user', 'long_term'${embedding.values}
        FROM generate_series(1, $4::int) AS i`,
-      [every, LOADED, CONTROL, OWN_MEMORIES],
+      [EVERY, LOADED, CONTROL, OWN_MEMORIES],
     );
+    // The HNSW index over every organization's embeddings of this length, as a server with
+    // EMBEDDINGS_DIMENSIONS has it; B's embeddings join it as they are written.
+    if (withVectors) await enableSemanticRecall(client, SYNTHETIC_DIMENSIONS);
     if (oldIndex) {
       await client.query(`DROP INDEX idx_memories_organization_id_content_fts`);
       await client.query(
@@ -75,13 +168,16 @@ async function prepare(cluster: Cluster): Promise<string> {
   });
 }
 
-/** B's memories, every one holding LOADED. */
+/** B's memories, every one holding LOADED (and, with --vector, near LOADED's query vector). */
 async function loadOther(cluster: Cluster): Promise<void> {
   await cluster.withClient(DATABASE, async (client) => {
+    const embedding = withVectors ? embeddingColumns(String(CLUSTER_OF[LOADED])) : { columns: '', values: '' };
+    await client.query('SELECT setseed(0.22)');
     await client.query(
-      `INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level)
+      `INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope,
+         level${embedding.columns})
        SELECT 'memory-b-' || i, 'org-b', 'user-b', 'agent-b', 'their note about ' || $1 || ' number ' || i,
-         'factual', 'user', 'long_term'
+         'factual', 'user', 'long_term'${embedding.values}
        FROM generate_series(1, $2::int) AS i`,
       [LOADED, OTHER_MEMORIES],
     );
@@ -89,29 +185,33 @@ async function loadOther(cluster: Cluster): Promise<void> {
   });
 }
 
-/** One search, timed from request to parsed answer; the answer must be A's 20 matches. */
-async function timedSearch(baseUrl: string, key: string, word: string): Promise<number> {
+/** A search's time, from request to parsed answer, and whether it answered A's 20 matches of its word. */
+interface Timed {
+  elapsed: number;
+  right: boolean;
+}
+
+async function timedSearch(baseUrl: string, key: string, mode: Mode, word: Word) {
   const started = performance.now();
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query: SEARCH, variables: { query: word } }),
+    body: JSON.stringify({ query: SEARCH, variables: variablesOf(mode, word) }),
   });
   const body = (await response.json()) as {
     data?: { searchMemories: Array<{ memory: { id: string } }> };
     errors?: unknown;
   };
   const elapsed = performance.now() - started;
-  const hits = body.data?.searchMemories ?? [];
-  if (
-    !response.ok ||
-    body.errors ||
-    hits.length !== OWN_MATCHES ||
-    hits.some((hit) => !hit.memory.id.startsWith('memory-a-'))
-  ) {
+  if (!response.ok || body.errors || !body.data) {
     throw new Error(`unexpected answer: ${JSON.stringify(body).slice(0, 300)}`);
   }
-  return elapsed;
+  const ids = body.data.searchMemories.map((hit) => hit.memory.id).sort();
+  // Another organization's memory in A's answer is a tenancy failure, not a figure.
+  if (ids.some((id) => !id.startsWith('memory-a-'))) throw new Error(`another organization's memory: ${ids}`);
+  // A short or wrong page is counted, not thrown: it is what another organization's rows can do
+  // to an approximate (HNSW) search, and the bench reports it.
+  return { elapsed, right: JSON.stringify(ids) === JSON.stringify(EXPECTED[word]) } satisfies Timed;
 }
 
 const quantile = (sorted: number[], q: number) =>
@@ -144,28 +244,41 @@ function ratioInterval(loaded: number[], control: number[]): [number, number] {
   return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
 }
 
-/** LOADED and CONTROL in turn (which goes first alternates too), after a warm-up. */
-async function measure(baseUrl: string, key: string): Promise<{ loaded: number[]; control: number[] }> {
-  const loaded: number[] = [];
-  const control: number[] = [];
-  for (let pair = 0; pair < WARMUP_PAIRS + MEASURED_PAIRS; pair += 1) {
-    const order = pair % 2 === 0 ? [LOADED, CONTROL] : [CONTROL, LOADED];
-    for (const word of order) {
-      const elapsed = await timedSearch(baseUrl, key, word);
-      if (pair >= WARMUP_PAIRS) (word === LOADED ? loaded : control).push(elapsed);
-    }
-  }
-  return { loaded, control };
+interface Measured {
+  loaded: number[];
+  control: number[];
+  /** Answers that were not A's 20 matches of the word searched, of each word. */
+  wrong: { loaded: number; control: number };
 }
 
-function summary(
-  phase: string,
-  { loaded, control }: { loaded: number[]; control: number[] },
-): { rows: string; ratio: string } {
-  const describe = (word: string, values: number[]) => {
+/** LOADED and CONTROL in turn (which goes first alternates too), after a warm-up. */
+async function measure(baseUrl: string, key: string, mode: Mode): Promise<Measured> {
+  const measured: Measured = { loaded: [], control: [], wrong: { loaded: 0, control: 0 } };
+  for (let pair = 0; pair < WARMUP_PAIRS + MEASURED_PAIRS; pair += 1) {
+    const order = pair % 2 === 0 ? ([LOADED, CONTROL] as const) : ([CONTROL, LOADED] as const);
+    for (const word of order) {
+      const { elapsed, right } = await timedSearch(baseUrl, key, mode, word);
+      if (pair < WARMUP_PAIRS) continue;
+      const side = word === LOADED ? 'loaded' : 'control';
+      measured[side].push(elapsed);
+      if (!right) measured.wrong[side] += 1;
+    }
+  }
+  return measured;
+}
+
+function summary(phase: string, mode: Mode, { loaded, control, wrong }: Measured): { rows: string; ratio: string } {
+  const describe = (word: string, values: number[], wrongAnswers: number) => {
     const sorted = [...values].sort((x, y) => x - y);
     const figures = [0.25, 0.5, 0.75, 0.95].map((q) => quantile(sorted, q).toFixed(2).padStart(6));
-    const cells = [phase.padEnd(22), word.padEnd(7), String(values.length).padStart(3), ...figures];
+    const cells = [
+      phase.padEnd(22),
+      mode.padEnd(6),
+      word.padEnd(7),
+      String(values.length).padStart(3),
+      ...figures,
+      String(wrongAnswers).padStart(3),
+    ];
     return `| ${cells.join(' | ')} |`;
   };
   const ratio = median(loaded) / median(control);
@@ -174,37 +287,62 @@ function summary(
   const slower = loaded.filter((value, index) => value > control[index]!).length / loaded.length;
   const verdict = ratio >= TARGET.low && ratio <= TARGET.high ? 'within' : 'OUTSIDE';
   return {
-    rows: `${describe(LOADED, loaded)}\n${describe(CONTROL, control)}`,
+    rows: `${describe(LOADED, loaded, wrong.loaded)}\n${describe(CONTROL, control, wrong.control)}`,
     ratio:
-      `${phase}: median ${LOADED} / median ${CONTROL} = ${ratio.toFixed(3)} ` +
+      `${phase}, ${mode}: median ${LOADED} / median ${CONTROL} = ${ratio.toFixed(3)} ` +
       `(95% bootstrap interval ${low.toFixed(3)}–${high.toFixed(3)}), ` +
       `${LOADED} the slower in ${(slower * 100).toFixed(0)}% of pairs: ${verdict} ${TARGET.low}–${TARGET.high}`,
   };
 }
 
+const count = (value: number) => value.toLocaleString('en-US');
+
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
 async function run(cleanup: Cleanup): Promise<void> {
   const cluster = await startCluster(cleanup);
   progress(`throwaway PostgreSQL ${cluster.version} on port ${cluster.port}, in ${cluster.directory}`);
   const key = await prepare(cluster);
-  const server = await startAgentMem(cluster, cleanup, DATABASE);
+  const server = await startAgentMem(cluster, cleanup, DATABASE, {
+    settings: withVectors
+      ? { EMBEDDINGS_DIMENSIONS: String(SYNTHETIC_DIMENSIONS), EMBEDDINGS_MODEL: SYNTHETIC_MODEL }
+      : {},
+  });
+  const loads = [loadAverage()];
   const phases: Array<{ rows: string; ratio: string }> = [];
-  progress(`timing with no memory of B`);
-  phases.push(summary('B: none', await measure(server.baseUrl, key)));
-  progress(`writing ${OTHER_MEMORIES} memories of B holding "${LOADED}"`);
+  const timePhase = async (phase: string) => {
+    for (const mode of MODES) {
+      progress(`timing ${mode}, ${phase}`);
+      phases.push(summary(phase, mode, await measure(server.baseUrl, key, mode)));
+    }
+  };
+  await timePhase('B: none');
+  progress(`writing ${OTHER_MEMORIES} memories of B holding "${LOADED}"${withVectors ? ' and near its vector' : ''}`);
+  const writing = performance.now();
   await loadOther(cluster);
-  progress(`timing with B's memories`);
-  phases.push(
-    summary(`B: ${OTHER_MEMORIES.toLocaleString('en-US')} with ${LOADED}`, await measure(server.baseUrl, key)),
-  );
+  progress(`written in ${((performance.now() - writing) / 1000).toFixed(1)} s`);
+  loads.push(loadAverage());
+  await timePhase(`B: ${OTHER_MEMORIES.toLocaleString('en-US')} with ${LOADED}`);
+  loads.push(loadAverage());
   await server.process.stop('SIGTERM', 10_000);
+  const vectorBranch =
+    OWN_MEMORIES <= EXACT_VECTOR_SEARCH_LIMIT
+      ? `exact (A's ${count(OWN_MEMORIES)} embeddings, at most ${count(EXACT_VECTOR_SEARCH_LIMIT)})`
+      : `the shared HNSW index (A's ${count(OWN_MEMORIES)} embeddings, over ${count(EXACT_VECTOR_SEARCH_LIMIT)})`;
   process.stdout.write(
     `\nA (${OWN_MEMORIES.toLocaleString('en-US')} memories, ` +
       `${OWN_MATCHES} per word) searches "${LOADED}" and "${CONTROL}" in turn, ` +
       `${MEASURED_PAIRS} pairs after ${WARMUP_PAIRS}, ` +
       `one request at a time; index: ${oldIndex ? 'the old one (all organizations)' : 'by organization'}; ` +
-      `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}\n\n` +
-      `| phase | word | n | p25 ms | p50 ms | p75 ms | p95 ms ` +
-      `|\n|---|---|---:|---:|---:|---:|---:|\n${phases.map((phase) => phase.rows).join('\n')}\n\n` +
+      (withVectors ? `${SYNTHETIC_DIMENSIONS}-dimension embeddings, vector search: ${vectorBranch}; ` : '') +
+      `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}; ` +
+      `load average (1, 5, 15 min) at the start, after B's writes, at the end: ${loads.join(' / ')}\n\n` +
+      `| phase | mode | word | n | p25 ms | p50 ms | p75 ms | p95 ms | wrong answers ` +
+      `|\n|---|---|---|---:|---:|---:|---:|---:|---:|\n${phases.map((phase) => phase.rows).join('\n')}\n\n` +
       `${phases.map((phase) => phase.ratio).join('\n')}\n`,
   );
 }
