@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useRef } from 'react';
+import { type ReactNode, useLayoutEffect, useRef } from 'react';
 import { takeArrival } from '../router';
 
 // Whether anything on the page has had the focus yet: on a page just loaded the focus is nowhere,
@@ -15,7 +15,8 @@ document.addEventListener('focusin', () => {
  */
 export function ScreenTitle({ children }: { children: ReactNode }) {
   const title = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
+  // Before the browser paints: the title shows with the focus on it, never a moment without.
+  useLayoutEffect(() => {
     const lost = focusedOnce && (document.activeElement === null || document.activeElement === document.body);
     if (takeArrival() || lost) title.current?.focus();
   }, []);

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useLayoutEffect, useRef, useState } from 'react';
 import { type ApiError, errorsOf, payloadError, request } from '../api';
 import { Gauge } from '../components/Bar';
 import { ErrorNote } from '../components/ErrorNote';
@@ -128,7 +128,7 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
   const editButton = useRef<HTMLButtonElement>(null);
   const editor = useRef<HTMLTextAreaElement>(null);
   const conflictTitle = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (focusTo === null) return;
     ({ edit: editButton, editor, conflict: conflictTitle })[focusTo].current?.focus();
     setFocusTo(null);
