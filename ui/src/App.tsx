@@ -1,14 +1,31 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { type ApiError, errorsOf, keyStore, request } from './api';
+import { Boundary } from './components/Boundary';
 import { ErrorNote } from './components/ErrorNote';
 import { Link } from './components/Link';
+import { ScreenTitle } from './components/ScreenTitle';
 import { MeQuery } from './operations';
-import { useRoute } from './router';
+import { hrefOf, type Route, useRoute } from './router';
 import { AgentScreen } from './screens/Agent';
 import { AgentsScreen } from './screens/Agents';
 import { SearchScreen } from './screens/Search';
 import { TrashScreen } from './screens/Trash';
 import { markFirstScreen, type Session, sessionOf } from './session';
+
+/**
+ * The API's answer to a bad key speaks to programs (send an Authorization header): here a person
+ * typed the key into a field, so the refusal names that field.
+ */
+function keyRefusal(errors: ApiError[]): ApiError[] {
+  return errors.map((error) =>
+    error.code === 'UNAUTHENTICATED'
+      ? {
+          ...error,
+          message: 'API key refused: it is unknown, expired or revoked, or mistyped. Check it and enter it again.',
+        }
+      : error,
+  );
+}
 
 function KeyForm({ onSession }: { onSession(session: Session): void }) {
   const [key, setKey] = useState('');
@@ -23,7 +40,7 @@ function KeyForm({ onSession }: { onSession(session: Session): void }) {
       keyStore.set(key.trim());
       onSession(sessionOf(me));
     } catch (error) {
-      setErrors(errorsOf(error));
+      setErrors(keyRefusal(errorsOf(error)));
     } finally {
       setBusy(false);
     }
@@ -47,12 +64,14 @@ function KeyForm({ onSession }: { onSession(session: Session): void }) {
           onChange={(event) => setKey(event.target.value)}
           placeholder="amk_…"
           required
+          aria-invalid={errors ? true : undefined}
+          aria-describedby={errors ? 'api-key-error' : undefined}
         />
         <button type="submit" disabled={busy}>
           Open
         </button>
       </form>
-      <ErrorNote errors={errors} />
+      <ErrorNote id="api-key-error" errors={errors} />
       <p className="muted">
         Prefer GraphQL? <a href="/graphql">GraphiQL</a> is on the same server.
       </p>
@@ -60,8 +79,7 @@ function KeyForm({ onSession }: { onSession(session: Session): void }) {
   );
 }
 
-function Screens({ session }: { session: Session }) {
-  const route = useRoute();
+function Screen({ route, session }: { route: Route; session: Session }) {
   switch (route.screen) {
     case 'agents':
       return <AgentsScreen session={session} />;
@@ -74,13 +92,26 @@ function Screens({ session }: { session: Session }) {
     default:
       return (
         <main>
-          <h1>No such page</h1>
+          <ScreenTitle>No such page</ScreenTitle>
           <p>
             Nothing is at <code>{route.path}</code>. <Link to={{ screen: 'agents' }}>See the agents</Link>.
           </p>
         </main>
       );
   }
+}
+
+/**
+ * The screen at the address, in a crash guard of its own: a screen that fails leaves the header
+ * and its links, and moving to another address (a link, Back) gives a fresh guard and screen.
+ */
+function Screens({ session }: { session: Session }) {
+  const route = useRoute();
+  return (
+    <Boundary key={hrefOf(route)}>
+      <Screen route={route} session={session} />
+    </Boundary>
+  );
 }
 
 export function App() {
@@ -96,7 +127,7 @@ export function App() {
       },
       (error: unknown) => {
         keyStore.clear();
-        setErrors(errorsOf(error));
+        setErrors(keyRefusal(errorsOf(error)));
         setChecking(false);
       },
     );

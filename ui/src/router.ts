@@ -37,8 +37,20 @@ export function hrefOf(route: Route): string {
 
 const listeners = new Set<() => void>();
 
+// Set by a move within the app, taken by the next screen's title (ScreenTitle): the control that
+// moved may stay on the page (a link of the header), and the person is now on another screen.
+let arrived = false;
+
+/** Whether the person moved to this screen within the app since the last title took the focus. */
+export function takeArrival(): boolean {
+  const moved = arrived;
+  arrived = false;
+  return moved;
+}
+
 export function navigate(route: Route): void {
   window.history.pushState(null, '', hrefOf(route));
+  arrived = true;
   for (const listener of listeners) listener();
 }
 
@@ -46,11 +58,15 @@ export function useRoute(): Route {
   const [route, setRoute] = useState(() => parse(window.location.pathname));
   useEffect(() => {
     const update = () => setRoute(parse(window.location.pathname));
+    const back = () => {
+      arrived = true;
+      update();
+    };
     listeners.add(update);
-    window.addEventListener('popstate', update);
+    window.addEventListener('popstate', back);
     return () => {
       listeners.delete(update);
-      window.removeEventListener('popstate', update);
+      window.removeEventListener('popstate', back);
     };
   }, []);
   return route;

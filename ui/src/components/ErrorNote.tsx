@@ -1,10 +1,10 @@
 import type { ApiError } from '../api';
 
 /** The API's errors in words, each with the input field it names: never a blank screen. */
-export function ErrorNote({ errors }: { errors: readonly ApiError[] | null }) {
+export function ErrorNote({ errors, id }: { errors: readonly ApiError[] | null; id?: string }) {
   if (!errors?.length) return null;
   return (
-    <div className="error" role="alert">
+    <div className="error" role="alert" id={id}>
       {errors.map((error, index) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: errors have no identity of their own
         <p key={index}>

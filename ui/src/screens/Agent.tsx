@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { type ApiError, errorsOf, request } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
 import { Link } from '../components/Link';
+import { ScreenTitle } from '../components/ScreenTitle';
 import type { InspectorMessagesQuery } from '../gql/graphql';
 import { type LiveState, subscribe } from '../live';
 import { useLoad } from '../load';
@@ -106,7 +107,7 @@ export function AgentScreen({ id, session }: { id: string; session: Session }) {
   if (agent.errors)
     return (
       <main>
-        <h1>Agent</h1>
+        <ScreenTitle>Agent</ScreenTitle>
         <ErrorNote errors={agent.errors} />
       </main>
     );
@@ -120,7 +121,7 @@ export function AgentScreen({ id, session }: { id: string; session: Session }) {
   if (!data)
     return (
       <main>
-        <h1>No such agent</h1>
+        <ScreenTitle>No such agent</ScreenTitle>
         <p>
           There is no agent <code>{id}</code> in your organization.{' '}
           <Link to={{ screen: 'agents' }}>See the agents</Link>.
@@ -139,7 +140,7 @@ export function AgentScreen({ id, session }: { id: string; session: Session }) {
         </div>
       ) : null}
       <div className="row">
-        <h1>{data.name ?? data.id}</h1>
+        <ScreenTitle>{data.name ?? data.id}</ScreenTitle>
         <span className={live.open ? 'badge live' : 'badge'} data-testid="live-state">
           {live.open ? 'live' : 'connecting…'}
         </span>

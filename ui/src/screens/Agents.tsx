@@ -3,6 +3,7 @@ import { type ApiError, errorsOf, payloadError, request } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
 import { Link } from '../components/Link';
 import { firstPage, type PageRequest, Pager } from '../components/Pager';
+import { ScreenTitle } from '../components/ScreenTitle';
 import { useLoad } from '../load';
 import { AgentsQuery, ImportAgentMutation } from '../operations';
 import { navigate } from '../router';
@@ -67,7 +68,7 @@ export function AgentsScreen({ session }: { session: Session }) {
   const connection = agents.data?.agents;
   return (
     <main>
-      <h1>Agents</h1>
+      <ScreenTitle>Agents</ScreenTitle>
       <form className="row" onSubmit={submit}>
         <label htmlFor="agent-search">Name contains</label>
         <input id="agent-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} />

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useLayoutEffect, useRef, useState } from 'react';
 import { type ApiError, errorsOf, payloadError, request } from '../api';
 import { Gauge } from '../components/Bar';
 import { ErrorNote } from '../components/ErrorNote';
@@ -122,6 +122,17 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
   const [errors, setErrors] = useState<ApiError[] | null>(null);
   const [showHistory, setShowHistory] = useState(false);
   const [busy, setBusy] = useState(false);
+  // Where the focus goes once a change shows: the control that took the place of the one that had
+  // it (Edit gives way to the editor, Save to Edit), so that a keyboard user is not sent to the top.
+  const [focusTo, setFocusTo] = useState<'edit' | 'editor' | 'conflict' | null>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const editor = useRef<HTMLTextAreaElement>(null);
+  const conflictTitle = useRef<HTMLHeadingElement>(null);
+  useLayoutEffect(() => {
+    if (focusTo === null) return;
+    ({ edit: editButton, editor, conflict: conflictTitle })[focusTo].current?.focus();
+    setFocusTo(null);
+  }, [focusTo]);
   const id = `block-${block.id}`;
 
   const save = async (value: string, expectedVersion: number) => {
@@ -133,17 +144,22 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
         setBlock(updateBlock.block);
         setDraft(null);
         setTheirs(null);
+        setFocusTo('edit');
       } else if (updateBlock.__typename === 'VersionConflictError') {
         // Someone else saved since this version was read: show both, let the person choose.
         const { block: current } = await request(BlockQuery, { id: block.id });
-        if (current) setTheirs(current);
-        else setErrors([{ message: 'This block was deleted meanwhile.' }]);
+        if (current) {
+          setTheirs(current);
+          setFocusTo('conflict');
+        } else setErrors([{ message: 'This block was deleted meanwhile.' }]);
       } else {
         const error = payloadError(updateBlock);
         if (error) setErrors([error]);
+        setFocusTo('editor');
       }
     } catch (error) {
       setErrors(errorsOf(error));
+      setFocusTo('editor');
     } finally {
       setBusy(false);
     }
@@ -165,6 +181,8 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
           <label htmlFor={`${id}-edit`}>New value of {block.label}</label>
           <textarea
             id={`${id}-edit`}
+            ref={editor}
+            aria-invalid={errors ? true : undefined}
             value={draft}
             rows={Math.min(12, Math.max(3, draft.split('\n').length + 1))}
             onChange={(event) => setDraft(event.target.value)}
@@ -174,7 +192,7 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
       <ErrorNote errors={errors} />
       {theirs && draft !== null ? (
         <section className="conflict" aria-labelledby={`${id}-conflict`}>
-          <h4 id={`${id}-conflict`}>
+          <h4 id={`${id}-conflict`} ref={conflictTitle} tabIndex={-1}>
             Changed by someone else: version {theirs.version} is current, yours was based on version {block.version}
           </h4>
           <div className="two">
@@ -200,6 +218,7 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
                 setBlock(theirs);
                 setDraft(null);
                 setTheirs(null);
+                setFocusTo('edit');
               }}
             >
               Take theirs
@@ -210,6 +229,7 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
               onClick={() => {
                 setBlock(theirs);
                 setTheirs(null);
+                setFocusTo('editor');
               }}
             >
               Edit on top of theirs
@@ -219,7 +239,14 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
       ) : null}
       <div className="row">
         {session.canWrite && draft === null ? (
-          <button type="button" onClick={() => setDraft(block.value)}>
+          <button
+            type="button"
+            ref={editButton}
+            onClick={() => {
+              setDraft(block.value);
+              setFocusTo('editor');
+            }}
+          >
             Edit {block.label}
           </button>
         ) : null}
@@ -233,6 +260,7 @@ export function BlockCard({ initial, session }: { initial: BlockData; session: S
               onClick={() => {
                 setDraft(null);
                 setErrors(null);
+                setFocusTo('edit');
               }}
             >
               Cancel

@@ -3,6 +3,7 @@ import { type ApiError, errorsOf, request } from '../api';
 import { Bar } from '../components/Bar';
 import { ErrorNote } from '../components/ErrorNote';
 import { Link } from '../components/Link';
+import { ScreenTitle } from '../components/ScreenTitle';
 import type { InspectorSearchQuery, MemoryFilter, MemoryType, SearchMode } from '../gql/graphql';
 import { SearchQuery } from '../operations';
 import { when } from './Agents';
@@ -98,7 +99,7 @@ export function SearchScreen() {
 
   return (
     <main>
-      <h1>Recall</h1>
+      <ScreenTitle>Recall</ScreenTitle>
       <p className="muted">
         Searches the memories of every agent of your organization by their words, ranked by one score: text relevance,
         importance, recency and use, and the similarity of meaning when the search uses embeddings. Looking here does

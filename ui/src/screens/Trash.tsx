@@ -3,6 +3,7 @@ import { type ApiError, errorsOf, payloadError, request } from '../api';
 import { ErrorNote } from '../components/ErrorNote';
 import { Link } from '../components/Link';
 import { firstPage, type PageInfo, type PageRequest, Pager } from '../components/Pager';
+import { ScreenTitle } from '../components/ScreenTitle';
 import { useLoad } from '../load';
 import {
   PurgeAgentMutation,
@@ -45,12 +46,15 @@ interface DeletedPage {
 function DeletedRows({
   kind,
   title,
+  noun,
   load,
   restore,
   purge,
 }: {
   kind: string;
   title: string;
+  /** One of them, for the column's head ("Memories" is not "Memorie" + s). */
+  noun: string;
   load(page: PageRequest): Promise<DeletedPage>;
   restore(id: string): Promise<Outcome>;
   purge(id: string): Promise<Outcome>;
@@ -82,7 +86,7 @@ function DeletedRows({
             <table>
               <thead>
                 <tr>
-                  <th scope="col">{title.replace(/s$/, '')}</th>
+                  <th scope="col">{noun}</th>
                   <th scope="col">Deleted by</th>
                   <th scope="col">When</th>
                   <th scope="col">Actions</th>
@@ -93,7 +97,7 @@ function DeletedRows({
                   <tr key={row.id} data-testid={`trashed-${kind}`}>
                     <td>{row.what}</td>
                     <td>{row.deletedBy?.name ?? '—'}</td>
-                    <td>{when(row.deletedAt)}</td>
+                    <td>{row.deletedAt ? <time dateTime={row.deletedAt}>{when(row.deletedAt)}</time> : '—'}</td>
                     <td className="actions">
                       <button type="button" onClick={() => void act(() => restore(row.id))}>
                         Restore
@@ -133,7 +137,7 @@ export function TrashScreen({ session }: { session: Session }) {
   if (!session.isAdmin)
     return (
       <main>
-        <h1>Trash</h1>
+        <ScreenTitle>Trash</ScreenTitle>
         <p>
           The trash (deleted rows, restore and purge) is for admin keys only: this key has{' '}
           {session.scopes.join(', ').toLowerCase()}.
@@ -142,11 +146,12 @@ export function TrashScreen({ session }: { session: Session }) {
     );
   return (
     <main>
-      <h1>Trash</h1>
+      <ScreenTitle>Trash</ScreenTitle>
       <p className="muted">Deleted rows wait here until restored, or purged for good.</p>
       <DeletedRows
         kind="memory"
         title="Memories"
+        noun="Memory"
         load={async (page) => {
           const { memories } = await request(TrashMemoriesQuery, page);
           return {
@@ -170,6 +175,7 @@ export function TrashScreen({ session }: { session: Session }) {
       <DeletedRows
         kind="message"
         title="Messages"
+        noun="Message"
         load={async (page) => {
           const { messages } = await request(TrashMessagesQuery, page);
           return {
@@ -193,6 +199,7 @@ export function TrashScreen({ session }: { session: Session }) {
       <DeletedRows
         kind="agent"
         title="Agents"
+        noun="Agent"
         load={async (page) => {
           const { agents } = await request(TrashAgentsQuery, page);
           return { ...agents, rows: agents.nodes.map((agent) => ({ ...agent, what: agent.name ?? agent.id })) };
@@ -203,6 +210,7 @@ export function TrashScreen({ session }: { session: Session }) {
       <DeletedRows
         kind="block"
         title="Blocks"
+        noun="Block"
         load={async (page) => {
           const { blocks } = await request(TrashBlocksQuery, page);
           return {
@@ -223,6 +231,7 @@ export function TrashScreen({ session }: { session: Session }) {
       <DeletedRows
         kind="tool"
         title="Tools"
+        noun="Tool"
         load={async (page) => {
           const { tools } = await request(TrashToolsQuery, page);
           return { ...tools, rows: tools.nodes.map((tool) => ({ ...tool, what: <code>{tool.name}</code> })) };
