@@ -22,6 +22,7 @@ import { EmbeddingWorker } from './memories/embedding-worker';
 import { prepareSemanticRecall } from './memories/embeddings';
 import { createExpiredMemorySweeper } from './memories/expiry';
 import { warnIfSearchCannotUseIndex } from './memories/search-index';
+import { createVectorIndexKeeper } from './memories/vector-indexes';
 import { Metrics } from './observability/metrics';
 import { observeStatements, observingRequests } from './observability/requests';
 import { createTracing } from './observability/tracing';
@@ -56,6 +57,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
   const expiredMemories = createExpiredMemorySweeper(database.prisma, live, logger, settings.memoryExpirySweepSeconds);
   let server: http.Server | undefined;
   let worker: EmbeddingWorker | undefined;
+  let vectorIndexes: ReturnType<typeof createVectorIndexKeeper> | undefined;
   const metrics = settings.metricsToken ? new Metrics(database) : undefined;
   const tracing = createTracing(settings.tracing, options.spanExporter);
   observeStatements(database, tracing);
@@ -114,6 +116,9 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
     });
     // Every organization's expired memories, whether it sends requests or not (src/memories/expiry.ts).
     expiredMemories.start();
+    // Large organizations' own HNSW indexes (src/memories/vector-indexes.ts).
+    vectorIndexes = createVectorIndexKeeper(database, embeddings, logger);
+    vectorIndexes.start();
     // Memories wait, PENDING, while pgvector is missing: installing it and starting again embeds them.
     const provider = embeddings.provider;
     if (provider && semanticRecall.on) {
@@ -125,6 +130,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
     }
   } catch (error) {
     await expiredMemories.stop();
+    await vectorIndexes?.stop();
     await worker?.stop();
     await redis?.close();
     await database.close();
@@ -152,6 +158,7 @@ export async function startApp(settings: Settings, logger: Logger, options: AppO
         await live.close();
         await worker?.stop();
         await expiredMemories.stop();
+        await vectorIndexes?.stop();
         const idleSweep = setInterval(() => listening.closeIdleConnections(), 50);
         const deadline = setTimeout(() => listening.closeAllConnections(), settings.shutdownTimeoutMs);
         await closed;

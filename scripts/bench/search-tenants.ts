@@ -1,8 +1,9 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
+import { loadSettings } from '../../src/config/settings';
 import { migrateDeploy } from '../../src/db/migrate';
-import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
+import { vectorIndexName } from '../../src/memories/vector-indexes';
 import { type Cleanup, runBenchmark } from './cleanup';
 import { type Cluster, startCluster } from './cluster';
 import { issueKey } from './databases';
@@ -27,9 +28,10 @@ import {
 // (scripts/bench/synthetic-embeddings.ts): A's 20 LOADED memories near cluster 0's centre, its 20
 // CONTROL ones near the opposite cluster, the rest between the two; B's 50,000 all near
 // cluster 0, where A's LOADED query vector is. A searches in TEXT, VECTOR (the client's `vector:`
-// alone) and HYBRID (word and vector) mode. `--own N` gives A N memories: up to
-// EXACT_VECTOR_SEARCH_LIMIT embeddings its vector search is exact (only A's rows), beyond it goes
-// through the HNSW index that all organizations share (src/memories/vector-search.ts).
+// alone) and HYBRID (word and vector) mode. `--own N` gives A N memories: below
+// VECTOR_INDEX_MIN_EMBEDDINGS (10,000) its vector search is exact (only A's rows), from there on it
+// goes through an HNSW index of A's own (src/memories/vector-indexes.ts), which the server builds;
+// so does B's 50,000. Each phase is timed once the indexes due are built.
 // See docs/performance.md, "Search time and other organizations".
 
 const progress = (line: string) => process.stderr.write(`search-tenants: ${line}\n`);
@@ -101,14 +103,40 @@ function embeddingColumns(clusterSql: string): { columns: string; values: string
   };
 }
 
-/** `agentmem_enable_semantic_recall`: the column and view, and with `dimensions` the HNSW index. */
-async function enableSemanticRecall(client: pg.Client, dimensions: number | null): Promise<void> {
-  await client.query("SET maintenance_work_mem = '1GB'");
+/** `agentmem_enable_semantic_recall`: the embedding column and the vector view. */
+async function enableSemanticRecall(client: pg.Client): Promise<void> {
   const { rows } = await client.query<{ reason: string | null }>(
     'SELECT agentmem_enable_semantic_recall($1) AS reason',
-    [dimensions],
+    [SYNTHETIC_DIMENSIONS],
   );
   if (rows[0]?.reason) throw new Error(`semantic recall is off: ${rows[0].reason}`);
+}
+
+/** The server's threshold for an organization's own HNSW index (VECTOR_INDEX_MIN_EMBEDDINGS). */
+const OWN_INDEX_FROM = loadSettings({}).embeddings.ownIndexFrom;
+
+/**
+ * Waits until the server's keeper (every second here) has built the own index of each
+ * organization with at least OWN_INDEX_FROM embeddings, so that no build runs while a phase is
+ * timed.
+ */
+async function indexesBuilt(cluster: Cluster, organizations: Record<string, number>): Promise<void> {
+  const due = Object.entries(organizations)
+    .filter(([, embeddings]) => embeddings >= OWN_INDEX_FROM)
+    .map(([organization]) => vectorIndexName(organization, SYNTHETIC_DIMENSIONS));
+  const started = performance.now();
+  for (;;) {
+    const { rows } = await cluster.withClient(DATABASE, (client) =>
+      client.query<{ ready: number }>(
+        `SELECT count(*)::int AS ready FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+         WHERE c.relname = ANY($1) AND i.indisvalid AND i.indisready`,
+        [due],
+      ),
+    );
+    if (rows[0]?.ready === due.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  if (due.length > 0) progress(`own vector indexes ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** A and B, each an organization with a user and an agent; A's 10,000 memories; a key for A. */
@@ -132,8 +160,8 @@ async function prepare(cluster: Cluster): Promise<string> {
         `Agent ${tenant}`,
       ]);
     }
-    // The embedding column (and the vector view) first; the HNSW index after A's rows, in one build.
-    if (withVectors) await enableSemanticRecall(client, null);
+    // The embedding column and the vector view; the indexes come from the server.
+    if (withVectors) await enableSemanticRecall(client);
     // Every 500th holds LOADED, every 500th (offset by 250) CONTROL: the same count, spread alike.
     // With --vector each has an embedding near its word's cluster, the others near one of the rest.
     const embedding = withVectors
@@ -154,9 +182,6 @@ async function prepare(cluster: Cluster): Promise<string> {
        FROM generate_series(1, $4::int) AS i`,
       [EVERY, LOADED, CONTROL, OWN_MEMORIES],
     );
-    // The HNSW index over every organization's embeddings of this length, as a server with
-    // EMBEDDINGS_DIMENSIONS has it; B's embeddings join it as they are written.
-    if (withVectors) await enableSemanticRecall(client, SYNTHETIC_DIMENSIONS);
     if (oldIndex) {
       await client.query(`DROP INDEX idx_memories_organization_id_content_fts`);
       await client.query(
@@ -309,9 +334,14 @@ async function run(cleanup: Cleanup): Promise<void> {
   const key = await prepare(cluster);
   const server = await startAgentMem(cluster, cleanup, DATABASE, {
     settings: withVectors
-      ? { EMBEDDINGS_DIMENSIONS: String(SYNTHETIC_DIMENSIONS), EMBEDDINGS_MODEL: SYNTHETIC_MODEL }
+      ? {
+          EMBEDDINGS_DIMENSIONS: String(SYNTHETIC_DIMENSIONS),
+          EMBEDDINGS_MODEL: SYNTHETIC_MODEL,
+          VECTOR_INDEX_SWEEP_SECONDS: '1',
+        }
       : {},
   });
+  if (withVectors) await indexesBuilt(cluster, { 'org-a': OWN_MEMORIES });
   const loads = [loadAverage()];
   const phases: Array<{ rows: string; ratio: string }> = [];
   const timePhase = async (phase: string) => {
@@ -325,14 +355,15 @@ async function run(cleanup: Cleanup): Promise<void> {
   const writing = performance.now();
   await loadOther(cluster);
   progress(`written in ${((performance.now() - writing) / 1000).toFixed(1)} s`);
+  if (withVectors) await indexesBuilt(cluster, { 'org-a': OWN_MEMORIES, 'org-b': OTHER_MEMORIES });
   loads.push(loadAverage());
   await timePhase(`B: ${OTHER_MEMORIES.toLocaleString('en-US')} with ${LOADED}`);
   loads.push(loadAverage());
   await server.process.stop('SIGTERM', 10_000);
   const vectorBranch =
-    OWN_MEMORIES <= EXACT_VECTOR_SEARCH_LIMIT
-      ? `exact (A's ${count(OWN_MEMORIES)} embeddings, at most ${count(EXACT_VECTOR_SEARCH_LIMIT)})`
-      : `the shared HNSW index (A's ${count(OWN_MEMORIES)} embeddings, over ${count(EXACT_VECTOR_SEARCH_LIMIT)})`;
+    OWN_MEMORIES < OWN_INDEX_FROM
+      ? `exact (A's ${count(OWN_MEMORIES)} embeddings, under ${count(OWN_INDEX_FROM)})`
+      : `A's own HNSW index (A's ${count(OWN_MEMORIES)} embeddings, at least ${count(OWN_INDEX_FROM)})`;
   process.stdout.write(
     `\nA (${OWN_MEMORIES.toLocaleString('en-US')} memories, ` +
       `${OWN_MATCHES} per word) searches "${LOADED}" and "${CONTROL}" in turn, ` +

@@ -112,6 +112,10 @@ const environmentSchema = z.object({
   EMBEDDINGS_TIMEOUT_MS: integer(100, 600_000).default(30_000),
   EMBEDDINGS_QUERY_TIMEOUT_MS: integer(10, 60_000).default(2000),
   EMBEDDINGS_MAX_ATTEMPTS: integer(1, 1000).default(12),
+  // From how many embeddings an organization's vector search has an HNSW index of its own
+  // (src/memories/vector-indexes.ts); below, it is exact. And how often the server looks.
+  VECTOR_INDEX_MIN_EMBEDDINGS: integer(1, 1_000_000_000).default(10_000),
+  VECTOR_INDEX_SWEEP_SECONDS: integer(0, 86_400).default(60),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -209,6 +213,13 @@ export interface EmbeddingSettings {
    * its agent's (same model) is merged into it, as the same content is. Undefined: off.
    */
   dedupeSimilarity?: number;
+  /**
+   * VECTOR_INDEX_MIN_EMBEDDINGS: an organization with at least this many embeddings (of the
+   * configured dimensions) gets an HNSW index of its own; fewer are searched exactly.
+   */
+  ownIndexFrom: number;
+  /** VECTOR_INDEX_SWEEP_SECONDS: how often the server builds the indexes due; 0: never. */
+  indexSweepSeconds: number;
   /**
    * Whether pgvector is there (src/memories/embeddings.ts `prepareSemanticRecall`), known once
    * the server has started; undefined before, taken as on.
@@ -382,6 +393,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     embeddings: {
       dimensions: values.EMBEDDINGS_DIMENSIONS,
       model: values.EMBEDDINGS_MODEL ?? UNNAMED_EMBEDDING_MODEL,
+      ownIndexFrom: values.VECTOR_INDEX_MIN_EMBEDDINGS,
+      indexSweepSeconds: values.VECTOR_INDEX_SWEEP_SECONDS,
       ...(values.EMBEDDINGS_URL && { provider: providerSettings(values) }),
       ...(values.MEMORY_DEDUPE_SIMILARITY !== undefined && { dedupeSimilarity: values.MEMORY_DEDUPE_SIMILARITY }),
     },

@@ -1,6 +1,7 @@
 import type { Bind } from '../db/statements';
 import { type MemoryFilterInput, memoryFilterConditions } from './filter';
 import { presentRows, type ValidityChoice } from './validity';
+import { vectorIndexName } from './vector-indexes';
 
 /**
  * The view vector search reads: the live, embedded memories of the organization in scope, made
@@ -8,15 +9,6 @@ import { presentRows, type ValidityChoice } from './validity';
  * 20261202200000_semantic_recall_storage) where pgvector is installed.
  */
 const VECTOR_VIEW = 'live_memory_vectors_in_scope';
-
-/**
- * Up to this many embeddings (of the model searched) an organization's vector search is exact:
- * every distance is computed, so nothing is missed and no other organization's rows are read.
- * Beyond it, the HNSW index finds the nearest (`agentmem_nearest_memories`): exact search grows
- * with the organization, the index does not. 10,000 distances of 1,536 numbers take a few
- * milliseconds.
- */
-export const EXACT_VECTOR_SEARCH_LIMIT = 10_000;
 
 /** The vector a search compares memories with, and which of their embeddings it compares. */
 export interface VectorQuery {
@@ -89,8 +81,9 @@ function exactNearest(search: VectorCandidates, bind: Bind): string {
 }
 
 /**
- * The nearest valid ones through the HNSW index, with pgvector's iterative scan (see the
- * migrations 20261202200000_semantic_recall_storage and 20261203161700_memory_validity_follow_up).
+ * The nearest valid ones through the organization's own HNSW index, with pgvector's iterative
+ * scan (migrations 20261202200000_semantic_recall_storage, 20261203161700_memory_validity_follow_up
+ * and 20261205230000_vector_index_per_organization).
  */
 function indexedNearest(search: VectorCandidates, bind: Bind): string {
   return `
@@ -101,33 +94,29 @@ function indexedNearest(search: VectorCandidates, bind: Bind): string {
 }
 
 /**
- * The `candidates` memories nearest to the query, as `(id, distance)`: exact for an organization
- * of at most EXACT_VECTOR_SEARCH_LIMIT embeddings of the model, and for any filtered search (the
- * filter may leave few memories, which an index scan would find only by reading past many);
- * through the HNSW index otherwise. One statement either way: the organization's count, read
- * from an index and stopped at the limit, gates the two branches, and PostgreSQL runs only the
- * one whose condition holds (a one-time filter).
+ * The `candidates` memories nearest to the query, as `(id, distance)`: through the
+ * organization's own HNSW index where it has one that is ready (src/memories/vector-indexes.ts:
+ * an organization with many embeddings), exact otherwise, and exact for any filtered search (the
+ * filter may leave few memories, which an index scan would find only by reading past many).
+ * Either way only the organization's rows are read: another organization's vectors can change
+ * neither the answer nor the time it takes. One statement: whether the index is there gates the
+ * two branches, and PostgreSQL runs only the one whose condition holds (a one-time filter).
  */
 export function nearestMemories(search: VectorCandidates, bind: Bind): string {
   if (search.filter) return `SELECT x.id, x.distance FROM (${exactNearest(search, bind)}) x`;
   // Bound in the order they appear in the text.
-  const scopeSize = `
-        SELECT 1 FROM ${VECTOR_VIEW} v
-        WHERE v.organization_id = ${bind(search.organizationId)} AND v.embedding_model = ${bind(search.query.model)}
-          AND v.embedding_dimensions = ${bind(search.query.dimensions)}::int
-        LIMIT ${bind(EXACT_VECTOR_SEARCH_LIMIT + 1)}`;
+  const ownIndex = bind(vectorIndexName(search.organizationId, search.query.dimensions));
   const indexed = indexedNearest(search, bind);
-  const overLimit = bind(EXACT_VECTOR_SEARCH_LIMIT);
   const exact = exactNearest(search, bind);
-  const withinLimit = bind(EXACT_VECTOR_SEARCH_LIMIT);
   return `
-    WITH scope_size AS (
-      SELECT count(*) AS embeddings FROM (${scopeSize}
-      ) s
+    WITH own_index AS (
+      SELECT coalesce(bool_and(i.indisvalid AND i.indisready), false) AS ready
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+      WHERE c.relname = ${ownIndex}
     )
     SELECT x.id, x.distance FROM (${indexed}) x
-    WHERE (SELECT embeddings FROM scope_size) > ${overLimit}
+    WHERE (SELECT ready FROM own_index)
     UNION ALL
     SELECT y.id, y.distance FROM (${exact}) y
-    WHERE (SELECT embeddings FROM scope_size) <= ${withinLimit}`;
+    WHERE NOT (SELECT ready FROM own_index)`;
 }

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { buildDueVectorIndexes, vectorIndexName } from '../../src/memories/vector-indexes';
 import { graphql } from '../generated';
 import type { CreateMemoryInput } from '../generated/graphql';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -80,9 +81,10 @@ async function storedVector(
 describe('memory embeddings (pgvector)', () => {
   let app: TestApp;
   let agentId: string;
+  let organizationId: string;
   beforeAll(async () => {
     app = await startTestApp('embeddings', { embeddings: { dimensions: DIMENSIONS, model: 'test-model' } });
-    const { organizationId } = await app.seedDemo();
+    ({ organizationId } = await app.seedDemo());
     agentId = (
       await app.database.owner.agent.create({ data: { id: 'agent-embeddings', organizationId, name: 'Embedder' } })
     ).id;
@@ -129,13 +131,23 @@ describe('memory embeddings (pgvector)', () => {
     expect(plain).toMatchObject({ memory: { embeddingModel: null, embeddingDimensions: null } });
   });
 
-  it('makes the HNSW index of the configured dimensions', async () => {
-    const indexes = await app.database.owner.$queryRawUnsafe<Array<{ indexdef: string }>>(
-      `SELECT indexdef FROM pg_indexes WHERE tablename = 'memories' AND indexname =
-        'idx_memories_embedding_hnsw_${DIMENSIONS}'`,
-    );
-    expect(indexes).toHaveLength(1);
+  it('makes no index shared by all organizations; one with enough embeddings gets its own', async () => {
+    const hnswIndexes = () =>
+      app.database.owner.$queryRawUnsafe<Array<{ indexname: string; indexdef: string }>>(
+        `SELECT indexname, indexdef FROM pg_indexes
+         WHERE tablename = 'memories' AND indexname LIKE 'idx_memories_embedding_hnsw%'`,
+      );
+    expect(await hnswIndexes()).toEqual([]);
+    // As the server's keeper does every VECTOR_INDEX_SWEEP_SECONDS (off in tests), with a threshold
+    // this organization's few embeddings reach.
+    const built = await buildDueVectorIndexes(app.database, { dimensions: DIMENSIONS, ownIndexFrom: 1 });
+    expect(built).toEqual([organizationId]);
+    const indexes = await hnswIndexes();
+    expect(indexes.map((index) => index.indexname)).toEqual([vectorIndexName(organizationId, DIMENSIONS)]);
     expect(indexes[0]!.indexdef).toMatch(/USING hnsw \(\(\(embedding\)::vector\(3\)\) vector_cosine_ops\)/);
+    expect(indexes[0]!.indexdef).toContain(`'${organizationId}'`);
+    // Built once: the next round finds nothing due.
+    expect(await buildDueVectorIndexes(app.database, { dimensions: DIMENSIONS, ownIndexFrom: 1 })).toEqual([]);
   });
 
   it(

@@ -221,7 +221,7 @@ describe('memory search by meaning: what VECTOR and HYBRID search read does not 
   /** Few dimensions: the plan and its counts, not the vectors' length, are what is checked. */
   const DIMENSIONS = 8;
   const MODEL = 'tenants-model';
-  /** A's embedded memories, under EXACT_VECTOR_SEARCH_LIMIT: its vector search is exact. */
+  /** A's embedded memories, under VECTOR_INDEX_MIN_EMBEDDINGS: it has no index of its own, and its search is exact. */
   const OWN_EMBEDDED = 400;
   /** B's embedded memories: far from the query at first, then all nearer it than any of A's. */
   const OTHER_EMBEDDED = 5_000;

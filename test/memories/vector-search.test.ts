@@ -4,7 +4,7 @@ import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
 import { type MemorySearch, memorySearchStatement } from '../../src/memories/search';
 import { similarPageStatement } from '../../src/memories/similar';
-import { EXACT_VECTOR_SEARCH_LIMIT } from '../../src/memories/vector-search';
+import { buildDueVectorIndexes, vectorIndexName } from '../../src/memories/vector-indexes';
 import { graphql } from '../generated';
 import type { CreateMemoryInput, SearchMode } from '../generated/graphql';
 import { normal, seededRandom } from '../support/seeded-random';
@@ -38,6 +38,11 @@ const SearchByMeaning = graphql(`
  */
 const DIMENSIONS = 8;
 const MODEL = 'test-model';
+/**
+ * From how many embeddings an organization has an HNSW index of its own (VECTOR_INDEX_MIN_EMBEDDINGS,
+ * 10,000 by default): lower here, so that a large organization takes seconds to fill, not minutes.
+ */
+const OWN_INDEX_FROM = 1_000;
 const settings = loadSettings({});
 const { weights, fusionK } = settings.ranking;
 
@@ -89,7 +94,9 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
   const ids = new Map<string, string>();
 
   beforeAll(async () => {
-    app = await startTestApp('vector_search', { embeddings: { dimensions: DIMENSIONS, model: MODEL } });
+    app = await startTestApp('vector_search', {
+      embeddings: { dimensions: DIMENSIONS, model: MODEL, ownIndexFrom: OWN_INDEX_FROM },
+    });
     own = await app.seedDemo();
     other = await app.seedDemo();
     const memories: [string, number[] | null, Partial<CreateMemoryInput>?][] = [
@@ -271,15 +278,18 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     expect(theirs.every((hit) => hit.memory.content.startsWith('tea crowd'))).toBe(true);
   });
 
-  describe('an organization beyond the exact search, and a small one beside it', () => {
+  describe('an organization with an HNSW index of its own, and a small one beside it', () => {
     let large: DemoData;
     let small: DemoData;
     beforeAll(async () => {
       large = await app.seedDemo();
       small = await app.seedDemo();
-      await fillVectors(app, large, 'large-', EXACT_VECTOR_SEARCH_LIMIT + 2_000, 19);
+      await fillVectors(app, large, 'large-', OWN_INDEX_FROM + 2_000, 19);
       await fillVectors(app, small, 'small-', 30, 20);
       await app.database.owner.$executeRawUnsafe('ANALYZE memories');
+      // As the server's keeper does every VECTOR_INDEX_SWEEP_SECONDS (off in tests).
+      const built = await buildDueVectorIndexes(app.database, { dimensions: DIMENSIONS, ownIndexFrom: OWN_INDEX_FROM });
+      expect(built).toEqual([large.organizationId]);
       // On PGlite that was a long stretch of work on this process's one thread, the server's
       // too: connections accepted just after it are closed as overdue by Node's HTTP server
       // (seen as ECONNRESET). A pause lets its timers catch up, as a real server's would.
@@ -314,15 +324,24 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     const exactNearest = async (owner: DemoData, vector: number[], limit: number) =>
       (await exactNearestRows(owner, vector, limit)).map((row) => row.id);
 
-    it('searches the large one through the HNSW index, recall@10 >= 0.9 against exact search', async () => {
+    it('gives the large one an index of its own, holding its vectors alone', async () => {
+      const indexes = await app.database.owner.$queryRaw<Array<{ indexname: string; indexdef: string }>>`
+        SELECT indexname, indexdef FROM pg_indexes
+        WHERE tablename = 'memories' AND indexname LIKE 'idx_memories_embedding_hnsw_%' ORDER BY indexname`;
+      expect(indexes.map((index) => index.indexname)).toEqual([vectorIndexName(large.organizationId, DIMENSIONS)]);
+      expect(indexes[0]!.indexdef).toContain(`organization_id)::text = '${large.organizationId}'::text`);
+      expect(indexes[0]!.indexdef).toMatch(/USING hnsw/);
+    });
+
+    it('searches the large one through its own HNSW index, recall@10 >= 0.9 against exact search', async () => {
       const plan = await analyzed(large, v(1, 0.2, 0.1));
       expect(plan).toMatch(/Function Scan on agentmem_nearest_memories n \(actual rows=[\d.]+ loops=1\)/);
       // The exact branch: its gate is evaluated, its search never runs.
       expect(plan).toMatch(/Subquery Scan on "\*SELECT\* 2" \(actual rows=0(?:\.00)? loops=1\)/);
       expect(plan).toMatch(/Limit \(never executed\)/);
-      // The organization's count is taken once, for both gates.
-      expect(plan.match(/CTE Scan on scope_size/g)?.length ?? 0).toBe(2);
-      expect(plan.match(/CTE scope_size/g)).toHaveLength(1);
+      // Whether the index is there is read once, for both gates.
+      expect(plan.match(/CTE Scan on own_index/g)?.length ?? 0).toBe(2);
+      expect(plan.match(/CTE own_index/g)).toHaveLength(1);
       // 50 queries drawn like the memories (another seed): 500 chances, so that one unlucky
       // neighbour moves the measure by 0.002, not by 0.02 as with 5 queries.
       const queries = clustered(seededRandom(21), 50);
@@ -357,6 +376,48 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
         });
       }
       expect(found / (10 * queries.length)).toBeGreaterThanOrEqual(0.9);
+    });
+
+    it("answers the large one from its index alone: another organization's nearer vectors change nothing", async () => {
+      const queries = clustered(seededRandom(31), 5);
+      const answers = async () =>
+        Promise.all(
+          queries.map(async (vector) =>
+            (await app.graphqlAs(large.key, SearchByMeaning, { vector, limit: 10 })).data!.searchMemories.map(
+              (hit) => hit.memory.id,
+            ),
+          ),
+        );
+      const before = await answers();
+      // 3,000 vectors of another organization, each nearer every query than any of large's: in one
+      // index shared by all, the scan would read them all before large's.
+      const crowd = await app.seedDemo();
+      const near = queries.flatMap((query, n) =>
+        Array.from({ length: 600 }, (_, i) =>
+          JSON.stringify(query.map((value, d) => value + 1e-4 * ((i + d + n) % 7))),
+        ),
+      );
+      await app.database.owner.$executeRaw`
+        INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, embedding,
+          embedding_model, embedding_dimensions)
+        SELECT 'nearer-crowd-' || i, ${crowd.organizationId}, ${crowd.userId}, ${crowd.agentId}, 'crowd note ' || i,
+          'factual', 'user', 'core', e.vector::vector, ${MODEL}, ${DIMENSIONS}
+        FROM unnest(${near}::text[]) WITH ORDINALITY AS e(vector, i)`;
+      await app.database.owner.$executeRawUnsafe('ANALYZE memories');
+      expect(await answers()).toEqual(before);
+      // The statement agentmem_nearest_memories runs, planned as the application role in large's
+      // scope: the index it reads is large's own, whose predicate holds no other organization's row.
+      const plan = await withOrganization(large.organizationId, async () => {
+        const lines = await app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(
+          `EXPLAIN (COSTS OFF) SELECT v.id FROM live_memory_vectors_in_scope v
+           WHERE v.organization_id = '${large.organizationId}' AND v.embedding_dimensions = ${DIMENSIONS}
+             AND v.embedding_model = '${MODEL}'
+           ORDER BY v.embedding::vector(${DIMENSIONS}) <=> '${JSON.stringify(queries[0])}'::vector(${DIMENSIONS})
+           LIMIT 10`,
+        );
+        return lines.map((line) => line['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toContain(`Index Scan using ${vectorIndexName(large.organizationId, DIMENSIONS)}`);
     });
 
     it('searches the small one exactly: a full page, the exact nearest, no index scan', async () => {

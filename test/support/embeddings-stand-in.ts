@@ -11,7 +11,10 @@ export const STAND_IN_MODEL = 'stand-in-embedder';
  * The server's embedding settings for a stand-in at `url`: quick retries and short waits, so that
  * a test sees many attempts; the production defaults are in settings.ts.
  */
-export function providerAt(url: string, overrides: Partial<EmbeddingProviderSettings> = {}): EmbeddingSettings {
+export function providerAt(
+  url: string,
+  overrides: Partial<EmbeddingProviderSettings> = {},
+): Partial<EmbeddingSettings> {
   return {
     dimensions: STAND_IN_DIMENSIONS,
     model: STAND_IN_MODEL,

@@ -1,6 +1,6 @@
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { type AppOptions, type RunningApp, startApp } from '../../src/app';
-import { loadSettings, type Settings } from '../../src/config/settings';
+import { type EmbeddingSettings, loadSettings, type Settings } from '../../src/config/settings';
 import { type DemoData, seedDemoData } from '../../src/demo/seed';
 import { createLogger, type Logger } from '../../src/logger';
 import { throughTestPooler } from './pgbouncer';
@@ -62,6 +62,9 @@ async function post<TData>(
   return { status: response.status, ...body };
 }
 
+/** Settings for a test app: any of the server's, and of the embeddings' only those that matter to the test. */
+export type TestAppSettings = Omit<Partial<Settings>, 'embeddings'> & { embeddings?: Partial<EmbeddingSettings> };
+
 /**
  * The real server, on its own copy of the migrated database, listening on a free port. It logs
  * nowhere unless given a `logger` (at the level the logger has). A `database` among the
@@ -69,7 +72,7 @@ async function post<TData>(
  */
 export async function startTestApp(
   purpose: string,
-  overrides: Partial<Settings> = {},
+  overrides: TestAppSettings = {},
   logger?: Logger,
   options: AppOptions = {},
 ): Promise<TestApp> {
@@ -90,10 +93,18 @@ export async function startTestApp(
     // The sweep of expired memories runs beside requests: its statements would join the counts of
     // tests that count them. test/memories/validity.test.ts runs it itself.
     MEMORY_EXPIRY_SWEEP_SECONDS: '0',
+    // The same for the organizations' vector indexes: tests that need one build it
+    // (buildDueVectorIndexes, src/memories/vector-indexes.ts).
+    VECTOR_INDEX_SWEEP_SECONDS: '0',
   });
   // Through the run's PgBouncer when there is one (TEST_POOLER=pgbouncer): a database given among
   // the overrides is taken as it is.
-  const settings: Settings = { ...defaults, database: throughTestPooler(database.settings), ...overrides };
+  const settings: Settings = {
+    ...defaults,
+    database: throughTestPooler(database.settings),
+    ...overrides,
+    embeddings: { ...defaults.embeddings, ...overrides.embeddings },
+  };
   const app = await startApp(settings, logger ?? createLogger(settings.logLevel), options);
   let key: string | null = null;
   return {
