@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type pg from 'pg';
 import { migrateDeploy } from '../../src/db/migrate';
 import { type Cleanup, runBenchmark } from './cleanup';
@@ -18,6 +19,11 @@ const progress = (line: string) => process.stderr.write(`search-scale: ${line}\n
 
 /** SEARCH_SCALE_SIZES (comma-separated multiples of 20,000) measures other sizes, e.g. "60000". */
 const SIZES = (process.env.SEARCH_SCALE_SIZES ?? '20000,200000').split(',').map((size) => Number(size.trim()));
+/**
+ * `--keep`: once measured, the throwaway cluster stays up (its URL printed) until Ctrl-C, so that
+ * the 200,000-memory database, minutes to build, can be studied with EXPLAIN (ANALYZE, BUFFERS).
+ */
+const KEEP = process.argv.slice(2).includes('--keep');
 const WARMUP_REQUESTS = 30;
 const MEASURED_REQUESTS = 300;
 
@@ -195,6 +201,9 @@ async function run(cleanup: Cleanup): Promise<void> {
           mode.padEnd(6),
           String(track).padEnd(5),
           ...[figures.p50, figures.p99, figures.mean].map((value) => value.toFixed(1).padStart(6)),
+          // The machine's 1-minute load average as the measurement ends: on a shared machine,
+          // figures of one run compare with each other better than with another run's.
+          os.loadavg()[0]!.toFixed(1).padStart(4),
         ];
         lines.push(`| ${cells.join(' | ')} |`);
       }
@@ -215,14 +224,21 @@ async function run(cleanup: Cleanup): Promise<void> {
     `\nsearchMemories("${SEARCH_QUERY}", limit: ${SEARCH_LIMIT}) with score, breakdown, snippet; ` +
       `${MEASURED_REQUESTS} requests one at a time after ${WARMUP_REQUESTS}; ` +
       `PostgreSQL ${cluster.version}, Node ${process.version}, ${new Date().toISOString()}\n\n` +
-      '| memories | matches (organization 1) | mode | track | p50 ms | p99 ms | mean ms |\n' +
-      `|---:|---:|---|---|---:|---:|---:|\n${lines.join('\n')}\n\n` +
+      '| memories | matches (organization 1) | mode | track | p50 ms | p99 ms | mean ms | load |\n' +
+      `|---:|---:|---|---|---:|---:|---:|---:|\n${lines.join('\n')}\n\n` +
       `HYBRID: the same words and a ${DIMENSIONS}-dimension vector near one of ${CLUSTERS} clusters; ` +
       'every memory has a synthetic embedding. ' +
       `HNSW recall@10 against exact search over ${RECALL_QUERIES} queries, in organization 1:\n\n` +
       "| memories | organization 1's embeddings | recall@10 | index build s |\n" +
       `|---:|---:|---:|---:|\n${indexLines.join('\n')}\n`,
   );
+  if (KEEP) {
+    progress(`--keep: the databases bench_search_<size> stay at ${cluster.url('postgres')}; Ctrl-C ends the run`);
+    // Until a signal: the cleanup registered on it stops the cluster and removes its directory.
+    await new Promise<never>(() => {
+      setInterval(() => undefined, 60_000);
+    });
+  }
 }
 
 void runBenchmark('search-scale', run);
