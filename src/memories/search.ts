@@ -214,14 +214,14 @@ function nearWordMatches(
  * - Only the best `rankedCandidates` of them are ranked, and the fusion needs no more. The
  *   memories with every word come first, so they are found first, by the query's AND (as many as
  *   TEXT's matches, through the same index), and only when they are fewer than the candidates are
- *   the memories with some of the words read, by its OR. A query's OR matches many times more
- *   memories than its AND ("project deadline": 4.6 times at 200,000 memories), and counting each
- *   one's words cost HYBRID 5 times TEXT's time (docs/performance.md, "Ranked search").
+ *   the memories with some of the words read, by its OR. A query's OR matches several times more
+ *   memories than its AND ("project deadline": 19,850 and 5,440 at 200,000 memories), and
+ *   counting each one's words took most of HYBRID's time (docs/performance.md, "Ranked search").
  * - When those find fewer memories than the page, memories with a word trigram-similar to one
  *   of the query's words ("trians" for "trains") follow them, best `fuzzy` similarity first,
  *   through the trigram index (`agentmem_fuzzy_memories`, migration
- *   20261203130000_typo_tolerant_search). PostgreSQL runs that branch only
- *   when its condition holds (a one-time filter).
+ *   20261203130000_typo_tolerant_search). PostgreSQL runs that branch only when its condition
+ *   holds (a one-time filter).
  */
 function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): string {
   // Bound in the order they appear in the text; each value once, its placeholder used where needed.
