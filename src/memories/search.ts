@@ -125,11 +125,12 @@ function rankedTextMatches(search: MemorySearch & { mode: 'TEXT' }, bind: Bind):
     LIMIT ${bind(search.limit)}`;
 }
 
-function textConditions(search: MemorySearch, bind: Bind, instant: () => string): string[] {
+/** A text search's conditions on `m`, the view's row: `words`, a tsquery, among them. */
+function textConditions(search: MemorySearch, bind: Bind, instant: () => string, words = 'q.query'): string[] {
   return [
     `m.organization_id = ${bind(search.organizationId)}`,
     'NOT a.is_deleted',
-    "to_tsvector('english', m.content) @@ q.query",
+    `to_tsvector('english', m.content) @@ ${words}`,
     ...validRows(search, instant),
     ...memoryFilterConditions(search.filter, ['filter'], bind),
   ];
@@ -206,10 +207,16 @@ function nearWordMatches(
  * The text ranking of a HYBRID search: its best `rankedCandidates` matches, each with its rank
  * (1 best), typo-tolerant.
  *
- * - Any of the query's words matches (its stemmed words joined by OR, through the full-text
- *   index as TEXT's are), ranked first by how many of them the memory has (`matched_words`),
- *   then by text relevance: a misspelled or missing word lowers a memory's rank instead of
- *   emptying the result, as TEXT's every-word-required search does.
+ * - Any of the query's words matches (through the full-text index as TEXT's are), ranked first by
+ *   how many of them the memory has (`matched_words`), then by text relevance: a misspelled or
+ *   missing word lowers a memory's rank instead of emptying the result, as TEXT's
+ *   every-word-required search does.
+ * - Only the best `rankedCandidates` of them are ranked, and the fusion needs no more. The
+ *   memories with every word come first, so they are found first, by the query's AND (as many as
+ *   TEXT's matches, through the same index), and only when they are fewer than the candidates are
+ *   the memories with some of the words read, by its OR. A query's OR matches several times more
+ *   memories than its AND ("project deadline": 19,850 and 5,440 at 200,000 memories), and
+ *   counting each one's words took most of HYBRID's time (docs/performance.md, "Ranked search").
  * - When those find fewer memories than the page, memories with a word trigram-similar to one
  *   of the query's words ("trians" for "trains") follow them, best `fuzzy` similarity first,
  *   through the trigram index (`agentmem_fuzzy_memories`, migration
@@ -217,12 +224,13 @@ function nearWordMatches(
  *   holds (a one-time filter).
  */
 function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): string {
-  // Bound in the order they appear in the text.
+  // Bound in the order they appear in the text; each value once, its placeholder used where needed.
   const text = textRelevance('q.query');
   const plain = bind(search.query);
   const instant = instantOf(search.validity, bind);
-  const conditions = textConditions(search, bind, instant);
+  const every = textConditions(search, bind, instant, 'q.every').join(' AND ');
   const candidates = bind(rankedCandidates(search.limit));
+  const some = textConditions(search, bind, instant, 'q.query').join(' AND ');
   const fuzzy = nearWordMatches(
     search,
     rankedCandidates(search.limit),
@@ -231,28 +239,45 @@ function textRanking(search: MemorySearch & { mode: 'HYBRID' }, bind: Bind): str
     bind,
     instant,
   );
+  // The query's OR (its lexemes are quoted, so ' & ' is only ever plainto_tsquery's operator), its
+  // AND and its stemmed words; in a fence, as TEXT's query (rankedTextMatches).
+  const words = `(
+          SELECT replace(plainto_tsquery('english', ${plain})::text, ' & ', ' | ')::tsquery,
+                 plainto_tsquery('english', ${plain}),
+                 tsvector_to_array(to_tsvector('english', ${plain}))
+          OFFSET 0
+        ) AS q(query, every, words)`;
   return `
     SELECT r.id, r.text, r.matched_words, r.fuzzy,
            row_number() OVER (ORDER BY r.matched_words DESC, r.fuzzy DESC NULLS LAST, r.text DESC, r.created_at DESC,
              r.id DESC)::int AS text_rank
     FROM (
-      WITH exact AS (
-        SELECT m.id, m.created_at, ${text} AS text,
-               (SELECT count(DISTINCT w)::int FROM unnest(tsvector_to_array(to_tsvector('english', m.content))) AS w
-                WHERE w = ANY(q.words)) AS matched_words,
-               NULL::float8 AS fuzzy
+      WITH every_word AS (
+        -- The AND's matches, each with all of q.words; ranked by the OR, as some_words' are.
+        SELECT m.id, m.created_at, ${text} AS text, cardinality(q.words) AS matched_words
         FROM ${SEARCH_VIEW} m
         JOIN agents a ON a.id = m.agent_id
-        -- Any of the words: plainto_tsquery's AND of the stemmed words, made an OR (its lexemes are
-        -- quoted, so ' & ' is only ever its operator); a fence, as TEXT's (rankedTextMatches).
-        CROSS JOIN (
-          SELECT replace(plainto_tsquery('english', ${plain})::text, ' & ', ' | ')::tsquery,
-                 tsvector_to_array(to_tsvector('english', ${plain}))
-          OFFSET 0
-        ) AS q(query, words)
-        WHERE ${conditions.join(' AND ')}
-        ORDER BY matched_words DESC, text DESC, m.created_at DESC, m.id DESC
+        CROSS JOIN ${words}
+        WHERE ${every}
+        ORDER BY text DESC, m.created_at DESC, m.id DESC
         LIMIT ${candidates}
+      ),
+      some_words AS (
+        SELECT m.id, m.created_at, ${text} AS text,
+               (SELECT count(DISTINCT w)::int FROM unnest(tsvector_to_array(to_tsvector('english', m.content))) AS w
+                WHERE w = ANY(q.words)) AS matched_words
+        FROM ${SEARCH_VIEW} m
+        JOIN agents a ON a.id = m.agent_id
+        CROSS JOIN ${words}
+        WHERE ${some} AND NOT to_tsvector('english', m.content) @@ q.every
+        ORDER BY matched_words DESC, text DESC, m.created_at DESC, m.id DESC
+        -- Only what every_word leaves of the candidates: at 0, PostgreSQL's Limit reads nothing.
+        LIMIT ${candidates} - (SELECT count(*) FROM every_word)
+      ),
+      exact AS (
+        SELECT id, created_at, text, matched_words, NULL::float8 AS fuzzy FROM every_word
+        UNION ALL
+        SELECT id, created_at, text, matched_words, NULL::float8 FROM some_words
       )
       SELECT id, created_at, text, matched_words, fuzzy FROM exact${fuzzy}
     ) r`;

@@ -180,8 +180,9 @@ export async function similarPage(
 ): Promise<Array<{ id: string; similarity: number }>> {
   // The first page forwards, the one most asked for, first searches only twice its size (and the
   // memory itself): exact search gives the same page; the HNSW index searches a narrower graph
-  // (ef_search 400, not 1000), the recall of searchMemories. 24 ms instead of 59 (p50) on 20,000
-  // embeddings of 384 dimensions. Short (memories of deleted agents among the candidates, or too
+  // (ef_search 600, not 1000), the recall of searchMemories. 24 ms instead of 59 (p50) on 20,000
+  // embeddings of 384 dimensions (measured at ef_search 400, before migration
+  // 20261205220000_hnsw_recall_at_scale). Short (memories of deleted agents among the candidates, or too
   // few neighbours), it is read again from the full window, so that it is never short.
   const quick = page.cursor === undefined && page.take > 0 ? 2 * page.take + 1 : undefined;
   let rows: Array<{ id: string; similarity: number }> = [];

@@ -572,6 +572,86 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
     for (const hit of fuzzy) expect(validIds.has(hit.memory.id)).toBe(true);
   });
 
+  it("ranks HYBRID's text part as counting every match would, counting only where the AND leaves room", async () => {
+    // `every` memories with both words, 40 with one of them, 10 with neither; all embedded alike
+    // (the vector ranking is not what this is about), created a second apart.
+    const fill = (writer: DemoData, every: number) => app.database.owner.$executeRaw`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, created_at,
+        embedding, embedding_model, embedding_dimensions)
+      SELECT 'tier-' || ${every}::int || '-' || i, ${writer.organizationId}, ${writer.userId}, ${writer.agentId},
+        CASE WHEN i <= ${every}::int THEN 'the project deadline moved ' || repeat('project ', i % 3) || i
+             WHEN i <= ${every}::int + 20 THEN 'a project note ' || i
+             WHEN i <= ${every}::int + 40 THEN 'a deadline note ' || repeat('deadline ', i % 2) || i
+             ELSE 'something else ' || i END,
+        'factual', 'user', 'core', now() - i * interval '1 second', ${JSON.stringify(v(1, 0, 0))}::vector, ${MODEL},
+        ${DIMENSIONS}
+      FROM generate_series(1, ${every}::int + 50) AS i`;
+    /** The text ranking by its definition: every OR match counted and ordered, as the owner computes it. */
+    const definedRanks = async (writer: DemoData, every: number) =>
+      new Map(
+        (
+          await app.database.owner.$queryRaw<Array<{ id: string; rank: number; words: number }>>`
+            SELECT id, words,
+              (row_number() OVER (ORDER BY words DESC, text DESC, created_at DESC, id DESC))::int AS rank
+            FROM (
+              SELECT m.id, m.created_at,
+                (SELECT count(DISTINCT w)::int FROM unnest(tsvector_to_array(to_tsvector('english', m.content))) AS w
+                 WHERE w = ANY(ARRAY['project', 'deadlin'])) AS words,
+                ts_rank_cd('{1,1,1,1}'::float4[], to_tsvector('english', m.content),
+                  to_tsquery('english', 'project | deadline'), 32)::float8 AS text
+              FROM memories m
+              WHERE m.organization_id = ${writer.organizationId} AND m.id LIKE ${`tier-${every}-%`}
+                AND to_tsvector('english', m.content) @@ to_tsquery('english', 'project | deadline')
+            ) r`
+        ).map((row) => [row.id, row]),
+      );
+    const hybrid = (writer: DemoData): MemorySearch => ({
+      organizationId: writer.organizationId,
+      mode: 'HYBRID',
+      query: 'project deadline',
+      vector: { vector: v(1, 0, 0), model: MODEL, dimensions: DIMENSIONS },
+      limit: 20,
+      ranking: settings.ranking,
+    });
+    /** How often the statement counted a memory's words: the loops of that count's unnest, 0 if never run. */
+    const wordCounts = async (writer: DemoData) => {
+      const statement = memorySearchStatement(hybrid(writer));
+      const plan = await withOrganization(writer.organizationId, () =>
+        app.database.prisma.$queryRawUnsafe<Array<{ 'QUERY PLAN': string }>>(
+          `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${statement.text}`,
+          ...statement.values,
+        ),
+      );
+      const line = plan.map((row) => row['QUERY PLAN']).find((text) => text.includes('Function Scan on unnest w'));
+      expect(line).toBeDefined();
+      return line!.includes('never executed') ? 0 : Number(/loops=(\d+)/.exec(line!)![1]);
+    };
+    // 150 with every word, more than the 100 candidates: no other memory's words are counted, and
+    // the hits' text ranks are those of the ranking of all 190 matches.
+    // 30 with every word: the 40 with one are counted, once each, and follow them.
+    for (const [every, counted] of [
+      [150, 0],
+      [30, 40],
+    ] as const) {
+      const writer = await app.seedDemo();
+      await fill(writer, every);
+      const defined = await definedRanks(writer, every);
+      expect(defined.size).toBe(every + 40);
+      const hits = (
+        await app.graphqlAs(writer.key, SearchByMeaning, { query: 'project deadline', vector: v(1, 0, 0), limit: 20 })
+      ).data!.searchMemories.filter((hit) => hit.memory.id.startsWith(`tier-${every}-`));
+      expect(hits.length).toBeGreaterThan(0);
+      for (const hit of hits) {
+        // A hit found by its vector alone is beyond the text ranking's 100 candidates, or no match.
+        const expected = defined.get(hit.memory.id);
+        if (expected && expected.rank <= 100)
+          expect([hit.breakdown.textRank, hit.breakdown.matchedWords]).toEqual([expected.rank, expected.words]);
+        else expect(hit.breakdown.textRank).toBeNull();
+      }
+      expect(await wordCounts(writer)).toBe(counted);
+    }
+  });
+
   it('tolerates typos in HYBRID and TEXT: any word matches, more words rank higher, near words follow', async () => {
     const typist = await app.seedDemo();
     const contents = [
