@@ -76,6 +76,15 @@ function clustered(random: () => number, count: number): number[][] {
   });
 }
 
+/**
+ * On PGlite a long statement is a long stretch of work on this process's one thread, the server's
+ * too: connections accepted just after it are closed as overdue by Node's HTTP server (seen as
+ * ECONNRESET). A pause lets its timers catch up, as a real server's would.
+ */
+function afterLongWork(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1_000));
+}
+
 /** `count` embedded memories for `owner`, inserted by the owner, with vectors from `clustered`. */
 async function fillVectors(app: TestApp, owner: DemoData, prefix: string, count: number, seed: number): Promise<void> {
   const vectors = clustered(seededRandom(seed), count).map((vector) => JSON.stringify(vector));
@@ -267,8 +276,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
              ('[' || (0.95 + i / 100000.0) || ',0.2,0.05' || repeat(',0', ${DIMENSIONS - 3}) || ']')::vector, ${MODEL},
              ${DIMENSIONS}
       FROM generate_series(1, 500) AS i`;
-    // On PGlite, a pause after that long work on the process's one thread (see the describe below).
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await afterLongWork();
     expect((await hitsOf({ vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(before);
     expect((await hitsOf({ query: 'tea', vector: query, limit: 10 })).map((hit) => hit.memory.id)).toEqual(
       hybridBefore,
@@ -290,10 +298,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
       // As the server's keeper does every VECTOR_INDEX_SWEEP_SECONDS (off in tests).
       const built = await buildDueVectorIndexes(app.database, { dimensions: DIMENSIONS, ownIndexFrom: OWN_INDEX_FROM });
       expect(built).toEqual([large.organizationId]);
-      // On PGlite that was a long stretch of work on this process's one thread, the server's
-      // too: connections accepted just after it are closed as overdue by Node's HTTP server
-      // (seen as ECONNRESET). A pause lets its timers catch up, as a real server's would.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await afterLongWork();
     }, 600_000);
 
     const vectorSearch = (owner: DemoData, vector: number[], limit: number): MemorySearch => ({
@@ -355,6 +360,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
           ORDER BY (embedding <=> q.vector::vector) + 0, id LIMIT 11
         ) x
         ORDER BY q.n, x.distance, x.id`;
+      await afterLongWork();
       let found = 0;
       // The searches, ten at a time, as concurrent requests would come.
       for (let start = 0; start < queries.length; start += 10) {
@@ -729,8 +735,7 @@ describe('semantic recall: VECTOR and HYBRID search (pgvector)', () => {
         'filler note number ' || i, 'factual', 'user', 'core'
       FROM generate_series(1, 3000) AS i`;
     await app.database.owner.$executeRawUnsafe('ANALYZE memories');
-    // On PGlite, a pause after that long work on the process's one thread (see the next describe's).
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await afterLongWork();
     const plan = await withOrganization(typist.organizationId, () =>
       app.database.prisma.$transaction(async (tx) => {
         await tx.$executeRawUnsafe('SET LOCAL pg_trgm.strict_word_similarity_threshold = 0.25');
