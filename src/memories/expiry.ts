@@ -3,6 +3,7 @@ import type { PrismaClient } from '../generated/prisma/client';
 import type { LiveBus } from '../live/bus';
 import type { Logger } from '../logger';
 import { newHistoryId, snapshotOf } from './history';
+import { periodicRounds } from './periodic-rounds';
 
 /**
  * The sweep of expired memories (issue 17). Reads stop returning a memory at its expires_at by
@@ -108,9 +109,8 @@ async function sweepAllExpiredMemories(
 /**
  * The background sweep of every server process: every `intervalSeconds`
  * (MEMORY_EXPIRY_SWEEP_SECONDS; 0: never), a round over every organization with expired memories
- * (`sweepAllExpiredMemories`). Rounds never overlap; a failed one is logged and the next comes as
- * usual. `stop()` ends the timer and waits for the round under way (ended between batches), before
- * the database closes: no handle stays open.
+ * (`sweepAllExpiredMemories`, ended between batches by `stop()`). A failed round is logged and the
+ * next comes as usual (src/memories/periodic-rounds.ts).
  */
 export function createExpiredMemorySweeper(
   prisma: PrismaClient,
@@ -118,35 +118,11 @@ export function createExpiredMemorySweeper(
   logger: Logger,
   intervalSeconds: number,
 ) {
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> | undefined;
-  let stopped = false;
-  const schedule = () => {
-    if (stopped || intervalSeconds <= 0) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      round = sweepAllExpiredMemories(prisma, live, () => stopped)
-        .then((swept) => {
-          if (swept > 0) logger.info({ swept }, 'moved expired memories to the trash');
-        })
-        .catch((error: unknown) => logger.warn({ err: error }, 'the sweep of expired memories failed'))
-        .finally(() => {
-          round = undefined;
-          schedule();
-        });
-    }, intervalSeconds * 1000);
-    // Never what keeps a process alive: stop() ends it, and a process that exits needs no sweep.
-    timer.unref();
-  };
-  return {
-    start(): void {
-      if (!stopped && timer === undefined && round === undefined) schedule();
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      timer = undefined;
-      await round;
-    },
-  };
+  return periodicRounds(intervalSeconds, (stopped) =>
+    sweepAllExpiredMemories(prisma, live, stopped)
+      .then((swept) => {
+        if (swept > 0) logger.info({ swept }, 'moved expired memories to the trash');
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'the sweep of expired memories failed')),
+  );
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EmbeddingSettings } from '../config/settings';
 import type { Database } from '../db/database';
 import type { Logger } from '../logger';
+import { periodicRounds } from './periodic-rounds';
 
 /**
  * An HNSW index per organization (migration 20261205230000_vector_index_per_organization). One
@@ -37,6 +38,16 @@ export function vectorIndexName(organizationId: string, dimensions: number): str
 }
 
 /**
+ * SQL that is true when the index named by `name` (an SQL expression: a bound value) exists and
+ * can be used: built, not left invalid by a failed concurrent build. What a search's gate and the
+ * keeper both ask.
+ */
+export function indexReady(name: string): string {
+  return `coalesce((SELECT bool_and(i.indisvalid AND i.indisready) FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid WHERE c.relname = ${name}), false)`;
+}
+
+/**
  * The organizations that have reached `ownIndexFrom` embeddings of the configured length and have
  * no usable index yet, as the database's owner sees them (every organization).
  */
@@ -62,9 +73,7 @@ async function organizationsDue(database: VectorIndexDatabase, settings: IndexSe
  */
 async function isUsableOrBeingBuilt(database: VectorIndexDatabase, name: string): Promise<boolean> {
   const [row] = await database.owner.$queryRawUnsafe<Array<{ usable: boolean; building: boolean }>>(
-    `SELECT
-       coalesce((SELECT bool_and(i.indisvalid AND i.indisready) FROM pg_catalog.pg_class c
-                 JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid WHERE c.relname = $1), false) AS usable,
+    `SELECT ${indexReady('$1')} AS usable,
        EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p
                JOIN pg_catalog.pg_class c ON c.oid = p.index_relid WHERE c.relname = $1) AS building`,
     name,
@@ -115,43 +124,17 @@ export async function buildDueVectorIndexes(
 }
 
 /**
- * Looks for indexes due every `indexSweepSeconds` (none when 0 or when semantic recall is off),
- * and builds them. Several processes may look at once: a build that another has started fails
- * here or finds the index made, and the next round sees it.
+ * Looks for indexes due every `indexSweepSeconds` (never when 0 or when semantic recall is off),
+ * and builds them (src/memories/periodic-rounds.ts). Several processes may look at once: a build
+ * that another has started is skipped, and the next round sees it.
  */
 export function createVectorIndexKeeper(database: VectorIndexDatabase, settings: EmbeddingSettings, logger: Logger) {
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> | undefined;
-  let stopped = false;
-  const sweep = () => {
-    round = buildDueVectorIndexes(database, settings, () => stopped)
+  const intervalSeconds = settings.semanticRecall === false ? 0 : settings.indexSweepSeconds;
+  return periodicRounds(intervalSeconds, (stopped) =>
+    buildDueVectorIndexes(database, settings, stopped)
       .then((built) => {
         if (built.length > 0) logger.info({ organizations: built.length }, 'built vector indexes of organizations');
       })
-      .catch((error: unknown) => logger.warn({ err: error }, 'building the vector indexes of organizations failed'))
-      .finally(() => {
-        round = undefined;
-        schedule();
-      });
-  };
-  const schedule = () => {
-    if (stopped || settings.indexSweepSeconds <= 0 || settings.semanticRecall === false) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      sweep();
-    }, settings.indexSweepSeconds * 1000);
-    // Never what keeps a process alive: stop() ends it.
-    timer.unref();
-  };
-  return {
-    start(): void {
-      if (!stopped && timer === undefined && round === undefined) schedule();
-    },
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      timer = undefined;
-      await round;
-    },
-  };
+      .catch((error: unknown) => logger.warn({ err: error }, 'building the vector indexes of organizations failed')),
+  );
 }
