@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { loadSettings } from '../../src/config/settings';
 import { migrateDeploy } from '../../src/db/migrate';
-import { vectorIndexName } from '../../src/memories/vector-indexes';
+import { indexReady, vectorIndexName } from '../../src/memories/vector-indexes';
 import { type Cleanup, runBenchmark } from './cleanup';
 import { type Cluster, startCluster } from './cluster';
 import { issueKey } from './databases';
@@ -127,13 +127,12 @@ async function indexesBuilt(cluster: Cluster, organizations: Record<string, numb
   const started = performance.now();
   for (;;) {
     const { rows } = await cluster.withClient(DATABASE, (client) =>
-      client.query<{ ready: number }>(
-        `SELECT count(*)::int AS ready FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
-         WHERE c.relname = ANY($1) AND i.indisvalid AND i.indisready`,
+      client.query<{ ready: boolean }>(
+        `SELECT coalesce(bool_and(${indexReady('n')}), true) AS ready FROM unnest($1::text[]) n`,
         [due],
       ),
     );
-    if (rows[0]?.ready === due.length) break;
+    if (rows[0]?.ready === true) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   if (due.length > 0) progress(`own vector indexes ready after ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -1,7 +1,7 @@
 import type { Bind } from '../db/statements';
 import { type MemoryFilterInput, memoryFilterConditions } from './filter';
 import { presentRows, type ValidityChoice } from './validity';
-import { vectorIndexName } from './vector-indexes';
+import { indexReady, vectorIndexName } from './vector-indexes';
 
 /**
  * The view vector search reads: the live, embedded memories of the organization in scope, made
@@ -109,11 +109,7 @@ export function nearestMemories(search: VectorCandidates, bind: Bind): string {
   const indexed = indexedNearest(search, bind);
   const exact = exactNearest(search, bind);
   return `
-    WITH own_index AS (
-      SELECT coalesce(bool_and(i.indisvalid AND i.indisready), false) AS ready
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
-      WHERE c.relname = ${ownIndex}
-    )
+    WITH own_index AS (SELECT ${indexReady(ownIndex)} AS ready)
     SELECT x.id, x.distance FROM (${indexed}) x
     WHERE (SELECT ready FROM own_index)
     UNION ALL
