@@ -49,15 +49,23 @@ CREATE FUNCTION pg_temp.agent_user(i int) RETURNS int LANGUAGE sql IMMUTABLE
   AS $$ SELECT pg_temp.agent_org(i) + 2 * (((i - 1) / 2) % ${DATASET.usersPerOrganization}) $$;
 `;
 
-/** The statements that fill an empty schema; $n parameters are the word lists of dataset-text.ts. */
-const FILL = [
-  `INSERT INTO organizations (id, name, created_at, updated_at)
+/**
+ * The statements that fill an empty schema; $n parameters are the word lists of dataset-text.ts.
+ * AgentMem's junctions carry their agent's organization (migration 20261206000000), the schema
+ * document's do not.
+ */
+function fillStatements(junctionsCarryOrganization: boolean): string[] {
+  const organizationColumn = junctionsCarryOrganization ? ', organization_id' : '';
+  const organizationOf = (agent: string) =>
+    junctionsCarryOrganization ? `, pg_temp.bench_id('org', pg_temp.agent_org(${agent}))` : '';
+  return [
+    `INSERT INTO organizations (id, name, created_at, updated_at)
    SELECT pg_temp.bench_id('org', o), ($1::text[])[o], timestamptz '2026-01-05 08:00:00+00',
      timestamptz '2026-01-05 08:00:00+00'
    FROM generate_series(1, ${DATASET.organizations}) o`,
 
-  // Users alternate between the organizations like agents: user u belongs to organization (u-1)%2+1.
-  `INSERT INTO users (id, organization_id, name, timezone, created_at, updated_at, created_by_id, last_updated_by_id)
+    // Users alternate between the organizations like agents: user u belongs to organization (u-1)%2+1.
+    `INSERT INTO users (id, organization_id, name, timezone, created_at, updated_at, created_by_id, last_updated_by_id)
    SELECT pg_temp.bench_id('user', u), pg_temp.bench_id('org', (u - 1) % 2 + 1),
           pg_temp.pick($1::text[], 'first:' || u) || ' ' || pg_temp.pick($2::text[], 'last:' || u),
           pg_temp.pick($3::text[], 'tz:' || u),
@@ -66,8 +74,8 @@ const FILL = [
           pg_temp.bench_id('user', u), pg_temp.bench_id('user', u)
    FROM generate_series(1, ${EXPECTED_ROWS.users}) u`,
 
-  // One agent in 50 is soft-deleted: every read must leave it out.
-  `INSERT INTO agents (id, organization_id, agent_type, name, description, system, llm_config, embedding_config,
+    // One agent in 50 is soft-deleted: every read must leave it out.
+    `INSERT INTO agents (id, organization_id, agent_type, name, description, system, llm_config, embedding_config,
                        created_at, updated_at, is_deleted, created_by_id, last_updated_by_id)
    SELECT pg_temp.bench_id('agent', i), pg_temp.bench_id('org', pg_temp.agent_org(i)), 'memgpt_agent',
           pg_temp.pick($1::text[], 'role:' || i) || ' ' || i,
@@ -79,9 +87,9 @@ const FILL = [
           pg_temp.bench_id('user', pg_temp.agent_user(i)), pg_temp.bench_id('user', pg_temp.agent_user(i))
    FROM generate_series(1, ${DATASET.agents}) i`,
 
-  // Five blocks per agent, one per label, all live (PostGraphile reaches a block through
-  // blocks_agents and cannot filter on the block's is_deleted without a plugin).
-  `INSERT INTO blocks (id, organization_id, user_id, label, value, created_at, updated_at, created_by_id,
+    // Five blocks per agent, one per label, all live (PostGraphile reaches a block through
+    // blocks_agents and cannot filter on the block's is_deleted without a plugin).
+    `INSERT INTO blocks (id, organization_id, user_id, label, value, created_at, updated_at, created_by_id,
     last_updated_by_id)
    SELECT pg_temp.bench_id('block', j), pg_temp.bench_id('org', pg_temp.agent_org(i)),
      pg_temp.bench_id('user', pg_temp.agent_user(i)),
@@ -93,14 +101,15 @@ const FILL = [
    FROM generate_series(1, ${EXPECTED_ROWS.blocks}) j,
      LATERAL (SELECT (j - 1) / ${DATASET.blocksPerAgent} + 1 AS i) agent`,
 
-  `INSERT INTO blocks_agents (block_id, block_label, agent_id)
+    `INSERT INTO blocks_agents (block_id, block_label, agent_id${organizationColumn})
    SELECT id, label, pg_temp.bench_id('agent', (n - 1) / ${DATASET.blocksPerAgent} + 1)
+     ${organizationOf(`(n - 1) / ${DATASET.blocksPerAgent} + 1`)}
    FROM (SELECT pg_temp.bench_id('block', j) AS id, ($1::text[])[(j - 1) % ${DATASET.blocksPerAgent} + 1] AS label,
      j AS n
          FROM generate_series(1, ${EXPECTED_ROWS.blocks}) j) block`,
 
-  // Tools alternate between the organizations; tool t is the ((t-1)/2+1)-th of its organization.
-  `INSERT INTO tools (id, organization_id, name, description, json_schema, source_type, tags, created_at, updated_at)
+    // Tools alternate between the organizations; tool t is the ((t-1)/2+1)-th of its organization.
+    `INSERT INTO tools (id, organization_id, name, description, json_schema, source_type, tags, created_at, updated_at)
    SELECT pg_temp.bench_id('tool', t), pg_temp.bench_id('org', (t - 1) % 2 + 1),
           ($1::text[])[(t - 1) / 2 + 1], pg_temp.pick($2::text[], 'tool:' || t),
           jsonb_build_object('type', 'object', 'properties',
@@ -110,15 +119,15 @@ const FILL = [
             timestamptz '2026-01-05 08:30:00+00' + t * interval '1 second'
    FROM generate_series(1, ${DATASET.tools}) t`,
 
-  // Agent i gets 5 of its organization's 20 tools, 4 apart: (k + 4m) mod 20 for m = 0..4.
-  `INSERT INTO tools_agents (tool_id, agent_id)
+    // Agent i gets 5 of its organization's 20 tools, 4 apart: (k + 4m) mod 20 for m = 0..4.
+    `INSERT INTO tools_agents (tool_id, agent_id${organizationColumn})
    SELECT pg_temp.bench_id('tool', 2 * (((i - 1) / 2 + 4 * m) % 20) + pg_temp.agent_org(i)),
-     pg_temp.bench_id('agent', i)
+     pg_temp.bench_id('agent', i) ${organizationOf('i')}
    FROM generate_series(1, ${DATASET.agents}) i, generate_series(0, ${DATASET.toolsPerAgent - 1}) m`,
 
-  // 100 messages per agent, 37 s apart: user and assistant in turn, a tool result every tenth;
-  // one in 41 soft-deleted.
-  `INSERT INTO messages (id, organization_id, user_id, agent_id, role, text, content, tool_call_id, model,
+    // 100 messages per agent, 37 s apart: user and assistant in turn, a tool result every tenth;
+    // one in 41 soft-deleted.
+    `INSERT INTO messages (id, organization_id, user_id, agent_id, role, text, content, tool_call_id, model,
                          created_at, updated_at, is_deleted, created_by_id, last_updated_by_id)
    SELECT pg_temp.bench_id('message', m), pg_temp.bench_id('org', pg_temp.agent_org(i)),
      pg_temp.bench_id('user', pg_temp.agent_user(i)),
@@ -136,8 +145,8 @@ const FILL = [
                         pg_temp.agent_created(i) + n * interval '37 seconds' + pg_temp.hash('message-ms:' || m) %
                           1000 * interval '1 millisecond' AS at) content`,
 
-  // 20 memories per agent: two sentences, a third for one in three; one in 53 soft-deleted.
-  `INSERT INTO memories (id, organization_id, user_id, agent_id, content, hash, memory_type, scope, level, importance,
+    // 20 memories per agent: two sentences, a third for one in three; one in 53 soft-deleted.
+    `INSERT INTO memories (id, organization_id, user_id, agent_id, content, hash, memory_type, scope, level, importance,
                          created_at, updated_at, is_deleted, created_by_id, last_updated_by_id)
    SELECT pg_temp.bench_id('memory', r), pg_temp.bench_id('org', pg_temp.agent_org(i)),
      pg_temp.bench_id('user', pg_temp.agent_user(i)),
@@ -154,9 +163,10 @@ const FILL = [
                           THEN ' ' || pg_temp.pick($3::text[], 'follow-up:' || r) ELSE '' END AS body,
                         pg_temp.agent_created(i) + (r - 1) % ${DATASET.memoriesPerAgent} * interval '5 hours'
                           + pg_temp.hash('memory-ms:' || r) % 1000 * interval '1 millisecond' AS at) content`,
-];
+  ];
+}
 
-/** The word lists each statement of FILL takes, in order. */
+/** The word lists each statement of fillStatements takes, in order. */
 const FILL_PARAMETERS: string[][][] = [
   [text.organizationNames],
   [text.firstNames, text.lastNames, text.timezones],
@@ -184,7 +194,11 @@ export async function fillDataset(client: pg.Client): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query(HELPERS);
-    for (const [index, statement] of FILL.entries()) await client.query(statement, FILL_PARAMETERS[index]);
+    const { rows: junctionColumns } = await client.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_name = 'blocks_agents' AND column_name = 'organization_id'`,
+    );
+    for (const [index, statement] of fillStatements(junctionColumns.length > 0).entries())
+      await client.query(statement, FILL_PARAMETERS[index]);
     for (const [table, expected] of Object.entries(EXPECTED_ROWS)) {
       const { rows } = await client.query<{ count: string }>(`SELECT count(*)::text AS count FROM ${table}`);
       if (Number(rows[0]!.count) !== expected)

@@ -181,13 +181,14 @@ export async function importAgent(context: Context, document: unknown): Promise<
           blockId: blockIds.get(link.blockId)!,
           blockLabel: link.blockLabel,
           agentId,
+          organizationId,
         })),
       });
     }
     if (file.links.toolsAgents.length > 0) {
       // Two tools of the file may be one tool here only if they share a name, which the file may not.
       await tx.toolAgent.createMany({
-        data: file.links.toolsAgents.map((link) => ({ toolId: toolIds.get(link.toolId)!, agentId })),
+        data: file.links.toolsAgents.map((link) => ({ toolId: toolIds.get(link.toolId)!, agentId, organizationId })),
         skipDuplicates: true,
       });
     }

@@ -182,6 +182,7 @@ builder.mutationFields((t) => ({
         ...columns
       } = parseInput(createAgentSchema, args.input, ['input']);
       const agentId = newId('agent');
+      const { organizationId } = context.caller;
       await context.prisma.$transaction(async (tx) => {
         const newBlocks = [];
         for (const [index, block] of blocks.entries())
@@ -216,7 +217,7 @@ builder.mutationFields((t) => ({
         await tx.agent.create({
           data: {
             id: agentId,
-            organizationId: liveRowsOf(context).organizationId,
+            organizationId,
             ...agentData(columns),
             ...createdBy(context),
           } as Prisma.AgentUncheckedCreateInput,
@@ -225,10 +226,12 @@ builder.mutationFields((t) => ({
         await recordNewBlocks(context, tx, newBlocks);
         if (links.length > 0)
           await tx.blockAgent.createMany({
-            data: links.map((block) => ({ blockId: block.id, blockLabel: block.label, agentId })),
+            data: links.map((block) => ({ blockId: block.id, blockLabel: block.label, agentId, organizationId })),
           });
         if (toolIds.length > 0)
-          await tx.toolAgent.createMany({ data: [...new Set(toolIds)].map((toolId) => ({ toolId, agentId })) });
+          await tx.toolAgent.createMany({
+            data: [...new Set(toolIds)].map((toolId) => ({ toolId, agentId, organizationId })),
+          });
       });
       return { agentId };
     },
@@ -291,7 +294,9 @@ builder.mutationFields((t) => ({
         const block = await findLiveBlock(context, tx, String(args.blockId));
         await assertLabelFree(tx, agentId, block.id, block.label, ['blockId']);
         await tx.blockAgent.createMany({
-          data: [{ blockId: block.id, blockLabel: block.label, agentId }],
+          data: [
+            { blockId: block.id, blockLabel: block.label, agentId, organizationId: context.caller.organizationId },
+          ],
           skipDuplicates: true,
         });
       }),
@@ -315,7 +320,10 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, context) =>
       changeAgentLinks(context, String(args.agentId), async (tx, agentId) => {
         const toolId = await findLiveToolId(context, tx, String(args.toolId));
-        await tx.toolAgent.createMany({ data: [{ toolId, agentId }], skipDuplicates: true });
+        await tx.toolAgent.createMany({
+          data: [{ toolId, agentId, organizationId: context.caller.organizationId }],
+          skipDuplicates: true,
+        });
       }),
   }),
   detachTool: t.field({

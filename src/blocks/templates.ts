@@ -64,7 +64,7 @@ export async function instantiateTemplate(
   }));
   await tx.block.createMany({ data: copies });
   await tx.blockAgent.createMany({
-    data: copies.map((block) => ({ blockId: block.id!, blockLabel: block.label, agentId })),
+    data: copies.map((block) => ({ blockId: block.id!, blockLabel: block.label, agentId, organizationId })),
   });
   await recordNewBlocks(context, tx, copies);
 }

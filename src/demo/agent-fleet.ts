@@ -26,9 +26,9 @@ export async function addAgentFleet(
       await prisma.block.create({
         data: { id: blockId, organizationId, userId, label, value: `${label} of agent ${index}` },
       });
-      await prisma.blockAgent.create({ data: { blockId, blockLabel: label, agentId } });
+      await prisma.blockAgent.create({ data: { blockId, blockLabel: label, agentId, organizationId } });
     }
-    await prisma.toolAgent.createMany({ data: tools.map((tool) => ({ toolId: tool.id, agentId })) });
+    await prisma.toolAgent.createMany({ data: tools.map((tool) => ({ toolId: tool.id, agentId, organizationId })) });
     await prisma.message.createMany({
       data: Array.from({ length: FLEET_MESSAGES_PER_AGENT }, (_, n) => ({
         id: `message-fleet-${index}-${String(n).padStart(2, '0')}`,

@@ -92,8 +92,8 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
     }),
     prisma.blockAgent.createMany({
       data: [
-        { blockId: personaId, blockLabel: 'persona', agentId },
-        { blockId: humanId, blockLabel: 'human', agentId },
+        { blockId: personaId, blockLabel: 'persona', agentId, organizationId },
+        { blockId: humanId, blockLabel: 'human', agentId, organizationId },
       ],
     }),
     prisma.tool.create({
@@ -119,8 +119,8 @@ async function seedDemoOrganization(prisma: Prisma.TransactionClient, newOrganiz
     }),
     prisma.toolAgent.createMany({
       data: [
-        { toolId: searchToolId, agentId },
-        { toolId: clockToolId, agentId },
+        { toolId: searchToolId, agentId, organizationId },
+        { toolId: clockToolId, agentId, organizationId },
       ],
     }),
     // Distinct timestamps keep the conversation's order explicit rather than left to id order.

@@ -59,7 +59,9 @@ describe("an agent's blocks and tools, a page at a time", () => {
     }));
     await owner.tool.createMany({ data: tools });
     await owner.toolAgent.createMany({
-      data: tools.slice(0, 25).map((tool) => ({ toolId: tool.id, agentId: demo.agentId })),
+      data: tools
+        .slice(0, 25)
+        .map((tool) => ({ toolId: tool.id, agentId: demo.agentId, organizationId: demo.organizationId })),
     });
   });
   afterAll(async () => {

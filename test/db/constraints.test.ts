@@ -28,17 +28,34 @@ describe('constraints of the AgentMem schema', () => {
     // reports it as Prisma's P2003, PGlite's adapter as the driver's error: both name the key.)
     const compositeKey = /blocks_agents_block_id_block_label_fkey/;
     await expect(
-      database.owner.blockAgent.create({ data: { blockId: persona.id, blockLabel: 'human', agentId: otherAgent.id } }),
+      database.owner.blockAgent.create({
+        data: {
+          blockId: persona.id,
+          blockLabel: 'human',
+          agentId: otherAgent.id,
+          organizationId: persona.organizationId,
+        },
+      }),
     ).rejects.toThrow(compositeKey);
     await expect(
       database.owner.blockAgent.create({
-        data: { blockId: 'block-missing', blockLabel: 'persona', agentId: otherAgent.id },
+        data: {
+          blockId: 'block-missing',
+          blockLabel: 'persona',
+          agentId: otherAgent.id,
+          organizationId: persona.organizationId,
+        },
       }),
     ).rejects.toThrow(compositeKey);
     expect(await database.owner.blockAgent.count({ where: { agentId: otherAgent.id } })).toBe(0);
 
     await database.owner.blockAgent.create({
-      data: { blockId: persona.id, blockLabel: 'persona', agentId: otherAgent.id },
+      data: {
+        blockId: persona.id,
+        blockLabel: 'persona',
+        agentId: otherAgent.id,
+        organizationId: persona.organizationId,
+      },
     });
     expect(await database.owner.blockAgent.count({ where: { agentId: otherAgent.id } })).toBe(1);
   });

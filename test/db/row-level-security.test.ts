@@ -190,8 +190,9 @@ describe('row-level security', () => {
 
   it('refuses rows written into another organization, or naming its users, agents, blocks, tools or keys', async () => {
     const prisma = app.database.prisma;
-    const [ownBlock, otherUser, otherBlock, otherTool, otherKey] = await Promise.all([
+    const [ownBlock, ownTool, otherUser, otherBlock, otherTool, otherKey] = await Promise.all([
       app.database.owner.block.findFirstOrThrow({ where: { organizationId: own.organizationId } }),
+      app.database.owner.tool.findFirstOrThrow({ where: { organizationId: own.organizationId } }),
       app.database.owner.user.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
       app.database.owner.block.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
       app.database.owner.tool.findFirstOrThrow({ where: { organizationId: other.organizationId } }),
@@ -215,9 +216,17 @@ describe('row-level security', () => {
         }),
       () =>
         prisma.blockAgent.create({
-          data: { blockId: otherBlock.id, blockLabel: otherBlock.label, agentId: own.agentId },
+          data: {
+            blockId: otherBlock.id,
+            blockLabel: otherBlock.label,
+            agentId: own.agentId,
+            organizationId: own.organizationId,
+          },
         }),
-      () => prisma.toolAgent.create({ data: { toolId: otherTool.id, agentId: own.agentId } }),
+      () =>
+        prisma.toolAgent.create({
+          data: { toolId: otherTool.id, agentId: own.agentId, organizationId: own.organizationId },
+        }),
       () =>
         prisma.idempotencyKey.create({ data: { ...kept, apiKeyId: otherKey.id, organizationId: own.organizationId } }),
       () =>
@@ -264,6 +273,28 @@ describe('row-level security', () => {
     for (const attempt of attempts) {
       await expect(withOrganization(own.organizationId, attempt)).rejects.toThrow();
     }
+
+    // A junction row of the organization's own agent and block or tool is refused when it names
+    // another organization, and taken when it names its own: the column is what the policy reads.
+    const unlinked = await app.database.owner.agent.create({
+      data: { id: `agent-unlinked-${Date.now()}`, organizationId: own.organizationId },
+    });
+    const blockLink = { blockId: ownBlock.id, blockLabel: ownBlock.label, agentId: unlinked.id };
+    const toolLink = { toolId: ownTool.id, agentId: unlinked.id };
+    for (const attempt of [
+      (): Promise<unknown> =>
+        prisma.blockAgent.create({ data: { ...blockLink, organizationId: other.organizationId } }),
+      () => prisma.toolAgent.create({ data: { ...toolLink, organizationId: other.organizationId } }),
+    ]) {
+      await expect(withOrganization(own.organizationId, attempt)).rejects.toThrow(/row-level security/);
+    }
+    await withOrganization(own.organizationId, async () => {
+      await prisma.blockAgent.create({ data: { ...blockLink, organizationId: own.organizationId } });
+      await prisma.toolAgent.create({ data: { ...toolLink, organizationId: own.organizationId } });
+    });
+    expect(await app.database.owner.blockAgent.count({ where: { agentId: unlinked.id } })).toBe(1);
+    expect(await app.database.owner.toolAgent.count({ where: { agentId: unlinked.id } })).toBe(1);
+    await app.database.owner.agent.delete({ where: { id: unlinked.id } });
 
     const before = await app.database.owner.agent.findUniqueOrThrow({ where: { id: other.agentId } });
     const changed = await withOrganization(own.organizationId, async () => [

@@ -302,8 +302,8 @@ describe('the read planner answers as the general path does', () => {
     );
     await owner.$executeRawUnsafe(`UPDATE agents
       SET is_deleted = true, deleted_at = now(), deleted_by_id = '${demo.userId}' WHERE id = 'agent-fleet-010'`);
-    await owner.$executeRawUnsafe(`INSERT INTO blocks_agents (block_id, block_label, agent_id)
-      VALUES ('block-fleet-1-persona', 'persona', 'agent-fleet-002')`);
+    await owner.$executeRawUnsafe(`INSERT INTO blocks_agents (block_id, block_label, agent_id, organization_id)
+      VALUES ('block-fleet-1-persona', 'persona', 'agent-fleet-002', '${demo.organizationId}')`);
     await owner.$executeRawUnsafe(`UPDATE blocks SET is_deleted = true WHERE id = 'block-fleet-2-human'`);
     await owner.$executeRawUnsafe(`UPDATE messages SET is_deleted = true WHERE id = 'message-fleet-1-11'`);
     await owner.$executeRawUnsafe(

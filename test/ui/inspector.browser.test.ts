@@ -1210,7 +1210,9 @@ interface AxeFinding {
       ...audit,
     }));
     await owner.tool.createMany({ data: tools });
-    await owner.toolAgent.createMany({ data: tools.map((tool) => ({ toolId: tool.id, agentId: large.agentId })) });
+    await owner.toolAgent.createMany({
+      data: tools.map((tool) => ({ toolId: tool.id, agentId: large.agentId, organizationId: large.organizationId })),
+    });
     await owner.message.createMany({
       data: Array.from({ length: 1_200 }, (_, index) => ({
         id: newId('message'),
