@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { GraphQLError } from 'graphql';
 import type { Database } from '../db/database';
 import { readFromPrimaryFromNowOn, readMayUseReplica } from '../db/read-routing';
@@ -42,7 +43,15 @@ const findPresentedKey = `
   JOIN organizations o ON o.id = k.organization_id AND NOT o.is_deleted
   WHERE k.key_hash = $1 AND k.is_active AND NOT k.is_deleted AND (k.expires_at IS NULL OR k.expires_at > $2)`;
 
-export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, keys: KeyCache) {
+/**
+ * The request authenticator, over `keys` (the process's cache of checked keys). `clock` is the
+ * time in milliseconds, the only part a test moves.
+ */
+export function createAuthenticator(
+  { prisma, sql }: Pick<Database, 'prisma' | 'sql'>,
+  keys: KeyCache,
+  clock: () => number = Date.now,
+) {
   const lastUsedWrites = new Map<string, number>();
 
   /** Writes the key's last_used_at in its organization's scope, unless written a moment ago. */
@@ -71,7 +80,9 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
    */
   const checking = new Map<string, Promise<Caller>>();
 
-  async function check(token: string, now: Date): Promise<Caller> {
+  async function check(token: string): Promise<Caller> {
+    const now = new Date(clock());
+    const generation = keys.generation;
     const keyHash = hashApiKey(token);
     // Row-level security lets this read see the presented key, its user and its organization,
     // and nothing else: the organization is not known yet.
@@ -83,27 +94,45 @@ export function createAuthenticator({ prisma, sql }: Pick<Database, 'prisma' | '
       readFromPrimaryFromNowOn();
       [key] = await lookUp();
     }
-    if (!key) throw unauthenticated();
+    if (!key) {
+      keys.forget(token);
+      throw unauthenticated();
+    }
     const scopes = (key.scopes ?? []).filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
     const caller = { userId: key.userId, organizationId: key.organizationId, apiKeyId: key.id, scopes };
-    keys.set(token, caller, now.getTime(), key.expiresAt === null ? null : new Date(key.expiresAt));
+    keys.set(token, caller, now.getTime(), key.expiresAt === null ? null : new Date(key.expiresAt), generation);
     return caller;
+  }
+
+  function checkOnce(token: string): Promise<Caller> {
+    let pending = checking.get(token);
+    if (!pending) {
+      pending = check(token).finally(() => checking.delete(token));
+      checking.set(token, pending);
+    }
+    return pending;
+  }
+
+  // Made now, outside any request: a check ahead of a key's end runs in this context, so that it
+  // is no request's statement and no request's deadline ends it.
+  const background = new AsyncResource('agentmem.key-check');
+
+  /** The key checked again while its remembered caller still answers (KeyCache's `refreshDue`). */
+  function checkAhead(token: string): void {
+    if (checking.has(token)) return;
+    // A key found invalid is forgotten by `check`; a database fault leaves the key to run out,
+    // and the request after that checks it itself and is answered with the fault.
+    background.runInAsyncScope(() => void checkOnce(token).catch(() => undefined));
   }
 
   /** The caller behind a request's bearer key; throws `unauthenticated()` otherwise. */
   return async function authenticate(request: Request): Promise<Caller> {
     const token = bearerToken(request);
     if (!token || !looksLikeApiKey(token)) throw unauthenticated();
-    const now = new Date();
-    let caller = keys.get(token, now.getTime());
-    if (!caller) {
-      let pending = checking.get(token);
-      if (!pending) {
-        pending = check(token, now).finally(() => checking.delete(token));
-        checking.set(token, pending);
-      }
-      caller = await pending;
-    }
+    const now = new Date(clock());
+    const cached = keys.get(token, now.getTime());
+    if (cached?.refreshDue) checkAhead(token);
+    const caller = cached?.caller ?? (await checkOnce(token));
     await recordUse(caller.organizationId, caller.apiKeyId, now);
     return caller;
   };

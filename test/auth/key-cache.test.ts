@@ -1,4 +1,6 @@
+import { createAuthenticator } from '../../src/auth/authenticate';
 import { KeyCache } from '../../src/auth/key-cache';
+import { holdTable } from '../support/held-table';
 import { type ServerProcess, startServerProcess } from '../support/server-process';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -84,6 +86,60 @@ describe('the key check cache (AUTH_CACHE_MS)', () => {
     expect(statuses).toEqual(Array.from({ length: 10 }, () => 200));
     expect(statements.filter((statement) => /FROM api_keys k\b/.test(statement))).toHaveLength(1);
   });
+
+  it('checks a key past half its time again while its caller still answers, and never past its time', async () => {
+    const issued = (await app.graphqlUntyped(IssueKey)).data as {
+      createApiKey: { key: string; apiKey: { id: string } };
+    };
+    const { key, apiKey } = issued.createApiKey;
+    // A process of its own, as the server's: its clock moves only when the test moves it.
+    const start = Date.now();
+    let now = start;
+    const keys = new KeyCache(1_000);
+    const authenticate = createAuthenticator(app.database, keys, () => now);
+    const presented = () => new Request(app.url, { headers: { authorization: `Bearer ${key}` } });
+    let checks = 0;
+    const stopCounting = app.database.onStatement((sql) => {
+      if (/FROM api_keys k\b/.test(sql)) checks += 1;
+    });
+    const checked = async (count: number) => {
+      while (checks < count) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    try {
+      const caller = await authenticate(presented());
+      expect(checks).toBe(1);
+      now = start + 400;
+      await expect(authenticate(presented())).resolves.toEqual(caller);
+      expect(checks).toBe(1);
+
+      // Past half its time: answered while the check runs, here held behind the api_keys table.
+      now = start + 600;
+      let release = await holdTable(app, 'api_keys');
+      await expect(authenticate(presented())).resolves.toEqual(caller);
+      await release();
+      await checked(2);
+      // That check, from 600, holds the key until 1,600; past it, a request waits for its own.
+      now = start + 1_700;
+      release = await holdTable(app, 'api_keys');
+      let answered = false;
+      const waiting = authenticate(presented()).finally(() => (answered = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(answered).toBe(false);
+      await release();
+      await expect(waiting).resolves.toEqual(caller);
+      expect(checks).toBe(3);
+
+      // Revoked on another process: the check ahead finds it gone, and the key stops at once.
+      const revoked = await app.graphqlUntyped(Revoke, { id: apiKey.id });
+      expect(revoked.errors).toBeUndefined();
+      now = start + 2_300;
+      await expect(authenticate(presented())).resolves.toEqual(caller);
+      while (keys.get(key, now) !== undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+      await expect(authenticate(presented())).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    } finally {
+      stopCounting();
+    }
+  });
 });
 
 describe('the key check cache, alone', () => {
@@ -91,18 +147,34 @@ describe('the key check cache, alone', () => {
 
   it('holds a presented key no longer than its time: the next key checked drops it', () => {
     const cache = new KeyCache(1_000);
-    cache.set('amk_first', caller, 0, null);
-    expect(cache.get('amk_first', 500)).toBe(caller);
-    cache.set('amk_second', caller, 1_000, null);
+    cache.set('amk_first', caller, 0, null, cache.generation);
+    expect(cache.get('amk_first', 500)?.caller).toBe(caller);
+    cache.set('amk_second', caller, 1_000, null, cache.generation);
     // Asked as of before its time: it is no longer there to answer.
     expect(cache.get('amk_first', 500)).toBeUndefined();
-    expect(cache.get('amk_second', 1_500)).toBe(caller);
+    expect(cache.get('amk_second', 1_500)?.caller).toBe(caller);
+  });
+
+  it('is due a check past half its time', () => {
+    const cache = new KeyCache(1_000);
+    cache.set('amk_key', caller, 0, null, cache.generation);
+    expect(cache.get('amk_key', 499)).toEqual({ caller, refreshDue: false });
+    expect(cache.get('amk_key', 500)).toEqual({ caller, refreshDue: true });
+    expect(cache.get('amk_key', 1_000)).toBeUndefined();
+  });
+
+  it('does not take back what a check read before a mutation made it forget every key', () => {
+    const cache = new KeyCache(1_000);
+    const generation = cache.generation;
+    cache.forgetAll();
+    cache.set('amk_key', caller, 0, null, generation);
+    expect(cache.get('amk_key', 1)).toBeUndefined();
   });
 
   it('holds a key only until it expires, if sooner', () => {
     const cache = new KeyCache(1_000);
-    cache.set('amk_soon', caller, 0, new Date(100));
-    expect(cache.get('amk_soon', 99)).toBe(caller);
+    cache.set('amk_soon', caller, 0, new Date(100), cache.generation);
+    expect(cache.get('amk_soon', 99)?.caller).toBe(caller);
     expect(cache.get('amk_soon', 100)).toBeUndefined();
   });
 });

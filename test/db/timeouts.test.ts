@@ -1,7 +1,7 @@
 import type { DatabaseSettings } from '../../src/config/settings';
 import { isQueryTimeout } from '../../src/db/connection-failures';
 import { graphql } from '../generated';
-import { holdAgents } from '../support/held-table';
+import { holdTable } from '../support/held-table';
 import { testPoolerRunning, throughTestPooler } from '../support/pgbouncer';
 import { type StallingProxy, startStallingProxy } from '../support/stalling-proxy';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -185,7 +185,7 @@ describe('a request held up in the database', () => {
     app = await startTestApp('timeouts-held', { requestTimeoutMs: REQUEST_TIMEOUT_MS });
     const { key } = await app.seedDemo();
     expect(await ask(app, key)).toMatchObject({ status: 200 });
-    const release = await holdAgents(app);
+    const release = await holdTable(app, 'agents');
     let held: Answer;
     try {
       held = await ask(app, key);

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import type { DatabaseSettings } from '../../src/config/settings';
 import { graphql } from '../generated';
-import { holdAgents } from '../support/held-table';
+import { holdTable } from '../support/held-table';
 import { throughTestPooler } from '../support/pgbouncer';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -98,7 +98,7 @@ describe('overload told apart from outage', () => {
       const { key } = await app.seedDemo();
       expect(await ask(app.url, key)).toMatchObject({ status: 200 });
 
-      const release = await holdAgents(app);
+      const release = await holdTable(app, 'agents');
       let answers: Answer[];
       try {
         const requests = burst(app.url, key, sent);
@@ -150,7 +150,7 @@ describe('overload told apart from outage', () => {
         const { key } = await app.seedDemo();
         expect(await ask(app.url, key)).toMatchObject({ status: 200 });
 
-        const release = await holdAgents(app);
+        const release = await holdTable(app, 'agents');
         let answers: Answer[];
         try {
           const requests = burst(app.url, key, sent);

@@ -1,18 +1,18 @@
 import type { TestApp } from './test-app';
 
 /**
- * Holds the agents table (PostgreSQL: an ACCESS EXCLUSIVE lock; PGlite: its one session, held by
- * an open transaction) until the returned function is called: every request reading agents is
- * slow for as long as the test wants, without a timing.
+ * Holds `table` (PostgreSQL: an ACCESS EXCLUSIVE lock; PGlite: its one session, held by an open
+ * transaction) until the returned function is called: every statement reading it waits for as
+ * long as the test wants, without a timing.
  */
-export async function holdAgents(app: TestApp): Promise<() => Promise<void>> {
+export async function holdTable(app: TestApp, table: 'agents' | 'api_keys'): Promise<() => Promise<void>> {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   let locked!: () => void;
   const isLocked = new Promise<void>((resolve) => (locked = resolve));
   const transaction = app.database.owner.$transaction(
     async (tx) => {
-      await tx.$executeRawUnsafe('LOCK TABLE agents IN ACCESS EXCLUSIVE MODE');
+      await tx.$executeRawUnsafe(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
       locked();
       await released;
     },
