@@ -20,6 +20,7 @@ import {
   type RowOrder,
   type RowsScope,
   type RowsSource,
+  readsByName,
 } from './declarations';
 import { fieldsOf, type SelectionContext } from './selection';
 
@@ -72,6 +73,19 @@ function planned(
   needs: ReadonlyArray<readonly [string, string]> = [],
 ): string {
   return jsonObject([...answers, [PLANNED, needs.length > 0 ? jsonObject(needs) : 'true']]);
+}
+
+/**
+ * Where a planned object of `type` holds the value of field `fieldName` asked for as
+ * `responseKey`: a column read by its name (`readsByName`) under that name, whatever its alias,
+ * since the executor reads it there; any other field under its response key, unless that key is
+ * the name of such a column (`{ id: messageCount }`), which then holds the column: `@<key>`.
+ */
+export function answerKey(type: GraphQLObjectType, fieldName: string, responseKey: string): string {
+  const fields = type.getFields();
+  if (readsByName(fields[fieldName]?.extensions)) return fieldName;
+  if (responseKey !== fieldName && readsByName(fields[responseKey]?.extensions)) return `${PLANNED}${responseKey}`;
+  return responseKey;
 }
 
 /** The cursor @pothos/plugin-prisma gives a row with a string `id`: base64 of `GPC:S:<id>`. */
@@ -176,7 +190,9 @@ class Compiler {
       if (!field) continue;
       const value = this.field(type, field, fieldNodes, row);
       if (typeof value === 'string') {
-        answers.push([key, value]);
+        const at = answerKey(type, name, key);
+        // A column asked for under two aliases is one answer.
+        if (!answers.some(([answered]) => answered === at)) answers.push([at, value]);
       } else {
         // A resolver of the model's type: it reads the row's id, and what the field declares.
         needs.set('id', `${row}.id`);

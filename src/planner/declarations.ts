@@ -211,3 +211,17 @@ export function orderBy(names: string[], direction: 'ASC' | 'DESC'): RowOrder {
 export function fieldSqlOf(extensions: Readonly<Record<string, unknown>> | null | undefined): FieldSql | undefined {
   return (extensions?.sql as FieldSql | undefined) ?? undefined;
 }
+
+/** The extension that marks a field `readsByName` (set by src/planner/plugin.ts). */
+export const READ_BY_NAME = 'sqlReadByName';
+
+/**
+ * Whether a field is a column read by its own name: declared `column`, with GraphQL's default
+ * resolver (an exposed column of the same name). Planned objects hold its value under the
+ * field's name, where that resolver reads it, so the field keeps no resolver of the planner's:
+ * graphql-jit reads it inline, on a planned object and on a Prisma row alike, instead of calling
+ * a resolver with a new `info` for each row (a sixth of a list request's garbage).
+ */
+export function readsByName(extensions: Readonly<Record<string, unknown>> | null | undefined): boolean {
+  return extensions?.[READ_BY_NAME] === true;
+}

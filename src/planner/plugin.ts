@@ -6,11 +6,11 @@ import SchemaBuilder, {
   type SchemaTypes,
   type TypeParam,
 } from '@pothos/core';
-import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
+import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context/types';
 import { currentRequestFacts } from '../http/request-id';
-import { PLANNED, planRootField } from './compile';
-import type { FieldSql, RootSql } from './declarations';
+import { answerKey, PLANNED, planRootField } from './compile';
+import { type FieldSql, READ_BY_NAME, type RootSql, readsByName } from './declarations';
 
 /**
  * The read planner in the schema: the `sql` option of a field (src/planner/declarations.ts) is
@@ -24,7 +24,9 @@ class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
     const sql = fieldConfig.pothosOptions.sql;
     if (!sql) return fieldConfig;
-    return { ...fieldConfig, extensions: { ...fieldConfig.extensions, sql } };
+    const byName =
+      sql.kind === 'column' && (fieldConfig.resolve === undefined || fieldConfig.resolve === defaultFieldResolver);
+    return { ...fieldConfig, extensions: { ...fieldConfig.extensions, sql, ...(byName && { [READ_BY_NAME]: true }) } };
   }
 
   override wrapResolve(
@@ -36,10 +38,13 @@ class PlannerPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
       return plannedRootField(sql, resolver);
     if (fieldConfig.kind === 'Query' || fieldConfig.kind === 'Mutation' || fieldConfig.kind === 'Subscription')
       return resolver;
+    if (readsByName(fieldConfig.extensions)) return resolver;
     return (parent, args, context, info) => {
       if (parent !== null && typeof parent === 'object' && PLANNED in parent) {
         const planned = parent as Record<string, unknown>;
-        const key = info.path.key as string;
+        const responseKey = info.path.key as string;
+        const key =
+          responseKey === info.fieldName ? responseKey : answerKey(info.parentType, info.fieldName, responseKey);
         if (key in planned) return planned[key];
         // Left out of the plan: its resolver reads the row's columns it declared it needs.
         return resolver(planned[PLANNED], args, context, info);

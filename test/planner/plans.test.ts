@@ -96,9 +96,19 @@ describe('the read planner', () => {
       topic } } } fragment more on Agent { system }`,
       { on: true },
     )!;
+    // A column is answered under its name, where GraphQL's default resolver reads it, whatever its alias.
     expect(planned.text).toContain(
-      `json_build_object('x', t1."name", 'system', t1."system", 'topic', t1."topic", '@', true)`,
+      `json_build_object('name', t1."name", 'system', t1."system", 'topic', t1."topic", '@', true)`,
     );
+  });
+
+  it('keeps a column and another field asked for under its name apart', () => {
+    const planned = plan(`{ agent(id: "a") { id: messageCount agentId: id name } }`)!;
+    // The count is under `@id`, the column under `id`, where the executor reads each.
+    expect(planned.text).toMatch(
+      /json_build_object\('@id', \(SELECT count\(\*\)::int FROM messages .*\), 'id', t1\."id"/,
+    );
+    expect(planned.text).toContain(`'name', t1."name", '@', true)`);
   });
 
   const representative: Record<string, string> = {
