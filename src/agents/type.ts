@@ -171,7 +171,10 @@ export const AgentType = builder.prismaObject('Agent', {
         };
       },
     }),
-    messageCount: t.relationCount('messages', { where: live, sql: count(agentMessages) }),
+    // Planned, the count is the agent's own column, kept by the database's triggers (migration
+    // 20261207000000_agent_live_message_count): counting per request was half a list's SQL time.
+    // Prisma's path still counts the rows, so comparing the two paths checks the triggers.
+    messageCount: t.relationCount('messages', { where: live, sql: column('live_message_count') }),
     memoryCount: t.relationCount('memories', {
       description: 'How many memories Agent.memories lists by default: the facts valid now, not expired.',
       where: () => ({ ...live, ...presentWhere(undefined) }),

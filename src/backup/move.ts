@@ -6,6 +6,7 @@ import { openExistingPglite } from './pglite-dump';
 import { pgliteSession, postgresSession, type SqlSession, seeEveryRow, useCanonicalText } from './sql-session';
 import {
   appliedMigrations,
+  copiedColumns,
   countSchemaObjects,
   dataTables,
   digestTable,
@@ -54,7 +55,7 @@ const columnNames = (table: Table) => table.columns.map((column) => column.name)
  * once every row it may name is there: the rows come in any order.
  */
 async function copyTable(source: SqlSession, target: SqlSession, table: Table): Promise<void> {
-  const columns = table.columns;
+  const columns = copiedColumns(table);
   const selfReferences = new Set(
     table.foreignKeys.filter((key) => key.references === table.name).map((key) => key.column),
   );
@@ -168,12 +169,15 @@ export async function moveToPostgres(
       // Every table's rows go in parents first, in the target's column types.
       for (const table of targetTables) {
         await copyTable(source, targetSession, table);
+        log(`copied ${table.name}`);
+      }
+      // Compared once every table is in: the columns kept by triggers are complete only then.
+      for (const table of targetTables) {
         moved.push({
           table: table.name,
           source: await digestTable(source, table),
           target: await digestTable(targetSession, table),
         });
-        log(`copied ${table.name}`);
       }
       const differing = moved.filter(
         (entry) => entry.source.rows !== entry.target.rows || entry.source.checksum !== entry.target.checksum,

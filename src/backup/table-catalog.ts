@@ -24,6 +24,19 @@ export interface Table {
   foreignKeys: ForeignKey[];
 }
 
+/**
+ * Columns that the database's own triggers keep from other tables' rows: a copy leaves them at
+ * their default and lets the triggers rebuild them as the rows they count arrive (an agent's live
+ * messages: migration 20261207000000_agent_live_message_count).
+ */
+const KEPT_BY_TRIGGERS: Readonly<Record<string, readonly string[]>> = { agents: ['live_message_count'] };
+
+/** The columns a copy writes: every stored column but those the triggers keep. */
+export function copiedColumns(table: Table): Column[] {
+  const kept = KEPT_BY_TRIGGERS[table.name] ?? [];
+  return table.columns.filter((column) => !kept.includes(column.name));
+}
+
 export const quoteName = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** Every table of the schema `public`, the migrations' record included, parents before children. */

@@ -103,10 +103,10 @@ describe('the read planner', () => {
   });
 
   it('keeps a column and another field asked for under its name apart', () => {
-    const planned = plan(`{ agent(id: "a") { id: messageCount agentId: id name } }`)!;
+    const planned = plan(`{ agent(id: "a") { id: memoryCount agentId: id name } }`)!;
     // The count is under `@id`, the column under `id`, where the executor reads each.
     expect(planned.text).toMatch(
-      /json_build_object\('@id', \(SELECT count\(\*\)::int FROM messages .*\), 'id', t1\."id"/,
+      /json_build_object\('@id', \(SELECT count\(\*\)::int FROM memories .*\), 'id', t1\."id"/,
     );
     expect(planned.text).toContain(`'name', t1."name", '@', true)`);
   });
