@@ -27,6 +27,14 @@ const DEFAULT_RECENT_MESSAGES = 10;
 const agentMessages = relatedRows('messages', 'agent_id', 'id', liveRows);
 
 /**
+ * How many live messages the agent has: its own column, kept by the database's triggers
+ * (migration 20261207000000_agent_live_message_count), since counting them per request was half
+ * of a list's SQL time. Prisma's path still counts the rows, so the property test that compares
+ * the two paths checks the triggers too.
+ */
+const liveMessageCount = column('live_message_count');
+
+/**
  * An agent's live memories as its lists and counts show them: as the root `memories` does, the
  * facts valid now (or at `asOf`, or all with `includeInvalid`), never expired ones.
  */
@@ -148,7 +156,10 @@ export const AgentType = builder.prismaObject('Agent', {
       ...connectionOptions,
       description: 'The whole conversation, oldest first.',
       totalCount: true,
-      sql: connection(agentMessages, () => orderBy(['created_at', 'seq'], 'ASC'), connectionOptions),
+      // Its totalCount is messageCount's column (below): the connection's arguments only page.
+      sql: connection(agentMessages, () => orderBy(['created_at', 'seq'], 'ASC'), connectionOptions, {
+        totalCount: liveMessageCount,
+      }),
       query: (args) => {
         assertPageSize(args);
         return { where: live, orderBy: conversationOrder };
@@ -171,10 +182,7 @@ export const AgentType = builder.prismaObject('Agent', {
         };
       },
     }),
-    // Planned, the count is the agent's own column, kept by the database's triggers (migration
-    // 20261207000000_agent_live_message_count): counting per request was half a list's SQL time.
-    // Prisma's path still counts the rows, so comparing the two paths checks the triggers.
-    messageCount: t.relationCount('messages', { where: live, sql: column('live_message_count') }),
+    messageCount: t.relationCount('messages', { where: live, sql: liveMessageCount }),
     memoryCount: t.relationCount('memories', {
       description: 'How many memories Agent.memories lists by default: the facts valid now, not expired.',
       where: () => ({ ...live, ...presentWhere(undefined) }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SCOPES } from '../auth/caller';
+import { FORGETS_CHECKED_KEYS } from '../auth/key-cache';
 import { issueApiKey } from '../auth/keys';
 import { NotFoundError } from '../errors';
 import {
@@ -135,6 +136,7 @@ builder.mutationFields((t) => ({
     type: RevokedApiKey,
     authScopes: { admin: true },
     description: 'Revokes a key at once: requests with it get UNAUTHENTICATED from then on.',
+    extensions: FORGETS_CHECKED_KEYS,
     errors: { types: commonMutationErrors },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {

@@ -1,5 +1,19 @@
 import type { Caller } from './caller';
 
+/**
+ * The extensions of a mutation that can end a key someone holds (revokeApiKey; deleteUser and
+ * purgeUser, whose user's keys stop with it): after it, this process checks every key again.
+ * Other mutations leave the checked keys alone: a write-heavy client (appends) would otherwise
+ * pay a key check on a third of its requests. A mutation left unmarked by mistake still ends
+ * the key within `AUTH_CACHE_MS` everywhere, as it does on every other process.
+ */
+export const FORGETS_CHECKED_KEYS = { forgetsCheckedKeys: true } as const;
+
+/** Whether a field's extensions carry FORGETS_CHECKED_KEYS. */
+export function forgetsCheckedKeys(extensions: Readonly<Record<string, unknown>> | null | undefined): boolean {
+  return extensions?.forgetsCheckedKeys === true;
+}
+
 /** The most keys remembered at once: beyond, the oldest is forgotten. */
 const MAX_KEYS = 10_000;
 
@@ -13,8 +27,9 @@ export interface CachedCaller {
  * Keys checked a moment ago, by the key as presented, for at most `ttlMs` (AUTH_CACHE_MS, at most
  * 1 s) from the moment they were checked: a repeated key costs no statement and no SHA-256. A key
  * revoked, expired or deleted stops working on every process within that time, since each
- * forgets it by then; in this process at once, as every mutation here forgets them all
- * (`useForgetKeysAfterMutations`, src/http/forget-keys-after-mutations.ts). The keys themselves
+ * forgets it by then; in this process at once, as a mutation that can end a key (one marked
+ * `FORGETS_CHECKED_KEYS`) forgets them all (`useForgetKeysAfterMutations`,
+ * src/http/forget-keys-after-mutations.ts). The keys themselves
  * are held no longer than that: each `set` first drops the entries already past their time (the
  * oldest come first).
  *

@@ -392,7 +392,11 @@ class Compiler {
         if (name !== 'totalCount') showsRows = true;
         if (name === '__typename') continue;
         if (name === 'totalCount') {
-          const all = shared ? `(SELECT count(*)::int FROM ${shared.name})` : this.count(sql.source, parent, args);
+          const all = shared
+            ? `(SELECT count(*)::int FROM ${shared.name})`
+            : sql.totalCount
+              ? sql.totalCount.expression(parent)
+              : this.count(sql.source, parent, args);
           if (!all) return false;
           answers.push([key, all]);
         } else if (name === 'nodes') {

@@ -97,6 +97,12 @@ export interface ConnectionSql {
    * Not for a cheap source, whose page is an index scan that stops at the page's end.
    */
   sharedRows?: boolean;
+  /**
+   * `totalCount` as a column of the parent's row that keeps it, instead of counting the source's
+   * rows: for a relation connection whose arguments never filter its rows (Agent.messages: the
+   * agent's `live_message_count`, kept by the database's triggers).
+   */
+  totalCount?: ColumnSql;
   onAnswer?: RootAnswerHook;
   /**
    * A root connection's arguments that its resolver answers, and why (the reason counted in
@@ -156,7 +162,10 @@ export function connection(
   source: RowsSource,
   order: ConnectionSql['order'],
   sizes: { defaultSize: number; maxSize: number },
-  options: Pick<ConnectionSql, 'cursor' | 'shownIds' | 'sharedRows' | 'onAnswer' | 'leftToResolver'> = {},
+  options: Pick<
+    ConnectionSql,
+    'cursor' | 'shownIds' | 'sharedRows' | 'totalCount' | 'onAnswer' | 'leftToResolver'
+  > = {},
 ): ConnectionSql {
   return { kind: 'connection', source, order, ...sizes, ...options };
 }

@@ -1,4 +1,5 @@
 import type { ObjectRef } from '@pothos/core';
+import { FORGETS_CHECKED_KEYS } from '../auth/key-cache';
 import type { Context } from '../context/types';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
@@ -63,6 +64,8 @@ export function addLifecycleMutations(options: {
   ) => Promise<number>;
   /** The scope a soft delete needs: write, or admin where the rows are users. */
   deleteScope?: 'write' | 'admin';
+  /** Whether deleting or purging a row ends API keys (a user's), which are then checked again. */
+  endsKeys?: boolean;
   /** What must hold before a deleted row comes back (in the restore's transaction), e.g. a free label. */
   assertRestorable?: (context: Context, tx: Prisma.TransactionClient, id: string) => Promise<void>;
   /**
@@ -77,6 +80,7 @@ export function addLifecycleMutations(options: {
     payload,
     toPayload,
     deleteScope = 'write',
+    endsKeys = false,
     assertRestorable,
     recordChange,
     beforeChange = async () => () => undefined,
@@ -91,6 +95,7 @@ export function addLifecycleMutations(options: {
         `and waits in the trash (\`deleted: true\` lists) until restored or purged.`,
       errors: { types: commonMutationErrors },
       authScopes: { [deleteScope]: true },
+      ...(endsKeys && { extensions: FORGETS_CHECKED_KEYS }),
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {
         const id = String(args.id);
@@ -156,6 +161,7 @@ export function addLifecycleMutations(options: {
       type: DeletedPayload,
       description: `Deletes a ${noun} for good, with every row that depends on it.`,
       errors: { types: commonMutationErrors },
+      ...(endsKeys && { extensions: FORGETS_CHECKED_KEYS }),
       authScopes: { admin: true },
       args: { id: t.arg.id({ required: true }) },
       resolve: async (_root, args, context) => {

@@ -158,4 +158,5 @@ addLifecycleMutations({
   payload: UserPayload,
   toPayload: (id) => ({ userId: id }),
   deleteScope: 'admin',
+  endsKeys: true,
 });

@@ -21,6 +21,14 @@ const RevokeApiKey = graphql(`
   mutation RevokeApiKey($id: ID!) { revokeApiKey(id: $id) { __typename ... on RevokedApiKey { apiKey { isActive } } } }
 `);
 
+const CreateKeyHolder = graphql(`
+  mutation CreateKeyHolder($name: String!) { createUser(input: { name: $name }) { __typename ... on UserPayload {
+    user { id } } } }
+`);
+const DeleteKeyHolder = graphql(`
+  mutation DeleteKeyHolder($id: ID!) { deleteUser(id: $id) { __typename } }
+`);
+
 describe('authentication with API keys', () => {
   let app: TestApp;
   let organizationId: string;
@@ -97,6 +105,30 @@ describe('authentication with API keys', () => {
     app.useKey(key);
     await app.graphql(RevokeApiKey, { id: created.apiKey.id });
     expect((await ask(`Bearer ${created.key}`)).status).toBe(401);
+  });
+
+  it('checks keys again after a mutation that can end one, and only then', async () => {
+    const keyChecks = (statements: string[]) => statements.filter((sql) => sql.includes('FROM api_keys k')).length;
+    await app.graphql(Organization);
+    // A write that ends no key (here createAgent) leaves the checked keys alone.
+    const { statements: afterWrite } = await app.countStatements(async () => {
+      await app.graphql(CreateAgentNamed, { name: 'ends no key' });
+      await app.graphql(Organization);
+    });
+    expect(keyChecks(afterWrite)).toBe(0);
+
+    // Deleting a user ends that user's keys in this process at once, as revokeApiKey does.
+    const holder = (await app.graphql(CreateKeyHolder, { name: 'key holder' })).data!.createUser;
+    if (holder.__typename !== 'UserPayload') throw new Error(`createUser returned ${holder.__typename}`);
+    const issued = (
+      await app.graphql(CreateApiKey, { input: { name: 'holder', scopes: ['READ', 'WRITE'], userId: holder.user.id } })
+    ).data!.createApiKey;
+    if (issued.__typename !== 'CreatedApiKey') throw new Error(`createApiKey returned ${issued.__typename}`);
+    expect((await app.graphqlAs(issued.key, Organization)).data?.organization.id).toBe(organizationId);
+    expect((await app.graphql(DeleteKeyHolder, { id: holder.user.id })).data!.deleteUser.__typename).toBe(
+      'DeletedPayload',
+    );
+    expect((await ask(`Bearer ${issued.key}`)).status).toBe(401);
   });
 
   it('refuses keys without scopes, in the past, or for an unknown user', async () => {
