@@ -57,9 +57,18 @@ interface Pools {
 }
 
 let aliasCounter = 0;
+/**
+ * A fresh alias; every other one is written as the planner names its own rows (`t1` to `t9`),
+ * which its statements must not take for one of theirs (the memory list reads the columns it
+ * names). Those may repeat in a selection: such a document is refused by both paths alike.
+ */
+function freshAlias(): string {
+  aliasCounter += 1;
+  return aliasCounter % 2 === 0 ? `t${(aliasCounter % 9) + 1}` : `a${aliasCounter}`;
+}
 /** A field as written: by its name, under a fresh alias, or under another field's name (`id: name`). */
 const aliased = (name: string, alias: boolean | string) =>
-  alias === false ? name : `${alias === true ? `a${(aliasCounter += 1)}` : alias}: ${name}`;
+  alias === false ? name : `${alias === true ? freshAlias() : alias}: ${name}`;
 
 /** A literal for an input value: mostly sensible, now and then out of range. */
 function argumentValue(
