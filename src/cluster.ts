@@ -3,6 +3,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { loadSettings, type Settings, SettingsError } from './config/settings';
 import { openDatabase } from './db/database';
 import { assertPortFree } from './http/port';
+import { relayLiveEvents } from './live/cluster-relay';
 import { createLogger, type Logger } from './logger';
 import { cannotStart, serve } from './serve';
 
@@ -53,6 +54,8 @@ async function runPrimary(): Promise<void> {
     // The workers read the same settings, but must not migrate again (done above).
     const worker = cluster.fork({ MIGRATE_ON_START: 'false' });
     workers.add(worker);
+    // Without Redis, live updates go from worker to worker through here (src/live/cluster-relay.ts).
+    if (!settings.redisUrl) relayLiveEvents(worker, () => workers);
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
       if (stopping) {

@@ -9,6 +9,7 @@ import {
 import { LiveUpdatesUnavailableError } from '../errors';
 import type { Logger } from '../logger';
 import type { RedisConnections } from '../redis/connections';
+import { receiveRelayedEvents, relaysThroughPrimary, sendToPrimary } from './cluster-relay';
 import { type LiveEvent, type LiveEventKind, type LiveEventOf, liveTopic } from './events';
 
 /** Events one subscriber may have undelivered before its subscription is ended (see `listen`). */
@@ -85,9 +86,20 @@ export function createLiveBus(redis: RedisConnections | undefined, logger: Logge
   const pubSub: PubSub<Topics> = createPubSub<Topics>({ eventTarget });
   const link = redis ? redisLink(redis.subscriber) : alwaysUp;
   const open = new Set<() => void>();
+  // A worker of npm run start:cluster without Redis: every worker's events, through the primary.
+  const relayed = !redis && relaysThroughPrimary();
+  const stopReceiving = relayed
+    ? receiveRelayedEvents((event) => pubSub.publish(liveTopic(event.kind, event.organizationId, event.agentId), event))
+    : undefined;
 
   function publish(event: LiveEvent): void {
     const topic = liveTopic(event.kind, event.organizationId, event.agentId);
+    if (relayed) {
+      sendToPrimary(event, (error) =>
+        log.warn({ topic, reason: error.message }, 'live update not published: the cluster primary is out of reach'),
+      );
+      return;
+    }
     if (!redis) {
       pubSub.publish(topic, event);
       return;
@@ -168,6 +180,7 @@ export function createLiveBus(redis: RedisConnections | undefined, logger: Logge
     listen,
     async close() {
       for (const end of [...open]) end();
+      stopReceiving?.();
     },
   };
 }

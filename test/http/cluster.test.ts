@@ -85,7 +85,7 @@ describe('npm run start:cluster', () => {
       const database = await cloneMigratedDatabase('cluster');
       const url = database.settings.kind === 'postgres' ? database.settings.url : '';
       const owner = await openDatabase(database.settings);
-      const { key } = await seedDemoData(owner.prisma);
+      const { key, agentId } = await seedDemoData(owner.prisma);
       await owner.close();
       const cluster = startCluster({
         DATABASE_URL: url,
@@ -134,6 +134,54 @@ describe('npm run start:cluster', () => {
         expect((await ask()).status).toBe(200);
         const replacement = await cluster.until(() => cluster.readyWorkers()[2], 'a replacement worker');
         expect((await ask()).status).toBe(200);
+
+        // A subscriber on one worker hears the writes every worker serves (through the primary:
+        // there is no Redis here), in the order they were made. Without the relay, half were lost.
+        const subscription = new AbortController();
+        const stream = await fetch(endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}` },
+          body: JSON.stringify({
+            query: 'subscription Added($agent: ID!) { messageAdded(agentId: $agent) { text } }',
+            variables: { agent: agentId },
+          }),
+          signal: subscription.signal,
+        });
+        expect(stream.status).toBe(200);
+        const texts = Array.from({ length: 10 }, (_unused, index) => `relayed ${index}`);
+        const received: string[] = [];
+        const heard = (async () => {
+          const decoder = new TextDecoder();
+          let buffer = '';
+          for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
+            buffer += decoder.decode(chunk, { stream: true });
+            for (const [, data] of buffer.matchAll(/^data: (\{.*\})$/gm)) {
+              received.push((JSON.parse(data!) as { data: { messageAdded: { text: string } } }).data.messageAdded.text);
+            }
+            buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+            if (received.length >= texts.length) return;
+          }
+        })().catch(() => undefined); // ended by the abort below
+        for (const text of texts) {
+          const response = await fetch(endpoint, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, connection: 'close' },
+            body: JSON.stringify({
+              query:
+                'mutation Append($agent: ID!, $text: String!) { ' +
+                'appendMessages(agentId: $agent, messages: [{ role: USER, text: $text }]) { __typename } }',
+              variables: { agent: agentId, text },
+            }),
+          });
+          expect(response.status).toBe(200);
+          await response.arrayBuffer();
+        }
+        // A guard against a lost event hanging the test, not a bound on how fast events arrive.
+        let guard: NodeJS.Timeout | undefined;
+        await Promise.race([heard, new Promise((resolve) => (guard = setTimeout(resolve, 15_000)))]);
+        clearTimeout(guard);
+        subscription.abort();
+        expect(received).toEqual(texts);
 
         cluster.child.kill('SIGTERM');
         let deadline: NodeJS.Timeout | undefined;
