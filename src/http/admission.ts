@@ -185,7 +185,10 @@ export function withAdmission(handler: http.RequestListener, admission: Admissio
     const withdraw = admission.enter(
       (leave) => {
         whenResponseStarts(response, leave);
-        handler(request, response);
+        // After this turn of the event loop has admitted or refused every request that arrived
+        // in it: a burst's refusals then go out before its admitted requests start their work,
+        // which had put 130-160 ms of it ahead of the last refusals (npm run overload).
+        setImmediate(handler, request, response);
       },
       () => refuseOverloaded(request, response),
     );
