@@ -9,6 +9,7 @@ import { startCluster } from './cluster';
 import { sampleProcess } from './processes';
 import { profileReport } from './profile';
 import { startAgentMem } from './servers';
+import { now, Subscribers } from './subscribers';
 
 // `npm run bench:subscriptions`: issue 21's target for live updates. 2,000 open subscriptions
 // (40 on each of 50 agents, in 2 organizations) while 50 clients append at full speed, against
@@ -16,7 +17,8 @@ import { startAgentMem } from './servers';
 // cluster (as `npm run bench`). Appends are first timed with no subscriber, then with them.
 // Prints events delivered/expected, ended subscriptions, delivery p50/p99 (from sending an append
 // to a subscriber's receiving it, the append's own round trip included) and both append rates.
-// The subscribers are read by this process, on the same machine: their parsing is part of the load.
+// The subscribers are read by a worker thread of this process (scripts/bench/subscribers.ts), on
+// the same machine: their parsing is part of the load, but not of the appenders' event loop.
 // Every client does as the API asks: a 503 OVERLOADED (admission control) is sent again after its
 // Retry-After, with jitter; the refusals are counted and printed.
 //
@@ -84,62 +86,6 @@ async function post(
   return body.data!;
 }
 
-/** One SSE subscription: each message's text with the instant it arrived; whether it was ended. */
-interface Subscriber {
-  agent: Agent;
-  arrivals: Map<string, number>;
-  ended: boolean;
-  close(): void;
-}
-
-async function openSubscriber(url: string, agent: Agent, onArrival: () => void): Promise<Subscriber> {
-  const abort = new AbortController();
-  const response = await admitted(() =>
-    fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        authorization: `Bearer ${agent.key}`,
-      },
-      body: JSON.stringify({ query: SUBSCRIPTION, variables: { agentId: agent.id } }),
-      signal: abort.signal,
-    }),
-  );
-  if (response.status !== 200 || !response.body) throw new Error(`subscription refused: ${response.status}`);
-  const subscriber: Subscriber = { agent, arrivals: new Map(), ended: false, close: () => abort.abort() };
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        const at = performance.now();
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (/^event: ?complete/m.test(block)) subscriber.ended = true;
-          const data = block
-            .split('\n')
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trim())
-            .join('\n');
-          if (!data) continue;
-          const result = JSON.parse(data) as { data?: { messageAdded?: { text: string } }; errors?: unknown };
-          if (result.errors || !result.data?.messageAdded) subscriber.ended = true;
-          else subscriber.arrivals.set(result.data.messageAdded.text, at);
-          onArrival();
-        }
-      }
-      // The server closed the stream: ended, unless we closed it.
-      if (!abort.signal.aborted) subscriber.ended = true;
-    } catch {
-      if (!abort.signal.aborted) subscriber.ended = true;
-    }
-  })();
-  return subscriber;
-}
-
 interface Sent {
   agent: Agent;
   /** When the append was sent, and when its answer (after the commit) arrived. */
@@ -161,10 +107,10 @@ async function appendAll(
       for (let k = 0; k < APPENDS_PER_APPENDER; k += 1) {
         const agent = agents[(appender + k) % agents.length]!;
         const text = `${round} ${appender}.${k}`;
-        const sent: Sent = { agent, at: performance.now(), answeredAt: Number.NaN };
+        const sent: Sent = { agent, at: now(), answeredAt: Number.NaN };
         sentAt.set(text, sent);
         await post(url, agent.key, APPEND, { agentId: agent.id, text }).catch(() => (failed += 1));
-        sent.answeredAt = performance.now();
+        sent.answeredAt = now();
       }
     }),
   );
@@ -223,43 +169,26 @@ async function run(cleanup: Cleanup): Promise<void> {
   const aloneRefusals = refusals;
 
   progress(`opening ${AGENTS * SUBSCRIBERS_PER_AGENT} subscriptions`);
-  let arrived = 0;
-  let wake: () => void = () => undefined;
-  const onArrival = () => {
-    arrived += 1;
-    wake();
-  };
-  const subscribers: Subscriber[] = [];
-  const wanted = agents.flatMap((agent) => Array.from({ length: SUBSCRIBERS_PER_AGENT }, () => agent));
-  for (let from = 0; from < wanted.length; from += OPENING) {
-    subscribers.push(
-      ...(await Promise.all(wanted.slice(from, from + OPENING).map((agent) => openSubscriber(url, agent, onArrival)))),
-    );
-  }
-  cleanup.add('the subscriptions', async () => {
-    for (const subscriber of subscribers) subscriber.close();
+  const subscribers = await Subscribers.open({
+    url,
+    query: SUBSCRIPTION,
+    agents,
+    perAgent: SUBSCRIBERS_PER_AGENT,
+    opening: OPENING,
   });
+  cleanup.add('the subscriptions', () => subscribers.close());
 
-  progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, ${subscribers.length} subscribers`);
+  progress(`${APPENDERS} appenders, ${APPENDERS * APPENDS_PER_APPENDER} appends, ${subscribers.count} subscribers`);
   const watchedCpu = cpu();
-  const watchedStarted = performance.now();
+  const watchedStarted = now();
   refusals = 0;
   const watched = await appendAll(url, agents, 'watched');
   const watchedRefusals = refusals;
-  const expected = [...watched.sentAt.values()].reduce(
-    (sum, { agent }) => sum + subscribers.filter((subscriber) => subscriber.agent === agent).length,
-    0,
-  );
-  const deadline = performance.now() + DRAIN_MS;
-  while (arrived < expected && performance.now() < deadline) {
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, 1_000);
-    });
-  }
+  const expected = watched.sentAt.size * SUBSCRIBERS_PER_AGENT;
+  const received = await subscribers.wait(expected, now() + DRAIN_MS);
 
   const watchedCpuUsed = cpuSince(watchedCpu);
-  const watchedSeconds = (performance.now() - watchedStarted) / 1000;
+  const watchedSeconds = (now() - watchedStarted) / 1000;
 
   // Delivered: the messages of a subscriber's agent that reached it. In order: which of several
   // appenders' appends to one agent committed first only the server knows, so every subscriber of
@@ -269,18 +198,18 @@ async function run(cleanup: Cleanup): Promise<void> {
   const afterAnswer: number[] = [];
   let delivered = 0;
   let outOfOrder = 0;
-  const orderOf = new Map<Agent, string>();
-  for (const subscriber of subscribers) {
+  const orderOf = new Map<string, string>();
+  for (const subscriber of received) {
     for (const [text, at] of subscriber.arrivals) {
       const sent = watched.sentAt.get(text);
-      if (!sent || sent.agent !== subscriber.agent) continue;
+      if (!sent || sent.agent.id !== subscriber.agentId) continue;
       delivered += 1;
       latencies.push(at - sent.at);
       afterAnswer.push(at - sent.answeredAt);
     }
-    const order = [...subscriber.arrivals.keys()].join('|');
-    const first = orderOf.get(subscriber.agent);
-    if (first === undefined) orderOf.set(subscriber.agent, order);
+    const order = subscriber.arrivals.map(([text]) => text).join('|');
+    const first = orderOf.get(subscriber.agentId);
+    if (first === undefined) orderOf.set(subscriber.agentId, order);
     else if (first !== order) outOfOrder += 1;
   }
   latencies.sort((x, y) => x - y);
@@ -288,15 +217,15 @@ async function run(cleanup: Cleanup): Promise<void> {
   const appendTimesOf = (round: typeof watched) =>
     [...round.sentAt.values()].map((sent) => sent.answeredAt - sent.at).sort((x, y) => x - y);
   const [appendTimes, aloneAppendTimes] = [appendTimesOf(watched), appendTimesOf(alone)];
-  const ended = subscribers.filter((subscriber) => subscriber.ended).length;
+  const ended = received.filter((subscriber) => subscriber.ended).length;
   const aloneRate = (APPENDERS * APPENDS_PER_APPENDER) / alone.seconds;
   const watchedRate = (APPENDERS * APPENDS_PER_APPENDER) / watched.seconds;
   process.stdout.write(
-    `\nmessageAdded at scale: ${subscribers.length} subscriptions on ${AGENTS} agents (${ORGANIZATIONS} ` +
+    `\nmessageAdded at scale: ${subscribers.count} subscriptions on ${AGENTS} agents (${ORGANIZATIONS} ` +
       `organizations), ${APPENDERS} appenders x ${APPENDS_PER_APPENDER} appends; ` +
       `PostgreSQL ${cluster.version}, pool 10, Node ${process.version}, ${new Date().toISOString()}\n\n` +
       `events delivered/expected: ${delivered}/${expected}\n` +
-      `subscriptions ended: ${ended} of ${subscribers.length}; ` +
+      `subscriptions ended: ${ended} of ${subscribers.count}; ` +
       `subscribers whose order differs from another's of the same agent: ${outOfOrder}\n` +
       `delivery (append sent to subscriber received): ` +
       `p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, ` +
@@ -310,7 +239,8 @@ async function run(cleanup: Cleanup): Promise<void> {
       `appends/s: ${aloneRate.toFixed(0)} without subscribers, ` +
       `${watchedRate.toFixed(0)} with them (${((100 * watchedRate) / aloneRate).toFixed(0)}%); ` +
       `failed appends: ${alone.failed} and ${watched.failed}; ` +
-      `refused (503, sent again after Retry-After): ${aloneRefusals} and ${watchedRefusals}\n` +
+      `refused (503, sent again after Retry-After): ${aloneRefusals} and ${watchedRefusals}, ` +
+      `${subscribers.refusals} subscriptions while opening\n` +
       `CPU seconds (server / this process's clients): ` +
       `${aloneCpuUsed.server.toFixed(1)} / ${aloneCpuUsed.clients.toFixed(1)} for the appends alone ` +
       `(${alone.seconds.toFixed(1)} s), ` +
@@ -323,7 +253,7 @@ async function run(cleanup: Cleanup): Promise<void> {
   );
   if (options.profile) {
     // V8 writes the profile as the process exits; it covers the setup too (seeding, the subscriptions' start).
-    for (const subscriber of subscribers) subscriber.close();
+    await subscribers.close();
     await server.process.stop('SIGTERM', 10_000);
     process.stdout.write(`\n${profileReport(options.profile)}\n`);
   }
