@@ -6,7 +6,7 @@ import { type DemoData, seedDemoData } from '../../src/demo/seed';
 import { createLogger } from '../../src/logger';
 import { type Cleanup, runBenchmark } from './cleanup';
 import { startCluster } from './cluster';
-import { sampleProcess } from './processes';
+import { sampleProcess, sampleProcessTree } from './processes';
 import { profileReport } from './profile';
 import { startAgentMem } from './servers';
 import { now, Subscribers } from './subscribers';
@@ -22,10 +22,16 @@ import { now, Subscribers } from './subscribers';
 // Every client does as the API asks: a 503 OVERLOADED (admission control) is sent again after its
 // Retry-After, with jitter; the refusals are counted and printed.
 //
-//   npm run bench:subscriptions -- [--profile <directory>]
+//   npm run bench:subscriptions -- [--profile <directory>] [--workers 1|2]
 //
 // With --profile, the server writes a V8 CPU profile there, summarized by self time at the end.
-const { values: options } = parseArgs({ options: { profile: { type: 'string' } } });
+// With --workers, AgentMem runs as `npm run start:cluster` with that many workers (no Redis: the
+// events go from worker to worker through the primary), each with its own 10-connection pool.
+const { values: options } = parseArgs({ options: { profile: { type: 'string' }, workers: { type: 'string' } } });
+if (options.workers !== undefined && options.workers !== '1' && options.workers !== '2') {
+  throw new Error('--workers: 1 or 2');
+}
+const workers = options.workers === undefined ? undefined : options.workers === '1' ? 1 : 2;
 
 const progress = (line: string) => process.stderr.write(`subscriptions-scale: ${line}\n`);
 
@@ -139,7 +145,7 @@ async function run(cleanup: Cleanup): Promise<void> {
   } finally {
     await seeding.close();
   }
-  const server = await startAgentMem(cluster, cleanup, DATABASE, { profileDirectory: options.profile });
+  const server = await startAgentMem(cluster, cleanup, DATABASE, { profileDirectory: options.profile, workers });
   const url = `${server.baseUrl}/graphql`;
 
   const agents: Agent[] = organizations.map((organization) => ({ id: organization.agentId, key: organization.key }));
@@ -152,11 +158,13 @@ async function run(cleanup: Cleanup): Promise<void> {
   }
 
   // CPU time of a phase: the server's (from /proc) and this process's, whose clients share the cores.
-  const cpu = () => ({ server: sampleProcess(server.process.pid).cpuMs, clients: process.cpuUsage() });
+  const serverCpuMs = () =>
+    (server.processTree ? sampleProcessTree(server.process.pid) : sampleProcess(server.process.pid)).cpuMs;
+  const cpu = () => ({ server: serverCpuMs(), clients: process.cpuUsage() });
   const cpuSince = (start: ReturnType<typeof cpu>) => {
     const clients = process.cpuUsage(start.clients);
     return {
-      server: (sampleProcess(server.process.pid).cpuMs - start.server) / 1000,
+      server: (serverCpuMs() - start.server) / 1000,
       clients: (clients.user + clients.system) / 1e6,
     };
   };
@@ -223,7 +231,8 @@ async function run(cleanup: Cleanup): Promise<void> {
   process.stdout.write(
     `\nmessageAdded at scale: ${subscribers.count} subscriptions on ${AGENTS} agents (${ORGANIZATIONS} ` +
       `organizations), ${APPENDERS} appenders x ${APPENDS_PER_APPENDER} appends; ` +
-      `PostgreSQL ${cluster.version}, pool 10, Node ${process.version}, ${new Date().toISOString()}\n\n` +
+      `PostgreSQL ${cluster.version}, ${workers === undefined ? 'one process' : `${workers} workers`}, pool 10 each, ` +
+      `Node ${process.version}, ${new Date().toISOString()}\n\n` +
       `events delivered/expected: ${delivered}/${expected}\n` +
       `subscriptions ended: ${ended} of ${subscribers.count}; ` +
       `subscribers whose order differs from another's of the same agent: ${outOfOrder}\n` +
