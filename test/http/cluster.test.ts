@@ -2,9 +2,20 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { openDatabase } from '../../src/db/database';
 import { seedDemoData } from '../../src/demo/seed';
+import { graphql } from '../generated';
+import { subscribe } from '../support/live-client';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
 
 const projectRoot = path.resolve(__dirname, '..', '..');
+
+const ClusterMessageAdded = graphql(`
+  subscription ClusterMessageAdded($agentId: ID!) { messageAdded(agentId: $agentId) { text } }
+`);
+const ClusterAppend = graphql(`
+  mutation ClusterAppend($agentId: ID!, $text: String!) {
+    appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename }
+  }
+`);
 const tsxCli = require.resolve('tsx/cli');
 
 // Several processes share one database: PostgreSQL's. On PGlite the cluster refuses to start
@@ -137,50 +148,22 @@ describe('npm run start:cluster', () => {
 
         // A subscriber on one worker hears the writes every worker serves (through the primary:
         // there is no Redis here), in the order they were made. Without the relay, half were lost.
-        const subscription = new AbortController();
-        const stream = await fetch(endpoint, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${key}` },
-          body: JSON.stringify({
-            query: 'subscription Added($agent: ID!) { messageAdded(agentId: $agent) { text } }',
-            variables: { agent: agentId },
-          }),
-          signal: subscription.signal,
-        });
-        expect(stream.status).toBe(200);
+        const live = await subscribe(endpoint, key, ClusterMessageAdded, { agentId });
+        expect(live.status).toBe(200);
         const texts = Array.from({ length: 10 }, (_unused, index) => `relayed ${index}`);
-        const received: string[] = [];
-        const heard = (async () => {
-          const decoder = new TextDecoder();
-          let buffer = '';
-          for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
-            buffer += decoder.decode(chunk, { stream: true });
-            for (const [, data] of buffer.matchAll(/^data: (\{.*\})$/gm)) {
-              received.push((JSON.parse(data!) as { data: { messageAdded: { text: string } } }).data.messageAdded.text);
-            }
-            buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
-            if (received.length >= texts.length) return;
-          }
-        })().catch(() => undefined); // ended by the abort below
         for (const text of texts) {
           const response = await fetch(endpoint, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, connection: 'close' },
-            body: JSON.stringify({
-              query:
-                'mutation Append($agent: ID!, $text: String!) { ' +
-                'appendMessages(agentId: $agent, messages: [{ role: USER, text: $text }]) { __typename } }',
-              variables: { agent: agentId, text },
-            }),
+            body: JSON.stringify({ query: ClusterAppend.toString(), variables: { agentId, text } }),
           });
           expect(response.status).toBe(200);
           await response.arrayBuffer();
         }
-        // A guard against a lost event hanging the test, not a bound on how fast events arrive.
-        let guard: NodeJS.Timeout | undefined;
-        await Promise.race([heard, new Promise((resolve) => (guard = setTimeout(resolve, 15_000)))]);
-        clearTimeout(guard);
-        subscription.abort();
+        const received: Array<string | null | undefined> = [];
+        // next()'s guard turns a lost event into a failure, not a hang; it bounds no delivery time.
+        for (const _text of texts) received.push((await live.next(15_000))?.data?.messageAdded.text);
+        live.close();
         expect(received).toEqual(texts);
 
         cluster.child.kill('SIGTERM');
