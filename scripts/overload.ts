@@ -12,6 +12,7 @@ import { type DatabaseSettings, loadSettings } from '../src/config/settings';
 import { openDatabase } from '../src/db/database';
 import { seedDemoData } from '../src/demo/seed';
 import { freePort } from './bench/processes';
+import { retryDelayMs } from './bench/retry-after';
 
 /**
  * Issue 21's overload target, measured (not a test): many connections of a mixed workload
@@ -188,10 +189,7 @@ async function politeClients(
       try {
         const { status, retryAfter } = await send(load.body());
         record(status, performance.now() - started);
-        // With jitter, as clients should: 200 clients refused together would otherwise all come
-        // back in the same millisecond, a herd every Retry-After.
-        if (status === 503)
-          await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 * (1 + Math.random() / 2)));
+        if (status === 503) await new Promise((resolve) => setTimeout(resolve, retryDelayMs(retryAfter)));
       } catch {
         errors += 1;
       }

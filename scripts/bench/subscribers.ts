@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { retryDelayMs } from './retry-after';
 
 // The subscribers of `npm run bench:subscriptions`, in a worker thread of the bench's process:
 // their SSE parsing shares the machine's cores with the server, as it should, but not the event
@@ -28,7 +29,10 @@ export interface Arrivals {
   ended: boolean;
 }
 
-type Request = { kind: 'wait'; expected: number; deadlineMs: number } | { kind: 'close' };
+interface Request {
+  expected: number;
+  deadlineMs: number;
+}
 type Reply =
   | { kind: 'opened'; subscribers: number; refusals: number }
   | { kind: 'arrivals'; subscribers: Arrivals[] }
@@ -58,14 +62,14 @@ export class Subscribers {
 
   /** Waits until `expected` events arrived in all, or `deadlineMs` passed; then what each received. */
   async wait(expected: number, deadlineMs: number): Promise<Arrivals[]> {
-    this.worker.postMessage({ kind: 'wait', expected, deadlineMs } satisfies Request);
+    this.worker.postMessage({ expected, deadlineMs } satisfies Request);
     const answer = await reply(this.worker);
     if (answer.kind !== 'arrivals') throw new Error(`subscribers: ${JSON.stringify(answer)}`);
     return answer.subscribers;
   }
 
+  /** Ends the thread, which closes every subscription's connection. */
   async close(): Promise<void> {
-    this.worker.postMessage({ kind: 'close' } satisfies Request);
     await this.worker.terminate();
   }
 }
@@ -85,7 +89,6 @@ interface Subscriber {
   agentId: string;
   arrivals: Map<string, number>;
   ended: boolean;
-  request: http.ClientRequest;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
@@ -112,17 +115,14 @@ function subscribe(setup: Setup, subscribed: SubscribedAgent): Promise<Subscribe
         refusals += 1;
         response.resume();
         const retryAfter = Number(response.headers['retry-after'] ?? 1);
-        setTimeout(
-          () => subscribe(setup, subscribed).then(resolve, reject),
-          retryAfter * 1000 * (1 + Math.random() / 2),
-        );
+        setTimeout(() => subscribe(setup, subscribed).then(resolve, reject), retryDelayMs(retryAfter));
         return;
       }
       if (response.statusCode !== 200) {
         reject(new Error(`subscription refused: ${response.statusCode}`));
         return;
       }
-      const subscriber: Subscriber = { agentId: subscribed.id, arrivals: new Map(), ended: false, request };
+      const subscriber: Subscriber = { agentId: subscribed.id, arrivals: new Map(), ended: false };
       response.setEncoding('utf8');
       let buffer = '';
       response.on('data', (chunk: string) => {
@@ -165,10 +165,6 @@ async function work(setup: Setup): Promise<void> {
   }
   port.postMessage({ kind: 'opened', subscribers: subscribers.length, refusals } satisfies Reply);
   port.on('message', (request: Request) => {
-    if (request.kind === 'close') {
-      for (const subscriber of subscribers) subscriber.request.destroy();
-      return;
-    }
     const answer = () => {
       onArrival = () => undefined;
       clearTimeout(timer);

@@ -8,6 +8,7 @@ import { type Cleanup, runBenchmark } from './cleanup';
 import { startCluster } from './cluster';
 import { sampleProcess, sampleProcessTree } from './processes';
 import { profileReport } from './profile';
+import { retryDelayMs } from './retry-after';
 import { startAgentMem } from './servers';
 import { now, Subscribers } from './subscribers';
 
@@ -70,7 +71,7 @@ async function admitted(send: () => Promise<Response>): Promise<Response> {
     refusals += 1;
     await response.arrayBuffer();
     const retryAfter = Number(response.headers.get('retry-after') ?? 1);
-    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 * (1 + Math.random() / 2)));
+    await new Promise((resolve) => setTimeout(resolve, retryDelayMs(retryAfter)));
   }
 }
 
