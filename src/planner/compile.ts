@@ -102,17 +102,37 @@ function cursorOf(row: string): string {
 function columnsRead(statement: string, aliases: readonly string[], row: string): string {
   const columns = new Set<string>();
   let definitions = 0;
-  for (const match of statement.matchAll(
-    new RegExp(`\\b(?:${aliases.join('|')})\\b(?:\\.(?:"([^"]+)"|(\\w+)|(\\*)))?`, 'g'),
-  )) {
-    const [, quoted, bare, star] = match;
-    const name = quoted ?? bare;
-    // `__n` and the like are the statement's own (the row numbers), not the rows' columns.
-    if (name !== undefined && !name.startsWith('__')) columns.add(name);
-    else if (name === undefined && !star) definitions += 1;
+  // Scanned with indexOf rather than one regular expression: this runs on every planned list,
+  // and the expression's word boundaries at each position were 2% of a list request's CPU.
+  for (const alias of aliases) {
+    for (let at = statement.indexOf(alias); at !== -1; at = statement.indexOf(alias, at + alias.length)) {
+      const end = at + alias.length;
+      if (isWordCharacter(statement.charCodeAt(at - 1)) || isWordCharacter(statement.charCodeAt(end))) continue;
+      const name = statement[end] === '.' ? columnAt(statement, end + 1) : undefined;
+      // `__n` and the like are the statement's own (the row numbers), not the rows' columns.
+      if (name !== undefined && name !== '*' && !name.startsWith('__')) columns.add(name);
+      else if (name === undefined) definitions += 1;
+    }
   }
   if (definitions > aliases.length) return `${row}.*`;
   return [...columns].map((name) => `${row}."${name}"`).join(', ');
+}
+
+/** Whether a character code is one of `\w`'s: a letter, a digit or `_`. */
+function isWordCharacter(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+/** The column named at `start` (`"name"`, `name`), `*`, or undefined when none is. */
+function columnAt(statement: string, start: number): string | undefined {
+  if (statement[start] === '*') return '*';
+  if (statement[start] === '"') {
+    const close = statement.indexOf('"', start + 1);
+    return close === -1 ? undefined : statement.slice(start + 1, close);
+  }
+  let end = start;
+  while (end < statement.length && isWordCharacter(statement.charCodeAt(end))) end += 1;
+  return end > start ? statement.slice(start, end) : undefined;
 }
 
 /**
