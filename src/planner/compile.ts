@@ -136,12 +136,11 @@ function columnAt(statement: string, start: number): string | undefined {
 }
 
 /**
- * `statement`, its read of `row` (`SELECT <row>.* FROM`, the first) narrowed to what the rest of
- * it reads through `aliases` (columnsRead). Whole rows carried through a sort that no index
- * serves (an agent's configs, a message's content) were a tenth of a filtered list's time.
+ * `statement`, its read of `row` (`SELECT <row>.* FROM`, the first) narrowed to `columns` (what
+ * columnsRead found the rest of it reads). Whole rows carried through a sort that no index serves
+ * (an agent's configs, a message's content) were a tenth of a filtered list's time.
  */
-function readingOnlyWhatIsRead(statement: string, aliases: readonly string[], row: string): string {
-  const columns = columnsRead(statement, aliases, row);
+function readingOnly(columns: string, statement: string, row: string): string {
   return statement.replace(`SELECT ${row}.* FROM`, () => `SELECT ${columns} FROM`);
 }
 
@@ -369,7 +368,7 @@ class Compiler {
     const statement = `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, picked)}), '[]')
       FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${where} ORDER BY ${orderText(sql.window.order, row)}
         LIMIT ${this.bind(limit)}) ${picked} ${joins})`;
-    return readingOnlyWhatIsRead(statement, [row, picked], row);
+    return readingOnly(columnsRead(statement, [row, picked], row), statement, row);
   }
 
   /**
@@ -504,15 +503,14 @@ class Compiler {
       : `(${read})`;
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
-    const statement = readingOnlyWhatIsRead(
-      `SELECT ${planned(answers)}
+    const wholeRows = `SELECT ${planned(answers)}
       FROM ${from} ${paged} ${joins}
-      HAVING true`,
-      paging ? [row, numbered, paged] : [row, paged],
-      row,
-    );
+      HAVING true`;
+    // The page's read and the shared rows, when there are some, hold the same columns.
+    const columns = columnsRead(wholeRows, paging ? [row, numbered, paged] : [row, paged], row);
+    const statement = readingOnly(columns, wholeRows, row);
     if (!shared) return `(${statement})`;
-    return `(WITH ${shared.definition(statement, paging ? [row, numbered, paged] : [row, paged])} ${statement})`;
+    return `(WITH ${shared.definition(columns)} ${statement})`;
   }
 
   /**
@@ -525,17 +523,16 @@ class Compiler {
     row: string,
     parent: string,
     args: Readonly<Record<string, unknown>>,
-  ): { name: string; definition(reader: string, readerAliases: readonly string[]): string } | null {
+  ): { name: string; definition(columns: string): string } | null {
     const all = this.from(source, row, parent, args);
     if (!all) return null;
     const name = this.alias();
     return {
       name,
-      // Only the columns the statement reads: whole rows (a memory's content, metadata and
-      // embedding) copied into the CTE were a fifth of the memory list's time.
-      definition: (reader, readerAliases) =>
-        `${name} AS MATERIALIZED (SELECT ${columnsRead(reader, readerAliases, row)} ` +
-        `FROM ${all.from} WHERE ${all.where.join(' AND ')})`,
+      // Only `columns`, those the statement reads (columnsRead): whole rows (a memory's content,
+      // metadata and embedding) copied into the CTE were a fifth of the memory list's time.
+      definition: (columns) =>
+        `${name} AS MATERIALIZED (SELECT ${columns} FROM ${all.from} WHERE ${all.where.join(' AND ')})`,
     };
   }
 
