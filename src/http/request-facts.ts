@@ -1,17 +1,13 @@
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Metrics } from '../observability/metrics';
 import { currentRequestFacts } from './request-id';
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /**
  * Gathers a GraphQL request's facts as yoga handles it: the operation's name and type once the
  * document is known (before the key is checked, so that refused requests are named too), and
- * the codes of the errors it answers with. With metrics, counts the subscriptions being served.
+ * the codes of the errors it answers with.
  */
-export function useRequestFacts(metrics: Metrics | undefined): Plugin {
+export function useRequestFacts(): Plugin {
   return {
     onValidate({ params, context }) {
       const facts = currentRequestFacts();
@@ -21,16 +17,6 @@ export function useRequestFacts(metrics: Metrics | undefined): Plugin {
       if (!operation) return;
       facts.operationType = operation.operation;
       facts.operationName = operation.name?.value;
-    },
-    onSubscribe() {
-      if (!metrics) return undefined;
-      return {
-        onSubscribeResult({ result }) {
-          if (!isAsyncIterable(result)) return undefined;
-          metrics.subscriptionOpened();
-          return { onEnd: () => metrics.subscriptionClosed() };
-        },
-      };
     },
     onResultProcess({ result }) {
       const facts = currentRequestFacts();

@@ -27,6 +27,7 @@ import { readinessCheck } from './readiness';
 import { useRequestFacts } from './request-facts';
 import { useStrictRequestParsing } from './request-parsing';
 import { useSpreadErrorsNamingTypes } from './spread-errors';
+import { useSubscriptionFeeds } from './subscription-feeds';
 
 export const GRAPHQL_PATH = '/graphql';
 const LIVENESS_PATH = '/health';
@@ -107,7 +108,9 @@ export function createGraphqlHandler(
       useCallerRowScope(),
       ...(hasReplicas(settings) ? [useMutationsOnPrimary()] : []),
       useClientErrorLog(logger),
-      useRequestFacts(metrics),
+      useRequestFacts(),
+      // Subscribers of the same subscription share each event's execution and bytes.
+      useSubscriptionFeeds(maskError, metrics),
       useStrictRequestParsing(),
       useStorableInput(),
       useTypedInputValues(),

@@ -1,10 +1,11 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { Context } from '../context/types';
 import type { Prisma } from '../generated/prisma/client';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
-import { readOnce } from '../live/shared-reads';
+import { prismaQueryOf, readOnce, watchPlanned } from '../live/shared-reads';
+import { organizationRows } from '../planner/declarations';
 import { builder } from '../schema/builder';
+import { selectionOf } from '../schema/selection';
 import { allRowsOf, requireLiveAgent } from '../schema/tenancy';
 import { publishMemoryChanges } from './announce';
 import { MemoryType } from './type';
@@ -75,25 +76,57 @@ builder.subscriptionField('memoryChanged', (t) =>
       const agentId = String(args.agentId);
       await requireLiveAgent(context, context.prisma, agentId, ['agentId']);
       const { organizationId } = context.caller;
+      /** Each memory of the event that is still there, in the event's order: a purged one's PURGED event follows. */
+      const inEventOrder = (
+        change: MemoryChange,
+        memoryIds: string[],
+        byId: Map<string, MemoryChangeShape['memory']>,
+      ) =>
+        memoryIds.flatMap((memoryId) => {
+          const memory = byId.get(memoryId);
+          return memory ? [{ change, memoryId, memory }] : [];
+        });
+      if (context.fastReads) {
+        // The read planner's memories, in one statement per event for every selection of this
+        // organization's subscribers of the agent (src/live/shared-reads.ts); deleted ones too
+        // (their change is the news).
+        const topic = { organizationId, agentId, kind: 'memoryChanged' as const };
+        const nodes = selectionOf(info.fieldNodes, 'MemoryChange', info).get('memory') ?? [];
+        const { events, unwatch, read } = await watchPlanned(context, info, topic, {
+          typeName: 'Memory',
+          nodes,
+          row: 'm',
+        });
+        return rowsOf(
+          events,
+          async (event): Promise<MemoryChangeShape[]> => {
+            const { change, memoryIds } = event;
+            if (change === 'purged') return memoryIds.map((memoryId) => ({ change, memoryId, memory: null }));
+            const rows = await read(event, (bind) => {
+              const where = [...organizationRows({ row: 'm', organizationId, bind }), `m.agent_id = ${bind(agentId)}`];
+              return `FROM memories m WHERE ${where.join(' AND ')} AND m.id = ANY(${bind(memoryIds)})`;
+            });
+            // Planned objects, which Memory's fields answer from (src/planner/plugin.ts).
+            const byId = new Map(rows.map((row) => [row.id, row.object as MemoryChangeShape['memory']]));
+            return inEventOrder(change, memoryIds, byId);
+          },
+          unwatch,
+        );
+      }
       const events = await context.live.listen('memoryChanged', organizationId, agentId);
-      const query = queryFromInfo({ context, info, typeName: 'Memory', path: ['memory'] });
+      const query = prismaQueryOf({ context, info, typeName: 'Memory', path: ['memory'] });
       return rowsOf(events, async (event): Promise<MemoryChangeShape[]> => {
         const { change, memoryIds } = event;
         if (change === 'purged') return memoryIds.map((memoryId) => ({ change, memoryId, memory: null }));
         // Read once per event for every subscriber sharing its organization, agent and relations
-        // (as messageAdded's); deleted ones too (their change is the news).
+        // (as messageAdded's); deleted ones too.
         const memories = await readOnce(event, { organizationId, agentId, query }, () =>
           context.prisma.memory.findMany({
             ...query,
             where: { ...allRowsOf(context), agentId, id: { in: memoryIds } },
           }),
         );
-        const byId = new Map(memories.map((memory) => [memory.id, memory]));
-        // A memory purged since its change is not there any more: its PURGED event follows.
-        return memoryIds.flatMap((memoryId) => {
-          const memory = byId.get(memoryId);
-          return memory ? [{ change, memoryId, memory }] : [];
-        });
+        return inEventOrder(change, memoryIds, new Map(memories.map((memory) => [memory.id, memory])));
       });
     },
     resolve: (event) => event,

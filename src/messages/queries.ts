@@ -2,12 +2,12 @@ import type { Context } from '../context/types';
 import { containsText } from '../db/text-filters';
 import { ValidationError } from '../errors';
 import type { Prisma } from '../generated/prisma/client';
-import { connection, liveRows, orderBy, organizationRows } from '../planner/declarations';
+import { connection, orderBy } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { assertPageSize, connectionOptions } from '../schema/pagination';
 import { listedRowsOf } from '../schema/tenancy';
-import { conversationOrder, MessageRole, MessageType, visibleMessages } from './type';
+import { conversationOrder, MessageRole, MessageType, visibleMessageRows, visibleMessages } from './type';
 
 builder.queryFields((t) => ({
   messages: t.prismaConnection({
@@ -53,9 +53,7 @@ builder.queryFields((t) => ({
           const equal = (name: string, value: unknown) =>
             value == null ? [] : [`${scope.row}.${name} = ${scope.bind(value)}`];
           return [
-            ...organizationRows(scope),
-            ...liveRows(scope),
-            `EXISTS (SELECT 1 FROM agents a WHERE a.id = ${scope.row}.agent_id AND NOT a.is_deleted)`,
+            ...visibleMessageRows(scope),
             ...equal('agent_id', String(args.agentId)),
             ...equal('otid', args.otid),
             ...equal('step_id', args.stepId),

@@ -1,9 +1,10 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import { rowsOf } from '../live/rows';
-import { readOnce } from '../live/shared-reads';
+import { prismaQueryOf, readOnce, watchPlanned } from '../live/shared-reads';
 import { builder } from '../schema/builder';
 import { requireLiveAgent } from '../schema/tenancy';
-import { conversationOrder, MessageType, visibleMessages } from './type';
+import { conversationOrder, MessageType, visibleMessageRows, visibleMessages } from './type';
+
+type MessageShape = typeof MessageType.$inferType;
 
 builder.subscriptionField('messageAdded', (t) =>
   t.field({
@@ -17,8 +18,29 @@ builder.subscriptionField('messageAdded', (t) =>
       // Checked like the query: another organization's agent is NOT_FOUND, as a missing one is.
       await requireLiveAgent(context, context.prisma, agentId, ['agentId']);
       const { organizationId } = context.caller;
+      if (context.fastReads) {
+        // The read planner's objects, in one statement per event for every selection of this
+        // organization's subscribers of the agent (src/live/shared-reads.ts).
+        const topic = { organizationId, agentId, kind: 'messageAdded' as const };
+        const target = { typeName: 'Message', nodes: info.fieldNodes, row: 'm' };
+        const { events, unwatch, read } = await watchPlanned(context, info, topic, target);
+        return rowsOf(
+          events,
+          async (event) => {
+            const rows = await read(event, (bind) => {
+              const scope = { row: 'm', organizationId, bind };
+              const where = [...visibleMessageRows(scope), `m.agent_id = ${bind(agentId)}`];
+              const ids = bind(event.messageIds);
+              return `FROM messages m WHERE ${where.join(' AND ')} AND m.id = ANY(${ids}) ORDER BY m.created_at, m.seq`;
+            });
+            // Planned objects, which Message's fields answer from (src/planner/plugin.ts).
+            return rows.map((row) => row.object as MessageShape);
+          },
+          unwatch,
+        );
+      }
       const events = await context.live.listen('messageAdded', organizationId, agentId);
-      const query = queryFromInfo({ context, info, typeName: 'Message' });
+      const query = prismaQueryOf({ context, info, typeName: 'Message' });
       // Read once per event for every subscriber of this organization and agent whose selection
       // includes the same relations (src/live/shared-reads.ts), under the organization's scope.
       return rowsOf(events, (event) =>

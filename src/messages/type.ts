@@ -1,6 +1,15 @@
 import type { Context } from '../context/types';
 import type { Prisma } from '../generated/prisma/client';
-import { column, fallback, object, relatedRows, timestamp } from '../planner/declarations';
+import {
+  column,
+  fallback,
+  liveRows,
+  object,
+  organizationRows,
+  type RowsScope,
+  relatedRows,
+  timestamp,
+} from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { addDeletionFields } from '../schema/deletion-fields';
 import { live, liveRowsOf } from '../schema/tenancy';
@@ -94,6 +103,15 @@ export function visibleMessages(context: Context): Prisma.MessageWhereInput {
  * The order of a conversation, everywhere messages are listed: by instant, and by `seq` (the
  * order rows were written in) where instants tie, as they do for the messages of one append.
  */
+/** The planner's `visibleMessages`: live messages of live agents, in the caller's organization. */
+export function visibleMessageRows(scope: Pick<RowsScope, 'row' | 'organizationId' | 'bind'>): string[] {
+  return [
+    ...organizationRows(scope),
+    ...liveRows(scope),
+    `EXISTS (SELECT 1 FROM agents a WHERE a.id = ${scope.row}.agent_id AND NOT a.is_deleted)`,
+  ];
+}
+
 export const conversationOrder = [
   { createdAt: 'asc' },
   { seq: 'asc' },

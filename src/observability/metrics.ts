@@ -85,6 +85,11 @@ export class Metrics {
     help: 'GraphQL subscriptions being served now',
     registers: [this.registry],
   });
+  private readonly subscriptionFeedsOpen = new Gauge({
+    name: 'agentmem_graphql_subscription_feeds_open',
+    help: 'Executions serving the subscriptions: one per caller, document and variables (src/http/subscription-feeds)',
+    registers: [this.registry],
+  });
 
   constructor(database: Database) {
     // The pool is read when Prometheus scrapes, not tracked as it changes. PGlite has no pool.
@@ -151,6 +156,14 @@ export class Metrics {
 
   subscriptionClosed(): void {
     this.subscriptionsOpen.dec();
+  }
+
+  subscriptionFeedOpened(): void {
+    this.subscriptionFeedsOpen.inc();
+  }
+
+  subscriptionFeedClosed(): void {
+    this.subscriptionFeedsOpen.dec();
   }
 
   private operationLabel(name: string | undefined): string {

@@ -192,7 +192,7 @@ export function relatedRows(
 }
 
 /** Rows of the caller's organization: the planner's own tenancy condition, beside row-level security. */
-export const organizationRows = (scope: RowsScope) => [
+export const organizationRows = (scope: Pick<RowsScope, 'row' | 'organizationId' | 'bind'>) => [
   `${scope.row}.organization_id = ${scope.bind(scope.organizationId)}`,
 ];
 
@@ -209,7 +209,7 @@ export function liveRowById(table: string): RowsSource {
 }
 
 /** Live rows only (not soft-deleted). */
-export const liveRows = (scope: RowsScope) => [`NOT ${scope.row}.is_deleted`];
+export const liveRows = (scope: Pick<RowsScope, 'row'>) => [`NOT ${scope.row}.is_deleted`];
 
 /** An order by `names` (columns of the row), all `direction`. */
 export function orderBy(names: string[], direction: 'ASC' | 'DESC'): RowOrder {

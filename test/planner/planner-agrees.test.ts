@@ -17,6 +17,7 @@ import {
 import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
 import { schema } from '../../src/schema';
+import { subscribe } from '../support/live-client';
 import { propertySeed } from '../support/property-seed';
 import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -294,6 +295,39 @@ function rootRequest(pools: Pools): fc.Arbitrary<string> {
   });
 }
 
+/** The subscription fields, the type their selection is of, and the write that causes one of their events. */
+const SUBSCRIPTIONS = {
+  messageAdded: {
+    type: 'Message',
+    cause:
+      'mutation ($agentId: ID!, $text: String!) { ' +
+      'appendMessages(agentId: $agentId, messages: [{ role: USER, text: $text }]) { __typename } }',
+  },
+  memoryChanged: {
+    type: 'MemoryChange',
+    cause:
+      'mutation ($agentId: ID!, $text: String!) { createMemory(input: { agentId: $agentId, content: $text, ' +
+      'level: "core", scope: "user", memoryType: SEMANTIC }) { __typename } }',
+  },
+  blockChanged: {
+    type: 'Block',
+    cause:
+      'mutation ($blockId: ID!, $text: String!) { updateBlock(id: $blockId, input: { value: $text }) { __typename } }',
+  },
+} as const;
+
+/** A subscription to one of the demo agent's kinds of events, with a generated selection of its payload. */
+function subscriptionRequest(pools: Pools, agentId: string) {
+  return fc.constantFrom(...(Object.keys(SUBSCRIPTIONS) as Array<keyof typeof SUBSCRIPTIONS>)).chain((field) =>
+    fc
+      .tuple(selectionOf(schema.getType(SUBSCRIPTIONS[field].type) as GraphQLObjectType, 1, pools), fc.boolean())
+      .map(([selection, alias]) => ({
+        field,
+        root: `${aliased(field, alias)}(agentId: ${JSON.stringify(agentId)}) { ${selection} }`,
+      })),
+  );
+}
+
 describe('the read planner answers as the general path does', () => {
   let app: TestApp;
   let general: GeneralPathServer;
@@ -423,6 +457,56 @@ describe('the read planner answers as the general path does', () => {
         expect({ query, answer: fast }).toEqual({ query, answer: slow });
       }
     }
+  });
+
+  it("delivers a subscription's events as the general path does, for generated selections", async () => {
+    const [attached] = await app.database.owner.$queryRawUnsafe<Array<{ block_id: string }>>(
+      `SELECT block_id FROM blocks_agents WHERE agent_id = '${demo.agentId}' ORDER BY block_id LIMIT 1`,
+    );
+    let run = 0;
+    let delivered = 0;
+    await fc.assert(
+      fc.asyncProperty(subscriptionRequest(pools, demo.agentId), fc.boolean(), async ({ field, root }, on) => {
+        // A subscription may not declare a variable it does not use.
+        const query = `subscription ${root.includes('$on') ? '($on: Boolean!) ' : ''}{ ${root} }`;
+        const document = { toString: () => query };
+        const [fast, slow] = await Promise.all(
+          [app.url, general.url].map((url) => subscribe(url, demo.key, document, { on })),
+        );
+        try {
+          expect({ query, status: fast!.status }).toEqual({ query, status: slow!.status });
+          if (fast!.status !== 200) return;
+          run += 1;
+          const text = `planned event ${run}`;
+          const caused = await app.graphqlUntyped(SUBSCRIPTIONS[field].cause, {
+            agentId: demo.agentId,
+            blockId: attached!.block_id,
+            text,
+          });
+          expect(caused.errors).toBeUndefined();
+          const [fastEvent, slowEvent] = await Promise.all([fast!.next(), slow!.next()]);
+          // The same bytes, except where a relation connection's arguments are refused two or more
+          // levels down: the general path refuses at the relation whose Prisma query would load
+          // the connection, the planner at the connection itself (each with the same message,
+          // code and data).
+          const refusal = (event: typeof fastEvent) =>
+            event?.errors?.length
+              ? JSON.stringify({
+                  data: event.data,
+                  errors: event.errors.map(({ message, extensions }) => [message, extensions]),
+                })
+              : JSON.stringify(event);
+          expect({ query, on, event: refusal(fastEvent) }).toEqual({ query, on, event: refusal(slowEvent) });
+          if (fastEvent?.data) delivered += 1;
+        } finally {
+          fast!.close();
+          slow!.close();
+        }
+      }),
+      { numRuns: 80, seed: propertySeed('planner-subscriptions') },
+    );
+    // Many were valid subscriptions whose event was delivered: the planned reads are what was compared.
+    expect(delivered).toBeGreaterThan(30);
   });
 
   it('gives the same bytes for generated selections over the whole schema', async () => {

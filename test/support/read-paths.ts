@@ -10,6 +10,8 @@ import type { TestApp } from './test-app';
  * graphql-js's executor): what the fast paths must answer byte for byte.
  */
 export interface GeneralPathServer {
+  /** Its /graphql, for what `both` does not send (subscriptions). */
+  url: string;
   /** The answers of the test app and of the general server to one request, as `status body`. */
   both(key: string, query: string, variables: Record<string, unknown>): Promise<[fast: string, general: string]>;
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startGeneralPathServer(app: TestApp): Promise<GeneralPathS
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
   return {
+    url,
     both: async (key, query, variables) => [
       await send(app.url, key, query, variables),
       await send(url, key, query, variables),
