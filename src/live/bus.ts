@@ -34,6 +34,8 @@ export interface LiveBus {
     organizationId: string,
     agentId: string,
   ): Promise<AsyncIterableIterator<LiveEventOf<K>>>;
+  /** The listeners open in this process: one per subscription feed, and per MCP session followed. */
+  listenerCount(): number;
   /** Ends every subscription (they complete) and releases the bus. */
   close(): Promise<void>;
 }
@@ -178,6 +180,7 @@ export function createLiveBus(redis: RedisConnections | undefined, logger: Logge
   return {
     publish,
     listen,
+    listenerCount: () => open.size,
     async close() {
       for (const end of [...open]) end();
       stopReceiving?.();

@@ -50,9 +50,11 @@ describe('subscription feeds', () => {
     const second = await subscribe(app.url, a.key, Texts, { agentId: a.agentId });
     const third = await subscribe(app.url, a.key, Texts, { agentId: a.agentId });
     const subscribers = [first, second, third];
-    // Three subscriptions, one execution serving them.
+    // Three subscriptions, one execution serving them, one listener on the bus: the two that
+    // joined let theirs go.
     expect(await openSubscriptions()).toBe(3);
     expect(await openFeeds()).toBe(1);
+    expect(app.live.listenerCount()).toBe(1);
 
     const before = await append('all three');
     for (const subscriber of subscribers)
@@ -82,6 +84,10 @@ describe('subscription feeds', () => {
     }
     expect(open).toBe(0);
     expect(await openFeeds()).toBe(0);
+    // The feed's own stream is cancelled with the last subscriber, and its listener goes with it.
+    for (let attempt = 0; attempt < 100 && app.live.listenerCount() !== 0; attempt += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(app.live.listenerCount()).toBe(0);
 
     // With every subscriber gone, the feed is gone: a new one starts its own, and gets the next event.
     const again = await subscribe(app.url, a.key, Texts, { agentId: a.agentId });
