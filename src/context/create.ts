@@ -72,6 +72,16 @@ export async function createContext(
 }
 
 /**
+ * The context one event of a subscription is resolved with: the subscription's, with loaders of
+ * its own, as a new object. A subscription's context lives as long as it does, and the caches
+ * keyed by it (its loaders, and Pothos's per-context loaders of relations and counts) would
+ * answer an event with what an earlier event read.
+ */
+export function eventContext<Shape extends Context>(context: Shape): Shape {
+  return { ...context, loaders: createLoaders(context.prisma) };
+}
+
+/**
  * The request's context with every statement it causes sent into `tx`, one open transaction: an
  * idempotent mutation runs whole in it (src/http/idempotency.ts). Prisma, the loaders and raw SQL
  * all go there. Reads take the general path: the one-statement reads are written for the pg

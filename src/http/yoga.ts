@@ -27,6 +27,7 @@ import { readinessCheck } from './readiness';
 import { useRequestFacts } from './request-facts';
 import { useStrictRequestParsing } from './request-parsing';
 import { useSpreadErrorsNamingTypes } from './spread-errors';
+import { useEventContexts } from './subscription-events';
 import { useSubscriptionFeeds } from './subscription-feeds';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -98,6 +99,8 @@ export function createGraphqlHandler(
       // it, and one set after it would run outside the caller's scope and see no rows
       // (test/http/executor.test.ts guards the order).
       ...executorPlugins(settings.graphqlJit, metrics && ((reason) => metrics.executionInterpreted(reason))),
+      // Subscriptions' events each with a context of their own; before the row scope, which wraps it.
+      useEventContexts(),
       // A plugin's execute wraps those of the plugins before it: useCallerRowScope's wraps the
       // idempotent transaction, which thus runs inside the caller's organization scope.
       useForgetKeysAfterMutations(keys),

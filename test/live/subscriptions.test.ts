@@ -3,6 +3,7 @@ import { issueApiKey } from '../../src/auth/keys';
 import type { DemoData } from '../../src/demo/seed';
 import { graphql } from '../generated';
 import { subscribe } from '../support/live-client';
+import { startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 // Live updates within one process (the in-memory bus), on both databases. Across processes, over
@@ -43,6 +44,10 @@ const UpdateMemory = graphql(`
 const DeleteMemory = graphql(`mutation LiveDeleteMemory($id: ID!) { deleteMemory(id: $id) { __typename } }`);
 const RestoreMemory = graphql(`mutation LiveRestoreMemory($id: ID!) { restoreMemory(id: $id) { __typename } }`);
 const PurgeMemory = graphql(`mutation LivePurgeMemory($id: ID!) { purgeMemory(id: $id) { __typename } }`);
+const MemoryCounted = graphql(`
+  subscription LiveMemoryCounted($agentId: ID!) { memoryChanged(agentId: $agentId) { memory { agent {
+    memoryCount } } } }
+`);
 const CreateAgent = graphql(`
   mutation LiveCreateAgent($name: String!) { createAgent(input: { name: $name }) { __typename ... on AgentPayload {
     agent { id } } } }
@@ -266,6 +271,26 @@ describe('subscriptions in one process', () => {
       { kind: 'RESTORED', memoryId: id, memory: { id, content: 'likes green tea', agentId: a.agentId } },
       { kind: 'PURGED', memoryId: id, memory: null },
     ]);
+  });
+
+  it("resolves each event with its own loaders: a count a loader reads is the event's, not the first's", async () => {
+    // The general path reads memoryCount with a loader (the planner counts in its statement).
+    const general = await startGeneralPathServer(app);
+    try {
+      const live = await subscribe(general.url, a.key, MemoryCounted, { agentId: a.agentId });
+      const counts: number[] = [];
+      for (const content of ['counted once', 'counted twice']) {
+        const created = await app.graphqlAs(a.key, CreateMemory, {
+          input: { agentId: a.agentId, content, level: 'core', scope: 'user', memoryType: 'SEMANTIC' },
+        });
+        expect(created.data?.createMemory.__typename).toBe('MemoryPayload');
+        counts.push((await live.next())?.data?.memoryChanged.memory?.agent?.memoryCount ?? -1);
+      }
+      live.close();
+      expect(counts[1]).toBe(counts[0]! + 1);
+    } finally {
+      await general.close();
+    }
   });
 
   it('a client that goes away ends its subscription, and the server listens no more', async () => {
