@@ -176,15 +176,10 @@ class Compiler {
    */
   private joins: string[] | undefined;
 
-  /** Binds into this statement's own values, or, for an object planned into another statement, into that one's. */
-  readonly bind: Bind;
+  /** Binds into this statement's own values (`planObject` binds them into another's afterwards). */
+  readonly bind: Bind = (value: unknown): string => `$${this.values.push(value)}`;
 
-  constructor(
-    private readonly request: PlanRequest,
-    bind?: Bind,
-  ) {
-    this.bind = bind ?? ((value: unknown): string => `$${this.values.push(value)}`);
-  }
+  constructor(private readonly request: PlanRequest) {}
 
   alias(): string {
     this.aliases += 1;
@@ -646,6 +641,14 @@ export function planObject(
   request: PlanRequest,
   bind: Bind,
 ): { sql: string; fallbacks: string[] } {
-  const compiler = new Compiler(request, bind);
-  return { sql: compiler.object(type, nodes, row), fallbacks: compiler.fallbacks };
+  // Compiled with values of its own, then bound into the statement: a field that falls back takes
+  // back the values it bound, which it could not do in another statement's (a value bound and
+  // left out of the text: "could not determine data type of parameter").
+  const compiler = new Compiler(request);
+  const sql = compiler.object(type, nodes, row);
+  const bound = compiler.values.map((value) => bind(value));
+  return {
+    sql: sql.replace(/\$(\d+)\b/g, (_placeholder, index: string) => bound[Number(index) - 1]!),
+    fallbacks: compiler.fallbacks,
+  };
 }

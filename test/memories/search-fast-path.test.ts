@@ -110,6 +110,17 @@ describe('the one-statement memory search', () => {
     await app?.close();
   });
 
+  it("refuses a planned memory's fallback field as the general path does, not with a stray bound value", async () => {
+    // recentMessages(limit: 101) is left to its resolver after its window bound the organization:
+    // the value must go with it, or the statement fails (an INTERNAL_SERVER_ERROR).
+    const document =
+      '{ searchMemories(query: "tea", limit: 1, track: false) { ' +
+      'memory { agent { recentMessages(limit: 101) { id } } } } }';
+    const [fast, slow] = await general.both(demo.key, document, {});
+    expect(fast).toContain('"code":"VALIDATION"');
+    expect(fast).toEqual(slow);
+  });
+
   it('answers generated searches and selections byte for byte as the general path does', async () => {
     let oneStatement = 0;
     await fc.assert(
