@@ -186,16 +186,16 @@ async function politeClients(
   // Every client's socket is opened first (a /health request each, not measured), and the clients
   // start together once all are open: the figures are those of requests on 200 open connections,
   // not of 200 TCP handshakes at once on the two cores that the server and the clients share.
-  const opening = (socket: http.Agent) =>
+  const opening = () =>
     new Promise<void>((resolve) => {
       http
-        .get(new URL('/health', url), { agent: socket }, (response) => {
+        .get(new URL('/health', url), { agent }, (response) => {
           response.resume();
           response.on('end', () => resolve());
         })
         .on('error', () => resolve());
     });
-  await Promise.all(Array.from({ length: connections }, () => opening(agent)));
+  await Promise.all(Array.from({ length: connections }, opening));
   const until = Date.now() + seconds * 1000;
   const client = async () => {
     while (Date.now() < until) {
