@@ -14,7 +14,7 @@ import { maxItems } from '../schema/list-caps';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { name, text } from '../schema/rules';
-import { selectionOf } from '../schema/selection';
+import { selectionOf, underOneResponseKey } from '../schema/selection';
 import { listedRowsOf } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { EmbeddingProviderError, embedTexts } from './embedding-provider';
@@ -527,7 +527,11 @@ builder.queryField('searchMemories', (t) =>
         validity: validityOf(args),
       });
       const search = planned.search;
-      if (context.fastReads) {
+      const memoryNodes = hit.get('memory') ?? [];
+      const planMemories = context.fastReads && underOneResponseKey(memoryNodes);
+      if (context.fastReads && !planMemories)
+        currentRequestFacts()?.planFallbacks.push('MemorySearchHit.memory: aliases');
+      if (planMemories) {
         // One statement: the hits, each with its memory planned for what the request selects of it.
         // Planned as the statement is written, its values bound there.
         const memory = (bind: Bind) => {
@@ -539,7 +543,7 @@ builder.queryField('searchMemories', (t) =>
           };
           const planned = planObject(
             info.schema.getType('Memory') as GraphQLObjectType,
-            hit.get('memory') ?? [],
+            memoryNodes,
             'm',
             request,
             bind,

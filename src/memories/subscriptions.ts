@@ -1,11 +1,12 @@
 import type { Context } from '../context/types';
 import type { Prisma } from '../generated/prisma/client';
+import { currentRequestFacts } from '../http/request-id';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
 import { prismaQueryOf, readOnce, watchPlanned } from '../live/shared-reads';
 import { organizationRows } from '../planner/declarations';
 import { builder } from '../schema/builder';
-import { selectionOf } from '../schema/selection';
+import { selectionOf, underOneResponseKey } from '../schema/selection';
 import { allRowsOf, requireLiveAgent } from '../schema/tenancy';
 import { publishMemoryChanges } from './announce';
 import { MemoryType } from './type';
@@ -86,12 +87,14 @@ builder.subscriptionField('memoryChanged', (t) =>
           const memory = byId.get(memoryId);
           return memory ? [{ change, memoryId, memory }] : [];
         });
-      if (context.fastReads) {
+      const nodes = selectionOf(info.fieldNodes, 'MemoryChange', info).get('memory') ?? [];
+      const planMemories = context.fastReads && underOneResponseKey(nodes);
+      if (context.fastReads && !planMemories) currentRequestFacts()?.planFallbacks.push('MemoryChange.memory: aliases');
+      if (planMemories) {
         // The read planner's memories, in one statement per event for every selection of this
         // organization's subscribers of the agent (src/live/shared-reads.ts); deleted ones too
         // (their change is the news).
         const topic = { organizationId, agentId, kind: 'memoryChanged' as const };
-        const nodes = selectionOf(info.fieldNodes, 'MemoryChange', info).get('memory') ?? [];
         const { events, unwatch, read } = await watchPlanned(context, info, topic, {
           typeName: 'Memory',
           nodes,

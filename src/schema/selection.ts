@@ -21,3 +21,14 @@ export function selectionOf(
   }
   return selection;
 }
+
+/**
+ * Whether one field's nodes (a `selectionOf` entry) are asked for under one response key. Under
+ * several (`memory { updatedAt } old: memory { updatedAt: scope }`), their selections may give
+ * one response key to different fields or arguments: one object planned for all of them would
+ * answer one alias with another's value, so such a field is read through its general path.
+ */
+export function underOneResponseKey(nodes: readonly FieldNode[]): boolean {
+  const keyOf = (node: FieldNode) => node.alias?.value ?? node.name.value;
+  return nodes.every((node) => keyOf(node) === keyOf(nodes[0]!));
+}

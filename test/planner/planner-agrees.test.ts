@@ -459,6 +459,29 @@ describe('the read planner answers as the general path does', () => {
     }
   });
 
+  it('delivers memoryChanged as the general path does when aliases of memory share a response key', async () => {
+    // One object planned for both aliases would answer `old.updatedAt` with `memory.updatedAt`'s
+    // instant, which the scope's enum cannot serialize (an INTERNAL_SERVER_ERROR): seed 19.
+    const query = `subscription { memoryChanged(agentId: "${demo.agentId}") {
+      kind memory { updatedAt } old: memory { updatedAt: scope } } }`;
+    const document = { toString: () => query };
+    const [fast, slow] = await Promise.all([app.url, general.url].map((url) => subscribe(url, demo.key, document, {})));
+    try {
+      const caused = await app.graphqlUntyped(SUBSCRIPTIONS.memoryChanged.cause, {
+        agentId: demo.agentId,
+        text: 'aliases of memory',
+      });
+      expect(caused.errors).toBeUndefined();
+      const [fastEvent, slowEvent] = await Promise.all([fast!.next(), slow!.next()]);
+      expect(fastEvent?.errors).toBeUndefined();
+      expect(fastEvent?.data).toMatchObject({ memoryChanged: { old: { updatedAt: expect.any(String) } } });
+      expect(JSON.stringify(fastEvent)).toEqual(JSON.stringify(slowEvent));
+    } finally {
+      fast!.close();
+      slow!.close();
+    }
+  });
+
   it("delivers a subscription's events as the general path does, for generated selections", async () => {
     const [attached] = await app.database.owner.$queryRawUnsafe<Array<{ block_id: string }>>(
       `SELECT block_id FROM blocks_agents WHERE agent_id = '${demo.agentId}' ORDER BY block_id LIMIT 1`,
