@@ -5,7 +5,7 @@ import type { Caller } from '../auth/caller';
 import type { Context } from '../context/types';
 import { type ScopedSql, withOrganization } from '../db/row-level-security';
 import { type Bind, statement } from '../db/statements';
-import { planObject } from '../planner/compile';
+import { PLANNED, planObject } from '../planner/compile';
 import type { LiveBus } from './bus';
 import type { LiveEvent, LiveEventKind, LiveEventOf } from './events';
 
@@ -64,6 +64,18 @@ export function prismaQueryOf(options: Parameters<typeof queryFromInfo>[0]): obj
     if (error instanceof PothosValidationError) return {};
     throw error;
   }
+}
+
+/**
+ * `row`, which the general path loaded with `prismaQueryOf(options)`, told to Pothos again in the
+ * event's own context (src/http/subscription-events.ts): Pothos looks up by context what a row
+ * was loaded with, and without it reads each relation of the row again on its own, a query per
+ * relation, its connection's cursor no longer bound to the row (another block's version paged
+ * this block's history). A planned object (the fast path's) answers through the planner instead.
+ */
+export function loadedWith<Row extends object | null>(row: Row, options: Parameters<typeof queryFromInfo>[0]): Row {
+  if (row !== null && !(PLANNED in row)) prismaQueryOf(options);
+  return row;
 }
 
 /** A subscriber's selection of an event's rows, planned by the read planner over the event's row. */

@@ -3,7 +3,7 @@ import type { Prisma } from '../generated/prisma/client';
 import { currentRequestFacts } from '../http/request-id';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
-import { prismaQueryOf, readOnce, watchPlanned } from '../live/shared-reads';
+import { loadedWith, prismaQueryOf, readOnce, watchPlanned } from '../live/shared-reads';
 import { organizationRows } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { selectionOf, underOneResponseKey } from '../schema/selection';
@@ -117,21 +117,25 @@ builder.subscriptionField('memoryChanged', (t) =>
         );
       }
       const events = await context.live.listen('memoryChanged', organizationId, agentId);
-      const query = prismaQueryOf({ context, info, typeName: 'Memory', path: ['memory'] });
+      const queryOf = () => prismaQueryOf({ context, info, typeName: 'Memory', path: ['memory'] });
+      const query = queryOf();
       return rowsOf(events, async (event): Promise<MemoryChangeShape[]> => {
         const { change, memoryIds } = event;
         if (change === 'purged') return memoryIds.map((memoryId) => ({ change, memoryId, memory: null }));
         // Read once per event for every subscriber sharing its organization, agent and relations
-        // (as messageAdded's); deleted ones too.
+        // (as messageAdded's, its query made again); deleted ones too.
         const memories = await readOnce(event, { organizationId, agentId, query }, () =>
           context.prisma.memory.findMany({
-            ...query,
+            ...queryOf(),
             where: { ...allRowsOf(context), agentId, id: { in: memoryIds } },
           }),
         );
         return inEventOrder(change, memoryIds, new Map(memories.map((memory) => [memory.id, memory])));
       });
     },
-    resolve: (event) => event,
+    resolve: (event, _args, context, info) => {
+      loadedWith(event.memory, { context, info, typeName: 'Memory', path: ['memory'] });
+      return event;
+    },
   }),
 );

@@ -459,6 +459,39 @@ describe('the read planner answers as the general path does', () => {
     }
   });
 
+  it("delivers blockChanged with its history paged from another block's version as a query does: empty", async () => {
+    // A query and the planner answer none; so must the general path's subscription. The generated
+    // comparison found it failing (seeds 28 and 39: Pothos, not told in the event's own context what
+    // the block was loaded with, read the history again with a cursor not bound to the block); this
+    // case alone, on a fresh subscription, passed before that was fixed too.
+    const [attached] = await app.database.owner.$queryRawUnsafe<Array<{ block_id: string }>>(
+      `SELECT block_id FROM blocks_agents WHERE agent_id = '${demo.agentId}' ORDER BY block_id LIMIT 1`,
+    );
+    const [foreign] = await app.database.owner.$queryRawUnsafe<Array<{ id: string }>>(
+      `SELECT id FROM block_history WHERE block_id <> '${attached!.block_id}' AND version = 1 ORDER BY id LIMIT 1`,
+    );
+    const cause = (text: string) =>
+      app.graphqlUntyped(SUBSCRIPTIONS.blockChanged.cause, { blockId: attached!.block_id, text });
+    // Versions after the cursor's own number: what a cursor not bound to the block would page.
+    for (const text of ['a version after', 'another version after']) expect((await cause(text)).errors).toBeUndefined();
+    const cursor = Buffer.from(`GPC:S:${foreign!.id}`).toString('base64');
+    const query = `subscription { blockChanged(agentId: "${demo.agentId}") {
+      id history(last: 5, before: "${cursor}") { pageInfo { endCursor } nodes { version } } } }`;
+    const document = { toString: () => query };
+    const [fast, slow] = await Promise.all([app.url, general.url].map((url) => subscribe(url, demo.key, document, {})));
+    try {
+      expect((await cause('paged from elsewhere')).errors).toBeUndefined();
+      const [fastEvent, slowEvent] = await Promise.all([fast!.next(), slow!.next()]);
+      expect(fastEvent?.data).toEqual({
+        blockChanged: { id: attached!.block_id, history: { pageInfo: { endCursor: null }, nodes: [] } },
+      });
+      expect(JSON.stringify(slowEvent)).toEqual(JSON.stringify(fastEvent));
+    } finally {
+      fast!.close();
+      slow!.close();
+    }
+  });
+
   it('delivers memoryChanged as the general path does when aliases of memory share a response key', async () => {
     // One object planned for both aliases would answer `old.updatedAt` with `memory.updatedAt`'s
     // instant, which the scope's enum cannot serialize (an INTERNAL_SERVER_ERROR): seed 19.
@@ -486,57 +519,46 @@ describe('the read planner answers as the general path does', () => {
     const [attached] = await app.database.owner.$queryRawUnsafe<Array<{ block_id: string }>>(
       `SELECT block_id FROM blocks_agents WHERE agent_id = '${demo.agentId}' ORDER BY block_id LIMIT 1`,
     );
-    const isBlockVersion = (cursor: string) => /^GPC:S:block-.*:v\d+$/.test(Buffer.from(cursor, 'base64').toString());
-    const subscriptionPools = { ...pools, cursors: pools.cursors.filter((cursor) => !isBlockVersion(cursor)) };
-    expect(subscriptionPools.cursors.length).toBeGreaterThan(10);
     let run = 0;
     let delivered = 0;
     await fc.assert(
-      // Without cursors of block versions: the general path's subscription pages a block's history
-      // from another block's version by that version's number (its relation read through Pothos
-      // and Prisma), where a query on either path and the planner answer none (seeds 28 and 39).
-      // Known, in the reference path only; the queries' comparison keeps those cursors.
-      fc.asyncProperty(
-        subscriptionRequest(subscriptionPools, demo.agentId),
-        fc.boolean(),
-        async ({ field, root }, on) => {
-          // A subscription may not declare a variable it does not use.
-          const query = `subscription ${root.includes('$on') ? '($on: Boolean!) ' : ''}{ ${root} }`;
-          const document = { toString: () => query };
-          const [fast, slow] = await Promise.all(
-            [app.url, general.url].map((url) => subscribe(url, demo.key, document, { on })),
-          );
-          try {
-            expect({ query, status: fast!.status }).toEqual({ query, status: slow!.status });
-            if (fast!.status !== 200) return;
-            run += 1;
-            const text = `planned event ${run}`;
-            const caused = await app.graphqlUntyped(SUBSCRIPTIONS[field].cause, {
-              agentId: demo.agentId,
-              blockId: attached!.block_id,
-              text,
-            });
-            expect(caused.errors).toBeUndefined();
-            const [fastEvent, slowEvent] = await Promise.all([fast!.next(), slow!.next()]);
-            // The same bytes, except where a relation connection's arguments are refused two or more
-            // levels down: the general path refuses at the relation whose Prisma query would load
-            // the connection, the planner at the connection itself (each with the same message,
-            // code and data).
-            const refusal = (event: typeof fastEvent) =>
-              event?.errors?.length
-                ? JSON.stringify({
-                    data: event.data,
-                    errors: event.errors.map(({ message, extensions }) => [message, extensions]),
-                  })
-                : JSON.stringify(event);
-            expect({ query, on, event: refusal(fastEvent) }).toEqual({ query, on, event: refusal(slowEvent) });
-            if (fastEvent?.data) delivered += 1;
-          } finally {
-            fast!.close();
-            slow!.close();
-          }
-        },
-      ),
+      fc.asyncProperty(subscriptionRequest(pools, demo.agentId), fc.boolean(), async ({ field, root }, on) => {
+        // A subscription may not declare a variable it does not use.
+        const query = `subscription ${root.includes('$on') ? '($on: Boolean!) ' : ''}{ ${root} }`;
+        const document = { toString: () => query };
+        const [fast, slow] = await Promise.all(
+          [app.url, general.url].map((url) => subscribe(url, demo.key, document, { on })),
+        );
+        try {
+          expect({ query, status: fast!.status }).toEqual({ query, status: slow!.status });
+          if (fast!.status !== 200) return;
+          run += 1;
+          const text = `planned event ${run}`;
+          const caused = await app.graphqlUntyped(SUBSCRIPTIONS[field].cause, {
+            agentId: demo.agentId,
+            blockId: attached!.block_id,
+            text,
+          });
+          expect(caused.errors).toBeUndefined();
+          const [fastEvent, slowEvent] = await Promise.all([fast!.next(), slow!.next()]);
+          // The same bytes, except where a relation connection's arguments are refused two or more
+          // levels down: the general path refuses at the relation whose Prisma query would load
+          // the connection, the planner at the connection itself (each with the same message,
+          // code and data).
+          const refusal = (event: typeof fastEvent) =>
+            event?.errors?.length
+              ? JSON.stringify({
+                  data: event.data,
+                  errors: event.errors.map(({ message, extensions }) => [message, extensions]),
+                })
+              : JSON.stringify(event);
+          expect({ query, on, event: refusal(fastEvent) }).toEqual({ query, on, event: refusal(slowEvent) });
+          if (fastEvent?.data) delivered += 1;
+        } finally {
+          fast!.close();
+          slow!.close();
+        }
+      }),
       { numRuns: 80, seed: propertySeed('planner-subscriptions') },
     );
     // Many were valid subscriptions whose event was delivered: the planned reads are what was compared.
