@@ -182,6 +182,8 @@ describe('the one-statement memory search', () => {
       ),
       { numRuns: 80, seed: propertySeed('search fast path') },
     );
-    expect(oneStatement).toBeGreaterThan(40);
+    // Of 80: a fifth ask for the memory again under an alias, and aliases by other fields' names
+    // make some selections invalid (the same refusal from both servers, no statement to count).
+    expect(oneStatement).toBeGreaterThan(30);
   });
 });
