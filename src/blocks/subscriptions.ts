@@ -1,7 +1,7 @@
 import type { Context } from '../context/types';
 import type { Prisma } from '../generated/prisma/client';
 import { rowsOf } from '../live/rows';
-import { loadedWith, prismaQueryOf, readOnce, watchPlanned } from '../live/shared-reads';
+import { loadedWith, sharedReads, watchPlanned } from '../live/shared-reads';
 import { liveRows, organizationRows } from '../planner/declarations';
 import { builder } from '../schema/builder';
 import { liveRowsOf, requireLiveAgent } from '../schema/tenancy';
@@ -52,16 +52,10 @@ builder.subscriptionField('blockChanged', (t) =>
         );
       }
       const events = await context.live.listen('blockChanged', organizationId, agentId);
-      const queryOf = () => prismaQueryOf({ context, info, typeName: 'Block' });
-      const query = queryOf();
-      // Read once per event for every subscriber of this organization and agent
-      // (src/live/shared-reads.ts), its query made again (as messageAdded's).
+      const readShared = sharedReads({ context, info, typeName: 'Block' }, { organizationId, agentId });
       return rowsOf(events, (event) =>
-        readOnce(event, { organizationId, agentId, query }, () =>
-          context.prisma.block.findMany({
-            ...queryOf(),
-            where: { ...liveRowsOf(context), id: { in: event.blockIds } },
-          }),
+        readShared(event, (query) =>
+          context.prisma.block.findMany({ ...query, where: { ...liveRowsOf(context), id: { in: event.blockIds } } }),
         ),
       );
     },

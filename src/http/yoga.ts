@@ -10,6 +10,7 @@ import type { LiveBus } from '../live/bus';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import { notingOrganization } from '../observability/requests';
+import { useResponseText } from '../planner/response-text';
 import type { RedisConnections } from '../redis/connections';
 import { schema } from '../schema';
 import { useCallerRowScope } from './caller-row-scope';
@@ -101,6 +102,9 @@ export function createGraphqlHandler(
       ...executorPlugins(settings.graphqlJit, metrics && ((reason) => metrics.executionInterpreted(reason))),
       // Subscriptions' events each with a context of their own; before the row scope, which wraps it.
       useEventContexts(),
+      // A query that the planner answers whole is answered by PostgreSQL's text of the response,
+      // no resolver run; inside the row scope and the access tracking below, as execution is.
+      useResponseText(),
       // A plugin's execute wraps those of the plugins before it: useCallerRowScope's wraps the
       // idempotent transaction, which thus runs inside the caller's organization scope.
       useForgetKeysAfterMutations(keys),

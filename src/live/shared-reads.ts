@@ -42,13 +42,27 @@ function once<Result>(event: LiveEvent, name: string, read: () => Promise<Result
  * The rows of `event` for a subscriber, read once for all the subscribers of this process that
  * share its key: the first to need them reads (`read`, run in the key's organization scope), the
  * others wait for that read rather than each taking a pool connection. A subscriber of another
- * organization, another agent or another set of relations never shares a read. (The general
- * read path's; the planner's is `readPlannedOnce`.)
+ * organization, another agent or another set of relations never shares a read.
  */
 export function readOnce<Row>(event: LiveEvent, key: SharedReadKey, read: () => Promise<Row[]>): Promise<Row[]> {
   // The query in its JSON form: one document gives one text, whatever the variables' names.
   const name = JSON.stringify([key.organizationId, key.agentId, key.query]);
   return once(event, name, () => withOrganization(key.organizationId, read));
+}
+
+type PrismaQueryOptions = Parameters<typeof queryFromInfo>[0];
+
+/**
+ * The general read path's reader of a subscriber's events (the planner's is `watchPlanned`):
+ * `find` reads an event's rows with the Prisma query of the subscriber's selection, once for all
+ * the subscribers of this process that share the organization, the agent and the query made when
+ * the subscription started. The query is made again at each event, so that its filters of time (a
+ * memory's validity) are the event's, not the start's.
+ */
+export function sharedReads(options: PrismaQueryOptions, scope: { organizationId: string; agentId: string }) {
+  const key = { ...scope, query: prismaQueryOf(options) };
+  return <Row>(event: LiveEvent, find: (query: object) => Promise<Row[]>): Promise<Row[]> =>
+    readOnce(event, key, () => find(prismaQueryOf(options)));
 }
 
 /**
@@ -57,7 +71,7 @@ export function readOnce<Row>(event: LiveEvent, key: SharedReadKey, read: () => 
  * with `before`) includes none, so that each field's own resolver refuses it at its own path,
  * as in a query, rather than the whole subscription at its start.
  */
-export function prismaQueryOf(options: Parameters<typeof queryFromInfo>[0]): object {
+function prismaQueryOf(options: PrismaQueryOptions): object {
   try {
     return queryFromInfo(options);
   } catch (error) {
@@ -73,7 +87,7 @@ export function prismaQueryOf(options: Parameters<typeof queryFromInfo>[0]): obj
  * relation, its connection's cursor no longer bound to the row (another block's version paged
  * this block's history). A planned object (the fast path's) answers through the planner instead.
  */
-export function loadedWith<Row extends object | null>(row: Row, options: Parameters<typeof queryFromInfo>[0]): Row {
+export function loadedWith<Row extends object | null>(row: Row, options: PrismaQueryOptions): Row {
   if (row !== null && !(PLANNED in row)) prismaQueryOf(options);
   return row;
 }

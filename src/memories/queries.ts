@@ -9,12 +9,13 @@ import type { Prisma } from '../generated/prisma/client';
 import { currentRequestFacts } from '../http/request-id';
 import { planObject, SHOWN } from '../planner/compile';
 import { connection, object } from '../planner/declarations';
+import { plansUnderOneKey } from '../planner/plugin';
 import { builder } from '../schema/builder';
 import { maxItems } from '../schema/list-caps';
 import { SortDirection } from '../schema/ordering';
 import { assertPageSize, connectionOptions, listLimit, MAX_PAGE_SIZE } from '../schema/pagination';
 import { name, text } from '../schema/rules';
-import { selectionOf, underOneResponseKey } from '../schema/selection';
+import { selectionOf } from '../schema/selection';
 import { listedRowsOf } from '../schema/tenancy';
 import { parseInput } from '../schema/validation';
 import { EmbeddingProviderError, embedTexts } from './embedding-provider';
@@ -238,6 +239,7 @@ builder.queryFields((t) => ({
       (answer, args, context) => {
         if (answer !== null) countAsRead(context, args.track as boolean | null, [(answer as { id: string }).id]);
       },
+      (args) => args.track !== false,
     ),
     resolve: async (query, _root, args, context) => {
       const memory = await context.prisma.memory.findFirst({
@@ -528,9 +530,7 @@ builder.queryField('searchMemories', (t) =>
       });
       const search = planned.search;
       const memoryNodes = hit.get('memory') ?? [];
-      const planMemories = context.fastReads && underOneResponseKey(memoryNodes);
-      if (context.fastReads && !planMemories)
-        currentRequestFacts()?.planFallbacks.push('MemorySearchHit.memory: aliases');
+      const planMemories = plansUnderOneKey(context, 'MemorySearchHit.memory', memoryNodes);
       if (planMemories) {
         // One statement: the hits, each with its memory planned for what the request selects of it.
         // Planned as the statement is written, its values bound there.

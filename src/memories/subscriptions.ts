@@ -1,12 +1,12 @@
 import type { Context } from '../context/types';
 import type { Prisma } from '../generated/prisma/client';
-import { currentRequestFacts } from '../http/request-id';
 import type { MemoryChange } from '../live/events';
 import { rowsOf } from '../live/rows';
-import { loadedWith, prismaQueryOf, readOnce, watchPlanned } from '../live/shared-reads';
+import { loadedWith, sharedReads, watchPlanned } from '../live/shared-reads';
 import { organizationRows } from '../planner/declarations';
+import { plansUnderOneKey } from '../planner/plugin';
 import { builder } from '../schema/builder';
-import { selectionOf, underOneResponseKey } from '../schema/selection';
+import { selectionOf } from '../schema/selection';
 import { allRowsOf, requireLiveAgent } from '../schema/tenancy';
 import { publishMemoryChanges } from './announce';
 import { MemoryType } from './type';
@@ -88,8 +88,7 @@ builder.subscriptionField('memoryChanged', (t) =>
           return memory ? [{ change, memoryId, memory }] : [];
         });
       const nodes = selectionOf(info.fieldNodes, 'MemoryChange', info).get('memory') ?? [];
-      const planMemories = context.fastReads && underOneResponseKey(nodes);
-      if (context.fastReads && !planMemories) currentRequestFacts()?.planFallbacks.push('MemoryChange.memory: aliases');
+      const planMemories = plansUnderOneKey(context, 'MemoryChange.memory', nodes);
       if (planMemories) {
         // The read planner's memories, in one statement per event for every selection of this
         // organization's subscribers of the agent (src/live/shared-reads.ts); deleted ones too
@@ -117,16 +116,17 @@ builder.subscriptionField('memoryChanged', (t) =>
         );
       }
       const events = await context.live.listen('memoryChanged', organizationId, agentId);
-      const queryOf = () => prismaQueryOf({ context, info, typeName: 'Memory', path: ['memory'] });
-      const query = queryOf();
+      const readShared = sharedReads(
+        { context, info, typeName: 'Memory', path: ['memory'] },
+        { organizationId, agentId },
+      );
       return rowsOf(events, async (event): Promise<MemoryChangeShape[]> => {
         const { change, memoryIds } = event;
         if (change === 'purged') return memoryIds.map((memoryId) => ({ change, memoryId, memory: null }));
-        // Read once per event for every subscriber sharing its organization, agent and relations
-        // (as messageAdded's, its query made again); deleted ones too.
-        const memories = await readOnce(event, { organizationId, agentId, query }, () =>
+        // Deleted ones too: their change is the news.
+        const memories = await readShared(event, (query) =>
           context.prisma.memory.findMany({
-            ...queryOf(),
+            ...query,
             where: { ...allRowsOf(context), agentId, id: { in: memoryIds } },
           }),
         );

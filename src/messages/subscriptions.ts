@@ -1,5 +1,5 @@
 import { rowsOf } from '../live/rows';
-import { loadedWith, prismaQueryOf, readOnce, watchPlanned } from '../live/shared-reads';
+import { loadedWith, sharedReads, watchPlanned } from '../live/shared-reads';
 import { builder } from '../schema/builder';
 import { requireLiveAgent } from '../schema/tenancy';
 import { conversationOrder, MessageType, visibleMessageRows, visibleMessages } from './type';
@@ -40,15 +40,13 @@ builder.subscriptionField('messageAdded', (t) =>
         );
       }
       const events = await context.live.listen('messageAdded', organizationId, agentId);
-      const queryOf = () => prismaQueryOf({ context, info, typeName: 'Message' });
-      const query = queryOf();
       // Read once per event for every subscriber of this organization and agent whose selection
-      // includes the same relations (src/live/shared-reads.ts), under the organization's scope;
-      // with the query made again, so that its filters of time (a memory's validity) are the event's.
+      // includes the same relations (src/live/shared-reads.ts).
+      const readShared = sharedReads({ context, info, typeName: 'Message' }, { organizationId, agentId });
       return rowsOf(events, (event) =>
-        readOnce(event, { organizationId, agentId, query }, () =>
+        readShared(event, (query) =>
           context.prisma.message.findMany({
-            ...queryOf(),
+            ...query,
             where: { ...visibleMessages(context), agentId, id: { in: event.messageIds } },
             orderBy: conversationOrder,
           }),

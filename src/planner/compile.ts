@@ -6,6 +6,7 @@ import {
   type GraphQLOutputType,
   getArgumentValues,
   getNamedType,
+  isEnumType,
   isListType,
   isNonNullType,
   isObjectType,
@@ -49,6 +50,15 @@ export interface PlanRequest extends SelectionContext {
   userId: string;
 }
 
+/**
+ * What a statement's answer is: `planned` objects, json that the planner's resolvers answer from
+ * (src/planner/plugin.ts), or the `response`'s own JSON text, as graphql-js would write it, for a
+ * request that no resolver needs to run (src/planner/response-text.ts). In the response form,
+ * a field that falls back, or whose value the text cannot hold as graphql-js writes it, is among
+ * the plan's fallbacks: such a plan is not used.
+ */
+export type AnswerForm = 'planned' | 'response';
+
 /** A statement, with the fields left to their resolvers (`Type.field: reason`). */
 export interface Plan extends Statement {
   fallbacks: string[];
@@ -74,6 +84,35 @@ function planned(
 ): string {
   return jsonObject([...answers, [PLANNED, needs.length > 0 ? jsonObject(needs) : 'true']]);
 }
+
+/** PostgreSQL's concat takes at most 100 arguments: 45 pairs (and the braces) per call. */
+const PAIRS_PER_CONCAT = 45;
+
+/**
+ * The response's JSON object of `pairs` (response key, SQL of its value's JSON text), as text
+ * written as JSON.stringify writes it: json_build_object would put spaces around its colons.
+ */
+function textObject(pairs: ReadonlyArray<readonly [string, string]>): string {
+  if (pairs.length === 0) return `'{}'`;
+  const parts: string[] = [];
+  for (let start = 0; start < pairs.length; start += PAIRS_PER_CONCAT) {
+    const part = pairs.slice(start, start + PAIRS_PER_CONCAT).flatMap(([key, value], index) => {
+      // A response key is a GraphQL name: nothing in it to escape.
+      const lead = start + index === 0 ? '{' : ',';
+      return [`'${lead}"${key}":'`, value];
+    });
+    parts.push(`concat(${part.join(', ')})`);
+  }
+  return `(${parts.join(' || ')} || '}')`;
+}
+
+/**
+ * What a response-form statement writes where its answer cannot be the response's (a non-null
+ * relation with no row, a number that JavaScript writes otherwise): a string holding NUL, which
+ * no text of PostgreSQL holds, so that the request is executed instead (src/planner/response-text.ts).
+ */
+export const UNANSWERABLE = '\\u0000';
+const unanswerableText = `'"${UNANSWERABLE}"'`;
 
 /**
  * Where a planned object of `type` holds the value of field `fieldName` asked for as
@@ -179,7 +218,74 @@ class Compiler {
   /** Binds into this statement's own values (`planObject` binds them into another's afterwards). */
   readonly bind: Bind = (value: unknown): string => `$${this.values.push(value)}`;
 
-  constructor(private readonly request: PlanRequest) {}
+  constructor(
+    private readonly request: PlanRequest,
+    private readonly form: AnswerForm = 'planned',
+  ) {}
+
+  /** An object of the statement's form: planned (with what its fallback fields read), or the response's. */
+  private objectOf(
+    answers: ReadonlyArray<readonly [string, string]>,
+    needs: ReadonlyArray<readonly [string, string]> = [],
+  ): string {
+    return this.form === 'planned' ? planned(answers, needs) : textObject(answers);
+  }
+
+  /** The array of `element` over the rows of its FROM, in `order` (ORDER BY …), `filter` (FILTER …) applied. */
+  private arrayOf(element: string, order: string, filter?: string): string {
+    const filtered = filter === undefined ? '' : ` ${filter}`;
+    return this.form === 'planned'
+      ? `coalesce(json_agg(${element} ${order})${filtered}, '[]')`
+      : `('[' || coalesce(string_agg(${element}, ',' ${order})${filtered}, '') || ']')`;
+  }
+
+  /** A scalar's value in the statement's form: the SQL value itself, or its JSON text. */
+  private scalar(expression: string): string {
+    return this.form === 'planned' ? expression : `coalesce(to_json(${expression})::text, 'null')`;
+  }
+
+  /** `__typename` in the response's text. */
+  private typename(type: GraphQLObjectType): string {
+    return `'"${type.name}"'`;
+  }
+
+  /**
+   * A column's JSON text as graphql-js would write the field's value: an ID or a String as text;
+   * a Float as JavaScript writes numbers, or UNANSWERABLE outside the range where PostgreSQL
+   * writes them alike (it writes 1e-05 and 1e+15 where JavaScript writes 0.00001 and
+   * 1000000000000000); an enum's value as its name; a JSON value not at all (JavaScript reorders
+   * a parsed object's numeric keys and rewrites its numbers).
+   */
+  private columnText(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>, expression: string): string {
+    const named = getNamedType(field.type);
+    const unwritten = () => {
+      this.fallbacks.push(`${type.name}.${field.name}: not in the response's text`);
+      return `'null'`;
+    };
+    if (named.name === 'JSON') return unwritten();
+    if (isEnumType(named) && named.getValues().some((value) => value.value !== value.name)) {
+      // Each value as its name, as the enum serializes it; one it does not know is an error there.
+      if (isList(field.type) || named.getValues().some((value) => typeof value.value !== 'string')) return unwritten();
+      const names = named
+        .getValues()
+        .map((value) => `WHEN '${(value.value as string).replaceAll("'", "''")}' THEN '"${value.name}"'`)
+        .join(' ');
+      const byName = `CASE (${expression}) ${names} ELSE ${unanswerableText} END`;
+      return `CASE WHEN (${expression}) IS NULL THEN 'null' ELSE ${byName} END`;
+    }
+    if (named.name === 'Float') {
+      if (isList(field.type)) return unwritten();
+      const value = `(${expression})`;
+      return (
+        `CASE WHEN ${value} IS NULL THEN 'null' WHEN ${value} = 0 THEN '0' ` +
+        `WHEN abs(${value}) >= 1e-4 AND abs(${value}) < 1e15 AND ${value} <> 'NaN' THEN ${value}::text ` +
+        `ELSE ${unanswerableText} END`
+      );
+    }
+    if ((named.name === 'ID' || named.name === 'String') && !isList(field.type))
+      return this.scalar(`(${expression})::text`);
+    return this.scalar(expression);
+  }
 
   alias(): string {
     this.aliases += 1;
@@ -231,11 +337,16 @@ class Compiler {
     const fields = type.getFields();
     for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
       const name = fieldNodes[0]!.name.value;
-      if (name === '__typename') continue;
+      if (name === '__typename') {
+        if (this.form === 'response') answers.push([key, this.typename(type)]);
+        continue;
+      }
       const field = fields[name];
       if (!field) continue;
       const value = this.field(type, field, fieldNodes, row);
-      if (typeof value === 'string') {
+      if (typeof value === 'string' && this.form === 'response') {
+        answers.push([key, value]);
+      } else if (typeof value === 'string') {
         const at = answerKey(type, name, key);
         // A column asked for under two aliases is one answer.
         if (!answers.some(([answered]) => answered === at)) answers.push([at, value]);
@@ -245,7 +356,7 @@ class Compiler {
         for (const [needed, columnName] of Object.entries(value.needs)) needs.set(needed, `${row}."${columnName}"`);
       }
     }
-    return planned(answers, [...needs]);
+    return this.objectOf(answers, [...needs]);
   }
 
   /** The SQL of one field's value, or what its resolver needs of the row when it falls back. */
@@ -265,20 +376,23 @@ class Compiler {
     };
     if (!sql) return fallBack('undeclared');
     if (sql.kind === 'fallback') return fallBack(sql.reason, sql.needs);
-    if (sql.kind === 'column') return sql.expression(row);
+    if (sql.kind === 'column')
+      return this.form === 'planned' ? sql.expression(row) : this.columnText(type, field, sql.expression(row));
     const args = this.argumentsOf(field, nodes[0]!);
     if (!args) return fallBack('arguments');
     const target = objectTypeOf(field.type);
     let value: string | undefined;
     if (sql.kind === 'count') {
-      value = this.count(sql.source, row, args);
+      const count = this.count(sql.source, row, args);
+      value = count && this.scalar(count);
     } else if (!target) {
       return fallBack('not an object type');
     } else if (sql.kind === 'object') {
+      const absent = this.absent(field.type);
       value =
         this.joins && !sql.source.through
-          ? this.joinedToOne(sql, target, nodes, row, args)
-          : this.toOne(sql, target, nodes, row, args);
+          ? this.joinedToOne(sql, target, nodes, row, args, absent)
+          : this.toOne(sql, target, nodes, row, args, absent);
     } else if (sql.kind === 'list') {
       value = isList(field.type) ? this.list(sql, target, nodes, row, args) : undefined;
     } else {
@@ -305,18 +419,29 @@ class Compiler {
     }
   }
 
+  /**
+   * What a to-one relation of `type` with no row is in the response's text: null, or UNANSWERABLE
+   * where `type` is non-null (graphql-js answers an error there). Planned objects keep SQL's NULL.
+   */
+  absent(type: GraphQLOutputType): string | undefined {
+    if (this.form === 'planned') return undefined;
+    return isNonNullType(type) ? unanswerableText : `'null'`;
+  }
+
   toOne(
     sql: ObjectSql,
     type: GraphQLObjectType,
     nodes: readonly FieldNode[],
     parent: string,
     args: Readonly<Record<string, unknown>>,
+    absent: string | undefined,
   ): string | undefined {
     const row = this.alias();
     const rows = this.from(sql.source, row, parent, args);
     if (!rows) return undefined;
     const [object, joins] = this.joined(() => this.object(type, nodes, row));
-    return `(SELECT ${object} FROM ${rows.from} ${joins} WHERE ${rows.where.join(' AND ')} LIMIT 1)`;
+    const read = `(SELECT ${object} FROM ${rows.from} ${joins} WHERE ${rows.where.join(' AND ')} LIMIT 1)`;
+    return absent === undefined ? read : `coalesce(${read}, ${absent})`;
   }
 
   /**
@@ -330,12 +455,13 @@ class Compiler {
     nodes: readonly FieldNode[],
     parent: string,
     args: Readonly<Record<string, unknown>>,
+    absent: string | undefined,
   ): string | undefined {
     const row = this.alias();
     const rows = this.from(sql.source, row, parent, args);
     if (!rows) return undefined;
     this.joins!.push(`LEFT JOIN ${rows.from} ON ${rows.where.join(' AND ')}`);
-    return `CASE WHEN ${row}.id IS NULL THEN NULL ELSE ${this.object(type, nodes, row)} END`;
+    return `CASE WHEN ${row}.id IS NULL THEN ${absent ?? 'NULL'} ELSE ${this.object(type, nodes, row)} END`;
   }
 
   private list(
@@ -351,16 +477,14 @@ class Compiler {
     const where = rows.where.join(' AND ');
     if (!sql.window) {
       const [object, joins] = this.joined(() => this.object(type, nodes, row));
-      return (
-        `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, row)}), '[]') ` +
-        `FROM ${rows.from} ${joins} WHERE ${where})`
-      );
+      const array = this.arrayOf(object, `ORDER BY ${orderText(sql.order, row)}`);
+      return `(SELECT ${array} FROM ${rows.from} ${joins} WHERE ${where})`;
     }
     const limit = sql.window.limit(args);
     if (limit === undefined) return undefined;
     const picked = this.alias();
     const [object, joins] = this.joined(() => this.object(type, nodes, picked));
-    const statement = `(SELECT coalesce(json_agg(${object} ORDER BY ${orderText(sql.order, picked)}), '[]')
+    const statement = `(SELECT ${this.arrayOf(object, `ORDER BY ${orderText(sql.order, picked)}`)}
       FROM (SELECT ${row}.* FROM ${rows.from} WHERE ${where} ORDER BY ${orderText(sql.window.order, row)}
         LIMIT ${this.bind(limit)}) ${picked} ${joins})`;
     return readingOnly(columnsRead(statement, [row, picked], row), statement, row);
@@ -437,7 +561,10 @@ class Compiler {
       for (const [key, fieldNodes] of selected) {
         const name = fieldNodes[0]!.name.value;
         if (name !== 'totalCount') showsRows = true;
-        if (name === '__typename') continue;
+        if (name === '__typename') {
+          if (this.form === 'response') answers.push([key, this.typename(connectionType)]);
+          continue;
+        }
         if (name === 'totalCount') {
           const all = shared
             ? `(SELECT count(*)::int FROM ${shared.name})`
@@ -445,26 +572,30 @@ class Compiler {
               ? sql.totalCount.expression(parent)
               : this.count(sql.source, parent, args);
           if (!all) return false;
-          answers.push([key, all]);
+          answers.push([key, this.scalar(all)]);
         } else if (name === 'nodes') {
-          answers.push([
-            key,
-            `coalesce(json_agg(${this.object(nodeType, fieldNodes, paged)} ${shownOrder}) ${shown}, '[]')`,
-          ]);
+          answers.push([key, this.arrayOf(this.object(nodeType, fieldNodes, paged), shownOrder, shown)]);
         } else if (name === 'edges') {
           const edge: [string, string][] = [];
           for (const [edgeKey, edgeNodes] of fieldsOf(fieldNodes, edgeType, this.request)) {
             const edgeField = edgeNodes[0]!.name.value;
-            if (edgeField === 'cursor') edge.push([edgeKey, cursorOf(paged)]);
+            if (edgeField === 'cursor') edge.push([edgeKey, this.scalar(cursorOf(paged))]);
             else if (edgeField === 'node') edge.push([edgeKey, this.object(nodeType, edgeNodes, paged)]);
-            else if (edgeField !== '__typename') {
+            else if (edgeField === '__typename') {
+              if (this.form === 'response') edge.push([edgeKey, this.typename(edgeType)]);
+            } else {
               // An edge's own field (QueryMemoriesConnectionEdge.similarity) answers only by a column declaration.
-              const edgeSql = fieldSqlOf(edgeType.getFields()[edgeField]?.extensions);
-              if (edgeSql?.kind !== 'column') return false;
-              edge.push([edgeKey, edgeSql.expression(paged)]);
+              const ownField = edgeType.getFields()[edgeField];
+              const edgeSql = fieldSqlOf(ownField?.extensions);
+              if (!ownField || edgeSql?.kind !== 'column') return false;
+              const expression = edgeSql.expression(paged);
+              edge.push([
+                edgeKey,
+                this.form === 'planned' ? expression : this.columnText(edgeType, ownField, expression),
+              ]);
             }
           }
-          answers.push([key, `coalesce(json_agg(${planned(edge)} ${shownOrder}) ${shown}, '[]')`]);
+          answers.push([key, this.arrayOf(this.objectOf(edge), shownOrder, shown)]);
         } else if (name === 'pageInfo') {
           answers.push([
             key,
@@ -484,7 +615,10 @@ class Compiler {
     });
     if (!complete) return undefined;
     const shownIds = typeof sql.shownIds === 'function' ? sql.shownIds(args) : sql.shownIds === true;
-    if (shownIds && showsRows) {
+    if (shownIds && showsRows && this.form === 'response') {
+      // For a hook that reads the parsed answer (access tracking): the request is executed.
+      this.fallbacks.push(`${connectionType.name}.${SHOWN}: read by a hook`);
+    } else if (shownIds && showsRows) {
       answers.push([SHOWN, `coalesce(json_agg(${paged}.id ${shownOrder}) ${shown}, '[]')`]);
     }
     const read = `SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
@@ -498,7 +632,7 @@ class Compiler {
       : `(${read})`;
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
-    const wholeRows = `SELECT ${planned(answers)}
+    const wholeRows = `SELECT ${this.objectOf(answers)}
       FROM ${from} ${paged} ${joins}
       HAVING true`;
     // The page's read and the shared rows, when there are some, hold the same columns.
@@ -545,12 +679,14 @@ class Compiler {
     const answers: [string, string][] = [];
     for (const [key, fieldNodes] of fieldsOf(nodes, type, this.request)) {
       const name = fieldNodes[0]!.name.value;
-      if (name === 'hasNextPage') answers.push([key, page.before ? 'true' : page.last ? 'false' : full]);
-      else if (name === 'hasPreviousPage') answers.push([key, page.after ? 'true' : page.backward ? full : 'false']);
-      else if (name === 'startCursor') answers.push([key, page.backward ? last : first]);
-      else if (name === 'endCursor') answers.push([key, page.backward ? first : last]);
+      if (name === 'hasNextPage') answers.push([key, this.scalar(page.before ? 'true' : page.last ? 'false' : full)]);
+      else if (name === 'hasPreviousPage')
+        answers.push([key, this.scalar(page.after ? 'true' : page.backward ? full : 'false')]);
+      else if (name === 'startCursor') answers.push([key, this.scalar(page.backward ? last : first)]);
+      else if (name === 'endCursor') answers.push([key, this.scalar(page.backward ? first : last)]);
+      else if (name === '__typename' && this.form === 'response') answers.push([key, this.typename(type)]);
     }
-    return planned(answers);
+    return this.objectOf(answers);
   }
 }
 
@@ -609,21 +745,22 @@ export function planRootField(
   nodes: readonly FieldNode[],
   args: Readonly<Record<string, unknown>>,
   request: PlanRequest,
+  form: AnswerForm = 'planned',
 ): Plan | undefined {
-  const compiler = new Compiler(request);
+  const compiler = new Compiler(request, form);
   const type = objectTypeOf(field.type);
   if (!type) return undefined;
   let value: string | undefined;
   if (sql.kind === 'connection') {
     value = compiler.connection(sql, type, nodes, '', args);
   } else {
-    value = compiler.toOne(sql, type, nodes, '', args);
+    value = compiler.toOne(sql, type, nodes, '', args, compiler.absent(field.type));
   }
   if (value === undefined) return undefined;
   // Named in the text, so that pg_stat_statements and the logs tell which field a plan answers;
   // after SELECT, where the replica routing and the retries recognize a read.
   return {
-    text: `SELECT /* planned ${field.name} */ ${value} AS value`,
+    text: `SELECT /* planned ${field.name}${form === 'response' ? ' as text' : ''} */ ${value} AS value`,
     values: compiler.values,
     fallbacks: compiler.fallbacks,
   };

@@ -51,6 +51,8 @@ export interface ObjectSql {
   kind: 'object';
   source: RowsSource;
   onAnswer?: RootAnswerHook;
+  /** Whether `onAnswer` reads the answer, for these arguments (default: always). */
+  answerRead?: (args: Readonly<Record<string, unknown>>) => boolean;
 }
 
 /**
@@ -146,8 +148,8 @@ function isoText(expression: string): string {
   return `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
-export function object(source: RowsSource, onAnswer?: RootAnswerHook): ObjectSql {
-  return { kind: 'object', source, ...(onAnswer && { onAnswer }) };
+export function object(source: RowsSource, onAnswer?: RootAnswerHook, answerRead?: ObjectSql['answerRead']): ObjectSql {
+  return { kind: 'object', source, ...(onAnswer && { onAnswer }), ...(answerRead && { answerRead }) };
 }
 
 export function list(source: RowsSource, order: RowOrder, window?: ListSql['window']): ListSql {

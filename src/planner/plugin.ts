@@ -6,9 +6,10 @@ import SchemaBuilder, {
   type SchemaTypes,
   type TypeParam,
 } from '@pothos/core';
-import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLResolveInfo } from 'graphql';
+import { defaultFieldResolver, type FieldNode, type GraphQLFieldResolver, type GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context/types';
 import { currentRequestFacts } from '../http/request-id';
+import { underOneResponseKey } from '../schema/selection';
 import { answerKey, PLANNED, planRootField } from './compile';
 import { type FieldSql, READ_BY_NAME, type RootSql, readsByName } from './declarations';
 
@@ -64,6 +65,18 @@ function plannedRootField<Types extends SchemaTypes>(
       : undefined;
     return answer ?? resolver(parent, args, context, info);
   };
+}
+
+/**
+ * Whether the planner answers `field` (`Type.field`: a search hit's or an event's memory, planned
+ * as one object per row) for its nodes `nodes`: only when they are under one response key
+ * (`underOneResponseKey`); otherwise its general path does, counted as a fallback of reason `aliases`.
+ */
+export function plansUnderOneKey(context: Context, field: string, nodes: readonly FieldNode[]): boolean {
+  if (!context.fastReads) return false;
+  if (underOneResponseKey(nodes)) return true;
+  currentRequestFacts()?.planFallbacks.push(`${field}: aliases`);
+  return false;
 }
 
 /** The root field's answer from its one statement, or undefined when its resolver must answer. */

@@ -61,6 +61,17 @@ function collect(
   }
 }
 
+/** The fields an operation's selection set `set` selects of `type`, its root type. */
+export function fieldsOfOperation(
+  set: SelectionSetNode,
+  type: GraphQLObjectType,
+  context: SelectionContext,
+): FieldsByKey {
+  const fields: FieldsByKey = new Map();
+  collect(set, type, context, fields, new Set());
+  return fields;
+}
+
 /** The fields `nodes` select beneath them of `type`, an object type. */
 export function fieldsOf(nodes: readonly FieldNode[], type: GraphQLObjectType, context: SelectionContext): FieldsByKey {
   const fields: FieldsByKey = new Map();

@@ -1,0 +1,138 @@
+import type { ExecutionArgs, ExecutionResult, GraphQLField } from 'graphql';
+import { getArgumentValues, getOperationAST, getVariableValues, Kind } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { grantedScopes } from '../auth/scopes';
+import type { Context } from '../context/types';
+import { type Plan, planRootField, UNANSWERABLE } from './compile';
+import { fieldSqlOf, type RootSql } from './declarations';
+import { fieldsOfOperation } from './selection';
+
+/**
+ * A query that the read planner answers whole, every field of every root field in its plan, is
+ * answered by PostgreSQL's own text of the response (the plans' `response` form,
+ * src/planner/compile.ts): no resolver runs, and Node neither parses the statements' JSON nor
+ * writes the response's. On the largest lists those copies of the answer were most of what a
+ * request allocated, and what the young generation's collections paused to promote
+ * (docs/performance.md, "the tail of the large answers"). Anything else, and any statement that
+ * fails or writes UNANSWERABLE, is executed as usual: errors, fallbacks and hooks stay theirs.
+ */
+
+type Granted = ReturnType<typeof grantedScopes>;
+
+/** Whether scope-auth lets the caller read the type or field of `extensions`: any of its `{ scope: true }`. */
+function authorized(extensions: Readonly<Record<string, unknown>>, granted: Granted): boolean {
+  const scopes = (extensions.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes;
+  if (scopes === undefined) return true;
+  if (typeof scopes !== 'object' || scopes === null) return false;
+  return Object.entries(scopes).some(([scope, wanted]) => wanted === true && granted[scope as keyof Granted] === true);
+}
+
+/**
+ * Whether a root field's hook (access tracking) would read its answer for these arguments: a
+ * connection's reads only the ids it shows (`shownIds`), an object's the object (`answerRead`).
+ */
+function readByHook(sql: RootSql, args: Readonly<Record<string, unknown>>): boolean {
+  if (!sql.onAnswer) return false;
+  const reads = sql.kind === 'object' ? (sql.answerRead ?? true) : (sql.shownIds ?? false);
+  return typeof reads === 'function' ? reads(args) : reads;
+}
+
+/** A root field's part of the response: its key, and the literal text or the plan that writes it. */
+type RootPart = { key: string; text: string } | { key: string; plan: Plan };
+
+/** The parts of `args`' response, or undefined when the operation must be executed. */
+function responseParts(args: ExecutionArgs, context: Context): RootPart[] | undefined {
+  const operation = getOperationAST(args.document, args.operationName);
+  const queryType = args.schema.getQueryType();
+  if (operation?.operation !== 'query' || !queryType) return undefined;
+  const granted = grantedScopes(context.caller.scopes);
+  if (!authorized(queryType.extensions, granted)) return undefined;
+  const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+  if (variables.errors) return undefined;
+  const fragments = Object.fromEntries(
+    args.document.definitions.flatMap((definition) =>
+      definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition] as const] : [],
+    ),
+  );
+  const request = {
+    fragments,
+    variableValues: variables.coerced,
+    organizationId: context.caller.organizationId,
+    userId: context.caller.userId,
+  };
+  const parts: RootPart[] = [];
+  for (const [key, nodes] of fieldsOfOperation(operation.selectionSet, queryType, request)) {
+    const name = nodes[0]!.name.value;
+    if (name === '__typename') {
+      parts.push({ key, text: JSON.stringify(queryType.name) });
+      continue;
+    }
+    const field = queryType.getFields()[name];
+    const plan = field && rootPlan(field, nodes, request, granted);
+    if (!plan) return undefined;
+    parts.push({ key, plan });
+  }
+  return parts;
+}
+
+function rootPlan(
+  field: GraphQLField<unknown, unknown>,
+  nodes: Parameters<typeof planRootField>[2],
+  request: Parameters<typeof planRootField>[4],
+  granted: Granted,
+): Plan | undefined {
+  const sql = fieldSqlOf(field.extensions);
+  if (sql?.kind !== 'object' && sql?.kind !== 'connection') return undefined;
+  if (!authorized(field.extensions, granted)) return undefined;
+  let args: Record<string, unknown>;
+  try {
+    args = getArgumentValues(field, nodes[0]!, request.variableValues);
+  } catch {
+    return undefined;
+  }
+  if (readByHook(sql, args)) return undefined;
+  if (sql.kind === 'connection' && sql.leftToResolver?.(args) !== undefined) return undefined;
+  const plan = planRootField(field, sql, nodes, args, request, 'response');
+  return plan && plan.fallbacks.length === 0 ? plan : undefined;
+}
+
+/** The response's text for `parts`, or undefined where a statement wrote UNANSWERABLE. */
+async function responseText(parts: RootPart[], context: Context): Promise<string | undefined> {
+  const texts = await Promise.all(
+    parts.map(async (part) => {
+      if ('text' in part) return part.text;
+      const rows = await context.sql.query<{ value: string }>(part.plan.text, part.plan.values);
+      return rows[0]!.value;
+    }),
+  );
+  if (texts.some((text) => text.includes(UNANSWERABLE))) return undefined;
+  return `{"data":{${parts.map((part, index) => `"${part.key}":${texts[index]}`).join(',')}}}`;
+}
+
+/** An execution result that yoga writes as `text` (its `stringify`), parsed only if a plugin reads its data. */
+function textResult(text: string): ExecutionResult & { stringify: () => string } {
+  let data: ExecutionResult['data'];
+  return {
+    get data() {
+      data ??= (JSON.parse(text) as ExecutionResult).data;
+      return data;
+    },
+    stringify: () => text,
+  };
+}
+
+export function useResponseText(): Plugin<Context> {
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      if (!args.contextValue.fastReads) return;
+      setExecuteFn(async (executionArgs) => {
+        const context = executionArgs.contextValue as Context;
+        const parts = responseParts(executionArgs, context);
+        if (!parts) return executeFn(executionArgs);
+        // A statement that fails is executed again as usual, which answers its typed error.
+        const text = await responseText(parts, context).catch(() => undefined);
+        return text === undefined ? executeFn(executionArgs) : textResult(text);
+      });
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { isObjectType } from 'graphql';
+import { issueApiKey } from '../../src/auth/keys';
+import { addAgentFleet } from '../../src/demo/agent-fleet';
+import type { DemoData } from '../../src/demo/seed';
+import { schema } from '../../src/schema';
+import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+/**
+ * A query that the planner answers whole is answered by PostgreSQL's text of the response
+ * (src/planner/response-text.ts): the same bytes as the general path, in one statement per root
+ * field. What the text cannot hold as graphql-js writes it is executed as usual, and says so in
+ * its statements: these tests tell the two apart by the statement's name (`as text`).
+ */
+describe('a query the planner answers whole is answered by its text', () => {
+  let app: TestApp;
+  let general: GeneralPathServer;
+  let demo: DemoData;
+
+  beforeAll(async () => {
+    app = await startTestApp('response_text');
+    demo = await app.seedDemo();
+    await app.seedDemo();
+    await addAgentFleet(app.database.owner, demo, 4);
+    const owner = app.database.owner;
+    await owner.$executeRawUnsafe(`
+      INSERT INTO memories (id, organization_id, user_id, agent_id, content, memory_type, scope, level, importance)
+      VALUES ('memory-tiny', '${demo.organizationId}', '${demo.userId}', '${demo.agentId}', 'tiny', 'semantic',
+          'agent', 'core', 0.00001),
+        ('memory-plain', '${demo.organizationId}', '${demo.userId}', '${demo.agentId}', 'plain "quoted"\n\ttext é',
+          'semantic', 'user', 'core', 0.75)`);
+    general = await startGeneralPathServer(app);
+  }, 120_000);
+
+  afterAll(async () => {
+    await general?.close();
+    await app?.close();
+  });
+
+  /** Both servers' answers to `query`, and the statements the planner sent for it, by form. */
+  async function answer(query: string, variables: Record<string, unknown> = {}, key = demo.key) {
+    const { result, statements } = await app.countStatements(() => general.both(key, query, variables));
+    const planned = statements.filter((sql) => sql.startsWith('SELECT /* planned'));
+    return {
+      fast: result[0],
+      slow: result[1],
+      asText: planned.filter((sql) => sql.includes(' as text */')).length,
+      asObjects: planned.filter((sql) => !sql.includes(' as text */')).length,
+    };
+  }
+
+  it('answers lists, relations, connections, fragments, aliases, directives: a statement per root field', async () => {
+    const { fast, slow, asText, asObjects } = await answer(
+      `query ($skip: Boolean!) {
+        __typename
+        list: agents(first: 3) {
+          __typename totalCount
+          pageInfo { __typename hasNextPage endCursor }
+          edges { cursor node { ...Agent } }
+        }
+        agent(id: "${demo.agentId}") { id again: name blocks { label value } name @skip(if: $skip) messageCount }
+        memories(track: false, first: 5, filter: { scope: "user" }) { nodes { id content importance createdAt } }
+      }
+      fragment Agent on Agent { __typename id name tools { name } blocks { id label } createdAt }`,
+      { skip: true },
+    );
+    expect(fast).toBe(slow);
+    expect(fast).toMatch(/^200 \{"data":\{"__typename":"Query","list":\{"__typename":"QueryAgentsConnection"/);
+    expect({ asText, asObjects }).toEqual({ asText: 3, asObjects: 0 });
+  });
+
+  it('executes a query whose text would differ from what graphql-js writes: a JSON value, a tiny Float', async () => {
+    const json = await answer(`{ agents(first: 2) { nodes { id metadata } } }`);
+    expect(json.fast).toBe(json.slow);
+    // The JSON scalar is not written as text: the planner's objects answer, through the executor.
+    expect({ asText: json.asText, asObjects: json.asObjects }).toEqual({ asText: 0, asObjects: 1 });
+
+    // 0.00001: PostgreSQL writes 1e-05. The text is read, found unanswerable, and the query executed.
+    const tiny = await answer(`{ memory(id: "memory-tiny", track: false) { id importance } }`);
+    expect(tiny.fast).toBe(tiny.slow);
+    expect(tiny.fast).toContain('"importance":0.00001');
+    expect({ asText: tiny.asText, asObjects: tiny.asObjects }).toEqual({ asText: 1, asObjects: 1 });
+
+    const plain = await answer(`{ memory(id: "memory-plain", track: false) { content importance } }`);
+    expect(plain.fast).toBe(plain.slow);
+    expect({ asText: plain.asText, asObjects: plain.asObjects }).toEqual({ asText: 1, asObjects: 0 });
+  });
+
+  it('executes what a hook or an authorization must see: tracked reads, a field the key may not read', async () => {
+    const accesses = async () =>
+      (
+        await app.database.owner.$queryRawUnsafe<Array<{ count: number }>>(
+          `SELECT access_count::int AS count FROM memories WHERE id = 'memory-plain'`,
+        )
+      )[0]!.count;
+    const before = await accesses();
+    const tracked = await answer(`{ memory(id: "memory-plain") { id } }`);
+    expect(tracked.fast).toBe(tracked.slow);
+    expect(tracked.asText).toBe(0);
+    // Counted by each server: the test app's and the general one's.
+    expect(await accesses()).toBe(before + 2);
+
+    const { key } = await issueApiKey(app.database.owner, demo, { name: 'reader', scopes: ['read'] });
+    const forbidden = await answer(`{ apiKeys(first: 2) { nodes { id } } }`, {}, key);
+    expect(forbidden.fast).toBe(forbidden.slow);
+    expect(forbidden.fast).toContain('"FORBIDDEN"');
+    expect(forbidden.asText).toBe(0);
+    const admin = await answer(`{ apiKeys(first: 2) { nodes { id name } } }`);
+    expect(admin.fast).toBe(admin.slow);
+    expect(admin.asText).toBe(1);
+  });
+
+  it('executes a query whose variables or arguments are refused, with the same errors', async () => {
+    for (const [query, variables] of [
+      ['query ($n: Int!) { agents(first: $n) { nodes { id } } }', {}],
+      ['query ($n: Int!) { agents(first: $n) { nodes { id } } }', { n: 'three' }],
+      ['{ agents(first: -1) { nodes { id } } }', {}],
+      ['{ agents(first: 2, after: "not a cursor") { nodes { id } } }', {}],
+    ] as const) {
+      const refused = await answer(query, variables);
+      expect({ query, answer: refused.fast }).toEqual({ query, answer: refused.slow });
+      expect({ query, asText: refused.asText }).toEqual({ query, asText: 0 });
+    }
+  });
+
+  it('only ever reads rows in the scope of the caller: another organization sees its own agents', async () => {
+    const other = await app.seedDemo();
+    const own = await answer(`{ agents(first: 50) { nodes { id } } }`, {}, other.key);
+    expect(own.fast).toBe(own.slow);
+    expect(own.asText).toBe(1);
+    const ids = (JSON.parse(own.fast.slice(4)) as { data: { agents: { nodes: Array<{ id: string }> } } }).data.agents
+      .nodes;
+    expect(ids.map((node) => node.id)).toEqual([other.agentId]);
+    const foreign = await answer(`{ agent(id: "${demo.agentId}") { id } }`, {}, other.key);
+    expect(foreign.fast).toBe(foreign.slow);
+    expect(foreign.fast).toBe('200 {"data":{"agent":null}}');
+  });
+});
+
+describe('the authorization that a query answered by its text is held to', () => {
+  it('is declared only on the root types and their fields, where useResponseText checks it', () => {
+    const scoped = (extensions: Readonly<Record<string, unknown>>) =>
+      (extensions.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes !== undefined;
+    const roots = new Set(['Query', 'Mutation', 'Subscription']);
+    const elsewhere = Object.values(schema.getTypeMap()).flatMap((type) => {
+      if (!isObjectType(type) || type.name.startsWith('__')) return [];
+      const own = !roots.has(type.name) && scoped(type.extensions) ? [type.name] : [];
+      const fields = roots.has(type.name)
+        ? []
+        : Object.values(type.getFields())
+            .filter((field) => scoped(field.extensions))
+            .map((field) => `${type.name}.${field.name}`);
+      return [...own, ...fields];
+    });
+    // A type or a nested field with scopes of its own would be answered unchecked: the response
+    // text would have to check it as well.
+    expect(elsewhere).toEqual([]);
+    expect(scoped(schema.getQueryType()!.getFields().apiKeys!.extensions)).toBe(true);
+  });
+});
