@@ -62,6 +62,11 @@ export type AnswerForm = 'planned' | 'response';
 /** A statement, with the fields left to their resolvers (`Type.field: reason`). */
 export interface Plan extends Statement {
   fallbacks: string[];
+  /**
+   * In the response form, whether the statement's row also holds `shown`: the ids of the rows a
+   * root connection shows, for its `onAnswer` hook (in the planned form they are in the answer).
+   */
+  shown: boolean;
 }
 
 /** PostgreSQL takes at most 100 arguments per call: 50 pairs per json_build_object. */
@@ -207,6 +212,8 @@ function isList(type: GraphQLOutputType): boolean {
 class Compiler {
   readonly values: unknown[] = [];
   readonly fallbacks: string[] = [];
+  /** Whether the root connection's statement has a `shown` column beside its `value` (Plan.shown). */
+  shownColumn = false;
   private aliases = 0;
   /**
    * Where the to-one relations of the objects being built go as LEFT JOINs: the FROM of the rows
@@ -615,11 +622,16 @@ class Compiler {
     });
     if (!complete) return undefined;
     const shownIds = typeof sql.shownIds === 'function' ? sql.shownIds(args) : sql.shownIds === true;
-    if (shownIds && showsRows && this.form === 'response') {
-      // For a hook that reads the parsed answer (access tracking): the request is executed.
-      this.fallbacks.push(`${connectionType.name}.${SHOWN}: read by a hook`);
-    } else if (shownIds && showsRows) {
-      answers.push([SHOWN, `coalesce(json_agg(${paged}.id ${shownOrder}) ${shown}, '[]')`]);
+    // The ids a root connection shows, for its hook (access tracking): an answer of the planned
+    // form, a column of its own beside the response's text.
+    let shownColumn = '';
+    if (shownIds && showsRows) {
+      const ids = `coalesce(json_agg(${paged}.id ${shownOrder}) ${shown}, '[]')`;
+      if (this.form === 'planned') answers.push([SHOWN, ids]);
+      else if (parent === '') {
+        shownColumn = ` AS value, ${ids} AS shown`;
+        this.shownColumn = true;
+      } else this.fallbacks.push(`${connectionType.name}.${SHOWN}: not in the response's text`);
     }
     const read = `SELECT ${row}.* FROM ${rows.from} WHERE ${rows.where.join(' AND ')}
                   ORDER BY ${orderText(order, row, readDirection)} LIMIT ${take}
@@ -632,7 +644,7 @@ class Compiler {
       : `(${read})`;
     // HAVING makes it one group, so that an empty page is still one row, even with no aggregate
     // selected (only totalCount).
-    const wholeRows = `SELECT ${this.objectOf(answers)}
+    const wholeRows = `SELECT ${this.objectOf(answers)}${shownColumn}
       FROM ${from} ${paged} ${joins}
       HAVING true`;
     // The page's read and the shared rows, when there are some, hold the same columns.
@@ -759,10 +771,12 @@ export function planRootField(
   if (value === undefined) return undefined;
   // Named in the text, so that pg_stat_statements and the logs tell which field a plan answers;
   // after SELECT, where the replica routing and the retries recognize a read.
+  const name = `/* planned ${field.name}${form === 'response' ? ' as text' : ''} */`;
   return {
-    text: `SELECT /* planned ${field.name}${form === 'response' ? ' as text' : ''} */ ${value} AS value`,
+    text: compiler.shownColumn ? `SELECT ${name} value, shown FROM ${value} root` : `SELECT ${name} ${value} AS value`,
     values: compiler.values,
     fallbacks: compiler.fallbacks,
+    shown: compiler.shownColumn,
   };
 }
 

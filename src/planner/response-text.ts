@@ -3,7 +3,7 @@ import { getArgumentValues, getOperationAST, getVariableValues, Kind } from 'gra
 import type { Plugin } from 'graphql-yoga';
 import { grantedScopes } from '../auth/scopes';
 import type { Context } from '../context/types';
-import { type Plan, planRootField, UNANSWERABLE } from './compile';
+import { type Plan, planRootField, SHOWN, UNANSWERABLE } from './compile';
 import { fieldSqlOf, type RootSql } from './declarations';
 import { fieldsOfOperation } from './selection';
 
@@ -28,17 +28,19 @@ function authorized(extensions: Readonly<Record<string, unknown>>, granted: Gran
 }
 
 /**
- * Whether a root field's hook (access tracking) would read its answer for these arguments: a
- * connection's reads only the ids it shows (`shownIds`), an object's the object (`answerRead`).
+ * Whether a root object's hook (access tracking) reads its answer for these arguments: the
+ * response's text is not parsed for it. (A root connection's hook reads only the ids it shows,
+ * which its statement gives beside the text: Plan.shown.)
  */
-function readByHook(sql: RootSql, args: Readonly<Record<string, unknown>>): boolean {
-  if (!sql.onAnswer) return false;
-  const reads = sql.kind === 'object' ? (sql.answerRead ?? true) : (sql.shownIds ?? false);
-  return typeof reads === 'function' ? reads(args) : reads;
+function objectReadByHook(sql: RootSql, args: Readonly<Record<string, unknown>>): boolean {
+  if (!sql.onAnswer || sql.kind !== 'object') return false;
+  return sql.answerRead ? sql.answerRead(args) : true;
 }
 
 /** A root field's part of the response: its key, and the literal text or the plan that writes it. */
-type RootPart = { key: string; text: string } | { key: string; plan: Plan };
+type RootPart =
+  | { key: string; text: string }
+  | { key: string; plan: Plan; sql: RootSql; args: Readonly<Record<string, unknown>> };
 
 /** The parts of `args`' response, or undefined when the operation must be executed. */
 function responseParts(args: ExecutionArgs, context: Context): RootPart[] | undefined {
@@ -68,9 +70,9 @@ function responseParts(args: ExecutionArgs, context: Context): RootPart[] | unde
       continue;
     }
     const field = queryType.getFields()[name];
-    const plan = field && rootPlan(field, nodes, request, granted);
-    if (!plan) return undefined;
-    parts.push({ key, plan });
+    const part = field && rootPlan(field, nodes, request, granted);
+    if (!part) return undefined;
+    parts.push({ key, ...part });
   }
   return parts;
 }
@@ -80,7 +82,7 @@ function rootPlan(
   nodes: Parameters<typeof planRootField>[2],
   request: Parameters<typeof planRootField>[4],
   granted: Granted,
-): Plan | undefined {
+): { plan: Plan; sql: RootSql; args: Readonly<Record<string, unknown>> } | undefined {
   const sql = fieldSqlOf(field.extensions);
   if (sql?.kind !== 'object' && sql?.kind !== 'connection') return undefined;
   if (!authorized(field.extensions, granted)) return undefined;
@@ -90,22 +92,29 @@ function rootPlan(
   } catch {
     return undefined;
   }
-  if (readByHook(sql, args)) return undefined;
+  if (objectReadByHook(sql, args)) return undefined;
   if (sql.kind === 'connection' && sql.leftToResolver?.(args) !== undefined) return undefined;
   const plan = planRootField(field, sql, nodes, args, request, 'response');
-  return plan && plan.fallbacks.length === 0 ? plan : undefined;
+  return plan && plan.fallbacks.length === 0 ? { plan, sql, args } : undefined;
 }
 
-/** The response's text for `parts`, or undefined where a statement wrote UNANSWERABLE. */
+/**
+ * The response's text for `parts`, or undefined where a statement wrote UNANSWERABLE. Only then
+ * are the root connections' hooks told the ids they showed: a query executed instead tells them itself.
+ */
 async function responseText(parts: RootPart[], context: Context): Promise<string | undefined> {
-  const texts = await Promise.all(
+  const rows = await Promise.all(
     parts.map(async (part) => {
-      if ('text' in part) return part.text;
-      const rows = await context.sql.query<{ value: string }>(part.plan.text, part.plan.values);
-      return rows[0]!.value;
+      if ('text' in part) return { value: part.text };
+      const found = await context.sql.query<{ value: string; shown?: string[] }>(part.plan.text, part.plan.values);
+      return found[0]!;
     }),
   );
+  const texts = rows.map((row) => row.value);
   if (texts.some((text) => text.includes(UNANSWERABLE))) return undefined;
+  parts.forEach((part, index) => {
+    if ('plan' in part && part.plan.shown) part.sql.onAnswer?.({ [SHOWN]: rows[index]!.shown }, part.args, context);
+  });
   return `{"data":{${parts.map((part, index) => `"${part.key}":${texts[index]}`).join(',')}}}`;
 }
 

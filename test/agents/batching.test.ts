@@ -60,7 +60,8 @@ describe('batched relations', () => {
       const sent = perRequest(statements);
       const data = sent.filter((sql) => !brackets([sql]).length && !scoping([sql]).length && !keyCheck([sql]).length);
       expect(data).toHaveLength(1);
-      expect(data[0]).toMatch(/^SELECT \/\* planned agents \*\//);
+      // Answered by its text: the response form of the plan (src/planner/response-text.ts).
+      expect(data[0]).toMatch(/^SELECT \/\* planned agents as text \*\//);
       expect(keyCheck(sent).length).toBeLessThanOrEqual(1);
       expect(scoping(sent).length).toBeLessThanOrEqual(2);
       // At most 4 in all: the key, the data, a scope for each.

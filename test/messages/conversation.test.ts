@@ -277,7 +277,8 @@ describe('conversations: order, tool calls, look-ups', () => {
 
       const { result, statements } = await app.countStatements(() => app.graphqlUntyped(Recent, { id: agentId }));
       expect((result.data as { agent: { recentMessages: unknown[] } }).agent.recentMessages).toHaveLength(10);
-      const statement = planOf(Recent.toString(), own.organizationId, { id: agentId })!;
+      // Answered by its text (src/planner/response-text.ts): its statement is the response form's.
+      const statement = planOf(Recent.toString(), own.organizationId, { id: agentId }, undefined, 'response')!;
       expect(statement.fallbacks).toEqual([]);
       expect(statements).toContain(statement.text);
 

@@ -86,7 +86,7 @@ describe('a query the planner answers whole is answered by its text', () => {
     expect({ asText: plain.asText, asObjects: plain.asObjects }).toEqual({ asText: 1, asObjects: 0 });
   });
 
-  it('executes what a hook or an authorization must see: tracked reads, a field the key may not read', async () => {
+  it('executes what a hook or an authorization must see: a tracked memory, a field the key may not read', async () => {
     const accesses = async () =>
       (
         await app.database.owner.$queryRawUnsafe<Array<{ count: number }>>(
@@ -99,6 +99,13 @@ describe('a query the planner answers whole is answered by its text', () => {
     expect(tracked.asText).toBe(0);
     // Counted by each server: the test app's and the general one's.
     expect(await accesses()).toBe(before + 2);
+
+    // A tracked list is answered by its text: its statement gives the ids it shows beside it.
+    const listed = await answer(`{ memories(first: 5, filter: { scope: "user" }) { totalCount nodes { id } } }`);
+    expect(listed.fast).toBe(listed.slow);
+    expect(listed.fast).toContain('"memory-plain"');
+    expect({ asText: listed.asText, asObjects: listed.asObjects }).toEqual({ asText: 1, asObjects: 0 });
+    expect(await accesses()).toBe(before + 4);
 
     const { key } = await issueApiKey(app.database.owner, demo, { name: 'reader', scopes: ['read'] });
     const forbidden = await answer(`{ apiKeys(first: 2) { nodes { id } } }`, {}, key);
