@@ -257,13 +257,15 @@ class Compiler {
   }
 
   /**
-   * A column's JSON text as graphql-js would write the field's value: an ID or a String as text;
+   * A column's value in the statement's form: the SQL value itself for a planned object; for the
+   * response, its JSON text as graphql-js would write the field's value: an ID or a String as text;
    * a Float as JavaScript writes numbers, or UNANSWERABLE outside the range where PostgreSQL
    * writes them alike (it writes 1e-05 and 1e+15 where JavaScript writes 0.00001 and
    * 1000000000000000); an enum's value as its name; a JSON value not at all (JavaScript reorders
    * a parsed object's numeric keys and rewrites its numbers).
    */
-  private columnText(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>, expression: string): string {
+  private column(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>, expression: string): string {
+    if (this.form === 'planned') return expression;
     const named = getNamedType(field.type);
     const unwritten = () => {
       this.fallbacks.push(`${type.name}.${field.name}: not in the response's text`);
@@ -383,8 +385,7 @@ class Compiler {
     };
     if (!sql) return fallBack('undeclared');
     if (sql.kind === 'fallback') return fallBack(sql.reason, sql.needs);
-    if (sql.kind === 'column')
-      return this.form === 'planned' ? sql.expression(row) : this.columnText(type, field, sql.expression(row));
+    if (sql.kind === 'column') return this.column(type, field, sql.expression(row));
     const args = this.argumentsOf(field, nodes[0]!);
     if (!args) return fallBack('arguments');
     const target = objectTypeOf(field.type);
@@ -595,11 +596,7 @@ class Compiler {
               const ownField = edgeType.getFields()[edgeField];
               const edgeSql = fieldSqlOf(ownField?.extensions);
               if (!ownField || edgeSql?.kind !== 'column') return false;
-              const expression = edgeSql.expression(paged);
-              edge.push([
-                edgeKey,
-                this.form === 'planned' ? expression : this.columnText(edgeType, ownField, expression),
-              ]);
+              edge.push([edgeKey, this.column(edgeType, ownField, edgeSql.expression(paged))]);
             }
           }
           answers.push([key, this.arrayOf(this.objectOf(edge), shownOrder, shown)]);
