@@ -186,6 +186,15 @@ export function isPoolExhausted(error: unknown): boolean {
   return verdict(error) === 'overloaded';
 }
 
+/**
+ * The database could not serve the statement now: out of reach, out of time, or no connection
+ * came free. The client gets 503; sending the same work again at once only doubles its wait.
+ */
+export function isServiceFailure(error: unknown): boolean {
+  const found = verdict(error);
+  return found === 'unavailable' || found === 'overloaded' || found === 'timeout';
+}
+
 /** A statement was cancelled by a timeout (the request's or its own): 503 REQUEST_TIMEOUT. */
 export function isQueryTimeout(error: unknown): boolean {
   return verdict(error) === 'timeout';

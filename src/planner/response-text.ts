@@ -1,8 +1,9 @@
-import type { ExecutionArgs, ExecutionResult, GraphQLField } from 'graphql';
-import { getArgumentValues, getOperationAST, getVariableValues, Kind } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, FieldNode, GraphQLField } from 'graphql';
+import { GraphQLError, getArgumentValues, getOperationAST, getVariableValues, isNonNullType, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { grantedScopes } from '../auth/scopes';
 import type { Context } from '../context/types';
+import { isServiceFailure } from '../db/connection-failures';
 import { type Plan, planRootField, SHOWN, UNANSWERABLE } from './compile';
 import { fieldSqlOf, type RootSql } from './declarations';
 import { fieldsOfOperation } from './selection';
@@ -14,7 +15,9 @@ import { fieldsOfOperation } from './selection';
  * writes the response's. On the largest lists those copies of the answer were most of what a
  * request allocated, and what the young generation's collections paused to promote
  * (docs/performance.md, "the tail of the large answers"). Anything else, and any statement that
- * fails or writes UNANSWERABLE, is executed as usual: errors, fallbacks and hooks stay theirs.
+ * writes UNANSWERABLE or fails by an error of its own, is executed as usual: errors, fallbacks
+ * and hooks stay theirs. A statement the database could not serve (out of time, out of reach, no
+ * connection free) is answered its 503 at once: executed again, its wait would be paid twice.
  */
 
 type Granted = ReturnType<typeof grantedScopes>;
@@ -38,9 +41,16 @@ function objectReadByHook(sql: RootSql, args: Readonly<Record<string, unknown>>)
 }
 
 /** A root field's part of the response: its key, and the literal text or the plan that writes it. */
-type RootPart =
-  | { key: string; text: string }
-  | { key: string; plan: Plan; sql: RootSql; args: Readonly<Record<string, unknown>> };
+type RootPart = { key: string; text: string } | PlannedPart;
+
+interface PlannedPart {
+  key: string;
+  plan: Plan;
+  sql: RootSql;
+  args: Readonly<Record<string, unknown>>;
+  nodes: readonly FieldNode[];
+  nonNull: boolean;
+}
 
 /** The parts of `args`' response, or undefined when the operation must be executed. */
 function responseParts(args: ExecutionArgs, context: Context): RootPart[] | undefined {
@@ -72,7 +82,7 @@ function responseParts(args: ExecutionArgs, context: Context): RootPart[] | unde
     const field = queryType.getFields()[name];
     const part = field && rootPlan(field, nodes, request, granted);
     if (!part) return undefined;
-    parts.push({ key, ...part });
+    parts.push({ key, ...part, nodes, nonNull: isNonNullType(field.type) });
   }
   return parts;
 }
@@ -98,24 +108,60 @@ function rootPlan(
   return plan && plan.fallbacks.length === 0 ? { plan, sql, args } : undefined;
 }
 
+/** What a root field's statement answers: its text, and the ids a tracked page shows. */
+interface Answer {
+  value: string;
+  shown?: string[];
+}
+
 /**
- * The response's text for `parts`, or undefined where a statement wrote UNANSWERABLE. Only then
- * are the root connections' hooks told the ids they showed: a query executed instead tells them itself.
+ * The response to `parts`, or undefined where the query must be executed instead: a statement
+ * wrote UNANSWERABLE, or failed by an error that is not the database's refusal. Only when the
+ * answer stands are the root connections' hooks told the ids they showed: a query executed
+ * instead tells them itself.
  */
-async function responseText(parts: RootPart[], context: Context): Promise<string | undefined> {
-  const rows = await Promise.all(
-    parts.map(async (part) => {
+async function respond(parts: RootPart[], context: Context): Promise<ExecutionResult | undefined> {
+  // In the order they fail, as graphql-js records its resolvers' errors.
+  const failures: Array<{ part: PlannedPart; error: unknown }> = [];
+  const answers = await Promise.all(
+    parts.map(async (part): Promise<Answer | undefined> => {
       if ('text' in part) return { value: part.text };
-      const found = await context.sql.query<{ value: string; shown?: string[] }>(part.plan.text, part.plan.values);
-      return found[0]!;
+      try {
+        const found = await context.sql.query<Answer>(part.plan.text, part.plan.values);
+        return found[0]!;
+      } catch (error) {
+        failures.push({ part, error });
+        return undefined;
+      }
     }),
   );
-  const texts = rows.map((row) => row.value);
-  if (texts.some((text) => text.includes(UNANSWERABLE))) return undefined;
+  if (failures.some(({ error }) => !isServiceFailure(error))) return undefined;
+  if (answers.some((answer) => answer?.value.includes(UNANSWERABLE))) return undefined;
   parts.forEach((part, index) => {
-    if ('plan' in part && part.plan.shown) part.sql.onAnswer?.({ [SHOWN]: rows[index]!.shown }, part.args, context);
+    const answer = answers[index];
+    if (answer && 'plan' in part && part.plan.shown) part.sql.onAnswer?.({ [SHOWN]: answer.shown }, part.args, context);
   });
-  return `{"data":{${parts.map((part, index) => `"${part.key}":${texts[index]}`).join(',')}}}`;
+  if (failures.length === 0)
+    return textResult(`{"data":{${parts.map((part, index) => `"${part.key}":${answers[index]!.value}`).join(',')}}}`);
+  // As graphql-js answers a root field whose resolver threw; the error masker makes it the 503.
+  // Not locatedError: it takes an error of another realm (node-postgres's socket errors under
+  // jest's VM modules) for a thrown non-error, and the masker would no longer see the outage.
+  const located = failures.map(
+    ({ part, error }) =>
+      new GraphQLError(error instanceof Error ? error.message : 'the statement failed', {
+        nodes: part.nodes,
+        path: [part.key],
+        originalError: error as Error,
+      }),
+  );
+  // A non-null root field's error nulls the whole answer: graphql-js stops at the first, having
+  // recorded only the nullable fields' errors that came before it.
+  const firstNonNull = failures.findIndex(({ part }) => part.nonNull);
+  if (firstNonNull >= 0) return { errors: located.slice(0, firstNonNull + 1), data: null };
+  const data = Object.fromEntries(
+    parts.map((part, index) => [part.key, answers[index] ? (JSON.parse(answers[index].value) as unknown) : null]),
+  );
+  return { errors: located, data };
 }
 
 /** An execution result that yoga writes as `text` (its `stringify`), parsed only if a plugin reads its data. */
@@ -137,10 +183,8 @@ export function useResponseText(): Plugin<Context> {
       setExecuteFn(async (executionArgs) => {
         const context = executionArgs.contextValue as Context;
         const parts = responseParts(executionArgs, context);
-        if (!parts) return executeFn(executionArgs);
-        // A statement that fails is executed again as usual, which answers its typed error.
-        const text = await responseText(parts, context).catch(() => undefined);
-        return text === undefined ? executeFn(executionArgs) : textResult(text);
+        const result = parts && (await respond(parts, context));
+        return result ?? executeFn(executionArgs);
       });
     },
   };

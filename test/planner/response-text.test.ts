@@ -1,10 +1,14 @@
 import { isObjectType } from 'graphql';
 import { issueApiKey } from '../../src/auth/keys';
+import type { DatabaseSettings } from '../../src/config/settings';
 import { addAgentFleet } from '../../src/demo/agent-fleet';
 import type { DemoData } from '../../src/demo/seed';
 import { schema } from '../../src/schema';
+import { holdTable } from '../support/held-table';
+import { throughTestPooler } from '../support/pgbouncer';
 import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
 
 /**
  * A query that the planner answers whole is answered by PostgreSQL's text of the response
@@ -163,5 +167,51 @@ describe('the authorization that a query answered by its text is held to', () =>
     // text would have to check it as well.
     expect(elsewhere).toEqual([]);
     expect(scoped(schema.getQueryType()!.getFields().apiKeys!.extensions)).toBe(true);
+  });
+});
+
+// On PostgreSQL only (docs/testing.md, "Skipped tests"): the statement runs out of its own
+// statement_timeout behind a lock, which PGlite, without a statement timeout, cannot show.
+const onPostgres = testDatabaseKind() === 'postgres' ? it : it.skip;
+
+describe('a statement of a query answered by its text that the database cannot serve', () => {
+  let app: TestApp | undefined;
+  let general: GeneralPathServer | undefined;
+  let clone: Awaited<ReturnType<typeof cloneMigratedDatabase>> | undefined;
+
+  afterAll(async () => {
+    await general?.close();
+    await app?.close();
+    await clone?.drop();
+  });
+
+  onPostgres('is answered its 503 at once, as the general path answers it, and is not sent again', async () => {
+    clone = await cloneMigratedDatabase('response_text_refused');
+    const database = { ...throughTestPooler(clone.settings), statementTimeoutMs: 300 } as DatabaseSettings;
+    app = await startTestApp('response_text_refused', { database });
+    const demo = await app.seedDemo();
+    general = await startGeneralPathServer(app);
+    const server = general;
+    // Users do not read agents: their root field is answered, and the agents' is refused.
+    const query = `{ users(first: 1) { nodes { id } } agents(first: 2) { nodes { id name } } }`;
+    expect((await server.both(demo.key, query, {}))[0]).toMatch(/^200 /);
+
+    const release = await holdTable(app, 'agents');
+    let answers: [string, string];
+    let statements: string[];
+    try {
+      ({ result: answers, statements } = await app.countStatements(() => server.both(demo.key, query, {})));
+    } finally {
+      await release();
+    }
+    const [fast, slow] = answers;
+    expect(fast).toBe(slow);
+    expect(fast).toMatch(
+      /^503 \{"errors":\[\{"message":"the request took too long[^\]]*\],"path":\["agents"\].*"REQUEST_TIMEOUT"/,
+    );
+    // One statement per root field, each sent once: the one that ran out of time was not run again.
+    const planned = statements.filter((sql) => sql.startsWith('SELECT /* planned'));
+    expect(planned.map((sql) => /^SELECT \/\* planned (\w+)/.exec(sql)?.[1]).sort()).toEqual(['agents', 'users']);
+    expect(planned.every((sql) => sql.includes(' as text */'))).toBe(true);
   });
 });
