@@ -39,6 +39,11 @@ export const CATALOG: readonly CatalogEntry[] = [
     summary: 'messages(agentId, first: 50) { totalCount pageInfo nodes }',
     build: matrix.messagesPage,
   },
+  {
+    id: 'messages-content',
+    summary: 'messages(agentId, first: 50) { id role content createdAt } (content: JSON)',
+    build: matrix.messagesContent,
+  },
   { id: 'messages-backwards', summary: 'messages(agentId, last: 20, before: cursor)', build: matrix.messagesBackwards },
   {
     id: 'agents-filtered',
@@ -49,6 +54,11 @@ export const CATALOG: readonly CatalogEntry[] = [
     id: 'memories-filtered',
     summary: 'memories(first: 50, filter: { userId, scope }, orderBy: IMPORTANCE DESC) with totalCount',
     build: matrix.memoriesFiltered,
+  },
+  {
+    id: 'agents-config',
+    summary: 'agents(first: 50) { id name llmConfig embeddingConfig } (JSON)',
+    build: matrix.agentsConfig,
   },
   { id: 'agents-blocks', summary: 'agents(first: 50) { blocks } (m:n, agent to blocks)', build: matrix.agentsBlocks },
   {

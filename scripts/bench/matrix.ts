@@ -355,6 +355,74 @@ export function messagesPage(context: ShapeContext): Shape {
 }
 
 /**
+ * A chat screen's page: the conversation's messages with their `content` parts, a JSON column, as
+ * a client renders them (not the plain `text` the other message shapes read).
+ */
+export function messagesContent(context: ShapeContext): Shape {
+  const agentId = context.facts.agentId;
+  const row = z.object({ id: z.string(), role: z.string(), content: z.unknown(), createdAt: z.string() });
+  const pgRow = z.object({ rowId: z.string(), role: z.string(), content: z.unknown(), createdAt: z.string() });
+  const common = (m: z.infer<typeof row>) => ({ ...m, role: m.role.toLowerCase(), createdAt: iso(m.createdAt) });
+  return versus(
+    context,
+    { id: 'messages-content', title: 'messages(agentId, first: 50) { content } (JSON)', expectedRows: 50 },
+    {
+      query: `query MessagesContent($agentId: ID!) { messages(agentId: $agentId, first: 50) {
+        nodes { id role content createdAt } } }`,
+      variables: { agentId },
+      read: (body) =>
+        dataOf(body, z.object({ messages: z.object({ nodes: z.array(row) }) })).messages.nodes.map(common),
+    },
+    {
+      query: `query MessagesContent($agentId: String!) {
+  allMessages(first: 50, orderBy: [CREATED_AT_ASC, ROW_ID_ASC], condition: { agentId: $agentId, isDeleted: false }) {
+    nodes { rowId role content createdAt } }
+}`,
+      variables: { agentId },
+      read: (body) =>
+        dataOf(body, z.object({ allMessages: z.object({ nodes: z.array(pgRow) }) })).allMessages.nodes.map(
+          ({ rowId, ...m }) => common({ id: rowId, ...m }),
+        ),
+    },
+  );
+}
+
+/** An agents list with each agent's configuration, two JSON columns: `agents(first: 50) { llmConfig embeddingConfig }`. */
+export function agentsConfig(context: ShapeContext): Shape {
+  const row = z.object({
+    id: z.string(),
+    name: z.string().nullable(),
+    llmConfig: z.unknown(),
+    embeddingConfig: z.unknown(),
+  });
+  const pgRow = z.object({
+    rowId: z.string(),
+    name: z.string().nullable(),
+    llmConfig: z.unknown(),
+    embeddingConfig: z.unknown(),
+  });
+  return versus(
+    context,
+    { id: 'agents-config', title: 'agents(first: 50) { llmConfig embeddingConfig } (JSON)', expectedRows: 50 },
+    {
+      query: 'query AgentsConfig { agents(first: 50) { nodes { id name llmConfig embeddingConfig } } }',
+      variables: {},
+      read: (body) => dataOf(body, z.object({ agents: z.object({ nodes: z.array(row) }) })).agents.nodes,
+    },
+    {
+      query: `query AgentsConfig($organizationId: String!) {
+  allAgents(first: 50, ${PG_AGENTS}) { nodes { rowId name llmConfig embeddingConfig } }
+}`,
+      variables: { organizationId: context.facts.organizationId },
+      read: (body) =>
+        dataOf(body, z.object({ allAgents: z.object({ nodes: z.array(pgRow) }) })).allAgents.nodes.map(
+          ({ rowId, ...agent }) => ({ id: rowId, ...agent }),
+        ),
+    },
+  );
+}
+
+/**
  * Backwards pagination: the 20 messages before the last 50 (`last: 20, before:` the first cursor
  * of `last: 50`). Cursors are each server's own, so each participant asks its server for its
  * cursor once, before the answers are compared. Paging backwards, the Relay specification leaves
