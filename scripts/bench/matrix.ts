@@ -387,7 +387,7 @@ export function messagesContent(context: ShapeContext): Shape {
   );
 }
 
-/** An agents list with each agent's configuration, two JSON columns: `agents(first: 50) { llmConfig embeddingConfig }`. */
+/** Agents with their configuration, two JSON columns: `agents(first: 50) { llmConfig embeddingConfig }`. */
 export function agentsConfig(context: ShapeContext): Shape {
   const row = z.object({
     id: z.string(),

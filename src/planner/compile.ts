@@ -120,6 +120,21 @@ export const UNANSWERABLE = '\\u0000';
 const unanswerableText = `'"${UNANSWERABLE}"'`;
 
 /**
+ * Around a jsonb value's own text in a response-form statement: a control character, which the
+ * response's JSON text holds nowhere else (it escapes them). The plugin rewrites each value so
+ * marked as JSON.stringify writes what JSON.parse read of it (src/planner/response-text.ts):
+ * jsonb's text puts spaces between tokens and writes numbers such as 1.50 and 1e-7 otherwise.
+ */
+export const JSON_VALUE_MARK = '\u0001';
+
+/** A JSON value in the response's text: marked, or UNANSWERABLE for a JSON null where null is an error. */
+function jsonText(expression: string, nonNull: boolean): string {
+  const jsonNull = nonNull ? `WHEN (${expression}) = 'null'::jsonb THEN ${unanswerableText} ` : '';
+  const marked = `concat(chr(1), (${expression})::text, chr(1))`;
+  return `CASE WHEN (${expression}) IS NULL THEN 'null' ${jsonNull}ELSE ${marked} END`;
+}
+
+/**
  * Where a planned object of `type` holds the value of field `fieldName` asked for as
  * `responseKey`: a column read by its name (`readsByName`) under that name, whatever its alias,
  * since the executor reads it there; any other field under its response key, unless that key is
@@ -261,8 +276,7 @@ class Compiler {
    * response, its JSON text as graphql-js would write the field's value: an ID or a String as text;
    * a Float as JavaScript writes numbers, or UNANSWERABLE outside the range where PostgreSQL
    * writes them alike (it writes 1e-05 and 1e+15 where JavaScript writes 0.00001 and
-   * 1000000000000000); an enum's value as its name; a JSON value not at all (JavaScript reorders
-   * a parsed object's numeric keys and rewrites its numbers).
+   * 1000000000000000); an enum's value as its name; a JSON value by jsonText.
    */
   private column(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>, expression: string): string {
     if (this.form === 'planned') return expression;
@@ -271,7 +285,8 @@ class Compiler {
       this.fallbacks.push(`${type.name}.${field.name}: not in the response's text`);
       return `'null'`;
     };
-    if (named.name === 'JSON') return unwritten();
+    if (named.name === 'JSON')
+      return isList(field.type) ? unwritten() : jsonText(expression, isNonNullType(field.type));
     if (isEnumType(named) && named.getValues().some((value) => value.value !== value.name)) {
       // Each value as its name, as the enum serializes it; one it does not know is an error there.
       if (isList(field.type) || named.getValues().some((value) => typeof value.value !== 'string')) return unwritten();

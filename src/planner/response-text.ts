@@ -4,7 +4,7 @@ import type { Plugin } from 'graphql-yoga';
 import { grantedScopes } from '../auth/scopes';
 import type { Context } from '../context/types';
 import { isServiceFailure } from '../db/connection-failures';
-import { type Plan, planRootField, SHOWN, UNANSWERABLE } from './compile';
+import { JSON_VALUE_MARK, type Plan, planRootField, SHOWN, UNANSWERABLE } from './compile';
 import { fieldSqlOf, type RootSql } from './declarations';
 import { fieldsOfOperation } from './selection';
 
@@ -141,8 +141,10 @@ async function respond(parts: RootPart[], context: Context): Promise<ExecutionRe
     const answer = answers[index];
     if (answer && 'plan' in part && part.plan.shown) part.sql.onAnswer?.({ [SHOWN]: answer.shown }, part.args, context);
   });
-  if (failures.length === 0)
-    return textResult(`{"data":{${parts.map((part, index) => `"${part.key}":${answers[index]!.value}`).join(',')}}}`);
+  if (failures.length === 0) {
+    const fields = parts.map((part, index) => `"${part.key}":${withJsonValuesRewritten(answers[index]!.value)}`);
+    return textResult(`{"data":{${fields.join(',')}}}`);
+  }
   // As graphql-js answers a root field whose resolver threw; the error masker makes it the 503.
   // Not locatedError: it takes an error of another realm (node-postgres's socket errors under
   // jest's VM modules) for a thrown non-error, and the masker would no longer see the outage.
@@ -159,9 +161,24 @@ async function respond(parts: RootPart[], context: Context): Promise<ExecutionRe
   const firstNonNull = failures.findIndex(({ part }) => part.nonNull);
   if (firstNonNull >= 0) return { errors: located.slice(0, firstNonNull + 1), data: null };
   const data = Object.fromEntries(
-    parts.map((part, index) => [part.key, answers[index] ? (JSON.parse(answers[index].value) as unknown) : null]),
+    parts.map((part, index) => {
+      const answer = answers[index];
+      return [part.key, answer ? (JSON.parse(withJsonValuesRewritten(answer.value)) as unknown) : null];
+    }),
   );
   return { errors: located, data };
+}
+
+/**
+ * `text` with each JSON value its statement marked (JSON_VALUE_MARK) written as graphql-js writes
+ * it: JSON.stringify of what JSON.parse read, as node-postgres and the JSON scalar hand it over.
+ * Only those values are parsed, not the answer around them.
+ */
+function withJsonValuesRewritten(text: string): string {
+  if (!text.includes(JSON_VALUE_MARK)) return text;
+  const pieces = text.split(JSON_VALUE_MARK);
+  for (let index = 1; index < pieces.length; index += 2) pieces[index] = JSON.stringify(JSON.parse(pieces[index]!));
+  return pieces.join('');
 }
 
 /** An execution result that yoga writes as `text` (its `stringify`), parsed only if a plugin reads its data. */

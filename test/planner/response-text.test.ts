@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { isObjectType } from 'graphql';
 import { issueApiKey } from '../../src/auth/keys';
 import type { DatabaseSettings } from '../../src/config/settings';
@@ -6,6 +7,7 @@ import type { DemoData } from '../../src/demo/seed';
 import { schema } from '../../src/schema';
 import { holdTable } from '../support/held-table';
 import { throughTestPooler } from '../support/pgbouncer';
+import { propertySeed } from '../support/property-seed';
 import { type GeneralPathServer, startGeneralPathServer } from '../support/read-paths';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { cloneMigratedDatabase, testDatabaseKind } from '../support/test-databases';
@@ -33,6 +35,23 @@ describe('a query the planner answers whole is answered by its text', () => {
           'agent', 'core', 0.00001),
         ('memory-plain', '${demo.organizationId}', '${demo.userId}', '${demo.agentId}', 'plain "quoted"\n\ttext é',
           'semantic', 'user', 'core', 0.75)`);
+    const withMetadata = (id: string, metadata: string) =>
+      owner.$executeRawUnsafe(
+        `INSERT INTO memories (id, organization_id, user_id, agent_id, content, metadata, memory_type, scope, level)
+         VALUES ($1, $2, $3, $4, 'json', $5::jsonb, 'semantic', 'agent', 'core')`,
+        id,
+        demo.organizationId,
+        demo.userId,
+        demo.agentId,
+        metadata,
+      );
+    await withMetadata(
+      'memory-json',
+      String.raw`{"n": null, "b": [1, 0.7, {"x y": "\u0001\n"}], "a": "q\"uo\\te, \" : x"}`,
+    );
+    await withMetadata('memory-json-key', '{"a": 1, "10": 2}');
+    await withMetadata('memory-json-zero', '{"a": 1.50}');
+    await withMetadata('memory-json-null', 'null');
     general = await startGeneralPathServer(app);
   }, 120_000);
 
@@ -73,11 +92,26 @@ describe('a query the planner answers whole is answered by its text', () => {
     expect({ asText, asObjects }).toEqual({ asText: 3, asObjects: 0 });
   });
 
-  it('executes a query whose text would differ from what graphql-js writes: a JSON value, a tiny Float', async () => {
-    const json = await answer(`{ agents(first: 2) { nodes { id metadata } } }`);
+  it('writes JSON values as graphql-js does, and executes a query with a Float it would write otherwise', async () => {
+    // JSON written as JavaScript writes it: without jsonb's spaces, strings escaped alike.
+    const json = await answer(`{ memory(id: "memory-json", track: false) { metadata } }`);
     expect(json.fast).toBe(json.slow);
-    // The JSON scalar is not written as text: the planner's objects answer, through the executor.
-    expect({ asText: json.asText, asObjects: json.asObjects }).toEqual({ asText: 0, asObjects: 1 });
+    expect(json.fast).toBe(
+      '200 {"data":{"memory":{"metadata":{"a":"q\\"uo\\\\te, \\" : x","b":[1,0.7,{"x y":"\\u0001\\n"}],"n":null}}}}',
+    );
+    expect({ asText: json.asText, asObjects: json.asObjects }).toEqual({ asText: 1, asObjects: 0 });
+    // An integer-like key, which JavaScript puts first, and 1.50, which it writes 1.5.
+    const rewritten = await answer(
+      `{ key: memory(id: "memory-json-key", track: false) { metadata }
+        zero: memory(id: "memory-json-zero", track: false) { metadata } }`,
+    );
+    expect(rewritten.fast).toBe(rewritten.slow);
+    expect(rewritten.fast).toBe('200 {"data":{"key":{"metadata":{"10":2,"a":1}},"zero":{"metadata":{"a":1.5}}}}');
+    expect({ asText: rewritten.asText, asObjects: rewritten.asObjects }).toEqual({ asText: 2, asObjects: 0 });
+    // A JSON null in a non-null field, an error in graphql-js: the text is refused, the query executed.
+    const jsonNull = await answer(`{ memory(id: "memory-json-null", track: false) { metadata } }`);
+    expect(jsonNull.fast).toMatch(/"path":\["memory","metadata"\]/);
+    expect({ asText: jsonNull.asText, asObjects: jsonNull.asObjects }).toEqual({ asText: 1, asObjects: 1 });
 
     // 0.00001: PostgreSQL writes 1e-05. The text is read, found unanswerable, and the query executed.
     const tiny = await answer(`{ memory(id: "memory-tiny", track: false) { id importance } }`);
@@ -88,6 +122,47 @@ describe('a query the planner answers whole is answered by its text', () => {
     const plain = await answer(`{ memory(id: "memory-plain", track: false) { content importance } }`);
     expect(plain.fast).toBe(plain.slow);
     expect({ asText: plain.asText, asObjects: plain.asObjects }).toEqual({ asText: 1, asObjects: 0 });
+  });
+
+  it('writes generated JSON values byte for byte as graphql-js does, or executes the query', async () => {
+    const seed = propertySeed('json text');
+    // Any JSON (deep, any Unicode, any double), and JSON as clients store it: short keys, small
+    // numbers, decimals such as 0.7, text with punctuation. PostgreSQL holds no NUL. Not a JSON
+    // null at the top: Memory.metadata is non-null, and the two executors word that error
+    // differently (graphql-jit's has no locations); the text writes UNANSWERABLE for it.
+    const plausible = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.string({ unit: 'grapheme', maxLength: 12 }),
+        fc.integer({ min: -1000, max: 1_000_000 }),
+        fc.integer({ min: -999, max: 999 }).map((n) => n / 10),
+        fc.constantFrom(true, false, null, 'a, b: "c"', 'x\ty\\z', 'é ✓ 👍'),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(fc.string({ unit: 'grapheme-ascii', maxLength: 6 }), tie('value'), { maxKeys: 4 }),
+      ),
+    })).value;
+    const storable = fc
+      .oneof(fc.jsonValue({ maxDepth: 3, stringUnit: 'grapheme' }), plausible)
+      .filter((value) => value !== null && !JSON.stringify(value).includes('\\u0000'));
+    const values = fc.sample(storable, { seed, numRuns: 60 });
+    await app.database.owner.$executeRawUnsafe(
+      `INSERT INTO memories (id, organization_id, user_id, agent_id, content, metadata, memory_type, scope, level)
+       SELECT 'memory-generated-' || n, $1, $2, $3, 'generated', value, 'semantic', 'agent', 'core'
+       FROM unnest($4::jsonb[]) WITH ORDINALITY AS generated(value, n)`,
+      demo.organizationId,
+      demo.userId,
+      demo.agentId,
+      values.map((value) => JSON.stringify(value)),
+    );
+    let answeredAsText = 0;
+    for (const [index, value] of values.entries()) {
+      const { fast, slow, asText, asObjects } = await answer(
+        `{ memory(id: "memory-generated-${index + 1}", track: false) { id metadata } }`,
+      );
+      expect({ value, fast }).toEqual({ value, fast: slow });
+      if (asText === 1 && asObjects === 0) answeredAsText += 1;
+    }
+    expect(answeredAsText).toBe(values.length);
   });
 
   it('executes what a hook or an authorization must see: a tracked memory, a field the key may not read', async () => {
