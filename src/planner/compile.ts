@@ -130,7 +130,8 @@ export const JSON_VALUE_MARK = '\u0001';
 /** A JSON value in the response's text: marked, or UNANSWERABLE for a JSON null where null is an error. */
 function jsonText(expression: string, nonNull: boolean): string {
   const jsonNull = nonNull ? `WHEN (${expression}) = 'null'::jsonb THEN ${unanswerableText} ` : '';
-  const marked = `concat(chr(1), (${expression})::text, chr(1))`;
+  const mark = `chr(${JSON_VALUE_MARK.codePointAt(0)})`;
+  const marked = `concat(${mark}, (${expression})::text, ${mark})`;
   return `CASE WHEN (${expression}) IS NULL THEN 'null' ${jsonNull}ELSE ${marked} END`;
 }
 
